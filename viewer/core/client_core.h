@@ -1,0 +1,102 @@
+/*
+ * client_core.h: the pixelgate client library (staff side).
+ *
+ * Logs in over HTTPS (POST /api/v1/login), opens wss://HOST:PORT/rfb?ticket=T
+ * with subprotocol "binary" and the server's CA pinned (the OS CA store is
+ * disabled), and runs libvncclient on one end of a socketpair whose other end
+ * is bridged to the WebSocket by a libwebsockets service thread. Used by the
+ * viewer application, the integration tests and the benchmark.
+ */
+#ifndef PIXELGATE_CLIENT_CORE_H
+#define PIXELGATE_CLIENT_CORE_H
+
+#include <rfb/rfbclient.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where and how to reach a pixelgate staff listener. */
+struct pgc_server {
+	const char *host;     /* e.g. "127.0.0.1" */
+	int port;             /* e.g. 8443 */
+	const char *ca_file;  /* PEM CA that must have signed the server cert */
+};
+
+/* Result of a login. */
+struct pgc_login_result {
+	int http_status;        /* 200, 400, 401, ... ; 0 if no HTTP answer */
+	char ticket[128];       /* on 200 */
+	int expires_in_s;       /* on 200 */
+	char error[64];         /* on non-200: the "error" code of the JSON body */
+	char message[256];      /* on non-200: the "message" of the JSON body, or a
+				   transport error description when http_status == 0 */
+	char body[4096];        /* raw response body, NUL-terminated, truncated */
+};
+
+/*
+ * POST a raw body to path on the server (the body is sent as is, so tests can
+ * send malformed JSON). Fills res. Returns 0 when an HTTP answer arrived (any
+ * status), -1 on a transport/TLS error (res->message says which).
+ */
+int pgc_http_post(const struct pgc_server *srv, const char *path, const char *content_type,
+		  const void *body, size_t body_len, struct pgc_login_result *res);
+
+/* GET path; same contract as pgc_http_post. */
+int pgc_http_get(const struct pgc_server *srv, const char *path, struct pgc_login_result *res);
+
+/*
+ * Log in with user/password, asking for a width x height screen (0 = server
+ * default). Returns 0 and fills res->ticket on HTTP 200; -1 otherwise (res
+ * says why).
+ */
+int pgc_login(const struct pgc_server *srv, const char *user, const char *password, int width,
+	      int height, struct pgc_login_result *res);
+
+struct pgc_conn;
+
+/*
+ * Open the WebSocket for ticket and complete the RFB handshake with
+ * libvncclient. On failure returns NULL and writes a reason into err; if the
+ * server refused the upgrade, *http_status (if not NULL) gets its status
+ * (e.g. 401), else 0.
+ */
+struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, char *err,
+			     size_t errlen, int *http_status);
+
+/* The libvncclient instance (frameBuffer, width, height, SendKeyEvent, ...). */
+rfbClient *pgc_rfb(struct pgc_conn *c);
+
+/*
+ * Process server messages for up to timeout_ms. Returns 1 if at least one
+ * message was handled, 0 on timeout, -1 when the connection is closed (see
+ * pgc_close_reason()).
+ */
+int pgc_pump(struct pgc_conn *c, int timeout_ms);
+
+/* Number of FramebufferUpdate messages fully decoded so far. */
+uint64_t pgc_frames(struct pgc_conn *c);
+
+/* Bytes received from the WebSocket so far (server -> client RFB bytes). */
+uint64_t pgc_bytes_in(struct pgc_conn *c);
+
+/* Send raw bytes into the RFB stream as if libvncclient wrote them (tests). */
+int pgc_send_raw(struct pgc_conn *c, const void *buf, size_t len);
+
+/* Send a KeyEvent / PointerEvent (thin wrappers over libvncclient). */
+int pgc_key(struct pgc_conn *c, uint32_t keysym, bool down);
+int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask);
+
+/* Type UTF-8 text: each code point as a key down+up (Unicode keysyms for
+   non-ASCII, Latin-1 keysyms for ASCII). Returns 0 or -1. */
+int pgc_type_utf8(struct pgc_conn *c, const char *text);
+
+/* True once the connection is closed; the reason the server gave (WebSocket
+   close code and text) or the local cause. */
+bool pgc_closed(struct pgc_conn *c);
+const char *pgc_close_reason(struct pgc_conn *c);
+int pgc_close_code(struct pgc_conn *c);
+
+/* Close (if still open) and free everything. NULL is fine. */
+void pgc_free(struct pgc_conn *c);
+
+#endif
