@@ -1,0 +1,239 @@
+/*
+ * config.c: INI configuration (libinih) driven by one table of keys.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
+
+/* One configuration key. */
+struct config_key {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	size_t offset;       /* into struct config */
+	size_t size;         /* for CONFIG_STR: buffer size */
+	long min, max;       /* for CONFIG_INT */
+	const char *def;     /* default, as text */
+	const char *help;
+};
+
+#define STR(sec, field, def, help) \
+	{ sec, #field, CONFIG_STR, offsetof(struct config, field), \
+	  sizeof(((struct config *)0)->field), 0, 0, def, help }
+#define INT(sec, field, lo, hi, def, help) \
+	{ sec, #field, CONFIG_INT, offsetof(struct config, field), 0, lo, hi, def, help }
+#define BOOL(sec, field, def, help) \
+	{ sec, #field, CONFIG_BOOL, offsetof(struct config, field), 0, 0, 1, def, help }
+
+static const struct config_key config_keys[] = {
+	STR("server", listen_address, "127.0.0.1", "address of the staff (LGWAN-side) TLS listener"),
+	INT("server", listen_port, 1, 65535, "8443", "TCP port of the staff listener"),
+	STR("server", tls_cert, "/etc/pixelgate/tls/server.crt", "PEM server certificate (chain)"),
+	STR("server", tls_key, "/etc/pixelgate/tls/server.key",
+	    "PEM private key; refused if group- or world-readable"),
+	STR("server", users_file, "/etc/pixelgate/users",
+	    "users and Argon2id hashes (pixelgatectl user ...); refused if group/world-readable"),
+	STR("server", runtime_dir, "/run/pixelgate",
+	    "where each session gets a private 0700 directory (use tmpfs)"),
+	STR("server", session_binary, "", "worker binary; empty = pixelgate-session beside pixelgate"),
+	STR("server", browser_user, "pixelgate-browser",
+	    "unprivileged user the sessions run as when pixelgate starts as root"),
+	STR("session", home_page, "about:blank", "page a new session opens"),
+	STR("session", upstream_proxy, "",
+	    "HTTP proxy the browsers use (e.g. the prefectural security cloud), host:port; empty = direct"),
+	INT("session", default_width, CONFIG_MIN_WIDTH, 7680, "1280", "screen width when the login does not ask"),
+	INT("session", default_height, CONFIG_MIN_HEIGHT, 4320, "800", "screen height when the login does not ask"),
+	INT("session", max_width, CONFIG_MIN_WIDTH, 7680, "3840", "largest width a login may ask for"),
+	INT("session", max_height, CONFIG_MIN_HEIGHT, 4320, "2160", "largest height a login may ask for"),
+	INT("session", reconnect_grace_s, 0, 86400, "120",
+	    "seconds a session without a viewer stays alive for a reconnect"),
+	INT("session", session_start_timeout_s, 5, 300, "30",
+	    "seconds a new session may take to show its browser"),
+	STR("session", chromium_path, "/usr/lib/chromium/chromium", "Chromium binary (not the /usr/bin wrapper)"),
+	STR("session", xvfb_path, "/usr/bin/Xvfb", "Xvfb binary"),
+	BOOL("policy", clipboard_to_browser, "false", "allow text from the terminal's clipboard into the browser"),
+	INT("policy", clipboard_max_bytes, 0, 1048576, "65536", "cap on one clipboard transfer, bytes"),
+};
+
+#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
+
+/* Parse one value into c; returns 0 or -1 with a message (no location). */
+static int config_set(struct config *c, const struct config_key *k, const char *value, char *err,
+		      size_t errlen)
+{
+	char *field = (char *)c + k->offset;
+	switch (k->type) {
+	case CONFIG_STR:
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes", k->name, k->size - 1);
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case CONFIG_INT: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0') {
+			snprintf(err, errlen, "%s: \"%s\" is not an integer", k->name, value);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %ld is out of range %ld..%ld", k->name, v, k->min, k->max);
+			return -1;
+		}
+		*(int *)field = (int)v;
+		return 0;
+	}
+	case CONFIG_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
+		    !strcmp(value, "1")) {
+			*(bool *)field = true;
+		} else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
+			   !strcmp(value, "0")) {
+			*(bool *)field = false;
+		} else {
+			snprintf(err, errlen, "%s: \"%s\" is not a boolean (true/false)", k->name, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+void config_defaults(struct config *c)
+{
+	char err[256];
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (config_set(c, &config_keys[i], config_keys[i].def, err, sizeof err) != 0)
+			abort(); /* a bad default is a broken invariant */
+}
+
+/* State of one parse: the first error wins. */
+struct config_parse {
+	struct config *c;
+	const char *name;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int config_handler(void *user, const char *section, const char *name, const char *value,
+			  int lineno)
+{
+	struct config_parse *p = user;
+	char msg[384];
+	if (p->failed)
+		return 0;
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
+			continue;
+		if (config_set(p->c, k, value, msg, sizeof msg) == 0)
+			return 1;
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->name, lineno, msg);
+		p->failed = 1;
+		return 0;
+	}
+	snprintf(p->err, p->errlen, "%s:%d: unknown key \"%s\" in section [%s]", p->name, lineno,
+		 name, section);
+	p->failed = 1;
+	return 0;
+}
+
+/* Cross-key checks after a successful parse. */
+static int config_validate(const struct config *c, const char *name, char *err, size_t errlen)
+{
+	if (c->default_width > c->max_width || c->default_height > c->max_height) {
+		snprintf(err, errlen, "%s: default_width x default_height exceeds max_width x max_height",
+			 name);
+		return -1;
+	}
+	if (c->runtime_dir[0] != '/') {
+		snprintf(err, errlen, "%s: runtime_dir must be an absolute path", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int config_finish(struct config_parse *p, int rc)
+{
+	if (p->failed)
+		return -1;
+	if (rc > 0) {
+		snprintf(p->err, p->errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			 p->name, rc);
+		return -1;
+	}
+	if (rc < 0) {
+		snprintf(p->err, p->errlen, "%s: cannot read: %s", p->name, strerror(errno));
+		return -1;
+	}
+	return config_validate(p->c, p->name, p->err, p->errlen);
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	struct config_parse p = { c, path, err, errlen, 0 };
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = ini_parse_file(f, config_handler, &p);
+	fclose(f);
+	return config_finish(&p, rc);
+}
+
+int config_parse_string(struct config *c, const char *name, const char *text, char *err,
+			size_t errlen)
+{
+	struct config_parse p = { c, name, err, errlen, 0 };
+	int rc = ini_parse_string(text, config_handler, &p);
+	return config_finish(&p, rc);
+}
+
+int config_check_secret_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen,
+			 "%s: mode %04o lets group or others read a secret; run chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+void config_print_reference(void)
+{
+	const char *section = "";
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (strcmp(section, k->section) != 0) {
+			printf("%s[%s]\n", i ? "\n" : "", k->section);
+			section = k->section;
+		}
+		printf("# %s", k->help);
+		if (k->type == CONFIG_INT)
+			printf(" (%ld..%ld)", k->min, k->max);
+		printf("\n%s = %s\n", k->name, k->def);
+	}
+}

@@ -1,0 +1,68 @@
+/*
+ * config.h: the gateway's configuration, one table.
+ *
+ * Every key has a name, a section, bounds and a default in config.c's table;
+ * the same table serves the file parser, `pixelgate -n` and README.md.
+ * Only the gateway parses the file; workers get their settings over IPC.
+ */
+#ifndef PIXELGATE_CONFIG_H
+#define PIXELGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_PATH_MAX 512
+#define CONFIG_URL_MAX 2048
+
+struct config {
+	/* [server] */
+	char listen_address[64];         /* staff listener address */
+	int listen_port;                 /* staff listener TCP port */
+	char tls_cert[CONFIG_PATH_MAX];  /* PEM certificate chain */
+	char tls_key[CONFIG_PATH_MAX];   /* PEM private key, must not be group/world readable */
+	char users_file[CONFIG_PATH_MAX];
+	char runtime_dir[CONFIG_PATH_MAX]; /* per-session private dirs; tmpfs */
+	char session_binary[CONFIG_PATH_MAX]; /* "" = pixelgate-session beside pixelgate */
+	char browser_user[64];           /* uid the workers run as when started as root */
+	/* [session] */
+	char home_page[CONFIG_URL_MAX];
+	char upstream_proxy[CONFIG_URL_MAX]; /* "" = direct */
+	int default_width;
+	int default_height;
+	int max_width;
+	int max_height;
+	int reconnect_grace_s;
+	int session_start_timeout_s;
+	char chromium_path[CONFIG_PATH_MAX];
+	char xvfb_path[CONFIG_PATH_MAX];
+	/* [policy] */
+	bool clipboard_to_browser;       /* ClientCutText allowed (default off) */
+	int clipboard_max_bytes;
+};
+
+#define CONFIG_MIN_WIDTH 640
+#define CONFIG_MIN_HEIGHT 480
+
+/* Fill c with every default. */
+void config_defaults(struct config *c);
+
+/*
+ * Parse path into c (which must hold defaults). Returns 0, or -1 with
+ * "file:line: message" in err.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Parse INI text held in memory; name is used in messages. Same contract. */
+int config_parse_string(struct config *c, const char *name, const char *text, char *err,
+			size_t errlen);
+
+/*
+ * Refuse a secret file (TLS key, users file) that is group- or world-
+ * accessible or not a regular file. Returns 0 or -1 with a message in err.
+ */
+int config_check_secret_file(const char *path, char *err, size_t errlen);
+
+/* Print every key with its default and description (README, --help). */
+void config_print_reference(void);
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * session_browser.c: start and stop the session's Xvfb and Chromium.
+ *
+ * Xvfb renders into an XWD file under the session's private directory
+ * (-fbdir), listens only on its Unix socket and requires a per-session
+ * MIT-MAGIC-COOKIE. Chromium runs with its sandbox on, a fresh HOME and
+ * profile, and the DevTools protocol on a pipe (fds 3 and 4), never a port.
+ */
+#include "session.h"
+
+#include <X11/Xauth.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define XVFB_START_TIMEOUT_MS 10000
+
+/* Prepare a child: default signals, nothing blocked, only fds 0-2 and keep[]. */
+static void browser_child_setup(const int *keep, int nkeep)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		if (devnull > 2)
+			close(devnull);
+	}
+	for (int fd = 3; fd < 1024; fd++) {
+		bool kept = false;
+		for (int i = 0; i < nkeep; i++)
+			kept |= keep[i] == fd;
+		if (!kept)
+			close(fd);
+	}
+}
+
+/* Write an Xauthority file holding one random cookie for any display. */
+static int browser_write_xauth(const char *path)
+{
+	unsigned char cookie[16];
+	if (RAND_bytes(cookie, sizeof cookie) != 1)
+		return -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return -1;
+	}
+	static char name[] = "MIT-MAGIC-COOKIE-1";
+	static char empty[] = "";
+	Xauth a = { 0 };
+	a.family = FamilyWild;
+	a.address = empty;
+	a.number = empty;
+	a.name = name;
+	a.name_length = (unsigned short)strlen(name);
+	a.data = (char *)cookie;
+	a.data_length = sizeof cookie;
+	int ok = XauWriteAuth(f, &a);
+	if (fclose(f) != 0 || !ok)
+		return -1;
+	return 0;
+}
+
+int browser_start_xvfb(struct browser *b, const struct session_settings *s)
+{
+	char fbdir[600], geometry[64], displayfd[16];
+	int pfd[2];
+	snprintf(fbdir, sizeof fbdir, "%s/fb", s->dir);
+	snprintf(b->xauthority, sizeof b->xauthority, "%s/Xauthority", s->dir);
+	if (mkdir(fbdir, 0700) != 0 && errno != EEXIST) {
+		log_error("%s: mkdir %s: %s", __func__, fbdir, strerror(errno));
+		return -1;
+	}
+	if (browser_write_xauth(b->xauthority) != 0) {
+		log_error("%s: cannot write %s: %s", __func__, b->xauthority, strerror(errno));
+		return -1;
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -1;
+	snprintf(geometry, sizeof geometry, "%dx%dx24", s->width, s->height);
+	snprintf(displayfd, sizeof displayfd, "%d", pfd[1]);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int keep[] = { pfd[1] };
+		browser_child_setup(keep, 1);
+		fcntl(pfd[1], F_SETFD, 0);
+		execl(s->xvfb_path, "Xvfb", "-displayfd", displayfd, "-screen", "0", geometry,
+		      "-fbdir", fbdir, "-nolisten", "tcp", "-auth", b->xauthority, "-noreset",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	b->xvfb_pid = pid;
+	/* Xvfb writes the display number it chose, then a newline. */
+	char buf[32];
+	size_t got = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		int r = poll(&p, 1, 200);
+		if (r > 0) {
+			ssize_t n = read(pfd[0], buf + got, sizeof buf - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (strchr(buf, '\n') != NULL || got == sizeof buf - 1)
+				break;
+		}
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > XVFB_START_TIMEOUT_MS)
+			break;
+	}
+	close(pfd[0]);
+	buf[got] = '\0';
+	char *end;
+	long display = strtol(buf, &end, 10);
+	if (got == 0 || end == buf || display < 0 || display > 65535) {
+		log_error("%s: Xvfb did not report a display within %d ms", __func__,
+			  XVFB_START_TIMEOUT_MS);
+		return -1;
+	}
+	b->display = (int)display;
+	log_info("Xvfb pid %d on display :%d, %dx%d", (int)pid, b->display, s->width, s->height);
+	return 0;
+}
+
+int browser_start_chromium(struct browser *b, const struct session_settings *s)
+{
+	char home[600], profile[700], tmpdir[600], window_size[64], display[32], udd[720],
+		proxy[2100];
+	int to_chrome[2], from_chrome[2];
+	snprintf(home, sizeof home, "%s/home", s->dir);
+	snprintf(profile, sizeof profile, "%s/profile", home);
+	snprintf(tmpdir, sizeof tmpdir, "%s/tmp", s->dir);
+	if ((mkdir(home, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(tmpdir, 0700) != 0 && errno != EEXIST)) {
+		log_error("%s: cannot create %s: %s", __func__, home, strerror(errno));
+		return -1;
+	}
+	snprintf(window_size, sizeof window_size, "--window-size=%d,%d", s->width, s->height);
+	snprintf(display, sizeof display, ":%d", b->display);
+	snprintf(udd, sizeof udd, "--user-data-dir=%s", profile);
+	if (pipe2(to_chrome, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(from_chrome, O_CLOEXEC) != 0) {
+		close(to_chrome[0]);
+		close(to_chrome[1]);
+		return -1;
+	}
+	const char *argv[40];
+	int n = 0;
+	argv[n++] = "chromium";
+	argv[n++] = udd;
+	argv[n++] = "--remote-debugging-pipe";
+	argv[n++] = "--no-first-run";
+	argv[n++] = "--no-default-browser-check";
+	argv[n++] = "--disable-background-networking";
+	argv[n++] = "--disable-component-update";
+	argv[n++] = "--disable-sync";
+	argv[n++] = "--disable-breakpad";
+	argv[n++] = "--noerrdialogs";
+	argv[n++] = "--password-store=basic";
+	argv[n++] = "--disable-gpu";
+	argv[n++] = "--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints";
+	argv[n++] = "--lang=ja";
+	argv[n++] = "--window-position=0,0";
+	argv[n++] = window_size;
+	if (s->upstream_proxy[0] != '\0') {
+		snprintf(proxy, sizeof proxy, "--proxy-server=%s", s->upstream_proxy);
+		argv[n++] = proxy;
+	}
+	argv[n++] = "--";
+	argv[n++] = s->home_page;
+	argv[n] = NULL;
+
+	pid_t pid = fork();
+	if (pid < 0)
+		goto fail;
+	if (pid == 0) {
+		/* Chromium reads commands on fd 3 and writes answers on fd 4. */
+		if (dup2(to_chrome[0], 3) < 0 || dup2(from_chrome[1], 4) < 0)
+			_exit(127);
+		int keep[] = { 3, 4 };
+		browser_child_setup(keep, 2);
+		char *envp[] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+		char env_home[620], env_display[48], env_xauth[620], env_tmp[620];
+		snprintf(env_home, sizeof env_home, "HOME=%s", home);
+		snprintf(env_display, sizeof env_display, "DISPLAY=%s", display);
+		snprintf(env_xauth, sizeof env_xauth, "XAUTHORITY=%s", b->xauthority);
+		snprintf(env_tmp, sizeof env_tmp, "TMPDIR=%s", tmpdir);
+		envp[0] = env_home;
+		envp[1] = env_display;
+		envp[2] = env_xauth;
+		envp[3] = env_tmp;
+		envp[4] = "PATH=/usr/bin:/bin";
+		envp[5] = "LANG=ja_JP.UTF-8";
+		envp[6] = "DBUS_SESSION_BUS_ADDRESS=disabled:";
+		execve(s->chromium_path, (char *const *)argv, envp);
+		_exit(127);
+	}
+	close(to_chrome[0]);
+	close(from_chrome[1]);
+	b->chromium_pid = pid;
+	b->cdp_write_fd = to_chrome[1];
+	b->cdp_read_fd = from_chrome[0];
+	log_info("Chromium pid %d on %s, home page %s%s%s", (int)pid, display, s->home_page,
+		 s->upstream_proxy[0] ? ", via proxy " : "", s->upstream_proxy);
+	return 0;
+fail:
+	close(to_chrome[0]);
+	close(to_chrome[1]);
+	close(from_chrome[0]);
+	close(from_chrome[1]);
+	return -1;
+}
+
+/* Wait for pid to exit for at most ms; true if it was reaped. */
+static bool browser_wait(pid_t pid, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+void browser_stop(struct browser *b, int deadline_ms)
+{
+	if (b->chromium_pid > 0) {
+		kill(b->chromium_pid, SIGTERM);
+		if (!browser_wait(b->chromium_pid, deadline_ms / 2)) {
+			kill(b->chromium_pid, SIGKILL);
+			browser_wait(b->chromium_pid, 500);
+		}
+		b->chromium_pid = 0;
+	}
+	if (b->xvfb_pid > 0) {
+		kill(b->xvfb_pid, SIGTERM);
+		if (!browser_wait(b->xvfb_pid, deadline_ms / 4)) {
+			kill(b->xvfb_pid, SIGKILL);
+			browser_wait(b->xvfb_pid, 500);
+		}
+		b->xvfb_pid = 0;
+	}
+}

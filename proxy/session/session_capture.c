@@ -1,0 +1,200 @@
+/*
+ * session_capture.c: event-driven screen capture and a tiny window manager.
+ *
+ * XDamage on the root window says which rectangles changed; those rows are
+ * copied from Xvfb's XWD file (mmap, read-only) into libvncserver's own
+ * framebuffer and marked modified. Nothing is polled: an idle page costs no
+ * CPU and sends no bytes.
+ *
+ * Without a window manager Chromium would keep whatever size it asked for;
+ * this file redirects the root window's structure requests and keeps every
+ * top-level, non-transient window at the full screen size.
+ */
+#include "session.h"
+
+#include <X11/XWDFile.h>
+#include <X11/Xutil.h>
+#include <X11/extensions/Xdamage.h>
+#include <X11/extensions/Xfixes.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Read big-endian CARD32 field number idx of the XWD header. */
+static uint32_t capture_xwd_field(const uint8_t *map, size_t idx)
+{
+	uint32_t v;
+	memcpy(&v, map + idx * 4, 4);
+	return ntohl(v);
+}
+
+int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenInfoPtr screen)
+{
+	memset(c, 0, sizeof *c);
+	c->dpy = dpy;
+	c->root = DefaultRootWindow(dpy);
+	c->screen = screen;
+	c->width = screen->width;
+	c->height = screen->height;
+
+	int fd = open(fbfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("%s: open %s: %s", __func__, fbfile, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(XWDFileHeader)) {
+		log_error("%s: %s is too small for an XWD header", __func__, fbfile);
+		close(fd);
+		return -1;
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		log_error("%s: mmap %s: %s", __func__, fbfile, strerror(errno));
+		return -1;
+	}
+	c->fb_map = map;
+	c->fb_map_len = (size_t)st.st_size;
+
+	/* XWDFileHeader: 25 CARD32 fields, big-endian (see X11/XWDFile.h). */
+	uint32_t header_size = capture_xwd_field(c->fb_map, 0);
+	uint32_t width = capture_xwd_field(c->fb_map, 4);
+	uint32_t height = capture_xwd_field(c->fb_map, 5);
+	uint32_t bpp = capture_xwd_field(c->fb_map, 11);
+	uint32_t bytes_per_line = capture_xwd_field(c->fb_map, 12);
+	uint32_t ncolors = capture_xwd_field(c->fb_map, 19);
+	uint64_t offset = (uint64_t)header_size + (uint64_t)ncolors * sz_XWDColor;
+	if (width != (uint32_t)c->width || height != (uint32_t)c->height || bpp != 32 ||
+	    bytes_per_line < width * 4 ||
+	    offset + (uint64_t)bytes_per_line * height > c->fb_map_len) {
+		log_error("%s: unexpected XWD layout in %s (%ux%u, %u bpp, %u bytes/line)",
+			  __func__, fbfile, width, height, bpp, bytes_per_line);
+		goto fail;
+	}
+	c->pixels_offset = (size_t)offset;
+	c->bytes_per_line = bytes_per_line;
+
+	int error_base, fixes_event, fixes_error;
+	if (!XDamageQueryExtension(dpy, &c->damage_event_base, &error_base) ||
+	    !XFixesQueryExtension(dpy, &fixes_event, &fixes_error)) {
+		log_error("%s: X server lacks DAMAGE or XFIXES", __func__);
+		goto fail;
+	}
+	c->damage = XDamageCreate(dpy, c->root, XDamageReportNonEmpty);
+	/* Be the window manager: see every map and configure request. */
+	XSelectInput(dpy, c->root, SubstructureRedirectMask | SubstructureNotifyMask);
+	XSync(dpy, False);
+	return 0;
+fail:
+	munmap((void *)c->fb_map, c->fb_map_len);
+	c->fb_map = NULL;
+	return -1;
+}
+
+/* Copy one rectangle from the XWD map into the VNC framebuffer and mark it. */
+static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
+{
+	if (x < 0) {
+		w += x;
+		x = 0;
+	}
+	if (y < 0) {
+		h += y;
+		y = 0;
+	}
+	if (x + w > c->width)
+		w = c->width - x;
+	if (y + h > c->height)
+		h = c->height - y;
+	if (w <= 0 || h <= 0)
+		return;
+	size_t dst_stride = (size_t)c->width * 4;
+	for (int row = y; row < y + h; row++) {
+		const uint8_t *src = c->fb_map + c->pixels_offset + (size_t)row * c->bytes_per_line +
+				     (size_t)x * 4;
+		uint8_t *dst = (uint8_t *)c->screen->frameBuffer + (size_t)row * dst_stride +
+			       (size_t)x * 4;
+		memcpy(dst, src, (size_t)w * 4);
+	}
+	rfbMarkRectAsModified(c->screen, x, y, x + w, y + h);
+}
+
+void capture_copy_all(struct capture *c)
+{
+	capture_copy_rect(c, 0, 0, c->width, c->height);
+}
+
+/* True if w is a dialog or popup that keeps its own geometry. */
+static bool capture_is_transient(struct capture *c, Window w)
+{
+	Window owner = None;
+	return XGetTransientForHint(c->dpy, w, &owner) && owner != None;
+}
+
+void capture_handle_event(struct capture *c, XEvent *ev)
+{
+	if (ev->type == c->damage_event_base + XDamageNotify) {
+		XserverRegion region = XFixesCreateRegion(c->dpy, NULL, 0);
+		XDamageSubtract(c->dpy, c->damage, None, region);
+		int n = 0;
+		XRectangle *rects = XFixesFetchRegion(c->dpy, region, &n);
+		for (int i = 0; i < n; i++)
+			capture_copy_rect(c, rects[i].x, rects[i].y, rects[i].width, rects[i].height);
+		if (rects != NULL)
+			XFree(rects);
+		XFixesDestroyRegion(c->dpy, region);
+		return;
+	}
+	switch (ev->type) {
+	case MapRequest: {
+		Window w = ev->xmaprequest.window;
+		if (!capture_is_transient(c, w))
+			XMoveResizeWindow(c->dpy, w, 0, 0, (unsigned)c->width, (unsigned)c->height);
+		XMapRaised(c->dpy, w);
+		XSetInputFocus(c->dpy, w, RevertToPointerRoot, CurrentTime);
+		break;
+	}
+	case ConfigureRequest: {
+		XConfigureRequestEvent *r = &ev->xconfigurerequest;
+		XWindowChanges wc = { 0 };
+		wc.x = r->x;
+		wc.y = r->y;
+		wc.width = r->width;
+		wc.height = r->height;
+		wc.border_width = 0;
+		wc.sibling = r->above;
+		wc.stack_mode = r->detail;
+		unsigned long mask = r->value_mask;
+		if (!capture_is_transient(c, r->window)) {
+			wc.x = 0;
+			wc.y = 0;
+			wc.width = c->width;
+			wc.height = c->height;
+			mask |= CWX | CWY | CWWidth | CWHeight;
+		}
+		XConfigureWindow(c->dpy, r->window, (unsigned)mask | CWBorderWidth, &wc);
+		break;
+	}
+	case DestroyNotify:
+	case UnmapNotify:
+		/* Give the focus back to whatever window is under the pointer. */
+		XSetInputFocus(c->dpy, PointerRoot, RevertToPointerRoot, CurrentTime);
+		break;
+	default:
+		break;
+	}
+}
+
+void capture_close(struct capture *c)
+{
+	if (c->fb_map != NULL)
+		munmap((void *)c->fb_map, c->fb_map_len);
+	c->fb_map = NULL;
+}

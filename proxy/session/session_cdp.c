@@ -1,0 +1,186 @@
+/*
+ * session_cdp.c: the Chrome DevTools Protocol over --remote-debugging-pipe.
+ *
+ * Messages are NUL-terminated JSON in both directions. At start the session
+ * denies every download (Browser.setDownloadBehavior "deny" cancels at 0
+ * bytes; the DownloadRestrictions policy alone still writes the file) and
+ * asks for target events, which become download_blocked, new_tab and
+ * navigate events for the gateway's log.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+
+#define CDP_READ_CHUNK 65536
+
+int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd)
+{
+	memset(c, 0, sizeof *c);
+	c->wfd = wfd;
+	c->rfd = rfd;
+	c->ctrl_fd = ctrl_fd;
+	c->next_id = 1;
+	return 0;
+}
+
+/* Send one command; params is stolen. 0 or -1. */
+static int cdp_send(struct cdp *c, const char *method, json_t *params)
+{
+	json_t *msg = json_pack("{s:i, s:s, s:o}", "id", c->next_id++, "method", method, "params",
+				params ? params : json_object());
+	if (msg == NULL)
+		return -1;
+	char *text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (text == NULL)
+		return -1;
+	size_t len = strlen(text) + 1; /* the NUL terminates the message */
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(c->wfd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("%s: %s: %s", __func__, method, strerror(errno));
+			free(text);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	free(text);
+	return 0;
+}
+
+int cdp_start(struct cdp *c)
+{
+	if (cdp_send(c, "Browser.setDownloadBehavior",
+		     json_pack("{s:s, s:b}", "behavior", "deny", "eventsEnabled", 1)) != 0)
+		return -1;
+	return cdp_send(c, "Target.setDiscoverTargets", json_pack("{s:b}", "discover", 1));
+}
+
+int cdp_translate(const char *msg, char *out, size_t outlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(msg, 0, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		json_decref(root);
+		return -1;
+	}
+	int rc = 0;
+	json_t *ev = NULL;
+	const char *method = json_string_value(json_object_get(root, "method"));
+	json_t *params = json_object_get(root, "params");
+	json_t *error = json_object_get(root, "error");
+	if (error != NULL) {
+		const char *m = json_string_value(json_object_get(error, "message"));
+		log_warn("CDP command %lld failed: %s",
+			 (long long)json_integer_value(json_object_get(root, "id")), m ? m : "?");
+	} else if (method != NULL && strcmp(method, "Browser.downloadWillBegin") == 0) {
+		ev = json_pack("{s:s, s:O?, s:O?}", "event", "download_blocked", "url",
+			       json_object_get(params, "url"), "filename",
+			       json_object_get(params, "suggestedFilename"));
+	} else if (method != NULL && (strcmp(method, "Target.targetCreated") == 0 ||
+				      strcmp(method, "Target.targetInfoChanged") == 0)) {
+		json_t *info = json_object_get(params, "targetInfo");
+		const char *type = json_string_value(json_object_get(info, "type"));
+		if (type != NULL && strcmp(type, "page") == 0)
+			ev = json_pack("{s:s, s:O?, s:O?, s:O?}", "event",
+				       strcmp(method, "Target.targetCreated") == 0 ? "new_tab" : "navigate",
+				       "url", json_object_get(info, "url"), "title",
+				       json_object_get(info, "title"), "target",
+				       json_object_get(info, "targetId"));
+	}
+	if (ev != NULL) {
+		char *text = json_dumps(ev, JSON_COMPACT);
+		if (text != NULL && strlen(text) < outlen) {
+			memcpy(out, text, strlen(text) + 1);
+			rc = 1;
+		}
+		free(text);
+		json_decref(ev);
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* Handle one complete message. */
+static void cdp_handle(struct cdp *c, const char *msg)
+{
+	char ev[IPC_PAYLOAD_MAX];
+	int rc = cdp_translate(msg, ev, sizeof ev);
+	if (rc < 0) {
+		log_warn("%s: ignored a CDP message that is not a JSON object", __func__);
+		return;
+	}
+	if (rc == 1) {
+		log_info("browser event: %s", ev);
+		if (ipc_send(c->ctrl_fd, IPC_EVENT, ev, strlen(ev), -1) != 0)
+			log_warn("%s: cannot forward event: %s", __func__, strerror(errno));
+	}
+}
+
+int cdp_read(struct cdp *c)
+{
+	char chunk[CDP_READ_CHUNK];
+	ssize_t n = read(c->rfd, chunk, sizeof chunk);
+	if (n < 0)
+		return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	if (n == 0)
+		return -1;
+	for (ssize_t i = 0; i < n;) {
+		char *nul = memchr(chunk + i, '\0', (size_t)(n - i));
+		size_t part = nul ? (size_t)(nul - (chunk + i)) : (size_t)(n - i);
+		if (!c->discarding) {
+			if (c->len + part + 1 > CDP_MESSAGE_MAX) {
+				log_warn("%s: CDP message over %d bytes skipped", __func__,
+					 CDP_MESSAGE_MAX);
+				c->discarding = true;
+				c->len = 0;
+			} else {
+				if (c->len + part + 1 > c->cap) {
+					size_t ncap = c->cap ? c->cap : 65536;
+					while (ncap < c->len + part + 1)
+						ncap *= 2;
+					char *nb = realloc(c->buf, ncap);
+					if (nb == NULL)
+						return -1;
+					c->buf = nb;
+					c->cap = ncap;
+				}
+				memcpy(c->buf + c->len, chunk + i, part);
+				c->len += part;
+			}
+		}
+		i += (ssize_t)part;
+		if (nul != NULL) {
+			if (!c->discarding) {
+				c->buf[c->len] = '\0';
+				cdp_handle(c, c->buf);
+			}
+			c->discarding = false;
+			c->len = 0;
+			i++;
+		}
+	}
+	return 0;
+}
+
+void cdp_close(struct cdp *c)
+{
+	free(c->buf);
+	c->buf = NULL;
+	if (c->wfd >= 0)
+		close(c->wfd);
+	if (c->rfd >= 0)
+		close(c->rfd);
+	c->wfd = c->rfd = -1;
+}

@@ -1,0 +1,408 @@
+/*
+ * session_main.c: pixelgate-session, one staff member's isolated browser.
+ *
+ * Started by the gateway with fork+exec (never fork alone), already running
+ * as the unprivileged browser user, with the control socket on fd 3. It reads
+ * its settings from that socket, starts Xvfb and Chromium in its own process
+ * group, serves their screen with libvncserver (no listener: each viewer
+ * connection arrives as a socket over the control fd) and ends when the
+ * gateway says so, the browser exits, or the control socket closes.
+ */
+#include "session.h"
+
+#include <X11/Xlib.h>
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+
+#define SESSION_SETTINGS_TIMEOUT_MS 10000
+#define SESSION_STOP_DEADLINE_MS 3000
+#define SESSION_MAX_POLL_FDS 64
+
+/* Everything one session owns; a single instance per process. */
+struct session {
+	struct session_settings settings;
+	int ctrl_fd;
+	int sig_fd;
+	struct browser browser;
+	Display *dpy;
+	rfbScreenInfoPtr screen;
+	struct capture capture;
+	struct input input;
+	struct cdp cdp;
+	bool ending;
+	char end_reason[256];
+};
+
+static struct session *session_current; /* for libvncserver's callbacks */
+
+/* Route libvncserver's global loggers into ours. */
+static void session_rfb_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_LEVEL_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+static void session_rfb_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_LEVEL_WARN, fmt, ap);
+	va_end(ap);
+}
+
+/* Mark the session as ending with reason (the first reason wins). */
+static void session_end(struct session *s, const char *fmt, ...)
+{
+	if (s->ending)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->end_reason, sizeof s->end_reason, fmt, ap);
+	va_end(ap);
+	s->ending = true;
+	log_info("session ending: %s", s->end_reason);
+}
+
+/* Copy a JSON string member into dst; missing is "" unless required. */
+static int session_json_str(json_t *o, const char *key, char *dst, size_t dstlen, bool required)
+{
+	json_t *v = json_object_get(o, key);
+	if (v == NULL && !required) {
+		dst[0] = '\0';
+		return 0;
+	}
+	const char *str = json_string_value(v);
+	if (str == NULL || strlen(str) >= dstlen) {
+		log_error("settings: \"%s\" missing, not a string or too long", key);
+		return -1;
+	}
+	memcpy(dst, str, strlen(str) + 1);
+	return 0;
+}
+
+/* Wait for and parse IPC_SETTINGS. */
+static int session_read_settings(struct session *s)
+{
+	struct pollfd p = { s->ctrl_fd, POLLIN, 0 };
+	if (poll(&p, 1, SESSION_SETTINGS_TIMEOUT_MS) != 1) {
+		log_error("%s: no settings from the gateway within %d ms", __func__,
+			  SESSION_SETTINGS_TIMEOUT_MS);
+		return -1;
+	}
+	struct ipc_header hdr;
+	char payload[IPC_PAYLOAD_MAX + 1], err[128];
+	int fd;
+	int r = ipc_recv(s->ctrl_fd, &hdr, payload, &fd, err, sizeof err);
+	if (r <= 0 || hdr.type != IPC_SETTINGS || fd >= 0) {
+		if (fd >= 0)
+			close(fd);
+		log_error("%s: expected SETTINGS: %s", __func__, r < 0 ? err : "wrong message");
+		return -1;
+	}
+	json_error_t jerr;
+	json_t *o = json_loads(payload, 0, &jerr);
+	struct session_settings *st = &s->settings;
+	int rc = -1;
+	if (o == NULL || !json_is_object(o)) {
+		log_error("%s: settings are not a JSON object: %s", __func__, jerr.text);
+		goto out;
+	}
+	if (session_json_str(o, "dir", st->dir, sizeof st->dir, true) ||
+	    session_json_str(o, "home_page", st->home_page, sizeof st->home_page, true) ||
+	    session_json_str(o, "upstream_proxy", st->upstream_proxy, sizeof st->upstream_proxy,
+			     false) ||
+	    session_json_str(o, "chromium_path", st->chromium_path, sizeof st->chromium_path,
+			     true) ||
+	    session_json_str(o, "xvfb_path", st->xvfb_path, sizeof st->xvfb_path, true))
+		goto out;
+	st->width = (int)json_integer_value(json_object_get(o, "width"));
+	st->height = (int)json_integer_value(json_object_get(o, "height"));
+	st->allow_cut_text = json_is_true(json_object_get(o, "allow_cut_text"));
+	if (st->width < 320 || st->width > 7680 || st->height < 240 || st->height > 4320 ||
+	    st->width % 2 != 0) {
+		log_error("%s: bad screen size %dx%d", __func__, st->width, st->height);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+static void session_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+	(void)cl;
+	input_key(&session_current->input, down, (uint32_t)keysym);
+}
+
+static void session_ptr(int mask, int x, int y, rfbClientPtr cl)
+{
+	(void)cl;
+	input_pointer(&session_current->input, mask, x, y);
+}
+
+static void session_client_gone(rfbClientPtr cl)
+{
+	log_info("viewer detached (%s)", cl->host ? cl->host : "?");
+	input_release_all(&session_current->input);
+}
+
+static enum rfbNewClientAction session_new_client(rfbClientPtr cl)
+{
+	cl->clientGoneHook = session_client_gone;
+	log_info("viewer attached");
+	return RFB_CLIENT_ACCEPT;
+}
+
+/* Create the libvncserver screen: no listener of any kind. */
+static int session_vnc_init(struct session *s)
+{
+	int w = s->settings.width, h = s->settings.height;
+	rfbLog = session_rfb_log;
+	rfbErr = session_rfb_err;
+	int argc = 0;
+	s->screen = rfbGetScreen(&argc, NULL, w, h, 8, 3, 4);
+	if (s->screen == NULL)
+		return -1;
+	s->screen->frameBuffer = calloc((size_t)w * (size_t)h, 4);
+	if (s->screen->frameBuffer == NULL)
+		return -1;
+	/* Xvfb is 0x00RRGGBB little-endian; libvncserver's default swaps red/blue. */
+	s->screen->serverFormat.redShift = 16;
+	s->screen->serverFormat.greenShift = 8;
+	s->screen->serverFormat.blueShift = 0;
+	s->screen->port = -1;
+	s->screen->ipv6port = -1;
+	s->screen->httpPort = -1;
+	s->screen->autoPort = FALSE;
+	s->screen->permitFileTransfer = FALSE;
+	s->screen->alwaysShared = TRUE;
+	s->screen->deferUpdateTime = 0;  /* we never poll, so never defer */
+	s->screen->cursor = NULL;        /* Xvfb draws the pointer into the pixels */
+	s->screen->desktopName = "pixelgate";
+	s->screen->kbdAddEvent = session_kbd;
+	s->screen->ptrAddEvent = session_ptr;
+	s->screen->newClientHook = session_new_client;
+	/* Clipboard stays unwired unless policy allows it (the gateway filters too). */
+	s->screen->setXCutText = NULL;
+	rfbInitServer(s->screen);
+	return 0;
+}
+
+/* Handle one control message. */
+static void session_control(struct session *s)
+{
+	struct ipc_header hdr;
+	char payload[IPC_PAYLOAD_MAX + 1], err[128];
+	int fd;
+	int r = ipc_recv(s->ctrl_fd, &hdr, payload, &fd, err, sizeof err);
+	if (r == 0) {
+		session_end(s, "gateway closed the control channel");
+		return;
+	}
+	if (r < 0) {
+		session_end(s, "bad control message: %s", err);
+		return;
+	}
+	switch (hdr.type) {
+	case IPC_ATTACH:
+		if (fd < 0 || fd >= 1000) { /* libvncserver uses select() */
+			log_error("ATTACH without a usable descriptor");
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		if (rfbNewClient(s->screen, fd) == NULL)
+			log_warn("rfbNewClient refused the viewer socket");
+		return;
+	case IPC_STOP:
+		session_end(s, "%s", hdr.len ? payload : "stopped by the gateway");
+		break;
+	default:
+		session_end(s, "unexpected control message %s", ipc_type_name(hdr.type));
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Reap children; the session ends with the browser or Xvfb. */
+static void session_reap(struct session *s)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		char how[64];
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+		if (pid == s->browser.chromium_pid) {
+			s->browser.chromium_pid = 0;
+			session_end(s, "browser exited (%s)", how);
+		} else if (pid == s->browser.xvfb_pid) {
+			s->browser.xvfb_pid = 0;
+			session_end(s, "display server exited (%s)", how);
+		}
+	}
+}
+
+static void session_signals(struct session *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGCHLD)
+			session_reap(s);
+		else
+			session_end(s, "signal %u", si.ssi_signo);
+	}
+}
+
+/* The event loop: sleeps in poll() until something happens. */
+static void session_loop(struct session *s)
+{
+	while (!s->ending) {
+		struct pollfd pfd[SESSION_MAX_POLL_FDS];
+		int n = 0;
+		pfd[n++] = (struct pollfd){ s->ctrl_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ s->sig_fd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ ConnectionNumber(s->dpy), POLLIN, 0 };
+		int cdp_index = -1;
+		if (s->cdp.rfd >= 0) {
+			cdp_index = n;
+			pfd[n++] = (struct pollfd){ s->cdp.rfd, POLLIN, 0 };
+		}
+		rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
+		rfbClientPtr cl;
+		while ((cl = rfbClientIteratorNext(it)) != NULL && n < SESSION_MAX_POLL_FDS)
+			if (cl->sock >= 0)
+				pfd[n++] = (struct pollfd){ cl->sock, POLLIN, 0 };
+		rfbReleaseClientIterator(it);
+
+		int timeout = XPending(s->dpy) > 0 ? 0 : -1;
+		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+			session_end(s, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents)
+			session_signals(s);
+		if (pfd[0].revents)
+			session_control(s);
+		while (XPending(s->dpy) > 0) {
+			XEvent ev;
+			XNextEvent(s->dpy, &ev);
+			capture_handle_event(&s->capture, &ev);
+		}
+		if (cdp_index >= 0 && pfd[cdp_index].revents && cdp_read(&s->cdp) != 0) {
+			log_info("CDP pipe closed");
+			close(s->cdp.rfd);
+			s->cdp.rfd = -1;
+		}
+		rfbProcessEvents(s->screen, 0);
+	}
+}
+
+/* X errors (a window vanished between event and request) are not fatal. */
+static int session_x_error(Display *dpy, XErrorEvent *e)
+{
+	(void)dpy;
+	log_debug("X error %d on request %d", e->error_code, e->request_code);
+	return 0;
+}
+
+static int session_x_io_error(Display *dpy)
+{
+	(void)dpy;
+	log_error("lost the connection to Xvfb");
+	browser_stop(&session_current->browser, SESSION_STOP_DEADLINE_MS);
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	static struct session s;
+	session_current = &s;
+	s.ctrl_fd = SESSION_CONTROL_FD;
+	s.cdp.rfd = s.cdp.wfd = -1;
+	log_init("pixelgate-session", LOG_LEVEL_INFO);
+	setsid(); /* own process group: the gateway can end everything at once */
+	signal(SIGPIPE, SIG_IGN);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s.sig_fd < 0)
+		fatal("signalfd: %s", strerror(errno));
+
+	if (session_read_settings(&s) != 0)
+		return 1;
+	log_init("pixelgate-session", LOG_LEVEL_INFO);
+	if (browser_start_xvfb(&s.browser, &s.settings) != 0) {
+		session_end(&s, "cannot start the display server");
+		goto out;
+	}
+	char display[32], fbfile[600];
+	snprintf(display, sizeof display, ":%d", s.browser.display);
+	setenv("XAUTHORITY", s.browser.xauthority, 1);
+	XSetErrorHandler(session_x_error);
+	XSetIOErrorHandler(session_x_io_error);
+	s.dpy = XOpenDisplay(display);
+	if (s.dpy == NULL) {
+		session_end(&s, "cannot open display %s", display);
+		goto out;
+	}
+	snprintf(fbfile, sizeof fbfile, "%s/fb/Xvfb_screen0", s.settings.dir);
+	if (session_vnc_init(&s) != 0 || capture_init(&s.capture, s.dpy, fbfile, s.screen) != 0 ||
+	    input_init(&s.input, s.dpy) != 0) {
+		session_end(&s, "cannot set up screen capture");
+		goto out;
+	}
+	capture_copy_all(&s.capture);
+	if (browser_start_chromium(&s.browser, &s.settings) != 0) {
+		session_end(&s, "cannot start the browser");
+		goto out;
+	}
+	cdp_init(&s.cdp, s.browser.cdp_write_fd, s.browser.cdp_read_fd, s.ctrl_fd);
+	if (cdp_start(&s.cdp) != 0)
+		log_warn("could not send the opening CDP commands");
+	ipc_send(s.ctrl_fd, IPC_READY, NULL, 0, -1);
+	session_loop(&s);
+out:
+	if (ipc_send(s.ctrl_fd, IPC_ENDED, s.end_reason, strlen(s.end_reason), -1) != 0)
+		log_debug("gateway did not get ENDED: %s", strerror(errno));
+	if (s.screen != NULL)
+		rfbShutdownServer(s.screen, TRUE);
+	if (s.dpy != NULL)
+		input_close(&s.input);
+	cdp_close(&s.cdp);
+	browser_stop(&s.browser, SESSION_STOP_DEADLINE_MS);
+	capture_close(&s.capture);
+	if (s.screen != NULL) {
+		free(s.screen->frameBuffer);
+		rfbScreenCleanup(s.screen);
+	}
+	log_info("session ended: %s", s.end_reason);
+	/* XCloseDisplay would fail now that Xvfb is gone; the process exits. */
+	return 0;
+}
