@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# tests/run.sh: install what the tests need, build with ASan/UBSan and
+# -Werror, run every suite (unit, integration) through ctest.
+#
+# Meant for a fresh Debian 12 machine, as root or as a user with sudo:
+#   sudo tests/run.sh
+# Exits non-zero if any step or any test fails. Environment knobs:
+#   PIXELGATE_BUILD_DIR       build directory (default: build-tests/ at the repo root)
+#   PIXELGATE_TEST_TIMEOUT_S  per-test ctest timeout in seconds (default 2400)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${PIXELGATE_BUILD_DIR:-$ROOT/build-tests}
+TEST_TIMEOUT_S=${PIXELGATE_TEST_TIMEOUT_S:-2400}
+BROWSER_USER=pixelgate-browser
+POLICY_SRC=$ROOT/deploy/chromium-policy.json
+POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
+
+# Debian packages the build and the tests need (keep in step with deploy/quickstart.sh).
+PACKAGES=(
+	build-essential cmake pkg-config
+	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev
+	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
+	libjansson-dev libinih-dev libargon2-dev
+	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps
+)
+
+# Step results for the closing summary: "name|status|detail".
+SUMMARY=()
+CTEST_LINE=""
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'run.sh: warning: %s\n' "$*" >&2; }
+
+record() { SUMMARY+=("$1|$2|${3:-}"); }
+
+print_summary() {
+	local entry name status detail
+	printf '\n==================== pixelgate tests: summary ====================\n'
+	for entry in "${SUMMARY[@]}"; do
+		IFS='|' read -r name status detail <<<"$entry"
+		printf '  %-14s %-8s %s\n' "$name" "$status" "$detail"
+	done
+	printf '==================================================================\n'
+	# ctest's own closing line last, so that it is what a reader sees at the end.
+	if [[ -n $CTEST_LINE ]]; then
+		printf '%s\n' "$CTEST_LINE"
+	fi
+}
+
+# Record a failed step, print the summary and leave.
+die_step() {
+	record "$1" FAILED "$2"
+	print_summary
+	printf 'run.sh: FAILED at step "%s": %s\n' "$1" "$2" >&2
+	exit 1
+}
+
+# Run a command as root: directly when root, else through sudo.
+as_root() {
+	if [[ $EUID -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		printf 'run.sh: need root for: %s (run as root or install sudo)\n' "$*" >&2
+		return 1
+	fi
+}
+
+can_be_root() {
+	[[ $EUID -eq 0 ]] || command -v sudo >/dev/null 2>&1
+}
+
+# 1. Packages: ask dpkg first; apt-get only if something is missing.
+step_packages() {
+	local pkg missing=()
+	for pkg in "${PACKAGES[@]}"; do
+		if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
+			missing+=("$pkg")
+		fi
+	done
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		record packages ok "all ${#PACKAGES[@]} present"
+		return 0
+	fi
+	say "installing missing packages: ${missing[*]}"
+	can_be_root || die_step packages "missing ${missing[*]}; run as root or with sudo"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+		die_step packages "apt-get update failed"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" || die_step packages "apt-get install failed"
+	record packages ok "installed ${missing[*]}"
+}
+
+# 2. System set-up the sessions need: X socket dir, browser user, Chromium policy.
+step_system() {
+	local notes=()
+	python3 -m json.tool "$POLICY_SRC" >/dev/null ||
+		die_step system "$POLICY_SRC is not valid JSON"
+
+	if ! can_be_root; then
+		warn "not root and no sudo: skipping /tmp/.X11-unix, $BROWSER_USER and the Chromium policy"
+		record system skipped "no root, no sudo"
+		return 0
+	fi
+
+	# Xvfb started by an unprivileged user cannot create this directory itself.
+	if [[ ! -d /tmp/.X11-unix || $(stat -c '%a %U' /tmp/.X11-unix) != "1777 root" ]]; then
+		as_root mkdir -p /tmp/.X11-unix || die_step system "cannot create /tmp/.X11-unix"
+		as_root chown root:root /tmp/.X11-unix || die_step system "cannot chown /tmp/.X11-unix"
+		as_root chmod 1777 /tmp/.X11-unix || die_step system "cannot chmod /tmp/.X11-unix"
+		notes+=("/tmp/.X11-unix fixed")
+	fi
+
+	# The uid sessions drop to when the gateway runs as root.
+	if [[ $EUID -eq 0 ]] && ! getent passwd "$BROWSER_USER" >/dev/null; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$BROWSER_USER" ||
+			die_step system "cannot create user $BROWSER_USER"
+		notes+=("user $BROWSER_USER created")
+	fi
+
+	if ! cmp -s "$POLICY_SRC" "$POLICY_DST"; then
+		as_root install -d -m 0755 "$(dirname "$POLICY_DST")" ||
+			die_step system "cannot create $(dirname "$POLICY_DST")"
+		as_root install -m 0644 "$POLICY_SRC" "$POLICY_DST" ||
+			die_step system "cannot install $POLICY_DST"
+		notes+=("Chromium policy installed")
+	fi
+	record system ok "${notes[*]:-already in place}"
+}
+
+# Facts that explain most integration-test failures, printed up front.
+print_environment() {
+	local userns
+	say "environment"
+	printf '  %-26s %s\n' "user" "$(id -un) (uid $EUID)"
+	printf '  %-26s %s\n' "repository" "$ROOT"
+	printf '  %-26s %s\n' "cmake" "$(cmake --version | head -n1)"
+	printf '  %-26s %s\n' "chromium" \
+		"$(/usr/lib/chromium/chromium --version 2>/dev/null || echo 'not runnable')"
+	userns=$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo '?')
+	printf '  %-26s %s\n' "user.max_user_namespaces" "$userns"
+	if [[ $userns == 0 ]]; then
+		warn "user namespaces are disabled: Chromium's sandbox cannot start"
+	fi
+	# As root the gateway execs the worker as $BROWSER_USER: the build dir must be reachable.
+	if [[ $EUID -eq 0 ]] && getent passwd "$BROWSER_USER" >/dev/null &&
+		! runuser -u "$BROWSER_USER" -- test -x "$(dirname "$BUILD")"; then
+		warn "$BROWSER_USER cannot enter $(dirname "$BUILD"): workers exec'd from $BUILD will fail (chmod o+x the parent directories)"
+	fi
+}
+
+step_configure() {
+	say "configuring $BUILD (Debug, ASan+UBSan, -Werror)"
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug \
+		-DPIXELGATE_SANITIZE=ON -DPIXELGATE_WERROR=ON ||
+		die_step configure "cmake configure failed"
+	record configure ok "$BUILD (Debug, ASan+UBSan, -Werror)"
+}
+
+step_build() {
+	local jobs
+	jobs=$(nproc)
+	say "building with $jobs jobs"
+	cmake --build "$BUILD" -j"$jobs" || die_step build "compilation failed (see above)"
+	record build ok "-j$jobs"
+}
+
+step_test() {
+	local log rc
+	log=$BUILD/run-tests.log
+	say "running tests (ctest, timeout ${TEST_TIMEOUT_S}s per test)"
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	set +e
+	ctest --test-dir "$BUILD" --output-on-failure --no-tests=error \
+		--timeout "$TEST_TIMEOUT_S" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	CTEST_LINE=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n1 || true)
+	if [[ $rc -ne 0 ]]; then
+		die_step tests "ctest exit $rc; failed: $(sed -n '/tests FAILED:/,$p' "$log" |
+			sed -nE 's/^[[:space:]]*[0-9]+ - //p' | tr '\n' ' ')(log: $log)"
+	fi
+	record tests ok "${CTEST_LINE:-ctest passed}"
+}
+
+main() {
+	cd "$ROOT"
+	step_packages
+	step_system
+	print_environment
+	step_configure
+	step_build
+	step_test
+	print_summary
+}
+
+main "$@"
