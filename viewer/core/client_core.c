@@ -41,6 +41,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <limits.h>
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <pthread.h>
@@ -78,16 +79,61 @@
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static bool g_debug;
-/* Serialises lws_create_context()/lws_context_destroy(): with
-   LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT each creation re-runs lws' global
-   OpenSSL setup (ex-data indices), which is not thread-safe. */
+/* Serialises lws_create_context()/lws_context_destroy(), which run lws'
+   global OpenSSL setup and teardown. */
 static pthread_mutex_t g_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* libcrypto accessors for LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION,
-   looked up at run time (libcrypto is already loaded by lws) so this file adds
-   no link dependency; NULL if not found. */
-static int (*g_x509_ctx_get_error)(void *x509_store_ctx);
-static const char *(*g_x509_err_string)(long err);
+/*
+ * The TLS gate. lws 4.1.6 allocates a new OpenSSL ex-data index (where it
+ * finds the wsi of an SSL object) each time a context is created with
+ * LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT and stores it in a global, so a
+ * context created while another context's TLS handshake is in flight makes
+ * that handshake fail ("connect SSL err 1", and lws leaks the SSL objects).
+ * The gate admits one "create a context and complete its TLS handshake" at a
+ * time: taken before lws_create_context(), given back once the handshake is
+ * over (lws calls LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER only after it,
+ * or LWS_CALLBACK_CLIENT_CONNECTION_ERROR) or the attempt is abandoned. A
+ * flag, not a mutex: the thread giving it back may not be the one that took
+ * it.
+ */
+static pthread_mutex_t g_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_gate_cond;	/* CLOCK_MONOTONIC, set up in global_init() */
+static bool g_gate_busy;
+
+/*
+ * OpenSSL entry points, looked up at run time in the libssl/libcrypto that
+ * lws already loaded, so this file adds no link dependency (pgclient links
+ * lws, libvncclient and jansson only). Members are NULL if not found.
+ *
+ * Why we build the client SSL_CTX ourselves (info.provided_client_ssl_ctx):
+ * lws 4.1.6 tags the SSL_CTX it creates with a bookkeeping struct stored
+ * under an ex-data index that every later lws_create_context() with
+ * LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT replaces, so a context destroyed
+ * after another one was created cannot find it and leaks its SSL_CTX
+ * (~20 KB, an LSan report). A provided SSL_CTX is left alone by lws and
+ * freed by us. If the lookup fails we fall back to lws' own SSL_CTX.
+ */
+static struct {
+	const SSL_METHOD *(*client_method)(void);
+	SSL_CTX *(*ctx_new)(const SSL_METHOD *method);
+	void (*ctx_free)(SSL_CTX *ctx);
+	int (*load_verify)(SSL_CTX *ctx, const char *file, const char *dir);
+	long (*ctx_ctrl)(SSL_CTX *ctx, int cmd, long larg, void *parg);
+	void (*err_clear)(void);
+	int (*x509_ctx_get_error)(X509_STORE_CTX *x509_ctx);
+	const char *(*x509_err_string)(long err);
+} g_ossl;
+
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym needs code = data pointers");
+
+/* Stores the address of symbol name (or NULL) into the function pointer at
+   fp. */
+static void ossl_sym(void *fp, const char *name)
+{
+	void *p = dlsym(RTLD_DEFAULT, name);
+
+	memcpy(fp, &p, sizeof(p));
+}
 
 /* Last libvncclient error / log line of this thread (libvncclient runs on
    the caller's thread), used to explain failures. */
@@ -146,11 +192,23 @@ static void global_init(void)
 {
 	const char *d = getenv("PIXELGATE_DEBUG");
 
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g_gate_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	g_debug = d && *d && strcmp(d, "0") != 0;
 	rfbClientLog = rfb_log_cb;
 	rfbClientErr = rfb_err_cb;
-	*(void **)&g_x509_ctx_get_error = dlsym(RTLD_DEFAULT, "X509_STORE_CTX_get_error");
-	*(void **)&g_x509_err_string = dlsym(RTLD_DEFAULT, "X509_verify_cert_error_string");
+	ossl_sym(&g_ossl.client_method, "TLS_client_method");
+	ossl_sym(&g_ossl.ctx_new, "SSL_CTX_new");
+	ossl_sym(&g_ossl.ctx_free, "SSL_CTX_free");
+	ossl_sym(&g_ossl.load_verify, "SSL_CTX_load_verify_locations");
+	ossl_sym(&g_ossl.ctx_ctrl, "SSL_CTX_ctrl");
+	ossl_sym(&g_ossl.err_clear, "ERR_clear_error");
+	ossl_sym(&g_ossl.x509_ctx_get_error, "X509_STORE_CTX_get_error");
+	ossl_sym(&g_ossl.x509_err_string, "X509_verify_cert_error_string");
 	lws_set_log_level(g_debug ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : 0, lws_log_cb);
 }
 
@@ -174,6 +232,38 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Takes the TLS gate, waiting until deadline_ms (monotonic) at most.
+   Returns 0 (then *held is true) or -1 on timeout. */
+static int tls_gate_enter(int64_t deadline_ms, bool *held)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	ts.tv_sec = (time_t)(deadline_ms / 1000);
+	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+	pthread_mutex_lock(&g_gate_lock);
+	while (g_gate_busy && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&g_gate_cond, &g_gate_lock, &ts);
+	if (!g_gate_busy) {
+		g_gate_busy = true;
+		*held = true;
+	}
+	pthread_mutex_unlock(&g_gate_lock);
+	return *held ? 0 : -1;
+}
+
+/* Gives the TLS gate back if *held; clears *held. */
+static void tls_gate_leave(bool *held)
+{
+	if (!*held)
+		return;
+	*held = false;
+	pthread_mutex_lock(&g_gate_lock);
+	g_gate_busy = false;
+	pthread_cond_signal(&g_gate_cond);
+	pthread_mutex_unlock(&g_gate_lock);
 }
 
 /* Copies the lws diagnostic string (in, len; may be NULL) into out. */
@@ -212,8 +302,9 @@ static void tls_note_verify(struct tls_verify *tv, void *x509_ctx, size_t prever
 	if (preverify_ok || tv->failed)
 		return;
 	tv->failed = true;
-	tv->code = x509_ctx && g_x509_ctx_get_error ? g_x509_ctx_get_error(x509_ctx) : -1;
-	s = tv->code >= 0 && g_x509_err_string ? g_x509_err_string(tv->code) : NULL;
+	tv->code = x509_ctx && g_ossl.x509_ctx_get_error ?
+		   g_ossl.x509_ctx_get_error((X509_STORE_CTX *)x509_ctx) : -1;
+	s = tv->code >= 0 && g_ossl.x509_err_string ? g_ossl.x509_err_string(tv->code) : NULL;
 	set_msg(tv->text, sizeof(tv->text), "%s", s ? s : "certificate verification failed");
 }
 
@@ -315,23 +406,67 @@ static int check_server(const struct pgc_server *srv, char *err, size_t size)
 }
 
 /*
+ * Creates a TLS client SSL_CTX trusting only ca_file (TLS 1.2 or later;
+ * peer verification and the host name check are armed per connection by
+ * lws). Returns NULL if the OpenSSL entry points are not available (the
+ * caller then lets lws build its own) or, with *failed set and a reason in
+ * err, if the CA file cannot be loaded.
+ */
+static SSL_CTX *tls_client_ctx_new(const char *ca_file, bool *failed, char *err, size_t size)
+{
+	SSL_CTX *ctx;
+
+	*failed = false;
+	if (!g_ossl.client_method || !g_ossl.ctx_new || !g_ossl.ctx_free || !g_ossl.load_verify ||
+	    !g_ossl.ctx_ctrl)
+		return NULL;
+	ctx = g_ossl.ctx_new(g_ossl.client_method());
+	if (!ctx)
+		return NULL;
+	if (g_ossl.load_verify(ctx, ca_file, NULL) != 1) {
+		if (g_ossl.err_clear)
+			g_ossl.err_clear();
+		g_ossl.ctx_free(ctx);
+		*failed = true;
+		set_msg(err, size, "cannot load CA file %s (not a PEM certificate?)", ca_file);
+		return NULL;
+	}
+	g_ossl.ctx_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	return ctx;
+}
+
+/* Frees an SSL_CTX from tls_client_ctx_new() (NULL is fine). */
+static void tls_client_ctx_free(SSL_CTX *ctx)
+{
+	if (ctx && g_ossl.ctx_free)
+		g_ossl.ctx_free(ctx);
+}
+
+/*
  * Creates a client-only lws context that trusts only srv->ca_file, with
- * protocols and user (reachable via lws_context_user()). Returns NULL with a
- * reason in err on failure.
+ * protocols and user (reachable via lws_context_user()). *ssl_ctx receives
+ * the SSL_CTX to free after lws_context_destroy() (may be NULL). Returns
+ * NULL with a reason in err on failure.
  */
 static struct lws_context *lwsx_create_context(const struct pgc_server *srv,
 					       const struct lws_protocols *protocols, void *user,
-					       char *err, size_t size)
+					       SSL_CTX **ssl_ctx, char *err, size_t size)
 {
 	struct lws_context_creation_info info;
 	struct lws_context *ctx;
+	bool failed;
+
+	*ssl_ctx = tls_client_ctx_new(srv->ca_file, &failed, err, size);
+	if (failed)
+		return NULL;
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 		       LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-	info.client_ssl_ca_filepath = srv->ca_file;
+	info.client_ssl_ca_filepath = srv->ca_file;	/* used if *ssl_ctx is NULL */
+	info.provided_client_ssl_ctx = *ssl_ctx;
 	info.user = user;
 	info.alpn = "http/1.1";
 	info.timeout_secs = HTTP_TIMEOUT_S;
@@ -343,20 +478,25 @@ static struct lws_context *lwsx_create_context(const struct pgc_server *srv,
 	pthread_mutex_lock(&g_ctx_lock);
 	ctx = lws_create_context(&info);
 	pthread_mutex_unlock(&g_ctx_lock);
-	if (!ctx)
+	if (!ctx) {
+		tls_client_ctx_free(*ssl_ctx);
+		*ssl_ctx = NULL;
 		set_msg(err, size, "cannot create the TLS client context (is %s a PEM CA file?)",
 			srv->ca_file);
+	}
 	return ctx;
 }
 
-/* Destroys ctx (NULL is fine) under the global context lock. */
-static void lwsx_destroy_context(struct lws_context *ctx)
+/* Destroys ctx (NULL is fine) under the global context lock, then the
+   SSL_CTX it used (NULL is fine). */
+static void lwsx_destroy_context(struct lws_context *ctx, SSL_CTX *ssl_ctx)
 {
-	if (!ctx)
-		return;
-	pthread_mutex_lock(&g_ctx_lock);
-	lws_context_destroy(ctx);
-	pthread_mutex_unlock(&g_ctx_lock);
+	if (ctx) {
+		pthread_mutex_lock(&g_ctx_lock);
+		lws_context_destroy(ctx);
+		pthread_mutex_unlock(&g_ctx_lock);
+	}
+	tls_client_ctx_free(ssl_ctx);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -377,6 +517,7 @@ struct http_txn {
 	bool done;		/* answer complete, or connection gone */
 	bool failed;		/* transport / TLS error (res->message says) */
 	bool timed_out;
+	bool gate_held;		/* TLS gate, until the handshake is over */
 	struct tls_verify tv;
 	lws_sorted_usec_list_t sul_timeout;
 };
@@ -466,6 +607,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 				    sizeof(t->res->message));
 		t->failed = true;
 		t->done = true;
+		tls_gate_leave(&t->gate_held);
 		break;
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
 		tls_note_verify(&t->tv, user, len);
@@ -474,6 +616,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		t->res->http_status = (int)lws_http_client_http_response(wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		tls_gate_leave(&t->gate_held);
 		return http_append_headers(t, wsi, (unsigned char **)in,
 					   *(unsigned char **)in + len);
 	case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
@@ -556,6 +699,7 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 	};
 	struct lws_client_connect_info i;
 	struct lws_context *ctx;
+	SSL_CTX *ssl_ctx;
 	struct http_txn t;
 
 	if (!res)
@@ -576,9 +720,17 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 	t.body_len = body_len;
 	t.res = res;
 
-	ctx = lwsx_create_context(srv, protocols, &t, res->message, sizeof(res->message));
-	if (!ctx)
+	if (tls_gate_enter(now_ms() + (int64_t)HTTP_TIMEOUT_S * 1000, &t.gate_held)) {
+		set_msg(res->message, sizeof(res->message),
+			"timed out waiting for another connection's TLS handshake");
 		return -1;
+	}
+	ctx = lwsx_create_context(srv, protocols, &t, &ssl_ctx, res->message,
+				  sizeof(res->message));
+	if (!ctx) {
+		tls_gate_leave(&t.gate_held);
+		return -1;
+	}
 	lws_sul_schedule(ctx, 0, &t.sul_timeout, http_timeout_cb,
 			 (lws_usec_t)HTTP_TIMEOUT_S * LWS_US_PER_SEC);
 
@@ -589,7 +741,6 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 	i.ssl_connection = LCCSCF_USE_SSL | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	i.path = path;
 	i.host = srv->host;
-	i.origin = srv->host;
 	i.method = method;
 	i.protocol = protocols[0].name;
 	i.alpn = "http/1.1";
@@ -603,7 +754,8 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 		if (lws_service(ctx, 0) < 0)
 			break;
 	lws_sul_cancel(&t.sul_timeout);
-	lwsx_destroy_context(ctx);
+	lwsx_destroy_context(ctx, ssl_ctx);
+	tls_gate_leave(&t.gate_held);
 
 	if (!t.done && !t.failed) {
 		if (res->http_status)
@@ -739,6 +891,7 @@ enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_FAILED };
 struct pgc_conn {
 	/* set before the bridge thread starts, constant afterwards */
 	struct lws_context *ctx;
+	SSL_CTX *ssl_ctx;
 	struct pgc_server srv;
 	char path[32 + 3 * MAX_TICKET_LEN];
 	pthread_t thread;
@@ -777,6 +930,8 @@ struct pgc_conn {
 	int peer_close_code;
 	char peer_close_reason[128];
 	struct tls_verify tv;	/* server certificate check */
+	bool gate_held;		/* TLS gate (set by the caller before the thread
+				   starts, cleared by whoever gives it back) */
 	int local_close_status;	/* WebSocket close status we send */
 	char local_close_text[64];
 	lws_sorted_usec_list_t sul_watchdog;
@@ -785,6 +940,7 @@ struct pgc_conn {
 	/* caller side */
 	pthread_mutex_t rfb_lock;	/* serialises libvncclient calls */
 	rfbClient *rfb;
+	void *fb;		/* cl->frameBuffer, as allocated by rfb_alloc_fb() */
 	int fd_client;		/* our socketpair end until rfb owns it */
 	atomic_bool rfb_dead;
 	_Atomic uint64_t frames;
@@ -794,6 +950,12 @@ struct pgc_conn {
 
 /* Tag for rfbClientSetClientData(). */
 static int pgc_rfb_tag;
+
+#if defined(LIBVNCSERVER_HAVE_LIBZ) && defined(LIBVNCSERVER_HAVE_LIBJPEG)
+/* Exported by libvncclient (its bundled TurboJPEG wrapper); not declared in
+   its headers. */
+extern int tjDestroy(void *handle);
+#endif
 
 /* Records the reason the connect attempt failed (first reason wins) and
    wakes pgc_connect(). Takes c->lock. */
@@ -1134,10 +1296,14 @@ static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		tls_gate_leave(&c->gate_held);
 		ws_on_conn_error(c, wsi, in, len);
 		break;
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
 		tls_note_verify(&c->tv, user, len);
+		break;
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		tls_gate_leave(&c->gate_held);	/* TLS handshake done */
 		break;
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		pthread_mutex_lock(&c->lock);
@@ -1295,6 +1461,48 @@ static void rfb_frame_done(rfbClient *cl)
 		atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
 }
 
+/* libvncclient callback replacing its MallocFrameBuffer: same job, but the
+   buffer is also remembered in the conn, because rfbInitClient() does not
+   free it when the handshake fails after ServerInit (0.9.14). Returns
+   FALSE for absurd sizes or when out of memory. */
+static rfbBool rfb_alloc_fb(rfbClient *cl)
+{
+	struct pgc_conn *c = rfbClientGetClientData(cl, &pgc_rfb_tag);
+	uint64_t size;
+
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
+	if (c)
+		c->fb = NULL;
+	if (cl->width <= 0 || cl->height <= 0 || cl->width > 16384 || cl->height > 16384 ||
+	    cl->format.bitsPerPixel <= 0) {
+		rfbClientErr("refusing a %dx%d framebuffer\n", cl->width, cl->height);
+		return FALSE;
+	}
+	size = (uint64_t)cl->width * (uint64_t)cl->height * (uint64_t)(cl->format.bitsPerPixel / 8);
+	cl->frameBuffer = malloc((size_t)size);
+	if (c)
+		c->fb = cl->frameBuffer;
+	return cl->frameBuffer ? TRUE : FALSE;
+}
+
+/* Frees what rfbClientCleanup() of libvncclient 0.9.14 leaves behind (the
+   framebuffer and the TurboJPEG handle of the Tight decoder), then cleans
+   up cl. */
+static void rfb_destroy(struct pgc_conn *c, rfbClient *cl)
+{
+#if defined(LIBVNCSERVER_HAVE_LIBZ) && defined(LIBVNCSERVER_HAVE_LIBJPEG)
+	if (cl->tjhnd) {
+		tjDestroy(cl->tjhnd);
+		cl->tjhnd = NULL;
+	}
+#endif
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
+	c->fb = NULL;
+	rfbClientCleanup(cl);
+}
+
 /* libvncclient callback: we only offer security type None. */
 static char *rfb_no_password(rfbClient *cl)
 {
@@ -1400,6 +1608,7 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 	cl->appData.encodingsString = "tight zrle zlib hextile copyrect raw";
 	cl->appData.shareDesktop = TRUE;
 	cl->GetPassword = rfb_no_password;
+	cl->MallocFrameBuffer = rfb_alloc_fb;
 	cl->FinishedFrameBufferUpdate = rfb_frame_done;
 	SetClientAuthSchemes(cl, auth_none, -1);
 	rfbClientSetClientData(cl, &pgc_rfb_tag, c);
@@ -1412,8 +1621,12 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 		ok = rfbInitClient(cl, NULL, NULL);
 		sigpipe_restore(&g);
 	}
-	if (ok && !cl->frameBuffer) {
-		rfbClientCleanup(cl);
+	if (!ok) {
+		/* rfbInitClient() freed cl and closed the socket, not the buffer */
+		free(c->fb);
+		c->fb = NULL;
+	} else if (!cl->frameBuffer) {
+		rfb_destroy(c, cl);
 		ok = false;
 		set_msg(tl_rfb_err, sizeof(tl_rfb_err), "no framebuffer allocated");
 	}
@@ -1425,13 +1638,11 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 		c->rfb_ready = true;
 	pthread_mutex_unlock(&c->lock);
 
-	if (ok && !closed) {
-		c->rfb = cl;
-		return 0;
+	if (ok) {
+		c->rfb = cl;	/* on failure freed by pgc_free() */
+		if (!closed)
+			return 0;
 	}
-	if (ok)
-		c->rfb = cl;	/* freed by pgc_free() */
-	/* else rfbInitClient() already freed cl and closed the socket */
 	if (closed && code)
 		set_msg(err, errlen, "server closed the connection during the RFB handshake: %d %s",
 			code, reason);
@@ -1483,7 +1694,11 @@ struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, c
 		goto fail;
 	}
 
-	c->ctx = lwsx_create_context(srv, bridge_protocols, c, err, errlen);
+	if (tls_gate_enter(deadline, &c->gate_held)) {
+		set_msg(err, errlen, "timed out waiting for another connection's TLS handshake");
+		goto fail;
+	}
+	c->ctx = lwsx_create_context(srv, bridge_protocols, c, &c->ssl_ctx, err, errlen);
 	if (!c->ctx)
 		goto fail;
 	lws_sul_schedule(c->ctx, 0, &c->sul_watchdog, bridge_watchdog_cb,
@@ -1496,7 +1711,6 @@ struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, c
 	i.ssl_connection = LCCSCF_USE_SSL | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	i.path = c->path;
 	i.host = c->srv.host;
-	i.origin = c->srv.host;
 	i.protocol = "binary";
 	i.alpn = "http/1.1";
 	if (!lws_client_connect_via_info(&i))
@@ -1784,11 +1998,13 @@ void pgc_free(struct pgc_conn *c)
 		lws_sul_cancel(&c->sul_watchdog);
 		lws_sul_cancel(&c->sul_grace);
 		c->destroying = true;
-		lwsx_destroy_context(c->ctx);
+		lwsx_destroy_context(c->ctx, c->ssl_ctx);
 		c->ctx = NULL;
+		c->ssl_ctx = NULL;
 	}
+	tls_gate_leave(&c->gate_held);	/* attempt abandoned mid-handshake */
 	if (c->rfb) {
-		rfbClientCleanup(c->rfb);	/* closes the client end */
+		rfb_destroy(c, c->rfb);	/* closes the client end */
 		c->rfb = NULL;
 	}
 	if (c->fd_client >= 0)
