@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,23 @@ void config_defaults(struct config *c)
 			abort(); /* a bad default is a broken invariant */
 }
 
+/*
+ * Where the INI text comes from. libinih is built with or without a line
+ * number in its handler depending on the distribution (Debian's r55 has
+ * none), so the reader counts lines itself and the handler takes the
+ * number from there.
+ * The reader hands over whole lines only: a line that does not fit the
+ * parser's buffer stops the parse with an error instead of being split.
+ */
+struct config_source {
+	FILE *f;          /* either a stream ... */
+	const char *text; /* ... or a string (cursor) */
+	int lineno;       /* line of the last line handed to the parser, 1-based */
+	int too_long;     /* set when a line did not fit */
+	int max_line;     /* the parser's buffer, bytes with the NUL */
+	int read_error;   /* errno of a failed read, 0 if none */
+};
+
 /* State of one parse: the first error wins. */
 struct config_parse {
 	struct config *c;
@@ -125,30 +143,118 @@ struct config_parse {
 	char *err;
 	size_t errlen;
 	int failed;
+	int fail_line;    /* line of the error in err when failed */
+	struct config_source src;
 };
 
-static int config_handler(void *user, const char *section, const char *name, const char *value,
-			  int lineno)
+/* Read one line into str (up to num bytes with the NUL); fgets contract. */
+static char *config_read_line(char *str, int num, void *stream)
 {
-	struct config_parse *p = user;
+	struct config_parse *p = stream;
+	struct config_source *src = &p->src;
+	int len = 0, ch;
+	src->max_line = num;
+	if (p->failed || src->too_long || src->read_error || num < 2)
+		return NULL;
+	errno = 0;
+	for (;;) {
+		if (src->f != NULL) {
+			ch = getc(src->f);
+			if (ch == EOF) {
+				if (ferror(src->f))
+					src->read_error = errno ? errno : EIO;
+				break;
+			}
+		} else {
+			ch = (unsigned char)*src->text;
+			if (ch == '\0')
+				break;
+			src->text++;
+		}
+		if (len == num - 1) {
+			/* No room left and the line goes on. */
+			src->too_long = 1;
+			src->lineno++;
+			return NULL;
+		}
+		str[len++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (src->read_error || len == 0)
+		return NULL;
+	str[len] = '\0';
+	src->lineno++;
+	return str;
+}
+
+/* Record "name:line: message" as the parse's error unless one is already there. */
+static void config_fail(struct config_parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void config_fail(struct config_parse *p, const char *fmt, ...)
+{
 	char msg[384];
+	va_list ap;
+	if (p->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d: %s", p->name, p->src.lineno, msg);
+	p->failed = 1;
+	p->fail_line = p->src.lineno;
+}
+
+static bool config_section_known(const char *section)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+static int config_handle(struct config_parse *p, const char *section, const char *name,
+			 const char *value)
+{
+	char msg[320];
 	if (p->failed)
 		return 0;
+	if (section[0] == '\0') {
+		config_fail(p, "key \"%s\" outside any [section]", name);
+		return 0;
+	}
+	if (!config_section_known(section)) {
+		config_fail(p, "unknown section [%s]", section);
+		return 0;
+	}
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
 			continue;
 		if (config_set(p->c, k, value, msg, sizeof msg) == 0)
 			return 1;
-		snprintf(p->err, p->errlen, "%s:%d: %s", p->name, lineno, msg);
-		p->failed = 1;
+		config_fail(p, "%s", msg);
 		return 0;
 	}
-	snprintf(p->err, p->errlen, "%s:%d: unknown key \"%s\" in section [%s]", p->name, lineno,
-		 name, section);
-	p->failed = 1;
+	config_fail(p, "unknown key \"%s\" in section [%s]", name, section);
 	return 0;
 }
+
+/* libinih's handler, whichever signature this build of the library uses. */
+#if INI_HANDLER_LINENO
+static int config_handler(void *user, const char *section, const char *name, const char *value,
+			  int lineno)
+{
+	(void)lineno; /* equals the reader's count, which every build has */
+	return config_handle(user, section, name, value);
+}
+#else
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	return config_handle(user, section, name, value);
+}
+#endif
 
 /* Cross-key checks after a successful parse. */
 static int config_validate(const struct config *c, const char *name, char *err, size_t errlen)
@@ -165,17 +271,30 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 	return 0;
 }
 
-static int config_finish(struct config_parse *p, int rc)
+/* Run libinih over p->src and turn the outcome into 0 or -1 + "name:line: ...". */
+static int config_run(struct config_parse *p)
 {
-	if (p->failed)
-		return -1;
-	if (rc > 0) {
+	int rc = ini_parse_stream(config_read_line, p, config_handler, p);
+	if (rc > 0 && (!p->failed || rc < p->fail_line)) {
+		/* libinih goes on after a syntax error; report whichever came first. */
 		snprintf(p->err, p->errlen, "%s:%d: syntax error (expected [section] or key = value)",
 			 p->name, rc);
 		return -1;
 	}
+	if (p->failed)
+		return -1;
+	if (p->src.read_error) {
+		snprintf(p->err, p->errlen, "%s:%d: cannot read: %s", p->name, p->src.lineno + 1,
+			 strerror(p->src.read_error));
+		return -1;
+	}
+	if (p->src.too_long) {
+		config_fail(p, "line too long (the INI parser takes at most %d characters a line)",
+			    p->src.max_line - 3);
+		return -1;
+	}
 	if (rc < 0) {
-		snprintf(p->err, p->errlen, "%s: cannot read: %s", p->name, strerror(errno));
+		snprintf(p->err, p->errlen, "%s: out of memory while parsing", p->name);
 		return -1;
 	}
 	return config_validate(p->c, p->name, p->err, p->errlen);
@@ -183,23 +302,23 @@ static int config_finish(struct config_parse *p, int rc)
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	struct config_parse p = { c, path, err, errlen, 0 };
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
+	struct config_parse p = { .c = c, .name = path, .err = err, .errlen = errlen };
+	p.src.f = fopen(path, "r");
+	if (p.src.f == NULL) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	int rc = ini_parse_file(f, config_handler, &p);
-	fclose(f);
-	return config_finish(&p, rc);
+	int rc = config_run(&p);
+	fclose(p.src.f);
+	return rc;
 }
 
 int config_parse_string(struct config *c, const char *name, const char *text, char *err,
 			size_t errlen)
 {
-	struct config_parse p = { c, name, err, errlen, 0 };
-	int rc = ini_parse_string(text, config_handler, &p);
-	return config_finish(&p, rc);
+	struct config_parse p = { .c = c, .name = name, .err = err, .errlen = errlen };
+	p.src.text = text;
+	return config_run(&p);
 }
 
 int config_check_secret_file(const char *path, char *err, size_t errlen)

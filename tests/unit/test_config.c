@@ -1,0 +1,290 @@
+/*
+ * test_config.c: the configuration parser. Defaults, a good file, and every
+ * kind of mistake an administrator makes, each reported as "name:LINE:" with
+ * the line the mistake is on; the secret-file permission check.
+ */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* A private directory for one test's files; the test removes it. */
+static void make_tmpdir(char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/pg-test-config-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+/* Write text to dir/name with mode; path receives the file's path. */
+static void write_file(const char *dir, const char *name, const char *text, mode_t mode,
+		       char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	cr_assert_eq(fchmod(fd, mode), 0); /* umask-proof */
+	close(fd);
+}
+
+Test(config, defaults_match_the_documented_values)
+{
+	struct config c;
+	config_defaults(&c);
+	cr_assert_str_eq(c.listen_address, "127.0.0.1");
+	cr_assert_eq(c.listen_port, 8443);
+	cr_assert_str_eq(c.tls_cert, "/etc/pixelgate/tls/server.crt");
+	cr_assert_str_eq(c.tls_key, "/etc/pixelgate/tls/server.key");
+	cr_assert_str_eq(c.users_file, "/etc/pixelgate/users");
+	cr_assert_str_eq(c.runtime_dir, "/run/pixelgate");
+	cr_assert_str_eq(c.session_binary, "");
+	cr_assert_str_eq(c.browser_user, "pixelgate-browser");
+	cr_assert_str_eq(c.home_page, "about:blank");
+	cr_assert_str_eq(c.upstream_proxy, "");
+	cr_assert_eq(c.default_width, 1280);
+	cr_assert_eq(c.default_height, 800);
+	cr_assert_eq(c.max_width, 3840);
+	cr_assert_eq(c.max_height, 2160);
+	cr_assert_eq(c.reconnect_grace_s, 120);
+	cr_assert_eq(c.session_start_timeout_s, 30);
+	cr_assert_str_eq(c.chromium_path, "/usr/lib/chromium/chromium");
+	cr_assert_str_eq(c.xvfb_path, "/usr/bin/Xvfb");
+	cr_assert_eq(c.clipboard_to_browser, false);
+	cr_assert_eq(c.clipboard_max_bytes, 65536);
+}
+
+Test(config, empty_text_keeps_defaults)
+{
+	struct config c, d;
+	char err[512] = "";
+	config_defaults(&c);
+	config_defaults(&d);
+	cr_assert_eq(config_parse_string(&c, "empty.conf", "", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(memcmp(&c, &d, sizeof c), 0);
+}
+
+static const char good_conf[] =
+	"# a site's configuration\r\n"
+	"[server]\n"
+	"listen_address = 10.1.2.3\n"
+	"listen_port=9443\n"
+	"users_file = /srv/pg/users ; trailing comment\n"
+	"session_binary =\n"
+	"\n"
+	"[session]\n"
+	"home_page = https://intra.example.lg.jp/\n"
+	"upstream_proxy = proxy.example.lg.jp:8080\r\n"
+	"default_width = 1920\n"
+	"default_height = 1080\n"
+	"reconnect_grace_s = 0\n"
+	"[policy]\n"
+	"clipboard_to_browser = yes\n"
+	"clipboard_max_bytes = 1048576\n";
+
+Test(config, good_file_sets_exactly_its_keys)
+{
+	char dir[64], path[128], err[512] = "";
+	struct config c;
+	make_tmpdir(dir, sizeof dir);
+	write_file(dir, "pixelgate.conf", good_conf, 0644, path, sizeof path);
+	config_defaults(&c);
+	int rc = config_load(&c, path, err, sizeof err);
+	unlink(path);
+	rmdir(dir);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_str_eq(c.listen_address, "10.1.2.3");
+	cr_assert_eq(c.listen_port, 9443);
+	cr_assert_str_eq(c.users_file, "/srv/pg/users");
+	cr_assert_str_eq(c.session_binary, "");
+	cr_assert_str_eq(c.home_page, "https://intra.example.lg.jp/");
+	cr_assert_str_eq(c.upstream_proxy, "proxy.example.lg.jp:8080");
+	cr_assert_eq(c.default_width, 1920);
+	cr_assert_eq(c.default_height, 1080);
+	cr_assert_eq(c.reconnect_grace_s, 0);
+	cr_assert_eq(c.clipboard_to_browser, true);
+	cr_assert_eq(c.clipboard_max_bytes, 1048576);
+	/* Untouched keys keep their defaults. */
+	cr_assert_str_eq(c.tls_key, "/etc/pixelgate/tls/server.key");
+	cr_assert_eq(c.max_width, 3840);
+	cr_assert_eq(c.session_start_timeout_s, 30);
+}
+
+Test(config, string_and_file_parse_alike)
+{
+	struct config a, b;
+	char dir[64], path[128], err[512] = "";
+	make_tmpdir(dir, sizeof dir);
+	write_file(dir, "x.conf", good_conf, 0600, path, sizeof path);
+	config_defaults(&a);
+	config_defaults(&b);
+	cr_assert_eq(config_load(&a, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(config_parse_string(&b, "x.conf", good_conf, err, sizeof err), 0, "%s", err);
+	unlink(path);
+	rmdir(dir);
+	cr_assert_eq(memcmp(&a, &b, sizeof a), 0);
+}
+
+/* One bad configuration and the exact message it must produce. */
+struct bad_conf {
+	const char *text;
+	const char *message; /* the whole of err */
+};
+
+static const struct bad_conf bad_confs[] = {
+	{ "[server]\nlisten_port = 8443\n\nlisten_prot = 1\n",
+	  "site.conf:4: unknown key \"listen_prot\" in section [server]" },
+	{ "# comment\n[server]\nlisten_port = 8443\n[sessions]\nhome_page = about:blank\n",
+	  "site.conf:5: unknown section [sessions]" },
+	{ "listen_port = 8443\n", "site.conf:1: key \"listen_port\" outside any [section]" },
+	{ "[server]\n\n\nlisten_port = 84x3\n",
+	  "site.conf:4: listen_port: \"84x3\" is not an integer" },
+	{ "[session]\nreconnect_grace_s =\n",
+	  "site.conf:2: reconnect_grace_s: \"\" is not an integer" },
+	{ "[server]\nlisten_port = 99999999999999999999\n",
+	  "site.conf:2: listen_port: \"99999999999999999999\" is not an integer" },
+	{ "[server]\r\nlisten_port = 65535\r\nlisten_port = 65536\r\n",
+	  "site.conf:3: listen_port: 65536 is out of range 1..65535" },
+	{ "[server]\nlisten_port = 0\n", "site.conf:2: listen_port: 0 is out of range 1..65535" },
+	{ "[session]\ndefault_width = 639\n",
+	  "site.conf:2: default_width: 639 is out of range 640..7680" },
+	{ "[session]\nreconnect_grace_s = -1\n",
+	  "site.conf:2: reconnect_grace_s: -1 is out of range 0..86400" },
+	{ "[policy]\nclipboard_max_bytes = 1048577\n",
+	  "site.conf:2: clipboard_max_bytes: 1048577 is out of range 0..1048576" },
+	{ "[policy]\n\nclipboard_to_browser = maybe\n",
+	  "site.conf:3: clipboard_to_browser: \"maybe\" is not a boolean (true/false)" },
+	{ "[server]\nlisten_port 8443\n",
+	  "site.conf:2: syntax error (expected [section] or key = value)" },
+	{ "[server\nlisten_port = 8443\n",
+	  "site.conf:1: syntax error (expected [section] or key = value)" },
+	/* The syntax error comes first, though the parser goes on past it. */
+	{ "[server]\nnonsense\nlisten_port = 0\n",
+	  "site.conf:2: syntax error (expected [section] or key = value)" },
+	/* The value error comes first, the syntax error after it. */
+	{ "[server]\nlisten_port = 0\nnonsense\n",
+	  "site.conf:2: listen_port: 0 is out of range 1..65535" },
+	{ "[session]\ndefault_width = 3000\nmax_width = 2000\n",
+	  "site.conf: default_width x default_height exceeds max_width x max_height" },
+	{ "[server]\nruntime_dir = run/pixelgate\n",
+	  "site.conf: runtime_dir must be an absolute path" },
+};
+
+Test(config, each_mistake_is_reported_with_its_line)
+{
+	for (size_t i = 0; i < sizeof bad_confs / sizeof bad_confs[0]; i++) {
+		struct config c;
+		char err[512] = "";
+		config_defaults(&c);
+		cr_assert_eq(config_parse_string(&c, "site.conf", bad_confs[i].text, err, sizeof err),
+			     -1, "case %zu accepted", i);
+		cr_assert_str_eq(err, bad_confs[i].message, "case %zu", i);
+	}
+}
+
+Test(config, file_errors_name_the_path_and_line)
+{
+	char dir[64], path[128], err[512] = "", want[512];
+	struct config c;
+	make_tmpdir(dir, sizeof dir);
+	write_file(dir, "bad.conf", "[server]\nlisten_port = 8443\n\n# x\n[policy]\nbogus = 1\n",
+		   0600, path, sizeof path);
+	config_defaults(&c);
+	int rc = config_load(&c, path, err, sizeof err);
+	unlink(path);
+	rmdir(dir);
+	cr_assert_eq(rc, -1);
+	snprintf(want, sizeof want, "%s:6: unknown key \"bogus\" in section [policy]", path);
+	cr_assert_str_eq(err, want);
+}
+
+Test(config, missing_file_is_an_error)
+{
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_load(&c, "/nonexistent/pixelgate.conf", err, sizeof err), -1);
+	cr_assert_str_eq(err, "/nonexistent/pixelgate.conf: cannot open: No such file or directory");
+}
+
+Test(config, too_long_string_value_is_refused)
+{
+	/* listen_address holds 63 bytes. */
+	char text[256], value[80];
+	memset(value, 'a', 64);
+	value[64] = '\0';
+	snprintf(text, sizeof text, "[server]\n\nlisten_address = %s\n", value);
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", text, err, sizeof err), -1);
+	cr_assert_str_eq(err, "site.conf:3: listen_address: value longer than 63 bytes");
+}
+
+Test(config, over_long_line_is_refused_not_split)
+{
+	/*
+	 * A line longer than the INI parser's buffer must not be cut into a
+	 * value and a second "line" made of its tail.
+	 */
+	static char text[8192];
+	int n = snprintf(text, sizeof text, "[session]\nhome_page = https://x.example/");
+	memset(text + n, 'a', 4000);
+	snprintf(text + n + 4000, sizeof text - (size_t)n - 4000, "\nmax_width = 1\n");
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", text, err, sizeof err), -1);
+	cr_assert_eq(strncmp(err, "site.conf:2: line too long", 26), 0, "%s", err);
+	cr_assert_str_eq(c.home_page, "about:blank");
+}
+
+Test(config, line_without_final_newline_is_read)
+{
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", "[server]\nlisten_port = 1234", err,
+					 sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.listen_port, 1234);
+}
+
+Test(config, secret_file_readable_by_others_is_refused)
+{
+	char dir[64], path[128], err[512] = "", want[512];
+	make_tmpdir(dir, sizeof dir);
+	write_file(dir, "server.key", "secret\n", 0644, path, sizeof path);
+	int rc = config_check_secret_file(path, err, sizeof err);
+	snprintf(want, sizeof want,
+		 "%s: mode 0644 lets group or others read a secret; run chmod 600 %s", path, path);
+	cr_assert_eq(rc, -1);
+	cr_assert_str_eq(err, want);
+
+	cr_assert_eq(chmod(path, 0640), 0);
+	cr_assert_eq(config_check_secret_file(path, err, sizeof err), -1);
+	cr_assert_eq(chmod(path, 0604), 0);
+	cr_assert_eq(config_check_secret_file(path, err, sizeof err), -1);
+
+	cr_assert_eq(chmod(path, 0600), 0);
+	err[0] = '\0';
+	cr_assert_eq(config_check_secret_file(path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(chmod(path, 0400), 0);
+	cr_assert_eq(config_check_secret_file(path, err, sizeof err), 0, "%s", err);
+	unlink(path);
+
+	/* A directory or a missing file is not a secret file either. */
+	cr_assert_eq(config_check_secret_file(dir, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: not a regular file", dir);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(config_check_secret_file(path, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: No such file or directory", path);
+	cr_assert_str_eq(err, want);
+	rmdir(dir);
+}
