@@ -112,9 +112,9 @@ int users_load(struct users *u, const char *path, bool missing_ok, char *err, si
 			snprintf(err, errlen, "%s:%d: duplicate user \"%s\"", path, lineno, name);
 			goto fail;
 		}
-		snprintf(usr.name, sizeof usr.name, "%s", name);
+		snprintf(usr.name, sizeof usr.name, "%.*s", USERS_NAME_MAX, name);
 		usr.admin = strcmp(role, "admin") == 0;
-		snprintf(usr.hash, sizeof usr.hash, "%s", hash);
+		snprintf(usr.hash, sizeof usr.hash, "%.*s", USERS_HASH_MAX - 1, hash);
 		if (users_append(u, &usr) != 0) {
 			snprintf(err, errlen, "%s:%d: too many users or out of memory", path, lineno);
 			goto fail;

@@ -1,0 +1,167 @@
+/*
+ * gateway.h: internals of pixelgate, the gateway daemon.
+ *
+ * One libwebsockets context is the whole daemon's event loop. Its staff vhost
+ * carries three protocols, each in its own file:
+ *   gateway_http.c     "http"    login API, ticket check before the upgrade
+ *   gateway_relay.c    "binary"  the viewer's WebSocket (RFB inside), and
+ *                      "pg-rfb"  the raw socketpair end towards the worker
+ *   gateway_session.c  "pg-ctl"  the worker's control socket; the session
+ *                      table, spawning, grace timers and reaping
+ * gateway_main.c wires them together, owns start-up and shutdown.
+ */
+#ifndef PIXELGATE_GATEWAY_H
+#define PIXELGATE_GATEWAY_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "rfb_filter.h"
+#include "ticket.h"
+#include "users.h"
+
+/* WebSocket close codes the gateway sends (4000-4999: private use). */
+#define GW_CLOSE_REPLACED 4000       /* another connection of the same user took over */
+#define GW_CLOSE_VIOLATION 4001      /* the viewer sent something the boundary refuses */
+#define GW_CLOSE_SESSION_ENDED 4002  /* browser exited, worker died, grace expired */
+#define GW_CLOSE_START_FAILED 4003   /* the session could not be started */
+#define GW_CLOSE_SHUTDOWN 1001       /* the gateway is stopping ("going away") */
+
+/* Relay buffers: stop reading a side when its outgoing buffer holds this much. */
+#define GW_RELAY_HIGH_BYTES (512u * 1024u)
+#define GW_RELAY_LOW_BYTES (128u * 1024u)
+/* What a side may still deliver after it was paused (one read / one fragment). */
+#define GW_RELAY_SLACK_BYTES (128u * 1024u)
+/* Largest WebSocket message the relay sends at once. */
+#define GW_WS_TX_CHUNK 16384u
+
+#define SESSION_CTRL_FD 3           /* the worker's control socket (session.h) */
+#define GW_LOGIN_BODY_MAX 4096       /* bytes of a login request body */
+#define GW_SESSION_STOP_GRACE_MS 4000 /* after STOP, SIGKILL the group */
+#define GW_SHUTDOWN_DEADLINE_MS 15000
+
+/* A byte buffer with a fixed capacity (no growth past cap). */
+struct gw_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+struct gw_session;
+
+/* One viewer WebSocket connection: the "binary" protocol's per-session data. */
+struct gw_conn {
+	struct lws *ws;                /* the viewer's WebSocket */
+	struct lws *raw;               /* our end of the RFB socketpair (NULL once closed) */
+	int worker_fd;                 /* the worker's end until handed over, else -1 */
+	struct gw_session *session;
+	char user[USERS_NAME_MAX + 1];
+	char peer[64];                 /* client address for logs */
+	struct rfb_filter filter;
+	struct gw_buf up_in;           /* viewer bytes not yet examined by the filter */
+	struct gw_buf up_out;          /* filtered bytes for the worker */
+	struct gw_buf down;            /* worker bytes for the viewer */
+	bool ws_paused, raw_paused;    /* rx flow control state of each side */
+	bool closing;                  /* close frame requested; nothing more is relayed */
+	int close_code;
+	char close_reason[120];        /* WebSocket close reasons are at most 123 bytes */
+	lws_sorted_usec_list_t close_sul; /* deferred close after the worker dropped us */
+	uint64_t bytes_up, bytes_down;
+	struct gw_conn *next_pending;  /* in the gateway's list before it is established */
+};
+
+enum gw_session_state {
+	GW_SESSION_STARTING,   /* worker spawned, waiting for READY */
+	GW_SESSION_READY,      /* browser up; viewers can attach */
+	GW_SESSION_ENDING,     /* STOP sent or worker said ENDED; waiting for exit */
+	GW_SESSION_DEAD,       /* worker reaped; freed once its lws objects are gone */
+};
+
+/* One staff member's browser session. */
+struct gw_session {
+	struct gw_session *next;
+	char id[17];                   /* 16 hex characters, for logs and the directory */
+	char user[USERS_NAME_MAX + 1];
+	int width, height;
+	enum gw_session_state state;
+	pid_t pid;                     /* worker (process group leader); 0 once reaped */
+	int ctrl_fd;                   /* control socket; -1 once closed */
+	struct lws *ctrl;              /* the control socket in the lws loop */
+	char dir[CONFIG_PATH_MAX + 32];/* private directory, removed after reaping */
+	struct gw_conn *conn;          /* attached viewer, or NULL (detached) */
+	char end_reason[200];          /* why it ended, for the viewer and the log */
+	int64_t started_ms;
+	lws_sorted_usec_list_t grace_sul;  /* detached: end when it fires */
+	lws_sorted_usec_list_t kill_sul;   /* start timeout / stop deadline */
+};
+
+/* The daemon's state (one instance, gateway_main.c). */
+struct gateway {
+	struct config cfg;
+	char config_path[CONFIG_PATH_MAX];
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct users users;
+	struct timespec users_mtime;   /* reload the users file when it changes */
+	ino_t users_ino;
+	off_t users_size;
+	struct ticket_store *tickets;
+	struct gw_session *sessions;
+	int session_exe_fd;            /* the worker binary, opened at start-up */
+	bool drop_privileges;          /* running as root: workers run as browser_uid */
+	uid_t browser_uid;
+	gid_t browser_gid;
+	bool stopping;                 /* SIGTERM/SIGINT received */
+	int64_t stop_deadline_ms;
+	int signal_fd;
+};
+
+extern struct gateway *gw;
+
+/* Monotonic clock in milliseconds. */
+int64_t gw_now_ms(void);
+
+/* gateway_http.c */
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len);
+/* Size of the http protocol's per-session data. */
+size_t http_pss_size(void);
+
+/* gateway_relay.c */
+int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		      size_t len);
+int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len);
+/*
+ * Close conn's WebSocket with code and reason (the one close path of a
+ * viewer connection). Safe to call more than once; the first reason wins.
+ */
+void relay_close(struct gw_conn *conn, int code, const char *reason);
+/* The session is ready: hand the worker its end of conn's socketpair. */
+void relay_hand_over(struct gw_conn *conn);
+
+/* gateway_session.c */
+int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			 void *in, size_t len);
+/*
+ * Attach conn to user's session, starting one if there is none; an older
+ * connection of the same session is closed. 0, or -1 with conn closed.
+ */
+int session_attach(struct gw_conn *conn, const struct ticket_grant *grant);
+/* conn went away: the session stays for reconnect_grace_s. */
+void session_detach(struct gw_conn *conn);
+/* End every session (shutdown). */
+void session_stop_all(const char *reason);
+/* Reap exited workers (SIGCHLD). */
+void session_reap(void);
+/* Number of sessions not yet reaped. */
+size_t session_count(void);
+/* rm -rf dir without following symlinks or crossing mounts. */
+void session_remove_dir(const char *dir);
+/* Kill every worker's process group and remove directories (last resort at exit). */
+void session_kill_all(void);
+
+#endif

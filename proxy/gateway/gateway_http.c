@@ -1,0 +1,266 @@
+/*
+ * gateway_http.c: the staff listener's HTTP side ("http" protocol).
+ *
+ *   POST /api/v1/login   JSON {"user","password"[,"width","height"]}
+ *                        -> 200 {"ticket","expires_in"} | 400 | 401
+ *   GET  /rfb?ticket=T   WebSocket upgrade (subprotocol "binary"); the ticket
+ *                        is redeemed here, before the upgrade, so a bad one
+ *                        gets a 401 and never a WebSocket
+ *   anything else        404
+ *
+ * Every answer is JSON {"error": code, "message": text} on failure.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "login.h"
+
+/* Per-request state of the http protocol. */
+struct http_pss {
+	char body[GW_LOGIN_BODY_MAX + 1];
+	size_t len;
+	bool too_big;      /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
+	bool is_login;
+};
+
+size_t http_pss_size(void)
+{
+	return sizeof(struct http_pss);
+}
+
+/* Write a complete JSON response; returns what the callback must return. */
+static int http_reply(struct lws *wsi, unsigned int status, const char *json, bool upgrade_refusal)
+{
+	uint8_t buf[LWS_PRE + 1024];
+	uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	size_t len = strlen(json);
+	if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)len, &p,
+					end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	uint8_t body[LWS_PRE + 1024];
+	if (len > sizeof body - LWS_PRE)
+		return -1;
+	memcpy(body + LWS_PRE, json, len);
+	if (lws_write(wsi, body + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len)
+		return -1;
+	if (upgrade_refusal)
+		return 1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Reply with {"error": code, "message": message}. */
+static int http_error(struct lws *wsi, unsigned int status, const char *code, const char *message,
+		      bool upgrade_refusal)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", message);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = text ? http_reply(wsi, status, text, upgrade_refusal) : -1;
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
+/* Client address for logs. */
+static const char *http_peer(struct lws *wsi, char *buf, size_t len)
+{
+	if (lws_get_peer_simple(wsi, buf, len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* Reload the users file if it changed since we last read it (pixelgatectl edits it). */
+static void http_users_refresh(void)
+{
+	struct stat st;
+	if (stat(gw->cfg.users_file, &st) != 0) {
+		log_warn("users file %s: %s (keeping the users loaded before)", gw->cfg.users_file,
+			 strerror(errno));
+		return;
+	}
+	if (st.st_ino == gw->users_ino && st.st_size == gw->users_size &&
+	    st.st_mtim.tv_sec == gw->users_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == gw->users_mtime.tv_nsec)
+		return;
+	char err[256];
+	struct users fresh = { 0 };
+	if (config_check_secret_file(gw->cfg.users_file, err, sizeof err) != 0 ||
+	    users_load(&fresh, gw->cfg.users_file, false, err, sizeof err) != 0) {
+		log_error("users file not reloaded: %s (keeping the users loaded before)", err);
+		users_free(&fresh);
+		return;
+	}
+	users_free(&gw->users);
+	gw->users = fresh;
+	gw->users_ino = st.st_ino;
+	gw->users_size = st.st_size;
+	gw->users_mtime = st.st_mtim;
+	log_info("users file %s loaded: %zu users", gw->cfg.users_file, fresh.n);
+}
+
+/* Handle a complete login body. */
+static int http_login(struct lws *wsi, struct http_pss *pss)
+{
+	char peer[64];
+	http_peer(wsi, peer, sizeof peer);
+	if (pss->too_big) {
+		log_warn("login from %s refused: body over %d bytes", peer, GW_LOGIN_BODY_MAX);
+		return http_error(wsi, 400, "bad_request", "request body is over 4096 bytes", false);
+	}
+	struct login_request req;
+	char msg[LOGIN_MESSAGE_LEN];
+	if (login_parse(pss->body, pss->len, CONFIG_MIN_WIDTH, gw->cfg.max_width,
+			CONFIG_MIN_HEIGHT, gw->cfg.max_height, &req, msg, sizeof msg) != 0) {
+		OPENSSL_cleanse(&req, sizeof req);
+		log_warn("login from %s refused: %s", peer, msg);
+		return http_error(wsi, 400, "bad_request", msg, false);
+	}
+	http_users_refresh();
+	/*
+	 * Argon2id runs on the event loop (~tens of ms). Acceptable at one
+	 * node's login rate; a worker thread is the next step if it is not.
+	 */
+	const struct user *u = users_authenticate(&gw->users, req.bad_user_name ? "" : req.user,
+						  req.password);
+	OPENSSL_cleanse(req.password, sizeof req.password);
+	if (u == NULL) {
+		log_warn("login failed for user \"%s\" from %s", req.bad_user_name ? "(invalid name)" : req.user,
+			 peer);
+		return http_error(wsi, 401, "invalid_credentials", "wrong user name or password",
+				  false);
+	}
+	struct ticket_grant grant = { 0 };
+	snprintf(grant.user, sizeof grant.user, "%s", u->name);
+	grant.width = req.width ? req.width : gw->cfg.default_width;
+	grant.height = req.height ? req.height : gw->cfg.default_height;
+	char ticket[TICKET_TEXT_LEN + 1];
+	ticket_expire(gw->tickets, gw_now_ms());
+	if (ticket_issue(gw->tickets, &grant, gw_now_ms(), ticket) != 0) {
+		log_error("login of %s from %s: could not issue a ticket", u->name, peer);
+		return http_error(wsi, 500, "internal_error", "could not issue a ticket", false);
+	}
+	log_info("login ok: user %s from %s (screen %dx%d)", u->name, peer, grant.width,
+		 grant.height);
+	char json[160];
+	snprintf(json, sizeof json, "{\"ticket\":\"%s\",\"expires_in\":%d}", ticket, TICKET_TTL_S);
+	OPENSSL_cleanse(ticket, sizeof ticket);
+	return http_reply(wsi, 200, json, false);
+}
+
+/*
+ * Decide on a WebSocket upgrade. On success the ticket's grant is left on the
+ * wsi (opaque user data) for the "binary" protocol's ESTABLISHED.
+ */
+static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
+{
+	char peer[64], uri[256], proto[128], arg[TICKET_TEXT_LEN + 16];
+	http_peer(wsi, peer, sizeof peer);
+	if (upgrade == NULL || strcmp(upgrade, "websocket") != 0)
+		return http_error(wsi, 400, "bad_request", "only WebSocket upgrades are served", true);
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/rfb") != 0) {
+		log_warn("upgrade from %s refused: no such path", peer);
+		return http_error(wsi, 404, "not_found", "no such path", true);
+	}
+	if (lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL) <= 0 ||
+	    strstr(proto, "binary") == NULL) {
+		log_warn("upgrade from %s refused: subprotocol \"binary\" not offered", peer);
+		return http_error(wsi, 400, "bad_request",
+				  "the WebSocket subprotocol \"binary\" is required", true);
+	}
+	const char *ticket = lws_get_urlarg_by_name(wsi, "ticket=", arg, (int)sizeof arg);
+	struct ticket_grant *grant = calloc(1, sizeof *grant);
+	if (grant == NULL)
+		return -1;
+	if (ticket == NULL || strlen(ticket) != TICKET_TEXT_LEN ||
+	    ticket_redeem(gw->tickets, ticket, gw_now_ms(), grant) != 0) {
+		free(grant);
+		log_warn("upgrade from %s refused: %s ticket", peer,
+			 ticket == NULL ? "missing" : "invalid, expired or reused");
+		return http_error(wsi, 401, "invalid_ticket",
+				  ticket == NULL ? "a ticket is required: log in first"
+						 : "the ticket is invalid, expired or already used",
+				  true);
+	}
+	lws_set_opaque_user_data(wsi, grant);
+	return 0;
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len)
+{
+	struct http_pss *pss = user;
+	char buf[64];
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_confirm_upgrade(wsi, in);
+
+	case LWS_CALLBACK_HTTP: {
+		const char *uri = in ? in : "";
+		bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+		memset(pss, 0, sizeof *pss);
+		if (strcmp(uri, "/api/v1/login") == 0) {
+			if (!post)
+				return http_error(wsi, 405, "method_not_allowed",
+						  "use POST for /api/v1/login", false);
+			if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+				return http_error(wsi, 411, "length_required",
+						  "a Content-Length header is required", false);
+			pss->is_login = true;
+			if (strtoull(buf, NULL, 10) == 0)
+				return http_login(wsi, pss);
+			return 0; /* wait for the body */
+		}
+		if (strcmp(uri, "/rfb") == 0)
+			return http_error(wsi, 400, "bad_request",
+					  "/rfb is a WebSocket endpoint (Upgrade: websocket)", false);
+		return http_error(wsi, 404, "not_found", "no such path", false);
+	}
+
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!pss->is_login)
+			return -1;
+		if (pss->too_big || pss->len + len > GW_LOGIN_BODY_MAX) {
+			pss->too_big = true; /* keep reading and discarding to answer properly */
+			return 0;
+		}
+		memcpy(pss->body + pss->len, in, len);
+		pss->len += len;
+		pss->body[pss->len] = '\0';
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!pss->is_login)
+			return -1;
+		{
+			int rc = http_login(wsi, pss);
+			OPENSSL_cleanse(pss->body, sizeof pss->body);
+			return rc;
+		}
+
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss != NULL)
+			OPENSSL_cleanse(pss->body, sizeof pss->body);
+		break;
+
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* An upgrade that was confirmed but never established. */
+		free(lws_get_opaque_user_data(wsi));
+		lws_set_opaque_user_data(wsi, NULL);
+		break;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

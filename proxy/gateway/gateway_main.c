@@ -1,0 +1,363 @@
+/*
+ * gateway_main.c: pixelgate, the gateway daemon. Start-up, the event loop
+ * and shutdown.
+ *
+ *   pixelgate -c FILE      run in the foreground (systemd: Type=simple)
+ *   pixelgate -n -c FILE   check the configuration, print "configuration OK"
+ *
+ * Start-up acquires everything privileged first (configuration, TLS key,
+ * users file, the worker binary as an open descriptor, the runtime
+ * directory), then serves. SIGTERM/SIGINT: every session is told to stop,
+ * viewers are closed with 1001, and the process exits once all workers are
+ * reaped or after GW_SHUTDOWN_DEADLINE_MS (their process groups are killed).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "log.h"
+
+static struct gateway gw_state;
+struct gateway *gw = &gw_state;
+static struct ticket_store gw_tickets;
+static lws_sorted_usec_list_t gw_shutdown_sul;
+
+int64_t gw_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pixelgate -c FILE      run the gateway (foreground)\n"
+		   "       pixelgate -n -c FILE   check the configuration and exit\n"
+		   "       pixelgate --keys       list every configuration key with its default\n");
+}
+
+/* Route libwebsockets' own log lines into ours. */
+static void main_lws_log(int level, const char *line)
+{
+	char text[512];
+	snprintf(text, sizeof text, "%s", line);
+	size_t n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	if (level & LLL_ERR)
+		log_error("lws: %s", text);
+	else
+		log_warn("lws: %s", text);
+}
+
+/* Shutdown: wake up regularly to see whether every worker is gone. */
+static void main_shutdown_tick(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	if (session_count() == 0 || gw_now_ms() >= gw->stop_deadline_ms) {
+		lws_cancel_service(gw->ctx);
+		return;
+	}
+	lws_sul_schedule(gw->ctx, 0, &gw_shutdown_sul, main_shutdown_tick, 100 * LWS_US_PER_MS);
+}
+
+static void main_begin_shutdown(const char *signame)
+{
+	if (gw->stopping)
+		return;
+	gw->stopping = true;
+	gw->stop_deadline_ms = gw_now_ms() + GW_SHUTDOWN_DEADLINE_MS;
+	log_info("%s received: stopping %zu sessions", signame, session_count());
+	session_stop_all("the gateway is shutting down");
+	main_shutdown_tick(NULL);
+}
+
+/* The signalfd in the lws loop: SIGCHLD reaps, SIGTERM/SIGINT stop. */
+static int main_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+				void *in, size_t len)
+{
+	(void)wsi;
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	struct signalfd_siginfo si;
+	while (read(gw->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			session_reap();
+			break;
+		case SIGTERM:
+			main_begin_shutdown("SIGTERM");
+			break;
+		case SIGINT:
+			main_begin_shutdown("SIGINT");
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static const struct lws_protocols main_protocols[] = {
+	{ "http", http_callback, 0, 0, 0, NULL, 0 },
+	{ "binary", relay_ws_callback, sizeof(struct gw_conn), 65536, 0, NULL, 0 },
+	{ "pg-rfb", relay_raw_callback, 0, 32768, 0, NULL, 0 },
+	{ "pg-ctl", session_ctl_callback, 0, 0, 0, NULL, 0 },
+	{ "pg-signal", main_signal_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Find the worker binary: configured, or pixelgate-session next to us. */
+static int main_open_worker(char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	if (gw->cfg.session_binary[0] != '\0') {
+		snprintf(path, sizeof path, "%s", gw->cfg.session_binary);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot find our own path: %s", strerror(errno));
+			return -1;
+		}
+		path[n] = '\0';
+		char *slash = strrchr(path, '/');
+		if (slash == NULL || (size_t)(slash - path) + sizeof "/pixelgate-session" > sizeof path) {
+			snprintf(err, errlen, "unexpected path %s", path);
+			return -1;
+		}
+		strcpy(slash, "/pixelgate-session");
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		snprintf(err, errlen, "session_binary %s: %s", path,
+			 fd < 0 ? strerror(errno) : "not an executable file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	gw->session_exe_fd = fd;
+	return 0;
+}
+
+/* Everything -n checks, and what start-up needs. 0 or -1 + err. */
+static int main_check(char *err, size_t errlen)
+{
+	if (config_load(&gw->cfg, gw->config_path, err, errlen) != 0)
+		return -1;
+	if (gw->cfg.tls_cert[0] == '\0' || gw->cfg.tls_key[0] == '\0') {
+		snprintf(err, errlen, "%s: tls_cert and tls_key are required (the staff listener is TLS only)",
+			 gw->config_path);
+		return -1;
+	}
+	if (access(gw->cfg.tls_cert, R_OK) != 0) {
+		snprintf(err, errlen, "tls_cert %s: %s", gw->cfg.tls_cert, strerror(errno));
+		return -1;
+	}
+	if (config_check_secret_file(gw->cfg.tls_key, err, errlen) != 0)
+		return -1;
+	if (config_check_secret_file(gw->cfg.users_file, err, errlen) != 0)
+		return -1;
+	if (users_load(&gw->users, gw->cfg.users_file, false, err, errlen) != 0)
+		return -1;
+	struct stat st;
+	if (stat(gw->cfg.users_file, &st) == 0) {
+		gw->users_ino = st.st_ino;
+		gw->users_size = st.st_size;
+		gw->users_mtime = st.st_mtim;
+	}
+	if (main_open_worker(err, errlen) != 0)
+		return -1;
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam(gw->cfg.browser_user);
+		if (pw == NULL || pw->pw_uid == 0) {
+			snprintf(err, errlen,
+				 "browser_user %s: %s (create it: useradd --system --no-create-home "
+				 "--shell /usr/sbin/nologin %s)",
+				 gw->cfg.browser_user, pw == NULL ? "no such user" : "must not be root",
+				 gw->cfg.browser_user);
+			return -1;
+		}
+		gw->drop_privileges = true;
+		gw->browser_uid = pw->pw_uid;
+		gw->browser_gid = pw->pw_gid;
+	}
+	return 0;
+}
+
+/* Create runtime_dir (0711) and remove session directories a crash left behind. */
+static int main_runtime_dir(char *err, size_t errlen)
+{
+	const char *dir = gw->cfg.runtime_dir;
+	if (mkdir(dir, 0711) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "runtime_dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "runtime_dir %s: not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "runtime_dir %s: must be owned by the gateway's user", dir);
+		return -1;
+	}
+	if (chmod(dir, 0711) != 0) {
+		snprintf(err, errlen, "runtime_dir %s: chmod: %s", dir, strerror(errno));
+		return -1;
+	}
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "session-", 8) != 0)
+			continue;
+		/* Only names we create: "session-" and 16 hex digits. */
+		if (strlen(e->d_name) != 8 + 16 ||
+		    strspn(e->d_name + 8, "0123456789abcdef") != 16)
+			continue;
+		char path[CONFIG_PATH_MAX + 64];
+		snprintf(path, sizeof path, "%s/%.24s", dir, e->d_name);
+		log_warn("removing %s left over from an earlier run", path);
+		session_remove_dir(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool check_only = false;
+	const char *config_path = NULL;
+	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
+						  { "keys", no_argument, NULL, 'k' },
+						  { NULL, 0, NULL, 0 } };
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:nh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'k':
+			config_print_reference();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("pixelgate", LOG_LEVEL_INFO);
+	gw->session_exe_fd = -1;
+	gw->signal_fd = -1;
+	snprintf(gw->config_path, sizeof gw->config_path, "%s", config_path);
+	config_defaults(&gw->cfg);
+
+	char err[512];
+	if (main_check(err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (main_runtime_dir(err, sizeof err) != 0)
+		fatal("%s", err);
+	ticket_store_init(&gw_tickets);
+	gw->tickets = &gw_tickets;
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+		fatal("sigprocmask: %s", strerror(errno));
+	gw->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (gw->signal_fd < 0)
+		fatal("signalfd: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, main_lws_log);
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.pt_serv_buf_size = 32768;
+	gw->ctx = lws_create_context(&info);
+	if (gw->ctx == NULL)
+		fatal("could not create the libwebsockets context");
+
+	memset(&info, 0, sizeof info);
+	info.vhost_name = "staff";
+	info.port = gw->cfg.listen_port;
+	info.iface = gw->cfg.listen_address;
+	info.protocols = main_protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.ssl_cert_filepath = gw->cfg.tls_cert;
+	info.ssl_private_key_filepath = gw->cfg.tls_key;
+	/* TLS 1.2 and later only. */
+	info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+			       SSL_OP_NO_TLSv1_1;
+	info.alpn = "http/1.1";
+	info.keepalive_timeout = 30;
+	info.timeout_secs = 30;
+	gw->vhost = lws_create_vhost(gw->ctx, &info);
+	if (gw->vhost == NULL)
+		fatal("could not listen on %s:%d with TLS (address in use, or bad tls_cert/tls_key?)",
+		      gw->cfg.listen_address, gw->cfg.listen_port);
+
+	lws_adopt_desc_t ad = { 0 };
+	ad.vh = gw->vhost;
+	ad.type = LWS_ADOPT_RAW_FILE_DESC;
+	ad.fd.filefd = gw->signal_fd;
+	ad.vh_prot_name = "pg-signal";
+	if (lws_adopt_descriptor_vhost_via_info(&ad) == NULL)
+		fatal("could not watch signals");
+
+	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s%s%s)",
+		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
+		 gw->cfg.runtime_dir, gw->drop_privileges ? ", workers run as " : "",
+		 gw->drop_privileges ? gw->cfg.browser_user : "");
+
+	while (true) {
+		if (lws_service(gw->ctx, 0) < 0)
+			break;
+		if (gw->stopping && (session_count() == 0 || gw_now_ms() >= gw->stop_deadline_ms))
+			break;
+	}
+	if (session_count() > 0)
+		log_warn("%zu sessions did not stop in time: killing them", session_count());
+	session_kill_all();
+	lws_sul_cancel(&gw_shutdown_sul);
+	lws_context_destroy(gw->ctx);
+	users_free(&gw->users);
+	if (gw->session_exe_fd >= 0)
+		close(gw->session_exe_fd);
+	log_info("pixelgate stopped");
+	return 0;
+}

@@ -1,0 +1,349 @@
+/*
+ * gateway_relay.c: the relay between a viewer's WebSocket ("binary") and its
+ * session worker's RFB socket ("pg-rfb", our end of a socketpair).
+ *
+ * Viewer -> worker bytes go through the boundary's allow-list (rfb_filter)
+ * before they are queued for the worker; worker -> viewer bytes are queued
+ * as they come. Each direction has one bounded buffer; when it holds
+ * GW_RELAY_HIGH_BYTES the side that fills it is paused with
+ * lws_rx_flow_control() and resumed below GW_RELAY_LOW_BYTES, so a slow
+ * viewer or a slow worker cannot make the gateway's memory grow.
+ *
+ * relay_close() is the one close path of a viewer connection; the
+ * connection's memory is lws's per-session data and is released after
+ * LWS_CALLBACK_CLOSED, which detaches it from its session.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "ipc.h"
+#include "log.h"
+
+/* Staging buffer for lws_write(), which needs LWS_PRE bytes of headroom. */
+static uint8_t relay_tx[LWS_PRE + GW_WS_TX_CHUNK];
+
+/* After the worker closed our RFB socket, wait this long for its reason. */
+#define RELAY_CLOSE_WAIT_US (1000 * LWS_US_PER_MS)
+
+static int buf_init(struct gw_buf *b, size_t cap)
+{
+	b->data = malloc(cap);
+	b->len = 0;
+	b->cap = b->data ? cap : 0;
+	return b->data ? 0 : -1;
+}
+
+static void buf_free(struct gw_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+/* Append; -1 (nothing appended) if it would not fit. */
+static int buf_append(struct gw_buf *b, const void *p, size_t n)
+{
+	if (n > b->cap - b->len)
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static void buf_consume(struct gw_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+void relay_close(struct gw_conn *conn, int code, const char *reason)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	conn->close_code = code;
+	snprintf(conn->close_reason, sizeof conn->close_reason, "%s", reason);
+	log_info("closing viewer of %s from %s (code %d): %s", conn->user, conn->peer, code,
+		 reason);
+	/* A violator gets nothing more; otherwise what the worker sent goes out first. */
+	if (code == GW_CLOSE_VIOLATION)
+		conn->down.len = 0;
+	lws_sul_cancel(&conn->close_sul);
+	if (conn->ws != NULL)
+		lws_callback_on_writable(conn->ws);
+}
+
+void relay_hand_over(struct gw_conn *conn)
+{
+	struct gw_session *s = conn->session;
+	if (conn->worker_fd < 0 || s == NULL || s->ctrl_fd < 0)
+		return;
+	if (ipc_send(s->ctrl_fd, IPC_ATTACH, NULL, 0, conn->worker_fd) != 0) {
+		log_error("session %s: could not hand the viewer's socket to the worker: %s", s->id,
+			  strerror(errno));
+		relay_close(conn, GW_CLOSE_SESSION_ENDED, "session ended: could not reach the browser");
+	}
+	close(conn->worker_fd);
+	conn->worker_fd = -1;
+}
+
+/* The worker dropped our socket and no reason arrived in time. */
+static void relay_close_later_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_conn *conn = lws_container_of(sul, struct gw_conn, close_sul);
+	char reason[sizeof conn->close_reason];
+	if (conn->session != NULL && conn->session->end_reason[0] != '\0')
+		snprintf(reason, sizeof reason, "session ended: %.100s", conn->session->end_reason);
+	else
+		snprintf(reason, sizeof reason, "session ended: the browser session closed the connection");
+	relay_close(conn, GW_CLOSE_SESSION_ENDED, reason);
+}
+
+/* Set up a new viewer connection: buffers, socketpair, session. -1: refuse it. */
+static int relay_established(struct lws *wsi, struct gw_conn *conn)
+{
+	struct ticket_grant *grant = lws_get_opaque_user_data(wsi);
+	lws_set_opaque_user_data(wsi, NULL);
+	memset(conn, 0, sizeof *conn);
+	conn->ws = wsi;
+	conn->worker_fd = -1;
+	if (lws_get_peer_simple(wsi, conn->peer, sizeof conn->peer) == NULL)
+		snprintf(conn->peer, sizeof conn->peer, "?");
+	if (grant == NULL) {
+		/* Cannot happen: the upgrade is confirmed only with a redeemed ticket. */
+		log_error("WebSocket from %s without a ticket grant: refused", conn->peer);
+		return -1;
+	}
+	snprintf(conn->user, sizeof conn->user, "%s", grant->user);
+	rfb_filter_init(&conn->filter, gw->cfg.clipboard_to_browser,
+			(uint32_t)gw->cfg.clipboard_max_bytes);
+	int sv[2] = { -1, -1 };
+	if (buf_init(&conn->up_in, rfb_filter_max_message(&conn->filter) + GW_RELAY_SLACK_BYTES) ||
+	    buf_init(&conn->up_out, GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES) ||
+	    buf_init(&conn->down, GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_error("viewer of %s from %s: out of resources: %s", conn->user, conn->peer,
+			  strerror(errno));
+		goto fail;
+	}
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	lws_adopt_desc_t ad = { 0 };
+	ad.vh = gw->vhost;
+	ad.type = LWS_ADOPT_SOCKET;
+	ad.fd.sockfd = sv[0];
+	ad.vh_prot_name = "pg-rfb";
+	ad.opaque = conn;
+	conn->raw = lws_adopt_descriptor_vhost_via_info(&ad);
+	if (conn->raw == NULL) {
+		/* lws closed sv[0] */
+		sv[0] = -1;
+		log_error("viewer of %s from %s: could not adopt the relay socket", conn->user,
+			  conn->peer);
+		goto fail;
+	}
+	conn->worker_fd = sv[1];
+	log_info("viewer of %s connected from %s", conn->user, conn->peer);
+	/* On failure session_attach() has already started closing conn with a reason. */
+	(void)session_attach(conn, grant);
+	free(grant);
+	return 0;
+fail:
+	free(grant);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	buf_free(&conn->up_in);
+	buf_free(&conn->up_out);
+	buf_free(&conn->down);
+	conn->worker_fd = -1;
+	return -1;
+}
+
+/* Viewer bytes: filter, queue for the worker. */
+static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8_t *in, size_t len)
+{
+	if (conn->closing)
+		return;
+	if (!lws_frame_is_binary(wsi)) {
+		log_warn("viewer of %s from %s: text frame refused", conn->user, conn->peer);
+		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: text frames are not RFB");
+		return;
+	}
+	conn->bytes_up += len;
+	if (buf_append(&conn->up_in, in, len) != 0) {
+		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: too much unexamined input");
+		return;
+	}
+	size_t off = 0;
+	struct rfb_step step;
+	while (off < conn->up_in.len) {
+		enum rfb_verdict v = rfb_filter_step(&conn->filter, conn->up_in.data + off,
+						     conn->up_in.len - off, &step);
+		if (v == RFB_NEED_MORE)
+			break;
+		if (v == RFB_REJECT) {
+			char reason[sizeof conn->close_reason];
+			snprintf(reason, sizeof reason, "protocol violation: %.90s", step.reason);
+			log_warn("viewer of %s from %s: RFB message refused after %llu messages: %s",
+				 conn->user, conn->peer, (unsigned long long)conn->filter.messages,
+				 step.reason);
+			relay_close(conn, GW_CLOSE_VIOLATION, reason);
+			return;
+		}
+		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
+		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
+		if (buf_append(&conn->up_out, pass, pass_len) != 0) {
+			relay_close(conn, GW_CLOSE_SESSION_ENDED,
+				    "session ended: the browser session stopped reading input");
+			return;
+		}
+		off += step.len;
+	}
+	buf_consume(&conn->up_in, off);
+	if (conn->up_out.len > 0 && conn->raw != NULL)
+		lws_callback_on_writable(conn->raw);
+	if (conn->up_out.len >= GW_RELAY_HIGH_BYTES && !conn->ws_paused) {
+		conn->ws_paused = true;
+		lws_rx_flow_control(wsi, 0);
+	}
+}
+
+/* The viewer can take more: send queued worker bytes, or the close frame. */
+static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
+{
+	if (conn->closing && conn->down.len == 0) {
+		lws_close_reason(wsi, (enum lws_close_status)conn->close_code,
+				 (unsigned char *)conn->close_reason, strlen(conn->close_reason));
+		return -1;
+	}
+	if (conn->down.len == 0)
+		return 0;
+	size_t n = conn->down.len < GW_WS_TX_CHUNK ? conn->down.len : GW_WS_TX_CHUNK;
+	memcpy(relay_tx + LWS_PRE, conn->down.data, n);
+	if (lws_write(wsi, relay_tx + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n) {
+		log_warn("viewer of %s from %s: write failed", conn->user, conn->peer);
+		return -1;
+	}
+	conn->bytes_down += n;
+	buf_consume(&conn->down, n);
+	if (conn->raw_paused && conn->down.len < GW_RELAY_LOW_BYTES && conn->raw != NULL) {
+		conn->raw_paused = false;
+		lws_rx_flow_control(conn->raw, 1);
+	}
+	if (conn->down.len > 0 || conn->closing)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static void relay_closed(struct gw_conn *conn)
+{
+	lws_sul_cancel(&conn->close_sul);
+	session_detach(conn);
+	if (conn->raw != NULL) {
+		lws_set_opaque_user_data(conn->raw, NULL);
+		lws_set_timeout(conn->raw, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+		conn->raw = NULL;
+	}
+	if (conn->worker_fd >= 0) {
+		close(conn->worker_fd);
+		conn->worker_fd = -1;
+	}
+	log_info("viewer of %s from %s disconnected (%llu bytes in, %llu bytes out)%s%s",
+		 conn->user, conn->peer, (unsigned long long)conn->bytes_up,
+		 (unsigned long long)conn->bytes_down, conn->closing ? ": " : "",
+		 conn->closing ? conn->close_reason : "");
+	buf_free(&conn->up_in);
+	buf_free(&conn->up_out);
+	buf_free(&conn->down);
+}
+
+int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		      size_t len)
+{
+	struct gw_conn *conn = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		return relay_established(wsi, conn);
+	case LWS_CALLBACK_RECEIVE:
+		relay_from_viewer(wsi, conn, in, len);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return relay_to_viewer(wsi, conn);
+	case LWS_CALLBACK_CLOSED:
+		relay_closed(conn);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* A confirmed upgrade whose handshake then failed. */
+		free(lws_get_opaque_user_data(wsi));
+		lws_set_opaque_user_data(wsi, NULL);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len)
+{
+	(void)user;
+	struct gw_conn *conn = lws_get_opaque_user_data(wsi);
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX:
+		if (conn == NULL || conn->closing)
+			return 0;
+		if (buf_append(&conn->down, in, len) != 0) {
+			log_error("viewer of %s: relay buffer overrun from the worker", conn->user);
+			relay_close(conn, GW_CLOSE_SESSION_ENDED, "session ended: relay overrun");
+			return 0;
+		}
+		lws_callback_on_writable(conn->ws);
+		if (conn->down.len >= GW_RELAY_HIGH_BYTES && !conn->raw_paused) {
+			conn->raw_paused = true;
+			lws_rx_flow_control(wsi, 0);
+		}
+		return 0;
+
+	case LWS_CALLBACK_RAW_WRITEABLE: {
+		if (conn == NULL || conn->up_out.len == 0)
+			return 0;
+		size_t n = conn->up_out.len < GW_WS_TX_CHUNK ? conn->up_out.len : GW_WS_TX_CHUNK;
+		memcpy(relay_tx + LWS_PRE, conn->up_out.data, n);
+		if (lws_write(wsi, relay_tx + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
+			return -1;
+		buf_consume(&conn->up_out, n);
+		if (conn->ws_paused && conn->up_out.len < GW_RELAY_LOW_BYTES) {
+			conn->ws_paused = false;
+			lws_rx_flow_control(conn->ws, 1);
+		}
+		if (conn->up_out.len > 0)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+
+	case LWS_CALLBACK_RAW_CLOSE:
+		if (conn == NULL)
+			return 0;
+		conn->raw = NULL;
+		if (!conn->closing) {
+			/* The session's reason usually follows on the control socket. */
+			lws_sul_schedule(gw->ctx, 0, &conn->close_sul, relay_close_later_cb,
+					 RELAY_CLOSE_WAIT_US);
+		}
+		return 0;
+
+	default:
+		return 0;
+	}
+}

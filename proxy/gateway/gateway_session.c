@@ -1,0 +1,546 @@
+/*
+ * gateway_session.c: the session table.
+ *
+ * A session is one staff member's pixelgate-session worker. The gateway
+ * fork+execs it (privileges dropped to browser_user first when running as
+ * root), gives it a private directory under runtime_dir, talks to it over a
+ * SOCK_SEQPACKET control socket on the worker's fd 3 ("pg-ctl" protocol,
+ * adopted into the lws loop), hands it each viewer's RFB socket with
+ * IPC_ATTACH, and reaps it: after the worker exits its whole process group
+ * is killed and its directory removed.
+ *
+ * Life of a session: STARTING (spawned) -> READY (IPC_READY) -> ENDING (STOP
+ * sent, or the worker said ENDED, or its control socket closed) -> DEAD
+ * (reaped) -> freed once the control socket is gone too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "ipc.h"
+#include "log.h"
+
+#define SESSION_ENV_MAX 12
+
+static struct gw_session *session_find_user(const char *user)
+{
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		if (strcmp(s->user, user) == 0 &&
+		    (s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY))
+			return s;
+	return NULL;
+}
+
+size_t session_count(void)
+{
+	size_t n = 0;
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		n++;
+	return n;
+}
+
+static int session_rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+	if (rc != 0 && errno != ENOENT)
+		log_warn("removing %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* rm -rf dir (never following symlinks or crossing mounts). */
+void session_remove_dir(const char *dir)
+{
+	if (dir[0] == '\0')
+		return;
+	if (nftw(dir, session_rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 &&
+	    errno != ENOENT)
+		log_warn("removing %s: %s", dir, strerror(errno));
+}
+
+/* Unlink and free a dead session whose control socket is closed. */
+static void session_free(struct gw_session *s)
+{
+	for (struct gw_session **pp = &gw->sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	lws_sul_cancel(&s->grace_sul);
+	lws_sul_cancel(&s->kill_sul);
+	session_remove_dir(s->dir);
+	if (s->conn != NULL)
+		s->conn->session = NULL;
+	log_info("session %s of %s removed", s->id, s->user);
+	free(s);
+}
+
+/* Deadline passed (start timeout or stop grace): kill the process group. */
+static void session_kill_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_session *s = lws_container_of(sul, struct gw_session, kill_sul);
+	if (s->state == GW_SESSION_STARTING) {
+		snprintf(s->end_reason, sizeof s->end_reason,
+			 "the browser did not start within %d s", gw->cfg.session_start_timeout_s);
+		log_error("session %s of %s: %s", s->id, s->user, s->end_reason);
+		if (s->conn != NULL) {
+			char reason[120];
+			snprintf(reason, sizeof reason, "session failed to start: %.90s", s->end_reason);
+			relay_close(s->conn, GW_CLOSE_START_FAILED, reason);
+		}
+		s->state = GW_SESSION_ENDING;
+	}
+	if (s->pid > 0) {
+		log_warn("session %s of %s: killing process group %d", s->id, s->user, (int)s->pid);
+		kill(-s->pid, SIGKILL);
+	}
+}
+
+/* Tell the attached viewer why the session ended. */
+static void session_tell_viewer(struct gw_session *s, bool started)
+{
+	if (s->conn == NULL)
+		return;
+	char reason[120];
+	snprintf(reason, sizeof reason, "%s: %.90s",
+		 started ? "session ended" : "session failed to start", s->end_reason);
+	relay_close(s->conn, started ? GW_CLOSE_SESSION_ENDED : GW_CLOSE_START_FAILED, reason);
+}
+
+/* Ask the worker to end; SIGKILL its group if it is not gone in time. */
+static void session_stop(struct gw_session *s, const char *reason)
+{
+	if (s->state == GW_SESSION_ENDING || s->state == GW_SESSION_DEAD)
+		return;
+	bool started = s->state == GW_SESSION_READY;
+	s->state = GW_SESSION_ENDING;
+	snprintf(s->end_reason, sizeof s->end_reason, "%s", reason);
+	log_info("session %s of %s: stopping: %s", s->id, s->user, reason);
+	lws_sul_cancel(&s->grace_sul);
+	if (s->ctrl_fd >= 0 && ipc_send(s->ctrl_fd, IPC_STOP, reason, strlen(reason), -1) != 0)
+		log_warn("session %s: could not send STOP: %s", s->id, strerror(errno));
+	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
+			 (lws_usec_t)GW_SESSION_STOP_GRACE_MS * LWS_US_PER_MS);
+	session_tell_viewer(s, started);
+}
+
+static void session_grace_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_session *s = lws_container_of(sul, struct gw_session, grace_sul);
+	char reason[96];
+	snprintf(reason, sizeof reason, "no viewer reconnected within %d s",
+		 gw->cfg.reconnect_grace_s);
+	session_stop(s, reason);
+}
+
+/* Settings for the worker, as JSON (IPC_SETTINGS). */
+static char *session_settings_json(const struct gw_session *s)
+{
+	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:b}", "dir", s->dir, "width",
+			      s->width, "height", s->height, "home_page", gw->cfg.home_page,
+			      "upstream_proxy", gw->cfg.upstream_proxy, "chromium_path",
+			      gw->cfg.chromium_path, "xvfb_path", gw->cfg.xvfb_path,
+			      "allow_cut_text", gw->cfg.clipboard_to_browser);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+/* In the child between fork and exec: fds, privileges, exec. Never returns. */
+static void session_child(int ctrl, char *const envp[])
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Move what the worker needs out of the way, then into place: 3 = ctrl. */
+	int c = fcntl(ctrl, F_DUPFD, 100);
+	int e = fcntl(gw->session_exe_fd, F_DUPFD_CLOEXEC, 101);
+	if (c < 0 || e < 0 || dup2(c, SESSION_CTRL_FD) != SESSION_CTRL_FD ||
+	    dup2(e, SESSION_CTRL_FD + 1) != SESSION_CTRL_FD + 1)
+		_exit(126);
+	fcntl(SESSION_CTRL_FD + 1, F_SETFD, FD_CLOEXEC);
+	close_range(SESSION_CTRL_FD + 2, ~0U, 0);
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0 && devnull != STDIN_FILENO) {
+		dup2(devnull, STDIN_FILENO);
+		close(devnull);
+	}
+	if (gw->drop_privileges) {
+		if (setgroups(1, &gw->browser_gid) != 0 || setgid(gw->browser_gid) != 0 ||
+		    setuid(gw->browser_uid) != 0 || getuid() != gw->browser_uid ||
+		    geteuid() != gw->browser_uid || setuid(0) == 0)
+			_exit(125);
+	}
+	char *const argv[] = { "pixelgate-session", NULL };
+	fexecve(SESSION_CTRL_FD + 1, argv, envp);
+	_exit(127);
+}
+
+/* Spawn a worker for grant. NULL on failure (logged). */
+static struct gw_session *session_start(const struct ticket_grant *grant)
+{
+	struct gw_session *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->ctrl_fd = -1;
+	uint8_t rnd[8];
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		goto fail;
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(s->user, sizeof s->user, "%s", grant->user);
+	s->width = grant->width;
+	s->height = grant->height;
+	s->started_ms = gw_now_ms();
+	snprintf(s->dir, sizeof s->dir, "%s/session-%s", gw->cfg.runtime_dir, s->id);
+	if (mkdir(s->dir, 0700) != 0) {
+		log_error("session for %s: mkdir %s: %s", s->user, s->dir, strerror(errno));
+		s->dir[0] = '\0';
+		goto fail;
+	}
+	if (gw->drop_privileges && chown(s->dir, gw->browser_uid, gw->browser_gid) != 0) {
+		log_error("session for %s: chown %s: %s", s->user, s->dir, strerror(errno));
+		goto fail;
+	}
+
+	/* The worker's environment: nothing of ours but sanitizer/debug knobs. */
+	static char env_store[SESSION_ENV_MAX][512];
+	char *envp[SESSION_ENV_MAX + 1];
+	size_t ne = 0;
+	snprintf(env_store[ne], sizeof env_store[ne], "PATH=/usr/bin:/bin");
+	envp[ne] = env_store[ne];
+	ne++;
+	snprintf(env_store[ne], sizeof env_store[ne], "LANG=C.UTF-8");
+	envp[ne] = env_store[ne];
+	ne++;
+	static const char *pass[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+				      "PIXELGATE_DEBUG", "TZ" };
+	for (size_t i = 0; i < sizeof pass / sizeof pass[0] && ne < SESSION_ENV_MAX; i++) {
+		const char *v = getenv(pass[i]);
+		if (v == NULL)
+			continue;
+		snprintf(env_store[ne], sizeof env_store[ne], "%s=%s", pass[i], v);
+		envp[ne] = env_store[ne];
+		ne++;
+	}
+	envp[ne] = NULL;
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_error("session for %s: socketpair: %s", s->user, strerror(errno));
+		goto fail;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("session for %s: fork: %s", s->user, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		goto fail;
+	}
+	if (pid == 0)
+		session_child(sv[1], envp);
+	close(sv[1]);
+	s->pid = pid;
+	s->ctrl_fd = sv[0];
+	s->state = GW_SESSION_STARTING;
+	s->next = gw->sessions;
+	gw->sessions = s;
+
+	char *settings = session_settings_json(s);
+	if (settings == NULL || strlen(settings) > IPC_PAYLOAD_MAX ||
+	    ipc_send(s->ctrl_fd, IPC_SETTINGS, settings, strlen(settings), -1) != 0) {
+		log_error("session %s of %s: could not send settings", s->id, s->user);
+		free(settings);
+		snprintf(s->end_reason, sizeof s->end_reason, "could not configure the session");
+		s->state = GW_SESSION_ENDING;
+		kill(-s->pid, SIGKILL);
+		kill(s->pid, SIGKILL);
+		close(s->ctrl_fd);
+		s->ctrl_fd = -1;
+		return NULL; /* reaped and freed through SIGCHLD */
+	}
+	free(settings);
+	fcntl(s->ctrl_fd, F_SETFL, fcntl(s->ctrl_fd, F_GETFL) | O_NONBLOCK);
+	lws_adopt_desc_t ad = { 0 };
+	ad.vh = gw->vhost;
+	ad.type = LWS_ADOPT_RAW_FILE_DESC;
+	ad.fd.filefd = s->ctrl_fd;
+	ad.vh_prot_name = "pg-ctl";
+	ad.opaque = s;
+	s->ctrl = lws_adopt_descriptor_vhost_via_info(&ad);
+	if (s->ctrl == NULL) {
+		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
+		s->ctrl_fd = -1;
+		snprintf(s->end_reason, sizeof s->end_reason, "internal error");
+		s->state = GW_SESSION_ENDING;
+		kill(-s->pid, SIGKILL);
+		kill(s->pid, SIGKILL);
+		return NULL;
+	}
+	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
+			 (lws_usec_t)gw->cfg.session_start_timeout_s * LWS_US_PER_SEC);
+	log_info("session %s of %s: worker %d started in %s (%dx%d)", s->id, s->user, (int)pid,
+		 s->dir, s->width, s->height);
+	return s;
+fail:
+	if (s->dir[0] != '\0')
+		session_remove_dir(s->dir);
+	free(s);
+	return NULL;
+}
+
+int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
+{
+	if (gw->stopping) {
+		relay_close(conn, GW_CLOSE_SHUTDOWN, "the gateway is shutting down");
+		return -1;
+	}
+	struct gw_session *s = session_find_user(grant->user);
+	if (s != NULL) {
+		if (s->conn != NULL) {
+			struct gw_conn *old = s->conn;
+			old->session = NULL;
+			relay_close(old, GW_CLOSE_REPLACED,
+				    "replaced by a newer connection of the same user");
+		}
+		lws_sul_cancel(&s->grace_sul);
+		s->conn = conn;
+		conn->session = s;
+		log_info("session %s of %s: viewer from %s attached", s->id, s->user, conn->peer);
+		if (s->state == GW_SESSION_READY)
+			relay_hand_over(conn);
+		return 0;
+	}
+	s = session_start(grant);
+	if (s == NULL) {
+		relay_close(conn, GW_CLOSE_START_FAILED,
+			    "session failed to start: see the gateway log");
+		return -1;
+	}
+	s->conn = conn;
+	conn->session = s;
+	return 0;
+}
+
+void session_detach(struct gw_conn *conn)
+{
+	struct gw_session *s = conn->session;
+	conn->session = NULL;
+	if (s == NULL || s->conn != conn)
+		return;
+	s->conn = NULL;
+	if (s->state != GW_SESSION_STARTING && s->state != GW_SESSION_READY)
+		return;
+	if (gw->stopping) {
+		session_stop(s, "the gateway is shutting down");
+		return;
+	}
+	log_info("session %s of %s: viewer left; session kept for %d s", s->id, s->user,
+		 gw->cfg.reconnect_grace_s);
+	lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
+			 (lws_usec_t)gw->cfg.reconnect_grace_s * LWS_US_PER_SEC);
+}
+
+/* Keep only printable text of a worker's reason. */
+static void session_clean_text(char *dst, size_t dstlen, const char *src)
+{
+	size_t j = 0;
+	for (size_t i = 0; src[i] != '\0' && j + 1 < dstlen; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		dst[j++] = (ch >= 0x20 && ch != 0x7f) ? (char)ch : '?';
+	}
+	dst[j] = '\0';
+}
+
+/* One message from a worker. -1: the worker broke the protocol. */
+static int session_ctl_message(struct gw_session *s, const struct ipc_header *hdr,
+			       const char *payload)
+{
+	switch (hdr->type) {
+	case IPC_READY:
+		if (s->state != GW_SESSION_STARTING)
+			return 0;
+		s->state = GW_SESSION_READY;
+		lws_sul_cancel(&s->kill_sul);
+		log_info("session %s of %s: ready after %lld ms", s->id, s->user,
+			 (long long)(gw_now_ms() - s->started_ms));
+		if (s->conn != NULL) {
+			relay_hand_over(s->conn);
+		} else {
+			lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
+					 (lws_usec_t)gw->cfg.reconnect_grace_s * LWS_US_PER_SEC);
+		}
+		return 0;
+	case IPC_ENDED: {
+		bool started = s->state == GW_SESSION_READY;
+		bool was_ending = s->state == GW_SESSION_ENDING;
+		char reason[sizeof s->end_reason];
+		session_clean_text(reason, sizeof reason, payload);
+		log_info("session %s of %s: worker says it ended: %s", s->id, s->user, reason);
+		if (!was_ending) {
+			snprintf(s->end_reason, sizeof s->end_reason, "%s",
+				 reason[0] ? reason : "the browser session ended");
+			s->state = GW_SESSION_ENDING;
+			lws_sul_cancel(&s->grace_sul);
+			lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
+					 (lws_usec_t)GW_SESSION_STOP_GRACE_MS * LWS_US_PER_MS);
+			session_tell_viewer(s, started);
+		}
+		return 0;
+	}
+	case IPC_EVENT: {
+		char text[1024];
+		session_clean_text(text, sizeof text, payload);
+		log_info("session %s of %s: event %s", s->id, s->user, text);
+		return 0;
+	}
+	default:
+		log_error("session %s of %s: unexpected %s message from the worker", s->id,
+			  s->user, ipc_type_name(hdr->type));
+		return -1;
+	}
+}
+
+/* The control socket is gone: the worker exited or broke the protocol. */
+static void session_ctl_closed(struct gw_session *s)
+{
+	s->ctrl = NULL;
+	s->ctrl_fd = -1;
+	if (s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY) {
+		bool started = s->state == GW_SESSION_READY;
+		snprintf(s->end_reason, sizeof s->end_reason, "the session process exited unexpectedly");
+		log_error("session %s of %s: %s", s->id, s->user, s->end_reason);
+		s->state = GW_SESSION_ENDING;
+		lws_sul_cancel(&s->grace_sul);
+		session_tell_viewer(s, started);
+	}
+	if (s->pid > 0) {
+		/* The worker closes its control socket only on the way out. */
+		kill(-s->pid, SIGKILL);
+		kill(s->pid, SIGKILL);
+	}
+	if (s->state == GW_SESSION_DEAD)
+		session_free(s);
+}
+
+int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			 void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	struct gw_session *s = lws_get_opaque_user_data(wsi);
+
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE: {
+		if (s == NULL)
+			return -1;
+		for (int i = 0; i < 64; i++) {
+			struct pollfd pfd = { .fd = s->ctrl_fd, .events = POLLIN };
+			if (poll(&pfd, 1, 0) <= 0)
+				return 0;
+			struct ipc_header hdr;
+			static char payload[IPC_PAYLOAD_MAX + 1];
+			char err[128];
+			int fd = -1;
+			int r = ipc_recv(s->ctrl_fd, &hdr, payload, &fd, err, sizeof err);
+			if (fd >= 0) {
+				close(fd);
+				log_error("session %s: the worker sent a descriptor: refused", s->id);
+				return -1;
+			}
+			if (r == 0)
+				return -1; /* EOF */
+			if (r < 0) {
+				log_error("session %s of %s: control socket: %s", s->id, s->user, err);
+				return -1;
+			}
+			if (session_ctl_message(s, &hdr, payload) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (s != NULL) {
+			lws_set_opaque_user_data(wsi, NULL);
+			session_ctl_closed(s);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void session_reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct gw_session *s = gw->sessions;
+		while (s != NULL && s->pid != pid)
+			s = s->next;
+		if (s == NULL)
+			continue;
+		if (WIFEXITED(status))
+			log_info("session %s of %s: worker %d exited with status %d", s->id, s->user,
+				 (int)pid, WEXITSTATUS(status));
+		else if (WIFSIGNALED(status))
+			log_warn("session %s of %s: worker %d killed by signal %d", s->id, s->user,
+				 (int)pid, WTERMSIG(status));
+		/* Take down whatever is left of its process group (Chromium, Xvfb). */
+		kill(-pid, SIGKILL);
+		s->pid = 0;
+		lws_sul_cancel(&s->kill_sul);
+		lws_sul_cancel(&s->grace_sul);
+		if (s->state != GW_SESSION_ENDING) {
+			bool started = s->state == GW_SESSION_READY;
+			snprintf(s->end_reason, sizeof s->end_reason,
+				 "the session process exited unexpectedly");
+			session_tell_viewer(s, started);
+		}
+		s->state = GW_SESSION_DEAD;
+		session_remove_dir(s->dir);
+		if (s->ctrl == NULL)
+			session_free(s);
+		else
+			lws_set_timeout(s->ctrl, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
+}
+
+void session_stop_all(const char *reason)
+{
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next) {
+		if (s->conn != NULL)
+			relay_close(s->conn, GW_CLOSE_SHUTDOWN, reason);
+		session_stop(s, reason);
+	}
+}
+
+void session_kill_all(void)
+{
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next) {
+		if (s->pid > 0) {
+			kill(-s->pid, SIGKILL);
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			s->pid = 0;
+		}
+		session_remove_dir(s->dir);
+	}
+}
