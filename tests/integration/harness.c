@@ -1,0 +1,842 @@
+/*
+ * harness.c: the world of one integration test (see harness.h).
+ *
+ * Everything runs on 127.0.0.1: the page server, the daemon, its sessions.
+ * Children get PR_SET_PDEATHSIG so that a test process killed by Criterion
+ * does not leave them behind, and no descriptor but 0-2 (Criterion's pipes
+ * must not be held open by a daemon).
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "users.h"
+
+struct it_world it;
+
+double it_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void it_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+const char *it_password(const char *user)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof buf, "pw-%s-Zq7!", user);
+	return buf;
+}
+
+/* Prints the last nlines lines of path to stderr under a title. */
+static void it_tail(const char *title, const char *path, int nlines)
+{
+	FILE *f = fopen(path, "r");
+	long size, start;
+	char *buf, *p;
+	size_t n;
+	int seen = 0;
+
+	if (!f) {
+		fprintf(stderr, "--- %s (%s): cannot open: %s\n", title, path, strerror(errno));
+		return;
+	}
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	start = size > 65536 ? size - 65536 : 0;
+	fseek(f, start, SEEK_SET);
+	buf = calloc(1, 65537);
+	if (!buf) {
+		fclose(f);
+		return;
+	}
+	n = fread(buf, 1, 65536, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = buf + n;
+	while (p > buf) {
+		p--;
+		if (*p == '\n' && p != buf + n - 1 && ++seen >= nlines) {
+			p++;
+			break;
+		}
+	}
+	fprintf(stderr, "--- last %d lines of %s (%s) ---\n%s%s--- end of %s ---\n", nlines,
+		title, path, p, (n && buf[n - 1] != '\n') ? "\n" : "", title);
+	free(buf);
+}
+
+void it_dump_logs(void)
+{
+	if (it.daemon_log[0])
+		it_tail("daemon log", it.daemon_log, 80);
+	if (it.page_log[0])
+		it_tail("page server log", it.page_log, 20);
+}
+
+/* Fails the test with a message (and the logs). */
+#define IT_FAIL(...) IT_ASSERT(0, __VA_ARGS__)
+
+/* Writes text to path with mode; fails the test on error. */
+static void it_write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+
+	IT_ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
+	IT_ASSERT(write(fd, text, len) == (ssize_t)len, "write %s: %s", path, strerror(errno));
+	IT_ASSERT(fchmod(fd, mode) == 0, "chmod %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* Runs a shell command (for openssl); fails the test with its output if it fails. */
+static void it_sh(const char *fmt, ...)
+{
+	char cmd[4096], out[400], full[4600];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	snprintf(out, sizeof out, "%s/sh.out", it.dir);
+	snprintf(full, sizeof full, "(%s) >%s 2>&1", cmd, out);
+	rc = system(full);
+	if (rc != 0) {
+		it_tail("command output", out, 30);
+		IT_FAIL("command failed (%d): %s", rc, cmd);
+	}
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+static int it_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+	IT_ASSERT(fd >= 0, "socket: %s", strerror(errno));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	IT_ASSERT(bind(fd, (struct sockaddr *)&a, sizeof a) == 0, "bind: %s", strerror(errno));
+	IT_ASSERT(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname: %s",
+		  strerror(errno));
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* True if something accepts TCP connections on 127.0.0.1:port. */
+static bool it_port_open(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Forks and execs argv with stdin /dev/null, stdout to out_fd (or the log if
+ * out_fd < 0) and stderr to log_path; the child dies with the test process.
+ */
+static pid_t it_spawn(char *const argv[], int out_fd, const char *log_path)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	IT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int null_fd = open("/dev/null", O_RDONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
+		if (log_fd < 0 || null_fd < 0)
+			_exit(127);
+		dup2(null_fd, 0);
+		dup2(out_fd >= 0 ? out_fd : log_fd, 1);
+		dup2(log_fd, 2);
+		closefrom(3);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Creates the CA, the server certificate for IP:127.0.0.1 and its 0600 key. */
+static void it_make_certs(void)
+{
+	char ext[400];
+
+	snprintf(ext, sizeof ext, "%s/server.ext", it.dir);
+	it_write_file(ext,
+		      "subjectAltName = IP:127.0.0.1\n"
+		      "basicConstraints = CA:FALSE\n"
+		      "keyUsage = critical, digitalSignature, keyEncipherment\n"
+		      "extendedKeyUsage = serverAuth\n",
+		      0600);
+	it_sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	      "-nodes -keyout ca.key -out ca.crt -days 3 -subj '/CN=pixelgate test CA' "
+	      "-addext basicConstraints=critical,CA:TRUE "
+	      "-addext keyUsage=critical,keyCertSign,cRLSign",
+	      it.dir);
+	it_sh("cd '%s' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	      "-keyout server.key -out server.csr -subj '/CN=127.0.0.1' && "
+	      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+	      "-out server.crt -days 3 -extfile server.ext && chmod 600 server.key ca.key",
+	      it.dir);
+	snprintf(it.ca_file, sizeof it.ca_file, "%s/ca.crt", it.dir);
+}
+
+/* Writes the users file with every user of the NULL-terminated list. */
+static void it_make_users(const char *path, const char *const *users)
+{
+	struct users u = { 0 };
+	char err[256];
+
+	for (; users && *users; users++)
+		IT_ASSERT(users_set(&u, *users, false, it_password(*users), err, sizeof err) == 0,
+			  "users_set %s: %s", *users, err);
+	IT_ASSERT(users_save(&u, path, err, sizeof err) == 0, "users_save %s: %s", path, err);
+	users_free(&u);
+	IT_ASSERT(chmod(path, 0600) == 0, "chmod %s: %s", path, strerror(errno));
+}
+
+/* Starts tests/fixtures/pageserver.py and reads its port. */
+static void it_start_page_server(void)
+{
+	char *argv[] = { "/usr/bin/python3", PIXELGATE_SOURCE_DIR "/tests/fixtures/pageserver.py",
+			 NULL };
+	char line[32] = "";
+	size_t got = 0;
+	double end = it_now_s() + 20;
+	int pfd[2];
+
+	IT_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	it.page_pid = it_spawn(argv, pfd[1], it.page_log);
+	close(pfd[1]);
+	while (got < sizeof line - 1 && !memchr(line, '\n', got) && it_now_s() < end) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = read(pfd[0], line + got, sizeof line - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		line[got] = '\0';
+	}
+	close(pfd[0]);
+	it.page_port = atoi(line);
+	IT_ASSERT(it.page_port > 0, "page server did not print its port (got \"%s\")", line);
+}
+
+/* Starts the daemon and waits until its port accepts connections. */
+static void it_start_daemon(void)
+{
+	char *argv[] = { PIXELGATE_BUILD_DIR "/pixelgate", "-c", it.conf_file, NULL };
+	double end = it_now_s() + IT_DAEMON_READY_S;
+	int status;
+
+	IT_ASSERT(access(argv[0], X_OK) == 0, "%s: %s (is the gateway built?)", argv[0],
+		  strerror(errno));
+	it.daemon_pid = it_spawn(argv, -1, it.daemon_log);
+	while (!it_port_open(it.port)) {
+		pid_t r = waitpid(it.daemon_pid, &status, WNOHANG);
+
+		if (r == it.daemon_pid) {
+			it.daemon_pid = 0;
+			IT_FAIL("pixelgate exited before listening (%s %d)",
+				WIFEXITED(status) ? "exit status" : "signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		}
+		IT_ASSERT(it_now_s() < end, "pixelgate not listening on 127.0.0.1:%d after %d s",
+			  it.port, IT_DAEMON_READY_S);
+		it_sleep_ms(100);
+	}
+}
+
+void it_start(const char *test_name, const char *const *users)
+{
+	char users_file[320], conf[4096];
+
+	memset(&it, 0, sizeof it);
+	snprintf(it.test_name, sizeof it.test_name, "%s", test_name);
+	snprintf(it.dir, sizeof it.dir, "/tmp/pixelgate-it.XXXXXX");
+	IT_ASSERT(mkdtemp(it.dir) != NULL, "mkdtemp: %s", strerror(errno));
+	/* the browser user must be able to traverse it */
+	IT_ASSERT(chmod(it.dir, 0711) == 0, "chmod %s: %s", it.dir, strerror(errno));
+	snprintf(it.daemon_log, sizeof it.daemon_log, "%s/daemon.log", it.dir);
+	snprintf(it.page_log, sizeof it.page_log, "%s/pageserver.log", it.dir);
+	snprintf(it.runtime_dir, sizeof it.runtime_dir, "%s/run", it.dir);
+	IT_ASSERT(mkdir(it.runtime_dir, 0711) == 0, "mkdir %s: %s", it.runtime_dir,
+		  strerror(errno));
+	IT_ASSERT(chmod(it.runtime_dir, 0711) == 0, "chmod: %s", strerror(errno));
+	snprintf(users_file, sizeof users_file, "%s/users", it.dir);
+	snprintf(it.conf_file, sizeof it.conf_file, "%s/pixelgate.conf", it.dir);
+
+	it_make_certs();
+	it_make_users(users_file, users);
+	it_start_page_server();
+	it.port = it_free_port();
+	snprintf(conf, sizeof conf,
+		 "# written by the integration test %s\n"
+		 "[server]\n"
+		 "listen_address = 127.0.0.1\n"
+		 "listen_port = %d\n"
+		 "tls_cert = %s/server.crt\n"
+		 "tls_key = %s/server.key\n"
+		 "users_file = %s\n"
+		 "runtime_dir = %s\n"
+		 "session_binary = %s/pixelgate-session\n"
+		 "[session]\n"
+		 "home_page = http://127.0.0.1:%d/page.html\n"
+		 "reconnect_grace_s = %d\n",
+		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir,
+		 PIXELGATE_BUILD_DIR, it.page_port, IT_GRACE_S);
+	it_write_file(it.conf_file, conf, 0600);
+	it.srv.host = "127.0.0.1";
+	it.srv.port = it.port;
+	it.srv.ca_file = it.ca_file;
+	it_start_daemon();
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+#define IT_MAX_CONNS 16
+static struct pgc_conn *it_conns[IT_MAX_CONNS];
+
+void it_conn_free(struct pgc_conn *c)
+{
+	for (int i = 0; i < IT_MAX_CONNS; i++)
+		if (it_conns[i] == c)
+			it_conns[i] = NULL;
+	pgc_free(c);
+}
+
+struct pgc_conn *it_login_connect(const char *user, int width, int height)
+{
+	struct pgc_login_result res;
+	struct pgc_conn *c;
+	char err[512];
+	int status = 0;
+
+	memset(&res, 0, sizeof res);
+	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), width, height, &res) == 0,
+		  "login as %s failed: HTTP %d, error \"%s\", message \"%s\", body \"%s\"", user,
+		  res.http_status, res.error, res.message, res.body);
+	IT_ASSERT(res.ticket[0] != '\0', "login as %s: 200 without a ticket (body \"%s\")", user,
+		  res.body);
+	c = pgc_connect(&it.srv, res.ticket, err, sizeof err, &status);
+	IT_ASSERT(c != NULL, "connect as %s failed: %s (HTTP status %d)", user, err, status);
+	for (int i = 0; i < IT_MAX_CONNS; i++)
+		if (!it_conns[i]) {
+			it_conns[i] = c;
+			break;
+		}
+	return c;
+}
+
+struct pgc_conn *it_open_page(const char *user, int width, int height, struct it_rect *block)
+{
+	struct pgc_conn *c = it_login_connect(user, width, height);
+	double t0 = it_now_s();
+	bool found = it_wait_block(c, IT_FIRST_PAGE_S, block);
+
+	IT_ASSERT(found,
+		  "%s: the test page's block (%dx%d, rgb(%d,%d,%d)) not on screen after %.0f s: "
+		  "%llu frames, %llu bytes in, connection %s (code %d, \"%s\")",
+		  user, PAGE_BLOCK_W, PAGE_BLOCK_H, PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B,
+		  it_now_s() - t0, (unsigned long long)pgc_frames(c),
+		  (unsigned long long)pgc_bytes_in(c), pgc_closed(c) ? "closed" : "open",
+		  pgc_close_code(c), pgc_close_reason(c));
+	fprintf(stderr, "[%s] %s: page shown after %.1f s, block at %d,%d (%dx%d)\n",
+		it.test_name, user, it_now_s() - t0, block->x, block->y, block->w, block->h);
+	return c;
+}
+
+/* ---- pixels --------------------------------------------------------------- */
+
+/* The colour of pixel (x, y) of c's framebuffer, 0..255 per channel. */
+static void it_pixel(rfbClient *cl, int x, int y, int *r, int *g, int *b)
+{
+	const uint8_t *p = cl->frameBuffer + ((size_t)y * (size_t)cl->width + (size_t)x) * 4;
+	uint32_t v;
+	const rfbPixelFormat *f = &cl->format;
+
+	if (f->bigEndian)
+		v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	else
+		v = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+	*r = (int)((v >> f->redShift) & f->redMax) * 255 / (f->redMax ? f->redMax : 1);
+	*g = (int)((v >> f->greenShift) & f->greenMax) * 255 / (f->greenMax ? f->greenMax : 1);
+	*b = (int)((v >> f->blueShift) & f->blueMax) * 255 / (f->blueMax ? f->blueMax : 1);
+}
+
+/* True if (x, y) has the block's colour (small tolerance: lossy encodings). */
+static bool it_is_block(rfbClient *cl, int x, int y)
+{
+	int r, g, b;
+
+	if (x < 0 || y < 0 || x >= cl->width || y >= cl->height)
+		return false;
+	it_pixel(cl, x, y, &r, &g, &b);
+	return abs(r - PAGE_BLOCK_R) <= 12 && abs(g - PAGE_BLOCK_G) <= 12 &&
+	       abs(b - PAGE_BLOCK_B) <= 12;
+}
+
+bool it_find_block(struct pgc_conn *c, struct it_rect *out)
+{
+	rfbClient *cl = pgc_rfb(c);
+
+	if (!cl || !cl->frameBuffer || cl->format.bitsPerPixel != 32)
+		return false;
+	for (int y = 0; y < cl->height; y++)
+		for (int x = 0; x < cl->width; x++) {
+			int w = 0, h = 0;
+			long good = 0;
+
+			if (!it_is_block(cl, x, y) || it_is_block(cl, x - 1, y) ||
+			    it_is_block(cl, x, y - 1))
+				continue;
+			while (it_is_block(cl, x + w, y))
+				w++;
+			while (it_is_block(cl, x, y + h))
+				h++;
+			if (abs(w - PAGE_BLOCK_W) > 3 || abs(h - PAGE_BLOCK_H) > 3)
+				continue;
+			for (int yy = y; yy < y + h; yy++)
+				for (int xx = x; xx < x + w; xx++)
+					good += it_is_block(cl, xx, yy);
+			if (good * 100 < (long)w * h * 99)
+				continue;
+			out->x = x;
+			out->y = y;
+			out->w = w;
+			out->h = h;
+			return true;
+		}
+	return false;
+}
+
+bool it_wait_block(struct pgc_conn *c, double deadline_s, struct it_rect *r)
+{
+	double end = it_now_s() + deadline_s;
+	uint64_t seen = UINT64_MAX;
+
+	while (it_now_s() < end) {
+		if (pgc_frames(c) != seen) {
+			seen = pgc_frames(c);
+			if (seen > 0 && it_find_block(c, r))
+				return true;
+		}
+		if (pgc_pump(c, 200) < 0)
+			return false;
+	}
+	return false;
+}
+
+int it_page_to_screen_x(const struct it_rect *block, int page_x)
+{
+	return block->x - PAGE_BLOCK_X + page_x;
+}
+
+int it_page_to_screen_y(const struct it_rect *block, int page_y)
+{
+	return block->y - PAGE_BLOCK_Y + page_y;
+}
+
+bool it_pump_for(struct pgc_conn *c, int ms)
+{
+	double end = it_now_s() + ms / 1000.0;
+
+	while (it_now_s() < end) {
+		int left = (int)((end - it_now_s()) * 1000);
+
+		if (pgc_pump(c, left < 50 ? (left > 0 ? left : 0) : 50) < 0)
+			return false;
+	}
+	return true;
+}
+
+void it_click(struct pgc_conn *c, int x, int y)
+{
+	IT_ASSERT(pgc_pointer(c, x, y, 0) == 0, "pointer move failed: %s", pgc_close_reason(c));
+	it_pump_for(c, 100);
+	IT_ASSERT(pgc_pointer(c, x, y, 1) == 0, "button press failed: %s", pgc_close_reason(c));
+	it_pump_for(c, 80);
+	IT_ASSERT(pgc_pointer(c, x, y, 0) == 0, "button release failed: %s",
+		  pgc_close_reason(c));
+	it_pump_for(c, 100);
+}
+
+bool it_wait_closed(struct pgc_conn *c, double deadline_s)
+{
+	double end = it_now_s() + deadline_s;
+
+	while (!pgc_closed(c) && it_now_s() < end)
+		if (pgc_pump(c, 200) < 0)
+			break;
+	/* pgc_pump() may see EOF a moment before the close is recorded */
+	while (!pgc_closed(c) && it_now_s() < end)
+		it_sleep_ms(50);
+	return pgc_closed(c);
+}
+
+/* ---- the page server ------------------------------------------------------ */
+
+int it_page_get(const char *path, char *body, size_t bodylen)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)it.page_port) };
+	char req[512], buf[65536];
+	size_t got = 0;
+	int fd, status = -1;
+	char *sep;
+
+	if (bodylen)
+		body[0] = '\0';
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (got >= sizeof buf - 1 || poll(&p, 1, 5000) <= 0)
+			break;
+		n = read(fd, buf + got, sizeof buf - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		return -1;
+	sep = strstr(buf, "\r\n\r\n");
+	if (sep && bodylen)
+		snprintf(body, bodylen, "%s", sep + 4);
+	return status;
+}
+
+bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1,
+		  struct pgc_conn *c2, char *last, size_t lastlen)
+{
+	double end = it_now_s() + deadline_s;
+
+	for (;;) {
+		int st = it_page_get("/last", last, lastlen);
+
+		if (st == 200 && strcmp(last, want) == 0)
+			return true;
+		if (it_now_s() >= end)
+			return false;
+		if (c1 && !pgc_closed(c1))
+			it_pump_for(c1, c2 ? 100 : 200);
+		if (c2 && !pgc_closed(c2))
+			it_pump_for(c2, 100);
+		if ((!c1 || pgc_closed(c1)) && (!c2 || pgc_closed(c2)))
+			it_sleep_ms(200);
+	}
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+/* Reads /proc/pid/cmdline into buf (NUL-separated); returns its length or -1. */
+static ssize_t it_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n, got = 0;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((size_t)got < len - 1 && (n = read(fd, buf + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return got;
+}
+
+int it_find_procs(const char *needle, pid_t *pids, int max)
+{
+	static char buf[131072];
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		ssize_t len;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		len = it_cmdline(pid, buf, sizeof buf);
+		if (len <= 0 || !memmem(buf, (size_t)len, needle, strlen(needle)))
+			continue;
+		if (n < max)
+			pids[n] = pid;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+bool it_proc_has_arg(pid_t pid, const char *prefix)
+{
+	static char buf[131072];
+	ssize_t len = it_cmdline(pid, buf, sizeof buf);
+
+	for (ssize_t i = 0; len > 0 && i < len; i += (ssize_t)strlen(buf + i) + 1)
+		if (strncmp(buf + i, prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+uid_t it_proc_uid(pid_t pid)
+{
+	char path[64], line[256];
+	FILE *f;
+	unsigned long uid = (unsigned long)-1;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return (uid_t)-1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Uid: %lu", &uid) == 1)
+			break;
+	fclose(f);
+	return (uid_t)uid;
+}
+
+/* Parent pid of pid from /proc/pid/stat, or -1. */
+static pid_t it_ppid(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) != NULL)
+		sscanf(p + 1, " %*c %d", &ppid);
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+/* Children of parent, up to max; returns how many. */
+static int it_children(pid_t parent, pid_t *pids, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < max) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid > 0 && it_ppid(pid) == parent)
+			pids[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+/* True if pid exists and is not a zombie. */
+static bool it_alive(pid_t pid)
+{
+	char path[64], buf[512], *p, state = '?';
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) != NULL)
+		sscanf(p + 1, " %c", &state);
+	fclose(f);
+	return state != 'Z' && state != 'X' && state != '?';
+}
+
+/* ---- teardown ------------------------------------------------------------- */
+
+static int it_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Waits up to s seconds for child pid to exit; true if it did. */
+static bool it_reap(pid_t pid, double s, int *status)
+{
+	double end = it_now_s() + s;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		if (it_now_s() >= end)
+			return false;
+		it_sleep_ms(50);
+	}
+}
+
+/* Copies a log of a failed test to /tmp/pixelgate-it-logs/. */
+static void it_keep_log(const char *path, const char *what)
+{
+	char dst[512], cmd[1200];
+
+	if (!path[0] || access(path, R_OK) != 0)
+		return;
+	mkdir("/tmp/pixelgate-it-logs", 0755);
+	snprintf(dst, sizeof dst, "/tmp/pixelgate-it-logs/%s-%s.log", it.test_name, what);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, dst);
+	if (system(cmd) == 0)
+		fprintf(stderr, "*** kept %s: %s\n", what, dst);
+}
+
+void it_stop(void)
+{
+	pid_t workers[64], left[64];
+	int nworkers = 0, nleft = 0, status = 0;
+	char problems[2048] = "";
+	size_t plen = 0;
+
+	for (int i = 0; i < IT_MAX_CONNS; i++)
+		if (it_conns[i]) {
+			pgc_free(it_conns[i]);
+			it_conns[i] = NULL;
+		}
+	if (it.daemon_pid > 0) {
+		double t0 = it_now_s();
+
+		nworkers = it_children(it.daemon_pid, workers, 64);
+		kill(it.daemon_pid, SIGTERM);
+		if (!it_reap(it.daemon_pid, IT_DAEMON_STOP_S, &status)) {
+			plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
+						 "pixelgate still running %d s after SIGTERM; ",
+						 IT_DAEMON_STOP_S);
+			kill(it.daemon_pid, SIGKILL);
+			it_reap(it.daemon_pid, 5, &status);
+		} else if (!it.failed) {
+			fprintf(stderr, "[%s] pixelgate stopped %.1f s after SIGTERM (%s %d)\n",
+				it.test_name, it_now_s() - t0,
+				WIFEXITED(status) ? "exit status" : "signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		}
+		it.daemon_pid = 0;
+	}
+	/* sessions must be gone with the daemon: workers, Xvfb, Chromium */
+	for (int i = 0; i < nworkers; i++)
+		if (it_alive(workers[i]) && nleft < 64)
+			left[nleft++] = workers[i];
+	if (it.runtime_dir[0]) {
+		pid_t more[64];
+		int n = it_find_procs(it.runtime_dir, more, 64);
+
+		for (int i = 0; i < n && i < 64 && nleft < 64; i++)
+			if (it_alive(more[i]))
+				left[nleft++] = more[i];
+	}
+	if (nleft) {
+		plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
+					 "%d session process(es) still running after the daemon "
+					 "stopped (killed now):",
+					 nleft);
+		for (int i = 0; i < nleft && plen < sizeof problems - 64; i++) {
+			char cmd[200];
+			ssize_t len = it_cmdline(left[i], cmd, sizeof cmd);
+
+			for (ssize_t k = 0; k < len; k++)
+				if (cmd[k] == '\0')
+					cmd[k] = ' ';
+			plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
+						 " [%d %s]", (int)left[i], len > 0 ? cmd : "?");
+			kill(left[i], SIGKILL);
+		}
+	}
+	if (it.page_pid > 0) {
+		kill(it.page_pid, SIGTERM);
+		if (!it_reap(it.page_pid, 5, &status)) {
+			kill(it.page_pid, SIGKILL);
+			it_reap(it.page_pid, 5, &status);
+		}
+		it.page_pid = 0;
+	}
+	if (problems[0]) {
+		fprintf(stderr, "*** [%s] teardown: %s\n", it.test_name, problems);
+		if (!it.failed)
+			it_dump_logs();
+		it.failed = true;
+	}
+	if (it.failed) {
+		it_keep_log(it.daemon_log, "daemon");
+		it_keep_log(it.page_log, "pageserver");
+	}
+	if (it.dir[0]) {
+		nftw(it.dir, it_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		it.dir[0] = '\0';
+	}
+	if (problems[0])
+		cr_assert_fail("teardown: %s", problems);
+}

@@ -1,0 +1,179 @@
+/*
+ * harness.h: what every integration test shares.
+ *
+ * Each test gets its own world (it_start()): a private temporary directory
+ * holding a throw-away CA and server certificate, a users file, a runtime
+ * directory and a config; the test page server (tests/fixtures/pageserver.py)
+ * on 127.0.0.1; and the real pixelgate daemon on a free 127.0.0.1 port, which
+ * starts the real pixelgate-session, Xvfb and Chromium. it_stop() (the
+ * Criterion .fini of every test) tears all of it down, also after a failed
+ * assertion, and keeps the logs of a failed test.
+ *
+ * Assert with IT_ASSERT(): on failure it prints the tail of the daemon's and
+ * the page server's logs before failing the test.
+ */
+#ifndef PIXELGATE_IT_HARNESS_H
+#define PIXELGATE_IT_HARNESS_H
+
+#include <criterion/criterion.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client_core.h"
+
+/* Deadlines, generous: ASan build on a shared CI machine. */
+#define IT_DAEMON_READY_S 30    /* daemon accepts TCP connections */
+#define IT_DAEMON_STOP_S 30     /* daemon and its sessions gone after SIGTERM */
+#define IT_FIRST_PAGE_S 120     /* session start + page load until the block shows */
+#define IT_REPORT_S 45          /* typed text reaches the page server */
+#define IT_CLOSE_S 30           /* a connection the gateway closes is seen closed */
+#define IT_GRACE_S 15           /* reconnect_grace_s in the test config */
+
+/* The test page (tests/fixtures/pageserver.py), CSS pixels in the page. */
+#define PAGE_BLOCK_X 100
+#define PAGE_BLOCK_Y 60
+#define PAGE_BLOCK_W 240
+#define PAGE_BLOCK_H 120
+#define PAGE_BLOCK_R 0
+#define PAGE_BLOCK_G 160
+#define PAGE_BLOCK_B 255
+#define PAGE_FIELD_X 100
+#define PAGE_FIELD_Y 220
+#define PAGE_FIELD_W 320
+#define PAGE_FIELD_H 36
+#define PAGE_LINK_X 100
+#define PAGE_LINK_Y 300
+#define PAGE_LINK_W 240
+#define PAGE_LINK_H 48
+#define PAGE_DOWNLOAD_NAME "pixelgate-canary-download.bin"
+#define PAGE_DOWNLOAD_CANARY "PIXELGATE-DOWNLOAD-CANARY-7f3a9c2e5b1d4f60a8e2c9b7d1f4a6e3"
+
+/* Keysyms the tests send. */
+#define IT_XK_END 0xff57
+
+/* The world of the running test. */
+struct it_world {
+	char dir[256];          /* private temp dir (removed by it_stop) */
+	char runtime_dir[320];  /* the daemon's runtime_dir */
+	char ca_file[320];
+	char conf_file[320];
+	char daemon_log[320];
+	char page_log[320];
+	char test_name[128];
+	pid_t daemon_pid;
+	pid_t page_pid;
+	int port;               /* the staff listener */
+	int page_port;          /* the page server */
+	struct pgc_server srv;
+	bool failed;            /* set by IT_ASSERT */
+};
+
+extern struct it_world it;
+
+/* Where a rectangle of the page was found on the screen. */
+struct it_rect {
+	int x, y, w, h;
+};
+
+/*
+ * Builds the world and starts the page server and the daemon with the given
+ * users (NULL-terminated; each one's password is it_password(name)). Fails the
+ * test if anything does not come up.
+ */
+void it_start(const char *test_name, const char *const *users);
+
+/* Criterion .fini: stops everything, removes the temp dir, keeps logs on failure. */
+void it_stop(void);
+
+/* The password it_start() gave user. */
+const char *it_password(const char *user);
+
+/* Prints the last lines of the daemon's and the page server's logs to stderr. */
+void it_dump_logs(void);
+
+#define IT_ASSERT(cond, ...)                                                                 \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			it.failed = true;                                                    \
+			fprintf(stderr, "\n*** %s:%d: assertion failed: %s\n*** ", __FILE__,  \
+				__LINE__, #cond);                                            \
+			fprintf(stderr, __VA_ARGS__);                                        \
+			fprintf(stderr, "\n");                                               \
+			it_dump_logs();                                                      \
+			cr_assert_fail(__VA_ARGS__);                                         \
+		}                                                                            \
+	} while (0)
+
+/* Monotonic seconds. */
+double it_now_s(void);
+
+/* Sleeps ms milliseconds. */
+void it_sleep_ms(int ms);
+
+/*
+ * Logs in as user (with its it_password) and connects; fails the test on
+ * error. The connection is freed by it_stop() unless it_conn_free()d first.
+ */
+struct pgc_conn *it_login_connect(const char *user, int width, int height);
+
+/*
+ * it_login_connect(), then waits until the test page shows (fails the test
+ * if it does not within IT_FIRST_PAGE_S); block gets where it is on screen.
+ */
+struct pgc_conn *it_open_page(const char *user, int width, int height, struct it_rect *block);
+
+/* Closes and frees a connection from it_login_connect(). */
+void it_conn_free(struct pgc_conn *c);
+
+/*
+ * Pumps c until the test page's block is on screen (whole, right colour,
+ * right size) or deadline_s passed. Returns true and its screen rectangle in
+ * r when found. Stops early if the connection closes.
+ */
+bool it_wait_block(struct pgc_conn *c, double deadline_s, struct it_rect *r);
+
+/* Looks for the block in the current framebuffer of c; see it_wait_block. */
+bool it_find_block(struct pgc_conn *c, struct it_rect *r);
+
+/* Screen position of a page point, given where the block was found. */
+int it_page_to_screen_x(const struct it_rect *block, int page_x);
+int it_page_to_screen_y(const struct it_rect *block, int page_y);
+
+/* Moves the pointer to (x, y) and clicks the left button there. */
+void it_click(struct pgc_conn *c, int x, int y);
+
+/* Pumps c for ms milliseconds (or until closed). Returns false if closed. */
+bool it_pump_for(struct pgc_conn *c, int ms);
+
+/* Pumps c until it is closed or deadline_s passed; true if closed. */
+bool it_wait_closed(struct pgc_conn *c, double deadline_s);
+
+/*
+ * GET path from the page server. Returns the HTTP status (or -1 on a transport
+ * error) and the body, NUL-terminated and truncated, in body.
+ */
+int it_page_get(const char *path, char *body, size_t bodylen);
+
+/*
+ * Waits until the page server's /last equals want (pumping the given
+ * connections, which may be NULL, meanwhile) or deadline_s passed. Returns
+ * true on a match; last gets the last value seen.
+ */
+bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1,
+		  struct pgc_conn *c2, char *last, size_t lastlen);
+
+/*
+ * Pids of the processes whose command line contains needle (e.g. the
+ * runtime dir). Fills up to max pids; returns how many matched.
+ */
+int it_find_procs(const char *needle, pid_t *pids, int max);
+
+/* True if pid's command line has an argument starting with prefix. */
+bool it_proc_has_arg(pid_t pid, const char *prefix);
+
+/* Real uid of pid, or (uid_t)-1. */
+uid_t it_proc_uid(pid_t pid);
+
+#endif

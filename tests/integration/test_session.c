@@ -1,0 +1,293 @@
+/*
+ * test_session.c: one staff member's isolated browsing session, end to end.
+ *
+ * Each test starts its own daemon, page server and users (harness.c) and
+ * drives the session with the client core, as the viewer would: pixels come
+ * back, pointer and key events go out. Issue 2, integration tests 1, 2, 3, 6
+ * and 7.
+ */
+#include "harness.h"
+
+#include <ftw.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Clicks into the test page's text field. */
+static void click_field(struct pgc_conn *c, const struct it_rect *block)
+{
+	it_click(c, it_page_to_screen_x(block, PAGE_FIELD_X + PAGE_FIELD_W / 2),
+		 it_page_to_screen_y(block, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
+	it_pump_for(c, 500); /* let the focus land before typing */
+}
+
+/* True if the pixel at (x, y) is (near) white, the page's background. */
+static bool is_white(struct pgc_conn *c, int x, int y)
+{
+	rfbClient *cl = pgc_rfb(c);
+	const uint8_t *p;
+
+	if (x < 0 || y < 0 || x >= cl->width || y >= cl->height)
+		return false;
+	p = (const uint8_t *)cl->frameBuffer + ((size_t)y * (size_t)cl->width + (size_t)x) * 4;
+	/* the channels' order does not matter for white */
+	return p[0] >= 240 && p[1] >= 240 && p[2] >= 240;
+}
+
+/* 1. login + connect: the first complete frame shows the test page. */
+Test(session, first_frame_shows_test_page, .fini = it_stop)
+{
+	static const char *const users[] = { "t1-alice", NULL };
+	struct it_rect r;
+	struct pgc_conn *c;
+	rfbClient *cl;
+
+	it_start("session_first_frame_shows_test_page", users);
+	c = it_open_page("t1-alice", 0, 0, &r);
+	cl = pgc_rfb(c);
+	IT_ASSERT(cl->width == 1280 && cl->height == 800,
+		  "default screen is %dx%d, want 1280x800", cl->width, cl->height);
+	IT_ASSERT(cl->format.bitsPerPixel == 32, "client pixel format %d bpp",
+		  cl->format.bitsPerPixel);
+	/* where the page says, below the browser's own bar (tabs, address bar) */
+	IT_ASSERT(r.x >= PAGE_BLOCK_X && r.x <= PAGE_BLOCK_X + 16,
+		  "block at x=%d, want %d (+ at most a window border)", r.x, PAGE_BLOCK_X);
+	IT_ASSERT(r.y >= PAGE_BLOCK_Y && r.y <= PAGE_BLOCK_Y + 200,
+		  "block at y=%d, want %d + the browser's toolbar height", r.y, PAGE_BLOCK_Y);
+	IT_ASSERT(r.w == PAGE_BLOCK_W && r.h == PAGE_BLOCK_H, "block is %dx%d, want %dx%d", r.w,
+		  r.h, PAGE_BLOCK_W, PAGE_BLOCK_H);
+	/* and it sits on the page's white background */
+	IT_ASSERT(is_white(c, r.x - 20, r.y + r.h / 2) && is_white(c, r.x + r.w + 20, r.y + r.h / 2) &&
+			  is_white(c, r.x + r.w / 2, r.y + r.h + 10),
+		  "the block's surroundings are not the page's white background");
+	IT_ASSERT(!pgc_closed(c), "connection closed: %d %s", pgc_close_code(c),
+		  pgc_close_reason(c));
+}
+
+/* 2. input: click into the field, type Japanese text; the page reports exactly it. */
+Test(session, typed_text_reaches_the_page, .fini = it_stop)
+{
+	static const char *const users[] = { "t2-bob", NULL };
+	const char *text = "abc 日本語";
+	struct it_rect r;
+	struct pgc_conn *c;
+	char last[512];
+	bool ok;
+
+	it_start("session_typed_text_reaches_the_page", users);
+	c = it_open_page("t2-bob", 0, 0, &r);
+	IT_ASSERT(it_page_get("/last", last, sizeof last) == 200 && last[0] == '\0',
+		  "page server already has a report: \"%s\"", last);
+	click_field(c, &r);
+	IT_ASSERT(pgc_type_utf8(c, text) == 0, "typing failed: %s", pgc_close_reason(c));
+	ok = it_wait_last(text, IT_REPORT_S, c, NULL, last, sizeof last);
+	IT_ASSERT(ok, "after typing \"%s\" the page reported \"%s\" (%s)", text, last,
+		  pgc_closed(c) ? pgc_close_reason(c) : "connection open");
+	/* nothing more arrives later (no doubled or stray key events) */
+	it_pump_for(c, 2000);
+	IT_ASSERT(it_page_get("/last", last, sizeof last) == 200 && strcmp(last, text) == 0,
+		  "the page's value changed after typing ended: \"%s\"", last);
+}
+
+/* What walk_cb found under the runtime dir. */
+static struct {
+	int files;
+	int bad;
+	char report[4096];
+} walk;
+
+/* nftw callback: a file named like the download, a partial download, or a
+   file holding the download's content is a leak. */
+static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *base = path + ftw->base;
+	bool leak = false;
+	size_t len = strlen(walk.report);
+
+	if (flag != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	walk.files++;
+	if (strstr(base, "pixelgate-canary") || strstr(base, ".crdownload") ||
+	    strncmp(base, "Unconfirmed ", 12) == 0) {
+		leak = true;
+	} else if (st->st_size > 0 && st->st_size < 256L * 1024 * 1024) {
+		FILE *f = fopen(path, "rb");
+		char *buf = f ? malloc((size_t)st->st_size + 1) : NULL;
+
+		if (buf) {
+			size_t n = fread(buf, 1, (size_t)st->st_size, f);
+
+			leak = memmem(buf, n, PAGE_DOWNLOAD_CANARY, strlen(PAGE_DOWNLOAD_CANARY)) !=
+			       NULL;
+		}
+		free(buf);
+		if (f)
+			fclose(f);
+	}
+	if (leak) {
+		walk.bad++;
+		snprintf(walk.report + len, sizeof walk.report - len, " %s (%lld bytes);", path,
+			 (long long)st->st_size);
+	}
+	return 0;
+}
+
+/* Number of /download.bin requests the page server saw. */
+static int page_downloads(void)
+{
+	char body[256];
+	const char *p;
+
+	if (it_page_get("/stats", body, sizeof body) != 200)
+		return -1;
+	p = strstr(body, "\"downloads\":");
+	return p ? atoi(p + strlen("\"downloads\":")) : -1;
+}
+
+/* 3. a download link is clicked: nothing lands under the session's
+   directory, and the session goes on. */
+Test(session, download_is_not_written, .fini = it_stop)
+{
+	static const char *const users[] = { "t3-carol", NULL };
+	struct it_rect r;
+	struct pgc_conn *c;
+	char last[512];
+	double end;
+	uint64_t frames;
+	bool ok;
+
+	it_start("session_download_is_not_written", users);
+	c = it_open_page("t3-carol", 0, 0, &r);
+	it_click(c, it_page_to_screen_x(&r, PAGE_LINK_X + PAGE_LINK_W / 2),
+		 it_page_to_screen_y(&r, PAGE_LINK_Y + PAGE_LINK_H / 2));
+	end = it_now_s() + 30;
+	while (page_downloads() < 1 && it_now_s() < end)
+		it_pump_for(c, 200);
+	IT_ASSERT(page_downloads() >= 1,
+		  "the browser never requested /download.bin after the link was clicked");
+	/* give a download every chance to be written */
+	IT_ASSERT(it_pump_for(c, 5000), "connection closed after the download: %d %s",
+		  pgc_close_code(c), pgc_close_reason(c));
+
+	memset(&walk, 0, sizeof walk);
+	IT_ASSERT(nftw(it.runtime_dir, walk_cb, 32, FTW_PHYS) == 0, "cannot walk %s",
+		  it.runtime_dir);
+	IT_ASSERT(walk.files > 0, "no file at all under %s: is it the session's directory?",
+		  it.runtime_dir);
+	IT_ASSERT(walk.bad == 0, "the download was written under %s (%d of %d files):%s",
+		  it.runtime_dir, walk.bad, walk.files, walk.report);
+
+	/* the session goes on: it still takes input and sends frames */
+	frames = pgc_frames(c);
+	click_field(c, &r);
+	IT_ASSERT(pgc_type_utf8(c, "ok") == 0, "typing failed: %s", pgc_close_reason(c));
+	ok = it_wait_last("ok", IT_REPORT_S, c, NULL, last, sizeof last);
+	IT_ASSERT(ok, "after the download the page reported \"%s\", want \"ok\" (%s)", last,
+		  pgc_closed(c) ? pgc_close_reason(c) : "connection open");
+	end = it_now_s() + 20;
+	while (pgc_frames(c) == frames && it_now_s() < end && !pgc_closed(c))
+		pgc_pump(c, 200);
+	IT_ASSERT(pgc_frames(c) > frames, "no frame after typing into the page (%s)",
+		  pgc_closed(c) ? pgc_close_reason(c) : "connection open");
+}
+
+/* 6. once the page is static, the connection carries no bytes for 5 s. */
+Test(capture, static_page_sends_nothing, .fini = it_stop)
+{
+	static const char *const users[] = { "t6-dave", NULL };
+	struct it_rect r;
+	struct pgc_conn *c;
+	uint64_t b0, f0, b1, f1;
+	double end;
+	bool settled = false;
+
+	it_start("capture_static_page_sends_nothing", users);
+	c = it_open_page("t6-dave", 0, 0, &r);
+	/* page load and the browser's loading indicator end: wait for 2 s of quiet */
+	end = it_now_s() + 60;
+	while (!settled && it_now_s() < end) {
+		b0 = pgc_bytes_in(c);
+		IT_ASSERT(it_pump_for(c, 2000), "connection closed: %d %s", pgc_close_code(c),
+			  pgc_close_reason(c));
+		settled = pgc_bytes_in(c) == b0;
+	}
+	IT_ASSERT(settled, "the screen never stayed unchanged for 2 s within 60 s of the page "
+			   "showing (capture polls, or something on screen animates)");
+
+	b0 = pgc_bytes_in(c);
+	f0 = pgc_frames(c);
+	IT_ASSERT(it_pump_for(c, 5000), "connection closed: %d %s", pgc_close_code(c),
+		  pgc_close_reason(c));
+	b1 = pgc_bytes_in(c);
+	f1 = pgc_frames(c);
+	IT_ASSERT(b1 == b0, "a static page sent %llu bytes (%llu frames) in 5 s",
+		  (unsigned long long)(b1 - b0), (unsigned long long)(f1 - f0));
+
+	/* the quiet was not a dead connection: a change on screen does arrive */
+	click_field(c, &r);
+	IT_ASSERT(pgc_type_utf8(c, "x") == 0, "typing failed: %s", pgc_close_reason(c));
+	end = it_now_s() + 20;
+	while (pgc_bytes_in(c) == b1 && it_now_s() < end && !pgc_closed(c))
+		pgc_pump(c, 200);
+	IT_ASSERT(pgc_bytes_in(c) > b1, "no bytes after typing into the page (%s)",
+		  pgc_closed(c) ? pgc_close_reason(c) : "connection open");
+}
+
+/* The session's main Chromium process (not a zygote, renderer, ...), or 0. */
+static pid_t find_browser(void)
+{
+	char needle[400];
+	pid_t pids[256], found = 0;
+	int n;
+
+	snprintf(needle, sizeof needle, "--user-data-dir=%s/", it.runtime_dir);
+	n = it_find_procs(needle, pids, 256);
+	for (int i = 0; i < n && i < 256; i++)
+		if (!it_proc_has_arg(pids[i], "--type=")) {
+			IT_ASSERT(found == 0, "two main browser processes: %d and %d", (int)found,
+				  (int)pids[i]);
+			found = pids[i];
+		}
+	return found;
+}
+
+/* 7. the session's browser dies: the client is told why and disconnected,
+   and the gateway goes on serving logins. */
+Test(session, browser_crash_ends_session, .fini = it_stop)
+{
+	static const char *const users[] = { "t7-erin", NULL };
+	struct passwd *pw = getpwnam("pixelgate-browser");
+	struct it_rect r;
+	struct pgc_conn *c;
+	const char *reason;
+	pid_t browser;
+
+	it_start("session_browser_crash_ends_session", users);
+	c = it_open_page("t7-erin", 0, 0, &r);
+	browser = find_browser();
+	IT_ASSERT(browser > 0, "no Chromium with --user-data-dir under %s", it.runtime_dir);
+	IT_ASSERT(pw != NULL, "no user pixelgate-browser on this machine");
+	IT_ASSERT(it_proc_uid(browser) == pw->pw_uid,
+		  "Chromium (pid %d) runs as uid %d, want pixelgate-browser (%d)", (int)browser,
+		  (int)it_proc_uid(browser), (int)pw->pw_uid);
+	IT_ASSERT(!it_proc_has_arg(browser, "--no-sandbox"), "Chromium runs with --no-sandbox");
+
+	IT_ASSERT(kill(browser, SIGKILL) == 0, "kill %d failed", (int)browser);
+	IT_ASSERT(it_wait_closed(c, IT_CLOSE_S),
+		  "client still connected %d s after its browser was killed", IT_CLOSE_S);
+	reason = pgc_close_reason(c);
+	fprintf(stderr, "[%s] closed: %d \"%s\"\n", it.test_name, pgc_close_code(c), reason);
+	IT_ASSERT(pgc_close_code(c) == 4002, "close code %d (\"%s\"), want 4002",
+		  pgc_close_code(c), reason);
+	IT_ASSERT(strncmp(reason, "session ended: ", 15) == 0 && strlen(reason) > 15,
+		  "close reason \"%s\", want \"session ended: <why>\"", reason);
+	it_conn_free(c);
+
+	/* the gateway is still there and starts a fresh session */
+	c = it_open_page("t7-erin", 0, 0, &r);
+	IT_ASSERT(find_browser() > 0 && find_browser() != browser,
+		  "the new session has no browser of its own");
+}
