@@ -124,11 +124,16 @@ extern struct gateway *gw;
 /* Monotonic clock in milliseconds. */
 int64_t gw_now_ms(void);
 
-/* gateway_http.c */
+/* gateway_http.c: per-request state of the "http" protocol. */
+struct http_pss {
+	char body[GW_LOGIN_BODY_MAX + 1];
+	size_t len;
+	bool too_big;      /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
+	bool is_login;
+};
+
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len);
-/* Size of the http protocol's per-session data. */
-size_t http_pss_size(void);
 
 /* gateway_relay.c */
 int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

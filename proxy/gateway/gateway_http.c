@@ -22,19 +22,6 @@
 #include "log.h"
 #include "login.h"
 
-/* Per-request state of the http protocol. */
-struct http_pss {
-	char body[GW_LOGIN_BODY_MAX + 1];
-	size_t len;
-	bool too_big;      /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
-	bool is_login;
-};
-
-size_t http_pss_size(void)
-{
-	return sizeof(struct http_pss);
-}
-
 /* Write a complete JSON response; returns what the callback must return. */
 static int http_reply(struct lws *wsi, unsigned int status, const char *json, bool upgrade_refusal)
 {

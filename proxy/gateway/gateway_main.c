@@ -114,7 +114,7 @@ static int main_signal_callback(struct lws *wsi, enum lws_callback_reasons reaso
 }
 
 static const struct lws_protocols main_protocols[] = {
-	{ "http", http_callback, 0, 0, 0, NULL, 0 },
+	{ "http", http_callback, sizeof(struct http_pss), 0, 0, NULL, 0 },
 	{ "binary", relay_ws_callback, sizeof(struct gw_conn), 65536, 0, NULL, 0 },
 	{ "pg-rfb", relay_raw_callback, 0, 32768, 0, NULL, 0 },
 	{ "pg-ctl", session_ctl_callback, 0, 0, 0, NULL, 0 },

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <grp.h>
 #include <jansson.h>
 #include <openssl/rand.h>
@@ -192,6 +193,21 @@ static void session_child(int ctrl, char *const envp[])
 	_exit(127);
 }
 
+struct session_child_args {
+	int ctrl;
+	char **envp;
+};
+
+/* The child's stack for clone() (no CLONE_VM: the child gets its own copy). */
+static char session_clone_stack[256 * 1024] __attribute__((aligned(16)));
+
+static int session_child_main(void *arg)
+{
+	struct session_child_args *a = arg;
+	session_child(a->ctrl, a->envp);
+	return 127;
+}
+
 /* Spawn a worker for grant. NULL on failure (logged). */
 static struct gw_session *session_start(const struct ticket_grant *grant)
 {
@@ -246,15 +262,21 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 		log_error("session for %s: socketpair: %s", s->user, strerror(errno));
 		goto fail;
 	}
-	pid_t pid = fork();
+	/*
+	 * As root the worker is pid 1 of its own PID namespace: when it exits
+	 * the kernel kills everything left in it, including processes that
+	 * left its process group (Chromium's crashpad handler calls setsid).
+	 */
+	struct session_child_args args = { sv[1], envp };
+	int flags = SIGCHLD | (gw->drop_privileges ? CLONE_NEWPID : 0);
+	pid_t pid = clone(session_child_main, session_clone_stack + sizeof session_clone_stack,
+			  flags, &args);
 	if (pid < 0) {
-		log_error("session for %s: fork: %s", s->user, strerror(errno));
+		log_error("session for %s: clone: %s", s->user, strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		goto fail;
 	}
-	if (pid == 0)
-		session_child(sv[1], envp);
 	close(sv[1]);
 	s->pid = pid;
 	s->ctrl_fd = sv[0];
