@@ -278,18 +278,11 @@ setup_runtime_dir() {
 	fi
 }
 
-# As root the gateway execs the worker as $BROWSER_USER, who must be able to
-# reach it. A checkout under /root is not reachable: copy the worker out.
+# The gateway opens pixelgate-session (next to itself) at start-up, as root,
+# and fexecve()s that descriptor after dropping to $BROWSER_USER, so the
+# browser user never needs to reach the build directory.
 setup_session_binary() {
 	SESSION_BINARY=""
-	[[ $EUID -eq 0 ]] || return 0
-	if runuser -u "$BROWSER_USER" -- test -x "$BUILD/pixelgate-session"; then
-		return 0
-	fi
-	SESSION_BINARY=/usr/local/libexec/pixelgate/pixelgate-session
-	say "$BROWSER_USER cannot reach $BUILD: installing the worker as $SESSION_BINARY"
-	install -d -m 0755 "$(dirname "$SESSION_BINARY")"
-	install -m 0755 "$BUILD/pixelgate-session" "$SESSION_BINARY"
 }
 
 write_config() {
