@@ -13,8 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,42 +59,51 @@ const char *it_password(const char *user)
 	return buf;
 }
 
-/* Prints the last nlines lines of path to stderr under a title. */
+/* True for the browser's and Xvfb's chatter in the daemon log (Chromium's
+   "[pid:tid:date:LEVEL:file(line)] ..." lines, Xvfb's transport noise). */
+static bool it_noise(const char *line)
+{
+	return (line[0] == '[' && line[1] >= '0' && line[1] <= '9' && strchr(line, ':') &&
+		strstr(line, "] ")) ||
+	       strncmp(line, "_XSERVTrans", 11) == 0 || line[0] == '\n';
+}
+
+/* Prints the last nlines lines of path that are not noise to stderr. */
 static void it_tail(const char *title, const char *path, int nlines)
 {
 	FILE *f = fopen(path, "r");
-	long size, start;
-	char *buf, *p;
-	size_t n;
-	int seen = 0;
+	char **ring = calloc((size_t)nlines, sizeof *ring);
+	char line[2048];
+	long total = 0, hidden = 0;
 
-	if (!f) {
+	if (!f || !ring) {
 		fprintf(stderr, "--- %s (%s): cannot open: %s\n", title, path, strerror(errno));
+		if (f)
+			fclose(f);
+		free(ring);
 		return;
 	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	start = size > 65536 ? size - 65536 : 0;
-	fseek(f, start, SEEK_SET);
-	buf = calloc(1, 65537);
-	if (!buf) {
-		fclose(f);
-		return;
-	}
-	n = fread(buf, 1, 65536, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = buf + n;
-	while (p > buf) {
-		p--;
-		if (*p == '\n' && p != buf + n - 1 && ++seen >= nlines) {
-			p++;
-			break;
+	while (fgets(line, sizeof line, f)) {
+		if (it_noise(line)) {
+			hidden++;
+			continue;
 		}
+		free(ring[total % nlines]);
+		ring[total % nlines] = strdup(line);
+		total++;
 	}
-	fprintf(stderr, "--- last %d lines of %s (%s) ---\n%s%s--- end of %s ---\n", nlines,
-		title, path, p, (n && buf[n - 1] != '\n') ? "\n" : "", title);
-	free(buf);
+	fclose(f);
+	fprintf(stderr, "--- last %d lines of %s (%s; %ld browser/X lines hidden) ---\n", nlines,
+		title, path, hidden);
+	for (long i = total > nlines ? total - nlines : 0; i < total; i++) {
+		const char *l = ring[i % nlines] ? ring[i % nlines] : "";
+
+		fprintf(stderr, "%s%s", l, l[0] && l[strlen(l) - 1] == '\n' ? "" : "\n");
+	}
+	fprintf(stderr, "--- end of %s ---\n", title);
+	for (int i = 0; i < nlines; i++)
+		free(ring[i]);
+	free(ring);
 }
 
 void it_dump_logs(void)
@@ -606,6 +618,18 @@ static ssize_t it_cmdline(pid_t pid, char *buf, size_t len)
 	return got;
 }
 
+const char *it_proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+	ssize_t n = it_cmdline(pid, buf, len);
+
+	if (n <= 0)
+		return "?";
+	for (ssize_t k = 0; k < n - 1; k++)
+		if (buf[k] == '\0')
+			buf[k] = ' ';
+	return buf;
+}
+
 int it_find_procs(const char *needle, pid_t *pids, int max)
 {
 	static char buf[131072];
@@ -637,8 +661,11 @@ bool it_proc_has_arg(pid_t pid, const char *prefix)
 	static char buf[131072];
 	ssize_t len = it_cmdline(pid, buf, sizeof buf);
 
-	for (ssize_t i = 0; len > 0 && i < len; i += (ssize_t)strlen(buf + i) + 1)
-		if (strncmp(buf + i, prefix, strlen(prefix)) == 0)
+	/* arguments are NUL-separated, or space-separated where the process
+	   rewrote its title (Chromium's zygote and renderers do) */
+	for (ssize_t i = 0; i < len; i++)
+		if ((i == 0 || buf[i - 1] == '\0' || buf[i - 1] == ' ') &&
+		    strncmp(buf + i, prefix, strlen(prefix)) == 0)
 			return true;
 	return false;
 }
@@ -767,6 +794,13 @@ void it_stop(void)
 			pgc_free(it_conns[i]);
 			it_conns[i] = NULL;
 		}
+	if (it.daemon_pid > 0 && waitpid(it.daemon_pid, &status, WNOHANG) == it.daemon_pid) {
+		plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
+					 "pixelgate exited during the test (%s %d); ",
+					 WIFEXITED(status) ? "exit status" : "signal",
+					 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		it.daemon_pid = 0;
+	}
 	if (it.daemon_pid > 0) {
 		double t0 = it_now_s();
 
@@ -829,7 +863,7 @@ void it_stop(void)
 			it_dump_logs();
 		it.failed = true;
 	}
-	if (it.failed) {
+	if (it.failed || getenv("PIXELGATE_IT_KEEP_LOGS")) {
 		it_keep_log(it.daemon_log, "daemon");
 		it_keep_log(it.page_log, "pageserver");
 	}
@@ -839,4 +873,101 @@ void it_stop(void)
 	}
 	if (problems[0])
 		cr_assert_fail("teardown: %s", problems);
+}
+
+/* ---- raw HTTPS ------------------------------------------------------------ */
+
+int it_https_raw(const char *request, char *body, size_t bodylen, char *error, size_t errorlen)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)it.port) };
+	struct timeval tv = { .tv_sec = 15 };
+	static char buf[65536];
+	size_t got = 0, want = SIZE_MAX;
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	int fd = -1, status = -1;
+	char *sep;
+
+	if (bodylen)
+		body[0] = '\0';
+	if (errorlen)
+		error[0] = '\0';
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || SSL_CTX_load_verify_locations(ctx, it.ca_file, NULL) != 1)
+		goto out;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto out;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		goto out;
+	ssl = SSL_new(ctx);
+	if (!ssl || SSL_set_fd(ssl, fd) != 1 ||
+	    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1") != 1 ||
+	    SSL_connect(ssl) != 1 || SSL_write(ssl, request, (int)strlen(request)) <= 0) {
+		snprintf(body, bodylen, "TLS connection failed");
+		goto out;
+	}
+	while (got < sizeof buf - 1 && got < want) {
+		int n = SSL_read(ssl, buf + got, (int)(sizeof buf - 1 - got));
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		sep = strstr(buf, "\r\n\r\n");
+		if (sep && want == SIZE_MAX) {
+			const char *cl = strcasestr(buf, "\r\ncontent-length:");
+
+			if (cl && cl < sep)
+				want = (size_t)(sep + 4 - buf) + strtoul(cl + 17, NULL, 10);
+			else if (strncmp(buf + 9, "101", 3) == 0)
+				want = (size_t)(sep + 4 - buf);
+		}
+	}
+	buf[got] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
+		status = -1;
+		goto out;
+	}
+	sep = strstr(buf, "\r\n\r\n");
+	if (sep) {
+		json_t *j = json_loads(sep + 4, JSON_DISABLE_EOF_CHECK, NULL);
+		const char *e = json_string_value(json_object_get(j, "error"));
+
+		if (bodylen)
+			snprintf(body, bodylen, "%s", sep + 4);
+		if (e && errorlen)
+			snprintf(error, errorlen, "%s", e);
+		json_decref(j);
+	}
+out:
+	if (ssl)
+		SSL_free(ssl);
+	if (ctx)
+		SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return status;
+}
+
+int it_ws_upgrade(const char *path_and_query, char *body, size_t bodylen, char *error,
+		  size_t errorlen)
+{
+	char req[2048];
+
+	snprintf(req, sizeof req,
+		 "GET %s HTTP/1.1\r\n"
+		 "Host: 127.0.0.1:%d\r\n"
+		 "Upgrade: websocket\r\n"
+		 "Connection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		 "Sec-WebSocket-Version: 13\r\n"
+		 "Sec-WebSocket-Protocol: binary\r\n"
+		 "\r\n",
+		 path_and_query, it.port);
+	return it_https_raw(req, body, bodylen, error, errorlen);
 }

@@ -7,7 +7,8 @@
  * on 127.0.0.1; and the real pixelgate daemon on a free 127.0.0.1 port, which
  * starts the real pixelgate-session, Xvfb and Chromium. it_stop() (the
  * Criterion .fini of every test) tears all of it down, also after a failed
- * assertion, and keeps the logs of a failed test.
+ * assertion, and keeps the logs of a failed test (of every test if the
+ * environment has PIXELGATE_IT_KEEP_LOGS) in /tmp/pixelgate-it-logs/.
  *
  * Assert with IT_ASSERT(): on failure it prints the tail of the daemon's and
  * the page server's logs before failing the test.
@@ -165,10 +166,26 @@ bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1,
 		  struct pgc_conn *c2, char *last, size_t lastlen);
 
 /*
+ * Sends request (a complete HTTP/1.1 request) to the staff listener over TLS
+ * (the test CA pinned) and reads the answer. Returns the HTTP status or -1;
+ * body gets the response body, error its JSON "error" member (or "").
+ */
+int it_https_raw(const char *request, char *body, size_t bodylen, char *error,
+		 size_t errorlen);
+
+/* A WebSocket upgrade request for path_and_query (subprotocol "binary"), as
+   a browser's noVNC would send it; same contract as it_https_raw(). */
+int it_ws_upgrade(const char *path_and_query, char *body, size_t bodylen, char *error,
+		  size_t errorlen);
+
+/*
  * Pids of the processes whose command line contains needle (e.g. the
  * runtime dir). Fills up to max pids; returns how many matched.
  */
 int it_find_procs(const char *needle, pid_t *pids, int max);
+
+/* pid's command line, arguments joined by spaces, in buf ("?" if gone). */
+const char *it_proc_cmdline(pid_t pid, char *buf, size_t len);
 
 /* True if pid's command line has an argument starting with prefix. */
 bool it_proc_has_arg(pid_t pid, const char *prefix);

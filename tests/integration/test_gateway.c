@@ -42,6 +42,18 @@ static void expect_get_error(const char *what, const char *path, int status, con
 		  res.http_status, res.error, res.body, status, error);
 }
 
+/* Sends a WebSocket upgrade for path and checks status and error code. */
+static void expect_upgrade_error(const char *what, const char *path, int status,
+				 const char *error)
+{
+	char body[1024], err[64];
+	int st = it_ws_upgrade(path, body, sizeof body, err, sizeof err);
+
+	IT_ASSERT(st == status && strcmp(err, error) == 0,
+		  "%s: WebSocket upgrade of %s got %d \"%s\" (body %s), want %d \"%s\"", what, path,
+		  st, err, body, status, error);
+}
+
 /* Tries to open the WebSocket with ticket and expects a refusal with status. */
 static void expect_ws_refused(const char *what, const char *ticket, int status)
 {
@@ -108,9 +120,12 @@ Test(gateway, bad_requests_get_exact_errors, .fini = it_stop)
 	/* paths */
 	expect_get_error("wrong path", "/nope", 404, "not_found");
 	expect_get_error("wrong API path", "/api/v1/logout", 404, "not_found");
-	expect_get_error("missing ticket", "/rfb", 401, "invalid_ticket");
-	expect_get_error("unknown ticket", "/rfb?ticket=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-			 401, "invalid_ticket");
+	expect_upgrade_error("missing ticket", "/rfb", 401, "invalid_ticket");
+	expect_upgrade_error("empty ticket", "/rfb?ticket=", 401, "invalid_ticket");
+	expect_upgrade_error("unknown ticket",
+			     "/rfb?ticket=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 401,
+			     "invalid_ticket");
+	expect_upgrade_error("upgrade on a wrong path", "/vnc?ticket=AAAA", 404, "not_found");
 	expect_ws_refused("WebSocket with an unknown ticket",
 			  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 401);
 
@@ -124,7 +139,7 @@ Test(gateway, bad_requests_get_exact_errors, .fini = it_stop)
 	IT_ASSERT(c != NULL, "first use of a fresh ticket failed: %s (HTTP %d)", err, st);
 	expect_ws_refused("reused ticket", res.ticket, 401);
 	snprintf(path, sizeof path, "/rfb?ticket=%s", res.ticket);
-	expect_get_error("reused ticket (plain GET)", path, 401, "invalid_ticket");
+	expect_upgrade_error("reused ticket (raw upgrade)", path, 401, "invalid_ticket");
 	IT_ASSERT(!pgc_closed(c), "the first connection was closed by the reuse attempt: %d %s",
 		  pgc_close_code(c), pgc_close_reason(c));
 	pgc_free(c);

@@ -177,6 +177,8 @@ Test(session, download_is_not_written, .fini = it_stop)
 		  it.runtime_dir);
 	IT_ASSERT(walk.files > 0, "no file at all under %s: is it the session's directory?",
 		  it.runtime_dir);
+	fprintf(stderr, "[%s] %d files under %s, checked for the download\n", it.test_name,
+		walk.files, it.runtime_dir);
 	IT_ASSERT(walk.bad == 0, "the download was written under %s (%d of %d files):%s",
 		  it.runtime_dir, walk.bad, walk.files, walk.report);
 
@@ -247,8 +249,11 @@ static pid_t find_browser(void)
 	n = it_find_procs(needle, pids, 256);
 	for (int i = 0; i < n && i < 256; i++)
 		if (!it_proc_has_arg(pids[i], "--type=")) {
-			IT_ASSERT(found == 0, "two main browser processes: %d and %d", (int)found,
-				  (int)pids[i]);
+			char c1[1024], c2[1024];
+
+			IT_ASSERT(found == 0, "two main browser processes: %d (%s) and %d (%s)",
+				  (int)found, it_proc_cmdline(found, c1, sizeof c1), (int)pids[i],
+				  it_proc_cmdline(pids[i], c2, sizeof c2));
 			found = pids[i];
 		}
 	return found;
