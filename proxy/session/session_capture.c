@@ -98,7 +98,13 @@ fail:
 	return -1;
 }
 
-/* Copy one rectangle from the XWD map into the VNC framebuffer and mark it. */
+/*
+ * Copy one damaged rectangle from the XWD map into the VNC framebuffer and
+ * mark what really changed. Chromium often repaints areas with the same
+ * pixels (a whole viewport a few seconds after load, a focus change); only
+ * the bounding box of differing pixels is marked, so such repaints send no
+ * bytes and an idle page stays silent.
+ */
 static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 {
 	if (x < 0) {
@@ -116,14 +122,31 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 	if (w <= 0 || h <= 0)
 		return;
 	size_t dst_stride = (size_t)c->width * 4;
+	int x0 = c->width, x1 = -1, y0 = -1, y1 = -1;
 	for (int row = y; row < y + h; row++) {
 		const uint8_t *src = c->fb_map + c->pixels_offset + (size_t)row * c->bytes_per_line +
 				     (size_t)x * 4;
 		uint8_t *dst = (uint8_t *)c->screen->frameBuffer + (size_t)row * dst_stride +
 			       (size_t)x * 4;
-		memcpy(dst, src, (size_t)w * 4);
+		if (memcmp(dst, src, (size_t)w * 4) == 0)
+			continue;
+		int first = 0, last = w - 1;
+		while (memcmp(dst + (size_t)first * 4, src + (size_t)first * 4, 4) == 0)
+			first++;
+		while (memcmp(dst + (size_t)last * 4, src + (size_t)last * 4, 4) == 0)
+			last--;
+		memcpy(dst + (size_t)first * 4, src + (size_t)first * 4,
+		       (size_t)(last - first + 1) * 4);
+		if (x + first < x0)
+			x0 = x + first;
+		if (x + last > x1)
+			x1 = x + last;
+		if (y0 < 0)
+			y0 = row;
+		y1 = row;
 	}
-	rfbMarkRectAsModified(c->screen, x, y, x + w, y + h);
+	if (y0 >= 0)
+		rfbMarkRectAsModified(c->screen, x0, y0, x1 + 1, y1 + 1);
 }
 
 void capture_copy_all(struct capture *c)

@@ -88,17 +88,26 @@ void input_key(struct input *in, bool down, uint32_t keysym_in)
 	if (keysym >= 0x01000020 && keysym <= 0x010000ff && !(keysym >= 0x0100007f && keysym < 0x010000a0))
 		keysym -= 0x01000000;
 	KeyCode kc = XKeysymToKeycode(in->dpy, keysym);
-	if (kc == 0) {
+	/*
+	 * Type through a spare keycode when no key has the keysym on its plain
+	 * or shifted level (AltGr levels would need modifiers we do not press),
+	 * or when the key that has it is one of our spares from an earlier
+	 * remap: the second "日" of "日日" must be typed like the first.
+	 */
+	bool via_spare = kc == 0;
+	for (int i = 0; i < in->nspare && !via_spare; i++)
+		via_spare = kc == in->spare[i];
+	KeySym level0 = via_spare ? NoSymbol : XkbKeycodeToKeysym(in->dpy, kc, 0, 0);
+	KeySym level1 = via_spare ? NoSymbol : XkbKeycodeToKeysym(in->dpy, kc, 0, 1);
+	if (!via_spare && level0 != keysym && level1 != keysym)
+		via_spare = true;
+	if (via_spare) {
 		if (down)
-			input_type_via_spare(in, keysym);
+			input_type_via_spare(in, keysym); /* press and release */
 		return;
 	}
-	for (int i = 0; i < in->nspare; i++)
-		if (kc == in->spare[i])
-			return; /* only ever pressed by input_type_via_spare */
 	if (down) {
-		bool shifted = XkbKeycodeToKeysym(in->dpy, kc, 0, 0) != keysym &&
-			       XkbKeycodeToKeysym(in->dpy, kc, 0, 1) == keysym;
+		bool shifted = level0 != keysym && level1 == keysym;
 		bool shift_held = in->shift_keycode != 0 && in->pressed[in->shift_keycode];
 		for (int i = 0; i < 256 && !shift_held; i++)
 			shift_held = in->pressed[i] && (in->held_keysym[i] == XK_Shift_L ||

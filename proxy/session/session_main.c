@@ -157,8 +157,42 @@ static void session_ptr(int mask, int x, int y, rfbClientPtr cl)
 
 static void session_client_gone(rfbClientPtr cl)
 {
-	log_info("viewer detached (%s)", cl->host ? cl->host : "?");
-	input_release_all(&session_current->input);
+	log_info("viewer detached");
+	/* Keys and buttons belong to the viewer that pressed them; a viewer
+	   that replaced this one released them when it attached. */
+	bool others = false;
+	rfbClientIteratorPtr it = rfbGetClientIterator(cl->screen);
+	rfbClientPtr other;
+	while ((other = rfbClientIteratorNext(it)) != NULL)
+		others |= other != cl && other->sock != RFB_INVALID_SOCKET;
+	rfbReleaseClientIterator(it);
+	if (!others)
+		input_release_all(&session_current->input);
+}
+
+/*
+ * A viewer (re)attaches: the session has one viewer at a time, so any
+ * previous connection is closed first (libvncserver frees it in the next
+ * rfbProcessEvents) and whatever it held down is released.
+ */
+static void session_attach(struct session *s, int fd)
+{
+	int dropped = 0;
+	rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it)) != NULL) {
+		if (cl->sock != RFB_INVALID_SOCKET) {
+			rfbCloseClient(cl);
+			dropped++;
+		}
+	}
+	rfbReleaseClientIterator(it);
+	if (dropped > 0) {
+		log_info("dropped %d previous viewer connection(s) for a new one", dropped);
+		input_release_all(&s->input);
+	}
+	if (rfbNewClient(s->screen, fd) == NULL)
+		log_warn("rfbNewClient refused the viewer socket");
 }
 
 static enum rfbNewClientAction session_new_client(rfbClientPtr cl)
@@ -220,14 +254,13 @@ static void session_control(struct session *s)
 	}
 	switch (hdr.type) {
 	case IPC_ATTACH:
-		if (fd < 0 || fd >= 1000) { /* libvncserver uses select() */
-			log_error("ATTACH without a usable descriptor");
+		if (fd < 0 || fd >= FD_SETSIZE) { /* libvncserver uses select() */
+			log_error("ATTACH without a usable descriptor (%d)", fd);
 			if (fd >= 0)
 				close(fd);
 			return;
 		}
-		if (rfbNewClient(s->screen, fd) == NULL)
-			log_warn("rfbNewClient refused the viewer socket");
+		session_attach(s, fd);
 		return;
 	case IPC_STOP:
 		session_end(s, "%s", hdr.len ? payload : "stopped by the gateway");
