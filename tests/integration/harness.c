@@ -820,17 +820,24 @@ void it_stop(void)
 		}
 		it.daemon_pid = 0;
 	}
-	/* sessions must be gone with the daemon: workers, Xvfb, Chromium */
-	for (int i = 0; i < nworkers; i++)
-		if (it_alive(workers[i]) && nleft < 64)
-			left[nleft++] = workers[i];
-	if (it.runtime_dir[0]) {
-		pid_t more[64];
-		int n = it_find_procs(it.runtime_dir, more, 64);
+	/* sessions must be gone with the daemon: workers, Xvfb, Chromium (a few
+	   seconds' slack: a worker notices a dead daemon by its control socket) */
+	for (double end = it_now_s() + 10;;) {
+		nleft = 0;
+		for (int i = 0; i < nworkers; i++)
+			if (it_alive(workers[i]) && nleft < 64)
+				left[nleft++] = workers[i];
+		if (it.runtime_dir[0]) {
+			pid_t more[64];
+			int n = it_find_procs(it.runtime_dir, more, 64);
 
-		for (int i = 0; i < n && i < 64 && nleft < 64; i++)
-			if (it_alive(more[i]))
-				left[nleft++] = more[i];
+			for (int i = 0; i < n && i < 64 && nleft < 64; i++)
+				if (it_alive(more[i]))
+					left[nleft++] = more[i];
+		}
+		if (nleft == 0 || it_now_s() >= end)
+			break;
+		it_sleep_ms(100);
 	}
 	if (nleft) {
 		plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
