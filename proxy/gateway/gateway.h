@@ -134,6 +134,10 @@ struct http_pss {
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len);
+/* The grant of wsi's confirmed upgrade (malloc'd, caller frees), or NULL. */
+struct ticket_grant *http_take_grant(struct lws *wsi);
+/* Forget wsi's grant, if any (the upgrade failed). */
+void http_drop_grant(struct lws *wsi);
 
 /* gateway_relay.c */
 int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -22,6 +22,40 @@
 #include "log.h"
 #include "login.h"
 
+/*
+ * Grants of confirmed upgrades, waiting for the WebSocket to be established
+ * on the same wsi (the per-session data changes with the protocol, so they
+ * are kept here, keyed by wsi).
+ */
+struct http_grant {
+	struct http_grant *next;
+	struct lws *wsi;
+	int64_t created_ms;
+	struct ticket_grant grant;
+};
+static struct http_grant *http_grants;
+
+struct ticket_grant *http_take_grant(struct lws *wsi)
+{
+	for (struct http_grant **pp = &http_grants; *pp != NULL; pp = &(*pp)->next) {
+		struct http_grant *g = *pp;
+		if (g->wsi == wsi) {
+			*pp = g->next;
+			struct ticket_grant *out = malloc(sizeof *out);
+			if (out != NULL)
+				*out = g->grant;
+			free(g);
+			return out;
+		}
+	}
+	return NULL;
+}
+
+void http_drop_grant(struct lws *wsi)
+{
+	free(http_take_grant(wsi));
+}
+
 /* Write a complete JSON response; returns what the callback must return. */
 static int http_reply(struct lws *wsi, unsigned int status, const char *json, bool upgrade_refusal)
 {
@@ -144,8 +178,8 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 }
 
 /*
- * Decide on a WebSocket upgrade. On success the ticket's grant is left on the
- * wsi (opaque user data) for the "binary" protocol's ESTABLISHED.
+ * Decide on a WebSocket upgrade. On success the ticket's grant waits in
+ * http_grants for the "binary" protocol's ESTABLISHED (http_take_grant()).
  */
 static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
 {
@@ -164,12 +198,12 @@ static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
 				  "the WebSocket subprotocol \"binary\" is required", true);
 	}
 	const char *ticket = lws_get_urlarg_by_name(wsi, "ticket=", arg, (int)sizeof arg);
-	struct ticket_grant *grant = calloc(1, sizeof *grant);
-	if (grant == NULL)
+	struct http_grant *g = calloc(1, sizeof *g);
+	if (g == NULL)
 		return -1;
 	if (ticket == NULL || strlen(ticket) != TICKET_TEXT_LEN ||
-	    ticket_redeem(gw->tickets, ticket, gw_now_ms(), grant) != 0) {
-		free(grant);
+	    ticket_redeem(gw->tickets, ticket, gw_now_ms(), &g->grant) != 0) {
+		free(g);
 		log_warn("upgrade from %s refused: %s ticket", peer,
 			 ticket == NULL ? "missing" : "invalid, expired or reused");
 		return http_error(wsi, 401, "invalid_ticket",
@@ -177,7 +211,21 @@ static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
 						 : "the ticket is invalid, expired or already used",
 				  true);
 	}
-	lws_set_opaque_user_data(wsi, grant);
+	http_drop_grant(wsi); /* cannot happen: one upgrade per wsi */
+	/* A handshake takes milliseconds; drop grants whose wsi never showed up. */
+	for (struct http_grant **pp = &http_grants; *pp != NULL;) {
+		struct http_grant *old = *pp;
+		if (gw_now_ms() - old->created_ms > 60000) {
+			*pp = old->next;
+			free(old);
+		} else {
+			pp = &old->next;
+		}
+	}
+	g->wsi = wsi;
+	g->created_ms = gw_now_ms();
+	g->next = http_grants;
+	http_grants = g;
 	return 0;
 }
 
@@ -242,8 +290,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* An upgrade that was confirmed but never established. */
-		free(lws_get_opaque_user_data(wsi));
-		lws_set_opaque_user_data(wsi, NULL);
+		http_drop_grant(wsi);
 		break;
 
 	default:

@@ -111,8 +111,7 @@ static void relay_close_later_cb(lws_sorted_usec_list_t *sul)
 /* Set up a new viewer connection: buffers, socketpair, session. -1: refuse it. */
 static int relay_established(struct lws *wsi, struct gw_conn *conn)
 {
-	struct ticket_grant *grant = lws_get_opaque_user_data(wsi);
-	lws_set_opaque_user_data(wsi, NULL);
+	struct ticket_grant *grant = http_take_grant(wsi);
 	memset(conn, 0, sizeof *conn);
 	conn->ws = wsi;
 	conn->worker_fd = -1;
@@ -285,8 +284,7 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* A confirmed upgrade whose handshake then failed. */
-		free(lws_get_opaque_user_data(wsi));
-		lws_set_opaque_user_data(wsi, NULL);
+		http_drop_grant(wsi);
 		return 0;
 	default:
 		return 0;
@@ -335,6 +333,7 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_RAW_CLOSE:
 		if (conn == NULL)
 			return 0;
+		lws_set_opaque_user_data(wsi, NULL);
 		conn->raw = NULL;
 		if (!conn->closing) {
 			/* The session's reason usually follows on the control socket. */
