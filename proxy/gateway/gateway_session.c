@@ -271,6 +271,13 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 	int flags = SIGCHLD | (gw->drop_privileges ? CLONE_NEWPID : 0);
 	pid_t pid = clone(session_child_main, session_clone_stack + sizeof session_clone_stack,
 			  flags, &args);
+	if (pid < 0 && (flags & CLONE_NEWPID) && (errno == EPERM || errno == EINVAL)) {
+		/* A container without CAP_SYS_ADMIN: process-group kill only. */
+		log_warn("session for %s: no PID namespace (%s); Chromium's crash handler may "
+			 "outlive the session", s->user, strerror(errno));
+		pid = clone(session_child_main, session_clone_stack + sizeof session_clone_stack,
+			    SIGCHLD, &args);
+	}
 	if (pid < 0) {
 		log_error("session for %s: clone: %s", s->user, strerror(errno));
 		close(sv[0]);
