@@ -53,7 +53,9 @@ struct capture {
 	Window root;
 	int width, height;
 	int damage_event_base;
+	int fixes_event_base;     /* for XFixesCursorNotify */
 	unsigned long damage;     /* Damage */
+	unsigned long cursor_serial; /* of the cursor image last given to libvncserver */
 	const uint8_t *fb_map;    /* mmap of Xvfb's XWD file */
 	size_t fb_map_len;
 	size_t pixels_offset;
@@ -64,7 +66,7 @@ struct capture {
 /* Map Xvfb's framebuffer file and start XDamage on the root window. 0 or -1. */
 int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenInfoPtr screen);
 
-/* Handle one X event (damage, window management). */
+/* Handle one X event (damage, cursor shape, window management). */
 void capture_handle_event(struct capture *c, XEvent *ev);
 
 /* Copy the whole screen (at start). */

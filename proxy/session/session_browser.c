@@ -109,6 +109,7 @@ int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 		fcntl(pfd[1], F_SETFD, 0);
 		execl(s->xvfb_path, "Xvfb", "-displayfd", displayfd, "-screen", "0", geometry,
 		      "-fbdir", fbdir, "-nolisten", "tcp", "-auth", b->xauthority, "-noreset",
+		      "-nocursor", /* the viewer gets the cursor shape instead */
 		      (char *)NULL);
 		_exit(127);
 	}

@@ -6,6 +6,12 @@
  * framebuffer and marked modified. Nothing is polled: an idle page costs no
  * CPU and sends no bytes.
  *
+ * Xvfb runs with -nocursor, so the pointer is never part of the pixels (it
+ * was drawn by Xvfb's software sprite without any damage, leaving stale
+ * arrows behind). Instead the current cursor image (XFixes) becomes
+ * libvncserver's cursor: viewers that support the cursor pseudo-encodings
+ * draw it locally, the others get it drawn into their updates.
+ *
  * Without a window manager Chromium would keep whatever size it asked for;
  * this file redirects the root window's structure requests and keeps every
  * top-level, non-transient window at the full screen size.
@@ -19,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,6 +39,70 @@ static uint32_t capture_xwd_field(const uint8_t *map, size_t idx)
 	uint32_t v;
 	memcpy(&v, map + idx * 4, 4);
 	return ntohl(v);
+}
+
+#define CAPTURE_CURSOR_MAX 256 /* pixels per side; X cursors are at most 64, CSS ones 128 */
+
+/*
+ * Give libvncserver the X server's current cursor image. XFixes hands out
+ * premultiplied ARGB; the RFB cursor is opaque pixels plus a 1-bit mask, so
+ * alpha >= 128 counts as opaque. (libvncserver's alpha blending reads past
+ * the end of the framebuffer at its edge, so alphaSource is not used.)
+ */
+static void capture_update_cursor(struct capture *c)
+{
+	XFixesCursorImage *img = XFixesGetCursorImage(c->dpy);
+	if (img == NULL)
+		return;
+	if (img->cursor_serial == c->cursor_serial && c->screen->cursor != NULL) {
+		XFree(img);
+		return;
+	}
+	int w = img->width, h = img->height;
+	if (w < 1 || h < 1 || w > CAPTURE_CURSOR_MAX || h > CAPTURE_CURSOR_MAX) {
+		log_debug("%s: ignored a %dx%d cursor", __func__, w, h);
+		XFree(img);
+		return;
+	}
+	size_t row_bytes = ((size_t)w + 7) / 8;
+	rfbCursorPtr cur = calloc(1, sizeof *cur);
+	unsigned char *mask = calloc(row_bytes, (size_t)h);
+	unsigned char *rich = calloc((size_t)w * (size_t)h, 4);
+	if (cur == NULL || mask == NULL || rich == NULL) {
+		free(cur);
+		free(mask);
+		free(rich);
+		XFree(img);
+		return;
+	}
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			unsigned long argb = img->pixels[(size_t)y * (size_t)w + (size_t)x];
+			unsigned a = (argb >> 24) & 0xff;
+			if (a < 128)
+				continue;
+			unsigned r = (unsigned)((argb >> 16) & 0xff) * 255 / a;
+			unsigned g = (unsigned)((argb >> 8) & 0xff) * 255 / a;
+			unsigned b = (unsigned)(argb & 0xff) * 255 / a;
+			/* server format: 32 bpp little-endian, shifts 16/8/0 */
+			uint32_t px = (r > 255 ? 255 : r) << 16 | (g > 255 ? 255 : g) << 8 |
+				      (b > 255 ? 255 : b);
+			memcpy(rich + ((size_t)y * (size_t)w + (size_t)x) * 4, &px, 4);
+			mask[(size_t)y * row_bytes + (size_t)x / 8] |= (unsigned char)(0x80 >> (x % 8));
+		}
+	}
+	cur->cleanup = cur->cleanupMask = cur->cleanupRichSource = cur->cleanupSource = TRUE;
+	cur->width = (unsigned short)w;
+	cur->height = (unsigned short)h;
+	cur->xhot = (unsigned short)(img->xhot < w ? img->xhot : w - 1);
+	cur->yhot = (unsigned short)(img->yhot < h ? img->yhot : h - 1);
+	/* for viewers that only take 2-colour X cursors: non-black is white */
+	cur->foreRed = cur->foreGreen = cur->foreBlue = 0xffff;
+	cur->richSource = rich;
+	cur->mask = mask;
+	c->cursor_serial = img->cursor_serial;
+	XFree(img);
+	rfbSetCursor(c->screen, cur); /* frees the previous one */
 }
 
 int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenInfoPtr screen)
@@ -87,7 +158,10 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 		log_error("%s: X server lacks DAMAGE or XFIXES", __func__);
 		goto fail;
 	}
+	c->fixes_event_base = fixes_event;
 	c->damage = XDamageCreate(dpy, c->root, XDamageReportNonEmpty);
+	XFixesSelectCursorInput(dpy, c->root, XFixesDisplayCursorNotifyMask);
+	capture_update_cursor(c);
 	/* Be the window manager: see every map and configure request. */
 	XSelectInput(dpy, c->root, SubstructureRedirectMask | SubstructureNotifyMask);
 	XSync(dpy, False);
@@ -173,6 +247,10 @@ void capture_handle_event(struct capture *c, XEvent *ev)
 		if (rects != NULL)
 			XFree(rects);
 		XFixesDestroyRegion(c->dpy, region);
+		return;
+	}
+	if (ev->type == c->fixes_event_base + XFixesCursorNotify) {
+		capture_update_cursor(c);
 		return;
 	}
 	switch (ev->type) {

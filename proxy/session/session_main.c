@@ -47,12 +47,31 @@ struct session {
 
 static struct session *session_current; /* for libvncserver's callbacks */
 
-/* Route libvncserver's global loggers into ours. */
+/*
+ * Route libvncserver's global loggers into ours, one line per message (its
+ * messages end in a newline, ours get one added).
+ */
+static void session_rfb_vlog(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	size_t len = strlen(line);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	/* Viewer sockets are socketpairs: TCP_NODELAY cannot apply, as expected. */
+	if (strstr(line, "TCP_NODELAY") != NULL)
+		level = LOG_LEVEL_DEBUG;
+	if (level == LOG_LEVEL_DEBUG)
+		log_debug("libvncserver: %s", line);
+	else
+		log_warn("libvncserver: %s", line);
+}
+
 static void session_rfb_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_vmsg(LOG_LEVEL_DEBUG, fmt, ap);
+	session_rfb_vlog(LOG_LEVEL_DEBUG, fmt, ap);
 	va_end(ap);
 }
 
@@ -60,7 +79,7 @@ static void session_rfb_err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_vmsg(LOG_LEVEL_WARN, fmt, ap);
+	session_rfb_vlog(LOG_LEVEL_WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -151,7 +170,7 @@ static void session_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 
 static void session_ptr(int mask, int x, int y, rfbClientPtr cl)
 {
-	(void)cl;
+	rfbDefaultPtrAddEvent(mask, x, y, cl); /* where libvncserver draws the cursor */
 	input_pointer(&session_current->input, mask, x, y);
 }
 
@@ -226,7 +245,7 @@ static int session_vnc_init(struct session *s)
 	s->screen->permitFileTransfer = FALSE;
 	s->screen->alwaysShared = TRUE;
 	s->screen->deferUpdateTime = 0;  /* we never poll, so never defer */
-	s->screen->cursor = NULL;        /* Xvfb draws the pointer into the pixels */
+	s->screen->cursor = NULL;        /* until capture_init sets the X cursor image */
 	s->screen->desktopName = "pixelgate";
 	s->screen->kbdAddEvent = session_kbd;
 	s->screen->ptrAddEvent = session_ptr;
