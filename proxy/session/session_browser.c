@@ -26,8 +26,12 @@
 
 #define XVFB_START_TIMEOUT_MS 10000
 
-/* Prepare a child: default signals, nothing blocked, only fds 0-2 and keep[]. */
-static void browser_child_setup(const int *keep, int nkeep)
+/*
+ * Prepare a child: default signals, nothing blocked, stdin from /dev/null,
+ * keep[i] moved to fd 3 + i (close-on-exec cleared) and every other
+ * descriptor above 2 closed. 0 or -1.
+ */
+static int browser_child_setup(const int *keep, int nkeep)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -40,13 +44,20 @@ static void browser_child_setup(const int *keep, int nkeep)
 		if (devnull > 2)
 			close(devnull);
 	}
-	for (int fd = 3; fd < 1024; fd++) {
-		bool kept = false;
-		for (int i = 0; i < nkeep; i++)
-			kept |= keep[i] == fd;
-		if (!kept)
-			close(fd);
+	/* First above any target, then into place: a keep[] fd may sit on a
+	   target number, and dup2() onto itself would keep close-on-exec. */
+	int high[8];
+	if (nkeep > 8)
+		return -1;
+	for (int i = 0; i < nkeep; i++) {
+		high[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 3 + 8);
+		if (high[i] < 0)
+			return -1;
 	}
+	for (int i = 0; i < nkeep; i++)
+		if (dup2(high[i], 3 + i) != 3 + i)
+			return -1;
+	return close_range(3 + (unsigned)nkeep, ~0U, 0);
 }
 
 /* Write an Xauthority file holding one random cookie for any display. */
@@ -81,7 +92,7 @@ static int browser_write_xauth(const char *path)
 
 int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 {
-	char fbdir[600], geometry[64], displayfd[16];
+	char fbdir[600], geometry[64];
 	int pfd[2];
 	snprintf(fbdir, sizeof fbdir, "%s/fb", s->dir);
 	snprintf(b->xauthority, sizeof b->xauthority, "%s/Xauthority", s->dir);
@@ -96,7 +107,6 @@ int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return -1;
 	snprintf(geometry, sizeof geometry, "%dx%dx24", s->width, s->height);
-	snprintf(displayfd, sizeof displayfd, "%d", pfd[1]);
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(pfd[0]);
@@ -104,10 +114,10 @@ int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 		return -1;
 	}
 	if (pid == 0) {
-		int keep[] = { pfd[1] };
-		browser_child_setup(keep, 1);
-		fcntl(pfd[1], F_SETFD, 0);
-		execl(s->xvfb_path, "Xvfb", "-displayfd", displayfd, "-screen", "0", geometry,
+		int keep[] = { pfd[1] }; /* becomes fd 3 */
+		if (browser_child_setup(keep, 1) != 0)
+			_exit(127);
+		execl(s->xvfb_path, "Xvfb", "-displayfd", "3", "-screen", "0", geometry,
 		      "-fbdir", fbdir, "-nolisten", "tcp", "-auth", b->xauthority, "-noreset",
 		      "-nocursor", /* the viewer gets the cursor shape instead */
 		      (char *)NULL);
@@ -150,6 +160,21 @@ int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 	b->display = (int)display;
 	log_info("Xvfb pid %d on display :%d, %dx%d", (int)pid, b->display, s->width, s->height);
 	return 0;
+}
+
+/*
+ * LANG=... for Chromium: the locale the gateway gave the worker (it knows
+ * which locales the host has, e.g. ja_JP.UTF-8), or C.UTF-8. Only a plain
+ * locale name is passed on.
+ */
+static void browser_lang(char *out, size_t outlen)
+{
+	const char *lang = getenv("LANG");
+	bool ok = lang != NULL && lang[0] != '\0' && strlen(lang) < 64;
+	for (const char *p = lang; ok && *p; p++)
+		ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		     (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-' || *p == '@';
+	snprintf(out, outlen, "LANG=%s", ok ? lang : "C.UTF-8");
 }
 
 int browser_start_chromium(struct browser *b, const struct session_settings *s)
@@ -206,12 +231,12 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 		goto fail;
 	if (pid == 0) {
 		/* Chromium reads commands on fd 3 and writes answers on fd 4. */
-		if (dup2(to_chrome[0], 3) < 0 || dup2(from_chrome[1], 4) < 0)
+		int keep[] = { to_chrome[0], from_chrome[1] };
+		if (browser_child_setup(keep, 2) != 0)
 			_exit(127);
-		int keep[] = { 3, 4 };
-		browser_child_setup(keep, 2);
 		char *envp[] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
-		char env_home[620], env_display[48], env_xauth[620], env_tmp[620];
+		char env_home[620], env_display[48], env_xauth[620], env_tmp[620], env_lang[80];
+		browser_lang(env_lang, sizeof env_lang);
 		snprintf(env_home, sizeof env_home, "HOME=%s", home);
 		snprintf(env_display, sizeof env_display, "DISPLAY=%s", display);
 		snprintf(env_xauth, sizeof env_xauth, "XAUTHORITY=%s", b->xauthority);
@@ -221,7 +246,7 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 		envp[2] = env_xauth;
 		envp[3] = env_tmp;
 		envp[4] = "PATH=/usr/bin:/bin";
-		envp[5] = "LANG=ja_JP.UTF-8";
+		envp[5] = env_lang;
 		envp[6] = "DBUS_SESSION_BUS_ADDRESS=disabled:";
 		execve(s->chromium_path, (char *const *)argv, envp);
 		_exit(127);

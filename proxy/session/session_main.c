@@ -42,6 +42,7 @@ struct session {
 	struct input input;
 	struct cdp cdp;
 	bool ending;
+	bool ended_sent;          /* IPC_ENDED went out (it goes out once) */
 	char end_reason[256];
 };
 
@@ -94,6 +95,16 @@ static void session_end(struct session *s, const char *fmt, ...)
 	va_end(ap);
 	s->ending = true;
 	log_info("session ending: %s", s->end_reason);
+}
+
+/* Tell the gateway the session is ending, once, with the first reason. */
+static void session_send_ended(struct session *s)
+{
+	if (s->ended_sent)
+		return;
+	s->ended_sent = true;
+	if (ipc_send(s->ctrl_fd, IPC_ENDED, s->end_reason, strlen(s->end_reason), -1) != 0)
+		log_debug("gateway did not get ENDED: %s", strerror(errno));
 }
 
 /* Copy a JSON string member into dst; missing is "" unless required. */
@@ -320,7 +331,8 @@ static void session_signals(struct session *s)
 		if (si.ssi_signo == SIGCHLD)
 			session_reap(s);
 		else
-			session_end(s, "signal %u", si.ssi_signo);
+			session_end(s, "stopped by signal %u (%s)", si.ssi_signo,
+				    strsignal((int)si.ssi_signo));
 	}
 }
 
@@ -376,11 +388,15 @@ static int session_x_error(Display *dpy, XErrorEvent *e)
 	return 0;
 }
 
+/* Xlib exits after this handler returns, so the session ends here. */
 static int session_x_io_error(Display *dpy)
 {
 	(void)dpy;
-	log_error("lost the connection to Xvfb");
-	browser_stop(&session_current->browser, SESSION_STOP_DEADLINE_MS);
+	struct session *s = session_current;
+	session_end(s, "display server exited (lost the connection to Xvfb)");
+	session_send_ended(s);
+	browser_stop(&s->browser, SESSION_STOP_DEADLINE_MS);
+	log_info("session ended: %s", s->end_reason);
 	_exit(1);
 }
 
@@ -393,7 +409,12 @@ int main(int argc, char **argv)
 	s.ctrl_fd = SESSION_CONTROL_FD;
 	s.cdp.rfd = s.cdp.wfd = -1;
 	log_init("pixelgate-session", LOG_LEVEL_INFO);
-	setsid(); /* own process group: the gateway can end everything at once */
+	/* Nothing but stdio and the control socket crosses from the gateway. */
+	close_range(SESSION_CONTROL_FD + 1, ~0U, 0);
+	/* Own process group, so that the gateway can end everything at once.
+	   setsid() fails when the gateway already made us a group leader. */
+	if (setsid() < 0 && getpgrp() != getpid() && setpgid(0, 0) != 0)
+		log_warn("cannot lead a process group: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 
 	sigset_t mask;
@@ -407,9 +428,10 @@ int main(int argc, char **argv)
 	if (s.sig_fd < 0)
 		fatal("signalfd: %s", strerror(errno));
 
-	if (session_read_settings(&s) != 0)
-		return 1;
-	log_init("pixelgate-session", LOG_LEVEL_INFO);
+	if (session_read_settings(&s) != 0) {
+		session_end(&s, "no valid settings from the gateway");
+		goto out;
+	}
 	if (browser_start_xvfb(&s.browser, &s.settings) != 0) {
 		session_end(&s, "cannot start the display server");
 		goto out;
@@ -441,8 +463,7 @@ int main(int argc, char **argv)
 	ipc_send(s.ctrl_fd, IPC_READY, NULL, 0, -1);
 	session_loop(&s);
 out:
-	if (ipc_send(s.ctrl_fd, IPC_ENDED, s.end_reason, strlen(s.end_reason), -1) != 0)
-		log_debug("gateway did not get ENDED: %s", strerror(errno));
+	session_send_ended(&s);
 	if (s.screen != NULL)
 		rfbShutdownServer(s.screen, TRUE);
 	if (s.dpy != NULL)
