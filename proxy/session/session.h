@@ -100,6 +100,7 @@ void input_close(struct input *in);
 
 /* CDP over the pipe (session_cdp.c). */
 #define CDP_MESSAGE_MAX (4 * 1024 * 1024)
+#define CDP_SEEN_TABS 32
 
 struct cdp {
 	int wfd, rfd;
@@ -108,6 +109,12 @@ struct cdp {
 	bool discarding;          /* skipping an oversize message up to its NUL */
 	int next_id;
 	int ctrl_fd;              /* to forward events to the gateway */
+	/* Last URL reported per tab (FNV-1a hashes), so that a title change
+	   (also a Target.targetInfoChanged) is not logged as a navigation. */
+	struct {
+		uint64_t target_hash, url_hash;
+	} seen[CDP_SEEN_TABS];
+	unsigned next_seen;
 };
 
 int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd);

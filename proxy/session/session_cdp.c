@@ -112,6 +112,46 @@ int cdp_translate(const char *msg, char *out, size_t outlen)
 	return rc;
 }
 
+static uint64_t cdp_hash(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * True if event (translated JSON) repeats what was already reported: a
+ * "navigate" whose tab is still at the URL last reported for it. Records
+ * the URL of new_tab and navigate events.
+ */
+static bool cdp_is_repeat(struct cdp *c, const char *event)
+{
+	json_t *o = json_loads(event, 0, NULL);
+	const char *kind = json_string_value(json_object_get(o, "event"));
+	const char *target = json_string_value(json_object_get(o, "target"));
+	const char *url = json_string_value(json_object_get(o, "url"));
+	bool repeat = false;
+	if (kind != NULL && target != NULL &&
+	    (strcmp(kind, "navigate") == 0 || strcmp(kind, "new_tab") == 0)) {
+		uint64_t th = cdp_hash(target), uh = cdp_hash(url ? url : "");
+		size_t slot = CDP_SEEN_TABS;
+		for (size_t i = 0; i < CDP_SEEN_TABS; i++)
+			if (c->seen[i].target_hash == th)
+				slot = i;
+		if (slot < CDP_SEEN_TABS) {
+			repeat = strcmp(kind, "navigate") == 0 && c->seen[slot].url_hash == uh;
+		} else {
+			slot = c->next_seen;
+			c->next_seen = (c->next_seen + 1) % CDP_SEEN_TABS;
+			c->seen[slot].target_hash = th;
+		}
+		c->seen[slot].url_hash = uh;
+	}
+	json_decref(o);
+	return repeat;
+}
+
 /* Handle one complete message. */
 static void cdp_handle(struct cdp *c, const char *msg)
 {
@@ -119,6 +159,10 @@ static void cdp_handle(struct cdp *c, const char *msg)
 	int rc = cdp_translate(msg, ev, sizeof ev);
 	if (rc < 0) {
 		log_warn("%s: ignored a CDP message that is not a JSON object", __func__);
+		return;
+	}
+	if (rc == 1 && cdp_is_repeat(c, ev)) {
+		log_debug("browser event (same URL, not forwarded): %s", ev);
 		return;
 	}
 	if (rc == 1) {
