@@ -29,6 +29,14 @@
 #define SESSION_SETTINGS_TIMEOUT_MS 10000
 #define SESSION_STOP_DEADLINE_MS 3000
 #define SESSION_MAX_POLL_FDS 64
+/*
+ * How long libvncserver waits, inside one write or read, for a viewer that
+ * makes no progress at all. The worker is single-threaded: while it waits,
+ * STOP, browser events and the screen wait too (a stalled viewer held
+ * everything for libvncserver's default 20 s). A viewer dropped for this
+ * reconnects through the gateway.
+ */
+#define SESSION_VIEWER_STALL_MS 5000
 
 /* Everything one session owns; a single instance per process. */
 struct session {
@@ -238,6 +246,7 @@ static int session_vnc_init(struct session *s)
 	int w = s->settings.width, h = s->settings.height;
 	rfbLog = session_rfb_log;
 	rfbErr = session_rfb_err;
+	rfbMaxClientWait = SESSION_VIEWER_STALL_MS;
 	int argc = 0;
 	s->screen = rfbGetScreen(&argc, NULL, w, h, 8, 3, 4);
 	if (s->screen == NULL)
