@@ -233,6 +233,20 @@ static void session_attach(struct session *s, int fd)
 		log_warn("rfbNewClient refused the viewer socket");
 }
 
+/*
+ * Text from the viewer's clipboard is never given to the browser: with the
+ * clipboard off by policy it must not be, and copying into the session's X
+ * selections is not implemented even where policy allows it.
+ */
+static void session_cut_text_dropped(char *str, int len, rfbClientPtr cl)
+{
+	(void)str;
+	(void)cl;
+	log_info("viewer clipboard text (%d bytes) dropped: %s", len,
+		 session_current->settings.allow_cut_text ? "clipboard transfer is not implemented"
+							   : "the clipboard is off");
+}
+
 static enum rfbNewClientAction session_new_client(rfbClientPtr cl)
 {
 	cl->clientGoneHook = session_client_gone;
@@ -270,8 +284,14 @@ static int session_vnc_init(struct session *s)
 	s->screen->kbdAddEvent = session_kbd;
 	s->screen->ptrAddEvent = session_ptr;
 	s->screen->newClientHook = session_new_client;
-	/* Clipboard stays unwired unless policy allows it (the gateway filters too). */
-	s->screen->setXCutText = NULL;
+	/*
+	 * libvncserver calls setXCutText without a NULL check (a NULL here
+	 * crashed the worker on the first ClientCutText), so the clipboard is
+	 * "unwired" by a handler that drops the text. The gateway filters
+	 * ClientCutText by policy as well.
+	 */
+	s->screen->setXCutText = session_cut_text_dropped;
+	s->screen->setXCutTextUTF8 = session_cut_text_dropped;
 	rfbInitServer(s->screen);
 	return 0;
 }
