@@ -37,7 +37,7 @@ VIEWER_PID=""
 # Same list as tests/run.sh, plus curl for the login example printed at the end.
 PACKAGES=(
 	build-essential cmake pkg-config
-	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev
+	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
 	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
 	libjansson-dev libinih-dev libargon2-dev
 	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps

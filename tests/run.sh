@@ -19,10 +19,10 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 # Debian packages the build and the tests need (keep in step with deploy/quickstart.sh).
 PACKAGES=(
 	build-essential cmake pkg-config
-	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev
+	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
 	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
 	libjansson-dev libinih-dev libargon2-dev
-	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps
+	xvfb chromium fonts-noto-cjk openssl python3 x11-utils x11-apps xdotool procps
 )
 
 # Step results for the closing summary: "name|status|detail".

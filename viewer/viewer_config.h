@@ -1,0 +1,53 @@
+/*
+ * viewer_config.h: pixelgate-viewer's settings file.
+ *
+ * Read in order, later values overriding earlier ones:
+ *   1. /etc/pixelgate/viewer.conf        (deployed by IT)
+ *   2. $XDG_CONFIG_HOME/pixelgate/viewer.conf
+ *      (~/.config/pixelgate/viewer.conf; on Windows %APPDATA%\pixelgate\viewer.conf)
+ *   3. the command line (--server, --ca, --user).
+ * Format: INI, section [viewer], keys server (https://host[:port]), ca_file,
+ * user, language (ja|en|auto). Unknown keys are errors with file:line.
+ * Passwords are never read from or written to this file.
+ */
+#ifndef PIXELGATE_VIEWER_CONFIG_H
+#define PIXELGATE_VIEWER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VIEWER_HOST_MAX 256
+#define VIEWER_PATH_MAX 1024
+#define VIEWER_USER_MAX 64
+
+struct viewer_config {
+	char server[VIEWER_HOST_MAX + 16]; /* as written: https://host[:port] */
+	char ca_file[VIEWER_PATH_MAX];
+	char user[VIEWER_USER_MAX + 1];
+	char language[8];                  /* "ja", "en" or "auto" (default) */
+};
+
+void viewer_config_defaults(struct viewer_config *c);
+
+/* Parse text (INI) named name into c. 0, or -1 with "name:line: message" in err. */
+int viewer_config_parse(struct viewer_config *c, const char *name, const char *text, size_t len,
+			char *err, size_t errlen);
+
+/* Load path into c; a missing file is fine when missing_ok. 0 or -1 + err. Files over 64 KiB are refused. */
+int viewer_config_load(struct viewer_config *c, const char *path, bool missing_ok, char *err,
+		       size_t errlen);
+
+/* The per-user file's path (see above) into out. 0, or -1 if HOME is unknown. */
+int viewer_config_user_path(char *out, size_t outlen);
+
+#define VIEWER_CONFIG_SYSTEM_PATH "/etc/pixelgate/viewer.conf"
+
+/*
+ * Split "https://host[:port][/]" into host and port (default 443). IPv6
+ * literals in brackets are accepted. 0, or -1 with a message in err
+ * (wrong scheme, empty host, bad port, path or query present, too long).
+ */
+int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
+			    size_t errlen);
+
+#endif
