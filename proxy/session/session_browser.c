@@ -94,6 +94,10 @@ int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 {
 	char fbdir[600], geometry[64];
 	int pfd[2];
+	if (access(s->xvfb_path, X_OK) != 0) {
+		log_error("%s: %s: %s", __func__, s->xvfb_path, strerror(errno));
+		return -1;
+	}
 	snprintf(fbdir, sizeof fbdir, "%s/fb", s->dir);
 	snprintf(b->xauthority, sizeof b->xauthority, "%s/Xauthority", s->dir);
 	if (mkdir(fbdir, 0700) != 0 && errno != EEXIST) {
@@ -182,6 +186,11 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 	char home[600], profile[700], tmpdir[600], window_size[64], display[32], udd[720],
 		proxy[2100];
 	int to_chrome[2], from_chrome[2];
+	/* Fail before READY, not as "browser exited (exit status 127)" after it. */
+	if (access(s->chromium_path, X_OK) != 0) {
+		log_error("%s: %s: %s", __func__, s->chromium_path, strerror(errno));
+		return -1;
+	}
 	snprintf(home, sizeof home, "%s/home", s->dir);
 	snprintf(profile, sizeof profile, "%s/profile", home);
 	snprintf(tmpdir, sizeof tmpdir, "%s/tmp", s->dir);
