@@ -9,6 +9,25 @@
  *     Unicode keysyms, each character once.
  * keymap_decide() says which path a key event takes, so a keystroke is
  * never sent both as a key and as text.
+ *
+ * How the application uses it (SDL2):
+ *   SDL_KEYDOWN: if keymap_decide(sym, scancode, mod) == KEYMAP_KEYSYM, send
+ *                ks = keymap_keysym(sym, scancode) down and remember ks for
+ *                the scancode; otherwise send nothing (KEYMAP_TEXT: the
+ *                SDL_TEXTINPUT that follows types it).
+ *   SDL_KEYUP:   release the keysym remembered for the scancode, if any.
+ *                (Never decide again on key-up: Ctrl may have been released
+ *                before the letter, and the letter must still go up.)
+ *   SDL_TEXTINPUT: if keymap_text_wanted(SDL_GetModState()), for each code
+ *                point cp = keymap_utf8_next(&p) > 0 with
+ *                ks = keymap_text_keysym(cp) != 0, send ks down then up.
+ *   Focus lost:  release every remembered keysym.
+ *   While the IME shows a composition (SDL_TEXTEDITING with text), send no
+ *   key events at all: the keys belong to the IME.
+ *
+ * keymap_text_wanted() matters on X11: SDL 2.26 delivers an SDL_TEXTINPUT
+ * "f" for Alt+F (XLookupString ignores Mod1), which would type an "f" after
+ * the Alt+F keysym. Windows sends no text for Alt/Ctrl combinations.
  */
 #ifndef PIXELGATE_VIEWER_KEYMAP_H
 #define PIXELGATE_VIEWER_KEYMAP_H
@@ -22,6 +41,8 @@
 #define KEYMAP_XK_Henkan 0xff23
 #define KEYMAP_XK_Muhenkan 0xff22
 #define KEYMAP_XK_Hiragana_Katakana 0xff27
+#define KEYMAP_XK_Hiragana 0xff25
+#define KEYMAP_XK_Katakana 0xff26
 #define KEYMAP_XK_Eisu_toggle 0xff30
 #define KEYMAP_XK_yen 0x00a5
 #define KEYMAP_XK_backslash 0x005c
@@ -35,23 +56,56 @@ enum keymap_path {
 /*
  * X keysym for an SDL key (scancode decides for the JIS keys, keycode for
  * the rest), or 0 if there is none. Printable keys map to their unshifted
- * Latin-1 keysym (for Ctrl/Alt combinations).
+ * Latin-1 keysym (for Ctrl/Alt combinations), other characters to
+ * 0x01000000 + code point. Keypad digits and the keypad period map to their
+ * NumLock-off keysyms (KP_Home ... KP_Insert, KP_Delete): with NumLock on
+ * they produce text and keymap_decide() sends them on the text path.
+ * See viewer_keymap.c for how SDL 2.26 reports the JIS keys on X11 and
+ * Windows.
  */
 uint32_t keymap_keysym(SDL_Keycode sym, SDL_Scancode scancode);
 
-/* Which path a key event with these modifiers (SDL_Keymod bits) takes. */
+/*
+ * Which path a key-down event with these modifiers (SDL_Keymod bits) takes:
+ *   KEYMAP_TEXT    a key that types a character (letters, digits, space,
+ *                  punctuation, ろ, ¥, keypad digits with NumLock, keypad
+ *                  operators) with neither Ctrl, Alt nor GUI held; Shift and
+ *                  AltGr are fine (AltGr: KMOD_MODE, or RAlt together with
+ *                  LCtrl, which is how Windows reports AltGr);
+ *   KEYMAP_KEYSYM  every other key keymap_keysym() knows, including text keys
+ *                  with Ctrl, Alt (also RAlt alone: JIS keyboards have no
+ *                  AltGr) or GUI held, so Ctrl+C goes as Control_L then c;
+ *   KEYMAP_IGNORE  unknown keys, and the lock keys (Caps Lock / 英数, Num
+ *                  Lock, Scroll Lock): the local lock state already shapes the
+ *                  text and the keypad, and a lock toggled in the remote X
+ *                  server would change the case of what the session types.
+ */
 enum keymap_path keymap_decide(SDL_Keycode sym, SDL_Scancode scancode, uint16_t mod);
 
 /* True for the modifier keys (Shift, Ctrl, Alt, GUI, AltGr) themselves. */
 bool keymap_is_modifier(SDL_Keycode sym);
 
 /*
+ * Whether an SDL_TEXTINPUT arriving while these modifiers are held should be
+ * typed: false while Ctrl, Alt or GUI (but not AltGr) is held, because the
+ * key event already went as a keysym (see keymap_decide()).
+ */
+bool keymap_text_wanted(uint16_t mod);
+
+/*
  * Decode one UTF-8 code point at *p (advancing it) for SDL_TEXTINPUT text.
- * Returns the code point, or -1 for an invalid sequence (skips one byte).
+ * Returns the code point, 0 at the terminating NUL (*p is not advanced), or
+ * -1 for an invalid sequence (overlong form, surrogate, above U+10FFFF,
+ * stray or missing continuation byte), in which case one byte is skipped.
  */
 int32_t keymap_utf8_next(const char **p);
 
-/* The keysym for a text code point: Latin-1 as itself, else 0x01000000 + cp. */
+/*
+ * The keysym for a text code point: U+0020..U+007E and U+00A0..U+00FF as
+ * themselves (Latin-1 keysyms), other characters 0x01000000 + cp. Control
+ * characters (U+0000..U+001F, U+007F..U+009F), surrogates, negative values
+ * and values above U+10FFFF give 0: not typed.
+ */
 uint32_t keymap_text_keysym(int32_t cp);
 
 #endif
