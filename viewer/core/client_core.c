@@ -943,6 +943,7 @@ struct pgc_conn {
 	void *fb;		/* cl->frameBuffer, as allocated by rfb_alloc_fb() */
 	int fd_client;		/* our socketpair end until rfb owns it */
 	atomic_bool rfb_dead;
+	struct pgc_callbacks cb;	/* the application's callbacks (members may be NULL) */
 	_Atomic uint64_t frames;
 	_Atomic uint64_t bytes_in;
 	bool locks_ok;
@@ -1452,13 +1453,72 @@ static void sigpipe_restore(struct sigpipe_guard *g)
 	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
+/* Fills fb with a view of cl's framebuffer. */
+static void rfb_fb_view(rfbClient *cl, struct pgc_fb *fb)
+{
+	fb->pixels = cl->frameBuffer;
+	fb->width = cl->width;
+	fb->height = cl->height;
+	fb->stride_bytes = cl->width * 4;
+	fb->red_shift = cl->format.redShift;
+	fb->green_shift = cl->format.greenShift;
+	fb->blue_shift = cl->format.blueShift;
+}
+
 /* libvncclient callback: one FramebufferUpdate fully decoded. */
 static void rfb_frame_done(rfbClient *cl)
 {
 	struct pgc_conn *c = rfbClientGetClientData(cl, &pgc_rfb_tag);
 
-	if (c)
-		atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
+	if (!c)
+		return;
+	atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
+	if (c->cb.frame_done)
+		c->cb.frame_done(c->cb.user);
+}
+
+/* libvncclient callback (wired only with cb.fb_update): a rectangle was
+   decoded into the framebuffer. libvncclient checked it against the
+   framebuffer size; check again, the application copies from it. */
+static void rfb_got_update(rfbClient *cl, int x, int y, int w, int h)
+{
+	struct pgc_conn *c = rfbClientGetClientData(cl, &pgc_rfb_tag);
+	struct pgc_fb fb;
+
+	if (!c || !c->cb.fb_update || !cl->frameBuffer)
+		return;
+	if (x < 0 || y < 0 || w <= 0 || h <= 0 || x > cl->width - w || y > cl->height - h)
+		return;
+	rfb_fb_view(cl, &fb);
+	c->cb.fb_update(c->cb.user, &fb, x, y, w, h);
+}
+
+/*
+ * libvncclient callback (wired only with cb.cursor_shape, which also asks
+ * the server for cursor shapes): hands the shape in cl->rcSource/rcMask to
+ * the application, then frees both (libvncclient 0.9.14 allocates a new
+ * rcMask for every shape without freeing the previous one).
+ */
+static void rfb_got_cursor(rfbClient *cl, int xhot, int yhot, int width, int height,
+			   int bytes_per_pixel)
+{
+	struct pgc_conn *c = rfbClientGetClientData(cl, &pgc_rfb_tag);
+	struct pgc_fb fmt;
+
+	if (c && c->cb.cursor_shape && cl->rcSource && cl->rcMask && bytes_per_pixel == 4 &&
+	    width >= 0 && height >= 0 && width <= 256 && height <= 256) {
+		rfb_fb_view(cl, &fmt);
+		fmt.pixels = NULL;
+		fmt.width = width;
+		fmt.height = height;
+		fmt.stride_bytes = width * 4;
+		c->cb.cursor_shape(c->cb.user, xhot, yhot, width, height, &fmt, cl->rcSource,
+				   cl->rcMask);
+	}
+	free(cl->rcSource);
+	cl->rcSource = NULL;
+	free(cl->rcMask);
+	cl->rcMask = NULL;
 }
 
 /* libvncclient callback replacing its MallocFrameBuffer: same job, but the
@@ -1483,7 +1543,15 @@ static rfbBool rfb_alloc_fb(rfbClient *cl)
 	cl->frameBuffer = malloc((size_t)size);
 	if (c)
 		c->fb = cl->frameBuffer;
-	return cl->frameBuffer ? TRUE : FALSE;
+	if (!cl->frameBuffer)
+		return FALSE;
+	if (c && c->cb.fb_resized) {
+		struct pgc_fb fb;
+
+		rfb_fb_view(cl, &fb);
+		c->cb.fb_resized(c->cb.user, &fb);
+	}
+	return TRUE;
 }
 
 /* Frees what rfbClientCleanup() of libvncclient 0.9.14 leaves behind (the
@@ -1610,6 +1678,12 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 	cl->GetPassword = rfb_no_password;
 	cl->MallocFrameBuffer = rfb_alloc_fb;
 	cl->FinishedFrameBufferUpdate = rfb_frame_done;
+	if (c->cb.fb_update)
+		cl->GotFrameBufferUpdate = rfb_got_update;
+	if (c->cb.cursor_shape) {
+		cl->appData.useRemoteCursor = TRUE;
+		cl->GotCursorShape = rfb_got_cursor;
+	}
 	SetClientAuthSchemes(cl, auth_none, -1);
 	rfbClientSetClientData(cl, &pgc_rfb_tag, c);
 
@@ -1657,6 +1731,13 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, char *err,
 			     size_t errlen, int *http_status)
 {
+	return pgc_connect_cb(srv, ticket, NULL, err, errlen, http_status);
+}
+
+struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket,
+				const struct pgc_callbacks *cb, char *err, size_t errlen,
+				int *http_status)
+{
 	struct lws_client_connect_info i;
 	char enc[3 * MAX_TICKET_LEN + 1];
 	int64_t deadline = now_ms() + (int64_t)CONNECT_TIMEOUT_S * 1000;
@@ -1681,6 +1762,8 @@ struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, c
 		return NULL;
 	}
 	c->srv = *srv;
+	if (cb)
+		c->cb = *cb;
 	set_msg(c->path, sizeof(c->path), "/rfb?ticket=%s", enc);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
@@ -1735,6 +1818,13 @@ fail:
 rfbClient *pgc_rfb(struct pgc_conn *c)
 {
 	return c ? c->rfb : NULL;
+}
+
+int pgc_fd(struct pgc_conn *c)
+{
+	if (!c || !c->rfb || atomic_load(&c->rfb_dead))
+		return -1;
+	return c->rfb->sock;
 }
 
 /* Waits up to timeout_ms for fd to become readable: 1 yes, 0 timeout,

@@ -63,6 +63,65 @@ struct pgc_conn;
 struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, char *err,
 			     size_t errlen, int *http_status);
 
+/*
+ * A read-only view of the framebuffer, handed to the callbacks below. Pixels
+ * are 32 bits, little-endian, width * height, stride_bytes apart; a pixel's
+ * colour is (p >> red_shift) & 0xff etc.
+ */
+struct pgc_fb {
+	const uint8_t *pixels;
+	int width;
+	int height;
+	int stride_bytes;
+	int red_shift;
+	int green_shift;
+	int blue_shift;
+};
+
+/*
+ * What an application (the viewer) wants to hear about a connection. Every
+ * callback runs on the thread that drives libvncclient (the caller of
+ * pgc_connect_cb() during the handshake, then the caller of pgc_pump()) with
+ * the connection's libvncclient lock held: a callback must be quick, must
+ * not keep fb->pixels or the cursor buffers after it returns, and must not
+ * call pgc_* functions of the same connection. NULL members are not wired
+ * (no cursor callback: the server is not asked for cursor shapes).
+ */
+struct pgc_callbacks {
+	void *user;		/* first argument of every callback */
+	/* The framebuffer was (re)allocated at fb->width x fb->height: at the
+	   handshake and on a desktop-size change. Its content is undefined
+	   until updates arrive. */
+	void (*fb_resized)(void *user, const struct pgc_fb *fb);
+	/* Rectangle (x, y, w, h), inside the framebuffer, now holds new pixels. */
+	void (*fb_update)(void *user, const struct pgc_fb *fb, int x, int y, int w, int h);
+	/* One FramebufferUpdate message was fully decoded. */
+	void (*frame_done)(void *user);
+	/* The server's cursor shape: width x height pixels in the framebuffer's
+	   format (stride width * 4) and a mask of width * height bytes, 1 =
+	   opaque; hot spot (xhot, yhot). width == 0 hides the cursor. */
+	void (*cursor_shape)(void *user, int xhot, int yhot, int width, int height,
+			     const struct pgc_fb *format, const uint8_t *pixels,
+			     const uint8_t *mask);
+};
+
+/*
+ * pgc_connect() with callbacks (cb may be NULL; it is copied). Arguments and
+ * result as for pgc_connect().
+ */
+struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket,
+				const struct pgc_callbacks *cb, char *err, size_t errlen,
+				int *http_status);
+
+/*
+ * The descriptor to poll (POLLIN) for server data, for callers that wait on
+ * several descriptors instead of blocking in pgc_pump(): when it is readable,
+ * or after pgc_pump() returned 1, call pgc_pump(c, 0) again; wait on the
+ * descriptor only once pgc_pump(c, 0) returned 0 (libvncclient may hold
+ * buffered data the descriptor does not show). -1 if c is not usable.
+ */
+int pgc_fd(struct pgc_conn *c);
+
 /* The libvncclient instance (frameBuffer, width, height, SendKeyEvent, ...). */
 rfbClient *pgc_rfb(struct pgc_conn *c);
 
