@@ -6,9 +6,17 @@
  *   2. $XDG_CONFIG_HOME/pixelgate/viewer.conf
  *      (~/.config/pixelgate/viewer.conf; on Windows %APPDATA%\pixelgate\viewer.conf)
  *   3. the command line (--server, --ca, --user).
- * Format: INI, section [viewer], keys server (https://host[:port]), ca_file,
- * user, language (ja|en|auto). Unknown keys are errors with file:line.
+ * Format: INI (UTF-8, at most 64 KiB), section [viewer], keys server
+ * (https://host[:port]), ca_file, user, language (ja|en|auto). An empty
+ * value clears what an earlier file set. Unknown sections and keys, a key
+ * set twice in one file, over-long values, NUL bytes and text that is not
+ * UTF-8 are errors reported as "file:line: message".
  * Passwords are never read from or written to this file.
+ *
+ *   [viewer]
+ *   server = https://pixelgate.example.lg.jp:8443
+ *   ca_file = /etc/pixelgate/ca.pem
+ *   language = ja
  */
 #ifndef PIXELGATE_VIEWER_CONFIG_H
 #define PIXELGATE_VIEWER_CONFIG_H
@@ -19,6 +27,7 @@
 #define VIEWER_HOST_MAX 256
 #define VIEWER_PATH_MAX 1024
 #define VIEWER_USER_MAX 64
+#define VIEWER_CONFIG_MAX_BYTES 65536 /* larger files are refused */
 
 struct viewer_config {
 	char server[VIEWER_HOST_MAX + 16]; /* as written: https://host[:port] */
@@ -27,25 +36,40 @@ struct viewer_config {
 	char language[8];                  /* "ja", "en" or "auto" (default) */
 };
 
+/* Everything empty, language "auto". */
 void viewer_config_defaults(struct viewer_config *c);
 
-/* Parse text (INI) named name into c. 0, or -1 with "name:line: message" in err. */
+/*
+ * Parse text (INI, len bytes, need not be NUL-terminated) named name into c.
+ * 0, or -1 with "name:line: message" in err; on error c is left unchanged.
+ * Lines are limited by libinih's buffer (200 bytes in Debian's build).
+ */
 int viewer_config_parse(struct viewer_config *c, const char *name, const char *text, size_t len,
 			char *err, size_t errlen);
 
-/* Load path into c; a missing file is fine when missing_ok. 0 or -1 + err. Files over 64 KiB are refused. */
+/*
+ * Load path into c; a missing file (ENOENT) is fine when missing_ok. 0 or
+ * -1 + err ("path: ..." or "path:line: ..."); on error c is left unchanged.
+ * Files over 64 KiB are refused.
+ */
 int viewer_config_load(struct viewer_config *c, const char *path, bool missing_ok, char *err,
 		       size_t errlen);
 
-/* The per-user file's path (see above) into out. 0, or -1 if HOME is unknown. */
+/*
+ * The per-user file's path (see above) into out: $XDG_CONFIG_HOME when it
+ * is an absolute path, else $HOME/.config. 0, or -1 if HOME is unknown (or
+ * not absolute) or the path does not fit in outlen.
+ */
 int viewer_config_user_path(char *out, size_t outlen);
 
 #define VIEWER_CONFIG_SYSTEM_PATH "/etc/pixelgate/viewer.conf"
 
 /*
  * Split "https://host[:port][/]" into host and port (default 443). IPv6
- * literals in brackets are accepted. 0, or -1 with a message in err
- * (wrong scheme, empty host, bad port, path or query present, too long).
+ * literals in brackets are accepted and returned without the brackets
+ * ("https://[::1]:8443" gives "::1" and 8443). 0, or -1 with a message in
+ * err (wrong scheme, empty host, user@host, bad port, path, query or
+ * fragment present, spaces or non-ASCII characters, too long).
  */
 int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
 			    size_t errlen);

@@ -1,0 +1,557 @@
+/*
+ * viewer_config.c: the viewer's INI settings file (libinih) and the server
+ * address check (see viewer_config.h).
+ *
+ * The text is checked as a whole first (size, NUL bytes, UTF-8), then handed
+ * to libinih line by line through our own reader, which counts lines:
+ * Debian's libinih is built without a line number in the handler
+ * (INI_HANDLER_LINENO 0). The reader also hands over whole lines only, so a
+ * line longer than the parser's buffer is an error rather than being split
+ * into two lines, and it notices indented lines, which libinih would take as
+ * the continuation of the previous value.
+ */
+#include "viewer_config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define VIEWER_SECTION "viewer"
+#define VIEWER_URL_MAX (sizeof(((struct viewer_config *)0)->server) - 1)
+#define VIEWER_DNS_NAME_MAX 253
+
+enum viewer_key { VK_SERVER, VK_CA_FILE, VK_USER, VK_LANGUAGE, VK_COUNT };
+
+static const char *const viewer_key_names[VK_COUNT] = { "server", "ca_file", "user", "language" };
+
+/* One parse: the working copy, the reader's cursor, the first error. */
+struct viewer_parse {
+	struct viewer_config c; /* copied to the caller's only on success */
+	const char *name;
+	char *err;
+	size_t errlen;
+	bool failed;
+	int fail_line;
+	int set_line[VK_COUNT]; /* line each key was set on in this file, 0 if not */
+	/* reader */
+	const char *text;
+	size_t len, pos;
+	int lineno;            /* line last handed to libinih, 1-based */
+	bool too_long;         /* a line did not fit libinih's buffer */
+	int max_line;          /* that buffer, bytes with the NUL */
+	bool indented;         /* the current line starts with a space or tab */
+};
+
+static void vc_fail(struct viewer_parse *p, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record "name:line: message" as the parse's error unless one is there already. */
+static void vc_fail(struct viewer_parse *p, int line, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+	if (p->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d: %s", p->name, line, msg);
+	p->failed = true;
+	p->fail_line = line;
+}
+
+void viewer_config_defaults(struct viewer_config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->language, sizeof c->language, "auto");
+}
+
+/* Line number (1-based) of byte offset off in text. */
+static int vc_line_of(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t vc_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t k;
+	uint32_t cp, min;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 2, cp = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 3, cp = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 4, cp = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
+}
+
+/* Whole-file checks before parsing: size, NUL bytes, UTF-8. */
+static int vc_check_bytes(struct viewer_parse *p)
+{
+	if (p->len > VIEWER_CONFIG_MAX_BYTES) {
+		vc_fail(p, vc_line_of(p->text, VIEWER_CONFIG_MAX_BYTES),
+			"the file is larger than %d bytes (64 KiB); is it the right file?",
+			VIEWER_CONFIG_MAX_BYTES);
+		return -1;
+	}
+	const unsigned char *s = (const unsigned char *)p->text;
+	for (size_t i = 0; i < p->len;) {
+		if (s[i] == 0) {
+			vc_fail(p, vc_line_of(p->text, i), "NUL byte: this is not a text file");
+			return -1;
+		}
+		size_t k = vc_utf8_len(s + i, p->len - i);
+		if (k == 0) {
+			vc_fail(p, vc_line_of(p->text, i),
+				"not valid UTF-8 (byte 0x%02x); save the file as UTF-8", s[i]);
+			return -1;
+		}
+		i += k;
+	}
+	return 0;
+}
+
+/* libinih's reader: one whole line of p->text into str (num bytes with the NUL). */
+static char *vc_read_line(char *str, int num, void *stream)
+{
+	struct viewer_parse *p = stream;
+	p->max_line = num;
+	if (p->failed || p->too_long || num < 2 || p->pos >= p->len)
+		return NULL;
+	const char *start = p->text + p->pos;
+	const char *nl = memchr(start, '\n', p->len - p->pos);
+	size_t n = nl != NULL ? (size_t)(nl - start) + 1 : p->len - p->pos;
+	p->lineno++;
+	if (n > (size_t)num - 1) {
+		p->too_long = true;
+		return NULL;
+	}
+	memcpy(str, start, n);
+	str[n] = '\0';
+	p->pos += n;
+	p->indented = n > 0 && (start[0] == ' ' || start[0] == '\t');
+	/* A section header names the only section there is. */
+	const char *s = start;
+	while (s < start + n && (*s == ' ' || *s == '\t'))
+		s++;
+	if (s < start + n && *s == '[') {
+		const char *close = memchr(s, ']', (size_t)(start + n - s));
+		size_t sl = close != NULL ? (size_t)(close - s - 1) : 0;
+		if (close != NULL && (sl != strlen(VIEWER_SECTION) ||
+				      memcmp(s + 1, VIEWER_SECTION, sl) != 0))
+			vc_fail(p, p->lineno, "unknown section [%.*s]; the only section is [%s]",
+				(int)(sl > 64 ? 64 : sl), s + 1, VIEWER_SECTION);
+	}
+	return str;
+}
+
+/* True if every byte of s is allowed in a user name (as the server's users file). */
+static bool vc_user_valid(const char *s)
+{
+	for (; *s; s++) {
+		char ch = *s;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' ||
+			  ch == '-';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool vc_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Store value for key k into p->c; 0, or -1 after vc_fail(). */
+static int vc_set(struct viewer_parse *p, enum viewer_key k, const char *value)
+{
+	struct viewer_config *c = &p->c;
+	const char *name = viewer_key_names[k];
+	char *field;
+	size_t size;
+	switch (k) {
+	case VK_SERVER:
+		field = c->server, size = sizeof c->server;
+		break;
+	case VK_CA_FILE:
+		field = c->ca_file, size = sizeof c->ca_file;
+		break;
+	case VK_USER:
+		field = c->user, size = sizeof c->user;
+		break;
+	case VK_LANGUAGE:
+		field = c->language, size = sizeof c->language;
+		break;
+	default:
+		return -1;
+	}
+	size_t n = strlen(value);
+	if (n >= size) {
+		vc_fail(p, p->lineno, "%s: value longer than %zu bytes", name, size - 1);
+		return -1;
+	}
+	if (vc_has_control(value)) {
+		vc_fail(p, p->lineno, "%s: the value contains a control character (tab?)", name);
+		return -1;
+	}
+	if (k == VK_SERVER && n > 0) {
+		char host[VIEWER_HOST_MAX + 1], msg[256];
+		int port;
+		if (viewer_parse_server_url(value, host, sizeof host, &port, msg, sizeof msg) != 0) {
+			vc_fail(p, p->lineno, "server: %s", msg);
+			return -1;
+		}
+	}
+	if (k == VK_USER && !vc_user_valid(value)) {
+		vc_fail(p, p->lineno,
+			"user: \"%s\" is not a user name (letters, digits, . _ @ - only)", value);
+		return -1;
+	}
+	if (k == VK_LANGUAGE && n > 0 && strcmp(value, "ja") != 0 && strcmp(value, "en") != 0 &&
+	    strcmp(value, "auto") != 0) {
+		vc_fail(p, p->lineno, "language: \"%s\" is not one of ja, en, auto", value);
+		return -1;
+	}
+	if (k == VK_LANGUAGE && n == 0)
+		value = "auto";
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+static int vc_handle(struct viewer_parse *p, const char *section, const char *name,
+		     const char *value)
+{
+	if (p->failed)
+		return 0;
+	if (section[0] == '\0') {
+		vc_fail(p, p->lineno, "\"%s\" is outside a section; put [%s] above it", name,
+			VIEWER_SECTION);
+		return 0;
+	}
+	if (strcmp(section, VIEWER_SECTION) != 0) {
+		/* The reader reports the header's line; this is a fallback. */
+		vc_fail(p, p->lineno, "unknown section [%s]; the only section is [%s]", section,
+			VIEWER_SECTION);
+		return 0;
+	}
+	for (int k = 0; k < VK_COUNT; k++) {
+		if (strcmp(name, viewer_key_names[k]) != 0)
+			continue;
+		if (p->set_line[k] != 0) {
+			if (p->indented)
+				vc_fail(p, p->lineno,
+					"the line starts with a space, so it would continue the "
+					"value of %s above; remove the spaces",
+					name);
+			else
+				vc_fail(p, p->lineno, "%s is set twice (first on line %d)", name,
+					p->set_line[k]);
+			return 0;
+		}
+		p->set_line[k] = p->lineno;
+		return vc_set(p, (enum viewer_key)k, value) == 0;
+	}
+	if (strcmp(name, "password") == 0)
+		vc_fail(p, p->lineno,
+			"passwords are never read from this file (use --password-file for "
+			"scripts)");
+	else
+		vc_fail(p, p->lineno,
+			"unknown key \"%s\" in [%s] (known: server, ca_file, user, language)", name,
+			VIEWER_SECTION);
+	return 0;
+}
+
+/* libinih's handler, whichever signature this build of the library uses. */
+#if INI_HANDLER_LINENO
+static int vc_handler(void *user, const char *section, const char *name, const char *value,
+		      int lineno)
+{
+	(void)lineno; /* equals the reader's count, which every build has */
+	return vc_handle(user, section, name, value);
+}
+#else
+static int vc_handler(void *user, const char *section, const char *name, const char *value)
+{
+	return vc_handle(user, section, name, value);
+}
+#endif
+
+int viewer_config_parse(struct viewer_config *c, const char *name, const char *text, size_t len,
+			char *err, size_t errlen)
+{
+	struct viewer_parse p;
+	memset(&p, 0, sizeof p);
+	p.c = *c;
+	p.name = name;
+	p.err = err;
+	p.errlen = errlen;
+	p.text = text;
+	p.len = len;
+	if (vc_check_bytes(&p) != 0)
+		return -1;
+	/* A UTF-8 byte order mark (Windows Notepad) is not part of the first line. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		p.pos = 3;
+	int rc = ini_parse_stream(vc_read_line, &p, vc_handler, &p);
+	if (rc > 0 && (!p.failed || rc < p.fail_line)) {
+		/* libinih goes on after a syntax error; report whichever came first. */
+		snprintf(err, errlen, "%s:%d: syntax error (expected [%s] or key = value)", name, rc,
+			 VIEWER_SECTION);
+		return -1;
+	}
+	if (p.failed)
+		return -1;
+	if (p.too_long) {
+		snprintf(err, errlen, "%s:%d: line too long (at most %d characters)", name,
+			 p.lineno, p.max_line - 2);
+		return -1;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: out of memory while parsing", name);
+		return -1;
+	}
+	*c = p.c;
+	return 0;
+}
+
+int viewer_config_load(struct viewer_config *c, const char *path, bool missing_ok, char *err,
+		       size_t errlen)
+{
+	int rc = -1;
+	char *buf = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	/* One byte more than allowed, so the parser sees that the file is too big. */
+	buf = malloc(VIEWER_CONFIG_MAX_BYTES + 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	size_t n = fread(buf, 1, VIEWER_CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	rc = viewer_config_parse(c, path, buf, n, err, errlen);
+fail:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* 0 if snprintf's result n fitted in outlen, else -1. */
+static int vc_fitted(int n, size_t outlen)
+{
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int viewer_config_user_path(char *out, size_t outlen)
+{
+#ifdef _WIN32
+	const char *appdata = getenv("APPDATA");
+	if (appdata != NULL && appdata[0] != '\0')
+		return vc_fitted(snprintf(out, outlen, "%s\\pixelgate\\viewer.conf", appdata),
+				 outlen);
+	return -1;
+#else
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg != NULL && xdg[0] == '/') /* the XDG spec: ignore relative paths */
+		return vc_fitted(snprintf(out, outlen, "%s/pixelgate/viewer.conf", xdg), outlen);
+	const char *home = getenv("HOME");
+	if (home != NULL && home[0] == '/')
+		return vc_fitted(snprintf(out, outlen, "%s/.config/pixelgate/viewer.conf", home),
+				 outlen);
+	return -1;
+#endif
+}
+
+/* The error for what follows the host and port (a path, query or fragment). */
+static int vc_url_rest(const char *rest, char *err, size_t errlen)
+{
+	if (rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))
+		return 0;
+	if (rest[0] == '/')
+		snprintf(err, errlen, "a path (\"%s\") is not allowed: write https://host[:port]",
+			 rest);
+	else if (rest[0] == '?')
+		snprintf(err, errlen, "a query (\"%s\") is not allowed: write https://host[:port]",
+			 rest);
+	else
+		snprintf(err, errlen,
+			 "a fragment (\"%s\") is not allowed: write https://host[:port]", rest);
+	return -1;
+}
+
+int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
+			    size_t errlen)
+{
+	size_t n = strlen(url);
+	if (n == 0) {
+		snprintf(err, errlen, "no server address");
+		return -1;
+	}
+	if (n > VIEWER_URL_MAX) {
+		snprintf(err, errlen, "the address is longer than %zu characters", VIEWER_URL_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)url[i];
+		if (ch <= 0x20 || ch >= 0x7f) {
+			snprintf(err, errlen,
+				 "the address contains a space, a control character or a non-ASCII "
+				 "character");
+			return -1;
+		}
+	}
+	if (strncasecmp(url, "https://", 8) != 0) {
+		if (strncasecmp(url, "http://", 7) == 0)
+			snprintf(err, errlen,
+				 "http:// is not allowed: the connection must be encrypted "
+				 "(https://)");
+		else if (strstr(url, "://") != NULL)
+			snprintf(err, errlen, "only https:// addresses are allowed");
+		else
+			snprintf(err, errlen, "the address must start with https://");
+		return -1;
+	}
+	const char *a = url + 8;
+	const char *aend = a + strcspn(a, "/?#");
+	if (memchr(a, '@', (size_t)(aend - a)) != NULL) {
+		snprintf(err, errlen,
+			 "a user name in the address (user@host) is not allowed; use user = "
+			 "instead");
+		return -1;
+	}
+	const char *h, *p;
+	size_t hl;
+	if (*a == '[') {
+		const char *close = memchr(a, ']', (size_t)(aend - a));
+		if (close == NULL) {
+			snprintf(err, errlen, "an IPv6 address needs a closing ]");
+			return -1;
+		}
+		h = a + 1;
+		hl = (size_t)(close - h);
+		char v6[64];
+		struct in6_addr addr;
+		if (hl == 0 || hl >= sizeof v6) {
+			snprintf(err, errlen, "\"%.*s\" is not an IPv6 address",
+				 (int)(hl > 64 ? 64 : hl), h);
+			return -1;
+		}
+		memcpy(v6, h, hl);
+		v6[hl] = '\0';
+		if (inet_pton(AF_INET6, v6, &addr) != 1) {
+			snprintf(err, errlen, "\"%s\" is not an IPv6 address", v6);
+			return -1;
+		}
+		p = close + 1;
+		if (p < aend && *p != ':') {
+			snprintf(err, errlen, "unexpected characters after the IPv6 address");
+			return -1;
+		}
+	} else {
+		h = a;
+		const char *colon = memchr(a, ':', (size_t)(aend - a));
+		p = colon != NULL ? colon : aend;
+		hl = (size_t)(p - h);
+		if (hl == 0) {
+			snprintf(err, errlen, "no host name after https://");
+			return -1;
+		}
+		if (hl > VIEWER_DNS_NAME_MAX) {
+			snprintf(err, errlen, "the host name is longer than %d characters",
+				 VIEWER_DNS_NAME_MAX);
+			return -1;
+		}
+		for (size_t i = 0; i < hl; i++) {
+			char ch = h[i];
+			bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				     (ch >= '0' && ch <= '9');
+			if (!alnum && ((ch != '-' && ch != '.') || i == 0)) {
+				snprintf(err, errlen, "\"%.*s\" is not a host name", (int)hl, h);
+				return -1;
+			}
+		}
+	}
+	long port_v = 443;
+	if (p < aend) { /* *p == ':' */
+		const char *digits = p + 1;
+		size_t dl = (size_t)(aend - digits);
+		if (dl == 0) {
+			snprintf(err, errlen, "no port number after \":\"");
+			return -1;
+		}
+		port_v = 0;
+		for (size_t i = 0; i < dl; i++) {
+			if (digits[i] < '0' || digits[i] > '9') {
+				snprintf(err, errlen, "port \"%.*s\" is not a number",
+					 (int)(dl > 16 ? 16 : dl), digits);
+				return -1;
+			}
+			if (port_v <= 65535)
+				port_v = port_v * 10 + (digits[i] - '0');
+		}
+		if (port_v < 1 || port_v > 65535) {
+			snprintf(err, errlen, "port %.*s is out of range 1..65535",
+				 (int)(dl > 16 ? 16 : dl), digits);
+			return -1;
+		}
+	}
+	if (vc_url_rest(aend, err, errlen) != 0)
+		return -1;
+	if (hl + 1 > hostlen) {
+		snprintf(err, errlen, "the host name is too long");
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)port_v;
+	return 0;
+}
