@@ -38,6 +38,12 @@ void vform_set_message(struct vform *f, const char *message, bool is_error)
 {
 	snprintf(f->message, sizeof(f->message), "%s", message ? message : "");
 	f->message_is_error = is_error;
+	f->detail[0] = '\0';
+}
+
+void vform_set_detail(struct vform *f, const char *detail)
+{
+	snprintf(f->detail, sizeof(f->detail), "%s", detail ? detail : "");
 }
 
 void vform_wipe_password(struct vform *f)
@@ -233,6 +239,9 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 	if (f->message[0])
 		msg_h = vui_text_wrapped(u, VUI_BODY, f->message, 0, 0, inner_w, col_text, false) +
 			GAP;
+	if (f->detail[0])
+		msg_h += vui_text_wrapped(u, VUI_SMALL, f->detail, 0, 0, inner_w, col_muted, false) +
+			 GAP;
 	h = PAD + title + GAP + body + GAP + 2 * (body + 4 + FIELD_H + GAP) + GAP + BUTTON_H +
 	    GAP + msg_h + PAD;
 	panel.w = w;
@@ -266,11 +275,11 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 	vui_text(u, VUI_BODY, text_get(TEXT_LABEL_PASSWORD), panel.x + PAD, y, col_text);
 	y += body + 4;
 	f->r_password = (SDL_Rect){ panel.x + PAD, y, inner_w, FIELD_H };
-	/* one ● per code point of the password */
+	/* one • per code point of the password */
 	n = 0;
 	for (p = f->password; *p; p++)
 		if ((*p & 0xc0) != 0x80 && n + 3 < (int)sizeof(mask)) {
-			memcpy(mask + n, "\xe2\x97\x8f", 3);
+			memcpy(mask + n, "\xe2\x80\xa2", 3);
 			n += 3;
 		}
 	mask[n] = '\0';
@@ -298,8 +307,11 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 	y += BUTTON_H + GAP;
 
 	if (f->message[0])
-		vui_text_wrapped(u, VUI_BODY, f->message, panel.x + PAD, y, inner_w,
-				 f->message_is_error ? col_error : col_text, true);
+		y += vui_text_wrapped(u, VUI_BODY, f->message, panel.x + PAD, y, inner_w,
+				      f->message_is_error ? col_error : col_text, true) +
+		     GAP;
+	if (f->detail[0])
+		vui_text_wrapped(u, VUI_SMALL, f->detail, panel.x + PAD, y, inner_w, col_muted, true);
 }
 
 SDL_Rect vform_input_rect(const struct vform *f)

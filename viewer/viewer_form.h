@@ -33,6 +33,7 @@ struct vform {
 	bool can_submit;		/* false when no server/CA is usable */
 	bool message_is_error;
 	char message[1536];		/* shown under the button */
+	char detail[640];		/* technical detail under it, small (for IT) */
 	/* laid out by vform_draw(), for clicks and the IME position */
 	SDL_Rect r_user, r_password, r_button;
 };
@@ -40,8 +41,11 @@ struct vform {
 /* An empty form for server (as shown). */
 void vform_init(struct vform *f, const char *server);
 
-/* Set the message (error in red when is_error). */
+/* Set the message (error in red when is_error) and clear the detail. */
 void vform_set_message(struct vform *f, const char *message, bool is_error);
+
+/* Set the technical detail shown under the message ("" for none). */
+void vform_set_detail(struct vform *f, const char *detail);
 
 /* Handle one SDL event (output coordinates already scaled for mice). */
 enum vform_action vform_event(struct vform *f, const SDL_Event *ev);

@@ -68,6 +68,8 @@ struct app {
 	struct vsession_status st;	/* last status read */
 	enum view view;
 	bool fullscreen;
+	int windowed_w;			/* window size before full screen */
+	int windowed_h;
 	bool redraw;
 	bool quit;
 	char preedit[256];		/* IME composition while on the remote screen */
@@ -275,38 +277,50 @@ static void submit(struct app *a)
    what to do. */
 static void session_ended(struct app *a, const struct vsession_status *st)
 {
-	char msg[1536], line[600];
+	char msg[1536], detail[600];
+	const char *what = "stopped";
 	bool keep_password = true;
 
-	msg[0] = '\0';
+	msg[0] = detail[0] = '\0';
 	switch (st->refusal) {
 	case VR_CREDENTIALS:
+		what = "wrong user name or password";
 		snprintf(msg, sizeof(msg), "%s", text_get(TEXT_ERR_CREDENTIALS));
 		keep_password = false;
 		break;
 	case VR_SERVER:
-		snprintf(line, sizeof(line), "HTTP %d%s%s: %s", st->http_status,
-			 st->error[0] ? " " : "", st->error, st->message);
-		snprintf(msg, sizeof(msg), "%s\n%s\n\n%s", text_get(TEXT_ERR_SERVER_REFUSED), line,
-			 text_get(TEXT_PRESS_ENTER_TO_LOGIN));
+		what = "refused by the server";
+		snprintf(msg, sizeof(msg), "%s\n%s\n\n%s", text_get(TEXT_ERR_SERVER_REFUSED),
+			 st->message, text_get(TEXT_PRESS_ENTER_TO_LOGIN));
+		snprintf(detail, sizeof(detail), "HTTP %d %s", st->http_status, st->error);
 		break;
 	case VR_CERTIFICATE:
-		snprintf(msg, sizeof(msg), "%s\n(%s)", text_get(TEXT_ERR_CERTIFICATE), st->message);
+		what = "certificate refused";
+		snprintf(msg, sizeof(msg), "%s", text_get(TEXT_ERR_CERTIFICATE));
+		snprintf(detail, sizeof(detail), "%s", st->message);
 		break;
 	case VR_CA_FILE:
-		snprintf(msg, sizeof(msg), "%s\n(%s)", text_get(TEXT_ERR_CA_FILE), st->message);
+		what = "CA file unusable";
+		snprintf(msg, sizeof(msg), "%s", text_get(TEXT_ERR_CA_FILE));
+		snprintf(detail, sizeof(detail), "%s", st->message);
 		break;
 	case VR_UNREACHABLE:
-		snprintf(msg, sizeof(msg), "%s\n(%s)\n\n%s", text_get(TEXT_ERR_UNREACHABLE),
-			 st->message, text_get(TEXT_PRESS_ENTER_TO_LOGIN));
+		what = "server unreachable";
+		snprintf(msg, sizeof(msg), "%s\n\n%s", text_get(TEXT_ERR_UNREACHABLE),
+			 text_get(TEXT_PRESS_ENTER_TO_LOGIN));
+		snprintf(detail, sizeof(detail), "%s", st->message);
 		break;
 	case VR_CLOSED:
-		if (st->close_code == 4000)
+		if (st->close_code == 4000) {
+			what = "replaced by another connection";
 			snprintf(msg, sizeof(msg), "%s\n\n%s", text_get(TEXT_REPLACED),
 				 text_get(TEXT_PRESS_ENTER_TO_LOGIN));
-		else
-			snprintf(msg, sizeof(msg), "%s\n%d %s\n\n%s", text_get(TEXT_SESSION_ENDED),
-				 st->close_code, st->message, text_get(TEXT_PRESS_ENTER_TO_LOGIN));
+		} else {
+			what = "session closed by the server";
+			snprintf(msg, sizeof(msg), "%s\n%s\n\n%s", text_get(TEXT_SESSION_ENDED),
+				 st->message, text_get(TEXT_PRESS_ENTER_TO_LOGIN));
+		}
+		snprintf(detail, sizeof(detail), "WebSocket close %d", st->close_code);
 		break;
 	case VR_NONE:
 		break;
@@ -325,10 +339,11 @@ static void session_ended(struct app *a, const struct vsession_status *st)
 		a->form->focus = VF_BUTTON;
 	}
 	vform_set_message(a->form, msg, true);
+	vform_set_detail(a->form, detail);
 	a->view = VIEW_FORM;
 	a->redraw = true;
-	vlog("showing the login form: %s", keep_password ? "press Enter to log in again" :
-							   "wrong user name or password");
+	vlog("login form shown: %s; %s", what,
+	     keep_password ? "press Enter to log in again" : "waiting for the password");
 }
 
 /* A session event arrived. */
@@ -372,6 +387,15 @@ static void on_session_event(struct app *a, const SDL_UserEvent *ue)
 			vform_set_message(a->form, "", false);
 			a->view = VIEW_REMOTE;
 			vscreen_show_cursor(&a->screen, true);
+			if (prev != VS_LOST && prev != VS_RECONNECTING) {
+				/* until the first click: the IME opens mid-window */
+				int ow, oh;
+				SDL_Rect r;
+
+				output_size(a, &ow, &oh);
+				r = (SDL_Rect){ ow / 2, oh / 3, 1, 24 };
+				set_ime_rect(a, r);
+			}
 		}
 		break;
 	case VS_LOST:
@@ -448,12 +472,17 @@ static void render(struct app *a)
 
 static void toggle_fullscreen(struct app *a)
 {
+	if (!a->fullscreen)
+		SDL_GetWindowSize(a->win, &a->windowed_w, &a->windowed_h);
 	a->fullscreen = !a->fullscreen;
 	if (SDL_SetWindowFullscreen(a->win, a->fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0)) {
 		vlog("cannot switch full screen: %s", SDL_GetError());
 		a->fullscreen = !a->fullscreen;
 		return;
 	}
+	/* without a window manager nobody restores the windowed size */
+	if (!a->fullscreen && a->windowed_w > 0)
+		SDL_SetWindowSize(a->win, a->windowed_w, a->windowed_h);
 	vlog("full screen %s", a->fullscreen ? "on" : "off");
 	a->redraw = true;
 }
@@ -633,9 +662,9 @@ static void check_settings(struct app *a)
 	if (viewer_parse_server_url(a->cfg.server, a->host, sizeof(a->host), &a->port, err,
 				    sizeof(err))) {
 		vlog("server %s: %s", a->cfg.server, err);
-		snprintf(msg, sizeof(msg), "%s\n(%s: %s)", text_get(TEXT_ERR_NO_SERVER),
-			 a->cfg.server, err);
-		vform_set_message(a->form, msg, true);
+		vform_set_message(a->form, text_get(TEXT_ERR_NO_SERVER), true);
+		snprintf(msg, sizeof(msg), "%s: %s", a->cfg.server, err);
+		vform_set_detail(a->form, msg);
 		a->form->can_submit = false;
 		return;
 	}
@@ -646,11 +675,13 @@ static void check_settings(struct app *a)
 	else
 		snprintf(a->server_shown, sizeof(a->server_shown), "%s:%d", a->host, a->port);
 	if (!a->cfg.ca_file[0] || access(a->cfg.ca_file, R_OK)) {
-		vlog("CA file %s: %s", a->cfg.ca_file[0] ? a->cfg.ca_file : "(none configured)",
-		     a->cfg.ca_file[0] ? strerror(errno) : "set ca_file or --ca");
-		snprintf(msg, sizeof(msg), "%s\n(%s)", text_get(TEXT_ERR_CA_FILE),
-			 a->cfg.ca_file[0] ? a->cfg.ca_file : "ca_file");
-		vform_set_message(a->form, msg, true);
+		const char *why = a->cfg.ca_file[0] ? strerror(errno) : "not configured";
+
+		snprintf(msg, sizeof(msg), "%s: %s", a->cfg.ca_file[0] ? a->cfg.ca_file : "ca_file",
+			 why);
+		vlog("CA file %s (set ca_file or --ca)", msg);
+		vform_set_message(a->form, text_get(TEXT_ERR_CA_FILE), true);
+		vform_set_detail(a->form, msg);
 		a->form->can_submit = false;
 		return;
 	}

@@ -60,6 +60,7 @@ struct vsession {
 	int cursor_h;
 	int cursor_xhot;
 	int cursor_yhot;
+	bool cursor_logged;		/* worker only */
 	atomic_bool frame_posted;	/* a VSE_FRAME is queued and not yet taken */
 };
 
@@ -261,6 +262,10 @@ static void cb_cursor_shape(void *user, int xhot, int yhot, int width, int heigh
 	struct vsession *s = user;
 	uint32_t *argb = NULL;
 
+	if (!s->cursor_logged) {
+		vlog("the server sends cursor shapes (first %dx%d)", width, height);
+		s->cursor_logged = true;
+	}
 	if (width > 0 && height > 0) {
 		argb = malloc((size_t)width * (size_t)height * sizeof(*argb));
 		if (!argb)
