@@ -273,14 +273,44 @@ void capture_handle_event(struct capture *c, XEvent *ev)
 		wc.sibling = r->above;
 		wc.stack_mode = r->detail;
 		unsigned long mask = r->value_mask;
-		if (!capture_is_transient(c, r->window)) {
-			wc.x = 0;
-			wc.y = 0;
-			wc.width = c->width;
-			wc.height = c->height;
-			mask |= CWX | CWY | CWWidth | CWHeight;
+		/*
+		 * Only windows on screen are held at full size: Chromium also
+		 * configures unmapped 20x20 helper windows at -200,-200, which
+		 * keep what they ask for. (MapRequest sizes a window as it
+		 * appears.)
+		 */
+		XWindowAttributes wa;
+		bool managed = XGetWindowAttributes(c->dpy, r->window, &wa) &&
+			       wa.map_state != IsUnmapped && !capture_is_transient(c, r->window);
+		if (!managed) {
+			XConfigureWindow(c->dpy, r->window, (unsigned)mask | CWBorderWidth, &wc);
+			break;
 		}
+		wc.x = 0;
+		wc.y = 0;
+		wc.width = c->width;
+		wc.height = c->height;
+		mask |= CWX | CWY | CWWidth | CWHeight;
 		XConfigureWindow(c->dpy, r->window, (unsigned)mask | CWBorderWidth, &wc);
+		/*
+		 * ICCCM 4.1.5: a client whose request was not granted as asked
+		 * gets a synthetic ConfigureNotify with its real geometry (an
+		 * unchanged window gets no real one), or it lays out for the
+		 * size it asked for.
+		 */
+		XConfigureEvent ce = { 0 };
+		ce.type = ConfigureNotify;
+		ce.display = c->dpy;
+		ce.event = r->window;
+		ce.window = r->window;
+		ce.x = 0;
+		ce.y = 0;
+		ce.width = c->width;
+		ce.height = c->height;
+		ce.border_width = 0;
+		ce.above = None;
+		ce.override_redirect = False;
+		XSendEvent(c->dpy, r->window, False, StructureNotifyMask, (XEvent *)&ce);
 		break;
 	}
 	case DestroyNotify:
