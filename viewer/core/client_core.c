@@ -72,6 +72,11 @@
 #define WS_RX_BUFFER		65536u
 #define LWS_SERV_BUF		32768u
 #define MAX_TICKET_LEN		512
+/* A WebSocket that received nothing for WS_PING_IDLE_S is pinged; one that
+   stays silent (no PONG either) for WS_HANGUP_IDLE_S is closed, so a
+   network that drops packets without a reset is noticed. */
+#define WS_PING_IDLE_S		20
+#define WS_HANGUP_IDLE_S	35
 
 /* ------------------------------------------------------------------------ */
 /* Process-wide setup: logging of lws and libvncclient.                     */
@@ -1349,6 +1354,17 @@ static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	return 0;
 }
 
+/* Idle policy of the WebSocket (lws 4.1 applies only its idle part). */
+static const uint32_t ws_retry_ms[] = { 1000 };
+static const lws_retry_bo_t ws_idle_policy = {
+	.retry_ms_table = ws_retry_ms,
+	.retry_ms_table_count = 1,
+	.conceal_count = 0,
+	.secs_since_valid_ping = WS_PING_IDLE_S,
+	.secs_since_valid_hangup = WS_HANGUP_IDLE_S,
+	.jitter_percent = 0,
+};
+
 static const struct lws_protocols bridge_protocols[] = {
 	{ "binary", bridge_cb, 0, WS_RX_BUFFER, 0, NULL, 0 },
 	{ "pgc-bridge", bridge_cb, 0, 0, 0, NULL, 0 },
@@ -1796,6 +1812,7 @@ struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket
 	i.host = c->srv.host;
 	i.protocol = "binary";
 	i.alpn = "http/1.1";
+	i.retry_and_idle_policy = &ws_idle_policy;
 	if (!lws_client_connect_via_info(&i))
 		conn_fail(c, 0, "cannot start a connection to %s:%d", srv->host, srv->port);
 
