@@ -31,6 +31,7 @@
 #include "viewer_input.h"
 #include "viewer_keymap.h"
 #include "viewer_log.h"
+#include "viewer_sanitizer.h"
 #include "viewer_screen.h"
 #include "viewer_session.h"
 #include "viewer_text.h"
@@ -891,6 +892,7 @@ out_win:
 out_ttf:
 	TTF_Quit();
 out_sdl:
+	vsan_pin_libraries();
 	SDL_Quit();
 out:
 	vform_wipe_password(a->form);
