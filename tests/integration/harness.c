@@ -35,6 +35,16 @@
 
 struct it_world it;
 
+/* The test's own extra processes (it_extra_start()); it_stop() ends them. */
+static struct it_extra {
+	pid_t pid;
+	char what[32];
+	char log[320];
+	bool exited;	/* reaped; status holds its wait status */
+	int status;
+} it_extras[IT_MAX_EXTRAS];
+static int it_nextras;
+
 double it_now_s(void)
 {
 	struct timespec ts;
@@ -112,6 +122,12 @@ void it_dump_logs(void)
 		it_tail("daemon log", it.daemon_log, 80);
 	if (it.page_log[0])
 		it_tail("page server log", it.page_log, 20);
+	for (int i = 0; i < it_nextras; i++) {
+		char title[64];
+
+		snprintf(title, sizeof title, "%s log", it_extras[i].what);
+		it_tail(title, it_extras[i].log, 40);
+	}
 }
 
 /* Fails the test with a message (and the logs). */
@@ -184,7 +200,8 @@ static bool it_port_open(int port)
  * Forks and execs argv with stdin /dev/null, stdout to out_fd (or the log if
  * out_fd < 0) and stderr to log_path; the child dies with the test process.
  */
-static pid_t it_spawn(char *const argv[], int out_fd, const char *log_path)
+static pid_t it_spawn_env(char *const argv[], char *const envp[], int out_fd,
+			  const char *log_path)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -203,11 +220,19 @@ static pid_t it_spawn(char *const argv[], int out_fd, const char *log_path)
 		dup2(out_fd >= 0 ? out_fd : log_fd, 1);
 		dup2(log_fd, 2);
 		closefrom(3);
-		execv(argv[0], argv);
+		if (envp)
+			execve(argv[0], argv, envp);
+		else
+			execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t it_spawn(char *const argv[], int out_fd, const char *log_path)
+{
+	return it_spawn_env(argv, NULL, out_fd, log_path);
 }
 
 /* Creates the CA, the server certificate for IP:127.0.0.1 and its 0600 key. */
@@ -249,31 +274,45 @@ static void it_make_users(const char *path, const char *const *users)
 	IT_ASSERT(chmod(path, 0600) == 0, "chmod %s: %s", path, strerror(errno));
 }
 
+bool it_read_line(int fd, char *buf, size_t len, double timeout_s)
+{
+	double end = it_now_s() + timeout_s;
+	size_t got = 0;
+	char *nl = NULL;
+
+	buf[0] = '\0';
+	/* byte by byte: what follows the line stays in the pipe */
+	while (got < len - 1 && it_now_s() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = read(fd, buf + got, 1);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if ((nl = strchr(buf, '\n')) != NULL)
+			break;
+	}
+	if (nl)
+		*nl = '\0';
+	return nl != NULL;
+}
+
 /* Starts tests/fixtures/pageserver.py and reads its port. */
 static void it_start_page_server(void)
 {
 	char *argv[] = { "/usr/bin/python3", PIXELGATE_SOURCE_DIR "/tests/fixtures/pageserver.py",
 			 NULL };
 	char line[32] = "";
-	size_t got = 0;
-	double end = it_now_s() + 20;
 	int pfd[2];
 
 	IT_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
 	it.page_pid = it_spawn(argv, pfd[1], it.page_log);
 	close(pfd[1]);
-	while (got < sizeof line - 1 && !memchr(line, '\n', got) && it_now_s() < end) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		n = read(pfd[0], line + got, sizeof line - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		line[got] = '\0';
-	}
+	it_read_line(pfd[0], line, sizeof line, 20);
 	close(pfd[0]);
 	it.page_port = atoi(line);
 	IT_ASSERT(it.page_port > 0, "page server did not print its port (got \"%s\")", line);
@@ -768,6 +807,77 @@ static bool it_reap(pid_t pid, double s, int *status)
 	}
 }
 
+/* ---- extra processes -------------------------------------------------------- */
+
+pid_t it_extra_start(const char *what, char *const argv[], char *const envp[], int out_fd,
+		     const char *log_path)
+{
+	struct it_extra *e;
+
+	IT_ASSERT(it_nextras < IT_MAX_EXTRAS, "more than %d extra processes", IT_MAX_EXTRAS);
+	IT_ASSERT(access(argv[0], X_OK) == 0, "%s: %s", argv[0], strerror(errno));
+	e = &it_extras[it_nextras];
+	memset(e, 0, sizeof *e);
+	snprintf(e->what, sizeof e->what, "%s", what);
+	snprintf(e->log, sizeof e->log, "%s", log_path);
+	e->pid = it_spawn_env(argv, envp, out_fd, log_path);
+	it_nextras++;
+	return e->pid;
+}
+
+static struct it_extra *it_extra_find(pid_t pid)
+{
+	for (int i = 0; i < it_nextras; i++)
+		if (it_extras[i].pid == pid)
+			return &it_extras[i];
+	return NULL;
+}
+
+bool it_extra_running(pid_t pid, int *status)
+{
+	struct it_extra *e = it_extra_find(pid);
+
+	if (!e)
+		return false;
+	if (!e->exited && waitpid(pid, &e->status, WNOHANG) == pid)
+		e->exited = true;
+	if (e->exited && status)
+		*status = e->status;
+	return !e->exited;
+}
+
+int it_extra_stop(pid_t pid, double timeout_s)
+{
+	struct it_extra *e = it_extra_find(pid);
+
+	if (!e)
+		return -1;
+	if (!e->exited) {
+		kill(pid, SIGTERM);
+		if (!it_reap(pid, timeout_s, &e->status)) {
+			kill(pid, SIGKILL);
+			it_reap(pid, 5, &e->status);
+		}
+		e->exited = true;
+	}
+	return e->status;
+}
+
+int it_file_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		for (const char *p = line; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* Copies a log of a failed test to /tmp/pixelgate-it-logs/. */
 static void it_keep_log(const char *path, const char *what)
 {
@@ -794,6 +904,10 @@ void it_stop(void)
 			pgc_free(it_conns[i]);
 			it_conns[i] = NULL;
 		}
+	/* the test's own processes first, latest started first: a viewer goes
+	   before the relay it talks through and the X server it draws on */
+	for (int i = it_nextras - 1; i >= 0; i--)
+		it_extra_stop(it_extras[i].pid, 10);
 	if (it.daemon_pid > 0 && waitpid(it.daemon_pid, &status, WNOHANG) == it.daemon_pid) {
 		plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
 					 "pixelgate exited during the test (%s %d); ",
@@ -873,7 +987,10 @@ void it_stop(void)
 	if (it.failed || getenv("PIXELGATE_IT_KEEP_LOGS")) {
 		it_keep_log(it.daemon_log, "daemon");
 		it_keep_log(it.page_log, "pageserver");
+		for (int i = 0; i < it_nextras; i++)
+			it_keep_log(it_extras[i].log, it_extras[i].what);
 	}
+	it_nextras = 0;
 	if (it.dir[0]) {
 		nftw(it.dir, it_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 		it.dir[0] = '\0';

@@ -193,4 +193,45 @@ bool it_proc_has_arg(pid_t pid, const char *prefix);
 /* Real uid of pid, or (uid_t)-1. */
 uid_t it_proc_uid(pid_t pid);
 
+/* ---- the test's own extra processes (an Xvfb, a relay, the viewer) ---- */
+
+#define IT_MAX_EXTRAS 8
+
+/*
+ * Starts argv (argv[0] an absolute path) with the environment envp (NULL: the
+ * test's own), as the daemon is started: stdin /dev/null, stdout to out_fd
+ * (or to the log if out_fd < 0), stderr to log_path; it dies with the test
+ * process. it_stop() ends it before the daemon (latest started first:
+ * SIGTERM, SIGKILL after 10 s), also after a failed assertion; the tail of
+ * log_path is printed with the other logs by it_dump_logs() and kept as
+ * /tmp/pixelgate-it-logs/<test>-<what>.log when the test fails.
+ */
+pid_t it_extra_start(const char *what, char *const argv[], char *const envp[], int out_fd,
+		     const char *log_path);
+
+/*
+ * True while a process from it_extra_start() runs; once it has exited,
+ * false, with its wait status in *status (if not NULL).
+ */
+bool it_extra_running(pid_t pid, int *status);
+
+/*
+ * Ends a process from it_extra_start() now: SIGTERM, SIGKILL after
+ * timeout_s. Returns its wait status (of the SIGKILL if it came to that), or
+ * -1 if pid is not one of the test's extras.
+ */
+int it_extra_stop(pid_t pid, double timeout_s);
+
+/*
+ * Reads from fd until a newline or timeout_s; buf gets the line without its
+ * newline. True if a whole line came.
+ */
+bool it_read_line(int fd, char *buf, size_t len, double timeout_s);
+
+/*
+ * Occurrences of needle in the file at path (0 if it cannot be read):
+ * counts a test can compare, e.g. of one log line.
+ */
+int it_file_count(const char *path, const char *needle);
+
 #endif

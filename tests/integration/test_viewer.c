@@ -1,0 +1,1028 @@
+/*
+ * test_viewer.c: pixelgate-viewer, the staff client, against the real
+ * daemon (issue 3, "Integration under Xvfb").
+ *
+ * Each test starts its own world (harness.c), its own Xvfb (a display number
+ * it gets through -displayfd, so it cannot collide with the sessions' X
+ * servers) and the viewer on it with --password-file. There is no window
+ * manager: the test finds the window and types into it with xdotool (XTEST:
+ * what a keyboard would do; Unicode characters through a keycode xdotool
+ * remaps, which SDL delivers as text input) and reads the window's pixels
+ * with xwd. What the test asserts is what a user would see or what the page
+ * received: the test page's block in the window at the scale the window
+ * implies, the text field's value as the page server got it, the viewer's
+ * log lines, and the daemon's log.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define VT_VIEWER PIXELGATE_BUILD_DIR "/pixelgate-viewer"
+#define VT_XVFB "/usr/bin/Xvfb"
+#define VT_XDOTOOL "/usr/bin/xdotool"
+#define VT_XWD "/usr/bin/xwd"
+#define VT_SCREEN "1600x1000x24"
+
+/* Deadlines in seconds, generous (ASan build, 2-core CI machine). */
+#define VT_XVFB_READY_S 30	/* our Xvfb prints its display number */
+#define VT_WINDOW_S 60		/* the viewer's window is mapped */
+#define VT_TOOL_S 30		/* one xdotool or xwd run */
+#define VT_REDRAW_S 30		/* the window shows a change (resize, reconnect) */
+#define VT_LOG_S 30		/* a log line expected soon */
+#define VT_QUIET_S 8		/* how long a refused viewer is watched for retries */
+
+/* Tolerance of the block's place and size in a scaled picture, pixels. */
+#define VT_SCALED_TOL 2
+
+/* The viewer's error text colour on the login form (viewer_form.c col_error). */
+#define VT_ERROR_R 185
+#define VT_ERROR_G 28
+#define VT_ERROR_B 28
+
+/* The viewer test's own processes and files. */
+static struct {
+	pid_t xvfb_pid;
+	pid_t viewer_pid;
+	pid_t relay_pid;
+	int display;		/* our Xvfb's display number */
+	int relay_port;
+	unsigned long win;	/* the viewer's X window */
+	char viewer_log[320];
+	char tool_err[320];	/* stderr of the last xdotool/xwd run */
+	char xwd_file[320];
+	char last_cmd[512];	/* the last xdotool/xwd command line, for messages */
+} vt;
+
+/* A capture of the viewer's window as 8-bit RGB triplets. */
+struct vt_img {
+	int w, h;
+	uint8_t *rgb;
+};
+
+static void vt_img_free(struct vt_img *img)
+{
+	free(img->rgb);
+	img->rgb = NULL;
+	img->w = img->h = 0;
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+/* Starts our Xvfb and reads its display number. */
+static void vt_start_xvfb(void)
+{
+	char *argv[] = { VT_XVFB, "-displayfd", "1", "-screen", "0", VT_SCREEN, "-nolisten",
+			 "tcp", NULL };
+	char log[320], line[32];
+	int pfd[2];
+
+	snprintf(log, sizeof log, "%s/xvfb.log", it.dir);
+	IT_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	vt.xvfb_pid = it_extra_start("xvfb", argv, NULL, pfd[1], log);
+	close(pfd[1]);
+	it_read_line(pfd[0], line, sizeof line, VT_XVFB_READY_S);
+	close(pfd[0]);
+	vt.display = line[0] ? atoi(line) : -1;
+	IT_ASSERT(vt.display >= 0 && line[0] >= '0' && line[0] <= '9',
+		  "Xvfb did not print its display number within %d s (got \"%s\")",
+		  VT_XVFB_READY_S, line);
+	fprintf(stderr, "[%s] our Xvfb on :%d (%s)\n", it.test_name, vt.display, VT_SCREEN);
+}
+
+/* Starts tests/fixtures/tcpproxy.py in front of the daemon. */
+static void vt_start_relay(void)
+{
+	char target[16], log[320], line[32];
+	char *argv[] = { "/usr/bin/python3", PIXELGATE_SOURCE_DIR "/tests/fixtures/tcpproxy.py",
+			 target, NULL };
+	int pfd[2];
+
+	snprintf(target, sizeof target, "%d", it.port);
+	snprintf(log, sizeof log, "%s/tcpproxy.log", it.dir);
+	IT_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	vt.relay_pid = it_extra_start("tcpproxy", argv, NULL, pfd[1], log);
+	close(pfd[1]);
+	it_read_line(pfd[0], line, sizeof line, 20);
+	close(pfd[0]);
+	vt.relay_port = atoi(line);
+	IT_ASSERT(vt.relay_port > 0, "tcpproxy.py did not print its port (got \"%s\")", line);
+}
+
+/*
+ * Runs an X client (xdotool, xwd) on our display with its arguments (a NULL-
+ * terminated list), killing it after timeout_s. out gets its stdout,
+ * NUL-terminated, trailing newlines removed; its stderr goes to vt.tool_err.
+ * Returns its exit status, or -1 if it had to be killed or did not run.
+ */
+static int vt_x(char *out, size_t outlen, double timeout_s, const char *prog, ...)
+{
+	char *argv[32], display[16];
+	const char *a;
+	va_list ap;
+	int n = 0, pfd[2], status = 0;
+	size_t got = 0;
+	double end = it_now_s() + timeout_s;
+	pid_t pid, parent = getpid();
+	bool timed_out = false;
+
+	argv[n++] = (char *)prog;
+	va_start(ap, prog);
+	while ((a = va_arg(ap, const char *)) != NULL && n < 31)
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	vt.last_cmd[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t used = strlen(vt.last_cmd);
+
+		snprintf(vt.last_cmd + used, sizeof vt.last_cmd - used, "%s%s", i ? " " : "",
+			 argv[i]);
+	}
+	snprintf(display, sizeof display, ":%d", vt.display);
+	snprintf(vt.tool_err, sizeof vt.tool_err, "%s/xtool.err", it.dir);
+	if (outlen)
+		out[0] = '\0';
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int err = open(vt.tool_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null_fd = open("/dev/null", O_RDONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent || err < 0 || null_fd < 0)
+			_exit(127);
+		dup2(null_fd, 0);
+		dup2(pfd[1], 1);
+		dup2(err, 2);
+		closefrom(3);
+		setenv("DISPLAY", display, 1);
+		unsetenv("XAUTHORITY");
+		execv(prog, argv);
+		fprintf(stderr, "exec %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		char buf[512];
+		ssize_t r;
+
+		if (it_now_s() >= end) {
+			timed_out = true;
+			break;
+		}
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		r = read(pfd[0], buf, sizeof buf);
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++)
+			if (outlen && got < outlen - 1)
+				out[got++] = buf[i];
+	}
+	close(pfd[0]);
+	if (outlen) {
+		out[got] = '\0';
+		while (got > 0 && out[got - 1] == '\n')
+			out[--got] = '\0';
+	}
+	while (!timed_out && waitpid(pid, &status, WNOHANG) == 0) {
+		if (it_now_s() >= end)
+			timed_out = true;
+		else
+			it_sleep_ms(20);
+	}
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The first line of vt.tool_err, for messages. */
+static const char *vt_tool_error(void)
+{
+	static char line[400];
+	FILE *f = fopen(vt.tool_err, "r");
+
+	line[0] = '\0';
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return line[0] ? line : "(no message)";
+}
+
+/* Runs xdotool with the arguments; fails the test if it fails. */
+#define VT_XDO(...)                                                                         \
+	do {                                                                                \
+		int rc_ = vt_x(NULL, 0, VT_TOOL_S, VT_XDOTOOL, __VA_ARGS__, NULL);          \
+		IT_ASSERT(rc_ == 0, "%s failed (%d%s): %s", vt.last_cmd, rc_,               \
+			  rc_ < 0 ? ", killed after the deadline" : "", vt_tool_error());   \
+	} while (0)
+
+/*
+ * Starts the viewer on our display as user with password (written to a 0600
+ * file for --password-file), talking to 127.0.0.1:port, with LANG=lang, and
+ * waits until its window is mapped (vt.win).
+ */
+static void vt_start_viewer(const char *user, const char *password, int port, const char *lang)
+{
+	char server[64], pwfile[320], xdg[320], display[32], env_lang[64], env_xdg[360],
+		env_asan[512], env_ubsan[512], env_home[360], out[256];
+	char *argv[] = { VT_VIEWER, "--server", server, "--ca", it.ca_file, "--user", (char *)user,
+			 "--password-file", pwfile, NULL };
+	char *envp[16];
+	const char *asan = getenv("ASAN_OPTIONS"), *ubsan = getenv("UBSAN_OPTIONS");
+	int n = 0, fd;
+	double t0;
+
+	snprintf(server, sizeof server, "https://127.0.0.1:%d", port);
+	snprintf(pwfile, sizeof pwfile, "%s/viewer-password", it.dir);
+	fd = open(pwfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	IT_ASSERT(fd >= 0, "open %s: %s", pwfile, strerror(errno));
+	IT_ASSERT(write(fd, password, strlen(password)) == (ssize_t)strlen(password) &&
+			  write(fd, "\n", 1) == 1,
+		  "write %s: %s", pwfile, strerror(errno));
+	close(fd);
+	/* an empty per-user config directory: nothing of the machine's user leaks in */
+	snprintf(xdg, sizeof xdg, "%s/xdg", it.dir);
+	IT_ASSERT(mkdir(xdg, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", xdg, strerror(errno));
+	snprintf(display, sizeof display, "DISPLAY=:%d", vt.display);
+	snprintf(env_lang, sizeof env_lang, "LANG=%s", lang);
+	snprintf(env_xdg, sizeof env_xdg, "XDG_CONFIG_HOME=%s", xdg);
+	snprintf(env_home, sizeof env_home, "HOME=%s", it.dir);
+	envp[n++] = display;
+	envp[n++] = env_lang;
+	envp[n++] = env_xdg;
+	envp[n++] = env_home;
+	envp[n++] = "SDL_VIDEODRIVER=x11";
+	envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	if (asan) {
+		snprintf(env_asan, sizeof env_asan, "ASAN_OPTIONS=%s", asan);
+		envp[n++] = env_asan;
+	}
+	if (ubsan) {
+		snprintf(env_ubsan, sizeof env_ubsan, "UBSAN_OPTIONS=%s", ubsan);
+		envp[n++] = env_ubsan;
+	}
+	envp[n] = NULL;
+
+	snprintf(vt.viewer_log, sizeof vt.viewer_log, "%s/viewer.log", it.dir);
+	t0 = it_now_s();
+	vt.viewer_pid = it_extra_start("viewer", argv, envp, -1, vt.viewer_log);
+	/* the only window on our display that has a name */
+	IT_ASSERT(vt_x(out, sizeof out, VT_WINDOW_S, VT_XDOTOOL, "search", "--sync",
+		       "--onlyvisible", "--name", "pixelgate", NULL) == 0 &&
+			  out[0],
+		  "the viewer's window did not show within %d s (%s); viewer %s", VT_WINDOW_S,
+		  vt_tool_error(),
+		  it_extra_running(vt.viewer_pid, NULL) ? "running" : "exited");
+	vt.win = strtoul(out, NULL, 10);
+	IT_ASSERT(vt.win != 0, "xdotool search printed \"%s\"", out);
+	fprintf(stderr, "[%s] viewer window 0x%lx after %.1f s\n", it.test_name, vt.win,
+		it_now_s() - t0);
+}
+
+/*
+ * Waits until the viewer's log holds at least count lines containing needle.
+ * Returns false after timeout_s, or at once if the viewer exited.
+ */
+static bool vt_wait_log(const char *needle, int count, double timeout_s)
+{
+	double end = it_now_s() + timeout_s;
+
+	for (;;) {
+		if (it_file_count(vt.viewer_log, needle) >= count)
+			return true;
+		if (it_now_s() >= end || !it_extra_running(vt.viewer_pid, NULL))
+			return it_file_count(vt.viewer_log, needle) >= count;
+		it_sleep_ms(100);
+	}
+}
+
+/* "running" or how the viewer ended, for messages. */
+static const char *vt_viewer_state(void)
+{
+	static char buf[64];
+	int status = 0;
+
+	if (it_extra_running(vt.viewer_pid, &status))
+		return "running";
+	snprintf(buf, sizeof buf, "exited (%s %d)", WIFEXITED(status) ? "status" : "signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return buf;
+}
+
+/* The session size from the viewer's "connected: session WxH" line. */
+static void vt_session_size(int *w, int *h)
+{
+	FILE *f = fopen(vt.viewer_log, "r");
+	char line[1024];
+
+	*w = *h = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		const char *p = strstr(line, "connected: session ");
+
+		if (p)
+			sscanf(p + strlen("connected: session "), "%dx%d", w, h);
+	}
+	fclose(f);
+}
+
+/* ---- pixels --------------------------------------------------------------- */
+
+static uint32_t vt_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Value of the bits of v under mask, scaled to 0..255. */
+static int vt_channel(uint32_t v, uint32_t mask)
+{
+	int shift = 0;
+	uint32_t max;
+
+	if (!mask)
+		return 0;
+	while (!(mask & 1u << shift))
+		shift++;
+	max = mask >> shift;
+	return (int)(((v & mask) >> shift) * 255u / max);
+}
+
+/*
+ * Parses an XWD dump (X11/XWDFile.h: a big-endian header of 25 CARD32s and
+ * the window name, ncolors 12-byte colour entries, then the image rows in the
+ * header's byte order). Only 32 bits per pixel ZPixmap true colour, which is
+ * what a depth-24 Xvfb gives. Returns NULL or why it is not usable.
+ */
+static const char *vt_parse_xwd(const uint8_t *d, size_t len, struct vt_img *img)
+{
+	uint32_t hsize, format, width, height, byte_order, bpp, bpl, rmask, gmask, bmask, ncolors;
+	size_t off;
+
+	if (len < 100)
+		return "shorter than its header";
+	hsize = vt_be32(d);
+	format = vt_be32(d + 2 * 4);
+	width = vt_be32(d + 4 * 4);
+	height = vt_be32(d + 5 * 4);
+	byte_order = vt_be32(d + 7 * 4);
+	bpp = vt_be32(d + 11 * 4);
+	bpl = vt_be32(d + 12 * 4);
+	rmask = vt_be32(d + 14 * 4);
+	gmask = vt_be32(d + 15 * 4);
+	bmask = vt_be32(d + 16 * 4);
+	ncolors = vt_be32(d + 19 * 4);
+	if (vt_be32(d + 4) != 7)
+		return "not XWD version 7";
+	if (format != 2 || bpp != 32)
+		return "not a 32 bits per pixel ZPixmap";
+	if (width == 0 || height == 0 || width > 16384 || height > 16384 ||
+	    bpl < width * 4 || hsize < 100)
+		return "implausible size";
+	off = (size_t)hsize + (size_t)ncolors * 12;
+	if (off > len || (len - off) / bpl < height)
+		return "truncated";
+	img->rgb = malloc((size_t)width * height * 3);
+	if (!img->rgb)
+		return "out of memory";
+	img->w = (int)width;
+	img->h = (int)height;
+	for (uint32_t y = 0; y < height; y++)
+		for (uint32_t x = 0; x < width; x++) {
+			const uint8_t *p = d + off + (size_t)y * bpl + (size_t)x * 4;
+			uint32_t v = byte_order == 0 ? (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+							       (uint32_t)p[1] << 8 | p[0]
+						     : vt_be32(p);
+			uint8_t *o = img->rgb + ((size_t)y * width + x) * 3;
+
+			o[0] = (uint8_t)vt_channel(v, rmask);
+			o[1] = (uint8_t)vt_channel(v, gmask);
+			o[2] = (uint8_t)vt_channel(v, bmask);
+		}
+	return NULL;
+}
+
+/* Captures the viewer's window with xwd; fails the test if that fails. */
+static void vt_capture(struct vt_img *img)
+{
+	char id[32], why[200];
+	struct stat st;
+	uint8_t *data = NULL;
+	const char *err;
+	int fd, rc;
+
+	vt_img_free(img);
+	snprintf(vt.xwd_file, sizeof vt.xwd_file, "%s/window.xwd", it.dir);
+	snprintf(id, sizeof id, "0x%lx", vt.win);
+	unlink(vt.xwd_file);
+	rc = vt_x(NULL, 0, VT_TOOL_S, VT_XWD, "-silent", "-id", id, "-out", vt.xwd_file, NULL);
+	IT_ASSERT(rc == 0, "xwd -id %s failed (%d): %s; viewer %s", id, rc, vt_tool_error(),
+		  vt_viewer_state());
+	fd = open(vt.xwd_file, O_RDONLY | O_CLOEXEC);
+	IT_ASSERT(fd >= 0 && fstat(fd, &st) == 0, "%s: %s", vt.xwd_file, strerror(errno));
+	data = malloc((size_t)st.st_size + 1);
+	IT_ASSERT(data && read(fd, data, (size_t)st.st_size) == st.st_size, "read %s: %s",
+		  vt.xwd_file, strerror(errno));
+	close(fd);
+	err = vt_parse_xwd(data, (size_t)st.st_size, img);
+	snprintf(why, sizeof why, "%s", err ? err : "");
+	free(data);
+	IT_ASSERT(err == NULL, "%s (%lld bytes): %s", vt.xwd_file, (long long)st.st_size, why);
+}
+
+static const uint8_t *vt_px(const struct vt_img *img, int x, int y)
+{
+	return img->rgb + ((size_t)y * (size_t)img->w + (size_t)x) * 3;
+}
+
+static bool vt_near(const uint8_t *p, int r, int g, int b, int tol)
+{
+	return abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
+}
+
+/*
+ * The block's pixels: its colour, with room for a scaled picture's linear
+ * filtering at the edges (a pixel that is mostly block still counts).
+ */
+static bool vt_is_block(const struct vt_img *img, int x, int y)
+{
+	return x >= 0 && y >= 0 && x < img->w && y < img->h &&
+	       vt_near(vt_px(img, x, y), PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B, 40);
+}
+
+/*
+ * Finds the test page's block in a capture: the largest 4-connected area of
+ * its colour that fills at least 97% of its bounding box, the box in r.
+ */
+static bool vt_find_block(const struct vt_img *img, struct it_rect *r)
+{
+	size_t n = (size_t)img->w * (size_t)img->h;
+	uint8_t *seen = calloc(n, 1);
+	int *stack = malloc(n * sizeof *stack);
+	long best = 0;
+
+	IT_ASSERT(seen && stack, "out of memory");
+	for (int y0 = 0; y0 < img->h; y0++)
+		for (int x0 = 0; x0 < img->w; x0++) {
+			size_t top = 0;
+			long count = 0;
+			int minx = x0, maxx = x0, miny = y0, maxy = y0;
+
+			if (seen[(size_t)y0 * img->w + x0] || !vt_is_block(img, x0, y0))
+				continue;
+			seen[(size_t)y0 * img->w + x0] = 1;
+			stack[top++] = y0 * img->w + x0;
+			while (top) {
+				int i = stack[--top], x = i % img->w, y = i / img->w;
+				static const int dx[4] = { 1, -1, 0, 0 }, dy[4] = { 0, 0, 1, -1 };
+
+				count++;
+				minx = x < minx ? x : minx;
+				maxx = x > maxx ? x : maxx;
+				miny = y < miny ? y : miny;
+				maxy = y > maxy ? y : maxy;
+				for (int k = 0; k < 4; k++) {
+					int nx = x + dx[k], ny = y + dy[k];
+
+					if (!vt_is_block(img, nx, ny) ||
+					    seen[(size_t)ny * img->w + nx])
+						continue;
+					seen[(size_t)ny * img->w + nx] = 1;
+					stack[top++] = ny * img->w + nx;
+				}
+			}
+			if (count > best && count >= 100 &&
+			    count * 100 >= (long)(maxx - minx + 1) * (maxy - miny + 1) * 97) {
+				best = count;
+				r->x = minx;
+				r->y = miny;
+				r->w = maxx - minx + 1;
+				r->h = maxy - miny + 1;
+			}
+		}
+	free(seen);
+	free(stack);
+	return best > 0;
+}
+
+/* Where a rectangle of the remote screen (fb_w x fb_h) lands in a window of
+   win_w x win_h: scaled by the smaller ratio, aspect kept, centred. */
+static struct it_rect vt_expect(int win_w, int win_h, int fb_w, int fb_h, const struct it_rect *fb)
+{
+	double sx = (double)win_w / fb_w, sy = (double)win_h / fb_h, s = sx < sy ? sx : sy;
+	double ox = (win_w - fb_w * s) / 2, oy = (win_h - fb_h * s) / 2;
+	struct it_rect e;
+
+	e.x = (int)(ox + fb->x * s + 0.5);
+	e.y = (int)(oy + fb->y * s + 0.5);
+	e.w = (int)(fb->w * s + 0.5);
+	e.h = (int)(fb->h * s + 0.5);
+	return e;
+}
+
+static bool vt_rect_near(const struct it_rect *a, const struct it_rect *b, int tol)
+{
+	return abs(a->x - b->x) <= tol && abs(a->y - b->y) <= tol && abs(a->w - b->w) <= tol &&
+	       abs(a->h - b->h) <= tol;
+}
+
+/*
+ * Captures the window until it is win_w x win_h (0: any size) and shows the
+ * block near want (NULL: of the page's own size, i.e. at scale 1), or until
+ * timeout_s. Returns true on a match; img and r hold the last capture and
+ * what was found in it (r->w == 0 if no block).
+ */
+static bool vt_wait_block(int win_w, int win_h, const struct it_rect *want, int tol,
+			  double timeout_s, struct vt_img *img, struct it_rect *r)
+{
+	double end = it_now_s() + timeout_s;
+	struct it_rect one = { 0, 0, PAGE_BLOCK_W, PAGE_BLOCK_H };
+
+	for (;;) {
+		bool found;
+
+		vt_capture(img);
+		memset(r, 0, sizeof *r);
+		found = vt_find_block(img, r);
+		if (found && (!win_w || (img->w == win_w && img->h == win_h))) {
+			if (want && vt_rect_near(r, want, tol))
+				return true;
+			one.x = r->x;
+			one.y = r->y;
+			if (!want && vt_rect_near(r, &one, tol))
+				return true;
+		}
+		if (it_now_s() >= end)
+			return false;
+		IT_ASSERT(it_extra_running(vt.viewer_pid, NULL),
+			  "the viewer %s while the test waited for its picture",
+			  vt_viewer_state());
+		it_sleep_ms(500);
+	}
+}
+
+/* Window point of a page point, from where the block is in the window. */
+static int vt_page_x(const struct it_rect *b, int page_x)
+{
+	return b->x + (int)((double)(page_x - PAGE_BLOCK_X) * b->w / PAGE_BLOCK_W + 0.5);
+}
+
+static int vt_page_y(const struct it_rect *b, int page_y)
+{
+	return b->y + (int)((double)(page_y - PAGE_BLOCK_Y) * b->h / PAGE_BLOCK_H + 0.5);
+}
+
+/* Clicks the page's text field through the viewer's window and gives the
+   window the keyboard focus. */
+static void vt_click_field(const struct it_rect *block)
+{
+	char x[16], y[16], win[32];
+
+	snprintf(win, sizeof win, "%lu", vt.win);
+	snprintf(x, sizeof x, "%d", vt_page_x(block, PAGE_FIELD_X + PAGE_FIELD_W / 2));
+	snprintf(y, sizeof y, "%d", vt_page_y(block, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
+	VT_XDO("windowfocus", "--sync", win);
+	VT_XDO("mousemove", "--window", win, x, y);
+	it_sleep_ms(300);
+	VT_XDO("click", "1");
+	it_sleep_ms(1000); /* the focus lands in the field before the first key */
+}
+
+/* Types text into the focused viewer window, one key every 50 ms. */
+static void vt_type(const char *text)
+{
+	char win[32];
+
+	snprintf(win, sizeof win, "%lu", vt.win);
+	VT_XDO("windowfocus", "--sync", win);
+	VT_XDO("type", "--delay", "50", text);
+}
+
+/*
+ * The values the page server was told, in order (its log's "report seq=N
+ * '...'" lines), joined with " | " into buf; returns how many there were and
+ * whether each is a prefix of want (a character typed twice shows as a value
+ * that is not, even if a later one is right again).
+ */
+static int vt_reports(const char *want, char *buf, size_t len, bool *all_prefixes)
+{
+	FILE *f = fopen(it.page_log, "r");
+	char line[2048];
+	size_t used = 0;
+	int n = 0;
+
+	*all_prefixes = true;
+	buf[0] = '\0';
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		char *p = strstr(line, "report seq="), *q, *e;
+
+		if (!p || !(q = strchr(p, '\'')) || !(e = strrchr(q + 1, '\'')))
+			continue;
+		*e = '\0';
+		q++;
+		n++;
+		if (strncmp(want, q, strlen(q)) != 0)
+			*all_prefixes = false;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s\"%s\"",
+						 n > 1 ? " | " : "", q);
+	}
+	fclose(f);
+	return n;
+}
+
+/* Counts pixels of the capture near the colour (r, g, b). */
+static long vt_count_colour(const struct vt_img *img, int r, int g, int b, int tol)
+{
+	long n = 0;
+
+	for (int y = 0; y < img->h; y++)
+		for (int x = 0; x < img->w; x++)
+			n += vt_near(vt_px(img, x, y), r, g, b, tol);
+	return n;
+}
+
+/* Asserts that the picture is centred: black bars where the window is wider
+   or taller than the scaled picture, and picture (not black) inside. */
+static void vt_assert_bars(const struct vt_img *img, int fb_w, int fb_h)
+{
+	struct it_rect all = { 0, 0, fb_w, fb_h };
+	struct it_rect pic = vt_expect(img->w, img->h, fb_w, fb_h, &all);
+	const uint8_t *p;
+
+	if (pic.y > 3) {
+		p = vt_px(img, img->w / 2, 1);
+		IT_ASSERT(vt_near(p, 0, 0, 0, 8), "top bar at (%d,1) is rgb(%d,%d,%d), want black",
+			  img->w / 2, p[0], p[1], p[2]);
+		p = vt_px(img, img->w / 2, img->h - 2);
+		IT_ASSERT(vt_near(p, 0, 0, 0, 8),
+			  "bottom bar at (%d,%d) is rgb(%d,%d,%d), want black", img->w / 2, img->h - 2, p[0], p[1], p[2]);
+	}
+	if (pic.x > 3) {
+		p = vt_px(img, 1, img->h / 2);
+		IT_ASSERT(vt_near(p, 0, 0, 0, 8), "left bar at (1,%d) is rgb(%d,%d,%d), want black",
+			  img->h / 2, p[0], p[1], p[2]);
+		p = vt_px(img, img->w - 2, img->h / 2);
+		IT_ASSERT(vt_near(p, 0, 0, 0, 8),
+			  "right bar at (%d,%d) is rgb(%d,%d,%d), want black", img->w - 2, img->h / 2, p[0], p[1], p[2]);
+	}
+	/* the page's white background, just inside the picture's bottom-right corner */
+	p = vt_px(img, pic.x + pic.w - 4, pic.y + pic.h - 4);
+	IT_ASSERT(vt_near(p, 255, 255, 255, 16),
+		  "inside the picture's corner (%d,%d) is rgb(%d,%d,%d), want the page's white "
+		  "(picture at %d,%d %dx%d in a %dx%d window)",
+		  pic.x + pic.w - 4, pic.y + pic.h - 4, p[0], p[1], p[2], pic.x, pic.y, pic.w,
+		  pic.h, img->w, img->h);
+}
+
+/* ---- set-up and teardown -------------------------------------------------- */
+
+/* A viewer that starts and logs in: the block at scale 1, with the window
+   and session sizes. */
+static void vt_open(const char *user, int port, struct vt_img *img, struct it_rect *block,
+		    int *fb_w, int *fb_h)
+{
+	double t0;
+
+	vt_start_xvfb();
+	vt_start_viewer(user, it_password(user), port, "C.UTF-8");
+	t0 = it_now_s();
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connected: session ", 1, IT_FIRST_PAGE_S),
+		  "the viewer did not log \"connected: session\" within %d s; viewer %s",
+		  IT_FIRST_PAGE_S, vt_viewer_state());
+	vt_session_size(fb_w, fb_h);
+	IT_ASSERT(vt_wait_block(0, 0, NULL, 1, IT_FIRST_PAGE_S, img, block),
+		  "the viewer's %dx%d window does not show the test page's %dx%d block at scale 1 "
+		  "after %.0f s (largest block-coloured area: %d,%d %dx%d; session %dx%d)",
+		  img->w, img->h, PAGE_BLOCK_W, PAGE_BLOCK_H, it_now_s() - t0, block->x, block->y,
+		  block->w, block->h, *fb_w, *fb_h);
+	fprintf(stderr, "[%s] window %dx%d, session %dx%d, block at %d,%d (%dx%d) after %.1f s\n",
+		it.test_name, img->w, img->h, *fb_w, *fb_h, block->x, block->y, block->w,
+		block->h, it_now_s() - t0);
+}
+
+/*
+ * .fini of every viewer test: stops the viewer (it must end on SIGTERM, as
+ * when the session closes it) and checks its log for sanitizer reports, then
+ * it_stop() ends the rest.
+ */
+static void vt_stop(void)
+{
+	char problem[512] = "";
+
+	if (vt.viewer_pid > 0) {
+		bool was_running = it_extra_running(vt.viewer_pid, NULL);
+		double t0 = it_now_s();
+		int status = it_extra_stop(vt.viewer_pid, 15);
+
+		if (was_running && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			snprintf(problem, sizeof problem,
+				 "the viewer did not exit cleanly on SIGTERM (%s %d after %.1f s)",
+				 WIFEXITED(status) ? "exit status" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+				 it_now_s() - t0);
+		if (it_file_count(vt.viewer_log, "ERROR: AddressSanitizer") ||
+		    it_file_count(vt.viewer_log, "ERROR: LeakSanitizer") ||
+		    it_file_count(vt.viewer_log, "runtime error:"))
+			snprintf(problem + strlen(problem), sizeof problem - strlen(problem),
+				 "%sa sanitizer report in the viewer's log %s",
+				 problem[0] ? "; " : "", vt.viewer_log);
+	}
+	if (problem[0]) {
+		fprintf(stderr, "*** [%s] teardown: %s\n", it.test_name, problem);
+		if (!it.failed)
+			it_dump_logs();
+		it.failed = true;
+	}
+	memset(&vt, 0, sizeof vt);
+	it_stop();
+	if (problem[0])
+		cr_assert_fail("teardown: %s", problem);
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+/* 1. The viewer logs in with --password-file; its window shows the page at
+   the scale the window implies: at login the session is the window's client
+   area, so 1:1, where a plain client of the same session sees it. */
+Test(viewer, shows_page_scaled, .fini = vt_stop)
+{
+	static const char *const users[] = { "v1-alice", NULL };
+	struct vt_img img = { 0 };
+	struct it_rect block, want, seen;
+	struct pgc_conn *c;
+	char title[256], expect[256], win[32];
+	int fb_w, fb_h;
+
+	it_start("viewer_shows_page_scaled", users);
+	vt_open("v1-alice", it.port, &img, &block, &fb_w, &fb_h);
+
+	/* the session is the window's client area at login: scale 1 */
+	IT_ASSERT(fb_w == img.w && fb_h == img.h,
+		  "session %dx%d, but the window's client area at login was %dx%d", fb_w, fb_h,
+		  img.w, img.h);
+	IT_ASSERT(block.w == PAGE_BLOCK_W && block.h == PAGE_BLOCK_H,
+		  "block is %dx%d in the window, want the page's %dx%d at scale 1", block.w,
+		  block.h, PAGE_BLOCK_W, PAGE_BLOCK_H);
+
+	snprintf(win, sizeof win, "%lu", vt.win);
+	IT_ASSERT(vt_x(title, sizeof title, VT_TOOL_S, VT_XDOTOOL, "getwindowname", win, NULL) == 0,
+		  "xdotool getwindowname: %s", vt_tool_error());
+	snprintf(expect, sizeof expect, "pixelgate — v1-alice@127.0.0.1:%d", it.port);
+	IT_ASSERT(strcmp(title, expect) == 0, "window title \"%s\", want \"%s\"", title, expect);
+
+	/* where the remote screen really has it: a client of the same session
+	   (it takes the session over; the viewer is told it was replaced) */
+	c = it_login_connect("v1-alice", fb_w, fb_h);
+	IT_ASSERT(it_wait_block(c, 30, &seen), "a client of the same session sees no block (%s)",
+		  pgc_closed(c) ? pgc_close_reason(c) : "connection open");
+	IT_ASSERT(pgc_rfb(c)->width == fb_w && pgc_rfb(c)->height == fb_h,
+		  "the session is %dx%d for a second client, the viewer said %dx%d",
+		  pgc_rfb(c)->width, pgc_rfb(c)->height, fb_w, fb_h);
+	want = vt_expect(img.w, img.h, fb_w, fb_h, &seen);
+	IT_ASSERT(vt_rect_near(&block, &want, 0),
+		  "viewer shows the block at %d,%d %dx%d; the session has it at %d,%d %dx%d, so "
+		  "in a %dx%d window it belongs at %d,%d %dx%d",
+		  block.x, block.y, block.w, block.h, seen.x, seen.y, seen.w, seen.h, img.w, img.h,
+		  want.x, want.y, want.w, want.h);
+	it_conn_free(c);
+	vt_img_free(&img);
+}
+
+/* 2. Typing into the viewer's window (ASCII, a space, Japanese as Unicode
+   keysyms, which SDL delivers as text input) reaches the page's field with
+   every character exactly once. */
+Test(viewer, typing_reaches_page_once, .fini = vt_stop)
+{
+	static const char *const users[] = { "v2-bob", NULL };
+	static const char want[] = "abc 日本語";
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	char last[512], reports[2048];
+	int fb_w, fb_h, n;
+	bool ok, prefixes;
+
+	it_start("viewer_typing_reaches_page_once", users);
+	vt_open("v2-bob", it.port, &img, &block, &fb_w, &fb_h);
+	vt_click_field(&block);
+	vt_type(want);
+	ok = it_wait_last(want, IT_REPORT_S, NULL, NULL, last, sizeof last);
+	n = vt_reports(want, reports, sizeof reports, &prefixes);
+	IT_ASSERT(ok, "the page's field holds \"%s\", want \"%s\" (reports: %s)", last, want,
+		  reports);
+	/* nothing comes late (a key event and a text event for one keystroke) */
+	it_sleep_ms(3000);
+	IT_ASSERT(it_page_get("/last", last, sizeof last) == 200 && strcmp(last, want) == 0,
+		  "3 s later the page's field holds \"%s\", want \"%s\"", last, want);
+	n = vt_reports(want, reports, sizeof reports, &prefixes);
+	IT_ASSERT(prefixes, "the field held a value that is not a prefix of \"%s\" on the way: %s",
+		  want, reports);
+	fprintf(stderr, "[%s] %d reports: %s\n", it.test_name, n, reports);
+	vt_img_free(&img);
+}
+
+/* 3. Resizing the window scales the picture (the session keeps its size),
+   aspect kept, centred between black bars; back at the login size it is 1:1
+   again. */
+Test(viewer, resize_keeps_picture, .fini = vt_stop)
+{
+	static const char *const users[] = { "v3-carol", NULL };
+	static const int sizes[][2] = { { 1000, 700 }, { 1200, 500 }, { 0, 0 } };
+	struct vt_img img = { 0 };
+	struct it_rect block0, block, want;
+	char win[32], w[16], h[16], line[64];
+	int fb_w, fb_h, w0, h0;
+
+	it_start("viewer_resize_keeps_picture", users);
+	vt_open("v3-carol", it.port, &img, &block0, &fb_w, &fb_h);
+	w0 = img.w;
+	h0 = img.h;
+	/* where the block is on the remote screen */
+	IT_ASSERT(fb_w == w0 && fb_h == h0, "session %dx%d in a %dx%d window at login", fb_w, fb_h,
+		  w0, h0);
+	snprintf(win, sizeof win, "%lu", vt.win);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		int ww = sizes[i][0] ? sizes[i][0] : w0, wh = sizes[i][1] ? sizes[i][1] : h0;
+		int before;
+
+		snprintf(w, sizeof w, "%d", ww);
+		snprintf(h, sizeof h, "%d", wh);
+		snprintf(line, sizeof line, "pixelgate-viewer: window %dx%d", ww, wh);
+		before = it_file_count(vt.viewer_log, line);
+		VT_XDO("windowsize", win, w, h);
+		IT_ASSERT(vt_wait_log(line, before + 1, VT_LOG_S),
+			  "the viewer did not log \"window %dx%d\" within %d s of the resize; "
+			  "viewer %s",
+			  ww, wh, VT_LOG_S, vt_viewer_state());
+		want = vt_expect(ww, wh, fb_w, fb_h, &block0);
+		IT_ASSERT(vt_wait_block(ww, wh, &want, VT_SCALED_TOL, VT_REDRAW_S, &img, &block),
+			  "after resizing to %dx%d: window %dx%d shows the block at %d,%d %dx%d, "
+			  "want %d,%d %dx%d (±%d; session %dx%d, block %d,%d %dx%d on it)",
+			  ww, wh, img.w, img.h, block.x, block.y, block.w, block.h, want.x, want.y,
+			  want.w, want.h, VT_SCALED_TOL, fb_w, fb_h, block0.x, block0.y, block0.w,
+			  block0.h);
+		vt_assert_bars(&img, fb_w, fb_h);
+		fprintf(stderr, "[%s] %dx%d: block at %d,%d %dx%d (want %d,%d %dx%d)\n",
+			it.test_name, ww, wh, block.x, block.y, block.w, block.h, want.x, want.y,
+			want.w, want.h);
+	}
+	/* the session was not restarted or resized on the way */
+	IT_ASSERT(it_file_count(vt.viewer_log, "connected: session ") == 1,
+		  "the viewer connected %d times during the resizes, want once",
+		  it_file_count(vt.viewer_log, "connected: session "));
+	IT_ASSERT(vt_rect_near(&block, &block0, 0),
+		  "back at %dx%d the block is at %d,%d %dx%d, at login it was at %d,%d %dx%d", w0,
+		  h0, block.x, block.y, block.w, block.h, block0.x, block0.y, block0.w, block0.h);
+	vt_img_free(&img);
+}
+
+/* 4. The network drops (the relay is cut) and comes back within the grace
+   period: the viewer says so, retries, and lands on the same browser, with
+   the text still in the field. */
+Test(viewer, reconnects_same_session, .fini = vt_stop)
+{
+	static const char *const users[] = { "v4-dave", NULL };
+	struct vt_img img = { 0 };
+	struct it_rect block, again;
+	char last[512], reports[2048];
+	int fb_w, fb_h, lost_before;
+	bool ok, prefixes;
+	double t_cut;
+
+	it_start("viewer_reconnects_same_session", users);
+	vt_start_relay();
+	vt_open("v4-dave", vt.relay_port, &img, &block, &fb_w, &fb_h);
+	vt_click_field(&block);
+	vt_type("abc");
+	ok = it_wait_last("abc", IT_REPORT_S, NULL, NULL, last, sizeof last);
+	IT_ASSERT(ok, "before the drop the page's field holds \"%s\", want \"abc\"", last);
+
+	lost_before = it_file_count(vt.viewer_log, "connection lost");
+	t_cut = it_now_s();
+	IT_ASSERT(kill(vt.relay_pid, SIGUSR1) == 0, "kill tcpproxy: %s", strerror(errno));
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connection lost", lost_before + 1, VT_LOG_S),
+		  "the viewer did not log \"connection lost\" within %d s of the cut; viewer %s",
+		  VT_LOG_S, vt_viewer_state());
+	IT_ASSERT(it_file_count(vt.viewer_log, "retrying in") >= 1,
+		  "the viewer's \"connection lost\" line does not say it is retrying");
+	/* it tries again while the network is still down... */
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnecting (attempt 1)", 1, 10),
+		  "the viewer made no new attempt within 10 s of losing the connection; viewer %s",
+		  vt_viewer_state());
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnect failed", 1, 10),
+		  "the viewer's first attempt through the cut relay did not fail within 10 s");
+	/* ...and gets through once it is back, within the daemon's grace period */
+	IT_ASSERT(kill(vt.relay_pid, SIGUSR2) == 0, "kill tcpproxy: %s", strerror(errno));
+	fprintf(stderr, "[%s] relay restored %.1f s after the cut\n", it.test_name,
+		it_now_s() - t_cut);
+	IT_ASSERT(it_now_s() - t_cut < IT_GRACE_S - 3,
+		  "the relay was restored %.1f s after the cut: too close to the %d s grace",
+		  it_now_s() - t_cut, IT_GRACE_S);
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnected: session ", 1, IT_GRACE_S + 30),
+		  "the viewer did not log \"reconnected\" within %d s of the relay's restore; "
+		  "viewer %s",
+		  IT_GRACE_S + 30, vt_viewer_state());
+	fprintf(stderr, "[%s] viewer reconnected %.1f s after the cut\n", it.test_name,
+		it_now_s() - t_cut);
+	/* the picture is back, undimmed, where it was */
+	IT_ASSERT(vt_wait_block(img.w, img.h, &block, 0, VT_REDRAW_S, &img, &again),
+		  "after the reconnect the window shows the block at %d,%d %dx%d, before it was "
+		  "at %d,%d %dx%d",
+		  again.x, again.y, again.w, again.h, block.x, block.y, block.w, block.h);
+
+	/* the same browser: the text is still in the field */
+	VT_XDO("key", "End");
+	vt_type("x");
+	ok = it_wait_last("abcx", IT_REPORT_S, NULL, NULL, last, sizeof last);
+	vt_reports("abcx", reports, sizeof reports, &prefixes);
+	IT_ASSERT(ok, "after the reconnect the page's field holds \"%s\", want \"abcx\" "
+		      "(reports: %s)",
+		  last, reports);
+	IT_ASSERT(it_file_count(it.daemon_log, "Xvfb pid ") == 1,
+		  "the daemon started %d browsers (Xvfb) for one user, want 1",
+		  it_file_count(it.daemon_log, "Xvfb pid "));
+	vt_img_free(&img);
+}
+
+/* 5. A wrong password: the viewer shows the refusal (in Japanese for
+   LANG=ja_JP.UTF-8) in its window, keeps running, and does not try again on
+   its own. */
+Test(viewer, wrong_password_shows_error, .fini = vt_stop)
+{
+	static const char *const users[] = { "v5-eve", NULL };
+	struct vt_img img = { 0 };
+	long red = 0;
+	double t0, end;
+
+	it_start("viewer_wrong_password_shows_error", users);
+	vt_start_xvfb();
+	vt_start_viewer("v5-eve", "not-the-password", it.port, "ja_JP.UTF-8");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: login refused: 401 invalid_credentials", 1,
+			      IT_FIRST_PAGE_S),
+		  "the viewer did not log \"login refused: 401 invalid_credentials\" within %d s; "
+		  "viewer %s",
+		  IT_FIRST_PAGE_S, vt_viewer_state());
+	t0 = it_now_s();
+	IT_ASSERT(it_file_count(vt.viewer_log, "messages in Japanese") == 1,
+		  "with LANG=ja_JP.UTF-8 the viewer did not choose Japanese messages");
+	IT_ASSERT(it_file_count(it.daemon_log, "login failed for user \"v5-eve\"") == 1,
+		  "the daemon logged %d failed logins for v5-eve, want 1",
+		  it_file_count(it.daemon_log, "login failed for user \"v5-eve\""));
+
+	/* the form shows the error text (the form's error colour) */
+	end = it_now_s() + VT_REDRAW_S;
+	do {
+		if (red)
+			it_sleep_ms(500);
+		vt_capture(&img);
+		red = vt_count_colour(&img, VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, 24);
+	} while (red < 40 && it_now_s() < end);
+	IT_ASSERT(red >= 40,
+		  "the window shows no error text (%ld pixels of rgb(%d,%d,%d) in %dx%d)", red,
+		  VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, img.w, img.h);
+
+	/* still there, and no second try */
+	while (it_now_s() < t0 + VT_QUIET_S) {
+		IT_ASSERT(it_extra_running(vt.viewer_pid, NULL),
+			  "the viewer %s %.1f s after the refusal", vt_viewer_state(),
+			  it_now_s() - t0);
+		it_sleep_ms(250);
+	}
+	IT_ASSERT(it_file_count(it.daemon_log, "login failed for user \"v5-eve\"") == 1,
+		  "the daemon logged %d failed logins for v5-eve over %d s, want 1 (the viewer "
+		  "retried)",
+		  it_file_count(it.daemon_log, "login failed for user \"v5-eve\""), VT_QUIET_S);
+	IT_ASSERT(it_file_count(vt.viewer_log, "logging in as v5-eve") == 1,
+		  "the viewer logged in %d times, want once",
+		  it_file_count(vt.viewer_log, "logging in as v5-eve"));
+	IT_ASSERT(it_file_count(it.daemon_log, "login ok") == 0,
+		  "the daemon let a wrong password in");
+	vt_img_free(&img);
+}
