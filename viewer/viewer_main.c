@@ -142,22 +142,33 @@ static int read_password_file(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* Loads the two config files. 0, or -1 (logged). */
-static int load_config(struct viewer_config *cfg)
+/*
+ * Loads the two config files into cfg. A file that does not parse is
+ * skipped (logged, its error kept in err for the window); the other one
+ * still counts. 0, or -1 if a file was refused.
+ */
+static int load_config(struct viewer_config *cfg, char *err, size_t errlen)
 {
-	char err[512], path[VIEWER_PATH_MAX];
+	char path[VIEWER_PATH_MAX];
+	int rc = 0;
 
 	viewer_config_defaults(cfg);
-	if (viewer_config_load(cfg, VIEWER_CONFIG_SYSTEM_PATH, true, err, sizeof(err))) {
+	err[0] = '\0';
+	if (viewer_config_load(cfg, VIEWER_CONFIG_SYSTEM_PATH, true, err, errlen)) {
 		vlog("configuration error: %s", err);
-		return -1;
+		rc = -1;
 	}
-	if (viewer_config_user_path(path, sizeof(path)) == 0 &&
-	    viewer_config_load(cfg, path, true, err, sizeof(err))) {
-		vlog("configuration error: %s", err);
-		return -1;
+	if (viewer_config_user_path(path, sizeof(path)) == 0) {
+		char err2[512];
+
+		if (viewer_config_load(cfg, path, true, err2, sizeof(err2))) {
+			vlog("configuration error: %s", err2);
+			if (!rc)
+				snprintf(err, errlen, "%s", err2);
+			rc = -1;
+		}
 	}
-	return 0;
+	return rc;
 }
 
 /* Parses "WxH". */
@@ -504,6 +515,11 @@ static void on_remote_event(struct app *a, const SDL_Event *ev)
 				toggle_fullscreen(a);
 			return;
 		}
+		/* while the local IME composes, its keys (Enter to commit,
+		   Backspace, arrows) are the IME's, not the browser's */
+		if (ev->type == SDL_KEYDOWN && a->preedit[0] &&
+		    !keymap_is_modifier(ev->key.keysym.sym))
+			return;
 		vinput_key(&a->input, a->s, &ev->key);
 		return;
 	case SDL_TEXTINPUT:
@@ -723,7 +739,8 @@ int main(int argc, char **argv)
 		   *opt_log = NULL;
 	int win_w = DEFAULT_WIN_W, win_h = DEFAULT_WIN_H, ch, status = 0;
 	struct app *a;
-	bool autologin = false;
+	bool autologin = false, cfg_failed;
+	char cfg_err[512];
 
 	set_locale();
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -777,10 +794,7 @@ int main(int argc, char **argv)
 	if (mlock(a->form, sizeof(*a->form)))
 		vlog("warning: cannot lock the password in memory: %s", strerror(errno));
 
-	if (load_config(&a->cfg)) {
-		status = EXIT_USAGE;
-		goto out;
-	}
+	cfg_failed = load_config(&a->cfg, cfg_err, sizeof(cfg_err)) != 0;
 	if (opt_server)
 		snprintf(a->cfg.server, sizeof(a->cfg.server), "%s", opt_server);
 	if (opt_ca)
@@ -792,6 +806,13 @@ int main(int argc, char **argv)
 	snprintf(a->form->user, sizeof(a->form->user), "%s", a->cfg.user);
 	a->form->focus = a->form->user[0] ? VF_PASSWORD : VF_USER;
 	check_settings(a);
+	if (cfg_failed) {
+		/* IT has to fix the file: say so in the window, do not log in */
+		vform_set_message(a->form, text_get(TEXT_ERR_NO_SERVER), true);
+		vform_set_detail(a->form, cfg_err);
+		a->form->can_submit = false;
+		a->server_ok = false;
+	}
 	if (opt_pwfile) {
 		if (!a->form->user[0]) {
 			vlog("--password-file needs a user (--user or user = in the config)");

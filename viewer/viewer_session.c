@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -546,6 +547,9 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 	if (!s)
 		return NULL;
 	s->p = *p;
+	/* the password stays out of swap (best effort) */
+	if (mlock(&s->p, sizeof(s->p)))
+		vlog("warning: cannot lock the password in memory: %s", strerror(errno));
 	s->ev_type = sdl_event_type;
 	s->want_w = p->width;
 	s->want_h = p->height;
@@ -554,7 +558,8 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 	s->st.state = VS_LOGGING_IN;
 	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK)) {
 		vlog("pipe: %s", strerror(errno));
-		explicit_bzero(s->p.password, sizeof(s->p.password));
+		explicit_bzero(&s->p, sizeof(s->p));
+		munlock(&s->p, sizeof(s->p));
 		free(s);
 		return NULL;
 	}
@@ -573,7 +578,8 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 		pthread_mutex_destroy(&s->lock);
 		pthread_mutex_destroy(&s->conn_lock);
 		pthread_mutex_destroy(&s->fb_lock);
-		explicit_bzero(s->p.password, sizeof(s->p.password));
+		explicit_bzero(&s->p, sizeof(s->p));
+		munlock(&s->p, sizeof(s->p));
 		free(s);
 		return NULL;
 	}
@@ -591,6 +597,7 @@ void vsession_free(struct vsession *s)
 	close(s->wake[0]);
 	close(s->wake[1]);
 	explicit_bzero(&s->p, sizeof(s->p));
+	munlock(&s->p, sizeof(s->p));
 	free(s->shadow);
 	free(s->cursor);
 	pthread_mutex_destroy(&s->lock);
