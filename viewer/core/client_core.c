@@ -584,10 +584,12 @@ static int http_write_body(struct http_txn *t, struct lws *wsi)
 	memcpy(buf + LWS_PRE, t->body + t->body_sent, n);
 	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
 	    (int)n) {
+		explicit_bzero(buf + LWS_PRE, n);
 		set_msg(t->res->message, sizeof(t->res->message), "writing the request body failed");
 		t->failed = true;
 		return -1;
 	}
+	explicit_bzero(buf + LWS_PRE, n);	/* a login body holds a password */
 	t->body_sent += n;
 	if (last)
 		lws_client_http_body_pending(wsi, 0);
@@ -794,6 +796,19 @@ int pgc_http_get(const struct pgc_server *srv, const char *path, struct pgc_logi
 	return http_request(srv, "GET", path, NULL, NULL, 0, res);
 }
 
+/* Overwrites the text of string member key of object o (a password)
+   before o is freed. NULL o or a missing member is fine. */
+static void json_wipe_member(json_t *o, const char *key)
+{
+	json_t *s = o ? json_object_get(o, key) : NULL;
+	/* jansson keeps the value in its own heap copy and does not wipe it
+	   when freeing; the object is ours, so writing to it is fine */
+	char *v = (char *)json_string_value(s);
+
+	if (v)
+		explicit_bzero(v, json_string_length(s));
+}
+
 int pgc_login(const struct pgc_server *srv, const char *user, const char *password, int width,
 	      int height, struct pgc_login_result *res)
 {
@@ -814,6 +829,7 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 	    (width && json_object_set_new(o, "width", json_integer(width))) ||
 	    (height && json_object_set_new(o, "height", json_integer(height)))) {
 		/* json_string() returns NULL for invalid UTF-8 */
+		json_wipe_member(o, "password");
 		json_decref(o);
 		memset(res, 0, sizeof(*res));
 		set_msg(res->message, sizeof(res->message),
@@ -821,6 +837,7 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 		return -1;
 	}
 	body = json_dumps(o, JSON_COMPACT);
+	json_wipe_member(o, "password");
 	json_decref(o);
 	if (!body) {
 		memset(res, 0, sizeof(*res));
@@ -828,6 +845,7 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 		return -1;
 	}
 	rc = pgc_http_post(srv, "/api/v1/login", "application/json", body, strlen(body), res);
+	explicit_bzero(body, strlen(body));	/* it holds the password */
 	free(body);
 	if (rc)
 		return -1;
