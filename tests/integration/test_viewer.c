@@ -920,7 +920,8 @@ Test(viewer, reconnects_same_session, .fini = vt_stop)
 	struct it_rect block, again;
 	char last[512], reports[2048];
 	int fb_w, fb_h, lost_before;
-	bool ok, prefixes;
+	bool ok, prefixes, dimmed = false;
+	const uint8_t *p = NULL;
 	double t_cut;
 
 	it_start("viewer_reconnects_same_session", users);
@@ -939,6 +940,19 @@ Test(viewer, reconnects_same_session, .fini = vt_stop)
 		  VT_LOG_S, vt_viewer_state());
 	IT_ASSERT(it_file_count(vt.viewer_log, "retrying in") >= 1,
 		  "the viewer's \"connection lost\" line does not say it is retrying");
+	/* on screen: the last picture, dimmed (under the retry message) */
+	for (double end = it_now_s() + 10;; it_sleep_ms(300)) {
+		vt_capture(&img);
+		p = vt_px(&img, block.x + block.w / 2, block.y + block.h / 2);
+		dimmed = img.w > block.x + block.w && img.h > block.y + block.h && p[2] > 40 &&
+			 p[2] < PAGE_BLOCK_B * 3 / 4 && p[1] < PAGE_BLOCK_G * 3 / 4;
+		if (dimmed || it_now_s() >= end)
+			break;
+	}
+	IT_ASSERT(dimmed,
+		  "while the connection is lost the block's centre is rgb(%d,%d,%d), want the "
+		  "block's rgb(%d,%d,%d) dimmed",
+		  p[0], p[1], p[2], PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B);
 	/* it tries again while the network is still down... */
 	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnecting (attempt 1)", 1, 10),
 		  "the viewer made no new attempt within 10 s of losing the connection; viewer %s",
@@ -1003,18 +1017,6 @@ Test(viewer, wrong_password_shows_error, .fini = vt_stop)
 		  "the daemon logged %d failed logins for v5-eve, want 1",
 		  it_file_count(it.daemon_log, "login failed for user \"v5-eve\""));
 
-	/* the form shows the error text (the form's error colour) */
-	end = it_now_s() + VT_REDRAW_S;
-	do {
-		if (red)
-			it_sleep_ms(500);
-		vt_capture(&img);
-		red = vt_count_colour(&img, VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, 24);
-	} while (red < 40 && it_now_s() < end);
-	IT_ASSERT(red >= 40,
-		  "the window shows no error text (%ld pixels of rgb(%d,%d,%d) in %dx%d)", red,
-		  VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, img.w, img.h);
-
 	/* still there, and no second try */
 	while (it_now_s() < t0 + VT_QUIET_S) {
 		IT_ASSERT(it_extra_running(vt.viewer_pid, NULL),
@@ -1029,6 +1031,22 @@ Test(viewer, wrong_password_shows_error, .fini = vt_stop)
 	IT_ASSERT(it_file_count(vt.viewer_log, "logging in as v5-eve") == 1,
 		  "the viewer logged in %d times, want once",
 		  it_file_count(vt.viewer_log, "logging in as v5-eve"));
+	/* the form is back with the error text (in the form's error colour) */
+	IT_ASSERT(it_file_count(vt.viewer_log,
+				"login form shown: wrong user name or password") == 1,
+		  "the viewer did not log that the login form shows the refusal");
+	for (end = it_now_s() + VT_REDRAW_S;; it_sleep_ms(500)) {
+		vt_capture(&img);
+		red = vt_count_colour(&img, VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, 24);
+		if (red >= 40 || it_now_s() >= end)
+			break;
+	}
+	IT_ASSERT(red >= 40,
+		  "the window shows no error text (%ld pixels of rgb(%d,%d,%d) in %dx%d)", red,
+		  VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, img.w, img.h);
+	fprintf(stderr, "[%s] %ld pixels of the error text's colour in the window\n",
+		it.test_name, red);
+
 	IT_ASSERT(it_file_count(it.daemon_log, "login ok") == 0,
 		  "the daemon let a wrong password in");
 	vt_img_free(&img);
