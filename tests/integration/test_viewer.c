@@ -768,6 +768,19 @@ static void vt_stop(void)
 			it_dump_logs();
 		it.failed = true;
 	}
+	/* the last picture of the window, for whoever reads the failure */
+	if ((it.failed || getenv("PIXELGATE_IT_KEEP_LOGS")) && vt.xwd_file[0] &&
+	    access(vt.xwd_file, R_OK) == 0) {
+		char cmd[1200];
+
+		mkdir("/tmp/pixelgate-it-logs", 0755);
+		snprintf(cmd, sizeof cmd, "cp '%s' '/tmp/pixelgate-it-logs/%s-window.xwd'",
+			 vt.xwd_file, it.test_name);
+		if (system(cmd) == 0)
+			fprintf(stderr, "*** kept the last capture of the viewer's window: "
+					"/tmp/pixelgate-it-logs/%s-window.xwd\n",
+				it.test_name);
+	}
 	memset(&vt, 0, sizeof vt);
 	it_stop();
 	if (problem[0])
@@ -852,6 +865,29 @@ Test(viewer, typing_reaches_page_once, .fini = vt_stop)
 	IT_ASSERT(prefixes, "the field held a value that is not a prefix of \"%s\" on the way: %s",
 		  want, reports);
 	fprintf(stderr, "[%s] %d reports: %s\n", it.test_name, n, reports);
+
+	/* and the window shows it: the field's inside is no longer empty */
+	{
+		struct it_rect f = { vt_page_x(&block, PAGE_FIELD_X) + 4,
+				     vt_page_y(&block, PAGE_FIELD_Y) + 4,
+				     vt_page_x(&block, PAGE_FIELD_X + PAGE_FIELD_W) - 4,
+				     vt_page_y(&block, PAGE_FIELD_Y + PAGE_FIELD_H) - 4 };
+		long dark = 0;
+
+		for (double end = it_now_s() + VT_REDRAW_S;; it_sleep_ms(500)) {
+			vt_capture(&img);
+			dark = 0;
+			for (int y = f.y; y < f.h && y < img.h; y++)
+				for (int x = f.x; x < f.w && x < img.w; x++)
+					dark += vt_px(&img, x, y)[0] < 128;
+			if (dark >= 50 || it_now_s() >= end)
+				break;
+		}
+		IT_ASSERT(dark >= 50,
+			  "the page got the text but the viewer's window shows the field "
+			  "(%d,%d)-(%d,%d) empty (%ld dark pixels)",
+			  f.x, f.y, f.w, f.h, dark);
+	}
 	vt_img_free(&img);
 }
 
