@@ -62,20 +62,16 @@ static struct {
 	char tool_err[320];	/* stderr of the last xdotool/xwd run */
 	char xwd_file[320];
 	char last_cmd[512];	/* the last xdotool/xwd command line, for messages */
+	uint8_t *xwd;		/* the last xwd file's bytes (freed by vt_stop) */
+	uint8_t *rgb;		/* the last capture's pixels (freed by vt_stop) */
 } vt;
 
-/* A capture of the viewer's window as 8-bit RGB triplets. */
+/* A capture of the viewer's window as 8-bit RGB triplets; valid until the
+   next capture (the pixels are vt.rgb). */
 struct vt_img {
 	int w, h;
-	uint8_t *rgb;
+	const uint8_t *rgb;
 };
-
-static void vt_img_free(struct vt_img *img)
-{
-	free(img->rgb);
-	img->rgb = NULL;
-	img->w = img->h = 0;
-}
 
 /* ---- processes ------------------------------------------------------------ */
 
@@ -407,9 +403,11 @@ static const char *vt_parse_xwd(const uint8_t *d, size_t len, struct vt_img *img
 	off = (size_t)hsize + (size_t)ncolors * 12;
 	if (off > len || (len - off) / bpl < height)
 		return "truncated";
-	img->rgb = malloc((size_t)width * height * 3);
-	if (!img->rgb)
+	free(vt.rgb);
+	vt.rgb = malloc((size_t)width * height * 3);
+	if (!vt.rgb)
 		return "out of memory";
+	img->rgb = vt.rgb;
 	img->w = (int)width;
 	img->h = (int)height;
 	for (uint32_t y = 0; y < height; y++)
@@ -418,7 +416,7 @@ static const char *vt_parse_xwd(const uint8_t *d, size_t len, struct vt_img *img
 			uint32_t v = byte_order == 0 ? (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
 							       (uint32_t)p[1] << 8 | p[0]
 						     : vt_be32(p);
-			uint8_t *o = img->rgb + ((size_t)y * width + x) * 3;
+			uint8_t *o = vt.rgb + ((size_t)y * width + x) * 3;
 
 			o[0] = (uint8_t)vt_channel(v, rmask);
 			o[1] = (uint8_t)vt_channel(v, gmask);
@@ -430,13 +428,13 @@ static const char *vt_parse_xwd(const uint8_t *d, size_t len, struct vt_img *img
 /* Captures the viewer's window with xwd; fails the test if that fails. */
 static void vt_capture(struct vt_img *img)
 {
-	char id[32], why[200];
+	char id[32];
 	struct stat st;
-	uint8_t *data = NULL;
 	const char *err;
+	ssize_t got;
 	int fd, rc;
 
-	vt_img_free(img);
+	memset(img, 0, sizeof *img);
 	snprintf(vt.xwd_file, sizeof vt.xwd_file, "%s/window.xwd", it.dir);
 	snprintf(id, sizeof id, "0x%lx", vt.win);
 	unlink(vt.xwd_file);
@@ -445,14 +443,13 @@ static void vt_capture(struct vt_img *img)
 		  vt_viewer_state());
 	fd = open(vt.xwd_file, O_RDONLY | O_CLOEXEC);
 	IT_ASSERT(fd >= 0 && fstat(fd, &st) == 0, "%s: %s", vt.xwd_file, strerror(errno));
-	data = malloc((size_t)st.st_size + 1);
-	IT_ASSERT(data && read(fd, data, (size_t)st.st_size) == st.st_size, "read %s: %s",
-		  vt.xwd_file, strerror(errno));
+	free(vt.xwd);
+	vt.xwd = malloc((size_t)st.st_size + 1);
+	got = vt.xwd ? read(fd, vt.xwd, (size_t)st.st_size) : -1;
 	close(fd);
-	err = vt_parse_xwd(data, (size_t)st.st_size, img);
-	snprintf(why, sizeof why, "%s", err ? err : "");
-	free(data);
-	IT_ASSERT(err == NULL, "%s (%lld bytes): %s", vt.xwd_file, (long long)st.st_size, why);
+	IT_ASSERT(got == st.st_size, "read %s: %s", vt.xwd_file, strerror(errno));
+	err = vt_parse_xwd(vt.xwd, (size_t)st.st_size, img);
+	IT_ASSERT(err == NULL, "%s (%lld bytes): %s", vt.xwd_file, (long long)st.st_size, err);
 }
 
 static const uint8_t *vt_px(const struct vt_img *img, int x, int y)
@@ -781,6 +778,8 @@ static void vt_stop(void)
 					"/tmp/pixelgate-it-logs/%s-window.xwd\n",
 				it.test_name);
 	}
+	free(vt.xwd);
+	free(vt.rgb);
 	memset(&vt, 0, sizeof vt);
 	it_stop();
 	if (problem[0])
@@ -833,7 +832,6 @@ Test(viewer, shows_page_scaled, .fini = vt_stop)
 		  block.x, block.y, block.w, block.h, seen.x, seen.y, seen.w, seen.h, img.w, img.h,
 		  want.x, want.y, want.w, want.h);
 	it_conn_free(c);
-	vt_img_free(&img);
 }
 
 /* 2. Typing into the viewer's window (ASCII, a space, Japanese as Unicode
@@ -888,7 +886,6 @@ Test(viewer, typing_reaches_page_once, .fini = vt_stop)
 			  "(%d,%d)-(%d,%d) empty (%ld dark pixels)",
 			  f.x, f.y, f.w, f.h, dark);
 	}
-	vt_img_free(&img);
 }
 
 /* 3. Resizing the window scales the picture (the session keeps its size),
@@ -943,7 +940,6 @@ Test(viewer, resize_keeps_picture, .fini = vt_stop)
 	IT_ASSERT(vt_rect_near(&block, &block0, 0),
 		  "back at %dx%d the block is at %d,%d %dx%d, at login it was at %d,%d %dx%d", w0,
 		  h0, block.x, block.y, block.w, block.h, block0.x, block0.y, block0.w, block0.h);
-	vt_img_free(&img);
 }
 
 /* 4. The network drops (the relay is cut) and comes back within the grace
@@ -1025,7 +1021,6 @@ Test(viewer, reconnects_same_session, .fini = vt_stop)
 	IT_ASSERT(it_file_count(it.daemon_log, "Xvfb pid ") == 1,
 		  "the daemon started %d browsers (Xvfb) for one user, want 1",
 		  it_file_count(it.daemon_log, "Xvfb pid "));
-	vt_img_free(&img);
 }
 
 /* 5. A wrong password: the viewer shows the refusal (in Japanese for
@@ -1085,5 +1080,4 @@ Test(viewer, wrong_password_shows_error, .fini = vt_stop)
 
 	IT_ASSERT(it_file_count(it.daemon_log, "login ok") == 0,
 		  "the daemon let a wrong password in");
-	vt_img_free(&img);
 }
