@@ -399,7 +399,7 @@ start_viewer() {
 		return 0
 	fi
 	if [[ ! -x $viewer ]]; then
-		say "pixelgate-viewer is not built yet (it arrives with its own issue)."
+		say "pixelgate-viewer was not built (is libsdl2-ttf-dev installed?)."
 		say "Meanwhile any RFB-over-WebSocket client (e.g. noVNC) can connect: log in as above,"
 		say "then open wss://127.0.0.1:$PORT/rfb?ticket=TICKET with subprotocol \"binary\"."
 	elif [[ $WANT_VIEWER -eq 0 ]]; then

@@ -52,13 +52,16 @@ void vinput_text(struct vinput *in, struct vsession *s, const char *utf8)
 	const char *p = utf8;
 
 	(void)in;
+	/* X11 sends text "f" for Alt+F too; the key already went as a keysym. */
+	if (!keymap_text_wanted((uint16_t)SDL_GetModState()))
+		return;
 	while (*p) {
 		int32_t cp = keymap_utf8_next(&p);
 		uint32_t ks;
 
-		if (cp < 0x20 || cp == 0x7f)	/* invalid or control: not text */
+		ks = cp < 0 ? 0 : keymap_text_keysym(cp);
+		if (ks == 0)	/* invalid, or a control character (C0, DEL, C1): not text */
 			continue;
-		ks = keymap_text_keysym(cp);
 		if (vsession_key(s, ks, true) == 0)
 			vsession_key(s, ks, false);
 	}
