@@ -41,6 +41,8 @@
 #define VT_REDRAW_S 30		/* the window shows a change (resize, reconnect) */
 #define VT_LOG_S 30		/* a log line expected soon */
 #define VT_QUIET_S 8		/* how long a refused viewer is watched for retries */
+#define VT_SILENT_S 90		/* a network gone silent is noticed (the client core
+				   pings after 20 s of silence, hangs up after 35 s) */
 
 /* Tolerance of the block's place and size in a scaled picture, pixels. */
 #define VT_SCALED_TOL 2
@@ -942,6 +944,80 @@ Test(viewer, resize_keeps_picture, .fini = vt_stop)
 		  h0, block.x, block.y, block.w, block.h, block0.x, block0.y, block0.w, block0.h);
 }
 
+/* A viewer through the relay, logged in, "abc" typed into the field. */
+static void vt_open_typed(const char *user, struct vt_img *img, struct it_rect *block)
+{
+	char last[512];
+	int fb_w, fb_h;
+
+	vt_start_relay();
+	vt_open(user, vt.relay_port, img, block, &fb_w, &fb_h);
+	vt_click_field(block);
+	vt_type("abc");
+	IT_ASSERT(it_wait_last("abc", IT_REPORT_S, NULL, NULL, last, sizeof last),
+		  "before the drop the page's field holds \"%s\", want \"abc\"", last);
+}
+
+/* Asserts that the window shows the last picture dimmed (the connection is
+   lost; the retry message is drawn over the middle, away from the block). */
+static void vt_assert_dimmed(struct vt_img *img, const struct it_rect *block)
+{
+	const uint8_t *p = NULL;
+	bool dimmed = false;
+
+	for (double end = it_now_s() + 10;; it_sleep_ms(300)) {
+		vt_capture(img);
+		if (img->w <= block->x + block->w || img->h <= block->y + block->h)
+			break;
+		p = vt_px(img, block->x + block->w / 2, block->y + block->h / 2);
+		dimmed = p[2] > 40 && p[2] < PAGE_BLOCK_B * 3 / 4 && p[1] < PAGE_BLOCK_G * 3 / 4;
+		if (dimmed || it_now_s() >= end)
+			break;
+	}
+	IT_ASSERT(p != NULL, "the window shrank to %dx%d", img->w, img->h);
+	IT_ASSERT(dimmed,
+		  "while the connection is lost the block's centre is rgb(%d,%d,%d), want the "
+		  "block's rgb(%d,%d,%d) dimmed",
+		  p[0], p[1], p[2], PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B);
+}
+
+/*
+ * After the relay's restore (at t_restore; the drop began at t_drop): the
+ * viewer reconnects, shows the picture again where it was, and reaches the
+ * same browser: "x" typed after End lands behind the "abc" still in the
+ * field, and the daemon started one browser in all.
+ */
+static void vt_assert_back(struct vt_img *img, const struct it_rect *block, double t_drop)
+{
+	struct it_rect again;
+	char last[512], reports[2048];
+	bool ok, prefixes;
+
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnected: session ", 1, IT_GRACE_S + 30),
+		  "the viewer did not log \"reconnected\" within %d s of the relay's restore; "
+		  "viewer %s",
+		  IT_GRACE_S + 30, vt_viewer_state());
+	fprintf(stderr, "[%s] viewer reconnected %.1f s after the drop\n", it.test_name,
+		it_now_s() - t_drop);
+	/* the picture is back, undimmed, where it was */
+	IT_ASSERT(vt_wait_block(img->w, img->h, block, 0, VT_REDRAW_S, img, &again),
+		  "after the reconnect the window shows the block at %d,%d %dx%d, before it was "
+		  "at %d,%d %dx%d",
+		  again.x, again.y, again.w, again.h, block->x, block->y, block->w, block->h);
+
+	/* the same browser: the text is still in the field */
+	VT_XDO("key", "End");
+	vt_type("x");
+	ok = it_wait_last("abcx", IT_REPORT_S, NULL, NULL, last, sizeof last);
+	vt_reports("abcx", reports, sizeof reports, &prefixes);
+	IT_ASSERT(ok, "after the reconnect the page's field holds \"%s\", want \"abcx\" "
+		      "(reports: %s)",
+		  last, reports);
+	IT_ASSERT(it_file_count(it.daemon_log, "Xvfb pid ") == 1,
+		  "the daemon started %d browsers (Xvfb) for one user, want 1",
+		  it_file_count(it.daemon_log, "Xvfb pid "));
+}
+
 /* 4. The network drops (the relay is cut) and comes back within the grace
    period: the viewer says so, retries, and lands on the same browser, with
    the text still in the field. */
@@ -949,42 +1025,20 @@ Test(viewer, reconnects_same_session, .fini = vt_stop)
 {
 	static const char *const users[] = { "v4-dave", NULL };
 	struct vt_img img = { 0 };
-	struct it_rect block, again;
-	char last[512], reports[2048];
-	int fb_w, fb_h, lost_before;
-	bool ok, prefixes, dimmed = false;
-	const uint8_t *p = NULL;
+	struct it_rect block;
 	double t_cut;
 
 	it_start("viewer_reconnects_same_session", users);
-	vt_start_relay();
-	vt_open("v4-dave", vt.relay_port, &img, &block, &fb_w, &fb_h);
-	vt_click_field(&block);
-	vt_type("abc");
-	ok = it_wait_last("abc", IT_REPORT_S, NULL, NULL, last, sizeof last);
-	IT_ASSERT(ok, "before the drop the page's field holds \"%s\", want \"abc\"", last);
+	vt_open_typed("v4-dave", &img, &block);
 
-	lost_before = it_file_count(vt.viewer_log, "connection lost");
 	t_cut = it_now_s();
 	IT_ASSERT(kill(vt.relay_pid, SIGUSR1) == 0, "kill tcpproxy: %s", strerror(errno));
-	IT_ASSERT(vt_wait_log("pixelgate-viewer: connection lost", lost_before + 1, VT_LOG_S),
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connection lost", 1, VT_LOG_S),
 		  "the viewer did not log \"connection lost\" within %d s of the cut; viewer %s",
 		  VT_LOG_S, vt_viewer_state());
 	IT_ASSERT(it_file_count(vt.viewer_log, "retrying in") >= 1,
 		  "the viewer's \"connection lost\" line does not say it is retrying");
-	/* on screen: the last picture, dimmed (under the retry message) */
-	for (double end = it_now_s() + 10;; it_sleep_ms(300)) {
-		vt_capture(&img);
-		p = vt_px(&img, block.x + block.w / 2, block.y + block.h / 2);
-		dimmed = img.w > block.x + block.w && img.h > block.y + block.h && p[2] > 40 &&
-			 p[2] < PAGE_BLOCK_B * 3 / 4 && p[1] < PAGE_BLOCK_G * 3 / 4;
-		if (dimmed || it_now_s() >= end)
-			break;
-	}
-	IT_ASSERT(dimmed,
-		  "while the connection is lost the block's centre is rgb(%d,%d,%d), want the "
-		  "block's rgb(%d,%d,%d) dimmed",
-		  p[0], p[1], p[2], PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B);
+	vt_assert_dimmed(&img, &block);
 	/* it tries again while the network is still down... */
 	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnecting (attempt 1)", 1, 10),
 		  "the viewer made no new attempt within 10 s of losing the connection; viewer %s",
@@ -998,29 +1052,34 @@ Test(viewer, reconnects_same_session, .fini = vt_stop)
 	IT_ASSERT(it_now_s() - t_cut < IT_GRACE_S - 3,
 		  "the relay was restored %.1f s after the cut: too close to the %d s grace",
 		  it_now_s() - t_cut, IT_GRACE_S);
-	IT_ASSERT(vt_wait_log("pixelgate-viewer: reconnected: session ", 1, IT_GRACE_S + 30),
-		  "the viewer did not log \"reconnected\" within %d s of the relay's restore; "
-		  "viewer %s",
-		  IT_GRACE_S + 30, vt_viewer_state());
-	fprintf(stderr, "[%s] viewer reconnected %.1f s after the cut\n", it.test_name,
-		it_now_s() - t_cut);
-	/* the picture is back, undimmed, where it was */
-	IT_ASSERT(vt_wait_block(img.w, img.h, &block, 0, VT_REDRAW_S, &img, &again),
-		  "after the reconnect the window shows the block at %d,%d %dx%d, before it was "
-		  "at %d,%d %dx%d",
-		  again.x, again.y, again.w, again.h, block.x, block.y, block.w, block.h);
+	vt_assert_back(&img, &block, t_cut);
+}
 
-	/* the same browser: the text is still in the field */
-	VT_XDO("key", "End");
-	vt_type("x");
-	ok = it_wait_last("abcx", IT_REPORT_S, NULL, NULL, last, sizeof last);
-	vt_reports("abcx", reports, sizeof reports, &prefixes);
-	IT_ASSERT(ok, "after the reconnect the page's field holds \"%s\", want \"abcx\" "
-		      "(reports: %s)",
-		  last, reports);
-	IT_ASSERT(it_file_count(it.daemon_log, "Xvfb pid ") == 1,
-		  "the daemon started %d browsers (Xvfb) for one user, want 1",
-		  it_file_count(it.daemon_log, "Xvfb pid "));
+/* 6. The network goes silent (the relay freezes: no reset, nothing moves
+   either way, as when a cable is pulled or a NAT forgets the connection):
+   the viewer notices by itself, says so, and reattaches to the same browser
+   once the network is back. */
+Test(viewer, notices_silent_drop, .fini = vt_stop)
+{
+	static const char *const users[] = { "v6-frank", NULL };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	double t_freeze;
+
+	it_start("viewer_notices_silent_drop", users);
+	vt_open_typed("v6-frank", &img, &block);
+
+	t_freeze = it_now_s();
+	IT_ASSERT(kill(vt.relay_pid, SIGHUP) == 0, "kill tcpproxy: %s", strerror(errno));
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connection lost", 1, VT_SILENT_S),
+		  "the viewer did not notice within %d s that nothing arrives any more (no "
+		  "\"connection lost\"); viewer %s",
+		  VT_SILENT_S, vt_viewer_state());
+	fprintf(stderr, "[%s] viewer noticed the silent drop after %.1f s\n", it.test_name,
+		it_now_s() - t_freeze);
+	vt_assert_dimmed(&img, &block);
+	IT_ASSERT(kill(vt.relay_pid, SIGUSR2) == 0, "kill tcpproxy: %s", strerror(errno));
+	vt_assert_back(&img, &block, t_freeze);
 }
 
 /* 5. A wrong password: the viewer shows the refusal (in Japanese for
