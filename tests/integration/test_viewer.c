@@ -1140,3 +1140,35 @@ Test(viewer, wrong_password_shows_error, .fini = vt_stop)
 	IT_ASSERT(it_file_count(it.daemon_log, "login ok") == 0,
 		  "the daemon let a wrong password in");
 }
+
+/* 7. After a refusal the user types the right password into the form and
+   presses Enter: the viewer logs in and shows the page. */
+Test(viewer, form_login_after_refusal, .fini = vt_stop)
+{
+	static const char *const users[] = { "v7-gina", NULL };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+
+	it_start("viewer_form_login_after_refusal", users);
+	vt_start_xvfb();
+	vt_start_viewer("v7-gina", "not-the-password", it.port, "C.UTF-8");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: login form shown: wrong user name or password", 1,
+			      IT_FIRST_PAGE_S),
+		  "the viewer did not show the form after the refusal; viewer %s",
+		  vt_viewer_state());
+	/* the password field has the focus */
+	vt_type(it_password("v7-gina"));
+	VT_XDO("key", "Return");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connected: session ", 1, IT_FIRST_PAGE_S),
+		  "the viewer did not log in with the password typed into the form; viewer %s",
+		  vt_viewer_state());
+	IT_ASSERT(vt_wait_block(0, 0, NULL, 1, IT_FIRST_PAGE_S, &img, &block),
+		  "after the form's login the window shows no block");
+	IT_ASSERT(it_file_count(it.daemon_log, "login failed for user \"v7-gina\"") == 1 &&
+			  it_file_count(it.daemon_log, "login ok: user v7-gina") == 1,
+		  "the daemon logged %d failed and %d good logins for v7-gina, want 1 and 1",
+		  it_file_count(it.daemon_log, "login failed for user \"v7-gina\""),
+		  it_file_count(it.daemon_log, "login ok: user v7-gina"));
+	IT_ASSERT(it_file_count(vt.viewer_log, it_password("v7-gina")) == 0,
+		  "the viewer's log holds the password");
+}
