@@ -142,6 +142,9 @@ static int handshake_close_code(const char *err)
 	return p ? atoi(p + sizeof(tag) - 1) : 0;
 }
 
+/* How long vsession_free() waits for the network thread. */
+#define VSESSION_JOIN_WAIT_S 2
+
 /* Waits up to ms for the stop request. True if stopping. */
 static bool wait_stop(struct vsession *s, int ms)
 {
@@ -593,7 +596,20 @@ void vsession_free(struct vsession *s)
 	atomic_store(&s->stop, true);
 	if (write(s->wake[1], "x", 1) < 0 && errno != EAGAIN)
 		vlog("cannot wake the network thread: %s", strerror(errno));
-	pthread_join(s->thread, NULL);
+	/*
+	 * A login in flight does not look at the stop flag and may take until
+	 * its timeout. Do not keep a closing window's process waiting for it:
+	 * wipe the password (the request already holds its own copy) and leave
+	 * the thread and this structure to end with the process.
+	 */
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += VSESSION_JOIN_WAIT_S;
+	if (pthread_timedjoin_np(s->thread, NULL, &deadline) != 0) {
+		vlog("the network thread is still busy (a login in progress); not waiting for it");
+		explicit_bzero(s->p.password, sizeof(s->p.password));
+		return;
+	}
 	close(s->wake[0]);
 	close(s->wake[1]);
 	explicit_bzero(&s->p, sizeof(s->p));

@@ -118,8 +118,9 @@ struct vsession;
  */
 struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_event_type);
 
-/* Stop the worker (closing the connection), wait for it, wipe the
-   credentials and free everything. NULL is fine. */
+/* Stop the worker (closing the connection), wait for it (at most 2 s: a
+   login in flight is left to end with the process, its password wiped), wipe
+   the credentials and free everything. NULL is fine. */
 void vsession_free(struct vsession *s);
 
 /* A snapshot of the state. */
