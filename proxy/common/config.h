@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "node_limits.h"
+
 #define CONFIG_PATH_MAX 512
 #define CONFIG_URL_MAX 2048
 
@@ -24,6 +26,15 @@ struct config {
 	char runtime_dir[CONFIG_PATH_MAX]; /* per-session private dirs; tmpfs */
 	char session_binary[CONFIG_PATH_MAX]; /* "" = pixelgate-session beside pixelgate */
 	char browser_user[64];           /* uid the workers run as when started as root */
+	char state_dir[CONFIG_PATH_MAX]; /* persisted run-time state (limits.json) */
+	/* [admin] */
+	char admin_listen_address[64];   /* admin API TLS listener (management side) */
+	int admin_listen_port;           /* 0 = no admin listener */
+	char agent_check_address[64];    /* HAProxy agent-check, plain TCP */
+	int agent_check_port;            /* 0 = no agent-check listener */
+	/* [limits]: defaults of the run-time limits (node_limits.h); [session]
+	   reconnect_grace_s is accepted as an alias of limits.reconnect_grace_s */
+	struct limits limits;
 	/* [session] */
 	char home_page[CONFIG_URL_MAX];
 	char upstream_proxy[CONFIG_URL_MAX]; /* "" = direct */

@@ -20,6 +20,8 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "node_limits.h"
+#include "lockout.h"
 #include "rfb_filter.h"
 #include "ticket.h"
 #include "users.h"
@@ -29,7 +31,47 @@
 #define GW_CLOSE_VIOLATION 4001      /* the viewer sent something the boundary refuses */
 #define GW_CLOSE_SESSION_ENDED 4002  /* browser exited, worker died, grace expired */
 #define GW_CLOSE_START_FAILED 4003   /* the session could not be started */
+#define GW_CLOSE_IDLE 4004           /* idle_timeout_s without input */
+#define GW_CLOSE_MAX_TIME 4005       /* max_session_s reached */
+#define GW_CLOSE_ADMIN 4006          /* ended by an administrator */
 #define GW_CLOSE_SHUTDOWN 1001       /* the gateway is stopping ("going away") */
+
+/* Why sessions ended, for /metrics (pixelgate_sessions_ended_total{reason}). */
+enum gw_end_reason {
+	GW_END_GRACE,        /* no viewer came back within reconnect_grace_s */
+	GW_END_BROWSER,      /* the browser or the worker ended the session itself */
+	GW_END_WORKER_CRASH, /* the worker died without saying why */
+	GW_END_IDLE,
+	GW_END_MAX_TIME,
+	GW_END_ADMIN,
+	GW_END_SHUTDOWN,
+	GW_END_START_FAILED,
+	GW_END_COUNT
+};
+
+/* Why logins were refused before a session (pixelgate_refusals_total{reason}). */
+enum gw_refusal {
+	GW_REFUSE_NODE_FULL,   /* max_sessions: 503 */
+	GW_REFUSE_USER_LIMIT,  /* max_sessions_per_user: 429 */
+	GW_REFUSE_LOCKED,      /* login lockout: 429 */
+	GW_REFUSE_DRAINING,    /* node draining: 503 */
+	GW_REFUSE_COUNT
+};
+
+/* Counters for GET /metrics (monotonic since start). */
+struct gw_metrics {
+	uint64_t logins_ok;
+	uint64_t logins_failed;          /* wrong user or password */
+	uint64_t refusals[GW_REFUSE_COUNT];
+	uint64_t bytes_out;              /* to viewers */
+	uint64_t bytes_in;               /* from viewers */
+	uint64_t worker_crashes;
+	uint64_t sessions_ended[GW_END_COUNT];
+};
+
+/* Stable names of the enums above (metrics labels, logs). */
+const char *gw_end_reason_name(enum gw_end_reason r);
+const char *gw_refusal_name(enum gw_refusal r);
 
 /* Relay buffers: stop reading a side when its outgoing buffer holds this much. */
 #define GW_RELAY_HIGH_BYTES (512u * 1024u)
@@ -96,6 +138,13 @@ struct gw_session {
 	int64_t started_ms;
 	lws_sorted_usec_list_t grace_sul;  /* detached: end when it fires */
 	lws_sorted_usec_list_t kill_sul;   /* start timeout / stop deadline */
+	lws_sorted_usec_list_t limit_sul;  /* idle / max session time checks */
+	enum gw_end_reason end_kind;       /* for metrics, once ENDING */
+	char peer[64];                     /* address of the current or last viewer */
+	int64_t last_input_ms;             /* last KeyEvent/PointerEvent from a viewer */
+	uint64_t bytes_in, bytes_out;      /* over all its viewers */
+	uint64_t updates_requested;        /* FramebufferUpdateRequests forwarded */
+	double fps;                        /* updates requested per second, last full second */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -114,6 +163,14 @@ struct gateway {
 	bool drop_privileges;          /* running as root: workers run as browser_uid */
 	uid_t browser_uid;
 	gid_t browser_gid;
+	struct limits limits_base;     /* from the config file */
+	struct limits limits;          /* in force: base + persisted run-time overrides */
+	char limits_path[CONFIG_PATH_MAX + 32]; /* state_dir/limits.json */
+	struct lockout *lockout;       /* failed logins per user and per address */
+	bool draining;                 /* no new sessions; existing ones go on */
+	struct gw_metrics metrics;
+	struct lws_vhost *admin_vhost; /* NULL when admin_listen_port = 0 */
+	struct lws_vhost *agent_vhost; /* NULL when agent_check_port = 0 */
 	bool stopping;                 /* SIGTERM/SIGINT received */
 	int64_t stop_deadline_ms;
 	int signal_fd;
@@ -170,6 +227,28 @@ void session_reap(void);
 size_t session_count(void);
 /* rm -rf dir without following symlinks or crossing mounts. */
 void session_remove_dir(const char *dir);
+/* Sessions: all, and those with no viewer attached. */
+size_t session_count_detached(void);
+/* The session with this id, or NULL. */
+struct gw_session *session_find_id(const char *id);
+/* Sessions of a user that are starting or running. */
+size_t session_count_user(const char *user);
+/* End s now: its viewer is told code/reason; kind is counted in metrics. */
+void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason);
+/* Limits changed at run time: re-arm every session's idle / max-time checks. */
+void session_limits_changed(void);
+
+/* gateway_admin.c: the admin listener ("admin-http" on its own TLS vhost). */
+int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len);
+/* Per-request state size of the admin protocol. */
+size_t admin_pss_size(void);
+/* gateway_agent.c: HAProxy agent-check ("agent-check", plain TCP vhost). */
+int agent_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len);
+/* The agent-check answer for the current state ("up 75%\n", "drain\n", "down\n"). */
+void agent_answer(char *out, size_t outlen);
+
 /* Kill every worker's process group and remove directories (last resort at exit). */
 void session_kill_all(void);
 

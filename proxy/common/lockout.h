@@ -1,0 +1,49 @@
+/*
+ * lockout.h: failed-login counting and lockout, per key (a user name, or a
+ * client address). A pure data structure: the caller passes the time.
+ *
+ * After max_failures failures of a key within lockout_s seconds of each other,
+ * the key is locked for lockout_s seconds from the last failure. While
+ * locked, every login for the key is refused without checking the password
+ * (a correct password too). A success clears the key's count.
+ */
+#ifndef PIXELGATE_LOCKOUT_H
+#define PIXELGATE_LOCKOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOCKOUT_KEY_MAX 96
+#define LOCKOUT_ENTRIES 4096 /* keys tracked; the stalest entry is evicted past this */
+
+struct lockout_entry {
+	char key[LOCKOUT_KEY_MAX];
+	int failures;
+	int64_t last_failure_ms;
+	int64_t locked_until_ms;  /* 0 = not locked */
+};
+
+struct lockout {
+	struct lockout_entry v[LOCKOUT_ENTRIES];
+	size_t n;
+};
+
+void lockout_init(struct lockout *l);
+
+/* Seconds key stays locked at now_ms (rounded up), or 0 if it is not locked. */
+int lockout_remaining_s(const struct lockout *l, const char *key, int64_t now_ms);
+
+/*
+ * Record a failure of key. Returns the seconds it is now locked for (0 if
+ * this failure did not lock it). max_failures 0 disables locking.
+ */
+int lockout_fail(struct lockout *l, const char *key, int max_failures, int lockout_s,
+		 int64_t now_ms);
+
+/* Forget key's failures (a successful login). */
+void lockout_success(struct lockout *l, const char *key);
+
+/* Unlock key now (administrator). */
+void lockout_clear(struct lockout *l, const char *key);
+
+#endif
