@@ -95,6 +95,17 @@ int users_load(struct users *u, const char *path, bool missing_ok, char *err, si
 		*role++ = '\0';
 		*hash++ = '\0';
 		struct user usr = { 0 };
+		/* An Argon2id encoded hash has no ':'; one after it starts the flags field. */
+		char *flags = strchr(hash, ':');
+		if (flags != NULL) {
+			*flags++ = '\0';
+			if (strcmp(flags, "locked") != 0) {
+				snprintf(err, errlen, "%s:%d: fourth field must be \"locked\", not \"%.40s\"",
+					 path, lineno, flags);
+				goto fail;
+			}
+			usr.locked = true;
+		}
 		if (!users_name_valid(name)) {
 			snprintf(err, errlen, "%s:%d: invalid user name", path, lineno);
 			goto fail;
@@ -152,8 +163,8 @@ int users_save(const struct users *u, const char *path, char *err, size_t errlen
 		return -1;
 	}
 	for (size_t i = 0; i < u->n; i++)
-		fprintf(f, "%s:%s:%s\n", u->v[i].name, u->v[i].admin ? "admin" : "staff",
-			u->v[i].hash);
+		fprintf(f, "%s:%s:%s%s\n", u->v[i].name, u->v[i].admin ? "admin" : "staff",
+			u->v[i].hash, u->v[i].locked ? ":locked" : "");
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
 		snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
 		unlink(tmp);
@@ -204,6 +215,7 @@ int users_set(struct users *u, const char *name, bool admin, const char *passwor
 	}
 	struct user *old = users_find(u, name);
 	if (old != NULL) {
+		usr.locked = old->locked;
 		*old = usr;
 		return 0;
 	}
@@ -222,6 +234,28 @@ int users_del(struct users *u, const char *name)
 	size_t i = (size_t)(usr - u->v);
 	memmove(&u->v[i], &u->v[i + 1], (u->n - i - 1) * sizeof *u->v);
 	u->n--;
+	return 0;
+}
+
+int users_set_locked(struct users *u, const char *name, bool locked)
+{
+	struct user *usr = users_find(u, name);
+	if (usr == NULL)
+		return -1;
+	usr->locked = locked;
+	return 0;
+}
+
+int users_copy(struct users *dst, const struct users *src)
+{
+	memset(dst, 0, sizeof *dst);
+	if (src->n == 0)
+		return 0;
+	dst->v = calloc(src->n, sizeof *dst->v);
+	if (dst->v == NULL)
+		return -1;
+	memcpy(dst->v, src->v, src->n * sizeof *dst->v);
+	dst->n = src->n;
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * test_users.c: the users file and Argon2id passwords. A right password is
  * accepted, a wrong one or an unknown user is not; the file survives a
  * save/load round trip with mode 0600; every malformed line is refused with
- * "file:line: message".
+ * "file:line: message". An administrator's lock is an optional fourth field
+ * that survives saving, a password reset and a reload.
  */
 #include <criterion/criterion.h>
 
@@ -256,6 +257,15 @@ static const struct bad_users bad_users[] = {
 	{ "tanaka:staff:" SAMPLE_HASH "\nsuzuki:staff:" SAMPLE_HASH "\ntanaka:admin:" SAMPLE_HASH
 	  "\n",
 	  "3: duplicate user \"tanaka\"" },
+	{ "tanaka:staff:" SAMPLE_HASH ":Locked\n", "1: fourth field must be \"locked\", not \"Locked\"" },
+	{ "tanaka:staff:" SAMPLE_HASH ":\n", "1: fourth field must be \"locked\", not \"\"" },
+	{ "tanaka:staff:" SAMPLE_HASH ":locked:x\n",
+	  "1: fourth field must be \"locked\", not \"locked:x\"" },
+	{ "tanaka:staff:" SAMPLE_HASH ":unlocked\n",
+	  "1: fourth field must be \"locked\", not \"unlocked\"" },
+	{ "tanaka:staff:" SAMPLE_HASH ": locked\n",
+	  "1: fourth field must be \"locked\", not \" locked\"" },
+	{ "tanaka:staff::locked\n", "1: not an Argon2id hash" },
 };
 
 Test(users, malformed_lines_are_refused_with_file_and_line)
@@ -308,4 +318,117 @@ Test(users, invalid_names_are_refused)
 	cr_assert_eq(u.n, 0);
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		cr_assert_eq(users_name_valid(good[i]), true, "\"%s\" refused", good[i]);
+}
+
+Test(users, lock_is_a_fourth_field_that_round_trips)
+{
+	struct users u = { 0 }, back;
+	char err[256] = "", path[128], line[512], want[512];
+	cr_assert_eq(users_set(&u, "tanaka", false, "Sakura-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_set(&u, "suzuki", true, "Momiji-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_find(&u, "tanaka")->locked, false, "a new user is not locked");
+	cr_assert_eq(users_set_locked(&u, "tanaka", true), 0);
+	cr_assert_eq(users_set_locked(&u, "nobody", true), -1);
+	snprintf(path, sizeof path, "%s/users", dir);
+	cr_assert_eq(users_save(&u, path, err, sizeof err), 0, "%s", err);
+
+	/* Only the locked user's line has the fourth field. */
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof line, f));
+	snprintf(want, sizeof want, "tanaka:staff:%s:locked\n", u.v[0].hash);
+	cr_assert_str_eq(line, want);
+	cr_assert_not_null(fgets(line, sizeof line, f));
+	snprintf(want, sizeof want, "suzuki:admin:%s\n", u.v[1].hash);
+	cr_assert_str_eq(line, want);
+	fclose(f);
+
+	cr_assert_eq(users_load(&back, path, false, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(back.n, 2);
+	cr_assert_eq(users_find(&back, "tanaka")->locked, true);
+	cr_assert_str_eq(users_find(&back, "tanaka")->hash, u.v[0].hash);
+	cr_assert_eq(users_find(&back, "suzuki")->locked, false);
+
+	/* Unlocking removes the field again. */
+	cr_assert_eq(users_set_locked(&back, "tanaka", false), 0);
+	cr_assert_eq(users_save(&back, path, err, sizeof err), 0, "%s", err);
+	users_free(&back);
+	cr_assert_eq(users_load(&back, path, false, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_find(&back, "tanaka")->locked, false);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof line, f));
+	fclose(f);
+	cr_assert_null(strstr(line, ":locked"), "%s", line);
+	users_free(&back);
+	users_free(&u);
+}
+
+Test(users, files_without_the_fourth_field_load_unlocked)
+{
+	struct users u;
+	char err[256] = "", path[128];
+	write_file("users",
+		   "tanaka:staff:" SAMPLE_HASH "\n"
+		   "suzuki:admin:" SAMPLE_HASH ":locked\r\n"
+		   "sato:staff:" SAMPLE_HASH "\n",
+		   path, sizeof path);
+	cr_assert_eq(users_load(&u, path, false, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(u.n, 3);
+	cr_assert_eq(u.v[0].locked, false);
+	cr_assert_eq(u.v[1].locked, true);
+	cr_assert_eq(u.v[1].admin, true);
+	cr_assert_str_eq(u.v[1].hash, SAMPLE_HASH, "the flag is not part of the hash");
+	cr_assert_eq(u.v[2].locked, false);
+	users_free(&u);
+}
+
+Test(users, locked_user_is_returned_only_with_the_right_password)
+{
+	struct users u = { 0 };
+	char err[256] = "";
+	cr_assert_eq(users_set(&u, "tanaka", false, "Sakura-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_set_locked(&u, "tanaka", true), 0);
+	/* Wrong password: refused like any other (nothing tells it is locked). */
+	cr_assert_null(users_authenticate(&u, "tanaka", "sakura-2024!"));
+	/* Right password: the user comes back flagged; the caller answers 403. */
+	const struct user *usr = users_authenticate(&u, "tanaka", "Sakura-2024!");
+	cr_assert_not_null(usr);
+	cr_assert_eq(usr->locked, true);
+	users_free(&u);
+}
+
+Test(users, password_reset_keeps_the_lock)
+{
+	struct users u = { 0 };
+	char err[256] = "";
+	cr_assert_eq(users_set(&u, "tanaka", false, "Sakura-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_set_locked(&u, "tanaka", true), 0);
+	cr_assert_eq(users_set(&u, "tanaka", true, "Momiji-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_find(&u, "tanaka")->locked, true);
+	cr_assert_eq(users_find(&u, "tanaka")->admin, true);
+	cr_assert_not_null(users_authenticate(&u, "tanaka", "Momiji-2024!"));
+	/* Deleting and adding again makes a new, unlocked account. */
+	cr_assert_eq(users_del(&u, "tanaka"), 0);
+	cr_assert_eq(users_set(&u, "tanaka", false, "Sakura-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_find(&u, "tanaka")->locked, false);
+	users_free(&u);
+}
+
+Test(users, copy_is_independent)
+{
+	struct users u = { 0 }, c;
+	char err[256] = "";
+	cr_assert_eq(users_copy(&c, &u), 0);
+	cr_assert_eq(c.n, 0);
+	cr_assert_null(c.v);
+	cr_assert_eq(users_set(&u, "tanaka", false, "Sakura-2024!", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(users_copy(&c, &u), 0);
+	cr_assert_eq(c.n, 1);
+	cr_assert_eq(users_set_locked(&c, "tanaka", true), 0);
+	cr_assert_eq(users_del(&c, "tanaka"), 0);
+	cr_assert_eq(u.n, 1);
+	cr_assert_eq(users_find(&u, "tanaka")->locked, false);
+	users_free(&c);
+	users_free(&u);
 }
