@@ -191,6 +191,8 @@ static int limits_apply_json(struct limits *l, const char *json, size_t len, con
 	char text[sizeof jerr.text];
 	if (fieldlen > 0)
 		field[0] = '\0';
+	if (errlen > 0)
+		err[0] = '\0';
 	if (json == NULL) {
 		snprintf(err, errlen, "%s is empty", what);
 		return -1;

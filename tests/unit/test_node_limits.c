@@ -233,6 +233,8 @@ Test(node_limits, patch_bodies_get_exact_answers_and_bad_ones_change_nothing)
 		cr_assert_eq(rc, pc->rc, "case %zu: %s", i, rc ? err : changes);
 		if (rc == 0) {
 			cr_assert_str_eq(changes, pc->message, "case %zu", i);
+			cr_assert_str_eq(field, "", "case %zu", i);
+			cr_assert_str_eq(err, "", "case %zu", i);
 		} else {
 			cr_assert_str_eq(field, pc->field, "case %zu", i);
 			cr_assert_str_eq(err, pc->message, "case %zu", i);
