@@ -47,6 +47,16 @@ static const struct config_key config_keys[] = {
 	STR("server", session_binary, "", "worker binary; empty = pixelgate-session beside pixelgate"),
 	STR("server", browser_user, "pixelgate-browser",
 	    "unprivileged user the sessions run as when pixelgate starts as root"),
+	STR("server", state_dir, "/var/lib/pixelgate",
+	    "run-time state kept across restarts (limits.json: limits changed by an administrator)"),
+	STR("admin", admin_listen_address, "127.0.0.1",
+	    "address of the admin API TLS listener (management side; never the staff network)"),
+	INT("admin", admin_listen_port, 0, 65535, "8444",
+	    "TCP port of the admin API listener; 0 = no admin API"),
+	STR("admin", agent_check_address, "127.0.0.1",
+	    "address of the HAProxy agent-check listener (plain TCP)"),
+	INT("admin", agent_check_port, 0, 65535, "0",
+	    "TCP port of the HAProxy agent-check listener; 0 = off"),
 	STR("session", home_page, "about:blank", "page a new session opens"),
 	STR("session", upstream_proxy, "",
 	    "HTTP proxy the browsers use (e.g. the prefectural security cloud), host:port; empty = direct"),
@@ -54,8 +64,6 @@ static const struct config_key config_keys[] = {
 	INT("session", default_height, CONFIG_MIN_HEIGHT, 4320, "800", "screen height when the login does not ask"),
 	INT("session", max_width, CONFIG_MIN_WIDTH, 7680, "3840", "largest width a login may ask for"),
 	INT("session", max_height, CONFIG_MIN_HEIGHT, 4320, "2160", "largest height a login may ask for"),
-	INT("session", reconnect_grace_s, 0, 86400, "120",
-	    "seconds a session without a viewer stays alive for a reconnect"),
 	INT("session", session_start_timeout_s, 5, 300, "30",
 	    "seconds a new session may take to show its browser"),
 	STR("session", chromium_path, "/usr/lib/chromium/chromium", "Chromium binary (not the /usr/bin wrapper)"),
@@ -117,6 +125,7 @@ void config_defaults(struct config *c)
 	for (size_t i = 0; i < CONFIG_NKEYS; i++)
 		if (config_set(c, &config_keys[i], config_keys[i].def, err, sizeof err) != 0)
 			abort(); /* a bad default is a broken invariant */
+	limits_defaults(&c->limits);
 }
 
 /*
@@ -144,6 +153,8 @@ struct config_parse {
 	size_t errlen;
 	int failed;
 	int fail_line;    /* line of the error in err when failed */
+	int grace_line;   /* line that set reconnect_grace_s, 0 if none yet */
+	const char *grace_section; /* "limits" or "session" (the old name) */
 	struct config_source src;
 };
 
@@ -206,12 +217,49 @@ static void config_fail(struct config_parse *p, const char *fmt, ...)
 	p->fail_line = p->src.lineno;
 }
 
+/* The [limits] section: the keys of node_limits.h's table. */
+#define CONFIG_LIMITS_SECTION "limits"
+
 static bool config_section_known(const char *section)
 {
+	if (strcmp(section, CONFIG_LIMITS_SECTION) == 0)
+		return true;
 	for (size_t i = 0; i < CONFIG_NKEYS; i++)
 		if (strcmp(config_keys[i].section, section) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * A key of [limits], or [session] reconnect_grace_s, the old name of
+ * [limits] reconnect_grace_s: setting it under both names is refused, as
+ * one of them would be silently ignored.
+ */
+static int config_handle_limit(struct config_parse *p, const char *section, const char *name,
+			       const char *value)
+{
+	char msg[320];
+	if (limits_find(name) == NULL) {
+		config_fail(p, "unknown key \"%s\" in section [%s]", name, section);
+		return 0;
+	}
+	if (strcmp(name, "reconnect_grace_s") == 0) {
+		if (p->grace_line != 0 && strcmp(p->grace_section, section) != 0) {
+			config_fail(p,
+				    "reconnect_grace_s is already set in [%s] (line %d); [session] "
+				    "reconnect_grace_s is the old name of [limits] reconnect_grace_s, "
+				    "keep only the [limits] one",
+				    p->grace_section, p->grace_line);
+			return 0;
+		}
+		p->grace_line = p->src.lineno;
+		p->grace_section = strcmp(section, "session") == 0 ? "session" : CONFIG_LIMITS_SECTION;
+	}
+	if (limits_set_text(&p->c->limits, name, value, msg, sizeof msg) != 0) {
+		config_fail(p, "%s", msg);
+		return 0;
+	}
+	return 1;
 }
 
 static int config_handle(struct config_parse *p, const char *section, const char *name,
@@ -228,6 +276,9 @@ static int config_handle(struct config_parse *p, const char *section, const char
 		config_fail(p, "unknown section [%s]", section);
 		return 0;
 	}
+	if (strcmp(section, CONFIG_LIMITS_SECTION) == 0 ||
+	    (strcmp(section, "session") == 0 && strcmp(name, "reconnect_grace_s") == 0))
+		return config_handle_limit(p, section, name, value);
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
@@ -256,6 +307,21 @@ static int config_handler(void *user, const char *section, const char *name, con
 }
 #endif
 
+/* An address that binds every interface (and so clashes with any other). */
+static bool config_wildcard(const char *addr)
+{
+	return addr[0] == '\0' || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0 ||
+	       strcmp(addr, "*") == 0 || strcmp(addr, "[::]") == 0;
+}
+
+/* Whether two listeners (port 0 = off) would bind the same port on the same address. */
+static bool config_same_socket(const char *a_addr, int a_port, const char *b_addr, int b_port)
+{
+	if (a_port == 0 || b_port == 0 || a_port != b_port)
+		return false;
+	return strcmp(a_addr, b_addr) == 0 || config_wildcard(a_addr) || config_wildcard(b_addr);
+}
+
 /* Cross-key checks after a successful parse. */
 static int config_validate(const struct config *c, const char *name, char *err, size_t errlen)
 {
@@ -266,6 +332,34 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 	}
 	if (c->runtime_dir[0] != '/') {
 		snprintf(err, errlen, "%s: runtime_dir must be an absolute path", name);
+		return -1;
+	}
+	if (c->state_dir[0] != '/') {
+		snprintf(err, errlen, "%s: state_dir must be an absolute path", name);
+		return -1;
+	}
+	if (config_same_socket(c->admin_listen_address, c->admin_listen_port, c->listen_address,
+			       c->listen_port)) {
+		snprintf(err, errlen,
+			 "%s: admin_listen_port %d is the staff listener's port (listen_port) on the "
+			 "same address; the admin API needs a listener of its own",
+			 name, c->admin_listen_port);
+		return -1;
+	}
+	if (config_same_socket(c->agent_check_address, c->agent_check_port, c->listen_address,
+			       c->listen_port)) {
+		snprintf(err, errlen,
+			 "%s: agent_check_port %d is the staff listener's port (listen_port) on the "
+			 "same address; the agent-check needs a port of its own",
+			 name, c->agent_check_port);
+		return -1;
+	}
+	if (config_same_socket(c->agent_check_address, c->agent_check_port,
+			       c->admin_listen_address, c->admin_listen_port)) {
+		snprintf(err, errlen,
+			 "%s: agent_check_port %d is the admin listener's port (admin_listen_port) on "
+			 "the same address; the agent-check needs a port of its own",
+			 name, c->agent_check_port);
 		return -1;
 	}
 	return 0;
@@ -355,4 +449,12 @@ void config_print_reference(void)
 			printf(" (%ld..%ld)", k->min, k->max);
 		printf("\n%s = %s\n", k->name, k->def);
 	}
+	size_t n;
+	const struct limits_key *lk = limits_table(&n);
+	printf("\n[%s]\n", CONFIG_LIMITS_SECTION);
+	printf("# defaults of the run-time limits; an administrator's changes (PATCH /api/v1/limits)\n"
+	       "# are kept in state_dir/limits.json and take precedence\n");
+	for (size_t i = 0; i < n; i++)
+		printf("# %s (%d..%d)\n%s = %d\n", lk[i].help, lk[i].min, lk[i].max, lk[i].name,
+		       lk[i].def);
 }

@@ -42,7 +42,6 @@ struct config {
 	int default_height;
 	int max_width;
 	int max_height;
-	int reconnect_grace_s;
 	int session_start_timeout_s;
 	char chromium_path[CONFIG_PATH_MAX];
 	char xvfb_path[CONFIG_PATH_MAX];

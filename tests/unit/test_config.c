@@ -4,6 +4,7 @@
  * the line the mistake is on; the secret-file permission check.
  */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 
 #include <fcntl.h>
 #include <limits.h>
@@ -52,12 +53,25 @@ Test(config, defaults_match_the_documented_values)
 	cr_assert_eq(c.default_height, 800);
 	cr_assert_eq(c.max_width, 3840);
 	cr_assert_eq(c.max_height, 2160);
-	cr_assert_eq(c.reconnect_grace_s, 120);
 	cr_assert_eq(c.session_start_timeout_s, 30);
 	cr_assert_str_eq(c.chromium_path, "/usr/lib/chromium/chromium");
 	cr_assert_str_eq(c.xvfb_path, "/usr/bin/Xvfb");
 	cr_assert_eq(c.clipboard_to_browser, false);
 	cr_assert_eq(c.clipboard_max_bytes, 65536);
+	cr_assert_str_eq(c.state_dir, "/var/lib/pixelgate");
+	cr_assert_str_eq(c.admin_listen_address, "127.0.0.1");
+	cr_assert_eq(c.admin_listen_port, 8444);
+	cr_assert_str_eq(c.agent_check_address, "127.0.0.1");
+	cr_assert_eq(c.agent_check_port, 0);
+	/* The [limits] defaults are the limits table's. */
+	struct limits l;
+	limits_defaults(&l);
+	cr_assert_eq(memcmp(&c.limits, &l, sizeof l), 0);
+	cr_assert_eq(c.limits.reconnect_grace_s, 120);
+	cr_assert_eq(c.limits.max_sessions_per_user, 1);
+	cr_assert_eq(c.limits.idle_timeout_s, 1800);
+	cr_assert_eq(c.limits.login_max_failures, 5);
+	cr_assert_eq(c.limits.login_lockout_s, 300);
 }
 
 Test(config, empty_text_keeps_defaults)
@@ -107,7 +121,7 @@ Test(config, good_file_sets_exactly_its_keys)
 	cr_assert_str_eq(c.upstream_proxy, "proxy.example.lg.jp:8080");
 	cr_assert_eq(c.default_width, 1920);
 	cr_assert_eq(c.default_height, 1080);
-	cr_assert_eq(c.reconnect_grace_s, 0);
+	cr_assert_eq(c.limits.reconnect_grace_s, 0); /* [session]: the old name */
 	cr_assert_eq(c.clipboard_to_browser, true);
 	cr_assert_eq(c.clipboard_max_bytes, 1048576);
 	/* Untouched keys keep their defaults. */
@@ -146,7 +160,7 @@ static const struct bad_conf bad_confs[] = {
 	{ "[server]\n\n\nlisten_port = 84x3\n",
 	  "site.conf:4: listen_port: \"84x3\" is not an integer" },
 	{ "[session]\nreconnect_grace_s =\n",
-	  "site.conf:2: reconnect_grace_s: \"\" is not an integer" },
+	  "site.conf:2: reconnect_grace_s: must be an integer between 0 and 86400" },
 	{ "[server]\nlisten_port = 99999999999999999999\n",
 	  "site.conf:2: listen_port: \"99999999999999999999\" is not an integer" },
 	{ "[server]\r\nlisten_port = 65535\r\nlisten_port = 65536\r\n",
@@ -155,7 +169,55 @@ static const struct bad_conf bad_confs[] = {
 	{ "[session]\ndefault_width = 639\n",
 	  "site.conf:2: default_width: 639 is out of range 640..7680" },
 	{ "[session]\nreconnect_grace_s = -1\n",
-	  "site.conf:2: reconnect_grace_s: -1 is out of range 0..86400" },
+	  "site.conf:2: reconnect_grace_s: must be an integer between 0 and 86400" },
+	/* [limits]: the limits table's keys and bounds. */
+	{ "[limits]\nmax_sessions = 4\nmax_fps = 241\n",
+	  "site.conf:3: max_fps: must be an integer between 0 and 240" },
+	{ "[limits]\n\nmax_sessions_per_user = 0\n",
+	  "site.conf:3: max_sessions_per_user: must be an integer between 1 and 100" },
+	{ "[limits]\nlogin_lockout_s = 5m\n",
+	  "site.conf:2: login_lockout_s: must be an integer between 1 and 86400" },
+	{ "[limits]\nmax_kbps = 1.5\n",
+	  "site.conf:2: max_kbps: must be an integer between 0 and 10000000" },
+	{ "[limits]\nmax_sessions = 99999999999999999999\n",
+	  "site.conf:2: max_sessions: must be an integer between 0 and 10000" },
+	{ "[limits]\nmaxfps = 5\n", "site.conf:2: unknown key \"maxfps\" in section [limits]" },
+	{ "[limits]\nlisten_port = 5\n",
+	  "site.conf:2: unknown key \"listen_port\" in section [limits]" },
+	{ "[server]\nmax_fps = 5\n", "site.conf:2: unknown key \"max_fps\" in section [server]" },
+	{ "[session]\nmax_fps = 5\n", "site.conf:2: unknown key \"max_fps\" in section [session]" },
+	/* The old and the new name of reconnect_grace_s together: which would win? */
+	{ "[session]\nreconnect_grace_s = 60\n[limits]\nreconnect_grace_s = 30\n",
+	  "site.conf:4: reconnect_grace_s is already set in [session] (line 2); [session] "
+	  "reconnect_grace_s is the old name of [limits] reconnect_grace_s, keep only the "
+	  "[limits] one" },
+	{ "[limits]\nreconnect_grace_s = 30\n\n[session]\nreconnect_grace_s = 60\n",
+	  "site.conf:5: reconnect_grace_s is already set in [limits] (line 2); [session] "
+	  "reconnect_grace_s is the old name of [limits] reconnect_grace_s, keep only the "
+	  "[limits] one" },
+	/* [admin] */
+	{ "[admin]\nadmin_listen_port = 65536\n",
+	  "site.conf:2: admin_listen_port: 65536 is out of range 0..65535" },
+	{ "[admin]\nagent_check_port = -1\n",
+	  "site.conf:2: agent_check_port: -1 is out of range 0..65535" },
+	{ "[admin]\nlisten_port = 1\n", "site.conf:2: unknown key \"listen_port\" in section [admin]" },
+	{ "[admin]\nadmin_listen_port = 8443\n",
+	  "site.conf: admin_listen_port 8443 is the staff listener's port (listen_port) on the same "
+	  "address; the admin API needs a listener of its own" },
+	{ "[server]\nlisten_address = 0.0.0.0\nlisten_port = 9000\n[admin]\nadmin_listen_port = 9000\n",
+	  "site.conf: admin_listen_port 9000 is the staff listener's port (listen_port) on the same "
+	  "address; the admin API needs a listener of its own" },
+	{ "[server]\nlisten_port = 9000\n[admin]\nadmin_listen_address = ::\nadmin_listen_port = 9000\n",
+	  "site.conf: admin_listen_port 9000 is the staff listener's port (listen_port) on the same "
+	  "address; the admin API needs a listener of its own" },
+	{ "[admin]\nagent_check_port = 8443\n",
+	  "site.conf: agent_check_port 8443 is the staff listener's port (listen_port) on the same "
+	  "address; the agent-check needs a port of its own" },
+	{ "[admin]\nagent_check_port = 8444\n",
+	  "site.conf: agent_check_port 8444 is the admin listener's port (admin_listen_port) on the "
+	  "same address; the agent-check needs a port of its own" },
+	{ "[server]\nstate_dir = var/lib/pixelgate\n",
+	  "site.conf: state_dir must be an absolute path" },
 	{ "[policy]\nclipboard_max_bytes = 1048577\n",
 	  "site.conf:2: clipboard_max_bytes: 1048577 is out of range 0..1048576" },
 	{ "[policy]\n\nclipboard_to_browser = maybe\n",
@@ -287,4 +349,133 @@ Test(config, secret_file_readable_by_others_is_refused)
 	snprintf(want, sizeof want, "%s: No such file or directory", path);
 	cr_assert_str_eq(err, want);
 	rmdir(dir);
+}
+
+Test(config, limits_and_admin_sections_set_their_keys)
+{
+	static const char text[] =
+		"[server]\n"
+		"state_dir = /srv/pixelgate/state\n"
+		"[admin]\n"
+		"admin_listen_address = 192.0.2.10\n"
+		"admin_listen_port = 9444\n"
+		"agent_check_address = 192.0.2.10\n"
+		"agent_check_port = 9555\n"
+		"[limits]\n"
+		"max_sessions = 40\n"
+		"max_sessions_per_user = 2\n"
+		"idle_timeout_s = 0\n"
+		"max_session_s = 28800\n"
+		"reconnect_grace_s = 300\n"
+		"max_fps = 15\n"
+		"max_kbps = 20000\n"
+		"login_max_failures = 0\n"
+		"login_lockout_s = 86400\n";
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", text, err, sizeof err), 0, "%s", err);
+	cr_assert_str_eq(c.state_dir, "/srv/pixelgate/state");
+	cr_assert_str_eq(c.admin_listen_address, "192.0.2.10");
+	cr_assert_eq(c.admin_listen_port, 9444);
+	cr_assert_str_eq(c.agent_check_address, "192.0.2.10");
+	cr_assert_eq(c.agent_check_port, 9555);
+	cr_assert_eq(c.limits.max_sessions, 40);
+	cr_assert_eq(c.limits.max_sessions_per_user, 2);
+	cr_assert_eq(c.limits.idle_timeout_s, 0);
+	cr_assert_eq(c.limits.max_session_s, 28800);
+	cr_assert_eq(c.limits.reconnect_grace_s, 300);
+	cr_assert_eq(c.limits.max_fps, 15);
+	cr_assert_eq(c.limits.max_kbps, 20000);
+	cr_assert_eq(c.limits.login_max_failures, 0);
+	cr_assert_eq(c.limits.login_lockout_s, 86400);
+}
+
+Test(config, listeners_may_be_off_or_share_a_port_on_other_addresses)
+{
+	struct config c;
+	char err[512] = "";
+	/* Port 0 turns a listener off, so it clashes with nothing. */
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", "[admin]\nadmin_listen_port = 0\n", err,
+					 sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.admin_listen_port, 0);
+	cr_assert_eq(c.agent_check_port, 0);
+	/* Same port, two specific addresses: two sockets. */
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf",
+					 "[server]\nlisten_address = 10.0.0.1\n"
+					 "[admin]\nadmin_listen_port = 8443\n",
+					 err, sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.admin_listen_port, 8443);
+}
+
+Test(config, old_grace_name_under_session_is_still_read)
+{
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", "[session]\nreconnect_grace_s = 15\n", err,
+					 sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.limits.reconnect_grace_s, 15);
+	/* Repeating it under the same name is fine: the last one counts, as for every key. */
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf",
+					 "[limits]\nreconnect_grace_s = 15\nreconnect_grace_s = 16\n",
+					 err, sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.limits.reconnect_grace_s, 16);
+}
+
+Test(config, reference_lists_the_admin_and_limits_keys, .init = cr_redirect_stdout)
+{
+	config_print_reference();
+	fflush(stdout);
+	FILE *f = cr_get_redirected_stdout();
+	static char out[32768];
+	size_t n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	static const char *want[] = {
+		"\nstate_dir = /var/lib/pixelgate\n",
+		"\n[admin]\n",
+		"(0..65535)\nadmin_listen_port = 8444\n",
+		"\nadmin_listen_address = 127.0.0.1\n",
+		"\nagent_check_address = 127.0.0.1\n",
+		"(0..65535)\nagent_check_port = 0\n",
+		"\n[limits]\n",
+		"(0..10000)\nmax_sessions = 0\n",
+		"(1..100)\nmax_sessions_per_user = 1\n",
+		"(0..86400)\nidle_timeout_s = 1800\n",
+		"(0..604800)\nmax_session_s = 0\n",
+		"(0..86400)\nreconnect_grace_s = 120\n",
+		"(0..240)\nmax_fps = 0\n",
+		"(0..10000000)\nmax_kbps = 0\n",
+		"(0..1000)\nlogin_max_failures = 5\n",
+		"(1..86400)\nlogin_lockout_s = 300\n",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		cr_assert_not_null(strstr(out, want[i]), "missing %s", want[i]);
+	/* The grace period is listed once, under [limits]. */
+	char *first = strstr(out, "reconnect_grace_s =");
+	cr_assert_null(strstr(first + 1, "reconnect_grace_s ="));
+	cr_assert_gt(first, strstr(out, "[limits]"));
+}
+
+Test(config, the_reference_output_is_itself_a_valid_configuration, .init = cr_redirect_stdout)
+{
+	config_print_reference();
+	fflush(stdout);
+	FILE *f = cr_get_redirected_stdout();
+	static char out[32768];
+	size_t n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	struct config c, d;
+	char err[512] = "";
+	config_defaults(&c);
+	config_defaults(&d);
+	cr_assert_eq(config_parse_string(&c, "reference", out, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(memcmp(&c, &d, sizeof c), 0);
 }
