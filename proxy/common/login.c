@@ -67,6 +67,12 @@ int login_parse(const char *body, size_t len, int min_w, int max_w, int min_h, i
 	if (login_dimension(o, "width", min_w, max_w, &out->width, msg, msglen) ||
 	    login_dimension(o, "height", min_h, max_h, &out->height, msg, msglen))
 		goto out;
+	json_t *ns = json_object_get(o, "new_session");
+	if (ns != NULL && !json_is_boolean(ns)) {
+		snprintf(msg, msglen, "\"new_session\" must be true or false");
+		goto out;
+	}
+	out->new_session = json_is_true(ns);
 	rc = 0;
 out:
 	json_decref(o);

@@ -18,12 +18,13 @@ struct login_request {
 	char user[USERS_NAME_MAX + 1];
 	char password[USERS_PASSWORD_MAX + 1];
 	int width, height;
+	int new_session;   /* "new_session": true — an additional session, not a takeover */
 	int bad_user_name; /* the name cannot exist (too long, bad characters) */
 };
 
 /*
  * Parse body[0 .. len) as {"user": "...", "password": "..."[, "width": N,
- * "height": N]}. Sizes are checked against [min_w..max_w] x [min_h..max_h].
+ * "height": N][, "new_session": bool]}. Sizes are checked against [min_w..max_w] x [min_h..max_h].
  * Returns 0, or -1 with a message for the client in msg (what is wrong and,
  * for sizes, the allowed range). A user name that is not a valid name is not
  * an error here (bad_user_name is set) so that the caller answers exactly as

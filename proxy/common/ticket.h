@@ -6,6 +6,7 @@
 #ifndef PIXELGATE_TICKET_H
 #define PIXELGATE_TICKET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@
 struct ticket_grant {
 	char user[USERS_NAME_MAX + 1];
 	int width, height;
+	bool new_session;  /* the login asked for an additional session */
 };
 
 struct ticket {

@@ -66,6 +66,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":-1}", "between 480 and 2160" },
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":99999999999999999999}", "not valid JSON" },
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":1.5}", "\"height\" must be an integer" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"new_session\":1}", "\"new_session\" must be true or false" },
 };
 
 Test(login, refuses_hostile_bodies_with_a_reason)
@@ -118,4 +119,14 @@ Test(login, body_is_not_nul_terminated)
 	cr_assert_eq(login_parse(body, sizeof body - 1 - 7, 640, 3840, 480, 2160, &r, msg, sizeof msg),
 		     0, "%s", msg);
 	cr_assert_str_eq(r.user, "a");
+}
+
+Test(login, new_session_flag)
+{
+	struct login_request r;
+	char msg[LOGIN_MESSAGE_LEN];
+	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\",\"new_session\":true}", &r, msg), 0);
+	cr_assert_eq(r.new_session, 1);
+	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\"}", &r, msg), 0);
+	cr_assert_eq(r.new_session, 0);
 }
