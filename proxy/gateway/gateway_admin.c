@@ -1,0 +1,833 @@
+/*
+ * gateway_admin.c: the admin API ("admin-http" protocol on the admin TLS
+ * vhost; never on the staff listener, where these paths are 404).
+ *
+ *   GET    /healthz                         no authentication
+ *   GET    /metrics                         Prometheus text format
+ *   GET    /api/v1/sessions                 DELETE /api/v1/sessions/{id}
+ *   GET    /api/v1/limits                   PATCH  /api/v1/limits
+ *   GET    /api/v1/users                    POST   /api/v1/users
+ *   DELETE /api/v1/users/{name}             PUT    /api/v1/users/{name}/password
+ *   POST   /api/v1/users/{name}/lock|unlock PUT    /api/v1/users/{name}/admin
+ *   POST   /api/v1/drain                    POST   /api/v1/undrain
+ *
+ * Every request but /healthz authenticates with HTTP Basic as a user with
+ * the admin role (Argon2id, on the event loop like a staff login); failures
+ * count towards the same lockout as staff logins. Bodies are JSON of at
+ * most ADMIN_BODY_MAX bytes; every error is {"error": code, "message":
+ * text}. Paths, credentials, bodies and the metrics text are handled by the
+ * pure functions of admin_text.c; this file holds the lws glue and applies
+ * the changes. A reply is built whole, then written in HTTP_WRITEABLE.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "admin_text.h"
+#include "gateway.h"
+#include "log.h"
+
+#define ADMIN_REALM "Basic realm=\"pixelgate admin\""
+#define ADMIN_WRITE_CHUNK 16384u   /* bytes of a reply body per lws_write */
+#define ADMIN_AUTH_HEADER_MAX 1600 /* Authorization: "Basic " + base64 of name:password */
+#define ADMIN_LIMITS_CHANGES_MAX 1024
+
+_Static_assert(GW_REFUSE_COUNT <= ADMIN_LABELS_MAX, "refusal reasons fit the metrics table");
+_Static_assert(GW_END_COUNT <= ADMIN_LABELS_MAX, "end reasons fit the metrics table");
+
+/* Per-connection state of "admin-http" (one request at a time, kept over keep-alive). */
+struct admin_pss {
+	/* the request */
+	enum admin_method method;
+	struct admin_target target;
+	char admin[USERS_NAME_MAX + 1]; /* the authenticated administrator */
+	char peer[64];                  /* client address for logs */
+	bool reading_body;              /* authenticated; the body is on its way */
+	size_t len;
+	char body[ADMIN_BODY_MAX + 1];
+	/* the reply, written by admin_write() */
+	bool replying;
+	bool headers_sent;
+	unsigned int status;
+	const char *content_type;
+	char *reply;                    /* malloc'd */
+	size_t reply_len, reply_sent;
+	int retry_after_s;              /* > 0: Retry-After header */
+	bool challenge;                 /* 401: WWW-Authenticate header */
+	char allow[48];                 /* 405: Allow header */
+	bool close_after;               /* answered before reading the body: close */
+};
+
+size_t admin_pss_size(void)
+{
+	return sizeof(struct admin_pss);
+}
+
+/* Forget the request and any reply not yet written; wipe the body. */
+static void admin_pss_reset(struct admin_pss *pss)
+{
+	free(pss->reply);
+	OPENSSL_cleanse(pss->body, sizeof pss->body);
+	memset(pss, 0, sizeof *pss);
+}
+
+/* Take text (malloc'd; NULL = out of memory) as the reply. */
+static void admin_reply_text(struct admin_pss *pss, unsigned int status, const char *content_type,
+			     char *text)
+{
+	free(pss->reply);
+	pss->reply = text;
+	pss->replying = text != NULL;
+	pss->headers_sent = false;
+	pss->status = status;
+	pss->content_type = content_type;
+	pss->reply_len = text != NULL ? strlen(text) : 0;
+	pss->reply_sent = 0;
+}
+
+/* Reply with o as JSON (o is released). */
+static void admin_reply_json(struct admin_pss *pss, unsigned int status, json_t *o)
+{
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	admin_reply_text(pss, status, "application/json", text);
+}
+
+/* Reply {"error": code, "message": message}. */
+static void admin_error(struct admin_pss *pss, unsigned int status, const char *code,
+			const char *message)
+{
+	admin_reply_json(pss, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+}
+
+/* admin_error with a printf message. */
+static void admin_errorf(struct admin_pss *pss, unsigned int status, const char *code,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void admin_errorf(struct admin_pss *pss, unsigned int status, const char *code,
+			 const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	admin_error(pss, status, code, message);
+}
+
+/* 401 with the Basic challenge. */
+static void admin_unauthorized(struct admin_pss *pss, const char *message)
+{
+	admin_error(pss, 401, "unauthorized", message);
+	pss->challenge = true;
+}
+
+/* Write the reply: headers first, then the body in chunks, each when writeable. */
+static int admin_write(struct lws *wsi, struct admin_pss *pss)
+{
+	static uint8_t buf[LWS_PRE + ADMIN_WRITE_CHUNK];
+	if (!pss->replying)
+		return 0;
+	if (!pss->headers_sent) {
+		uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+		char ra[16];
+		if (lws_add_http_common_headers(wsi, pss->status, pss->content_type,
+						(lws_filepos_t)pss->reply_len, &p, end) ||
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+						(const unsigned char *)"no-store", 8, &p, end))
+			return -1;
+		if (pss->retry_after_s > 0) {
+			int n = snprintf(ra, sizeof ra, "%d", pss->retry_after_s);
+			if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+							(const unsigned char *)ra, n, &p, end))
+				return -1;
+		}
+		if (pss->challenge &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+						(const unsigned char *)ADMIN_REALM,
+						(int)strlen(ADMIN_REALM), &p, end))
+			return -1;
+		if (pss->allow[0] != '\0' &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+						(const unsigned char *)pss->allow,
+						(int)strlen(pss->allow), &p, end))
+			return -1;
+		if (pss->close_after &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+						(const unsigned char *)"close", 5, &p, end))
+			return -1;
+		if (lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		pss->headers_sent = true;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	size_t n = pss->reply_len - pss->reply_sent;
+	if (n > ADMIN_WRITE_CHUNK)
+		n = ADMIN_WRITE_CHUNK;
+	bool last = pss->reply_sent + n == pss->reply_len;
+	memcpy(buf + LWS_PRE, pss->reply + pss->reply_sent, n);
+	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)n)
+		return -1;
+	pss->reply_sent += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	bool close_after = pss->close_after;
+	admin_pss_reset(pss);
+	if (close_after)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Reload the users file if it changed since it was read (pixelgatectl user ... edits it). */
+static void admin_users_refresh(void)
+{
+	struct stat st;
+	if (stat(gw->cfg.users_file, &st) != 0) {
+		log_warn("users file %s: %s (keeping the users loaded before)", gw->cfg.users_file,
+			 strerror(errno));
+		return;
+	}
+	if (st.st_ino == gw->users_ino && st.st_size == gw->users_size &&
+	    st.st_mtim.tv_sec == gw->users_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == gw->users_mtime.tv_nsec)
+		return;
+	char err[256];
+	struct users fresh = { 0 };
+	if (config_check_secret_file(gw->cfg.users_file, err, sizeof err) != 0 ||
+	    users_load(&fresh, gw->cfg.users_file, false, err, sizeof err) != 0) {
+		log_error("users file not reloaded: %s (keeping the users loaded before)", err);
+		users_free(&fresh);
+		return;
+	}
+	users_free(&gw->users);
+	gw->users = fresh;
+	gw->users_ino = st.st_ino;
+	gw->users_size = st.st_size;
+	gw->users_mtime = st.st_mtim;
+	log_info("users file %s loaded: %zu users", gw->cfg.users_file, fresh.n);
+}
+
+/*
+ * Write next to the users file (atomically) and make it the users in force.
+ * next is taken either way. 0, or -1 with a 500 reply set and nothing changed.
+ */
+static int admin_users_commit(struct admin_pss *pss, struct users *next)
+{
+	char err[512];
+	if (users_save(next, gw->cfg.users_file, err, sizeof err) != 0) {
+		users_free(next);
+		log_error("admin %s: users file not written: %s", pss->admin, err);
+		admin_errorf(pss, 500, "internal_error",
+			     "the users file could not be written (%s); nothing was changed", err);
+		return -1;
+	}
+	users_free(&gw->users);
+	gw->users = *next;
+	memset(next, 0, sizeof *next);
+	struct stat st;
+	if (stat(gw->cfg.users_file, &st) == 0) {
+		gw->users_ino = st.st_ino;
+		gw->users_size = st.st_size;
+		gw->users_mtime = st.st_mtim;
+	}
+	return 0;
+}
+
+/* Lockout keys, as the staff login makes them (gateway_http.c). */
+static void admin_lockout_keys(const char *user, const char *peer, char user_key[LOCKOUT_KEY_MAX],
+			       char addr_key[LOCKOUT_KEY_MAX])
+{
+	snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
+	snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
+}
+
+/*
+ * Check the request's Basic credentials: 0 when they are an administrator's
+ * (pss->admin set), else -1 with the reply set (401, 403 or 429).
+ */
+static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
+{
+	char header[ADMIN_AUTH_HEADER_MAX], decoded[ADMIN_AUTH_HEADER_MAX];
+	char user[USERS_NAME_MAX + 1], password[USERS_PASSWORD_MAX + 1];
+	int rc = -1;
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n <= 0) {
+		admin_unauthorized(pss, "administrator credentials are required (HTTP Basic)");
+		return -1;
+	}
+	if (n >= (int)sizeof header ||
+	    lws_hdr_copy(wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0) {
+		log_warn("admin API: request from %s refused: Authorization header over %d bytes",
+			 pss->peer, ADMIN_AUTH_HEADER_MAX - 1);
+		admin_unauthorized(pss, "the Authorization header is too long");
+		return -1;
+	}
+	const char *token = admin_basic_token(header);
+	int m = token != NULL ? lws_b64_decode_string(token, decoded, (int)sizeof decoded - 1) : -1;
+	if (m < 0 || admin_basic_split(decoded, (size_t)m, user, password) != 0) {
+		OPENSSL_cleanse(header, sizeof header);
+		OPENSSL_cleanse(decoded, sizeof decoded);
+		log_warn("admin API: request from %s refused: malformed Basic credentials", pss->peer);
+		admin_unauthorized(pss, "only HTTP Basic credentials (user:password) are accepted");
+		return -1;
+	}
+	OPENSSL_cleanse(header, sizeof header);
+	OPENSSL_cleanse(decoded, sizeof decoded);
+
+	admin_users_refresh();
+	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+	admin_lockout_keys(user, pss->peer, user_key, addr_key);
+	int64_t now = gw_now_ms();
+	int locked_s = lockout_remaining_s(gw->lockout, user_key, now);
+	int addr_locked_s = lockout_remaining_s(gw->lockout, addr_key, now);
+	if (addr_locked_s > locked_s)
+		locked_s = addr_locked_s;
+	if (locked_s > 0) {
+		log_warn("admin API: \"%s\" from %s refused: locked out for %d s more",
+			 user[0] ? user : "(invalid name)", pss->peer, locked_s);
+		admin_reply_json(pss, 429,
+				 json_pack("{s:s, s:s, s:i}", "error", "locked", "message",
+					   "too many failed logins: wait before trying again",
+					   "retry_after_s", locked_s));
+		pss->retry_after_s = locked_s;
+		goto done;
+	}
+	const struct user *u = users_authenticate(&gw->users, user, password);
+	if (u == NULL) {
+		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
+				      gw->limits.login_lockout_s, now);
+		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
+				      gw->limits.login_lockout_s, now);
+		log_warn("admin API: authentication failed for \"%s\" from %s%s",
+			 user[0] ? user : "(invalid name)", pss->peer,
+			 (lu || la) ? ": now locked out" : "");
+		admin_unauthorized(pss, "wrong user name or password");
+		goto done;
+	}
+	lockout_success(gw->lockout, user_key);
+	lockout_success(gw->lockout, addr_key);
+	if (u->locked) {
+		log_warn("admin API: %s from %s refused: account locked by an administrator", u->name,
+			 pss->peer);
+		admin_error(pss, 403, "account_locked", "this account is locked; ask your administrator");
+		goto done;
+	}
+	if (!u->admin) {
+		log_warn("admin API: %s from %s refused: not an administrator", u->name, pss->peer);
+		admin_error(pss, 403, "forbidden", "this user does not have the admin role");
+		goto done;
+	}
+	snprintf(pss->admin, sizeof pss->admin, "%s", u->name);
+	rc = 0;
+done:
+	OPENSSL_cleanse(password, sizeof password);
+	return rc;
+}
+
+/* Wall-clock now in ms since 1970. */
+static int64_t admin_unix_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void admin_healthz(struct admin_pss *pss)
+{
+	admin_reply_json(pss, 200,
+			 json_pack("{s:s, s:b, s:I}", "status", "ok", "draining", gw->draining,
+				   "sessions", (json_int_t)session_count_live()));
+}
+
+static void admin_metrics(struct admin_pss *pss)
+{
+	struct admin_metrics m = { 0 };
+	size_t live = session_count_live(), detached = session_count_detached();
+	m.sessions_active = live > detached ? live - detached : 0;
+	m.sessions_detached = detached;
+	m.sessions_max = gw->limits.max_sessions;
+	m.draining = gw->draining;
+	m.logins_ok = gw->metrics.logins_ok;
+	m.logins_failed = gw->metrics.logins_failed;
+	for (int i = 0; i < GW_REFUSE_COUNT; i++)
+		m.refusals[i] = (struct admin_counter){ gw_refusal_name((enum gw_refusal)i),
+							gw->metrics.refusals[i] };
+	m.n_refusals = GW_REFUSE_COUNT;
+	m.bytes_out = gw->metrics.bytes_out;
+	m.bytes_in = gw->metrics.bytes_in;
+	m.worker_crashes = gw->metrics.worker_crashes;
+	for (int i = 0; i < GW_END_COUNT; i++)
+		m.ended[i] = (struct admin_counter){ gw_end_reason_name((enum gw_end_reason)i),
+						     gw->metrics.sessions_ended[i] };
+	m.n_ended = GW_END_COUNT;
+	admin_reply_text(pss, 200, "text/plain; version=0.0.4; charset=utf-8",
+			 admin_metrics_text(&m));
+}
+
+/* A session's state as the API names it; NULL for one already reaped. */
+static const char *admin_session_state(const struct gw_session *s)
+{
+	switch (s->state) {
+	case GW_SESSION_STARTING:
+		return "starting";
+	case GW_SESSION_READY:
+		return s->conn != NULL ? "active" : "detached";
+	case GW_SESSION_ENDING:
+		return "ending";
+	case GW_SESSION_DEAD:
+		break;
+	}
+	return NULL;
+}
+
+/* One session for GET /api/v1/sessions; NULL when out of memory. */
+static json_t *admin_session_json(const struct gw_session *s, const char *state, int64_t mono_now,
+				  int64_t unix_now)
+{
+	char started[32] = "", last[32] = "";
+	if (admin_rfc3339(admin_wall_ms(s->started_ms, mono_now, unix_now), started,
+			  sizeof started) != 0)
+		snprintf(started, sizeof started, "1970-01-01T00:00:00Z");
+	/* last_input_ms starts at started_ms: no input yet is null. */
+	bool have_input = s->last_input_ms > s->started_ms &&
+			  admin_rfc3339(admin_wall_ms(s->last_input_ms, mono_now, unix_now), last,
+					sizeof last) == 0;
+	double fps = (double)(long long)(s->fps * 10.0 + 0.5) / 10.0;
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:s}", "id", s->id, "user",
+			 s->user, "client", s->peer, "started", started, "last_input",
+			 have_input ? json_string(last) : json_null(), "bytes_in",
+			 (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out, "fps", fps,
+			 "state", state);
+}
+
+static void admin_sessions_list(struct admin_pss *pss)
+{
+	json_t *list = json_array();
+	int64_t mono_now = gw_now_ms(), unix_now = admin_unix_now_ms();
+	for (const struct gw_session *s = gw->sessions; s != NULL && list != NULL; s = s->next) {
+		const char *state = admin_session_state(s);
+		if (state == NULL)
+			continue;
+		if (json_array_append_new(list, admin_session_json(s, state, mono_now, unix_now)) !=
+		    0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	admin_reply_json(pss, 200, list != NULL ? json_pack("{s:o}", "sessions", list) : NULL);
+}
+
+static void admin_session_delete(struct admin_pss *pss)
+{
+	const char *id = pss->target.arg;
+	struct gw_session *s = session_find_id(id);
+	if (s == NULL || s->state == GW_SESSION_DEAD) {
+		admin_errorf(pss, 404, "not_found", "no session %s", id);
+		return;
+	}
+	if (s->state != GW_SESSION_ENDING) {
+		log_info("admin %s ended session %s of %s", pss->admin, s->id, s->user);
+		session_end(s, GW_END_ADMIN, GW_CLOSE_ADMIN, "ended by administrator");
+	}
+	admin_reply_json(pss, 200, json_pack("{s:s}", "ended", id));
+}
+
+/* GET /api/v1/limits, and the reply of a PATCH. */
+static void admin_limits_reply(struct admin_pss *pss)
+{
+	admin_reply_text(pss, 200, "application/json", limits_to_json(&gw->limits));
+}
+
+static void admin_limits_patch(struct admin_pss *pss)
+{
+	struct limits next = gw->limits;
+	char field[64] = "", err[512] = "", changes[ADMIN_LIMITS_CHANGES_MAX] = "";
+	if (limits_patch_json(&next, pss->body, pss->len, field, sizeof field, err, sizeof err,
+			      changes, sizeof changes) != 0) {
+		log_warn("admin %s: limits not changed: %s", pss->admin, err);
+		if (field[0] != '\0')
+			admin_reply_json(pss, 400,
+					 json_pack("{s:s, s:s, s:s}", "error", "invalid_limit",
+						   "field", field, "message", err));
+		else
+			admin_error(pss, 400, "bad_request", err);
+		return;
+	}
+	if (changes[0] != '\0') {
+		/* Persist first: a change that would not survive a restart is not made. */
+		if (limits_save_overrides(&gw->limits_base, &next, gw->limits_path, err,
+					  sizeof err) != 0) {
+			log_error("admin %s: limits not changed: %s", pss->admin, err);
+			admin_errorf(pss, 500, "internal_error",
+				     "the limits could not be saved (%s); nothing was changed", err);
+			return;
+		}
+		gw->limits = next;
+		session_limits_changed();
+		log_info("admin %s changed limits: %s", pss->admin, changes);
+	}
+	admin_limits_reply(pss);
+}
+
+/* {"name", "role", "locked"} */
+static json_t *admin_user_json(const struct user *u)
+{
+	return json_pack("{s:s, s:s, s:b}", "name", u->name, "role", u->admin ? "admin" : "staff",
+			 "locked", u->locked);
+}
+
+static void admin_users_list(struct admin_pss *pss)
+{
+	admin_users_refresh();
+	json_t *list = json_array();
+	for (size_t i = 0; i < gw->users.n && list != NULL; i++) {
+		if (json_array_append_new(list, admin_user_json(&gw->users.v[i])) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	admin_reply_json(pss, 200, list != NULL ? json_pack("{s:o}", "users", list) : NULL);
+}
+
+/* The user the path names, from a fresh users file; NULL with 404 set. */
+static const struct user *admin_target_user(struct admin_pss *pss)
+{
+	admin_users_refresh();
+	const struct user *u = users_find(&gw->users, pss->target.arg);
+	if (u == NULL)
+		admin_errorf(pss, 404, "not_found", "no user \"%s\"", pss->target.arg);
+	return u;
+}
+
+/* A copy of the users to change; -1 with 500 set. */
+static int admin_users_copy(struct admin_pss *pss, struct users *next)
+{
+	if (users_copy(next, &gw->users) == 0)
+		return 0;
+	admin_error(pss, 500, "internal_error", "out of memory");
+	return -1;
+}
+
+static void admin_user_add(struct admin_pss *pss)
+{
+	char name[USERS_NAME_MAX + 1], password[USERS_PASSWORD_MAX + 1], err[256];
+	bool admin;
+	struct users next;
+	if (admin_parse_new_user(pss->body, pss->len, name, password, &admin, err, sizeof err) !=
+	    0) {
+		admin_error(pss, 400, "bad_request", err);
+		return;
+	}
+	admin_users_refresh();
+	if (users_find(&gw->users, name) != NULL) {
+		admin_errorf(pss, 409, "exists", "user \"%s\" already exists", name);
+		goto done;
+	}
+	if (admin_users_copy(pss, &next) != 0)
+		goto done;
+	if (users_set(&next, name, admin, password, err, sizeof err) != 0) {
+		users_free(&next);
+		admin_error(pss, 400, "bad_request", err);
+		goto done;
+	}
+	if (admin_users_commit(pss, &next) != 0)
+		goto done;
+	log_info("admin %s added user %s (%s)", pss->admin, name, admin ? "admin" : "staff");
+	admin_reply_json(pss, 201, admin_user_json(users_find(&gw->users, name)));
+done:
+	OPENSSL_cleanse(password, sizeof password);
+}
+
+static void admin_user_delete(struct admin_pss *pss)
+{
+	struct users next;
+	if (admin_target_user(pss) == NULL)
+		return;
+	if (strcmp(pss->target.arg, pss->admin) == 0) {
+		admin_error(pss, 409, "self", "you cannot delete your own account");
+		return;
+	}
+	if (admin_users_copy(pss, &next) != 0)
+		return;
+	users_del(&next, pss->target.arg);
+	if (admin_users_commit(pss, &next) != 0)
+		return;
+	log_info("admin %s deleted user %s", pss->admin, pss->target.arg);
+	admin_reply_json(pss, 200, json_pack("{s:s}", "deleted", pss->target.arg));
+}
+
+static void admin_user_password(struct admin_pss *pss)
+{
+	char password[USERS_PASSWORD_MAX + 1], err[256];
+	struct users next;
+	const struct user *u = admin_target_user(pss);
+	if (u == NULL)
+		return;
+	bool admin = u->admin;
+	if (admin_parse_password(pss->body, pss->len, password, err, sizeof err) != 0) {
+		admin_error(pss, 400, "bad_request", err);
+		return;
+	}
+	if (admin_users_copy(pss, &next) != 0)
+		goto done;
+	if (users_set(&next, pss->target.arg, admin, password, err, sizeof err) != 0) {
+		users_free(&next);
+		admin_error(pss, 400, "bad_request", err);
+		goto done;
+	}
+	if (admin_users_commit(pss, &next) != 0)
+		goto done;
+	log_info("admin %s changed the password of %s", pss->admin, pss->target.arg);
+	admin_reply_json(pss, 200, admin_user_json(users_find(&gw->users, pss->target.arg)));
+done:
+	OPENSSL_cleanse(password, sizeof password);
+}
+
+static void admin_user_lock(struct admin_pss *pss, bool lock)
+{
+	struct users next;
+	const struct user *u = admin_target_user(pss);
+	if (u == NULL)
+		return;
+	if (lock && strcmp(u->name, pss->admin) == 0) {
+		admin_error(pss, 409, "self", "you cannot lock your own account");
+		return;
+	}
+	if (u->locked != lock) {
+		if (admin_users_copy(pss, &next) != 0)
+			return;
+		users_set_locked(&next, pss->target.arg, lock);
+		if (admin_users_commit(pss, &next) != 0)
+			return;
+		log_info("admin %s %s user %s", pss->admin, lock ? "locked" : "unlocked",
+			 pss->target.arg);
+	}
+	if (!lock) {
+		/* A fresh start: failed logins before the unlock no longer count. */
+		char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+		admin_lockout_keys(pss->target.arg, "", user_key, addr_key);
+		lockout_clear(gw->lockout, user_key);
+	}
+	admin_reply_json(pss, 200, admin_user_json(users_find(&gw->users, pss->target.arg)));
+}
+
+static void admin_user_role(struct admin_pss *pss)
+{
+	char err[256];
+	bool admin;
+	struct users next;
+	const struct user *u = admin_target_user(pss);
+	if (u == NULL)
+		return;
+	if (admin_parse_admin_flag(pss->body, pss->len, &admin, err, sizeof err) != 0) {
+		admin_error(pss, 400, "bad_request", err);
+		return;
+	}
+	if (!admin && strcmp(u->name, pss->admin) == 0) {
+		admin_error(pss, 409, "self", "you cannot remove your own admin role");
+		return;
+	}
+	if (u->admin != admin) {
+		if (admin_users_copy(pss, &next) != 0)
+			return;
+		users_find(&next, pss->target.arg)->admin = admin;
+		if (admin_users_commit(pss, &next) != 0)
+			return;
+		log_info("admin %s %s the admin role %s user %s", pss->admin,
+			 admin ? "gave" : "took", admin ? "to" : "from", pss->target.arg);
+	}
+	admin_reply_json(pss, 200, admin_user_json(users_find(&gw->users, pss->target.arg)));
+}
+
+static void admin_drain(struct admin_pss *pss, bool drain)
+{
+	if (gw->draining != drain)
+		log_info("admin %s %s: %s", pss->admin, drain ? "drains the node" : "undrains the node",
+			 drain ? "no new sessions, existing ones go on" : "new sessions are accepted");
+	gw->draining = drain;
+	admin_reply_json(pss, 200, json_pack("{s:b}", "draining", drain));
+}
+
+/* Answer an authenticated request whose body (if any) has arrived. */
+static void admin_dispatch(struct admin_pss *pss)
+{
+	bool get = pss->method == ADMIN_GET;
+	switch (pss->target.route) {
+	case ADMIN_ROUTE_HEALTHZ:
+		admin_healthz(pss);
+		break;
+	case ADMIN_ROUTE_METRICS:
+		admin_metrics(pss);
+		break;
+	case ADMIN_ROUTE_SESSIONS:
+		admin_sessions_list(pss);
+		break;
+	case ADMIN_ROUTE_SESSION:
+		admin_session_delete(pss);
+		break;
+	case ADMIN_ROUTE_LIMITS:
+		if (get)
+			admin_limits_reply(pss);
+		else
+			admin_limits_patch(pss);
+		break;
+	case ADMIN_ROUTE_USERS:
+		if (get)
+			admin_users_list(pss);
+		else
+			admin_user_add(pss);
+		break;
+	case ADMIN_ROUTE_USER:
+		admin_user_delete(pss);
+		break;
+	case ADMIN_ROUTE_USER_PASSWORD:
+		admin_user_password(pss);
+		break;
+	case ADMIN_ROUTE_USER_LOCK:
+	case ADMIN_ROUTE_USER_UNLOCK:
+		admin_user_lock(pss, pss->target.route == ADMIN_ROUTE_USER_LOCK);
+		break;
+	case ADMIN_ROUTE_USER_ADMIN:
+		admin_user_role(pss);
+		break;
+	case ADMIN_ROUTE_DRAIN:
+	case ADMIN_ROUTE_UNDRAIN:
+		admin_drain(pss, pss->target.route == ADMIN_ROUTE_DRAIN);
+		break;
+	case ADMIN_ROUTE_NONE:
+		admin_error(pss, 404, "not_found", "no such path");
+		break;
+	}
+}
+
+static enum admin_method admin_method_of(struct lws *wsi)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+		return ADMIN_GET;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+		return ADMIN_POST;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0)
+		return ADMIN_PUT;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) > 0)
+		return ADMIN_PATCH;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0)
+		return ADMIN_DELETE;
+	return ADMIN_METHOD_OTHER;
+}
+
+/* The request's Content-Length: 0 and *len (-1 when absent), or -1 when malformed. */
+static int admin_content_length(struct lws *wsi, long long *len)
+{
+	char buf[24];
+	*len = -1;
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (n <= 0)
+		return 0;
+	if (n >= (int)sizeof buf || lws_hdr_copy(wsi, buf, sizeof buf,
+						 WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -1;
+	if (strspn(buf, "0123456789") != strlen(buf) || strlen(buf) > 18)
+		return -1;
+	*len = strtoll(buf, NULL, 10);
+	return 0;
+}
+
+/*
+ * A request's headers are in: route it, authenticate it, and either answer
+ * now or wait for its body. 0, or -1 to close the connection.
+ */
+static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
+{
+	if (lws_get_peer_simple(wsi, pss->peer, sizeof pss->peer) == NULL)
+		snprintf(pss->peer, sizeof pss->peer, "?");
+	pss->method = admin_method_of(wsi);
+	admin_route_parse(uri, &pss->target);
+	long long clen;
+	bool bad_length = admin_content_length(wsi, &clen) != 0;
+	/* Answering before the body was read, or a body we cannot frame: close after. */
+	pss->close_after = bad_length || clen > 0 ||
+			   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+	unsigned int methods = admin_route_methods(pss->target.route);
+
+	if (pss->target.route == ADMIN_ROUTE_NONE) {
+		admin_error(pss, 404, "not_found", "no such path");
+	} else if (!(methods & (1u << pss->method))) {
+		admin_allow_text(methods, pss->allow, sizeof pss->allow);
+		admin_errorf(pss, 405, "method_not_allowed", "use %s for %s", pss->allow, uri);
+	} else if (bad_length) {
+		admin_error(pss, 400, "bad_request", "the Content-Length header is not a number");
+	} else if (clen > ADMIN_BODY_MAX) {
+		log_warn("admin API: request from %s refused: body of %lld bytes", pss->peer, clen);
+		admin_errorf(pss, 400, "bad_request", "the request body is over %d bytes",
+			     ADMIN_BODY_MAX);
+	} else if (pss->target.route != ADMIN_ROUTE_HEALTHZ && admin_authenticate(wsi, pss) != 0) {
+		/* reply set */
+	} else if (admin_route_needs_body(pss->target.route, pss->method) && clen < 0) {
+		admin_error(pss, 411, "length_required", "a Content-Length header is required");
+	} else if (clen > 0) {
+		pss->close_after = false;
+		pss->reading_body = true;
+		return 0; /* admin_dispatch() at HTTP_BODY_COMPLETION */
+	} else {
+		admin_dispatch(pss);
+	}
+	if (!pss->replying)
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct admin_pss *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		admin_pss_reset(pss);
+		return admin_begin(wsi, pss, in != NULL ? in : "");
+
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!pss->reading_body)
+			return -1;
+		if (len > ADMIN_BODY_MAX - pss->len)
+			return -1; /* more than its Content-Length promised */
+		memcpy(pss->body + pss->len, in, len);
+		pss->len += len;
+		pss->body[pss->len] = '\0';
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!pss->reading_body)
+			return -1;
+		pss->reading_body = false;
+		admin_dispatch(pss);
+		OPENSSL_cleanse(pss->body, sizeof pss->body);
+		if (!pss->replying)
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return admin_write(wsi, pss);
+
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss != NULL)
+			admin_pss_reset(pss);
+		break;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
