@@ -49,6 +49,7 @@ struct admin_pss {
 	char admin[USERS_NAME_MAX + 1]; /* the authenticated administrator */
 	char peer[64];                  /* client address for logs */
 	bool reading_body;              /* authenticated; the body is on its way */
+	bool discarding_body;           /* answered early: the body is read and dropped */
 	size_t len;
 	char body[ADMIN_BODY_MAX + 1];
 	/* the reply, written by admin_write() */
@@ -61,7 +62,7 @@ struct admin_pss {
 	int retry_after_s;              /* > 0: Retry-After header */
 	bool challenge;                 /* 401: WWW-Authenticate header */
 	char allow[48];                 /* 405: Allow header */
-	bool close_after;               /* answered before reading the body: close */
+	bool close_after;               /* a body we cannot frame: close after the reply */
 };
 
 size_t admin_pss_size(void)
@@ -451,6 +452,11 @@ static void admin_limits_patch(struct admin_pss *pss)
 {
 	struct limits next = gw->limits;
 	char field[64] = "", err[512] = "", changes[ADMIN_LIMITS_CHANGES_MAX] = "";
+	if (pss->len == 0) {
+		admin_error(pss, 400, "bad_request",
+			    "a JSON object of limits is required as the request body");
+		return;
+	}
 	if (limits_patch_json(&next, pss->body, pss->len, field, sizeof field, err, sizeof err,
 			      changes, sizeof changes) != 0) {
 		log_warn("admin %s: limits not changed: %s", pss->admin, err);
@@ -753,8 +759,8 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 	admin_route_parse(uri, &pss->target);
 	long long clen;
 	bool bad_length = admin_content_length(wsi, &clen) != 0;
-	/* Answering before the body was read, or a body we cannot frame: close after. */
-	pss->close_after = bad_length || clen > 0 ||
+	/* A body we cannot frame: answer, then close. */
+	pss->close_after = bad_length ||
 			   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	unsigned int methods = admin_route_methods(pss->target.route);
 
@@ -774,7 +780,6 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 	} else if (admin_route_needs_body(pss->target.route, pss->method) && clen < 0) {
 		admin_error(pss, 411, "length_required", "a Content-Length header is required");
 	} else if (clen > 0) {
-		pss->close_after = false;
 		pss->reading_body = true;
 		return 0; /* admin_dispatch() at HTTP_BODY_COMPLETION */
 	} else {
@@ -782,6 +787,15 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 	}
 	if (!pss->replying)
 		return -1;
+	if (clen > 0 && !pss->close_after) {
+		/*
+		 * Answered before the body: read it to the end first (lws does
+		 * not write while a body is coming, and closing with unread
+		 * bytes would reset the connection under the reply).
+		 */
+		pss->discarding_body = true;
+		return 0;
+	}
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -797,6 +811,8 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return admin_begin(wsi, pss, in != NULL ? in : "");
 
 	case LWS_CALLBACK_HTTP_BODY:
+		if (pss->discarding_body)
+			return 0;
 		if (!pss->reading_body)
 			return -1;
 		if (len > ADMIN_BODY_MAX - pss->len)
@@ -807,6 +823,11 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (pss->discarding_body) {
+			pss->discarding_body = false;
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
 		if (!pss->reading_body)
 			return -1;
 		pss->reading_body = false;
