@@ -1,35 +1,38 @@
 /*
  * ctl_main.c: pixelgatectl, the administrator's command line.
  *
- * This first version manages the users file directly (users.h): add a user,
- * change a password, delete a user, list users. The file is rewritten
- * atomically with mode 0600 by users_save(). Passwords come from a file
- * (first line) or are asked twice on the terminal with echo off.
+ * Two families of commands:
  *
- * Exit status: 0 on success, 1 on any error, with "pixelgatectl: ..." on
- * stderr.
+ * - "user add/passwd/del/list" (singular) manage the users file directly
+ *   (users.h), on the gateway's host: this is how the first administrator
+ *   is made. The file is rewritten atomically with mode 0600 by
+ *   users_save(). Passwords come from a file (first line) or are asked
+ *   twice on the terminal with echo off. Exit status: 0 on success, 1 on
+ *   any error, with "pixelgatectl: ..." on stderr.
+ *
+ * - everything else (status, sessions, limits, users, drain, undrain)
+ *   speaks the admin API over TLS: ctl_api.c, exit status 0/1/2.
+ *
+ * main() tells them apart by the first word that is not an option.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <openssl/crypto.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "ctl.h"
+#include "ctl_args.h"
+#include "ctl_conf.h"
+#include "ctl_password.h"
 #include "users.h"
 
-#define CTL_NAME "pixelgatectl"
 #define CTL_DEFAULT_USERS_FILE "/etc/pixelgate/users"
-#define CTL_TTY "/dev/tty"
-/* A password line: the password, "\r\n" and the NUL. */
-#define CTL_LINE_MAX (USERS_PASSWORD_MAX + 3)
 
 /* What the command line asked for. */
 struct ctl_args {
@@ -42,7 +45,7 @@ struct ctl_args {
 	bool admin;                /* --admin */
 };
 
-static void ctl_usage(FILE *out)
+void ctl_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: " CTL_NAME " [-c CONFIG] user add NAME [--admin] [--users-file F] "
@@ -51,9 +54,11 @@ static void ctl_usage(FILE *out)
 		"[--password-file F]\n"
 		"       " CTL_NAME " [-c CONFIG] user del NAME [--users-file F]\n"
 		"       " CTL_NAME " [-c CONFIG] user list [--users-file F]\n"
+		"       " CTL_NAME " [API OPTIONS] COMMAND\n"
 		"       " CTL_NAME " --help\n"
 		"\n"
-		"Manage the pixelgate users file (default " CTL_DEFAULT_USERS_FILE ").\n"
+		"user: manage the pixelgate users file (default " CTL_DEFAULT_USERS_FILE ") on\n"
+		"the gateway's host, e.g. to make the first administrator.\n"
 		"\n"
 		"  -c, --config CONFIG   take users_file from this pixelgate configuration file\n"
 		"  --users-file F        the users file itself (not together with -c)\n"
@@ -64,14 +69,44 @@ static void ctl_usage(FILE *out)
 		"\n"
 		"Names are 1-%d characters of A-Z a-z 0-9 . _ @ -; passwords are 8-%d bytes.\n"
 		"user add creates a missing users file (mode 0600) and refuses an existing user\n"
-		"(use user passwd). Every change rewrites the file atomically with mode 0600.\n",
+		"(use user passwd). Every change rewrites the file atomically with mode 0600.\n"
+		"\n"
+		"Admin API commands (HTTPS to the gateway's admin listener, as a user with the\n"
+		"admin role):\n"
+		"\n"
+		"  status                      health, draining, sessions against the limit\n"
+		"  sessions                    the sessions on the node\n"
+		"  sessions kill ID            end a session (its viewer is told why)\n"
+		"  limits                      the limits in force\n"
+		"  limits set KEY=VALUE...     change limits at run time (all or nothing)\n"
+		"  users [list]                the users, their role and lock\n"
+		"  users add NAME [--admin]    add a user (password asked twice, or\n"
+		"                              --new-password-file F)\n"
+		"  users del NAME              delete a user\n"
+		"  users passwd NAME           set a user's password (as for add)\n"
+		"  users lock NAME | users unlock NAME\n"
+		"  users admin NAME on|off     give or take the admin role\n"
+		"  drain | undrain             stop / resume taking new sessions\n"
+		"\n"
+		"API OPTIONS\n"
+		"  --server https://HOST:PORT  the admin listener (default " CTL_DEFAULT_SERVER ")\n"
+		"  --ca FILE                   PEM CA the server's certificate must chain to\n"
+		"  --user NAME                 the administrator to authenticate as\n"
+		"  --password-file F           their password, first line of F (only its owner\n"
+		"                              may read F); without it, asked on the terminal\n"
+		"  --config FILE               read FILE instead of " CTL_CONF_SYSTEM "\n"
+		"                              and ~/.config/" CTL_CONF_USER "\n"
+		"  --json                      print the server's JSON answer as is\n"
+		"\n"
+		"Settings come from " CTL_CONF_SYSTEM ", then\n"
+		"~/.config/" CTL_CONF_USER " ([" CTL_CONF_SECTION "] server, ca_file, user,\n"
+		"password_file), then the options. Exit status: 0 done, 1 refused by the server\n"
+		"(its HTTP status and message are printed) or a local error, 2 server unreachable\n"
+		"(connection, TLS or timeout).\n",
 		USERS_NAME_MAX, USERS_PASSWORD_MAX);
 }
 
-/* Print "pixelgatectl: message" on stderr. */
-static void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void ctl_error(const char *fmt, ...)
+void ctl_error(const char *fmt, ...)
 {
 	va_list ap;
 	fputs(CTL_NAME ": ", stderr);
@@ -194,206 +229,12 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_args *a)
 	return 0;
 }
 
-/*
- * Read one line from f into buf (size bytes) without its "\n" or "\r\n".
- * Returns its length, or -1 with "what: problem" in err: end of file before
- * anything, a NUL byte, a line that does not fit, or a read error.
- */
-static int ctl_read_line(FILE *f, char *buf, size_t size, const char *what, char *err,
-			 size_t errlen)
-{
-	size_t len = 0;
-	int ch;
-	bool any = false;
-	while ((ch = getc(f)) != EOF) {
-		any = true;
-		if (ch == '\n')
-			break;
-		if (ch == '\0') {
-			snprintf(err, errlen, "%s: the password contains a NUL byte", what);
-			return -1;
-		}
-		if (len + 1 >= size) {
-			snprintf(err, errlen, "%s: password longer than %d bytes", what,
-				 USERS_PASSWORD_MAX);
-			return -1;
-		}
-		buf[len++] = (char)ch;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error: %s", what, strerror(errno));
-		return -1;
-	}
-	if (!any) {
-		snprintf(err, errlen, "%s: no password (end of file)", what);
-		return -1;
-	}
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	return (int)len;
-}
-
-/* Password from the first line of path into buf. 0 or -1 after a message. */
-static int ctl_password_from_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		ctl_error("%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	setvbuf(f, NULL, _IONBF, 0); /* no copy of the password in stdio's buffer */
-	char err[CONFIG_PATH_MAX + 64];
-	int len = ctl_read_line(f, buf, size, path, err, sizeof err);
-	fclose(f);
-	if (len < 0) {
-		ctl_error("%s", err);
-		return -1;
-	}
-	if (len == 0) {
-		ctl_error("%s: the first line is empty; refusing an empty password", path);
-		return -1;
-	}
-	return 0;
-}
-
-/* The terminal while echo is off, so that a signal can put it back. */
-static int ctl_tty_fd = -1;
-static struct termios ctl_tty_saved;
-static volatile sig_atomic_t ctl_tty_echo_off;
-
-static void ctl_tty_restore(void)
-{
-	if (ctl_tty_echo_off) {
-		tcsetattr(ctl_tty_fd, TCSAFLUSH, &ctl_tty_saved);
-		ctl_tty_echo_off = 0;
-	}
-}
-
-/* Restore the terminal, then die of the signal as if not caught. */
-static void ctl_tty_signal(int sig)
-{
-	ctl_tty_restore();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Write all of s to fd. 0 or -1. */
-static int ctl_write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Ask prompt on the terminal with echo off; read a line into buf from tty
- * (a read-only stream on ctl_tty_fd). Length or -1.
- */
-static int ctl_tty_ask(FILE *tty, const char *prompt, char *buf, size_t size)
-{
-	struct termios noecho;
-	if (tcgetattr(ctl_tty_fd, &ctl_tty_saved) != 0) {
-		ctl_error(CTL_TTY ": %s", strerror(errno));
-		return -1;
-	}
-	noecho = ctl_tty_saved;
-	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
-	noecho.c_lflag |= ECHONL | ICANON;
-	if (ctl_write_all(ctl_tty_fd, prompt) != 0) {
-		ctl_error(CTL_TTY ": %s", strerror(errno));
-		return -1;
-	}
-	ctl_tty_echo_off = 1;
-	if (tcsetattr(ctl_tty_fd, TCSAFLUSH, &noecho) != 0) {
-		ctl_tty_echo_off = 0;
-		ctl_error(CTL_TTY ": cannot turn echo off: %s", strerror(errno));
-		return -1;
-	}
-	char err[128];
-	int len = ctl_read_line(tty, buf, size, "terminal", err, sizeof err);
-	ctl_tty_restore();
-	if (len < 0) {
-		(void)ctl_write_all(ctl_tty_fd, "\n"); /* the message below the prompt */
-		ctl_error("%s", err);
-	}
-	return len;
-}
-
-/*
- * Ask for name's new password twice on the terminal with echo off; both
- * must match. 0 or -1 after a message.
- */
-static int ctl_password_from_tty(const char *name, char *buf, size_t size)
-{
-	static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	struct sigaction sa, old[sizeof signals / sizeof signals[0]];
-	char again[CTL_LINE_MAX], prompt[128];
-	int rc = -1;
-
-	int fd = open(CTL_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		ctl_error("no terminal to ask for the password (%s); use --password-file",
-			  strerror(errno));
-		return -1;
-	}
-	FILE *tty = fdopen(fd, "r");
-	if (tty == NULL) {
-		ctl_error(CTL_TTY ": %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	setvbuf(tty, NULL, _IONBF, 0); /* no copy of the password in stdio's buffer */
-	ctl_tty_fd = fd;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = ctl_tty_signal;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-		sigaction(signals[i], NULL, &old[i]);
-		if (old[i].sa_handler != SIG_IGN) /* nohup and friends stay in force */
-			sigaction(signals[i], &sa, NULL);
-	}
-
-	snprintf(prompt, sizeof prompt, "New password for %s: ", name);
-	int len = ctl_tty_ask(tty, prompt, buf, size);
-	if (len < 0)
-		goto done;
-	if (len == 0) {
-		ctl_error("empty password refused");
-		goto done;
-	}
-	if (ctl_tty_ask(tty, "Retype the password: ", again, sizeof again) < 0)
-		goto done;
-	if (strcmp(buf, again) != 0) {
-		ctl_error("the passwords do not match; nothing changed");
-		goto done;
-	}
-	rc = 0;
-done:
-	OPENSSL_cleanse(again, sizeof again);
-	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-		sigaction(signals[i], &old[i], NULL);
-	ctl_tty_fd = -1;
-	fclose(tty);
-	if (rc != 0)
-		OPENSSL_cleanse(buf, size);
-	return rc;
-}
-
 /* The new password of name, from --password-file or the terminal. 0 or -1. */
 static int ctl_get_password(const struct ctl_args *a, char *buf, size_t size)
 {
 	if (a->password_file != NULL)
 		return ctl_password_from_file(a->password_file, buf, size);
-	return ctl_password_from_tty(a->name, buf, size);
+	return ctl_password_new(a->name, buf, size);
 }
 
 /* Which users file: --users-file, users_file of -c CONFIG, or the default. */
@@ -547,6 +388,9 @@ static int ctl_user(const struct ctl_args *a)
 
 int main(int argc, char **argv)
 {
+	const char *cmd = ctl_args_command_word(argc, argv);
+	if (cmd == NULL || strcmp(cmd, "user") != 0)
+		return ctl_api_main(argc, argv);
 	struct ctl_args a;
 	int rc = ctl_parse_args(argc, argv, &a);
 	if (rc == 1) {

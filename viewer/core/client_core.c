@@ -3,9 +3,9 @@
  *
  * Two halves:
  *
- * - HTTP (pgc_http_post, pgc_http_get, pgc_login): one short-lived
- *   libwebsockets client context per call, serviced on the caller's thread
- *   until the answer is complete or HTTP_TIMEOUT_S passed.
+ * - HTTP (pgc_http_post, pgc_http_get, pgc_login, pgc_http_request): one
+ *   short-lived libwebsockets client context per call, serviced on the
+ *   caller's thread until the answer is complete or HTTP_TIMEOUT_S passed.
  *
  * - RFB over WebSocket (pgc_connect ... pgc_free): a socketpair whose
  *   "client" end is handed to libvncclient (which runs on the caller's
@@ -513,12 +513,20 @@ static void lwsx_destroy_context(struct lws_context *ctx, SSL_CTX *ssl_ctx)
 struct http_txn {
 	const struct pgc_server *srv;
 	const char *method;
+	const char *authorization;	/* Authorization header value, or NULL */
 	const char *content_type;
 	const unsigned char *body;
 	size_t body_len;
 	size_t body_sent;
+	/* Exactly one of res (login-style: fixed body buffer, truncating) and
+	   resp (general: malloc'd body, capped, over the cap is an error). */
 	struct pgc_login_result *res;
+	struct pgc_http_response *resp;
+	int *status;		/* &res->http_status or &resp->status */
+	char *msg;		/* res->message or resp->message */
+	size_t msg_size;
 	size_t used;		/* bytes in res->body */
+	bool too_big;		/* resp: the body passed PGC_HTTP_BODY_MAX */
 	bool done;		/* answer complete, or connection gone */
 	bool failed;		/* transport / TLS error (res->message says) */
 	bool timed_out;
@@ -548,12 +556,71 @@ static void http_body_append(struct http_txn *t, const void *in, size_t len)
 	t->res->body[t->used] = '\0';
 }
 
-/* Adds Content-Type and Content-Length for a POST and announces the body.
-   Returns 0, or -1 if the headers do not fit. */
+/* Appends len bytes to resp->body, growing it (doubling) up to
+   PGC_HTTP_BODY_MAX. Returns 0, or -1 (t->too_big or t->failed set, with a
+   message) to close the connection. */
+static int http_resp_append(struct http_txn *t, const void *in, size_t len)
+{
+	struct pgc_http_response *r = t->resp;
+	size_t need, cap;
+	char *nb;
+
+	if (len > PGC_HTTP_BODY_MAX - r->body_len) {
+		t->too_big = true;
+		set_msg(t->msg, t->msg_size, "the answer is larger than %u bytes",
+			(unsigned)PGC_HTTP_BODY_MAX);
+		return -1;
+	}
+	need = r->body_len + len + 1;
+	if (need > r->body_cap) {
+		cap = r->body_cap ? r->body_cap : 4096;
+		while (cap < need)
+			cap *= 2;	/* need <= PGC_HTTP_BODY_MAX + 1: no overflow */
+		nb = realloc(r->body, cap);
+		if (!nb) {
+			set_msg(t->msg, t->msg_size, "out of memory for a %zu-byte answer", need);
+			t->failed = true;
+			return -1;
+		}
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, in, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+/* Reads the Retry-After header (delta-seconds form) into resp; -1 if it is
+   missing or an HTTP date. */
+static void http_read_retry_after(struct http_txn *t, struct lws *wsi)
+{
+	char buf[32], *end;
+	long v;
+
+	t->resp->retry_after_s = -1;
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_RETRY_AFTER) <= 0)
+		return;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf || *end || v < 0 || v > INT_MAX)
+		return;
+	t->resp->retry_after_s = (int)v;
+}
+
+/* Adds Authorization (if any), and for a request with a body (any POST,
+   PUT or PATCH, or a body given) Content-Type and Content-Length, and
+   announces the body. Returns 0, or -1 if the headers do not fit. */
 static int http_append_headers(struct http_txn *t, struct lws *wsi, unsigned char **p,
 			       unsigned char *end)
 {
-	if (strcmp(t->method, "POST") != 0)
+	if (t->authorization &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+					 (const unsigned char *)t->authorization,
+					 (int)strlen(t->authorization), p, end))
+		return -1;
+	if (strcmp(t->method, "POST") != 0 && strcmp(t->method, "PUT") != 0 &&
+	    strcmp(t->method, "PATCH") != 0 && !t->body_len)
 		return 0;
 	if (t->content_type && *t->content_type &&
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
@@ -585,7 +652,7 @@ static int http_write_body(struct http_txn *t, struct lws *wsi)
 	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
 	    (int)n) {
 		explicit_bzero(buf + LWS_PRE, n);
-		set_msg(t->res->message, sizeof(t->res->message), "writing the request body failed");
+		set_msg(t->msg, t->msg_size, "writing the request body failed");
 		t->failed = true;
 		return -1;
 	}
@@ -610,8 +677,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		lws_in_to_str(in, len, detail, sizeof(detail));
-		describe_conn_error(t->srv, &t->tv, detail, t->res->message,
-				    sizeof(t->res->message));
+		describe_conn_error(t->srv, &t->tv, detail, t->msg, t->msg_size);
 		t->failed = true;
 		t->done = true;
 		tls_gate_leave(&t->gate_held);
@@ -620,7 +686,9 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		tls_note_verify(&t->tv, user, len);
 		break;
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-		t->res->http_status = (int)lws_http_client_http_response(wsi);
+		*t->status = (int)lws_http_client_http_response(wsi);
+		if (t->resp)
+			http_read_retry_after(t, wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		tls_gate_leave(&t->gate_held);
@@ -638,15 +706,22 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		break;
 	}
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+		if (t->resp)
+			return http_resp_append(t, in, len);
 		http_body_append(t, in, len);
 		break;
 	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
 		t->done = true;
 		break;
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-		if (!t->done && !t->res->http_status && !t->failed) {
-			set_msg(t->res->message, sizeof(t->res->message),
+		if (!t->done && !*t->status && !t->failed) {
+			set_msg(t->msg, t->msg_size,
 				"connection closed before an HTTP answer arrived");
+			t->failed = true;
+		} else if (!t->done && t->resp && !t->failed && !t->too_big) {
+			/* a status line but the body was cut short */
+			set_msg(t->msg, t->msg_size,
+				"connection closed in the middle of the HTTP answer");
 			t->failed = true;
 		}
 		t->done = true;
@@ -695,10 +770,16 @@ static void http_parse_json(struct pgc_login_result *res, size_t used)
 	json_decref(root);
 }
 
-/* Performs one blocking HTTP request; the contract of pgc_http_post(). */
-static int http_request(const struct pgc_server *srv, const char *method, const char *path,
-			const char *content_type, const void *body, size_t body_len,
-			struct pgc_login_result *res)
+/*
+ * Performs one blocking HTTP request into res (login style) or resp
+ * (general); exactly one of them is non-NULL and has been cleared by the
+ * caller. Returns 0 when a complete HTTP answer arrived (any status), -1 on
+ * a transport/TLS error, a timeout or (resp) an answer over the cap; the
+ * message member says which.
+ */
+static int http_run(const struct pgc_server *srv, const char *method, const char *path,
+		    const char *authorization, const char *content_type, const void *body,
+		    size_t body_len, struct pgc_login_result *res, struct pgc_http_response *resp)
 {
 	static const struct lws_protocols protocols[] = {
 		{ "pgc-http", http_cb, 0, 0, 0, NULL, 0 },
@@ -709,31 +790,36 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 	SSL_CTX *ssl_ctx;
 	struct http_txn t;
 
-	if (!res)
-		return -1;
-	memset(res, 0, sizeof(*res));
+	memset(&t, 0, sizeof(t));
+	t.res = res;
+	t.resp = resp;
+	t.status = res ? &res->http_status : &resp->status;
+	t.msg = res ? res->message : resp->message;
+	t.msg_size = res ? sizeof(res->message) : sizeof(resp->message);
 	pthread_once(&g_once, global_init);
-	if (check_server(srv, res->message, sizeof(res->message)))
+	if (check_server(srv, t.msg, t.msg_size))
 		return -1;
 	if (!path || path[0] != '/' || (body_len && !body)) {
-		set_msg(res->message, sizeof(res->message), "invalid request path or body");
+		set_msg(t.msg, t.msg_size, "invalid request path or body");
 		return -1;
 	}
-	memset(&t, 0, sizeof(t));
+	if (authorization && strpbrk(authorization, "\r\n")) {
+		set_msg(t.msg, t.msg_size, "invalid Authorization header value");
+		return -1;
+	}
 	t.srv = srv;
 	t.method = method;
+	t.authorization = authorization;
 	t.content_type = content_type;
 	t.body = body;
 	t.body_len = body_len;
-	t.res = res;
 
 	if (tls_gate_enter(now_ms() + (int64_t)HTTP_TIMEOUT_S * 1000, &t.gate_held)) {
-		set_msg(res->message, sizeof(res->message),
+		set_msg(t.msg, t.msg_size,
 			"timed out waiting for another connection's TLS handshake");
 		return -1;
 	}
-	ctx = lwsx_create_context(srv, protocols, &t, &ssl_ctx, res->message,
-				  sizeof(res->message));
+	ctx = lwsx_create_context(srv, protocols, &t, &ssl_ctx, t.msg, t.msg_size);
 	if (!ctx) {
 		tls_gate_leave(&t.gate_held);
 		return -1;
@@ -752,8 +838,8 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 	i.protocol = protocols[0].name;
 	i.alpn = "http/1.1";
 	if (!lws_client_connect_via_info(&i) && !t.failed) {
-		set_msg(res->message, sizeof(res->message), "cannot start a connection to %s:%d",
-			srv->host, srv->port);
+		set_msg(t.msg, t.msg_size, "cannot start a connection to %s:%d", srv->host,
+			srv->port);
 		t.failed = true;
 		t.done = true;
 	}
@@ -764,25 +850,81 @@ static int http_request(const struct pgc_server *srv, const char *method, const 
 	lwsx_destroy_context(ctx, ssl_ctx);
 	tls_gate_leave(&t.gate_held);
 
-	if (!t.done && !t.failed) {
-		if (res->http_status)
-			set_msg(res->message, sizeof(res->message),
-				"timed out after %d s reading the HTTP answer", HTTP_TIMEOUT_S);
+	if (!t.done && !t.failed && !t.too_big) {
+		if (*t.status)
+			set_msg(t.msg, t.msg_size, "timed out after %d s reading the HTTP answer",
+				HTTP_TIMEOUT_S);
 		else
-			set_msg(res->message, sizeof(res->message),
-				"timed out after %d s waiting for %s:%d", HTTP_TIMEOUT_S, srv->host,
-				srv->port);
-		res->http_status = 0;
+			set_msg(t.msg, t.msg_size, "timed out after %d s waiting for %s:%d",
+				HTTP_TIMEOUT_S, srv->host, srv->port);
+		*t.status = 0;
 		return -1;
 	}
-	if (t.failed && !res->http_status)
+	if (t.too_big)
+		return -1;	/* the status stays: the server did answer */
+	if (t.failed && (resp || !*t.status))
 		return -1;
-	if (!res->http_status) {
-		set_msg(res->message, sizeof(res->message), "no HTTP answer");
+	if (!*t.status) {
+		set_msg(t.msg, t.msg_size, "no HTTP answer");
 		return -1;
 	}
-	http_parse_json(res, t.used);
+	if (res)
+		http_parse_json(res, t.used);
 	return 0;
+}
+
+/* Performs one blocking HTTP request; the contract of pgc_http_post(). */
+static int http_request(const struct pgc_server *srv, const char *method, const char *path,
+			const char *content_type, const void *body, size_t body_len,
+			struct pgc_login_result *res)
+{
+	if (!res)
+		return -1;
+	memset(res, 0, sizeof(*res));
+	return http_run(srv, method, path, NULL, content_type, body, body_len, res, NULL);
+}
+
+int pgc_http_request(const struct pgc_server *srv, const char *method, const char *path,
+		     const char *authorization, const char *content_type, const void *body,
+		     size_t body_len, struct pgc_http_response *res)
+{
+	int rc;
+
+	if (!res)
+		return -1;
+	memset(res, 0, sizeof(*res));
+	res->retry_after_s = -1;
+	if (!method || !*method || strpbrk(method, " \r\n")) {
+		set_msg(res->message, sizeof(res->message), "invalid HTTP method");
+		return -1;
+	}
+	rc = http_run(srv, method, path, authorization, content_type, body, body_len, NULL, res);
+	if (rc) {
+		pgc_http_response_free(res);	/* a partial body is no answer */
+		return -1;
+	}
+	if (!res->body) {
+		/* an empty body still reads as "" */
+		res->body = calloc(1, 1);
+		if (!res->body) {
+			set_msg(res->message, sizeof(res->message), "out of memory");
+			return -1;
+		}
+		res->body_cap = 1;
+	}
+	return rc;
+}
+
+void pgc_http_response_free(struct pgc_http_response *res)
+{
+	if (!res)
+		return;
+	if (res->body)
+		explicit_bzero(res->body, res->body_cap);
+	free(res->body);
+	res->body = NULL;
+	res->body_len = 0;
+	res->body_cap = 0;
 }
 
 int pgc_http_post(const struct pgc_server *srv, const char *path, const char *content_type,

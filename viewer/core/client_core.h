@@ -44,6 +44,40 @@ int pgc_http_post(const struct pgc_server *srv, const char *path, const char *co
 /* GET path; same contract as pgc_http_post. */
 int pgc_http_get(const struct pgc_server *srv, const char *path, struct pgc_login_result *res);
 
+/* Largest response body pgc_http_request() accepts, bytes. */
+#define PGC_HTTP_BODY_MAX (1024u * 1024u)
+
+/* Answer to pgc_http_request(); free the body with pgc_http_response_free(). */
+struct pgc_http_response {
+	int status;             /* HTTP status; 0 if no HTTP answer arrived */
+	int retry_after_s;      /* Retry-After header in seconds; -1 if absent or a date */
+	char *body;             /* malloc'd, NUL-terminated (also when empty) on success */
+	size_t body_len;        /* bytes in body, without the NUL */
+	size_t body_cap;        /* allocated size of body */
+	char message[256];      /* why the call failed (transport, TLS, timeout, size) */
+};
+
+/*
+ * One HTTPS request of any method (GET, POST, PUT, PATCH, DELETE) with an
+ * optional Authorization header (its full value, e.g. "Basic ...", or NULL)
+ * and an optional body (content_type may be NULL; POST, PUT and PATCH always
+ * send Content-Length). The body is wiped from lws' buffers after it is
+ * written. Fills res (cleared first).
+ *
+ * Returns 0 when a complete HTTP answer arrived, whatever its status (the
+ * body, up to PGC_HTTP_BODY_MAX bytes, is in res->body). Returns -1 on a
+ * transport or TLS error or a timeout (res->status is 0), or when the answer
+ * is larger than PGC_HTTP_BODY_MAX (res->status is the server's status,
+ * res->body is NULL); res->message says which. Call
+ * pgc_http_response_free(res) in every case.
+ */
+int pgc_http_request(const struct pgc_server *srv, const char *method, const char *path,
+		     const char *authorization, const char *content_type, const void *body,
+		     size_t body_len, struct pgc_http_response *res);
+
+/* Wipes and frees res->body (res itself is the caller's). NULL is fine. */
+void pgc_http_response_free(struct pgc_http_response *res);
+
 /*
  * Log in with user/password, asking for a width x height screen (0 = server
  * default). Returns 0 and fills res->ticket on HTTP 200; -1 otherwise (res

@@ -1,0 +1,26 @@
+/*
+ * ctl.h: what the parts of pixelgatectl share: its name, its error line,
+ * and the entry of the admin API commands (ctl_api.c).
+ */
+#ifndef PIXELGATE_CTL_H
+#define PIXELGATE_CTL_H
+
+#define CTL_NAME "pixelgatectl"
+
+/* Exit status of the admin API commands. */
+#define CTL_EXIT_OK 0          /* done */
+#define CTL_EXIT_REFUSED 1     /* the server refused (HTTP 4xx/5xx), or a local error */
+#define CTL_EXIT_UNREACHABLE 2 /* no answer: connection, TLS or timeout */
+
+#include <stdio.h>
+
+/* The --help text of every command (ctl_main.c). */
+void ctl_usage(FILE *out);
+
+/* Print "pixelgatectl: message" on stderr (ctl_main.c). */
+void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run an admin API command line (argv as main's); returns the exit status. */
+int ctl_api_main(int argc, char **argv);
+
+#endif

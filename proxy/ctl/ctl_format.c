@@ -1,0 +1,706 @@
+/*
+ * ctl_format.c: pixelgatectl's tables and the admin API's answers as text
+ * (ctl_format.h). Answers are hostile input: their shape is checked, their
+ * text cleaned, and a missing or mistyped field of one row shows as "?"
+ * rather than hiding the others.
+ */
+#include "ctl_format.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The limits in the contract's order; others the server adds follow. */
+static const char *const ctl_limit_names[] = {
+	"max_sessions",	  "max_sessions_per_user", "idle_timeout_s",
+	"max_session_s",  "reconnect_grace_s",	   "max_fps",
+	"max_kbps",	  "login_max_failures",	   "login_lockout_s",
+};
+
+/* Limits for which 0 means "no limit" / "never" (node_limits.h). */
+static const char *const ctl_limit_zero_off[] = {
+	"max_sessions", "idle_timeout_s", "max_session_s",
+	"max_fps",	"max_kbps",	  "login_max_failures",
+};
+
+static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Decode one UTF-8 character at s (n bytes left, n > 0) into *cp. Returns
+ * its length, or 0 if the bytes there are not valid UTF-8 (overlong forms,
+ * surrogates and values over U+10FFFF included).
+ */
+static size_t ctl_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Characters that must not reach a terminal as they are. */
+static bool ctl_cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || /* bidi embeddings and overrides */
+	       (cp >= 0x2066 && cp <= 0x2069);	 /* bidi isolates */
+}
+
+/*
+ * Clean s into out, writing at most limit bytes (out may be NULL to count).
+ * *chars gets the characters written; returns the bytes written, and sets
+ * *cut when input was left over.
+ */
+static size_t ctl_clean_pass(const unsigned char *s, size_t len, char *out, size_t limit,
+			     size_t *chars, bool *cut)
+{
+	size_t i = 0, o = 0, nch = 0;
+	*cut = false;
+	while (i < len) {
+		uint32_t cp;
+		size_t l = ctl_utf8_next(s + i, len - i, &cp);
+		const unsigned char *src = s + i;
+		size_t outl = l;
+		if (l == 0 || ctl_cp_unsafe(cp)) {
+			src = (const unsigned char *)"?";
+			outl = 1;
+			if (l == 0)
+				l = 1;
+		}
+		if (o + outl > limit) {
+			*cut = true;
+			break;
+		}
+		if (out != NULL)
+			memcpy(out + o, src, outl);
+		o += outl;
+		nch++;
+		i += l;
+	}
+	*chars = nch;
+	return o;
+}
+
+size_t ctl_clean_text(const char *s, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t chars, o;
+	bool cut;
+	if (outlen < 4) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	o = ctl_clean_pass(u, len, out, outlen - 1, &chars, &cut);
+	if (cut) {
+		o = ctl_clean_pass(u, len, out, outlen - 4, &chars, &cut);
+		memcpy(out + o, "...", 3);
+		o += 3;
+		chars += 3;
+	}
+	out[o] = '\0';
+	return chars;
+}
+
+int ctl_table_init(struct ctl_table *t, size_t ncols, const char *const *headers,
+		   const bool *right)
+{
+	memset(t, 0, sizeof *t);
+	if (ncols == 0 || ncols > CTL_TABLE_COLS_MAX)
+		return -1;
+	t->ncols = ncols;
+	for (size_t i = 0; i < ncols; i++) {
+		t->headers[i] = headers[i];
+		t->right[i] = right != NULL && right[i];
+	}
+	return 0;
+}
+
+int ctl_table_add(struct ctl_table *t, const char *const *row)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		if (cap > SIZE_MAX / sizeof(char *) / t->ncols)
+			return -1;
+		char **nc = realloc(t->cells, cap * t->ncols * sizeof(char *));
+		if (nc == NULL)
+			return -1;
+		t->cells = nc;
+		t->cap = cap;
+	}
+	char **dst = t->cells + t->nrows * t->ncols;
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *v = row[i] != NULL ? row[i] : "-";
+		char buf[CTL_CELL_MAX];
+		ctl_clean_text(v, strlen(v), buf, sizeof buf);
+		dst[i] = strdup(buf);
+		if (dst[i] == NULL) {
+			while (i-- > 0)
+				free(dst[i]);
+			return -1;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+/* Characters in s (already clean UTF-8): bytes that do not continue one. */
+static size_t ctl_width(const char *s)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Print one row of cells (header or data) padded to widths. */
+static void ctl_table_row(const struct ctl_table *t, const char *const *cells,
+			  const size_t *widths, FILE *out)
+{
+	for (size_t i = 0; i < t->ncols; i++) {
+		size_t w = ctl_width(cells[i]);
+		size_t pad = widths[i] > w ? widths[i] - w : 0;
+		bool last = i + 1 == t->ncols;
+		if (i > 0)
+			fputs("  ", out);
+		if (t->right[i])
+			fprintf(out, "%*s%s", (int)pad, "", cells[i]);
+		else
+			fprintf(out, "%s%*s", cells[i], last ? 0 : (int)pad, "");
+	}
+	fputc('\n', out);
+}
+
+int ctl_table_print(const struct ctl_table *t, FILE *out)
+{
+	size_t widths[CTL_TABLE_COLS_MAX];
+	for (size_t i = 0; i < t->ncols; i++) {
+		widths[i] = ctl_width(t->headers[i]);
+		for (size_t r = 0; r < t->nrows; r++) {
+			size_t w = ctl_width(t->cells[r * t->ncols + i]);
+			if (w > widths[i])
+				widths[i] = w;
+		}
+	}
+	ctl_table_row(t, t->headers, widths, out);
+	for (size_t r = 0; r < t->nrows; r++)
+		ctl_table_row(t, (const char *const *)(t->cells + r * t->ncols), widths, out);
+	return ferror(out) ? -1 : 0;
+}
+
+void ctl_table_free(struct ctl_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = t->cap = 0;
+}
+
+/* n decimal digits at s into *v; 0 or -1. */
+static int ctl_digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+int ctl_local_time(const char *text, char *out, size_t outlen)
+{
+	int y, mo, d, h, mi, s, oh = 0, om = 0;
+	const char *p = text;
+	struct tm tm;
+	if (strlen(text) < 20 || ctl_digits(p, 4, &y) || p[4] != '-' || ctl_digits(p + 5, 2, &mo) ||
+	    p[7] != '-' || ctl_digits(p + 8, 2, &d) ||
+	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || ctl_digits(p + 11, 2, &h) ||
+	    p[13] != ':' || ctl_digits(p + 14, 2, &mi) || p[16] != ':' ||
+	    ctl_digits(p + 17, 2, &s))
+		return -1;
+	p += 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	int sign = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		if (ctl_digits(p + 1, 2, &oh) || p[3] != ':' || ctl_digits(p + 4, 2, &om))
+			return -1;
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 ||
+	    oh > 23 || om > 59 || y < 1970)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	t -= (time_t)sign * (oh * 3600 + om * 60);
+	if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return -1;
+	return 0;
+}
+
+void ctl_human_bytes(uint64_t n, char *out, size_t outlen)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	if (n < 1024) {
+		snprintf(out, outlen, "%" PRIu64 " B", n);
+		return;
+	}
+	double v = (double)n;
+	size_t u = 0;
+	v /= 1024.0;
+	while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+		v /= 1024.0;
+		u++;
+	}
+	if (v < 9.95)
+		snprintf(out, outlen, "%.1f %s", v, units[u]);
+	else
+		snprintf(out, outlen, "%.0f %s", v, units[u]);
+}
+
+/* Parse an answer that must be a JSON object. NULL + err if it is not. */
+static json_t *ctl_load_object(const char *json, size_t len, const char *what, char *err,
+			       size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, 0, &jerr);
+	if (root == NULL) {
+		char text[128];
+		ctl_clean_text(jerr.text, strlen(jerr.text), text, sizeof text);
+		ctl_fmt_fail(err, errlen, "the answer to %s is not JSON (%s at byte %d)", what, text,
+			     jerr.position);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		ctl_fmt_fail(err, errlen, "the answer to %s is not a JSON object", what);
+		return NULL;
+	}
+	return root;
+}
+
+/* A string member as text (cleaned later by the table); "?" if not a string. */
+static const char *ctl_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s != NULL ? s : "?";
+}
+
+/* An integer member >= 0 as bytes for people, "?" if it is not one. */
+static void ctl_bytes_cell(const json_t *o, const char *key, char *out, size_t outlen)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		snprintf(out, outlen, "?");
+	else
+		ctl_human_bytes((uint64_t)json_integer_value(v), out, outlen);
+}
+
+/* A time member as local time; "-" for null, the raw text if it is no time. */
+static const char *ctl_time_cell(const json_t *o, const char *key, char *buf, size_t buflen)
+{
+	const json_t *v = json_object_get(o, key);
+	if (json_is_null(v))
+		return "-";
+	if (!json_is_string(v))
+		return "?";
+	if (ctl_local_time(json_string_value(v), buf, buflen) != 0)
+		return json_string_value(v);
+	return buf;
+}
+
+/* A session's id: a string, or an integer shown in decimal. */
+static const char *ctl_id_cell(const json_t *o, char *buf, size_t buflen)
+{
+	const json_t *v = json_object_get(o, "id");
+	if (json_is_integer(v)) {
+		snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	}
+	return ctl_str(o, "id");
+}
+
+int ctl_print_sessions(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "ID",	     "USER", "CLIENT", "STARTED", "LAST-INPUT",
+					       "IN",	     "OUT",  "FPS",    "STATE" };
+	static const bool right[] = { false, false, false, false, false, true, true, true, false };
+	struct ctl_table t;
+	int rc = -1;
+	json_t *root = ctl_load_object(json, len, "GET /api/v1/sessions", err, errlen);
+	if (root == NULL)
+		return -1;
+	json_t *list = json_object_get(root, "sessions");
+	if (!json_is_array(list)) {
+		json_decref(root);
+		return ctl_fmt_fail(err, errlen,
+				    "the answer to GET /api/v1/sessions has no \"sessions\" list");
+	}
+	if (json_array_size(list) == 0) {
+		json_decref(root);
+		fputs("no sessions\n", out);
+		return ferror(out) ? ctl_fmt_fail(err, errlen, "write error") : 0;
+	}
+	ctl_table_init(&t, 9, headers, right);
+	size_t i;
+	json_t *s;
+	json_array_foreach (list, i, s) {
+		char id[32], started[64], last[64], in[32], outb[32], fps[32];
+		if (!json_is_object(s)) {
+			ctl_fmt_fail(err, errlen, "session %zu of the list is not a JSON object", i + 1);
+			goto done;
+		}
+		json_t *f = json_object_get(s, "fps");
+		if (json_is_integer(f))
+			snprintf(fps, sizeof fps, "%" JSON_INTEGER_FORMAT, json_integer_value(f));
+		else if (json_is_real(f))
+			snprintf(fps, sizeof fps, "%.1f", json_real_value(f));
+		else
+			snprintf(fps, sizeof fps, "?");
+		ctl_bytes_cell(s, "bytes_in", in, sizeof in);
+		ctl_bytes_cell(s, "bytes_out", outb, sizeof outb);
+		const char *row[] = { ctl_id_cell(s, id, sizeof id),
+				      ctl_str(s, "user"),
+				      ctl_str(s, "client"),
+				      ctl_time_cell(s, "started", started, sizeof started),
+				      ctl_time_cell(s, "last_input", last, sizeof last),
+				      in,
+				      outb,
+				      fps,
+				      ctl_str(s, "state") };
+		if (ctl_table_add(&t, row) != 0) {
+			ctl_fmt_fail(err, errlen, "out of memory");
+			goto done;
+		}
+	}
+	if (ctl_table_print(&t, out) != 0) {
+		ctl_fmt_fail(err, errlen, "write error");
+		goto done;
+	}
+	rc = 0;
+done:
+	ctl_table_free(&t);
+	json_decref(root);
+	return rc;
+}
+
+/* True if name is one of the n strings of list. */
+static bool ctl_in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Add the row of limit name with value v (any JSON) to t. 0 or -1. */
+static int ctl_limit_row(struct ctl_table *t, const char *name, const json_t *v)
+{
+	char val[64];
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+		bool off = n == 0 && ctl_in_list(name, ctl_limit_zero_off,
+						 sizeof ctl_limit_zero_off /
+							 sizeof ctl_limit_zero_off[0]);
+		snprintf(val, sizeof val, "%" JSON_INTEGER_FORMAT "%s", n, off ? " (off)" : "");
+	} else {
+		snprintf(val, sizeof val, "?");
+	}
+	const char *row[] = { name, val };
+	return ctl_table_add(t, row);
+}
+
+int ctl_print_limits(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "NAME", "VALUE" };
+	static const bool right[] = { false, false };
+	const size_t nknown = sizeof ctl_limit_names / sizeof ctl_limit_names[0];
+	struct ctl_table t;
+	int rc = -1;
+	json_t *root = ctl_load_object(json, len, "GET /api/v1/limits", err, errlen);
+	if (root == NULL)
+		return -1;
+	ctl_table_init(&t, 2, headers, right);
+	for (size_t i = 0; i < nknown; i++) {
+		json_t *v = json_object_get(root, ctl_limit_names[i]);
+		if (v != NULL && ctl_limit_row(&t, ctl_limit_names[i], v) != 0)
+			goto oom;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach (root, key, v) {
+		if (!ctl_in_list(key, ctl_limit_names, nknown) && ctl_limit_row(&t, key, v) != 0)
+			goto oom;
+	}
+	if (t.nrows == 0) {
+		ctl_fmt_fail(err, errlen, "the answer to GET /api/v1/limits holds no limits");
+		goto done;
+	}
+	if (ctl_table_print(&t, out) != 0) {
+		ctl_fmt_fail(err, errlen, "write error");
+		goto done;
+	}
+	rc = 0;
+	goto done;
+oom:
+	ctl_fmt_fail(err, errlen, "out of memory");
+done:
+	ctl_table_free(&t);
+	json_decref(root);
+	return rc;
+}
+
+int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "NAME", "ROLE", "LOCKED" };
+	static const bool right[] = { false, false, false };
+	struct ctl_table t;
+	int rc = -1;
+	json_t *root = ctl_load_object(json, len, "GET /api/v1/users", err, errlen);
+	if (root == NULL)
+		return -1;
+	json_t *list = json_object_get(root, "users");
+	if (!json_is_array(list)) {
+		json_decref(root);
+		return ctl_fmt_fail(err, errlen, "the answer to GET /api/v1/users has no \"users\" list");
+	}
+	ctl_table_init(&t, 3, headers, right);
+	size_t i;
+	json_t *u;
+	json_array_foreach (list, i, u) {
+		if (!json_is_object(u)) {
+			ctl_fmt_fail(err, errlen, "user %zu of the list is not a JSON object", i + 1);
+			goto done;
+		}
+		json_t *l = json_object_get(u, "locked");
+		const char *row[] = { ctl_str(u, "name"), ctl_str(u, "role"),
+				      json_is_boolean(l) ? (json_is_true(l) ? "yes" : "no") : "?" };
+		if (ctl_table_add(&t, row) != 0) {
+			ctl_fmt_fail(err, errlen, "out of memory");
+			goto done;
+		}
+	}
+	if (t.nrows == 0)
+		fputs("no users\n", out);
+	else if (ctl_table_print(&t, out) != 0) {
+		ctl_fmt_fail(err, errlen, "write error");
+		goto done;
+	}
+	rc = ferror(out) ? ctl_fmt_fail(err, errlen, "write error") : 0;
+done:
+	ctl_table_free(&t);
+	json_decref(root);
+	return rc;
+}
+
+/* An integer member, or -1 if missing, mistyped or out of int's range. */
+static long long ctl_int(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
+		return -1;
+	return json_integer_value(v);
+}
+
+int ctl_print_status(const char *server, const char *health, size_t health_len,
+		     const char *limits, size_t limits_len, const char *sessions,
+		     size_t sessions_len, FILE *out, char *err, size_t errlen)
+{
+	json_t *h = NULL, *l = NULL, *s = NULL;
+	int rc = -1;
+	char srv[CTL_CELL_MAX], st[64];
+	if ((h = ctl_load_object(health, health_len, "GET /healthz", err, errlen)) == NULL ||
+	    (l = ctl_load_object(limits, limits_len, "GET /api/v1/limits", err, errlen)) == NULL ||
+	    (s = ctl_load_object(sessions, sessions_len, "GET /api/v1/sessions", err, errlen)) ==
+		    NULL)
+		goto done;
+	json_t *list = json_object_get(s, "sessions");
+	if (!json_is_array(list)) {
+		ctl_fmt_fail(err, errlen, "the answer to GET /api/v1/sessions has no \"sessions\" list");
+		goto done;
+	}
+	size_t n_active = 0, n_detached = 0, n_other = 0, i;
+	json_t *e;
+	json_array_foreach (list, i, e) {
+		const char *state = json_string_value(json_object_get(e, "state"));
+		if (state != NULL && strcmp(state, "active") == 0)
+			n_active++;
+		else if (state != NULL && strcmp(state, "detached") == 0)
+			n_detached++;
+		else
+			n_other++;
+	}
+	ctl_clean_text(server, strlen(server), srv, sizeof srv);
+	ctl_clean_text(ctl_str(h, "status"), strlen(ctl_str(h, "status")), st, sizeof st);
+	json_t *dr = json_object_get(h, "draining");
+	long long max = ctl_int(l, "max_sessions"), per_user = ctl_int(l, "max_sessions_per_user");
+	size_t total = json_array_size(list);
+
+	fprintf(out, "server:    %s (%s)\n", srv, st);
+	if (!json_is_boolean(dr))
+		fprintf(out, "state:     ? (no \"draining\" in the answer)\n");
+	else if (json_is_true(dr))
+		fprintf(out, "state:     draining: no new sessions; existing ones go on\n");
+	else if (max > 0 && total >= (size_t)max)
+		fprintf(out, "state:     full: new sessions are refused\n");
+	else
+		fprintf(out, "state:     accepting new sessions\n");
+	fprintf(out, "sessions:  %zu", total);
+	if (max > 0)
+		fprintf(out, " of at most %lld", max);
+	else if (max == 0)
+		fprintf(out, " (no limit)");
+	fprintf(out, ": %zu active, %zu detached", n_active, n_detached);
+	if (n_other > 0)
+		fprintf(out, ", %zu starting or ending", n_other);
+	fputc('\n', out);
+	if (per_user >= 0)
+		fprintf(out, "per user:  %lld session%s at most\n", per_user, per_user == 1 ? "" : "s");
+	if (ferror(out)) {
+		ctl_fmt_fail(err, errlen, "write error");
+		goto done;
+	}
+	rc = 0;
+done:
+	json_decref(h);
+	json_decref(l);
+	json_decref(s);
+	return rc;
+}
+
+char *ctl_status_json(const char *health, size_t health_len, const char *limits,
+		      size_t limits_len, const char *sessions, size_t sessions_len, char *err,
+		      size_t errlen)
+{
+	json_t *h = NULL, *l = NULL, *s = NULL, *all = NULL;
+	char *text = NULL;
+	if ((h = ctl_load_object(health, health_len, "GET /healthz", err, errlen)) == NULL ||
+	    (l = ctl_load_object(limits, limits_len, "GET /api/v1/limits", err, errlen)) == NULL ||
+	    (s = ctl_load_object(sessions, sessions_len, "GET /api/v1/sessions", err, errlen)) ==
+		    NULL)
+		goto done;
+	all = json_object();
+	if (all == NULL || json_object_set(all, "health", h) != 0 ||
+	    json_object_set(all, "limits", l) != 0 ||
+	    json_object_set(all, "sessions", json_object_get(s, "sessions") != NULL ?
+						     json_object_get(s, "sessions") :
+						     json_null()) != 0) {
+		ctl_fmt_fail(err, errlen, "out of memory");
+		goto done;
+	}
+	text = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text == NULL)
+		ctl_fmt_fail(err, errlen, "out of memory");
+done:
+	json_decref(h);
+	json_decref(l);
+	json_decref(s);
+	json_decref(all);
+	return text;
+}
+
+void ctl_describe_refusal(int status, int retry_after_s, const char *body, size_t len,
+			  char *out, size_t outlen)
+{
+	char code[96] = "", msg[512] = "", field[96] = "", retry[48] = "";
+	json_error_t jerr;
+	json_t *root = len > 0 ? json_loadb(body, len, 0, &jerr) : NULL;
+
+	if (json_is_object(root)) {
+		const char *e = json_string_value(json_object_get(root, "error"));
+		const char *m = json_string_value(json_object_get(root, "message"));
+		const char *f = json_string_value(json_object_get(root, "field"));
+		json_t *ra = json_object_get(root, "retry_after_s");
+		if (e != NULL) {
+			code[0] = ' ';
+			ctl_clean_text(e, strlen(e), code + 1, sizeof code - 1);
+		}
+		if (m != NULL) {
+			memcpy(msg, ": ", 3);
+			ctl_clean_text(m, strlen(m), msg + 2, sizeof msg - 2);
+		}
+		if (f != NULL) {
+			char ff[64];
+			ctl_clean_text(f, strlen(f), ff, sizeof ff);
+			snprintf(field, sizeof field, " (field %s)", ff);
+		}
+		if (retry_after_s < 0 && json_is_integer(ra) && json_integer_value(ra) >= 0 &&
+		    json_integer_value(ra) <= INT_MAX)
+			retry_after_s = (int)json_integer_value(ra);
+		if (e == NULL && m == NULL)
+			snprintf(msg, sizeof msg, " (no \"error\" or \"message\" in the answer)");
+	} else if (len == 0) {
+		snprintf(msg, sizeof msg, " (empty answer)");
+	} else {
+		char quoted[128];
+		ctl_clean_text(body, len, quoted, sizeof quoted);
+		snprintf(msg, sizeof msg, " (the answer is not JSON: \"%s\")", quoted);
+	}
+	json_decref(root);
+	if (retry_after_s >= 0)
+		snprintf(retry, sizeof retry, "; retry after %d s", retry_after_s);
+	snprintf(out, outlen, "HTTP %d%s%s%s%s", status, code, msg, field, retry);
+}

@@ -1,0 +1,221 @@
+/*
+ * test_ctl_conf.c: pixelgatectl.conf and the server address. A good file is
+ * read (relative paths taken from its directory, later files overriding
+ * earlier ones); every hostile file is refused with "file:line: what", and
+ * a refused file changes nothing; only https://HOST[:PORT] addresses pass.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_conf.h"
+
+static int parse(struct ctl_conf *c, const char *text, char *err, size_t errlen)
+{
+	return ctl_conf_parse(c, "t.conf", "/etc/pixelgate", text, strlen(text), err, errlen);
+}
+
+Test(ctl_conf, reads_every_key_and_takes_relative_paths_from_the_files_directory)
+{
+	struct ctl_conf c;
+	char err[512];
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(parse(&c,
+			   "\xef\xbb\xbf; pixelgatectl for the admins\r\n"
+			   "[pixelgatectl]\r\n"
+			   "server = https://pg1.example.lg.jp:8444   ; node 1\r\n"
+			   "ca_file=ca.crt\r\n"
+			   "  user\t=  admin@city  \r\n"
+			   "# a comment\n"
+			   "password_file = /root/pg#1\n",
+			   err, sizeof err),
+		     0, "%s", err);
+	cr_assert_str_eq(c.server, "https://pg1.example.lg.jp:8444");
+	cr_assert_str_eq(c.ca_file, "/etc/pixelgate/ca.crt");
+	cr_assert_str_eq(c.user, "admin@city");
+	cr_assert_str_eq(c.password_file, "/root/pg#1", "a '#' inside a value is kept");
+}
+
+Test(ctl_conf, a_later_file_overrides_only_the_keys_it_sets)
+{
+	struct ctl_conf c;
+	char err[512];
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(parse(&c, "[pixelgatectl]\nserver = https://a:1\nuser = one\n", err, sizeof err),
+		     0, "%s", err);
+	static const char later[] = "[pixelgatectl]\nuser = two\n";
+	cr_assert_eq(ctl_conf_parse(&c, "u.conf", NULL, later, sizeof later - 1, err, sizeof err), 0,
+		     "%s", err);
+	cr_assert_str_eq(c.server, "https://a:1");
+	cr_assert_str_eq(c.user, "two");
+}
+
+Test(ctl_conf, hostile_files_give_the_line_and_what_is_wrong)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "server = https://a\n", "t.conf:1: server: keys go in the [pixelgatectl] section" },
+		{ "[viewer]\n", "t.conf:1: unknown section [viewer]" },
+		{ "[pixelgatectl\n", "t.conf:1: a section line is [name]" },
+		{ "[pixelgatectl] x\n", "t.conf:1: a section line is [name]" },
+		{ "[pixelgatectl]\n\nserver\n", "t.conf:3: expected key = value" },
+		{ "[pixelgatectl]\n= x\n", "t.conf:2: no key before '='" },
+		{ "[pixelgatectl]\nuser =\n", "t.conf:2: user: empty value" },
+		{ "[pixelgatectl]\nuser = ; nobody\n", "t.conf:2: user: empty value" },
+		{ "[pixelgatectl]\npassword = x\n", "t.conf:2: unknown key \"password\"" },
+		{ "[pixelgatectl]\nserver = http://a:1\n", "t.conf:2: server: http:// is not allowed" },
+		{ "[pixelgatectl]\nserver = a:1\n", "t.conf:2: server: the server address must start" },
+		{ "[pixelgatectl]\nuser = bad name\n", "t.conf:2: user: \"bad name\" is not a user name" },
+		{ "[pixelgatectl]\nuser = x:y\n", "is not a user name" },
+		{ "[pixelgatectl]\nuser = "
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		  "t.conf:2: user: longer than 64 characters" },
+		{ "[pixelgatectl]\r\nca_file = a\rb\n", "t.conf:2: control character in the line" },
+		{ "[pixelgatectl]\nuser = a\x1b[2Jb\n", "t.conf:2: control character in the line" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ctl_conf c;
+		char err[512] = "";
+		memset(&c, 0, sizeof c);
+		cr_assert_eq(parse(&c, cases[i].text, err, sizeof err), -1, "case %zu", i);
+		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err,
+			  cases[i].msg);
+	}
+}
+
+Test(ctl_conf, nul_bytes_long_lines_and_long_paths_are_refused_with_their_line)
+{
+	struct ctl_conf c;
+	char err[512];
+	static const char nul[] = "[pixelgatectl]\nuser = a\0b\n";
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(ctl_conf_parse(&c, "t.conf", NULL, nul, sizeof nul - 1, err, sizeof err), -1);
+	cr_assert_str_eq(err, "t.conf:2: NUL byte in the line");
+
+	char *text = malloc(CTL_CONF_LINE_MAX + 64);
+	int n = snprintf(text, 64, "[pixelgatectl]\nca_file = ");
+	memset(text + n, 'a', CTL_CONF_LINE_MAX);
+	text[n + CTL_CONF_LINE_MAX] = '\0';
+	cr_assert_eq(ctl_conf_parse(&c, "t.conf", NULL, text, strlen(text), err, sizeof err), -1);
+	cr_assert(strstr(err, "t.conf:2: line longer than") != NULL, "%s", err);
+	/* the longest line that fits is read whole */
+	text[15 + CTL_CONF_LINE_MAX] = '\0';
+	cr_assert_eq(ctl_conf_parse(&c, "t.conf", NULL, text, strlen(text), err, sizeof err), 0,
+		     "%s", err);
+	cr_assert_eq(strlen(c.ca_file), CTL_CONF_LINE_MAX - 10);
+	free(text);
+
+	char *deep = malloc(CTL_PATH_MAX + 16);
+	memset(deep, 'd', CTL_PATH_MAX);
+	deep[0] = '/';
+	deep[CTL_PATH_MAX - 1] = '\0';
+	char line[64];
+	snprintf(line, sizeof line, "[pixelgatectl]\nca_file = %s\n", "x");
+	cr_assert_eq(ctl_conf_parse(&c, "t.conf", deep, line, strlen(line), err, sizeof err), -1);
+	cr_assert(strstr(err, "t.conf:2: ca_file: path longer than") != NULL, "%s", err);
+	free(deep);
+}
+
+Test(ctl_conf, a_refused_file_changes_nothing)
+{
+	struct ctl_conf c, before;
+	char err[512];
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(parse(&c, "[pixelgatectl]\nuser = one\n", err, sizeof err), 0, "%s", err);
+	before = c;
+	cr_assert_eq(parse(&c, "[pixelgatectl]\nuser = two\nserver = ftp://x\n", err, sizeof err),
+		     -1);
+	cr_assert_eq(memcmp(&c, &before, sizeof c), 0);
+}
+
+Test(ctl_conf, load_reads_a_file_and_a_missing_one_may_be_fine)
+{
+	char dir[] = "/tmp/pg-test-ctlconf-XXXXXX", path[128], err[512];
+	struct ctl_conf c;
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/pixelgatectl.conf", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("[pixelgatectl]\nca_file = ca.crt\npassword_file = ../pw\n", f);
+	fclose(f);
+	memset(&c, 0, sizeof c);
+	cr_assert_eq(ctl_conf_load(&c, path, false, err, sizeof err), 0, "%s", err);
+	char want[160];
+	snprintf(want, sizeof want, "%s/ca.crt", dir);
+	cr_assert_str_eq(c.ca_file, want);
+	snprintf(want, sizeof want, "%s/../pw", dir);
+	cr_assert_str_eq(c.password_file, want);
+	unlink(path);
+	cr_assert_eq(ctl_conf_load(&c, path, true, err, sizeof err), 0);
+	cr_assert_eq(ctl_conf_load(&c, path, false, err, sizeof err), -1);
+	cr_assert(strstr(err, "cannot open") != NULL, "%s", err);
+	cr_assert_eq(ctl_conf_load(&c, dir, true, err, sizeof err), -1, "a directory is no file");
+	rmdir(dir);
+}
+
+Test(ctl_conf, only_https_host_port_addresses_pass)
+{
+	static const struct {
+		const char *url;
+		const char *host; /* NULL: refused */
+		int port;
+		const char *msg;
+	} cases[] = {
+		{ "https://127.0.0.1:8444", "127.0.0.1", 8444, NULL },
+		{ "HTTPS://pg.example.lg.jp", "pg.example.lg.jp", CTL_DEFAULT_PORT, NULL },
+		{ "https://pg:1/", "pg", 1, NULL },
+		{ "https://[::1]:65535", "::1", 65535, NULL },
+		{ "https://[fe80::1]", "fe80::1", CTL_DEFAULT_PORT, NULL },
+		{ "", NULL, 0, "no server address" },
+		{ "http://pg:8444", NULL, 0, "http:// is not allowed" },
+		{ "ftp://pg", NULL, 0, "must start with https://" },
+		{ "pg:8444", NULL, 0, "must start with https://" },
+		{ "https://", NULL, 0, "no host name" },
+		{ "https://:8444", NULL, 0, "no host name" },
+		{ "https://pg:0", NULL, 0, "between 1 and 65535" },
+		{ "https://pg:65536", NULL, 0, "between 1 and 65535" },
+		{ "https://pg:", NULL, 0, "between 1 and 65535" },
+		{ "https://pg:84a4", NULL, 0, "between 1 and 65535" },
+		{ "https://pg:-1", NULL, 0, "between 1 and 65535" },
+		{ "https://pg:0000008444", NULL, 0, "between 1 and 65535" },
+		{ "https://pg:8444/api", NULL, 0, "no path" },
+		{ "https://pg:8444?x", NULL, 0, "no path" },
+		{ "https://pg#x", NULL, 0, "no path" },
+		{ "https://root@pg", NULL, 0, "user@host" },
+		{ "https://pg x", NULL, 0, "a space" },
+		{ "https://pg\n", NULL, 0, "a control character" },
+		{ "https://p\xc3\xa9", NULL, 0, "non-ASCII" },
+		{ "https://pg_1", NULL, 0, "is not a host name" },
+		{ "https://[::1", NULL, 0, "closing ]" },
+		{ "https://[]", NULL, 0, "is not an IPv6 address" },
+		{ "https://[nothex]:1", NULL, 0, "is not an IPv6 address" },
+		{ "https://[::1]x", NULL, 0, "after the IPv6 address" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char host[CTL_HOST_MAX] = "", err[256] = "";
+		int port = -1;
+		int rc = ctl_parse_server_url(cases[i].url, host, sizeof host, &port, err, sizeof err);
+		if (cases[i].host != NULL) {
+			cr_assert_eq(rc, 0, "case %zu: %s", i, err);
+			cr_assert_str_eq(host, cases[i].host, "case %zu", i);
+			cr_assert_eq(port, cases[i].port, "case %zu", i);
+		} else {
+			cr_assert_eq(rc, -1, "case %zu", i);
+			cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"",
+				  i, err, cases[i].msg);
+		}
+	}
+	char longurl[CTL_URL_MAX + 16] = "https://";
+	memset(longurl + 8, 'a', CTL_URL_MAX);
+	longurl[CTL_URL_MAX + 1] = '\0';
+	char host[CTL_HOST_MAX], err[256];
+	int port;
+	cr_assert_eq(ctl_parse_server_url(longurl, host, sizeof host, &port, err, sizeof err), -1);
+	cr_assert(strstr(err, "longer than") != NULL, "%s", err);
+}
