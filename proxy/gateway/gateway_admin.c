@@ -811,7 +811,8 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return admin_begin(wsi, pss, in != NULL ? in : "");
 
 	case LWS_CALLBACK_HTTP_BODY:
-		if (pss->discarding_body)
+		/* lws delivers an empty body for a POST with Content-Length: 0 */
+		if (pss->discarding_body || len == 0)
 			return 0;
 		if (!pss->reading_body)
 			return -1;
@@ -829,7 +830,7 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			return 0;
 		}
 		if (!pss->reading_body)
-			return -1;
+			return 0; /* a POST with Content-Length: 0, answered already */
 		pss->reading_body = false;
 		admin_dispatch(pss);
 		OPENSSL_cleanse(pss->body, sizeof pss->body);
