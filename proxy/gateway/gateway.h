@@ -112,7 +112,14 @@ struct gw_conn {
 	char close_reason[120];        /* WebSocket close reasons are at most 123 bytes */
 	lws_sorted_usec_list_t close_sul; /* deferred close after the worker dropped us */
 	uint64_t bytes_up, bytes_down;
-	struct gw_conn *next_pending;  /* in the gateway's list before it is established */
+	/* max_fps / max_kbps: FramebufferUpdateRequests are held, not queued */
+	uint8_t held_fbur[10];         /* the pending request (merged), if have_held */
+	bool have_held;
+	int64_t last_fbur_ms;          /* when the last request went to the worker */
+	int64_t rate_free_ms;          /* max_kbps: the bytes sent so far are "paid" at this time */
+	lws_sorted_usec_list_t fbur_sul; /* releases the held request */
+	int64_t fps_window_ms;         /* start of the current one-second fps window */
+	uint32_t fps_count;
 };
 
 enum gw_session_state {
@@ -227,7 +234,9 @@ void session_reap(void);
 size_t session_count(void);
 /* rm -rf dir without following symlinks or crossing mounts. */
 void session_remove_dir(const char *dir);
-/* Sessions: all, and those with no viewer attached. */
+/* Sessions starting or running (what max_sessions counts). */
+size_t session_count_live(void);
+/* Live sessions with no viewer attached. */
 size_t session_count_detached(void);
 /* The session with this id, or NULL. */
 struct gw_session *session_find_id(const char *id);

@@ -57,7 +57,8 @@ void http_drop_grant(struct lws *wsi)
 }
 
 /* Write a complete JSON response; returns what the callback must return. */
-static int http_reply(struct lws *wsi, unsigned int status, const char *json, bool upgrade_refusal)
+static int http_reply(struct lws *wsi, unsigned int status, const char *json, bool upgrade_refusal,
+		      int retry_after_s)
 {
 	uint8_t buf[LWS_PRE + 1024];
 	uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
@@ -65,8 +66,16 @@ static int http_reply(struct lws *wsi, unsigned int status, const char *json, bo
 	if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)len, &p,
 					end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+					(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	if (retry_after_s > 0) {
+		char ra[16];
+		int n = snprintf(ra, sizeof ra, "%d", retry_after_s);
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+						(const unsigned char *)ra, n, &p, end))
+			return -1;
+	}
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	uint8_t body[LWS_PRE + 1024];
 	if (len > sizeof body - LWS_PRE)
@@ -79,16 +88,27 @@ static int http_reply(struct lws *wsi, unsigned int status, const char *json, bo
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* Reply with {"error": code, "message": message}. */
-static int http_error(struct lws *wsi, unsigned int status, const char *code, const char *message,
-		      bool upgrade_refusal)
+/*
+ * Reply with {"error": code, "message": message[, "retry_after_s": n]} (and a
+ * Retry-After header when retry_after_s > 0).
+ */
+static int http_error_retry(struct lws *wsi, unsigned int status, const char *code,
+			    const char *message, bool upgrade_refusal, int retry_after_s)
 {
 	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", message);
+	if (o != NULL && retry_after_s > 0)
+		json_object_set_new(o, "retry_after_s", json_integer(retry_after_s));
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	int rc = text ? http_reply(wsi, status, text, upgrade_refusal) : -1;
+	int rc = text ? http_reply(wsi, status, text, upgrade_refusal, retry_after_s) : -1;
 	free(text);
 	json_decref(o);
 	return rc;
+}
+
+static int http_error(struct lws *wsi, unsigned int status, const char *code, const char *message,
+		      bool upgrade_refusal)
+{
+	return http_error_retry(wsi, status, code, message, upgrade_refusal, 0);
 }
 
 /* Client address for logs. */
@@ -128,6 +148,19 @@ static void http_users_refresh(void)
 	log_info("users file %s loaded: %zu users", gw->cfg.users_file, fresh.n);
 }
 
+/* An administrator locked the account (users file). */
+static bool http_user_locked(const struct user *u)
+{
+	return u->locked;
+}
+
+/* Lockout keys of a login: one for the user name, one for the client address. */
+static void http_lockout_keys(const char *user, const char *peer, char *user_key, char *addr_key)
+{
+	snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
+	snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
+}
+
 /* Handle a complete login body. */
 static int http_login(struct lws *wsi, struct http_pss *pss)
 {
@@ -146,6 +179,23 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		return http_error(wsi, 400, "bad_request", msg, false);
 	}
 	http_users_refresh();
+	/* Locked out (too many failures for this user or this address): no password check. */
+	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+	http_lockout_keys(req.bad_user_name ? "" : req.user, peer, user_key, addr_key);
+	int64_t now = gw_now_ms();
+	int locked_s = lockout_remaining_s(gw->lockout, user_key, now);
+	int addr_locked_s = lockout_remaining_s(gw->lockout, addr_key, now);
+	if (addr_locked_s > locked_s)
+		locked_s = addr_locked_s;
+	if (locked_s > 0) {
+		OPENSSL_cleanse(req.password, sizeof req.password);
+		gw->metrics.refusals[GW_REFUSE_LOCKED]++;
+		log_warn("login of \"%s\" from %s refused: locked out for %d s more",
+			 req.bad_user_name ? "(invalid name)" : req.user, peer, locked_s);
+		return http_error_retry(wsi, 429, "locked",
+					"too many failed logins: wait before trying again", false,
+					locked_s);
+	}
 	/*
 	 * Argon2id runs on the event loop (~tens of ms). Acceptable at one
 	 * node's login rate; a worker thread is the next step if it is not.
@@ -154,15 +204,58 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 						  req.password);
 	OPENSSL_cleanse(req.password, sizeof req.password);
 	if (u == NULL) {
-		log_warn("login failed for user \"%s\" from %s", req.bad_user_name ? "(invalid name)" : req.user,
-			 peer);
+		gw->metrics.logins_failed++;
+		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
+				      gw->limits.login_lockout_s, now);
+		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
+				      gw->limits.login_lockout_s, now);
+		log_warn("login failed for user \"%s\" from %s%s", req.bad_user_name ? "(invalid name)" : req.user,
+			 peer, (lu || la) ? ": now locked out" : "");
 		return http_error(wsi, 401, "invalid_credentials", "wrong user name or password",
 				  false);
 	}
+	lockout_success(gw->lockout, user_key);
+	lockout_success(gw->lockout, addr_key);
+	if (http_user_locked(u)) {
+		log_warn("login of %s from %s refused: account locked by an administrator", u->name,
+			 peer);
+		return http_error(wsi, 403, "account_locked",
+				  "this account is locked; ask your administrator", false);
+	}
+	/* Would this login start a session, and is there room for it? */
+	size_t mine = session_count_user(u->name);
+	bool starts_session = mine == 0 || req.new_session;
+	if (req.new_session && mine >= (size_t)gw->limits.max_sessions_per_user) {
+		gw->metrics.refusals[GW_REFUSE_USER_LIMIT]++;
+		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user %d)",
+			 u->name, peer, mine, gw->limits.max_sessions_per_user);
+		return http_error_retry(wsi, 429, "user_limit",
+					"you already have the largest number of sessions allowed; "
+					"close one or log in without new_session to take it over",
+					false, 60);
+	}
+	if (starts_session && gw->draining) {
+		gw->metrics.refusals[GW_REFUSE_DRAINING]++;
+		log_warn("login of %s from %s refused: node draining", u->name, peer);
+		return http_error_retry(wsi, 503, "draining",
+					"this server is being taken out of service; try again shortly",
+					false, 60);
+	}
+	if (starts_session && gw->limits.max_sessions > 0 &&
+	    session_count_live() >= (size_t)gw->limits.max_sessions) {
+		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
+		log_warn("login of %s from %s refused: node full (%zu sessions, max_sessions %d)",
+			 u->name, peer, session_count_live(), gw->limits.max_sessions);
+		return http_error_retry(wsi, 503, "node_full",
+					"all sessions on this server are in use; try again later",
+					false, 30);
+	}
+	gw->metrics.logins_ok++;
 	struct ticket_grant grant = { 0 };
 	snprintf(grant.user, sizeof grant.user, "%s", u->name);
 	grant.width = req.width ? req.width : gw->cfg.default_width;
 	grant.height = req.height ? req.height : gw->cfg.default_height;
+	grant.new_session = req.new_session != 0;
 	char ticket[TICKET_TEXT_LEN + 1];
 	ticket_expire(gw->tickets, gw_now_ms());
 	if (ticket_issue(gw->tickets, &grant, gw_now_ms(), ticket) != 0) {
@@ -174,7 +267,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	char json[160];
 	snprintf(json, sizeof json, "{\"ticket\":\"%s\",\"expires_in\":%d}", ticket, TICKET_TTL_S);
 	OPENSSL_cleanse(ticket, sizeof ticket);
-	return http_reply(wsi, 200, json, false);
+	return http_reply(wsi, 200, json, false, 0);
 }
 
 /*

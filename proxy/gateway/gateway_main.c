@@ -32,6 +32,7 @@
 static struct gateway gw_state;
 struct gateway *gw = &gw_state;
 static struct ticket_store gw_tickets;
+static struct lockout gw_lockout;
 static lws_sorted_usec_list_t gw_shutdown_sul;
 
 int64_t gw_now_ms(void)
@@ -183,6 +184,17 @@ static int main_check(char *err, size_t errlen)
 	}
 	if (main_open_worker(err, errlen) != 0)
 		return -1;
+	if (gw->cfg.admin_listen_port != 0 && gw->cfg.admin_listen_port == gw->cfg.listen_port) {
+		snprintf(err, errlen, "%s: admin_listen_port must differ from listen_port",
+			 gw->config_path);
+		return -1;
+	}
+	/* Limits: the config's defaults, then the run-time overrides saved in state_dir. */
+	gw->limits_base = gw->cfg.limits;
+	gw->limits = gw->cfg.limits;
+	snprintf(gw->limits_path, sizeof gw->limits_path, "%s/limits.json", gw->cfg.state_dir);
+	if (limits_load_overrides(&gw->limits, gw->limits_path, err, errlen) != 0)
+		return -1;
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam(gw->cfg.browser_user);
 		if (pw == NULL || pw->pw_uid == 0) {
@@ -288,6 +300,10 @@ int main(int argc, char **argv)
 	}
 	if (main_runtime_dir(err, sizeof err) != 0)
 		fatal("%s", err);
+	if (mkdir(gw->cfg.state_dir, 0700) != 0 && errno != EEXIST)
+		fatal("state_dir %s: %s", gw->cfg.state_dir, strerror(errno));
+	lockout_init(&gw_lockout);
+	gw->lockout = &gw_lockout;
 	ticket_store_init(&gw_tickets);
 	gw->tickets = &gw_tickets;
 
@@ -331,6 +347,47 @@ int main(int argc, char **argv)
 		fatal("could not listen on %s:%d with TLS (address in use, or bad tls_cert/tls_key?)",
 		      gw->cfg.listen_address, gw->cfg.listen_port);
 
+	if (gw->cfg.admin_listen_port != 0) {
+		static struct lws_protocols admin_protocols[] = {
+			{ "admin-http", admin_callback, 0, 0, 0, NULL, 0 },
+			{ NULL, NULL, 0, 0, 0, NULL, 0 }
+		};
+		admin_protocols[0].per_session_data_size = admin_pss_size();
+		memset(&info, 0, sizeof info);
+		info.vhost_name = "admin";
+		info.port = gw->cfg.admin_listen_port;
+		info.iface = gw->cfg.admin_listen_address;
+		info.protocols = admin_protocols;
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = gw->cfg.tls_cert;
+		info.ssl_private_key_filepath = gw->cfg.tls_key;
+		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+				       SSL_OP_NO_TLSv1_1;
+		info.alpn = "http/1.1";
+		info.keepalive_timeout = 30;
+		info.timeout_secs = 30;
+		gw->admin_vhost = lws_create_vhost(gw->ctx, &info);
+		if (gw->admin_vhost == NULL)
+			fatal("could not listen on %s:%d (admin, TLS)", gw->cfg.admin_listen_address,
+			      gw->cfg.admin_listen_port);
+	}
+	if (gw->cfg.agent_check_port != 0) {
+		static const struct lws_protocols agent_protocols[] = {
+			{ "agent-check", agent_callback, 0, 0, 0, NULL, 0 },
+			{ NULL, NULL, 0, 0, 0, NULL, 0 }
+		};
+		memset(&info, 0, sizeof info);
+		info.vhost_name = "agent-check";
+		info.port = gw->cfg.agent_check_port;
+		info.iface = gw->cfg.agent_check_address;
+		info.protocols = agent_protocols;
+		info.options = LWS_SERVER_OPTION_ONLY_RAW;
+		gw->agent_vhost = lws_create_vhost(gw->ctx, &info);
+		if (gw->agent_vhost == NULL)
+			fatal("could not listen on %s:%d (agent-check)", gw->cfg.agent_check_address,
+			      gw->cfg.agent_check_port);
+	}
+
 	lws_adopt_desc_t ad = { 0 };
 	ad.vh = gw->vhost;
 	ad.type = LWS_ADOPT_RAW_FILE_DESC;
@@ -339,6 +396,12 @@ int main(int argc, char **argv)
 	if (lws_adopt_descriptor_vhost_via_info(&ad) == NULL)
 		fatal("could not watch signals");
 
+	if (gw->admin_vhost != NULL)
+		log_info("admin API on https://%s:%d", gw->cfg.admin_listen_address,
+			 gw->cfg.admin_listen_port);
+	if (gw->agent_vhost != NULL)
+		log_info("HAProxy agent-check on %s:%d", gw->cfg.agent_check_address,
+			 gw->cfg.agent_check_port);
 	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s%s%s)",
 		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
 		 gw->cfg.runtime_dir, gw->drop_privileges ? ", workers run as " : "",

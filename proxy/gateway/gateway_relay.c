@@ -168,6 +168,108 @@ fail:
 	return -1;
 }
 
+/* Count a FramebufferUpdateRequest that goes to the worker (fps for the admin API). */
+static void relay_count_fbur(struct gw_conn *conn, int64_t now)
+{
+	conn->last_fbur_ms = now;
+	struct gw_session *s = conn->session;
+	if (s == NULL)
+		return;
+	s->updates_requested++;
+	if (conn->fps_window_ms == 0)
+		conn->fps_window_ms = now;
+	conn->fps_count++;
+	if (now - conn->fps_window_ms >= 1000) {
+		s->fps = conn->fps_count * 1000.0 / (double)(now - conn->fps_window_ms);
+		conn->fps_window_ms = now;
+		conn->fps_count = 0;
+	}
+}
+
+/* Whether max_fps or max_kbps is in force. */
+static bool relay_rate_limited(void)
+{
+	return gw->limits.max_fps > 0 || gw->limits.max_kbps > 0;
+}
+
+static void relay_fbur_cb(lws_sorted_usec_list_t *sul);
+
+/*
+ * Send the held FramebufferUpdateRequest if the limits allow it now, else
+ * schedule a retry. Holding the request (instead of queueing updates) is
+ * what makes a capped session show fewer frames rather than lag behind.
+ */
+static void relay_fbur_try(struct gw_conn *conn)
+{
+	if (!conn->have_held || conn->closing)
+		return;
+	int64_t now = gw_now_ms();
+	int64_t at = now;
+	if (gw->limits.max_fps > 0 && conn->last_fbur_ms > 0) {
+		int64_t t = conn->last_fbur_ms + 1000 / gw->limits.max_fps;
+		if (t > at)
+			at = t;
+	}
+	if (gw->limits.max_kbps > 0 && conn->rate_free_ms > at)
+		at = conn->rate_free_ms;
+	if (at > now) {
+		lws_sul_schedule(gw->ctx, 0, &conn->fbur_sul, relay_fbur_cb,
+				 (lws_usec_t)(at - now) * LWS_US_PER_MS);
+		return;
+	}
+	if (buf_append(&conn->up_out, conn->held_fbur, sizeof conn->held_fbur) != 0)
+		return; /* the worker is not reading; try again when it is */
+	conn->have_held = false;
+	relay_count_fbur(conn, now);
+	if (conn->raw != NULL)
+		lws_callback_on_writable(conn->raw);
+}
+
+static void relay_fbur_cb(lws_sorted_usec_list_t *sul)
+{
+	relay_fbur_try(lws_container_of(sul, struct gw_conn, fbur_sul));
+}
+
+static uint16_t relay_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void relay_put_u16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Hold a FramebufferUpdateRequest, merging it with one already held. */
+static void relay_hold_fbur(struct gw_conn *conn, const uint8_t *msg)
+{
+	if (!conn->have_held) {
+		memcpy(conn->held_fbur, msg, sizeof conn->held_fbur);
+		conn->have_held = true;
+	} else {
+		uint8_t *h = conn->held_fbur;
+		uint32_t x0 = relay_u16(h + 2), y0 = relay_u16(h + 4);
+		uint32_t x1 = x0 + relay_u16(h + 6), y1 = y0 + relay_u16(h + 8);
+		uint32_t mx0 = relay_u16(msg + 2), my0 = relay_u16(msg + 4);
+		uint32_t mx1 = mx0 + relay_u16(msg + 6), my1 = my0 + relay_u16(msg + 8);
+		h[1] = (uint8_t)(h[1] && msg[1]); /* non-incremental wins */
+		x0 = mx0 < x0 ? mx0 : x0;
+		y0 = my0 < y0 ? my0 : y0;
+		x1 = mx1 > x1 ? mx1 : x1;
+		y1 = my1 > y1 ? my1 : y1;
+		if (x1 > 0xffff)
+			x1 = 0xffff;
+		if (y1 > 0xffff)
+			y1 = 0xffff;
+		relay_put_u16(h + 2, x0);
+		relay_put_u16(h + 4, y0);
+		relay_put_u16(h + 6, x1 - x0);
+		relay_put_u16(h + 8, y1 - y0);
+	}
+	relay_fbur_try(conn);
+}
+
 /* Viewer bytes: filter, queue for the worker. */
 static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8_t *in, size_t len)
 {
@@ -179,6 +281,9 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 		return;
 	}
 	conn->bytes_up += len;
+	gw->metrics.bytes_in += len;
+	if (conn->session != NULL)
+		conn->session->bytes_in += len;
 	if (buf_append(&conn->up_in, in, len) != 0) {
 		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: too much unexamined input");
 		return;
@@ -186,6 +291,8 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 	size_t off = 0;
 	struct rfb_step step;
 	while (off < conn->up_in.len) {
+		bool normal = conn->filter.phase == RFB_PHASE_NORMAL;
+		uint8_t type = conn->up_in.data[off];
 		enum rfb_verdict v = rfb_filter_step(&conn->filter, conn->up_in.data + off,
 						     conn->up_in.len - off, &step);
 		if (v == RFB_NEED_MORE)
@@ -198,6 +305,16 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 				 step.reason);
 			relay_close(conn, GW_CLOSE_VIOLATION, reason);
 			return;
+		}
+		if (normal && (type == 4 || type == 5) && conn->session != NULL)
+			conn->session->last_input_ms = gw_now_ms(); /* KeyEvent, PointerEvent */
+		if (normal && type == 3 && v == RFB_PASS && step.len == sizeof conn->held_fbur) {
+			if (relay_rate_limited() || conn->have_held) {
+				relay_hold_fbur(conn, conn->up_in.data + off);
+				off += step.len;
+				continue;
+			}
+			relay_count_fbur(conn, gw_now_ms());
 		}
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
 		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
@@ -234,6 +351,16 @@ static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
 		return -1;
 	}
 	conn->bytes_down += n;
+	gw->metrics.bytes_out += n;
+	if (conn->session != NULL)
+		conn->session->bytes_out += n;
+	if (gw->limits.max_kbps > 0) {
+		/* kbps = bits per millisecond: n bytes are paid for at rate_free_ms */
+		int64_t now = gw_now_ms();
+		if (conn->rate_free_ms < now)
+			conn->rate_free_ms = now;
+		conn->rate_free_ms += (int64_t)n * 8 / gw->limits.max_kbps;
+	}
 	buf_consume(&conn->down, n);
 	if (conn->raw_paused && conn->down.len < GW_RELAY_LOW_BYTES && conn->raw != NULL) {
 		conn->raw_paused = false;
@@ -247,6 +374,7 @@ static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
 static void relay_closed(struct gw_conn *conn)
 {
 	lws_sul_cancel(&conn->close_sul);
+	lws_sul_cancel(&conn->fbur_sul);
 	session_detach(conn);
 	if (conn->raw != NULL) {
 		lws_set_opaque_user_data(conn->raw, NULL);
@@ -321,6 +449,8 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (lws_write(wsi, relay_tx + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
 			return -1;
 		buf_consume(&conn->up_out, n);
+		if (conn->have_held)
+			relay_fbur_try(conn);
 		if (conn->ws_paused && conn->up_out.len < GW_RELAY_LOW_BYTES) {
 			conn->ws_paused = false;
 			lws_rx_flow_control(conn->ws, 1);

@@ -45,6 +45,59 @@ static struct gw_session *session_find_user(const char *user)
 	return NULL;
 }
 
+const char *gw_end_reason_name(enum gw_end_reason r)
+{
+	static const char *const names[GW_END_COUNT] = {
+		"grace", "browser", "worker_crash", "idle", "max_time", "admin", "shutdown",
+		"start_failed"
+	};
+	return (unsigned)r < GW_END_COUNT ? names[r] : "unknown";
+}
+
+const char *gw_refusal_name(enum gw_refusal r)
+{
+	static const char *const names[GW_REFUSE_COUNT] = { "node_full", "user_limit", "locked",
+							     "draining" };
+	return (unsigned)r < GW_REFUSE_COUNT ? names[r] : "unknown";
+}
+
+static bool session_live(const struct gw_session *s)
+{
+	return s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
+}
+
+size_t session_count_live(void)
+{
+	size_t n = 0;
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		n += session_live(s);
+	return n;
+}
+
+size_t session_count_detached(void)
+{
+	size_t n = 0;
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		n += session_live(s) && s->conn == NULL;
+	return n;
+}
+
+size_t session_count_user(const char *user)
+{
+	size_t n = 0;
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		n += session_live(s) && strcmp(s->user, user) == 0;
+	return n;
+}
+
+struct gw_session *session_find_id(const char *id)
+{
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
 size_t session_count(void)
 {
 	size_t n = 0;
@@ -84,10 +137,14 @@ static void session_free(struct gw_session *s)
 	}
 	lws_sul_cancel(&s->grace_sul);
 	lws_sul_cancel(&s->kill_sul);
+	lws_sul_cancel(&s->limit_sul);
 	session_remove_dir(s->dir);
 	if (s->conn != NULL)
 		s->conn->session = NULL;
-	log_info("session %s of %s removed", s->id, s->user);
+	gw->metrics.sessions_ended[s->end_kind]++;
+	log_info("session %s of %s removed (ended: %s; %llu bytes in, %llu bytes out)", s->id,
+		 s->user, gw_end_reason_name(s->end_kind), (unsigned long long)s->bytes_in,
+		 (unsigned long long)s->bytes_out);
 	free(s);
 }
 
@@ -99,6 +156,7 @@ static void session_kill_cb(lws_sorted_usec_list_t *sul)
 		snprintf(s->end_reason, sizeof s->end_reason,
 			 "the browser did not start within %d s", gw->cfg.session_start_timeout_s);
 		log_error("session %s of %s: %s", s->id, s->user, s->end_reason);
+		s->end_kind = GW_END_START_FAILED;
 		if (s->conn != NULL) {
 			char reason[120];
 			snprintf(reason, sizeof reason, "session failed to start: %.90s", s->end_reason);
@@ -123,16 +181,24 @@ static void session_tell_viewer(struct gw_session *s, bool started)
 	relay_close(s->conn, started ? GW_CLOSE_SESSION_ENDED : GW_CLOSE_START_FAILED, reason);
 }
 
-/* Ask the worker to end; SIGKILL its group if it is not gone in time. */
-static void session_stop(struct gw_session *s, const char *reason)
+/*
+ * Ask the worker to end; SIGKILL its group if it is not gone in time. The
+ * viewer is closed with code (0: the usual 4002/4003) and the session's reason.
+ */
+static void session_stop_code(struct gw_session *s, enum gw_end_reason kind, int code,
+			      const char *reason)
 {
 	if (s->state == GW_SESSION_ENDING || s->state == GW_SESSION_DEAD)
 		return;
 	bool started = s->state == GW_SESSION_READY;
 	s->state = GW_SESSION_ENDING;
+	s->end_kind = kind;
 	snprintf(s->end_reason, sizeof s->end_reason, "%s", reason);
 	log_info("session %s of %s: stopping: %s", s->id, s->user, reason);
 	lws_sul_cancel(&s->grace_sul);
+	lws_sul_cancel(&s->limit_sul);
+	if (code != 0 && s->conn != NULL)
+		relay_close(s->conn, code, reason);
 	if (s->ctrl_fd >= 0 && ipc_send(s->ctrl_fd, IPC_STOP, reason, strlen(reason), -1) != 0)
 		log_warn("session %s: could not send STOP: %s", s->id, strerror(errno));
 	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
@@ -140,13 +206,83 @@ static void session_stop(struct gw_session *s, const char *reason)
 	session_tell_viewer(s, started);
 }
 
+static void session_stop(struct gw_session *s, enum gw_end_reason kind, const char *reason)
+{
+	session_stop_code(s, kind, 0, reason);
+}
+
+void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason)
+{
+	session_stop_code(s, kind, code, reason);
+}
+
+/* When the next idle / max-time check is due (ms, monotonic), or 0 for none. */
+static int64_t session_limit_due(const struct gw_session *s)
+{
+	int64_t due = 0;
+	if (gw->limits.idle_timeout_s > 0)
+		due = s->last_input_ms + (int64_t)gw->limits.idle_timeout_s * 1000;
+	if (gw->limits.max_session_s > 0) {
+		int64_t end = s->started_ms + (int64_t)gw->limits.max_session_s * 1000;
+		if (due == 0 || end < due)
+			due = end;
+	}
+	return due;
+}
+
+static void session_limit_cb(lws_sorted_usec_list_t *sul);
+
+/* (Re-)arm s's idle / max-time check. */
+static void session_limit_arm(struct gw_session *s)
+{
+	lws_sul_cancel(&s->limit_sul);
+	if (!session_live(s))
+		return;
+	int64_t due = session_limit_due(s);
+	if (due == 0)
+		return;
+	int64_t wait_ms = due - gw_now_ms();
+	if (wait_ms < 10)
+		wait_ms = 10;
+	lws_sul_schedule(gw->ctx, 0, &s->limit_sul, session_limit_cb,
+			 (lws_usec_t)wait_ms * LWS_US_PER_MS);
+}
+
+static void session_limit_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_session *s = lws_container_of(sul, struct gw_session, limit_sul);
+	int64_t now = gw_now_ms();
+	char reason[120];
+	if (gw->limits.max_session_s > 0 &&
+	    now >= s->started_ms + (int64_t)gw->limits.max_session_s * 1000) {
+		snprintf(reason, sizeof reason, "session ended: maximum session time %d s reached",
+			 gw->limits.max_session_s);
+		session_stop_code(s, GW_END_MAX_TIME, GW_CLOSE_MAX_TIME, reason);
+		return;
+	}
+	if (gw->limits.idle_timeout_s > 0 &&
+	    now >= s->last_input_ms + (int64_t)gw->limits.idle_timeout_s * 1000) {
+		snprintf(reason, sizeof reason, "session ended: idle for %d s",
+			 gw->limits.idle_timeout_s);
+		session_stop_code(s, GW_END_IDLE, GW_CLOSE_IDLE, reason);
+		return;
+	}
+	session_limit_arm(s); /* input arrived meanwhile: check again later */
+}
+
+void session_limits_changed(void)
+{
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		session_limit_arm(s);
+}
+
 static void session_grace_cb(lws_sorted_usec_list_t *sul)
 {
 	struct gw_session *s = lws_container_of(sul, struct gw_session, grace_sul);
 	char reason[96];
 	snprintf(reason, sizeof reason, "no viewer reconnected within %d s",
-		 gw->cfg.reconnect_grace_s);
-	session_stop(s, reason);
+		 gw->limits.reconnect_grace_s);
+	session_stop(s, GW_END_GRACE, reason);
 }
 
 /* Settings for the worker, as JSON (IPC_SETTINGS). */
@@ -224,6 +360,7 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 	s->width = grant->width;
 	s->height = grant->height;
 	s->started_ms = gw_now_ms();
+	s->last_input_ms = s->started_ms;
 	snprintf(s->dir, sizeof s->dir, "%s/session-%s", gw->cfg.runtime_dir, s->id);
 	if (mkdir(s->dir, 0700) != 0) {
 		log_error("session for %s: mkdir %s: %s", s->user, s->dir, strerror(errno));
@@ -297,6 +434,7 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 		log_error("session %s of %s: could not send settings", s->id, s->user);
 		free(settings);
 		snprintf(s->end_reason, sizeof s->end_reason, "could not configure the session");
+		s->end_kind = GW_END_START_FAILED;
 		s->state = GW_SESSION_ENDING;
 		kill(-s->pid, SIGKILL);
 		kill(s->pid, SIGKILL);
@@ -317,6 +455,7 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
 		s->ctrl_fd = -1;
 		snprintf(s->end_reason, sizeof s->end_reason, "internal error");
+		s->end_kind = GW_END_START_FAILED;
 		s->state = GW_SESSION_ENDING;
 		kill(-s->pid, SIGKILL);
 		kill(s->pid, SIGKILL);
@@ -324,6 +463,7 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 	}
 	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
 			 (lws_usec_t)gw->cfg.session_start_timeout_s * LWS_US_PER_SEC);
+	session_limit_arm(s);
 	log_info("session %s of %s: worker %d started in %s (%dx%d)", s->id, s->user, (int)pid,
 		 s->dir, s->width, s->height);
 	return s;
@@ -340,8 +480,9 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		relay_close(conn, GW_CLOSE_SHUTDOWN, "the gateway is shutting down");
 		return -1;
 	}
-	struct gw_session *s = session_find_user(grant->user);
+	struct gw_session *s = grant->new_session ? NULL : session_find_user(grant->user);
 	if (s != NULL) {
+		snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
 		if (s->conn != NULL) {
 			struct gw_conn *old = s->conn;
 			old->session = NULL;
@@ -356,12 +497,24 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 			relay_hand_over(conn);
 		return 0;
 	}
+	/* The login checked for room; check again, another login may have taken it. */
+	if (gw->draining || (gw->limits.max_sessions > 0 &&
+			     session_count_live() >= (size_t)gw->limits.max_sessions) ||
+	    (grant->new_session &&
+	     session_count_user(grant->user) >= (size_t)gw->limits.max_sessions_per_user)) {
+		gw->metrics.refusals[gw->draining ? GW_REFUSE_DRAINING : GW_REFUSE_NODE_FULL]++;
+		relay_close(conn, GW_CLOSE_START_FAILED,
+			    gw->draining ? "session failed to start: the server is draining"
+					 : "session failed to start: no session free on this server");
+		return -1;
+	}
 	s = session_start(grant);
 	if (s == NULL) {
 		relay_close(conn, GW_CLOSE_START_FAILED,
 			    "session failed to start: see the gateway log");
 		return -1;
 	}
+	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
 	s->conn = conn;
 	conn->session = s;
 	return 0;
@@ -377,13 +530,13 @@ void session_detach(struct gw_conn *conn)
 	if (s->state != GW_SESSION_STARTING && s->state != GW_SESSION_READY)
 		return;
 	if (gw->stopping) {
-		session_stop(s, "the gateway is shutting down");
+		session_stop(s, GW_END_SHUTDOWN, "the gateway is shutting down");
 		return;
 	}
 	log_info("session %s of %s: viewer left; session kept for %d s", s->id, s->user,
-		 gw->cfg.reconnect_grace_s);
+		 gw->limits.reconnect_grace_s);
 	lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
-			 (lws_usec_t)gw->cfg.reconnect_grace_s * LWS_US_PER_SEC);
+			 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
 }
 
 /* Keep only printable text of a worker's reason. */
@@ -413,7 +566,7 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 			relay_hand_over(s->conn);
 		} else {
 			lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
-					 (lws_usec_t)gw->cfg.reconnect_grace_s * LWS_US_PER_SEC);
+					 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
 		}
 		return 0;
 	case IPC_ENDED: {
@@ -426,6 +579,8 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 			snprintf(s->end_reason, sizeof s->end_reason, "%s",
 				 reason[0] ? reason : "the browser session ended");
 			s->state = GW_SESSION_ENDING;
+			s->end_kind = started ? GW_END_BROWSER : GW_END_START_FAILED;
+			lws_sul_cancel(&s->limit_sul);
 			lws_sul_cancel(&s->grace_sul);
 			lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
 					 (lws_usec_t)GW_SESSION_STOP_GRACE_MS * LWS_US_PER_MS);
@@ -456,6 +611,9 @@ static void session_ctl_closed(struct gw_session *s)
 		snprintf(s->end_reason, sizeof s->end_reason, "the session process exited unexpectedly");
 		log_error("session %s of %s: %s", s->id, s->user, s->end_reason);
 		s->state = GW_SESSION_ENDING;
+		s->end_kind = GW_END_WORKER_CRASH;
+		gw->metrics.worker_crashes++;
+		lws_sul_cancel(&s->limit_sul);
 		lws_sul_cancel(&s->grace_sul);
 		session_tell_viewer(s, started);
 	}
@@ -537,8 +695,11 @@ void session_reap(void)
 		s->pid = 0;
 		lws_sul_cancel(&s->kill_sul);
 		lws_sul_cancel(&s->grace_sul);
+		lws_sul_cancel(&s->limit_sul);
 		if (s->state != GW_SESSION_ENDING) {
 			bool started = s->state == GW_SESSION_READY;
+			s->end_kind = GW_END_WORKER_CRASH;
+			gw->metrics.worker_crashes++;
 			snprintf(s->end_reason, sizeof s->end_reason,
 				 "the session process exited unexpectedly");
 			session_tell_viewer(s, started);
@@ -557,7 +718,7 @@ void session_stop_all(const char *reason)
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next) {
 		if (s->conn != NULL)
 			relay_close(s->conn, GW_CLOSE_SHUTDOWN, reason);
-		session_stop(s, reason);
+		session_stop(s, GW_END_SHUTDOWN, reason);
 	}
 }
 
