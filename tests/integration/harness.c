@@ -15,7 +15,9 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
@@ -134,7 +136,7 @@ void it_dump_logs(void)
 #define IT_FAIL(...) IT_ASSERT(0, __VA_ARGS__)
 
 /* Writes text to path with mode; fails the test on error. */
-static void it_write_file(const char *path, const char *text, mode_t mode)
+void it_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	size_t len = strlen(text);
@@ -260,8 +262,9 @@ static void it_make_certs(void)
 	snprintf(it.ca_file, sizeof it.ca_file, "%s/ca.crt", it.dir);
 }
 
-/* Writes the users file with every user of the NULL-terminated list. */
-static void it_make_users(const char *path, const char *const *users)
+/* Writes the users file with every user of the NULL-terminated lists (admins
+   get the admin role). */
+static void it_make_users(const char *path, const char *const *users, const char *const *admins)
 {
 	struct users u = { 0 };
 	char err[256];
@@ -269,6 +272,9 @@ static void it_make_users(const char *path, const char *const *users)
 	for (; users && *users; users++)
 		IT_ASSERT(users_set(&u, *users, false, it_password(*users), err, sizeof err) == 0,
 			  "users_set %s: %s", *users, err);
+	for (; admins && *admins; admins++)
+		IT_ASSERT(users_set(&u, *admins, true, it_password(*admins), err, sizeof err) == 0,
+			  "users_set %s (admin): %s", *admins, err);
 	IT_ASSERT(users_save(&u, path, err, sizeof err) == 0, "users_save %s: %s", path, err);
 	users_free(&u);
 	IT_ASSERT(chmod(path, 0600) == 0, "chmod %s: %s", path, strerror(errno));
@@ -318,7 +324,7 @@ static void it_start_page_server(void)
 	IT_ASSERT(it.page_port > 0, "page server did not print its port (got \"%s\")", line);
 }
 
-/* Starts the daemon and waits until its port accepts connections. */
+/* Starts the daemon and waits until its ports accept connections. */
 static void it_start_daemon(void)
 {
 	char *argv[] = { PIXELGATE_BUILD_DIR "/pixelgate", "-c", it.conf_file, NULL };
@@ -328,7 +334,8 @@ static void it_start_daemon(void)
 	IT_ASSERT(access(argv[0], X_OK) == 0, "%s: %s (is the gateway built?)", argv[0],
 		  strerror(errno));
 	it.daemon_pid = it_spawn(argv, -1, it.daemon_log);
-	while (!it_port_open(it.port)) {
+	while (!it_port_open(it.port) || !it_port_open(it.admin_port) ||
+	       (it.agent_port && !it_port_open(it.agent_port))) {
 		pid_t r = waitpid(it.daemon_pid, &status, WNOHANG);
 
 		if (r == it.daemon_pid) {
@@ -337,15 +344,23 @@ static void it_start_daemon(void)
 				WIFEXITED(status) ? "exit status" : "signal",
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		}
-		IT_ASSERT(it_now_s() < end, "pixelgate not listening on 127.0.0.1:%d after %d s",
-			  it.port, IT_DAEMON_READY_S);
+		IT_ASSERT(it_now_s() < end,
+			  "pixelgate not listening on 127.0.0.1:%d (staff), :%d (admin)%s "
+			  "after %d s",
+			  it.port, it.admin_port, it.agent_port ? " and the agent-check port" : "",
+			  IT_DAEMON_READY_S);
 		it_sleep_ms(100);
 	}
 }
 
 void it_start(const char *test_name, const char *const *users)
 {
-	char users_file[320], conf[4096];
+	it_start_opts(test_name, users, NULL);
+}
+
+void it_start_opts(const char *test_name, const char *const *users, const struct it_opts *o)
+{
+	char users_file[320], conf[8192], agent[64] = "";
 
 	memset(&it, 0, sizeof it);
 	snprintf(it.test_name, sizeof it.test_name, "%s", test_name);
@@ -359,13 +374,23 @@ void it_start(const char *test_name, const char *const *users)
 	IT_ASSERT(mkdir(it.runtime_dir, 0711) == 0, "mkdir %s: %s", it.runtime_dir,
 		  strerror(errno));
 	IT_ASSERT(chmod(it.runtime_dir, 0711) == 0, "chmod: %s", strerror(errno));
+	snprintf(it.state_dir, sizeof it.state_dir, "%s/state", it.dir);
 	snprintf(users_file, sizeof users_file, "%s/users", it.dir);
 	snprintf(it.conf_file, sizeof it.conf_file, "%s/pixelgate.conf", it.dir);
 
 	it_make_certs();
-	it_make_users(users_file, users);
+	it_make_users(users_file, users, o ? o->admins : NULL);
 	it_start_page_server();
 	it.port = it_free_port();
+	do
+		it.admin_port = it_free_port();
+	while (it.admin_port == it.port);
+	if (o && o->agent_check) {
+		do
+			it.agent_port = it_free_port();
+		while (it.agent_port == it.port || it.agent_port == it.admin_port);
+		snprintf(agent, sizeof agent, "agent_check_port = %d\n", it.agent_port);
+	}
 	snprintf(conf, sizeof conf,
 		 "# written by the integration test %s\n"
 		 "[server]\n"
@@ -375,16 +400,27 @@ void it_start(const char *test_name, const char *const *users)
 		 "tls_key = %s/server.key\n"
 		 "users_file = %s\n"
 		 "runtime_dir = %s\n"
+		 "state_dir = %s\n"
 		 "session_binary = %s/pixelgate-session\n"
+		 "[admin]\n"
+		 "admin_listen_address = 127.0.0.1\n"
+		 "admin_listen_port = %d\n"
+		 "%s"
 		 "[session]\n"
 		 "home_page = http://127.0.0.1:%d/page.html\n"
-		 "reconnect_grace_s = %d\n",
-		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir,
-		 PIXELGATE_BUILD_DIR, it.page_port, IT_GRACE_S);
+		 "[limits]\n"
+		 "reconnect_grace_s = %d\n"
+		 "%s",
+		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
+		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.page_port, IT_GRACE_S,
+		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);
 	it.srv.host = "127.0.0.1";
 	it.srv.port = it.port;
 	it.srv.ca_file = it.ca_file;
+	it.admin_srv.host = "127.0.0.1";
+	it.admin_srv.port = it.admin_port;
+	it.admin_srv.ca_file = it.ca_file;
 	it_start_daemon();
 }
 
@@ -422,6 +458,24 @@ struct pgc_conn *it_login_connect(const char *user, int width, int height)
 			break;
 		}
 	return c;
+}
+
+struct pgc_conn *it_connect_ticket(const char *ticket, char *err, size_t errlen, int *status)
+{
+	struct pgc_conn *c;
+
+	*status = 0;
+	c = pgc_connect(&it.srv, ticket, err, errlen, status);
+	if (!c)
+		return NULL;
+	for (int i = 0; i < IT_MAX_CONNS; i++)
+		if (!it_conns[i]) {
+			it_conns[i] = c;
+			return c;
+		}
+	pgc_free(c);
+	IT_FAIL("more than %d connections", IT_MAX_CONNS);
+	return NULL;
 }
 
 struct pgc_conn *it_open_page(const char *user, int width, int height, struct it_rect *block)
@@ -1003,7 +1057,13 @@ void it_stop(void)
 
 int it_https_raw(const char *request, char *body, size_t bodylen, char *error, size_t errorlen)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)it.port) };
+	return it_https_raw_port(it.port, request, NULL, 0, body, bodylen, error, errorlen);
+}
+
+int it_https_raw_port(int port, const char *request, char *head, size_t headlen, char *body,
+		      size_t bodylen, char *error, size_t errorlen)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { .tv_sec = 15 };
 	static char buf[65536];
 	size_t got = 0, want = SIZE_MAX;
@@ -1016,6 +1076,8 @@ int it_https_raw(const char *request, char *body, size_t bodylen, char *error, s
 		body[0] = '\0';
 	if (errorlen)
 		error[0] = '\0';
+	if (headlen)
+		head[0] = '\0';
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx || SSL_CTX_load_verify_locations(ctx, it.ca_file, NULL) != 1)
 		goto out;
@@ -1058,6 +1120,8 @@ int it_https_raw(const char *request, char *body, size_t bodylen, char *error, s
 		goto out;
 	}
 	sep = strstr(buf, "\r\n\r\n");
+	if (headlen)
+		snprintf(head, headlen, "%.*s", (int)(sep ? sep - buf : (ptrdiff_t)got), buf);
 	if (sep) {
 		json_t *j = json_loads(sep + 4, JSON_DISABLE_EOF_CHECK, NULL);
 		const char *e = json_string_value(json_object_get(j, "error"));
@@ -1094,4 +1158,242 @@ int it_ws_upgrade(const char *path_and_query, char *body, size_t bodylen, char *
 		 "\r\n",
 		 path_and_query, it.port);
 	return it_https_raw(req, body, bodylen, error, errorlen);
+}
+
+/* ---- daemon restart ---------------------------------------------------------- */
+
+void it_restart_daemon(void)
+{
+	pid_t left[8];
+	double t0 = it_now_s(), end;
+	int status = 0, n = 0;
+
+	IT_ASSERT(it.daemon_pid > 0, "no daemon to restart");
+	IT_ASSERT(waitpid(it.daemon_pid, &status, WNOHANG) == 0,
+		  "pixelgate exited before the restart (%s %d)",
+		  WIFEXITED(status) ? "exit status" : "signal",
+		  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	kill(it.daemon_pid, SIGTERM);
+	IT_ASSERT(it_reap(it.daemon_pid, IT_DAEMON_STOP_S, &status),
+		  "pixelgate still running %d s after SIGTERM", IT_DAEMON_STOP_S);
+	it.daemon_pid = 0;
+	/* its sessions go with it (a worker notices by its control socket) */
+	for (end = it_now_s() + 15; it_now_s() < end; it_sleep_ms(100)) {
+		pid_t pids[8];
+		int m = it_find_procs(it.runtime_dir, pids, 8);
+
+		n = 0;
+		for (int i = 0; i < m && i < 8; i++)
+			if (it_alive(pids[i]))
+				left[n++] = pids[i];
+		if (n == 0)
+			break;
+	}
+	IT_ASSERT(n == 0, "%d session process(es) (first pid %d) still running 15 s after the "
+		  "daemon stopped", n, n ? (int)left[0] : 0);
+	fprintf(stderr, "[%s] pixelgate stopped for a restart after %.1f s (%s %d)\n",
+		it.test_name, it_now_s() - t0, WIFEXITED(status) ? "exit status" : "signal",
+		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	it_start_daemon();
+}
+
+/* ---- HTTP helpers ------------------------------------------------------------ */
+
+int it_http(const struct pgc_server *srv, const char *method, const char *path,
+	    const char *user, const char *password, const char *json, struct it_http *r)
+{
+	struct pgc_http_response res;
+	char cred[256], auth[400] = "Basic ";
+	json_t *j;
+	int rc, n;
+
+	memset(r, 0, sizeof *r);
+	r->status = -1;
+	r->retry_after_s = -1;
+	if (user) {
+		n = snprintf(cred, sizeof cred, "%s:%s", user, password);
+		IT_ASSERT(n > 0 && (size_t)n < sizeof cred &&
+				  (size_t)n * 4 / 3 + 8 < sizeof auth - 6,
+			  "credentials too long");
+		EVP_EncodeBlock((unsigned char *)auth + 6, (const unsigned char *)cred, n);
+	}
+	rc = pgc_http_request(srv, method, path, user ? auth : NULL,
+			      json ? "application/json" : NULL, json, json ? strlen(json) : 0,
+			      &res);
+	if (rc != 0 && res.status == 0) {
+		snprintf(r->body, sizeof r->body, "%s %s: no HTTP answer: %s", method, path,
+			 res.message);
+		pgc_http_response_free(&res);
+		return -1;
+	}
+	r->status = res.status;
+	r->retry_after_s = res.retry_after_s;
+	snprintf(r->body, sizeof r->body, "%s", res.body ? res.body : res.message);
+	pgc_http_response_free(&res);
+	j = json_loads(r->body, JSON_DISABLE_EOF_CHECK, NULL);
+	if (json_is_string(json_object_get(j, "error")))
+		snprintf(r->error, sizeof r->error, "%s",
+			 json_string_value(json_object_get(j, "error")));
+	json_decref(j);
+	return r->status;
+}
+
+int it_admin(const char *method, const char *path, const char *user, const char *json,
+	     struct it_http *r)
+{
+	char pw[128];
+
+	snprintf(pw, sizeof pw, "%s", user ? it_password(user) : "");
+	return it_http(&it.admin_srv, method, path, user, pw, json, r);
+}
+
+int it_login_http(const char *user, const char *password, bool new_session, struct it_http *r)
+{
+	json_t *o = json_pack("{s:s, s:s}", "user", user, "password", password);
+	char *text;
+	int st;
+
+	if (new_session)
+		json_object_set_new(o, "new_session", json_true());
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	IT_ASSERT(text != NULL, "json_dumps failed");
+	st = it_http(&it.srv, "POST", "/api/v1/login", NULL, NULL, text, r);
+	free(text);
+	return st;
+}
+
+long long it_json_int(const char *body, const char *key)
+{
+	json_t *j = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
+	json_t *v = json_object_get(j, key);
+	long long n = json_is_integer(v) ? (long long)json_integer_value(v) : LLONG_MIN;
+
+	json_decref(j);
+	return n;
+}
+
+bool it_json_str(const char *body, const char *key, char *out, size_t outlen)
+{
+	json_t *j = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
+	json_t *v = json_object_get(j, key);
+	bool ok = json_is_string(v);
+
+	if (outlen)
+		snprintf(out, outlen, "%s", ok ? json_string_value(v) : "");
+	json_decref(j);
+	return ok;
+}
+
+int it_json_bool(const char *body, const char *key)
+{
+	json_t *j = json_loads(body, JSON_DISABLE_EOF_CHECK, NULL);
+	json_t *v = json_object_get(j, key);
+	int b = json_is_boolean(v) ? json_is_true(v) : -1;
+
+	json_decref(j);
+	return b;
+}
+
+/* Copies string member key of o into out ("" if absent); integers too. */
+static void it_member(json_t *o, const char *key, char *out, size_t outlen)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		snprintf(out, outlen, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, outlen, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(out, outlen, "%s", "");
+}
+
+int it_sessions(const char *admin, struct it_session *s, int max)
+{
+	struct it_http r;
+	json_t *j, *arr;
+	int n;
+
+	it_admin("GET", "/api/v1/sessions", admin, NULL, &r);
+	IT_ASSERT(r.status == 200, "GET /api/v1/sessions: %d %s", r.status, r.body);
+	j = json_loads(r.body, 0, NULL);
+	arr = json_object_get(j, "sessions");
+	if (!json_is_array(arr)) {
+		json_decref(j);
+		IT_FAIL("GET /api/v1/sessions: no \"sessions\" array in %s", r.body);
+	}
+	n = (int)json_array_size(arr);
+	for (int i = 0; i < n && i < max; i++) {
+		json_t *e = json_array_get(arr, (size_t)i);
+
+		memset(&s[i], 0, sizeof s[i]);
+		it_member(e, "id", s[i].id, sizeof s[i].id);
+		it_member(e, "user", s[i].user, sizeof s[i].user);
+		it_member(e, "client", s[i].client, sizeof s[i].client);
+		it_member(e, "state", s[i].state, sizeof s[i].state);
+		it_member(e, "started", s[i].started, sizeof s[i].started);
+		s[i].bytes_in = json_is_integer(json_object_get(e, "bytes_in"))
+					? json_integer_value(json_object_get(e, "bytes_in"))
+					: -1;
+		s[i].bytes_out = json_is_integer(json_object_get(e, "bytes_out"))
+					 ? json_integer_value(json_object_get(e, "bytes_out"))
+					 : -1;
+	}
+	json_decref(j);
+	return n;
+}
+
+double it_metric(const char *text, const char *series)
+{
+	size_t len = strlen(series);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, series, len) == 0 && p[len] == ' ')
+			return strtod(p + len + 1, NULL);
+	return -1;
+}
+
+bool it_agent_check(char *line, size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)it.agent_port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	line[0] = '\0';
+	if (fd < 0)
+		return false;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		snprintf(line, len, "connect: %s", strerror(errno));
+		close(fd);
+		return false;
+	}
+	ok = it_read_line(fd, line, len, 10);
+	close(fd);
+	return ok;
+}
+
+int it_run(char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[4096], path[400], full[4600];
+	va_list ap;
+	FILE *f;
+	size_t n = 0;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof path, "%s/run.out", it.dir);
+	snprintf(full, sizeof full, "(%s) </dev/null >%s 2>&1", cmd, path);
+	rc = system(full);
+	out[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(out, 1, outlen - 1, f);
+		out[n] = '\0';
+		fclose(f);
+	}
+	return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }

@@ -65,9 +65,13 @@ struct it_world {
 	char test_name[128];
 	pid_t daemon_pid;
 	pid_t page_pid;
+	char state_dir[320];    /* the daemon's state_dir (limits.json) */
 	int port;               /* the staff listener */
+	int admin_port;         /* the admin API listener */
+	int agent_port;         /* the HAProxy agent-check listener; 0 = off */
 	int page_port;          /* the page server */
 	struct pgc_server srv;
+	struct pgc_server admin_srv; /* the admin API listener */
 	bool failed;            /* set by IT_ASSERT */
 };
 
@@ -84,6 +88,28 @@ struct it_rect {
  * test if anything does not come up.
  */
 void it_start(const char *test_name, const char *const *users);
+
+/* What a test adds to the world of it_start(). */
+struct it_opts {
+	const char *const *admins; /* users with the admin role (NULL-terminated; may be NULL) */
+	const char *extra_conf;    /* INI text appended to the config, e.g. "[limits]\n..." */
+	bool agent_check;          /* give the daemon an agent-check port (it.agent_port) */
+};
+
+/*
+ * it_start() with admin users and extra config (o may be NULL). Every world
+ * has the admin API on a free port (it.admin_port, it.admin_srv) and its
+ * state_dir in the test's temp dir; [limits] reconnect_grace_s is
+ * IT_GRACE_S unless the extra text sets it again.
+ */
+void it_start_opts(const char *test_name, const char *const *users, const struct it_opts *o);
+
+/*
+ * Stops the daemon (SIGTERM; fails the test if it or its sessions are not
+ * gone within IT_DAEMON_STOP_S) and starts it again with the same config and
+ * state_dir. Connections to the old daemon are left to the caller.
+ */
+void it_restart_daemon(void);
 
 /* Criterion .fini: stops everything, removes the temp dir, keeps logs on failure. */
 void it_stop(void);
@@ -124,6 +150,14 @@ struct pgc_conn *it_login_connect(const char *user, int width, int height);
  * if it does not within IT_FIRST_PAGE_S); block gets where it is on screen.
  */
 struct pgc_conn *it_open_page(const char *user, int width, int height, struct it_rect *block);
+
+/*
+ * Opens the WebSocket for ticket (from it_login_http()). Returns the
+ * connection (freed by it_stop() like it_login_connect()'s), or NULL with the
+ * reason in err and the refusal's HTTP status in *status (0 if none): a
+ * refusal does not fail the test.
+ */
+struct pgc_conn *it_connect_ticket(const char *ticket, char *err, size_t errlen, int *status);
 
 /* Closes and frees a connection from it_login_connect(). */
 void it_conn_free(struct pgc_conn *c);
@@ -172,6 +206,82 @@ bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1,
  */
 int it_https_raw(const char *request, char *body, size_t bodylen, char *error,
 		 size_t errorlen);
+
+/* it_https_raw() to another TLS port of the daemon (e.g. it.admin_port);
+   head (may be NULL) gets the status line and headers. */
+int it_https_raw_port(int port, const char *request, char *head, size_t headlen, char *body,
+		      size_t bodylen, char *error, size_t errorlen);
+
+/* An HTTP answer, held in the caller's storage (nothing to free). */
+struct it_http {
+	int status;            /* HTTP status; -1 on a transport error */
+	int retry_after_s;     /* Retry-After header in seconds; -1 if absent */
+	char error[64];        /* the JSON body's "error" member, or "" */
+	char body[16384];      /* the body (truncated), or why the request failed */
+};
+
+/*
+ * One HTTPS request to srv (pgc_http_request()) with Basic credentials
+ * user:password (user NULL: no Authorization header) and an optional JSON
+ * body. Fills r; returns r->status.
+ */
+int it_http(const struct pgc_server *srv, const char *method, const char *path,
+	    const char *user, const char *password, const char *json, struct it_http *r);
+
+/* it_http() to the admin API as user (password it_password(user); NULL: no auth). */
+int it_admin(const char *method, const char *path, const char *user, const char *json,
+	     struct it_http *r);
+
+/* POST /api/v1/login for user with password (and "new_session": true if asked). */
+int it_login_http(const char *user, const char *password, bool new_session, struct it_http *r);
+
+/* Integer member key of the JSON object in body; LLONG_MIN if absent or not an integer. */
+long long it_json_int(const char *body, const char *key);
+
+/* String member key of the JSON object in body into out; false if absent or not a string. */
+bool it_json_str(const char *body, const char *key, char *out, size_t outlen);
+
+/* Boolean member key of the JSON object in body: 1, 0, or -1 if absent or not a boolean. */
+int it_json_bool(const char *body, const char *key);
+
+/* One entry of GET /api/v1/sessions. */
+struct it_session {
+	char id[128];
+	char user[80];
+	char client[80];
+	char state[16];
+	char started[40];
+	long long bytes_in, bytes_out;
+};
+
+/*
+ * GET /api/v1/sessions as admin; fills up to max entries, returns how many
+ * sessions were listed. Fails the test unless the answer is 200 with a
+ * "sessions" array.
+ */
+int it_sessions(const char *admin, struct it_session *s, int max);
+
+/*
+ * The value of the Prometheus sample series (e.g.
+ * "pixelgate_sessions{state=\"active\"}") in text; -1 if there is none.
+ */
+double it_metric(const char *text, const char *series);
+
+/*
+ * Connects to the agent-check port and reads its line (without the newline)
+ * into line. False if nothing came within 10 s.
+ */
+bool it_agent_check(char *line, size_t len);
+
+/*
+ * Runs a shell command with stdout and stderr captured into out (truncated).
+ * Returns its exit status (-1 if it did not exit normally).
+ */
+int it_run(char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Writes text to path with mode (fails the test on error). */
+void it_write_file(const char *path, const char *text, mode_t mode);
 
 /* A WebSocket upgrade request for path_and_query (subprotocol "binary"), as
    a browser's noVNC would send it; same contract as it_https_raw(). */
