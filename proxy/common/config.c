@@ -69,6 +69,14 @@ static const struct config_key config_keys[] = {
 	STR("session", chromium_path, "/usr/lib/chromium/chromium", "Chromium binary (not the /usr/bin wrapper)"),
 	STR("session", xvfb_path, "/usr/bin/Xvfb", "Xvfb binary"),
 	BOOL("policy", clipboard_to_browser, "false", "allow text from the terminal's clipboard into the browser"),
+	STR("audit", audit_dir, "/var/log/pixelgate/audit",
+	    "directory of the audit log files (audit-YYYYMMDD-NNN.jsonl)"),
+	STR("audit", audit_key_file, "/etc/pixelgate/audit.key",
+	    "HMAC key of the audit chain (at least 32 bytes); refused if group/world-readable"),
+	INT("audit", audit_rotate_mb, 1, 65536, "64", "start a new audit file past this size (MiB)"),
+	BOOL("audit", audit_rotate_daily, "true", "start a new audit file every day (UTC)"),
+	BOOL("audit", audit_fail_open, "false",
+	     "keep accepting logins when the audit log cannot be written (NOT recommended)"),
 	INT("policy", clipboard_max_bytes, 0, 1048576, "65536", "cap on one clipboard transfer, bytes"),
 };
 

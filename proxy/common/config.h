@@ -47,6 +47,12 @@ struct config {
 	char xvfb_path[CONFIG_PATH_MAX];
 	/* [policy] */
 	bool clipboard_to_browser;       /* ClientCutText allowed (default off) */
+	/* [audit] */
+	char audit_dir[CONFIG_PATH_MAX];
+	char audit_key_file[CONFIG_PATH_MAX];
+	int audit_rotate_mb;
+	bool audit_rotate_daily;
+	bool audit_fail_open;            /* default false: no audit, no logins */
 	int clipboard_max_bytes;
 };
 

@@ -13,6 +13,7 @@
 #ifndef PIXELGATE_GATEWAY_H
 #define PIXELGATE_GATEWAY_H
 
+#include <jansson.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -246,6 +247,28 @@ size_t session_count_user(const char *user);
 void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason);
 /* Limits changed at run time: re-arm every session's idle / max-time checks. */
 void session_limits_changed(void);
+
+/*
+ * gateway_audit.c: the audit log writer (the only one). Records are chained
+ * (audit_chain.h), flushed to the file before the action they record is
+ * acknowledged where possible, fsync'd at least once a second and at every
+ * session_end, rotated by size or day with the chain going on.
+ */
+/* Open the log (continuing the chain from its last record) and load the key. 0 or -1 + err. */
+int audit_open(char *err, size_t errlen);
+/*
+ * Write one record: event name, user/client/session ("" if none) and extra
+ * fields (an object of strings/integers/booleans, or NULL; it is not kept).
+ * 0, or -1 when the log cannot be written (then audit_available() is false
+ * and the gateway refuses new logins with 503 audit_unavailable).
+ */
+int audit_event(const char *event, const char *user, const char *client, const char *session,
+		json_t *fields);
+/* Whether records can be written now. */
+bool audit_available(void);
+/* fsync now (session_end, shutdown). */
+void audit_sync(void);
+void audit_close(void);
 
 /* gateway_admin.c: the admin listener ("admin-http" on its own TLS vhost). */
 int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
