@@ -1332,6 +1332,7 @@ int it_sessions(const char *admin, struct it_session *s, int max)
 		it_member(e, "client", s[i].client, sizeof s[i].client);
 		it_member(e, "state", s[i].state, sizeof s[i].state);
 		it_member(e, "started", s[i].started, sizeof s[i].started);
+		it_member(e, "last_input", s[i].last_input, sizeof s[i].last_input);
 		s[i].bytes_in = json_is_integer(json_object_get(e, "bytes_in"))
 					? json_integer_value(json_object_get(e, "bytes_in"))
 					: -1;

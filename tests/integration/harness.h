@@ -251,6 +251,7 @@ struct it_session {
 	char client[80];
 	char state[16];
 	char started[40];
+	char last_input[40];    /* "" when null */
 	long long bytes_in, bytes_out;
 };
 

@@ -75,6 +75,12 @@ Test(admin, ends_session, .fini = it_stop)
 	IT_ASSERT(strlen(s.started) >= 20 && s.started[4] == '-' && s.started[10] == 'T',
 		  "started \"%s\" is not RFC 3339", s.started);
 	IT_ASSERT(s.bytes_out > 0, "bytes_out %lld after the page was shown", s.bytes_out);
+	IT_ASSERT(s.last_input[0] == '\0', "last_input \"%s\" before any input", s.last_input);
+	IT_ASSERT(pgc_pointer(c, 5, 5, 0) == 0, "pointer move: %s", pgc_close_reason(c));
+	it_pump_for(c, 500);
+	IT_ASSERT(find_session("a4-eve", &s) == 1 && strlen(s.last_input) >= 20 &&
+			  s.last_input[10] == 'T',
+		  "last_input \"%s\" after a pointer move, want an RFC 3339 time", s.last_input);
 
 	/* an unknown id */
 	it_admin("DELETE", "/api/v1/sessions/no-such-session", ADMIN, NULL, &r);
@@ -243,6 +249,24 @@ Test(admin, auth_and_metrics, .fini = it_stop)
 	it_admin("GET", "/api/v1/limits", ADMIN, NULL, &r);
 	IT_ASSERT(it_json_int(r.body, "max_sessions") == 0,
 		  "hostile PATCHes changed max_sessions: %s", r.body);
+
+	/* the admin listener is not a staff listener: no login, no /rfb */
+	snprintf(body, sizeof body, "{\"user\": \"a7-staff\", \"password\": \"%s\"}",
+		 it_password("a7-staff"));
+	it_http(&it.admin_srv, "POST", "/api/v1/login", NULL, NULL, body, &r);
+	IT_ASSERT(r.status == 404, "POST /api/v1/login on the admin listener: %d %s, want 404",
+		  r.status, r.body);
+	snprintf(req, sizeof req,
+		 "GET /rfb?ticket=AAAA HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n",
+		 it.admin_port);
+	st = it_https_raw_port(it.admin_port, req, head, sizeof head, body, sizeof body, err,
+			       sizeof err);
+	IT_ASSERT(st != 101 && st != 200,
+		  "WebSocket upgrade of /rfb on the admin listener: %d\n%s", st, head);
+	fprintf(stderr, "[%s] /rfb upgrade on the admin listener: %d %s\n", it.test_name, st,
+		body);
 
 	/* the staff listener has no admin paths, with or without credentials */
 	for (int i = 0; staff_404[i]; i++) {

@@ -189,10 +189,10 @@ Test(limits, per_user_and_attach, .fini = it_stop)
 	static const char *const users[] = { "l2-a", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
 	static const struct it_opts opts = { .admins = admins };
-	struct pgc_conn *a1, *a2, *a3;
+	struct pgc_conn *a1, *a2, *a3, *a4, *a5;
 	struct it_rect r1;
-	struct it_http r;
-	char id1[128], id2[128], ticket[128], err[512];
+	struct it_http r, r2;
+	char id1[128], id2[128], ticket[128], ticket2[128], err[512];
 	int st;
 
 	it_start_opts("limits_per_user_and_attach", users, &opts);
@@ -240,6 +240,37 @@ Test(limits, per_user_and_attach, .fini = it_stop)
 	it_login_http("l2-a", it_password("l2-a"), true, &r);
 	expect_refusal("\"new_session\": true at max_sessions_per_user 2", &r, 429, "user_limit",
 		       false);
+
+	/* room for one more: two tickets for additional sessions, only one gets it,
+	   and the other is told (and counted) as over the per-user limit */
+	it_admin("PATCH", "/api/v1/limits", ADMIN, "{\"max_sessions_per_user\": 3}", &r);
+	IT_ASSERT(r.status == 200, "PATCH max_sessions_per_user 3: %d %s", r.status, r.body);
+	it_login_http("l2-a", it_password("l2-a"), true, &r);
+	IT_ASSERT(r.status == 200 && it_json_str(r.body, "ticket", ticket, sizeof ticket),
+		  "third session's login: %d %s", r.status, r.body);
+	it_login_http("l2-a", it_password("l2-a"), true, &r2);
+	IT_ASSERT(r2.status == 200 && it_json_str(r2.body, "ticket", ticket2, sizeof ticket2),
+		  "fourth session's login (before the third connects): %d %s", r2.status, r2.body);
+	a4 = it_connect_ticket(ticket, err, sizeof err, &st);
+	IT_ASSERT(a4 != NULL, "connect of the third session failed: %s (HTTP %d)", err, st);
+	a5 = it_connect_ticket(ticket2, err, sizeof err, &st);
+	if (a5 != NULL) {
+		IT_ASSERT(it_wait_closed(a5, IT_CLOSE_S),
+			  "a fourth session of l2-a runs with max_sessions_per_user 3");
+		snprintf(err, sizeof err, "%d %s", pgc_close_code(a5), pgc_close_reason(a5));
+	}
+	fprintf(stderr, "[%s] fourth session refused at connect: %s\n", it.test_name, err);
+	IT_ASSERT(strstr(err, "4003") != NULL, "fourth session: \"%s\", want 4003", err);
+	IT_ASSERT(strstr(err, "no session free on this server") == NULL,
+		  "a session refused by the per-user limit is told the server is full: \"%s\"",
+		  err);
+	it_admin("GET", "/metrics", ADMIN, NULL, &r);
+	IT_ASSERT(it_metric(r.body, "pixelgate_refusals_total{reason=\"node_full\"}") == 0 &&
+			  it_metric(r.body, "pixelgate_refusals_total{reason=\"user_limit\"}") == 3,
+		  "refusals: node_full %g, user_limit %g; want 0 and 3 (three refused by the "
+		  "per-user limit, none by a full node)",
+		  it_metric(r.body, "pixelgate_refusals_total{reason=\"node_full\"}"),
+		  it_metric(r.body, "pixelgate_refusals_total{reason=\"user_limit\"}"));
 }
 
 Test(limits, idle_timeout, .fini = it_stop)
@@ -432,6 +463,20 @@ Test(limits, set_at_runtime_persists, .fini = it_stop)
 		    PIXELGATE_BUILD_DIR, it.page_port, it.ca_file, ADMIN, pwfile);
 	IT_ASSERT(rc == 2, "pixelgatectl against a port without TLS exited %d, want 2: %s", rc,
 		  out);
+
+	/* pixelgate -n checks the saved overrides too: a bad one is named */
+	rc = it_run(out, sizeof out, "%s/pixelgate -n -c %s", PIXELGATE_BUILD_DIR, it.conf_file);
+	IT_ASSERT(rc == 0 && strstr(out, "configuration OK"), "pixelgate -n: exit %d: %s", rc,
+		  out);
+	snprintf(pwfile, sizeof pwfile, "%s/limits.json", it.state_dir);
+	it_write_file(pwfile, "{\"max_sessions\": -3}", 0600);
+	rc = it_run(out, sizeof out, "%s/pixelgate -n -c %s", PIXELGATE_BUILD_DIR, it.conf_file);
+	fprintf(stderr, "[%s] pixelgate -n with a bad limits.json: exit %d: %s\n", it.test_name,
+		rc, out);
+	IT_ASSERT(rc != 0 && strstr(out, "limits.json") && strstr(out, "max_sessions"),
+		  "pixelgate -n with max_sessions -3 in limits.json: exit %d (want not 0, naming "
+		  "the file and the limit): %s",
+		  rc, out);
 }
 
 Test(limits, lockout, .fini = it_stop)
