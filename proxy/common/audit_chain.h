@@ -77,4 +77,71 @@ json_t *audit_record_parse(const char *line, size_t len);
 /* "2026-11-26T03:04:05.678Z" for unix_ms. 0 or -1. */
 int audit_format_ts(int64_t unix_ms, char *out, size_t outlen);
 
+/*
+ * Parse a ts as audit_format_ts() writes it ("2026-11-26T03:04:05.678Z",
+ * exactly 24 characters, a real date) into milliseconds since the epoch.
+ * 0 or -1.
+ */
+int audit_parse_ts(const char *ts, int64_t *unix_ms);
+
+/*
+ * Whether line (len bytes, no newline) is a record whose mac matches its
+ * content under key, whatever its place in the chain. Used to tell a wrong
+ * key from an edited first record.
+ */
+bool audit_mac_ok(const char *line, size_t len, const uint8_t *key, size_t keylen);
+
+/* One file of a walk, in memory (read or mapped by the caller). */
+struct audit_file {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+
+/* Where a walk stopped: the bad record, or the last record when all is well. */
+struct audit_where {
+	size_t file;    /* index into the files */
+	uint64_t line;  /* 1-based line in that file; 0 when there is no record */
+	uint64_t seq;   /* the record's seq, 0 when it has none */
+};
+
+/* What the newest record should be (kept apart from the log, e.g. off the host). */
+struct audit_head {
+	uint64_t seq;
+	char mac[AUDIT_MAC_HEX + 1];
+};
+
+/*
+ * Parse a head: a record line (its seq and mac are taken), or the text
+ * "SEQ MAC" (decimal, 64 lower-case hex), with or without a final newline.
+ * 0 or -1.
+ */
+int audit_head_parse(const char *text, size_t len, struct audit_head *h);
+
+/*
+ * Verify files[0..nfiles) as one chain, in order (the first record of a file
+ * chains to the last of the one before). v is initialised here. With
+ * from_start the first record must be seq 1 (else DELETED); without it the
+ * walk may begin anywhere in the chain (v->records counts from there). With
+ * head, the chain must reach head->seq and the record there must have
+ * head->mac (TRUNCATED / CHANGED otherwise).
+ *
+ * The first problem found stops the walk and is refined by looking ahead,
+ * so that what is reported is what happened:
+ *  - a record whose mac fails is INSERTED when the record after it chains to
+ *    the one before it (a forged extra record), WRONG_KEY when it is the
+ *    first of the walk and the record after it fails too (or there is none),
+ *    CHANGED otherwise;
+ *  - a seq that skips ahead is REORDERED when the missing record comes later
+ *    (verified and chained to the one before the gap), DELETED otherwise;
+ *  - a seq that goes back, or repeats, is INSERTED when the record after it
+ *    chains to the one before it (a copy put in), REORDERED otherwise.
+ * Returns AUDIT_OK (where = the last record) or the problem (where = the
+ * first bad record), with an explanation in why.
+ */
+enum audit_problem audit_verify_files(const struct audit_file *files, size_t nfiles,
+				      const uint8_t *key, size_t keylen, bool from_start,
+				      const struct audit_head *head, struct audit_verify *v,
+				      struct audit_where *where, char *why, size_t whylen);
+
 #endif
