@@ -315,7 +315,6 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 		goto done;
 	}
 	lockout_success(gw->lockout, user_key);
-	lockout_success(gw->lockout, addr_key);
 	if (u->locked) {
 		log_warn("admin API: %s from %s refused: account locked by an administrator", u->name,
 			 pss->peer);

@@ -214,8 +214,8 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		return http_error(wsi, 401, "invalid_credentials", "wrong user name or password",
 				  false);
 	}
+	/* Only the user's count: one valid account must not reset an address's count. */
 	lockout_success(gw->lockout, user_key);
-	lockout_success(gw->lockout, addr_key);
 	if (http_user_locked(u)) {
 		log_warn("login of %s from %s refused: account locked by an administrator", u->name,
 			 peer);

@@ -498,14 +498,25 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		return 0;
 	}
 	/* The login checked for room; check again, another login may have taken it. */
-	if (gw->draining || (gw->limits.max_sessions > 0 &&
-			     session_count_live() >= (size_t)gw->limits.max_sessions) ||
-	    (grant->new_session &&
-	     session_count_user(grant->user) >= (size_t)gw->limits.max_sessions_per_user)) {
-		gw->metrics.refusals[gw->draining ? GW_REFUSE_DRAINING : GW_REFUSE_NODE_FULL]++;
-		relay_close(conn, GW_CLOSE_START_FAILED,
-			    gw->draining ? "session failed to start: the server is draining"
-					 : "session failed to start: no session free on this server");
+	enum gw_refusal refusal = GW_REFUSE_COUNT;
+	const char *why = NULL;
+	if (gw->draining) {
+		refusal = GW_REFUSE_DRAINING;
+		why = "session failed to start: the server is draining";
+	} else if (gw->limits.max_sessions > 0 &&
+		   session_count_live() >= (size_t)gw->limits.max_sessions) {
+		refusal = GW_REFUSE_NODE_FULL;
+		why = "session failed to start: no session free on this server";
+	} else if (grant->new_session &&
+		   session_count_user(grant->user) >= (size_t)gw->limits.max_sessions_per_user) {
+		refusal = GW_REFUSE_USER_LIMIT;
+		why = "session failed to start: you already have the most sessions allowed";
+	}
+	if (why != NULL) {
+		gw->metrics.refusals[refusal]++;
+		log_warn("viewer of %s from %s refused at connect (%s): %s", conn->user, conn->peer,
+			 gw_refusal_name(refusal), why);
+		relay_close(conn, GW_CLOSE_START_FAILED, why);
 		return -1;
 	}
 	s = session_start(grant);
