@@ -371,16 +371,12 @@ enum audit_problem audit_verify_line(struct audit_verify *v, const char *line, s
 				  "the first record (seq %" PRIu64 ") does not verify with this key",
 				  r.seq);
 		else
-			audit_why(why, whylen,
-				  "seq %" PRIu64 ": the mac does not match the record's content",
-				  r.seq);
+			audit_why(why, whylen, "the mac does not match the record's content");
 		goto done;
 	}
 	v->any_mac_ok = true;
 	if (!audit_rec_canonical(&r, line, len)) {
-		audit_why(why, whylen,
-			  "seq %" PRIu64 ": the text was altered (not as the gateway wrote it)",
-			  r.seq);
+		audit_why(why, whylen, "the text was altered (not as the gateway wrote it)");
 		p = AUDIT_CHANGED;
 		goto done;
 	}

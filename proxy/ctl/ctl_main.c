@@ -28,6 +28,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "ctl_args.h"
+#include "ctl_audit.h"
 #include "ctl_conf.h"
 #include "ctl_password.h"
 #include "users.h"
@@ -87,6 +88,8 @@ void ctl_usage(FILE *out)
 		"  users lock NAME | users unlock NAME\n"
 		"  users admin NAME on|off     give or take the admin role\n"
 		"  drain | undrain             stop / resume taking new sessions\n"
+		"\n"
+		"audit verify|query|sessions: read the audit log files (see audit --help).\n"
 		"\n"
 		"API OPTIONS\n"
 		"  --server https://HOST:PORT  the admin listener (default " CTL_DEFAULT_SERVER ")\n"
@@ -389,6 +392,8 @@ static int ctl_user(const struct ctl_args *a)
 int main(int argc, char **argv)
 {
 	const char *cmd = ctl_args_command_word(argc, argv);
+	if (cmd != NULL && strcmp(cmd, "audit") == 0)
+		return ctl_audit_main(argc, argv);
 	if (cmd == NULL || strcmp(cmd, "user") != 0)
 		return ctl_api_main(argc, argv);
 	struct ctl_args a;
