@@ -146,7 +146,11 @@ static bool cdp_is_repeat(struct cdp *c, const char *event)
 			c->next_seen = (c->next_seen + 1) % CDP_SEEN_TABS;
 			c->seen[slot].target_hash = th;
 		}
-		c->seen[slot].url_hash = uh;
+		/*
+		 * Only a reported navigation counts as "already seen": a tab opened
+		 * at URL X still gets its navigate X (the page load itself).
+		 */
+		c->seen[slot].url_hash = strcmp(kind, "navigate") == 0 ? uh : 0;
 	}
 	json_decref(o);
 	return repeat;
