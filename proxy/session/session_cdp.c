@@ -122,8 +122,8 @@ static uint64_t cdp_hash(const char *text)
 
 /*
  * True if event (translated JSON) repeats what was already reported: a
- * "navigate" whose tab is still at the URL last reported for it. Records
- * the URL of new_tab and navigate events.
+ * "navigate" whose tab is still at the URL a navigate last reported for it
+ * (a new tab's own URL does not count, so its first page load is reported).
  */
 static bool cdp_is_repeat(struct cdp *c, const char *event)
 {
