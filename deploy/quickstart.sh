@@ -285,6 +285,23 @@ setup_session_binary() {
 	SESSION_BINARY=""
 }
 
+# The audit chain's HMAC key (0600) and where the audit log goes.
+setup_audit() {
+	AUDIT_KEY=$STATE/audit.key
+	if [[ $EUID -eq 0 ]]; then
+		AUDIT_DIR=/var/log/pixelgate/audit
+		STATE_DIR=/var/lib/pixelgate
+	else
+		AUDIT_DIR=$STATE/audit
+		STATE_DIR=$STATE/state
+	fi
+	if [[ ! -s $AUDIT_KEY ]]; then
+		say "creating the audit log key $AUDIT_KEY"
+		(umask 077 && head -c 32 /dev/urandom >"$AUDIT_KEY")
+	fi
+	chmod 600 "$AUDIT_KEY"
+}
+
 write_config() {
 	local tmp=$CONF.tmp
 	cat >"$tmp" <<EOF
@@ -298,6 +315,15 @@ users_file = $USERS_FILE
 runtime_dir = $RUNTIME_DIR
 session_binary = $SESSION_BINARY
 browser_user = $BROWSER_USER
+state_dir = $STATE_DIR
+
+[admin]
+admin_listen_address = 127.0.0.1
+admin_listen_port = $((PORT + 1))
+
+[audit]
+audit_dir = $AUDIT_DIR
+audit_key_file = $AUDIT_KEY
 
 [session]
 home_page = data:text/html,<title>pixelgate%20demo</title><h1>pixelgate%20demo</h1><p>Type%20an%20address%20in%20the%20address%20bar.</p>
@@ -422,6 +448,7 @@ main() {
 	setup_users
 	setup_runtime_dir
 	setup_session_binary
+	setup_audit
 	write_config
 	if port_in_use "$PORT"; then
 		die "127.0.0.1:$PORT is already in use; pick another with --port N"

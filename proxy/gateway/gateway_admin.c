@@ -71,6 +71,17 @@ size_t admin_pss_size(void)
 }
 
 /* Forget the request and any reply not yet written; wipe the body. */
+
+/* Audit an administrator's action (who, what, on what, old and new value). */
+static void admin_audit(const char *admin, const char *peer, const char *action,
+			const char *target, const char *old_value, const char *new_value)
+{
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "admin", admin, "action", action,
+			      "target", target, "old", old_value, "new", new_value);
+	audit_event("admin_action", admin, peer, "", f);
+	json_decref(f);
+}
+
 static void admin_pss_reset(struct admin_pss *pss)
 {
 	free(pss->reply);
@@ -436,6 +447,7 @@ static void admin_session_delete(struct admin_pss *pss)
 	}
 	if (s->state != GW_SESSION_ENDING) {
 		log_info("admin %s ended session %s of %s", pss->admin, s->id, s->user);
+		admin_audit(pss->admin, pss->peer, "end_session", s->id, "active", "ended");
 		session_end(s, GW_END_ADMIN, GW_CLOSE_ADMIN, "ended by administrator");
 	}
 	admin_reply_json(pss, 200, json_pack("{s:s}", "ended", id));
@@ -479,6 +491,8 @@ static void admin_limits_patch(struct admin_pss *pss)
 		gw->limits = next;
 		session_limits_changed();
 		log_info("admin %s changed limits: %s", pss->admin, changes);
+		/* changes reads "name old->new, ...": both values are in it */
+		admin_audit(pss->admin, pss->peer, "set_limits", "limits", "", changes);
 	}
 	admin_limits_reply(pss);
 }
@@ -547,6 +561,7 @@ static void admin_user_add(struct admin_pss *pss)
 	if (admin_users_commit(pss, &next) != 0)
 		goto done;
 	log_info("admin %s added user %s (%s)", pss->admin, name, admin ? "admin" : "staff");
+	admin_audit(pss->admin, pss->peer, "add_user", name, "", admin ? "admin" : "staff");
 	admin_reply_json(pss, 201, admin_user_json(users_find(&gw->users, name)));
 done:
 	OPENSSL_cleanse(password, sizeof password);
@@ -567,6 +582,7 @@ static void admin_user_delete(struct admin_pss *pss)
 	if (admin_users_commit(pss, &next) != 0)
 		return;
 	log_info("admin %s deleted user %s", pss->admin, pss->target.arg);
+	admin_audit(pss->admin, pss->peer, "delete_user", pss->target.arg, "exists", "deleted");
 	admin_reply_json(pss, 200, json_pack("{s:s}", "deleted", pss->target.arg));
 }
 
@@ -592,6 +608,7 @@ static void admin_user_password(struct admin_pss *pss)
 	if (admin_users_commit(pss, &next) != 0)
 		goto done;
 	log_info("admin %s changed the password of %s", pss->admin, pss->target.arg);
+	admin_audit(pss->admin, pss->peer, "set_password", pss->target.arg, "", "(changed)");
 	admin_reply_json(pss, 200, admin_user_json(users_find(&gw->users, pss->target.arg)));
 done:
 	OPENSSL_cleanse(password, sizeof password);
@@ -615,6 +632,8 @@ static void admin_user_lock(struct admin_pss *pss, bool lock)
 			return;
 		log_info("admin %s %s user %s", pss->admin, lock ? "locked" : "unlocked",
 			 pss->target.arg);
+		admin_audit(pss->admin, pss->peer, lock ? "lock_user" : "unlock_user",
+			    pss->target.arg, lock ? "unlocked" : "locked", lock ? "locked" : "unlocked");
 	}
 	if (!lock) {
 		/* A fresh start: failed logins before the unlock no longer count. */
@@ -649,6 +668,8 @@ static void admin_user_role(struct admin_pss *pss)
 			return;
 		log_info("admin %s %s the admin role %s user %s", pss->admin,
 			 admin ? "gave" : "took", admin ? "to" : "from", pss->target.arg);
+		admin_audit(pss->admin, pss->peer, "set_admin_role", pss->target.arg,
+			    admin ? "staff" : "admin", admin ? "admin" : "staff");
 	}
 	admin_reply_json(pss, 200, admin_user_json(users_find(&gw->users, pss->target.arg)));
 }
@@ -658,6 +679,9 @@ static void admin_drain(struct admin_pss *pss, bool drain)
 	if (gw->draining != drain)
 		log_info("admin %s %s: %s", pss->admin, drain ? "drains the node" : "undrains the node",
 			 drain ? "no new sessions, existing ones go on" : "new sessions are accepted");
+	if (gw->draining != drain)
+		admin_audit(pss->admin, pss->peer, drain ? "drain" : "undrain", "node",
+			    gw->draining ? "draining" : "serving", drain ? "draining" : "serving");
 	gw->draining = drain;
 	admin_reply_json(pss, 200, json_pack("{s:b}", "draining", drain));
 }

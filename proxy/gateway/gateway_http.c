@@ -148,6 +148,15 @@ static void http_users_refresh(void)
 	log_info("users file %s loaded: %zu users", gw->cfg.users_file, fresh.n);
 }
 
+/* Audit a refused or failed login: login_fail or limit_refused with its reason. */
+static void http_audit_refusal(const char *event, const char *user, const char *peer,
+			       const char *reason)
+{
+	json_t *f = json_pack("{s:s}", "reason", reason);
+	audit_event(event, user, peer, "", f);
+	json_decref(f);
+}
+
 /* An administrator locked the account (users file). */
 static bool http_user_locked(const struct user *u)
 {
@@ -178,6 +187,15 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		log_warn("login from %s refused: %s", peer, msg);
 		return http_error(wsi, 400, "bad_request", msg, false);
 	}
+	/* Fail closed: without an audit trail nobody logs in (unless audit_fail_open). */
+	if (!audit_available()) {
+		OPENSSL_cleanse(req.password, sizeof req.password);
+		log_error("login from %s refused: the audit log cannot be written", peer);
+		return http_error_retry(wsi, 503, "audit_unavailable",
+					"logins are suspended because the audit log cannot be "
+					"written; the administrator has been told",
+					false, 60);
+	}
 	http_users_refresh();
 	/* Locked out (too many failures for this user or this address): no password check. */
 	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
@@ -190,6 +208,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	if (locked_s > 0) {
 		OPENSSL_cleanse(req.password, sizeof req.password);
 		gw->metrics.refusals[GW_REFUSE_LOCKED]++;
+		http_audit_refusal("login_fail", req.bad_user_name ? "" : req.user, peer, "locked_out");
 		log_warn("login of \"%s\" from %s refused: locked out for %d s more",
 			 req.bad_user_name ? "(invalid name)" : req.user, peer, locked_s);
 		return http_error_retry(wsi, 429, "locked",
@@ -211,6 +230,8 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 				      gw->limits.login_lockout_s, now);
 		log_warn("login failed for user \"%s\" from %s%s", req.bad_user_name ? "(invalid name)" : req.user,
 			 peer, (lu || la) ? ": now locked out" : "");
+		http_audit_refusal("login_fail", req.bad_user_name ? "" : req.user, peer,
+				   "invalid_credentials");
 		return http_error(wsi, 401, "invalid_credentials", "wrong user name or password",
 				  false);
 	}
@@ -219,6 +240,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	if (http_user_locked(u)) {
 		log_warn("login of %s from %s refused: account locked by an administrator", u->name,
 			 peer);
+		http_audit_refusal("login_fail", u->name, peer, "account_locked");
 		return http_error(wsi, 403, "account_locked",
 				  "this account is locked; ask your administrator", false);
 	}
@@ -227,6 +249,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	bool starts_session = mine == 0 || req.new_session;
 	if (req.new_session && mine >= (size_t)gw->limits.max_sessions_per_user) {
 		gw->metrics.refusals[GW_REFUSE_USER_LIMIT]++;
+		http_audit_refusal("limit_refused", u->name, peer, "user_limit");
 		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user %d)",
 			 u->name, peer, mine, gw->limits.max_sessions_per_user);
 		return http_error_retry(wsi, 429, "user_limit",
@@ -236,6 +259,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	}
 	if (starts_session && gw->draining) {
 		gw->metrics.refusals[GW_REFUSE_DRAINING]++;
+		http_audit_refusal("limit_refused", u->name, peer, "draining");
 		log_warn("login of %s from %s refused: node draining", u->name, peer);
 		return http_error_retry(wsi, 503, "draining",
 					"this server is being taken out of service; try again shortly",
@@ -244,6 +268,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	if (starts_session && gw->limits.max_sessions > 0 &&
 	    session_count_live() >= (size_t)gw->limits.max_sessions) {
 		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
+		http_audit_refusal("limit_refused", u->name, peer, "node_full");
 		log_warn("login of %s from %s refused: node full (%zu sessions, max_sessions %d)",
 			 u->name, peer, session_count_live(), gw->limits.max_sessions);
 		return http_error_retry(wsi, 503, "node_full",
@@ -261,6 +286,21 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	if (ticket_issue(gw->tickets, &grant, gw_now_ms(), ticket) != 0) {
 		log_error("login of %s from %s: could not issue a ticket", u->name, peer);
 		return http_error(wsi, 500, "internal_error", "could not issue a ticket", false);
+	}
+	/* The record is written before the ticket is handed out. */
+	json_t *f = json_pack("{s:i, s:i, s:b}", "width", grant.width, "height", grant.height,
+			      "new_session", grant.new_session);
+	int arc = audit_event("login_ok", u->name, peer, "", f);
+	json_decref(f);
+	if (arc != 0 && !gw->cfg.audit_fail_open) {
+		ticket_redeem(gw->tickets, ticket, gw_now_ms(), &grant); /* void the ticket */
+		OPENSSL_cleanse(ticket, sizeof ticket);
+		log_error("login of %s from %s refused: the audit log cannot be written", u->name,
+			  peer);
+		return http_error_retry(wsi, 503, "audit_unavailable",
+					"logins are suspended because the audit log cannot be "
+					"written; the administrator has been told",
+					false, 60);
 	}
 	log_info("login ok: user %s from %s (screen %dx%d)", u->name, peer, grant.width,
 		 grant.height);

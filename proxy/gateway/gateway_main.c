@@ -174,6 +174,13 @@ static int main_check(char *err, size_t errlen)
 		return -1;
 	if (config_check_secret_file(gw->cfg.users_file, err, errlen) != 0)
 		return -1;
+	if (config_check_secret_file(gw->cfg.audit_key_file, err, errlen) != 0) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n,
+			 " (the audit key: create it with: head -c 32 /dev/urandom > %s && chmod 600 %s)",
+			 gw->cfg.audit_key_file, gw->cfg.audit_key_file);
+		return -1;
+	}
 	if (users_load(&gw->users, gw->cfg.users_file, false, err, errlen) != 0)
 		return -1;
 	struct stat st;
@@ -402,6 +409,8 @@ int main(int argc, char **argv)
 	if (gw->agent_vhost != NULL)
 		log_info("HAProxy agent-check on %s:%d", gw->cfg.agent_check_address,
 			 gw->cfg.agent_check_port);
+	if (audit_open(err, sizeof err) != 0)
+		fatal("audit log: %s", err);
 	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s%s%s)",
 		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
 		 gw->cfg.runtime_dir, gw->drop_privileges ? ", workers run as " : "",
@@ -418,6 +427,7 @@ int main(int argc, char **argv)
 	session_kill_all();
 	lws_sul_cancel(&gw_shutdown_sul);
 	lws_context_destroy(gw->ctx);
+	audit_close();
 	users_free(&gw->users);
 	if (gw->session_exe_fd >= 0)
 		close(gw->session_exe_fd);

@@ -303,6 +303,10 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 			log_warn("viewer of %s from %s: RFB message refused after %llu messages: %s",
 				 conn->user, conn->peer, (unsigned long long)conn->filter.messages,
 				 step.reason);
+			json_t *f = json_pack("{s:s}", "what", step.reason);
+			audit_event("protocol_violation", conn->user, conn->peer,
+				    conn->session ? conn->session->id : "", f);
+			json_decref(f);
 			relay_close(conn, GW_CLOSE_VIOLATION, reason);
 			return;
 		}

@@ -36,6 +36,13 @@
 
 #define SESSION_ENV_MAX 12
 
+/* Audit a session event with optional extra fields (not kept). */
+static void session_audit(const struct gw_session *s, const char *event, json_t *fields)
+{
+	audit_event(event, s->user, s->peer, s->id, fields);
+	json_decref(fields);
+}
+
 static struct gw_session *session_find_user(const char *user)
 {
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
@@ -142,6 +149,13 @@ static void session_free(struct gw_session *s)
 	if (s->conn != NULL)
 		s->conn->session = NULL;
 	gw->metrics.sessions_ended[s->end_kind]++;
+	session_audit(s, "session_end",
+		      json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason", gw_end_reason_name(s->end_kind),
+				"detail", s->end_reason,
+				"duration_s", (json_int_t)((gw_now_ms() - s->started_ms) / 1000),
+				"bytes_in", (json_int_t)s->bytes_in, "bytes_out",
+				(json_int_t)s->bytes_out));
+	audit_sync();
 	log_info("session %s of %s removed (ended: %s; %llu bytes in, %llu bytes out)", s->id,
 		 s->user, gw_end_reason_name(s->end_kind), (unsigned long long)s->bytes_in,
 		 (unsigned long long)s->bytes_out);
@@ -493,6 +507,7 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		s->conn = conn;
 		conn->session = s;
 		log_info("session %s of %s: viewer from %s attached", s->id, s->user, conn->peer);
+		session_audit(s, "session_attach", NULL);
 		if (s->state == GW_SESSION_READY)
 			relay_hand_over(conn);
 		return 0;
@@ -528,6 +543,8 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
 	s->conn = conn;
 	conn->session = s;
+	session_audit(s, "session_start",
+		      json_pack("{s:i, s:i}", "width", s->width, "height", s->height));
 	return 0;
 }
 
@@ -544,6 +561,7 @@ void session_detach(struct gw_conn *conn)
 		session_stop(s, GW_END_SHUTDOWN, "the gateway is shutting down");
 		return;
 	}
+	session_audit(s, "session_detach", NULL);
 	log_info("session %s of %s: viewer left; session kept for %d s", s->id, s->user,
 		 gw->limits.reconnect_grace_s);
 	lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
@@ -559,6 +577,49 @@ static void session_clean_text(char *dst, size_t dstlen, const char *src)
 		dst[j++] = (ch >= 0x20 && ch != 0x7f) ? (char)ch : '?';
 	}
 	dst[j] = '\0';
+}
+
+/* Copy a string field of a worker's event, capped (the browser side is hostile). */
+static void session_event_str(json_t *out, json_t *in, const char *key)
+{
+	const char *v = json_string_value(json_object_get(in, key));
+	char buf[2048];
+	session_clean_text(buf, sizeof buf, v ? v : "");
+	json_object_set_new(out, key, json_string(buf));
+}
+
+/*
+ * A browser event from the worker (JSON): navigate, new_tab, download_blocked,
+ * file_dialog_blocked. Only those names and their string fields are kept.
+ */
+static void session_browser_event(struct gw_session *s, const char *payload)
+{
+	json_error_t jerr;
+	json_t *in = json_loads(payload, JSON_REJECT_DUPLICATES, &jerr);
+	const char *event = json_string_value(json_object_get(in, "event"));
+	static const char *const known[] = { "navigate", "new_tab", "download_blocked",
+					     "file_dialog_blocked" };
+	size_t i = 0;
+	while (event != NULL && i < sizeof known / sizeof known[0] && strcmp(event, known[i]) != 0)
+		i++;
+	if (event == NULL || i == sizeof known / sizeof known[0]) {
+		char text[256];
+		session_clean_text(text, sizeof text, payload);
+		log_warn("session %s of %s: unknown browser event ignored: %s", s->id, s->user, text);
+		json_decref(in);
+		return;
+	}
+	json_t *out = json_object();
+	session_event_str(out, in, "url");
+	if (strcmp(event, "download_blocked") == 0)
+		session_event_str(out, in, "filename");
+	else
+		session_event_str(out, in, "title");
+	session_event_str(out, in, "target");
+	log_info("session %s of %s: %s %s", s->id, s->user, known[i],
+		 json_string_value(json_object_get(out, "url")));
+	session_audit(s, known[i], out);
+	json_decref(in);
 }
 
 /* One message from a worker. -1: the worker broke the protocol. */
@@ -599,12 +660,9 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 		}
 		return 0;
 	}
-	case IPC_EVENT: {
-		char text[1024];
-		session_clean_text(text, sizeof text, payload);
-		log_info("session %s of %s: event %s", s->id, s->user, text);
+	case IPC_EVENT:
+		session_browser_event(s, payload);
 		return 0;
-	}
 	default:
 		log_error("session %s of %s: unexpected %s message from the worker", s->id,
 			  s->user, ipc_type_name(hdr->type));
@@ -624,6 +682,7 @@ static void session_ctl_closed(struct gw_session *s)
 		s->state = GW_SESSION_ENDING;
 		s->end_kind = GW_END_WORKER_CRASH;
 		gw->metrics.worker_crashes++;
+		session_audit(s, "worker_crash", NULL);
 		lws_sul_cancel(&s->limit_sul);
 		lws_sul_cancel(&s->grace_sul);
 		session_tell_viewer(s, started);
@@ -711,6 +770,7 @@ void session_reap(void)
 			bool started = s->state == GW_SESSION_READY;
 			s->end_kind = GW_END_WORKER_CRASH;
 			gw->metrics.worker_crashes++;
+			session_audit(s, "worker_crash", NULL);
 			snprintf(s->end_reason, sizeof s->end_reason,
 				 "the session process exited unexpectedly");
 			session_tell_viewer(s, started);

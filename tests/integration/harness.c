@@ -375,10 +375,16 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		  strerror(errno));
 	IT_ASSERT(chmod(it.runtime_dir, 0711) == 0, "chmod: %s", strerror(errno));
 	snprintf(it.state_dir, sizeof it.state_dir, "%s/state", it.dir);
+	if (o && o->audit_dir)
+		snprintf(it.audit_dir, sizeof it.audit_dir, "%s", o->audit_dir);
+	else
+		snprintf(it.audit_dir, sizeof it.audit_dir, "%s/audit", it.dir);
+	snprintf(it.audit_key, sizeof it.audit_key, "%s/audit.key", it.dir);
 	snprintf(users_file, sizeof users_file, "%s/users", it.dir);
 	snprintf(it.conf_file, sizeof it.conf_file, "%s/pixelgate.conf", it.dir);
 
 	it_make_certs();
+	it_sh("head -c 32 /dev/urandom > '%s' && chmod 600 '%s'", it.audit_key, it.audit_key);
 	it_make_users(users_file, users, o ? o->admins : NULL);
 	it_start_page_server();
 	it.port = it_free_port();
@@ -406,13 +412,17 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "admin_listen_address = 127.0.0.1\n"
 		 "admin_listen_port = %d\n"
 		 "%s"
+		 "[audit]\n"
+		 "audit_dir = %s\n"
+		 "audit_key_file = %s\n"
 		 "[session]\n"
 		 "home_page = http://127.0.0.1:%d/page.html\n"
 		 "[limits]\n"
 		 "reconnect_grace_s = %d\n"
 		 "%s",
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
-		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.page_port, IT_GRACE_S,
+		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.audit_dir, it.audit_key, it.page_port,
+		 IT_GRACE_S,
 		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);
 	it.srv.host = "127.0.0.1";

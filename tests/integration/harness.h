@@ -48,6 +48,10 @@
 #define PAGE_LINK_Y 300
 #define PAGE_LINK_W 240
 #define PAGE_LINK_H 48
+#define PAGE_P2_X 100           /* the link to /page2.html */
+#define PAGE_P2_Y 380
+#define PAGE_P2_W 240
+#define PAGE_P2_H 48
 #define PAGE_DOWNLOAD_NAME "pixelgate-canary-download.bin"
 #define PAGE_DOWNLOAD_CANARY "PIXELGATE-DOWNLOAD-CANARY-7f3a9c2e5b1d4f60a8e2c9b7d1f4a6e3"
 
@@ -66,6 +70,8 @@ struct it_world {
 	pid_t daemon_pid;
 	pid_t page_pid;
 	char state_dir[320];    /* the daemon's state_dir (limits.json) */
+	char audit_dir[320];    /* the daemon's audit log directory */
+	char audit_key[320];    /* its HMAC key file (0600) */
 	int port;               /* the staff listener */
 	int admin_port;         /* the admin API listener */
 	int agent_port;         /* the HAProxy agent-check listener; 0 = off */
@@ -94,6 +100,8 @@ struct it_opts {
 	const char *const *admins; /* users with the admin role (NULL-terminated; may be NULL) */
 	const char *extra_conf;    /* INI text appended to the config, e.g. "[limits]\n..." */
 	bool agent_check;          /* give the daemon an agent-check port (it.agent_port) */
+	const char *audit_dir;     /* the audit log directory (NULL: audit/ in the test's
+				      temp dir); it.audit_dir either way */
 };
 
 /*
