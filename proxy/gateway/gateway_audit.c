@@ -378,6 +378,9 @@ static void audit_fail(const char *what, int errnum)
 {
 	char ts[40] = "";
 	if (aud.fd >= 0) {
+		/* What did reach the file should still reach the disk, if it can. */
+		if (aud.dirty)
+			(void)fdatasync(aud.fd);
 		close(aud.fd);
 		aud.fd = -1;
 	}
@@ -906,8 +909,11 @@ int audit_open(char *err, size_t errlen)
 			 incomplete ? "the file after " : "", aud.path, strerror(errno));
 		goto fail;
 	}
-	log_info("audit log %s: the chain goes on at seq %llu", aud.path,
-		 (unsigned long long)aud.seq + 1);
+	if (aud.seq == 0)
+		log_info("audit log %s: a new chain starts", aud.path);
+	else
+		log_info("audit log %s: the chain goes on at seq %llu", aud.path,
+			 (unsigned long long)aud.seq + 1);
 	aud.opened = true;
 	return 0;
 fail:
