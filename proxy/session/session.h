@@ -115,7 +115,22 @@ struct cdp {
 		uint64_t target_hash, url_hash;
 	} seen[CDP_SEEN_TABS];
 	unsigned next_seen;
+	/* A navigate whose title is still Chromium's placeholder (the URL):
+	   held until the page's title arrives or CDP_TITLE_WAIT_MS passed. */
+	char *pending;            /* translated event JSON, or NULL */
+	uint64_t pending_target;  /* its tab (hash) */
+	int64_t pending_deadline_ms;
+	int pending_query_id;     /* Target.getTargetInfo asked for its title, or 0 */
+	int pending_queries;
 };
+
+#define CDP_TITLE_WAIT_MS 400     /* then ask Chromium for the tab's title */
+#define CDP_TITLE_QUERIES 4       /* asked at most this often, CDP_TITLE_WAIT_MS apart */
+
+/* Milliseconds until cdp_tick() has something to do, or -1. */
+int cdp_timeout_ms(const struct cdp *c);
+/* Send a held navigate whose wait is over (or all, if flush). */
+void cdp_tick(struct cdp *c, bool flush);
 
 int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd);
 /* Send the session's opening commands (download denial, target discovery). */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -156,24 +157,170 @@ static bool cdp_is_repeat(struct cdp *c, const char *event)
 	return repeat;
 }
 
+static int64_t cdp_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cdp_forward(struct cdp *c, const char *ev)
+{
+	log_info("browser event: %s", ev);
+	if (ipc_send(c->ctrl_fd, IPC_EVENT, ev, strlen(ev), -1) != 0)
+		log_warn("%s: cannot forward event: %s", __func__, strerror(errno));
+}
+
+static bool cdp_title_is_placeholder(json_t *ev);
+
+int cdp_timeout_ms(const struct cdp *c)
+{
+	if (c->pending == NULL)
+		return -1;
+	int64_t left = c->pending_deadline_ms - cdp_now_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+void cdp_tick(struct cdp *c, bool flush)
+{
+	if (c->pending == NULL || (!flush && cdp_now_ms() < c->pending_deadline_ms))
+		return;
+	if (!flush && c->pending_queries < CDP_TITLE_QUERIES) {
+		/* Chromium does not always report the <title> by itself: ask. */
+		json_t *held = json_loads(c->pending, 0, NULL);
+		const char *target = json_string_value(json_object_get(held, "target"));
+		c->pending_query_id = c->next_id;
+		c->pending_queries++;
+		c->pending_deadline_ms = cdp_now_ms() + CDP_TITLE_WAIT_MS;
+		if (target == NULL ||
+		    cdp_send(c, "Target.getTargetInfo", json_pack("{s:s}", "targetId", target)) != 0)
+			c->pending_queries = CDP_TITLE_QUERIES;
+		json_decref(held);
+		return;
+	}
+	cdp_forward(c, c->pending);
+	free(c->pending);
+	c->pending = NULL;
+	c->pending_query_id = 0;
+}
+
+/* The answer to a title query: forward the held navigate with the real title. */
+static void cdp_title_answer(struct cdp *c, json_t *root)
+{
+	json_t *info = json_object_get(json_object_get(root, "result"), "targetInfo");
+	json_t *held = json_loads(c->pending, 0, NULL);
+	const char *hurl = json_string_value(json_object_get(held, "url"));
+	const char *url = json_string_value(json_object_get(info, "url"));
+	json_t *probe = json_pack("{s:O?, s:O?}", "title", json_object_get(info, "title"), "url",
+				  json_object_get(info, "url"));
+	if (hurl != NULL && url != NULL && strcmp(hurl, url) == 0 && probe != NULL &&
+	    !cdp_title_is_placeholder(probe)) {
+		json_object_set(held, "title", json_object_get(info, "title"));
+		char *text = json_dumps(held, JSON_COMPACT);
+		if (text != NULL)
+			cdp_forward(c, text);
+		free(text);
+		free(c->pending);
+		c->pending = NULL;
+		c->pending_query_id = 0;
+	}
+	json_decref(probe);
+	json_decref(held);
+}
+
+/*
+ * Chromium first reports a new page's title as its URL (without the scheme)
+ * or empty, and the real <title> in a later targetInfoChanged with the same
+ * URL. True if ev's title is such a placeholder.
+ */
+static bool cdp_title_is_placeholder(json_t *ev)
+{
+	const char *title = json_string_value(json_object_get(ev, "title"));
+	const char *url = json_string_value(json_object_get(ev, "url"));
+	if (title == NULL || title[0] == '\0')
+		return true;
+	return url != NULL && strstr(url, title) != NULL;
+}
+
+/*
+ * A navigate event: hold it while its title is a placeholder; a held one
+ * for the same tab and URL gets the real title from a later repeat.
+ * Returns true if ev was consumed (held, or used to complete the held one).
+ */
+static bool cdp_title_wait(struct cdp *c, const char *ev_text, bool repeat)
+{
+	json_t *ev = json_loads(ev_text, 0, NULL);
+	const char *kind = json_string_value(json_object_get(ev, "event"));
+	const char *target = json_string_value(json_object_get(ev, "target"));
+	bool consumed = false;
+	if (kind == NULL || target == NULL || strcmp(kind, "navigate") != 0) {
+		json_decref(ev);
+		return false;
+	}
+	uint64_t th = cdp_hash(target);
+	if (c->pending != NULL && c->pending_target == th) {
+		json_t *held = json_loads(c->pending, 0, NULL);
+		const char *hurl = json_string_value(json_object_get(held, "url"));
+		const char *url = json_string_value(json_object_get(ev, "url"));
+		if (repeat && hurl != NULL && url != NULL && strcmp(hurl, url) == 0) {
+			if (!cdp_title_is_placeholder(ev)) {
+				json_object_set(held, "title", json_object_get(ev, "title"));
+				char *text = json_dumps(held, JSON_COMPACT);
+				if (text != NULL)
+					cdp_forward(c, text);
+				free(text);
+				free(c->pending);
+				c->pending = NULL;
+			}
+			consumed = true;
+		} else {
+			cdp_tick(c, true); /* the tab moved on: report what we had */
+		}
+		json_decref(held);
+	}
+	if (!consumed && !repeat && cdp_title_is_placeholder(ev)) {
+		cdp_tick(c, true);
+		c->pending = strdup(ev_text);
+		c->pending_target = th;
+		c->pending_queries = 0;
+		c->pending_query_id = 0;
+		c->pending_deadline_ms = cdp_now_ms() + CDP_TITLE_WAIT_MS;
+		consumed = c->pending != NULL;
+	}
+	json_decref(ev);
+	return consumed;
+}
+
 /* Handle one complete message. */
 static void cdp_handle(struct cdp *c, const char *msg)
 {
+	if (c->pending != NULL && c->pending_query_id != 0) {
+		json_t *root = json_loads(msg, 0, NULL);
+		json_t *id = json_object_get(root, "id");
+		if (json_is_integer(id) && json_integer_value(id) == c->pending_query_id) {
+			c->pending_query_id = 0;
+			cdp_title_answer(c, root);
+			json_decref(root);
+			return;
+		}
+		json_decref(root);
+	}
 	char ev[IPC_PAYLOAD_MAX];
 	int rc = cdp_translate(msg, ev, sizeof ev);
 	if (rc < 0) {
 		log_warn("%s: ignored a CDP message that is not a JSON object", __func__);
 		return;
 	}
-	if (rc == 1 && cdp_is_repeat(c, ev)) {
+	if (rc != 1)
+		return;
+	bool repeat = cdp_is_repeat(c, ev);
+	if (cdp_title_wait(c, ev, repeat))
+		return;
+	if (repeat) {
 		log_debug("browser event (same URL, not forwarded): %s", ev);
 		return;
 	}
-	if (rc == 1) {
-		log_info("browser event: %s", ev);
-		if (ipc_send(c->ctrl_fd, IPC_EVENT, ev, strlen(ev), -1) != 0)
-			log_warn("%s: cannot forward event: %s", __func__, strerror(errno));
-	}
+	cdp_forward(c, ev);
 }
 
 int cdp_read(struct cdp *c)
@@ -224,6 +371,7 @@ int cdp_read(struct cdp *c)
 
 void cdp_close(struct cdp *c)
 {
+	cdp_tick(c, true); /* a held navigate is reported, not lost */
 	free(c->buf);
 	c->buf = NULL;
 	if (c->wfd >= 0)

@@ -386,11 +386,12 @@ static void session_loop(struct session *s)
 				pfd[n++] = (struct pollfd){ cl->sock, POLLIN, 0 };
 		rfbReleaseClientIterator(it);
 
-		int timeout = XPending(s->dpy) > 0 ? 0 : -1;
+		int timeout = XPending(s->dpy) > 0 ? 0 : cdp_timeout_ms(&s->cdp);
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			session_end(s, "poll: %s", strerror(errno));
 			break;
 		}
+		cdp_tick(&s->cdp, false);
 		if (pfd[1].revents)
 			session_signals(s);
 		if (pfd[0].revents)
@@ -492,6 +493,7 @@ int main(int argc, char **argv)
 	ipc_send(s.ctrl_fd, IPC_READY, NULL, 0, -1);
 	session_loop(&s);
 out:
+	cdp_tick(&s.cdp, true); /* a navigate still waiting for its title goes out first */
 	session_send_ended(&s);
 	if (s.screen != NULL)
 		rfbShutdownServer(s.screen, TRUE);
