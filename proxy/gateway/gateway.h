@@ -199,6 +199,8 @@ struct http_pss {
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len);
+/* Reload the users file if it changed on disk (staff logins and the admin API). */
+void gw_users_refresh(void);
 /* The grant of wsi's confirmed upgrade (malloc'd, caller frees), or NULL. */
 struct ticket_grant *http_take_grant(struct lws *wsi);
 /* Forget wsi's grant, if any (the upgrade failed). */

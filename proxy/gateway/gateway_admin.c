@@ -199,35 +199,6 @@ static int admin_write(struct lws *wsi, struct admin_pss *pss)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-/* Reload the users file if it changed since it was read (pixelgatectl user ... edits it). */
-static void admin_users_refresh(void)
-{
-	struct stat st;
-	if (stat(gw->cfg.users_file, &st) != 0) {
-		log_warn("users file %s: %s (keeping the users loaded before)", gw->cfg.users_file,
-			 strerror(errno));
-		return;
-	}
-	if (st.st_ino == gw->users_ino && st.st_size == gw->users_size &&
-	    st.st_mtim.tv_sec == gw->users_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == gw->users_mtime.tv_nsec)
-		return;
-	char err[256];
-	struct users fresh = { 0 };
-	if (config_check_secret_file(gw->cfg.users_file, err, sizeof err) != 0 ||
-	    users_load(&fresh, gw->cfg.users_file, false, err, sizeof err) != 0) {
-		log_error("users file not reloaded: %s (keeping the users loaded before)", err);
-		users_free(&fresh);
-		return;
-	}
-	users_free(&gw->users);
-	gw->users = fresh;
-	gw->users_ino = st.st_ino;
-	gw->users_size = st.st_size;
-	gw->users_mtime = st.st_mtim;
-	log_info("users file %s loaded: %zu users", gw->cfg.users_file, fresh.n);
-}
-
 /*
  * Write next to the users file (atomically) and make it the users in force.
  * next is taken either way. 0, or -1 with a 500 reply set and nothing changed.
@@ -295,7 +266,7 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 	OPENSSL_cleanse(header, sizeof header);
 	OPENSSL_cleanse(decoded, sizeof decoded);
 
-	admin_users_refresh();
+	gw_users_refresh();
 	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
 	admin_lockout_keys(user, pss->peer, user_key, addr_key);
 	int64_t now = gw_now_ms();
@@ -506,7 +477,7 @@ static json_t *admin_user_json(const struct user *u)
 
 static void admin_users_list(struct admin_pss *pss)
 {
-	admin_users_refresh();
+	gw_users_refresh();
 	json_t *list = json_array();
 	for (size_t i = 0; i < gw->users.n && list != NULL; i++) {
 		if (json_array_append_new(list, admin_user_json(&gw->users.v[i])) != 0) {
@@ -520,7 +491,7 @@ static void admin_users_list(struct admin_pss *pss)
 /* The user the path names, from a fresh users file; NULL with 404 set. */
 static const struct user *admin_target_user(struct admin_pss *pss)
 {
-	admin_users_refresh();
+	gw_users_refresh();
 	const struct user *u = users_find(&gw->users, pss->target.arg);
 	if (u == NULL)
 		admin_errorf(pss, 404, "not_found", "no user \"%s\"", pss->target.arg);
@@ -546,7 +517,7 @@ static void admin_user_add(struct admin_pss *pss)
 		admin_error(pss, 400, "bad_request", err);
 		return;
 	}
-	admin_users_refresh();
+	gw_users_refresh();
 	if (users_find(&gw->users, name) != NULL) {
 		admin_errorf(pss, 409, "exists", "user \"%s\" already exists", name);
 		goto done;

@@ -120,7 +120,7 @@ static const char *http_peer(struct lws *wsi, char *buf, size_t len)
 }
 
 /* Reload the users file if it changed since we last read it (pixelgatectl edits it). */
-static void http_users_refresh(void)
+void gw_users_refresh(void)
 {
 	struct stat st;
 	if (stat(gw->cfg.users_file, &st) != 0) {
@@ -196,7 +196,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 					"written; the administrator has been told",
 					false, 60);
 	}
-	http_users_refresh();
+	gw_users_refresh();
 	/* Locked out (too many failures for this user or this address): no password check. */
 	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
 	http_lockout_keys(req.bad_user_name ? "" : req.user, peer, user_key, addr_key);

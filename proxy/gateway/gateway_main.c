@@ -123,6 +123,27 @@ static const struct lws_protocols main_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/* A TLS listener (TLS 1.2 and later, HTTP/1.1 only) with the configured certificate. */
+static struct lws_vhost *main_tls_vhost(const char *name, const char *address, int port,
+					const struct lws_protocols *protocols)
+{
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.vhost_name = name;
+	info.port = port;
+	info.iface = address;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.ssl_cert_filepath = gw->cfg.tls_cert;
+	info.ssl_private_key_filepath = gw->cfg.tls_key;
+	info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+			       SSL_OP_NO_TLSv1_1;
+	info.alpn = "http/1.1";
+	info.keepalive_timeout = 30;
+	info.timeout_secs = 30;
+	return lws_create_vhost(gw->ctx, &info);
+}
+
 /* Find the worker binary: configured, or pixelgate-session next to us. */
 static int main_open_worker(char *err, size_t errlen)
 {
@@ -335,21 +356,8 @@ int main(int argc, char **argv)
 	if (gw->ctx == NULL)
 		fatal("could not create the libwebsockets context");
 
-	memset(&info, 0, sizeof info);
-	info.vhost_name = "staff";
-	info.port = gw->cfg.listen_port;
-	info.iface = gw->cfg.listen_address;
-	info.protocols = main_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	info.ssl_cert_filepath = gw->cfg.tls_cert;
-	info.ssl_private_key_filepath = gw->cfg.tls_key;
-	/* TLS 1.2 and later only. */
-	info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
-			       SSL_OP_NO_TLSv1_1;
-	info.alpn = "http/1.1";
-	info.keepalive_timeout = 30;
-	info.timeout_secs = 30;
-	gw->vhost = lws_create_vhost(gw->ctx, &info);
+	gw->vhost = main_tls_vhost("staff", gw->cfg.listen_address, gw->cfg.listen_port,
+				   main_protocols);
 	if (gw->vhost == NULL)
 		fatal("could not listen on %s:%d with TLS (address in use, or bad tls_cert/tls_key?)",
 		      gw->cfg.listen_address, gw->cfg.listen_port);
@@ -360,20 +368,8 @@ int main(int argc, char **argv)
 			{ NULL, NULL, 0, 0, 0, NULL, 0 }
 		};
 		admin_protocols[0].per_session_data_size = admin_pss_size();
-		memset(&info, 0, sizeof info);
-		info.vhost_name = "admin";
-		info.port = gw->cfg.admin_listen_port;
-		info.iface = gw->cfg.admin_listen_address;
-		info.protocols = admin_protocols;
-		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-		info.ssl_cert_filepath = gw->cfg.tls_cert;
-		info.ssl_private_key_filepath = gw->cfg.tls_key;
-		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
-				       SSL_OP_NO_TLSv1_1;
-		info.alpn = "http/1.1";
-		info.keepalive_timeout = 30;
-		info.timeout_secs = 30;
-		gw->admin_vhost = lws_create_vhost(gw->ctx, &info);
+		gw->admin_vhost = main_tls_vhost("admin", gw->cfg.admin_listen_address,
+						 gw->cfg.admin_listen_port, admin_protocols);
 		if (gw->admin_vhost == NULL)
 			fatal("could not listen on %s:%d (admin, TLS)", gw->cfg.admin_listen_address,
 			      gw->cfg.admin_listen_port);
