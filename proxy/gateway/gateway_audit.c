@@ -964,6 +964,34 @@ bool audit_available(void)
 	return !aud.failed || gw->cfg.audit_fail_open;
 }
 
+/*
+ * Publish the chain's head ("SEQ MAC") in state_dir/audit.head, outside the
+ * log directory: `pixelgatectl audit verify --head` then also catches whole
+ * records cut off the end of the log. Written after the records are on disk.
+ */
+static void audit_write_head(void)
+{
+	char path[CONFIG_PATH_MAX + 32], tmp[CONFIG_PATH_MAX + 48], line[AUDIT_MAC_HEX + 32];
+	if (aud.seq == 0)
+		return;
+	snprintf(path, sizeof path, "%s/audit.head", gw->cfg.state_dir);
+	snprintf(tmp, sizeof tmp, "%s/.audit.head.tmp", gw->cfg.state_dir);
+	int n = snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)aud.seq, aud.prev);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
+	int e = errno;
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok)
+		log_warn("audit head %s not updated: %s", path, strerror(e));
+}
+
 void audit_sync(void)
 {
 	if (aud.fd < 0 || !aud.dirty)
@@ -972,7 +1000,9 @@ void audit_sync(void)
 	if (fdatasync(aud.fd) != 0) {
 		audit_fail("fdatasync", errno);
 		audit_arm_retry();
+		return;
 	}
+	audit_write_head();
 }
 
 void audit_close(void)
