@@ -1,0 +1,1009 @@
+/*
+ * bench_session.c: measures what a pixelgate gateway costs and delivers per
+ * session, against a running daemon, and prints a table (figures only: it
+ * asserts nothing about timings). bench/run.sh builds the world (CA, users,
+ * config, bench/pageserver.py, the daemon) and runs it; see bench/README.md.
+ *
+ *   (a) login -> first complete frame, for 1 session and N concurrent ones
+ *   (b) frames/s, KiB/s and the age of the picture on the animated page,
+ *       without and with a max_fps cap (PATCH /api/v1/limits)
+ *   (c) bytes/s on the static page (event-driven capture: ~0 expected)
+ *   (d) gateway RSS and CPU time, per-session PSS of the worker's processes
+ *
+ * Users: bench-1 .. bench-N (staff) and bench-admin (admin), all with the
+ * password in --password-file. Every session is ended (admin API) and its
+ * processes gone before the next scenario starts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+
+#include "client_core.h"
+
+#define BENCH_MAX_SESSIONS 64
+#define BENCH_PAGE_TIMEOUT_S 120   /* login until the page is complete on screen */
+#define BENCH_QUIET_MS 2000        /* static page: this long without bytes = settled */
+#define BENCH_SETTLE_MAX_S 60      /* longest wait for that quiet */
+#define BENCH_WARMUP_MS 3000       /* animated page: time to load before measuring */
+#define BENCH_END_TIMEOUT_S 60     /* sessions ended and their processes gone */
+#define BENCH_READY_TIMEOUT_S 30   /* the daemon answers /healthz */
+#define BENCH_AGE_MAX_MS 10000     /* a decoded picture age above this is a misread */
+#define BENCH_CLOCK_MOD 262144     /* the page's clock is Date.now() mod 2^18 ms */
+
+/* The pages of bench/pageserver.py, CSS pixels. */
+#define PAGE_MARKER_X 100
+#define PAGE_MARKER_Y 60
+#define PAGE_MARKER_W 240
+#define PAGE_MARKER_H 120
+#define PAGE_CLOCK_X 100  /* first clock block; the others 40 px to the right each */
+#define PAGE_CLOCK_Y 200
+#define PAGE_CLOCK_SIZE 32
+
+/* Command-line settings. */
+struct bench_opts {
+	int port;              /* staff listener */
+	int admin_port;        /* admin API listener */
+	int page_port;         /* bench/pageserver.py */
+	const char *ca_file;
+	const char *password_file;
+	pid_t gateway_pid;
+	int sessions;          /* N of scenario (a) */
+	int seconds;           /* length of each measuring window of (b) and (c) */
+	int fps_cap;           /* max_fps of the capped run of (b) */
+};
+
+static struct bench_opts opt = { .sessions = 4, .seconds = 10, .fps_cap = 10 };
+static struct pgc_server staff_srv, admin_srv;
+static char password[256];
+static char admin_auth[400]; /* "Basic base64(bench-admin:password)" */
+static volatile sig_atomic_t interrupted;
+
+/* One viewer: a connection and what its callbacks saw. */
+struct viewer {
+	char user[32];
+	struct pgc_conn *c;
+	struct pgc_fb fb;         /* latest framebuffer view (valid while c is open) */
+	bool have_fb;
+	double t0_s;              /* monotonic, before the login */
+	double login_ms, connect_ms, first_frame_ms, page_ms; /* since t0; < 0: not reached */
+	bool page_found;
+	int marker_x, marker_y;   /* the marker's top-left corner on screen */
+	bool sample_ages;         /* decode the page clock at every frame */
+	double *ages;             /* picture ages, ms */
+	size_t nages, cap_ages;
+	unsigned long misreads;   /* frames whose clock did not decode */
+	char err[512];
+};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wall-clock milliseconds mod BENCH_CLOCK_MOD: what the page's clock shows now. */
+static long wall_clock_mod_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long)(ms % BENCH_CLOCK_MOD);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupted)
+		;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-quantile (0..1) of v[0..n) (sorts v); NAN if n == 0. */
+static double quantile(double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof *v, cmp_double);
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+/* ---- /proc ----------------------------------------------------------------- */
+
+struct proc {
+	pid_t pid, ppid;
+	unsigned long long ticks; /* utime + stime */
+};
+
+/* Every process: pid, parent, CPU ticks. Returns the count, *out malloc'd. */
+static size_t proc_scan(struct proc **out)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0, cap = 0;
+	struct proc *v = NULL;
+
+	*out = NULL;
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[64], buf[1024];
+		pid_t pid = (pid_t)atoi(e->d_name);
+		unsigned long long ut, st;
+		int ppid;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		const char *p = strrchr(buf, ')'); /* the command name may hold anything */
+		/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
+		   majflt cmajflt utime stime */
+		if (p == NULL || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+					&ppid, &ut, &st) != 3)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct proc *nv = realloc(v, ncap * sizeof *nv);
+			if (nv == NULL)
+				break;
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = (struct proc){ pid, (pid_t)ppid, ut + st };
+	}
+	closedir(d);
+	*out = v;
+	return n;
+}
+
+/* Marks in[] the processes of v[0..n) in root's subtree (root included). */
+static void proc_subtree(const struct proc *v, size_t n, pid_t root, bool *in)
+{
+	bool changed = true;
+
+	for (size_t i = 0; i < n; i++)
+		in[i] = v[i].pid == root;
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (in[i])
+				continue;
+			for (size_t j = 0; j < n; j++)
+				if (in[j] && v[j].pid == v[i].ppid) {
+					in[i] = changed = true;
+					break;
+				}
+		}
+	}
+}
+
+/* Pss and private (Private_Clean + Private_Dirty) memory of pid in KiB,
+   from smaps_rollup; both 0 if unreadable. */
+static void proc_mem_kib(pid_t pid, long *pss, long *priv)
+{
+	char path[64], line[256];
+
+	*pss = *priv = 0;
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "Pss:", 4) == 0)
+			*pss = atol(line + 4);
+		else if (strncmp(line, "Private_Clean:", 14) == 0)
+			*priv += atol(line + 14);
+		else if (strncmp(line, "Private_Dirty:", 14) == 0)
+			*priv += atol(line + 14);
+	}
+	fclose(f);
+}
+
+/* VmRSS of pid in KiB, -1 if unreadable. */
+static long proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = atol(line + 6);
+	fclose(f);
+	return kib;
+}
+
+/* A snapshot of the gateway and its sessions (each child of the gateway is
+   one session worker; its subtree holds its Xvfb and Chromium). */
+struct usage {
+	double t_s;                 /* monotonic time of the snapshot */
+	long gw_rss_kib;
+	double gw_cpu_ms;           /* gateway's own utime + stime */
+	double sessions_cpu_ms;     /* all session processes alive now */
+	int nsessions;
+	double pss_mib[BENCH_MAX_SESSIONS * 2];  /* per session: its share of all pages */
+	double priv_mib[BENCH_MAX_SESSIONS * 2]; /* per session: pages only it maps */
+	int nprocs[BENCH_MAX_SESSIONS * 2];     /* processes per session */
+};
+
+static void usage_take(struct usage *u, bool with_pss)
+{
+	struct proc *v;
+	size_t n = proc_scan(&v);
+	bool *in = calloc(n ? n : 1, sizeof *in);
+	double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
+
+	memset(u, 0, sizeof *u);
+	u->t_s = now_s();
+	u->gw_rss_kib = proc_rss_kib(opt.gateway_pid);
+	for (size_t i = 0; in != NULL && i < n; i++) {
+		if (v[i].pid == opt.gateway_pid)
+			u->gw_cpu_ms = (double)v[i].ticks * tick_ms;
+		if (v[i].ppid != opt.gateway_pid)
+			continue;
+		proc_subtree(v, n, v[i].pid, in);
+		long pss = 0, priv = 0;
+		int procs = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (!in[j])
+				continue;
+			u->sessions_cpu_ms += (double)v[j].ticks * tick_ms;
+			procs++;
+			if (with_pss) {
+				long p1, p2;
+				proc_mem_kib(v[j].pid, &p1, &p2);
+				pss += p1;
+				priv += p2;
+			}
+		}
+		if (u->nsessions < BENCH_MAX_SESSIONS * 2) {
+			u->pss_mib[u->nsessions] = (double)pss / 1024.0;
+			u->priv_mib[u->nsessions] = (double)priv / 1024.0;
+			u->nprocs[u->nsessions] = procs;
+		}
+		u->nsessions++;
+	}
+	free(in);
+	free(v);
+}
+
+/* Percent of one CPU the gateway (or the sessions) used between a and b. */
+static double cpu_pct(double a_ms, double b_ms, const struct usage *a, const struct usage *b)
+{
+	double wall_ms = (b->t_s - a->t_s) * 1000.0;
+
+	return wall_ms > 0 ? (b_ms - a_ms) * 100.0 / wall_ms : NAN;
+}
+
+/* ---- HTTP: admin API and page server -------------------------------------- */
+
+/* One admin API request; returns the HTTP status (-1: no answer), body into out. */
+static int admin_request(const char *method, const char *path, const char *json, char *out,
+			 size_t outlen)
+{
+	struct pgc_http_response res;
+	int rc = pgc_http_request(&admin_srv, method, path, admin_auth,
+				  json ? "application/json" : NULL, json, json ? strlen(json) : 0,
+				  &res);
+	int status = rc == 0 ? res.status : -1;
+
+	if (out && outlen)
+		snprintf(out, outlen, "%s", rc == 0 && res.body ? res.body : res.message);
+	pgc_http_response_free(&res);
+	return status;
+}
+
+/* GET /healthz (no credentials); its "sessions", or -1 if no 200 answer. */
+static int healthz_sessions(void)
+{
+	struct pgc_http_response res;
+	int n = -1;
+
+	if (pgc_http_request(&admin_srv, "GET", "/healthz", NULL, NULL, NULL, 0, &res) == 0 &&
+	    res.status == 200) {
+		json_t *j = json_loads(res.body, 0, NULL);
+		json_t *s = json_object_get(j, "sessions");
+		n = json_is_integer(s) ? (int)json_integer_value(s) : -1;
+		json_decref(j);
+	}
+	pgc_http_response_free(&res);
+	return n;
+}
+
+/* Sets max_fps; 0 or -1 (reported). */
+static int set_max_fps(int fps)
+{
+	char body[64], out[1024];
+
+	snprintf(body, sizeof body, "{\"max_fps\": %d}", fps);
+	int st = admin_request("PATCH", "/api/v1/limits", body, out, sizeof out);
+	if (st != 200) {
+		fprintf(stderr, "bench: PATCH /api/v1/limits %s: HTTP %d %s\n", body, st, out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Tells the page server which page /start.html serves ("static" or "anim"). */
+static int page_mode(const char *mode)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.page_port) };
+	char req[128], resp[256];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = -1;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(req, sizeof req, "GET /mode?m=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", mode);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+		ssize_t r;
+		while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+			got += (size_t)r;
+		resp[got] = '\0';
+		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 || strncmp(resp, "HTTP/1.1 200", 12) == 0)
+			ok = 0;
+	}
+	close(fd);
+	if (ok != 0)
+		fprintf(stderr, "bench: page server on port %d did not take mode %s\n",
+			opt.page_port, mode);
+	return ok;
+}
+
+/* ---- viewer callbacks: find the page, read its clock ------------------------ */
+
+static void pixel_rgb(const struct pgc_fb *fb, int x, int y, int *r, int *g, int *b)
+{
+	uint32_t p;
+
+	memcpy(&p, fb->pixels + (size_t)y * (size_t)fb->stride_bytes + (size_t)x * 4, 4);
+	*r = (int)((p >> fb->red_shift) & 0xff);
+	*g = (int)((p >> fb->green_shift) & 0xff);
+	*b = (int)((p >> fb->blue_shift) & 0xff);
+}
+
+/* True if (x, y) has the marker's colour rgb(0,160,255). */
+static bool is_marker(const struct pgc_fb *fb, int x, int y)
+{
+	int r, g, b;
+
+	if (x < 0 || y < 0 || x >= fb->width || y >= fb->height)
+		return false;
+	pixel_rgb(fb, x, y, &r, &g, &b);
+	return abs(r - 0) <= 12 && abs(g - 160) <= 12 && abs(b - 255) <= 12;
+}
+
+/* Looks for the whole marker block on screen; its top-left into *mx, *my. */
+static bool find_marker(const struct pgc_fb *fb, int *mx, int *my)
+{
+	for (int y = 0; y < fb->height; y += 4)
+		for (int x = 0; x < fb->width; x += 4) {
+			if (!is_marker(fb, x, y))
+				continue;
+			int x0 = x, y0 = y, w = 0, h = 0;
+			while (is_marker(fb, x0 - 1, y0))
+				x0--;
+			while (is_marker(fb, x0, y0 - 1))
+				y0--;
+			while (is_marker(fb, x0 + w, y0))
+				w++;
+			while (is_marker(fb, x0, y0 + h))
+				h++;
+			if (abs(w - PAGE_MARKER_W) > 3 || abs(h - PAGE_MARKER_H) > 3)
+				continue;
+			bool whole = true;
+			for (int yy = y0; whole && yy < y0 + h; yy += 2)
+				for (int xx = x0; whole && xx < x0 + w; xx += 2)
+					whole = is_marker(fb, xx, yy);
+			if (whole) {
+				*mx = x0;
+				*my = y0;
+				return true;
+			}
+		}
+	return false;
+}
+
+/* One colour channel of a clock block: 0..3, or -1 if it is no clock level. */
+static int clock_level(int c)
+{
+	int l = (c + 42) / 85;
+
+	return abs(c - l * 85) <= 30 ? l : -1;
+}
+
+/* The page clock (ms mod 2^18) as the viewer's screen shows it; -1 if unreadable. */
+static long read_clock(const struct viewer *v)
+{
+	long t = 0;
+
+	for (int i = 0; i < 3; i++) {
+		int x = v->marker_x + PAGE_CLOCK_X + 40 * i + PAGE_CLOCK_SIZE / 2 - PAGE_MARKER_X;
+		int y = v->marker_y + PAGE_CLOCK_Y + PAGE_CLOCK_SIZE / 2 - PAGE_MARKER_Y;
+		int r, g, b, lr, lg, lb;
+
+		if (x < 0 || y < 0 || x >= v->fb.width || y >= v->fb.height)
+			return -1;
+		pixel_rgb(&v->fb, x, y, &r, &g, &b);
+		lr = clock_level(r);
+		lg = clock_level(g);
+		lb = clock_level(b);
+		if (lr < 0 || lg < 0 || lb < 0)
+			return -1;
+		t = t << 6 | (long)(lr << 4 | lg << 2 | lb);
+	}
+	return t;
+}
+
+static void cb_fb(void *user, const struct pgc_fb *fb)
+{
+	struct viewer *v = user;
+
+	v->fb = *fb;
+	v->have_fb = true;
+}
+
+static void cb_update(void *user, const struct pgc_fb *fb, int x, int y, int w, int h)
+{
+	(void)x, (void)y, (void)w, (void)h;
+	cb_fb(user, fb);
+}
+
+static void cb_frame_done(void *user)
+{
+	struct viewer *v = user;
+	double ms = (now_s() - v->t0_s) * 1000.0;
+
+	if (v->first_frame_ms < 0)
+		v->first_frame_ms = ms;
+	if (!v->have_fb)
+		return;
+	if (!v->page_found) {
+		if (find_marker(&v->fb, &v->marker_x, &v->marker_y)) {
+			v->page_found = true;
+			v->page_ms = ms;
+		}
+		return;
+	}
+	if (!v->sample_ages)
+		return;
+	long shown = read_clock(v);
+	long age = (wall_clock_mod_ms() - shown + BENCH_CLOCK_MOD) % BENCH_CLOCK_MOD;
+	if (shown < 0 || age > BENCH_AGE_MAX_MS) {
+		v->misreads++;
+		return;
+	}
+	if (v->nages == v->cap_ages) {
+		size_t ncap = v->cap_ages ? v->cap_ages * 2 : 1024;
+		double *na = realloc(v->ages, ncap * sizeof *na);
+		if (na == NULL)
+			return;
+		v->ages = na;
+		v->cap_ages = ncap;
+	}
+	v->ages[v->nages++] = (double)age;
+}
+
+/* ---- viewers ----------------------------------------------------------------- */
+
+static void viewer_init(struct viewer *v, const char *user)
+{
+	memset(v, 0, sizeof *v);
+	snprintf(v->user, sizeof v->user, "%s", user);
+	v->login_ms = v->connect_ms = v->first_frame_ms = v->page_ms = -1;
+}
+
+static void viewer_free(struct viewer *v)
+{
+	pgc_free(v->c);
+	v->c = NULL;
+	v->have_fb = false;
+	free(v->ages);
+	v->ages = NULL;
+	v->nages = v->cap_ages = 0;
+}
+
+/* Logs in, connects and pumps until the page is complete on screen. 0 or -1 (v->err). */
+static int viewer_open(struct viewer *v)
+{
+	struct pgc_login_result res;
+	struct pgc_callbacks cb = { .user = v, .fb_resized = cb_fb, .fb_update = cb_update,
+				    .frame_done = cb_frame_done };
+	int status = 0;
+
+	v->t0_s = now_s();
+	memset(&res, 0, sizeof res);
+	if (pgc_login(&staff_srv, v->user, password, 0, 0, &res) != 0) {
+		snprintf(v->err, sizeof v->err, "login: HTTP %d %s %s", res.http_status, res.error,
+			 res.message);
+		return -1;
+	}
+	v->login_ms = (now_s() - v->t0_s) * 1000.0;
+	v->c = pgc_connect_cb(&staff_srv, res.ticket, &cb, v->err, sizeof v->err, &status);
+	if (v->c == NULL)
+		return -1;
+	v->connect_ms = (now_s() - v->t0_s) * 1000.0;
+	double end = v->t0_s + BENCH_PAGE_TIMEOUT_S;
+	while (!v->page_found && now_s() < end && !interrupted)
+		if (pgc_pump(v->c, 100) < 0)
+			break;
+	if (!v->page_found) {
+		snprintf(v->err, sizeof v->err, "page not complete on screen after %.0f s (%s)",
+			 now_s() - v->t0_s,
+			 pgc_closed(v->c) ? pgc_close_reason(v->c) : "connection open");
+		return -1;
+	}
+	return 0;
+}
+
+/* Pumps v for ms milliseconds. False if the connection closed. */
+static bool viewer_pump_for(struct viewer *v, int ms)
+{
+	double end = now_s() + ms / 1000.0;
+
+	while (now_s() < end && !interrupted) {
+		int left = (int)((end - now_s()) * 1000.0);
+		if (pgc_pump(v->c, left > 100 ? 100 : left < 1 ? 1 : left) < 0)
+			return false;
+	}
+	return !pgc_closed(v->c);
+}
+
+static void *viewer_thread(void *arg)
+{
+	struct viewer *v = arg;
+
+	viewer_open(v);
+	return NULL;
+}
+
+/* Ends every session (viewers closed, then DELETE whatever is left) and waits
+   until the gateway has no worker left. 0, or -1 if some remain. */
+static int end_sessions(struct viewer *v, int n)
+{
+	char body[65536];
+
+	for (int i = 0; i < n; i++)
+		viewer_free(&v[i]);
+	if (interrupted)
+		return -1;
+	if (admin_request("GET", "/api/v1/sessions", NULL, body, sizeof body) == 200) {
+		json_t *j = json_loads(body, 0, NULL);
+		json_t *arr = json_object_get(j, "sessions"), *e;
+		size_t i;
+
+		json_array_foreach(arr, i, e) {
+			const char *id = json_string_value(json_object_get(e, "id"));
+			char path[256];
+
+			if (id == NULL)
+				continue;
+			snprintf(path, sizeof path, "/api/v1/sessions/%s", id);
+			admin_request("DELETE", path, NULL, NULL, 0);
+		}
+		json_decref(j);
+	}
+	for (double end = now_s() + BENCH_END_TIMEOUT_S; now_s() < end && !interrupted;
+	     sleep_ms(200)) {
+		struct usage u;
+
+		usage_take(&u, false);
+		if (u.nsessions == 0 && healthz_sessions() == 0)
+			return 0;
+	}
+	if (!interrupted)
+		fprintf(stderr, "bench: sessions still running %d s after they were ended\n",
+			BENCH_END_TIMEOUT_S);
+	return -1;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static void print_ms_row(const char *label, const char *what, double *v, size_t n, int ok,
+			 int total)
+{
+	if (n == 0) {
+		printf("  %-14s %-26s %9s %9s %9s %6d/%d\n", label, what, "-", "-", "-", ok, total);
+		return;
+	}
+	double mn = quantile(v, n, 0), md = quantile(v, n, 0.5), mx = quantile(v, n, 1);
+	printf("  %-14s %-26s %9.0f %9.0f %9.0f %6d/%d\n", label, what, mn, md, mx, ok, total);
+}
+
+/* The (a) rows of viewers v[0..n). */
+static void print_latency(const char *label, struct viewer *v, int n)
+{
+	static const char *what[] = { "login answered", "RFB connected", "first frame",
+				      "page complete" };
+	double vals[BENCH_MAX_SESSIONS];
+
+	for (int k = 0; k < 4; k++) {
+		size_t m = 0;
+		int ok = 0;
+		for (int i = 0; i < n; i++) {
+			double x = k == 0 ? v[i].login_ms
+				   : k == 1 ? v[i].connect_ms
+				   : k == 2 ? v[i].first_frame_ms
+					    : v[i].page_ms;
+			if (x >= 0) {
+				vals[m++] = x;
+				ok++;
+			}
+		}
+		print_ms_row(k == 0 ? label : "", what[k], vals, m, ok, n);
+	}
+	for (int i = 0; i < n; i++)
+		if (v[i].err[0])
+			printf("  %-14s %s: %s\n", "", v[i].user, v[i].err);
+}
+
+/* A measuring window of one viewer. */
+struct window {
+	bool ok;
+	double secs;
+	uint64_t frames, bytes;
+	double age_p50, age_p95, age_max;
+	size_t nages;
+	unsigned long misreads;
+	double gw_cpu_pct, sess_cpu_pct;
+};
+
+/* Pumps v for opt.seconds and fills w (ages only if sample_ages). */
+static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
+{
+	struct usage a, b;
+
+	memset(w, 0, sizeof *w);
+	free(v->ages);
+	v->ages = NULL;
+	v->nages = v->cap_ages = 0;
+	v->misreads = 0;
+	uint64_t f0 = pgc_frames(v->c), b0 = pgc_bytes_in(v->c);
+	usage_take(&a, false);
+	v->sample_ages = sample_ages;
+	w->ok = viewer_pump_for(v, opt.seconds * 1000);
+	v->sample_ages = false;
+	usage_take(&b, false);
+	w->secs = b.t_s - a.t_s;
+	w->frames = pgc_frames(v->c) - f0;
+	w->bytes = pgc_bytes_in(v->c) - b0;
+	w->nages = v->nages;
+	w->misreads = v->misreads;
+	w->age_p50 = quantile(v->ages, v->nages, 0.5);
+	w->age_p95 = quantile(v->ages, v->nages, 0.95);
+	w->age_max = quantile(v->ages, v->nages, 1);
+	w->gw_cpu_pct = cpu_pct(a.gw_cpu_ms, b.gw_cpu_ms, &a, &b);
+	w->sess_cpu_pct = cpu_pct(a.sessions_cpu_ms, b.sessions_cpu_ms, &a, &b);
+}
+
+static void print_anim_row(const char *label, const struct window *w)
+{
+	if (!w->ok && w->secs <= 0) {
+		printf("  %-18s (not measured)\n", label);
+		return;
+	}
+	double fps = (double)w->frames / w->secs;
+	printf("  %-18s %8.1f %9.1f %11.0f %8.0f %8.0f %8.0f %8.1f %8.1f%s\n", label, fps,
+	       (double)w->bytes / 1024.0 / w->secs,
+	       w->frames ? (double)w->bytes / (double)w->frames : 0.0, w->age_p50, w->age_p95,
+	       w->age_max, w->gw_cpu_pct, w->sess_cpu_pct,
+	       w->ok ? "" : "  (connection closed)");
+	if (w->misreads)
+		printf("  %-18s (%lu of %lu frames: clock not readable)\n", "", w->misreads,
+		       w->misreads + (unsigned long)w->nages);
+}
+
+/* A (d) row: gateway RSS, its CPU time since the start, sessions and their PSS. */
+static void print_usage_row(const char *label, const struct usage *u, const struct usage *start)
+{
+	int n = u->nsessions < BENCH_MAX_SESSIONS * 2 ? u->nsessions : BENCH_MAX_SESSIONS * 2;
+	double pss[BENCH_MAX_SESSIONS * 2], priv[BENCH_MAX_SESSIONS * 2];
+	int procs = 0;
+
+	printf("  %-22s %10ld %10.0f %9d", label, u->gw_rss_kib, u->gw_cpu_ms - start->gw_cpu_ms,
+	       u->nsessions);
+	for (int i = 0; i < n; i++) {
+		pss[i] = u->pss_mib[i];
+		priv[i] = u->priv_mib[i];
+		procs += u->nprocs[i];
+	}
+	if (n > 0 && pss[0] > 0)
+		printf("   %5.0f / %5.0f / %5.0f   %12.0f   %5.1f\n", quantile(pss, (size_t)n, 0),
+		       quantile(pss, (size_t)n, 0.5), quantile(pss, (size_t)n, 1),
+		       quantile(priv, (size_t)n, 0.5), (double)procs / n);
+	else
+		printf("   %21s   %12s   %5s\n", "-", "-", "-");
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static void usage_exit(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s --port P --admin-port P --page-port P --ca FILE --password-file F\n"
+		"          --gateway-pid PID [--sessions N] [--seconds S] [--fps-cap FPS]\n"
+		"Users bench-1..bench-N and bench-admin must exist with that password.\n",
+		argv0);
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "admin-port", required_argument, NULL, 'a' },
+		{ "page-port", required_argument, NULL, 'w' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "password-file", required_argument, NULL, 'f' },
+		{ "gateway-pid", required_argument, NULL, 'g' },
+		{ "sessions", required_argument, NULL, 'n' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "fps-cap", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'p': opt.port = atoi(optarg); break;
+		case 'a': opt.admin_port = atoi(optarg); break;
+		case 'w': opt.page_port = atoi(optarg); break;
+		case 'c': opt.ca_file = optarg; break;
+		case 'f': opt.password_file = optarg; break;
+		case 'g': opt.gateway_pid = (pid_t)atoi(optarg); break;
+		case 'n': opt.sessions = atoi(optarg); break;
+		case 's': opt.seconds = atoi(optarg); break;
+		case 'r': opt.fps_cap = atoi(optarg); break;
+		default: usage_exit(argv[0]);
+		}
+	}
+	if (optind != argc || opt.port <= 0 || opt.admin_port <= 0 || opt.page_port <= 0 ||
+	    !opt.ca_file || !opt.password_file || opt.gateway_pid <= 0 || opt.sessions < 1 ||
+	    opt.sessions > BENCH_MAX_SESSIONS || opt.seconds < 1 || opt.fps_cap < 1 ||
+	    opt.fps_cap > 240)
+		usage_exit(argv[0]);
+}
+
+/* Reads the password (first line of the file) and builds the admin's Basic header. */
+static int load_password(void)
+{
+	char cred[400];
+	FILE *f = fopen(opt.password_file, "r");
+
+	if (f == NULL || fgets(password, sizeof password, f) == NULL) {
+		fprintf(stderr, "bench: cannot read %s: %s\n", opt.password_file, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	password[strcspn(password, "\r\n")] = '\0';
+	int n = snprintf(cred, sizeof cred, "bench-admin:%s", password);
+	memcpy(admin_auth, "Basic ", 6);
+	EVP_EncodeBlock((unsigned char *)admin_auth + 6, (const unsigned char *)cred, n);
+	return 0;
+}
+
+/* Waits for /healthz; -1 if the daemon died or did not answer in time. */
+static int wait_ready(void)
+{
+	for (double end = now_s() + BENCH_READY_TIMEOUT_S; now_s() < end; sleep_ms(200)) {
+		if (kill(opt.gateway_pid, 0) != 0) {
+			fprintf(stderr, "bench: gateway pid %d is not running\n", (int)opt.gateway_pid);
+			return -1;
+		}
+		if (healthz_sessions() >= 0)
+			return 0;
+	}
+	fprintf(stderr, "bench: no /healthz answer on 127.0.0.1:%d within %d s\n", opt.admin_port,
+		BENCH_READY_TIMEOUT_S);
+	return -1;
+}
+
+/* ---- the scenarios ------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static struct viewer v[BENCH_MAX_SESSIONS];
+	struct usage u_start, u_one, u_anim, u_many, u_end;
+	struct window w_free = { 0 }, w_cap = { 0 }, w_static = { 0 };
+	double settle_s = -1;
+	bool one_ok = false, anim_ok = false;
+	char label[64];
+
+	parse_args(argc, argv);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	staff_srv = (struct pgc_server){ "127.0.0.1", opt.port, opt.ca_file };
+	admin_srv = (struct pgc_server){ "127.0.0.1", opt.admin_port, opt.ca_file };
+	if (load_password() != 0 || wait_ready() != 0)
+		return 1;
+	usage_take(&u_start, false);
+	memset(&u_one, 0, sizeof u_one);
+	u_anim = u_many = u_one;
+
+	/* (a) one session, then (c) and (d) on it: the static page */
+	fprintf(stderr, "bench: (a) one session on the static page\n");
+	static struct viewer one;
+	viewer_init(&one, "bench-1");
+	if (page_mode("static") == 0 && viewer_open(&one) == 0) {
+		double t0 = now_s(), end = t0 + BENCH_SETTLE_MAX_S;
+		fprintf(stderr, "bench: (c) waiting for %d ms without updates\n", BENCH_QUIET_MS);
+		while (now_s() < end && !interrupted) {
+			uint64_t b0 = pgc_bytes_in(one.c);
+			if (!viewer_pump_for(&one, BENCH_QUIET_MS))
+				break;
+			if (pgc_bytes_in(one.c) == b0) {
+				settle_s = now_s() - t0;
+				break;
+			}
+		}
+		fprintf(stderr, "bench: (c) static page, %d s\n", opt.seconds);
+		measure_window(&one, false, &w_static);
+		usage_take(&u_one, true);
+		one_ok = true;
+	}
+	end_sessions(&one, 1); /* keeps its timings and err for the table */
+
+	/* (b) the animated page, without and with a cap */
+	static struct viewer anim;
+	viewer_init(&anim, "bench-1");
+	if (!interrupted && page_mode("anim") == 0) {
+		fprintf(stderr, "bench: (b) animated page, no cap then max_fps %d, %d s each\n",
+			opt.fps_cap, opt.seconds);
+		if (set_max_fps(0) == 0 && viewer_open(&anim) == 0 &&
+		    viewer_pump_for(&anim, BENCH_WARMUP_MS)) {
+			measure_window(&anim, true, &w_free);
+			if (set_max_fps(opt.fps_cap) == 0 && viewer_pump_for(&anim, 1000))
+				measure_window(&anim, true, &w_cap);
+			set_max_fps(0);
+			usage_take(&u_anim, true);
+			anim_ok = true;
+		}
+		if (!anim_ok && !anim.err[0])
+			snprintf(anim.err, sizeof anim.err,
+				 "the connection closed or the admin API refused max_fps");
+		if (anim.err[0])
+			fprintf(stderr, "bench: (b) %s\n", anim.err);
+	}
+	end_sessions(&anim, 1);
+
+	/* (a) N concurrent sessions, (d) with N sessions */
+	int n = opt.sessions;
+	if (n > 1 && !interrupted && page_mode("static") == 0) {
+		pthread_t th[BENCH_MAX_SESSIONS];
+		bool started[BENCH_MAX_SESSIONS] = { false };
+
+		fprintf(stderr, "bench: (a) %d concurrent sessions\n", n);
+		for (int i = 0; i < n; i++) {
+			char user[32];
+			snprintf(user, sizeof user, "bench-%d", i + 1);
+			viewer_init(&v[i], user);
+		}
+		for (int i = 0; i < n; i++)
+			started[i] = pthread_create(&th[i], NULL, viewer_thread, &v[i]) == 0;
+		for (int i = 0; i < n; i++)
+			if (started[i])
+				pthread_join(th[i], NULL);
+			else
+				snprintf(v[i].err, sizeof v[i].err, "pthread_create failed");
+		usage_take(&u_many, true);
+		end_sessions(v, n);
+	}
+	usage_take(&u_end, false);
+	if (interrupted) {
+		fprintf(stderr, "bench: interrupted\n");
+		for (int i = 0; i < n; i++)
+			viewer_free(&v[i]);
+		return 130;
+	}
+
+	/* the table */
+	time_t now = time(NULL);
+	char date[64];
+	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	printf("\npixelgate benchmark, %s, %ld CPUs, %d sessions, %d s windows\n\n", date,
+	       sysconf(_SC_NPROCESSORS_ONLN), n, opt.seconds);
+
+	printf("(a) login -> first complete frame, ms since the login request\n");
+	printf("  %-14s %-26s %9s %9s %9s %8s\n", "", "", "min", "median", "max", "ok");
+	print_latency("1 session", &one, 1);
+	if (n > 1) {
+		snprintf(label, sizeof label, "%d sessions", n);
+		print_latency(label, v, n);
+	}
+
+	printf("\n(b) animated page (redraws every 33 ms), one viewer, %d s each\n", opt.seconds);
+	printf("  %-18s %8s %9s %11s %8s %8s %8s %8s %8s\n", "", "frames/s", "KiB/s", "bytes/frame",
+	       "age p50", "age p95", "age max", "gw CPU%", "ses CPU%");
+	if (anim_ok) {
+		print_anim_row("max_fps 0 (no cap)", &w_free);
+		snprintf(label, sizeof label, "max_fps %d", opt.fps_cap);
+		print_anim_row(label, &w_cap);
+	} else {
+		printf("  failed: %s\n", anim.err[0] ? anim.err : "see stderr");
+	}
+
+	printf("\n(c) static page, one viewer, %d s once the screen was quiet for %d ms\n",
+	       opt.seconds, BENCH_QUIET_MS);
+	printf("  %-18s %8s %9s %9s %8s %8s\n", "", "bytes/s", "frames/s", "quiet after", "gw CPU%",
+	       "ses CPU%");
+	if (one_ok && w_static.secs > 0) {
+		char quiet[32];
+		if (settle_s >= 0)
+			snprintf(quiet, sizeof quiet, "%.1f s", settle_s);
+		else
+			snprintf(quiet, sizeof quiet, "never");
+		printf("  %-18s %8.1f %9.2f %11s %8.1f %8.1f\n", "static page",
+		       (double)w_static.bytes / w_static.secs,
+		       (double)w_static.frames / w_static.secs, quiet, w_static.gw_cpu_pct,
+		       w_static.sess_cpu_pct);
+	} else {
+		printf("  failed: %s\n", one.err[0] ? one.err : "see stderr");
+	}
+
+	printf("\n(d) gateway and sessions (PSS: all processes of one session worker)\n");
+	printf("  %-22s %10s %10s %9s   %21s   %12s   %5s\n", "", "gw RSS KiB", "gw CPU ms",
+	       "sessions", "PSS MiB min/med/max", "private MiB", "procs");
+	print_usage_row("start", &u_start, &u_start);
+	if (one_ok)
+		print_usage_row("1 session, static", &u_one, &u_start);
+	if (anim_ok)
+		print_usage_row("1 session, animated", &u_anim, &u_start);
+	if (n > 1) {
+		snprintf(label, sizeof label, "%d sessions, static", n);
+		print_usage_row(label, &u_many, &u_start);
+	}
+	print_usage_row("end (sessions ended)", &u_end, &u_start);
+	printf("  (gw CPU ms: the gateway's own user+system time since the start)\n");
+
+	return 0;
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""pageserver.py: the web site the benchmark points the isolated browser at.
+
+Standard library only. Listens on 127.0.0.1 (any free port) and prints the
+port as the first line of stdout; the log goes to stderr.
+
+    GET /start.html       the page of the current mode (the sessions' home_page)
+    GET /static.html      a page that never changes once drawn
+    GET /anim.html        a page that redraws about 30 times per second
+    GET /mode?m=NAME      NAME is "static" or "anim": what /start.html serves
+                          from now on (bench_session sets it before a login)
+
+Both pages, CSS pixels, zoom 1, no scrolling:
+    marker: left 100, top 60, 240 x 120, rgb(0,160,255); bench_session finds
+            the page on screen by it ("page complete" = marker fully drawn)
+The animated page adds, every 33 ms (setInterval):
+    clock:  three 32 x 32 blocks at top 200, left 100, 140, 180; together
+            they show Date.now() mod 2^18 ms, 6 bits per block, 2 bits per
+            colour channel (0, 85, 170 or 255), most significant block first,
+            so the viewer can tell how old the picture it shows is
+    counter: the tick number in 48 px digits at left 100, top 260
+"""
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+HEAD = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>pixelgate bench %s</title>
+<style>
+html, body { margin: 0; padding: 0; background: #ffffff; overflow: hidden; }
+#marker { position: absolute; left: 100px; top: 60px; width: 240px; height: 120px;
+          background: rgb(0,160,255); }
+.clk { position: absolute; top: 200px; width: 32px; height: 32px; background: #000; }
+#counter { position: absolute; left: 100px; top: 260px; font: 48px monospace; }
+</style></head>
+<body>
+<div id="marker"></div>
+"""
+
+STATIC = HEAD % "static" + """<p style="position: absolute; left: 100px; top: 200px; font: 18px sans-serif">
+static page: nothing here changes</p>
+</body></html>
+"""
+
+ANIM = HEAD % "animated" + """<div class="clk" id="c0" style="left: 100px"></div>
+<div class="clk" id="c1" style="left: 140px"></div>
+<div class="clk" id="c2" style="left: 180px"></div>
+<div id="counter">0</div>
+<script>
+var blocks = [document.getElementById('c0'), document.getElementById('c1'),
+              document.getElementById('c2')];
+var counter = document.getElementById('counter');
+var tick = 0;
+function level(v) { return (v & 3) * 85; }
+setInterval(function () {
+  var t = Date.now() % 262144;
+  for (var i = 0; i < 3; i++) {
+    var v = (t >> (6 * (2 - i))) & 63;
+    blocks[i].style.background =
+      'rgb(' + level(v >> 4) + ',' + level(v >> 2) + ',' + level(v) + ')';
+  }
+  tick += 1;
+  counter.textContent = String(tick);
+}, 33);
+</script>
+</body></html>
+"""
+
+PAGES = {"static": STATIC.encode("utf-8"), "anim": ANIM.encode("utf-8")}
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.mode = "static"
+
+
+STATE = State()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pixelgate-bench-pageserver"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("pageserver: %s %s\n" % (self.address_string(), fmt % args))
+
+    def send(self, status, body, ctype="text/plain; charset=utf-8"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        html = "text/html; charset=utf-8"
+        if url.path == "/start.html":
+            with STATE.lock:
+                mode = STATE.mode
+            self.send(200, PAGES[mode], html)
+        elif url.path == "/static.html":
+            self.send(200, PAGES["static"], html)
+        elif url.path == "/anim.html":
+            self.send(200, PAGES["anim"], html)
+        elif url.path == "/mode":
+            mode = parse_qs(url.query).get("m", [""])[0]
+            if mode not in PAGES:
+                self.send(400, b"mode is static or anim\n")
+                return
+            with STATE.lock:
+                STATE.mode = mode
+            self.send(200, ("mode %s\n" % mode).encode())
+        else:
+            self.send(404, b"not found\n")
+
+
+def main():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    print(srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# bench/run.sh: build a release pixelgate in build-bench/, start it in a
+# throw-away world on 127.0.0.1 and run build-bench/bench_session against it.
+#
+#   sudo bench/run.sh [--sessions N] [--seconds S] [--fps-cap FPS]
+#
+# The world (a temporary directory, removed at the end, also on Ctrl-C): a
+# development CA and a server certificate for 127.0.0.1, a users file with
+# bench-1..bench-N and bench-admin (pixelgatectl user add --password-file),
+# an audit key, a config, bench/pageserver.py and the daemon. Prints the
+# table of bench_session on stdout; progress goes to stderr. Figures only:
+# nothing here passes or fails on a timing. Environment knobs:
+#   PIXELGATE_BENCH_BUILD_DIR  build directory (default: build-bench/ at the repo root)
+#   PIXELGATE_BENCH_KEEP=1     keep the temporary directory (logs, config)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${PIXELGATE_BENCH_BUILD_DIR:-$ROOT/build-bench}
+BROWSER_USER=pixelgate-browser
+POLICY_SRC=$ROOT/deploy/chromium-policy.json
+POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
+SESSIONS=4
+SECONDS_PER_WINDOW=10
+FPS_CAP=10
+
+# What the build and the sessions need (the tests' list without Criterion).
+PACKAGES=(
+	build-essential cmake pkg-config
+	libvncserver-dev libwebsockets-dev libssl-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
+	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
+	libjansson-dev libinih-dev libargon2-dev
+	xvfb chromium fonts-noto-cjk openssl python3 procps
+)
+
+WORLD=""
+DAEMON_PID=""
+PAGE_PID=""
+BENCH_PID=""
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() {
+	printf 'bench/run.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+usage() {
+	printf 'usage: %s [--sessions N] [--seconds S] [--fps-cap FPS]\n' "$0" >&2
+	exit 2
+}
+
+# Ends one process we started: SIGTERM, SIGKILL after $2 seconds.
+stop_pid() {
+	local pid=$1 wait_s=$2 i
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < wait_s * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		printf 'bench/run.sh: pid %s still running after %s s, killing it\n' "$pid" "$wait_s" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# Everything we started, in reverse order; then the world. Runs on every exit.
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	trap "" INT TERM # a second Ctrl-C must not cut the clean-up short
+	stop_pid "$BENCH_PID" 5
+	# the daemon ends its sessions (workers, Xvfb, Chromium) on SIGTERM
+	stop_pid "$DAEMON_PID" 30
+	stop_pid "$PAGE_PID" 5
+	if [[ -n $WORLD && -d $WORLD ]]; then
+		# a session process that outlived the daemon holds files in the world
+		# (matched by the world's unique path, killed by pid)
+		local left=()
+		mapfile -t left < <(pgrep -f -- "$WORLD/" || true)
+		if [[ ${#left[@]} -gt 0 ]]; then
+			printf 'bench/run.sh: session processes left behind, killing: %s\n' "${left[*]}" >&2
+			kill -KILL "${left[@]}" 2>/dev/null || true
+			sleep 0.5
+		fi
+		if [[ $rc -ne 0 && $rc -ne 130 && -f $WORLD/daemon.log ]]; then
+			printf -- '--- last lines of the daemon log ---\n' >&2
+			grep -v '^\[[0-9]' "$WORLD/daemon.log" | tail -n 30 >&2 || true
+		fi
+		if [[ ${PIXELGATE_BENCH_KEEP:-} == 1 ]]; then
+			say "kept $WORLD"
+		else
+			rm -rf -- "$WORLD"
+		fi
+	fi
+	[[ $rc -ne 130 ]] || printf 'bench/run.sh: interrupted\n' >&2
+	exit "$rc"
+}
+
+parse_args() {
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--sessions) SESSIONS=${2:?}; shift 2 ;;
+		--seconds) SECONDS_PER_WINDOW=${2:?}; shift 2 ;;
+		--fps-cap) FPS_CAP=${2:?}; shift 2 ;;
+		-h | --help) usage ;;
+		*) usage ;;
+		esac
+	done
+	[[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 64 ]] ||
+		die "--sessions must be 1..64"
+	[[ $SECONDS_PER_WINDOW =~ ^[0-9]+$ && $SECONDS_PER_WINDOW -ge 1 ]] ||
+		die "--seconds must be a positive integer"
+	[[ $FPS_CAP =~ ^[0-9]+$ && $FPS_CAP -ge 1 && $FPS_CAP -le 240 ]] ||
+		die "--fps-cap must be 1..240"
+}
+
+# Packages and the system set-up the sessions need (as tests/run.sh does).
+prepare_system() {
+	local pkg missing=()
+	[[ $EUID -eq 0 ]] || die "run as root (the gateway starts its sessions as $BROWSER_USER)"
+	for pkg in "${PACKAGES[@]}"; do
+		if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
+			missing+=("$pkg")
+		fi
+	done
+	if [[ ${#missing[@]} -gt 0 ]]; then
+		say "installing ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get update -q
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+	fi
+	if [[ ! -d /tmp/.X11-unix || $(stat -c '%a %U' /tmp/.X11-unix) != "1777 root" ]]; then
+		mkdir -p /tmp/.X11-unix
+		chown root:root /tmp/.X11-unix
+		chmod 1777 /tmp/.X11-unix
+	fi
+	if ! getent passwd "$BROWSER_USER" >/dev/null; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$BROWSER_USER"
+	fi
+	if ! cmp -s "$POLICY_SRC" "$POLICY_DST"; then
+		install -d -m 0755 "$(dirname "$POLICY_DST")"
+		install -m 0644 "$POLICY_SRC" "$POLICY_DST"
+	fi
+}
+
+# Release build, no sanitizers, no tests; the compiler's output only on failure.
+build() {
+	local log
+	log=$(mktemp /tmp/pixelgate-bench-build.XXXXXX)
+	say "building $BUILD (Release)"
+	if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPIXELGATE_SANITIZE=OFF \
+		-DPIXELGATE_TESTS=OFF &&
+		cmake --build "$BUILD" -j"$(nproc)" --target pixelgate pixelgate-session \
+			pixelgatectl bench_session; } >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		rm -f -- "$log"
+		die "build failed"
+	fi
+	rm -f -- "$log"
+}
+
+# A TCP port on 127.0.0.1 that was free a moment ago.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+make_world() {
+	local i port admin_port page_port
+	WORLD=$(mktemp -d /tmp/pixelgate-bench.XXXXXX)
+	chmod 0711 "$WORLD" # the browser user must be able to traverse it
+	mkdir -m 0711 "$WORLD/run"
+	say "world in $WORLD"
+
+	cat >"$WORLD/server.ext" <<-'EOF'
+		subjectAltName = IP:127.0.0.1
+		basicConstraints = CA:FALSE
+		keyUsage = critical, digitalSignature, keyEncipherment
+		extendedKeyUsage = serverAuth
+	EOF
+	(
+		cd "$WORLD"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout ca.key -out ca.crt -days 2 -subj '/CN=pixelgate bench CA' \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout server.key -out server.csr -subj '/CN=127.0.0.1'
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+			-out server.crt -days 2 -extfile server.ext
+		chmod 600 server.key ca.key
+	) >"$WORLD/openssl.log" 2>&1 || die "openssl failed: $(tail -n 5 "$WORLD/openssl.log")"
+
+	(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$WORLD/password")
+	(umask 077 && head -c 32 /dev/urandom >"$WORLD/audit.key")
+	chmod 600 "$WORLD/audit.key"
+	say "adding $SESSIONS users and bench-admin"
+	for ((i = 1; i <= SESSIONS; i++)); do
+		"$BUILD/pixelgatectl" user add "bench-$i" --users-file "$WORLD/users" \
+			--password-file "$WORLD/password" >/dev/null
+	done
+	"$BUILD/pixelgatectl" user add bench-admin --admin --users-file "$WORLD/users" \
+		--password-file "$WORLD/password" >/dev/null
+
+	/usr/bin/python3 "$ROOT/bench/pageserver.py" >"$WORLD/page.port" 2>"$WORLD/pageserver.log" &
+	PAGE_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $WORLD/page.port ]] && break
+		sleep 0.1
+	done
+	page_port=$(head -n 1 "$WORLD/page.port")
+	[[ $page_port =~ ^[0-9]+$ ]] || die "the page server did not print its port"
+
+	port=$(free_port)
+	admin_port=$(free_port)
+	while [[ $admin_port == "$port" ]]; do admin_port=$(free_port); done
+	cat >"$WORLD/pixelgate.conf" <<-EOF
+		# written by bench/run.sh
+		[server]
+		listen_address = 127.0.0.1
+		listen_port = $port
+		tls_cert = $WORLD/server.crt
+		tls_key = $WORLD/server.key
+		users_file = $WORLD/users
+		runtime_dir = $WORLD/run
+		state_dir = $WORLD/state
+		[admin]
+		admin_listen_address = 127.0.0.1
+		admin_listen_port = $admin_port
+		[audit]
+		audit_dir = $WORLD/audit
+		audit_key_file = $WORLD/audit.key
+		[session]
+		home_page = http://127.0.0.1:$page_port/start.html
+		[limits]
+		# a viewer that leaves ends its session at once: every scenario starts fresh
+		reconnect_grace_s = 0
+		max_sessions_per_user = 1
+		max_fps = 0
+	EOF
+	chmod 600 "$WORLD/pixelgate.conf"
+	"$BUILD/pixelgate" -n -c "$WORLD/pixelgate.conf" >"$WORLD/check.log" 2>&1 ||
+		die "configuration refused: $(cat "$WORLD/check.log")"
+	PORT=$port
+	ADMIN_PORT=$admin_port
+	PAGE_PORT=$page_port
+}
+
+main() {
+	parse_args "$@"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	cd "$ROOT"
+	prepare_system
+	build
+	make_world
+	say "starting $BUILD/pixelgate (log: $WORLD/daemon.log)"
+	"$BUILD/pixelgate" -c "$WORLD/pixelgate.conf" >"$WORLD/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	say "running bench_session: $SESSIONS sessions, $SECONDS_PER_WINDOW s windows, cap $FPS_CAP fps"
+	"$BUILD/bench_session" --port "$PORT" --admin-port "$ADMIN_PORT" --page-port "$PAGE_PORT" \
+		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$DAEMON_PID" \
+		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --fps-cap "$FPS_CAP" &
+	BENCH_PID=$!
+	local rc=0
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=""
+	[[ $rc -ne 130 ]] || exit 130
+	[[ $rc -eq 0 ]] || die "bench_session exited with status $rc"
+}
+
+main "$@"
