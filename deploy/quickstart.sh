@@ -39,7 +39,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
 	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
-	libjansson-dev libinih-dev libargon2-dev
+	libjansson-dev libinih-dev libargon2-dev libpng-dev
 	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps
 	curl
 )

@@ -77,6 +77,13 @@ static const struct config_key config_keys[] = {
 	BOOL("audit", audit_rotate_daily, "true", "start a new audit file every day (UTC)"),
 	BOOL("audit", audit_fail_open, "false",
 	     "keep accepting logins when the audit log cannot be written (NOT recommended)"),
+	STR("audit", recording, "off",
+	    "session recording: off, all, or users (those in recording_users)"),
+	STR("audit", recording_users, "", "comma-separated user names recorded when recording = users"),
+	STR("audit", recording_dir, "/var/log/pixelgate/recordings",
+	    "directory of the recordings (<session>-<n>.vncrec, 0600; the directory 0700)"),
+	INT("audit", recording_retention_days, 0, 36500, "90",
+	    "delete recordings older than this many days (checked at start-up and daily); 0 = keep"),
 	INT("policy", clipboard_max_bytes, 0, 1048576, "65536", "cap on one clipboard transfer, bytes"),
 };
 
@@ -91,6 +98,11 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 	case CONFIG_STR:
 		if (strlen(value) >= k->size) {
 			snprintf(err, errlen, "%s: value longer than %zu bytes", k->name, k->size - 1);
+			return -1;
+		}
+		if (k->offset == offsetof(struct config, recording) && strcmp(value, "off") != 0 &&
+		    strcmp(value, "all") != 0 && strcmp(value, "users") != 0) {
+			snprintf(err, errlen, "recording: \"%s\" is not off, all or users", value);
 			return -1;
 		}
 		memcpy(field, value, strlen(value) + 1);

@@ -53,6 +53,10 @@ struct config {
 	int audit_rotate_mb;
 	bool audit_rotate_daily;
 	bool audit_fail_open;            /* default false: no audit, no logins */
+	char recording[8];               /* "off", "all" or "users" */
+	char recording_users[1024];      /* comma-separated, for recording = users */
+	char recording_dir[CONFIG_PATH_MAX];
+	int recording_retention_days;    /* 0 = keep for ever */
 	int clipboard_max_bytes;
 };
 

@@ -29,6 +29,7 @@
 #include "ctl.h"
 #include "ctl_args.h"
 #include "ctl_audit.h"
+#include "ctl_recording.h"
 #include "ctl_conf.h"
 #include "ctl_password.h"
 #include "users.h"
@@ -394,6 +395,8 @@ int main(int argc, char **argv)
 	const char *cmd = ctl_args_command_word(argc, argv);
 	if (cmd != NULL && strcmp(cmd, "audit") == 0)
 		return ctl_audit_main(argc, argv);
+	if (cmd != NULL && strcmp(cmd, "recording") == 0)
+		return ctl_recording_main(argc, argv);
 	if (cmd == NULL || strcmp(cmd, "user") != 0)
 		return ctl_api_main(argc, argv);
 	struct ctl_args a;

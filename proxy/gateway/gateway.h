@@ -121,6 +121,8 @@ struct gw_conn {
 	lws_sorted_usec_list_t fbur_sul; /* releases the held request */
 	int64_t fps_window_ms;         /* start of the current one-second fps window */
 	uint32_t fps_count;
+	struct gw_rec *rec;            /* recording of the worker's bytes, or NULL */
+	bool rec_checked;              /* whether recording was considered yet */
 };
 
 enum gw_session_state {
@@ -153,6 +155,9 @@ struct gw_session {
 	uint64_t bytes_in, bytes_out;      /* over all its viewers */
 	uint64_t updates_requested;        /* FramebufferUpdateRequests forwarded */
 	double fps;                        /* updates requested per second, last full second */
+	unsigned recordings;               /* recording files made so far (<id>-<n>.vncrec) */
+	char rec_file[64];                 /* the last closed recording, for session_end */
+	char rec_sha256[65];
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -271,6 +276,23 @@ bool audit_available(void);
 /* fsync now (session_end, shutdown). */
 void audit_sync(void);
 void audit_close(void);
+
+/*
+ * gateway_record.c: session recording ([audit] recording), vncrec files of
+ * what the worker sends to each viewer connection, sha256 audited on close.
+ */
+/* Whether [audit] recording applies to user. */
+bool record_applies(const char *user);
+/* Start recording conn if it applies (conn->session set); failures are logged only. */
+void record_start(struct gw_conn *conn);
+/* Bytes from the worker for conn's viewer; a write error stops the recording only. */
+void record_data(struct gw_conn *conn, const uint8_t *in, size_t len);
+/* A SetPixelFormat the viewer sent (msg: the whole 20-byte message). */
+void record_client_format(struct gw_conn *conn, const uint8_t *msg, size_t len);
+/* Close conn's recording: sha256, log line, "recording" audit record. */
+void record_close(struct gw_conn *conn);
+/* Create recording_dir, prune old recordings now and once a day. */
+void record_init(void);
 
 /* gateway_admin.c: the admin listener ("admin-http" on its own TLS vhost). */
 int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

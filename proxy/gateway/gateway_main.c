@@ -407,6 +407,7 @@ int main(int argc, char **argv)
 			 gw->cfg.agent_check_port);
 	if (audit_open(err, sizeof err) != 0)
 		fatal("audit log: %s", err);
+	record_init();
 	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s%s%s)",
 		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
 		 gw->cfg.runtime_dir, gw->drop_privileges ? ", workers run as " : "",

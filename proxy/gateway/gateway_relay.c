@@ -322,6 +322,8 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 		}
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
 		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
+		if (normal && type == 0)
+			record_client_format(conn, pass, pass_len); /* SetPixelFormat */
 		if (buf_append(&conn->up_out, pass, pass_len) != 0) {
 			relay_close(conn, GW_CLOSE_SESSION_ENDED,
 				    "session ended: the browser session stopped reading input");
@@ -379,6 +381,7 @@ static void relay_closed(struct gw_conn *conn)
 {
 	lws_sul_cancel(&conn->close_sul);
 	lws_sul_cancel(&conn->fbur_sul);
+	record_close(conn);
 	session_detach(conn);
 	if (conn->raw != NULL) {
 		lws_set_opaque_user_data(conn->raw, NULL);
@@ -433,6 +436,11 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_RAW_RX:
 		if (conn == NULL || conn->closing)
 			return 0;
+		if (!conn->rec_checked) {
+			conn->rec_checked = true;
+			record_start(conn);
+		}
+		record_data(conn, in, len);
 		if (buf_append(&conn->down, in, len) != 0) {
 			log_error("viewer of %s: relay buffer overrun from the worker", conn->user);
 			relay_close(conn, GW_CLOSE_SESSION_ENDED, "session ended: relay overrun");

@@ -146,15 +146,22 @@ static void session_free(struct gw_session *s)
 	lws_sul_cancel(&s->kill_sul);
 	lws_sul_cancel(&s->limit_sul);
 	session_remove_dir(s->dir);
-	if (s->conn != NULL)
+	if (s->conn != NULL) {
+		record_close(s->conn); /* its name and sha256 go into session_end */
 		s->conn->session = NULL;
+	}
 	gw->metrics.sessions_ended[s->end_kind]++;
-	session_audit(s, "session_end",
-		      json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason", gw_end_reason_name(s->end_kind),
-				"detail", s->end_reason,
+	json_t *end = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
+				gw_end_reason_name(s->end_kind), "detail", s->end_reason,
 				"duration_s", (json_int_t)((gw_now_ms() - s->started_ms) / 1000),
 				"bytes_in", (json_int_t)s->bytes_in, "bytes_out",
-				(json_int_t)s->bytes_out));
+				(json_int_t)s->bytes_out);
+	if (end != NULL && s->rec_file[0] != '\0') {
+		/* the session's last recording (each has its own "recording" record) */
+		json_object_set_new(end, "recording", json_string(s->rec_file));
+		json_object_set_new(end, "recording_sha256", json_string(s->rec_sha256));
+	}
+	session_audit(s, "session_end", end);
 	audit_sync();
 	log_info("session %s of %s removed (ended: %s; %llu bytes in, %llu bytes out)", s->id,
 		 s->user, gw_end_reason_name(s->end_kind), (unsigned long long)s->bytes_in,

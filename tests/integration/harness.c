@@ -415,13 +415,15 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "[audit]\n"
 		 "audit_dir = %s\n"
 		 "audit_key_file = %s\n"
+		 "%s"
 		 "[session]\n"
 		 "home_page = http://127.0.0.1:%d/page.html\n"
 		 "[limits]\n"
 		 "reconnect_grace_s = %d\n"
 		 "%s",
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
-		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.audit_dir, it.audit_key, it.page_port,
+		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.audit_dir, it.audit_key,
+		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
 		 IT_GRACE_S,
 		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);

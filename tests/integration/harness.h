@@ -102,6 +102,7 @@ struct it_opts {
 	bool agent_check;          /* give the daemon an agent-check port (it.agent_port) */
 	const char *audit_dir;     /* the audit log directory (NULL: audit/ in the test's
 				      temp dir); it.audit_dir either way */
+	const char *audit_extra;   /* lines added to the [audit] section (NULL: none) */
 };
 
 /*

@@ -63,6 +63,10 @@ Test(config, defaults_match_the_documented_values)
 	cr_assert_eq(c.admin_listen_port, 8444);
 	cr_assert_str_eq(c.agent_check_address, "127.0.0.1");
 	cr_assert_eq(c.agent_check_port, 0);
+	cr_assert_str_eq(c.recording, "off");
+	cr_assert_str_eq(c.recording_users, "");
+	cr_assert_str_eq(c.recording_dir, "/var/log/pixelgate/recordings");
+	cr_assert_eq(c.recording_retention_days, 90);
 	/* The [limits] defaults are the limits table's. */
 	struct limits l;
 	limits_defaults(&l);
@@ -236,6 +240,10 @@ static const struct bad_conf bad_confs[] = {
 	  "site.conf: default_width x default_height exceeds max_width x max_height" },
 	{ "[server]\nruntime_dir = run/pixelgate\n",
 	  "site.conf: runtime_dir must be an absolute path" },
+	{ "[audit]\nrecording = all\n\nrecording = some\n",
+	  "site.conf:4: recording: \"some\" is not off, all or users" },
+	{ "[audit]\nrecording_retention_days = -1\n",
+	  "site.conf:2: recording_retention_days: -1 is out of range 0..36500" },
 };
 
 Test(config, each_mistake_is_reported_with_its_line)

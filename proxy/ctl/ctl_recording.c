@@ -1,0 +1,186 @@
+/*
+ * ctl_recording.c: export a session recording (vncrec, see README "Session
+ * recording") as PNG frames, decoded by libvncclient in playback mode with
+ * the pixel format the viewer asks for (rfbGetClient(8, 3, 4): 32 bpp).
+ */
+#include "ctl_recording.h"
+
+#include <errno.h>
+#include <png.h>
+#include <rfb/rfbclient.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void ctl_recording_usage(FILE *f)
+{
+	fprintf(f, "usage: pixelgatectl recording export FILE --png DIR [--every S]\n"
+		   "  writes DIR/frame-NNNNNN.png every S seconds of recording time (default 1)\n"
+		   "  and the last frame at the end\n");
+}
+
+/* Write cl's framebuffer to path as an RGB PNG; 0 or -1 (message printed). */
+static int ctl_png_write(rfbClient *cl, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	png_structp png = NULL;
+	png_infop info = NULL;
+	png_bytep row = NULL;
+	int rc = -1;
+	if (f == NULL) {
+		fprintf(stderr, "pixelgatectl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	info = png != NULL ? png_create_info_struct(png) : NULL;
+	row = malloc((size_t)cl->width * 3);
+	if (info == NULL || row == NULL)
+		goto fail;
+	if (setjmp(png_jmpbuf(png)))
+		goto fail;
+	png_init_io(png, f);
+	png_set_IHDR(png, info, (png_uint_32)cl->width, (png_uint_32)cl->height, 8, PNG_COLOR_TYPE_RGB,
+		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(png, info);
+	const rfbPixelFormat *pf = &cl->format;
+	for (int y = 0; y < cl->height; y++) {
+		const uint8_t *src = cl->frameBuffer + (size_t)y * (size_t)cl->width * 4;
+		for (int x = 0; x < cl->width; x++) {
+			uint32_t p;
+			memcpy(&p, src + (size_t)x * 4, 4); /* 32 bpp, host order (rfbGetClient) */
+			row[x * 3 + 0] = (uint8_t)(((p >> pf->redShift) & pf->redMax) * 255 / pf->redMax);
+			row[x * 3 + 1] =
+				(uint8_t)(((p >> pf->greenShift) & pf->greenMax) * 255 / pf->greenMax);
+			row[x * 3 + 2] = (uint8_t)(((p >> pf->blueShift) & pf->blueMax) * 255 / pf->blueMax);
+		}
+		png_write_row(png, row);
+	}
+	png_write_end(png, NULL);
+	rc = 0;
+fail:
+	if (rc != 0)
+		fprintf(stderr, "pixelgatectl: %s: could not write the PNG\n", path);
+	png_destroy_write_struct(&png, &info);
+	free(row);
+	if (fclose(f) != 0 && rc == 0) {
+		fprintf(stderr, "pixelgatectl: %s: %s\n", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+/* TurboJPEG's, through libvncclient (as in viewer/core/client_core.c). */
+extern int tjDestroy(void *handle);
+
+/* rfbClientCleanup() of libvncclient 0.9.14 leaves the framebuffer and the
+   Tight decoder's TurboJPEG handle behind: free them, then clean up cl. */
+static void ctl_rfb_destroy(rfbClient *cl)
+{
+#if defined(LIBVNCSERVER_HAVE_LIBZ) && defined(LIBVNCSERVER_HAVE_LIBJPEG)
+	if (cl->tjhnd) {
+		tjDestroy(cl->tjhnd);
+		cl->tjhnd = NULL;
+	}
+#endif
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
+	rfbClientCleanup(cl);
+}
+
+static void ctl_rfb_quiet(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+/* Export file's frames into dir every every_s seconds; exit status. */
+static int ctl_recording_export(const char *file, const char *dir, double every_s)
+{
+	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
+	char path[4096];
+	int n = 0, rc = 1;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "pixelgatectl: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	rfbClientLog = ctl_rfb_quiet;
+	rfbClient *cl = rfbGetClient(8, 3, 4); /* as the viewer (viewer/core/client_core.c) */
+	if (cl == NULL)
+		return 1;
+	free(cl->serverHost);
+	cl->serverHost = strdup(file);
+	cl->serverPort = -1; /* playback of a vncrec file */
+	cl->canHandleNewFBSize = TRUE;
+	cl->appData.encodingsString = "tight zrle zlib hextile copyrect raw";
+	SetClientAuthSchemes(cl, auth_none, -1);
+	if (cl->serverHost == NULL || !rfbInitClient(cl, NULL, NULL)) {
+		/* rfbInitClient() has freed cl */
+		fprintf(stderr, "pixelgatectl: %s: not a readable recording\n", file);
+		return 1;
+	}
+	cl->vncRec->doNotSleep = TRUE;
+	double start = -1, next = 0;
+	size_t messages = 0;
+	while (HandleRFBServerMessage(cl)) {
+		messages++;
+		double t = (double)cl->vncRec->tv.tv_sec + (double)cl->vncRec->tv.tv_usec / 1e6;
+		if (start < 0)
+			start = t;
+		if (t - start >= next) {
+			/* the frame as it was at this point of the recording */
+			snprintf(path, sizeof path, "%s/frame-%06d.png", dir, n);
+			if (ctl_png_write(cl, path) != 0)
+				goto done;
+			n++;
+			while (next <= t - start)
+				next += every_s;
+		}
+	}
+	snprintf(path, sizeof path, "%s/frame-%06d.png", dir, n);
+	if (ctl_png_write(cl, path) != 0)
+		goto done;
+	n++;
+	printf("%s: %zu messages, %.1f s, %d frames in %s\n", file, messages,
+	       start < 0 ? 0.0 : (double)cl->vncRec->tv.tv_sec + cl->vncRec->tv.tv_usec / 1e6 - start,
+	       n, dir);
+	rc = 0;
+done:
+	ctl_rfb_destroy(cl);
+	return rc;
+}
+
+int ctl_recording_main(int argc, char **argv)
+{
+	const char *file = NULL, *dir = NULL;
+	double every_s = 1;
+	int i = 1;
+	while (i < argc && strcmp(argv[i], "recording") != 0)
+		i++;
+	if (i + 1 >= argc || strcmp(argv[i + 1], "export") != 0) {
+		ctl_recording_usage(stderr);
+		return 2;
+	}
+	for (i += 2; i < argc; i++) {
+		if (strcmp(argv[i], "--png") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (strcmp(argv[i], "--every") == 0 && i + 1 < argc) {
+			char *end;
+			every_s = strtod(argv[++i], &end);
+			if (*end != '\0' || !(every_s > 0 && every_s <= 86400)) {
+				fprintf(stderr, "pixelgatectl: --every: \"%s\" is not a number of seconds\n",
+					argv[i]);
+				return 2;
+			}
+		} else if (argv[i][0] != '-' && file == NULL) {
+			file = argv[i];
+		} else {
+			ctl_recording_usage(stderr);
+			return 2;
+		}
+	}
+	if (file == NULL || dir == NULL) {
+		ctl_recording_usage(stderr);
+		return 2;
+	}
+	return ctl_recording_export(file, dir, every_s);
+}

@@ -1,0 +1,210 @@
+/*
+ * test_recording.c: session recording (issue 5, "Session recording").
+ *
+ * With [audit] recording = all, a viewer connection's server->client stream
+ * is kept as a vncrec file (0600) whose sha256 is in the audit log, and
+ * `pixelgatectl recording export` decodes it (libvncclient playback) into
+ * PNG frames, the last one showing the test page's block where the viewer
+ * saw it.
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RT_AUDIT_S 15 /* the recording's audit record follows the disconnect */
+
+static int rt_is_log(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
+	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+}
+
+/* The first audit record with event (a new reference), or NULL. */
+static json_t *rt_find_record(const char *event)
+{
+	struct dirent **names = NULL;
+	int n = scandir(it.audit_dir, &names, rt_is_log, alphasort);
+	json_t *found = NULL;
+
+	for (int i = 0; i < n; i++) {
+		char path[640], *line = NULL;
+		size_t cap = 0;
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
+		f = fopen(path, "r");
+		while (f != NULL && found == NULL && getline(&line, &cap, f) > 0) {
+			json_t *rec = json_loads(line, 0, NULL);
+			const char *ev = json_string_value(json_object_get(rec, "event"));
+			if (ev != NULL && strcmp(ev, event) == 0)
+				found = json_incref(rec);
+			json_decref(rec);
+		}
+		if (f != NULL)
+			fclose(f);
+		free(line);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return found;
+}
+
+/* Lower-case hex sha256 of a file into hex (65 bytes). */
+static void rt_sha256(const char *path, char *hex)
+{
+	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	size_t n;
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	IT_ASSERT(f != NULL && ctx != NULL, "%s: %s", path, strerror(errno));
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		EVP_DigestUpdate(ctx, buf, n);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(ctx);
+	fclose(f);
+}
+
+static int rt_is_png(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return n > 4 && strcmp(e->d_name + n - 4, ".png") == 0;
+}
+
+Test(recording, exported_frames_show_the_block, .fini = it_stop)
+{
+	static const char *const users[] = { "r1-rei", NULL };
+	const char *user = "r1-rei";
+	char extra[1024], recdir[600], path[1400], outdir[600], out[8192], hex[65] = "";
+	struct it_opts o = { 0 };
+	struct it_rect b;
+	struct pgc_conn *c;
+	json_t *rec = NULL;
+	struct stat st;
+	double deadline;
+
+	/* it.dir is made by it_start_opts(): the recordings go to a temp dir of their own */
+	char top[] = "/tmp/pixelgate-rec-XXXXXX";
+	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(recdir, sizeof recdir, "%s/rec", top);
+	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	o.audit_extra = extra;
+	/* a recording older than the retention (90 days) is pruned at start-up */
+	char old[700];
+	IT_ASSERT(mkdir(recdir, 0700) == 0, "%s: %s", recdir, strerror(errno));
+	snprintf(old, sizeof old, "%s/00000000000000aa-1.vncrec", recdir);
+	it_write_file(old, "vncLog0.0", 0600);
+	struct timespec ts[2] = { { time(NULL) - 100 * 86400, 0 }, { time(NULL) - 100 * 86400, 0 } };
+	IT_ASSERT(utimensat(AT_FDCWD, old, ts, 0) == 0, "utimensat: %s", strerror(errno));
+	it_start_opts("recording_exported", users, &o);
+	IT_ASSERT(access(old, F_OK) != 0, "%s (100 days old) not pruned at start-up", old);
+	json_t *pruned = rt_find_record("recording_pruned");
+	IT_ASSERT(pruned != NULL, "no recording_pruned record");
+	const char *pf = json_string_value(json_object_get(pruned, "file"));
+	IT_ASSERT(pf != NULL && strcmp(pf, "00000000000000aa-1.vncrec") == 0,
+		  "recording_pruned names %s", pf != NULL ? pf : "(none)");
+	json_decref(pruned);
+
+	c = it_open_page(user, 0, 0, &b);
+	it_pump_for(c, 2500);
+	IT_ASSERT(it_find_block(c, &b), "the block went away");
+	it_conn_free(c);
+
+	deadline = it_now_s() + RT_AUDIT_S;
+	while ((rec = rt_find_record("recording")) == NULL && it_now_s() < deadline)
+		it_sleep_ms(200);
+	IT_ASSERT(rec != NULL, "no \"recording\" audit record within %d s of the disconnect",
+		  RT_AUDIT_S);
+	const char *file = json_string_value(json_object_get(rec, "file"));
+	const char *sha = json_string_value(json_object_get(rec, "sha256"));
+	IT_ASSERT(file != NULL && sha != NULL, "recording record without file/sha256");
+	snprintf(path, sizeof path, "%s/%s", recdir, file);
+	IT_ASSERT(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+	IT_ASSERT((st.st_mode & 0777) == 0600, "%s has mode %o, not 0600", path,
+		  (unsigned)(st.st_mode & 0777));
+	struct stat dst;
+	IT_ASSERT(stat(recdir, &dst) == 0 && (dst.st_mode & 0777) == 0700,
+		  "%s has mode %o, not 0700", recdir, (unsigned)(dst.st_mode & 0777));
+	rt_sha256(path, hex);
+	IT_ASSERT(strcmp(hex, sha) == 0, "sha256 of %s is %s, the audit log says %s", path, hex,
+		  sha);
+	IT_ASSERT(json_integer_value(json_object_get(rec, "bytes")) == (json_int_t)st.st_size,
+		  "the audit log says %lld bytes, the file has %lld",
+		  (long long)json_integer_value(json_object_get(rec, "bytes")),
+		  (long long)st.st_size);
+
+	snprintf(outdir, sizeof outdir, "%s/frames", top);
+	int rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s --every 1",
+			PIXELGATE_BUILD_DIR, path, outdir);
+	IT_ASSERT(rc == 0, "recording export exited %d: %s", rc, out);
+
+	struct dirent **names = NULL;
+	int n = scandir(outdir, &names, rt_is_png, alphasort);
+	IT_ASSERT(n >= 2, "%d PNG frames from a recording of more than 2 s: %s", n, out);
+	char last[1400];
+	snprintf(last, sizeof last, "%s/%s", outdir, names[n - 1]->d_name);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+
+	png_image img;
+	memset(&img, 0, sizeof img);
+	img.version = PNG_IMAGE_VERSION;
+	IT_ASSERT(png_image_begin_read_from_file(&img, last), "%s: %s", last, img.message);
+	img.format = PNG_FORMAT_RGB;
+	png_bytep px = malloc(PNG_IMAGE_SIZE(img));
+	IT_ASSERT(px != NULL, "out of memory");
+	IT_ASSERT(png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", last, img.message);
+	int pts[3][2] = { { b.x + b.w / 2, b.y + b.h / 2 }, { b.x + 2, b.y + 2 },
+			  { b.x + b.w - 3, b.y + b.h - 3 } };
+	for (int i = 0; i < 3; i++) {
+		int x = pts[i][0], y = pts[i][1];
+		IT_ASSERT(x < (int)img.width && y < (int)img.height, "%s is %ux%u", last, img.width,
+			  img.height);
+		const png_byte *p = px + ((size_t)y * img.width + (size_t)x) * 3;
+		IT_ASSERT(abs(p[0] - PAGE_BLOCK_R) <= 12 && abs(p[1] - PAGE_BLOCK_G) <= 12 &&
+				  abs(p[2] - PAGE_BLOCK_B) <= 12,
+			  "%s: pixel %d,%d is rgb(%d,%d,%d), not the block's rgb(%d,%d,%d)", last, x,
+			  y, p[0], p[1], p[2], PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B);
+	}
+	/* outside the block the page is not the block's colour */
+	const png_byte *q = px + ((size_t)(b.y + b.h + 5) * img.width + (size_t)(b.x + b.w + 5)) * 3;
+	IT_ASSERT(!(abs(q[0] - PAGE_BLOCK_R) <= 12 && abs(q[1] - PAGE_BLOCK_G) <= 12 &&
+		    abs(q[2] - PAGE_BLOCK_B) <= 12),
+		  "the block's colour outside the block in %s", last);
+	free(px);
+	fprintf(stderr, "[recording] %s: %lld bytes, %d frames, block at %d,%d in %s\n", file,
+		(long long)st.st_size, n, b.x, b.y, last);
+
+	/* session_end (after the reconnect grace) names the recording too */
+	json_t *end = NULL;
+	deadline = it_now_s() + IT_GRACE_S + 20;
+	while ((end = rt_find_record("session_end")) == NULL && it_now_s() < deadline)
+		it_sleep_ms(500);
+	IT_ASSERT(end != NULL, "no session_end within %d s", IT_GRACE_S + 20);
+	const char *ef = json_string_value(json_object_get(end, "recording"));
+	const char *es = json_string_value(json_object_get(end, "recording_sha256"));
+	IT_ASSERT(ef != NULL && strcmp(ef, file) == 0 && es != NULL && strcmp(es, hex) == 0,
+		  "session_end names recording %s sha256 %s, not %s %s", ef ? ef : "(none)",
+		  es ? es : "(none)", file, hex);
+	json_decref(end);
+	json_decref(rec);
+	it_run(out, sizeof out, "rm -rf %s", top);
+}
