@@ -1176,6 +1176,11 @@ int it_ws_upgrade(const char *path_and_query, char *body, size_t bodylen, char *
 
 void it_restart_daemon(void)
 {
+	it_restart_daemon_with(NULL);
+}
+
+void it_restart_daemon_with(void (*between)(void))
+{
 	pid_t left[8];
 	double t0 = it_now_s(), end;
 	int status = 0, n = 0;
@@ -1206,6 +1211,8 @@ void it_restart_daemon(void)
 	fprintf(stderr, "[%s] pixelgate stopped for a restart after %.1f s (%s %d)\n",
 		it.test_name, it_now_s() - t0, WIFEXITED(status) ? "exit status" : "signal",
 		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (between != NULL)
+		between();
 	it_start_daemon();
 }
 

@@ -119,6 +119,8 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
  * state_dir. Connections to the old daemon are left to the caller.
  */
 void it_restart_daemon(void);
+/* The same, calling between() while the daemon is stopped (e.g. to age its files). */
+void it_restart_daemon_with(void (*between)(void));
 
 /* Criterion .fini: stops everything, removes the temp dir, keeps logs on failure. */
 void it_stop(void);

@@ -907,3 +907,58 @@ Test(audit, unavailable_fails_closed, .fini = at_fini_tmpfs)
 	IT_ASSERT(!pgc_closed(c), "the running session was closed: %d %s", pgc_close_code(c),
 		  pgc_close_reason(c));
 }
+
+/* ---- 7. restart and rotation ---------------------------------------------------------- */
+
+/* While the daemon is stopped: make its newest audit file look a past day's. */
+static void at_age_log(void)
+{
+	char path[600], aged[700];
+	IT_ASSERT(at_newest_file(path, sizeof path), "no audit file in %s", it.audit_dir);
+	snprintf(aged, sizeof aged, "%s/audit-20200101-001.jsonl", it.audit_dir);
+	IT_ASSERT(rename(path, aged) == 0, "rename %s: %s", path, strerror(errno));
+	fprintf(stderr, "[%s] renamed %s to %s\n", it.test_name, path, aged);
+}
+
+/*
+ * A restart goes on with the same chain, and so does the daily rotation: the
+ * log of "2020-01-01" is continued in today's new file, and verify is OK over
+ * both files, with seq running on without a gap.
+ */
+Test(audit, chain_continues_over_restart_and_rotation, .fini = it_stop)
+{
+	static const char *const users[] = { "a7-emi", NULL };
+	const char *user = "a7-emi";
+	struct pgc_login_result res;
+	json_t *recs;
+
+	it_start("audit_chain_continues_over_restart_and_rotation", users);
+	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0,
+		  "login 1: HTTP %d %s", res.http_status, res.body);
+	it_restart_daemon();
+	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0,
+		  "login 2 (after a restart): HTTP %d %s", res.http_status, res.body);
+	recs = at_records();
+	AT_ASSERT(recs, at_count(recs, "login_ok", user) == 2,
+		  "%d login_ok records after a restart, want 2 in one chain",
+		  at_count(recs, "login_ok", user));
+	json_decref(recs);
+	at_expect_verify_ok();
+
+	/* the next start finds a past day's file: the chain goes on in a new file */
+	it_restart_daemon_with(at_age_log);
+	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0,
+		  "login 3 (after the rotation): HTTP %d %s", res.http_status, res.body);
+	struct dirent **names = NULL;
+	int nfiles = scandir(it.audit_dir, &names, at_is_log, alphasort);
+	for (int i = 0; i < nfiles; i++)
+		free(names[i]);
+	free(names);
+	IT_ASSERT(nfiles == 2, "%d audit files after the daily rotation, want 2", nfiles);
+	recs = at_records();
+	at_check_shape(recs);
+	AT_ASSERT(recs, at_count(recs, "login_ok", user) == 3,
+		  "%d login_ok records over both files, want 3", at_count(recs, "login_ok", user));
+	json_decref(recs);
+	at_expect_verify_ok();
+}
