@@ -24,13 +24,9 @@ SECONDS_PER_WINDOW=10
 FPS_CAP=10
 
 # What the build and the sessions need (the tests' list without Criterion).
-PACKAGES=(
-	build-essential cmake pkg-config
-	libvncserver-dev libwebsockets-dev libssl-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
-	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
-	libjansson-dev libinih-dev libargon2-dev
-	xvfb chromium fonts-noto-cjk openssl python3 procps
-)
+# shellcheck source=../deploy/lib.sh
+source "$ROOT/deploy/lib.sh"
+PACKAGES=("${PIXELGATE_PACKAGES[@]}")
 
 WORLD=""
 DAEMON_PID=""
@@ -117,13 +113,9 @@ parse_args() {
 
 # Packages and the system set-up the sessions need (as tests/run.sh does).
 prepare_system() {
-	local pkg missing=()
+	local missing=()
 	[[ $EUID -eq 0 ]] || die "run as root (the gateway starts its sessions as $BROWSER_USER)"
-	for pkg in "${PACKAGES[@]}"; do
-		if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
-			missing+=("$pkg")
-		fi
-	done
+	mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 	if [[ ${#missing[@]} -gt 0 ]]; then
 		say "installing ${missing[*]}"
 		DEBIAN_FRONTEND=noninteractive apt-get update -q

@@ -35,14 +35,10 @@ DAEMON_PID=""
 VIEWER_PID=""
 
 # Same list as tests/run.sh, plus curl for the login example printed at the end.
-PACKAGES=(
-	build-essential cmake pkg-config
-	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
-	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
-	libjansson-dev libinih-dev libargon2-dev libpng-dev
-	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps
-	curl
-)
+# Debian packages: pixelgate's (deploy/lib.sh) and curl for the login example.
+# shellcheck source=lib.sh
+source "$ROOT/deploy/lib.sh"
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" curl)
 
 usage() {
 	cat <<EOF
@@ -65,22 +61,6 @@ warn() { printf 'quickstart: warning: %s\n' "$*" >&2; }
 die() {
 	printf 'quickstart: %s\n' "$*" >&2
 	exit 1
-}
-
-# Run a command as root: directly when root, else through sudo.
-as_root() {
-	if [[ $EUID -eq 0 ]]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		printf 'quickstart: need root for: %s (run as root or install sudo)\n' "$*" >&2
-		return 1
-	fi
-}
-
-can_be_root() {
-	[[ $EUID -eq 0 ]] || command -v sudo >/dev/null 2>&1
 }
 
 # Run a command, showing its output only if it fails.
@@ -128,12 +108,8 @@ parse_args() {
 }
 
 install_packages() {
-	local pkg missing=()
-	for pkg in "${PACKAGES[@]}"; do
-		if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
-			missing+=("$pkg")
-		fi
-	done
+	local missing=()
+	mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 	if [[ ${#missing[@]} -eq 0 ]]; then
 		say "packages: all present"
 		return 0

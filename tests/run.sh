@@ -17,13 +17,10 @@ POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 
 # Debian packages the build and the tests need (keep in step with deploy/quickstart.sh).
-PACKAGES=(
-	build-essential cmake pkg-config
-	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
-	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
-	libjansson-dev libinih-dev libargon2-dev libpng-dev
-	xvfb chromium fonts-noto-cjk openssl python3 x11-utils x11-apps xdotool procps
-)
+# Debian packages the build and the tests need: pixelgate's (deploy/lib.sh) and xwd.
+# shellcheck source=../deploy/lib.sh
+source "$ROOT/deploy/lib.sh"
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps)
 
 # Step results for the closing summary: "name|status|detail".
 SUMMARY=()
@@ -56,30 +53,10 @@ die_step() {
 	exit 1
 }
 
-# Run a command as root: directly when root, else through sudo.
-as_root() {
-	if [[ $EUID -eq 0 ]]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		printf 'run.sh: need root for: %s (run as root or install sudo)\n' "$*" >&2
-		return 1
-	fi
-}
-
-can_be_root() {
-	[[ $EUID -eq 0 ]] || command -v sudo >/dev/null 2>&1
-}
-
 # 1. Packages: ask dpkg first; apt-get only if something is missing.
 step_packages() {
-	local pkg missing=()
-	for pkg in "${PACKAGES[@]}"; do
-		if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
-			missing+=("$pkg")
-		fi
-	done
+	local missing=()
+	mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 	if [[ ${#missing[@]} -eq 0 ]]; then
 		record packages ok "all ${#PACKAGES[@]} present"
 		return 0
