@@ -176,13 +176,19 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	char peer[64];
 	http_peer(wsi, peer, sizeof peer);
 	if (pss->too_big) {
+		OPENSSL_cleanse(pss->body, sizeof pss->body);
 		log_warn("login from %s refused: body over %d bytes", peer, GW_LOGIN_BODY_MAX);
 		return http_error(wsi, 400, "bad_request", "request body is over 4096 bytes", false);
 	}
 	struct login_request req;
 	char msg[LOGIN_MESSAGE_LEN];
-	if (login_parse(pss->body, pss->len, CONFIG_MIN_WIDTH, gw->cfg.max_width,
-			CONFIG_MIN_HEIGHT, gw->cfg.max_height, &req, msg, sizeof msg) != 0) {
+	int prc = login_parse(pss->body, pss->len, CONFIG_MIN_WIDTH, gw->cfg.max_width,
+			      CONFIG_MIN_HEIGHT, gw->cfg.max_height, &req, msg, sizeof msg);
+	/* The body holds the password: wipe it now, before any answer can free pss. */
+	OPENSSL_cleanse(pss->body, sizeof pss->body);
+	pss->len = 0;
+	pss = NULL;
+	if (prc != 0) {
 		OPENSSL_cleanse(&req, sizeof req);
 		log_warn("login from %s refused: %s", peer, msg);
 		return http_error(wsi, 400, "bad_request", msg, false);
@@ -409,11 +415,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (!pss->is_login)
 			return -1;
-		{
-			int rc = http_login(wsi, pss);
-			OPENSSL_cleanse(pss->body, sizeof pss->body);
-			return rc;
-		}
+		/*
+		 * http_login() wipes the body itself before it answers: the answer
+		 * may complete the transaction, and lws_http_transaction_completed()
+		 * frees pss. Nothing of pss may be touched after it returns.
+		 */
+		return http_login(wsi, pss);
 
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
