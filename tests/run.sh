@@ -11,16 +11,18 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${PIXELGATE_BUILD_DIR:-$ROOT/build-tests}
+# The gateway without sanitizers, for valgrind memcheck (valgrind cannot run ASan binaries).
+MEMCHECK_BUILD=${PIXELGATE_MEMCHECK_BUILD_DIR:-$ROOT/build-memcheck}
 TEST_TIMEOUT_S=${PIXELGATE_TEST_TIMEOUT_S:-2400}
 BROWSER_USER=pixelgate-browser
 POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 
-# Debian packages the build and the tests need (keep in step with deploy/quickstart.sh).
-# Debian packages the build and the tests need: pixelgate's (deploy/lib.sh) and xwd.
+# Debian packages the build and the tests need: pixelgate's (deploy/lib.sh), xwd
+# and valgrind (the memcheck integration test runs the real gateway under it).
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
-PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps)
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind)
 
 # Step results for the closing summary: "name|status|detail".
 SUMMARY=()
@@ -145,6 +147,21 @@ step_build() {
 	record build ok "-j$jobs"
 }
 
+# The gateway as released (optimised, with debug info for valgrind's stacks), no
+# sanitizers: the memcheck integration test runs it under valgrind. Not -Werror:
+# at -O2 GCC 12 warns of possible snprintf truncation that the Debug -Werror build
+# does not see (the messages are cut, safely).
+step_memcheck_build() {
+	say "building the gateway for valgrind in $MEMCHECK_BUILD (RelWithDebInfo, no sanitizers)"
+	cmake -S "$ROOT" -B "$MEMCHECK_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DPIXELGATE_SANITIZE=OFF -DPIXELGATE_WERROR=OFF -DPIXELGATE_TESTS=OFF >/dev/null ||
+		die_step memcheck-build "cmake configure failed"
+	cmake --build "$MEMCHECK_BUILD" -j"$(nproc)" --target pixelgate ||
+		die_step memcheck-build "compilation failed (see above)"
+	export PIXELGATE_MEMCHECK_DIR=$MEMCHECK_BUILD
+	record memcheck-build ok "$MEMCHECK_BUILD/pixelgate"
+}
+
 step_test() {
 	local log rc
 	log=$BUILD/run-tests.log
@@ -174,6 +191,7 @@ main() {
 	print_environment
 	step_configure
 	step_build
+	step_memcheck_build
 	step_test
 	print_summary
 }

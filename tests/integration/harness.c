@@ -328,12 +328,31 @@ static void it_start_page_server(void)
 static void it_start_daemon(void)
 {
 	char *argv[] = { PIXELGATE_BUILD_DIR "/pixelgate", "-c", it.conf_file, NULL };
-	double end = it_now_s() + IT_DAEMON_READY_S;
+	char gateway[400], logopt[400];
+	/* memcheck: the gateway under valgrind, which reports every invalid read
+	   or write (also those libcrypto and libwebsockets make into memory the
+	   gateway freed, which ASan cannot see) and exits with 99 if it found any */
+	char *vg_argv[] = { "/usr/bin/valgrind", "--tool=memcheck", "--error-exitcode=99",
+			    "--leak-check=no", "--track-origins=no", "--num-callers=30",
+			    logopt, gateway, "-c", it.conf_file, NULL };
+	double end = it_now_s() + (it.memcheck ? 4 * IT_DAEMON_READY_S : IT_DAEMON_READY_S);
 	int status;
 
+	if (it.memcheck) {
+		const char *dir = getenv("PIXELGATE_MEMCHECK_DIR");
+
+		IT_ASSERT(dir != NULL && dir[0] != '\0',
+			  "PIXELGATE_MEMCHECK_DIR is not set: tests/run.sh builds the gateway "
+			  "without sanitizers there for valgrind");
+		snprintf(gateway, sizeof gateway, "%s/pixelgate", dir);
+		snprintf(logopt, sizeof logopt, "--log-file=%s", it.memcheck_log);
+		IT_ASSERT(access(vg_argv[0], X_OK) == 0, "%s: %s (install valgrind)", vg_argv[0],
+			  strerror(errno));
+		IT_ASSERT(access(gateway, X_OK) == 0, "%s: %s", gateway, strerror(errno));
+	}
 	IT_ASSERT(access(argv[0], X_OK) == 0, "%s: %s (is the gateway built?)", argv[0],
 		  strerror(errno));
-	it.daemon_pid = it_spawn(argv, -1, it.daemon_log);
+	it.daemon_pid = it_spawn(it.memcheck ? vg_argv : argv, -1, it.daemon_log);
 	while (!it_port_open(it.port) || !it_port_open(it.admin_port) ||
 	       (it.agent_port && !it_port_open(it.agent_port))) {
 		pid_t r = waitpid(it.daemon_pid, &status, WNOHANG);
@@ -382,6 +401,8 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 	snprintf(it.audit_key, sizeof it.audit_key, "%s/audit.key", it.dir);
 	snprintf(users_file, sizeof users_file, "%s/users", it.dir);
 	snprintf(it.conf_file, sizeof it.conf_file, "%s/pixelgate.conf", it.dir);
+	snprintf(it.memcheck_log, sizeof it.memcheck_log, "%s/memcheck.log", it.dir);
+	it.memcheck = o && o->memcheck;
 
 	it_make_certs();
 	it_sh("head -c 32 /dev/urandom > '%s' && chmod 600 '%s'", it.audit_key, it.audit_key);
@@ -417,13 +438,14 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "audit_key_file = %s\n"
 		 "%s"
 		 "[session]\n"
-		 "home_page = http://127.0.0.1:%d/page.html\n"
+		 "home_page = http://127.0.0.1:%d%s\n"
 		 "[limits]\n"
 		 "reconnect_grace_s = %d\n"
 		 "%s",
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
 		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.audit_dir, it.audit_key,
 		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
+		 o && o->home_path ? o->home_path : "/page.html",
 		 IT_GRACE_S,
 		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);
@@ -1173,6 +1195,26 @@ int it_ws_upgrade(const char *path_and_query, char *body, size_t bodylen, char *
 }
 
 /* ---- daemon restart ---------------------------------------------------------- */
+
+int it_stop_daemon(double timeout_s)
+{
+	int status = 0;
+
+	IT_ASSERT(it.daemon_pid > 0, "no daemon to stop");
+	IT_ASSERT(waitpid(it.daemon_pid, &status, WNOHANG) == 0,
+		  "pixelgate exited before it was stopped (%s %d)",
+		  WIFEXITED(status) ? "exit status" : "signal",
+		  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	kill(it.daemon_pid, SIGTERM);
+	if (!it_reap(it.daemon_pid, timeout_s, &status)) {
+		kill(it.daemon_pid, SIGKILL);
+		it_reap(it.daemon_pid, 5, &status);
+		it.daemon_pid = 0;
+		IT_FAIL("pixelgate still running %.0f s after SIGTERM", timeout_s);
+	}
+	it.daemon_pid = 0;
+	return status;
+}
 
 void it_restart_daemon(void)
 {

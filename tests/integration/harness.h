@@ -79,6 +79,8 @@ struct it_world {
 	struct pgc_server srv;
 	struct pgc_server admin_srv; /* the admin API listener */
 	bool failed;            /* set by IT_ASSERT */
+	char memcheck_log[320]; /* valgrind's log when the daemon runs under memcheck */
+	bool memcheck;
 };
 
 extern struct it_world it;
@@ -103,6 +105,11 @@ struct it_opts {
 	const char *audit_dir;     /* the audit log directory (NULL: audit/ in the test's
 				      temp dir); it.audit_dir either way */
 	const char *audit_extra;   /* lines added to the [audit] section (NULL: none) */
+	const char *home_path;     /* the page server's path the sessions open (NULL:
+				      "/page.html"; "/churn.html": big updates non-stop) */
+	bool memcheck;             /* run the gateway under valgrind memcheck: the
+				      non-sanitized build in $PIXELGATE_MEMCHECK_DIR
+				      (tests/run.sh makes it); it.memcheck_log */
 };
 
 /*
@@ -121,6 +128,13 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 void it_restart_daemon(void);
 /* The same, calling between() while the daemon is stopped (e.g. to age its files). */
 void it_restart_daemon_with(void (*between)(void));
+
+/*
+ * Stops the daemon now (SIGTERM, SIGKILL after timeout_s) and returns its
+ * wait status; it_stop() then has no daemon to stop. Fails the test if there
+ * is no daemon or it had already exited.
+ */
+int it_stop_daemon(double timeout_s);
 
 /* Criterion .fini: stops everything, removes the temp dir, keeps logs on failure. */
 void it_stop(void);
