@@ -2,6 +2,7 @@
  * config.c: INI configuration (libinih) driven by one table of keys.
  */
 #include "config.h"
+#include "proxy_v2.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -49,6 +50,20 @@ static const struct config_key config_keys[] = {
 	    "unprivileged user the sessions run as when pixelgate starts as root"),
 	STR("server", state_dir, "/var/lib/pixelgate",
 	    "run-time state kept across restarts (limits.json: limits changed by an administrator)"),
+	BOOL("server", proxy_protocol, "off",
+	     "every staff connection starts with a PROXY protocol v2 header (HAProxy send-proxy-v2) "
+	     "naming the terminal's address; only from proxy_trusted"),
+	STR("server", proxy_trusted, "",
+	    "comma-separated addresses (CIDR allowed) of the balancers allowed to send a PROXY "
+	    "header; required with proxy_protocol = on"),
+	INT("server", max_connections_per_address, 0, 1000000, "32",
+	    "concurrent TCP connections one client address may hold on the staff listener, and "
+	    "apart on the admin listener (the real address with proxy_protocol); over it a new "
+	    "connection is closed before TLS; 0 = no cap"),
+	INT("server", auth_threads, 1, 64, "2",
+	    "threads that check passwords (Argon2id), off the event loop"),
+	INT("server", auth_queue, 1, 4096, "32",
+	    "password checks that may wait for a thread; a login beyond that gets 503 busy"),
 	STR("admin", admin_listen_address, "127.0.0.1",
 	    "address of the admin API TLS listener (management side; never the staff network)"),
 	INT("admin", admin_listen_port, 0, 65535, "8444",
@@ -104,6 +119,14 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		    strcmp(value, "all") != 0 && strcmp(value, "users") != 0) {
 			snprintf(err, errlen, "recording: \"%s\" is not off, all or users", value);
 			return -1;
+		}
+		if (k->offset == offsetof(struct config, proxy_trusted)) {
+			struct proxy_v2_trust trust;
+			char why[160];
+			if (proxy_v2_trust_parse(value, &trust, why, sizeof why) != 0) {
+				snprintf(err, errlen, "proxy_trusted: %s", why);
+				return -1;
+			}
 		}
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
@@ -175,6 +198,7 @@ struct config_parse {
 	int fail_line;    /* line of the error in err when failed */
 	int grace_line;   /* line that set reconnect_grace_s, 0 if none yet */
 	const char *grace_section; /* "limits" or "session" (the old name) */
+	int proxy_line;   /* line that set proxy_protocol, 0 if none */
 	struct config_source src;
 };
 
@@ -303,8 +327,11 @@ static int config_handle(struct config_parse *p, const char *section, const char
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
 			continue;
-		if (config_set(p->c, k, value, msg, sizeof msg) == 0)
+		if (config_set(p->c, k, value, msg, sizeof msg) == 0) {
+			if (k->offset == offsetof(struct config, proxy_protocol))
+				p->proxy_line = p->src.lineno;
 			return 1;
+		}
 		config_fail(p, "%s", msg);
 		return 0;
 	}
@@ -409,6 +436,14 @@ static int config_run(struct config_parse *p)
 	}
 	if (rc < 0) {
 		snprintf(p->err, p->errlen, "%s: out of memory while parsing", p->name);
+		return -1;
+	}
+	if (p->c->proxy_protocol && p->c->proxy_trusted[strspn(p->c->proxy_trusted, " \t")] == '\0') {
+		snprintf(p->err, p->errlen,
+			 "%s:%d: proxy_protocol = on needs proxy_trusted: the addresses of the "
+			 "balancers allowed to send a PROXY header (e.g. proxy_trusted = 10.0.0.5, "
+			 "10.0.0.6); without it every staff connection would be refused",
+			 p->name, p->proxy_line);
 		return -1;
 	}
 	return config_validate(p->c, p->name, p->err, p->errlen);

@@ -27,6 +27,11 @@ struct config {
 	char session_binary[CONFIG_PATH_MAX]; /* "" = pixelgate-session beside pixelgate */
 	char browser_user[64];           /* uid the workers run as when started as root */
 	char state_dir[CONFIG_PATH_MAX]; /* persisted run-time state (limits.json) */
+	int auth_threads;                /* password-check (Argon2id) threads */
+	int auth_queue;                  /* password checks that may wait; more: 503 busy */
+	bool proxy_protocol;             /* staff connections start with a PROXY v2 header */
+	char proxy_trusted[1024];        /* balancers allowed to send one (proxy_v2_trust_parse) */
+	int max_connections_per_address; /* per listener, by the real address; 0 = no cap */
 	/* [admin] */
 	char admin_listen_address[64];   /* admin API TLS listener (management side) */
 	int admin_listen_port;           /* 0 = no admin listener */
