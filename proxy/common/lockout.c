@@ -141,6 +141,22 @@ int lockout_fail(struct lockout *l, const char *key, int max_failures, int locko
 	return lockout_remaining_s(l, key, now_ms);
 }
 
+int lockout_failures(const struct lockout *l, const char *key, int lockout_s, int64_t now_ms)
+{
+	if (key == NULL)
+		return 0;
+	const struct lockout_entry *e = lockout_find(l, key);
+	if (e == NULL)
+		return 0;
+	if (lockout_is_locked(e, now_ms))
+		return e->failures;
+	/* As lockout_fail() sees it: an expired lock or old failures count afresh. */
+	if (e->locked_until_ms != 0 ||
+	    (now_ms > e->last_failure_ms && now_ms - e->last_failure_ms > (int64_t)lockout_s * 1000))
+		return 0;
+	return e->failures;
+}
+
 void lockout_success(struct lockout *l, const char *key)
 {
 	if (key == NULL)

@@ -40,6 +40,12 @@ int lockout_remaining_s(const struct lockout *l, const char *key, int64_t now_ms
 int lockout_fail(struct lockout *l, const char *key, int max_failures, int lockout_s,
 		 int64_t now_ms);
 
+/*
+ * Failures of key counted at now_ms towards its next lock (0 if none, or
+ * if they are too old to count; max_failures while it is locked).
+ */
+int lockout_failures(const struct lockout *l, const char *key, int lockout_s, int64_t now_ms);
+
 /* Forget key's failures (a successful login). */
 void lockout_success(struct lockout *l, const char *key);
 

@@ -37,11 +37,19 @@ static const struct limits_key limits_keys[] = {
 	LIMIT(login_max_failures, 0, 1000, 5,
 	      "failed logins of a user or from an address before a lockout; 0 = never lock"),
 	LIMIT(login_lockout_s, 1, 86400, 300, "seconds a user or an address stays locked out"),
+	LIMIT(login_rate_per_s, 0, 10000, 5,
+	      "staff logins per second from one client address, valid ones too; 0 = no limit"),
+	LIMIT(login_burst, 1, 10000, 20,
+	      "staff logins one client address may make at once before login_rate_per_s applies"),
+	LIMIT(admin_rate_per_s, 0, 10000, 10,
+	      "admin API requests per second from one client address; 0 = no limit"),
+	LIMIT(admin_burst, 1, 10000, 60,
+	      "admin API requests one client address may make at once before admin_rate_per_s applies"),
 };
 
 #define LIMITS_N (sizeof limits_keys / sizeof limits_keys[0])
 
-/* Largest overrides file accepted (it holds nine small integers). */
+/* Largest overrides file accepted (it holds a dozen small integers). */
 #define LIMITS_FILE_MAX 65536
 
 /* How much of an unknown field name is quoted back. */

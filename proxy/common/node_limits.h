@@ -22,6 +22,10 @@ struct limits {
 	int max_kbps;              /* kilobits per second to one viewer (0 = no limit) */
 	int login_max_failures;    /* failed logins before a lockout (0 = never lock) */
 	int login_lockout_s;       /* how long a user / an address stays locked */
+	int login_rate_per_s;      /* staff logins per second per client address (0 = no limit) */
+	int login_burst;           /* staff logins an address may make at once (>= 1) */
+	int admin_rate_per_s;      /* admin API requests per second per address (0 = no limit) */
+	int admin_burst;           /* admin API requests an address may make at once (>= 1) */
 };
 
 /* Name, bounds, default and help of each limit (README, errors, pixelgatectl). */

@@ -56,6 +56,9 @@ enum gw_refusal {
 	GW_REFUSE_USER_LIMIT,  /* max_sessions_per_user: 429 */
 	GW_REFUSE_LOCKED,      /* login lockout: 429 */
 	GW_REFUSE_DRAINING,    /* node draining: 503 */
+	GW_REFUSE_ADDRESS_CONNECTIONS, /* max_connections_per_address: TCP closed before TLS */
+	GW_REFUSE_PROXY_UNTRUSTED,     /* proxy_protocol: a connection not from proxy_trusted */
+	GW_REFUSE_PROXY_HEADER,        /* proxy_protocol: no valid PROXY v2 header in time */
 	GW_REFUSE_COUNT
 };
 
@@ -210,6 +213,33 @@ void gw_users_refresh(void);
 struct ticket_grant *http_take_grant(struct lws *wsi);
 /* Forget wsi's grant, if any (the upgrade failed). */
 void http_drop_grant(struct lws *wsi);
+
+/*
+ * gateway_accept.c: who is connecting. Per-address connection caps on the
+ * staff and admin listeners, PROXY protocol v2 on the staff listener (then
+ * the gateway owns that listening socket), and the client address of a
+ * connection as every part of the gateway uses it.
+ */
+/*
+ * The client address of wsi (a staff or admin connection, before or after
+ * the WebSocket upgrade) into buf: the one a PROXY header named, else the
+ * socket's peer ("?" if unknown). Returns buf.
+ */
+const char *gw_peer(struct lws *wsi, char *buf, size_t len);
+/* protocols[0] of the staff vhost: accounting around http_callback(). */
+int accept_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len);
+/* protocols[0] of the admin vhost: accounting around admin_callback(). */
+int accept_admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len);
+/*
+ * Start accepting (after the vhosts exist): with proxy_protocol, listen on
+ * listen_address:listen_port ourselves and hand each connection to
+ * gw->vhost after its header. 0, or -1 with the reason in err.
+ */
+int accept_init(char *err, size_t errlen);
+/* After lws_context_destroy(): close what is left and free the tables. */
+void accept_close(void);
 
 /* gateway_relay.c */
 int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -747,8 +747,7 @@ static int admin_content_length(struct lws *wsi, long long *len)
  */
 static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 {
-	if (lws_get_peer_simple(wsi, pss->peer, sizeof pss->peer) == NULL)
-		snprintf(pss->peer, sizeof pss->peer, "?");
+	gw_peer(wsi, pss->peer, sizeof pss->peer);
 	pss->method = admin_method_of(wsi);
 	admin_route_parse(uri, &pss->target);
 	long long clen;

@@ -114,9 +114,7 @@ static int http_error(struct lws *wsi, unsigned int status, const char *code, co
 /* Client address for logs. */
 static const char *http_peer(struct lws *wsi, char *buf, size_t len)
 {
-	if (lws_get_peer_simple(wsi, buf, len) == NULL)
-		snprintf(buf, len, "?");
-	return buf;
+	return gw_peer(wsi, buf, len); /* the PROXY header's address, if any */
 }
 
 /* Reload the users file if it changed since we last read it (pixelgatectl edits it). */

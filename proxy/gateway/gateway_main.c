@@ -115,7 +115,7 @@ static int main_signal_callback(struct lws *wsi, enum lws_callback_reasons reaso
 }
 
 static const struct lws_protocols main_protocols[] = {
-	{ "http", http_callback, sizeof(struct http_pss), 0, 0, NULL, 0 },
+	{ "http", accept_staff_callback, sizeof(struct http_pss), 0, 0, NULL, 0 },
 	{ "binary", relay_ws_callback, sizeof(struct gw_conn), 65536, 0, NULL, 0 },
 	{ "pg-rfb", relay_raw_callback, 0, 32768, 0, NULL, 0 },
 	{ "pg-ctl", session_ctl_callback, 0, 0, 0, NULL, 0 },
@@ -356,7 +356,10 @@ int main(int argc, char **argv)
 	if (gw->ctx == NULL)
 		fatal("could not create the libwebsockets context");
 
-	gw->vhost = main_tls_vhost("staff", gw->cfg.listen_address, gw->cfg.listen_port,
+	/* With proxy_protocol, gateway_accept.c owns the listening socket. */
+	gw->vhost = main_tls_vhost("staff", gw->cfg.listen_address,
+				   gw->cfg.proxy_protocol ? CONTEXT_PORT_NO_LISTEN_SERVER
+							  : gw->cfg.listen_port,
 				   main_protocols);
 	if (gw->vhost == NULL)
 		fatal("could not listen on %s:%d with TLS (address in use, or bad tls_cert/tls_key?)",
@@ -364,7 +367,7 @@ int main(int argc, char **argv)
 
 	if (gw->cfg.admin_listen_port != 0) {
 		static struct lws_protocols admin_protocols[] = {
-			{ "admin-http", admin_callback, 0, 0, 0, NULL, 0 },
+			{ "admin-http", accept_admin_callback, 0, 0, 0, NULL, 0 },
 			{ NULL, NULL, 0, 0, 0, NULL, 0 }
 		};
 		admin_protocols[0].per_session_data_size = admin_pss_size();
@@ -398,6 +401,8 @@ int main(int argc, char **argv)
 	ad.vh_prot_name = "pg-signal";
 	if (lws_adopt_descriptor_vhost_via_info(&ad) == NULL)
 		fatal("could not watch signals");
+	if (accept_init(err, sizeof err) != 0)
+		fatal("staff listener: %s", err);
 
 	if (gw->admin_vhost != NULL)
 		log_info("admin API on https://%s:%d", gw->cfg.admin_listen_address,
@@ -424,6 +429,7 @@ int main(int argc, char **argv)
 	session_kill_all();
 	lws_sul_cancel(&gw_shutdown_sul);
 	lws_context_destroy(gw->ctx);
+	accept_close();
 	audit_close();
 	users_free(&gw->users);
 	if (gw->session_exe_fd >= 0)

@@ -115,8 +115,7 @@ static int relay_established(struct lws *wsi, struct gw_conn *conn)
 	memset(conn, 0, sizeof *conn);
 	conn->ws = wsi;
 	conn->worker_fd = -1;
-	if (lws_get_peer_simple(wsi, conn->peer, sizeof conn->peer) == NULL)
-		snprintf(conn->peer, sizeof conn->peer, "?");
+	gw_peer(wsi, conn->peer, sizeof conn->peer); /* the PROXY header's address, if any */
 	if (grant == NULL) {
 		/* Cannot happen: the upgrade is confirmed only with a redeemed ticket. */
 		log_error("WebSocket from %s without a ticket grant: refused", conn->peer);

@@ -31,6 +31,10 @@ Test(node_limits, table_holds_the_documented_bounds_and_defaults)
 		{ "max_kbps", 0, 10000000, 0 },
 		{ "login_max_failures", 0, 1000, 5 },
 		{ "login_lockout_s", 1, 86400, 300 },
+		{ "login_rate_per_s", 0, 10000, 5 },
+		{ "login_burst", 1, 10000, 20 },
+		{ "admin_rate_per_s", 0, 10000, 10 },
+		{ "admin_burst", 1, 10000, 60 },
 	};
 	size_t n = 0;
 	const struct limits_key *t = limits_table(&n);
@@ -61,6 +65,10 @@ Test(node_limits, defaults_fill_every_field)
 	cr_assert_eq(l.max_kbps, 0);
 	cr_assert_eq(l.login_max_failures, 5);
 	cr_assert_eq(l.login_lockout_s, 300);
+	cr_assert_eq(l.login_rate_per_s, 5);
+	cr_assert_eq(l.login_burst, 20);
+	cr_assert_eq(l.admin_rate_per_s, 10);
+	cr_assert_eq(l.admin_burst, 60);
 }
 
 Test(node_limits, find_knows_only_the_table)
@@ -303,7 +311,9 @@ Test(node_limits, to_json_lists_every_limit_in_table_order)
 	cr_assert_not_null(s);
 	cr_assert_str_eq(s, "{\"max_sessions\":0,\"max_sessions_per_user\":1,\"idle_timeout_s\":1800,"
 			    "\"max_session_s\":0,\"reconnect_grace_s\":120,\"max_fps\":5,"
-			    "\"max_kbps\":0,\"login_max_failures\":5,\"login_lockout_s\":300}");
+			    "\"max_kbps\":0,\"login_max_failures\":5,\"login_lockout_s\":300,"
+			    "\"login_rate_per_s\":5,\"login_burst\":20,\"admin_rate_per_s\":10,"
+			    "\"admin_burst\":60}");
 	/* And it is itself a valid PATCH that changes nothing. */
 	struct limits m = l;
 	char field[80], err[256], changes[512];
