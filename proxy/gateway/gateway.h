@@ -59,6 +59,10 @@ enum gw_refusal {
 	GW_REFUSE_ADDRESS_CONNECTIONS, /* max_connections_per_address: TCP closed before TLS */
 	GW_REFUSE_PROXY_UNTRUSTED,     /* proxy_protocol: a connection not from proxy_trusted */
 	GW_REFUSE_PROXY_HEADER,        /* proxy_protocol: no valid PROXY v2 header in time */
+	GW_REFUSE_BUSY,        /* password-check queue full (staff login): 503 busy */
+	GW_REFUSE_RATE_LIMITED, /* login_rate_per_s of the address (staff login): 429 */
+	GW_REFUSE_ADMIN_BUSY,  /* password-check queue full (admin API): 503 busy */
+	GW_REFUSE_ADMIN_RATE_LIMITED, /* admin_rate_per_s of the address: 429 */
 	GW_REFUSE_COUNT
 };
 
@@ -203,6 +207,18 @@ struct http_pss {
 	size_t len;
 	bool too_big;      /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
 	bool is_login;
+	/* a login whose password is being checked (gateway_auth.c); no password here */
+	bool checking;
+	char user[USERS_NAME_MAX + 1];
+	bool bad_user_name;
+	int width, height;
+	bool new_session;
+	char peer[64];
+	/* the answer, written at HTTP_WRITEABLE (after an asynchronous check) */
+	bool replying;
+	unsigned int status;
+	int retry_after_s;
+	char reply[512];
 };
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -213,6 +229,49 @@ void gw_users_refresh(void);
 struct ticket_grant *http_take_grant(struct lws *wsi);
 /* Forget wsi's grant, if any (the upgrade failed). */
 void http_drop_grant(struct lws *wsi);
+
+/*
+ * The staff listener's refusals that are counted rather than audited one by
+ * one (refusals.h): write every pending aggregate record now (shutdown).
+ */
+void http_refusals_flush_all(void);
+
+/*
+ * gateway_auth.c: password checks on a pool of threads. The loop submits,
+ * a thread runs Argon2id on copies, the loop gets the result in
+ * auth_poll() (at LWS_CALLBACK_EVENT_WAIT_CANCELLED) as a call of
+ * http_auth_done() or admin_auth_done() with the waiting wsi.
+ */
+enum auth_for { AUTH_FOR_STAFF, AUTH_FOR_ADMIN };
+
+/* What a finished check hands to its listener (wiped after the call). */
+struct auth_result {
+	char user[USERS_NAME_MAX + 1];
+	char hash[USERS_HASH_MAX]; /* the hash checked against (the user's, or the dummy) */
+	bool ok;                   /* the password matched hash */
+};
+
+/* Start threads password-check threads with a queue of queue_max jobs. 0 or -1 + err. */
+int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen);
+/* Stop the threads (waits for running checks) and drop every job. */
+void auth_shutdown(void);
+/*
+ * Queue a check of password against hash (NULL: user unknown, a dummy hash
+ * of the same cost) for wsi; tag names the asker (auth_pending()). Copies
+ * everything it needs. 0, or -1 when the queue is full (answer 503 busy).
+ */
+int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
+		const char *tag, const char *password);
+/* wsi is going away: its check is dropped or its result discarded. */
+void auth_cancel(struct lws *wsi);
+/* Checks of tag queued, running or not yet delivered. */
+size_t auth_pending(const char *tag);
+/* Deliver finished checks (loop thread, LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void auth_poll(void);
+/* A staff login's check finished (gateway_http.c). */
+void http_auth_done(struct lws *wsi, const struct auth_result *r);
+/* An admin request's check finished (gateway_admin.c). */
+void admin_auth_done(struct lws *wsi, const struct auth_result *r);
 
 /*
  * gateway_accept.c: who is connecting. Per-address connection caps on the

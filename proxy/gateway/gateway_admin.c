@@ -11,9 +11,13 @@
  *   POST   /api/v1/users/{name}/lock|unlock PUT    /api/v1/users/{name}/admin
  *   POST   /api/v1/drain                    POST   /api/v1/undrain
  *
- * Every request but /healthz authenticates with HTTP Basic as a user with
- * the admin role (Argon2id, on the event loop like a staff login); failures
- * count towards the same lockout as staff logins. Bodies are JSON of at
+ * Every request is rate-limited per client address (admin_rate_per_s,
+ * admin_burst: 429 rate_limited). Every request but /healthz authenticates
+ * with HTTP Basic as a user with the admin role; the Argon2id check runs on
+ * the password-check threads (gateway_auth.c) like a staff login's, the
+ * connection waiting (its body, if any, still being read) until
+ * admin_auth_done(); a full queue is 503 busy. Failures count towards the
+ * same lockout as staff logins. Bodies are JSON of at
  * most ADMIN_BODY_MAX bytes; every error is {"error": code, "message":
  * text}. Paths, credentials, bodies and the metrics text are handled by the
  * pure functions of admin_text.c; this file holds the lws glue and applies
@@ -32,6 +36,10 @@
 #include "admin_text.h"
 #include "gateway.h"
 #include "log.h"
+#include "ratelimit.h"
+
+static struct ratelimit admin_rate;   /* admin API requests per client address */
+static bool admin_rate_ready;
 
 #define ADMIN_REALM "Basic realm=\"pixelgate admin\""
 #define ADMIN_WRITE_CHUNK 16384u   /* bytes of a reply body per lws_write */
@@ -48,7 +56,10 @@ struct admin_pss {
 	struct admin_target target;
 	char admin[USERS_NAME_MAX + 1]; /* the authenticated administrator */
 	char peer[64];                  /* client address for logs */
-	bool reading_body;              /* authenticated; the body is on its way */
+	bool reading_body;              /* the body is on its way (kept in body) */
+	bool checking;                  /* the password check is queued or running */
+	bool body_done;                 /* the whole body arrived (BODY_COMPLETION) */
+	long long clen;                 /* Content-Length, -1 when absent */
 	bool discarding_body;           /* answered early: the body is read and dropped */
 	size_t len;
 	char body[ADMIN_BODY_MAX + 1];
@@ -234,8 +245,10 @@ static void admin_lockout_keys(const char *user, const char *peer, char user_key
 }
 
 /*
- * Check the request's Basic credentials: 0 when they are an administrator's
- * (pss->admin set), else -1 with the reply set (401, 403 or 429).
+ * Check the request's Basic credentials, first half: decode them, refuse a
+ * locked-out user or address, and queue the password check. 1 when it is
+ * queued (admin_auth_done() follows), else -1 with the reply set (401, 429
+ * or 503). The password is wiped here whatever happens.
  */
 static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 {
@@ -259,6 +272,7 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 	if (m < 0 || admin_basic_split(decoded, (size_t)m, user, password) != 0) {
 		OPENSSL_cleanse(header, sizeof header);
 		OPENSSL_cleanse(decoded, sizeof decoded);
+		OPENSSL_cleanse(password, sizeof password);
 		log_warn("admin API: request from %s refused: malformed Basic credentials", pss->peer);
 		admin_unauthorized(pss, "only HTTP Basic credentials (user:password) are accepted");
 		return -1;
@@ -284,35 +298,81 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 		pss->retry_after_s = locked_s;
 		goto done;
 	}
-	const struct user *u = users_authenticate(&gw->users, user, password);
+	/* Checks in flight count as failures to come (as for staff logins). */
+	int max_failures = gw->limits.login_max_failures;
+	if (max_failures > 0 &&
+	    (size_t)lockout_failures(gw->lockout, addr_key, gw->limits.login_lockout_s, now) +
+			    auth_pending(addr_key) >=
+		    (size_t)max_failures) {
+		gw->metrics.refusals[GW_REFUSE_ADMIN_RATE_LIMITED]++;
+		admin_reply_json(pss, 429,
+				 json_pack("{s:s, s:s, s:i}", "error", "rate_limited", "message",
+					   "other requests from your address are being checked: "
+					   "wait for their answers",
+					   "retry_after_s", 1));
+		pss->retry_after_s = 1;
+		goto done;
+	}
+	const struct user *u = users_find(&gw->users, user);
+	if (auth_submit(wsi, AUTH_FOR_ADMIN, user, u != NULL ? u->hash : NULL, addr_key,
+			password) != 0) {
+		gw->metrics.refusals[GW_REFUSE_ADMIN_BUSY]++;
+		log_warn("admin API: request from %s refused: the password-check queue is full "
+			 "(auth_queue %d)",
+			 pss->peer, gw->cfg.auth_queue);
+		admin_reply_json(pss, 503,
+				 json_pack("{s:s, s:s, s:i}", "error", "busy", "message",
+					   "the server is busy checking other logins: try again in "
+					   "a moment",
+					   "retry_after_s", 1));
+		pss->retry_after_s = 1;
+		goto done;
+	}
+	pss->checking = true;
+	rc = 1;
+done:
+	OPENSSL_cleanse(password, sizeof password);
+	return rc;
+}
+
+/*
+ * Second half, with the check's result: 0 when the credentials are an
+ * administrator's (pss->admin set), else -1 with the reply set (401, 403).
+ */
+static int admin_authenticated(struct admin_pss *pss, const struct auth_result *r)
+{
+	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+	admin_lockout_keys(r->user, pss->peer, user_key, addr_key);
+	int64_t now = gw_now_ms();
+	/* The users file may have been reloaded meanwhile: the hash as it is now counts. */
+	const struct user *u = users_find(&gw->users, r->user);
+	if (u != NULL && (!r->ok || strcmp(u->hash, r->hash) != 0))
+		u = NULL;
 	if (u == NULL) {
 		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
 				      gw->limits.login_lockout_s, now);
 		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
 				      gw->limits.login_lockout_s, now);
 		log_warn("admin API: authentication failed for \"%s\" from %s%s",
-			 user[0] ? user : "(invalid name)", pss->peer,
+			 r->user[0] ? r->user : "(invalid name)", pss->peer,
 			 (lu || la) ? ": now locked out" : "");
 		admin_unauthorized(pss, "wrong user name or password");
-		goto done;
+		return -1;
 	}
 	lockout_success(gw->lockout, user_key);
 	if (u->locked) {
 		log_warn("admin API: %s from %s refused: account locked by an administrator", u->name,
 			 pss->peer);
 		admin_error(pss, 403, "account_locked", "this account is locked; ask your administrator");
-		goto done;
+		return -1;
 	}
 	if (!u->admin) {
 		log_warn("admin API: %s from %s refused: not an administrator", u->name, pss->peer);
 		admin_error(pss, 403, "forbidden", "this user does not have the admin role");
-		goto done;
+		return -1;
 	}
 	snprintf(pss->admin, sizeof pss->admin, "%s", u->name);
-	rc = 0;
-done:
-	OPENSSL_cleanse(password, sizeof password);
-	return rc;
+	return 0;
 }
 
 /* Wall-clock now in ms since 1970. */
@@ -748,16 +808,32 @@ static int admin_content_length(struct lws *wsi, long long *len)
 static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 {
 	gw_peer(wsi, pss->peer, sizeof pss->peer);
+	if (!admin_rate_ready) {
+		ratelimit_init(&admin_rate);
+		admin_rate_ready = true;
+	}
+	int64_t wait_ms = ratelimit_take(&admin_rate, pss->peer, gw->limits.admin_rate_per_s,
+					 gw->limits.admin_burst, gw_now_ms());
 	pss->method = admin_method_of(wsi);
 	admin_route_parse(uri, &pss->target);
 	long long clen;
 	bool bad_length = admin_content_length(wsi, &clen) != 0;
+	pss->clen = clen;
 	/* A body we cannot frame: answer, then close. */
 	pss->close_after = bad_length ||
 			   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	unsigned int methods = admin_route_methods(pss->target.route);
 
-	if (pss->target.route == ADMIN_ROUTE_NONE) {
+	if (wait_ms > 0) {
+		int retry_s = ratelimit_retry_after_s(wait_ms);
+		gw->metrics.refusals[GW_REFUSE_ADMIN_RATE_LIMITED]++;
+		admin_reply_json(pss, 429,
+				 json_pack("{s:s, s:s, s:i}", "error", "rate_limited", "message",
+					   "too many requests from your address: wait before "
+					   "trying again",
+					   "retry_after_s", retry_s));
+		pss->retry_after_s = retry_s;
+	} else if (pss->target.route == ADMIN_ROUTE_NONE) {
 		admin_error(pss, 404, "not_found", "no such path");
 	} else if (!(methods & (1u << pss->method))) {
 		admin_allow_text(methods, pss->allow, sizeof pss->allow);
@@ -768,7 +844,12 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 		log_warn("admin API: request from %s refused: body of %lld bytes", pss->peer, clen);
 		admin_errorf(pss, 400, "bad_request", "the request body is over %d bytes",
 			     ADMIN_BODY_MAX);
-	} else if (pss->target.route != ADMIN_ROUTE_HEALTHZ && admin_authenticate(wsi, pss) != 0) {
+	} else if (pss->target.route != ADMIN_ROUTE_HEALTHZ) {
+		if (admin_authenticate(wsi, pss) > 0) {
+			/* Checked off the loop: admin_auth_done() goes on; the body is kept meanwhile. */
+			pss->reading_body = clen > 0;
+			return 0;
+		}
 		/* reply set */
 	} else if (admin_route_needs_body(pss->target.route, pss->method) && clen < 0) {
 		admin_error(pss, 411, "length_required", "a Content-Length header is required");
@@ -791,6 +872,42 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 	}
 	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/*
+ * wsi's password check is done (on the loop, from auth_poll()): finish the
+ * authentication and go on as admin_begin() does after it. Only
+ * lws_callback_on_writable() or an asynchronous close here: nothing that
+ * could free pss while it is used.
+ */
+void admin_auth_done(struct lws *wsi, const struct auth_result *r)
+{
+	struct admin_pss *pss = lws_wsi_user(wsi);
+	if (pss == NULL || !pss->checking)
+		return;
+	pss->checking = false;
+	if (admin_authenticated(pss, r) == 0) {
+		if (admin_route_needs_body(pss->target.route, pss->method) && pss->clen < 0)
+			admin_error(pss, 411, "length_required", "a Content-Length header is required");
+		else if (pss->clen > 0 && !pss->body_done)
+			return; /* admin_dispatch() at HTTP_BODY_COMPLETION */
+		else
+			admin_dispatch(pss);
+		OPENSSL_cleanse(pss->body, sizeof pss->body);
+	}
+	if (!pss->replying) {
+		/* Out of memory for the reply: close, asynchronously (pss stays valid here). */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (pss->clen > 0 && !pss->body_done && !pss->close_after) {
+		/* Refused before the whole body came: read it to the end, then answer. */
+		pss->reading_body = false;
+		pss->discarding_body = true;
+		OPENSSL_cleanse(pss->body, sizeof pss->body);
+		return;
+	}
+	lws_callback_on_writable(wsi);
 }
 
 int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -825,6 +942,9 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (!pss->reading_body)
 			return 0; /* a POST with Content-Length: 0, answered already */
 		pss->reading_body = false;
+		pss->body_done = true;
+		if (pss->checking)
+			return 0; /* admin_auth_done() dispatches */
 		admin_dispatch(pss);
 		OPENSSL_cleanse(pss->body, sizeof pss->body);
 		if (!pss->replying)
@@ -835,10 +955,21 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return admin_write(wsi, pss);
 
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* lws_cancel_service(): a password check may be done (fake wsi, no pss). */
+		auth_poll();
+		return 0;
+
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
+		/* A check still queued or running must never reach this wsi. */
+		auth_cancel(wsi);
 		if (pss != NULL)
 			admin_pss_reset(pss);
+		break;
+
+	case LWS_CALLBACK_WSI_DESTROY:
+		auth_cancel(wsi);
 		break;
 
 	default:

@@ -2,13 +2,30 @@
  * gateway_http.c: the staff listener's HTTP side ("http" protocol).
  *
  *   POST /api/v1/login   JSON {"user","password"[,"width","height"]}
- *                        -> 200 {"ticket","expires_in"} | 400 | 401
+ *                        -> 200 {"ticket","expires_in"} | 400 | 401 | 403 |
+ *                           429 locked, rate_limited, user_limit |
+ *                           503 busy, draining, node_full, audit_unavailable
  *   GET  /rfb?ticket=T   WebSocket upgrade (subprotocol "binary"); the ticket
  *                        is redeemed here, before the upgrade, so a bad one
  *                        gets a 401 and never a WebSocket
  *   anything else        404
  *
  * Every answer is JSON {"error": code, "message": text} on failure.
+ *
+ * A login is answered in two halves. At the end of its body: rate limit
+ * per client address (login_rate_per_s / login_burst), parse, lockout; then
+ * the password check is queued on the thread pool (gateway_auth.c) and the
+ * connection waits, the loop going on with everything else. When the check
+ * is done (http_auth_done(), on the loop) the login goes on as before:
+ * account locked, session limits, ticket, login_ok audited before the
+ * ticket. That answer is kept in the per-request data and written at
+ * HTTP_WRITEABLE. A connection that closes meanwhile cancels its check.
+ *
+ * Refusals a client without a password can cause as often as it likes (a
+ * locked-out user or address, the rate limit) are not audited one by one:
+ * they are counted per key and written as one record per key per
+ * HTTP_REFUSALS_INTERVAL_MS (refusals.h), so the audit log grows by a
+ * bounded amount whatever such a client sends.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -17,10 +34,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "audit_chain.h"
 #include "gateway.h"
 #include "log.h"
 #include "login.h"
+#include "ratelimit.h"
+#include "refusals.h"
+
+/* Aggregated refusals: one record per key per this many ms (and at shutdown). */
+#define HTTP_REFUSALS_INTERVAL_MS 60000
+/* Retry-After of 503 busy (the pool drains a full queue in about a second). */
+#define HTTP_BUSY_RETRY_S 1
+
+static struct ratelimit http_rate;        /* staff logins per client address */
+static bool http_rate_ready;
+static struct refusals http_refusals;     /* refusals counted, not audited one by one */
+static bool http_refusals_ready;
+static lws_sorted_usec_list_t http_refusals_sul;
 
 /*
  * Grants of confirmed upgrades, waiting for the WebSocket to be established
@@ -155,6 +187,86 @@ static void http_audit_refusal(const char *event, const char *user, const char *
 	json_decref(f);
 }
 
+/* Wall-clock now in ms since 1970 (for the aggregate records' first/last). */
+static int64_t http_unix_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write one aggregate record: event, user, client, {count, first, last, reason[, overflow]}. */
+static void http_refusal_emit(const struct refusal *e, void *arg)
+{
+	(void)arg;
+	char first[40], last[40];
+	if (audit_format_ts(e->first_wall_ms, first, sizeof first) != 0)
+		snprintf(first, sizeof first, "?");
+	if (audit_format_ts(e->last_wall_ms, last, sizeof last) != 0)
+		snprintf(last, sizeof last, "?");
+	json_t *f = json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)e->count, "first", first,
+			      "last", last, "reason", e->reason);
+	if (f != NULL && e->overflow)
+		json_object_set_new(f, "overflow", json_true());
+	audit_event(e->event, e->user, e->client, "", f);
+	json_decref(f);
+	if (e->count > 1)
+		log_warn("%s: %llu refusals of \"%s\" from %s (%s) between %s and %s", e->event,
+			 (unsigned long long)e->count, e->user, e->client, e->reason, first, last);
+}
+
+static void http_refusals_arm(void);
+
+/* The interval of the oldest key ended: write what is due, re-arm for the next. */
+static void http_refusals_tick(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	refusals_flush(&http_refusals, gw_now_ms(), false, http_refusal_emit, NULL);
+	http_refusals_arm();
+}
+
+static void http_refusals_arm(void)
+{
+	int64_t due = refusals_next_due(&http_refusals);
+	if (due == INT64_MAX) {
+		lws_sul_cancel(&http_refusals_sul);
+		return;
+	}
+	int64_t wait_ms = due - gw_now_ms();
+	if (wait_ms < 1)
+		wait_ms = 1;
+	lws_sul_schedule(gw->ctx, 0, &http_refusals_sul, http_refusals_tick,
+			 (lws_usec_t)wait_ms * LWS_US_PER_MS);
+}
+
+void http_refusals_flush_all(void)
+{
+	if (!http_refusals_ready)
+		return;
+	lws_sul_cancel(&http_refusals_sul);
+	refusals_flush(&http_refusals, gw_now_ms(), true, http_refusal_emit, NULL);
+}
+
+/*
+ * Count a refusal that is not audited by itself (event login_refused_locked
+ * or login_refused_rate). Returns true for the key's first refusal of the
+ * interval: the caller logs that one only, so the daemon's log does not
+ * grow per request either.
+ */
+static bool http_refusal_count(const char *event, const char *user, const char *peer,
+			       const char *reason)
+{
+	if (!http_refusals_ready) {
+		refusals_init(&http_refusals, HTTP_REFUSALS_INTERVAL_MS);
+		http_refusals_ready = true;
+	}
+	bool first = refusals_add(&http_refusals, event, user, peer, reason, gw_now_ms(),
+				  http_unix_now_ms());
+	if (first)
+		http_refusals_arm();
+	return first;
+}
+
 /* An administrator locked the account (users file). */
 static bool http_user_locked(const struct user *u)
 {
@@ -168,11 +280,79 @@ static void http_lockout_keys(const char *user, const char *peer, char *user_key
 	snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
 }
 
-/* Handle a complete login body. */
+/*
+ * Keep the answer to a login whose password was checked off the loop, and
+ * ask for HTTP_WRITEABLE to write it (http_write_reply()).
+ */
+static void http_defer(struct lws *wsi, struct http_pss *pss, unsigned int status,
+		       const char *code, const char *message, int retry_after_s)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", message);
+	if (o != NULL && retry_after_s > 0)
+		json_object_set_new(o, "retry_after_s", json_integer(retry_after_s));
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	pss->status = status;
+	pss->retry_after_s = retry_after_s;
+	if (text == NULL || strlen(text) >= sizeof pss->reply) {
+		pss->status = 500;
+		pss->retry_after_s = 0;
+		snprintf(pss->reply, sizeof pss->reply,
+			 "{\"error\":\"internal_error\",\"message\":\"out of memory\"}");
+	} else {
+		memcpy(pss->reply, text, strlen(text) + 1);
+	}
+	free(text);
+	pss->replying = true;
+	lws_callback_on_writable(wsi);
+}
+
+/*
+ * Write the kept answer. What the callback must return; pss is freed when
+ * this returns (http_reply() completes the transaction): it copies the
+ * answer out before it writes anything.
+ */
+static int http_write_reply(struct lws *wsi, struct http_pss *pss)
+{
+	char json[sizeof pss->reply];
+	unsigned int status = pss->status;
+	int retry_after_s = pss->retry_after_s;
+	memcpy(json, pss->reply, sizeof json);
+	/* The answer may hold a ticket: wipe pss's copy before pss can be freed. */
+	OPENSSL_cleanse(pss->reply, sizeof pss->reply);
+	pss->replying = false;
+	pss = NULL; /* freed by lws_http_transaction_completed() in http_reply() */
+	int rc = http_reply(wsi, status, json, false, retry_after_s);
+	OPENSSL_cleanse(json, sizeof json);
+	return rc;
+}
+
+/* Handle a complete login body: checks before the password, then queue the check. */
 static int http_login(struct lws *wsi, struct http_pss *pss)
 {
 	char peer[64];
 	http_peer(wsi, peer, sizeof peer);
+	/* Requests per address, valid logins too: the cheapest check first. */
+	if (!http_rate_ready) {
+		ratelimit_init(&http_rate);
+		http_rate_ready = true;
+	}
+	int64_t wait_ms = ratelimit_take(&http_rate, peer, gw->limits.login_rate_per_s,
+					 gw->limits.login_burst, gw_now_ms());
+	if (wait_ms > 0) {
+		OPENSSL_cleanse(pss->body, sizeof pss->body);
+		pss->len = 0;
+		pss = NULL;
+		int retry_s = ratelimit_retry_after_s(wait_ms);
+		gw->metrics.refusals[GW_REFUSE_RATE_LIMITED]++;
+		if (http_refusal_count("login_refused_rate", "", peer, "rate_limited"))
+			log_warn("logins from %s refused: over login_rate_per_s %d (burst %d); "
+				 "further refusals are counted, audited once a minute",
+				 peer, gw->limits.login_rate_per_s, gw->limits.login_burst);
+		return http_error_retry(wsi, 429, "rate_limited",
+					"too many logins from your address: wait before trying again",
+					false, retry_s);
+	}
 	if (pss->too_big) {
 		OPENSSL_cleanse(pss->body, sizeof pss->body);
 		log_warn("login from %s refused: body over %d bytes", peer, GW_LOGIN_BODY_MAX);
@@ -185,7 +365,6 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	/* The body holds the password: wipe it now, before any answer can free pss. */
 	OPENSSL_cleanse(pss->body, sizeof pss->body);
 	pss->len = 0;
-	pss = NULL;
 	if (prc != 0) {
 		OPENSSL_cleanse(&req, sizeof req);
 		log_warn("login from %s refused: %s", peer, msg);
@@ -193,7 +372,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	}
 	/* Fail closed: without an audit trail nobody logs in (unless audit_fail_open). */
 	if (!audit_available()) {
-		OPENSSL_cleanse(req.password, sizeof req.password);
+		OPENSSL_cleanse(&req, sizeof req);
 		log_error("login from %s refused: the audit log cannot be written", peer);
 		return http_error_retry(wsi, 503, "audit_unavailable",
 					"logins are suspended because the audit log cannot be "
@@ -201,43 +380,118 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 					false, 60);
 	}
 	gw_users_refresh();
+	/* A copy: req is wiped (with the password) before the answers below. */
+	char name[USERS_NAME_MAX + 1];
+	snprintf(name, sizeof name, "%s", req.bad_user_name ? "" : req.user);
 	/* Locked out (too many failures for this user or this address): no password check. */
 	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-	http_lockout_keys(req.bad_user_name ? "" : req.user, peer, user_key, addr_key);
+	http_lockout_keys(name, peer, user_key, addr_key);
 	int64_t now = gw_now_ms();
-	int locked_s = lockout_remaining_s(gw->lockout, user_key, now);
+	int user_locked_s = lockout_remaining_s(gw->lockout, user_key, now);
 	int addr_locked_s = lockout_remaining_s(gw->lockout, addr_key, now);
-	if (addr_locked_s > locked_s)
-		locked_s = addr_locked_s;
-	if (locked_s > 0) {
-		OPENSSL_cleanse(req.password, sizeof req.password);
+	if (user_locked_s > 0 || addr_locked_s > 0) {
+		OPENSSL_cleanse(&req, sizeof req);
+		int locked_s = addr_locked_s > user_locked_s ? addr_locked_s : user_locked_s;
 		gw->metrics.refusals[GW_REFUSE_LOCKED]++;
-		http_audit_refusal("login_fail", req.bad_user_name ? "" : req.user, peer, "locked_out");
-		log_warn("login of \"%s\" from %s refused: locked out for %d s more",
-			 req.bad_user_name ? "(invalid name)" : req.user, peer, locked_s);
+		/*
+		 * Counted, not audited per request: one login_refused_locked
+		 * record per key per interval. A locked address is the key
+		 * (whatever names it tries); else the locked user (whichever
+		 * addresses try it).
+		 */
+		bool first = addr_locked_s > 0
+				     ? http_refusal_count("login_refused_locked", "", peer,
+							  "locked_out")
+				     : http_refusal_count("login_refused_locked", name, "",
+							  "locked_out");
+		if (first)
+			log_warn("login of \"%s\" from %s refused: locked out for %d s more; "
+				 "further refusals are counted, audited once a minute",
+				 req.bad_user_name ? "(invalid name)" : name, peer, locked_s);
 		return http_error_retry(wsi, 429, "locked",
 					"too many failed logins: wait before trying again", false,
 					locked_s);
 	}
 	/*
-	 * Argon2id runs on the event loop (~tens of ms). Acceptable at one
-	 * node's login rate; a worker thread is the next step if it is not.
+	 * Checks in flight count as failures to come: an address cannot get
+	 * more than login_max_failures checks past the lockout by sending
+	 * them all at once on parallel connections.
 	 */
-	const struct user *u = users_authenticate(&gw->users, req.bad_user_name ? "" : req.user,
-						  req.password);
-	OPENSSL_cleanse(req.password, sizeof req.password);
+	int max_failures = gw->limits.login_max_failures;
+	if (max_failures > 0 &&
+	    (size_t)lockout_failures(gw->lockout, addr_key, gw->limits.login_lockout_s, now) +
+			    auth_pending(addr_key) >=
+		    (size_t)max_failures) {
+		OPENSSL_cleanse(&req, sizeof req);
+		gw->metrics.refusals[GW_REFUSE_RATE_LIMITED]++;
+		if (http_refusal_count("login_refused_rate", "", peer, "checks_in_flight"))
+			log_warn("login from %s refused: %zu logins from this address are being "
+				 "checked already", peer, auth_pending(addr_key));
+		return http_error_retry(wsi, 429, "rate_limited",
+					"other logins from your address are being checked: wait "
+					"for their answers",
+					false, 1);
+	}
+	const struct user *u = req.bad_user_name ? NULL : users_find(&gw->users, name);
+	if (auth_submit(wsi, AUTH_FOR_STAFF, name, u != NULL ? u->hash : NULL, addr_key,
+			req.password) != 0) {
+		OPENSSL_cleanse(&req, sizeof req);
+		gw->metrics.refusals[GW_REFUSE_BUSY]++;
+		log_warn("login from %s refused: the password-check queue is full (auth_queue %d)",
+			 peer, gw->cfg.auth_queue);
+		return http_error_retry(wsi, 503, "busy",
+					"the server is busy checking other logins: try again in a "
+					"moment",
+					false, HTTP_BUSY_RETRY_S);
+	}
+	/* Wait for http_auth_done(); keep what it needs, never the password. */
+	pss->checking = true;
+	snprintf(pss->user, sizeof pss->user, "%s", name);
+	pss->bad_user_name = req.bad_user_name != 0;
+	pss->width = req.width;
+	pss->height = req.height;
+	pss->new_session = req.new_session != 0;
+	snprintf(pss->peer, sizeof pss->peer, "%s", peer);
+	OPENSSL_cleanse(&req, sizeof req);
+	return 0;
+}
+
+/*
+ * The password check of wsi's login is done (on the loop, from auth_poll()):
+ * go on with the login as before the check was moved off the loop, and keep
+ * the answer for HTTP_WRITEABLE. Nothing here can complete the transaction
+ * or close the connection, so pss stays valid throughout.
+ */
+void http_auth_done(struct lws *wsi, const struct auth_result *r)
+{
+	struct http_pss *pss = lws_wsi_user(wsi);
+	if (pss == NULL || !pss->checking)
+		return; /* not a login waiting for a check any more */
+	pss->checking = false;
+	const char *peer = pss->peer;
+	const char *name = pss->user;
+	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+	http_lockout_keys(name, peer, user_key, addr_key);
+	int64_t now = gw_now_ms();
+	/*
+	 * The users file may have been reloaded during the check: the password
+	 * counts only if it matched the user's hash as it is now.
+	 */
+	const struct user *u = pss->bad_user_name ? NULL : users_find(&gw->users, name);
+	if (u != NULL && (!r->ok || strcmp(u->hash, r->hash) != 0))
+		u = NULL;
 	if (u == NULL) {
 		gw->metrics.logins_failed++;
 		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
 				      gw->limits.login_lockout_s, now);
 		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
 				      gw->limits.login_lockout_s, now);
-		log_warn("login failed for user \"%s\" from %s%s", req.bad_user_name ? "(invalid name)" : req.user,
-			 peer, (lu || la) ? ": now locked out" : "");
-		http_audit_refusal("login_fail", req.bad_user_name ? "" : req.user, peer,
-				   "invalid_credentials");
-		return http_error(wsi, 401, "invalid_credentials", "wrong user name or password",
-				  false);
+		log_warn("login failed for user \"%s\" from %s%s",
+			 pss->bad_user_name ? "(invalid name)" : name, peer,
+			 (lu || la) ? ": now locked out" : "");
+		http_audit_refusal("login_fail", name, peer, "invalid_credentials");
+		http_defer(wsi, pss, 401, "invalid_credentials", "wrong user name or password", 0);
+		return;
 	}
 	/* Only the user's count: one valid account must not reset an address's count. */
 	lockout_success(gw->lockout, user_key);
@@ -245,29 +499,31 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		log_warn("login of %s from %s refused: account locked by an administrator", u->name,
 			 peer);
 		http_audit_refusal("login_fail", u->name, peer, "account_locked");
-		return http_error(wsi, 403, "account_locked",
-				  "this account is locked; ask your administrator", false);
+		http_defer(wsi, pss, 403, "account_locked",
+			   "this account is locked; ask your administrator", 0);
+		return;
 	}
 	/* Would this login start a session, and is there room for it? */
 	size_t mine = session_count_user(u->name);
-	bool starts_session = mine == 0 || req.new_session;
-	if (req.new_session && mine >= (size_t)gw->limits.max_sessions_per_user) {
+	bool starts_session = mine == 0 || pss->new_session;
+	if (pss->new_session && mine >= (size_t)gw->limits.max_sessions_per_user) {
 		gw->metrics.refusals[GW_REFUSE_USER_LIMIT]++;
 		http_audit_refusal("limit_refused", u->name, peer, "user_limit");
 		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user %d)",
 			 u->name, peer, mine, gw->limits.max_sessions_per_user);
-		return http_error_retry(wsi, 429, "user_limit",
-					"you already have the largest number of sessions allowed; "
-					"close one or log in without new_session to take it over",
-					false, 60);
+		http_defer(wsi, pss, 429, "user_limit",
+			   "you already have the largest number of sessions allowed; "
+			   "close one or log in without new_session to take it over",
+			   60);
+		return;
 	}
 	if (starts_session && gw->draining) {
 		gw->metrics.refusals[GW_REFUSE_DRAINING]++;
 		http_audit_refusal("limit_refused", u->name, peer, "draining");
 		log_warn("login of %s from %s refused: node draining", u->name, peer);
-		return http_error_retry(wsi, 503, "draining",
-					"this server is being taken out of service; try again shortly",
-					false, 60);
+		http_defer(wsi, pss, 503, "draining",
+			   "this server is being taken out of service; try again shortly", 60);
+		return;
 	}
 	if (starts_session && gw->limits.max_sessions > 0 &&
 	    session_count_live() >= (size_t)gw->limits.max_sessions) {
@@ -275,21 +531,21 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		http_audit_refusal("limit_refused", u->name, peer, "node_full");
 		log_warn("login of %s from %s refused: node full (%zu sessions, max_sessions %d)",
 			 u->name, peer, session_count_live(), gw->limits.max_sessions);
-		return http_error_retry(wsi, 503, "node_full",
-					"all sessions on this server are in use; try again later",
-					false, 30);
+		http_defer(wsi, pss, 503, "node_full",
+			   "all sessions on this server are in use; try again later", 30);
+		return;
 	}
-	gw->metrics.logins_ok++;
 	struct ticket_grant grant = { 0 };
 	snprintf(grant.user, sizeof grant.user, "%s", u->name);
-	grant.width = req.width ? req.width : gw->cfg.default_width;
-	grant.height = req.height ? req.height : gw->cfg.default_height;
-	grant.new_session = req.new_session != 0;
+	grant.width = pss->width ? pss->width : gw->cfg.default_width;
+	grant.height = pss->height ? pss->height : gw->cfg.default_height;
+	grant.new_session = pss->new_session;
 	char ticket[TICKET_TEXT_LEN + 1];
 	ticket_expire(gw->tickets, gw_now_ms());
 	if (ticket_issue(gw->tickets, &grant, gw_now_ms(), ticket) != 0) {
 		log_error("login of %s from %s: could not issue a ticket", u->name, peer);
-		return http_error(wsi, 500, "internal_error", "could not issue a ticket", false);
+		http_defer(wsi, pss, 500, "internal_error", "could not issue a ticket", 0);
+		return;
 	}
 	/* The record is written before the ticket is handed out. */
 	json_t *f = json_pack("{s:i, s:i, s:b}", "width", grant.width, "height", grant.height,
@@ -301,17 +557,22 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		OPENSSL_cleanse(ticket, sizeof ticket);
 		log_error("login of %s from %s refused: the audit log cannot be written", u->name,
 			  peer);
-		return http_error_retry(wsi, 503, "audit_unavailable",
-					"logins are suspended because the audit log cannot be "
-					"written; the administrator has been told",
-					false, 60);
+		http_defer(wsi, pss, 503, "audit_unavailable",
+			   "logins are suspended because the audit log cannot be "
+			   "written; the administrator has been told",
+			   60);
+		return;
 	}
+	gw->metrics.logins_ok++;
 	log_info("login ok: user %s from %s (screen %dx%d)", u->name, peer, grant.width,
 		 grant.height);
-	char json[160];
-	snprintf(json, sizeof json, "{\"ticket\":\"%s\",\"expires_in\":%d}", ticket, TICKET_TTL_S);
+	pss->status = 200;
+	pss->retry_after_s = 0;
+	snprintf(pss->reply, sizeof pss->reply, "{\"ticket\":\"%s\",\"expires_in\":%d}", ticket,
+		 TICKET_TTL_S);
 	OPENSSL_cleanse(ticket, sizeof ticket);
-	return http_reply(wsi, 200, json, false, 0);
+	pss->replying = true;
+	lws_callback_on_writable(wsi);
 }
 
 /*
@@ -399,7 +660,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	}
 
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!pss->is_login)
+		if (!pss->is_login || pss->checking)
 			return -1;
 		if (pss->too_big || pss->len + len > GW_LOGIN_BODY_MAX) {
 			pss->too_big = true; /* keep reading and discarding to answer properly */
@@ -411,22 +672,42 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!pss->is_login)
+		if (!pss->is_login || pss->checking)
 			return -1;
 		/*
 		 * http_login() wipes the body itself before it answers: the answer
 		 * may complete the transaction, and lws_http_transaction_completed()
 		 * frees pss. Nothing of pss may be touched after it returns.
+		 * It returns 0 with pss->checking set when the password check
+		 * was queued: the answer comes at HTTP_WRITEABLE.
 		 */
 		return http_login(wsi, pss);
 
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss == NULL || !pss->replying)
+			break;
+		/* pss is freed when this returns: nothing of it after. */
+		return http_write_reply(wsi, pss);
+
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* lws_cancel_service(): a password check may be done (fake wsi, no pss). */
+		auth_poll();
+		return 0;
+
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (pss != NULL)
+		/* A login still being checked: its result must never reach this wsi. */
+		auth_cancel(wsi);
+		if (pss != NULL) {
 			OPENSSL_cleanse(pss->body, sizeof pss->body);
+			OPENSSL_cleanse(pss->reply, sizeof pss->reply);
+			pss->checking = false;
+			pss->replying = false;
+		}
 		break;
 
 	case LWS_CALLBACK_WSI_DESTROY:
+		auth_cancel(wsi);
 		/* An upgrade that was confirmed but never established. */
 		http_drop_grant(wsi);
 		break;

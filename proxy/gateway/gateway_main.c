@@ -413,6 +413,8 @@ int main(int argc, char **argv)
 	if (audit_open(err, sizeof err) != 0)
 		fatal("audit log: %s", err);
 	record_init();
+	if (auth_init(gw->ctx, gw->cfg.auth_threads, gw->cfg.auth_queue, err, sizeof err) != 0)
+		fatal("password checks: %s", err);
 	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s%s%s)",
 		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
 		 gw->cfg.runtime_dir, gw->drop_privileges ? ", workers run as " : "",
@@ -428,6 +430,9 @@ int main(int argc, char **argv)
 		log_warn("%zu sessions did not stop in time: killing them", session_count());
 	session_kill_all();
 	lws_sul_cancel(&gw_shutdown_sul);
+	/* Counted refusals are audited before the log closes; no thread may wake a dead context. */
+	http_refusals_flush_all();
+	auth_shutdown();
 	lws_context_destroy(gw->ctx);
 	accept_close();
 	audit_close();
