@@ -437,6 +437,19 @@ char *admin_metrics_text(const struct admin_metrics *m)
 	fprintf(f, "pixelgate_worker_crashes_total %" PRIu64 "\n", m->worker_crashes);
 	admin_family(f, "pixelgate_sessions_ended_total", "counter", "Sessions ended, by reason.");
 	admin_labelled(f, "pixelgate_sessions_ended_total", "reason", m->ended, m->n_ended);
+	admin_family(f, "pixelgate_audit_available", "gauge",
+		     "1 while audit records can be written; 0 while they cannot (logins are then "
+		     "refused with 503 audit_unavailable unless audit_fail_open).");
+	fprintf(f, "pixelgate_audit_available %d\n", m->audit_available ? 1 : 0);
+	admin_family(f, "pixelgate_input_throttled_total", "counter",
+		     "Viewer input held to the input budget, by kind (keys_delayed: reading "
+		     "paused for the key rate; pointer_coalesced: motion replaced by a later "
+		     "position; fbur_demoted: full update requests made incremental).");
+	admin_labelled(f, "pixelgate_input_throttled_total", "kind", m->input_throttled,
+		       m->n_input_throttled);
+	admin_family(f, "pixelgate_input_floods_total", "counter",
+		     "Viewers closed with 4001 after 30 s far over the input budget.");
+	fprintf(f, "pixelgate_input_floods_total %" PRIu64 "\n", m->input_floods);
 	if (ferror(f)) {
 		fclose(f);
 		free(text);
@@ -449,9 +462,13 @@ char *admin_metrics_text(const struct admin_metrics *m)
 	return text;
 }
 
-void admin_agent_text(bool draining, int max_sessions, size_t sessions, char *out,
-		      size_t outlen)
+void admin_agent_text(bool logins_possible, bool draining, int max_sessions, size_t sessions,
+		      char *out, size_t outlen)
 {
+	if (!logins_possible) {
+		snprintf(out, outlen, "down\n");
+		return;
+	}
 	if (draining) {
 		snprintf(out, outlen, "drain\n");
 		return;

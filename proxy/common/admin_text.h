@@ -126,6 +126,10 @@ struct admin_metrics {
 	uint64_t bytes_out, bytes_in, worker_crashes;
 	struct admin_counter ended[ADMIN_LABELS_MAX];    /* label: reason */
 	size_t n_ended;
+	bool audit_available;       /* records can be written (else logins are refused) */
+	struct admin_counter input_throttled[ADMIN_LABELS_MAX]; /* label: kind */
+	size_t n_input_throttled;
+	uint64_t input_floods;      /* viewers closed 4001 for an input flood */
 };
 
 /*
@@ -136,12 +140,13 @@ struct admin_metrics {
 char *admin_metrics_text(const struct admin_metrics *m);
 
 /*
- * The HAProxy agent-check answer: "drain\n" while draining; "down\n" when
- * max_sessions > 0 and sessions >= max_sessions; else "up NN%\n" with NN the
- * free capacity in percent, rounded down but at least 1 while there is room
- * (100 with no max_sessions).
+ * The HAProxy agent-check answer: "down\n" while logins are refused because
+ * the audit log cannot be written (!logins_possible); "drain\n" while
+ * draining; "down\n" when max_sessions > 0 and sessions >= max_sessions;
+ * else "up NN%\n" with NN the free capacity in percent, rounded down but at
+ * least 1 while there is room (100 with no max_sessions).
  */
-void admin_agent_text(bool draining, int max_sessions, size_t sessions, char *out,
-		      size_t outlen);
+void admin_agent_text(bool logins_possible, bool draining, int max_sessions, size_t sessions,
+		      char *out, size_t outlen);
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "input_budget.h"
 #include "node_limits.h"
 #include "lockout.h"
 #include "rfb_filter.h"
@@ -75,6 +76,8 @@ struct gw_metrics {
 	uint64_t bytes_in;               /* from viewers */
 	uint64_t worker_crashes;
 	uint64_t sessions_ended[GW_END_COUNT];
+	struct input_budget_counts input; /* viewer input throttled (input_budget.h) */
+	uint64_t input_floods;           /* viewers closed 4001 for an input flood */
 };
 
 /* Stable names of the enums above (metrics labels, logs). */
@@ -130,6 +133,17 @@ struct gw_conn {
 	uint32_t fps_count;
 	struct gw_rec *rec;            /* recording of the worker's bytes, or NULL */
 	bool rec_checked;              /* whether recording was considered yet */
+	/* the input budget (input_budget.h): keys slowed, motion coalesced,
+	   full update requests demoted, one request outstanding at the worker */
+	struct input_budget budget;
+	bool input_waiting;            /* parsing stopped for the key rate until input_sul */
+	lws_sorted_usec_list_t input_sul;
+	uint8_t held_ptr[6];           /* the latest coalesced PointerEvent, if have_ptr */
+	bool have_ptr;
+	lws_sorted_usec_list_t ptr_sul; /* sends held_ptr */
+	bool ptr_seen;                 /* a PointerEvent was forwarded: ptr_buttons is valid */
+	uint8_t ptr_buttons;           /* button mask of the last one forwarded */
+	bool fbur_unanswered;          /* the worker has sent nothing since the last request */
 };
 
 enum gw_session_state {
@@ -360,8 +374,12 @@ int audit_open(char *err, size_t errlen);
  */
 int audit_event(const char *event, const char *user, const char *client, const char *session,
 		json_t *fields);
-/* Whether records can be written now. */
+/* Whether records can be written now, or audit_fail_open lets logins go on without. */
 bool audit_available(void);
+/* Whether records can be written now (checks the directory and file). */
+bool audit_writable(void);
+/* Whether a login can succeed at all: the audit log is writable, or audit_fail_open. */
+bool gw_logins_possible(void);
 /* fsync now (session_end, shutdown). */
 void audit_sync(void);
 void audit_close(void);

@@ -383,10 +383,24 @@ static int64_t admin_unix_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * 200 {"status":"ok"} while the node takes logins; 503 while it refuses them
+ * all ("audit_unavailable": the audit log cannot be written; "stopping"), so
+ * a balancer's health check stops sending logins here.
+ */
 static void admin_healthz(struct admin_pss *pss)
 {
-	admin_reply_json(pss, 200,
-			 json_pack("{s:s, s:b, s:I}", "status", "ok", "draining", gw->draining,
+	const char *status = "ok", *message = "serving";
+	if (gw->stopping) {
+		status = "stopping";
+		message = "the gateway is shutting down";
+	} else if (!gw_logins_possible()) {
+		status = "audit_unavailable";
+		message = "logins are refused: the audit log cannot be written";
+	}
+	admin_reply_json(pss, strcmp(status, "ok") == 0 ? 200 : 503,
+			 json_pack("{s:s, s:s, s:b, s:b, s:I}", "status", status, "message", message,
+				   "audit_available", audit_writable(), "draining", gw->draining,
 				   "sessions", (json_int_t)session_count_live()));
 }
 
@@ -411,6 +425,15 @@ static void admin_metrics(struct admin_pss *pss)
 		m.ended[i] = (struct admin_counter){ gw_end_reason_name((enum gw_end_reason)i),
 						     gw->metrics.sessions_ended[i] };
 	m.n_ended = GW_END_COUNT;
+	m.audit_available = audit_writable();
+	m.input_throttled[0] = (struct admin_counter){ "keys_delayed",
+						       gw->metrics.input.keys_delayed };
+	m.input_throttled[1] = (struct admin_counter){ "pointer_coalesced",
+						       gw->metrics.input.pointer_coalesced };
+	m.input_throttled[2] = (struct admin_counter){ "fbur_demoted",
+						       gw->metrics.input.fbur_demoted };
+	m.n_input_throttled = 3;
+	m.input_floods = gw->metrics.input_floods;
 	admin_reply_text(pss, 200, "text/plain; version=0.0.4; charset=utf-8",
 			 admin_metrics_text(&m));
 }

@@ -4,7 +4,8 @@
  *
  * On connect the gateway writes one line and closes: "up NN%\n" with NN the
  * free capacity (so HAProxy weighs nodes by room left), "drain\n" while an
- * administrator drains the node, "down\n" when it is full or stopping.
+ * administrator drains the node, "down\n" when it is full or stopping, or
+ * while the audit log cannot be written (every login is refused then).
  * Whatever the peer sends (HAProxy's agent-send) is ignored.
  */
 #include <stdio.h>
@@ -22,7 +23,8 @@ void agent_answer(char *out, size_t outlen)
 		snprintf(out, outlen, "down\n");
 		return;
 	}
-	admin_agent_text(gw->draining, gw->limits.max_sessions, session_count_live(), out, outlen);
+	admin_agent_text(gw_logins_possible(), gw->draining, gw->limits.max_sessions,
+			 session_count_live(), out, outlen);
 }
 
 int agent_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -949,7 +949,7 @@ int audit_event(const char *event, const char *user, const char *client, const c
 	return aud.failed && gw->cfg.audit_fail_open ? 0 : -1;
 }
 
-bool audit_available(void)
+bool audit_writable(void)
 {
 	if (!aud.opened)
 		return false;
@@ -961,7 +961,17 @@ bool audit_available(void)
 			audit_arm_retry();
 		}
 	}
-	return !aud.failed || gw->cfg.audit_fail_open;
+	return !aud.failed;
+}
+
+bool audit_available(void)
+{
+	return audit_writable() || (aud.opened && gw->cfg.audit_fail_open);
+}
+
+bool gw_logins_possible(void)
+{
+	return audit_available();
 }
 
 /*

@@ -9,6 +9,16 @@
  * lws_rx_flow_control() and resumed below GW_RELAY_LOW_BYTES, so a slow
  * viewer or a slow worker cannot make the gateway's memory grow.
  *
+ * Viewer input is also held to a budget (input_budget.h): KeyEvents beyond
+ * the key rate stop the parsing (and the reading) of that viewer until a
+ * token is due, pointer motion beyond the pointer rate is coalesced, a
+ * non-incremental FramebufferUpdateRequest beyond one a second is demoted
+ * to incremental, and at most one request is outstanding at the worker: the
+ * next one is held (merged) until the worker has sent something, or
+ * INPUT_FBUR_ANSWER_WAIT_MS passed. "Answered" is approximate (any bytes
+ * from the worker count) until the relay parses the server->client stream.
+ * A viewer throttled without a pause for INPUT_ABUSE_MS is closed with 4001.
+ *
  * relay_close() is the one close path of a viewer connection; the
  * connection's memory is lws's per-session data and is released after
  * LWS_CALLBACK_CLOSED, which detaches it from its session.
@@ -122,6 +132,7 @@ static int relay_established(struct lws *wsi, struct gw_conn *conn)
 		return -1;
 	}
 	snprintf(conn->user, sizeof conn->user, "%s", grant->user);
+	input_budget_init(&conn->budget, gw_now_ms());
 	rfb_filter_init(&conn->filter, gw->cfg.clipboard_to_browser,
 			(uint32_t)gw->cfg.clipboard_max_bytes);
 	int sv[2] = { -1, -1 };
@@ -211,6 +222,11 @@ static void relay_fbur_try(struct gw_conn *conn)
 	}
 	if (gw->limits.max_kbps > 0 && conn->rate_free_ms > at)
 		at = conn->rate_free_ms;
+	/* one request outstanding at the worker (for a while at most) */
+	int64_t answered_at = input_budget_fbur_release_ms(conn->last_fbur_ms,
+							   !conn->fbur_unanswered, now);
+	if (answered_at > at)
+		at = answered_at;
 	if (at > now) {
 		lws_sul_schedule(gw->ctx, 0, &conn->fbur_sul, relay_fbur_cb,
 				 (lws_usec_t)(at - now) * LWS_US_PER_MS);
@@ -219,6 +235,7 @@ static void relay_fbur_try(struct gw_conn *conn)
 	if (buf_append(&conn->up_out, conn->held_fbur, sizeof conn->held_fbur) != 0)
 		return; /* the worker is not reading; try again when it is */
 	conn->have_held = false;
+	conn->fbur_unanswered = true;
 	relay_count_fbur(conn, now);
 	if (conn->raw != NULL)
 		lws_callback_on_writable(conn->raw);
@@ -269,27 +286,172 @@ static void relay_hold_fbur(struct gw_conn *conn, const uint8_t *msg)
 	relay_fbur_try(conn);
 }
 
-/* Viewer bytes: filter, queue for the worker. */
-static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8_t *in, size_t len)
+/*
+ * Pause or resume reading the viewer: paused while the worker's buffer is
+ * above the high mark or the key rate holds parsing, resumed below the low
+ * mark once neither holds.
+ */
+static void relay_ws_rx_update(struct gw_conn *conn)
 {
-	if (conn->closing)
+	if (conn->ws == NULL)
 		return;
-	if (!lws_frame_is_binary(wsi)) {
-		log_warn("viewer of %s from %s: text frame refused", conn->user, conn->peer);
-		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: text frames are not RFB");
+	bool pause = conn->input_waiting || conn->up_out.len >= GW_RELAY_HIGH_BYTES;
+	bool resume = !conn->input_waiting && conn->up_out.len < GW_RELAY_LOW_BYTES;
+	if (pause && !conn->ws_paused) {
+		conn->ws_paused = true;
+		lws_rx_flow_control(conn->ws, 0);
+	} else if (resume && conn->ws_paused) {
+		conn->ws_paused = false;
+		lws_rx_flow_control(conn->ws, 1);
+	}
+}
+
+/* Queue the coalesced pointer event for the worker, if there is one. 0 or -1 (full). */
+static int relay_flush_pointer(struct gw_conn *conn)
+{
+	if (!conn->have_ptr)
+		return 0;
+	if (buf_append(&conn->up_out, conn->held_ptr, sizeof conn->held_ptr) != 0)
+		return -1;
+	conn->have_ptr = false;
+	conn->ptr_seen = true;
+	conn->ptr_buttons = conn->held_ptr[1];
+	lws_sul_cancel(&conn->ptr_sul);
+	input_budget_pointer_flushed(&conn->budget, gw_now_ms());
+	return 0;
+}
+
+static void relay_ptr_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_conn *conn = lws_container_of(sul, struct gw_conn, ptr_sul);
+	if (conn->closing || !conn->have_ptr)
+		return;
+	if (relay_flush_pointer(conn) != 0) {
+		/* the worker is not reading: try again shortly */
+		lws_sul_schedule(gw->ctx, 0, &conn->ptr_sul, relay_ptr_cb, 20 * LWS_US_PER_MS);
 		return;
 	}
-	conn->bytes_up += len;
-	gw->metrics.bytes_in += len;
-	if (conn->session != NULL)
-		conn->session->bytes_in += len;
-	if (buf_append(&conn->up_in, in, len) != 0) {
-		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: too much unexamined input");
-		return;
+	if (conn->raw != NULL)
+		lws_callback_on_writable(conn->raw);
+	relay_ws_rx_update(conn);
+}
+
+static void relay_process(struct gw_conn *conn);
+
+/* The key rate has a token again: go on parsing the viewer's bytes. */
+static void relay_input_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_conn *conn = lws_container_of(sul, struct gw_conn, input_sul);
+	conn->input_waiting = false;
+	if (!conn->closing)
+		relay_process(conn);
+	relay_ws_rx_update(conn);
+}
+
+/* A viewer far over its input budget for INPUT_ABUSE_MS: 4001. True if closed. */
+static bool relay_check_flood(struct gw_conn *conn, int64_t now)
+{
+	if (!input_budget_abusive(&conn->budget, now))
+		return false;
+	const struct input_budget_counts *c = &conn->budget.counts;
+	char what[160];
+	snprintf(what, sizeof what,
+		 "input flood: %llu key waits, %llu pointer events coalesced, %llu full "
+		 "update requests demoted",
+		 (unsigned long long)c->keys_delayed, (unsigned long long)c->pointer_coalesced,
+		 (unsigned long long)c->fbur_demoted);
+	log_warn("viewer of %s from %s: over its input budget for %d s without a pause (%s)",
+		 conn->user, conn->peer, INPUT_ABUSE_MS / 1000, what);
+	json_t *f = json_pack("{s:s}", "what", what);
+	audit_event("protocol_violation", conn->user, conn->peer,
+		    conn->session ? conn->session->id : "", f);
+	json_decref(f);
+	gw->metrics.input_floods++;
+	relay_close(conn, GW_CLOSE_VIOLATION,
+		    "protocol violation: input flood (far over the input budget for 30 s)");
+	return true;
+}
+
+/*
+ * Ask the budget about one normal-phase message at msg (step->len bytes).
+ * Returns true if the message was dealt with here (held, coalesced or, for
+ * a request, forwarded from a copy); false to forward it as it is. Sets
+ * *stop when parsing must stop before this message (key rate).
+ */
+static bool relay_budget(struct gw_conn *conn, const uint8_t *msg, size_t len, int64_t now,
+			 bool *stop)
+{
+	int64_t retry = 0;
+	*stop = false;
+	switch (msg[0]) {
+	case 4: /* KeyEvent */
+		if (input_budget_key(&conn->budget, now, &retry) == INPUT_WAIT) {
+			gw->metrics.input.keys_delayed++;
+			conn->input_waiting = true;
+			lws_sul_schedule(gw->ctx, 0, &conn->input_sul, relay_input_cb,
+					 (lws_usec_t)(retry - now) * LWS_US_PER_MS);
+			*stop = true;
+			return true;
+		}
+		/* keep the order of motion and keys: the held position goes first */
+		if (relay_flush_pointer(conn) != 0) {
+			*stop = true; /* the worker is not reading; RAW_WRITEABLE goes on */
+			return true;
+		}
+		return false;
+	case 5: { /* PointerEvent */
+		bool changed = !conn->ptr_seen || msg[1] != conn->ptr_buttons;
+		if (conn->have_ptr && msg[1] != conn->held_ptr[1])
+			changed = true;
+		if (input_budget_pointer(&conn->budget, changed, now, &retry) == INPUT_COALESCE) {
+			gw->metrics.input.pointer_coalesced++;
+			memcpy(conn->held_ptr, msg, sizeof conn->held_ptr);
+			if (!conn->have_ptr)
+				lws_sul_schedule(gw->ctx, 0, &conn->ptr_sul, relay_ptr_cb,
+						 (lws_usec_t)(retry - now) * LWS_US_PER_MS);
+			conn->have_ptr = true;
+			return true;
+		}
+		/* this one supersedes a held motion */
+		conn->have_ptr = false;
+		lws_sul_cancel(&conn->ptr_sul);
+		conn->ptr_seen = true;
+		conn->ptr_buttons = msg[1];
+		return false;
 	}
+	case 3: { /* FramebufferUpdateRequest */
+		if (len != sizeof conn->held_fbur)
+			return false;
+		uint8_t req[sizeof conn->held_fbur];
+		memcpy(req, msg, sizeof req);
+		if (input_budget_fbur(&conn->budget, req[1] != 0, now) == INPUT_DEMOTE) {
+			gw->metrics.input.fbur_demoted++;
+			req[1] = 1;
+		}
+		if (relay_rate_limited() || conn->have_held || conn->fbur_unanswered) {
+			relay_hold_fbur(conn, req);
+			return true;
+		}
+		if (buf_append(&conn->up_out, req, sizeof req) != 0) {
+			relay_hold_fbur(conn, req); /* sent when the worker reads again */
+			return true;
+		}
+		conn->fbur_unanswered = true;
+		relay_count_fbur(conn, now);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* Parse what the viewer sent so far: filter, budget, queue for the worker. */
+static void relay_process(struct gw_conn *conn)
+{
 	size_t off = 0;
 	struct rfb_step step;
-	while (off < conn->up_in.len) {
+	int64_t now = gw_now_ms();
+	while (off < conn->up_in.len && !conn->input_waiting && !conn->closing) {
 		bool normal = conn->filter.phase == RFB_PHASE_NORMAL;
 		uint8_t type = conn->up_in.data[off];
 		enum rfb_verdict v = rfb_filter_step(&conn->filter, conn->up_in.data + off,
@@ -309,15 +471,21 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 			relay_close(conn, GW_CLOSE_VIOLATION, reason);
 			return;
 		}
-		if (normal && (type == 4 || type == 5) && conn->session != NULL)
-			conn->session->last_input_ms = gw_now_ms(); /* KeyEvent, PointerEvent */
-		if (normal && type == 3 && v == RFB_PASS && step.len == sizeof conn->held_fbur) {
-			if (relay_rate_limited() || conn->have_held) {
-				relay_hold_fbur(conn, conn->up_in.data + off);
+		if (normal && v == RFB_PASS) {
+			bool stop;
+			struct rfb_filter saved = conn->filter;
+			bool done = relay_budget(conn, conn->up_in.data + off, step.len, now, &stop);
+			if (stop) {
+				/* parsed again when reading goes on */
+				conn->filter = saved;
+				break;
+			}
+			if ((type == 4 || type == 5) && conn->session != NULL)
+				conn->session->last_input_ms = now; /* KeyEvent, PointerEvent */
+			if (done) {
 				off += step.len;
 				continue;
 			}
-			relay_count_fbur(conn, gw_now_ms());
 		}
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
 		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
@@ -333,10 +501,30 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 	buf_consume(&conn->up_in, off);
 	if (conn->up_out.len > 0 && conn->raw != NULL)
 		lws_callback_on_writable(conn->raw);
-	if (conn->up_out.len >= GW_RELAY_HIGH_BYTES && !conn->ws_paused) {
-		conn->ws_paused = true;
-		lws_rx_flow_control(wsi, 0);
+	if (!conn->closing)
+		(void)relay_check_flood(conn, now);
+	relay_ws_rx_update(conn);
+}
+
+/* Viewer bytes: keep them for relay_process(). */
+static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8_t *in, size_t len)
+{
+	if (conn->closing)
+		return;
+	if (!lws_frame_is_binary(wsi)) {
+		log_warn("viewer of %s from %s: text frame refused", conn->user, conn->peer);
+		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: text frames are not RFB");
+		return;
 	}
+	conn->bytes_up += len;
+	gw->metrics.bytes_in += len;
+	if (conn->session != NULL)
+		conn->session->bytes_in += len;
+	if (buf_append(&conn->up_in, in, len) != 0) {
+		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: too much unexamined input");
+		return;
+	}
+	relay_process(conn);
 }
 
 /* The viewer can take more: send queued worker bytes, or the close frame. */
@@ -380,6 +568,8 @@ static void relay_closed(struct gw_conn *conn)
 {
 	lws_sul_cancel(&conn->close_sul);
 	lws_sul_cancel(&conn->fbur_sul);
+	lws_sul_cancel(&conn->input_sul);
+	lws_sul_cancel(&conn->ptr_sul);
 	record_close(conn);
 	session_detach(conn);
 	if (conn->raw != NULL) {
@@ -440,6 +630,10 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			record_start(conn);
 		}
 		record_data(conn, in, len);
+		/* the worker answers: a held update request may go now */
+		conn->fbur_unanswered = false;
+		if (conn->have_held)
+			relay_fbur_try(conn);
 		if (buf_append(&conn->down, in, len) != 0) {
 			log_error("viewer of %s: relay buffer overrun from the worker", conn->user);
 			relay_close(conn, GW_CLOSE_SESSION_ENDED, "session ended: relay overrun");
@@ -462,10 +656,10 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		buf_consume(&conn->up_out, n);
 		if (conn->have_held)
 			relay_fbur_try(conn);
-		if (conn->ws_paused && conn->up_out.len < GW_RELAY_LOW_BYTES) {
-			conn->ws_paused = false;
-			lws_rx_flow_control(conn->ws, 1);
-		}
+		/* parsing may have stopped because this buffer was full */
+		if (conn->up_in.len > 0 && !conn->input_waiting && !conn->closing)
+			relay_process(conn);
+		relay_ws_rx_update(conn);
 		if (conn->up_out.len > 0)
 			lws_callback_on_writable(wsi);
 		return 0;

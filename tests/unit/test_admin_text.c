@@ -407,7 +407,12 @@ Test(admin_text, agent_check_answer)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char out[32];
-		admin_agent_text(cases[i].draining, cases[i].max, cases[i].sessions, out, sizeof out);
+		admin_agent_text(true, cases[i].draining, cases[i].max, cases[i].sessions, out,
+				 sizeof out);
 		cr_assert_str_eq(out, cases[i].want, "case %zu", i);
+		/* logins refused (audit log unwritable): down, whatever else holds */
+		admin_agent_text(false, cases[i].draining, cases[i].max, cases[i].sessions, out,
+				 sizeof out);
+		cr_assert_str_eq(out, "down\n", "case %zu without logins", i);
 	}
 }
