@@ -64,7 +64,7 @@ const char *gw_end_reason_name(enum gw_end_reason r)
 const char *gw_refusal_name(enum gw_refusal r)
 {
 	static const char *const names[GW_REFUSE_COUNT] = {
-		"node_full", "user_limit",   "locked",	  "draining",
+		"node_full", "user_limit",   "locked",		 "draining",
 		"address_connections", "proxy_untrusted", "proxy_header",
 		"busy",	     "rate_limited", "admin_busy", "admin_rate_limited"
 	};
