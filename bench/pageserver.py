@@ -7,8 +7,11 @@ port as the first line of stdout; the log goes to stderr.
     GET /start.html       the page of the current mode (the sessions' home_page)
     GET /static.html      a page that never changes once drawn
     GET /anim.html        a page that redraws about 30 times per second
-    GET /mode?m=NAME      NAME is "static" or "anim": what /start.html serves
-                          from now on (bench_session sets it before a login)
+    GET /soak.html        a long page that scrolls itself and repaints a
+                          noise band: big updates without any input
+    GET /mode?m=NAME      NAME is "static", "anim" or "soak": what /start.html
+                          serves from now on (bench_session and bench_soak
+                          set it before their logins)
 
 Both pages, CSS pixels, zoom 1, no scrolling:
     marker: left 100, top 60, 240 x 120, rgb(0,160,255); bench_session finds
@@ -67,7 +70,56 @@ setInterval(function () {
 </body></html>
 """
 
-PAGES = {"static": STATIC.encode("utf-8"), "anim": ANIM.encode("utf-8")}
+# The soak page (bench_soak): updates as big as real browsing makes them.
+# A page 60 screens long of coloured rows and text scrolls itself by 24 px
+# every 50 ms (a scroll: CopyRect plus new rows), back to the top at the end
+# (a full-screen repaint); a 1280 x 160 band of random pixels, fixed at the
+# bottom of the window, is redrawn every 1.5 s (incompressible: hundreds of
+# KiB per update). The viewer's wheel events scroll it too.
+SOAK = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>pixelgate bench soak</title>
+<style>
+html, body { margin: 0; padding: 0; background: #ffffff; }
+.row { height: 40px; font: 18px sans-serif; padding-left: 12px; line-height: 40px; }
+#noise { position: fixed; left: 0; bottom: 0; width: 1280px; height: 160px; }
+</style></head>
+<body>
+<div id="rows"></div>
+<canvas id="noise" width="1280" height="160"></canvas>
+<script>
+var rows = document.getElementById('rows');
+var html = [];
+for (var i = 0; i < 1200; i++) {
+  var h = (i * 47) % 360;
+  html.push('<div class="row" style="background: hsl(' + h + ', 70%, ' +
+            (40 + (i * 13) % 40) + '%)">row ' + i +
+            ': \u65e5\u672c\u8a9e\u306e\u6587\u7ae0 the quick brown fox jumps over the lazy dog ' +
+            (i * 7919 % 100003) + '</div>');
+}
+rows.innerHTML = html.join('');
+setInterval(function () {
+  if (window.scrollY + window.innerHeight >= document.body.scrollHeight - 4)
+    window.scrollTo(0, 0);
+  else
+    window.scrollBy(0, 24);
+}, 50);
+var cv = document.getElementById('noise'), cx = cv.getContext('2d');
+function noise() {
+  var img = cx.createImageData(cv.width, cv.height), d = img.data;
+  for (var k = 0; k < d.length; k += 4) {
+    var r = Math.random() * 16777216 | 0;
+    d[k] = r & 255; d[k + 1] = (r >> 8) & 255; d[k + 2] = (r >> 16) & 255; d[k + 3] = 255;
+  }
+  cx.putImageData(img, 0, 0);
+}
+noise();
+setInterval(noise, 1500);
+</script>
+</body></html>
+"""
+
+PAGES = {"static": STATIC.encode("utf-8"), "anim": ANIM.encode("utf-8"),
+         "soak": SOAK.encode("utf-8")}
 
 
 class State:
@@ -105,10 +157,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, PAGES["static"], html)
         elif url.path == "/anim.html":
             self.send(200, PAGES["anim"], html)
+        elif url.path == "/soak.html":
+            self.send(200, PAGES["soak"], html)
         elif url.path == "/mode":
             mode = parse_qs(url.query).get("m", [""])[0]
             if mode not in PAGES:
-                self.send(400, b"mode is static or anim\n")
+                self.send(400, b"mode is static, anim or soak\n")
                 return
             with STATE.lock:
                 STATE.mode = mode

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # bench/run.sh: build a release pixelgate in build-bench/, start it in a
-# throw-away world on 127.0.0.1 and run build-bench/bench_session against it.
+# throw-away world on 127.0.0.1 and run build-bench/bench_session (figures)
+# or build-bench/bench_soak (churn soak, pass/fail) against it.
 #
 #   sudo bench/run.sh [--sessions N] [--seconds S] [--fps-cap FPS]
+#   sudo bench/run.sh soak [--users N] [--duration S] [--idle-timeout S]
+#                          [--grace S] [--chaos-interval S] [--seed N]
+#
+# Soak: N users churn for S seconds (bench/bench_soak.c: reconnects, clean
+# and abrupt closes mid-update, takeovers, admin kills, idle timeouts,
+# browser crashes); it exits non-zero if the gateway died, its fd count
+# grew, the audit log does not verify or lost a login, or the daemon's log
+# has an AddressSanitizer report (also one written while it stopped).
 #
 # The world (a temporary directory, removed at the end, also on Ctrl-C): a
 # development CA and a server certificate for 127.0.0.1, a users file with
@@ -12,6 +21,8 @@
 # nothing here passes or fails on a timing. Environment knobs:
 #   PIXELGATE_BENCH_BUILD_DIR  build directory (default: build-bench/ at the repo root)
 #   PIXELGATE_BENCH_KEEP=1     keep the temporary directory (logs, config)
+#   PIXELGATE_BENCH_NO_BUILD=1 use the binaries already in the build directory
+#                              as they are (tests/run.sh: its ASan build)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,9 +30,18 @@ BUILD=${PIXELGATE_BENCH_BUILD_DIR:-$ROOT/build-bench}
 BROWSER_USER=pixelgate-browser
 POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
+MODE=bench
 SESSIONS=4
 SECONDS_PER_WINDOW=10
 FPS_CAP=10
+# soak: 4 users is what this 2-CPU machine holds with every session busy
+# (see bench/README.md); the limits make churn happen within a short run
+SOAK_USERS=4
+SOAK_DURATION_S=600
+SOAK_IDLE_S=12
+SOAK_GRACE_S=4
+SOAK_CHAOS_S=15
+SOAK_SEED=""
 
 # What the build and the sessions need (the tests' list without Criterion).
 # shellcheck source=../deploy/lib.sh
@@ -41,6 +61,8 @@ die() {
 
 usage() {
 	printf 'usage: %s [--sessions N] [--seconds S] [--fps-cap FPS]\n' "$0" >&2
+	printf '       %s soak [--users N] [--duration S] [--idle-timeout S] [--grace S]\n' "$0" >&2
+	printf '               [--chaos-interval S] [--seed N]\n' >&2
 	exit 2
 }
 
@@ -94,15 +116,36 @@ cleanup() {
 }
 
 parse_args() {
+	if [[ ${1:-} == soak ]]; then
+		MODE=soak
+		shift
+	fi
 	while [[ $# -gt 0 ]]; do
-		case $1 in
-		--sessions) SESSIONS=${2:?}; shift 2 ;;
-		--seconds) SECONDS_PER_WINDOW=${2:?}; shift 2 ;;
-		--fps-cap) FPS_CAP=${2:?}; shift 2 ;;
-		-h | --help) usage ;;
+		case $MODE:$1 in
+		bench:--sessions) SESSIONS=${2:?}; shift 2 ;;
+		bench:--seconds) SECONDS_PER_WINDOW=${2:?}; shift 2 ;;
+		bench:--fps-cap) FPS_CAP=${2:?}; shift 2 ;;
+		soak:--users) SOAK_USERS=${2:?}; shift 2 ;;
+		soak:--duration) SOAK_DURATION_S=${2:?}; shift 2 ;;
+		soak:--idle-timeout) SOAK_IDLE_S=${2:?}; shift 2 ;;
+		soak:--grace) SOAK_GRACE_S=${2:?}; shift 2 ;;
+		soak:--chaos-interval) SOAK_CHAOS_S=${2:?}; shift 2 ;;
+		soak:--seed) SOAK_SEED=${2:?}; shift 2 ;;
+		*:-h | *:--help) usage ;;
 		*) usage ;;
 		esac
 	done
+	if [[ $MODE == soak ]]; then
+		[[ $SOAK_USERS =~ ^[0-9]+$ && $SOAK_USERS -ge 1 && $SOAK_USERS -le 64 ]] ||
+			die "--users must be 1..64"
+		[[ $SOAK_DURATION_S =~ ^[0-9]+$ && $SOAK_DURATION_S -ge 1 ]] ||
+			die "--duration must be a positive integer"
+		[[ $SOAK_IDLE_S =~ ^[0-9]+$ && $SOAK_GRACE_S =~ ^[0-9]+$ && $SOAK_CHAOS_S =~ ^[0-9]+$ ]] ||
+			die "--idle-timeout, --grace and --chaos-interval take seconds (0 = off)"
+		[[ -z $SOAK_SEED || $SOAK_SEED =~ ^[0-9]+$ ]] || die "--seed must be a number"
+		SESSIONS=$SOAK_USERS # users bench-1..bench-N
+		return 0
+	fi
 	[[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 64 ]] ||
 		die "--sessions must be 1..64"
 	[[ $SECONDS_PER_WINDOW =~ ^[0-9]+$ && $SECONDS_PER_WINDOW -ge 1 ]] ||
@@ -137,14 +180,22 @@ prepare_system() {
 }
 
 # Release build, no sanitizers, no tests; the compiler's output only on failure.
+# With PIXELGATE_BENCH_NO_BUILD=1 the binaries in $BUILD are used as they are.
 build() {
-	local log
+	local log bin
+	if [[ ${PIXELGATE_BENCH_NO_BUILD:-} == 1 ]]; then
+		for bin in pixelgate pixelgate-session pixelgatectl bench_session bench_soak; do
+			[[ -x $BUILD/$bin ]] || die "$BUILD/$bin is missing (PIXELGATE_BENCH_NO_BUILD=1)"
+		done
+		say "using the binaries in $BUILD as they are"
+		return 0
+	fi
 	log=$(mktemp /tmp/pixelgate-bench-build.XXXXXX)
 	say "building $BUILD (Release)"
 	if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPIXELGATE_SANITIZE=OFF \
 		-DPIXELGATE_TESTS=OFF &&
 		cmake --build "$BUILD" -j"$(nproc)" --target pixelgate pixelgate-session \
-			pixelgatectl bench_session; } >"$log" 2>&1; then
+			pixelgatectl bench_session bench_soak; } >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
 		rm -f -- "$log"
 		die "build failed"
@@ -158,7 +209,7 @@ free_port() {
 }
 
 make_world() {
-	local i port admin_port page_port
+	local i port admin_port page_port limits
 	WORLD=$(mktemp -d /tmp/pixelgate-bench.XXXXXX)
 	chmod 0711 "$WORLD" # the browser user must be able to traverse it
 	mkdir -m 0711 "$WORLD/run"
@@ -206,6 +257,15 @@ make_world() {
 	port=$(free_port)
 	admin_port=$(free_port)
 	while [[ $admin_port == "$port" ]]; do admin_port=$(free_port); done
+	if [[ $MODE == soak ]]; then
+		limits="# soak: a short grace (immediate re-logins reattach, longer pauses end the
+# session) and a short idle timeout (the soak's idle viewers are closed by it)
+reconnect_grace_s = $SOAK_GRACE_S
+idle_timeout_s = $SOAK_IDLE_S"
+	else
+		limits="# a viewer that leaves ends its session at once: every scenario starts fresh
+reconnect_grace_s = 0"
+	fi
 	cat >"$WORLD/pixelgate.conf" <<-EOF
 		# written by bench/run.sh
 		[server]
@@ -225,10 +285,12 @@ make_world() {
 		[session]
 		home_page = http://127.0.0.1:$page_port/start.html
 		[limits]
-		# a viewer that leaves ends its session at once: every scenario starts fresh
-		reconnect_grace_s = 0
+		$limits
 		max_sessions_per_user = 1
 		max_fps = 0
+		# the wrong passwords of the login burst and the soak must not lock
+		# out 127.0.0.1 (every client here): each one costs a full check
+		login_max_failures = 0
 	EOF
 	chmod 600 "$WORLD/pixelgate.conf"
 	"$BUILD/pixelgate" -n -c "$WORLD/pixelgate.conf" >"$WORLD/check.log" 2>&1 ||
@@ -236,6 +298,50 @@ make_world() {
 	PORT=$port
 	ADMIN_PORT=$admin_port
 	PAGE_PORT=$page_port
+}
+
+# bench_session's figures.
+run_bench() {
+	say "running bench_session: $SESSIONS sessions, $SECONDS_PER_WINDOW s windows, cap $FPS_CAP fps"
+	"$BUILD/bench_session" --port "$PORT" --admin-port "$ADMIN_PORT" --page-port "$PAGE_PORT" \
+		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$DAEMON_PID" \
+		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --fps-cap "$FPS_CAP" &
+	BENCH_PID=$!
+	local rc=0
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=""
+	[[ $rc -ne 130 ]] || exit 130
+	[[ $rc -eq 0 ]] || die "bench_session exited with status $rc"
+}
+
+# The soak; then the daemon is stopped and its log searched for sanitizer
+# reports (LeakSanitizer's only at exit). Exits with the soak's verdict.
+run_soak() {
+	local rc=0 asan leaks ubsan seed=()
+	[[ -z $SOAK_SEED ]] || seed=(--seed "$SOAK_SEED")
+	say "running bench_soak: $SOAK_USERS users, $SOAK_DURATION_S s"
+	"$BUILD/bench_soak" --conf "$WORLD/pixelgate.conf" --ca "$WORLD/ca.crt" \
+		--password-file "$WORLD/password" --gateway-pid "$DAEMON_PID" \
+		--gateway-log "$WORLD/daemon.log" --ctl "$BUILD/pixelgatectl" --page-port "$PAGE_PORT" \
+		--users "$SOAK_USERS" --duration "$SOAK_DURATION_S" \
+		--chaos-interval "$SOAK_CHAOS_S" "${seed[@]}" &
+	BENCH_PID=$!
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=""
+	[[ $rc -ne 130 ]] || exit 130
+	say "stopping the daemon"
+	stop_pid "$DAEMON_PID" 30
+	DAEMON_PID=""
+	asan=$(grep -c 'ERROR: AddressSanitizer' "$WORLD/daemon.log" || true)
+	leaks=$(grep -c 'ERROR: LeakSanitizer' "$WORLD/daemon.log" || true)
+	ubsan=$(grep -c 'runtime error:' "$WORLD/daemon.log" || true)
+	printf 'daemon log after the stop: %s AddressSanitizer, %s LeakSanitizer, %s UBSan reports\n' \
+		"$asan" "$leaks" "$ubsan"
+	if [[ $asan -gt 0 || $ubsan -gt 0 ]]; then
+		grep -A 30 -E 'ERROR: AddressSanitizer|runtime error:' "$WORLD/daemon.log" | head -n 60 >&2
+		[[ $rc -ne 0 ]] || rc=1
+	fi
+	[[ $rc -eq 0 ]] || die "soak failed (status $rc)"
 }
 
 main() {
@@ -250,16 +356,11 @@ main() {
 	say "starting $BUILD/pixelgate (log: $WORLD/daemon.log)"
 	"$BUILD/pixelgate" -c "$WORLD/pixelgate.conf" >"$WORLD/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	say "running bench_session: $SESSIONS sessions, $SECONDS_PER_WINDOW s windows, cap $FPS_CAP fps"
-	"$BUILD/bench_session" --port "$PORT" --admin-port "$ADMIN_PORT" --page-port "$PAGE_PORT" \
-		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$DAEMON_PID" \
-		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --fps-cap "$FPS_CAP" &
-	BENCH_PID=$!
-	local rc=0
-	wait "$BENCH_PID" || rc=$?
-	BENCH_PID=""
-	[[ $rc -ne 130 ]] || exit 130
-	[[ $rc -eq 0 ]] || die "bench_session exited with status $rc"
+	if [[ $MODE == soak ]]; then
+		run_soak
+	else
+		run_bench
+	fi
 }
 
 main "$@"
