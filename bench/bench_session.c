@@ -9,12 +9,18 @@
  *       without and with a max_fps cap (PATCH /api/v1/limits)
  *   (c) bytes/s on the static page (event-driven capture: ~0 expected)
  *   (d) gateway RSS and CPU time, per-session PSS of the worker's processes
+ *   (e) login burst: the picture age of a session on the animated page while
+ *       --burst logins (half of them with a wrong password) arrive at once,
+ *       next to the same figure without logins; each login is its own
+ *       process (bench_session --login-at ..., exec'd), so the TLS
+ *       handshakes and requests really arrive together
  *
  * Users: bench-1 .. bench-N (staff) and bench-admin (admin), all with the
  * password in --password-file. Every session is ended (admin API) and its
  * processes gone before the next scenario starts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -29,6 +35,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +53,11 @@
 #define BENCH_READY_TIMEOUT_S 30   /* the daemon answers /healthz */
 #define BENCH_AGE_MAX_MS 10000     /* a decoded picture age above this is a misread */
 #define BENCH_CLOCK_MOD 262144     /* the page's clock is Date.now() mod 2^18 ms */
+#define BENCH_BURST_MAX 200        /* logins of one burst, at most */
+#define BENCH_BURST_ROUNDS 3       /* bursts in scenario (e) */
+#define BENCH_BURST_LEAD_MS 500    /* the login processes start, then all log in at once */
+#define BENCH_BURST_GAP_MS 3000    /* between bursts */
+#define BENCH_BURST_TIMEOUT_S 60   /* a burst's last answer, at most */
 
 /* The pages of bench/pageserver.py, CSS pixels. */
 #define PAGE_MARKER_X 100
@@ -67,9 +79,14 @@ struct bench_opts {
 	int sessions;          /* N of scenario (a) */
 	int seconds;           /* length of each measuring window of (b) and (c) */
 	int fps_cap;           /* max_fps of the capped run of (b) */
+	int burst;             /* logins of one burst in (e); 0 = no (e) */
+	/* --login-at: one login of a burst (a process of its own), then exit */
+	long long login_at_ms; /* CLOCK_MONOTONIC ms when to send it; 0 = not this mode */
+	const char *login_user;
+	bool login_wrong;      /* with a wrong password */
 };
 
-static struct bench_opts opt = { .sessions = 4, .seconds = 10, .fps_cap = 10 };
+static struct bench_opts opt = { .sessions = 4, .seconds = 10, .fps_cap = 10, .burst = 20 };
 static struct pgc_server staff_srv, admin_srv;
 static char password[256];
 static char admin_auth[400]; /* "Basic base64(bench-admin:password)" */
@@ -89,6 +106,8 @@ struct viewer {
 	double *ages;             /* picture ages, ms */
 	size_t nages, cap_ages;
 	unsigned long misreads;   /* frames whose clock did not decode */
+	double last_frame_s;      /* monotonic, last frame while sampling (0: none yet) */
+	double max_gap_ms;        /* longest time between two frames while sampling */
 	char err[512];
 };
 
@@ -513,8 +532,22 @@ static void cb_frame_done(void *user)
 	}
 	if (!v->sample_ages)
 		return;
+	double t = now_s();
+	if (v->last_frame_s > 0 && (t - v->last_frame_s) * 1000.0 > v->max_gap_ms)
+		v->max_gap_ms = (t - v->last_frame_s) * 1000.0;
+	v->last_frame_s = t;
 	long shown = read_clock(v);
 	long age = (wall_clock_mod_ms() - shown + BENCH_CLOCK_MOD) % BENCH_CLOCK_MOD;
+	int mx, my;
+	/* the page may have moved since it was found (Chromium's window is
+	   placed and sized after its first paint): look for the marker again */
+	if ((shown < 0 || age > BENCH_AGE_MAX_MS) && find_marker(&v->fb, &mx, &my) &&
+	    (mx != v->marker_x || my != v->marker_y)) {
+		v->marker_x = mx;
+		v->marker_y = my;
+		shown = read_clock(v);
+		age = (wall_clock_mod_ms() - shown + BENCH_CLOCK_MOD) % BENCH_CLOCK_MOD;
+	}
 	if (shown < 0 || age > BENCH_AGE_MAX_MS) {
 		v->misreads++;
 		return;
@@ -691,6 +724,7 @@ struct window {
 	double age_p50, age_p95, age_max;
 	size_t nages;
 	unsigned long misreads;
+	double max_gap_ms;        /* longest time between two updates */
 	double gw_cpu_pct, sess_cpu_pct;
 };
 
@@ -704,6 +738,8 @@ static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
 	v->ages = NULL;
 	v->nages = v->cap_ages = 0;
 	v->misreads = 0;
+	v->last_frame_s = 0;
+	v->max_gap_ms = 0;
 	uint64_t f0 = pgc_frames(v->c), b0 = pgc_bytes_in(v->c);
 	usage_take(&a, false);
 	v->sample_ages = sample_ages;
@@ -715,6 +751,7 @@ static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
 	w->bytes = pgc_bytes_in(v->c) - b0;
 	w->nages = v->nages;
 	w->misreads = v->misreads;
+	w->max_gap_ms = v->max_gap_ms;
 	w->age_p50 = quantile(v->ages, v->nages, 0.5);
 	w->age_p95 = quantile(v->ages, v->nages, 0.95);
 	w->age_max = quantile(v->ages, v->nages, 1);
@@ -761,6 +798,238 @@ static void print_usage_row(const char *label, const struct usage *u, const stru
 		printf("   %21s   %12s   %5s\n", "-", "-", "-");
 }
 
+/* ---- (e) login burst ------------------------------------------------------ */
+
+/* One login of a burst, as its process reported it. */
+struct burst_login {
+	pid_t pid;
+	int fd;                  /* read end of its stdout; -1 once at EOF */
+	bool wrong;              /* sent with a wrong password */
+	int status;              /* HTTP status; 0 no answer; -1 no report */
+	double ms;               /* request start to answer, as the process measured it */
+	char error[64];          /* the answer's error code ("-" on 200) */
+	char out[256];
+	size_t outlen;
+};
+
+/* What the bursts did, all rounds together. */
+struct burst_result {
+	bool ok;
+	int rounds, logins, wrong;
+	double window_s;         /* time from the bursts' start to their last answer */
+	uint64_t frames;         /* updates the viewer received in those windows */
+	double age_p50, age_p95, age_max, max_gap_ms;
+	size_t nages;
+	unsigned long misreads;
+	double *login_ms;        /* every answered login's time */
+	size_t nlogin_ms;
+	char statuses[512];      /* "200 x30, 401 invalid_credentials x30" */
+};
+
+/* --login-at mode: at opt.login_at_ms (CLOCK_MONOTONIC) log in once and
+   print "STATUS MS ERROR" on stdout. */
+static int login_once(void)
+{
+	struct pgc_login_result res;
+	struct timespec at = { (time_t)(opt.login_at_ms / 1000),
+			       (long)(opt.login_at_ms % 1000) * 1000000L };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
+	double t0 = now_s();
+	memset(&res, 0, sizeof res);
+	pgc_login(&staff_srv, opt.login_user, opt.login_wrong ? "not-the-password-burst" : password,
+		  0, 0, &res);
+	printf("%d %.1f %s\n", res.http_status, (now_s() - t0) * 1000.0,
+	       res.http_status == 200 ? "-" : res.error[0] ? res.error : "no_answer");
+	OPENSSL_cleanse(res.ticket, sizeof res.ticket);
+	return 0;
+}
+
+/* Starts one login process of a burst: bench_session --login-at at_ms. */
+static int burst_spawn(struct burst_login *b, const char *user, long long at_ms)
+{
+	char port[16], at[32];
+	int pfd[2];
+
+	snprintf(port, sizeof port, "%d", opt.port);
+	snprintf(at, sizeof at, "%lld", at_ms);
+	char *argv[] = { "bench_session", "--port", port, "--ca", (char *)opt.ca_file,
+			 "--password-file", (char *)opt.password_file, "--login-at", at,
+			 "--login-user", (char *)user, b->wrong ? "--login-wrong" : NULL, NULL };
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -1;
+	b->pid = fork();
+	if (b->pid == 0) {
+		/* only async-signal-safe calls here: this process has threads */
+		dup2(pfd[1], 1);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (b->pid < 0) {
+		close(pfd[0]);
+		return -1;
+	}
+	b->fd = pfd[0];
+	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) | O_NONBLOCK);
+	b->status = -1;
+	return 0;
+}
+
+/* Reads what login b printed; true once it is all there (EOF). */
+static bool burst_read(struct burst_login *b)
+{
+	ssize_t r;
+
+	if (b->fd < 0)
+		return true;
+	while ((r = read(b->fd, b->out + b->outlen, sizeof b->out - 1 - b->outlen)) > 0)
+		b->outlen += (size_t)r;
+	if (r < 0 && (errno == EAGAIN || errno == EINTR) && b->outlen < sizeof b->out - 1)
+		return false;
+	close(b->fd);
+	b->fd = -1;
+	b->out[b->outlen] = '\0';
+	if (sscanf(b->out, "%d %lf %63s", &b->status, &b->ms, b->error) != 3)
+		b->status = -1;
+	return true;
+}
+
+/* Adds "STATUS ERROR" to the tally in text. */
+static void burst_tally(char (*keys)[80], int *counts, int *nkeys, const struct burst_login *b)
+{
+	char key[80];
+
+	if (b->status < 0)
+		snprintf(key, sizeof key, "no report");
+	else if (b->status == 200)
+		snprintf(key, sizeof key, "200");
+	else
+		snprintf(key, sizeof key, "%d %s", b->status, b->error);
+	for (int i = 0; i < *nkeys; i++)
+		if (strcmp(keys[i], key) == 0) {
+			counts[i]++;
+			return;
+		}
+	if (*nkeys < 16) {
+		snprintf(keys[*nkeys], 80, "%s", key);
+		counts[(*nkeys)++] = 1;
+	}
+}
+
+/*
+ * BENCH_BURST_ROUNDS bursts of opt.burst logins (every other one with a wrong
+ * password; users bench-2..bench-N, or bench-1 if N is 1) while v, on the
+ * animated page, is pumped and its picture ages sampled from each burst's
+ * start to its last answer.
+ */
+static void run_bursts(struct viewer *v, struct burst_result *r)
+{
+	static struct burst_login b[BENCH_BURST_MAX];
+	char keys[16][80];
+	int counts[16], nkeys = 0;
+
+	memset(r, 0, sizeof *r);
+	free(v->ages);
+	v->ages = NULL;
+	v->nages = v->cap_ages = 0;
+	v->misreads = 0;
+	v->max_gap_ms = 0;
+	r->login_ms = calloc((size_t)opt.burst * BENCH_BURST_ROUNDS, sizeof *r->login_ms);
+	for (int round = 0; round < BENCH_BURST_ROUNDS && !interrupted; round++) {
+		long long at_ms = (long long)(now_s() * 1000.0) + BENCH_BURST_LEAD_MS;
+		int n = 0;
+
+		for (int i = 0; i < opt.burst; i++) {
+			char user[32];
+			snprintf(user, sizeof user, "bench-%d",
+				 opt.sessions > 1 ? 2 + i % (opt.sessions - 1) : 1);
+			memset(&b[n], 0, sizeof b[n]);
+			b[n].wrong = i % 2 == 1;
+			if (burst_spawn(&b[n], user, at_ms) == 0)
+				n++;
+		}
+		/* the viewer goes on until the burst starts ... */
+		double t_at = (double)at_ms / 1000.0;
+		while (now_s() < t_at && !interrupted)
+			if (pgc_pump(v->c, 5) < 0)
+				break;
+		/* ... and is measured until its last answer */
+		uint64_t f0 = pgc_frames(v->c);
+		v->last_frame_s = 0;
+		v->sample_ages = true;
+		int left = n;
+		while (left > 0 && now_s() < t_at + BENCH_BURST_TIMEOUT_S && !interrupted) {
+			if (pgc_pump(v->c, 5) < 0)
+				break;
+			left = 0;
+			for (int i = 0; i < n; i++)
+				if (!burst_read(&b[i]))
+					left++;
+		}
+		v->sample_ages = false;
+		r->window_s += now_s() - t_at;
+		r->frames += pgc_frames(v->c) - f0;
+		for (int i = 0; i < n; i++) {
+			if (b[i].fd >= 0) {
+				kill(b[i].pid, SIGKILL);
+				close(b[i].fd);
+				b[i].fd = -1;
+			}
+			waitpid(b[i].pid, NULL, 0);
+			burst_tally(keys, counts, &nkeys, &b[i]);
+			if (b[i].status > 0)
+				r->login_ms[r->nlogin_ms++] = b[i].ms;
+			r->wrong += b[i].wrong;
+		}
+		r->logins += n;
+		r->rounds++;
+		if (pgc_closed(v->c))
+			break;
+		viewer_pump_for(v, BENCH_BURST_GAP_MS);
+	}
+	r->ok = r->rounds == BENCH_BURST_ROUNDS && !pgc_closed(v->c);
+	r->nages = v->nages;
+	r->misreads = v->misreads;
+	r->max_gap_ms = v->max_gap_ms;
+	r->age_p50 = quantile(v->ages, v->nages, 0.5);
+	r->age_p95 = quantile(v->ages, v->nages, 0.95);
+	r->age_max = quantile(v->ages, v->nages, 1);
+	size_t off = 0;
+	for (int i = 0; i < nkeys && off < sizeof r->statuses; i++)
+		off += (size_t)snprintf(r->statuses + off, sizeof r->statuses - off, "%s%s x%d",
+					i ? ", " : "", keys[i], counts[i]);
+}
+
+static void print_burst(const struct window *w0, const struct burst_result *r)
+{
+	char label[64];
+
+	printf("  %-28s %8s %8s %8s %8s %11s\n", "", "frames/s", "age p50", "age p95", "age max",
+	       "max gap ms");
+	snprintf(label, sizeof label, "no logins, %.0f s", w0->secs);
+	printf("  %-28s %8.1f %8.0f %8.0f %8.0f %11.0f\n", label, (double)w0->frames / w0->secs,
+	       w0->age_p50, w0->age_p95, w0->age_max, w0->max_gap_ms);
+	if (w0->misreads)
+		printf("  %-28s (%lu of %lu frames: clock not readable)\n", "", w0->misreads,
+		       w0->misreads + (unsigned long)w0->nages);
+	snprintf(label, sizeof label, "during the bursts, %.1f s", r->window_s);
+	printf("  %-28s %8.1f %8.0f %8.0f %8.0f %11.0f%s\n", label,
+	       r->window_s > 0 ? (double)r->frames / r->window_s : 0.0, r->age_p50, r->age_p95,
+	       r->age_max, r->max_gap_ms, r->ok ? "" : "  (incomplete)");
+	if (r->misreads)
+		printf("  %-28s (%lu of %lu frames: clock not readable)\n", "", r->misreads,
+		       r->misreads + (unsigned long)r->nages);
+	double *ms = r->login_ms;
+	size_t n = r->nlogin_ms;
+	if (n > 0)
+		printf("  logins answered after (ms)   min %.0f, median %.0f, p95 %.0f, max %.0f\n",
+		       quantile(ms, n, 0), quantile(ms, n, 0.5), quantile(ms, n, 0.95),
+		       quantile(ms, n, 1));
+	printf("  answers                      %s\n", r->statuses[0] ? r->statuses : "none");
+}
+
 /* ---- set-up -------------------------------------------------------------- */
 
 static void usage_exit(const char *argv0)
@@ -768,6 +1037,7 @@ static void usage_exit(const char *argv0)
 	fprintf(stderr,
 		"usage: %s --port P --admin-port P --page-port P --ca FILE --password-file F\n"
 		"          --gateway-pid PID [--sessions N] [--seconds S] [--fps-cap FPS]\n"
+		"          [--burst LOGINS]\n"
 		"Users bench-1..bench-N and bench-admin must exist with that password.\n",
 		argv0);
 	exit(2);
@@ -785,6 +1055,10 @@ static void parse_args(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "fps-cap", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "login-at", required_argument, NULL, 'A' },
+		{ "login-user", required_argument, NULL, 'U' },
+		{ "login-wrong", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -800,9 +1074,21 @@ static void parse_args(int argc, char **argv)
 		case 'n': opt.sessions = atoi(optarg); break;
 		case 's': opt.seconds = atoi(optarg); break;
 		case 'r': opt.fps_cap = atoi(optarg); break;
+		case 'b': opt.burst = atoi(optarg); break;
+		case 'A': opt.login_at_ms = atoll(optarg); break;
+		case 'U': opt.login_user = optarg; break;
+		case 'W': opt.login_wrong = true; break;
 		default: usage_exit(argv[0]);
 		}
 	}
+	if (opt.login_at_ms > 0) { /* one login of a burst */
+		if (optind != argc || opt.port <= 0 || !opt.ca_file || !opt.password_file ||
+		    !opt.login_user)
+			usage_exit(argv[0]);
+		return;
+	}
+	if (opt.burst < 0 || opt.burst > BENCH_BURST_MAX)
+		usage_exit(argv[0]);
 	if (optind != argc || opt.port <= 0 || opt.admin_port <= 0 || opt.page_port <= 0 ||
 	    !opt.ca_file || !opt.password_file || opt.gateway_pid <= 0 || opt.sessions < 1 ||
 	    opt.sessions > BENCH_MAX_SESSIONS || opt.seconds < 1 || opt.fps_cap < 1 ||
@@ -864,6 +1150,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	staff_srv = (struct pgc_server){ "127.0.0.1", opt.port, opt.ca_file };
 	admin_srv = (struct pgc_server){ "127.0.0.1", opt.admin_port, opt.ca_file };
+	if (opt.login_at_ms > 0)
+		return load_password() == 0 ? login_once() : 1;
 	if (load_password() != 0 || wait_ready() != 0)
 		return 1;
 	usage_take(&u_start, false);
@@ -915,6 +1203,29 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench: (b) %s\n", anim.err);
 	}
 	end_sessions(&anim, 1);
+
+	/* (e) the animated page again, without logins, then during login bursts */
+	static struct viewer bv;
+	struct window w_burst0 = { 0 };
+	struct burst_result burst = { 0 };
+	bool burst_ok = false;
+	viewer_init(&bv, "bench-1");
+	if (opt.burst > 0 && !interrupted && page_mode("anim") == 0) {
+		fprintf(stderr, "bench: (e) animated page, %d s without logins, then %d bursts of %d "
+			"logins\n", opt.seconds, BENCH_BURST_ROUNDS, opt.burst);
+		if (viewer_open(&bv) == 0 && viewer_pump_for(&bv, BENCH_WARMUP_MS)) {
+			measure_window(&bv, true, &w_burst0);
+			if (w_burst0.ok) {
+				run_bursts(&bv, &burst);
+				burst_ok = true;
+			}
+		}
+		if (!burst_ok && !bv.err[0])
+			snprintf(bv.err, sizeof bv.err, "the connection closed");
+		if (bv.err[0])
+			fprintf(stderr, "bench: (e) %s\n", bv.err);
+	}
+	end_sessions(&bv, 1);
 
 	/* (a) N concurrent sessions, (d) with N sessions */
 	int n = opt.sessions;
@@ -1004,6 +1315,18 @@ int main(int argc, char **argv)
 	}
 	print_usage_row("end (sessions ended)", &u_end, &u_start);
 	printf("  (gw CPU ms: the gateway's own user+system time since the start)\n");
+
+	if (opt.burst > 0) {
+		printf("\n(e) login burst: %d logins at once (every other one with a wrong password), "
+		       "%d rounds, one viewer on the animated page\n",
+		       opt.burst, BENCH_BURST_ROUNDS);
+		if (burst_ok)
+			print_burst(&w_burst0, &burst);
+		else
+			printf("  failed: %s\n", bv.err[0] ? bv.err : "see stderr");
+		free(burst.login_ms);
+	}
+
 
 	return 0;
 }
