@@ -57,9 +57,8 @@ static const struct config_key config_keys[] = {
 	    "comma-separated addresses (CIDR allowed) of the balancers allowed to send a PROXY "
 	    "header; required with proxy_protocol = on"),
 	INT("server", max_connections_per_address, 0, 1000000, "32",
-	    "concurrent TCP connections one client address may hold on the staff listener, and "
-	    "apart on the admin listener (the real address with proxy_protocol); over it a new "
-	    "connection is closed before TLS; 0 = no cap"),
+	    "TCP connections one client address may hold at once, staff and admin listener "
+	    "counted apart (the header's address with proxy_protocol); 0 = no cap"),
 	INT("server", auth_threads, 1, 64, "2",
 	    "threads that check passwords (Argon2id), off the event loop"),
 	INT("server", auth_queue, 1, 4096, "32",
