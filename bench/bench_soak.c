@@ -619,6 +619,8 @@ static void __attribute__((noreturn)) viewer_main(struct viewer *v)
 				count(C_IDLE_4004, 1);
 			if (v->leave == LEAVE_WAIT && code == 4000)
 				count(C_TAKEOVER_4000, 1);
+			else if (v->leave == LEAVE_WAIT)
+				count_keyf("takeover: the first viewer was closed with %d before", code);
 			_exit(0);
 		}
 		viewer_flush_counts(v);
@@ -898,8 +900,9 @@ static int audit_verify(char *out, size_t outlen)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Lines of the gateway's log containing needle; -1 if it cannot be read. */
-static long log_count(const char *needle)
+/* Lines of the gateway's log containing needle and also needle2 (if not
+   NULL); -1 if it cannot be read. */
+static long log_count(const char *needle, const char *needle2)
 {
 	FILE *f = opt.gateway_log ? fopen(opt.gateway_log, "r") : NULL;
 	char *line = NULL;
@@ -909,7 +912,7 @@ static long log_count(const char *needle)
 	if (f == NULL)
 		return -1;
 	while (getline(&line, &cap, f) > 0)
-		if (strstr(line, needle))
+		if (strstr(line, needle) && (needle2 == NULL || strstr(line, needle2)))
 			n++;
 	free(line);
 	fclose(f);
@@ -1100,6 +1103,8 @@ static void users_stop(pid_t *users, int n)
 	   were the user's, gone with the kill above */
 }
 
+/* Prints the counted outcomes whose text starts with prefix (without it),
+   the first under label; "none" if there is none. */
 static void print_keys(const char *prefix, const char *label)
 {
 	bool any = false;
@@ -1108,12 +1113,35 @@ static void print_keys(const char *prefix, const char *label)
 		struct soak_key *k = &sh->keys[i];
 		if (atomic_load(&k->state) != 2 || strncmp(k->text, prefix, strlen(prefix)) != 0)
 			continue;
-		printf("  %-24s %8lu  %s\n", any ? "" : label, atomic_load(&k->n),
+		printf("  %-22s %8lu  %s\n", any ? "" : label, atomic_load(&k->n),
 		       k->text + strlen(prefix));
 		any = true;
 	}
 	if (!any)
-		printf("  %-24s %8s\n", label, "none");
+		printf("  %-22s %8s\n", label, "none");
+}
+
+/* Prints every counted outcome not shown under one of the known prefixes. */
+static void print_other_keys(const char *label)
+{
+	static const char *const shown[] = { "login refused: ", "login with a wrong password: ",
+					     "connect failed: ", "closed: " };
+	bool any = false;
+
+	for (int i = 0; i < SOAK_MAX_KEYS; i++) {
+		struct soak_key *k = &sh->keys[i];
+		bool known = false;
+		if (atomic_load(&k->state) != 2)
+			continue;
+		for (size_t j = 0; j < sizeof shown / sizeof shown[0]; j++)
+			known = known || strncmp(k->text, shown[j], strlen(shown[j])) == 0;
+		if (known)
+			continue;
+		printf("  %-22s %8lu  %s\n", any ? "" : label, atomic_load(&k->n), k->text);
+		any = true;
+	}
+	if (!any)
+		printf("  %-22s %8s\n", label, "none");
 }
 
 int main(int argc, char **argv)
@@ -1257,9 +1285,15 @@ int main(int argc, char **argv)
 	int vrc = audit_verify(verify, sizeof verify);
 	struct audit_counts ac;
 	int arc = audit_count(&ac);
-	long log_crashes = log_count("exited unexpectedly");
-	long log_asan = log_count("ERROR: AddressSanitizer");
-	long log_ubsan = log_count("runtime error:");
+	/* the log holds the workers' stderr too: the gateway's own ASan reports
+	   carry its pid (==PID==ERROR), a worker's its pid in its namespace */
+	char gw_asan_tag[64];
+	snprintf(gw_asan_tag, sizeof gw_asan_tag, "==%d==ERROR: AddressSanitizer",
+		 (int)opt.gateway_pid);
+	long log_crashes = log_count("error: session ", "exited unexpectedly");
+	long log_asan = log_count("ERROR: AddressSanitizer", NULL);
+	long log_asan_gw = log_count(gw_asan_tag, NULL);
+	long log_ubsan = log_count("runtime error:", NULL);
 
 	/* The report. */
 	time_t now = time(NULL);
@@ -1282,11 +1316,11 @@ int main(int argc, char **argv)
 	printf("logins refused           %8lu  (+ %lu wrong passwords sent on purpose: %lu "
 	       "answered 401)\n",
 	       counter(C_LOGIN_REFUSED), counter(C_WRONG_SENT), counter(C_WRONG_401));
-	print_keys("login refused: ", "  by kind");
-	print_keys("login with a wrong password: ", "  wrong password answers");
+	print_keys("login refused: ", "by kind");
+	print_keys("login with a wrong password: ", "wrong passwords, answers");
 	printf("connections opened       %8lu  (failed %lu)\n", counter(C_CONNECT_OK),
 	       counter(C_CONNECT_FAILED));
-	print_keys("connect failed: ", "  failed, by kind");
+	print_keys("connect failed: ", "failed, by kind");
 	printf("  left by the viewer     %8lu  clean (close frame, mid-stream)\n",
 	       counter(C_CLEAN_CLOSE));
 	printf("                         %8lu  abrupt (viewer killed mid-update: reset)\n",
@@ -1294,7 +1328,7 @@ int main(int argc, char **argv)
 	printf("                         %8lu  abrupt (viewer killed between updates)\n",
 	       counter(C_ABRUPT_IDLE));
 	printf("  closed by the gateway  %8lu\n", counter(C_CLOSED_BY_GW));
-	print_keys("closed: ", "  by code and reason");
+	print_keys("closed: ", "by code and reason");
 	printf("churn                    %8lu  takeovers (%lu first viewers got 4000)\n",
 	       counter(C_TAKEOVERS), counter(C_TAKEOVER_4000));
 	printf("                         %8lu  admin kills (DELETE 200; %lu missed)\n",
@@ -1317,14 +1351,14 @@ int main(int argc, char **argv)
 	       gv.rss_max_kib, gv.rss_end_kib);
 	printf("  open fds               %8d  start, %d end (margin %d)\n", gv.fds_start,
 	       gv.fds_end, opt.fd_margin);
-	printf("worker crashes           %8.0f  (/metrics, since the start; %ld log lines "
-	       "'exited unexpectedly'; %lu worker_crash records)\n",
+	printf("worker crashes           %8.0f  (/metrics, since the start; %ld in the log; "
+	       "%lu worker_crash records)\n",
 	       metrics_crashes >= 0 && gv.crashes_start >= 0 ? metrics_crashes - gv.crashes_start
 							     : -1.0,
 	       log_crashes, ac.worker_crash);
-	printf("sanitizer reports        %8ld  AddressSanitizer, %ld UBSan runtime errors (gateway "
-	       "log so far)\n",
-	       log_asan, log_ubsan);
+	printf("sanitizer reports        %8ld  AddressSanitizer (gateway %ld, session workers %ld), "
+	       "%ld UBSan runtime errors (daemon log so far)\n",
+	       log_asan, log_asan_gw, log_asan - log_asan_gw, log_ubsan);
 	printf("audit verify             %8s  %s\n", vrc == 0 ? "OK" : "FAILED", verify);
 	printf("audit records            %8lu  (%lu lines not records)\n", ac.records, ac.bad_lines);
 	long lost = (long)counter(C_LOGIN_OK) - (long)ac.login_ok;
@@ -1333,13 +1367,11 @@ int main(int argc, char **argv)
 	       arc != 0 ? "audit_dir unreadable" : lost > 0 ? "RECORDS LOST" : "none lost");
 	printf("  login_fail             %8lu  invalid_credentials (401s seen: %lu), %lu other\n",
 	       ac.login_fail_invalid, counter(C_WRONG_401), ac.login_fail_other);
-	print_keys("admin kill: ", "other outcomes");
-	print_keys("browser crash: ", "");
-	print_keys("not closed ", "");
-	print_keys("fork failed", "");
-	printf("  %-24s %8lu  viewers killed after a deadline\n", "", counter(C_HUNG));
+	printf("other outcomes           %8lu  viewers killed by their user after a deadline\n",
+	       counter(C_HUNG));
+	print_other_keys("");
 	if (atomic_load(&sh->keys_lost))
-		printf("  %-24s %8lu  outcomes not counted (table full)\n", "",
+		printf("  %-22s %8lu  outcomes not counted (table full)\n", "",
 		       atomic_load(&sh->keys_lost));
 
 	/* The verdict. */
@@ -1363,12 +1395,23 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	if (log_asan > 0) {
-		printf("FAIL (AddressSanitizer report in the gateway log) ");
+		printf("FAIL (AddressSanitizer reports in the daemon log: gateway %ld, session "
+		       "workers %ld) ",
+		       log_asan_gw, log_asan - log_asan_gw);
 		rc = 1;
 	}
 	if (rc == 0)
 		printf("PASS");
 	printf("\n");
+	/* one line for tests/run.sh's summary */
+	printf("summary: %s: %d users %.0f s, %lu sessions, %lu logins ok, %lu connections, "
+	       "gateway %s, fds %d->%d, RSS %ld->%ld KiB, worker crashes %.0f, audit %s\n",
+	       rc == 0 ? "PASS" : "FAIL", opt.users, ran_s, ac.session_start, counter(C_LOGIN_OK),
+	       counter(C_CONNECT_OK), gv.died ? "DIED" : "alive", gv.fds_start, gv.fds_end,
+	       gv.rss_start_kib, gv.rss_end_kib,
+	       metrics_crashes >= 0 && gv.crashes_start >= 0 ? metrics_crashes - gv.crashes_start
+							     : -1.0,
+	       vrc == 0 && lost <= 0 ? "OK" : "FAILED");
 	if (interrupted)
 		return 130;
 	return rc;

@@ -276,6 +276,9 @@ reconnect_grace_s = 0"
 		users_file = $WORLD/users
 		runtime_dir = $WORLD/run
 		state_dir = $WORLD/state
+		# every client of this world is 127.0.0.1, where real users come from
+		# one terminal each: no per-address cap
+		max_connections_per_address = 0
 		[admin]
 		admin_listen_address = 127.0.0.1
 		admin_listen_port = $admin_port
@@ -288,9 +291,12 @@ reconnect_grace_s = 0"
 		$limits
 		max_sessions_per_user = 1
 		max_fps = 0
-		# the wrong passwords of the login burst and the soak must not lock
-		# out 127.0.0.1 (every client here): each one costs a full check
+		# every client here is 127.0.0.1: the wrong passwords of the login
+		# burst and the soak must not lock it out (each one costs a full
+		# check), and no per-address rate applies (20 terminals log in at once)
 		login_max_failures = 0
+		login_rate_per_s = 0
+		admin_rate_per_s = 0
 	EOF
 	chmod 600 "$WORLD/pixelgate.conf"
 	"$BUILD/pixelgate" -n -c "$WORLD/pixelgate.conf" >"$WORLD/check.log" 2>&1 ||
@@ -317,7 +323,7 @@ run_bench() {
 # The soak; then the daemon is stopped and its log searched for sanitizer
 # reports (LeakSanitizer's only at exit). Exits with the soak's verdict.
 run_soak() {
-	local rc=0 asan leaks ubsan seed=()
+	local rc=0 asan asan_gw leaks ubsan gw_pid seed=()
 	[[ -z $SOAK_SEED ]] || seed=(--seed "$SOAK_SEED")
 	say "running bench_soak: $SOAK_USERS users, $SOAK_DURATION_S s"
 	"$BUILD/bench_soak" --conf "$WORLD/pixelgate.conf" --ca "$WORLD/ca.crt" \
@@ -330,15 +336,22 @@ run_soak() {
 	BENCH_PID=""
 	[[ $rc -ne 130 ]] || exit 130
 	say "stopping the daemon"
+	gw_pid=$DAEMON_PID
 	stop_pid "$DAEMON_PID" 30
 	DAEMON_PID=""
+	# the log holds the session workers' stderr too; the gateway's own
+	# reports carry its pid (==PID==ERROR: ...)
 	asan=$(grep -c 'ERROR: AddressSanitizer' "$WORLD/daemon.log" || true)
+	asan_gw=$(grep -c "==$gw_pid==ERROR: AddressSanitizer" "$WORLD/daemon.log" || true)
 	leaks=$(grep -c 'ERROR: LeakSanitizer' "$WORLD/daemon.log" || true)
 	ubsan=$(grep -c 'runtime error:' "$WORLD/daemon.log" || true)
-	printf 'daemon log after the stop: %s AddressSanitizer, %s LeakSanitizer, %s UBSan reports\n' \
-		"$asan" "$leaks" "$ubsan"
+	printf 'daemon log after the stop: %s AddressSanitizer (gateway %s, session workers %s), %s LeakSanitizer, %s UBSan reports\n' \
+		"$asan" "$asan_gw" "$((asan - asan_gw))" "$leaks" "$ubsan"
 	if [[ $asan -gt 0 || $ubsan -gt 0 ]]; then
-		grep -A 30 -E 'ERROR: AddressSanitizer|runtime error:' "$WORLD/daemon.log" | head -n 60 >&2
+		# the first reports (not through a pipe: head would cut grep short)
+		grep -A 30 -E 'ERROR: AddressSanitizer|runtime error:' "$WORLD/daemon.log" \
+			>"$WORLD/sanitizer.txt" || true
+		head -n 60 "$WORLD/sanitizer.txt" >&2
 		[[ $rc -ne 0 ]] || rc=1
 	fi
 	[[ $rc -eq 0 ]] || die "soak failed (status $rc)"

@@ -184,6 +184,44 @@ step_test() {
 	record tests ok "${CTEST_LINE:-ctest passed}"
 }
 
+# A short churn soak (bench/run.sh soak, bench/bench_soak.c) against this
+# ASan build: a few users log in, stream big updates and leave cleanly or
+# abruptly mid-update, with takeovers, admin kills, idle timeouts and browser
+# crashes, for SOAK_DURATION_S. Fails if the gateway died, its fds grew, the
+# audit log does not verify or lost a login, or its log has an
+# AddressSanitizer (or UBSan) report. About 100 s in all.
+SOAK_USERS=3
+SOAK_DURATION_S=70
+step_soak() {
+	local log rc=0 summary leaks asan
+	log=$BUILD/run-soak.log
+	if ! can_be_root; then
+		warn "not root and no sudo: skipping the soak (its sessions run as $BROWSER_USER)"
+		record soak skipped "no root, no sudo"
+		return 0
+	fi
+	say "soak: $SOAK_USERS users for $SOAK_DURATION_S s against the ASan build (log: $log)"
+	set +e
+	as_root env PIXELGATE_BENCH_BUILD_DIR="$BUILD" PIXELGATE_BENCH_NO_BUILD=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:quarantine_size_mb=16 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$ROOT/bench/run.sh" soak --users "$SOAK_USERS" --duration "$SOAK_DURATION_S" \
+		--idle-timeout 10 --grace 3 --chaos-interval 10 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	summary=$(sed -n 's/^summary: //p' "$log" | tail -n1)
+	# what bench/run.sh found in the daemon's log after stopping it (a report
+	# from a session worker fails the step too: it is the product's memory bug)
+	asan=$(sed -nE 's/^daemon log after the stop: (.*)$/\1/p' "$log" | tail -n1)
+	leaks=$(sed -nE 's/^daemon log after the stop: .* ([0-9]+) LeakSanitizer.*/\1/p' "$log" | tail -n1)
+	[[ -z $leaks || $leaks == 0 ]] || summary="$summary; $leaks LeakSanitizer report(s) at exit"
+	[[ $rc -eq 0 || -z $asan ]] || summary="$summary; daemon log: $asan"
+	if [[ $rc -ne 0 ]]; then
+		die_step soak "exit $rc: ${summary:-no summary} (log: $log)"
+	fi
+	record soak ok "$summary"
+}
+
 main() {
 	cd "$ROOT"
 	step_packages
@@ -193,6 +231,7 @@ main() {
 	step_build
 	step_memcheck_build
 	step_test
+	step_soak
 	print_summary
 }
 
