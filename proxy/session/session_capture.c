@@ -204,10 +204,19 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 			       (size_t)x * 4;
 		if (memcmp(dst, src, (size_t)w * 4) == 0)
 			continue;
+		/*
+		 * Xvfb keeps drawing into the map while we compare: the pixel
+		 * that differed a moment ago may be equal now. Both scans stay
+		 * inside the row (they ran past its ends, and memcpy got a
+		 * negative size, on a scrolling page under load).
+		 */
 		int first = 0, last = w - 1;
-		while (memcmp(dst + (size_t)first * 4, src + (size_t)first * 4, 4) == 0)
+		while (first < w && memcmp(dst + (size_t)first * 4, src + (size_t)first * 4, 4) == 0)
 			first++;
-		while (memcmp(dst + (size_t)last * 4, src + (size_t)last * 4, 4) == 0)
+		if (first == w)
+			continue; /* equal again */
+		while (last > first &&
+		       memcmp(dst + (size_t)last * 4, src + (size_t)last * 4, 4) == 0)
 			last--;
 		memcpy(dst + (size_t)first * 4, src + (size_t)first * 4,
 		       (size_t)(last - first + 1) * 4);
