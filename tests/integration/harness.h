@@ -326,6 +326,12 @@ const char *it_proc_cmdline(pid_t pid, char *buf, size_t len);
 /* True if pid's command line has an argument starting with prefix. */
 bool it_proc_has_arg(pid_t pid, const char *prefix);
 
+/* Resident memory of pid in KiB (VmRSS), or -1 if it cannot be read. */
+long it_rss_kib(pid_t pid);
+
+/* Open descriptors of pid, or -1 if they cannot be listed. */
+int it_fd_count(pid_t pid);
+
 /* Real uid of pid, or (uid_t)-1. */
 uid_t it_proc_uid(pid_t pid);
 

@@ -23,7 +23,6 @@
  * Each viewer life runs in a child process (fork): killing it is the most
  * abrupt close a client can make.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -90,40 +89,6 @@ static pid_t churn_viewer(const char *user, int life_ms, bool clean)
 	}
 	pgc_free(c);
 	_exit(CHURN_OK);
-}
-
-/* Open descriptors of pid (-1 if it cannot be read). */
-static int churn_fds(pid_t pid)
-{
-	char path[64];
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return -1;
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* Resident memory of pid in KiB (-1 if it cannot be read). */
-static long churn_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 /*
@@ -198,16 +163,16 @@ Test(churn, reconnecting_users_leave_the_gateway_flat, .init = NULL, .fini = it_
 	churn_check_pages(users, nusers);
 	churn_rounds(users, nusers, 2, 0);
 	it_sleep_ms(2000);
-	int fds0 = churn_fds(it.daemon_pid);
-	long rss0 = churn_rss_kib(it.daemon_pid);
+	int fds0 = it_fd_count(it.daemon_pid);
+	long rss0 = it_rss_kib(it.daemon_pid);
 	IT_ASSERT(fds0 > 0 && rss0 > 0, "cannot read the gateway's fds or RSS");
 
 	churn_rounds(users, nusers, 10, 2);
 	it_sleep_ms(2000); /* closes settle: TLS shutdown, lws timeouts */
 	churn_check_pages(users, nusers);
 	it_sleep_ms(2000);
-	int fds1 = churn_fds(it.daemon_pid);
-	long rss1 = churn_rss_kib(it.daemon_pid);
+	int fds1 = it_fd_count(it.daemon_pid);
+	long rss1 = it_rss_kib(it.daemon_pid);
 	fprintf(stderr,
 		"[churn] gateway after warm-up: %d fds, %ld KiB RSS; after 30 more viewer "
 		"lives (half killed mid-stream): %d fds, %ld KiB RSS\n",

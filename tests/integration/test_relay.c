@@ -13,21 +13,6 @@
 
 #include "harness.h"
 
-/* Resident set of pid in KiB, or -1. */
-static long relay_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f != NULL && fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kib = atol(line + 6);
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
 /* Bound on the gateway's growth while a slow viewer has hundreds of MB pending. */
 #define RELAY_MAX_GROWTH_KIB (48 * 1024)
 #define RELAY_REQUESTS 300
@@ -44,7 +29,7 @@ Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
 	it_start_opts("relay_slow_viewer_does_not_grow_gateway_memory", users, &o);
 	struct pgc_conn *c = it_open_page("t8-slow", 0, 0, &r);
 	rfbClient *cl = pgc_rfb(c);
-	long before = relay_rss_kib(it.daemon_pid);
+	long before = it_rss_kib(it.daemon_pid);
 	IT_ASSERT(before > 0, "cannot read the daemon's memory use");
 
 	/* Raw encoding only, then many full-screen requests, unread. */
@@ -68,7 +53,7 @@ Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
 	uint64_t in_while_paused = 0;
 	for (int i = 0; i < 6; i++) {
 		it_sleep_ms(500);
-		long now = relay_rss_kib(it.daemon_pid);
+		long now = it_rss_kib(it.daemon_pid);
 		if (now > peak)
 			peak = now;
 		in_while_paused = pgc_bytes_in(c);
@@ -92,7 +77,7 @@ Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
 	while (pgc_bytes_in(c) < in_while_paused + RELAY_DRAIN_BYTES && it_now_s() < deadline &&
 	       !pgc_closed(c)) {
 		pgc_pump(c, 200);
-		long now = relay_rss_kib(it.daemon_pid);
+		long now = it_rss_kib(it.daemon_pid);
 		if (now > peak)
 			peak = now;
 	}
