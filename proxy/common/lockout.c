@@ -25,11 +25,10 @@ void lockout_init(struct lockout *l)
 	l->n = 0;
 }
 
-/* The stored form of key: itself if it fits, else prefix + "#" + 16 hex digits. */
-static void lockout_key(const char *key, char out[LOCKOUT_KEY_MAX])
+void lockout_key_fit(const char *key, char *out, size_t cap)
 {
 	size_t len = strlen(key);
-	if (len < LOCKOUT_KEY_MAX) {
+	if (len < cap) {
 		memcpy(out, key, len + 1);
 		return;
 	}
@@ -38,9 +37,15 @@ static void lockout_key(const char *key, char out[LOCKOUT_KEY_MAX])
 		h ^= (unsigned char)key[i];
 		h *= 1099511628211ULL;
 	}
-	const size_t prefix = LOCKOUT_KEY_MAX - 1 - 17;
+	const size_t prefix = cap - 1 - 17;
 	memcpy(out, key, prefix);
-	snprintf(out + prefix, LOCKOUT_KEY_MAX - prefix, "#%016llx", (unsigned long long)h);
+	snprintf(out + prefix, cap - prefix, "#%016llx", (unsigned long long)h);
+}
+
+/* The stored form of key in this table. */
+static void lockout_key(const char *key, char out[LOCKOUT_KEY_MAX])
+{
+	lockout_key_fit(key, out, LOCKOUT_KEY_MAX);
 }
 
 static struct lockout_entry *lockout_find(const struct lockout *l, const char *key)

@@ -30,6 +30,13 @@ struct lockout {
 
 void lockout_init(struct lockout *l);
 
+/*
+ * The stored form of key in a table of cap-byte keys (cap >= 32): key itself
+ * if it fits, else its prefix + "#" + 16 hex digits of its 64-bit FNV-1a
+ * hash, so long keys sharing a prefix stay apart. Also used by ratelimit.c.
+ */
+void lockout_key_fit(const char *key, char *out, size_t cap);
+
 /* Seconds key stays locked at now_ms (rounded up), or 0 if it is not locked. */
 int lockout_remaining_s(const struct lockout *l, const char *key, int64_t now_ms);
 

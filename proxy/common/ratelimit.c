@@ -19,6 +19,8 @@
  */
 #include "ratelimit.h"
 
+#include "lockout.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -28,22 +30,10 @@ void ratelimit_init(struct ratelimit *r)
 	r->evictions = 0;
 }
 
-/* The stored form of key: itself if it fits, else prefix + "#" + 16 hex digits. */
+/* The stored form of key (lockout_key_fit(), shared with the lockout table). */
 static void ratelimit_key(const char *key, char out[RATELIMIT_KEY_MAX])
 {
-	size_t len = strlen(key);
-	if (len < RATELIMIT_KEY_MAX) {
-		memcpy(out, key, len + 1);
-		return;
-	}
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a, 64 bits */
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
-	}
-	const size_t prefix = RATELIMIT_KEY_MAX - 1 - 17;
-	memcpy(out, key, prefix);
-	snprintf(out + prefix, RATELIMIT_KEY_MAX - prefix, "#%016llx", (unsigned long long)h);
+	lockout_key_fit(key, out, RATELIMIT_KEY_MAX);
 }
 
 /* Bring e's bucket up to now_ms (capacity cap_milli, rate_per_s per second). */
