@@ -76,6 +76,7 @@ void capture_close(struct capture *c);
 
 /* Input injection (session_input.c). */
 #define INPUT_SPARE_KEYCODES 8
+#define INPUT_BLOCKED_HELD 8   /* blocked keys held down at once (their releases are dropped) */
 
 struct input {
 	Display *dpy;
@@ -88,12 +89,31 @@ struct input {
 	int next_spare;
 	int buttons;                         /* last button mask */
 	KeyCode shift_keycode;
+	/* The viewer's modifiers, from its key events (for the shortcut filter). */
+	bool ctrl_down[2];                   /* Control_L, Control_R */
+	bool shift_down[2];                  /* Shift_L, Shift_R */
+	/* Keys whose press was blocked (keysyms, letters in lower case). */
+	unsigned long blocked_held[INPUT_BLOCKED_HELD];
+	int nblocked_held;
 };
 
 int input_init(struct input *in, Display *dpy);
+/*
+ * The shortcut filter, before input_key(): true if this key event must not
+ * reach the browser. Dropped are the DevTools shortcuts (F12 with any
+ * modifiers, Ctrl+Shift+I, J and C), incognito (Ctrl+Shift+N) and the
+ * profile switcher (Ctrl+Shift+M), press and release; Ctrl and Shift are
+ * tracked from the viewer's own key events, and an upper-case letter counts
+ * as shifted (input_key() would add the Shift). When a press is newly
+ * blocked, keys gets the combination ("Ctrl+Shift+N") for the gateway's
+ * audit; otherwise (its release, a key repeat) keys is "".
+ */
+bool input_shortcut_blocked(struct input *in, bool down, uint32_t keysym, char *keys,
+			    size_t keyslen);
 void input_key(struct input *in, bool down, uint32_t keysym);
 void input_pointer(struct input *in, int button_mask, int x, int y);
-/* Release every key and button we hold (a client detached). */
+/* Release every key and button we hold (a client detached); forget the
+   viewer's modifiers and blocked keys. */
 void input_release_all(struct input *in);
 /* Give the spare keycodes back their empty mapping. */
 void input_close(struct input *in);
@@ -101,6 +121,18 @@ void input_close(struct input *in);
 /* CDP over the pipe (session_cdp.c). */
 #define CDP_MESSAGE_MAX (4 * 1024 * 1024)
 #define CDP_SEEN_TABS 32
+#define CDP_REQUIRED_MAX 24        /* required commands awaiting their answer at once */
+#define CDP_REQUIRED_WAIT_MS 10000 /* a required command's answer must come within this */
+#define CDP_CONTEXTS_MAX 16        /* browser contexts whose downloads are denied */
+#define CDP_CONTEXT_ID_MAX 64      /* longest browserContextId, bytes (Chromium's: 32) */
+
+/* A command whose failure ends the session (download denial, target discovery). */
+struct cdp_required {
+	int id;                   /* the command's CDP id */
+	bool opening;             /* one of cdp_start()'s: READY waits for it */
+	int64_t deadline_ms;      /* monotonic; no answer by then ends the session */
+	char what[96];            /* for the reason, e.g. "download denial" */
+};
 
 struct cdp {
 	int wfd, rfd;
@@ -109,6 +141,15 @@ struct cdp {
 	bool discarding;          /* skipping an oversize message up to its NUL */
 	int next_id;
 	int ctrl_fd;              /* to forward events to the gateway */
+	/* Required commands not answered yet, and how many of them are opening ones. */
+	struct cdp_required required[CDP_REQUIRED_MAX];
+	int nrequired;
+	int opening_left;
+	bool start_sent;          /* cdp_start() sent the opening commands */
+	char failure[256];        /* why the session must end ("" while all is well) */
+	/* Browser contexts already told to deny downloads (their ids). */
+	char contexts[CDP_CONTEXTS_MAX][CDP_CONTEXT_ID_MAX + 1];
+	int ncontexts;
 	/* Last URL reported per tab (FNV-1a hashes), so that a title change
 	   (also a Target.targetInfoChanged) is not logged as a navigation. */
 	struct {
@@ -129,13 +170,32 @@ struct cdp {
 
 /* Milliseconds until cdp_tick() has something to do, or -1. */
 int cdp_timeout_ms(const struct cdp *c);
-/* Send a held navigate whose wait is over (or all, if flush). */
+/*
+ * Send a held navigate whose wait is over (or all, if flush). Unless flush,
+ * a required command whose answer is overdue makes cdp_failure() say so.
+ */
 void cdp_tick(struct cdp *c, bool flush);
 
 int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd);
-/* Send the session's opening commands (download denial, target discovery). */
+/*
+ * Send the session's opening commands: download denial (default context)
+ * and target discovery. Their answers arrive later through cdp_read(). 0, or
+ * -1 if they could not be written.
+ */
 int cdp_start(struct cdp *c);
-/* Read what is available; 0, or -1 when the pipe closed. */
+/*
+ * True once every opening command was answered successfully: the session
+ * may tell the gateway it is READY. Never true after a failure.
+ */
+bool cdp_started(const struct cdp *c);
+/*
+ * Why the session must end, or NULL: a required command (an opening one, or
+ * the download denial of a browser context that appeared later) was refused,
+ * not answered within CDP_REQUIRED_WAIT_MS, could not be sent, or the pipe
+ * closed before its answer.
+ */
+const char *cdp_failure(const struct cdp *c);
+/* Read what is available; 0, or -1 when the pipe closed (then see cdp_failure()). */
 int cdp_read(struct cdp *c);
 void cdp_close(struct cdp *c);
 

@@ -6,11 +6,23 @@
  * bytes; the DownloadRestrictions policy alone still writes the file) and
  * asks for target events, which become download_blocked, new_tab and
  * navigate events for the gateway's log.
+ *
+ * Those opening commands are required: the session is READY only once
+ * Chromium has answered both without an error, and ends when one is refused
+ * or not answered within CDP_REQUIRED_WAIT_MS. The default download
+ * behaviour does not reach other browser contexts (an incognito or guest
+ * window, a context made over CDP; the policy forbids them, this is the
+ * second line), so every browserContextId seen in a target event gets its
+ * own "deny" once, required the same way. The default context is included:
+ * a second deny there is harmless, and telling it apart would rely on
+ * Target.getBrowserContexts' experimental defaultBrowserContextId.
  */
 #include "session.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +44,32 @@ int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd)
 	return 0;
 }
 
-/* Send one command; params is stolen. 0 or -1. */
+static int64_t cdp_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The session must end for this reason (the first one is kept). */
+static void cdp_fail(struct cdp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void cdp_fail(struct cdp *c, const char *fmt, ...)
+{
+	if (c->failure[0] != '\0')
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->failure, sizeof c->failure, fmt, ap);
+	va_end(ap);
+	log_error("%s", c->failure);
+}
+
+/* Send one command; params is stolen. Its id, or -1. */
 static int cdp_send(struct cdp *c, const char *method, json_t *params)
 {
-	json_t *msg = json_pack("{s:i, s:s, s:o}", "id", c->next_id++, "method", method, "params",
+	int id = c->next_id++;
+	json_t *msg = json_pack("{s:i, s:s, s:o}", "id", id, "method", method, "params",
 				params ? params : json_object());
 	if (msg == NULL)
 		return -1;
@@ -57,15 +91,121 @@ static int cdp_send(struct cdp *c, const char *method, json_t *params)
 		off += (size_t)n;
 	}
 	free(text);
+	return id;
+}
+
+/*
+ * Send a command the session cannot do without (what names it in the
+ * reason); its answer is awaited by cdp_answer(). 0, or -1 with the
+ * failure set.
+ */
+static int cdp_send_required(struct cdp *c, const char *method, json_t *params,
+			     const char *what, bool opening)
+{
+	if (c->nrequired >= CDP_REQUIRED_MAX) {
+		json_decref(params);
+		cdp_fail(c, "the browser left %d required commands unanswered", CDP_REQUIRED_MAX);
+		return -1;
+	}
+	int id = cdp_send(c, method, params);
+	if (id < 0) {
+		cdp_fail(c, "cannot send %s to the browser", what);
+		return -1;
+	}
+	struct cdp_required *r = &c->required[c->nrequired++];
+	r->id = id;
+	r->opening = opening;
+	r->deadline_ms = cdp_now_ms() + CDP_REQUIRED_WAIT_MS;
+	snprintf(r->what, sizeof r->what, "%s", what);
+	if (opening)
+		c->opening_left++;
 	return 0;
 }
 
 int cdp_start(struct cdp *c)
 {
-	if (cdp_send(c, "Browser.setDownloadBehavior",
-		     json_pack("{s:s, s:b}", "behavior", "deny", "eventsEnabled", 1)) != 0)
+	if (cdp_send_required(c, "Browser.setDownloadBehavior",
+			      json_pack("{s:s, s:b}", "behavior", "deny", "eventsEnabled", 1),
+			      "download denial", true) != 0 ||
+	    cdp_send_required(c, "Target.setDiscoverTargets", json_pack("{s:b}", "discover", 1),
+			      "target discovery", true) != 0)
 		return -1;
-	return cdp_send(c, "Target.setDiscoverTargets", json_pack("{s:b}", "discover", 1));
+	c->start_sent = true;
+	return 0;
+}
+
+bool cdp_started(const struct cdp *c)
+{
+	return c->start_sent && c->opening_left == 0 && c->failure[0] == '\0';
+}
+
+const char *cdp_failure(const struct cdp *c)
+{
+	return c->failure[0] != '\0' ? c->failure : NULL;
+}
+
+/*
+ * If root answers a required command, settle it: an error answer is the
+ * session's failure. True if root was such an answer (nothing else to do).
+ */
+static bool cdp_answer(struct cdp *c, json_t *root)
+{
+	json_t *id = json_object_get(root, "id");
+	if (!json_is_integer(id))
+		return false;
+	for (int i = 0; i < c->nrequired; i++) {
+		struct cdp_required *r = &c->required[i];
+		if (r->id != json_integer_value(id))
+			continue;
+		json_t *error = json_object_get(root, "error");
+		if (error != NULL || !json_is_object(json_object_get(root, "result"))) {
+			const char *m = json_string_value(json_object_get(error, "message"));
+			cdp_fail(c, "the browser refused %s: %.120s", r->what,
+				 m ? m : "an answer without a result");
+		} else {
+			log_info("the browser accepted %s", r->what);
+		}
+		if (r->opening)
+			c->opening_left--;
+		c->required[i] = c->required[--c->nrequired];
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A target event (created, changed, attached) names its browser context:
+ * the first time a context is seen, deny its downloads too.
+ */
+static void cdp_watch_context(struct cdp *c, json_t *root)
+{
+	const char *method = json_string_value(json_object_get(root, "method"));
+	if (method == NULL || (strcmp(method, "Target.targetCreated") != 0 &&
+			       strcmp(method, "Target.targetInfoChanged") != 0 &&
+			       strcmp(method, "Target.attachedToTarget") != 0))
+		return;
+	json_t *info = json_object_get(json_object_get(root, "params"), "targetInfo");
+	const char *ctx = json_string_value(json_object_get(info, "browserContextId"));
+	if (ctx == NULL || ctx[0] == '\0')
+		return;
+	size_t len = strlen(ctx);
+	for (int i = 0; i < c->ncontexts; i++)
+		if (strcmp(c->contexts[i], ctx) == 0)
+			return;
+	if (len > CDP_CONTEXT_ID_MAX) {
+		cdp_fail(c, "the browser reported a browser context id of %zu bytes", len);
+		return;
+	}
+	if (c->ncontexts >= CDP_CONTEXTS_MAX) {
+		cdp_fail(c, "the browser opened more than %d browser contexts", CDP_CONTEXTS_MAX);
+		return;
+	}
+	memcpy(c->contexts[c->ncontexts++], ctx, len + 1);
+	log_info("browser context %s: denying its downloads", ctx);
+	cdp_send_required(c, "Browser.setDownloadBehavior",
+			  json_pack("{s:s, s:s, s:b}", "behavior", "deny", "browserContextId",
+				    ctx, "eventsEnabled", 1),
+			  "download denial in a browser context", false);
 }
 
 int cdp_translate(const char *msg, char *out, size_t outlen)
@@ -157,13 +297,6 @@ static bool cdp_is_repeat(struct cdp *c, const char *event)
 	return repeat;
 }
 
-static int64_t cdp_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void cdp_forward(struct cdp *c, const char *ev)
 {
 	log_info("browser event: %s", ev);
@@ -175,15 +308,27 @@ static bool cdp_title_is_placeholder(json_t *ev);
 
 int cdp_timeout_ms(const struct cdp *c)
 {
-	if (c->pending == NULL)
+	int64_t next = -1;
+	if (c->pending != NULL)
+		next = c->pending_deadline_ms;
+	if (c->failure[0] == '\0')
+		for (int i = 0; i < c->nrequired; i++)
+			if (next < 0 || c->required[i].deadline_ms < next)
+				next = c->required[i].deadline_ms;
+	if (next < 0)
 		return -1;
-	int64_t left = c->pending_deadline_ms - cdp_now_ms();
-	return left < 0 ? 0 : (int)left;
+	int64_t left = next - cdp_now_ms();
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 void cdp_tick(struct cdp *c, bool flush)
 {
-	if (c->pending == NULL || (!flush && cdp_now_ms() < c->pending_deadline_ms))
+	int64_t now = cdp_now_ms();
+	for (int i = 0; !flush && i < c->nrequired; i++)
+		if (now >= c->required[i].deadline_ms)
+			cdp_fail(c, "the browser did not answer %s within %d s", c->required[i].what,
+				 CDP_REQUIRED_WAIT_MS / 1000);
+	if (c->pending == NULL || (!flush && now < c->pending_deadline_ms))
 		return;
 	if (!flush && c->pending_queries < CDP_TITLE_QUERIES) {
 		/* Chromium does not always report the <title> by itself: ask. */
@@ -193,7 +338,7 @@ void cdp_tick(struct cdp *c, bool flush)
 		c->pending_queries++;
 		c->pending_deadline_ms = cdp_now_ms() + CDP_TITLE_WAIT_MS;
 		if (target == NULL ||
-		    cdp_send(c, "Target.getTargetInfo", json_pack("{s:s}", "targetId", target)) != 0)
+		    cdp_send(c, "Target.getTargetInfo", json_pack("{s:s}", "targetId", target)) < 0)
 			c->pending_queries = CDP_TITLE_QUERIES;
 		json_decref(held);
 		return;
@@ -294,8 +439,17 @@ static bool cdp_title_wait(struct cdp *c, const char *ev_text, bool repeat)
 /* Handle one complete message. */
 static void cdp_handle(struct cdp *c, const char *msg)
 {
+	json_t *root = json_loads(msg, 0, NULL);
+	if (root != NULL) {
+		bool answered = cdp_answer(c, root);
+		if (!answered)
+			cdp_watch_context(c, root);
+		json_decref(root);
+		if (answered)
+			return;
+	}
 	if (c->pending != NULL && c->pending_query_id != 0) {
-		json_t *root = json_loads(msg, 0, NULL);
+		root = json_loads(msg, 0, NULL);
 		json_t *id = json_object_get(root, "id");
 		if (json_is_integer(id) && json_integer_value(id) == c->pending_query_id) {
 			c->pending_query_id = 0;
@@ -327,10 +481,14 @@ int cdp_read(struct cdp *c)
 {
 	char chunk[CDP_READ_CHUNK];
 	ssize_t n = read(c->rfd, chunk, sizeof chunk);
-	if (n < 0)
-		return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
-	if (n == 0)
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		if (c->nrequired > 0)
+			cdp_fail(c, "the browser closed the CDP pipe before answering %s",
+				 c->required[0].what);
 		return -1;
+	}
 	for (ssize_t i = 0; i < n;) {
 		char *nul = memchr(chunk + i, '\0', (size_t)(n - i));
 		size_t part = nul ? (size_t)(nul - (chunk + i)) : (size_t)(n - i);

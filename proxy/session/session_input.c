@@ -7,12 +7,18 @@
  * spare keycode remapped with XChangeKeyboardMapping. Several spare keycodes
  * are rotated so a remap never changes a keycode whose event Chromium may
  * not have read yet; the mappings are emptied again at exit.
+ *
+ * Before any of that, the shortcut filter drops the browser shortcuts that
+ * open DevTools, an incognito window or the profile switcher. The policy
+ * turns those features off as well; the filter keeps the keys from reaching
+ * the browser at all and lets the gateway audit the attempt.
  */
 #include "session.h"
 
 #include <X11/XKBlib.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,12 +87,84 @@ static void input_type_via_spare(struct input *in, KeySym keysym)
 	XFlush(in->dpy);
 }
 
-void input_key(struct input *in, bool down, uint32_t keysym_in)
+/* Unicode keysyms of Latin-1 characters are the Latin-1 keysyms. */
+static KeySym input_latin1(uint32_t keysym_in)
 {
 	KeySym keysym = keysym_in;
-	/* Unicode keysyms of Latin-1 characters are the Latin-1 keysyms. */
 	if (keysym >= 0x01000020 && keysym <= 0x010000ff && !(keysym >= 0x0100007f && keysym < 0x010000a0))
 		keysym -= 0x01000000;
+	return keysym;
+}
+
+/* Letters blocked with Ctrl+Shift, and why. */
+static const struct {
+	KeySym letter; /* lower case */
+	const char *what;
+} input_blocked_letters[] = {
+	{ XK_i, "DevTools" },
+	{ XK_j, "DevTools console" },
+	{ XK_c, "DevTools element picker" },
+	{ XK_n, "incognito window" },
+	{ XK_m, "profile switcher" },
+};
+
+bool input_shortcut_blocked(struct input *in, bool down, uint32_t keysym_in, char *keys,
+			    size_t keyslen)
+{
+	KeySym keysym = input_latin1(keysym_in);
+	keys[0] = '\0';
+	switch (keysym) {
+	case XK_Control_L:
+	case XK_Control_R:
+		in->ctrl_down[keysym == XK_Control_R] = down;
+		return false;
+	case XK_Shift_L:
+	case XK_Shift_R:
+		in->shift_down[keysym == XK_Shift_R] = down;
+		return false;
+	default:
+		break;
+	}
+	bool upper = keysym >= XK_A && keysym <= XK_Z;
+	if (upper)
+		keysym += XK_a - XK_A;
+	int held = -1;
+	for (int i = 0; i < in->nblocked_held; i++)
+		if (in->blocked_held[i] == keysym)
+			held = i;
+	if (!down) {
+		if (held < 0)
+			return false;
+		in->blocked_held[held] = in->blocked_held[--in->nblocked_held];
+		return true; /* the release of a blocked press */
+	}
+	if (held >= 0)
+		return true; /* a key repeat of a blocked press */
+	bool ctrl = in->ctrl_down[0] || in->ctrl_down[1];
+	bool shift = in->shift_down[0] || in->shift_down[1] || upper;
+	const char *what = NULL;
+	if (keysym == XK_F12) {
+		what = "DevTools";
+		snprintf(keys, keyslen, "%s%sF12", ctrl ? "Ctrl+" : "", shift ? "Shift+" : "");
+	} else if (ctrl && shift) {
+		for (size_t i = 0; i < sizeof input_blocked_letters / sizeof input_blocked_letters[0];
+		     i++)
+			if (input_blocked_letters[i].letter == keysym)
+				what = input_blocked_letters[i].what;
+		if (what != NULL)
+			snprintf(keys, keyslen, "Ctrl+Shift+%c", (char)(keysym - XK_a + 'A'));
+	}
+	if (what == NULL)
+		return false;
+	log_info("dropped %s (%s)", keys, what);
+	if (in->nblocked_held < INPUT_BLOCKED_HELD)
+		in->blocked_held[in->nblocked_held++] = keysym;
+	return true;
+}
+
+void input_key(struct input *in, bool down, uint32_t keysym_in)
+{
+	KeySym keysym = input_latin1(keysym_in);
 	KeyCode kc = XKeysymToKeycode(in->dpy, keysym);
 	/*
 	 * Type through a spare keycode when no key has the keysym on its plain
@@ -155,6 +233,9 @@ void input_release_all(struct input *in)
 	}
 	if (in->shift_keycode != 0)
 		XTestFakeKeyEvent(in->dpy, in->shift_keycode, False, CurrentTime);
+	in->ctrl_down[0] = in->ctrl_down[1] = false;
+	in->shift_down[0] = in->shift_down[1] = false;
+	in->nblocked_held = 0;
 	for (int b = 0; b < INPUT_MAX_BUTTONS; b++)
 		if (in->buttons & (1 << b))
 			XTestFakeButtonEvent(in->dpy, (unsigned)b + 1, False, CurrentTime);

@@ -50,6 +50,7 @@ struct session {
 	struct input input;
 	struct cdp cdp;
 	bool ending;
+	bool ready_sent;          /* IPC_READY went out: the browser took the opening commands */
 	bool ended_sent;          /* IPC_ENDED went out (it goes out once) */
 	char end_reason[256];
 };
@@ -181,10 +182,31 @@ out:
 	return rc;
 }
 
+/* Tell the gateway a shortcut was dropped (it audits "shortcut_blocked"). */
+static void session_shortcut_event(struct session *s, const char *keys)
+{
+	json_t *ev = json_pack("{s:s, s:s}", "event", "shortcut_blocked", "keys", keys);
+	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (text == NULL)
+		return;
+	log_info("browser event: %s", text);
+	if (ipc_send(s->ctrl_fd, IPC_EVENT, text, strlen(text), -1) != 0)
+		log_warn("%s: cannot forward event: %s", __func__, strerror(errno));
+	free(text);
+}
+
 static void session_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	(void)cl;
-	input_key(&session_current->input, down, (uint32_t)keysym);
+	struct session *s = session_current;
+	char keys[32];
+	if (input_shortcut_blocked(&s->input, down, (uint32_t)keysym, keys, sizeof keys)) {
+		if (keys[0] != '\0')
+			session_shortcut_event(s, keys);
+		return;
+	}
+	input_key(&s->input, down, (uint32_t)keysym);
 }
 
 static void session_ptr(int mask, int x, int y, rfbClientPtr cl)
@@ -365,6 +387,29 @@ static void session_signals(struct session *s)
 	}
 }
 
+/*
+ * The session is READY once the browser has taken the opening CDP commands
+ * (download denial, target discovery); a refused, unanswered or unsendable
+ * required command ends it, before READY (the viewer is told "session failed
+ * to start: ...") or after (a browser context whose downloads could not be
+ * denied).
+ */
+static void session_cdp_state(struct session *s)
+{
+	const char *why = cdp_failure(&s->cdp);
+	if (why != NULL) {
+		session_end(s, "%s", why);
+		return;
+	}
+	if (!s->ready_sent && cdp_started(&s->cdp)) {
+		s->ready_sent = true;
+		log_info("the browser took the opening CDP commands: session ready");
+		if (ipc_send(s->ctrl_fd, IPC_READY, NULL, 0, -1) != 0)
+			session_end(s, "cannot tell the gateway the session is ready: %s",
+				    strerror(errno));
+	}
+}
+
 /* The event loop: sleeps in poll() until something happens. */
 static void session_loop(struct session *s)
 {
@@ -406,6 +451,7 @@ static void session_loop(struct session *s)
 			close(s->cdp.rfd);
 			s->cdp.rfd = -1;
 		}
+		session_cdp_state(s);
 		rfbProcessEvents(s->screen, 0);
 	}
 }
@@ -488,9 +534,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cdp_init(&s.cdp, s.browser.cdp_write_fd, s.browser.cdp_read_fd, s.ctrl_fd);
-	if (cdp_start(&s.cdp) != 0)
-		log_warn("could not send the opening CDP commands");
-	ipc_send(s.ctrl_fd, IPC_READY, NULL, 0, -1);
+	if (cdp_start(&s.cdp) != 0) {
+		session_end(&s, "%s", cdp_failure(&s.cdp) ? cdp_failure(&s.cdp)
+							  : "cannot send the opening CDP commands");
+		goto out;
+	}
+	/* IPC_READY waits for the browser's answers (session_cdp_state) */
 	session_loop(&s);
 out:
 	cdp_tick(&s.cdp, true); /* a navigate still waiting for its title goes out first */
