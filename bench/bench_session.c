@@ -75,7 +75,8 @@ struct bench_opts {
 	int page_port;         /* bench/pageserver.py */
 	const char *ca_file;
 	const char *password_file;
-	pid_t gateway_pid;
+	pid_t gateway_pid;      /* the network process (RSS, CPU) */
+	pid_t sessions_parent;  /* its parent, the privileged parent: the workers' parent */
 	int sessions;          /* N of scenario (a) */
 	int seconds;           /* length of each measuring window of (b) and (c) */
 	int fps_cap;           /* max_fps of the capped run of (b) */
@@ -167,6 +168,8 @@ static double quantile(double *v, size_t n, double q)
 struct proc {
 	pid_t pid, ppid;
 	unsigned long long ticks; /* utime + stime */
+	bool worker;              /* a pixelgate-session (pid 1 of a session's cell) */
+	bool egress;              /* a session's egress forwarder (pg-egress) */
 };
 
 /* Every process: pid, parent, CPU ticks. Returns the count, *out malloc'd. */
@@ -209,7 +212,10 @@ static size_t proc_scan(struct proc **out)
 			v = nv;
 			cap = ncap;
 		}
-		v[n++] = (struct proc){ pid, (pid_t)ppid, ut + st };
+		const char *lp = strchr(buf, '(');
+		bool worker = lp != NULL && strncmp(lp + 1, "pixelgate-sess", 14) == 0;
+		bool egress = lp != NULL && strncmp(lp + 1, "pg-egress)", 10) == 0;
+		v[n++] = (struct proc){ pid, (pid_t)ppid, ut + st, worker, egress };
 	}
 	closedir(d);
 	*out = v;
@@ -287,6 +293,8 @@ struct usage {
 	double pss_mib[BENCH_MAX_SESSIONS * 2];  /* per session: its share of all pages */
 	double priv_mib[BENCH_MAX_SESSIONS * 2]; /* per session: pages only it maps */
 	int nprocs[BENCH_MAX_SESSIONS * 2];     /* processes per session */
+	int negress;                            /* egress forwarders (one per cell) */
+	double egress_pss_mib;                  /* their PSS, all together */
 };
 
 static void usage_take(struct usage *u, bool with_pss)
@@ -302,7 +310,18 @@ static void usage_take(struct usage *u, bool with_pss)
 	for (size_t i = 0; in != NULL && i < n; i++) {
 		if (v[i].pid == opt.gateway_pid)
 			u->gw_cpu_ms = (double)v[i].ticks * tick_ms;
-		if (v[i].ppid != opt.gateway_pid)
+		/* the workers are children of the privileged parent, the gateway's parent,
+		   and so is each cell's egress forwarder */
+		if (v[i].ppid == opt.sessions_parent && v[i].egress) {
+			u->negress++;
+			if (with_pss) {
+				long p1, p2;
+				proc_mem_kib(v[i].pid, &p1, &p2);
+				u->egress_pss_mib += (double)p1 / 1024.0;
+			}
+			continue;
+		}
+		if (v[i].ppid != opt.sessions_parent || !v[i].worker)
 			continue;
 		proc_subtree(v, n, v[i].pid, in);
 		long pss = 0, priv = 0;
@@ -1120,6 +1139,20 @@ static int load_password(void)
 static int wait_ready(void)
 {
 	for (double end = now_s() + BENCH_READY_TIMEOUT_S; now_s() < end; sleep_ms(200)) {
+		{
+			char path[64], buf[512];
+			int ppid = 0;
+			snprintf(path, sizeof path, "/proc/%d/stat", (int)opt.gateway_pid);
+			FILE *f = fopen(path, "r");
+			size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+			if (f)
+				fclose(f);
+			buf[len] = '\0';
+			const char *p = strrchr(buf, ')');
+			if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
+				ppid = 0;
+			opt.sessions_parent = ppid > 1 ? (pid_t)ppid : opt.gateway_pid;
+		}
 		if (kill(opt.gateway_pid, 0) != 0) {
 			fprintf(stderr, "bench: gateway pid %d is not running\n", (int)opt.gateway_pid);
 			return -1;
@@ -1315,6 +1348,9 @@ int main(int argc, char **argv)
 	}
 	print_usage_row("end (sessions ended)", &u_end, &u_start);
 	printf("  (gw CPU ms: the gateway's own user+system time since the start)\n");
+	if (n > 1 && u_many.negress > 0)
+		printf("  egress forwarders with %d sessions: %d, PSS %.1f MiB together (outside "
+		       "the sessions' figures)\n", n, u_many.negress, u_many.egress_pss_mib);
 
 	if (opt.burst > 0) {
 		printf("\n(e) login burst: %d logins at once (every other one with a wrong password), "

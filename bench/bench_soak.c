@@ -314,7 +314,25 @@ static bool proc_alive(pid_t pid)
 	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
-/* Children of the gateway (one worker per session). */
+/* The workers' parent: the gateway's privileged parent (the network process's parent). */
+static pid_t soak_sessions_parent(void)
+{
+	char path[64], buf[512];
+	int ppid = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)opt.gateway_pid);
+	FILE *f = fopen(path, "r");
+	size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[len] = '\0';
+	const char *p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid <= 1)
+		return opt.gateway_pid;
+	return (pid_t)ppid;
+}
+
+/* The session workers (one per session). */
 static int gateway_children(void)
 {
 	DIR *d = opendir("/proc");
@@ -337,7 +355,10 @@ static int gateway_children(void)
 		fclose(f);
 		buf[len] = '\0';
 		const char *p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)opt.gateway_pid)
+		/* workers: pixelgate-session, children of the gateway's privileged parent */
+		const char *lp = strchr(buf, '(');
+		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)soak_sessions_parent() &&
+		    lp != NULL && strncmp(lp + 1, "pixelgate-sess", 14) == 0)
 			n++;
 	}
 	closedir(d);

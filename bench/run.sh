@@ -27,7 +27,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${PIXELGATE_BENCH_BUILD_DIR:-$ROOT/build-bench}
-BROWSER_USER=pixelgate-browser
+GATEWAY_USER=pixelgate
 POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 MODE=bench
@@ -50,7 +50,9 @@ PACKAGES=("${PIXELGATE_PACKAGES[@]}")
 
 WORLD=""
 DAEMON_PID=""
+NET_PID=""
 PAGE_PID=""
+SQUID_PID=""
 BENCH_PID=""
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -90,6 +92,7 @@ cleanup() {
 	stop_pid "$BENCH_PID" 5
 	# the daemon ends its sessions (workers, Xvfb, Chromium) on SIGTERM
 	stop_pid "$DAEMON_PID" 30
+	stop_pid "$SQUID_PID" 5
 	stop_pid "$PAGE_PID" 5
 	if [[ -n $WORLD && -d $WORLD ]]; then
 		# a session process that outlived the daemon holds files in the world
@@ -157,7 +160,7 @@ parse_args() {
 # Packages and the system set-up the sessions need (as tests/run.sh does).
 prepare_system() {
 	local missing=()
-	[[ $EUID -eq 0 ]] || die "run as root (the gateway starts its sessions as $BROWSER_USER)"
+	[[ $EUID -eq 0 ]] || die "run as root (the gateway makes a cell for each session)"
 	mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 	if [[ ${#missing[@]} -gt 0 ]]; then
 		say "installing ${missing[*]}"
@@ -169,9 +172,9 @@ prepare_system() {
 		chown root:root /tmp/.X11-unix
 		chmod 1777 /tmp/.X11-unix
 	fi
-	if ! getent passwd "$BROWSER_USER" >/dev/null; then
+	if ! getent passwd "$GATEWAY_USER" >/dev/null; then
 		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin "$BROWSER_USER"
+			--shell /usr/sbin/nologin "$GATEWAY_USER"
 	fi
 	if ! cmp -s "$POLICY_SRC" "$POLICY_DST"; then
 		install -d -m 0755 "$(dirname "$POLICY_DST")"
@@ -209,9 +212,9 @@ free_port() {
 }
 
 make_world() {
-	local i port admin_port page_port limits
+	local i port admin_port page_port squid_port limits
 	WORLD=$(mktemp -d /tmp/pixelgate-bench.XXXXXX)
-	chmod 0711 "$WORLD" # the browser user must be able to traverse it
+	chmod 0711 "$WORLD" # the session uids must be able to traverse it
 	mkdir -m 0711 "$WORLD/run"
 	say "world in $WORLD"
 
@@ -254,6 +257,33 @@ make_world() {
 	page_port=$(head -n 1 "$WORLD/page.port")
 	[[ $page_port =~ ^[0-9]+$ ]] || die "the page server did not print its port"
 
+	# the sessions' upstream proxy: the page server's port on 127.0.0.1, nothing else
+	squid_port=$(free_port)
+	install -d -m 0750 -o proxy -g proxy "$WORLD/squid"
+	cat >"$WORLD/squid/squid.conf" <<-EOF
+		http_port 127.0.0.1:$squid_port
+		pid_filename none
+		cache deny all
+		cache_mem 8 MB
+		cache_effective_user proxy
+		access_log none
+		cache_log $WORLD/squid/cache.log
+		cache_store_log none
+		coredump_dir $WORLD/squid
+		dns_nameservers 127.0.0.1
+		shutdown_lifetime 0 seconds
+		acl pages dst 127.0.0.1
+		acl page_port port $page_port
+		http_access allow pages page_port
+		http_access deny all
+	EOF
+	/usr/sbin/squid -N -f "$WORLD/squid/squid.conf" >"$WORLD/squid/squid.out" 2>&1 &
+	SQUID_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$squid_port") 2>/dev/null && break
+		sleep 0.1
+	done
+
 	port=$(free_port)
 	admin_port=$(free_port)
 	while [[ $admin_port == "$port" ]]; do admin_port=$(free_port); done
@@ -287,6 +317,7 @@ reconnect_grace_s = 0"
 		audit_key_file = $WORLD/audit.key
 		[session]
 		home_page = http://127.0.0.1:$page_port/start.html
+		upstream_proxy = 127.0.0.1:$squid_port
 		[limits]
 		$limits
 		max_sessions_per_user = 1
@@ -299,6 +330,10 @@ reconnect_grace_s = 0"
 		admin_rate_per_s = 0
 	EOF
 	chmod 600 "$WORLD/pixelgate.conf"
+	# the network process ($GATEWAY_USER) reads the key, users and audit key
+	# and writes the users file, state and audit log here
+	chown "$GATEWAY_USER:" "$WORLD" "$WORLD/server.key" "$WORLD/server.crt" "$WORLD/users" \
+		"$WORLD/audit.key"
 	"$BUILD/pixelgate" -n -c "$WORLD/pixelgate.conf" >"$WORLD/check.log" 2>&1 ||
 		die "configuration refused: $(cat "$WORLD/check.log")"
 	PORT=$port
@@ -310,7 +345,7 @@ reconnect_grace_s = 0"
 run_bench() {
 	say "running bench_session: $SESSIONS sessions, $SECONDS_PER_WINDOW s windows, cap $FPS_CAP fps"
 	"$BUILD/bench_session" --port "$PORT" --admin-port "$ADMIN_PORT" --page-port "$PAGE_PORT" \
-		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$DAEMON_PID" \
+		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$NET_PID" \
 		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --fps-cap "$FPS_CAP" &
 	BENCH_PID=$!
 	local rc=0
@@ -327,7 +362,7 @@ run_soak() {
 	[[ -z $SOAK_SEED ]] || seed=(--seed "$SOAK_SEED")
 	say "running bench_soak: $SOAK_USERS users, $SOAK_DURATION_S s"
 	"$BUILD/bench_soak" --conf "$WORLD/pixelgate.conf" --ca "$WORLD/ca.crt" \
-		--password-file "$WORLD/password" --gateway-pid "$DAEMON_PID" \
+		--password-file "$WORLD/password" --gateway-pid "$NET_PID" \
 		--gateway-log "$WORLD/daemon.log" --ctl "$BUILD/pixelgatectl" --page-port "$PAGE_PORT" \
 		--users "$SOAK_USERS" --duration "$SOAK_DURATION_S" \
 		--chaos-interval "$SOAK_CHAOS_S" "${seed[@]}" &
@@ -336,7 +371,7 @@ run_soak() {
 	BENCH_PID=""
 	[[ $rc -ne 130 ]] || exit 130
 	say "stopping the daemon"
-	gw_pid=$DAEMON_PID
+	gw_pid=$NET_PID
 	stop_pid "$DAEMON_PID" 30
 	DAEMON_PID=""
 	# the log holds the session workers' stderr too; the gateway's own
@@ -369,6 +404,14 @@ main() {
 	say "starting $BUILD/pixelgate (log: $WORLD/daemon.log)"
 	"$BUILD/pixelgate" -c "$WORLD/pixelgate.conf" >"$WORLD/daemon.log" 2>&1 &
 	DAEMON_PID=$!
+	# the privileged parent forks the network process, which serves and is measured
+	local i
+	for ((i = 0; i < 100; i++)); do
+		NET_PID=$(pgrep -P "$DAEMON_PID" -x pixelgate | head -n 1 || true)
+		[[ -z $NET_PID ]] || break
+		sleep 0.1
+	done
+	[[ -n $NET_PID ]] || die "pixelgate's network process did not start (log: $WORLD/daemon.log)"
 	if [[ $MODE == soak ]]; then
 		run_soak
 	else

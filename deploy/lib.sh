@@ -3,7 +3,9 @@
 # Sourced, not run. Defines the Debian packages pixelgate builds and runs
 # with, and helpers to run a command as root and to find missing packages.
 
-# Packages for building and running pixelgate, the viewer and pixelgatectl.
+# Packages for building and running pixelgate, the viewer and pixelgatectl;
+# squid is the upstream proxy quickstart and the tests run (the sessions' only
+# way out; in production the prefectural security cloud's proxy).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 PIXELGATE_PACKAGES=(
 	build-essential cmake pkg-config
@@ -11,6 +13,7 @@ PIXELGATE_PACKAGES=(
 	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev
 	libjansson-dev libinih-dev libargon2-dev libpng-dev
 	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps
+	squid
 )
 
 # Run a command as root: directly when root, else through sudo.

@@ -18,12 +18,18 @@ STATE=$ROOT/deploy/.quickstart
 CONF=$STATE/pixelgate.conf
 CA_CRT=$STATE/ca.crt
 CA_KEY=$STATE/ca.key
-SERVER_CRT=$STATE/server.crt
-SERVER_KEY=$STATE/server.key
-USERS_FILE=$STATE/users
+# What the gateway's network process reads and writes, in a directory of its
+# user's own (it rewrites the users file by rename); the CA stays root's.
+GW_DIR=$STATE/gateway
+SERVER_CRT=$GW_DIR/server.crt
+SERVER_KEY=$GW_DIR/server.key
+USERS_FILE=$GW_DIR/users
 PW_FILE=$STATE/demo.password
 DEMO_USER=demo
-BROWSER_USER=pixelgate-browser
+GATEWAY_USER=pixelgate
+SQUID_DIR=$STATE/squid
+SQUID_PID=""
+SQUID_PORT=""
 POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 CERT_DAYS=825
@@ -51,8 +57,9 @@ State (CA, keys, users, config) is kept in deploy/.quickstart/ and reused.
   --no-viewer   do not start pixelgate-viewer even if a display is available
   --help        this text
 
-Run as root (sudo) so that sessions run as the unprivileged user
-$BROWSER_USER; as another user the steps that need root use sudo.
+Run as root (sudo): pixelgate starts as root, its network process runs as
+$GATEWAY_USER and every session gets a cell of its own (a uid, namespaces,
+egress only through the local squid on port N+2, started here).
 EOF
 }
 
@@ -147,10 +154,10 @@ setup_system() {
 		as_root chown root:root /tmp/.X11-unix
 		as_root chmod 1777 /tmp/.X11-unix
 	fi
-	if [[ $EUID -eq 0 ]] && ! getent passwd "$BROWSER_USER" >/dev/null; then
-		say "creating system user $BROWSER_USER"
+	if [[ $EUID -eq 0 ]] && ! getent passwd "$GATEWAY_USER" >/dev/null; then
+		say "creating system user $GATEWAY_USER (the gateway's network process)"
 		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin "$BROWSER_USER"
+			--shell /usr/sbin/nologin "$GATEWAY_USER"
 	fi
 	if ! cmp -s "$POLICY_SRC" "$POLICY_DST"; then
 		say "installing the Chromium policy $POLICY_DST"
@@ -255,15 +262,14 @@ setup_runtime_dir() {
 }
 
 # The gateway opens pixelgate-session (next to itself) at start-up, as root,
-# and fexecve()s that descriptor after dropping to $BROWSER_USER, so the
-# browser user never needs to reach the build directory.
+# and each cell fexecve()s that descriptor as its own uid.
 setup_session_binary() {
 	SESSION_BINARY=""
 }
 
 # The audit chain's HMAC key (0600) and where the audit log goes.
 setup_audit() {
-	AUDIT_KEY=$STATE/audit.key
+	AUDIT_KEY=$GW_DIR/audit.key
 	if [[ $EUID -eq 0 ]]; then
 		AUDIT_DIR=/var/log/pixelgate/audit
 		STATE_DIR=/var/lib/pixelgate
@@ -276,6 +282,72 @@ setup_audit() {
 		(umask 077 && head -c 32 /dev/urandom >"$AUDIT_KEY")
 	fi
 	chmod 600 "$AUDIT_KEY"
+	# the network process's own files and directories (made by the gateway when missing)
+	if [[ $EUID -eq 0 ]]; then
+		chown -R "$GATEWAY_USER:" "$GW_DIR"
+		[[ ! -d $STATE_DIR ]] || chown "$GATEWAY_USER:" "$STATE_DIR"
+		[[ ! -d $AUDIT_DIR ]] || chown -R "$GATEWAY_USER:" "$AUDIT_DIR"
+	fi
+}
+
+# The sessions' only way out: a squid on 127.0.0.1 standing in for the
+# prefectural security cloud. It refuses loopback, private, link-local and
+# metadata addresses (so no session reaches this host's services or the
+# LGWAN side) and ports other than 80/443, and logs every request.
+squid_conf_text() {
+	cat <<EOF
+# Written by deploy/quickstart.sh; rewritten on every run.
+http_port 127.0.0.1:$SQUID_PORT
+pid_filename none
+cache deny all
+cache_mem 16 MB
+cache_effective_user proxy
+access_log stdio:$SQUID_DIR/access.log
+cache_log $SQUID_DIR/cache.log
+cache_store_log none
+coredump_dir $SQUID_DIR
+shutdown_lifetime 1 seconds
+forwarded_for delete
+via off
+acl to_loopback dst 127.0.0.0/8 ::1
+acl to_private dst 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 fc00::/7
+acl to_linklocal dst 169.254.0.0/16 fe80::/10
+acl to_unspecified dst 0.0.0.0/8 ::
+acl web_ports port 80 443
+acl tls_port port 443
+acl CONNECT method CONNECT
+http_access deny to_loopback
+http_access deny to_private
+http_access deny to_linklocal
+http_access deny to_unspecified
+http_access deny !web_ports
+http_access deny CONNECT !tls_port
+http_access allow all
+EOF
+}
+
+start_squid() {
+	if [[ $EUID -ne 0 ]]; then
+		warn "not root: no cells and no local squid; sessions use the host's network directly (development only)"
+		return 0
+	fi
+	SQUID_PORT=$((PORT + 2))
+	install -d -m 0750 -o proxy -g proxy "$SQUID_DIR"
+	squid_conf_text >"$SQUID_DIR/squid.conf"
+	if port_in_use "$SQUID_PORT"; then
+		die "127.0.0.1:$SQUID_PORT (squid, --port + 2) is already in use; pick another --port"
+	fi
+	say "starting squid on 127.0.0.1:$SQUID_PORT (the sessions' upstream proxy; log $SQUID_DIR/access.log)"
+	/usr/sbin/squid -N -f "$SQUID_DIR/squid.conf" >"$SQUID_DIR/squid.out" 2>&1 &
+	SQUID_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		port_in_use "$SQUID_PORT" && return 0
+		kill -0 "$SQUID_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$SQUID_DIR/squid.out" >&2 || true
+	die "squid did not start (config $SQUID_DIR/squid.conf)"
 }
 
 write_config() {
@@ -290,8 +362,9 @@ tls_key = $SERVER_KEY
 users_file = $USERS_FILE
 runtime_dir = $RUNTIME_DIR
 session_binary = $SESSION_BINARY
-browser_user = $BROWSER_USER
+user = $GATEWAY_USER
 state_dir = $STATE_DIR
+$([[ $EUID -eq 0 ]] || printf '# DEVELOPMENT: not root, so no cells\ndevelopment_unprivileged = on\n')
 
 [admin]
 admin_listen_address = 127.0.0.1
@@ -303,6 +376,7 @@ audit_key_file = $AUDIT_KEY
 
 [session]
 home_page = data:text/html,<title>pixelgate%20demo</title><h1>pixelgate%20demo</h1><p>Type%20an%20address%20in%20the%20address%20bar.</p>
+$(if [[ -n $SQUID_PORT ]]; then printf 'upstream_proxy = 127.0.0.1:%s\n' "$SQUID_PORT"; else printf '# DEVELOPMENT: no proxy\ndevelopment_direct_egress = on\n'; fi)
 
 [policy]
 clipboard_to_browser = false
@@ -347,6 +421,7 @@ print_banner() {
 		"User         $DEMO_USER" \
 		"Password     $DEMO_PASSWORD  (file: $PW_FILE)" \
 		"Config       $CONF" \
+		"Egress       only through squid 127.0.0.1:${SQUID_PORT:-none} (log $SQUID_DIR/access.log)" \
 		"" \
 		"Log in (returns a 30 s single-use ticket):" \
 		"  curl --cacert $CA_CRT -H 'Content-Type: application/json' \\" \
@@ -379,6 +454,10 @@ cleanup() {
 	fi
 	if [[ -n $VIEWER_PID ]]; then
 		wait "$VIEWER_PID" 2>/dev/null || true
+	fi
+	if [[ -n $SQUID_PID ]] && kill -0 "$SQUID_PID" 2>/dev/null; then
+		kill -TERM "$SQUID_PID" 2>/dev/null || true
+		wait "$SQUID_PID" 2>/dev/null || true
 	fi
 }
 
@@ -419,13 +498,13 @@ main() {
 	install_packages
 	build
 	setup_system
-	install -d -m 0700 "$STATE"
+	install -d -m 0711 "$STATE"
+	install -d -m 0700 "$GW_DIR"
 	setup_tls
 	setup_users
 	setup_runtime_dir
 	setup_session_binary
 	setup_audit
-	write_config
 	if port_in_use "$PORT"; then
 		die "127.0.0.1:$PORT is already in use; pick another with --port N"
 	fi
@@ -433,6 +512,8 @@ main() {
 	trap 'on_signal 130' INT
 	trap 'on_signal 143' TERM
 	trap cleanup EXIT
+	start_squid
+	write_config
 
 	print_banner
 	say "starting pixelgate on 127.0.0.1:$PORT"

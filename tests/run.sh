@@ -14,15 +14,17 @@ BUILD=${PIXELGATE_BUILD_DIR:-$ROOT/build-tests}
 # The gateway without sanitizers, for valgrind memcheck (valgrind cannot run ASan binaries).
 MEMCHECK_BUILD=${PIXELGATE_MEMCHECK_BUILD_DIR:-$ROOT/build-memcheck}
 TEST_TIMEOUT_S=${PIXELGATE_TEST_TIMEOUT_S:-2400}
-BROWSER_USER=pixelgate-browser
+# The user the gateway's network process runs as (sessions get uids of their own).
+GATEWAY_USER=pixelgate
 POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 
-# Debian packages the build and the tests need: pixelgate's (deploy/lib.sh), xwd
-# and valgrind (the memcheck integration test runs the real gateway under it).
+# Debian packages the build and the tests need: pixelgate's (deploy/lib.sh), xwd,
+# valgrind (the memcheck integration test runs the real gateway under it) and
+# util-linux's nsenter (the cell tests look into a session's namespaces).
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
-PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind)
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux)
 
 # Step results for the closing summary: "name|status|detail".
 SUMMARY=()
@@ -72,14 +74,14 @@ step_packages() {
 	record packages ok "installed ${missing[*]}"
 }
 
-# 2. System set-up the sessions need: X socket dir, browser user, Chromium policy.
+# 2. System set-up the sessions need: X socket dir, gateway user, Chromium policy.
 step_system() {
 	local notes=()
 	python3 -m json.tool "$POLICY_SRC" >/dev/null ||
 		die_step system "$POLICY_SRC is not valid JSON"
 
 	if ! can_be_root; then
-		warn "not root and no sudo: skipping /tmp/.X11-unix, $BROWSER_USER and the Chromium policy"
+		warn "not root and no sudo: skipping /tmp/.X11-unix, $GATEWAY_USER and the Chromium policy"
 		record system skipped "no root, no sudo"
 		return 0
 	fi
@@ -92,13 +94,14 @@ step_system() {
 		notes+=("/tmp/.X11-unix fixed")
 	fi
 
-	# The uid sessions drop to when the gateway runs as root.
-	if [[ $EUID -eq 0 ]] && ! getent passwd "$BROWSER_USER" >/dev/null; then
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin "$BROWSER_USER" ||
-			die_step system "cannot create user $BROWSER_USER"
-		notes+=("user $BROWSER_USER created")
+	# The network process's user (the privileged parent makes the session cells).
+	if ! getent passwd "$GATEWAY_USER" >/dev/null; then
+		as_root useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$GATEWAY_USER" ||
+			die_step system "cannot create user $GATEWAY_USER"
+		notes+=("user $GATEWAY_USER created")
 	fi
+	# Installing squid may have started Debian's own instance; the tests run their own.
 
 	if ! cmp -s "$POLICY_SRC" "$POLICY_DST"; then
 		as_root install -d -m 0755 "$(dirname "$POLICY_DST")" ||
@@ -124,10 +127,10 @@ print_environment() {
 	if [[ $userns == 0 ]]; then
 		warn "user namespaces are disabled: Chromium's sandbox cannot start"
 	fi
-	# As root the gateway execs the worker as $BROWSER_USER: the build dir must be reachable.
-	if [[ $EUID -eq 0 ]] && getent passwd "$BROWSER_USER" >/dev/null &&
-		! runuser -u "$BROWSER_USER" -- test -x "$(dirname "$BUILD")"; then
-		warn "$BROWSER_USER cannot enter $(dirname "$BUILD"): workers exec'd from $BUILD will fail (chmod o+x the parent directories)"
+	# Workers run as session uids that are nobody's: the build dir must be reachable by others.
+	if [[ $EUID -eq 0 ]] && ! setpriv --reuid=2100000000 --regid=2100000000 --clear-groups \
+		test -x "$BUILD/.." 2>/dev/null; then
+		warn "others cannot enter $(dirname "$BUILD"): workers exec'd from $BUILD will fail (chmod o+x the parent directories)"
 	fi
 }
 
@@ -196,7 +199,7 @@ step_soak() {
 	local log rc=0 summary leaks asan
 	log=$BUILD/run-soak.log
 	if ! can_be_root; then
-		warn "not root and no sudo: skipping the soak (its sessions run as $BROWSER_USER)"
+		warn "not root and no sudo: skipping the soak (its sessions run in cells, made as root)"
 		record soak skipped "no root, no sudo"
 		return 0
 	fi

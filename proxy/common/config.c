@@ -4,6 +4,7 @@
 #include "config.h"
 #include "proxy_v2.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -46,8 +47,12 @@ static const struct config_key config_keys[] = {
 	STR("server", runtime_dir, "/run/pixelgate",
 	    "where each session gets a private 0700 directory (use tmpfs)"),
 	STR("server", session_binary, "", "worker binary; empty = pixelgate-session beside pixelgate"),
-	STR("server", browser_user, "pixelgate-browser",
-	    "unprivileged user the sessions run as when pixelgate starts as root"),
+	STR("server", user, "pixelgate",
+	    "system user of the network process (TLS, HTTP, relay, admin API, audit); it owns "
+	    "state_dir, audit_dir, recording_dir, the TLS key, users file and audit key"),
+	BOOL("server", development_unprivileged, "off",
+	     "DEVELOPMENT ONLY: let a non-root start run sessions as its own uid, without a cell "
+	     "(no uid of their own, no namespaces); never in production"),
 	STR("server", state_dir, "/var/lib/pixelgate",
 	    "run-time state kept across restarts (limits.json: limits changed by an administrator)"),
 	BOOL("server", proxy_protocol, "off",
@@ -73,7 +78,25 @@ static const struct config_key config_keys[] = {
 	    "TCP port of the HAProxy agent-check listener; 0 = off"),
 	STR("session", home_page, "about:blank", "page a new session opens"),
 	STR("session", upstream_proxy, "",
-	    "HTTP proxy the browsers use (e.g. the prefectural security cloud), host:port; empty = direct"),
+	    "HTTP proxy every session's only way out (the prefectural security cloud), host:port; "
+	    "required"),
+	BOOL("session", development_direct_egress, "off",
+	     "DEVELOPMENT ONLY: allow an empty upstream_proxy; browsers then use the host's "
+	     "network directly; never in production"),
+	INT("session", session_uid_base, 1000, 2147000000, "2100000000",
+	    "first uid (and gid) of the session cells; the range must have no passwd or group "
+	    "entry"),
+	INT("session", session_uid_count, 1, 4096, "64",
+	    "uids in the range, one per concurrent session (the most sessions at once)"),
+	INT("session", session_memory_mib, 128, 1048576, "2048",
+	    "memory (RSS) all processes of one session may use; beyond it the session ends"),
+	INT("session", session_max_procs, 64, 65536, "1024",
+	    "processes and threads one session may run (RLIMIT_NPROC of its uid)"),
+	INT("session", session_tmpfs_mib, 16, 65536, "512",
+	    "size of each private tmpfs of a session (/tmp, /dev/shm, its directory)"),
+	STR("session", chromium_policy, "/etc/chromium/policies/managed/pixelgate.json",
+	    "the managed Chromium policy pixelgate installs; checked at start, then given to "
+	    "every session with the proxy and URL lists added"),
 	INT("session", default_width, CONFIG_MIN_WIDTH, 7680, "1280", "screen width when the login does not ask"),
 	INT("session", default_height, CONFIG_MIN_HEIGHT, 4320, "800", "screen height when the login does not ask"),
 	INT("session", max_width, CONFIG_MIN_WIDTH, 7680, "3840", "largest width a login may ask for"),
@@ -83,6 +106,12 @@ static const struct config_key config_keys[] = {
 	STR("session", chromium_path, "/usr/lib/chromium/chromium", "Chromium binary (not the /usr/bin wrapper)"),
 	STR("session", xvfb_path, "/usr/bin/Xvfb", "Xvfb binary"),
 	BOOL("policy", clipboard_to_browser, "false", "allow text from the terminal's clipboard into the browser"),
+	STR("policy", url_allowlist, "",
+	    "comma-separated URL patterns always allowed (Chromium URLAllowlist), e.g. "
+	    "\"https://www.city.example.lg.jp, example.jp\""),
+	STR("policy", url_blocklist, "",
+	    "comma-separated URL patterns blocked (Chromium URLBlocklist); \"*\" with an "
+	    "allowlist = only the allowlist"),
 	STR("audit", audit_dir, "/var/log/pixelgate/audit",
 	    "directory of the audit log files (audit-YYYYMMDD-NNN.jsonl)"),
 	STR("audit", audit_key_file, "/etc/pixelgate/audit.key",
@@ -368,9 +397,62 @@ static bool config_same_socket(const char *a_addr, int a_port, const char *b_add
 	return strcmp(a_addr, b_addr) == 0 || config_wildcard(a_addr) || config_wildcard(b_addr);
 }
 
+int config_proxy_hostport(const char *proxy, char *host, size_t hostlen, char *port,
+			  size_t portlen)
+{
+	const char *p = proxy;
+	if (strncmp(p, "http://", 7) == 0)
+		p += 7;
+	const char *colon;
+	size_t hl;
+	if (p[0] == '[') {
+		const char *close = strchr(p, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		hl = (size_t)(close - p - 1);
+		p++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(p, ':');
+		if (colon == NULL)
+			return -1;
+		hl = (size_t)(colon - p);
+	}
+	const char *ps = colon + 1;
+	size_t pl = strlen(ps);
+	if (pl > 0 && ps[pl - 1] == '/')
+		pl--; /* "http://proxy:8080/" */
+	if (hl == 0 || hl >= hostlen || pl == 0 || pl > 5 || pl >= portlen ||
+	    strspn(ps, "0123456789") < pl)
+		return -1;
+	for (size_t i = 0; i < hl; i++)
+		if (!(isalnum((unsigned char)p[i]) || p[i] == '.' || p[i] == '-' || p[i] == ':' ||
+		      p[i] == '_'))
+			return -1;
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	memcpy(port, ps, pl);
+	port[pl] = '\0';
+	long n = strtol(port, NULL, 10);
+	return n >= 1 && n <= 65535 ? 0 : -1;
+}
+
 /* Cross-key checks after a successful parse. */
 static int config_validate(const struct config *c, const char *name, char *err, size_t errlen)
 {
+	char host[256], port[8];
+	if (c->upstream_proxy[0] != '\0' &&
+	    config_proxy_hostport(c->upstream_proxy, host, sizeof host, port, sizeof port) != 0) {
+		snprintf(err, errlen,
+			 "%s: upstream_proxy \"%.200s\" is not host:port (e.g. proxy.example.lg.jp:8080)",
+			 name, c->upstream_proxy);
+		return -1;
+	}
+	if ((long)c->session_uid_base + c->session_uid_count > 2147483647L) {
+		snprintf(err, errlen, "%s: session_uid_base + session_uid_count passes 2147483647",
+			 name);
+		return -1;
+	}
 	if (c->default_width > c->max_width || c->default_height > c->max_height) {
 		snprintf(err, errlen, "%s: default_width x default_height exceeds max_width x max_height",
 			 name);

@@ -25,7 +25,8 @@ struct config {
 	char users_file[CONFIG_PATH_MAX];
 	char runtime_dir[CONFIG_PATH_MAX]; /* per-session private dirs; tmpfs */
 	char session_binary[CONFIG_PATH_MAX]; /* "" = pixelgate-session beside pixelgate */
-	char browser_user[64];           /* uid the workers run as when started as root */
+	char user[64];                   /* the network process's unprivileged system user */
+	bool development_unprivileged;   /* DEVELOPMENT: non-root start, sessions without cells */
 	char state_dir[CONFIG_PATH_MAX]; /* persisted run-time state (limits.json) */
 	int auth_threads;                /* password-check (Argon2id) threads */
 	int auth_queue;                  /* password checks that may wait; more: 503 busy */
@@ -42,7 +43,14 @@ struct config {
 	struct limits limits;
 	/* [session] */
 	char home_page[CONFIG_URL_MAX];
-	char upstream_proxy[CONFIG_URL_MAX]; /* "" = direct */
+	char upstream_proxy[CONFIG_URL_MAX]; /* host:port; required unless development_direct_egress */
+	bool development_direct_egress;  /* DEVELOPMENT: no proxy, the host's network */
+	int session_uid_base;            /* sessions run as uid base .. base + count - 1 */
+	int session_uid_count;           /* = the most sessions at once */
+	int session_memory_mib;          /* RSS of one session's processes; beyond: it ends */
+	int session_max_procs;           /* processes + threads of one session (RLIMIT_NPROC) */
+	int session_tmpfs_mib;           /* size of each private tmpfs of a cell */
+	char chromium_policy[CONFIG_PATH_MAX]; /* the installed managed policy, checked at start */
 	int default_width;
 	int default_height;
 	int max_width;
@@ -52,6 +60,8 @@ struct config {
 	char xvfb_path[CONFIG_PATH_MAX];
 	/* [policy] */
 	bool clipboard_to_browser;       /* ClientCutText allowed (default off) */
+	char url_allowlist[4096];        /* comma-separated Chromium URLAllowlist entries */
+	char url_blocklist[4096];        /* comma-separated Chromium URLBlocklist entries */
 	/* [audit] */
 	char audit_dir[CONFIG_PATH_MAX];
 	char audit_key_file[CONFIG_PATH_MAX];
@@ -67,6 +77,13 @@ struct config {
 
 #define CONFIG_MIN_WIDTH 640
 #define CONFIG_MIN_HEIGHT 480
+
+/*
+ * Split an upstream_proxy value ("host:port", "[v6]:port", optionally
+ * "http://" before and "/" after) into host and port. 0 or -1.
+ */
+int config_proxy_hostport(const char *proxy, char *host, size_t hostlen, char *port,
+			  size_t portlen);
 
 /* Fill c with every default. */
 void config_defaults(struct config *c);

@@ -160,10 +160,11 @@ struct gw_session {
 	char user[USERS_NAME_MAX + 1];
 	int width, height;
 	enum gw_session_state state;
-	pid_t pid;                     /* worker (process group leader); 0 once reaped */
+	pid_t pid;                     /* worker (pid 1 of its cell); 0 until spawned or once reaped */
+	uid_t uid;                     /* the cell's uid */
 	int ctrl_fd;                   /* control socket; -1 once closed */
 	struct lws *ctrl;              /* the control socket in the lws loop */
-	char dir[CONFIG_PATH_MAX + 32];/* private directory, removed after reaping */
+	char dir[CONFIG_PATH_MAX + 32];/* private directory (inside the cell's own tmpfs) */
 	struct gw_conn *conn;          /* attached viewer, or NULL (detached) */
 	char end_reason[200];          /* why it ended, for the viewer and the log */
 	int64_t started_ms;
@@ -194,9 +195,7 @@ struct gateway {
 	struct ticket_store *tickets;
 	struct gw_session *sessions;
 	int session_exe_fd;            /* the worker binary, opened at start-up */
-	bool drop_privileges;          /* running as root: workers run as browser_uid */
-	uid_t browser_uid;
-	gid_t browser_gid;
+	int priv_fd;                   /* to the privileged parent (gateway_priv.c) */
 	struct limits limits_base;     /* from the config file */
 	struct limits limits;          /* in force: base + persisted run-time overrides */
 	char limits_path[CONFIG_PATH_MAX + 32]; /* state_dir/limits.json */
@@ -339,10 +338,10 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant);
 void session_detach(struct gw_conn *conn);
 /* End every session (shutdown). */
 void session_stop_all(const char *reason);
-/* Reap exited workers (SIGCHLD). */
-void session_reap(void);
 /* Number of sessions not yet reaped. */
 size_t session_count(void);
+/* Whether a cell's uid is free for one more session (session_uid_count). */
+bool session_uid_free(void);
 /* rm -rf dir without following symlinks or crossing mounts. */
 void session_remove_dir(const char *dir);
 /* Sessions starting or running (what max_sessions counts). */
@@ -414,5 +413,32 @@ void agent_answer(char *out, size_t outlen);
 
 /* Kill every worker's process group and remove directories (last resort at exit). */
 void session_kill_all(void);
+/* The privileged parent answered a spawn: ctrl_fd, or error (then ctrl_fd is -1). */
+void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const char *error);
+/* The privileged parent reaped session id's worker (wait status). */
+void session_exited(const char *id, int status);
+
+/*
+ * gateway_priv.c: privilege separation. A root parent that only makes cells
+ * (a uid, namespaces, private tmpfs, egress through upstream_proxy only) and
+ * reaps them; the network process (everything else) runs as [server] user.
+ */
+#define PRIV_EGRESS_PORT 3128 /* inside each cell: the only way out, to upstream_proxy */
+/* Before the split: who runs sessions, the uid range, the Chromium policy. 0 or -1 + err. */
+int priv_check(bool root, char *err, size_t errlen);
+/* The network process's uid/gid (valid after priv_check). */
+uid_t priv_net_uid(void);
+gid_t priv_net_gid(void);
+/* Fork: the parent never returns; the child (the network process) returns 0. */
+int priv_split(int exe_fd, char *err, size_t errlen);
+/* Whether sessions run in cells (the daemon started as root). */
+bool priv_cells(void);
+/* Ask for a cell for session id (answered by session_spawned). 0 or -1. */
+int priv_spawn(const char *id);
+/* Ask the parent to SIGKILL session id's cell. */
+void priv_kill(const char *id);
+/* The parent's socket in the lws loop ("pg-priv"). */
+int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len);
 
 #endif

@@ -535,6 +535,16 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 			   "all sessions on this server are in use; try again later", 30);
 		return;
 	}
+	if (starts_session && !session_uid_free()) {
+		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
+		http_audit_refusal("limit_refused", u->name, peer, "node_full");
+		log_warn("login of %s from %s refused: node full (all %d session uids are in use; "
+			 "session_uid_count %d)", u->name, peer, gw->cfg.session_uid_count,
+			 gw->cfg.session_uid_count);
+		http_defer(wsi, pss, 503, "node_full",
+			   "all sessions on this server are in use; try again later", 30);
+		return;
+	}
 	struct ticket_grant grant = { 0 };
 	snprintf(grant.user, sizeof grant.user, "%s", u->name);
 	grant.width = pss->width ? pss->width : gw->cfg.default_width;

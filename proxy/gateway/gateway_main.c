@@ -5,18 +5,21 @@
  *   pixelgate -c FILE      run in the foreground (systemd: Type=simple)
  *   pixelgate -n -c FILE   check the configuration, print "configuration OK"
  *
- * Start-up acquires everything privileged first (configuration, TLS key,
- * users file, the worker binary as an open descriptor, the runtime
- * directory), then serves. SIGTERM/SIGINT: every session is told to stop,
- * viewers are closed with 1001, and the process exits once all workers are
- * reaped or after GW_SHUTDOWN_DEADLINE_MS (their process groups are killed).
+ * Start-up as root: the configuration, the Chromium policy, the session uid
+ * range, the worker binary as an open descriptor and the runtime directory;
+ * then priv_split() forks. The root parent only makes and reaps session
+ * cells (gateway_priv.c); this file's main() goes on in the child, the
+ * network process, which is [server] user from then on: it reads the TLS
+ * key, users file and audit key, listens and serves. SIGTERM/SIGINT (the
+ * parent forwards them): every session is told to stop, viewers are closed
+ * with 1001, and the process exits once all workers are reaped or after
+ * GW_SHUTDOWN_DEADLINE_MS (the parent kills what is left).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,8 +101,7 @@ static int main_signal_callback(struct lws *wsi, enum lws_callback_reasons reaso
 	struct signalfd_siginfo si;
 	while (read(gw->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		switch (si.ssi_signo) {
-		case SIGCHLD:
-			session_reap();
+		case SIGCHLD: /* no children of ours: the privileged parent reaps the cells */
 			break;
 		case SIGTERM:
 			main_begin_shutdown("SIGTERM");
@@ -120,6 +122,7 @@ static const struct lws_protocols main_protocols[] = {
 	{ "pg-rfb", relay_raw_callback, 0, 32768, 0, NULL, 0 },
 	{ "pg-ctl", session_ctl_callback, 0, 0, 0, NULL, 0 },
 	{ "pg-signal", main_signal_callback, 0, 0, 0, NULL, 0 },
+	{ "pg-priv", priv_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -177,8 +180,8 @@ static int main_open_worker(char *err, size_t errlen)
 	return 0;
 }
 
-/* Everything -n checks, and what start-up needs. 0 or -1 + err. */
-static int main_check(char *err, size_t errlen)
+/* The configuration itself (as root, before the split). 0 or -1 + err. */
+static int main_check_config(char *err, size_t errlen)
 {
 	if (config_load(&gw->cfg, gw->config_path, err, errlen) != 0)
 		return -1;
@@ -187,10 +190,48 @@ static int main_check(char *err, size_t errlen)
 			 gw->config_path);
 		return -1;
 	}
-	if (access(gw->cfg.tls_cert, R_OK) != 0) {
-		snprintf(err, errlen, "tls_cert %s: %s", gw->cfg.tls_cert, strerror(errno));
+	if (gw->cfg.admin_listen_port != 0 && gw->cfg.admin_listen_port == gw->cfg.listen_port) {
+		snprintf(err, errlen, "%s: admin_listen_port must differ from listen_port",
+			 gw->config_path);
 		return -1;
 	}
+	if (gw->cfg.upstream_proxy[0] == '\0' && !gw->cfg.development_direct_egress) {
+		snprintf(err, errlen,
+			 "%s: [session] upstream_proxy is required: it is the sessions' only way out "
+			 "(host:port of the prefectural security cloud's proxy, or a local squid); "
+			 "development_direct_egress = on lets browsers use the host's network (never "
+			 "in production)",
+			 gw->config_path);
+		return -1;
+	}
+	if (gw->cfg.upstream_proxy[0] == '\0')
+		log_warn("DEVELOPMENT: development_direct_egress = on and no upstream_proxy: "
+			 "browsers reach whatever this host can reach");
+	return 0;
+}
+
+/* Whether path opens for reading as we are now; else err says how to fix it. */
+static int main_readable(const char *what, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	snprintf(err, errlen, "%s %s: %s%s%s%s", what, path, strerror(errno),
+		 errno == EACCES ? " (the network process runs as [server] user " : "",
+		 errno == EACCES ? gw->cfg.user : "",
+		 errno == EACCES ? ": chown it to that user, mode 600)" : "");
+	return -1;
+}
+
+/* What the network process reads (as [server] user). 0 or -1 + err. */
+static int main_check_files(char *err, size_t errlen)
+{
+	if (main_readable("tls_cert", gw->cfg.tls_cert, err, errlen) != 0 ||
+	    main_readable("tls_key", gw->cfg.tls_key, err, errlen) != 0 ||
+	    main_readable("users_file", gw->cfg.users_file, err, errlen) != 0)
+		return -1;
 	if (config_check_secret_file(gw->cfg.tls_key, err, errlen) != 0)
 		return -1;
 	if (config_check_secret_file(gw->cfg.users_file, err, errlen) != 0)
@@ -202,6 +243,9 @@ static int main_check(char *err, size_t errlen)
 			 gw->cfg.audit_key_file, gw->cfg.audit_key_file);
 		return -1;
 	}
+	if (main_readable("audit_key_file", gw->cfg.audit_key_file, err, errlen) != 0)
+		return -1;
+	users_free(&gw->users);
 	if (users_load(&gw->users, gw->cfg.users_file, false, err, errlen) != 0)
 		return -1;
 	struct stat st;
@@ -210,33 +254,58 @@ static int main_check(char *err, size_t errlen)
 		gw->users_size = st.st_size;
 		gw->users_mtime = st.st_mtim;
 	}
-	if (main_open_worker(err, errlen) != 0)
-		return -1;
-	if (gw->cfg.admin_listen_port != 0 && gw->cfg.admin_listen_port == gw->cfg.listen_port) {
-		snprintf(err, errlen, "%s: admin_listen_port must differ from listen_port",
-			 gw->config_path);
-		return -1;
-	}
 	/* Limits: the config's defaults, then the run-time overrides saved in state_dir. */
 	gw->limits_base = gw->cfg.limits;
 	gw->limits = gw->cfg.limits;
 	snprintf(gw->limits_path, sizeof gw->limits_path, "%s/limits.json", gw->cfg.state_dir);
 	if (limits_load_overrides(&gw->limits, gw->limits_path, err, errlen) != 0)
 		return -1;
-	if (geteuid() == 0) {
-		struct passwd *pw = getpwnam(gw->cfg.browser_user);
-		if (pw == NULL || pw->pw_uid == 0) {
-			snprintf(err, errlen,
-				 "browser_user %s: %s (create it: useradd --system --no-create-home "
-				 "--shell /usr/sbin/nologin %s)",
-				 gw->cfg.browser_user, pw == NULL ? "no such user" : "must not be root",
-				 gw->cfg.browser_user);
+	return 0;
+}
+
+/* -n as root: the files checked as the network process's user will see them. */
+static int main_check_files_as_net(bool root, char *err, size_t errlen)
+{
+	if (!root)
+		return main_check_files(err, errlen);
+	if (setegid(priv_net_gid()) != 0 || seteuid(priv_net_uid()) != 0) {
+		snprintf(err, errlen, "cannot act as %s: %s", gw->cfg.user, strerror(errno));
+		return -1;
+	}
+	int rc = main_check_files(err, errlen);
+	if (seteuid(0) != 0 || setegid(0) != 0)
+		fatal("cannot return to root after the check: %s", strerror(errno));
+	return rc;
+}
+
+/*
+ * As root: the directories the network process writes (state_dir, audit_dir,
+ * recording_dir when recording is on) are made for it when missing: parents
+ * root 0755, the directory itself [server] user 0700. Existing ones are left
+ * as they are (the network process says so if it cannot write them).
+ */
+static int main_prepare_dir(const char *dir, char *err, size_t errlen)
+{
+	char p[CONFIG_PATH_MAX];
+	snprintf(p, sizeof p, "%s", dir);
+	struct stat st;
+	if (p[0] != '/' || stat(p, &st) == 0)
+		return 0;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
 			return -1;
 		}
-		gw->drop_privileges = true;
-		gw->browser_uid = pw->pw_uid;
-		gw->browser_gid = pw->pw_gid;
+		*s = '/';
 	}
+	if (mkdir(p, 0700) != 0 || chown(p, priv_net_uid(), priv_net_gid()) != 0) {
+		snprintf(err, errlen, "%s: %s", p, strerror(errno));
+		return -1;
+	}
+	log_info("created %s for %s", p, gw->cfg.user);
 	return 0;
 }
 
@@ -317,16 +386,34 @@ int main(int argc, char **argv)
 	snprintf(gw->config_path, sizeof gw->config_path, "%s", config_path);
 	config_defaults(&gw->cfg);
 
+	gw->priv_fd = -1;
 	char err[512];
-	if (main_check(err, sizeof err) != 0) {
+	bool root = geteuid() == 0;
+	if (main_check_config(err, sizeof err) != 0 || priv_check(root, err, sizeof err) != 0 ||
+	    main_open_worker(err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	if (check_only) {
+		if (main_check_files_as_net(root, err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
 		printf("configuration OK\n");
 		return 0;
 	}
 	if (main_runtime_dir(err, sizeof err) != 0)
+		fatal("%s", err);
+	if (root && (main_prepare_dir(gw->cfg.state_dir, err, sizeof err) != 0 ||
+		     main_prepare_dir(gw->cfg.audit_dir, err, sizeof err) != 0 ||
+		     (strcmp(gw->cfg.recording, "off") != 0 &&
+		      main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
+		fatal("%s", err);
+	/* From here on this is the network process; the root parent stays in priv_split. */
+	if (priv_split(gw->session_exe_fd, err, sizeof err) != 0)
+		fatal("%s", err);
+	gw->session_exe_fd = -1;
+	if (main_check_files(err, sizeof err) != 0)
 		fatal("%s", err);
 	if (mkdir(gw->cfg.state_dir, 0700) != 0 && errno != EEXIST)
 		fatal("state_dir %s: %s", gw->cfg.state_dir, strerror(errno));
@@ -401,6 +488,10 @@ int main(int argc, char **argv)
 	ad.vh_prot_name = "pg-signal";
 	if (lws_adopt_descriptor_vhost_via_info(&ad) == NULL)
 		fatal("could not watch signals");
+	ad.fd.filefd = gw->priv_fd;
+	ad.vh_prot_name = "pg-priv";
+	if (lws_adopt_descriptor_vhost_via_info(&ad) == NULL)
+		fatal("could not watch the privileged parent's socket");
 	if (accept_init(err, sizeof err) != 0)
 		fatal("staff listener: %s", err);
 
@@ -415,10 +506,11 @@ int main(int argc, char **argv)
 	record_init();
 	if (auth_init(gw->ctx, gw->cfg.auth_threads, gw->cfg.auth_queue, err, sizeof err) != 0)
 		fatal("password checks: %s", err);
-	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s%s%s)",
+	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s, "
+		 "network process uid %u%s)",
 		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
-		 gw->cfg.runtime_dir, gw->drop_privileges ? ", workers run as " : "",
-		 gw->drop_privileges ? gw->cfg.browser_user : "");
+		 gw->cfg.runtime_dir, (unsigned)getuid(),
+		 priv_cells() ? ", sessions in cells" : ", DEVELOPMENT: sessions without cells");
 
 	while (true) {
 		if (lws_service(gw->ctx, 0) < 0)
@@ -437,8 +529,6 @@ int main(int argc, char **argv)
 	accept_close();
 	audit_close();
 	users_free(&gw->users);
-	if (gw->session_exe_fd >= 0)
-		close(gw->session_exe_fd);
 	log_info("pixelgate stopped");
 	return 0;
 }

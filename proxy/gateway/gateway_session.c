@@ -1,23 +1,22 @@
 /*
  * gateway_session.c: the session table.
  *
- * A session is one staff member's pixelgate-session worker. The gateway
- * fork+execs it (privileges dropped to browser_user first when running as
- * root), gives it a private directory under runtime_dir, talks to it over a
+ * A session is one staff member's pixelgate-session worker, running in a
+ * cell of its own that the privileged parent makes (gateway_priv.c: a uid,
+ * namespaces, a private directory on its own tmpfs, egress only through
+ * upstream_proxy). The network process talks to the worker over a
  * SOCK_SEQPACKET control socket on the worker's fd 3 ("pg-ctl" protocol,
  * adopted into the lws loop), hands it each viewer's RFB socket with
- * IPC_ATTACH, and reaps it: after the worker exits its whole process group
- * is killed and its directory removed.
+ * IPC_ATTACH, and asks the parent to kill the cell when it must end; the
+ * parent reaps it and says so (session_exited).
  *
- * Life of a session: STARTING (spawned) -> READY (IPC_READY) -> ENDING (STOP
- * sent, or the worker said ENDED, or its control socket closed) -> DEAD
- * (reaped) -> freed once the control socket is gone too.
+ * Life of a session: STARTING (cell asked for, then spawned) -> READY
+ * (IPC_READY) -> ENDING (STOP sent, or the worker said ENDED, or its control
+ * socket closed) -> DEAD (reaped) -> freed once the control socket is gone too.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sched.h>
-#include <grp.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <poll.h>
@@ -34,7 +33,6 @@
 #include "ipc.h"
 #include "log.h"
 
-#define SESSION_ENV_MAX 12
 
 /* Audit a session event with optional extra fields (not kept). */
 static void session_audit(const struct gw_session *s, const char *event, json_t *fields)
@@ -108,6 +106,12 @@ struct gw_session *session_find_id(const char *id)
 	return NULL;
 }
 
+bool session_uid_free(void)
+{
+	/* every session not yet reaped still holds its cell's uid */
+	return !priv_cells() || session_count() < (size_t)gw->cfg.session_uid_count;
+}
+
 size_t session_count(void)
 {
 	size_t n = 0;
@@ -148,7 +152,6 @@ static void session_free(struct gw_session *s)
 	lws_sul_cancel(&s->grace_sul);
 	lws_sul_cancel(&s->kill_sul);
 	lws_sul_cancel(&s->limit_sul);
-	session_remove_dir(s->dir);
 	if (s->conn != NULL) {
 		record_close(s->conn); /* its name and sha256 go into session_end */
 		s->conn->session = NULL;
@@ -188,10 +191,8 @@ static void session_kill_cb(lws_sorted_usec_list_t *sul)
 		}
 		s->state = GW_SESSION_ENDING;
 	}
-	if (s->pid > 0) {
-		log_warn("session %s of %s: killing process group %d", s->id, s->user, (int)s->pid);
-		kill(-s->pid, SIGKILL);
-	}
+	log_warn("session %s of %s: killing its cell (worker %d)", s->id, s->user, (int)s->pid);
+	priv_kill(s->id);
 }
 
 /* Tell the attached viewer why the session ended. */
@@ -312,63 +313,27 @@ static void session_grace_cb(lws_sorted_usec_list_t *sul)
 /* Settings for the worker, as JSON (IPC_SETTINGS). */
 static char *session_settings_json(const struct gw_session *s)
 {
-	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:b}", "dir", s->dir, "width",
-			      s->width, "height", s->height, "home_page", gw->cfg.home_page,
-			      "upstream_proxy", gw->cfg.upstream_proxy, "chromium_path",
+	/* In a cell the browser's only way out is the egress port in its own
+	   network namespace; without one (development) it is upstream_proxy. */
+	char proxy[CONFIG_URL_MAX];
+	if (priv_cells() && gw->cfg.upstream_proxy[0] != '\0')
+		snprintf(proxy, sizeof proxy, "127.0.0.1:%d", PRIV_EGRESS_PORT);
+	else
+		snprintf(proxy, sizeof proxy, "%s", gw->cfg.upstream_proxy);
+	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:i}", "dir", s->dir,
+			      "width", s->width, "height", s->height, "home_page",
+			      gw->cfg.home_page, "upstream_proxy", proxy, "chromium_path",
 			      gw->cfg.chromium_path, "xvfb_path", gw->cfg.xvfb_path,
-			      "allow_cut_text", gw->cfg.clipboard_to_browser);
+			      "allow_cut_text", gw->cfg.clipboard_to_browser, "memory_mib",
+			      /* the watchdog counts its /proc: only a cell's is the session's */
+			      priv_cells() ? gw->cfg.session_memory_mib : 0, "max_procs",
+			      priv_cells() ? gw->cfg.session_max_procs : 0);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
 }
 
-/* In the child between fork and exec: fds, privileges, exec. Never returns. */
-static void session_child(int ctrl, char *const envp[])
-{
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	/* Move what the worker needs out of the way, then into place: 3 = ctrl. */
-	int c = fcntl(ctrl, F_DUPFD, 100);
-	int e = fcntl(gw->session_exe_fd, F_DUPFD_CLOEXEC, 101);
-	if (c < 0 || e < 0 || dup2(c, SESSION_CTRL_FD) != SESSION_CTRL_FD ||
-	    dup2(e, SESSION_CTRL_FD + 1) != SESSION_CTRL_FD + 1)
-		_exit(126);
-	fcntl(SESSION_CTRL_FD + 1, F_SETFD, FD_CLOEXEC);
-	close_range(SESSION_CTRL_FD + 2, ~0U, 0);
-	int devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0 && devnull != STDIN_FILENO) {
-		dup2(devnull, STDIN_FILENO);
-		close(devnull);
-	}
-	if (gw->drop_privileges) {
-		if (setgroups(1, &gw->browser_gid) != 0 || setgid(gw->browser_gid) != 0 ||
-		    setuid(gw->browser_uid) != 0 || getuid() != gw->browser_uid ||
-		    geteuid() != gw->browser_uid || setuid(0) == 0)
-			_exit(125);
-	}
-	char *const argv[] = { "pixelgate-session", NULL };
-	fexecve(SESSION_CTRL_FD + 1, argv, envp);
-	_exit(127);
-}
-
-struct session_child_args {
-	int ctrl;
-	char **envp;
-};
-
-/* The child's stack for clone() (no CLONE_VM: the child gets its own copy). */
-static char session_clone_stack[256 * 1024] __attribute__((aligned(16)));
-
-static int session_child_main(void *arg)
-{
-	struct session_child_args *a = arg;
-	session_child(a->ctrl, a->envp);
-	return 127;
-}
-
-/* Spawn a worker for grant. NULL on failure (logged). */
+/* Ask for a cell for grant's user. NULL on failure (logged). */
 static struct gw_session *session_start(const struct ticket_grant *grant)
 {
 	struct gw_session *s = calloc(1, sizeof *s);
@@ -376,8 +341,10 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 		return NULL;
 	s->ctrl_fd = -1;
 	uint8_t rnd[8];
-	if (RAND_bytes(rnd, sizeof rnd) != 1)
-		goto fail;
+	if (RAND_bytes(rnd, sizeof rnd) != 1) {
+		free(s);
+		return NULL;
+	}
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(s->user, sizeof s->user, "%s", grant->user);
@@ -386,85 +353,63 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 	s->started_ms = gw_now_ms();
 	s->last_input_ms = s->started_ms;
 	snprintf(s->dir, sizeof s->dir, "%s/session-%s", gw->cfg.runtime_dir, s->id);
-	if (mkdir(s->dir, 0700) != 0) {
-		log_error("session for %s: mkdir %s: %s", s->user, s->dir, strerror(errno));
-		s->dir[0] = '\0';
-		goto fail;
+	if (priv_spawn(s->id) != 0) {
+		log_error("session for %s: cannot ask for a cell: %s", s->user, strerror(errno));
+		free(s);
+		return NULL;
 	}
-	if (gw->drop_privileges && chown(s->dir, gw->browser_uid, gw->browser_gid) != 0) {
-		log_error("session for %s: chown %s: %s", s->user, s->dir, strerror(errno));
-		goto fail;
-	}
-
-	/* The worker's environment: nothing of ours but sanitizer/debug knobs. */
-	static char env_store[SESSION_ENV_MAX][512];
-	char *envp[SESSION_ENV_MAX + 1];
-	size_t ne = 0;
-	snprintf(env_store[ne], sizeof env_store[ne], "PATH=/usr/bin:/bin");
-	envp[ne] = env_store[ne];
-	ne++;
-	snprintf(env_store[ne], sizeof env_store[ne], "LANG=C.UTF-8");
-	envp[ne] = env_store[ne];
-	ne++;
-	static const char *pass[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
-				      "PIXELGATE_DEBUG", "TZ" };
-	for (size_t i = 0; i < sizeof pass / sizeof pass[0] && ne < SESSION_ENV_MAX; i++) {
-		const char *v = getenv(pass[i]);
-		if (v == NULL)
-			continue;
-		snprintf(env_store[ne], sizeof env_store[ne], "%s=%s", pass[i], v);
-		envp[ne] = env_store[ne];
-		ne++;
-	}
-	envp[ne] = NULL;
-
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		log_error("session for %s: socketpair: %s", s->user, strerror(errno));
-		goto fail;
-	}
-	/*
-	 * As root the worker is pid 1 of its own PID namespace: when it exits
-	 * the kernel kills everything left in it, including processes that
-	 * left its process group (Chromium's crashpad handler calls setsid).
-	 */
-	struct session_child_args args = { sv[1], envp };
-	int flags = SIGCHLD | (gw->drop_privileges ? CLONE_NEWPID : 0);
-	pid_t pid = clone(session_child_main, session_clone_stack + sizeof session_clone_stack,
-			  flags, &args);
-	if (pid < 0 && (flags & CLONE_NEWPID) && (errno == EPERM || errno == EINVAL)) {
-		/* A container without CAP_SYS_ADMIN: process-group kill only. */
-		log_warn("session for %s: no PID namespace (%s); Chromium's crash handler may "
-			 "outlive the session", s->user, strerror(errno));
-		pid = clone(session_child_main, session_clone_stack + sizeof session_clone_stack,
-			    SIGCHLD, &args);
-	}
-	if (pid < 0) {
-		log_error("session for %s: clone: %s", s->user, strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		goto fail;
-	}
-	close(sv[1]);
-	s->pid = pid;
-	s->ctrl_fd = sv[0];
 	s->state = GW_SESSION_STARTING;
 	s->next = gw->sessions;
 	gw->sessions = s;
+	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
+			 (lws_usec_t)gw->cfg.session_start_timeout_s * LWS_US_PER_SEC);
+	session_limit_arm(s);
+	return s;
+}
 
+void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const char *error)
+{
+	struct gw_session *s = session_find_id(id);
+	if (s == NULL || s->pid != 0 || s->ctrl != NULL) {
+		if (ctrl_fd >= 0)
+			close(ctrl_fd);
+		if (error == NULL)
+			priv_kill(id); /* nobody wants this cell any more */
+		return;
+	}
+	if (error != NULL) {
+		log_error("session %s of %s: %s", s->id, s->user, error);
+		bool was_ending = s->state == GW_SESSION_ENDING;
+		snprintf(s->end_reason, sizeof s->end_reason, "%s", error);
+		if (!was_ending)
+			s->end_kind = GW_END_START_FAILED;
+		s->state = GW_SESSION_DEAD;
+		if (!was_ending)
+			session_tell_viewer(s, false);
+		session_free(s);
+		return;
+	}
+	s->pid = pid;
+	s->uid = uid;
+	if (s->state != GW_SESSION_STARTING) {
+		close(ctrl_fd); /* stopped while its cell was being made */
+		priv_kill(s->id);
+		return;
+	}
+	s->ctrl_fd = ctrl_fd;
 	char *settings = session_settings_json(s);
 	if (settings == NULL || strlen(settings) > IPC_PAYLOAD_MAX ||
 	    ipc_send(s->ctrl_fd, IPC_SETTINGS, settings, strlen(settings), -1) != 0) {
 		log_error("session %s of %s: could not send settings", s->id, s->user);
 		free(settings);
+		close(s->ctrl_fd);
+		s->ctrl_fd = -1;
 		snprintf(s->end_reason, sizeof s->end_reason, "could not configure the session");
 		s->end_kind = GW_END_START_FAILED;
 		s->state = GW_SESSION_ENDING;
-		kill(-s->pid, SIGKILL);
-		kill(s->pid, SIGKILL);
-		close(s->ctrl_fd);
-		s->ctrl_fd = -1;
-		return NULL; /* reaped and freed through SIGCHLD */
+		session_tell_viewer(s, false);
+		priv_kill(s->id);
+		return;
 	}
 	free(settings);
 	fcntl(s->ctrl_fd, F_SETFL, fcntl(s->ctrl_fd, F_GETFL) | O_NONBLOCK);
@@ -477,25 +422,17 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 	s->ctrl = lws_adopt_descriptor_vhost_via_info(&ad);
 	if (s->ctrl == NULL) {
 		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
+		close(s->ctrl_fd);
 		s->ctrl_fd = -1;
 		snprintf(s->end_reason, sizeof s->end_reason, "internal error");
 		s->end_kind = GW_END_START_FAILED;
 		s->state = GW_SESSION_ENDING;
-		kill(-s->pid, SIGKILL);
-		kill(s->pid, SIGKILL);
-		return NULL;
+		session_tell_viewer(s, false);
+		priv_kill(s->id);
+		return;
 	}
-	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
-			 (lws_usec_t)gw->cfg.session_start_timeout_s * LWS_US_PER_SEC);
-	session_limit_arm(s);
-	log_info("session %s of %s: worker %d started in %s (%dx%d)", s->id, s->user, (int)pid,
-		 s->dir, s->width, s->height);
-	return s;
-fail:
-	if (s->dir[0] != '\0')
-		session_remove_dir(s->dir);
-	free(s);
-	return NULL;
+	log_info("session %s of %s: worker %d started as uid %u in %s (%dx%d)", s->id, s->user,
+		 (int)pid, (unsigned)uid, s->dir, s->width, s->height);
 }
 
 int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
@@ -532,6 +469,10 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		   session_count_live() >= (size_t)gw->limits.max_sessions) {
 		refusal = GW_REFUSE_NODE_FULL;
 		why = "session failed to start: no session free on this server";
+	} else if (!session_uid_free()) {
+		refusal = GW_REFUSE_NODE_FULL;
+		why = "session failed to start: no session free on this server (all session uids "
+		      "are in use)";
 	} else if (grant->new_session &&
 		   session_count_user(grant->user) >= (size_t)gw->limits.max_sessions_per_user) {
 		refusal = GW_REFUSE_USER_LIMIT;
@@ -608,7 +549,8 @@ static void session_browser_event(struct gw_session *s, const char *payload)
 	json_t *in = json_loads(payload, JSON_REJECT_DUPLICATES, &jerr);
 	const char *event = json_string_value(json_object_get(in, "event"));
 	static const char *const known[] = { "navigate", "new_tab", "download_blocked",
-					     "file_dialog_blocked" };
+					     "file_dialog_blocked", "shortcut_blocked",
+					     "limit_exceeded" };
 	size_t i = 0;
 	while (event != NULL && i < sizeof known / sizeof known[0] && strcmp(event, known[i]) != 0)
 		i++;
@@ -620,6 +562,16 @@ static void session_browser_event(struct gw_session *s, const char *payload)
 		return;
 	}
 	json_t *out = json_object();
+	if (strcmp(event, "shortcut_blocked") == 0 || strcmp(event, "limit_exceeded") == 0) {
+		/* keys: "Ctrl+Shift+N"; limit: "memory" / "processes" with detail */
+		session_event_str(out, in, strcmp(event, "shortcut_blocked") == 0 ? "keys" : "limit");
+		if (strcmp(event, "limit_exceeded") == 0)
+			session_event_str(out, in, "detail");
+		log_info("session %s of %s: %s", s->id, s->user, known[i]);
+		session_audit(s, known[i], out);
+		json_decref(in);
+		return;
+	}
 	session_event_str(out, in, "url");
 	if (strcmp(event, "download_blocked") == 0)
 		session_event_str(out, in, "filename");
@@ -697,12 +649,9 @@ static void session_ctl_closed(struct gw_session *s)
 		lws_sul_cancel(&s->grace_sul);
 		session_tell_viewer(s, started);
 	}
-	if (s->pid > 0) {
-		/* The worker closes its control socket only on the way out. */
-		kill(-s->pid, SIGKILL);
-		kill(s->pid, SIGKILL);
-	}
-	if (s->state == GW_SESSION_DEAD)
+	if (s->state != GW_SESSION_DEAD)
+		priv_kill(s->id); /* the worker closes its control socket only on the way out */
+	else
 		session_free(s);
 }
 
@@ -754,44 +703,35 @@ int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	}
 }
 
-void session_reap(void)
+void session_exited(const char *id, int status)
 {
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct gw_session *s = gw->sessions;
-		while (s != NULL && s->pid != pid)
-			s = s->next;
-		if (s == NULL)
-			continue;
-		if (WIFEXITED(status))
-			log_info("session %s of %s: worker %d exited with status %d", s->id, s->user,
-				 (int)pid, WEXITSTATUS(status));
-		else if (WIFSIGNALED(status))
-			log_warn("session %s of %s: worker %d killed by signal %d", s->id, s->user,
-				 (int)pid, WTERMSIG(status));
-		/* Take down whatever is left of its process group (Chromium, Xvfb). */
-		kill(-pid, SIGKILL);
-		s->pid = 0;
-		lws_sul_cancel(&s->kill_sul);
-		lws_sul_cancel(&s->grace_sul);
-		lws_sul_cancel(&s->limit_sul);
-		if (s->state != GW_SESSION_ENDING) {
-			bool started = s->state == GW_SESSION_READY;
-			s->end_kind = GW_END_WORKER_CRASH;
-			gw->metrics.worker_crashes++;
-			session_audit(s, "worker_crash", NULL);
-			snprintf(s->end_reason, sizeof s->end_reason,
-				 "the session process exited unexpectedly");
-			session_tell_viewer(s, started);
-		}
-		s->state = GW_SESSION_DEAD;
-		session_remove_dir(s->dir);
-		if (s->ctrl == NULL)
-			session_free(s);
-		else
-			lws_set_timeout(s->ctrl, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	struct gw_session *s = session_find_id(id);
+	if (s == NULL || s->state == GW_SESSION_DEAD)
+		return;
+	if (WIFEXITED(status))
+		log_info("session %s of %s: worker %d exited with status %d", s->id, s->user,
+			 (int)s->pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_warn("session %s of %s: worker %d killed by signal %d", s->id, s->user,
+			 (int)s->pid, WTERMSIG(status));
+	s->pid = 0;
+	lws_sul_cancel(&s->kill_sul);
+	lws_sul_cancel(&s->grace_sul);
+	lws_sul_cancel(&s->limit_sul);
+	if (s->state != GW_SESSION_ENDING) {
+		bool started = s->state == GW_SESSION_READY;
+		s->end_kind = GW_END_WORKER_CRASH;
+		gw->metrics.worker_crashes++;
+		session_audit(s, "worker_crash", NULL);
+		snprintf(s->end_reason, sizeof s->end_reason,
+			 "the session process exited unexpectedly");
+		session_tell_viewer(s, started);
 	}
+	s->state = GW_SESSION_DEAD;
+	if (s->ctrl == NULL)
+		session_free(s);
+	else
+		lws_set_timeout(s->ctrl, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 }
 
 void session_stop_all(const char *reason)
@@ -805,13 +745,8 @@ void session_stop_all(const char *reason)
 
 void session_kill_all(void)
 {
-	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next) {
-		if (s->pid > 0) {
-			kill(-s->pid, SIGKILL);
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, NULL, 0);
-			s->pid = 0;
-		}
-		session_remove_dir(s->dir);
-	}
+	/* the privileged parent kills whatever is left once we are gone, too */
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		if (s->state != GW_SESSION_DEAD)
+			priv_kill(s->id);
 }

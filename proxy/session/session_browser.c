@@ -227,9 +227,15 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 	argv[n++] = "--lang=ja";
 	argv[n++] = "--window-position=0,0";
 	argv[n++] = window_size;
+	/* WebRTC may use UDP only through the proxy, i.e. not at all. */
+	argv[n++] = "--force-webrtc-ip-handling-policy=disable_non_proxied_udp";
 	if (s->upstream_proxy[0] != '\0') {
-		snprintf(proxy, sizeof proxy, "--proxy-server=%s", s->upstream_proxy);
+		snprintf(proxy, sizeof proxy, "--proxy-server=%s%s",
+			 strncmp(s->upstream_proxy, "http://", 7) == 0 ? "" : "http://",
+			 s->upstream_proxy);
 		argv[n++] = proxy;
+		/* loopback too goes to the proxy (in a cell it is the only way anywhere) */
+		argv[n++] = "--proxy-bypass-list=<-loopback>";
 	}
 	argv[n++] = "--";
 	argv[n++] = s->home_page;

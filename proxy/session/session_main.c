@@ -21,10 +21,12 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
 #include "log.h"
+#include "session_cell.h"
 
 #define SESSION_SETTINGS_TIMEOUT_MS 10000
 #define SESSION_STOP_DEADLINE_MS 3000
@@ -56,6 +58,13 @@ struct session {
 };
 
 static struct session *session_current; /* for libvncserver's callbacks */
+
+/* The cell's limits (settings memory_mib, max_procs; 0 = none) and the next check. */
+#define SESSION_WATCH_MS 1000
+static struct {
+	int memory_mib, max_procs;
+	int64_t next_ms;
+} session_watchdog;
 
 /*
  * Route libvncserver's global loggers into ours, one line per message (its
@@ -171,6 +180,8 @@ static int session_read_settings(struct session *s)
 	st->width = (int)json_integer_value(json_object_get(o, "width"));
 	st->height = (int)json_integer_value(json_object_get(o, "height"));
 	st->allow_cut_text = json_is_true(json_object_get(o, "allow_cut_text"));
+	session_watchdog.memory_mib = (int)json_integer_value(json_object_get(o, "memory_mib"));
+	session_watchdog.max_procs = (int)json_integer_value(json_object_get(o, "max_procs"));
 	if (st->width < 320 || st->width > 7680 || st->height < 240 || st->height > 4320 ||
 	    st->width % 2 != 0) {
 		log_error("%s: bad screen size %dx%d", __func__, st->width, st->height);
@@ -410,7 +421,34 @@ static void session_cdp_state(struct session *s)
 	}
 }
 
-/* The event loop: sleeps in poll() until something happens. */
+/* Once a second: the cell's memory and processes against its limits. */
+static void session_watch(struct session *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now < session_watchdog.next_ms)
+		return;
+	session_watchdog.next_ms = now + SESSION_WATCH_MS;
+	struct cell_usage u;
+	char reason[200], limit[16];
+	if (cell_measure(&u, session_watchdog.max_procs > 0 ? session_watchdog.max_procs / 4 : 256) != 0 ||
+	    !cell_watch(&u, session_watchdog.memory_mib, session_watchdog.max_procs, reason,
+			sizeof reason, limit, sizeof limit))
+		return;
+	json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "limit_exceeded", "limit", limit,
+			       "detail", reason);
+	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (text != NULL && ipc_send(s->ctrl_fd, IPC_EVENT, text, strlen(text), -1) != 0)
+		log_warn("%s: cannot send the event: %s", __func__, strerror(errno));
+	free(text);
+	log_warn("%s (%ld processes, %ld tasks, %ld MiB)", reason, u.processes, u.tasks,
+		 u.pss_kib / 1024);
+	session_end(s, "%s", reason);
+}
+
+/* The event loop: sleeps in poll() until something happens (or the watchdog's tick). */
 static void session_loop(struct session *s)
 {
 	while (!s->ending) {
@@ -432,11 +470,14 @@ static void session_loop(struct session *s)
 		rfbReleaseClientIterator(it);
 
 		int timeout = XPending(s->dpy) > 0 ? 0 : cdp_timeout_ms(&s->cdp);
+		if (timeout < 0 || timeout > SESSION_WATCH_MS)
+			timeout = SESSION_WATCH_MS; /* the watchdog's tick */
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			session_end(s, "poll: %s", strerror(errno));
 			break;
 		}
 		cdp_tick(&s->cdp, false);
+		session_watch(s);
 		if (pfd[1].revents)
 			session_signals(s);
 		if (pfd[0].revents)
@@ -485,6 +526,9 @@ int main(int argc, char **argv)
 	s.ctrl_fd = SESSION_CONTROL_FD;
 	s.cdp.rfd = s.cdp.wfd = -1;
 	log_init("pixelgate-session", LOG_LEVEL_INFO);
+	/* exec made us dumpable again: no process of our uid may ptrace or read us */
+	if (cell_init() != 0)
+		return 1;
 	/* Nothing but stdio and the control socket crosses from the gateway. */
 	close_range(SESSION_CONTROL_FD + 1, ~0U, 0);
 	/* Own process group, so that the gateway can end everything at once.

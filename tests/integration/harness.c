@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,6 +137,16 @@ void it_dump_logs(void)
 #define IT_FAIL(...) IT_ASSERT(0, __VA_ARGS__)
 
 /* Writes text to path with mode; fails the test on error. */
+/* Give path (in the test's dir) to the gateway's user, which reads and writes it. */
+void it_give(const char *path)
+{
+	struct passwd *pw = getpwnam(IT_GATEWAY_USER);
+
+	IT_ASSERT(pw != NULL, "no user %s (tests/run.sh creates it)", IT_GATEWAY_USER);
+	IT_ASSERT(lchown(path, pw->pw_uid, pw->pw_gid) == 0, "chown %s: %s", path,
+		  strerror(errno));
+}
+
 void it_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -145,6 +156,19 @@ void it_write_file(const char *path, const char *text, mode_t mode)
 	IT_ASSERT(write(fd, text, len) == (ssize_t)len, "write %s: %s", path, strerror(errno));
 	IT_ASSERT(fchmod(fd, mode) == 0, "chmod %s: %s", path, strerror(errno));
 	close(fd);
+	if (it.dir[0] && strncmp(path, it.dir, strlen(it.dir)) == 0 &&
+	    path[strlen(it.dir)] == '/')
+		it_give(path);
+}
+
+/* it_give() for every file under dir. */
+static int it_give_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	it_give(path);
+	return 0;
 }
 
 /* Runs a shell command (for openssl); fails the test with its output if it fails. */
@@ -324,6 +348,67 @@ static void it_start_page_server(void)
 	IT_ASSERT(it.page_port > 0, "page server did not print its port (got \"%s\")", line);
 }
 
+/*
+ * Starts Debian's squid on a free 127.0.0.1 port as the sessions' upstream
+ * proxy (the stand-in for the prefectural security cloud): it lets through
+ * the test page server's port on 127.0.0.1 and nothing else (no other
+ * loopback port, no private, link-local or metadata address), asks no DNS
+ * server but 127.0.0.1, and logs every request to it.squid_log.
+ */
+static void it_start_squid(void)
+{
+	char conf[400], text[4096], log[400];
+	struct passwd *pw = getpwnam("proxy");
+	char *argv[] = { "/usr/sbin/squid", "-N", "-f", conf, NULL };
+
+	IT_ASSERT(access(argv[0], X_OK) == 0, "%s: %s (install squid)", argv[0], strerror(errno));
+	IT_ASSERT(pw != NULL, "no user proxy (the squid package makes it)");
+	snprintf(it.squid_dir, sizeof it.squid_dir, "%s/squid", it.dir);
+	IT_ASSERT(mkdir(it.squid_dir, 0700) == 0, "mkdir %s: %s", it.squid_dir, strerror(errno));
+	IT_ASSERT(chown(it.squid_dir, pw->pw_uid, pw->pw_gid) == 0, "chown: %s", strerror(errno));
+	snprintf(conf, sizeof conf, "%s/squid.conf", it.squid_dir);
+	snprintf(it.squid_log, sizeof it.squid_log, "%s/access.log", it.squid_dir);
+	snprintf(log, sizeof log, "%s/squid.log", it.dir);
+	it.squid_port = it_free_port();
+	snprintf(text, sizeof text,
+		 "# written by the integration test %s\n"
+		 "http_port 127.0.0.1:%d\n"
+		 "pid_filename none\n"
+		 "cache deny all\n"
+		 "cache_mem 8 MB\n"
+		 "cache_effective_user proxy\n"
+		 "access_log stdio:%s buffer-size=0KB\n"
+		 "cache_log %s/cache.log\n"
+		 "cache_store_log none\n"
+		 "coredump_dir %s\n"
+		 "dns_nameservers 127.0.0.1\n"
+		 "shutdown_lifetime 0 seconds\n"
+		 "forwarded_for delete\n"
+		 "acl test_pages dst 127.0.0.1\n"
+		 "acl test_port port %d\n"
+		 "acl to_loopback dst 127.0.0.0/8 ::1\n"
+		 "acl to_private dst 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 fc00::/7\n"
+		 "acl to_linklocal dst 169.254.0.0/16 fe80::/10\n"
+		 "http_access allow test_pages test_port\n"
+		 "http_access deny to_loopback\n"
+		 "http_access deny to_private\n"
+		 "http_access deny to_linklocal\n"
+		 "http_access deny all\n",
+		 it.test_name, it.squid_port, it.squid_log, it.squid_dir, it.squid_dir, it.page_port);
+	it_write_file(conf, text, 0644);
+	IT_ASSERT(chown(conf, 0, 0) == 0, "chown: %s", strerror(errno));
+	it.squid_pid = it_spawn(argv, -1, log);
+	for (double end = it_now_s() + 20; !it_port_open(it.squid_port);) {
+		int status;
+
+		IT_ASSERT(waitpid(it.squid_pid, &status, WNOHANG) != it.squid_pid,
+			  "squid exited at start (log: %s)", log);
+		IT_ASSERT(it_now_s() < end, "squid not listening on 127.0.0.1:%d after 20 s",
+			  it.squid_port);
+		it_sleep_ms(50);
+	}
+}
+
 /* Starts the daemon and waits until its ports accept connections. */
 static void it_start_daemon(void)
 {
@@ -408,6 +493,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 	it_sh("head -c 32 /dev/urandom > '%s' && chmod 600 '%s'", it.audit_key, it.audit_key);
 	it_make_users(users_file, users, o ? o->admins : NULL);
 	it_start_page_server();
+	it_start_squid();
 	it.port = it_free_port();
 	do
 		it.admin_port = it_free_port();
@@ -439,16 +525,30 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "%s"
 		 "[session]\n"
 		 "home_page = http://127.0.0.1:%d%s\n"
+		 "upstream_proxy = 127.0.0.1:%d\n"
 		 "[limits]\n"
 		 "reconnect_grace_s = %d\n"
 		 "%s",
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
 		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.audit_dir, it.audit_key,
 		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
-		 o && o->home_path ? o->home_path : "/page.html",
+		 o && o->home_path ? o->home_path : "/page.html", it.squid_port,
 		 IT_GRACE_S,
 		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);
+	/* the network process (IT_GATEWAY_USER) owns its files, as in a deployment;
+	   the test's dir is its (the users file is rewritten by rename there) */
+	nftw(it.dir, it_give_cb, 16, FTW_PHYS);
+	IT_ASSERT(chown(it.runtime_dir, 0, 0) == 0 && chown(it.conf_file, 0, 0) == 0,
+		  "chown: %s", strerror(errno));
+	if (o && o->audit_dir)
+		it_give(o->audit_dir);
+	{
+		struct passwd *pw = getpwnam("proxy");
+
+		IT_ASSERT(pw && chown(it.squid_dir, pw->pw_uid, pw->pw_gid) == 0, "chown: %s",
+			  strerror(errno));
+	}
 	it.srv.host = "127.0.0.1";
 	it.srv.port = it.port;
 	it.srv.ca_file = it.ca_file;
@@ -850,6 +950,45 @@ static int it_children(pid_t parent, pid_t *pids, int max)
 	return n;
 }
 
+int it_workers(pid_t *pids, int max)
+{
+	pid_t kids[64];
+	int n = it.daemon_pid > 0 ? it_children(it.daemon_pid, kids, 64) : 0, m = 0;
+	char cmd[200];
+
+	for (int i = 0; i < n && m < max; i++)
+		if (it_cmdline(kids[i], cmd, sizeof cmd) > 0 && strcmp(cmd, "pixelgate-session") == 0)
+			pids[m++] = kids[i];
+	return m;
+}
+
+pid_t it_net_pid(void)
+{
+	pid_t kids[64];
+	int n = it.daemon_pid > 0 ? it_children(it.daemon_pid, kids, 64) : 0;
+	char path[64], comm[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)kids[i]);
+		FILE *f = fopen(path, "r");
+		bool yes = f && fgets(comm, sizeof comm, f) && strcmp(comm, "pixelgate\n") == 0;
+
+		if (f)
+			fclose(f);
+		if (yes)
+			return kids[i];
+	}
+	IT_FAIL("no network process under the daemon %d", (int)it.daemon_pid);
+	return -1;
+}
+
+bool it_cell_path(pid_t worker, const char *path, char *out, size_t len)
+{
+	int n = snprintf(out, len, "/proc/%d/root%s", (int)worker, path);
+
+	return n > 0 && (size_t)n < len && access(out, F_OK) == 0;
+}
+
 /* True if pid exists and is not a zombie. */
 static bool it_alive(pid_t pid)
 {
@@ -1058,6 +1197,11 @@ void it_stop(void)
 			kill(left[i], SIGKILL);
 		}
 	}
+	if (it.squid_pid > 0) {
+		kill(it.squid_pid, SIGKILL);
+		it_reap(it.squid_pid, 5, &status);
+		it.squid_pid = 0;
+	}
 	if (it.page_pid > 0) {
 		kill(it.page_pid, SIGTERM);
 		if (!it_reap(it.page_pid, 5, &status)) {
@@ -1075,6 +1219,7 @@ void it_stop(void)
 	if (it.failed || getenv("PIXELGATE_IT_KEEP_LOGS")) {
 		it_keep_log(it.daemon_log, "daemon");
 		it_keep_log(it.page_log, "pageserver");
+		it_keep_log(it.squid_log, "squid-access");
 		for (int i = 0; i < it_nextras; i++)
 			it_keep_log(it_extras[i].log, it_extras[i].what);
 	}
@@ -1434,6 +1579,27 @@ bool it_agent_check(char *line, size_t len)
 	ok = it_read_line(fd, line, len, 10);
 	close(fd);
 	return ok;
+}
+
+static void it_key(struct pgc_conn *c, uint32_t keysym, bool down)
+{
+	IT_ASSERT(pgc_key(c, keysym, down) == 0, "key 0x%x %s failed: %s", keysym,
+		  down ? "down" : "up", pgc_close_reason(c));
+	it_pump_for(c, 60);
+}
+
+void it_goto(struct pgc_conn *c, const char *url)
+{
+	it_pump_for(c, 500);
+	it_key(c, 0xffe3, true); /* Control_L */
+	it_key(c, 'l', true);
+	it_key(c, 'l', false);
+	it_key(c, 0xffe3, false);
+	it_pump_for(c, 500);
+	IT_ASSERT(pgc_type_utf8(c, url) == 0, "typing %s failed: %s", url, pgc_close_reason(c));
+	it_pump_for(c, 300);
+	it_key(c, 0xff0d, true); /* Return */
+	it_key(c, 0xff0d, false);
 }
 
 int it_run(char *out, size_t outlen, const char *fmt, ...)

@@ -81,7 +81,37 @@ struct it_world {
 	bool failed;            /* set by IT_ASSERT */
 	char memcheck_log[320]; /* valgrind's log when the daemon runs under memcheck */
 	bool memcheck;
+	pid_t squid_pid;        /* the upstream proxy (Debian's squid) the sessions use */
+	int squid_port;
+	char squid_dir[320];    /* its config and logs */
+	char squid_log[400];    /* its access log: one line per request, TCP_DENIED/403 refused */
 };
+
+/* Go to url as a user would: Ctrl+L, type it into the address bar, Return. */
+void it_goto(struct pgc_conn *c, const char *url);
+
+/*
+ * The daemon's network process (the privileged parent's child that serves:
+ * what memory and descriptor figures are about). Fails the test if none.
+ */
+pid_t it_net_pid(void);
+
+/* Give path to IT_GATEWAY_USER (a file or directory the network process writes). */
+void it_give(const char *path);
+
+/* The pids of the daemon's session workers (each pid 1 of its cell). */
+int it_workers(pid_t *pids, int max);
+
+/*
+ * path (e.g. the session's directory) as the host sees it inside worker's
+ * cell: /proc/<worker>/root<path>. false if it does not exist there.
+ */
+bool it_cell_path(pid_t worker, const char *path, char *out, size_t len);
+
+/* The user the gateway's network process runs as (tests/run.sh creates it). */
+#define IT_GATEWAY_USER "pixelgate"
+/* The first session uid (the default session_uid_base): the first cell runs as it. */
+#define IT_SESSION_UID_BASE 2100000000u
 
 extern struct it_world it;
 

@@ -113,6 +113,9 @@ Test(recording, exported_frames_show_the_block, .fini = it_stop)
 	it_write_file(old, "vncLog0.0", 0600);
 	struct timespec ts[2] = { { time(NULL) - 100 * 86400, 0 }, { time(NULL) - 100 * 86400, 0 } };
 	IT_ASSERT(utimensat(AT_FDCWD, old, ts, 0) == 0, "utimensat: %s", strerror(errno));
+	IT_ASSERT(chmod(top, 0711) == 0, "chmod %s: %s", top, strerror(errno));
+	it_give(recdir); /* the network process writes and prunes the recordings */
+	it_give(old);
 	it_start_opts("recording_exported", users, &o);
 	IT_ASSERT(access(old, F_OK) != 0, "%s (100 days old) not pruned at start-up", old);
 	json_t *pruned = rt_find_record("recording_pruned");

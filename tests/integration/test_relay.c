@@ -29,7 +29,7 @@ Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
 	it_start_opts("relay_slow_viewer_does_not_grow_gateway_memory", users, &o);
 	struct pgc_conn *c = it_open_page("t8-slow", 0, 0, &r);
 	rfbClient *cl = pgc_rfb(c);
-	long before = it_rss_kib(it.daemon_pid);
+	long before = it_rss_kib(it_net_pid());
 	IT_ASSERT(before > 0, "cannot read the daemon's memory use");
 
 	/* Raw encoding only, then many full-screen requests, unread. */
@@ -53,7 +53,7 @@ Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
 	uint64_t in_while_paused = 0;
 	for (int i = 0; i < 6; i++) {
 		it_sleep_ms(500);
-		long now = it_rss_kib(it.daemon_pid);
+		long now = it_rss_kib(it_net_pid());
 		if (now > peak)
 			peak = now;
 		in_while_paused = pgc_bytes_in(c);
@@ -77,7 +77,7 @@ Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
 	while (pgc_bytes_in(c) < in_while_paused + RELAY_DRAIN_BYTES && it_now_s() < deadline &&
 	       !pgc_closed(c)) {
 		pgc_pump(c, 200);
-		long now = it_rss_kib(it.daemon_pid);
+		long now = it_rss_kib(it_net_pid());
 		if (now > peak)
 			peak = now;
 	}

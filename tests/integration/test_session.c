@@ -172,15 +172,25 @@ Test(session, download_is_not_written, .fini = it_stop)
 	IT_ASSERT(it_pump_for(c, 5000), "connection closed after the download: %d %s",
 		  pgc_close_code(c), pgc_close_reason(c));
 
+	/* everything the session can write is in its cell: its directory, /tmp,
+	   /dev/shm and /var/tmp (the host's file systems are read-only there) */
+	pid_t worker;
+	static const char *const where[] = { "", "/tmp", "/dev/shm", "/var/tmp" };
+	char root[600];
+
+	IT_ASSERT(it_workers(&worker, 1) == 1, "no session worker");
 	memset(&walk, 0, sizeof walk);
-	IT_ASSERT(nftw(it.runtime_dir, walk_cb, 32, FTW_PHYS) == 0, "cannot walk %s",
-		  it.runtime_dir);
-	IT_ASSERT(walk.files > 0, "no file at all under %s: is it the session's directory?",
-		  it.runtime_dir);
-	fprintf(stderr, "[%s] %d files under %s, checked for the download\n", it.test_name,
-		walk.files, it.runtime_dir);
-	IT_ASSERT(walk.bad == 0, "the download was written under %s (%d of %d files):%s",
-		  it.runtime_dir, walk.bad, walk.files, walk.report);
+	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+		IT_ASSERT(it_cell_path(worker, where[i][0] ? where[i] : it.runtime_dir, root,
+				       sizeof root),
+			  "no %s in the session's cell", where[i][0] ? where[i] : it.runtime_dir);
+		IT_ASSERT(nftw(root, walk_cb, 32, FTW_PHYS) == 0, "cannot walk %s", root);
+	}
+	IT_ASSERT(walk.files > 0, "no file at all in the session's cell (%s)", root);
+	fprintf(stderr, "[%s] %d files in the session's cell, checked for the download\n",
+		it.test_name, walk.files);
+	IT_ASSERT(walk.bad == 0, "the download was written in the session's cell (%d of %d files):%s",
+		  walk.bad, walk.files, walk.report);
 
 	/* the session goes on: it still takes input and sends frames */
 	frames = pgc_frames(c);
@@ -264,7 +274,7 @@ static pid_t find_browser(void)
 Test(session, browser_crash_ends_session, .fini = it_stop)
 {
 	static const char *const users[] = { "t7-erin", NULL };
-	struct passwd *pw = getpwnam("pixelgate-browser");
+	struct passwd *gwpw = getpwnam(IT_GATEWAY_USER);
 	struct it_rect r;
 	struct pgc_conn *c;
 	const char *reason;
@@ -274,10 +284,12 @@ Test(session, browser_crash_ends_session, .fini = it_stop)
 	c = it_open_page("t7-erin", 0, 0, &r);
 	browser = find_browser();
 	IT_ASSERT(browser > 0, "no Chromium with --user-data-dir under %s", it.runtime_dir);
-	IT_ASSERT(pw != NULL, "no user pixelgate-browser on this machine");
-	IT_ASSERT(it_proc_uid(browser) == pw->pw_uid,
-		  "Chromium (pid %d) runs as uid %d, want pixelgate-browser (%d)", (int)browser,
-		  (int)it_proc_uid(browser), (int)pw->pw_uid);
+	IT_ASSERT(gwpw != NULL, "no user %s on this machine", IT_GATEWAY_USER);
+	/* the session's own uid: the first of the default range, nobody's account */
+	IT_ASSERT(it_proc_uid(browser) == IT_SESSION_UID_BASE,
+		  "Chromium (pid %d) runs as uid %u, want the session's uid 2100000000 (not root, "
+		  "not the gateway's %u)", (int)browser, (unsigned)it_proc_uid(browser),
+		  (unsigned)gwpw->pw_uid);
 	IT_ASSERT(!it_proc_has_arg(browser, "--no-sandbox"), "Chromium runs with --no-sandbox");
 
 	IT_ASSERT(kill(browser, SIGKILL) == 0, "kill %d failed", (int)browser);

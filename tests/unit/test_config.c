@@ -46,7 +46,10 @@ Test(config, defaults_match_the_documented_values)
 	cr_assert_str_eq(c.users_file, "/etc/pixelgate/users");
 	cr_assert_str_eq(c.runtime_dir, "/run/pixelgate");
 	cr_assert_str_eq(c.session_binary, "");
-	cr_assert_str_eq(c.browser_user, "pixelgate-browser");
+	cr_assert_str_eq(c.user, "pixelgate");
+	cr_assert_eq(c.development_unprivileged, false);
+	cr_assert_eq(c.development_direct_egress, false);
+	cr_assert_eq(c.session_uid_count, 64);
 	cr_assert_str_eq(c.home_page, "about:blank");
 	cr_assert_str_eq(c.upstream_proxy, "");
 	cr_assert_eq(c.default_width, 1280);

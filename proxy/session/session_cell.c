@@ -1,0 +1,130 @@
+/*
+ * session_cell.c: the worker's own part of its cell (gateway_priv.c makes
+ * the rest: uid, namespaces, tmpfs, rlimits, egress).
+ *
+ * The worker is pid 1 of the cell's PID namespace, so its /proc lists
+ * exactly the cell's processes. Once a second the watchdog adds up their
+ * proportional memory (Pss of /proc/PID/smaps_rollup: shared pages counted
+ * once overall) and their tasks (threads count against RLIMIT_NPROC too).
+ * Past session_memory_mib, at 95 % of session_max_procs tasks (where forks
+ * start to fail), or with a quarter of session_max_procs as processes
+ * (Chromium runs a few dozen at most; a fork bomb thousands), the session
+ * ends with that reason. This
+ * holds without a delegated cgroup; RLIMIT_AS is not used because Chromium
+ * reserves far more address space than it uses (V8's cage, PartitionAlloc).
+ */
+#include "session_cell.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "log.h"
+
+int cell_init(void)
+{
+	/* exec made us dumpable again; nobody of our uid may ptrace or read us */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		log_error("%s: PR_SET_DUMPABLE: %s", __func__, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Pss of one process in KiB (0 if it is gone or has no memory of its own). */
+static long cell_pss_kib(const char *pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%s/smaps_rollup", pid);
+	FILE *f = fopen(path, "re");
+	long kib = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "Pss:", 4) == 0) {
+			kib = strtol(line + 4, NULL, 10);
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+/*
+ * Tasks of one process: its threads, at least 1 (a zombie shows 0 threads
+ * but still counts against RLIMIT_NPROC until it is reaped); 0 if it is gone.
+ */
+static long cell_tasks(const char *pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%s/status", pid);
+	FILE *f = fopen(path, "re");
+	long n = f != NULL ? 1 : 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0) {
+			long t = strtol(line + 8, NULL, 10);
+			n = t > 1 ? t : 1;
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+int cell_measure(struct cell_usage *u, long max_detail)
+{
+	memset(u, 0, sizeof *u);
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return -1;
+	/* One cheap pass first: how many processes. Past max_detail (a fork bomb)
+	   the per-process files are not read: that would take seconds of CPU the
+	   bomb leaves us only a sliver of, and the count alone decides. */
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+		    strspn(e->d_name, "0123456789") == strlen(e->d_name))
+			u->processes++;
+	if (u->processes > max_detail) {
+		closedir(d);
+		u->tasks = u->processes;
+		return 0;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
+		    strspn(e->d_name, "0123456789") != strlen(e->d_name))
+			continue;
+		long t = cell_tasks(e->d_name);
+		if (t <= 0)
+			continue;
+		u->tasks += t;
+		u->pss_kib += cell_pss_kib(e->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+int cell_watch(const struct cell_usage *u, int memory_mib, int max_procs, char *reason,
+	       size_t reasonlen, char *limit, size_t limitlen)
+{
+	if (memory_mib > 0 && u->pss_kib > (long)memory_mib * 1024) {
+		snprintf(limit, limitlen, "memory");
+		snprintf(reason, reasonlen,
+			 "the session used %ld MiB of memory, more than its limit of %d MiB "
+			 "(session_memory_mib)",
+			 u->pss_kib / 1024, memory_mib);
+		return 1;
+	}
+	if (max_procs > 0 &&
+	    (u->tasks * 100 >= (long)max_procs * 95 || u->processes >= max_procs / 4)) {
+		snprintf(limit, limitlen, "processes");
+		snprintf(reason, reasonlen,
+			 "the session ran %ld processes and threads, at its limit of %d "
+			 "(session_max_procs)",
+			 u->tasks, max_procs);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * session_cell.h: the worker's own part of its cell (session_cell.c):
+ * non-dumpable, and a watchdog over the cell's memory and processes.
+ */
+#ifndef PIXELGATE_SESSION_CELL_H
+#define PIXELGATE_SESSION_CELL_H
+
+#include <stddef.h>
+
+/* What the cell's processes use now. */
+struct cell_usage {
+	long processes;
+	long tasks;   /* threads of all of them (what RLIMIT_NPROC counts) */
+	long pss_kib; /* proportional set size, shared pages counted once */
+};
+
+/* Make the worker non-dumpable. 0 or -1 (logged). */
+int cell_init(void);
+
+/*
+ * Measure every process in our /proc (the cell's PID namespace). With more
+ * than max_detail processes only they are counted (tasks = processes, no
+ * memory figure). 0 or -1.
+ */
+int cell_measure(struct cell_usage *u, long max_detail);
+
+/*
+ * 1 when u passes a limit (memory_mib / max_procs; 0 = none): reason says
+ * what for the viewer and the log, limit is "memory" or "processes".
+ */
+int cell_watch(const struct cell_usage *u, int memory_mib, int max_procs, char *reason,
+	       size_t reasonlen, char *limit, size_t limitlen);
+
+#endif
