@@ -294,6 +294,16 @@ setup_audit() {
 # prefectural security cloud. It refuses loopback, private, link-local and
 # metadata addresses (so no session reaches this host's services or the
 # LGWAN side) and ports other than 80/443, and logs every request.
+# This host's own addresses (its public ones too): no session may reach its services.
+self_addresses() {
+	hostname -I 2>/dev/null | tr -s ' ' '\n' | grep -v '^$' | tr '\n' ' ' || true
+}
+self_addresses_acl() {
+	local a
+	a=$(self_addresses)
+	[[ -z $a ]] || printf 'acl to_self dst %s\n' "$a"
+}
+
 squid_conf_text() {
 	cat <<EOF
 # Written by deploy/quickstart.sh; rewritten on every run.
@@ -313,6 +323,7 @@ acl to_loopback dst 127.0.0.0/8 ::1
 acl to_private dst 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 fc00::/7
 acl to_linklocal dst 169.254.0.0/16 fe80::/10
 acl to_unspecified dst 0.0.0.0/8 ::
+$(self_addresses_acl)
 acl web_ports port 80 443
 acl tls_port port 443
 acl CONNECT method CONNECT
@@ -320,6 +331,7 @@ http_access deny to_loopback
 http_access deny to_private
 http_access deny to_linklocal
 http_access deny to_unspecified
+$([[ -z $(self_addresses) ]] || printf 'http_access deny to_self\n')
 http_access deny !web_ports
 http_access deny CONNECT !tls_port
 http_access allow all

@@ -90,7 +90,7 @@ static const struct config_key config_keys[] = {
 	    "uids in the range, one per concurrent session (the most sessions at once)"),
 	INT("session", session_memory_mib, 128, 1048576, "2048",
 	    "memory (RSS) all processes of one session may use; beyond it the session ends"),
-	INT("session", session_max_procs, 64, 65536, "1024",
+	INT("session", session_max_procs, 64, 65536, "2048",
 	    "processes and threads one session may run (RLIMIT_NPROC of its uid)"),
 	INT("session", session_tmpfs_mib, 16, 65536, "512",
 	    "size of each private tmpfs of a session (/tmp, /dev/shm, its directory)"),

@@ -430,7 +430,7 @@ int priv_check(bool root, char *err, size_t errlen);
 uid_t priv_net_uid(void);
 gid_t priv_net_gid(void);
 /* Fork: the parent never returns; the child (the network process) returns 0. */
-int priv_split(int exe_fd, char *err, size_t errlen);
+int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen);
 /* Whether sessions run in cells (the daemon started as root). */
 bool priv_cells(void);
 /* Ask for a cell for session id (answered by session_spawned). 0 or -1. */

@@ -147,6 +147,8 @@ static struct lws_vhost *main_tls_vhost(const char *name, const char *address, i
 	return lws_create_vhost(gw->ctx, &info);
 }
 
+static char main_worker_path[PATH_MAX];
+
 /* Find the worker binary: configured, or pixelgate-session next to us. */
 static int main_open_worker(char *err, size_t errlen)
 {
@@ -177,6 +179,7 @@ static int main_open_worker(char *err, size_t errlen)
 		return -1;
 	}
 	gw->session_exe_fd = fd;
+	snprintf(main_worker_path, sizeof main_worker_path, "%s", path);
 	return 0;
 }
 
@@ -410,7 +413,7 @@ int main(int argc, char **argv)
 		      main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
 		fatal("%s", err);
 	/* From here on this is the network process; the root parent stays in priv_split. */
-	if (priv_split(gw->session_exe_fd, err, sizeof err) != 0)
+	if (priv_split(gw->session_exe_fd, main_worker_path, err, sizeof err) != 0)
 		fatal("%s", err);
 	gw->session_exe_fd = -1;
 	if (main_check_files(err, sizeof err) != 0)

@@ -39,6 +39,7 @@
  * Started as non-root (development_unprivileged = on only), the same two
  * processes run, but workers run as the daemon's uid without a cell.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -62,7 +63,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/keyctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +80,10 @@
 #define PRIV_OOM_CELL "800"
 #define PRIV_OOM_GATEWAY "-900"
 #define PRIV_NOFILE 1000 /* libvncserver select()s: every fd must stay below 1024 */
+#define PRIV_CELL_EXE "/run/pixelgate-session" /* the worker binary inside a cell */
+#define PRIV_LOG_LINE 2048 /* a cell's log line is cut here */
+#define PRIV_LOG_RATE 50   /* lines per second a cell may log, after a burst of... */
+#define PRIV_LOG_BURST 400
 
 enum priv_type {
 	PRIV_SPAWN = 1, /* net -> priv: start a cell for session id */
@@ -100,13 +107,22 @@ struct priv_slot {
 	char id[24];
 	pid_t cell;   /* the worker, pid 1 of the cell; 0 once reaped */
 	pid_t egress; /* the egress forwarder; 0 once reaped or none */
+	int cell_status; /* the worker's wait status, for EXITED */
 	char dir[CONFIG_PATH_MAX + 32]; /* without a cell: the host directory to remove */
+	int log_fd;   /* the read end of the cell's stdout/stderr, or -1 */
+	char log_buf[PRIV_LOG_LINE];
+	size_t log_len;
+	double log_tokens;       /* lines it may write now (PRIV_LOG_RATE per second) */
+	int64_t log_refill_ms;
+	unsigned long log_dropped;
 };
 
 static struct {
 	int fd;                 /* to the network process */
 	pid_t net_pid;
 	int exe_fd;             /* pixelgate-session, opened at start */
+	char exe_path[PATH_MAX]; /* where it was: bound into each cell if it is still that file */
+	int life[2];            /* never written: a child sees POLLHUP once the parent died */
 	bool cells;             /* root: sessions get cells */
 	uid_t net_uid;
 	gid_t net_gid;
@@ -114,9 +130,11 @@ static struct {
 	int nslots;
 	char *policy_json;      /* the policy each cell gets */
 	char proxy_host[256], proxy_port[8];
+	struct sockaddr_storage proxy_addr; /* upstream_proxy, resolved at start */
+	socklen_t proxy_addrlen;
 	char env_store[PRIV_ENV_MAX][512];
 	char *envp[PRIV_ENV_MAX + 1];
-} pv = { .fd = -1, .exe_fd = -1 };
+} pv = { .fd = -1, .exe_fd = -1, .life = { -1, -1 } };
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -221,9 +239,18 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	(void)in;
 	(void)len;
 	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
-		log_error("the privileged parent is gone: no session can start or be ended; "
-			  "shutting down");
 		gw->priv_fd = -1;
+		if (gw->stopping)
+			return 0; /* our own shutdown closes it */
+		log_error("the privileged parent is gone: every cell died with it (parent-death "
+			  "signal); shutting down");
+		/* the cells are gone: no EXITED will come, so say it for them */
+		char ids[256][24];
+		int n = 0;
+		for (struct gw_session *x = gw->sessions; x != NULL && n < 256; x = x->next)
+			snprintf(ids[n++], sizeof ids[0], "%s", x->id);
+		for (int i = 0; i < n; i++)
+			session_exited(ids[i], SIGKILL);
 		kill(getpid(), SIGTERM);
 		return 0;
 	}
@@ -263,6 +290,7 @@ struct cell_args {
 	int ctrl;      /* the worker's control socket (becomes fd 3) */
 	int pass;      /* to send the egress listening socket back */
 	int errw;      /* set-up failure text; closed by a successful exec */
+	int logw;      /* the cell's stdout and stderr: a pipe the parent reads */
 	const char *id;
 	bool netns;
 };
@@ -289,7 +317,7 @@ static void cell_tmpfs(const struct cell_args *a, const char *path, const char *
 /* mkdir -p for dirs inside a fresh tmpfs (root, 0711). */
 static void cell_mkdirs(const struct cell_args *a, const char *path)
 {
-	char p[CONFIG_PATH_MAX];
+	char p[2 * CONFIG_PATH_MAX + 64];
 	snprintf(p, sizeof p, "%s", path);
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')
@@ -337,110 +365,174 @@ static void cell_write(const struct cell_args *a, const char *path, const char *
 		cell_fail(a, path);
 }
 
-/*
- * Without mount_setattr(): every mount of /proc/self/mountinfo remounted
- * read-only and nosuid, one by one (bind remounts keep each mount's other
- * flags). "/" must succeed; a mount that refuses (an autofs trigger, one that
- * vanished) is left, read-only "/" covers what matters.
- */
-static void cell_readonly_each(const struct cell_args *a)
+/* A read-only, nosuid bind of the host's src at dst (made: a directory or an empty file). */
+static void cell_bind(const struct cell_args *a, const char *src, const char *dst, bool dev)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (f == NULL)
-		cell_fail(a, "/proc/self/mountinfo");
-	char line[4096];
-	while (fgets(line, sizeof line, f) != NULL) {
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... */
-		char mp[PATH_MAX], opts[512];
-		char *fields[6] = { 0 };
-		char *save = NULL, *t = strtok_r(line, " ", &save);
-		for (int i = 0; t != NULL && i < 6; i++, t = strtok_r(NULL, " ", &save))
-			fields[i] = t;
-		if (fields[5] == NULL)
-			continue;
-		/* unescape \040 (space) and friends */
-		size_t j = 0;
-		for (const char *p = fields[4]; *p && j + 1 < sizeof mp; p++) {
-			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
-				mp[j++] = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-				p += 3;
-			} else {
-				mp[j++] = *p;
-			}
-		}
-		mp[j] = '\0';
-		snprintf(opts, sizeof opts, ",%s,", fields[5]);
-		unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID;
-		if (strstr(opts, ",nodev,"))
-			flags |= MS_NODEV;
-		if (strstr(opts, ",noexec,"))
-			flags |= MS_NOEXEC;
-		if (strstr(opts, ",noatime,"))
-			flags |= MS_NOATIME;
-		if (strstr(opts, ",nodiratime,"))
-			flags |= MS_NODIRATIME;
-		if (strstr(opts, ",relatime,"))
-			flags |= MS_RELATIME;
-		/* source and type are ignored by a remount ("none": valgrind wants strings) */
-		if (mount("none", mp, "none", flags, NULL) != 0 && strcmp(mp, "/") == 0) {
-			fclose(f);
-			cell_fail(a, "making / read-only");
-		}
+	struct stat st;
+	if (stat(src, &st) != 0)
+		cell_fail(a, src);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+			cell_fail(a, dst);
+	} else {
+		int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			cell_fail(a, dst);
+		close(fd);
 	}
-	fclose(f);
+	/* not MS_REC: a bind brings no mount below it (the host's /usr/... stays out) */
+	if (mount(src, dst, "none", MS_BIND, NULL) != 0)
+		cell_fail(a, src);
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID;
+	if (!dev)
+		flags |= MS_NODEV;
+	if (mount("none", dst, "none", flags, NULL) != 0)
+		cell_fail(a, dst);
 }
 
-/* The cell's file system: host read-only, private tmpfs where anything writes. */
+/*
+ * The cell's file system, built from an allowlist (as bubblewrap does):
+ * a fresh tmpfs root holding read-only binds of /usr, /etc and the /bin,
+ * /lib... links or directories; a /dev of its own with only null, zero,
+ * full, random, urandom and tty; its own /proc and /sys; private tmpfs on
+ * /tmp (own /tmp/.X11-unix), /dev/shm, /var/tmp, /run and the session's
+ * directory; Chromium's managed-policy directory replaced. Then pivot_root
+ * and the host's tree is detached: no host socket (D-Bus, journald, nscd,
+ * databases), device or writable directory is reachable, and everything the
+ * session writes vanishes with it.
+ */
 static void cell_mounts(const struct cell_args *a, const char *dir)
 {
+	char r[CONFIG_PATH_MAX], p[2 * CONFIG_PATH_MAX + 64];
+	snprintf(r, sizeof r, "%s", gw->cfg.runtime_dir); /* an empty root-owned mount point */
+#define CELL_AT(path) (snprintf(p, sizeof p, "%s%s", r, (path)), p)
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		cell_fail(a, "making / private");
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
-	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr) != 0) {
-		if (errno != ENOSYS)
-			cell_fail(a, "making the host's file systems read-only");
-		cell_readonly_each(a); /* kernels before 5.12, valgrind */
+	cell_tmpfs(a, r, "0755", 4);
+	static const char *const dirs[] = { "/usr", "/etc", "/proc", "/sys", "/dev", "/tmp",
+					    "/var", "/var/tmp", "/var/cache", "/run", "/.old" };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (mkdir(CELL_AT(dirs[i]), 0755) != 0)
+			cell_fail(a, p);
+	cell_bind(a, "/usr", CELL_AT("/usr"), false);
+	cell_bind(a, "/etc", CELL_AT("/etc"), false);
+	static const char *const tops[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
+	for (size_t i = 0; i < sizeof tops / sizeof tops[0]; i++) {
+		struct stat st;
+		char target[PATH_MAX];
+		if (lstat(tops[i], &st) != 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) { /* merged /usr: bin -> usr/bin */
+			ssize_t n = readlink(tops[i], target, sizeof target - 1);
+			if (n <= 0)
+				cell_fail(a, tops[i]);
+			target[n] = '\0';
+			if (symlink(target, CELL_AT(tops[i])) != 0)
+				cell_fail(a, p);
+		} else if (S_ISDIR(st.st_mode)) {
+			cell_bind(a, tops[i], CELL_AT(tops[i]), false);
+		}
 	}
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-		cell_fail(a, "/proc");
-	cell_tmpfs(a, "/tmp", "1777", gw->cfg.session_tmpfs_mib);
-	if (mkdir("/tmp/.X11-unix", 01777) != 0 || chmod("/tmp/.X11-unix", 01777) != 0)
-		cell_fail(a, "/tmp/.X11-unix");
-	cell_tmpfs(a, "/dev/shm", "1777", gw->cfg.session_tmpfs_mib);
 	struct stat st;
-	if (stat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode))
-		cell_tmpfs(a, "/var/tmp", "1777", 16);
+	if (stat("/var/cache/fontconfig", &st) == 0) /* fonts start fast */
+		cell_bind(a, "/var/cache/fontconfig", CELL_AT("/var/cache/fontconfig"), false);
+	/* /dev: a few harmless nodes, nothing else of the host's */
+	cell_tmpfs(a, CELL_AT("/dev"), "0755", 1);
+	static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
+		char src[32], dst[CONFIG_PATH_MAX + 32];
+		snprintf(src, sizeof src, "/dev/%s", devs[i]);
+		snprintf(dst, sizeof dst, "%s/dev/%s", r, devs[i]);
+		cell_bind(a, src, dst, true);
+	}
+	static const char *const links[][2] = { { "/proc/self/fd", "/dev/fd" },
+						{ "/proc/self/fd/0", "/dev/stdin" },
+						{ "/proc/self/fd/1", "/dev/stdout" },
+						{ "/proc/self/fd/2", "/dev/stderr" } };
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+		if (symlink(links[i][0], CELL_AT(links[i][1])) != 0)
+			cell_fail(a, p);
+	if (mkdir(CELL_AT("/dev/shm"), 01777) != 0)
+		cell_fail(a, p);
+	cell_tmpfs(a, CELL_AT("/dev/shm"), "1777", gw->cfg.session_tmpfs_mib);
+	if (mount("proc", CELL_AT("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		cell_fail(a, "/proc");
+	if (mount("sysfs", CELL_AT("/sys"), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) != 0)
+		cell_fail(a, "/sys");
+	cell_tmpfs(a, CELL_AT("/tmp"), "1777", gw->cfg.session_tmpfs_mib);
+	if (mkdir(CELL_AT("/tmp/.X11-unix"), 01777) != 0 || chmod(p, 01777) != 0)
+		cell_fail(a, "/tmp/.X11-unix");
+	cell_tmpfs(a, CELL_AT("/var/tmp"), "1777", 16);
+	cell_tmpfs(a, CELL_AT("/run"), "0755", 1);
+	/* the worker binary, opened at start: wherever it was installed, the cell
+	   runs it from here (an exec by descriptor would need the host's path) */
+	struct stat was, is;
+	if (fstat(pv.exe_fd, &was) != 0 || stat(pv.exe_path, &is) != 0 ||
+	    was.st_dev != is.st_dev || was.st_ino != is.st_ino) {
+		errno = ESTALE;
+		cell_fail(a, "pixelgate-session was replaced on disk since pixelgate started "
+			     "(restart pixelgate)");
+	}
+	cell_bind(a, pv.exe_path, CELL_AT(PRIV_CELL_EXE), false);
 	/* The managed policy: exactly pixelgate's, with this cell's proxy. */
-	cell_tmpfs(a, PRIV_POLICY_DIR, "0755", 1);
-	cell_write(a, PRIV_POLICY_DIR "/pixelgate.json", pv.policy_json, 0644);
+	cell_tmpfs(a, CELL_AT(PRIV_POLICY_DIR), "0755", 1);
+	cell_write(a, CELL_AT(PRIV_POLICY_DIR "/pixelgate.json"), pv.policy_json, 0644);
 	if (stat(PRIV_POLICY_RECOMMENDED, &st) == 0 && S_ISDIR(st.st_mode))
-		cell_tmpfs(a, PRIV_POLICY_RECOMMENDED, "0755", 1);
-	/* runtime_dir: under /tmp it is now inside the cell's /tmp; elsewhere a
-	   tmpfs of its own hides the host's (and so every other session's). */
-	const char *rt = gw->cfg.runtime_dir;
-	if (strncmp(rt, "/tmp/", 5) == 0)
-		cell_mkdirs(a, rt);
-	else
-		cell_tmpfs(a, rt, "0711", gw->cfg.session_tmpfs_mib);
-	if (mkdir(dir, 0700) != 0 || chown(dir, a->uid, a->uid) != 0)
+		cell_tmpfs(a, CELL_AT(PRIV_POLICY_RECOMMENDED), "0755", 1);
+	/* runtime_dir again inside, a tmpfs of its own, with the session's directory */
+	cell_mkdirs(a, CELL_AT(gw->cfg.runtime_dir));
+	cell_tmpfs(a, p, "0711", gw->cfg.session_tmpfs_mib);
+	if (mkdir(CELL_AT(dir), 0700) != 0 || chown(p, a->uid, a->uid) != 0)
 		cell_fail(a, dir);
-	if (chdir("/") != 0)
-		cell_fail(a, "chdir /");
+	/* the switch: the host's tree goes away */
+	if (syscall(SYS_pivot_root, r, CELL_AT("/.old")) != 0)
+		cell_fail(a, "pivot_root");
+	if (chdir("/") != 0 || umount2("/.old", MNT_DETACH) != 0 || rmdir("/.old") != 0)
+		cell_fail(a, "detaching the host's file systems");
+	if (mount("none", "/", "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) != 0)
+		cell_fail(a, "making / read-only");
+#undef CELL_AT
 }
 
-static void cell_limit(const struct cell_args *a, int res, rlim_t v, const char *what)
+/* setrlimit(res, v, v); 0 or -1. */
+static int priv_setrlimit(int res, rlim_t v)
 {
 	struct rlimit rl = { v, v };
 	if (setrlimit(res, &rl) == 0)
-		return;
+		return 0;
 	/* valgrind (the memcheck test runs the gateway under it) keeps the hard
 	   NOFILE limit for itself: the soft one still keeps fds below 1024 */
 	if (errno == EPERM && res == RLIMIT_NOFILE && getrlimit(res, &rl) == 0 && rl.rlim_max >= v) {
 		rl.rlim_cur = v;
 		if (setrlimit(res, &rl) == 0)
-			return;
+			return 0;
 	}
-	cell_fail(a, what);
+	return -1;
+}
+
+static void cell_limit(const struct cell_args *a, int res, rlim_t v, const char *what)
+{
+	if (priv_setrlimit(res, v) != 0)
+		cell_fail(a, what);
+}
+
+/* In the cell's IPC namespace (root still): SysV shared memory bounded like its tmpfs. */
+static void cell_ipc_limits(const struct cell_args *a)
+{
+	char v[32];
+	unsigned long long bytes = (unsigned long long)gw->cfg.session_tmpfs_mib << 20;
+	static const char *const keys[] = { "/proc/sys/kernel/shmmax", "/proc/sys/kernel/shmall",
+					    "/proc/sys/kernel/shmmni" };
+	unsigned long long vals[] = { bytes, bytes / 4096, 256 };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(v, sizeof v, "%llu", vals[i]);
+		int fd = open(keys[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, v, strlen(v)) < 0)
+			cell_fail(a, keys[i]);
+		close(fd);
+	}
 }
 
 /* The child: pid 1 of new namespaces, still root until it becomes the cell's uid. */
@@ -451,6 +543,12 @@ static int cell_main(void *arg)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	close(pv.life[1]); /* only the parent holds it: its end is our sign it died */
+	/* stdout and stderr go to the parent, which prefixes and sanitizes them:
+	   nothing a session writes can pass for the gateway's own log lines */
+	if (dup2(a->logw, STDOUT_FILENO) != STDOUT_FILENO ||
+	    dup2(a->logw, STDERR_FILENO) != STDERR_FILENO)
+		cell_fail(a, "log pipe");
 	char dir[CONFIG_PATH_MAX + 32];
 	snprintf(dir, sizeof dir, "%s/session-%s", gw->cfg.runtime_dir, a->id);
 	if (pv.cells) {
@@ -459,6 +557,7 @@ static int cell_main(void *arg)
 		if (a->netns)
 			cell_network(a);
 		cell_mounts(a, dir);
+		cell_ipc_limits(a);
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, PRIV_OOM_CELL, strlen(PRIV_OOM_CELL)) < 0)
 			cell_fail(a, "oom_score_adj");
@@ -471,30 +570,42 @@ static int cell_main(void *arg)
 			cell_fail(a, "becoming the session's uid");
 		if (getuid() != a->uid || geteuid() != a->uid || setuid(0) == 0)
 			cell_fail(a, "dropping root");
+		/* no keyring shared with the parent or another cell, nothing left in
+		   the uid's own keyring by the cell that had this uid before */
+		if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 ||
+		    syscall(SYS_keyctl, KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING) < 0)
+			cell_fail(a, "keyrings");
 	} else {
 		cell_limit(a, RLIMIT_NOFILE, PRIV_NOFILE, "RLIMIT_NOFILE");
 		cell_limit(a, RLIMIT_CORE, 0, "RLIMIT_CORE");
 	}
+	/* the death signal after the uid change (which clears it); then make
+	   sure the parent did not die before it was armed */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		cell_fail(a, "prctl");
+	struct pollfd life = { pv.life[0], POLLIN, 0 };
+	if (poll(&life, 1, 0) != 0)
+		_exit(1);
 	/* fd 3: control socket; fd 4: the binary (close-on-exec); nothing else. */
 	int c = fcntl(a->ctrl, F_DUPFD, 100);
 	int e = fcntl(pv.exe_fd, F_DUPFD_CLOEXEC, 101);
 	int w = fcntl(a->errw, F_DUPFD_CLOEXEC, 102);
 	if (c < 0 || e < 0 || w < 0 || dup2(c, SESSION_CTRL_FD) != SESSION_CTRL_FD ||
 	    dup2(e, SESSION_CTRL_FD + 1) != SESSION_CTRL_FD + 1 ||
-	    dup2(w, SESSION_CTRL_FD + 2) != SESSION_CTRL_FD + 2)
+	    dup2(w, SESSION_CTRL_FD + 2) != SESSION_CTRL_FD + 2 ||
+	    fcntl(SESSION_CTRL_FD + 1, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(SESSION_CTRL_FD + 2, F_SETFD, FD_CLOEXEC) != 0 ||
+	    close_range(SESSION_CTRL_FD + 3, ~0U, 0) != 0)
 		cell_fail(a, "descriptors");
-	fcntl(SESSION_CTRL_FD + 1, F_SETFD, FD_CLOEXEC);
-	fcntl(SESSION_CTRL_FD + 2, F_SETFD, FD_CLOEXEC);
-	close_range(SESSION_CTRL_FD + 3, ~0U, 0);
 	int devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0 && devnull != STDIN_FILENO) {
-		dup2(devnull, STDIN_FILENO);
-		close(devnull);
-	}
+	if (devnull < 0 || dup2(devnull, STDIN_FILENO) != STDIN_FILENO)
+		cell_fail(a, "/dev/null");
+	close(devnull);
 	char *const argv[] = { "pixelgate-session", NULL };
-	fexecve(SESSION_CTRL_FD + 1, argv, pv.envp);
+	if (pv.cells)
+		execve(PRIV_CELL_EXE, argv, pv.envp);
+	else
+		fexecve(SESSION_CTRL_FD + 1, argv, pv.envp);
 	struct cell_args b = *a;
 	b.errw = SESSION_CTRL_FD + 2;
 	cell_fail(&b, "exec pixelgate-session");
@@ -502,41 +613,43 @@ static int cell_main(void *arg)
 
 /* ---- the egress forwarder ---------------------------------------------- */
 
-#define EGRESS_MAX_CONNS 128
+#define EGRESS_MAX_CONNS 64       /* Chromium keeps at most 32 per proxy */
 #define EGRESS_BUF 16384
+#define EGRESS_CONNECT_MS 10000   /* upstream_proxy must accept within this */
+#define EGRESS_IDLE_MS 600000     /* a connection silent both ways this long is closed */
+#define EGRESS_NOFILE (2 * EGRESS_MAX_CONNS + 16)
 
 struct egress_half {
 	char buf[EGRESS_BUF];
 	size_t len, off;
-	bool eof;      /* the reading side is done */
-	bool shut;     /* shutdown(SHUT_WR) sent to the writing side */
+	bool eof;      /* nothing more will be read from the source */
+	bool shut;     /* shutdown(SHUT_WR) sent to the destination */
 };
 
 struct egress_pair {
 	int cell, up;           /* -1 = free */
 	bool connecting;
+	bool cell_gone, up_gone; /* hung up or failed: never polled again */
+	int64_t deadline_ms;    /* connect deadline, then idle deadline */
 	struct egress_half to_up, to_cell;
 };
 
-static int egress_connect(const char *id)
+static int64_t priv_now_ms(void)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	int rc = getaddrinfo(pv.proxy_host, pv.proxy_port, &hints, &res);
-	if (rc != 0) {
-		log_error("egress of session %s: upstream_proxy %s:%s: %s", id, pv.proxy_host,
-			  pv.proxy_port, gai_strerror(rc));
-		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A non-blocking connect to the address resolved at start; -1 on failure. */
+static int egress_connect(void)
+{
+	int s = socket(pv.proxy_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s >= 0 && connect(s, (struct sockaddr *)&pv.proxy_addr, pv.proxy_addrlen) != 0 &&
+	    errno != EINPROGRESS) {
+		close(s);
+		s = -1;
 	}
-	int s = -1;
-	for (struct addrinfo *ai = res; ai != NULL && s < 0; ai = ai->ai_next) {
-		s = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (s >= 0 && connect(s, ai->ai_addr, ai->ai_addrlen) != 0 &&
-		    errno != EINPROGRESS) {
-			close(s);
-			s = -1;
-		}
-	}
-	freeaddrinfo(res);
 	return s;
 }
 
@@ -549,57 +662,89 @@ static void egress_close(struct egress_pair *p)
 	p->cell = p->up = -1;
 }
 
-/* Move bytes from -> to through h. false: the pair is done (or broken). */
-static bool egress_move(int from, int to, struct egress_half *h, short rev_from, short rev_to)
+/*
+ * One direction: read from `from` when h is empty, write h to `to`. A side
+ * that hung up or failed is "gone": what it sent is still read to the end,
+ * but nothing more is written to it, and it is never polled again (a socket
+ * that hung up reports POLLHUP whatever it is asked: polling it would spin).
+ */
+static void egress_move(int from, int to, struct egress_half *h, bool *from_gone,
+			bool *to_gone, short rev_from)
 {
 	if (h->len == 0 && !h->eof && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
-		ssize_t n = read(from, h->buf, sizeof h->buf);
+		ssize_t n = recv(from, h->buf, sizeof h->buf, MSG_DONTWAIT);
 		if (n > 0) {
 			h->len = (size_t)n;
 			h->off = 0;
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			h->eof = true;
 			if (n < 0)
-				return false;
+				*from_gone = true;
 		}
 	}
-	if (h->len > 0 && (rev_to & POLLOUT || h->off == 0)) {
+	if (h->len > 0 && !*to_gone) {
 		ssize_t n = send(to, h->buf + h->off, h->len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			h->off += (size_t)n;
 			h->len -= (size_t)n;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return false;
+			*to_gone = true;
 		}
 	}
-	if (h->eof && h->len == 0 && !h->shut) {
+	if (*to_gone) {
+		h->len = 0; /* undeliverable */
+		h->eof = true;
+	}
+	if (h->eof && h->len == 0 && !h->shut && !*to_gone) {
 		shutdown(to, SHUT_WR);
 		h->shut = true;
 	}
-	return true;
 }
 
 /* The forwarder's life: accept in the cell, connect to the proxy, copy. */
-static void __attribute__((noreturn)) egress_main(int listen_fd, uid_t uid, const char *id)
+static void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid,
+						  const char *id, pid_t parent)
 {
+	/* a fork of the root parent: nothing of its state is wanted here */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_IGN); /* Ctrl-C on a terminal: the parent ends us */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	close(pv.life[1]);
+	/* what it logs goes through the parent, marked as the session's */
+	if (dup2(logw, STDERR_FILENO) != STDERR_FILENO || dup2(logw, STDOUT_FILENO) != STDOUT_FILENO)
+		_exit(1);
 	log_init("pixelgate-egress", LOG_LEVEL_INFO);
 	prctl(PR_SET_NAME, "pg-egress", 0, 0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || setgroups(0, NULL) != 0 ||
-	    setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0 || setuid(0) == 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
-		log_error("egress of session %s: dropping privileges: %s", id, strerror(errno));
-		_exit(1);
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, PRIV_OOM_CELL, strlen(PRIV_OOM_CELL)) < 0)
+			log_warn("egress of session %s: oom_score_adj: %s", id, strerror(errno));
+		close(fd);
 	}
 	int l = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
-	if (l != 3 && (dup2(l, 3) != 3 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0))
+	if (l < 0 || (l != 3 && (dup2(l, 3) != 3 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)) ||
+	    close_range(4, ~0U, 0) != 0 || priv_setrlimit(RLIMIT_NOFILE, EGRESS_NOFILE) != 0 ||
+	    setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
+	    setresuid(uid, uid, uid) != 0 || setuid(0) == 0 ||
+	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) { /* after setresuid, which clears it */
+		log_error("egress of session %s: setting up: %s", id, strerror(errno));
 		_exit(1);
-	close_range(4, ~0U, 0);
+	}
+	if (getppid() != parent)
+		_exit(1); /* the parent died before the death signal was armed */
 	fcntl(3, F_SETFL, O_NONBLOCK);
 	static struct egress_pair pairs[EGRESS_MAX_CONNS];
 	for (int i = 0; i < EGRESS_MAX_CONNS; i++)
 		pairs[i].cell = pairs[i].up = -1;
 	struct pollfd pfd[1 + 2 * EGRESS_MAX_CONNS];
-	int refused_logged = 0;
+	int complaints = 0;
 	for (;;) {
 		int n = 0, used = 0;
 		pfd[n++] = (struct pollfd){ 3, POLLIN, 0 };
@@ -621,13 +766,14 @@ static void __attribute__((noreturn)) egress_main(int listen_fd, uid_t uid, cons
 				if (p->to_up.len > 0)
 					eu |= POLLOUT;
 			}
-			pfd[n++] = (struct pollfd){ p->cell, ec, 0 };
-			pfd[n++] = (struct pollfd){ p->up, eu, 0 };
+			pfd[n++] = (struct pollfd){ p->cell_gone ? -1 : p->cell, ec, 0 };
+			pfd[n++] = (struct pollfd){ p->up_gone ? -1 : p->up, eu, 0 };
 		}
 		if (used == EGRESS_MAX_CONNS)
-			pfd[0].events = 0; /* full: the kernel's backlog holds the rest */
-		if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
+			pfd[0].fd = -1; /* full: the kernel's backlog holds the rest */
+		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
 			_exit(1);
+		int64_t now = priv_now_ms();
 		int k = 1;
 		for (int i = 0; i < EGRESS_MAX_CONNS; i++) {
 			struct egress_pair *p = &pairs[i];
@@ -636,26 +782,41 @@ static void __attribute__((noreturn)) egress_main(int listen_fd, uid_t uid, cons
 			short rc = pfd[k].revents, ru = pfd[k + 1].revents;
 			k += 2;
 			if (p->connecting) {
-				if (!ru)
-					continue;
 				int err = 0;
 				socklen_t el = sizeof err;
-				getsockopt(p->up, SOL_SOCKET, SO_ERROR, &err, &el);
-				if (err != 0) {
-					if (refused_logged++ < 5)
-						log_error("egress of session %s: cannot reach upstream_proxy "
-							  "%s:%s: %s", id, pv.proxy_host, pv.proxy_port,
-							  strerror(err));
+				if (ru)
+					getsockopt(p->up, SOL_SOCKET, SO_ERROR, &err, &el);
+				if ((rc & (POLLERR | POLLHUP | POLLNVAL)) || err != 0 ||
+				    (!ru && now >= p->deadline_ms)) {
+					if (err != 0 || !ru)
+						if (complaints++ < 5)
+							log_error("egress of session %s: cannot reach "
+								  "upstream_proxy %s:%s: %s", id,
+								  pv.proxy_host, pv.proxy_port,
+								  err ? strerror(err) : "timed out");
 					egress_close(p);
-					continue;
+				} else if (ru) {
+					p->connecting = false;
+					p->deadline_ms = now + EGRESS_IDLE_MS;
 				}
-				p->connecting = false;
 				continue;
 			}
-			bool ok = egress_move(p->cell, p->up, &p->to_up, rc, ru) &&
-				  egress_move(p->up, p->cell, &p->to_cell, ru, rc);
-			if (!ok || (p->to_up.eof && p->to_cell.eof && p->to_up.len == 0 &&
-				    p->to_cell.len == 0))
+			if ((rc | ru) & POLLNVAL) {
+				egress_close(p);
+				continue;
+			}
+			if (rc | ru)
+				p->deadline_ms = now + EGRESS_IDLE_MS;
+			egress_move(p->cell, p->up, &p->to_up, &p->cell_gone, &p->up_gone, rc);
+			egress_move(p->up, p->cell, &p->to_cell, &p->up_gone, &p->cell_gone, ru);
+			/* a hang-up (or error) is final once its data has been read */
+			if ((rc & (POLLHUP | POLLERR)) && p->to_up.eof)
+				p->cell_gone = true;
+			if ((ru & (POLLHUP | POLLERR)) && p->to_cell.eof)
+				p->up_gone = true;
+			if ((p->to_up.eof && p->to_up.len == 0 && p->to_cell.eof &&
+			     p->to_cell.len == 0) ||
+			    (p->cell_gone && p->up_gone) || now >= p->deadline_ms)
 				egress_close(p);
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -665,8 +826,11 @@ static void __attribute__((noreturn)) egress_main(int listen_fd, uid_t uid, cons
 				int c = accept4(3, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 				if (c < 0)
 					break;
-				int u = egress_connect(id);
+				int u = egress_connect();
 				if (u < 0) {
+					if (complaints++ < 5)
+						log_error("egress of session %s: upstream_proxy %s:%s: %s",
+							  id, pv.proxy_host, pv.proxy_port, strerror(errno));
 					close(c);
 					continue;
 				}
@@ -674,6 +838,7 @@ static void __attribute__((noreturn)) egress_main(int listen_fd, uid_t uid, cons
 				pairs[i].cell = c;
 				pairs[i].up = u;
 				pairs[i].connecting = true;
+				pairs[i].deadline_ms = now + EGRESS_CONNECT_MS;
 			}
 		}
 	}
@@ -742,17 +907,22 @@ static void priv_spawn_cell(const char *id)
 		return;
 	}
 	struct priv_slot *ps = &pv.slots[slot];
+	pid_t ppid_self = getpid();
 	uid_t uid = pv.cells ? (uid_t)gw->cfg.session_uid_base + (uid_t)slot : getuid();
 	bool netns = pv.cells && pv.proxy_host[0] != '\0';
-	int ctrl[2] = { -1, -1 }, pass[2] = { -1, -1 }, errp[2] = { -1, -1 }, egress_fd = -1;
+	int ctrl[2] = { -1, -1 }, pass[2] = { -1, -1 }, errp[2] = { -1, -1 },
+	    logp[2] = { -1, -1 }, egress_fd = -1;
+	memset(ps, 0, sizeof *ps);
+	ps->log_fd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) != 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pass) != 0 ||
-	    pipe2(errp, O_CLOEXEC) != 0) {
+	    pipe2(errp, O_CLOEXEC) != 0 || pipe2(logp, O_CLOEXEC) != 0) {
 		priv_reply_fail(id, "socketpair: %s", strerror(errno));
 		goto out;
 	}
-	memset(ps, 0, sizeof *ps);
 	snprintf(ps->id, sizeof ps->id, "%s", id);
+	ps->log_tokens = PRIV_LOG_BURST;
+	ps->log_refill_ms = priv_now_ms();
 	if (!pv.cells) {
 		snprintf(ps->dir, sizeof ps->dir, "%s/session-%s", gw->cfg.runtime_dir, id);
 		if (mkdir(ps->dir, 0700) != 0) {
@@ -761,7 +931,8 @@ static void priv_spawn_cell(const char *id)
 			goto out;
 		}
 	}
-	struct cell_args args = { slot, uid, ctrl[1], pass[1], errp[1], id, netns };
+	struct cell_args args = { .slot = slot, .uid = uid, .ctrl = ctrl[1], .pass = pass[1],
+				  .errw = errp[1], .logw = logp[1], .id = id, .netns = netns };
 	int flags = SIGCHLD;
 	if (pv.cells)
 		flags |= CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
@@ -775,6 +946,9 @@ static void priv_spawn_cell(const char *id)
 	}
 	ps->used = true;
 	ps->cell = pid;
+	ps->log_fd = logp[0];
+	logp[0] = -1;
+	fcntl(ps->log_fd, F_SETFL, O_NONBLOCK);
 	close(ctrl[1]);
 	close(pass[1]);
 	close(errp[1]);
@@ -786,7 +960,7 @@ static void priv_spawn_cell(const char *id)
 		    egress_fd >= 0) {
 			pid_t e = fork();
 			if (e == 0)
-				egress_main(egress_fd, uid, id);
+				egress_main(egress_fd, logp[1], uid, id, ppid_self);
 			if (e > 0)
 				ps->egress = e;
 		}
@@ -799,6 +973,8 @@ static void priv_spawn_cell(const char *id)
 			goto out;
 		}
 	}
+	close(logp[1]); /* the cell and its forwarder hold it now */
+	logp[1] = -1;
 	char why[200];
 	priv_read_setup(errp[0], why, sizeof why);
 	if (why[0] != '\0') {
@@ -825,6 +1001,8 @@ out:
 			close(pass[i]);
 		if (errp[i] >= 0)
 			close(errp[i]);
+		if (logp[i] >= 0)
+			close(logp[i]);
 	}
 	if (egress_fd >= 0)
 		close(egress_fd);
@@ -836,6 +1014,90 @@ static void priv_kill_slot(struct priv_slot *ps)
 		kill(ps->cell, SIGKILL);
 	if (ps->egress > 0)
 		kill(ps->egress, SIGKILL);
+}
+
+/* One line of a cell's output to our stderr: marked as the session's, control
+   characters replaced, at most PRIV_LOG_RATE lines a second (burst PRIV_LOG_BURST). */
+static void priv_log_line(struct priv_slot *ps, const char *line, size_t len)
+{
+	int64_t now = priv_now_ms();
+	ps->log_tokens += (double)(now - ps->log_refill_ms) * PRIV_LOG_RATE / 1000.0;
+	if (ps->log_tokens > PRIV_LOG_BURST)
+		ps->log_tokens = PRIV_LOG_BURST;
+	ps->log_refill_ms = now;
+	if (ps->log_tokens < 1) {
+		ps->log_dropped++;
+		return;
+	}
+	ps->log_tokens -= 1;
+	char out[PRIV_LOG_LINE + 128];
+	size_t n = 0;
+	if (ps->log_dropped > 0) {
+		n = (size_t)snprintf(out, sizeof out, "cell %s| (%lu lines dropped: more than %d a second)\n",
+				     ps->id, ps->log_dropped, PRIV_LOG_RATE);
+		ps->log_dropped = 0;
+		if (write(STDERR_FILENO, out, n) < 0)
+			return;
+	}
+	n = (size_t)snprintf(out, sizeof out, "cell %s| ", ps->id);
+	for (size_t i = 0; i < len && n < sizeof out - 2; i++) {
+		unsigned char ch = (unsigned char)line[i];
+		out[n++] = (ch < 0x20 && ch != '\t') || ch == 0x7f ? '?' : (char)ch;
+	}
+	out[n++] = '\n';
+	if (write(STDERR_FILENO, out, n) < 0)
+		return;
+}
+
+/* Read what the cell wrote; on EOF (every writer gone) close the pipe. */
+static void priv_log_read(struct priv_slot *ps)
+{
+	for (int rounds = 0; ps->log_fd >= 0 && rounds < 16; rounds++) {
+		ssize_t n = read(ps->log_fd, ps->log_buf + ps->log_len,
+				 sizeof ps->log_buf - ps->log_len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			if (ps->log_len > 0)
+				priv_log_line(ps, ps->log_buf, ps->log_len);
+			ps->log_len = 0;
+			close(ps->log_fd);
+			ps->log_fd = -1;
+			return;
+		}
+		ps->log_len += (size_t)n;
+		size_t start = 0;
+		for (size_t i = 0; i < ps->log_len; i++)
+			if (ps->log_buf[i] == '\n') {
+				priv_log_line(ps, ps->log_buf + start, i - start);
+				start = i + 1;
+			}
+		if (start == 0 && ps->log_len == sizeof ps->log_buf) {
+			priv_log_line(ps, ps->log_buf, ps->log_len); /* a line too long: cut */
+			start = ps->log_len;
+		}
+		memmove(ps->log_buf, ps->log_buf + start, ps->log_len - start);
+		ps->log_len -= start;
+	}
+}
+
+/* The slot's cell and forwarder are both reaped: tell the network process, free the uid. */
+static void priv_slot_done(struct priv_slot *ps)
+{
+	if (ps->log_fd >= 0) {
+		priv_log_read(ps);
+		if (ps->log_fd >= 0)
+			close(ps->log_fd);
+		ps->log_fd = -1;
+	}
+	if (ps->dir[0])
+		session_remove_dir(ps->dir);
+	struct priv_msg m = { .type = PRIV_EXITED, .status = ps->cell_status };
+	snprintf(m.id, sizeof m.id, "%s", ps->id);
+	if (pv.fd >= 0 && priv_send(pv.fd, &m, -1) != 0)
+		log_error("session %s: cannot tell the network process it ended: %s", ps->id,
+			  strerror(errno));
+	ps->used = false; /* the uid is free: nothing of the cell is left */
 }
 
 /* Reap children; true once the network process has exited (its status in *net_status). */
@@ -856,12 +1118,9 @@ static bool priv_reap(int *net_status)
 				continue;
 			if (ps->cell == pid) {
 				ps->cell = 0;
+				ps->cell_status = status;
 				if (ps->egress > 0)
 					kill(ps->egress, SIGKILL);
-				struct priv_msg m = { .type = PRIV_EXITED, .pid = pid, .status = status };
-				snprintf(m.id, sizeof m.id, "%s", ps->id);
-				if (pv.fd >= 0)
-					priv_send(pv.fd, &m, -1);
 			} else if (ps->egress == pid) {
 				ps->egress = 0;
 				if (ps->cell > 0) {
@@ -872,11 +1131,8 @@ static bool priv_reap(int *net_status)
 			} else {
 				continue;
 			}
-			if (ps->cell == 0 && ps->egress == 0) {
-				if (ps->dir[0])
-					session_remove_dir(ps->dir);
-				ps->used = false; /* the uid is free: nothing of the cell is left */
-			}
+			if (ps->cell == 0 && ps->egress == 0)
+				priv_slot_done(ps);
 			break;
 		}
 	}
@@ -915,10 +1171,20 @@ static int priv_loop(int sig_fd)
 {
 	int net_status = 0;
 	bool net_gone = false;
+	struct pollfd *p = calloc((size_t)pv.nslots + 2, sizeof *p);
+	if (p == NULL)
+		fatal("out of memory");
 	while (!net_gone) {
-		struct pollfd p[2] = { { sig_fd, POLLIN, 0 }, { pv.fd, POLLIN, 0 } };
-		if (poll(p, pv.fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+		p[0] = (struct pollfd){ sig_fd, POLLIN, 0 };
+		p[1] = (struct pollfd){ pv.fd, POLLIN, 0 };
+		for (int i = 0; i < pv.nslots; i++)
+			p[2 + i] = (struct pollfd){ pv.slots[i].used ? pv.slots[i].log_fd : -1, POLLIN,
+						    0 };
+		if (poll(p, (nfds_t)pv.nslots + 2, -1) < 0 && errno != EINTR)
 			break;
+		for (int i = 0; i < pv.nslots; i++)
+			if (p[2 + i].revents && pv.slots[i].used)
+				priv_log_read(&pv.slots[i]);
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
 			while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -931,6 +1197,7 @@ static int priv_loop(int sig_fd)
 		if (pv.fd >= 0 && p[1].revents)
 			priv_message();
 	}
+	free(p);
 	/* The network process is gone: no cell outlives it. */
 	for (int i = 0; i < pv.nslots; i++)
 		if (pv.slots[i].used)
@@ -968,6 +1235,71 @@ static void priv_build_env(void)
 	for (size_t i = 0; i < ne; i++)
 		pv.envp[i] = pv.env_store[i];
 	pv.envp[ne] = NULL;
+}
+
+/*
+ * No subordinate id range of /etc/subuid or /etc/subgid ("name:start:count")
+ * may overlap the session range: its owner could run processes with a
+ * session's uid in a user namespace of their own.
+ */
+static int priv_check_subids(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	unsigned long long lo = (unsigned long long)gw->cfg.session_uid_base;
+	unsigned long long hi = lo + (unsigned long long)gw->cfg.session_uid_count;
+	char line[512];
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL)
+			continue;
+		unsigned long long start = strtoull(c1 + 1, NULL, 10),
+				   count = strtoull(c2 + 1, NULL, 10);
+		if (start < hi && start + count > lo) {
+			*c1 = '\0';
+			snprintf(err, errlen,
+				 "%s: the subordinate ids of %.64s (%llu, %llu of them) overlap the "
+				 "session uids %llu..%llu; move session_uid_base",
+				 path, line, start, count, lo, hi - 1);
+			rc = -1;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Processes left with a session uid (a parent killed without its cells): SIGKILL. */
+static void priv_kill_leftovers(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int killed = 0;
+	uid_t lo = (uid_t)gw->cfg.session_uid_base, hi = lo + (uid_t)gw->cfg.session_uid_count;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[64], line[256];
+		int pid = atoi(e->d_name);
+		if (pid <= 1)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/status", pid);
+		FILE *f = fopen(path, "re");
+		unsigned ruid = 0;
+		bool found = false;
+		while (f != NULL && fgets(line, sizeof line, f) != NULL)
+			if (sscanf(line, "Uid: %u", &ruid) == 1) {
+				found = true;
+				break;
+			}
+		if (f != NULL)
+			fclose(f);
+		if (found && ruid >= lo && ruid < hi && kill(pid, SIGKILL) == 0)
+			killed++;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (killed > 0)
+		log_warn("killed %d processes left with session uids by an earlier run", killed);
 }
 
 int priv_check(bool root, char *err, size_t errlen)
@@ -1010,6 +1342,9 @@ int priv_check(bool root, char *err, size_t errlen)
 				return -1;
 			}
 		}
+		if (priv_check_subids("/etc/subuid", err, errlen) != 0 ||
+		    priv_check_subids("/etc/subgid", err, errlen) != 0)
+			return -1;
 	}
 	free(pv.policy_json);
 	pv.policy_json = NULL;
@@ -1018,6 +1353,28 @@ int priv_check(bool root, char *err, size_t errlen)
 	    config_proxy_hostport(gw->cfg.upstream_proxy, pv.proxy_host, sizeof pv.proxy_host,
 				  pv.proxy_port, sizeof pv.proxy_port) != 0) {
 		snprintf(err, errlen, "upstream_proxy %s: not host:port", gw->cfg.upstream_proxy);
+		return -1;
+	}
+	if (pv.proxy_host[0] != '\0') {
+		/* resolved once: the forwarders never ask DNS (a cell could make them wait) */
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+		int rc = getaddrinfo(pv.proxy_host, pv.proxy_port, &hints, &res);
+		if (rc != 0 || res == NULL || res->ai_addrlen > sizeof pv.proxy_addr) {
+			snprintf(err, errlen, "upstream_proxy %s: cannot resolve %s: %s",
+				 gw->cfg.upstream_proxy, pv.proxy_host,
+				 rc ? gai_strerror(rc) : "no address");
+			if (res != NULL)
+				freeaddrinfo(res);
+			return -1;
+		}
+		memcpy(&pv.proxy_addr, res->ai_addr, res->ai_addrlen);
+		pv.proxy_addrlen = res->ai_addrlen;
+		freeaddrinfo(res);
+	} else if (root) {
+		snprintf(err, errlen,
+			 "development_direct_egress needs development_unprivileged (a non-root "
+			 "start): as root every session gets a cell, and a cell's only way out is "
+			 "upstream_proxy");
 		return -1;
 	}
 	char proxy[32];
@@ -1038,9 +1395,10 @@ gid_t priv_net_gid(void)
 	return pv.net_gid;
 }
 
-int priv_split(int exe_fd, char *err, size_t errlen)
+int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 {
 	pv.exe_fd = exe_fd;
+	snprintf(pv.exe_path, sizeof pv.exe_path, "%s", exe_path);
 	if (pv.cells) {
 		pv.nslots = gw->cfg.session_uid_count;
 		if (mkdir(PRIV_POLICY_DIR, 0755) != 0 && errno != EEXIST) {
@@ -1124,6 +1482,14 @@ int priv_split(int exe_fd, char *err, size_t errlen)
 	pv.fd = sv[0];
 	pv.net_pid = pid;
 	log_init("pixelgate-priv", LOG_LEVEL_INFO);
+	/* a network process that stops reading must not stop us reaping and killing */
+	struct timeval tv = { 1, 0 };
+	if (setsockopt(pv.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+		log_warn("SO_SNDTIMEO: %s", strerror(errno));
+	if (pipe2(pv.life, O_CLOEXEC) != 0)
+		fatal("pipe: %s", strerror(errno));
+	if (pv.cells)
+		priv_kill_leftovers();
 	int sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0)
 		fatal("signalfd: %s", strerror(errno));

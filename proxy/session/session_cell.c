@@ -5,7 +5,7 @@
  * The worker is pid 1 of the cell's PID namespace, so its /proc lists
  * exactly the cell's processes. Once a second the watchdog adds up their
  * proportional memory (Pss of /proc/PID/smaps_rollup: shared pages counted
- * once overall) and their tasks (threads count against RLIMIT_NPROC too).
+ * once overall) plus what the cell's tmpfs hold, and their tasks (threads count against RLIMIT_NPROC too).
  * Past session_memory_mib, at 95 % of session_max_procs tasks (where forks
  * start to fail), or with a quarter of session_max_procs as processes
  * (Chromium runs a few dozen at most; a fork bomb thousands), the session
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 
 #include "log.h"
 
@@ -106,15 +107,25 @@ int cell_measure(struct cell_usage *u, long max_detail)
 	return 0;
 }
 
+void cell_measure_files(struct cell_usage *u, const char *dir)
+{
+	const char *paths[] = { "/tmp", "/dev/shm", "/var/tmp", dir };
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		struct statvfs sv;
+		if (paths[i] != NULL && statvfs(paths[i], &sv) == 0 && sv.f_blocks >= sv.f_bfree)
+			u->files_kib += (long)((sv.f_blocks - sv.f_bfree) * sv.f_frsize / 1024);
+	}
+}
+
 int cell_watch(const struct cell_usage *u, int memory_mib, int max_procs, char *reason,
 	       size_t reasonlen, char *limit, size_t limitlen)
 {
-	if (memory_mib > 0 && u->pss_kib > (long)memory_mib * 1024) {
+	if (memory_mib > 0 && u->pss_kib + u->files_kib > (long)memory_mib * 1024) {
 		snprintf(limit, limitlen, "memory");
 		snprintf(reason, reasonlen,
-			 "the session used %ld MiB of memory, more than its limit of %d MiB "
-			 "(session_memory_mib)",
-			 u->pss_kib / 1024, memory_mib);
+			 "the session used %ld MiB of memory (%ld MiB of it in files), more than "
+			 "its limit of %d MiB (session_memory_mib)",
+			 (u->pss_kib + u->files_kib) / 1024, u->files_kib / 1024, memory_mib);
 		return 1;
 	}
 	if (max_procs > 0 &&

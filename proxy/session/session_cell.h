@@ -12,6 +12,7 @@ struct cell_usage {
 	long processes;
 	long tasks;   /* threads of all of them (what RLIMIT_NPROC counts) */
 	long pss_kib; /* proportional set size, shared pages counted once */
+	long files_kib; /* what its private tmpfs hold (memory too, in no process's Pss) */
 };
 
 /* Make the worker non-dumpable. 0 or -1 (logged). */
@@ -23,6 +24,9 @@ int cell_init(void);
  * memory figure). 0 or -1.
  */
 int cell_measure(struct cell_usage *u, long max_detail);
+
+/* Add what the cell's tmpfs hold (/tmp, /dev/shm, /var/tmp, dir's) to u->files_kib. */
+void cell_measure_files(struct cell_usage *u, const char *dir);
 
 /*
  * 1 when u passes a limit (memory_mib / max_procs; 0 = none): reason says

@@ -432,7 +432,10 @@ static void session_watch(struct session *s)
 	session_watchdog.next_ms = now + SESSION_WATCH_MS;
 	struct cell_usage u;
 	char reason[200], limit[16];
-	if (cell_measure(&u, session_watchdog.max_procs > 0 ? session_watchdog.max_procs / 4 : 256) != 0 ||
+	if (cell_measure(&u, session_watchdog.max_procs > 0 ? session_watchdog.max_procs / 4 : 256) != 0)
+		return;
+	cell_measure_files(&u, s->settings.dir);
+	if (
 	    !cell_watch(&u, session_watchdog.memory_mib, session_watchdog.max_procs, reason,
 			sizeof reason, limit, sizeof limit))
 		return;

@@ -76,6 +76,9 @@ const char *it_password(const char *user)
    "[pid:tid:date:LEVEL:file(line)] ..." lines, Xvfb's transport noise). */
 static bool it_noise(const char *line)
 {
+	/* a session's output comes marked by the privileged parent: "cell <id>| ..." */
+	if (strncmp(line, "cell ", 5) == 0 && strlen(line) > 23 && line[21] == '|')
+		line += 23;
 	return (line[0] == '[' && line[1] >= '0' && line[1] <= '9' && strchr(line, ':') &&
 		strstr(line, "] ")) ||
 	       strncmp(line, "_XSERVTrans", 11) == 0 || line[0] == '\n';

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -102,6 +104,17 @@ Test(cell, sessions_are_apart, .fini = it_stop)
 	uid_t gw_uid = gwpw ? gwpw->pw_uid : 0;
 	struct stat st;
 
+	/* a host service on a Unix socket outside /tmp (as D-Bus, journald, nscd) */
+	char sockpath[108];
+	int hostsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	snprintf(sockpath, sizeof sockpath, "/run/pixelgate-cell-test-%d.sock", (int)getpid());
+	unlink(sockpath);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sockpath);
+	IT_ASSERT(hostsock >= 0 && bind(hostsock, (struct sockaddr *)&sun, sizeof sun) == 0 &&
+		  chmod(sockpath, 0666) == 0 && listen(hostsock, 4) == 0,
+		  "host socket %s: %s", sockpath, strerror(errno));
 	it_start("cell_sessions_are_apart", users);
 	it_open_page("c1-aoi", 0, 0, &r);
 	it_open_page("c2-ren", 0, 0, &r);
@@ -150,8 +163,13 @@ Test(cell, sessions_are_apart, .fini = it_stop)
 		 "touch /usr/pixelgate-cell-probe 2>/dev/null && echo host-writable; "
 		 "grep \" / / \" /proc/self/mountinfo | grep -q nosuid || echo root-suid; "
 		 "grep -q \"^NoNewPrivs:.1\" /proc/self/status && echo nnp; "
+		 "test -e %s && echo host-socket-visible; "
+		 "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect(\\\"%s\\\")\" "
+		 "  2>/dev/null && echo host-socket-reached; "
+		 "ls -A /dev | tr \"\\n\" \" \" | sed \"s/^/dev: /\"; echo; "
+		 "ls -A / | tr \"\\n\" \" \" | sed \"s/^/root: /\"; echo; "
 		 "echo done",
-		 (unsigned)u[0], it.runtime_dir, dir1, (int)w[1]);
+		 (unsigned)u[0], it.runtime_dir, dir1, (int)w[1], sockpath, sockpath);
 	cell_sh(w[0], u[0], out, sizeof out, script);
 	fprintf(stderr, "[%s] inside the first cell:\n%s", it.test_name, out);
 	IT_ASSERT(strstr(out, "done") != NULL, "the probe did not run in the cell: %s", out);
@@ -167,6 +185,17 @@ Test(cell, sessions_are_apart, .fini = it_stop)
 	IT_ASSERT(strstr(out, "host-writable") == NULL, "the host's /usr is writable in the cell");
 	IT_ASSERT(strstr(out, "root-suid") == NULL, "the cell's / is not mounted nosuid:\n%s", out);
 	IT_ASSERT(strstr(out, "nnp") != NULL, "no_new_privs not set inside the cell");
+	IT_ASSERT(strstr(out, "host-socket-visible") == NULL && strstr(out, "host-socket-reached") == NULL,
+		  "the cell reaches the host's Unix socket %s:\n%s", sockpath, out);
+	IT_ASSERT(strstr(out, "dev: fd full null random shm stderr stdin stdout tty urandom zero \n") !=
+			  NULL,
+		  "the cell's /dev holds more (or less) than its few nodes:\n%s", out);
+	IT_ASSERT(strstr(out, "root: ") != NULL && strstr(out, " home ") == NULL &&
+			  strstr(out, " root ") == NULL && strstr(out, " work ") == NULL &&
+			  strstr(out, " srv ") == NULL,
+		  "the cell sees more of the host's tree than it needs:\n%s", out);
+	close(hostsock);
+	unlink(sockpath);
 	/* its X0 is not the other cell's X0 */
 	IT_ASSERT(it_cell_path(w[1], "/tmp/.X11-unix/X0", path, sizeof path) &&
 		  stat(path, &st) == 0, "no X socket in the second cell");
@@ -422,12 +451,13 @@ Test(cell, check_refuses_missing_policy_and_proxy, .fini = it_stop)
 	IT_ASSERT(rc == 1 && strstr(out, "upstream_proxy is required") != NULL,
 		  "pixelgate -n without upstream_proxy: exit %d, %s", rc, out);
 
+	/* as root every session gets a cell, whose only way out is the proxy */
 	rc = it_run(out, sizeof out,
 		    "sed 's|^upstream_proxy = .*|development_direct_egress = on|' '%s' > '%s' && "
 		    "%s/pixelgate -n -c '%s'",
 		    it.conf_file, conf, PIXELGATE_BUILD_DIR, conf);
-	IT_ASSERT(rc == 0 && strstr(out, "configuration OK") != NULL,
-		  "the development option did not allow direct egress: exit %d, %s", rc, out);
+	IT_ASSERT(rc == 1 && strstr(out, "needs development_unprivileged") != NULL,
+		  "direct egress as root: exit %d, %s", rc, out);
 
 	rc = it_run(out, sizeof out,
 		    "sed 's|^\\[session\\]|[session]\\nchromium_policy = %s/no-such-policy.json|' "
@@ -457,4 +487,39 @@ Test(cell, no_free_uid_is_refused_with_a_reason, .fini = it_stop)
 		  "second login with one session uid: %d %s, want 503 node_full", h.status, h.body);
 	IT_ASSERT(it_file_count(it.daemon_log, "all 1 session uids are in use") >= 1,
 		  "the daemon log does not say the session uids ran out");
+}
+
+/* The root parent killed outright: no process of any session (or forwarder) survives it. */
+Test(cell, nothing_outlives_the_parent, .fini = it_stop)
+{
+	static const char *const users[] = { "c12-nao", NULL };
+	struct it_rect r;
+	char out[2048];
+	int status, left = -1;
+
+	it_start("cell_nothing_outlives_the_parent", users);
+	it_open_page("c12-nao", 0, 0, &r);
+	pid_t net = it_net_pid();
+
+	IT_ASSERT(kill(it.daemon_pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+	IT_ASSERT(waitpid(it.daemon_pid, &status, 0) == it.daemon_pid && WIFSIGNALED(status),
+		  "the parent was not killed (status %d)", status);
+	it.daemon_pid = 0; /* nothing left for it_stop() to stop */
+	for (double end = it_now_s() + 15; it_now_s() < end; it_sleep_ms(200)) {
+		/* every process whose real uid is in the session range */
+		it_run(out, sizeof out, "ps -eo ruid=,pid=,comm= | awk '$1 >= %u && $1 < %u' ",
+		       IT_SESSION_UID_BASE, IT_SESSION_UID_BASE + 64);
+		left = 0;
+		for (const char *p = out; *p; p++)
+			left += *p == '\n';
+		if (left == 0)
+			break;
+	}
+	IT_ASSERT(left == 0, "session processes outlived the parent:\n%s", out);
+	/* the network process got SIGTERM with it, and ends */
+	for (double end = it_now_s() + 20; kill(net, 0) == 0 && it_now_s() < end;)
+		it_sleep_ms(100);
+	IT_ASSERT(kill(net, 0) != 0, "the network process %d outlived the parent", (int)net);
+	IT_ASSERT(it_file_count(it.daemon_log, "the privileged parent is gone") == 1,
+		  "the network process did not say why it stopped");
 }

@@ -413,9 +413,9 @@ static void pt_fake_fini(void)
 }
 
 /*
- * Writes the fake browser for mode into the build directory (the session's
- * cell has a /tmp of its own, so the test's temp dir is not visible in it)
- * and starts the world with it as [session] chromium_path.
+ * Writes the fake browser for mode under /usr/local/lib (a session's cell
+ * sees only /usr, /etc and its own tmpfs of the host's tree) and starts the
+ * world with it as [session] chromium_path.
  */
 static void pt_start_with_fake(const char *test_name, const char *const *users, const char *mode)
 {
@@ -423,8 +423,9 @@ static void pt_start_with_fake(const char *test_name, const char *const *users, 
 	char text[sizeof pt_fake_browser + 16];
 	struct it_opts o = { 0 };
 
-	snprintf(pt_fake_path, sizeof pt_fake_path, "%s/tests/policy-fake-chromium-%d-%s",
-		 PIXELGATE_BUILD_DIR, (int)getpid(), mode);
+	/* under /usr: the one tree a cell sees of the host's (read-only) */
+	snprintf(pt_fake_path, sizeof pt_fake_path,
+		 "/usr/local/lib/pixelgate-test-fake-chromium-%d-%s", (int)getpid(), mode);
 	snprintf(text, sizeof text, pt_fake_browser, PT_FAKE_CONTEXT_S);
 	it_write_file(pt_fake_path, text, 0755);
 	snprintf(conf, sizeof conf, "[session]\nchromium_path = %s\n", pt_fake_path);
