@@ -89,7 +89,7 @@ static const struct config_key config_keys[] = {
 	INT("session", session_uid_count, 1, 4096, "64",
 	    "uids in the range, one per concurrent session (the most sessions at once)"),
 	INT("session", session_memory_mib, 128, 1048576, "2048",
-	    "memory (RSS) all processes of one session may use; beyond it the session ends"),
+	    "memory (anonymous memory of its processes + its tmpfs) one session may use; beyond it the session ends"),
 	INT("session", session_max_procs, 64, 65536, "2048",
 	    "processes and threads one session may run (RLIMIT_NPROC of its uid)"),
 	INT("session", session_tmpfs_mib, 16, 65536, "512",

@@ -196,6 +196,7 @@ struct gateway {
 	struct gw_session *sessions;
 	int session_exe_fd;            /* the worker binary, opened at start-up */
 	int priv_fd;                   /* to the privileged parent (gateway_priv.c) */
+	bool destroying;               /* lws_context_destroy() runs: sockets close */
 	struct limits limits_base;     /* from the config file */
 	struct limits limits;          /* in force: base + persisted run-time overrides */
 	char limits_path[CONFIG_PATH_MAX + 32]; /* state_dir/limits.json */

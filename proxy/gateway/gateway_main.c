@@ -528,6 +528,7 @@ int main(int argc, char **argv)
 	/* Counted refusals are audited before the log closes; no thread may wake a dead context. */
 	http_refusals_flush_all();
 	auth_shutdown();
+	gw->destroying = true; /* the parent's socket closes now: not a lost parent */
 	lws_context_destroy(gw->ctx);
 	accept_close();
 	audit_close();

@@ -240,8 +240,8 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	(void)len;
 	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
 		gw->priv_fd = -1;
-		if (gw->stopping)
-			return 0; /* our own shutdown closes it */
+		if (gw->destroying)
+			return 0; /* our own exit closes it */
 		log_error("the privileged parent is gone: every cell died with it (parent-death "
 			  "signal); shutting down");
 		/* the cells are gone: no EXITED will come, so say it for them */

@@ -4,8 +4,8 @@
  *
  * The worker is pid 1 of the cell's PID namespace, so its /proc lists
  * exactly the cell's processes. Once a second the watchdog adds up their
- * proportional memory (Pss of /proc/PID/smaps_rollup: shared pages counted
- * once overall) plus what the cell's tmpfs hold, and their tasks (threads count against RLIMIT_NPROC too).
+ * anonymous memory (RssAnon: the heap, V8's, typed arrays; shared library
+ * pages are not counted) plus what the cell's tmpfs hold, and their tasks (threads count against RLIMIT_NPROC too).
  * Past session_memory_mib, at 95 % of session_max_procs tasks (where forks
  * start to fail), or with a quarter of session_max_procs as processes
  * (Chromium runs a few dozen at most; a fork bomb thousands), the session
@@ -35,42 +35,32 @@ int cell_init(void)
 	return 0;
 }
 
-/* Pss of one process in KiB (0 if it is gone or has no memory of its own). */
-static long cell_pss_kib(const char *pid)
-{
-	char path[64], line[128];
-	snprintf(path, sizeof path, "/proc/%s/smaps_rollup", pid);
-	FILE *f = fopen(path, "re");
-	long kib = 0;
-	while (f != NULL && fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, "Pss:", 4) == 0) {
-			kib = strtol(line + 4, NULL, 10);
-			break;
-		}
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
 /*
- * Tasks of one process: its threads, at least 1 (a zombie shows 0 threads
- * but still counts against RLIMIT_NPROC until it is reaped); 0 if it is gone.
+ * One process: its tasks (threads, at least 1: a zombie shows 0 threads but
+ * still counts against RLIMIT_NPROC until it is reaped) and its anonymous
+ * resident memory (RssAnon: what a page that allocates makes grow). Both
+ * come from /proc/PID/status, counters the kernel keeps: reading them costs
+ * nothing like smaps' walk over every mapping (Chromium has thousands).
+ * 0 tasks if the process is gone.
  */
-static long cell_tasks(const char *pid)
+static void cell_proc(const char *pid, long *tasks, long *anon_kib)
 {
 	char path[64], line[128];
 	snprintf(path, sizeof path, "/proc/%s/status", pid);
 	FILE *f = fopen(path, "re");
-	long n = f != NULL ? 1 : 0;
-	while (f != NULL && fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, "Threads:", 8) == 0) {
+	*tasks = f != NULL ? 1 : 0;
+	*anon_kib = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "RssAnon:", 8) == 0) {
+			*anon_kib = strtol(line + 8, NULL, 10);
+		} else if (strncmp(line, "Threads:", 8) == 0) {
 			long t = strtol(line + 8, NULL, 10);
-			n = t > 1 ? t : 1;
-			break;
+			*tasks = t > 1 ? t : 1;
+			break; /* Threads comes after RssAnon */
 		}
+	}
 	if (f != NULL)
 		fclose(f);
-	return n;
 }
 
 int cell_measure(struct cell_usage *u, long max_detail)
@@ -97,11 +87,12 @@ int cell_measure(struct cell_usage *u, long max_detail)
 		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
 		    strspn(e->d_name, "0123456789") != strlen(e->d_name))
 			continue;
-		long t = cell_tasks(e->d_name);
+		long t, anon;
+		cell_proc(e->d_name, &t, &anon);
 		if (t <= 0)
 			continue;
 		u->tasks += t;
-		u->pss_kib += cell_pss_kib(e->d_name);
+		u->pss_kib += anon;
 	}
 	closedir(d);
 	return 0;

@@ -490,3 +490,40 @@ Test(config, the_reference_output_is_itself_a_valid_configuration, .init = cr_re
 	cr_assert_eq(config_parse_string(&c, "reference", out, err, sizeof err), 0, "%s", err);
 	cr_assert_eq(memcmp(&c, &d, sizeof c), 0);
 }
+
+Test(config, upstream_proxy_is_split_into_host_and_port)
+{
+	char host[256], port[8];
+
+	cr_assert_eq(config_proxy_hostport("proxy.example.lg.jp:8080", host, sizeof host, port,
+					   sizeof port), 0);
+	cr_assert_str_eq(host, "proxy.example.lg.jp");
+	cr_assert_str_eq(port, "8080");
+	cr_assert_eq(config_proxy_hostport("http://10.1.2.3:3128/", host, sizeof host, port,
+					   sizeof port), 0);
+	cr_assert_str_eq(host, "10.1.2.3");
+	cr_assert_str_eq(port, "3128");
+	cr_assert_eq(config_proxy_hostport("[2001:db8::5]:8080", host, sizeof host, port,
+					   sizeof port), 0);
+	cr_assert_str_eq(host, "2001:db8::5");
+	cr_assert_str_eq(port, "8080");
+	static const char *const bad[] = { "proxy.example.lg.jp", ":8080", "proxy:", "proxy:0",
+					   "proxy:65536", "proxy:80a", "pro xy:80",
+					   "[2001:db8::5]8080", "proxy:123456", "" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(config_proxy_hostport(bad[i], host, sizeof host, port, sizeof port), -1,
+			     "\"%s\" was accepted", bad[i]);
+}
+
+Test(config, a_bad_upstream_proxy_is_refused_at_its_file)
+{
+	struct config c;
+	char err[512];
+
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "t.conf", "[session]\nupstream_proxy = no-port\n", err,
+					 sizeof err),
+		     -1);
+	cr_assert(strstr(err, "upstream_proxy") != NULL && strstr(err, "host:port") != NULL, "%s",
+		  err);
+}
