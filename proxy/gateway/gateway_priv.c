@@ -282,6 +282,231 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return 0;
 }
 
+/* ---- cgroups: a group per session where the host lets us make one ------ */
+
+/*
+ * cgroup v2 (Debian 12's default, systemd with Delegate=yes): our own group
+ * holds only a leaf "pixelgate-gateway" (the no-internal-process rule) and
+ * one "pixelgate-session-<id>" per cell with memory.max, memory.swap.max 0,
+ * memory.oom.group 1, pids.max and cpu.weight. cgroup v1 (a hybrid host):
+ * the memory, pids and cpu hierarchies each get "pixelgate-session-<id>"
+ * under our group with memory.limit_in_bytes, pids.max and cpu.shares.
+ * memory is a backstop a quarter above session_memory_mib (the watchdog ends
+ * the session first, with a reason); it bounds what no process shows, memfd
+ * pages and tmpfs included. The cell and its forwarder join the group
+ * themselves before they drop root.
+ */
+enum { CG_NONE, CG_V1, CG_V2 };
+static struct {
+	int mode;
+	char v2[PATH_MAX];                  /* our v2 group's directory */
+	char mem[PATH_MAX], pids[PATH_MAX], cpu[PATH_MAX]; /* v1: our group in each */
+	char why[200];                      /* CG_NONE: why not */
+} cg;
+
+static int cg_write(const char *dir, const char *file, const char *value)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, value, strlen(value));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+/* Our group in hierarchy `name` ("memory", "pids", "cpu"; "" = v2) from /proc/self/cgroup. */
+static bool cg_own(const char *name, char *out, size_t outlen)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[PATH_MAX + 64];
+	bool found = false;
+	while (!found && f != NULL && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		const char *ctrls = c1 + 1;
+		bool match = name[0] == '\0' ? ctrls[0] == '\0' : false;
+		for (char *save = NULL, *t = name[0] ? strtok_r((char *)ctrls, ",", &save) : NULL;
+		     t != NULL; t = strtok_r(NULL, ",", &save))
+			match |= strcmp(t, name) == 0;
+		if (match) {
+			snprintf(out, outlen, "%s", c2 + 1);
+			found = true;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+static void cg_init(void)
+{
+	char own[1024], ctl[PATH_MAX + 64];
+	struct stat st;
+	memset(&cg, 0, sizeof cg);
+	/* v2: a unified hierarchy at /sys/fs/cgroup with memory and pids */
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0 && cg_own("", own, sizeof own)) {
+		snprintf(cg.v2, sizeof cg.v2, "/sys/fs/cgroup%s", strcmp(own, "/") == 0 ? "" : own);
+		snprintf(ctl, sizeof ctl, "%s/cgroup.controllers", cg.v2);
+		FILE *f = fopen(ctl, "re");
+		char have[256] = "";
+		if (f != NULL) {
+			if (fgets(have, sizeof have, f) == NULL)
+				have[0] = '\0';
+			fclose(f);
+		}
+		char leaf[PATH_MAX + 32];
+		snprintf(leaf, sizeof leaf, "%s/pixelgate-gateway", cg.v2);
+		if (strstr(have, "memory") == NULL || strstr(have, "pids") == NULL) {
+			snprintf(cg.why, sizeof cg.why,
+				 "cgroup v2 at %.100s offers no memory and pids controllers (delegate "
+				 "them: systemd Delegate=yes)", cg.v2);
+		} else if ((mkdir(leaf, 0755) != 0 && errno != EEXIST) ||
+			   cg_write(leaf, "cgroup.procs", "0") != 0 ||
+			   cg_write(cg.v2, "cgroup.subtree_control",
+				    strstr(have, "cpu") ? "+memory +pids +cpu" : "+memory +pids") != 0) {
+			snprintf(cg.why, sizeof cg.why, "cannot use cgroup v2 at %.100s: %s", cg.v2,
+				 strerror(errno));
+		} else {
+			cg.mode = CG_V2;
+			return;
+		}
+		return;
+	}
+	/* v1: memory and pids hierarchies where we may make groups */
+	char m[1024], p[1024], c[1024];
+	if (!cg_own("memory", m, sizeof m) || !cg_own("pids", p, sizeof p)) {
+		snprintf(cg.why, sizeof cg.why, "no cgroup v2 and no v1 memory and pids hierarchies");
+		return;
+	}
+	snprintf(cg.mem, sizeof cg.mem, "/sys/fs/cgroup/memory%s", strcmp(m, "/") ? m : "");
+	snprintf(cg.pids, sizeof cg.pids, "/sys/fs/cgroup/pids%s", strcmp(p, "/") ? p : "");
+	if (cg_own("cpu", c, sizeof c))
+		snprintf(cg.cpu, sizeof cg.cpu, "/sys/fs/cgroup/cpu%s", strcmp(c, "/") ? c : "");
+	snprintf(ctl, sizeof ctl, "%s/pixelgate-probe", cg.mem);
+	if (access(cg.mem, W_OK) != 0 || access(cg.pids, W_OK) != 0 ||
+	    (mkdir(ctl, 0755) != 0 && errno != EEXIST)) {
+		snprintf(cg.why, sizeof cg.why, "cannot make groups in %.70s / %.70s: %s", cg.mem,
+			 cg.pids, strerror(errno));
+		return;
+	}
+	rmdir(ctl);
+	cg.mode = CG_V1;
+}
+
+/* The session's directory in hierarchy dir. */
+static void cg_dir(const char *base, const char *id, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/pixelgate-session-%s", base, id);
+}
+
+/* Make session id's group(s) with its limits. 0, or -1 with err. */
+static int cg_create(const char *id, char *err, size_t errlen)
+{
+	char d[PATH_MAX + 64], v[32];
+	unsigned long long mem = ((unsigned long long)gw->cfg.session_memory_mib * 5 / 4) << 20;
+	const char *bases[3] = { cg.v2, NULL, NULL };
+	if (cg.mode == CG_V1) {
+		bases[0] = cg.mem;
+		bases[1] = cg.pids;
+		bases[2] = cg.cpu[0] ? cg.cpu : NULL;
+	} else if (cg.mode != CG_V2) {
+		return 0;
+	}
+	for (int i = 0; i < 3 && bases[i] != NULL; i++) {
+		cg_dir(bases[i], id, d, sizeof d);
+		if (mkdir(d, 0755) != 0 && errno != EEXIST)
+			goto fail;
+	}
+	snprintf(v, sizeof v, "%llu", mem);
+	if (cg.mode == CG_V2) {
+		cg_dir(cg.v2, id, d, sizeof d);
+		char pids[16];
+		snprintf(pids, sizeof pids, "%d", gw->cfg.session_max_procs);
+		if (cg_write(d, "memory.max", v) != 0 || cg_write(d, "memory.swap.max", "0") != 0 ||
+		    cg_write(d, "memory.oom.group", "1") != 0 || cg_write(d, "pids.max", pids) != 0)
+			goto fail;
+		cg_write(d, "cpu.weight", "100"); /* equal shares: absent without the cpu controller */
+		return 0;
+	}
+	cg_dir(cg.mem, id, d, sizeof d);
+	if (cg_write(d, "memory.limit_in_bytes", v) != 0)
+		goto fail;
+	cg_dir(cg.pids, id, d, sizeof d);
+	snprintf(v, sizeof v, "%d", gw->cfg.session_max_procs);
+	if (cg_write(d, "pids.max", v) != 0)
+		goto fail;
+	if (cg.cpu[0]) {
+		cg_dir(cg.cpu, id, d, sizeof d);
+		cg_write(d, "cpu.shares", "1024");
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cgroup %s: %s", d, strerror(errno));
+	return -1;
+}
+
+/* In a cell or forwarder (root still): join session id's group(s). 0 or -1. */
+static int cg_join(const char *id)
+{
+	char d[PATH_MAX + 64];
+	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem, cg.mode == CG_V1 ? cg.pids : NULL,
+				 cg.mode == CG_V1 && cg.cpu[0] ? cg.cpu : NULL };
+	if (cg.mode == CG_NONE)
+		return 0;
+	for (int i = 0; i < 3 && bases[i] != NULL; i++) {
+		cg_dir(bases[i], id, d, sizeof d);
+		if (cg_write(d, "cgroup.procs", "0") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Groups an earlier run left (its parent was killed): removed once empty. */
+static void cg_cleanup(void)
+{
+	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem, cg.mode == CG_V1 ? cg.pids : NULL,
+				 cg.mode == CG_V1 && cg.cpu[0] ? cg.cpu : NULL };
+	if (cg.mode == CG_NONE)
+		return;
+	for (int i = 0; i < 3 && bases[i] != NULL; i++) {
+		DIR *d = opendir(bases[i]);
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			if (strncmp(e->d_name, "pixelgate-session-", 18) != 0)
+				continue;
+			char path[PATH_MAX + 300];
+			snprintf(path, sizeof path, "%s/%s", bases[i], e->d_name);
+			/* its processes were just killed: give them a moment to go */
+			for (int tries = 0; rmdir(path) != 0 && errno == EBUSY && tries < 20; tries++)
+				usleep(50 * 1000);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+}
+
+/* Remove session id's group(s) (empty once its cell and forwarder are reaped). */
+static void cg_remove(const char *id)
+{
+	char d[PATH_MAX + 64];
+	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem, cg.mode == CG_V1 ? cg.pids : NULL,
+				 cg.mode == CG_V1 && cg.cpu[0] ? cg.cpu : NULL };
+	if (cg.mode == CG_NONE)
+		return;
+	for (int i = 0; i < 3 && bases[i] != NULL; i++) {
+		cg_dir(bases[i], id, d, sizeof d);
+		if (rmdir(d) != 0 && errno != ENOENT)
+			log_warn("cgroup %s: %s", d, strerror(errno));
+	}
+}
+
 /* ---- the privileged parent: cells -------------------------------------- */
 
 struct cell_args {
@@ -552,6 +777,9 @@ static int cell_main(void *arg)
 	char dir[CONFIG_PATH_MAX + 32];
 	snprintf(dir, sizeof dir, "%s/session-%s", gw->cfg.runtime_dir, a->id);
 	if (pv.cells) {
+		/* into the session's cgroup first: everything below is charged to it */
+		if (cg_join(a->id) != 0)
+			cell_fail(a, "joining the session's cgroup");
 		if (sethostname("pixelgate-cell", 14) != 0)
 			cell_fail(a, "hostname");
 		if (a->netns)
@@ -725,6 +953,10 @@ static void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t
 		if (write(fd, PRIV_OOM_CELL, strlen(PRIV_OOM_CELL)) < 0)
 			log_warn("egress of session %s: oom_score_adj: %s", id, strerror(errno));
 		close(fd);
+	}
+	if (cg_join(id) != 0) {
+		log_error("egress of session %s: joining its cgroup: %s", id, strerror(errno));
+		_exit(1);
 	}
 	int l = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
 	if (l < 0 || (l != 3 && (dup2(l, 3) != 3 || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)) ||
@@ -931,6 +1163,12 @@ static void priv_spawn_cell(const char *id)
 			goto out;
 		}
 	}
+	char cgerr[300];
+	if (pv.cells && cg_create(id, cgerr, sizeof cgerr) != 0) {
+		priv_reply_fail(id, "cannot make the session's cgroup: %s", cgerr);
+		cg_remove(id);
+		goto out;
+	}
 	struct cell_args args = { .slot = slot, .uid = uid, .ctrl = ctrl[1], .pass = pass[1],
 				  .errw = errp[1], .logw = logp[1], .id = id, .netns = netns };
 	int flags = SIGCHLD;
@@ -1092,6 +1330,8 @@ static void priv_slot_done(struct priv_slot *ps)
 	}
 	if (ps->dir[0])
 		session_remove_dir(ps->dir);
+	if (pv.cells)
+		cg_remove(ps->id);
 	struct priv_msg m = { .type = PRIV_EXITED, .status = ps->cell_status };
 	snprintf(m.id, sizeof m.id, "%s", ps->id);
 	if (pv.fd >= 0 && priv_send(pv.fd, &m, -1) != 0)
@@ -1405,10 +1645,17 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", PRIV_POLICY_DIR, strerror(errno));
 			return -1;
 		}
-		/* What a delegated cgroup would add is not there (README: Sessions and cells). */
-		log_warn("sessions get no cgroup of their own: their memory and process counts are "
-			 "held by RLIMIT_NPROC and the worker's watchdog (session_memory_mib, "
-			 "session_max_procs), but their CPU use is not weighted against each other");
+		cg_init();
+		if (cg.mode == CG_NONE)
+			/* what is lost: README, "Sessions and cells" */
+			log_warn("sessions get no cgroup of their own (%s): their memory and process "
+				 "counts are held by RLIMIT_NPROC and the worker's watchdog only, memory "
+				 "no process shows (memfd) is not bounded, and their CPU use is not "
+				 "weighted against each other", cg.why);
+		else
+			log_info("each session gets a cgroup (%s: memory %d MiB, pids %d, equal CPU "
+				 "weight)", cg.mode == CG_V2 ? cg.v2 : "v1 memory, pids, cpu",
+				 gw->cfg.session_memory_mib * 5 / 4, gw->cfg.session_max_procs);
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, PRIV_OOM_GATEWAY, strlen(PRIV_OOM_GATEWAY)) < 0)
 			log_warn("oom_score_adj %s: %s", PRIV_OOM_GATEWAY, strerror(errno));
@@ -1488,8 +1735,10 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 		log_warn("SO_SNDTIMEO: %s", strerror(errno));
 	if (pipe2(pv.life, O_CLOEXEC) != 0)
 		fatal("pipe: %s", strerror(errno));
-	if (pv.cells)
+	if (pv.cells) {
 		priv_kill_leftovers();
+		cg_cleanup();
+	}
 	int sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0)
 		fatal("signalfd: %s", strerror(errno));

@@ -91,6 +91,43 @@ static void cell_dir(pid_t worker, char *out, size_t len)
 		  it.runtime_dir);
 }
 
+/*
+ * The cgroup file of worker's session in hierarchy ctrl ("pids", "memory"; v1)
+ * or in the unified one (v2): its value into out. false if the worker is in
+ * no pixelgate-session-* group there.
+ */
+static bool cell_cgroup_value(pid_t worker, const char *ctrl, const char *file, char *out,
+			      size_t len)
+{
+	char path[64], line[1024], full[1400];
+	FILE *f;
+	bool ok = false;
+
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)worker);
+	f = fopen(path, "r");
+	while (!ok && f && fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2 || !strstr(c2, "/pixelgate-session-"))
+			continue;
+		*c2 = '\0';
+		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		if (c1[1] == '\0') /* v2 */
+			snprintf(full, sizeof full, "/sys/fs/cgroup%s/%s", c2 + 1, file);
+		else if (strstr(c1 + 1, ctrl))
+			snprintf(full, sizeof full, "/sys/fs/cgroup/%s%s/%s", ctrl, c2 + 1, file);
+		else
+			continue;
+		FILE *g = fopen(full, "r");
+		ok = g && fgets(out, (int)len, g);
+		if (g)
+			fclose(g);
+	}
+	if (f)
+		fclose(f);
+	return ok;
+}
+
 /* Two users' sessions: different uids and namespaces, each sealed from the other. */
 Test(cell, sessions_are_apart, .fini = it_stop)
 {
@@ -134,6 +171,37 @@ Test(cell, sessions_are_apart, .fini = it_stop)
 			  (unsigned)st.st_uid);
 	}
 	IT_ASSERT(u[0] != u[1], "both sessions run as uid %u", (unsigned)u[0]);
+	/* each in a cgroup of its own with the pids and memory limits (this host
+	   lets root make cgroups: v1 hierarchies here, v2 where delegated) */
+	for (int i = 0; i < 2; i++) {
+		char v[64] = "", m[64] = "";
+		IT_ASSERT(cell_cgroup_value(w[i], "pids", "pids.max", v, sizeof v) &&
+				  strcmp(v, "2048\n") == 0,
+			  "worker %d: pids.max of its session cgroup is \"%s\", want 2048", (int)w[i],
+			  v);
+		IT_ASSERT((cell_cgroup_value(w[i], "memory", "memory.limit_in_bytes", m, sizeof m) ||
+			   cell_cgroup_value(w[i], "memory", "memory.max", m, sizeof m)) &&
+				  strtoull(m, NULL, 10) == 2560ULL << 20,
+			  "worker %d: memory limit of its session cgroup is \"%s\", want 2560 MiB "
+			  "(a quarter above session_memory_mib)", (int)w[i], m);
+	}
+	{
+		pid_t eg[8];
+		int ne = it_find_procs(it.conf_file, eg, 8), in_group = 0;
+
+		for (int i = 0; i < ne; i++) {
+			char comm[64] = "", v[64];
+			snprintf(a, sizeof a, "/proc/%d/comm", (int)eg[i]);
+			FILE *f = fopen(a, "r");
+			if (f && fgets(comm, sizeof comm, f) && strcmp(comm, "pg-egress\n") == 0 &&
+			    cell_cgroup_value(eg[i], "pids", "pids.max", v, sizeof v))
+				in_group++;
+			if (f)
+				fclose(f);
+		}
+		IT_ASSERT(in_group == 2, "%d egress forwarders in their session's cgroup, want 2",
+			  in_group);
+	}
 	for (size_t i = 0; i < sizeof nss / sizeof nss[0]; i++) {
 		char self[128];
 
