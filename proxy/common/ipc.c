@@ -16,21 +16,15 @@ const char *ipc_type_name(uint32_t type)
 	return type < IPC_TYPE_MAX ? names[type] : "unknown";
 }
 
-int ipc_send(int sock, enum ipc_type type, const void *payload, size_t len, int fd)
+ssize_t ipc_sendmsg(int sock, struct iovec *iov, int iovcnt, int fd)
 {
-	if (len > IPC_PAYLOAD_MAX) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	struct ipc_header hdr = { (uint32_t)type, (uint32_t)len };
-	struct iovec iov[2] = { { &hdr, sizeof hdr }, { (void *)payload, len } };
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 	struct msghdr msg = { 0 };
 	msg.msg_iov = iov;
-	msg.msg_iovlen = len ? 2 : 1;
+	msg.msg_iovlen = (size_t)iovcnt;
 	if (fd >= 0) {
 		memset(&ctl, 0, sizeof ctl);
 		msg.msg_control = ctl.buf;
@@ -45,23 +39,16 @@ int ipc_send(int sock, enum ipc_type type, const void *payload, size_t len, int 
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	if ((size_t)n != sizeof hdr + len) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	return 0;
+	return n;
 }
 
-int ipc_recv(int sock, struct ipc_header *hdr, char *payload, int *fd, char *err, size_t errlen)
+ssize_t ipc_recvmsg(int sock, void *buf, size_t len, int *fd, int flags)
 {
-	char buf[sizeof *hdr + IPC_PAYLOAD_MAX + 1];
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 	} ctl;
-	struct iovec iov = { buf, sizeof buf };
+	struct iovec iov = { buf, len };
 	struct msghdr msg = { 0 };
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -70,14 +57,10 @@ int ipc_recv(int sock, struct ipc_header *hdr, char *payload, int *fd, char *err
 	*fd = -1;
 	ssize_t n;
 	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		snprintf(err, errlen, "recvmsg: %s", strerror(errno));
+	if (n < 0)
 		return -1;
-	}
-	if (n == 0)
-		return 0;
 	/* Take any passed descriptors first so none leak on a bad message. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -93,9 +76,48 @@ int ipc_recv(int sock, struct ipc_header *hdr, char *payload, int *fd, char *err
 		}
 	}
 	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		snprintf(err, errlen, "message truncated (over %d bytes)", IPC_PAYLOAD_MAX);
-		goto bad;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		errno = EMSGSIZE;
+		return -1;
 	}
+	return n;
+}
+
+int ipc_send(int sock, enum ipc_type type, const void *payload, size_t len, int fd)
+{
+	if (len > IPC_PAYLOAD_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	struct ipc_header hdr = { (uint32_t)type, (uint32_t)len };
+	struct iovec iov[2] = { { &hdr, sizeof hdr }, { (void *)payload, len } };
+	ssize_t n = ipc_sendmsg(sock, iov, len ? 2 : 1, fd);
+	if (n < 0)
+		return -1;
+	if ((size_t)n != sizeof hdr + len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+int ipc_recv(int sock, struct ipc_header *hdr, char *payload, int *fd, char *err, size_t errlen)
+{
+	char buf[sizeof *hdr + IPC_PAYLOAD_MAX + 1];
+	ssize_t n = ipc_recvmsg(sock, buf, sizeof buf, fd, 0);
+	if (n < 0 && errno == EMSGSIZE) {
+		snprintf(err, errlen, "message truncated (over %d bytes)", IPC_PAYLOAD_MAX);
+		errno = EPROTO;
+		return -1;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "recvmsg: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
 	if ((size_t)n < sizeof *hdr) {
 		snprintf(err, errlen, "short message (%zd bytes)", n);
 		goto bad;

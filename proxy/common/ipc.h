@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #define IPC_PAYLOAD_MAX 8192
 
@@ -28,6 +30,21 @@ struct ipc_header {
 	uint32_t type;
 	uint32_t len;
 };
+
+/*
+ * One datagram of the iovecs, with fd attached (SCM_RIGHTS) when fd >= 0;
+ * EINTR retried, no SIGPIPE. The bytes sent, or -1 (errno). Also the
+ * gateway's privileged parent's messages use it (gateway_priv.c).
+ */
+ssize_t ipc_sendmsg(int sock, struct iovec *iov, int iovcnt, int fd);
+
+/*
+ * One datagram into buf[0 .. len) (flags: e.g. MSG_DONTWAIT). Of the passed
+ * descriptors the first goes to *fd (close-on-exec), the rest are closed;
+ * *fd is -1 if none. Returns its length, 0 on EOF, or -1 (errno; EMSGSIZE,
+ * with no descriptor kept, when it or its descriptors did not fit).
+ */
+ssize_t ipc_recvmsg(int sock, void *buf, size_t len, int *fd, int flags);
 
 /* Name of a message type for logs. */
 const char *ipc_type_name(uint32_t type);

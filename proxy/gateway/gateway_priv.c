@@ -76,6 +76,7 @@
 
 #include "chromium_policy.h"
 #include "gateway_priv.h"
+#include "ipc.h"
 #include "log.h"
 
 struct priv_state pv = { .fd = -1, .exe_fd = -1, .life = { -1, -1 } };
@@ -91,62 +92,23 @@ bool priv_id_ok(const char *id)
 int priv_send(int sock, const struct priv_msg *m, int fd)
 {
 	struct iovec iov = { (void *)m, sizeof *m };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&u, 0, sizeof u);
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	}
-	ssize_t n;
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof *m ? 0 : -1;
+	return ipc_sendmsg(sock, &iov, 1, fd) == (ssize_t)sizeof *m ? 0 : -1;
 }
 
-/* One message: 1, 0 on EOF, -1 on a malformed one (any passed fd is in *fd). */
+/* One message: 1, 0 on EOF, -2 if none waits, -1 on a malformed one (any passed fd is in *fd). */
 int priv_recv(int sock, struct priv_msg *m, int *fd)
 {
-	struct iovec iov = { m, sizeof *m };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof u.buf };
-	*fd = -1;
-	ssize_t n;
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfds; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-			if (*fd < 0)
-				*fd = f;
-			else
-				close(f);
-		}
-	}
+	ssize_t n = ipc_recvmsg(sock, m, sizeof *m, fd, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return -2;
+	if (n < 0 && errno == EMSGSIZE)
+		errno = 0; /* not the transport's fault: a message too big */
+	if (n < 0)
+		return -1;
 	if (n == 0)
 		return 0;
-	if (n < 0)
-		return errno == EAGAIN ? -2 : -1;
-	if (n != (ssize_t)sizeof *m || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		errno = 0; /* not the transport's fault: a message of the wrong size */
+	if (n != (ssize_t)sizeof *m) {
+		errno = 0; /* a message of the wrong size */
 		return -1;
 	}
 	m->id[sizeof m->id - 1] = '\0';
