@@ -1662,3 +1662,52 @@ int it_fd_count(pid_t pid)
 	closedir(d);
 	return n;
 }
+
+/* ---- the test page's download ------------------------------------------------- */
+
+static struct it_download_walk *it_walk_into;
+
+/* nftw callback: a file named like the download, a partial download, or a
+   file holding the download's content is a leak. */
+static int it_walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct it_download_walk *w = it_walk_into;
+	const char *base = path + ftw->base;
+	bool leak = false;
+	size_t len = strlen(w->report);
+
+	if (flag != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	w->files++;
+	if (strstr(base, "pixelgate-canary") || strstr(base, ".crdownload") ||
+	    strncmp(base, "Unconfirmed ", 12) == 0) {
+		leak = true;
+	} else if (st->st_size > 0 && st->st_size < 256L * 1024 * 1024) {
+		FILE *f = fopen(path, "rb");
+		char *buf = f ? malloc((size_t)st->st_size + 1) : NULL;
+
+		if (buf) {
+			size_t n = fread(buf, 1, (size_t)st->st_size, f);
+
+			leak = memmem(buf, n, PAGE_DOWNLOAD_CANARY, strlen(PAGE_DOWNLOAD_CANARY)) !=
+			       NULL;
+		}
+		free(buf);
+		if (f)
+			fclose(f);
+	}
+	if (leak) {
+		w->bad++;
+		snprintf(w->report + len, sizeof w->report - len, " %s (%lld bytes);", path,
+			 (long long)st->st_size);
+	}
+	return 0;
+}
+
+bool it_walk_for_download(const char *root, struct it_download_walk *w)
+{
+	it_walk_into = w;
+	bool ok = nftw(root, it_walk_cb, 32, FTW_PHYS) == 0;
+	it_walk_into = NULL;
+	return ok;
+}

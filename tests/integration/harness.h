@@ -108,6 +108,16 @@ int it_workers(pid_t *pids, int max);
  */
 bool it_cell_path(pid_t worker, const char *path, char *out, size_t len);
 
+/* What it_walk_for_download() found. */
+struct it_download_walk {
+	int files;          /* regular files seen */
+	int bad;            /* of them, the test page's download (name, partial, content) */
+	char report[4096];  /* the bad ones: " path (N bytes);" each */
+};
+
+/* Walk root (symlinks not followed), adding to w. false if root cannot be walked. */
+bool it_walk_for_download(const char *root, struct it_download_walk *w);
+
 /* The user the gateway's network process runs as (tests/run.sh creates it). */
 #define IT_GATEWAY_USER "pixelgate"
 /* The first session uid (the default session_uid_base): the first cell runs as it. */

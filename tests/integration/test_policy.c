@@ -187,48 +187,6 @@ Test(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited, .fini = i
 
 /* ---- the session's files --------------------------------------------------------- */
 
-/* What pt_walk_cb found. */
-static struct {
-	int files;
-	int bad;
-	char report[4096];
-} walk;
-
-/* nftw callback: a file named like the download, a partial download, or a
-   file holding the download's content is a leak. */
-static int pt_walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	const char *base = path + ftw->base;
-	bool leak = false;
-	size_t len = strlen(walk.report);
-
-	if (flag != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
-	walk.files++;
-	if (strstr(base, "pixelgate-canary") || strstr(base, ".crdownload") ||
-	    strncmp(base, "Unconfirmed ", 12) == 0) {
-		leak = true;
-	} else if (st->st_size > 0 && st->st_size < 256L * 1024 * 1024) {
-		FILE *f = fopen(path, "rb");
-		char *buf = f ? malloc((size_t)st->st_size + 1) : NULL;
-
-		if (buf) {
-			size_t n = fread(buf, 1, (size_t)st->st_size, f);
-
-			leak = memmem(buf, n, PAGE_DOWNLOAD_CANARY, strlen(PAGE_DOWNLOAD_CANARY)) !=
-			       NULL;
-		}
-		free(buf);
-		if (f)
-			fclose(f);
-	}
-	if (leak) {
-		walk.bad++;
-		snprintf(walk.report + len, sizeof walk.report - len, " %s (%lld bytes);", path,
-			 (long long)st->st_size);
-	}
-	return 0;
-}
 
 /* Parent pid of pid from /proc/PID/status, or -1. */
 static pid_t pt_parent(pid_t pid)
@@ -285,8 +243,10 @@ static void pt_check_no_download(pid_t pid, const char *what, const char *dir)
 	char root[1024];
 
 	snprintf(root, sizeof root, "/proc/%d/root%s", (int)pid, dir);
+	struct it_download_walk walk;
+
 	memset(&walk, 0, sizeof walk);
-	IT_ASSERT(nftw(root, pt_walk_cb, 32, FTW_PHYS) == 0, "cannot walk %s (%s): %s", root, what,
+	IT_ASSERT(it_walk_for_download(root, &walk), "cannot walk %s (%s): %s", root, what,
 		  strerror(errno));
 	IT_ASSERT(walk.files > 0, "no file at all under %s (%s): is it the session's directory?",
 		  root, what);

@@ -92,48 +92,6 @@ Test(session, typed_text_reaches_the_page, .fini = it_stop)
 		  "the page's value changed after typing ended: \"%s\"", last);
 }
 
-/* What walk_cb found under the runtime dir. */
-static struct {
-	int files;
-	int bad;
-	char report[4096];
-} walk;
-
-/* nftw callback: a file named like the download, a partial download, or a
-   file holding the download's content is a leak. */
-static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	const char *base = path + ftw->base;
-	bool leak = false;
-	size_t len = strlen(walk.report);
-
-	if (flag != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
-	walk.files++;
-	if (strstr(base, "pixelgate-canary") || strstr(base, ".crdownload") ||
-	    strncmp(base, "Unconfirmed ", 12) == 0) {
-		leak = true;
-	} else if (st->st_size > 0 && st->st_size < 256L * 1024 * 1024) {
-		FILE *f = fopen(path, "rb");
-		char *buf = f ? malloc((size_t)st->st_size + 1) : NULL;
-
-		if (buf) {
-			size_t n = fread(buf, 1, (size_t)st->st_size, f);
-
-			leak = memmem(buf, n, PAGE_DOWNLOAD_CANARY, strlen(PAGE_DOWNLOAD_CANARY)) !=
-			       NULL;
-		}
-		free(buf);
-		if (f)
-			fclose(f);
-	}
-	if (leak) {
-		walk.bad++;
-		snprintf(walk.report + len, sizeof walk.report - len, " %s (%lld bytes);", path,
-			 (long long)st->st_size);
-	}
-	return 0;
-}
 
 /* Number of /download.bin requests the page server saw. */
 static int page_downloads(void)
@@ -179,12 +137,14 @@ Test(session, download_is_not_written, .fini = it_stop)
 	char root[600];
 
 	IT_ASSERT(it_workers(&worker, 1) == 1, "no session worker");
+	struct it_download_walk walk;
+
 	memset(&walk, 0, sizeof walk);
 	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
 		IT_ASSERT(it_cell_path(worker, where[i][0] ? where[i] : it.runtime_dir, root,
 				       sizeof root),
 			  "no %s in the session's cell", where[i][0] ? where[i] : it.runtime_dir);
-		IT_ASSERT(nftw(root, walk_cb, 32, FTW_PHYS) == 0, "cannot walk %s", root);
+		IT_ASSERT(it_walk_for_download(root, &walk), "cannot walk %s", root);
 	}
 	IT_ASSERT(walk.files > 0, "no file at all in the session's cell (%s)", root);
 	fprintf(stderr, "[%s] %d files in the session's cell, checked for the download\n",
