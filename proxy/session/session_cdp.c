@@ -33,6 +33,8 @@
 #include "log.h"
 
 #define CDP_READ_CHUNK 65536
+/* Longest string in an event for the gateway, bytes: what its audit keeps of one. */
+#define CDP_EVENT_STRING_MAX 2047
 
 int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd)
 {
@@ -208,6 +210,39 @@ static void cdp_watch_context(struct cdp *c, json_t *root)
 			  "download denial in a browser context", false);
 }
 
+/*
+ * The compact JSON text of an event for the gateway (malloc'd), shorter
+ * than outlen. A page chooses its URL and title: a string that makes the
+ * event too long is cut at a UTF-8 character boundary (to what the
+ * gateway's audit keeps, then shorter), so the event is reported with the
+ * start of its text instead of being lost. NULL if it still does not fit
+ * (only other values can be that big) or out of memory.
+ */
+static char *cdp_event_text(json_t *ev, size_t outlen)
+{
+	for (size_t cap = CDP_EVENT_STRING_MAX;; cap /= 2) {
+		char *text = json_dumps(ev, JSON_COMPACT);
+		if (text != NULL && strlen(text) < outlen)
+			return text;
+		free(text);
+		if (text == NULL || cap == 0)
+			return NULL;
+		const char *key;
+		json_t *v;
+		json_object_foreach(ev, key, v) {
+			const char *str = json_string_value(v);
+			size_t n = json_string_length(v);
+			if (str == NULL || n <= cap)
+				continue;
+			n = cap;
+			while (n > 0 && ((unsigned char)str[n] & 0xc0) == 0x80)
+				n--;
+			if (json_object_set_new(ev, key, json_stringn(str, n)) != 0)
+				return NULL;
+		}
+	}
+}
+
 int cdp_translate(const char *msg, char *out, size_t outlen)
 {
 	json_error_t jerr;
@@ -241,8 +276,8 @@ int cdp_translate(const char *msg, char *out, size_t outlen)
 				       json_object_get(info, "targetId"));
 	}
 	if (ev != NULL) {
-		char *text = json_dumps(ev, JSON_COMPACT);
-		if (text != NULL && strlen(text) < outlen) {
+		char *text = cdp_event_text(ev, outlen);
+		if (text != NULL) {
 			memcpy(out, text, strlen(text) + 1);
 			rc = 1;
 		}
@@ -361,9 +396,8 @@ static void cdp_title_answer(struct cdp *c, json_t *root)
 	if (hurl != NULL && url != NULL && strcmp(hurl, url) == 0 && probe != NULL &&
 	    !cdp_title_is_placeholder(probe)) {
 		json_object_set(held, "title", json_object_get(info, "title"));
-		char *text = json_dumps(held, JSON_COMPACT);
-		if (text != NULL)
-			cdp_forward(c, text);
+		char *text = cdp_event_text(held, IPC_PAYLOAD_MAX);
+		cdp_forward(c, text != NULL ? text : c->pending);
 		free(text);
 		free(c->pending);
 		c->pending = NULL;
@@ -410,9 +444,8 @@ static bool cdp_title_wait(struct cdp *c, const char *ev_text, bool repeat)
 		if (repeat && hurl != NULL && url != NULL && strcmp(hurl, url) == 0) {
 			if (!cdp_title_is_placeholder(ev)) {
 				json_object_set(held, "title", json_object_get(ev, "title"));
-				char *text = json_dumps(held, JSON_COMPACT);
-				if (text != NULL)
-					cdp_forward(c, text);
+				char *text = cdp_event_text(held, IPC_PAYLOAD_MAX);
+				cdp_forward(c, text != NULL ? text : c->pending);
 				free(text);
 				free(c->pending);
 				c->pending = NULL;
