@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "utf8.h"
+
 /* The limits in the contract's order; others the server adds follow. */
 static const char *const ctl_limit_names[] = {
 	"max_sessions",	  "max_sessions_per_user", "idle_timeout_s",
@@ -39,47 +41,6 @@ static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * Decode one UTF-8 character at s (n bytes left, n > 0) into *cp. Returns
- * its length, or 0 if the bytes there are not valid UTF-8 (overlong forms,
- * surrogates and values over U+10FFFF included).
- */
-static size_t ctl_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t len;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Characters that must not reach a terminal as they are. */
 static bool ctl_cp_unsafe(uint32_t cp)
 {
@@ -100,7 +61,7 @@ static size_t ctl_clean_pass(const unsigned char *s, size_t len, char *out, size
 	*cut = false;
 	while (i < len) {
 		uint32_t cp;
-		size_t l = ctl_utf8_next(s + i, len - i, &cp);
+		size_t l = utf8_next(s + i, len - i, &cp);
 		const unsigned char *src = s + i;
 		size_t outl = l;
 		if (l == 0 || ctl_cp_unsafe(cp)) {

@@ -44,6 +44,7 @@
 #include "audit_chain.h"
 #include "gateway.h"
 #include "log.h"
+#include "utf8.h"
 
 #define AUDIT_KEY_MAX 4096           /* bytes of key file at most */
 #define AUDIT_FIELD_MAX 2048         /* bytes of one string field (URLs, titles) */
@@ -565,33 +566,11 @@ static json_t *audit_string(const char *s, size_t len, size_t cap)
 	bool cut = false;
 	while (i < len) {
 		const uint8_t *u = (const uint8_t *)s + i;
-		size_t n = 1;
-		uint32_t cp = u[0];
-		bool ok = true;
-		if (cp == 0) {
-			ok = false;
-		} else if (cp >= 0x80) {
-			if (cp >= 0xc2 && cp <= 0xdf)
-				n = 2, cp &= 0x1f;
-			else if (cp >= 0xe0 && cp <= 0xef)
-				n = 3, cp &= 0x0f;
-			else if (cp >= 0xf0 && cp <= 0xf4)
-				n = 4, cp &= 0x07;
-			else
-				ok = false;
-			if (ok && i + n > len)
-				ok = false;
-			for (size_t k = 1; ok && k < n; k++) {
-				if ((u[k] & 0xc0) != 0x80)
-					ok = false;
-				cp = (cp << 6) | (u[k] & 0x3f);
-			}
-			if (ok && ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-				   (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff))
-				ok = false;
-			if (!ok)
-				n = 1;
-		}
+		uint32_t cp = 0;
+		size_t n = utf8_next(u, len - i, &cp);
+		bool ok = n > 0 && cp != 0;
+		if (n == 0)
+			n = 1;
 		if (o + n > limit) {
 			cut = true;
 			break;

@@ -1,0 +1,87 @@
+/*
+ * utf8.c: the UTF-8 decoder and the cleaning of outside text, see utf8.h.
+ */
+#include "utf8.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* C0 controls, DEL and C1 controls: they can rewrite a log line or a terminal. */
+static bool utf8_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+size_t utf8_clean(char *dst, size_t dstlen, const char *src)
+{
+	static const char mark[] = UTF8_CUT_MARK;
+	const size_t marklen = sizeof mark - 1;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = strlen(src), limit = dstlen - 1, i = 0, o = 0;
+	size_t rewind = 0; /* where the mark goes if a later character does not fit */
+	bool cut = false;
+	while (i < n) {
+		uint32_t cp = 0;
+		size_t l = utf8_next(s + i, n - i, &cp);
+		const unsigned char *from = s + i;
+		size_t outl = l;
+		if (l == 0 || utf8_is_control(cp)) {
+			from = (const unsigned char *)"?";
+			outl = 1;
+			if (l == 0)
+				l = 1;
+		}
+		if (o + outl > limit) {
+			cut = true;
+			break;
+		}
+		memcpy(dst + o, from, outl);
+		o += outl;
+		i += l;
+		if (o + marklen <= limit)
+			rewind = o;
+	}
+	if (cut && limit >= marklen) {
+		o = rewind;
+		memcpy(dst + o, mark, marklen);
+		o += marklen;
+	}
+	dst[o] = '\0';
+	return o;
+}

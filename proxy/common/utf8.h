@@ -1,0 +1,40 @@
+/*
+ * utf8.h: UTF-8 for text that came from outside (a browser, a worker, a
+ * server's answer): one decoder, and the cleaning of such text for a log
+ * line or an audit record.
+ *
+ * The decoder is strict (RFC 3629): overlong forms, surrogates, values over
+ * U+10FFFF and truncated sequences are invalid. jansson refuses invalid
+ * UTF-8 (json_string() returns NULL), so text that goes into JSON must be
+ * cleaned first, and cut only between characters.
+ */
+#ifndef PIXELGATE_UTF8_H
+#define PIXELGATE_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Decode one UTF-8 character at s (n bytes left, n > 0) into *cp. Returns
+ * its length (1-4), or 0 if the bytes there are not valid UTF-8 (overlong
+ * forms, surrogates and values over U+10FFFF included); *cp is untouched
+ * then.
+ */
+size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+
+/*
+ * Copy the NUL-terminated src into dst (dstlen > 0 bytes, always
+ * NUL-terminated) as valid UTF-8 without control characters: each byte that
+ * does not start a valid character, and each C0 control, DEL and C1 control
+ * (U+0080..U+009F), becomes one '?'; every other character is kept as it is.
+ * Text that does not fit is cut between two characters and ends with
+ * UTF8_CUT_MARK, all within dstlen - 1 bytes (when dstlen - 1 is shorter
+ * than the mark, nothing but what fits whole). Returns the bytes written
+ * (without the NUL).
+ */
+size_t utf8_clean(char *dst, size_t dstlen, const char *src);
+
+/* Ends text that utf8_clean() cut: U+2026 HORIZONTAL ELLIPSIS, 3 bytes. */
+#define UTF8_CUT_MARK "\xe2\x80\xa6"
+
+#endif
