@@ -29,9 +29,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "browser_event.h"
 #include "gateway.h"
 #include "ipc.h"
 #include "log.h"
+#include "utf8.h"
 
 
 /* Audit a session event with optional extra fields (not kept). */
@@ -519,69 +521,27 @@ void session_detach(struct gw_conn *conn)
 			 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
 }
 
-/* Keep only printable text of a worker's reason. */
-static void session_clean_text(char *dst, size_t dstlen, const char *src)
-{
-	size_t j = 0;
-	for (size_t i = 0; src[i] != '\0' && j + 1 < dstlen; i++) {
-		unsigned char ch = (unsigned char)src[i];
-		dst[j++] = (ch >= 0x20 && ch != 0x7f) ? (char)ch : '?';
-	}
-	dst[j] = '\0';
-}
-
-/* Copy a string field of a worker's event, capped (the browser side is hostile). */
-static void session_event_str(json_t *out, json_t *in, const char *key)
-{
-	const char *v = json_string_value(json_object_get(in, key));
-	char buf[2048];
-	session_clean_text(buf, sizeof buf, v ? v : "");
-	json_object_set_new(out, key, json_string(buf));
-}
-
 /*
  * A browser event from the worker (JSON): navigate, new_tab, download_blocked,
- * file_dialog_blocked. Only those names and their string fields are kept.
+ * file_dialog_blocked, shortcut_blocked, limit_exceeded; what is recorded of
+ * it is browser_event_parse()'s.
  */
 static void session_browser_event(struct gw_session *s, const char *payload)
 {
-	json_error_t jerr;
-	json_t *in = json_loads(payload, JSON_REJECT_DUPLICATES, &jerr);
-	const char *event = json_string_value(json_object_get(in, "event"));
-	static const char *const known[] = { "navigate", "new_tab", "download_blocked",
-					     "file_dialog_blocked", "shortcut_blocked",
-					     "limit_exceeded" };
-	size_t i = 0;
-	while (event != NULL && i < sizeof known / sizeof known[0] && strcmp(event, known[i]) != 0)
-		i++;
-	if (event == NULL || i == sizeof known / sizeof known[0]) {
+	json_t *fields;
+	const char *event = browser_event_parse(payload, &fields);
+	if (event == NULL) {
 		char text[256];
-		session_clean_text(text, sizeof text, payload);
+		utf8_clean(text, sizeof text, payload);
 		log_warn("session %s of %s: unknown browser event ignored: %s", s->id, s->user, text);
-		json_decref(in);
 		return;
 	}
-	json_t *out = json_object();
-	if (strcmp(event, "shortcut_blocked") == 0 || strcmp(event, "limit_exceeded") == 0) {
-		/* keys: "Ctrl+Shift+N"; limit: "memory" / "processes" with detail */
-		session_event_str(out, in, strcmp(event, "shortcut_blocked") == 0 ? "keys" : "limit");
-		if (strcmp(event, "limit_exceeded") == 0)
-			session_event_str(out, in, "detail");
-		log_info("session %s of %s: %s", s->id, s->user, known[i]);
-		session_audit(s, known[i], out);
-		json_decref(in);
-		return;
-	}
-	session_event_str(out, in, "url");
-	if (strcmp(event, "download_blocked") == 0)
-		session_event_str(out, in, "filename");
+	const char *url = json_string_value(json_object_get(fields, "url"));
+	if (url != NULL)
+		log_info("session %s of %s: %s %s", s->id, s->user, event, url);
 	else
-		session_event_str(out, in, "title");
-	session_event_str(out, in, "target");
-	log_info("session %s of %s: %s %s", s->id, s->user, known[i],
-		 json_string_value(json_object_get(out, "url")));
-	session_audit(s, known[i], out);
-	json_decref(in);
+		log_info("session %s of %s: %s", s->id, s->user, event);
+	session_audit(s, event, fields);
 }
 
 /* One message from a worker. -1: the worker broke the protocol. */
@@ -607,7 +567,7 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 		bool started = s->state == GW_SESSION_READY;
 		bool was_ending = s->state == GW_SESSION_ENDING;
 		char reason[sizeof s->end_reason];
-		session_clean_text(reason, sizeof reason, payload);
+		utf8_clean(reason, sizeof reason, payload);
 		log_info("session %s of %s: worker says it ended: %s", s->id, s->user, reason);
 		if (!was_ending) {
 			snprintf(s->end_reason, sizeof s->end_reason, "%s",
