@@ -46,7 +46,7 @@ ssize_t ipc_recvmsg(int sock, void *buf, size_t len, int *fd, int flags)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
 	} ctl;
 	struct iovec iov = { buf, len };
 	struct msghdr msg = { 0 };
@@ -108,7 +108,8 @@ int ipc_recv(int sock, struct ipc_header *hdr, char *payload, int *fd, char *err
 	char buf[sizeof *hdr + IPC_PAYLOAD_MAX + 1];
 	ssize_t n = ipc_recvmsg(sock, buf, sizeof buf, fd, 0);
 	if (n < 0 && errno == EMSGSIZE) {
-		snprintf(err, errlen, "message truncated (over %d bytes)", IPC_PAYLOAD_MAX);
+		snprintf(err, errlen, "message truncated (over %d bytes or %d descriptors)",
+			 IPC_PAYLOAD_MAX, IPC_FDS_MAX);
 		errno = EPROTO;
 		return -1;
 	}

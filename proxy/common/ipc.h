@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #define IPC_PAYLOAD_MAX 8192
+#define IPC_FDS_MAX 4 /* descriptors a packet may carry (the first is kept); more: refused */
 
 enum ipc_type {
 	IPC_SETTINGS = 1, /* gateway -> worker: JSON session settings (first message) */
@@ -41,8 +42,9 @@ ssize_t ipc_sendmsg(int sock, struct iovec *iov, int iovcnt, int fd);
 /*
  * One datagram into buf[0 .. len) (flags: e.g. MSG_DONTWAIT). Of the passed
  * descriptors the first goes to *fd (close-on-exec), the rest are closed;
- * *fd is -1 if none. Returns its length, 0 on EOF, or -1 (errno; EMSGSIZE,
- * with no descriptor kept, when it or its descriptors did not fit).
+ * *fd is -1 if none. Returns its length, 0 on EOF (or an empty packet), or
+ * -1 (errno; EMSGSIZE, with no descriptor kept, when it did not fit or
+ * carried more than IPC_FDS_MAX descriptors).
  */
 ssize_t ipc_recvmsg(int sock, void *buf, size_t len, int *fd, int flags);
 
