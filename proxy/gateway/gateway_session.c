@@ -202,9 +202,11 @@ static void session_tell_viewer(struct gw_session *s, bool started)
 {
 	if (s->conn == NULL)
 		return;
-	char reason[120];
-	snprintf(reason, sizeof reason, "%s: %.90s",
-		 started ? "session ended" : "session failed to start", s->end_reason);
+	/* A close reason must be UTF-8 (RFC 6455): cut the worker's words between characters. */
+	char why[91], reason[120];
+	utf8_clean(why, sizeof why, s->end_reason);
+	snprintf(reason, sizeof reason, "%s: %s",
+		 started ? "session ended" : "session failed to start", why);
 	relay_close(s->conn, started ? GW_CLOSE_SESSION_ENDED : GW_CLOSE_START_FAILED, reason);
 }
 
