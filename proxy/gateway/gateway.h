@@ -239,6 +239,14 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		  size_t len);
 /* Reload the users file if it changed on disk (staff logins and the admin API). */
 void gw_users_refresh(void);
+
+/*
+ * Answer a WebSocket upgrade request that is refused with status and
+ * {"error": code, "message": message}; the return value is the
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE callback's.
+ */
+int gw_refuse_upgrade(struct lws *wsi, unsigned int status, const char *code,
+		      const char *message);
 /* The grant of wsi's confirmed upgrade (malloc'd, caller frees), or NULL. */
 struct ticket_grant *http_take_grant(struct lws *wsi);
 /* Forget wsi's grant, if any (the upgrade failed). */

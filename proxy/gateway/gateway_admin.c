@@ -939,6 +939,16 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	struct admin_pss *pss = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* without this lws hangs up on an upgrade here without an answer */
+		char peer[64];
+
+		log_warn("admin API: WebSocket upgrade from %s refused: the admin API serves none",
+			 gw_peer(wsi, peer, sizeof peer));
+		return gw_refuse_upgrade(wsi, 404, "not_found",
+					 "the admin API serves no WebSocket (use the staff listener)");
+	}
+
 	case LWS_CALLBACK_HTTP:
 		admin_pss_reset(pss);
 		return admin_begin(wsi, pss, in != NULL ? in : "");

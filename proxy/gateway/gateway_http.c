@@ -143,6 +143,12 @@ static int http_error(struct lws *wsi, unsigned int status, const char *code, co
 	return http_error_retry(wsi, status, code, message, upgrade_refusal, 0);
 }
 
+int gw_refuse_upgrade(struct lws *wsi, unsigned int status, const char *code,
+		      const char *message)
+{
+	return http_error(wsi, status, code, message, true);
+}
+
 /* Client address for logs. */
 static const char *http_peer(struct lws *wsi, char *buf, size_t len)
 {
