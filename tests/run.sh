@@ -4,9 +4,17 @@
 #
 # Meant for a fresh Debian 12 machine, as root or as a user with sudo:
 #   sudo tests/run.sh
-# Exits non-zero if any step or any test fails. Environment knobs:
+# Exits non-zero if any step or any test fails, or a test was skipped without
+# PIXELGATE_TEST_ALLOW_SKIP=1. Environment knobs:
 #   PIXELGATE_BUILD_DIR       build directory (default: build-tests/ at the repo root)
-#   PIXELGATE_TEST_TIMEOUT_S  per-test ctest timeout in seconds (default 2400)
+#   PIXELGATE_TEST_TIMEOUT_S  ctest timeout for a test that sets none (default 2400;
+#                             every integration test has its own, tests/CMakeLists.txt)
+#   PIXELGATE_TEST_ALLOW_SKIP 1: a test that cannot run on this machine (e.g. no
+#                             tmpfs mount) is skipped and counted, instead of failing
+#   PIXELGATE_CTEST_REGEX     run only the ctest entries matching this (ctest -R)
+#   PIXELGATE_RUN_STEPS       which of "tests fuzz soak" to run (default: all three;
+#                             the summary lists the others as not run)
+#   PIXELGATE_FUZZ_SECONDS    seconds per fuzz target (default: tests/fuzz/run.sh's)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,10 +29,12 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 
 # Debian packages the build and the tests need: pixelgate's (deploy/lib.sh), xwd,
 # valgrind (the memcheck integration test runs the real gateway under it) and
-# util-linux's nsenter (the cell tests look into a session's namespaces).
+# util-linux's nsenter (the cell tests look into a session's namespaces),
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
-PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux)
+# clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev)
+RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak}
 
 # Step results for the closing summary: "name|status|detail".
 SUMMARY=()
@@ -165,10 +175,25 @@ step_memcheck_build() {
 	record memcheck-build ok "$MEMCHECK_BUILD/pixelgate"
 }
 
+# Is step $1 one of PIXELGATE_RUN_STEPS? If not, the summary says so.
+wanted() {
+	if [[ " $RUN_STEPS " == *" $1 "* ]]; then
+		return 0
+	fi
+	record "$1" "not run" "not in PIXELGATE_RUN_STEPS ($RUN_STEPS)"
+	return 1
+}
+
+# ctest: the unit tests, then one entry per integration test (each with its
+# own timeout). A skipped test (exit 77, tests/cr_main.c) is listed by ctest
+# as "Skipped"; it is counted here, and it only happens where the test allowed
+# it (PIXELGATE_TEST_ALLOW_SKIP=1; without it a test that cannot run fails).
 step_test() {
-	local log rc
+	local log rc skipped regex=()
 	log=$BUILD/run-tests.log
-	say "running tests (ctest, timeout ${TEST_TIMEOUT_S}s per test)"
+	wanted tests || return 0
+	[[ -z ${PIXELGATE_CTEST_REGEX:-} ]] || regex=(-R "$PIXELGATE_CTEST_REGEX")
+	say "running tests (ctest, default timeout ${TEST_TIMEOUT_S}s)"
 	# quarantine_size_mb: ASan keeps freed memory (256 MB by default) to catch
 	# use-after-free; 16 MB keeps that while letting the relay test measure the
 	# gateway's own memory use rather than the quarantine's.
@@ -176,15 +201,39 @@ step_test() {
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	set +e
 	ctest --test-dir "$BUILD" --output-on-failure --no-tests=error \
-		--timeout "$TEST_TIMEOUT_S" 2>&1 | tee "$log"
+		--timeout "$TEST_TIMEOUT_S" "${regex[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	CTEST_LINE=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n1 || true)
+	skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$log" || true)
 	if [[ $rc -ne 0 ]]; then
 		die_step tests "ctest exit $rc; failed: $(sed -n '/tests FAILED:/,$p' "$log" |
 			sed -nE 's/^[[:space:]]*[0-9]+ - //p' | tr '\n' ' ')(log: $log)"
 	fi
-	record tests ok "${CTEST_LINE:-ctest passed}"
+	if [[ $skipped -gt 0 ]]; then
+		record tests ok "${CTEST_LINE:-ctest passed}; $skipped SKIPPED (PIXELGATE_TEST_ALLOW_SKIP=1): $(
+			sed -nE 's/^[[:space:]]*[0-9]+ - (.*) \(Skipped\)$/\1/p' "$log" | tr '\n' ' ')"
+	else
+		record tests ok "${CTEST_LINE:-ctest passed}; 0 skipped"
+	fi
+}
+
+# Every libFuzzer target (tests/fuzz/) built with clang and run for a bounded
+# time from its committed seed corpus; a crash, leak or timeout fails the step.
+step_fuzz() {
+	local log rc summary
+	log=$BUILD/run-fuzz.log
+	wanted fuzz || return 0
+	say "fuzzing: every target in tests/fuzz (log: $log)"
+	set +e
+	PIXELGATE_FUZZ_BUILD_DIR=$BUILD/fuzz bash "$ROOT/tests/fuzz/run.sh" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	summary=$(grep -cE '^fuzz_[a-z0-9_]+ .* ok' "$log" || true)
+	if [[ $rc -ne 0 ]]; then
+		die_step fuzz "tests/fuzz/run.sh exit $rc (log: $log)"
+	fi
+	record fuzz ok "$summary targets, no finding"
 }
 
 # A short churn soak (bench/run.sh soak, bench/bench_soak.c) against this
@@ -198,9 +247,12 @@ SOAK_DURATION_S=70
 step_soak() {
 	local log rc=0 summary leaks asan
 	log=$BUILD/run-soak.log
+	wanted soak || return 0
 	if ! can_be_root; then
-		warn "not root and no sudo: skipping the soak (its sessions run in cells, made as root)"
-		record soak skipped "no root, no sudo"
+		[[ ${PIXELGATE_TEST_ALLOW_SKIP:-} == 1 ]] ||
+			die_step soak "not root and no sudo: the soak's sessions run in cells, made as root (PIXELGATE_TEST_ALLOW_SKIP=1 skips it)"
+		warn "not root and no sudo: skipping the soak (PIXELGATE_TEST_ALLOW_SKIP=1)"
+		record soak SKIPPED "no root, no sudo (PIXELGATE_TEST_ALLOW_SKIP=1)"
 		return 0
 	fi
 	say "soak: $SOAK_USERS users for $SOAK_DURATION_S s against the ASan build (log: $log)"
@@ -234,6 +286,7 @@ main() {
 	step_build
 	step_memcheck_build
 	step_test
+	step_fuzz
 	step_soak
 	print_summary
 }

@@ -48,6 +48,13 @@ static struct it_extra {
 } it_extras[IT_MAX_EXTRAS];
 static int it_nextras;
 
+static int it_scan_ours(pid_t *pids, int max);
+/* Processes of the session uids and the gateway's user already running when
+   the test started (another pixelgate on this machine, e.g. the
+   quickstart's): not the test's. */
+static pid_t it_before[512];
+static int it_nbefore;
+
 double it_now_s(void)
 {
 	struct timespec ts;
@@ -471,6 +478,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 
 	memset(&it, 0, sizeof it);
 	snprintf(it.test_name, sizeof it.test_name, "%s", test_name);
+	it_nbefore = it_scan_ours(it_before, 512);
 	snprintf(it.dir, sizeof it.dir, "/tmp/pixelgate-it.XXXXXX");
 	IT_ASSERT(mkdtemp(it.dir) != NULL, "mkdtemp: %s", strerror(errno));
 	/* the browser user must be able to traverse it */
@@ -746,6 +754,34 @@ void it_click(struct pgc_conn *c, int x, int y)
 	IT_ASSERT(pgc_pointer(c, x, y, 0) == 0, "button release failed: %s",
 		  pgc_close_reason(c));
 	it_pump_for(c, 100);
+}
+
+int it_focus_count(void)
+{
+	char body[512];
+	int st = it_page_get("/stats", body, sizeof body);
+	long long n;
+
+	IT_ASSERT(st == 200, "GET /stats from the page server: %d", st);
+	n = it_json_int(body, "focus");
+	IT_ASSERT(n >= 0, "no \"focus\" count in the page server's /stats: %s", body);
+	return (int)n;
+}
+
+void it_focus_field(struct pgc_conn *c, const struct it_rect *block)
+{
+	int before = it_focus_count(), now = before;
+
+	it_click(c, it_page_to_screen_x(block, PAGE_FIELD_X + PAGE_FIELD_W / 2),
+		 it_page_to_screen_y(block, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
+	for (double end = it_now_s() + IT_REPORT_S; now == before && it_now_s() < end;) {
+		if (!it_pump_for(c, 50))
+			IT_FAIL("the connection closed while waiting for the field's focus: %d %s",
+				pgc_close_code(c), pgc_close_reason(c));
+		now = it_focus_count();
+	}
+	IT_ASSERT(now > before, "the page's field did not get the focus within %d s of a click",
+		  IT_REPORT_S);
 }
 
 bool it_wait_closed(struct pgc_conn *c, double deadline_s)
@@ -1122,13 +1158,230 @@ static void it_keep_log(const char *path, const char *what)
 		fprintf(stderr, "*** kept %s: %s\n", what, dst);
 }
 
-void it_stop(void)
+/* Teardown hooks (it_at_stop()), run first by the next teardown. */
+static it_stop_hook it_hooks[4];
+static int it_nhooks;
+
+void it_at_stop(it_stop_hook hook)
+{
+	IT_ASSERT(it_nhooks < (int)(sizeof it_hooks / sizeof it_hooks[0]),
+		  "more than %zu teardown hooks", sizeof it_hooks / sizeof it_hooks[0]);
+	it_hooks[it_nhooks++] = hook;
+}
+
+/* Appends a formatted problem to the teardown's list. */
+static void it_problem(char *problems, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void it_problem(char *problems, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(problems);
+	va_list ap;
+
+	if (used + 4 >= len)
+		return;
+	if (used) {
+		snprintf(problems + used, len - used, "; ");
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(problems + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* "exit status N" / "signal N" of a wait status, for messages. */
+static const char *it_status_text(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "wait status %#x", status);
+	return buf;
+}
+
+/*
+ * What in a log says a program of ours went wrong: sanitizer reports (the
+ * gateway's, and its workers', which the privileged parent copies into the
+ * gateway's log as "cell <id>| ..."), valgrind's error summary, a worker
+ * that exited with a status other than 0 or died of a signal other than the
+ * SIGKILL/SIGTERM the gateway sends.
+ * Returns how many such lines; the first one goes to first.
+ */
+int it_log_reports(const char *path, char *first, size_t firstlen)
+{
+	static const char *const needles[] = {
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
+		"WARNING: AddressSanitizer", "ERROR: UndefinedBehaviorSanitizer",
+		"AddressSanitizer:DEADLYSIGNAL",
+	};
+	FILE *f = path[0] ? fopen(path, "r") : NULL;
+	char line[2048];
+	int n = 0;
+
+	if (first && firstlen)
+		first[0] = '\0';
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		bool bad = false;
+		const char *p;
+		int errors = 0, sig = 0;
+
+		for (size_t i = 0; i < sizeof needles / sizeof needles[0] && !bad; i++)
+			bad = strstr(line, needles[i]) != NULL;
+		/* valgrind: "==123== ERROR SUMMARY: 2 errors from 2 contexts" */
+		if (!bad && (p = strstr(line, "ERROR SUMMARY: ")) != NULL &&
+		    sscanf(p, "ERROR SUMMARY: %d", &errors) == 1)
+			bad = errors > 0;
+		/* the gateway on a worker: "worker 123 killed by signal 11", "worker
+		   123 exited with status 1" (a worker ends with 0 in every test; a
+		   sanitizer's exit code is 1 or 23) */
+		if (!bad && (p = strstr(line, " killed by signal ")) != NULL &&
+		    strstr(line, ": worker ") && sscanf(p, " killed by signal %d", &sig) == 1)
+			bad = sig != SIGKILL && sig != SIGTERM;
+		if (!bad && (p = strstr(line, " exited with status ")) != NULL &&
+		    strstr(line, ": worker ") && sscanf(p, " exited with status %d", &sig) == 1)
+			bad = sig != 0;
+		if (!bad)
+			continue;
+		if (n++ == 0 && first && firstlen) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(first, firstlen, "%s", line);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* it_log_reports() of path as a teardown problem. */
+static void it_check_log(char *problems, size_t len, const char *path, const char *what)
+{
+	char first[400];
+	int n = it_log_reports(path, first, sizeof first);
+	char line[2048];
+	bool from = false;
+	int shown = 0;
+	FILE *f;
+
+	if (n == 0)
+		return;
+	it_problem(problems, len, "%d report line(s) in the %s's log (%s), the first: %s", n, what,
+		   path, first);
+	/* the report itself, from its first line (the tail of the log printed
+	   on failure may have scrolled past it) */
+	f = fopen(path, "r");
+	fprintf(stderr, "--- the %s's log from its first report line ---\n", what);
+	while (f && shown < 80 && fgets(line, sizeof line, f)) {
+		char copy[sizeof line];
+
+		snprintf(copy, sizeof copy, "%s", line);
+		copy[strcspn(copy, "\n")] = '\0';
+		from = from || strncmp(copy, first, strlen(first)) == 0;
+		if (from) {
+			fputs(line, stderr);
+			shown++;
+		}
+	}
+	fprintf(stderr, "--- end of the report ---\n");
+	if (f)
+		fclose(f);
+}
+
+/*
+ * Processes of the session uid range and of the gateway's user, up to max;
+ * returns how many.
+ */
+static int it_scan_ours(pid_t *pids, int max)
+{
+	DIR *d = opendir("/proc");
+	struct passwd *pw = getpwnam(IT_GATEWAY_USER);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < max) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		uid_t uid;
+
+		if (pid <= 0 || !it_alive(pid))
+			continue;
+		uid = it_proc_uid(pid);
+		if ((uid >= IT_SESSION_UID_BASE && uid < IT_SESSION_UID_BASE + 64) ||
+		    (pw && uid == pw->pw_uid))
+			pids[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Such processes that were not there when the test started: after the
+ * daemon has stopped there must be none (a cell's processes, a forwarder, a
+ * network process). Kills what it finds.
+ */
+static bool it_is_before(pid_t pid)
+{
+	for (int k = 0; k < it_nbefore; k++)
+		if (it_before[k] == pid)
+			return true;
+	return false;
+}
+
+static void it_leftovers(char *problems, size_t len)
+{
+	pid_t now[512];
+	int n = 0, found = 0;
+
+	/* a few seconds' slack, as above (the daemon may have been stopped by
+	   the test itself just before) */
+	for (double end = it_now_s() + 10;; it_sleep_ms(100)) {
+		int fresh = 0;
+
+		n = it_scan_ours(now, 512);
+		for (int i = 0; i < n; i++)
+			fresh += !it_is_before(now[i]);
+		if (fresh == 0 || it_now_s() >= end)
+			break;
+	}
+	for (int i = 0; i < n; i++) {
+		char cmd[200];
+		ssize_t clen;
+
+		if (it_is_before(now[i]))
+			continue;
+		clen = it_cmdline(now[i], cmd, sizeof cmd);
+		for (ssize_t k = 0; k < clen; k++)
+			if (cmd[k] == '\0')
+				cmd[k] = ' ';
+		if (found++ == 0)
+			it_problem(problems, len, "process(es) left after the daemon stopped "
+				   "(killed now):");
+		if (found <= 8)
+			it_problem(problems, len, "[pid %d uid %u: %s]", (int)now[i],
+				   (unsigned)it_proc_uid(now[i]), clen > 0 ? cmd : "?");
+		kill(now[i], SIGKILL);
+	}
+}
+
+/*
+ * The teardown: the hooks, the test's connections and processes, the daemon
+ * (it must stop on SIGTERM with exit status 0), then checks that nothing of a
+ * session is left, and that no log has a sanitizer or valgrind report. The
+ * problems found go to problems; the logs are kept if any or if the test
+ * failed. Does nothing if there is nothing to tear down.
+ */
+static void it_teardown(char *problems, size_t len)
 {
 	pid_t workers[64], left[64];
 	int nworkers = 0, nleft = 0, status = 0;
-	char problems[2048] = "";
-	size_t plen = 0;
+	char st[64];
 
+	problems[0] = '\0';
+	for (int i = 0; i < it_nhooks; i++)
+		it_hooks[i](problems, len);
+	it_nhooks = 0;
 	for (int i = 0; i < IT_MAX_CONNS; i++)
 		if (it_conns[i]) {
 			pgc_free(it_conns[i]);
@@ -1139,10 +1392,8 @@ void it_stop(void)
 	for (int i = it_nextras - 1; i >= 0; i--)
 		it_extra_stop(it_extras[i].pid, 10);
 	if (it.daemon_pid > 0 && waitpid(it.daemon_pid, &status, WNOHANG) == it.daemon_pid) {
-		plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
-					 "pixelgate exited during the test (%s %d); ",
-					 WIFEXITED(status) ? "exit status" : "signal",
-					 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		it_problem(problems, len, "pixelgate exited during the test (%s)",
+			   it_status_text(status, st, sizeof st));
 		it.daemon_pid = 0;
 	}
 	if (it.daemon_pid > 0) {
@@ -1151,16 +1402,16 @@ void it_stop(void)
 		nworkers = it_children(it.daemon_pid, workers, 64);
 		kill(it.daemon_pid, SIGTERM);
 		if (!it_reap(it.daemon_pid, IT_DAEMON_STOP_S, &status)) {
-			plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
-						 "pixelgate still running %d s after SIGTERM; ",
-						 IT_DAEMON_STOP_S);
+			it_problem(problems, len, "pixelgate still running %d s after SIGTERM",
+				   IT_DAEMON_STOP_S);
 			kill(it.daemon_pid, SIGKILL);
 			it_reap(it.daemon_pid, 5, &status);
+		} else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			it_problem(problems, len, "pixelgate ended with %s after SIGTERM (want exit "
+				   "status 0)", it_status_text(status, st, sizeof st));
 		} else if (!it.failed) {
-			fprintf(stderr, "[%s] pixelgate stopped %.1f s after SIGTERM (%s %d)\n",
-				it.test_name, it_now_s() - t0,
-				WIFEXITED(status) ? "exit status" : "signal",
-				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			fprintf(stderr, "[%s] pixelgate stopped %.1f s after SIGTERM (%s)\n",
+				it.test_name, it_now_s() - t0, it_status_text(status, st, sizeof st));
 		}
 		it.daemon_pid = 0;
 	}
@@ -1184,22 +1435,21 @@ void it_stop(void)
 		it_sleep_ms(100);
 	}
 	if (nleft) {
-		plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
-					 "%d session process(es) still running after the daemon "
-					 "stopped (killed now):",
-					 nleft);
-		for (int i = 0; i < nleft && plen < sizeof problems - 64; i++) {
+		it_problem(problems, len, "%d session process(es) still running after the daemon "
+			   "stopped (killed now):", nleft);
+		for (int i = 0; i < nleft; i++) {
 			char cmd[200];
-			ssize_t len = it_cmdline(left[i], cmd, sizeof cmd);
+			ssize_t clen = it_cmdline(left[i], cmd, sizeof cmd);
 
-			for (ssize_t k = 0; k < len; k++)
+			for (ssize_t k = 0; k < clen; k++)
 				if (cmd[k] == '\0')
 					cmd[k] = ' ';
-			plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
-						 " [%d %s]", (int)left[i], len > 0 ? cmd : "?");
+			it_problem(problems, len, "[%d %s]", (int)left[i], clen > 0 ? cmd : "?");
 			kill(left[i], SIGKILL);
 		}
 	}
+	if (it.dir[0])
+		it_leftovers(problems, len);
 	if (it.squid_pid > 0) {
 		kill(it.squid_pid, SIGKILL);
 		it_reap(it.squid_pid, 5, &status);
@@ -1213,6 +1463,15 @@ void it_stop(void)
 		}
 		it.page_pid = 0;
 	}
+	/* the reports of everything of ours that ran: the daemon (and, through
+	   it, its workers), valgrind, the test's own processes (a viewer) */
+	if (it.dir[0]) {
+		it_check_log(problems, len, it.daemon_log, "daemon");
+		if (it.memcheck)
+			it_check_log(problems, len, it.memcheck_log, "valgrind");
+	}
+	for (int i = 0; i < it_nextras; i++)
+		it_check_log(problems, len, it_extras[i].log, it_extras[i].what);
 	if (problems[0]) {
 		fprintf(stderr, "*** [%s] teardown: %s\n", it.test_name, problems);
 		if (!it.failed)
@@ -1223,6 +1482,8 @@ void it_stop(void)
 		it_keep_log(it.daemon_log, "daemon");
 		it_keep_log(it.page_log, "pageserver");
 		it_keep_log(it.squid_log, "squid-access");
+		if (it.memcheck)
+			it_keep_log(it.memcheck_log, "memcheck");
 		for (int i = 0; i < it_nextras; i++)
 			it_keep_log(it_extras[i].log, it_extras[i].what);
 	}
@@ -1231,8 +1492,34 @@ void it_stop(void)
 		nftw(it.dir, it_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 		it.dir[0] = '\0';
 	}
+}
+
+void it_finish(void)
+{
+	static char problems[8192];
+
+	it_teardown(problems, sizeof problems);
 	if (problems[0])
 		cr_assert_fail("teardown: %s", problems);
+}
+
+void it_stop(void)
+{
+	static char problems[8192];
+
+	/* only after a test body that did not reach it_finish(): the test has
+	   failed (or was skipped) already; what is found here is printed */
+	it_teardown(problems, sizeof problems);
+}
+
+void it_skip(const char *why)
+{
+	const char *allow = getenv("PIXELGATE_TEST_ALLOW_SKIP");
+
+	if (allow && strcmp(allow, "1") == 0)
+		cr_skip_test("%s (skipped: PIXELGATE_TEST_ALLOW_SKIP=1)", why);
+	IT_FAIL("cannot run here: %s (set PIXELGATE_TEST_ALLOW_SKIP=1 to let such tests be "
+		"skipped; tests/run.sh counts them)", why);
 }
 
 /* ---- raw HTTPS ------------------------------------------------------------ */
@@ -1384,6 +1671,9 @@ void it_restart_daemon_with(void (*between)(void))
 	IT_ASSERT(it_reap(it.daemon_pid, IT_DAEMON_STOP_S, &status),
 		  "pixelgate still running %d s after SIGTERM", IT_DAEMON_STOP_S);
 	it.daemon_pid = 0;
+	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "pixelgate ended with %s after SIGTERM for a restart (want exit status 0)",
+		  WIFEXITED(status) ? "an exit status" : "a signal");
 	/* its sessions go with it (a worker notices by its control socket) */
 	for (end = it_now_s() + 15; it_now_s() < end; it_sleep_ms(100)) {
 		pid_t pids[8];

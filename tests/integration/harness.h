@@ -5,10 +5,16 @@
  * holding a throw-away CA and server certificate, a users file, a runtime
  * directory and a config; the test page server (tests/fixtures/pageserver.py)
  * on 127.0.0.1; and the real pixelgate daemon on a free 127.0.0.1 port, which
- * starts the real pixelgate-session, Xvfb and Chromium. it_stop() (the
- * Criterion .fini of every test) tears all of it down, also after a failed
- * assertion, and keeps the logs of a failed test (of every test if the
- * environment has PIXELGATE_IT_KEEP_LOGS) in /tmp/pixelgate-it-logs/.
+ * starts the real pixelgate-session, Xvfb and Chromium.
+ *
+ * Declare tests with IT_TEST(), not Test(): its body ends with the teardown
+ * (it_finish()), which fails the test if the daemon died, hung or did not
+ * exit 0 on SIGTERM, a process of a session outlived it, or a log of ours
+ * has a sanitizer or valgrind report. Criterion ignores assertions in a
+ * .fini hook, so the teardown's verdict must come from the body. The .fini
+ * (it_stop()) only cleans up after a body that failed or was skipped. Logs
+ * of a failed test (of every test if the environment has
+ * PIXELGATE_IT_KEEP_LOGS) are kept in /tmp/pixelgate-it-logs/.
  *
  * Assert with IT_ASSERT(): on failure it prints the tail of the daemon's and
  * the page server's logs before failing the test.
@@ -176,8 +182,55 @@ void it_restart_daemon_with(void (*between)(void));
  */
 int it_stop_daemon(double timeout_s);
 
-/* Criterion .fini: stops everything, removes the temp dir, keeps logs on failure. */
+/*
+ * A test whose teardown is checked in its body: the body, then it_finish();
+ * it_stop() as .fini for a body that failed half-way. Extra Criterion
+ * options (e.g. .timeout = 300) follow the name; tests/CMakeLists.txt reads
+ * them from these lines (one ctest entry per test, with its own timeout).
+ */
+#define IT_TEST(suite, name, ...)                                                           \
+	static void it_body_##suite##_##name(void);                                          \
+	Test(suite, name, .fini = it_stop, ##__VA_ARGS__)                                    \
+	{                                                                                    \
+		it_body_##suite##_##name();                                                  \
+		it_finish();                                                                 \
+	}                                                                                    \
+	static void it_body_##suite##_##name(void)
+
+/*
+ * The teardown, with its verdict: stops everything (hooks, connections, the
+ * test's processes, the daemon), checks what is left and the logs, removes
+ * the temp dir and keeps the logs if anything is wrong; fails the test with
+ * the problems found. Called by IT_TEST() at the end of the body.
+ */
+void it_finish(void);
+
+/* Criterion .fini: the same teardown when the body did not get to it (its
+   findings are printed; the test has failed already). A no-op otherwise. */
 void it_stop(void);
+
+/*
+ * A teardown step of a test's own (e.g. stop a viewer and judge its exit),
+ * run first by the next teardown; it appends "; "-separated problems to the
+ * list (len bytes). Up to 4 per test.
+ */
+typedef void (*it_stop_hook)(char *problems, size_t len);
+void it_at_stop(it_stop_hook hook);
+
+/*
+ * How many lines of the log at path report a problem of ours (sanitizer
+ * reports, valgrind errors, a worker that exited with a status other than
+ * 0 or was killed by a signal other than SIGKILL/SIGTERM); the first such
+ * line goes to first (may be NULL).
+ */
+int it_log_reports(const char *path, char *first, size_t firstlen);
+
+/*
+ * The test cannot run on this machine (why): fails the test, unless the
+ * environment has PIXELGATE_TEST_ALLOW_SKIP=1, which skips it (ctest shows
+ * it as skipped and tests/run.sh counts it). Does not return.
+ */
+void it_skip(const char *why);
 
 /* The password it_start() gave user. */
 const char *it_password(const char *user);
@@ -243,6 +296,18 @@ int it_page_to_screen_y(const struct it_rect *block, int page_y);
 
 /* Moves the pointer to (x, y) and clicks the left button there. */
 void it_click(struct pgc_conn *c, int x, int y);
+
+/*
+ * Clicks the test page's text field (block: where the page's block is on
+ * screen) and waits, pumping c, until the page says the field has the
+ * keyboard focus (the page server's "focus" count goes up); fails the test
+ * if it does not within IT_REPORT_S. What is typed next goes into the field.
+ */
+void it_focus_field(struct pgc_conn *c, const struct it_rect *block);
+
+/* How many times the test page's field got the focus (the page server's
+   /stats "focus"); fails the test if the page server does not answer. */
+int it_focus_count(void);
 
 /* Pumps c for ms milliseconds (or until closed). Returns false if closed. */
 bool it_pump_for(struct pgc_conn *c, int ms);

@@ -47,7 +47,7 @@ static void expect_metric(const char *text, const char *series, double want)
 	IT_ASSERT(got == want, "%s is %g, want %g; /metrics:\n%s", series, got, want, text);
 }
 
-Test(admin, ends_session, .fini = it_stop)
+IT_TEST(admin, ends_session)
 {
 	static const char *const users[] = { "a4-eve", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -135,7 +135,7 @@ static void expect_staff_404(const char *method, const char *path, const char *j
 		  path, r.status, r.error, r.body);
 }
 
-Test(admin, auth_and_metrics, .fini = it_stop)
+IT_TEST(admin, auth_and_metrics)
 {
 	static const char *const users[] = { "a7-staff", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -263,8 +263,9 @@ Test(admin, auth_and_metrics, .fini = it_stop)
 		 it.admin_port);
 	st = it_https_raw_port(it.admin_port, req, head, sizeof head, body, sizeof body, err,
 			       sizeof err);
-	IT_ASSERT(st != 101 && st != 200,
-		  "WebSocket upgrade of /rfb on the admin listener: %d\n%s", st, head);
+	IT_ASSERT(st == 404 && strstr(body, "\"not_found\""),
+		  "WebSocket upgrade of /rfb on the admin listener: %d (want 404 not_found; -1: "
+		  "no HTTP answer) %s\n%s%s", st, err, head, body);
 	fprintf(stderr, "[%s] /rfb upgrade on the admin listener: %d %s\n", it.test_name, st,
 		body);
 
@@ -302,7 +303,7 @@ static void expect_agent(const char *want, double deadline_s)
 	}
 }
 
-Test(admin, agent_check, .fini = it_stop)
+IT_TEST(admin, agent_check)
 {
 	static const char *const users[] = { "a8-a", "a8-b", "a8-c", "a8-d", "a8-e", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -407,7 +408,7 @@ static int login_status(const char *user, const char *password)
 	return it_login_http(user, password, false, &r);
 }
 
-Test(admin, users, .fini = it_stop)
+IT_TEST(admin, users)
 {
 	static const char *const users[] = { "a9-staff", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -497,7 +498,7 @@ Test(admin, users, .fini = it_stop)
 		  "the other staff user cannot log in after the changes");
 }
 
-Test(admin, pixelgatectl, .fini = it_stop)
+IT_TEST(admin, pixelgatectl)
 {
 	static const char *const users[] = { "a10-ann", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -533,14 +534,21 @@ Test(admin, pixelgatectl, .fini = it_stop)
 	IT_ASSERT(rc == 0 && out[0] == '{' && strstr(out, "\"sessions\"") && strstr(out, s.id),
 		  "pixelgatectl --json sessions: exit %d:\n%s", rc, out);
 
-	/* status */
+	/* status: what the running server says (one active session, accepting) */
 	rc = it_run(out, sizeof out, "%s status", ctl);
 	fprintf(stderr, "[%s] pixelgatectl status: exit %d:\n%s\n", it.test_name, rc, out);
-	IT_ASSERT(rc == 0, "pixelgatectl status: exit %d:\n%s", rc, out);
+	IT_ASSERT(rc == 0 && strstr(out, "(ok)") && strstr(out, "accepting new sessions") &&
+			  strstr(out, "sessions:  1 ") && strstr(out, "1 active, 0 detached"),
+		  "pixelgatectl status: exit %d, want 0, the server ok, accepting and 1 active "
+		  "session:\n%s", rc, out);
 
 	/* drain / undrain */
 	rc = it_run(out, sizeof out, "%s drain", ctl);
 	IT_ASSERT(rc == 0, "pixelgatectl drain: exit %d:\n%s", rc, out);
+	rc = it_run(out, sizeof out, "%s status", ctl);
+	IT_ASSERT(rc == 0 && strstr(out, "accepting new sessions") == NULL &&
+			  strstr(out, "drain") != NULL,
+		  "pixelgatectl status after drain: exit %d, want a draining node:\n%s", rc, out);
 	it_admin("GET", "/healthz", NULL, NULL, &r);
 	IT_ASSERT(it_json_bool(r.body, "draining") == 1, "after pixelgatectl drain: %s", r.body);
 	IT_ASSERT(it_agent_check(line, sizeof line) && strcmp(line, "drain") == 0,

@@ -349,7 +349,7 @@ static void at_session_of(struct pgc_conn *c, const char *user, char *id, size_t
 /* ---- 1. navigation ------------------------------------------------------------------- */
 
 /* A login, a click on a link and a typed URL: navigate records with exactly those URLs. */
-Test(audit, navigation_recorded, .fini = it_stop)
+IT_TEST(audit, navigation_recorded)
 {
 	static const char *const users[] = { "a1-akiko", NULL };
 	const char *user = "a1-akiko";
@@ -466,7 +466,7 @@ Test(audit, navigation_recorded, .fini = it_stop)
 /* ---- 2. a blocked download --------------------------------------------------------------- */
 
 /* A click on the download link: a download_blocked record with its URL and file name. */
-Test(audit, download_blocked, .fini = it_stop)
+IT_TEST(audit, download_blocked)
 {
 	static const char *const users[] = { "a2-benji", NULL };
 	const char *user = "a2-benji";
@@ -529,7 +529,7 @@ Test(audit, download_blocked, .fini = it_stop)
 /* ---- 3. the end of a session ------------------------------------------------------------- */
 
 /* The client leaves, reconnect_grace_s passes: session_end with reason "grace". */
-Test(audit, session_end, .fini = it_stop)
+IT_TEST(audit, session_end)
 {
 	static const char *const users[] = { "a3-chika", NULL };
 	const char *user = "a3-chika";
@@ -621,7 +621,7 @@ Test(audit, session_end, .fini = it_stop)
 /* ---- 4. logins ---------------------------------------------------------------------------- */
 
 /* A wrong password is recorded as login_fail; a login is recorded before it is answered. */
-Test(audit, login_records, .fini = it_stop)
+IT_TEST(audit, login_records)
 {
 	static const char *const users[] = { "a4-daiki", NULL };
 	const char *user = "a4-daiki";
@@ -682,7 +682,7 @@ Test(audit, login_records, .fini = it_stop)
 /* ---- 5. tampering --------------------------------------------------------------------- */
 
 /* One changed byte of the daemon's own log, and a wrong key, are caught by audit verify. */
-Test(audit, tamper_detected, .fini = it_stop)
+IT_TEST(audit, tamper_detected)
 {
 	static const char *const users[] = { "a5-emiko", NULL };
 	const char *user = "a5-emiko";
@@ -763,17 +763,18 @@ Test(audit, tamper_detected, .fini = it_stop)
 static char at_mnt[128];  /* the small tmpfs holding the audit log ("" if none) */
 static bool at_mounted;
 
-/* .fini of the full-disk test: the tmpfs goes (lazily: the daemon may still hold
-   the file open), then the world. */
-static void at_fini_tmpfs(void)
+/* Teardown hook of the full-disk test: the tmpfs goes (lazily: the daemon may
+   still hold the file open). */
+static void at_unmount_tmpfs(char *problems, size_t len)
 {
+	(void)problems;
+	(void)len;
 	if (at_mounted && umount2(at_mnt, MNT_DETACH) != 0)
 		fprintf(stderr, "*** umount %s: %s\n", at_mnt, strerror(errno));
 	at_mounted = false;
 	if (at_mnt[0] && rmdir(at_mnt) != 0)
 		fprintf(stderr, "*** rmdir %s: %s\n", at_mnt, strerror(errno));
 	at_mnt[0] = '\0';
-	it_stop();
 }
 
 /*
@@ -781,7 +782,7 @@ static void at_fini_tmpfs(void)
  * and the daemon's log says why, an existing session goes on; once there is
  * room again logins work within seconds, and the chain goes on intact.
  */
-Test(audit, unavailable_fails_closed, .fini = at_fini_tmpfs)
+IT_TEST(audit, unavailable_fails_closed)
 {
 	static const char *const users[] = { "a6-fumi", "a6-goro", NULL };
 	const char *user = "a6-fumi", *other = "a6-goro";
@@ -800,15 +801,19 @@ Test(audit, unavailable_fails_closed, .fini = at_fini_tmpfs)
 	IT_ASSERT(mkdtemp(at_mnt) != NULL, "mkdtemp: %s", strerror(errno));
 	if (mount("tmpfs", at_mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=0700") !=
 	    0) {
-		int e = errno;
+		char why[300];
 
+		snprintf(why, sizeof why,
+			 "cannot mount a 16 KiB tmpfs for the audit log (%s; the test needs root "
+			 "and CAP_SYS_ADMIN): the full-disk case is not tested",
+			 strerror(errno));
 		rmdir(at_mnt);
 		at_mnt[0] = '\0';
-		cr_skip_test("cannot mount a 16 KiB tmpfs for the audit log here (%s; the test needs "
-			     "root and CAP_SYS_ADMIN): the full-disk case is not tested",
-			     strerror(e));
+		it_skip(why);
+		return;
 	}
 	at_mounted = true;
+	it_at_stop(at_unmount_tmpfs);
 	o.audit_dir = at_mnt;
 	it_start_opts("audit_unavailable_fails_closed", users, &o);
 
@@ -867,9 +872,7 @@ Test(audit, unavailable_fails_closed, .fini = at_fini_tmpfs)
 		  it_file_count(it.daemon_log, "No space left on device"));
 
 	/* the running session goes on */
-	it_click(c, it_page_to_screen_x(&b, PAGE_FIELD_X + PAGE_FIELD_W / 2),
-		 it_page_to_screen_y(&b, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
-	it_pump_for(c, 500);
+	it_focus_field(c, &b);
 	IT_ASSERT(pgc_type_utf8(c, "still here") == 0, "typing failed: %s", pgc_close_reason(c));
 	IT_ASSERT(it_wait_last("still here", IT_REPORT_S, c, NULL, last, sizeof last),
 		  "while the audit log cannot be written, the running session's page got \"%s\", "
@@ -925,7 +928,7 @@ static void at_age_log(void)
  * log of "2020-01-01" is continued in today's new file, and verify is OK over
  * both files, with seq running on without a gap.
  */
-Test(audit, chain_continues_over_restart_and_rotation, .fini = it_stop)
+IT_TEST(audit, chain_continues_over_restart_and_rotation)
 {
 	static const char *const users[] = { "a7-emi", NULL };
 	const char *user = "a7-emi";

@@ -44,7 +44,7 @@ static void b_fbur(struct pgc_conn *c, bool incremental)
 	IT_ASSERT(pgc_send_raw(c, m, sizeof m) == 0, "send FramebufferUpdateRequest");
 }
 
-Test(budget, full_update_requests_are_demoted, .init = NULL, .fini = it_stop, .timeout = 300)
+IT_TEST(budget, full_update_requests_are_demoted, .timeout = 300)
 {
 	static const char *const users[] = { "osaka", NULL };
 	static const char *const admins[] = { "root", NULL };
@@ -81,7 +81,7 @@ Test(budget, full_update_requests_are_demoted, .init = NULL, .fini = it_stop, .t
 	IT_ASSERT(pgc_frames(c) > before, "no update after a click once requests were demoted");
 }
 
-Test(budget, typing_flood_is_slowed_not_lost, .init = NULL, .fini = it_stop, .timeout = 300)
+IT_TEST(budget, typing_flood_is_slowed_not_lost, .timeout = 300)
 {
 	static const char *const users[] = { "kyoto", NULL };
 	static const char *const admins[] = { "root", NULL };
@@ -110,8 +110,7 @@ Test(budget, typing_flood_is_slowed_not_lost, .init = NULL, .fini = it_stop, .ti
 	IT_ASSERT(!pgc_closed(c), "the viewer was closed: %s", pgc_close_reason(c));
 }
 
-Test(budget, pointer_flood_is_coalesced_then_closed, .init = NULL, .fini = it_stop,
-     .timeout = 300)
+IT_TEST(budget, pointer_flood_is_coalesced_then_closed, .timeout = 300)
 {
 	static const char *const users[] = { "nagoya", NULL };
 	static const char *const admins[] = { "root", NULL };
@@ -159,8 +158,7 @@ static int h_health(char *status, size_t len)
 	return r.status;
 }
 
-Test(health, unwritable_audit_log_takes_the_node_out, .init = NULL, .fini = it_stop,
-     .timeout = 300)
+IT_TEST(health, unwritable_audit_log_takes_the_node_out, .timeout = 300)
 {
 	static const char *const users[] = { "sendai", NULL };
 	static const char *const admins[] = { "root", NULL };

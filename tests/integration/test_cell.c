@@ -129,7 +129,7 @@ static bool cell_cgroup_value(pid_t worker, const char *ctrl, const char *file, 
 }
 
 /* Two users' sessions: different uids and namespaces, each sealed from the other. */
-Test(cell, sessions_are_apart, .fini = it_stop)
+IT_TEST(cell, sessions_are_apart)
 {
 	static const char *const users[] = { "c1-aoi", "c2-ren", NULL };
 	static const char *const nss[] = { "mnt", "net", "ipc", "uts", "pid" };
@@ -272,7 +272,7 @@ Test(cell, sessions_are_apart, .fini = it_stop)
 }
 
 /* The browser reaches the test pages through squid and nothing else. */
-Test(cell, egress_only_through_the_proxy, .fini = it_stop)
+IT_TEST(cell, egress_only_through_the_proxy)
 {
 	static const char *const users[] = { "c3-sora", NULL };
 	struct it_rect r;
@@ -355,7 +355,7 @@ Test(cell, egress_only_through_the_proxy, .fini = it_stop)
 }
 
 /* The network process is its own unprivileged user; no session uid reads its secrets. */
-Test(cell, gateway_runs_unprivileged, .fini = it_stop)
+IT_TEST(cell, gateway_runs_unprivileged)
 {
 	static const char *const users[] = { "c4-yui", NULL };
 	struct passwd *gwpw = getpwnam(IT_GATEWAY_USER);
@@ -403,7 +403,7 @@ Test(cell, gateway_runs_unprivileged, .fini = it_stop)
 }
 
 /* A page that allocates without end ends its own session only. */
-Test(cell, memory_hog_ends_only_its_session, .fini = it_stop)
+IT_TEST(cell, memory_hog_ends_only_its_session)
 {
 	static const char *const users[] = { "c5-hana", "c6-kai", NULL };
 	struct it_opts o = { .extra_conf = "[session]\nsession_memory_mib = 1024\n" };
@@ -430,16 +430,14 @@ Test(cell, memory_hog_ends_only_its_session, .fini = it_stop)
 	/* the other session goes on */
 	IT_ASSERT(!pgc_closed(other), "the other session was closed too: %s",
 		  pgc_close_reason(other));
-	it_click(other, it_page_to_screen_x(&r, PAGE_FIELD_X + PAGE_FIELD_W / 2),
-		 it_page_to_screen_y(&r, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
-	it_pump_for(other, 500); /* let the focus land before typing */
+	it_focus_field(other, &r);
 	IT_ASSERT(pgc_type_utf8(other, "still-here") == 0, "typing failed");
 	IT_ASSERT(it_wait_last("still-here", IT_REPORT_S, other, NULL, last, sizeof last),
 		  "the other session did not take the text (last \"%s\")", last);
 }
 
 /* A fork bomb inside one cell ends that session only. */
-Test(cell, fork_bomb_ends_only_its_session, .fini = it_stop)
+IT_TEST(cell, fork_bomb_ends_only_its_session)
 {
 	static const char *const users[] = { "c7-mio", "c8-sho", NULL };
 	struct it_rect r;
@@ -495,16 +493,14 @@ Test(cell, fork_bomb_ends_only_its_session, .fini = it_stop)
 	it_extra_stop(runner, 10);
 	IT_ASSERT(!pgc_closed(other), "the other session was closed too: %s",
 		  pgc_close_reason(other));
-	it_click(other, it_page_to_screen_x(&r2, PAGE_FIELD_X + PAGE_FIELD_W / 2),
-		 it_page_to_screen_y(&r2, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
-	it_pump_for(other, 500);
+	it_focus_field(other, &r2);
 	IT_ASSERT(pgc_type_utf8(other, "after-bomb") == 0, "typing failed");
 	IT_ASSERT(it_wait_last("after-bomb", IT_REPORT_S, other, NULL, last, sizeof last),
 		  "the other session did not take the text (last \"%s\")", last);
 }
 
 /* pixelgate -n: no policy file, or no upstream proxy, is a refusal that says what to fix. */
-Test(cell, check_refuses_missing_policy_and_proxy, .fini = it_stop)
+IT_TEST(cell, check_refuses_missing_policy_and_proxy)
 {
 	static const char *const users[] = { "c9-rin", NULL };
 	char conf[400], out[2048];
@@ -540,7 +536,7 @@ Test(cell, check_refuses_missing_policy_and_proxy, .fini = it_stop)
 }
 
 /* With every session uid in use, one more login is refused and says why. */
-Test(cell, no_free_uid_is_refused_with_a_reason, .fini = it_stop)
+IT_TEST(cell, no_free_uid_is_refused_with_a_reason)
 {
 	static const char *const users[] = { "c10-eri", "c11-jun", NULL };
 	struct it_opts o = { .extra_conf = "[session]\nsession_uid_count = 1\n" };
@@ -558,7 +554,7 @@ Test(cell, no_free_uid_is_refused_with_a_reason, .fini = it_stop)
 }
 
 /* The root parent killed outright: no process of any session (or forwarder) survives it. */
-Test(cell, nothing_outlives_the_parent, .fini = it_stop)
+IT_TEST(cell, nothing_outlives_the_parent)
 {
 	static const char *const users[] = { "c12-nao", NULL };
 	struct it_rect r;
@@ -572,7 +568,7 @@ Test(cell, nothing_outlives_the_parent, .fini = it_stop)
 	IT_ASSERT(kill(it.daemon_pid, SIGKILL) == 0, "kill: %s", strerror(errno));
 	IT_ASSERT(waitpid(it.daemon_pid, &status, 0) == it.daemon_pid && WIFSIGNALED(status),
 		  "the parent was not killed (status %d)", status);
-	it.daemon_pid = 0; /* nothing left for it_stop() to stop */
+	it.daemon_pid = 0; /* nothing left for the teardown to stop */
 	for (double end = it_now_s() + 15; it_now_s() < end; it_sleep_ms(200)) {
 		/* every process whose real uid is in the session range */
 		it_run(out, sizeof out, "ps -eo ruid=,pid=,comm= | awk '$1 >= %u && $1 < %u' ",

@@ -151,8 +151,7 @@ static void churn_check_pages(const char *const *users, int nusers)
 	}
 }
 
-Test(churn, reconnecting_users_leave_the_gateway_flat, .init = NULL, .fini = it_stop,
-     .timeout = 900)
+IT_TEST(churn, reconnecting_users_leave_the_gateway_flat, .timeout = 900)
 {
 	static const char *const users[] = { "chiba", "gifu", "nara", NULL };
 	const int nusers = 3;
@@ -192,8 +191,7 @@ static int churn_raw(const char *request, char *error, size_t errlen)
 	return it_https_raw(request, body, sizeof body, error, errlen);
 }
 
-Test(memcheck, gateway_has_no_invalid_reads_or_writes, .init = NULL, .fini = it_stop,
-     .timeout = 1200)
+IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 {
 	static const char *const users[] = { "kobe", "sakai", NULL };
 	static const char *const admins[] = { "root", NULL };

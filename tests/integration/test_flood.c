@@ -258,7 +258,7 @@ static double fl_metric(const char *series)
 
 /* ---- the tests ----------------------------------------------------------------------- */
 
-Test(flood, unauthenticated_flood_writes_a_bounded_audit_log, .fini = it_stop, .timeout = 900)
+IT_TEST(flood, unauthenticated_flood_writes_a_bounded_audit_log, .timeout = 900)
 {
 	static const char *const users[] = { "fl-a", NULL };
 	static const char *const admins[] = { FL_ADMIN, NULL };
@@ -379,7 +379,7 @@ Test(flood, unauthenticated_flood_writes_a_bounded_audit_log, .fini = it_stop, .
 		  "audit query --event login_refused_locked: exit %d: %.500s", rc, out);
 }
 
-Test(flood, full_password_queue_answers_busy_at_once, .fini = it_stop, .timeout = 300)
+IT_TEST(flood, full_password_queue_answers_busy_at_once, .timeout = 300)
 {
 	static const char *const users[] = { "fl-b", NULL };
 	static const char *const admins[] = { FL_ADMIN, NULL };
@@ -431,7 +431,7 @@ Test(flood, full_password_queue_answers_busy_at_once, .fini = it_stop, .timeout 
 	IT_ASSERT(r.status == 200, "login after the burst: %d %s", r.status, r.body);
 }
 
-Test(flood, valid_logins_and_admin_requests_are_rate_limited, .fini = it_stop, .timeout = 300)
+IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 {
 	static const char *const users[] = { "fl-c", NULL };
 	static const char *const admins[] = { FL_ADMIN, NULL };

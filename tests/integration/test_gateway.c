@@ -69,7 +69,7 @@ static void expect_ws_refused(const char *what, const char *ticket, int status)
 		  status);
 }
 
-Test(gateway, bad_requests_get_exact_errors, .fini = it_stop)
+IT_TEST(gateway, bad_requests_get_exact_errors)
 {
 	static const char *const users[] = { "t5-grace", NULL };
 	struct pgc_login_result wrong_pw, unknown, res;
@@ -145,7 +145,7 @@ Test(gateway, bad_requests_get_exact_errors, .fini = it_stop)
 	pgc_free(c);
 }
 
-Test(gateway, forbidden_rfb_message_closes_only_that_connection, .fini = it_stop)
+IT_TEST(gateway, forbidden_rfb_message_closes_only_that_connection)
 {
 	static const char *const users[] = { "t5-good", "t5-evil", NULL };
 	/* type 7: a TightVNC/UltraVNC file-transfer message, not on the allow-list */
@@ -178,9 +178,7 @@ Test(gateway, forbidden_rfb_message_closes_only_that_connection, .fini = it_stop
 	IT_ASSERT(!pgc_closed(good), "the well-behaved connection was closed too: %d %s",
 		  pgc_close_code(good), pgc_close_reason(good));
 	frames = pgc_frames(good);
-	it_click(good, it_page_to_screen_x(&rg, PAGE_FIELD_X + PAGE_FIELD_W / 2),
-		 it_page_to_screen_y(&rg, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
-	it_pump_for(good, 500);
+	it_focus_field(good, &rg);
 	IT_ASSERT(pgc_type_utf8(good, "still here") == 0, "typing failed: %s",
 		  pgc_close_reason(good));
 	ok = it_wait_last("still here", IT_REPORT_S, good, NULL, last, sizeof last);

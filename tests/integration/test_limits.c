@@ -102,7 +102,7 @@ static void login_when_room(const char *user, double deadline_s, struct it_http 
 	}
 }
 
-Test(limits, max_sessions, .fini = it_stop)
+IT_TEST(limits, max_sessions)
 {
 	static const char *const users[] = { "l1-a", "l1-b", "l1-c", "l1-d", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -184,7 +184,7 @@ Test(limits, max_sessions, .fini = it_stop)
 		  pgc_close_reason(b2));
 }
 
-Test(limits, per_user_and_attach, .fini = it_stop)
+IT_TEST(limits, per_user_and_attach)
 {
 	static const char *const users[] = { "l2-a", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -273,7 +273,7 @@ Test(limits, per_user_and_attach, .fini = it_stop)
 		  it_metric(r.body, "pixelgate_refusals_total{reason=\"user_limit\"}"));
 }
 
-Test(limits, idle_timeout, .fini = it_stop)
+IT_TEST(limits, idle_timeout)
 {
 	static const char *const users[] = { "l3-idle", "l3-busy", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -367,7 +367,7 @@ static void expect_bad_patch(const char *body, const char *field, bool named)
 		  "PATCH %s: message \"%s\" does not name %s", body, msg, field);
 }
 
-Test(limits, set_at_runtime_persists, .fini = it_stop)
+IT_TEST(limits, set_at_runtime_persists)
 {
 	static const char *const users[] = { "l5-a", "l5-b", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -479,7 +479,7 @@ Test(limits, set_at_runtime_persists, .fini = it_stop)
 		  rc, out);
 }
 
-Test(limits, lockout, .fini = it_stop)
+IT_TEST(limits, lockout)
 {
 	static const char *const users[] = { "l6-a", "l6-b", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
@@ -550,7 +550,7 @@ Test(limits, lockout, .fini = it_stop)
 	IT_ASSERT(r.status == 200, "admin API after the lockout: %d %s", r.status, r.body);
 }
 
-Test(limits, session_time_limits, .fini = it_stop)
+IT_TEST(limits, session_time_limits)
 {
 	static const char *const users[] = { "l7-a", "l7-b", NULL };
 	static const char *const admins[] = { ADMIN, NULL };

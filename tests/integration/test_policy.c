@@ -113,7 +113,7 @@ static void pt_chord(struct pgc_conn *c, const uint32_t *keys, int n)
 }
 
 /* 1. DevTools, incognito and profile shortcuts: dropped, audited, nothing opens. */
-Test(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited, .fini = it_stop)
+IT_TEST(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited)
 {
 	static const char *const users[] = { "p1-hana", NULL };
 	static const struct {
@@ -174,9 +174,7 @@ Test(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited, .fini = i
 		  "the worker did not log the dropped Ctrl+Shift+N once");
 
 	/* Ctrl and Shift were let through and released: plain typing still works */
-	it_click(c, it_page_to_screen_x(&r, PAGE_FIELD_X + PAGE_FIELD_W / 2),
-		 it_page_to_screen_y(&r, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
-	it_pump_for(c, 500);
+	it_focus_field(c, &r);
 	IT_ASSERT(pgc_type_utf8(c, "ok") == 0, "typing failed: %s", pgc_close_reason(c));
 	IT_ASSERT(it_wait_last("ok", IT_REPORT_S, c, NULL, last, sizeof last),
 		  "after the shortcuts the page reported \"%s\", want \"ok\" (a modifier stuck?)",
@@ -269,7 +267,7 @@ static int pt_page_downloads(void)
 }
 
 /* 2. a download is denied: audited, and not one byte of it in the session's files. */
-Test(policy, download_is_denied_audited_and_not_on_disk, .fini = it_stop)
+IT_TEST(policy, download_is_denied_audited_and_not_on_disk)
 {
 	static const char *const users[] = { "p2-kaito", NULL };
 	const char *user = "p2-kaito";
@@ -363,13 +361,14 @@ static const char pt_fake_browser[] =
 
 static char pt_fake_path[512];
 
-/* it_stop(), and the fake browser's file removed. */
-static void pt_fake_fini(void)
+/* Teardown hook: the fake browser's file removed. */
+static void pt_fake_remove(char *problems, size_t len)
 {
+	(void)problems;
+	(void)len;
 	if (pt_fake_path[0] != '\0')
 		unlink(pt_fake_path);
 	pt_fake_path[0] = '\0';
-	it_stop();
 }
 
 /*
@@ -383,6 +382,7 @@ static void pt_start_with_fake(const char *test_name, const char *const *users, 
 	char text[sizeof pt_fake_browser + 16];
 	struct it_opts o = { 0 };
 
+	it_at_stop(pt_fake_remove);
 	/* under /usr: the one tree a cell sees of the host's (read-only) */
 	snprintf(pt_fake_path, sizeof pt_fake_path,
 		 "/usr/local/lib/pixelgate-test-fake-chromium-%d-%s", (int)getpid(), mode);
@@ -421,8 +421,7 @@ static void pt_connect_until_closed(const char *user, double deadline_s, char *w
 }
 
 /* 3. the browser refuses the download denial: the session does not start. */
-Test(policy, session_does_not_start_when_the_browser_refuses_download_denial,
-     .fini = pt_fake_fini)
+IT_TEST(policy, session_does_not_start_when_the_browser_refuses_download_denial)
 {
 	static const char *const users[] = { "p3-ren", NULL };
 	const char *want = "session failed to start: the browser refused download denial: "
@@ -439,7 +438,7 @@ Test(policy, session_does_not_start_when_the_browser_refuses_download_denial,
 }
 
 /* 4. the browser never answers: the session does not start, after the worker's 10 s. */
-Test(policy, session_does_not_start_when_the_browser_does_not_answer, .fini = pt_fake_fini)
+IT_TEST(policy, session_does_not_start_when_the_browser_does_not_answer)
 {
 	static const char *const users[] = { "p4-sora", NULL };
 	const char *want = "session failed to start: the browser did not answer download denial "
@@ -458,8 +457,7 @@ Test(policy, session_does_not_start_when_the_browser_does_not_answer, .fini = pt
 }
 
 /* 5. a browser context whose downloads cannot be denied ends the session. */
-Test(policy, a_browser_context_that_refuses_download_denial_ends_the_session,
-     .fini = pt_fake_fini)
+IT_TEST(policy, a_browser_context_that_refuses_download_denial_ends_the_session)
 {
 	static const char *const users[] = { "p5-yui", NULL };
 	const char *want = "session ended: the browser refused download denial in a browser "

@@ -283,7 +283,7 @@ static void pp_start(const char *name, const char *extra)
 	it_start_opts(name, users, &o);
 }
 
-Test(proxyproto, trusted_header_gives_the_real_client_address, .fini = it_stop)
+IT_TEST(proxyproto, trusted_header_gives_the_real_client_address)
 {
 	struct pp_conn c;
 	char body[2048], ticket[128], req[1024];
@@ -327,7 +327,7 @@ Test(proxyproto, trusted_header_gives_the_real_client_address, .fini = it_stop)
 	pp_assert_serving();
 }
 
-Test(proxyproto, untrusted_balancer_is_refused_and_the_daemon_goes_on, .fini = it_stop)
+IT_TEST(proxyproto, untrusted_balancer_is_refused_and_the_daemon_goes_on)
 {
 	struct pp_conn c;
 	char body[2048];
@@ -360,7 +360,7 @@ Test(proxyproto, untrusted_balancer_is_refused_and_the_daemon_goes_on, .fini = i
 	pp_assert_serving();
 }
 
-Test(proxyproto, connection_without_a_header_is_closed, .fini = it_stop)
+IT_TEST(proxyproto, connection_without_a_header_is_closed)
 {
 	struct pp_conn c;
 	char body[256], err[64];
@@ -401,7 +401,7 @@ Test(proxyproto, connection_without_a_header_is_closed, .fini = it_stop)
 	pp_assert_serving();
 }
 
-Test(proxyproto, header_that_never_completes_is_closed_at_the_deadline, .fini = it_stop)
+IT_TEST(proxyproto, header_that_never_completes_is_closed_at_the_deadline)
 {
 	struct pp_conn c, good;
 	char body[2048];
@@ -480,7 +480,7 @@ static void pp_assert_slot_freed(const char *header_src)
 
 #define PP_CAP 4
 
-Test(proxyproto, connections_per_address_are_capped, .fini = it_stop)
+IT_TEST(proxyproto, connections_per_address_are_capped)
 {
 	struct pp_conn c[PP_CAP];
 	char extra[128];
@@ -510,7 +510,7 @@ Test(proxyproto, connections_per_address_are_capped, .fini = it_stop)
 		pp_close(&c[i]);
 }
 
-Test(proxyproto, the_cap_counts_the_address_the_header_names, .fini = it_stop)
+IT_TEST(proxyproto, the_cap_counts_the_address_the_header_names)
 {
 	struct pp_conn c[PP_CAP], other;
 	char extra[256];

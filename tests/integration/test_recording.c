@@ -88,7 +88,7 @@ static int rt_is_png(const struct dirent *e)
 	return n > 4 && strcmp(e->d_name + n - 4, ".png") == 0;
 }
 
-Test(recording, exported_frames_show_the_block, .fini = it_stop)
+IT_TEST(recording, exported_frames_show_the_block)
 {
 	static const char *const users[] = { "r1-rei", NULL };
 	const char *user = "r1-rei";

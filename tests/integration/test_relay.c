@@ -21,7 +21,7 @@
 /* What may arrive while it does not: socket and relay buffers, nothing more. */
 #define RELAY_PAUSED_MAX_BYTES (48ull << 20)
 
-Test(relay, slow_viewer_does_not_grow_gateway_memory, .fini = it_stop)
+IT_TEST(relay, slow_viewer_does_not_grow_gateway_memory)
 {
 	static const char *const users[] = { "t8-slow", NULL };
 	struct it_rect r;

@@ -16,14 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Clicks into the test page's text field. */
-static void click_field(struct pgc_conn *c, const struct it_rect *block)
-{
-	it_click(c, it_page_to_screen_x(block, PAGE_FIELD_X + PAGE_FIELD_W / 2),
-		 it_page_to_screen_y(block, PAGE_FIELD_Y + PAGE_FIELD_H / 2));
-	it_pump_for(c, 500); /* let the focus land before typing */
-}
-
 /* True if the pixel at (x, y) is (near) white, the page's background. */
 static bool is_white(struct pgc_conn *c, int x, int y)
 {
@@ -38,7 +30,7 @@ static bool is_white(struct pgc_conn *c, int x, int y)
 }
 
 /* 1. login + connect: the first complete frame shows the test page. */
-Test(session, first_frame_shows_test_page, .fini = it_stop)
+IT_TEST(session, first_frame_shows_test_page)
 {
 	static const char *const users[] = { "t1-alice", NULL };
 	struct it_rect r;
@@ -68,7 +60,7 @@ Test(session, first_frame_shows_test_page, .fini = it_stop)
 }
 
 /* 2. input: click into the field, type Japanese text; the page reports exactly it. */
-Test(session, typed_text_reaches_the_page, .fini = it_stop)
+IT_TEST(session, typed_text_reaches_the_page)
 {
 	static const char *const users[] = { "t2-bob", NULL };
 	const char *text = "abc 日本語";
@@ -81,7 +73,7 @@ Test(session, typed_text_reaches_the_page, .fini = it_stop)
 	c = it_open_page("t2-bob", 0, 0, &r);
 	IT_ASSERT(it_page_get("/last", last, sizeof last) == 200 && last[0] == '\0',
 		  "page server already has a report: \"%s\"", last);
-	click_field(c, &r);
+	it_focus_field(c, &r);
 	IT_ASSERT(pgc_type_utf8(c, text) == 0, "typing failed: %s", pgc_close_reason(c));
 	ok = it_wait_last(text, IT_REPORT_S, c, NULL, last, sizeof last);
 	IT_ASSERT(ok, "after typing \"%s\" the page reported \"%s\" (%s)", text, last,
@@ -107,7 +99,7 @@ static int page_downloads(void)
 
 /* 3. a download link is clicked: nothing lands under the session's
    directory, and the session goes on. */
-Test(session, download_is_not_written, .fini = it_stop)
+IT_TEST(session, download_is_not_written)
 {
 	static const char *const users[] = { "t3-carol", NULL };
 	struct it_rect r;
@@ -126,6 +118,14 @@ Test(session, download_is_not_written, .fini = it_stop)
 		it_pump_for(c, 200);
 	IT_ASSERT(page_downloads() >= 1,
 		  "the browser never requested /download.bin after the link was clicked");
+	/* the mechanism that stopped it: the worker's CDP download denial (the
+	   policy's DownloadRestrictions alone would not say so) */
+	for (end = it_now_s() + 20; it_file_count(it.daemon_log, ": download_blocked http") < 1 &&
+				     it_now_s() < end;)
+		it_pump_for(c, 200);
+	IT_ASSERT(it_file_count(it.daemon_log, ": download_blocked http") == 1,
+		  "the gateway did not log one download_blocked event from the worker (%d)",
+		  it_file_count(it.daemon_log, ": download_blocked http"));
 	/* give a download every chance to be written */
 	IT_ASSERT(it_pump_for(c, 5000), "connection closed after the download: %d %s",
 		  pgc_close_code(c), pgc_close_reason(c));
@@ -154,7 +154,7 @@ Test(session, download_is_not_written, .fini = it_stop)
 
 	/* the session goes on: it still takes input and sends frames */
 	frames = pgc_frames(c);
-	click_field(c, &r);
+	it_focus_field(c, &r);
 	IT_ASSERT(pgc_type_utf8(c, "ok") == 0, "typing failed: %s", pgc_close_reason(c));
 	ok = it_wait_last("ok", IT_REPORT_S, c, NULL, last, sizeof last);
 	IT_ASSERT(ok, "after the download the page reported \"%s\", want \"ok\" (%s)", last,
@@ -167,7 +167,7 @@ Test(session, download_is_not_written, .fini = it_stop)
 }
 
 /* 6. once the page is static, the connection carries no bytes for 5 s. */
-Test(capture, static_page_sends_nothing, .fini = it_stop)
+IT_TEST(capture, static_page_sends_nothing)
 {
 	static const char *const users[] = { "t6-dave", NULL };
 	struct it_rect r;
@@ -199,7 +199,7 @@ Test(capture, static_page_sends_nothing, .fini = it_stop)
 		  (unsigned long long)(b1 - b0), (unsigned long long)(f1 - f0));
 
 	/* the quiet was not a dead connection: a change on screen does arrive */
-	click_field(c, &r);
+	it_focus_field(c, &r);
 	IT_ASSERT(pgc_type_utf8(c, "x") == 0, "typing failed: %s", pgc_close_reason(c));
 	end = it_now_s() + 20;
 	while (pgc_bytes_in(c) == b1 && it_now_s() < end && !pgc_closed(c))
@@ -231,7 +231,7 @@ static pid_t find_browser(void)
 
 /* 7. the session's browser dies: the client is told why and disconnected,
    and the gateway goes on serving logins. */
-Test(session, browser_crash_ends_session, .fini = it_stop)
+IT_TEST(session, browser_crash_ends_session)
 {
 	static const char *const users[] = { "t7-erin", NULL };
 	struct passwd *gwpw = getpwnam(IT_GATEWAY_USER);

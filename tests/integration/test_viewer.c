@@ -64,8 +64,8 @@ static struct {
 	char tool_err[320];	/* stderr of the last xdotool/xwd run */
 	char xwd_file[320];
 	char last_cmd[512];	/* the last xdotool/xwd command line, for messages */
-	uint8_t *xwd;		/* the last xwd file's bytes (freed by vt_stop) */
-	uint8_t *rgb;		/* the last capture's pixels (freed by vt_stop) */
+	uint8_t *xwd;		/* the last xwd file's bytes (freed by vt_teardown) */
+	uint8_t *rgb;		/* the last capture's pixels (freed by vt_teardown) */
 } vt;
 
 /* A capture of the viewer's window as 8-bit RGB triplets; valid until the
@@ -77,7 +77,10 @@ struct vt_img {
 
 /* ---- processes ------------------------------------------------------------ */
 
-/* Starts our Xvfb and reads its display number. */
+static void vt_teardown(char *problems, size_t len);
+
+/* Starts our Xvfb and reads its display number; the test's teardown then
+   starts with vt_teardown(). */
 static void vt_start_xvfb(void)
 {
 	char *argv[] = { VT_XVFB, "-displayfd", "1", "-screen", "0", VT_SCREEN, "-nolisten",
@@ -85,6 +88,7 @@ static void vt_start_xvfb(void)
 	char log[320], line[32];
 	int pfd[2];
 
+	it_at_stop(vt_teardown);
 	snprintf(log, sizeof log, "%s/xvfb.log", it.dir);
 	IT_ASSERT(pipe2(pfd, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
 	vt.xvfb_pid = it_extra_start("xvfb", argv, NULL, pfd[1], log);
@@ -601,6 +605,7 @@ static int vt_page_y(const struct it_rect *b, int page_y)
 static void vt_click_field(const struct it_rect *block)
 {
 	char x[16], y[16], win[32];
+	int before = it_focus_count(), now = before;
 
 	snprintf(win, sizeof win, "%lu", vt.win);
 	snprintf(x, sizeof x, "%d", vt_page_x(block, PAGE_FIELD_X + PAGE_FIELD_W / 2));
@@ -609,7 +614,12 @@ static void vt_click_field(const struct it_rect *block)
 	VT_XDO("mousemove", "--window", win, x, y);
 	it_sleep_ms(300);
 	VT_XDO("click", "1");
-	it_sleep_ms(1000); /* the focus lands in the field before the first key */
+	/* the focus lands in the field before the first key: the page says so */
+	for (double end = it_now_s() + IT_REPORT_S; now == before && it_now_s() < end;
+	     it_sleep_ms(50))
+		now = it_focus_count();
+	IT_ASSERT(now > before, "the page's field did not get the focus within %d s of a click "
+		  "in the viewer's window", IT_REPORT_S);
 }
 
 /* Types text into the focused viewer window, one key every 50 ms. */
@@ -735,40 +745,31 @@ static void vt_open(const char *user, int port, struct vt_img *img, struct it_re
 }
 
 /*
- * .fini of every viewer test: stops the viewer (it must end on SIGTERM, as
- * when the session closes it) and checks its log for sanitizer reports, then
- * it_stop() ends the rest.
+ * The teardown hook of every viewer test (vt_start_xvfb() registers it):
+ * stops the viewer, which must end on SIGTERM with exit status 0 (as when
+ * the session closes), and keeps the last picture of its window if anything
+ * went wrong. The harness then reads the viewer's log for sanitizer reports
+ * and ends the rest.
  */
-static void vt_stop(void)
+static void vt_teardown(char *problems, size_t len)
 {
-	char problem[512] = "";
-
 	if (vt.viewer_pid > 0) {
 		bool was_running = it_extra_running(vt.viewer_pid, NULL);
 		double t0 = it_now_s();
 		int status = it_extra_stop(vt.viewer_pid, 15);
 
-		if (was_running && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			snprintf(problem, sizeof problem,
-				 "the viewer did not exit cleanly on SIGTERM (%s %d after %.1f s)",
-				 WIFEXITED(status) ? "exit status" : "signal",
+		if (was_running && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			size_t used = strlen(problems);
+
+			snprintf(problems + used, len - used,
+				 "%sthe viewer did not exit cleanly on SIGTERM (%s %d after %.1f s)",
+				 used ? "; " : "", WIFEXITED(status) ? "exit status" : "signal",
 				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 				 it_now_s() - t0);
-		if (it_file_count(vt.viewer_log, "ERROR: AddressSanitizer") ||
-		    it_file_count(vt.viewer_log, "ERROR: LeakSanitizer") ||
-		    it_file_count(vt.viewer_log, "runtime error:"))
-			snprintf(problem + strlen(problem), sizeof problem - strlen(problem),
-				 "%sa sanitizer report in the viewer's log %s",
-				 problem[0] ? "; " : "", vt.viewer_log);
-	}
-	if (problem[0]) {
-		fprintf(stderr, "*** [%s] teardown: %s\n", it.test_name, problem);
-		if (!it.failed)
-			it_dump_logs();
-		it.failed = true;
+		}
 	}
 	/* the last picture of the window, for whoever reads the failure */
-	if ((it.failed || getenv("PIXELGATE_IT_KEEP_LOGS")) && vt.xwd_file[0] &&
+	if ((it.failed || problems[0] || getenv("PIXELGATE_IT_KEEP_LOGS")) && vt.xwd_file[0] &&
 	    access(vt.xwd_file, R_OK) == 0) {
 		char cmd[1200];
 
@@ -783,9 +784,6 @@ static void vt_stop(void)
 	free(vt.xwd);
 	free(vt.rgb);
 	memset(&vt, 0, sizeof vt);
-	it_stop();
-	if (problem[0])
-		cr_assert_fail("teardown: %s", problem);
 }
 
 /* ---- the tests ------------------------------------------------------------ */
@@ -793,7 +791,7 @@ static void vt_stop(void)
 /* 1. The viewer logs in with --password-file; its window shows the page at
    the scale the window implies: at login the session is the window's client
    area, so 1:1, where a plain client of the same session sees it. */
-Test(viewer, shows_page_scaled, .fini = vt_stop)
+IT_TEST(viewer, shows_page_scaled)
 {
 	static const char *const users[] = { "v1-alice", NULL };
 	struct vt_img img = { 0 };
@@ -839,7 +837,7 @@ Test(viewer, shows_page_scaled, .fini = vt_stop)
 /* 2. Typing into the viewer's window (ASCII, a space, Japanese as Unicode
    keysyms, which SDL delivers as text input) reaches the page's field with
    every character exactly once. */
-Test(viewer, typing_reaches_page_once, .fini = vt_stop)
+IT_TEST(viewer, typing_reaches_page_once)
 {
 	static const char *const users[] = { "v2-bob", NULL };
 	static const char want[] = "abc 日本語";
@@ -893,7 +891,7 @@ Test(viewer, typing_reaches_page_once, .fini = vt_stop)
 /* 3. Resizing the window scales the picture (the session keeps its size),
    aspect kept, centred between black bars, and clicks land where the picture
    shows things; back at the login size it is 1:1 again. */
-Test(viewer, resize_keeps_picture, .fini = vt_stop)
+IT_TEST(viewer, resize_keeps_picture)
 {
 	static const char *const users[] = { "v3-carol", NULL };
 	static const int sizes[][2] = { { 1000, 700 }, { 1200, 500 }, { 0, 0 } };
@@ -1031,7 +1029,7 @@ static void vt_assert_back(struct vt_img *img, const struct it_rect *block, doub
 /* 4. The network drops (the relay is cut) and comes back within the grace
    period: the viewer says so, retries, and lands on the same browser, with
    the text still in the field. */
-Test(viewer, reconnects_same_session, .fini = vt_stop)
+IT_TEST(viewer, reconnects_same_session)
 {
 	static const char *const users[] = { "v4-dave", NULL };
 	struct vt_img img = { 0 };
@@ -1069,7 +1067,7 @@ Test(viewer, reconnects_same_session, .fini = vt_stop)
    either way, as when a cable is pulled or a NAT forgets the connection):
    the viewer notices by itself, says so, and reattaches to the same browser
    once the network is back. */
-Test(viewer, notices_silent_drop, .fini = vt_stop)
+IT_TEST(viewer, notices_silent_drop)
 {
 	static const char *const users[] = { "v6-frank", NULL };
 	struct vt_img img = { 0 };
@@ -1095,7 +1093,7 @@ Test(viewer, notices_silent_drop, .fini = vt_stop)
 /* 5. A wrong password: the viewer shows the refusal (in Japanese for
    LANG=ja_JP.UTF-8) in its window, keeps running, and does not try again on
    its own. */
-Test(viewer, wrong_password_shows_error, .fini = vt_stop)
+IT_TEST(viewer, wrong_password_shows_error)
 {
 	static const char *const users[] = { "v5-eve", NULL };
 	struct vt_img img = { 0 };
@@ -1153,7 +1151,7 @@ Test(viewer, wrong_password_shows_error, .fini = vt_stop)
 
 /* 7. After a refusal the user types the right password into the form and
    presses Enter: the viewer logs in and shows the page. */
-Test(viewer, form_login_after_refusal, .fini = vt_stop)
+IT_TEST(viewer, form_login_after_refusal)
 {
 	static const char *const users[] = { "v7-gina", NULL };
 	struct vt_img img = { 0 };
