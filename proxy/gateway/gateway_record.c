@@ -248,9 +248,11 @@ static long rec_unit(struct gw_rec *r, bool *timestamped)
 	switch (r->phase) {
 	case REC_VERSION: {
 		NEED(c, 12);
+		char version[13]; /* the 12 bytes alone: sscanf must not read on past them */
+		memcpy(version, r->pend, 12);
+		version[12] = '\0';
 		int major, minor;
-		if (sscanf((const char *)r->pend, "RFB %03d.%03d\n", &major, &minor) != 2 ||
-		    major != 3)
+		if (sscanf(version, "RFB %03d.%03d\n", &major, &minor) != 2 || major != 3)
 			return -1;
 		r->minor = minor >= 8 ? 8 : minor >= 7 ? 7 : 3;
 		r->phase = REC_SECURITY;
