@@ -25,6 +25,10 @@
  * chain itself. With audit_fail_open the same happens, but audit_available()
  * stays true and audit_event() returns 0: each lost record is logged loudly.
  *
+ * The pure parts are in proxy/common: a record's fields (audit_fields.c),
+ * file names and the rotation decision (audit_file.c), the record itself
+ * (audit_chain.c).
+ *
  * Order in the gateway: audit_open() once gw->ctx exists (without a context
  * every record is fdatasync'd at once); audit_close() last, before or after
  * lws_context_destroy() (it does not touch the timers), with no
@@ -42,19 +46,14 @@
 #include <unistd.h>
 
 #include "audit_chain.h"
+#include "audit_fields.h"
+#include "audit_file.h"
 #include "gateway.h"
 #include "log.h"
-#include "utf8.h"
 
 #define AUDIT_KEY_MAX 4096           /* bytes of key file at most */
-#define AUDIT_FIELD_MAX 2048         /* bytes of one string field (URLs, titles) */
-#define AUDIT_FIELD_SHORT 256        /* the cap when a record is still too long */
-#define AUDIT_FIELDS_MAX 32          /* event fields of one record */
-#define AUDIT_KEY_NAME_MAX 64        /* bytes of a field name */
-#define AUDIT_FILE_NUM_MAX 999       /* NNN of audit-YYYYMMDD-NNN.jsonl */
 #define AUDIT_SYNC_MS 1000           /* dirty data is on disk after at most this */
 #define AUDIT_RETRY_MS 5000          /* a failed log is tried again after this */
-#define AUDIT_NAME_LEN 24            /* strlen("audit-YYYYMMDD-NNN.jsonl") */
 #define AUDIT_PATH_MAX (CONFIG_PATH_MAX + 32)
 
 /* The writer's state (one instance). */
@@ -93,32 +92,9 @@ static int64_t audit_unix_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "YYYYMMDD" (UTC) of unix_ms. */
-static void audit_date(int64_t unix_ms, char out[9])
-{
-	time_t t = (time_t)(unix_ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	if (strftime(out, 9, "%Y%m%d", &tm) != 8)
-		memcpy(out, "00000000", 9);
-}
-
-/* Whether name is exactly audit-YYYYMMDD-NNN.jsonl; its date and number. */
-static bool audit_parse_name(const char *name, char date[9], int *num)
-{
-	if (strlen(name) != AUDIT_NAME_LEN || strncmp(name, "audit-", 6) != 0 ||
-	    strspn(name + 6, "0123456789") != 8 || name[14] != '-' ||
-	    strspn(name + 15, "0123456789") != 3 || strcmp(name + 18, ".jsonl") != 0)
-		return false;
-	memcpy(date, name + 6, 8);
-	date[8] = '\0';
-	*num = (name[15] - '0') * 100 + (name[16] - '0') * 10 + (name[17] - '0');
-	return *num >= 1;
-}
-
 static void audit_make_path(char *out, size_t outlen, const char *date, int num)
 {
-	snprintf(out, outlen, "%s/audit-%.8s-%03d.jsonl", gw->cfg.audit_dir, date, num);
+	(void)audit_file_path(out, outlen, gw->cfg.audit_dir, date, num); /* AUDIT_PATH_MAX fits */
 }
 
 /* fsync audit_dir so that a file created in it stays after a crash. */
@@ -360,10 +336,10 @@ static int audit_open_file(const char *date, int num, bool must_create)
  */
 static int audit_next_file(int64_t unix_ms)
 {
-	char today[9];
-	audit_date(unix_ms, today);
-	const char *date = strcmp(today, aud.date) > 0 ? today : aud.date;
-	int num = strcmp(date, aud.date) == 0 ? aud.num + 1 : 1;
+	char today[9], date[9];
+	int num;
+	audit_file_date(unix_ms, today);
+	audit_file_next(today, aud.date, aud.num, date, &num);
 	for (; num <= AUDIT_FILE_NUM_MAX; num++) {
 		if (audit_open_file(date, num, true) == 0)
 			return 0;
@@ -503,13 +479,11 @@ static int audit_append(const char *line, size_t len, int64_t unix_ms)
 		return -1;
 	}
 	char today[9];
-	audit_date(unix_ms, today);
-	bool too_big = st.st_size >= (off_t)gw->cfg.audit_rotate_mb * 1024 * 1024;
-	bool later_day = strcmp(today, aud.date) > 0;
-	/* Past NNN 999 of a day there is no next name: go on in the same file. */
-	bool rotate = (gw->cfg.audit_rotate_daily && later_day) ||
-		      (too_big && (later_day || aud.num < AUDIT_FILE_NUM_MAX));
-	if (rotate) {
+	audit_file_date(unix_ms, today);
+	enum audit_file_rotation rotation =
+		audit_file_rotation((int64_t)st.st_size, gw->cfg.audit_rotate_mb,
+				    gw->cfg.audit_rotate_daily, today, aud.date, aud.num);
+	if (rotation == AUDIT_FILE_ROTATE) {
 		if (aud.dirty && fdatasync(aud.fd) != 0) {
 			audit_fail("fdatasync", errno);
 			return -1;
@@ -529,7 +503,7 @@ static int audit_append(const char *line, size_t len, int64_t unix_ms)
 			audit_fail("fstat", errno);
 			return -1;
 		}
-	} else if (too_big && !aud.max_num_warned) {
+	} else if (rotation == AUDIT_FILE_FULL && !aud.max_num_warned) {
 		aud.max_num_warned = true;
 		log_warn("audit log %s: past audit_rotate_mb but the %d files of the day are used; "
 			 "going on in this file",
@@ -553,107 +527,6 @@ static int audit_append(const char *line, size_t len, int64_t unix_ms)
 	return 0;
 }
 
-/* Copy len bytes of s as valid UTF-8 (bad bytes and NUL become '?'), at most cap bytes. */
-static json_t *audit_string(const char *s, size_t len, size_t cap)
-{
-	static const char ellipsis[] = "\xe2\x80\xa6"; /* marks a cut string */
-	char *out = malloc(cap + 1);
-	if (out == NULL)
-		return NULL;
-	/* Each input byte gives one output byte, so only a longer input is cut. */
-	size_t limit = len <= cap ? cap : cap - (sizeof ellipsis - 1);
-	size_t o = 0, i = 0;
-	bool cut = false;
-	while (i < len) {
-		const uint8_t *u = (const uint8_t *)s + i;
-		uint32_t cp = 0;
-		size_t n = utf8_next(u, len - i, &cp);
-		bool ok = n > 0 && cp != 0;
-		if (n == 0)
-			n = 1;
-		if (o + n > limit) {
-			cut = true;
-			break;
-		}
-		if (ok)
-			memcpy(out + o, u, n);
-		else
-			out[o] = '?';
-		o += n;
-		i += n;
-	}
-	if (cut) {
-		memcpy(out + o, ellipsis, sizeof ellipsis - 1);
-		o += sizeof ellipsis - 1;
-	}
-	json_t *j = json_stringn(out, o);
-	free(out);
-	return j;
-}
-
-static bool audit_reserved(const char *key)
-{
-	static const char *const names[] = { "ts", "seq", "prev", "mac", "event", "user", "client",
-					     "session" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(key, names[i]) == 0)
-			return true;
-	return false;
-}
-
-/*
- * The fields of a record, strings capped at cap bytes; fields that cannot be
- * recorded are left out (logged when warn). NULL: out of memory.
- */
-static json_t *audit_fields(const char *event, const char *user, const char *client,
-			    const char *session, json_t *extra, size_t cap, bool warn)
-{
-	json_t *o = json_object();
-	if (o == NULL)
-		return NULL;
-	const char *names[] = { "event", "user", "client", "session" };
-	const char *values[] = { event, user, client, session };
-	for (size_t i = 0; i < 4; i++) {
-		const char *v = values[i] ? values[i] : "";
-		if (json_object_set_new(o, names[i], audit_string(v, strlen(v), cap)) != 0)
-			goto fail;
-	}
-	if (!json_is_object(extra))
-		return o;
-	const char *key;
-	json_t *value;
-	size_t n = 0;
-	json_object_foreach(extra, key, value) {
-		json_t *copy = NULL;
-		if (audit_reserved(key) || strlen(key) > AUDIT_KEY_NAME_MAX ||
-		    n >= AUDIT_FIELDS_MAX) {
-			if (warn)
-				log_warn("%s: %s: field \"%.64s\" left out of the record", __func__,
-					 event, key);
-			continue;
-		}
-		if (json_is_string(value))
-			copy = audit_string(json_string_value(value), json_string_length(value),
-					    cap);
-		else if (json_is_integer(value) || json_is_boolean(value))
-			copy = json_copy(value);
-		else {
-			if (warn)
-				log_warn("%s: %s: field \"%s\" is not a string, integer or "
-					 "boolean: left out",
-					 __func__, event, key);
-			continue;
-		}
-		if (json_object_set_new(o, key, copy) != 0)
-			goto fail;
-		n++;
-	}
-	return o;
-fail:
-	json_decref(o);
-	return NULL;
-}
-
 /*
  * Make and append the record. 0, or -1 (then the failure is recorded, or the
  * record could not be built at all: out of memory).
@@ -673,12 +546,12 @@ static int audit_write(const char *event, const char *user, const char *client,
 	for (int pass = 0; pass < 3 && line == NULL; pass++) {
 		json_t *fields = NULL;
 		if (pass < 2) {
-			fields = audit_fields(event, user, client, session, extra,
-					      pass == 0 ? AUDIT_FIELD_MAX : AUDIT_FIELD_SHORT,
-					      pass == 0);
+			fields = audit_fields_make(event, user, client, session, extra,
+						   pass == 0 ? AUDIT_FIELD_MAX : AUDIT_FIELD_SHORT,
+						   pass == 0);
 		} else {
-			fields = audit_fields(event, user, client, session, NULL, AUDIT_FIELD_SHORT,
-					      false);
+			fields = audit_fields_make(event, user, client, session, NULL,
+						   AUDIT_FIELD_SHORT, false);
 			if (fields != NULL)
 				json_object_set_new(
 					fields, "audit_error",
@@ -782,7 +655,7 @@ static int audit_newest_name(const char *below, char out[AUDIT_NAME_LEN + 1])
 	while ((e = readdir(d)) != NULL) {
 		char date[9];
 		int num;
-		if (audit_parse_name(e->d_name, date, &num) && strcmp(e->d_name, best) > 0 &&
+		if (audit_file_name_parse(e->d_name, date, &num) && strcmp(e->d_name, best) > 0 &&
 		    (bound[0] == '\0' || strcmp(e->d_name, bound) < 0))
 			memcpy(best, e->d_name, sizeof best);
 	}
@@ -807,7 +680,7 @@ static int audit_find_chain_end(const char *newest, bool *incomplete, char *err,
 		char date[9], path[AUDIT_PATH_MAX], why[600];
 		int num;
 		bool inc;
-		audit_parse_name(name, date, &num);
+		audit_file_name_parse(name, date, &num);
 		audit_make_path(path, sizeof path, date, num);
 		int found = audit_last_record(path, &aud.seq, aud.prev, &inc, why, sizeof why);
 		if (found < 0) {
@@ -859,7 +732,7 @@ int audit_open(char *err, size_t errlen)
 	aud.failed = false;
 	aud.lost = 0;
 	aud.max_num_warned = false;
-	audit_date(audit_unix_ms(), today);
+	audit_file_date(audit_unix_ms(), today);
 	if (have == 0) {
 		if (audit_open_file(today, 1, false) != 0) {
 			char first[AUDIT_PATH_MAX];
@@ -877,7 +750,7 @@ int audit_open(char *err, size_t errlen)
 		goto fail;
 	char date[9];
 	int num;
-	audit_parse_name(newest, date, &num);
+	audit_file_name_parse(newest, date, &num);
 	memcpy(aud.date, date, sizeof aud.date);
 	aud.num = num;
 	audit_make_path(aud.path, sizeof aud.path, date, num);
