@@ -2,6 +2,7 @@
 #include "login.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,8 +35,13 @@ int login_parse(const char *body, size_t len, int min_w, int max_w, int min_h, i
 	/* JSON_REJECT_DUPLICATES: {"user":"a","user":"b"} is not a login. */
 	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL) {
+		/* jansson's " near '...'" quotes the body: the password, control characters */
+		char *near = strstr(jerr.text, " near ");
+		if (near != NULL)
+			*near = '\0';
 		snprintf(msg, msglen, "body is not valid JSON: %s at position %d", jerr.text,
 			 jerr.position);
+		OPENSSL_cleanse(&jerr, sizeof jerr);
 		return -1;
 	}
 	int rc = -1;
