@@ -31,6 +31,7 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "utf8.h"
 
 #define CDP_READ_CHUNK 65536
 /* Longest string in an event for the gateway, bytes: what its audit keeps of one. */
@@ -53,17 +54,22 @@ static int64_t cdp_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The session must end for this reason (the first one is kept). */
+/*
+ * The session must end for this reason (the first one is kept). It may
+ * quote the browser: cleaned (utf8_clean) before it reaches the log.
+ */
 static void cdp_fail(struct cdp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void cdp_fail(struct cdp *c, const char *fmt, ...)
 {
 	if (c->failure[0] != '\0')
 		return;
+	char raw[sizeof c->failure];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->failure, sizeof c->failure, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	utf8_clean(c->failure, sizeof c->failure, raw);
 	log_error("%s", c->failure);
 }
 
@@ -203,7 +209,9 @@ static void cdp_watch_context(struct cdp *c, json_t *root)
 		return;
 	}
 	memcpy(c->contexts[c->ncontexts++], ctx, len + 1);
-	log_info("browser context %s: denying its downloads", ctx);
+	char shown[CDP_CONTEXT_ID_MAX + 1];
+	utf8_clean(shown, sizeof shown, ctx);
+	log_info("browser context %s: denying its downloads", shown);
 	cdp_send_required(c, "Browser.setDownloadBehavior",
 			  json_pack("{s:s, s:s, s:b}", "behavior", "deny", "browserContextId",
 				    ctx, "eventsEnabled", 1),
@@ -258,8 +266,10 @@ int cdp_translate(const char *msg, char *out, size_t outlen)
 	json_t *error = json_object_get(root, "error");
 	if (error != NULL) {
 		const char *m = json_string_value(json_object_get(error, "message"));
+		char shown[256];
+		utf8_clean(shown, sizeof shown, m ? m : "?");
 		log_warn("CDP command %lld failed: %s",
-			 (long long)json_integer_value(json_object_get(root, "id")), m ? m : "?");
+			 (long long)json_integer_value(json_object_get(root, "id")), shown);
 	} else if (method != NULL && strcmp(method, "Browser.downloadWillBegin") == 0) {
 		ev = json_pack("{s:s, s:O?, s:O?}", "event", "download_blocked", "url",
 			       json_object_get(params, "url"), "filename",
