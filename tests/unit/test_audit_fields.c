@@ -37,11 +37,12 @@ Test(audit_fields, every_record_has_event_user_client_and_session)
 	cr_expect_str_eq(str(f, "client"), "192.0.2.7");
 	cr_expect_str_eq(str(f, "session"), "", "no session: an empty string, not absent");
 	json_decref(f);
-	f = audit_fields_make("startup", NULL, NULL, NULL, json_string("not an object"),
-			      AUDIT_FIELD_MAX, false);
+	json_t *extra = json_string("not an object");
+	f = audit_fields_make("startup", NULL, NULL, NULL, extra, AUDIT_FIELD_MAX, false);
 	cr_expect_eq(json_object_size(f), 4, "extra that is not an object adds nothing");
 	cr_expect_str_eq(str(f, "user"), "");
 	json_decref(f);
+	json_decref(extra);
 }
 
 Test(audit_fields, an_events_fields_cannot_take_the_records_names)
