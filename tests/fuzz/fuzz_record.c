@@ -1,0 +1,258 @@
+/*
+ * fuzz_record.c: libFuzzer target for the session recorder's parser of the
+ * server->client RFB stream (proxy/gateway/gateway_record.c, included here
+ * as it is, so its private state can be checked; the rest of the gateway is
+ * gw_stubs.c). What the worker sends a viewer is hostile input: the
+ * recorder frames it into the handshake's steps and server messages and
+ * writes each to a vncrec file, a timestamp before each message.
+ *
+ * Input byte 0: bits 0..1 the size of the pieces the second run gives
+ * record_data() (1, 3, 100 or 4096 bytes); bit 2 the viewer sends a
+ * SetPixelFormat: its pixel format is the next 16 bytes of the input, and
+ * the 2 after them (big-endian) say after how many bytes of the stream it
+ * arrives. The rest is the worker's stream. gettimeofday() of the recorder
+ * gives the number of the timestamp, so the file is the same every run.
+ *
+ * The stream is recorded twice, given all at once and in pieces.
+ * Invariants, each an abort():
+ *  - both files are the same byte for byte, and both recordings stop (or
+ *    not) alike: where the stream is cut does not change what is recorded;
+ *  - the file is "vncLog0.0", then the stream's bytes in order, a prefix of
+ *    it, with 16-byte timestamps (seconds and microseconds as 32-bit
+ *    big-endian values, each in its 8 bytes) put only between units, none
+ *    within the handshake (at least 38 bytes: version, security, init) and
+ *    each followed by a known server message type;
+ *  - unless the recording stopped, everything but the last incomplete unit
+ *    is in the file (less than REC_PENDING_MAX_BYTES held back);
+ *  - the "recording" audit record names the file and gives its size and
+ *    its SHA-256;
+ *  - no log line holds a control character; nothing leaks.
+ */
+#include <stdio.h>
+#include <sys/time.h>
+
+static int fuzz_gettimeofday(struct timeval *tv, void *tz);
+#define gettimeofday fuzz_gettimeofday
+#include "gateway_record.c"
+#undef gettimeofday
+
+#include "gw_stubs.h"
+#include "support.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_STAMPS_MAX 65536
+
+static struct gw_conn *stamp_conn;           /* whose file the timestamps go to */
+static off_t stamps[FUZZ_STAMPS_MAX];
+static size_t nstamps;
+
+/* The recorder's clock: timestamp k is k + 1 seconds; where it goes is noted. */
+static int fuzz_gettimeofday(struct timeval *tv, void *tz)
+{
+	(void)tz;
+	FUZZ_CHECK(stamp_conn != NULL && stamp_conn->rec != NULL);
+	FUZZ_CHECK(nstamps < FUZZ_STAMPS_MAX);
+	off_t at = lseek(stamp_conn->rec->fd, 0, SEEK_CUR);
+	FUZZ_CHECK(at >= (off_t)strlen(REC_MAGIC));
+	stamps[nstamps++] = at;
+	tv->tv_sec = (time_t)nstamps;
+	tv->tv_usec = 0;
+	return 0;
+}
+
+static char dir[CONFIG_PATH_MAX];
+
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
+/* The recordings go to a directory of their own in $TMPDIR (else /dev/shm, /tmp). */
+static void init(void)
+{
+	if (dir[0] != '\0')
+		return;
+	fuzz_log_one_line = true;
+	const char *base = getenv("TMPDIR");
+	if (base == NULL || base[0] == '\0')
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	FUZZ_CHECK(strlen(base) < CONFIG_PATH_MAX - 32);
+	snprintf(dir, sizeof dir, "%s/fuzz_record.XXXXXX", base);
+	FUZZ_CHECK(mkdtemp(dir) != NULL);
+	atexit(remove_dir);
+}
+
+/* What one recording gave. */
+struct rec_run {
+	uint8_t *file;
+	size_t len;
+	bool stopped;
+	size_t held;          /* bytes of the stream still waiting for their unit */
+	off_t stamps[FUZZ_STAMPS_MAX];
+	size_t nstamps;
+};
+
+static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FUZZ_CHECK(ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		   EVP_DigestUpdate(ctx, p, n) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Give data[0 .. n) to the recorder in pieces of at most piece bytes. */
+static void feed(struct gw_conn *conn, const uint8_t *data, size_t n, size_t piece)
+{
+	for (size_t off = 0; off < n;) {
+		size_t k = n - off < piece ? n - off : piece;
+		record_data(conn, data + off, k);
+		off += k;
+	}
+}
+
+/* Record data, the viewer's SetPixelFormat pf (or none) after pf_at bytes of it. */
+static void record_run(struct gw_session *s, struct gw_conn *conn, const uint8_t *pf,
+		       size_t pf_at, const uint8_t *data, size_t size, size_t piece,
+		       struct rec_run *run)
+{
+	memset(conn, 0, sizeof *conn);
+	conn->session = s;
+	conn->worker_fd = -1;
+	snprintf(conn->user, sizeof conn->user, "yamada");
+	snprintf(conn->peer, sizeof conn->peer, "192.0.2.1");
+	record_start(conn);
+	FUZZ_CHECK(conn->rec != NULL);
+	char path[sizeof conn->rec->path];
+	snprintf(path, sizeof path, "%s", conn->rec->path);
+	stamp_conn = conn;
+	nstamps = 0;
+	if (pf == NULL || pf_at > size)
+		pf_at = size;
+	feed(conn, data, pf_at, piece);
+	if (pf != NULL)
+		record_client_format(conn, pf, 20);
+	feed(conn, data + pf_at, size - pf_at, piece);
+	run->stopped = conn->rec->need == SIZE_MAX;
+	run->held = conn->rec->len;
+	if (run->stopped)
+		FUZZ_CHECK(conn->rec->pend == NULL && conn->rec->len == 0);
+	else
+		FUZZ_CHECK(run->held <= size && run->held < REC_PENDING_MAX_BYTES);
+	memcpy(run->stamps, stamps, nstamps * sizeof stamps[0]);
+	run->nstamps = nstamps;
+	stamp_conn = NULL;
+
+	size_t audits = fuzz_naudits;
+	record_close(conn);
+	FUZZ_CHECK(conn->rec == NULL);
+
+	/* The file, and the record that vouches for it. */
+	FILE *f = fopen(path, "rb");
+	FUZZ_CHECK(f != NULL);
+	FUZZ_CHECK(fseek(f, 0, SEEK_END) == 0);
+	long len = ftell(f);
+	FUZZ_CHECK(len >= 0);
+	rewind(f);
+	run->len = (size_t)len;
+	run->file = malloc(run->len + 1);
+	FUZZ_CHECK(run->file != NULL);
+	FUZZ_CHECK(fread(run->file, 1, run->len, f) == run->len);
+	fclose(f);
+	FUZZ_CHECK(unlink(path) == 0);
+	FUZZ_CHECK(fuzz_naudits == audits + 1);
+	const struct fuzz_audit *a = &fuzz_audits[audits];
+	FUZZ_CHECK(strcmp(a->event, "recording") == 0 && strcmp(a->session, s->id) == 0);
+	const char *name = json_string_value(json_object_get(a->fields, "file"));
+	const char *sha = json_string_value(json_object_get(a->fields, "sha256"));
+	json_t *bytes = json_object_get(a->fields, "bytes");
+	FUZZ_CHECK(name != NULL && strcmp(path + strlen(dir) + 1, name) == 0);
+	FUZZ_CHECK(json_is_integer(bytes) && (size_t)json_integer_value(bytes) == run->len);
+	char hex[65];
+	sha256_hex(run->file, run->len, hex);
+	FUZZ_CHECK(sha != NULL && strcmp(sha, hex) == 0);
+	FUZZ_CHECK(strcmp(s->rec_file, name) == 0 && strcmp(s->rec_sha256, hex) == 0);
+}
+
+/* The file: magic, then the stream with timestamps only between its units. */
+static void check_file(const struct rec_run *run, const uint8_t *data, size_t size)
+{
+	static const uint8_t types[] = { 0, 1, 2, 3, 150, 250 };
+	size_t magic = strlen(REC_MAGIC);
+	FUZZ_CHECK(run->len >= magic && memcmp(run->file, REC_MAGIC, magic) == 0);
+	size_t at = magic, consumed = 0;
+	for (size_t k = 0; k <= run->nstamps; k++) {
+		size_t until = k < run->nstamps ? (size_t)run->stamps[k] : run->len;
+		FUZZ_CHECK(until >= at && until <= run->len);
+		size_t n = until - at;
+		FUZZ_CHECK(consumed + n <= size);
+		FUZZ_CHECK(memcmp(run->file + at, data + consumed, n) == 0);
+		consumed += n;
+		at = until;
+		if (k == run->nstamps)
+			break;
+		if (k == 0)
+			FUZZ_CHECK(consumed >= 38); /* the handshake has no timestamps */
+		else
+			FUZZ_CHECK(n >= 1);
+		FUZZ_CHECK(at + 16 <= run->len);
+		static const uint8_t zero[4];
+		const uint8_t *t = run->file + at;
+		FUZZ_CHECK(rd32(t) == k + 1 && memcmp(t + 4, zero, 4) == 0 && rd32(t + 8) == 0 &&
+			   memcmp(t + 12, zero, 4) == 0);
+		at += 16;
+		FUZZ_CHECK(consumed < size);
+		FUZZ_CHECK(memchr(types, data[consumed], sizeof types) != NULL);
+	}
+	if (!run->stopped)
+		FUZZ_CHECK(consumed + run->held == size);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const size_t pieces[] = { 1, 3, 100, 4096 };
+	static struct rec_run whole, split;
+	init();
+	if (size < 1)
+		return 0;
+	size_t piece = pieces[data[0] & 3];
+	uint8_t pf[20] = { 0 }; /* SetPixelFormat: type 0, padding, the format */
+	bool with_pf = (data[0] & 4) != 0;
+	size_t pf_at = 0;
+	data++;
+	size--;
+	if (with_pf) {
+		if (size < 18)
+			return 0;
+		memcpy(pf + 4, data, 16);
+		pf_at = (size_t)data[16] << 8 | data[17];
+		data += 18;
+		size -= 18;
+	}
+	if (piece == 1 && size > 2048)
+		piece = 3; /* a call per byte: keep the run short */
+
+	fuzz_gw_reset();
+	snprintf(gw->cfg.recording, sizeof gw->cfg.recording, "all");
+	snprintf(gw->cfg.recording_dir, sizeof gw->cfg.recording_dir, "%s", dir);
+	struct gw_session s;
+	memset(&s, 0, sizeof s);
+	snprintf(s.id, sizeof s.id, "0123456789abcdef");
+	snprintf(s.user, sizeof s.user, "yamada");
+	struct gw_conn conn;
+	const uint8_t *pfp = with_pf ? pf : NULL;
+	record_run(&s, &conn, pfp, pf_at, data, size, size > 0 ? size : 1, &whole);
+	record_run(&s, &conn, pfp, pf_at, data, size, piece, &split);
+
+	FUZZ_CHECK(whole.stopped == split.stopped && whole.len == split.len &&
+		   memcmp(whole.file, split.file, whole.len) == 0);
+	check_file(&whole, data, size);
+	free(whole.file);
+	free(split.file);
+	fuzz_audits_clear();
+	return 0;
+}
