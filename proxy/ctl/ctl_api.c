@@ -14,9 +14,7 @@
  * reached (connection, TLS, timeout: the reason is printed).
  */
 #include <errno.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +27,9 @@
 #include "ctl_conf.h"
 #include "ctl_format.h"
 #include "ctl_password.h"
+#include "ctl_request.h"
 #include "users.h"
 
-/* "user:password" with the NUL. */
-#define CTL_CRED_MAX (USERS_NAME_MAX + 1 + CTL_LINE_MAX)
-/* "Basic " + base64 of CTL_CRED_MAX bytes + NUL. */
-#define CTL_AUTH_MAX (6 + 4 * ((CTL_CRED_MAX + 2) / 3) + 1)
 /* A request path: prefix, a percent-encoded segment (3 bytes per byte of a
    name or ID of up to 256 bytes), a suffix. */
 #define CTL_REQ_PATH_MAX 1024
@@ -133,7 +128,7 @@ static int ctl_api_secret_file(const char *path, char *buf, size_t size)
    if no file gives it. 0 or -1 after a message. */
 static int ctl_api_auth(struct ctl_api *c)
 {
-	char password[CTL_LINE_MAX], cred[CTL_CRED_MAX], prompt[CTL_URL_MAX + 128];
+	char password[CTL_LINE_MAX], prompt[CTL_URL_MAX + 128];
 	int rc = -1;
 
 	if (c->auth[0] != '\0')
@@ -156,28 +151,12 @@ static int ctl_api_auth(struct ctl_api *c)
 		if (ctl_password_ask(prompt, NULL, password, sizeof password) != 0)
 			return -1;
 	}
-	int n = snprintf(cred, sizeof cred, "%s:%s", c->user, password);
-	if (n < 0 || (size_t)n >= sizeof cred) {
+	if (ctl_basic_auth(c->user, password, c->auth, sizeof c->auth) != 0)
 		ctl_error("the password is too long");
-		goto done;
-	}
-	memcpy(c->auth, "Basic ", 6);
-	/* 4 * ceil(n / 3) bytes and a NUL: fits in CTL_AUTH_MAX - 6 */
-	EVP_EncodeBlock((unsigned char *)c->auth + 6, (const unsigned char *)cred, n);
-	rc = 0;
-done:
+	else
+		rc = 0;
 	OPENSSL_cleanse(password, sizeof password);
-	OPENSSL_cleanse(cred, sizeof cred);
 	return rc;
-}
-
-/* The server's "error" code in an answer, or "" (into code). */
-static void ctl_api_error_code(const struct pgc_http_response *res, char *code, size_t codelen)
-{
-	json_t *root = json_loadb(res->body, res->body_len, 0, NULL);
-	const char *e = json_string_value(json_object_get(root, "error"));
-	snprintf(code, codelen, "%s", e != NULL ? e : "");
-	json_decref(root);
 }
 
 /* Print body as is (with a final newline) to stdout. */
@@ -200,7 +179,6 @@ static int ctl_api_call(struct ctl_api *c, const char *what, const char *method,
 			bool with_auth, const char *body, struct pgc_http_response *res)
 {
 	char why[1024], code[64];
-	const char *hint = "";
 	memset(res, 0, sizeof *res);
 	if (with_auth && ctl_api_auth(c) != 0)
 		return CTL_EXIT_REFUSED;
@@ -222,16 +200,9 @@ static int ctl_api_call(struct ctl_api *c, const char *what, const char *method,
 		return CTL_EXIT_OK;
 	ctl_describe_refusal(res->status, res->retry_after_s, res->body, res->body_len, why,
 			     sizeof why);
-	ctl_api_error_code(res, code, sizeof code);
-	if (res->status == 401)
-		hint = " (check the user name and password of the administrator)";
-	else if (res->status == 403 && strcmp(code, "forbidden") == 0)
-		hint = " (the user needs the admin role: pixelgatectl users admin NAME on, or "
-		       "user add NAME --admin on the gateway's host)";
-	else if (res->status == 404 && strcmp(code, "not_found") == 0 &&
-		 strncmp(path, "/api/v1/", 8) == 0 && strchr(path + 8, '/') == NULL)
-		hint = " (is this the admin listener, admin_listen_port, and not the staff one?)";
-	ctl_error("%s refused by %s: %s%s", what, c->url, why, hint);
+	ctl_answer_error_code(res->body, res->body_len, code, sizeof code);
+	ctl_error("%s refused by %s: %s%s", what, c->url, why,
+		  ctl_refusal_hint(res->status, code, path));
 	if (c->o.json)
 		ctl_api_print_json(res);
 	pgc_http_response_free(res);
@@ -262,15 +233,6 @@ static int ctl_api_check_name(const char *name)
 	return 0;
 }
 
-/* Overwrite string member key of o before o is freed (it held a password). */
-static void ctl_json_wipe(json_t *o, const char *key)
-{
-	json_t *s = json_object_get(o, key);
-	char *v = (char *)json_string_value(s);
-	if (v != NULL)
-		OPENSSL_cleanse(v, json_string_length(s));
-}
-
 /*
  * The JSON body {"name"?: name, "password": new password, "admin"?: bool}
  * for users add / passwd, the password from --new-password-file or asked
@@ -280,8 +242,6 @@ static int ctl_api_password_body(struct ctl_api *c, const char *name, bool with_
 				 char **body)
 {
 	char password[CTL_LINE_MAX];
-	int rc = -1;
-	json_t *o = NULL;
 	*body = NULL;
 	if (c->o.new_password_file != NULL) {
 		if (ctl_api_secret_file(c->o.new_password_file, password, sizeof password) != 0)
@@ -289,24 +249,13 @@ static int ctl_api_password_body(struct ctl_api *c, const char *name, bool with_
 	} else if (ctl_password_new(name, password, sizeof password) != 0) {
 		return -1;
 	}
-	o = json_object();
-	if (o == NULL || (with_name && json_object_set_new(o, "name", json_string(name)) != 0) ||
-	    json_object_set_new(o, "password", json_string(password)) != 0 ||
-	    (with_name && json_object_set_new(o, "admin", json_boolean(c->o.admin)) != 0)) {
-		ctl_error("cannot encode the request (is the password UTF-8?)");
-		goto done;
-	}
-	*body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (*body == NULL) {
-		ctl_error("out of memory");
-		goto done;
-	}
-	rc = 0;
-done:
-	ctl_json_wipe(o, "password");
-	json_decref(o);
+	*body = ctl_password_body(name, with_name, c->o.admin, password);
 	OPENSSL_cleanse(password, sizeof password);
-	return rc;
+	if (*body == NULL) {
+		ctl_error("cannot encode the request (is the password UTF-8?)");
+		return -1;
+	}
+	return 0;
 }
 
 static void ctl_free_secret(char *s)

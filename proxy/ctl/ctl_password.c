@@ -24,8 +24,9 @@
 
 /*
  * Read one line from f into buf (size bytes) without its "\n" or "\r\n".
- * Returns its length, or -1 with "what: problem" in err: end of file before
- * anything, a NUL byte, a line that does not fit, or a read error.
+ * Returns its length, or -1 with "what: problem" in err and buf wiped: end
+ * of file before anything, a NUL byte, a line over USERS_PASSWORD_MAX bytes
+ * or that does not fit, or a read error.
  */
 static int ctl_read_line(FILE *f, char *buf, size_t size, const char *what, char *err,
 			 size_t errlen)
@@ -39,27 +40,31 @@ static int ctl_read_line(FILE *f, char *buf, size_t size, const char *what, char
 			break;
 		if (ch == '\0') {
 			snprintf(err, errlen, "%s: the password contains a NUL byte", what);
-			return -1;
+			goto fail;
 		}
-		if (len + 1 >= size) {
-			snprintf(err, errlen, "%s: password longer than %d bytes", what,
-				 USERS_PASSWORD_MAX);
-			return -1;
-		}
+		if (len + 1 >= size)
+			goto too_long;
 		buf[len++] = (char)ch;
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: read error: %s", what, strerror(errno));
-		return -1;
+		goto fail;
 	}
 	if (!any) {
 		snprintf(err, errlen, "%s: no password (end of file)", what);
-		return -1;
+		goto fail;
 	}
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
+	if (len > USERS_PASSWORD_MAX)
+		goto too_long;
 	buf[len] = '\0';
 	return (int)len;
+too_long:
+	snprintf(err, errlen, "%s: password longer than %d bytes", what, USERS_PASSWORD_MAX);
+fail:
+	OPENSSL_cleanse(buf, size);
+	return -1;
 }
 
 int ctl_password_from_file(const char *path, char *buf, size_t size)
