@@ -23,6 +23,7 @@
 #include "config.h"
 #include "input_budget.h"
 #include "node_limits.h"
+#include "output_rate.h"
 #include "lockout.h"
 #include "rfb_filter.h"
 #include "ticket.h"
@@ -127,7 +128,7 @@ struct gw_conn {
 	uint8_t held_fbur[10];         /* the pending request (merged), if have_held */
 	bool have_held;
 	int64_t last_fbur_ms;          /* when the last request went to the worker */
-	int64_t rate_free_ms;          /* max_kbps: the bytes sent so far are "paid" at this time */
+	struct output_rate rate;       /* max_fps, max_kbps: what was sent, as debts */
 	lws_sorted_usec_list_t fbur_sul; /* releases the held request */
 	int64_t fps_window_ms;         /* start of the current one-second fps window */
 	uint32_t fps_count;

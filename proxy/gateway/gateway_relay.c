@@ -19,6 +19,9 @@
  * from the worker count) until the relay parses the server->client stream.
  * A viewer throttled without a pause for INPUT_ABUSE_MS is closed with 4001.
  *
+ * max_fps and max_kbps (output_rate.h) hold the viewer's next request, never
+ * the worker's bytes: a capped session shows fewer frames, not older ones.
+ *
  * relay_close() is the one close path of a viewer connection; the
  * connection's memory is lws's per-session data and is released after
  * LWS_CALLBACK_CLOSED, which detaches it from its session.
@@ -182,6 +185,7 @@ fail:
 static void relay_count_fbur(struct gw_conn *conn, int64_t now)
 {
 	conn->last_fbur_ms = now;
+	output_rate_fbur_sent(&conn->rate, gw->limits.max_fps, now);
 	struct gw_session *s = conn->session;
 	if (s == NULL)
 		return;
@@ -214,19 +218,11 @@ static void relay_fbur_try(struct gw_conn *conn)
 	if (!conn->have_held || conn->closing)
 		return;
 	int64_t now = gw_now_ms();
-	int64_t at = now;
-	if (gw->limits.max_fps > 0 && conn->last_fbur_ms > 0) {
-		int64_t t = conn->last_fbur_ms + 1000 / gw->limits.max_fps;
-		if (t > at)
-			at = t;
-	}
-	if (gw->limits.max_kbps > 0 && conn->rate_free_ms > at)
-		at = conn->rate_free_ms;
 	/* one request outstanding at the worker (for a while at most) */
 	int64_t answered_at = input_budget_fbur_release_ms(conn->last_fbur_ms,
 							   !conn->fbur_unanswered, now);
-	if (answered_at > at)
-		at = answered_at;
+	int64_t at = output_rate_fbur_due_ms(&conn->rate, now, gw->limits.max_fps,
+					     gw->limits.max_kbps, answered_at);
 	if (at > now) {
 		lws_sul_schedule(gw->ctx, 0, &conn->fbur_sul, relay_fbur_cb,
 				 (lws_usec_t)(at - now) * LWS_US_PER_MS);
@@ -246,17 +242,6 @@ static void relay_fbur_cb(lws_sorted_usec_list_t *sul)
 	relay_fbur_try(lws_container_of(sul, struct gw_conn, fbur_sul));
 }
 
-static uint16_t relay_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void relay_put_u16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* Hold a FramebufferUpdateRequest, merging it with one already held. */
 static void relay_hold_fbur(struct gw_conn *conn, const uint8_t *msg)
 {
@@ -264,24 +249,7 @@ static void relay_hold_fbur(struct gw_conn *conn, const uint8_t *msg)
 		memcpy(conn->held_fbur, msg, sizeof conn->held_fbur);
 		conn->have_held = true;
 	} else {
-		uint8_t *h = conn->held_fbur;
-		uint32_t x0 = relay_u16(h + 2), y0 = relay_u16(h + 4);
-		uint32_t x1 = x0 + relay_u16(h + 6), y1 = y0 + relay_u16(h + 8);
-		uint32_t mx0 = relay_u16(msg + 2), my0 = relay_u16(msg + 4);
-		uint32_t mx1 = mx0 + relay_u16(msg + 6), my1 = my0 + relay_u16(msg + 8);
-		h[1] = (uint8_t)(h[1] && msg[1]); /* non-incremental wins */
-		x0 = mx0 < x0 ? mx0 : x0;
-		y0 = my0 < y0 ? my0 : y0;
-		x1 = mx1 > x1 ? mx1 : x1;
-		y1 = my1 > y1 ? my1 : y1;
-		if (x1 > 0xffff)
-			x1 = 0xffff;
-		if (y1 > 0xffff)
-			y1 = 0xffff;
-		relay_put_u16(h + 2, x0);
-		relay_put_u16(h + 4, y0);
-		relay_put_u16(h + 6, x1 - x0);
-		relay_put_u16(h + 8, y1 - y0);
+		output_rate_merge_fbur(conn->held_fbur, msg);
 	}
 	relay_fbur_try(conn);
 }
@@ -547,13 +515,8 @@ static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
 	gw->metrics.bytes_out += n;
 	if (conn->session != NULL)
 		conn->session->bytes_out += n;
-	if (gw->limits.max_kbps > 0) {
-		/* kbps = bits per millisecond: n bytes are paid for at rate_free_ms */
-		int64_t now = gw_now_ms();
-		if (conn->rate_free_ms < now)
-			conn->rate_free_ms = now;
-		conn->rate_free_ms += (int64_t)n * 8 / gw->limits.max_kbps;
-	}
+	if (gw->limits.max_kbps > 0)
+		output_rate_sent(&conn->rate, n, gw->limits.max_kbps, gw_now_ms());
 	buf_consume(&conn->down, n);
 	if (conn->raw_paused && conn->down.len < GW_RELAY_LOW_BYTES && conn->raw != NULL) {
 		conn->raw_paused = false;
