@@ -37,6 +37,7 @@
 #include "gateway.h"
 #include "ipc.h"
 #include "log.h"
+#include "utf8.h"
 
 /* Staging buffer for lws_write(), which needs LWS_PRE bytes of headroom. */
 static uint8_t relay_tx[LWS_PRE + GW_WS_TX_CHUNK];
@@ -114,10 +115,14 @@ static void relay_close_later_cb(lws_sorted_usec_list_t *sul)
 {
 	struct gw_conn *conn = lws_container_of(sul, struct gw_conn, close_sul);
 	char reason[sizeof conn->close_reason];
-	if (conn->session != NULL && conn->session->end_reason[0] != '\0')
-		snprintf(reason, sizeof reason, "session ended: %.100s", conn->session->end_reason);
-	else
+	if (conn->session != NULL && conn->session->end_reason[0] != '\0') {
+		/* A close reason must be UTF-8 (RFC 6455): cut the worker's words between characters. */
+		char why[101];
+		utf8_clean(why, sizeof why, conn->session->end_reason);
+		snprintf(reason, sizeof reason, "session ended: %s", why);
+	} else {
 		snprintf(reason, sizeof reason, "session ended: the browser session closed the connection");
+	}
 	relay_close(conn, GW_CLOSE_SESSION_ENDED, reason);
 }
 
