@@ -68,15 +68,20 @@ static void remove_dir(void)
 	rmdir(dir);
 }
 
-/* The recordings go to a directory of their own in $TMPDIR (else /dev/shm, /tmp). */
+/*
+ * The recordings go to a directory of their own in /dev/shm (the recorder
+ * fsyncs each file: on a disk that is most of the time), else in $TMPDIR or /tmp.
+ */
 static void init(void)
 {
 	if (dir[0] != '\0')
 		return;
 	fuzz_log_one_line = true;
 	const char *base = getenv("TMPDIR");
-	if (base == NULL || base[0] == '\0')
-		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	if (access("/dev/shm", W_OK) == 0)
+		base = "/dev/shm";
+	else if (base == NULL || base[0] == '\0')
+		base = "/tmp";
 	FUZZ_CHECK(strlen(base) < CONFIG_PATH_MAX - 32);
 	snprintf(dir, sizeof dir, "%s/fuzz_record.XXXXXX", base);
 	FUZZ_CHECK(mkdtemp(dir) != NULL);
