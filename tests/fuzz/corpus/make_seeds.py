@@ -233,6 +233,13 @@ def cdp():
                    "waitingForDebugger": False}}))
     seed(t, "title_query", b"\x09" + answers + placeholder + m({
         "id": 3, "result": {"targetInfo": info("例のページ", "https://www.example.jp/")}}))
+    # a title just short of what one IPC message holds (a few more bytes: too long)
+    long_title = "長" * 2690
+    seed(t, "long_title", b"\x07" + answers + m({
+        "method": "Target.targetInfoChanged",
+        "params": {"targetInfo": info(long_title, "https://www.example.jp/")}}))
+    seed(t, "long_title_query", b"\x09" + answers + placeholder + m({
+        "id": 3, "result": {"targetInfo": info(long_title, "https://www.example.jp/")}}))
     seed(t, "split_message", b"\x02" + b'{"method":"Target.targetCreated","params":'
          b'{"targetInfo":{"type":"page","url":"https://b.example/","targetId":"T3"}}}\0{"id":')
 
@@ -259,7 +266,7 @@ def ipc():
     seed(t, "detached", b"\x04" + pk(READY) + pk(EVENT, lim) +
          pk(EVENT, js({"event": "unknown_thing"})))
     seed(t, "ended_japanese", b"\x01" + pk(READY) +
-         pk(ENDED, "ブラウザが予期せず終了しました。管理者に連絡してください。"))
+         pk(ENDED, "ブラウザが予期せず終了しました。管理者に連絡してください。セッションは終了します。"))
     seed(t, "long_title", b"\x01" + pk(READY) + pk(EVENT, js({
         "event": "navigate", "url": "https://www.example.jp/", "title": "長" * 700,
         "target": "T1"})))
