@@ -51,16 +51,47 @@ struct rfb_encoding_range {
  * key events (-258), SupportedMessages/ServerIdentity, KeyboardLedState,
  * extended clipboard (0xC0A1E5CE) and the UltraVNC/TightVNC file-transfer ones.
  */
+/*
+ * Only what pixelgate-viewer (libvncclient) and noVNC use, and what the
+ * server -> client check (rfb_stream.c) follows: no RRE, CoRRE, ZlibHex,
+ * ZYWRLE (decoders with a CVE history nobody here needs), no PointerPos, no
+ * ExtendedDesktopSize (a session's size is fixed at login).
+ */
 static const struct rfb_encoding_range rfb_filter_encodings[] = {
-	{ 0, 2 },       /* Raw, CopyRect, RRE */
-	{ 4, 8 },       /* CoRRE, Hextile, Zlib, Tight, ZlibHex */
-	{ 16, 17 },     /* ZRLE, ZYWRLE */
+	{ 0, 1 },       /* Raw, CopyRect */
+	{ 5, 7 },       /* Hextile, Zlib, Tight */
+	{ 16, 16 },     /* ZRLE */
 	{ -32, -23 },   /* Tight JPEG quality levels 0..9 */
 	{ -256, -247 }, /* Tight compress levels 0..9 */
 	{ -240, -239 }, /* XCursor, RichCursor */
-	{ -232, -232 }, /* PointerPos */
 	{ -224, -223 }, /* LastRect, NewFBSize (DesktopSize) */
-	{ -308, -308 }, /* ExtendedDesktopSize */
+};
+
+/*
+ * The pixel formats real viewers send (libvncclient's 32/24, 16/16, 16/15
+ * and 8-bit BGR233, noVNC's 32/24 and 8/6), either byte order. Anything else
+ * is refused: no viewer needs it, and every decoder would have to be right
+ * for it.
+ */
+static const struct rfb_pixel_format {
+	uint8_t bpp, depth;
+	uint16_t max[3];
+	uint8_t shift[3];
+} rfb_filter_formats[] = {
+	{ 32, 24, { 255, 255, 255 }, { 16, 8, 0 } },
+	{ 32, 24, { 255, 255, 255 }, { 0, 8, 16 } },
+	{ 32, 24, { 255, 255, 255 }, { 8, 16, 0 } },
+	{ 32, 24, { 255, 255, 255 }, { 0, 16, 8 } },
+	{ 32, 24, { 255, 255, 255 }, { 16, 0, 8 } },
+	{ 32, 24, { 255, 255, 255 }, { 8, 0, 16 } },
+	{ 16, 16, { 31, 63, 31 }, { 11, 5, 0 } },
+	{ 16, 16, { 31, 63, 31 }, { 0, 5, 11 } },
+	{ 16, 15, { 31, 31, 31 }, { 10, 5, 0 } },
+	{ 16, 15, { 31, 31, 31 }, { 0, 5, 10 } },
+	{ 8, 8, { 7, 7, 3 }, { 0, 3, 6 } },
+	{ 8, 8, { 7, 7, 3 }, { 5, 2, 0 } },
+	{ 8, 6, { 3, 3, 3 }, { 4, 2, 0 } },
+	{ 8, 6, { 3, 3, 3 }, { 0, 2, 4 } },
 };
 
 static uint16_t rfb_filter_get_u16(const uint8_t *p)
@@ -177,7 +208,32 @@ static enum rfb_verdict rfb_filter_set_pixel_format(struct rfb_filter *f, const 
 	}
 	if (len < RFB_SET_PIXEL_FORMAT_LEN)
 		return rfb_filter_need_more(out);
-	return rfb_filter_pass(f, out, RFB_SET_PIXEL_FORMAT_LEN, RFB_PHASE_NORMAL);
+	bool known = false;
+	for (size_t i = 0; i < sizeof rfb_filter_formats / sizeof rfb_filter_formats[0]; i++) {
+		const struct rfb_pixel_format *pf = &rfb_filter_formats[i];
+		known = known || (buf[4] == pf->bpp && buf[5] == pf->depth &&
+				  rfb_filter_get_u16(buf + 8) == pf->max[0] &&
+				  rfb_filter_get_u16(buf + 10) == pf->max[1] &&
+				  rfb_filter_get_u16(buf + 12) == pf->max[2] &&
+				  buf[14] == pf->shift[0] && buf[15] == pf->shift[1] &&
+				  buf[16] == pf->shift[2]);
+	}
+	if (!known)
+		return rfb_filter_reject(out, "SetPixelFormat %u/%u, max %u:%u:%u, shifts %u,%u,%u is "
+					 "not a format viewers use", buf[4], buf[5],
+					 rfb_filter_get_u16(buf + 8), rfb_filter_get_u16(buf + 10),
+					 rfb_filter_get_u16(buf + 12), buf[14], buf[15], buf[16]);
+	rfb_filter_pass(f, out, RFB_SET_PIXEL_FORMAT_LEN, RFB_PHASE_NORMAL);
+	/* canonical: the padding bytes zero, the byte order 0 or 1 */
+	memcpy(out->rewritten, buf, RFB_SET_PIXEL_FORMAT_LEN);
+	memset(out->rewritten + 1, 0, 3);
+	memset(out->rewritten + 17, 0, 3);
+	out->rewritten[6] = buf[6] != 0;
+	if (memcmp(out->rewritten, buf, RFB_SET_PIXEL_FORMAT_LEN) == 0)
+		return out->verdict;
+	out->rewritten_len = RFB_SET_PIXEL_FORMAT_LEN;
+	out->verdict = RFB_REWRITE;
+	return out->verdict;
 }
 
 static enum rfb_verdict rfb_filter_set_encodings(struct rfb_filter *f, const uint8_t *buf,

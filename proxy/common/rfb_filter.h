@@ -5,7 +5,8 @@
  * reaches the session worker. It is a pure function over a buffer: no I/O, no
  * allocation. The stream must be RFB 3.8 ("RFB 003.008\n"), security type None
  * (1), a ClientInit, then only these messages:
- *   0 SetPixelFormat (20 bytes; bits-per-pixel 8/16/32, depth 1..32)
+ *   0 SetPixelFormat (20 bytes; only the true-colour formats viewers use, see
+ *                     .c; rewritten with zero padding and byte order 0/1)
  *   2 SetEncodings   (4 + 4*n bytes, n <= RFB_FILTER_MAX_ENCODINGS; rewritten
  *                     to keep only the allow-listed encodings, see .c)
  *   3 FramebufferUpdateRequest (10 bytes)

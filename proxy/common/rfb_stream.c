@@ -185,8 +185,8 @@ static bool sc_format(const uint8_t *pf, uint8_t *bpp, uint8_t *tpixel, char *wh
 		snprintf(why, whylen, "depth %u with %u bits per pixel", depth, bits);
 		return false;
 	}
-	if (pf[3] != 1) {
-		snprintf(why, whylen, "true-colour flag %u (colour maps are refused)", pf[3]);
+	if (pf[3] == 0) { /* any other value is true (libvncserver sends 255) */
+		snprintf(why, whylen, "true-colour flag 0 (colour maps are refused)");
 		return false;
 	}
 	*bpp = (uint8_t)(bits / 8);

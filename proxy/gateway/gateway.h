@@ -26,6 +26,7 @@
 #include "output_rate.h"
 #include "lockout.h"
 #include "rfb_filter.h"
+#include "rfb_stream.h"
 #include "ticket.h"
 #include "users.h"
 
@@ -37,6 +38,7 @@
 #define GW_CLOSE_IDLE 4004           /* idle_timeout_s without input */
 #define GW_CLOSE_MAX_TIME 4005       /* max_session_s reached */
 #define GW_CLOSE_ADMIN 4006          /* ended by an administrator */
+#define GW_CLOSE_SERVER_VIOLATION 4007 /* the browser side sent what the boundary refuses */
 #define GW_CLOSE_SHUTDOWN 1001       /* the gateway is stopping ("going away") */
 
 /* Why sessions ended, for /metrics (pixelgate_sessions_ended_total{reason}). */
@@ -49,6 +51,7 @@ enum gw_end_reason {
 	GW_END_ADMIN,
 	GW_END_SHUTDOWN,
 	GW_END_START_FAILED,
+	GW_END_PROTOCOL,     /* the browser side broke the RFB allow-list (rfb_stream.h) */
 	GW_END_COUNT
 };
 
@@ -118,6 +121,8 @@ struct gw_conn {
 	struct gw_buf up_in;           /* viewer bytes not yet examined by the filter */
 	struct gw_buf up_out;          /* filtered bytes for the worker */
 	struct gw_buf down;            /* worker bytes for the viewer */
+	size_t down_ok;                /* of them, checked by sc (the first down_ok bytes) */
+	struct rfb_sc sc;              /* the check of the worker's bytes (server -> client) */
 	bool ws_paused, raw_paused;    /* rx flow control state of each side */
 	bool closing;                  /* close frame requested; nothing more is relayed */
 	int close_code;
@@ -144,7 +149,7 @@ struct gw_conn {
 	lws_sorted_usec_list_t ptr_sul; /* sends held_ptr */
 	bool ptr_seen;                 /* a PointerEvent was forwarded: ptr_buttons is valid */
 	uint8_t ptr_buttons;           /* button mask of the last one forwarded */
-	bool fbur_unanswered;          /* the worker has sent nothing since the last request */
+	bool fbur_unanswered;          /* no FramebufferUpdate ended since the last request */
 };
 
 enum gw_session_state {
@@ -364,6 +369,12 @@ struct gw_session *session_find_id(const char *id);
 size_t session_count_user(const char *user);
 /* End s now: its viewer is told code/reason; kind is counted in metrics. */
 void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason);
+/*
+ * The worker sent its viewer what the server -> client check refuses (what):
+ * audited as server_protocol_violation, the viewer closed with
+ * GW_CLOSE_SERVER_VIOLATION, the session ended.
+ */
+void session_protocol_violation(struct gw_session *s, const char *what);
 /* Limits changed at run time: re-arm every session's idle / max-time checks. */
 void session_limits_changed(void);
 

@@ -88,9 +88,11 @@ void relay_close(struct gw_conn *conn, int code, const char *reason)
 	snprintf(conn->close_reason, sizeof conn->close_reason, "%s", reason);
 	log_info("closing viewer of %s from %s (code %d): %s", conn->user, conn->peer, code,
 		 reason);
-	/* A violator gets nothing more; otherwise what the worker sent goes out first. */
+	/* A violator gets nothing more; otherwise what the worker sent and the
+	   check passed goes out first (never what it did not pass). */
 	if (code == GW_CLOSE_VIOLATION)
-		conn->down.len = 0;
+		conn->down_ok = 0;
+	conn->down.len = conn->down_ok;
 	lws_sul_cancel(&conn->close_sul);
 	if (conn->ws != NULL)
 		lws_callback_on_writable(conn->ws);
@@ -101,6 +103,14 @@ void relay_hand_over(struct gw_conn *conn)
 	struct gw_session *s = conn->session;
 	if (conn->worker_fd < 0 || s == NULL || s->ctrl_fd < 0)
 		return;
+	/* the worker's side of this viewer's RFB connection starts now */
+	struct rfb_sc_config sc = {
+		.width = (uint16_t)s->width,
+		.height = (uint16_t)s->height,
+		.allow_cut_text = false, /* no text to the terminal (issue 15 adds the policy) */
+		.allowed = RFB_SC_GATEWAY_ENCODINGS,
+	};
+	rfb_sc_init(&conn->sc, &sc);
 	if (ipc_send(s->ctrl_fd, IPC_ATTACH, NULL, 0, conn->worker_fd) != 0) {
 		log_error("session %s: could not hand the viewer's socket to the worker: %s", s->id,
 			  strerror(errno));
@@ -444,6 +454,22 @@ static void relay_process(struct gw_conn *conn)
 			relay_close(conn, GW_CLOSE_VIOLATION, reason);
 			return;
 		}
+		/* what the worker may answer depends on it (format, encodings) */
+		char why[RFB_SC_REASON_LEN];
+		if (normal && !rfb_sc_client(&conn->sc,
+					     v == RFB_PASS ? conn->up_in.data + off : step.rewritten,
+					     v == RFB_PASS ? step.len : step.rewritten_len, why,
+					     sizeof why)) {
+			log_warn("viewer of %s from %s: RFB message refused: %s", conn->user,
+				 conn->peer, why);
+			json_t *f = json_pack("{s:s}", "what", why);
+			audit_event("protocol_violation", conn->user, conn->peer,
+				    conn->session ? conn->session->id : "", f);
+			json_decref(f);
+			relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: pixel format "
+				    "changed after the first update request");
+			return;
+		}
 		if (normal && v == RFB_PASS) {
 			bool stop;
 			struct rfb_filter saved = conn->filter;
@@ -462,6 +488,7 @@ static void relay_process(struct gw_conn *conn)
 		}
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
 		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
+
 		if (normal && type == 0)
 			record_client_format(conn, pass, pass_len); /* SetPixelFormat */
 		if (buf_append(&conn->up_out, pass, pass_len) != 0) {
@@ -501,16 +528,54 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 }
 
 /* The viewer can take more: send queued worker bytes, or the close frame. */
+/*
+ * The worker's new bytes in down (after down_ok) through the server ->
+ * client check: what passes may go to the viewer (and the recording); a
+ * field cut short waits for the rest; a violation ends the session, and the
+ * bytes that were not passed never leave.
+ */
+static void relay_check_down(struct gw_conn *conn)
+{
+	while (conn->down_ok < conn->down.len && !conn->closing) {
+		struct rfb_sc_step st;
+		const uint8_t *p = conn->down.data + conn->down_ok;
+		enum rfb_sc_verdict v = rfb_sc_step(&conn->sc, p, conn->down.len - conn->down_ok, &st);
+		if (v == RFB_SC_NEED_MORE)
+			return;
+		if (v == RFB_SC_REJECT) {
+			conn->down.len = conn->down_ok; /* what was not passed is dropped */
+			log_warn("viewer of %s from %s: the worker's stream refused after %llu "
+				 "messages: %s", conn->user, conn->peer,
+				 (unsigned long long)conn->sc.messages, st.reason);
+			if (conn->session != NULL)
+				session_protocol_violation(conn->session, st.reason);
+			else
+				relay_close(conn, GW_CLOSE_SERVER_VIOLATION,
+					    "session ended for your safety: the browser side sent "
+					    "data the gateway refuses");
+			return;
+		}
+		record_data(conn, p, st.len);
+		conn->down_ok += st.len;
+		if (st.ends_message && !st.handshake && st.message_type == 0) {
+			/* an update came: a held update request may go now */
+			conn->fbur_unanswered = false;
+			if (conn->have_held)
+				relay_fbur_try(conn);
+		}
+	}
+}
+
 static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
 {
-	if (conn->closing && conn->down.len == 0) {
+	if (conn->closing && conn->down_ok == 0) {
 		lws_close_reason(wsi, (enum lws_close_status)conn->close_code,
 				 (unsigned char *)conn->close_reason, strlen(conn->close_reason));
 		return -1;
 	}
-	if (conn->down.len == 0)
+	if (conn->down_ok == 0)
 		return 0;
-	size_t n = conn->down.len < GW_WS_TX_CHUNK ? conn->down.len : GW_WS_TX_CHUNK;
+	size_t n = conn->down_ok < GW_WS_TX_CHUNK ? conn->down_ok : GW_WS_TX_CHUNK;
 	memcpy(relay_tx + LWS_PRE, conn->down.data, n);
 	if (lws_write(wsi, relay_tx + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n) {
 		log_warn("viewer of %s from %s: write failed", conn->user, conn->peer);
@@ -523,11 +588,12 @@ static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
 	if (gw->limits.max_kbps > 0)
 		output_rate_sent(&conn->rate, n, gw->limits.max_kbps, gw_now_ms());
 	buf_consume(&conn->down, n);
+	conn->down_ok -= n;
 	if (conn->raw_paused && conn->down.len < GW_RELAY_LOW_BYTES && conn->raw != NULL) {
 		conn->raw_paused = false;
 		lws_rx_flow_control(conn->raw, 1);
 	}
-	if (conn->down.len > 0 || conn->closing)
+	if (conn->down_ok > 0 || conn->closing)
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -597,17 +663,14 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			conn->rec_checked = true;
 			record_start(conn);
 		}
-		record_data(conn, in, len);
-		/* the worker answers: a held update request may go now */
-		conn->fbur_unanswered = false;
-		if (conn->have_held)
-			relay_fbur_try(conn);
 		if (buf_append(&conn->down, in, len) != 0) {
 			log_error("viewer of %s: relay buffer overrun from the worker", conn->user);
 			relay_close(conn, GW_CLOSE_SESSION_ENDED, "session ended: relay overrun");
 			return 0;
 		}
-		lws_callback_on_writable(conn->ws);
+		relay_check_down(conn);
+		if (conn->down_ok > 0)
+			lws_callback_on_writable(conn->ws);
 		if (conn->down.len >= GW_RELAY_HIGH_BYTES && !conn->raw_paused) {
 			conn->raw_paused = true;
 			lws_rx_flow_control(wsi, 0);

@@ -56,7 +56,7 @@ const char *gw_end_reason_name(enum gw_end_reason r)
 {
 	static const char *const names[GW_END_COUNT] = {
 		"grace", "browser", "worker_crash", "idle", "max_time", "admin", "shutdown",
-		"start_failed"
+		"start_failed", "protocol_violation"
 	};
 	return (unsigned)r < GW_END_COUNT ? names[r] : "unknown";
 }
@@ -243,6 +243,16 @@ static void session_stop(struct gw_session *s, enum gw_end_reason kind, const ch
 void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason)
 {
 	session_stop_code(s, kind, code, reason);
+}
+
+void session_protocol_violation(struct gw_session *s, const char *what)
+{
+	log_error("session %s of %s: the browser side broke the RFB allow-list: %s; ending the "
+		  "session", s->id, s->user, what);
+	session_audit(s, "server_protocol_violation", json_pack("{s:s}", "what", what));
+	session_stop_code(s, GW_END_PROTOCOL, GW_CLOSE_SERVER_VIOLATION,
+			  "session ended for your safety: the browser side sent data the gateway "
+			  "refuses");
 }
 
 /* When the next idle / max-time check is due (ms, monotonic), or 0 for none. */

@@ -11,7 +11,8 @@
  *     one message, and the same message alone (no trailing bytes) gives the
  *     same answer while every shorter prefix of it gives NEED_MORE;
  *   - REWRITE output fits out->rewritten, is a SetEncodings whose count
- *     matches its length, and passes the filter unchanged when fed back;
+ *     matches its length or the same SetPixelFormat with its padding zeroed
+ *     and byte order 0/1, and passes the filter unchanged when fed back;
  *   - NEED_MORE and REJECT leave the filter state untouched; NEED_MORE only
  *     for fewer than max_message bytes, and every shorter prefix is NEED_MORE;
  *   - REJECT carries a non-empty NUL-terminated reason.
@@ -80,15 +81,25 @@ static void fuzz_check_prefixes(const struct rfb_filter *f, const uint8_t *buf, 
 	}
 }
 
-static void fuzz_check_rewrite(const struct rfb_step *out)
+static void fuzz_check_rewrite(const struct rfb_step *out, const uint8_t *in)
 {
 	CHECK(out->rewritten_len >= 4);
 	CHECK(out->rewritten_len <= out->len);
-	CHECK(out->rewritten[0] == 2);
-	CHECK(out->rewritten[1] == 0);
-	size_t count = (size_t)out->rewritten[2] << 8 | out->rewritten[3];
-	CHECK(count <= RFB_FILTER_MAX_ENCODINGS);
-	CHECK(out->rewritten_len == 4 + 4 * count);
+	if (out->rewritten[0] == 0) {
+		/* SetPixelFormat: the same format, padding zeroed, byte order 0 or 1 */
+		CHECK(out->rewritten_len == 20 && out->len == 20 && in[0] == 0);
+		for (size_t i = 1; i < 4; i++)
+			CHECK(out->rewritten[i] == 0 && out->rewritten[16 + i] == 0);
+		CHECK(out->rewritten[6] == (in[6] != 0));
+		CHECK(memcmp(out->rewritten + 4, in + 4, 2) == 0);
+		CHECK(memcmp(out->rewritten + 7, in + 7, 10) == 0);
+	} else {
+		CHECK(out->rewritten[0] == 2);
+		CHECK(out->rewritten[1] == 0);
+		size_t count = (size_t)out->rewritten[2] << 8 | out->rewritten[3];
+		CHECK(count <= RFB_FILTER_MAX_ENCODINGS);
+		CHECK(out->rewritten_len == 4 + 4 * count);
+	}
 
 	/* Filtering the filter's own output changes nothing. */
 	struct rfb_filter g;
@@ -140,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (v == RFB_PASS)
 			CHECK(out.rewritten_len == 0);
 		else
-			fuzz_check_rewrite(&out);
+			fuzz_check_rewrite(&out, buf);
 
 		/* The message alone gives the same answer as with bytes after it. */
 		struct rfb_filter g = before;

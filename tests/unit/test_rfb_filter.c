@@ -127,21 +127,24 @@ static size_t allowed_messages(struct msg *m, bool with_cut_text)
 	n++;
 	m[n].name = "SetPixelFormat 16/16";
 	m[n].len = set_pixel_format(m[n].bytes, 16, 16, 1);
+	put_u16(m[n].bytes + 8, 31);
+	put_u16(m[n].bytes + 10, 63);
+	put_u16(m[n].bytes + 12, 31);
+	m[n].bytes[14] = 11;
+	m[n].bytes[15] = 5;
+	m[n].bytes[16] = 0;
 	n++;
 	m[n].name = "SetPixelFormat 8/8";
 	m[n].len = set_pixel_format(m[n].bytes, 8, 8, 1);
+	put_u16(m[n].bytes + 8, 7);
+	put_u16(m[n].bytes + 10, 7);
+	put_u16(m[n].bytes + 12, 3);
 	m[n].bytes[14] = 0;
 	m[n].bytes[15] = 3;
 	m[n].bytes[16] = 6;
 	n++;
-	m[n].name = "SetPixelFormat 32/32";
-	m[n].len = set_pixel_format(m[n].bytes, 32, 32, 1);
-	n++;
-	m[n].name = "SetPixelFormat depth 1";
-	m[n].len = set_pixel_format(m[n].bytes, 8, 1, 1);
-	n++;
-	static const int32_t encs[] = { 16, 7, 5, 6, 8, 17, 2, 4, 1, 0, -32, -23, -256, -247,
-					-240, -239, -232, -224, -223, -308 };
+	static const int32_t encs[] = { 16, 7, 5, 6, 1, 0, -32, -23, -256, -247,
+					-240, -239, -224, -223 };
 	m[n].name = "SetEncodings all allowed";
 	m[n].len = set_encodings(m[n].bytes, encs, sizeof encs / sizeof encs[0]);
 	n++;
@@ -150,7 +153,7 @@ static size_t allowed_messages(struct msg *m, bool with_cut_text)
 	n++;
 	int32_t many[RFB_FILTER_MAX_ENCODINGS];
 	for (size_t i = 0; i < RFB_FILTER_MAX_ENCODINGS; i++)
-		many[i] = i % 9 == 3 ? -239 : (int32_t)(i % 9); /* 3 is not allowed */
+		many[i] = (int32_t[]){ 0, 1, 5, 6, 7, 16, -239, -23 }[i % 8]; /* all allowed */
 	m[n].name = "SetEncodings 64 entries";
 	m[n].len = set_encodings(m[n].bytes, many, RFB_FILTER_MAX_ENCODINGS);
 	n++;
@@ -474,15 +477,16 @@ Test(rfb_filter, set_encodings_rewrite_keeps_allowed_in_order)
 		ENC_KBD_LED_STATE,
 		ENC_FILE_TRANSFER,
 		-313,        /* continuous updates */
-		-308,        /* ExtendedDesktopSize: keep */
+		-308,        /* ExtendedDesktopSize: a session's size is fixed */
+		2, 4, 8, 17, -232, /* RRE, CoRRE, ZlibHex, ZYWRLE, PointerPos: dropped */
 		3,           /* unassigned */
 		-33, -22, -257, -246, -241, -238, -233, -231, -225, -222, -307, 9, 15, 18,
-		-256, -247, -32, -240, -239, -232, -224, /* boundaries: keep */
+		-256, -247, -32, -240, -239, -224, /* boundaries: keep */
 		0,           /* Raw: keep */
 		INT32_MIN, INT32_MAX, -1,
 	};
-	static const int32_t expect[] = { 7, 16, -23, 1, -223, -308, -256, -247, -32,
-					  -240, -239, -232, -224, 0 };
+	static const int32_t expect[] = { 7, 16, -23, 1, -223, -256, -247, -32,
+					  -240, -239, -224, 0 };
 	const size_t n_in = sizeof in / sizeof in[0];
 	const size_t n_expect = sizeof expect / sizeof expect[0];
 	uint8_t buf[4 + 4 * 64];
@@ -631,6 +635,50 @@ Test(rfb_filter, bad_pixel_formats_are_rejected)
 		cr_assert_not_null(strstr(out.reason, "SetPixelFormat"), "%s", out.reason);
 		cr_assert_eq(f.messages, 3);
 	}
+}
+
+Test(rfb_filter, only_the_pixel_formats_viewers_use_pass_and_padding_is_zeroed)
+{
+	static const struct {
+		const char *name;
+		uint8_t bpp, depth;
+		uint16_t max;
+		uint8_t shifts[3];
+	} refused[] = {
+		{ "32/32", 32, 32, 255, { 16, 8, 0 } },
+		{ "32/24 shifts 24,16,8", 32, 24, 255, { 24, 16, 8 } },
+		{ "32/24 max 127", 32, 24, 127, { 16, 8, 0 } },
+		{ "8/1", 8, 1, 1, { 0, 0, 0 } },
+		{ "16/16 max 255", 16, 16, 255, { 11, 5, 0 } },
+		{ "32/24 shifts 16,16,16", 32, 24, 255, { 16, 16, 16 } },
+	};
+	uint8_t buf[20];
+	struct rfb_filter f;
+	struct rfb_step out;
+
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		set_pixel_format(buf, refused[i].bpp, refused[i].depth, 1);
+		put_u16(buf + 8, refused[i].max);
+		put_u16(buf + 10, refused[i].max);
+		put_u16(buf + 12, refused[i].max);
+		memcpy(buf + 14, refused[i].shifts, 3);
+		handshake(&f, false, 0);
+		rfb_filter_step(&f, buf, sizeof buf, &out);
+		assert_rejected(&out, refused[i].name);
+		cr_assert(strstr(out.reason, "not a format viewers use"), "%s", out.reason);
+	}
+	/* a known format with junk in the padding and byte order 7: rewritten */
+	set_pixel_format(buf, 32, 24, 1);
+	buf[1] = 0xAA;
+	buf[6] = 7;
+	buf[19] = 0x55;
+	handshake(&f, false, 0);
+	cr_assert_eq(rfb_filter_step(&f, buf, sizeof buf, &out), RFB_REWRITE);
+	cr_assert_eq(out.len, 20);
+	cr_assert_eq(out.rewritten_len, 20);
+	cr_assert(out.rewritten[1] == 0 && out.rewritten[6] == 1 && out.rewritten[19] == 0);
+	cr_assert(memcmp(out.rewritten + 4, buf + 4, 2) == 0 &&
+		  memcmp(out.rewritten + 7, buf + 7, 10) == 0);
 }
 
 Test(rfb_filter, fb_update_request_incremental_must_be_boolean)
