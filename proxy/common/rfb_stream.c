@@ -198,6 +198,11 @@ static bool sc_format(const uint8_t *pf, uint8_t *bpp, uint8_t *tpixel, char *wh
 	return true;
 }
 
+bool rfb_sc_at_message(const struct rfb_sc *p)
+{
+	return p->phase == SC_MSG;
+}
+
 void rfb_sc_init(struct rfb_sc *p, const struct rfb_sc_config *cfg)
 {
 	memset(p, 0, sizeof *p);

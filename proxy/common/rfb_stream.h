@@ -138,6 +138,9 @@ bool rfb_sc_client(struct rfb_sc *p, const uint8_t *msg, size_t len, char *reaso
 enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len,
 				struct rfb_sc_step *out);
 
+/* True between server messages (after the handshake): the next byte is a message type. */
+bool rfb_sc_at_message(const struct rfb_sc *p);
+
 /* The encoding bit of a wire encoding number, 0 if the parser does not know it. */
 uint32_t rfb_sc_encoding_bit(int32_t encoding);
 

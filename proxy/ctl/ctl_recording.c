@@ -5,6 +5,7 @@
  */
 #include "ctl_recording.h"
 
+#include "rfb_stream.h"
 #include <errno.h>
 #include <png.h>
 #include <rfb/rfbclient.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "rfb_stream.h"
 
 static void ctl_recording_usage(FILE *f)
 {
@@ -93,12 +96,108 @@ static void ctl_rfb_quiet(const char *fmt, ...)
 	(void)fmt;
 }
 
+/*
+ * Does the recording pass the gateway's own server -> client check
+ * (rfb_stream.c), as a viewer asking for everything the gateway allows in
+ * the 32-bit format the export decodes with? The file is "vncLog0.0", the
+ * handshake, then each message after a 16-byte timestamp. libvncclient only
+ * decodes what passes: a file that was altered, or written by something
+ * else, is refused before it reaches its decoders. 0, or -1 with why.
+ */
+static int ctl_recording_check(const char *file, char *why, size_t whylen)
+{
+	static const uint8_t asked[] = { 2, 0, 0, 12, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0, 0, 6,
+					 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x11,
+					 0xFF, 0xFF, 0xFF, 0x10, 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF,
+					 0x21, 0xFF, 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
+	static const uint8_t format[20] = { 0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255,
+					    16, 8, 0 };
+	static const uint8_t fbur[10] = { 3 };
+	uint8_t buf[65536];
+	size_t have = 0, off = 0;
+	uint64_t at = 0; /* file offset of buf[0] */
+	bool stamp_next = false, configured = false;
+	struct rfb_sc sc;
+	FILE *f = fopen(file, "rb");
+	if (f == NULL) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (off > 0) {
+			memmove(buf, buf + off, have - off);
+			at += off;
+			have -= off;
+			off = 0;
+		}
+		size_t got = fread(buf + have, 1, sizeof buf - have, f);
+		have += got;
+		if (!configured) {
+			/* the session's size, from ServerInit: magic 9, version 12, security 2,
+			   result 4 */
+			if (have < 31) {
+				snprintf(why, whylen, "shorter than a vncrec handshake");
+				break;
+			}
+			if (memcmp(buf, "vncLog0.0", 9) != 0) {
+				snprintf(why, whylen, "not a vncrec file");
+				break;
+			}
+			struct rfb_sc_config cfg = {
+				.width = (uint16_t)(buf[27] << 8 | buf[28]),
+				.height = (uint16_t)(buf[29] << 8 | buf[30]),
+				.allowed = RFB_SC_GATEWAY_ENCODINGS,
+			};
+			rfb_sc_init(&sc, &cfg);
+			if (!rfb_sc_client(&sc, format, sizeof format, why, whylen))
+				break;
+			rfb_sc_client(&sc, asked, sizeof asked, why, whylen);
+			rfb_sc_client(&sc, fbur, sizeof fbur, why, whylen);
+			off = 9;
+			configured = true;
+		}
+		while (off < have) {
+			if (stamp_next) {
+				if (have - off < 16)
+					break;
+				off += 16;
+				stamp_next = false;
+				continue;
+			}
+			struct rfb_sc_step st;
+			enum rfb_sc_verdict v = rfb_sc_step(&sc, buf + off, have - off, &st);
+			if (v == RFB_SC_REJECT) {
+				snprintf(why, whylen, "at byte %llu: %s",
+					 (unsigned long long)(at + off + st.len), st.reason);
+				fclose(f);
+				return -1;
+			}
+			if (v == RFB_SC_NEED_MORE)
+				break;
+			off += st.len;
+			stamp_next = rfb_sc_at_message(&sc);
+		}
+		if (got == 0) {
+			fclose(f);
+			return 0; /* a recording may end anywhere: the session's end cuts it */
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
 /* Export file's frames into dir every every_s seconds; exit status. */
 static int ctl_recording_export(const char *file, const char *dir, double every_s)
 {
 	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
 	char path[4096];
 	int n = 0, rc = 1;
+	char why[256];
+	if (ctl_recording_check(file, why, sizeof why) != 0) {
+		fprintf(stderr, "pixelgatectl: %s: refused, it does not pass the gateway's check of "
+			"what a viewer may be sent: %s\n", file, why);
+		return 1;
+	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "pixelgatectl: %s: %s\n", dir, strerror(errno));
 		return 1;

@@ -412,10 +412,12 @@ void audit_close(void);
 bool record_applies(const char *user);
 /* Start recording conn if it applies (conn->session set); failures are logged only. */
 void record_start(struct gw_conn *conn);
-/* Bytes from the worker for conn's viewer; a write error stops the recording only. */
-void record_data(struct gw_conn *conn, const uint8_t *in, size_t len);
-/* A SetPixelFormat the viewer sent (msg: the whole 20-byte message). */
-void record_client_format(struct gw_conn *conn, const uint8_t *msg, size_t len);
+/*
+ * Bytes from the worker for conn's viewer that the server -> client check
+ * accepted, in order; starts_message: they begin a server message (a
+ * timestamp goes before them). A write error stops the recording only.
+ */
+void record_data(struct gw_conn *conn, const uint8_t *in, size_t len, bool starts_message);
 /* Close conn's recording: sha256, log line, "recording" audit record. */
 void record_close(struct gw_conn *conn);
 /* Create recording_dir, prune old recordings now and once a day. */

@@ -489,8 +489,6 @@ static void relay_process(struct gw_conn *conn)
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
 		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
 
-		if (normal && type == 0)
-			record_client_format(conn, pass, pass_len); /* SetPixelFormat */
 		if (buf_append(&conn->up_out, pass, pass_len) != 0) {
 			relay_close(conn, GW_CLOSE_SESSION_ENDED,
 				    "session ended: the browser session stopped reading input");
@@ -543,7 +541,12 @@ static void relay_check_down(struct gw_conn *conn)
 		if (v == RFB_SC_NEED_MORE)
 			return;
 		if (v == RFB_SC_REJECT) {
-			conn->down.len = conn->down_ok; /* what was not passed is dropped */
+			/* the whole fields before the bad one pass (as they would have had
+			   they come in an earlier read); from the bad one on, nothing */
+			if (st.len > 0)
+				record_data(conn, p, st.len, st.starts_message);
+			conn->down_ok += st.len;
+			conn->down.len = conn->down_ok;
 			log_warn("viewer of %s from %s: the worker's stream refused after %llu "
 				 "messages: %s", conn->user, conn->peer,
 				 (unsigned long long)conn->sc.messages, st.reason);
@@ -555,7 +558,7 @@ static void relay_check_down(struct gw_conn *conn)
 					    "data the gateway refuses");
 			return;
 		}
-		record_data(conn, p, st.len);
+		record_data(conn, p, st.len, st.starts_message);
 		conn->down_ok += st.len;
 		if (st.ends_message && !st.handshake && st.message_type == 0) {
 			/* an update came: a held update request may go now */

@@ -1,29 +1,32 @@
 /*
- * fuzz_record.c: libFuzzer target for the session recorder's parser of the
- * server->client RFB stream (proxy/gateway/gateway_record.c, included here
- * as it is, so its private state can be checked; the rest of the gateway is
- * gw_stubs.c). What the worker sends a viewer is hostile input: the
- * recorder frames it into the handshake's steps and server messages and
- * writes each to a vncrec file, a timestamp before each message.
+ * fuzz_record.c: libFuzzer target for the session recorder
+ * (proxy/gateway/gateway_record.c, included here as it is, so its private
+ * state can be checked; the rest of the gateway is gw_stubs.c) driven the
+ * way the relay drives it: what the worker sends a viewer is hostile input;
+ * the server -> client check (rfb_stream.c) accepts what it may, and the
+ * recorder gets the accepted bytes in order with the start of each message
+ * marked, writing a timestamp before each message of its vncrec file.
  *
- * Input byte 0: bits 0..1 the size of the pieces the second run gives
- * record_data() (1, 3, 100 or 4096 bytes); bit 2 the viewer sends a
- * SetPixelFormat: its pixel format is the next 16 bytes of the input, and
- * the 2 after them (big-endian) say after how many bytes of the stream it
- * arrives. The rest is the worker's stream. gettimeofday() of the recorder
- * gives the number of the timestamp, so the file is the same every run.
+ * Input byte 0: bits 0..1 the size of the pieces the second run gives the
+ * check (1, 3, 100 or 4096 bytes); bit 2 the viewer sends a SetPixelFormat:
+ * its pixel format is the next 16 bytes of the input, and the 2 after them
+ * (big-endian) say after how many bytes of the stream it arrives. The rest
+ * is the worker's stream. The session's size is the one its ServerInit says
+ * (bytes 18..21 of the stream), so that size check passes and the fuzzer
+ * gets past it. gettimeofday() of the recorder gives the number of the
+ * timestamp, so the file is the same every run.
  *
  * The stream is recorded twice, given all at once and in pieces.
  * Invariants, each an abort():
- *  - both files are the same byte for byte, and both recordings stop (or
- *    not) alike: where the stream is cut does not change what is recorded;
- *  - the file is "vncLog0.0", then the stream's bytes in order, a prefix of
- *    it, with 16-byte timestamps (seconds and microseconds as 32-bit
- *    big-endian values, each in its 8 bytes) put only between units, none
- *    within the handshake (at least 38 bytes: version, security, init) and
- *    each followed by a known server message type;
- *  - unless the recording stopped, everything but the last incomplete unit
- *    is in the file (less than REC_PENDING_MAX_BYTES held back);
+ *  - both files are the same byte for byte: where the stream is cut does not
+ *    change what is recorded;
+ *  - the file is "vncLog0.0", then exactly the bytes the check accepted, in
+ *    order, with a 16-byte timestamp (seconds and microseconds as 32-bit
+ *    big-endian values, each in its 8 bytes) before each server message and
+ *    nowhere else: none within the handshake (at least 38 bytes), each
+ *    followed by a FramebufferUpdate or a Bell;
+ *  - what was not accepted is a field cut short (less than RFB_SC_MAX_TOKEN
+ *    bytes) or the rest of a refused stream;
  *  - the "recording" audit record names the file and gives its size and
  *    its SHA-256;
  *  - no log line holds a control character; nothing leaks.
@@ -92,8 +95,8 @@ static void init(void)
 struct rec_run {
 	uint8_t *file;
 	size_t len;
-	bool stopped;
-	size_t held;          /* bytes of the stream still waiting for their unit */
+	bool refused;         /* the check refused the stream */
+	size_t accepted;      /* bytes of the stream it accepted */
 	off_t stamps[FUZZ_STAMPS_MAX];
 	size_t nstamps;
 };
@@ -110,14 +113,48 @@ static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Give data[0 .. n) to the recorder in pieces of at most piece bytes. */
-static void feed(struct gw_conn *conn, const uint8_t *data, size_t n, size_t piece)
+/*
+ * The relay's way: data[0 .. n) arrives in pieces of at most piece bytes;
+ * what the check accepts goes to the recorder, the rest waits for more. The
+ * viewer's SetPixelFormat pf (or none) goes to the check after pf_at bytes.
+ */
+static void feed(struct gw_conn *conn, struct rfb_sc *sc, const uint8_t *data, size_t n,
+		 size_t piece, const uint8_t *pf, size_t pf_at, struct rec_run *run)
 {
-	for (size_t off = 0; off < n;) {
-		size_t k = n - off < piece ? n - off : piece;
-		record_data(conn, data + off, k);
-		off += k;
+	size_t have = 0;
+	bool pf_sent = pf == NULL;
+	run->accepted = 0;
+	run->refused = false;
+	while ((have < n || !pf_sent) && !run->refused) {
+		if (!pf_sent && have == pf_at) { /* at the same byte in every run */
+			char why[RFB_SC_REASON_LEN];
+			(void)rfb_sc_client(sc, pf, 20, why, sizeof why);
+			pf_sent = true;
+			continue;
+		}
+		size_t k = n - have < piece ? n - have : piece;
+		if (!pf_sent && have + k > pf_at)
+			k = pf_at - have;
+		have += k;
+		while (run->accepted < have) {
+			struct rfb_sc_step st;
+			enum rfb_sc_verdict v =
+				rfb_sc_step(sc, data + run->accepted, have - run->accepted, &st);
+			if (v == RFB_SC_NEED_MORE)
+				break;
+			/* a refusal's valid bytes before the bad field pass too, as in the relay */
+			if (st.len > 0)
+				record_data(conn, data + run->accepted, st.len, st.starts_message);
+			if (v == RFB_SC_REJECT) {
+				run->accepted += st.len;
+				run->refused = true;
+				break;
+			}
+			run->accepted += st.len;
+		}
 	}
+	if (!run->refused)
+		FUZZ_CHECK(n - run->accepted < RFB_SC_MAX_TOKEN);
 }
 
 /* Record data, the viewer's SetPixelFormat pf (or none) after pf_at bytes of it. */
@@ -125,6 +162,22 @@ static void record_run(struct gw_session *s, struct gw_conn *conn, const uint8_t
 		       size_t pf_at, const uint8_t *data, size_t size, size_t piece,
 		       struct rec_run *run)
 {
+	/* the viewer asks for everything the gateway allows */
+	static const uint8_t asked[] = { 2, 0, 0, 12, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0, 0, 6,
+					 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x11,
+					 0xFF, 0xFF, 0xFF, 0x10, 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF,
+					 0x21, 0xFF, 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
+	static const uint8_t fbur[10] = { 3 };
+	struct rfb_sc_config cfg = { .allowed = RFB_SC_GATEWAY_ENCODINGS };
+	struct rfb_sc sc;
+	char why[RFB_SC_REASON_LEN];
+
+	if (size >= 22) {
+		cfg.width = (uint16_t)(data[18] << 8 | data[19]);
+		cfg.height = (uint16_t)(data[20] << 8 | data[21]);
+	}
+	rfb_sc_init(&sc, &cfg);
+	FUZZ_CHECK(rfb_sc_client(&sc, asked, sizeof asked, why, sizeof why));
 	memset(conn, 0, sizeof *conn);
 	conn->session = s;
 	conn->worker_fd = -1;
@@ -136,18 +189,14 @@ static void record_run(struct gw_session *s, struct gw_conn *conn, const uint8_t
 	snprintf(path, sizeof path, "%s", conn->rec->path);
 	stamp_conn = conn;
 	nstamps = 0;
-	if (pf == NULL || pf_at > size)
+	if (pf != NULL && pf_at > size)
 		pf_at = size;
-	feed(conn, data, pf_at, piece);
-	if (pf != NULL)
-		record_client_format(conn, pf, 20);
-	feed(conn, data + pf_at, size - pf_at, piece);
-	run->stopped = conn->rec->need == SIZE_MAX;
-	run->held = conn->rec->len;
-	if (run->stopped)
-		FUZZ_CHECK(conn->rec->pend == NULL && conn->rec->len == 0);
-	else
-		FUZZ_CHECK(run->held <= size && run->held < REC_PENDING_MAX_BYTES);
+	/* the first update request goes with the pixel format: after it a new
+	   format would be refused */
+	if (pf == NULL)
+		FUZZ_CHECK(rfb_sc_client(&sc, fbur, sizeof fbur, why, sizeof why));
+	feed(conn, &sc, data, size, piece, pf, pf_at, run);
+	FUZZ_CHECK(!conn->rec->stopped);
 	memcpy(run->stamps, stamps, nstamps * sizeof stamps[0]);
 	run->nstamps = nstamps;
 	stamp_conn = NULL;
@@ -183,10 +232,15 @@ static void record_run(struct gw_session *s, struct gw_conn *conn, const uint8_t
 	FUZZ_CHECK(strcmp(s->rec_file, name) == 0 && strcmp(s->rec_sha256, hex) == 0);
 }
 
-/* The file: magic, then the stream with timestamps only between its units. */
-static void check_file(const struct rec_run *run, const uint8_t *data, size_t size)
+static uint32_t rd32(const uint8_t *p)
 {
-	static const uint8_t types[] = { 0, 1, 2, 3, 150, 250 };
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The file: magic, then the accepted stream with a timestamp before each message. */
+static void check_file(const struct rec_run *run, const uint8_t *data)
+{
+	static const uint8_t types[] = { 0, 2 };
 	size_t magic = strlen(REC_MAGIC);
 	FUZZ_CHECK(run->len >= magic && memcmp(run->file, REC_MAGIC, magic) == 0);
 	size_t at = magic, consumed = 0;
@@ -194,7 +248,7 @@ static void check_file(const struct rec_run *run, const uint8_t *data, size_t si
 		size_t until = k < run->nstamps ? (size_t)run->stamps[k] : run->len;
 		FUZZ_CHECK(until >= at && until <= run->len);
 		size_t n = until - at;
-		FUZZ_CHECK(consumed + n <= size);
+		FUZZ_CHECK(consumed + n <= run->accepted);
 		FUZZ_CHECK(memcmp(run->file + at, data + consumed, n) == 0);
 		consumed += n;
 		at = until;
@@ -210,11 +264,10 @@ static void check_file(const struct rec_run *run, const uint8_t *data, size_t si
 		FUZZ_CHECK(rd32(t) == k + 1 && memcmp(t + 4, zero, 4) == 0 && rd32(t + 8) == 0 &&
 			   memcmp(t + 12, zero, 4) == 0);
 		at += 16;
-		FUZZ_CHECK(consumed < size);
+		FUZZ_CHECK(consumed < run->accepted);
 		FUZZ_CHECK(memchr(types, data[consumed], sizeof types) != NULL);
 	}
-	if (!run->stopped)
-		FUZZ_CHECK(consumed + run->held == size);
+	FUZZ_CHECK(consumed == run->accepted);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -253,9 +306,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	record_run(&s, &conn, pfp, pf_at, data, size, size > 0 ? size : 1, &whole);
 	record_run(&s, &conn, pfp, pf_at, data, size, piece, &split);
 
-	FUZZ_CHECK(whole.stopped == split.stopped && whole.len == split.len &&
-		   memcmp(whole.file, split.file, whole.len) == 0);
-	check_file(&whole, data, size);
+	FUZZ_CHECK(whole.refused == split.refused && whole.accepted == split.accepted &&
+		   whole.len == split.len && memcmp(whole.file, split.file, whole.len) == 0);
+	check_file(&whole, data);
 	free(whole.file);
 	free(split.file);
 	fuzz_audits_clear();

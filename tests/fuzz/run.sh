@@ -48,7 +48,7 @@ fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/common/ipc.
 fuzz_limits         4096   proxy/common/node_limits.c -ljansson
 fuzz_login          4096   proxy/common/login.c proxy/common/users.c -ljansson -largon2 -lcrypto
 fuzz_proxy_v2       1024   proxy/common/proxy_v2.c
-fuzz_record         16384  @gw
+fuzz_record         16384  @gw proxy/common/rfb_stream.c
 fuzz_rfb_filter     2048   proxy/common/rfb_filter.c
 fuzz_viewer_config  4096   -I viewer cflags:sdl2 viewer/viewer_config.c pkg:inih
 '

@@ -196,6 +196,35 @@ IT_TEST(recording, exported_frames_show_the_block)
 	fprintf(stderr, "[recording] %s: %lld bytes, %d frames, block at %d,%d in %s\n", file,
 		(long long)st.st_size, n, b.x, b.y, last);
 
+	/* a recording with a message the gateway would never have passed on (its
+	   handshake, then a timestamp and a TextChat) is refused before
+	   libvncclient decodes it */
+	char bad[1200];
+	{
+		static const uint8_t chat[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+						11, 0, 0, 0, 0, 0, 0, 4, 'e', 'v', 'i', 'l' };
+		uint8_t head[200];
+		FILE *in = fopen(path, "rb");
+		size_t got = in ? fread(head, 1, sizeof head, in) : 0;
+
+		if (in)
+			fclose(in);
+		/* magic 9, version 12, security 2, result 4, ServerInit 24 + its name */
+		IT_ASSERT(got >= 51, "%s: %zu bytes", path, got);
+		size_t hs = 51 + (size_t)(head[47] << 24 | head[48] << 16 | head[49] << 8 | head[50]);
+		IT_ASSERT(hs <= got, "%s: a handshake of %zu bytes", path, hs);
+		snprintf(bad, sizeof bad, "%s/tampered.vncrec", top);
+		FILE *w = fopen(bad, "wb");
+		IT_ASSERT(w && fwrite(head, 1, hs, w) == hs && fwrite(chat, 1, sizeof chat, w) ==
+			  sizeof chat && fclose(w) == 0, "%s: %s", bad, strerror(errno));
+	}
+	rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s/bad --every 1",
+		    PIXELGATE_BUILD_DIR, bad, top);
+	IT_ASSERT(rc == 1 && strstr(out, "does not pass the gateway's check") &&
+			  strstr(out, "(TextChat)"),
+		  "export of a tampered recording: exit %d, want 1 and a refusal naming "
+		  "TextChat:\n%s", rc, out);
+
 	/* session_end (after the reconnect grace) names the recording too */
 	json_t *end = NULL;
 	deadline = it_now_s() + IT_GRACE_S + 20;
