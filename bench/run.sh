@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: build a release pixelgate in build-bench/, start it in a
-# throw-away world on 127.0.0.1 and run build-bench/bench_session (figures)
+# throw-away world on 127.0.0.1 and run build-bench/bench_session (figures,
+# then bench_rfb_stream: the cost of checking the browser -> terminal stream)
 # or build-bench/bench_soak (churn soak, pass/fail) against it.
 #
 #   sudo bench/run.sh [--sessions N] [--seconds S] [--fps-cap FPS]
@@ -187,7 +188,8 @@ prepare_system() {
 build() {
 	local log bin
 	if [[ ${PIXELGATE_BENCH_NO_BUILD:-} == 1 ]]; then
-		for bin in pixelgate pixelgate-session pixelgatectl bench_session bench_soak; do
+		for bin in pixelgate pixelgate-session pixelgatectl bench_session bench_soak \
+			bench_rfb_stream; do
 			[[ -x $BUILD/$bin ]] || die "$BUILD/$bin is missing (PIXELGATE_BENCH_NO_BUILD=1)"
 		done
 		say "using the binaries in $BUILD as they are"
@@ -198,7 +200,7 @@ build() {
 	if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPIXELGATE_SANITIZE=OFF \
 		-DPIXELGATE_TESTS=OFF &&
 		cmake --build "$BUILD" -j"$(nproc)" --target pixelgate pixelgate-session \
-			pixelgatectl bench_session bench_soak; } >"$log" 2>&1; then
+			pixelgatectl bench_session bench_soak bench_rfb_stream; } >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
 		rm -f -- "$log"
 		die "build failed"
@@ -353,6 +355,13 @@ run_bench() {
 	BENCH_PID=""
 	[[ $rc -ne 130 ]] || exit 130
 	[[ $rc -eq 0 ]] || die "bench_session exited with status $rc"
+	# what checking the browser -> terminal stream costs per MB, beside what
+	# copying and encrypting the same bytes cost, and what recording adds to
+	# the event loop (bench/bench_rfb_stream.c); recorded into the world
+	printf '\n'
+	mkdir -p "$WORLD/rfb-bench"
+	"$BUILD/bench_rfb_stream" --mib 64 --record "$WORLD/rfb-bench" ||
+		die "bench_rfb_stream exited with status $?"
 }
 
 # The soak; then the daemon is stopped and its log searched for sanitizer
