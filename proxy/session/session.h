@@ -204,4 +204,18 @@ void cdp_close(struct cdp *c);
    report, -1 if the message is not valid JSON. */
 int cdp_translate(const char *msg, char *out, size_t outlen);
 
+#ifdef PIXELGATE_TEST_INJECT
+/*
+ * TEST ONLY (session_inject.c, in pixelgate-session-inject alone; the
+ * production pixelgate-session is compiled without PIXELGATE_TEST_INJECT
+ * and has none of this). inject_watch(): a browser event (the JSON text
+ * cdp_translate() made) whose URL ends in INJECT_FRAGMENT<kind> arms an
+ * injection. inject_flush(): at a message boundary (between
+ * rfbProcessEvents() calls), write the armed hostile message into each
+ * viewer's RFB socket.
+ */
+void inject_watch(const char *event_json);
+void inject_flush(rfbScreenInfoPtr screen);
+#endif
+
 #endif

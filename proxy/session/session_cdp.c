@@ -510,6 +510,9 @@ static void cdp_handle(struct cdp *c, const char *msg)
 	}
 	if (rc != 1)
 		return;
+#ifdef PIXELGATE_TEST_INJECT
+	inject_watch(ev); /* test-only build: see session_inject.c */
+#endif
 	bool repeat = cdp_is_repeat(c, ev);
 	if (cdp_title_wait(c, ev, repeat))
 		return;
