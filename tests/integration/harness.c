@@ -474,7 +474,7 @@ void it_start(const char *test_name, const char *const *users)
 
 void it_start_opts(const char *test_name, const char *const *users, const struct it_opts *o)
 {
-	char users_file[320], conf[8192], agent[64] = "";
+	char users_file[320], conf[8192], agent[64] = "", session_binary[400];
 
 	memset(&it, 0, sizeof it);
 	snprintf(it.test_name, sizeof it.test_name, "%s", test_name);
@@ -515,6 +515,14 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		while (it.agent_port == it.port || it.agent_port == it.admin_port);
 		snprintf(agent, sizeof agent, "agent_check_port = %d\n", it.agent_port);
 	}
+	if (o && o->session_binary) {
+		snprintf(session_binary, sizeof session_binary, "%s", o->session_binary);
+		IT_ASSERT(access(session_binary, X_OK) == 0, "%s: %s (is it built?)",
+			  session_binary, strerror(errno));
+	} else {
+		snprintf(session_binary, sizeof session_binary, "%s/pixelgate-session",
+			 PIXELGATE_BUILD_DIR);
+	}
 	snprintf(conf, sizeof conf,
 		 "# written by the integration test %s\n"
 		 "[server]\n"
@@ -525,7 +533,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "users_file = %s\n"
 		 "runtime_dir = %s\n"
 		 "state_dir = %s\n"
-		 "session_binary = %s/pixelgate-session\n"
+		 "session_binary = %s\n"
 		 "[admin]\n"
 		 "admin_listen_address = 127.0.0.1\n"
 		 "admin_listen_port = %d\n"
@@ -541,7 +549,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "reconnect_grace_s = %d\n"
 		 "%s",
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
-		 PIXELGATE_BUILD_DIR, it.admin_port, agent, it.audit_dir, it.audit_key,
+		 session_binary, it.admin_port, agent, it.audit_dir, it.audit_key,
 		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
 		 o && o->home_path ? o->home_path : "/page.html", it.squid_port,
 		 IT_GRACE_S,

@@ -156,6 +156,9 @@ struct it_opts {
 	bool memcheck;             /* run the gateway under valgrind memcheck: the
 				      non-sanitized build in $PIXELGATE_MEMCHECK_DIR
 				      (tests/run.sh makes it); it.memcheck_log */
+	const char *session_binary; /* the worker executable (NULL: the build's
+				       pixelgate-session), e.g. the test-only
+				       pixelgate-session-inject */
 };
 
 /*

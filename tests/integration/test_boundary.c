@@ -1,0 +1,406 @@
+/*
+ * test_boundary.c: the boundary holds when the browser side turns hostile
+ * (issue 10, "Done when" item 2).
+ *
+ * The sessions run pixelgate-session-inject, a test-only build of the worker
+ * (proxy/session/session_inject.c; the production pixelgate-session has
+ * none of it) that writes a hostile message into the viewer's real RFB
+ * stream, at a message boundary, when its browser goes to a URL ending in
+ * #pixelgate-inject-<kind>. The viewer triggers it as a user would, typing
+ * the URL into the address bar; everything else is the real product (the
+ * daemon, the cell, Xvfb, Chromium, squid). One test per kind, each with a
+ * fresh world:
+ *  - cuttext:  ServerCutText with a marker text (the clipboard is off);
+ *  - encoding: a FramebufferUpdate with an RRE rectangle of marker pixels,
+ *              an encoding the viewer never asked for (and the gateway
+ *              never allows);
+ *  - outside:  a Raw rectangle half past the framebuffer's right edge;
+ *  - resize:   a DesktopSize of 16384x16384.
+ * Each test asserts what the staff member and the security staff would see:
+ * the viewer is closed with 4007 and "session ended for your safety", the
+ * audit log has a server_protocol_violation record naming what was refused
+ * and a session_end record with reason protocol_violation, the session is
+ * gone (no worker process, not in the admin API, counted in
+ * pixelgate_sessions_ended_total{reason="protocol_violation"}), and the
+ * viewer never received the bad bytes.
+ *
+ * How "never received" is observed. The client core keeps no copy of the
+ * stream; two things on the viewer's side would react to the bad bytes:
+ *  - the client core's own guard (issue 10, item 3: the same parser as the
+ *    gateway's, in front of libvncclient) closes the connection with its own reason, "the
+ *    server sent data this viewer refuses: ...", when a bad byte reaches
+ *    it: a close with that reason means the bytes got through the gateway;
+ *  - behind it, the viewer's RFB decoder (libvncclient, watched through
+ *    hooks set on pgc_rfb(c)) acts on each injected message in a way the
+ *    test can see, should the guard ever let one through:
+ *     - ServerCutText: libvncclient hands the text to GotXCutText (hooked:
+ *       any call counts, the marker is looked for);
+ *     - RRE: libvncclient decodes it (every encoding it has, asked for or
+ *       not) into the framebuffer and calls GotFrameBufferUpdate (hooked:
+ *       every updated rectangle is searched for the marker pixel, whose
+ *       padding byte the real screen never sets; any rectangle past the
+ *       edge counts too);
+ *     - the out-of-bounds Raw rectangle: libvncclient refuses it itself
+ *       ("Rect too large") and drops the connection, so the viewer's close
+ *       would be its own "RFB error: ..." with code 0;
+ *     - DesktopSize: libvncclient calls MallocFrameBuffer with the new size
+ *       (hooked: any size other than the session's counts; the hook refuses
+ *       it rather than allocate 1 GiB).
+ * The gateway may pass the 4-byte FramebufferUpdate header before it
+ * refuses the rectangle header (it checks each field once whole): that
+ * header alone carries nothing, and libvncclient then waits for a rectangle
+ * that never comes until the close.
+ *
+ * With the gateway's check disabled (relay_check_down() passing what it
+ * refuses), every test here fails: the viewer's guard closes with its own
+ * reason and the audit log has no record; with the guard taken out of the
+ * client core as well, the decoder hooks see the bytes (the marker text,
+ * the marker pixels, "Rect too large", a 16384x16384 framebuffer).
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Constants the injecting worker uses (no libvncserver types in there). */
+#include "../../proxy/session/session_inject.h"
+
+#define BD_ADMIN "bd-admin"
+#define BD_CLOSE_S 60  /* from the navigation to the close: URL typed, page loaded, injected */
+#define BD_EVENT_S 30  /* a record in the audit log, the session gone */
+#define BD_WIDTH 1024
+#define BD_HEIGHT 768
+
+/* ---- what the viewer's decoder saw (hooks on its libvncclient) ---------------- */
+
+static struct {
+	int width, height;          /* the session's framebuffer */
+	int cut_texts;              /* ServerCutText messages decoded */
+	bool cut_marker;            /* ... one of them with INJECT_CUT_TEXT */
+	int marker_rects;           /* updated rectangles holding an injected pixel */
+	int outside_rects;          /* updated rectangles past the framebuffer's edge */
+	int resizes;                /* framebuffer (re)allocations to another size */
+	int resize_w, resize_h;     /* the last such size */
+	void (*got_update)(rfbClient *, int, int, int, int);
+	rfbBool (*malloc_fb)(rfbClient *);
+	void (*got_cut)(rfbClient *, const char *, int);
+} bd;
+
+static void bd_got_cut(rfbClient *cl, const char *text, int len)
+{
+	bd.cut_texts++;
+	if (len > 0 && memmem(text, (size_t)len, INJECT_CUT_TEXT, strlen(INJECT_CUT_TEXT)))
+		bd.cut_marker = true;
+	if (bd.got_cut)
+		bd.got_cut(cl, text, len);
+}
+
+/* True if the rectangle (inside the framebuffer) has a pixel of INJECT_PIXEL_BYTES. */
+static bool bd_has_marker(rfbClient *cl, int x, int y, int w, int h)
+{
+	static const uint8_t pixel[] = INJECT_PIXEL_BYTES;
+	const uint8_t *fb = cl->frameBuffer;
+
+	for (int row = y; row < y + h; row++)
+		for (int col = x; col < x + w; col++)
+			if (memcmp(fb + ((size_t)row * (size_t)cl->width + (size_t)col) * 4, pixel,
+				   4) == 0)
+				return true;
+	return false;
+}
+
+static void bd_got_update(rfbClient *cl, int x, int y, int w, int h)
+{
+	if (x < 0 || y < 0 || w < 0 || h < 0 || x + w > cl->width || y + h > cl->height)
+		bd.outside_rects++;
+	else if (bd_has_marker(cl, x, y, w, h))
+		bd.marker_rects++;
+	if (bd.got_update)
+		bd.got_update(cl, x, y, w, h);
+}
+
+static rfbBool bd_malloc_fb(rfbClient *cl)
+{
+	if (cl->width != bd.width || cl->height != bd.height) {
+		bd.resizes++;
+		bd.resize_w = cl->width;
+		bd.resize_h = cl->height;
+		return FALSE; /* a real viewer would now allocate width * height * 4 */
+	}
+	return bd.malloc_fb(cl);
+}
+
+/*
+ * Hooks the viewer's libvncclient (between pumps: the test's thread is the
+ * one that drives it). The pixel search needs the 32-bit format the client
+ * core asks for.
+ */
+static void bd_watch(struct pgc_conn *c)
+{
+	rfbClient *cl = pgc_rfb(c);
+
+	IT_ASSERT(cl != NULL && cl->frameBuffer != NULL, "no framebuffer");
+	IT_ASSERT(cl->format.bitsPerPixel == 32, "the viewer's pixel format has %d bits, want 32",
+		  cl->format.bitsPerPixel);
+	bd.width = cl->width;
+	bd.height = cl->height;
+	bd.got_update = cl->GotFrameBufferUpdate;
+	bd.malloc_fb = cl->MallocFrameBuffer;
+	bd.got_cut = cl->GotXCutText;
+	cl->GotFrameBufferUpdate = bd_got_update;
+	cl->MallocFrameBuffer = bd_malloc_fb;
+	cl->GotXCutText = bd_got_cut;
+	/* what was on screen before the injection holds no marker either */
+	IT_ASSERT(!bd_has_marker(cl, 0, 0, cl->width, cl->height),
+		  "the screen has the marker pixel before anything was injected");
+}
+
+/* ---- the audit log ------------------------------------------------------------- */
+
+static int bd_is_log(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
+	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+}
+
+/*
+ * The first record of event for user in the audit log (json_decref() it), or
+ * NULL; *count gets how many there are.
+ */
+static json_t *bd_audit_find(const char *event, const char *user, int *count)
+{
+	struct dirent **names = NULL;
+	int n = scandir(it.audit_dir, &names, bd_is_log, alphasort);
+	json_t *first = NULL;
+
+	*count = 0;
+	for (int i = 0; i < n; i++) {
+		char path[640], *line = NULL;
+		size_t cap = 0;
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
+		free(names[i]);
+		f = fopen(path, "r");
+		while (f != NULL && getline(&line, &cap, f) > 0) {
+			json_t *rec = json_loads(line, 0, NULL);
+			const char *ev = json_string_value(json_object_get(rec, "event"));
+			const char *u = json_string_value(json_object_get(rec, "user"));
+
+			if (ev != NULL && u != NULL && strcmp(ev, event) == 0 &&
+			    strcmp(u, user) == 0) {
+				(*count)++;
+				if (first == NULL) {
+					first = rec;
+					continue;
+				}
+			}
+			json_decref(rec);
+		}
+		free(line);
+		if (f != NULL)
+			fclose(f);
+	}
+	free(names);
+	return first;
+}
+
+/* bd_audit_find(), waiting up to BD_EVENT_S for the record. */
+static json_t *bd_audit_wait(const char *event, const char *user, int *count)
+{
+	double end = it_now_s() + BD_EVENT_S;
+	json_t *rec;
+
+	while ((rec = bd_audit_find(event, user, count)) == NULL && it_now_s() < end)
+		it_sleep_ms(200);
+	return rec;
+}
+
+static const char *bd_str(json_t *rec, const char *key)
+{
+	const char *v = json_string_value(json_object_get(rec, key));
+
+	return v ? v : "";
+}
+
+/* ---- the test ------------------------------------------------------------------ */
+
+static void bd_key(struct pgc_conn *c, uint32_t keysym, bool down)
+{
+	IT_ASSERT(pgc_key(c, keysym, down) == 0, "key 0x%x %s failed: %s", keysym,
+		  down ? "down" : "up", pgc_close_reason(c));
+	it_pump_for(c, 60);
+}
+
+/*
+ * it_goto(), except that the connection may close as soon as Return goes
+ * down: Chromium navigates on the press, and the injection follows within
+ * milliseconds, so the release finds the viewer closed (not an error here).
+ */
+static void bd_goto(struct pgc_conn *c, const char *url)
+{
+	it_pump_for(c, 500);
+	bd_key(c, 0xffe3, true); /* Control_L */
+	bd_key(c, 'l', true);
+	bd_key(c, 'l', false);
+	bd_key(c, 0xffe3, false);
+	it_pump_for(c, 500);
+	IT_ASSERT(pgc_type_utf8(c, url) == 0, "typing %s failed: %s", url, pgc_close_reason(c));
+	it_pump_for(c, 300);
+	bd_key(c, 0xff0d, true); /* Return */
+	(void)pgc_key(c, 0xff0d, false);
+}
+
+/* Sessions of user in the admin API. */
+static int bd_sessions_of(const char *user)
+{
+	struct it_session s[16];
+	int n = it_sessions(BD_ADMIN, s, 16), found = 0;
+
+	for (int i = 0; i < n && i < 16; i++)
+		found += strcmp(s[i].user, user) == 0;
+	return found;
+}
+
+static double bd_ended_metric(void)
+{
+	struct it_http r;
+
+	it_admin("GET", "/metrics", BD_ADMIN, NULL, &r);
+	IT_ASSERT(r.status == 200, "GET /metrics: %d %s", r.status, r.body);
+	return it_metric(r.body, "pixelgate_sessions_ended_total{reason=\"protocol_violation\"}");
+}
+
+/*
+ * One world, one session, one injection of kind; the gateway must refuse it
+ * with an audit record whose "what" contains want_what.
+ */
+static void bd_run(const char *kind, const char *user, const char *want_what)
+{
+	static const char *const admins[] = { BD_ADMIN, NULL };
+	const char *const users[] = { user, NULL };
+	struct it_opts o = { .admins = admins,
+			     .session_binary = PIXELGATE_BUILD_DIR "/pixelgate-session-inject" };
+	char test_name[64], url[256], line[64];
+	struct it_rect block;
+	pid_t workers[8];
+	double t0 = it_now_s();
+
+	snprintf(test_name, sizeof test_name, "boundary_%s", kind);
+	it_start_opts(test_name, users, &o);
+	struct pgc_conn *c = it_open_page(user, BD_WIDTH, BD_HEIGHT, &block);
+	double t_page = it_now_s();
+
+	bd_watch(c);
+	IT_ASSERT(it_workers(workers, 8) == 1, "%d session workers, want 1",
+		  it_workers(workers, 8));
+	IT_ASSERT(bd_ended_metric() == 0,
+		  "sessions_ended_total{reason=\"protocol_violation\"} is %g before the injection",
+		  bd_ended_metric());
+
+	/* the user goes to the page that makes the worker misbehave */
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/page2.html" INJECT_FRAGMENT "%s",
+		 it.page_port, kind);
+	bd_goto(c, url);
+	bool closed = it_wait_closed(c, BD_CLOSE_S);
+	double t_closed = it_now_s();
+
+	/* the worker really wrote the bytes into the viewer's stream (its log
+	   reaches the daemon's through a pipe: it may come after the close) */
+	snprintf(line, sizeof line, "TEST BUILD: injected %s (", kind);
+	for (double until = it_now_s() + BD_EVENT_S;
+	     it_file_count(it.daemon_log, line) == 0 && it_now_s() < until;)
+		it_sleep_ms(100);
+	IT_ASSERT(it_file_count(it.daemon_log, line) == 1,
+		  "the worker's log has %d \"%s\" lines, want 1 (the trigger did not fire?)",
+		  it_file_count(it.daemon_log, line), line);
+
+	/* the viewer never got them */
+	fprintf(stderr,
+		"[%s] decoder saw: %d cut texts (marker %s), %d rectangles with the marker pixel, "
+		"%d past the edge, %d resizes (last %dx%d); viewer %s: %d \"%s\"\n",
+		it.test_name, bd.cut_texts, bd.cut_marker ? "yes" : "no", bd.marker_rects,
+		bd.outside_rects, bd.resizes, bd.resize_w, bd.resize_h,
+		closed ? "closed" : "still open", pgc_close_code(c), pgc_close_reason(c));
+	IT_ASSERT(bd.cut_texts == 0 && !bd.cut_marker,
+		  "the viewer's decoder got %d ServerCutText message(s)%s", bd.cut_texts,
+		  bd.cut_marker ? ", one with the injected text" : "");
+	IT_ASSERT(bd.marker_rects == 0, "the viewer's decoder drew the injected pixels (%d rectangles)",
+		  bd.marker_rects);
+	IT_ASSERT(bd.outside_rects == 0,
+		  "the viewer's decoder got %d rectangle(s) past the framebuffer's edge",
+		  bd.outside_rects);
+	IT_ASSERT(bd.resizes == 0, "the viewer's decoder was asked for a %dx%d framebuffer",
+		  bd.resize_w, bd.resize_h);
+	IT_ASSERT(strncmp(pgc_close_reason(c), "RFB error", 9) != 0,
+		  "the viewer's decoder refused the stream itself: \"%s\" (the bad bytes got to it)",
+		  pgc_close_reason(c));
+	IT_ASSERT(strstr(pgc_close_reason(c), "the server sent data this viewer refuses") == NULL,
+		  "the viewer's own guard refused the stream: %d \"%s\" (the bad bytes got through "
+		  "the gateway)",
+		  pgc_close_code(c), pgc_close_reason(c));
+
+	/* ... and was closed by the gateway, for its safety */
+	IT_ASSERT(closed, "the viewer is still connected %d s after going to %s", BD_CLOSE_S, url);
+	IT_ASSERT(pgc_close_code(c) == 4007 &&
+			  strstr(pgc_close_reason(c), "session ended for your safety") != NULL,
+		  "the viewer was closed with %d \"%s\", want 4007 \"session ended for your "
+		  "safety: ...\"",
+		  pgc_close_code(c), pgc_close_reason(c));
+
+	/* the security staff can read what happened */
+	int n;
+	json_t *v = bd_audit_wait("server_protocol_violation", user, &n);
+	IT_ASSERT(v != NULL, "no server_protocol_violation record of %s within %d s", user,
+		  BD_EVENT_S);
+	fprintf(stderr, "[%s] audit: server_protocol_violation what=\"%s\"\n", it.test_name,
+		bd_str(v, "what"));
+	IT_ASSERT(n == 1, "%d server_protocol_violation records of %s, want 1", n, user);
+	IT_ASSERT(strstr(bd_str(v, "what"), want_what) != NULL,
+		  "server_protocol_violation says \"%s\", want it to name \"%s\"", bd_str(v, "what"),
+		  want_what);
+	json_decref(v);
+	json_t *end = bd_audit_wait("session_end", user, &n);
+	IT_ASSERT(end != NULL, "no session_end record of %s within %d s", user, BD_EVENT_S);
+	IT_ASSERT(strcmp(bd_str(end, "reason"), "protocol_violation") == 0,
+		  "session_end has reason \"%s\", want \"protocol_violation\"", bd_str(end, "reason"));
+	json_decref(end);
+
+	/* the session is gone, not kept for a reconnect */
+	double until = it_now_s() + BD_EVENT_S;
+	while ((it_workers(workers, 8) > 0 || bd_sessions_of(user) > 0) && it_now_s() < until)
+		it_sleep_ms(200);
+	IT_ASSERT(it_workers(workers, 8) == 0, "%d session worker(s) still running %d s after the close",
+		  it_workers(workers, 8), BD_EVENT_S);
+	IT_ASSERT(bd_sessions_of(user) == 0, "the admin API still lists a session of %s", user);
+	IT_ASSERT(bd_ended_metric() == 1,
+		  "sessions_ended_total{reason=\"protocol_violation\"} is %g, want 1",
+		  bd_ended_metric());
+	fprintf(stderr, "[%s] page after %.1f s, closed %.1f s after the navigation, done in %.1f s\n",
+		it.test_name, t_page - t0, t_closed - t_page, it_now_s() - t0);
+}
+
+IT_TEST(boundary, server_cut_text_never_reaches_the_viewer, .timeout = 240)
+{
+	bd_run(INJECT_KIND_CUTTEXT, "bd-cut", "ServerCutText");
+}
+
+IT_TEST(boundary, unrequested_encoding_never_reaches_the_viewer, .timeout = 240)
+{
+	bd_run(INJECT_KIND_ENCODING, "bd-rre", "encoding 2 (RRE)");
+}
+
+IT_TEST(boundary, rectangle_outside_the_screen_never_reaches_the_viewer, .timeout = 240)
+{
+	bd_run(INJECT_KIND_OUTSIDE, "bd-edge", "outside the 1024x768 framebuffer");
+}
+
+IT_TEST(boundary, desktop_resize_never_reaches_the_viewer, .timeout = 240)
+{
+	bd_run(INJECT_KIND_RESIZE, "bd-size", "DesktopSize 16384x16384");
+}
