@@ -75,6 +75,18 @@ enum {
 /* libvncclient's buffer for Tight data sent without zlib (RFB_BUFFER_SIZE). */
 #define SC_TIGHT_RAW_MAX (640u * 480u)
 #define SC_TIGHT_MIN_TO_COMPRESS 12
+/*
+ * libvncclient's gradient filter keeps one row of at most 2048 pixels
+ * (TIGHT_GRADIENT_MAX_WIDTH; wider overflows it where the library is not
+ * patched for CVE-2026-44988) and writes each row's first pixel even when
+ * the rectangle is 0 pixels wide (past the framebuffer's end for one at its
+ * right edge). In a 16-bit format it decodes JPEG into its RFB_BUFFER_SIZE
+ * buffer at 3 bytes a pixel, so a larger picture overwrites the rfbClient.
+ * libvncserver's encoder never sends more: Tight rectangles at most 2048
+ * pixels wide and 65536 pixels in all, fills aside.
+ */
+#define SC_TIGHT_GRADIENT_MAX_WIDTH 2048u
+#define SC_TIGHT_JPEG16_MAX_PIXELS (SC_TIGHT_RAW_MAX / 3)
 
 static uint16_t sc_u16(const uint8_t *p)
 {
@@ -684,6 +696,11 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 			sc_reject(p, out, "Tight JPEG rectangle in an 8-bit pixel format");
 			return false;
 		}
+		if (p->bpp == 2 && area > SC_TIGHT_JPEG16_MAX_PIXELS) {
+			sc_reject(p, out, "Tight JPEG rectangle of %ux%u in a 16-bit pixel format (at "
+				  "most %u pixels)", p->rw, p->rh, SC_TIGHT_JPEG16_MAX_PIXELS);
+			return false;
+		}
 		sc_compact(b + 1, len - 1, &csize, &clen);
 		if (csize == 0)
 			return true;
@@ -712,7 +729,13 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 		off = 2;
 		switch (b[1]) {
 		case 0: /* copy */
+			break;
 		case 2: /* gradient */
+			if (p->rw == 0 || p->rw > SC_TIGHT_GRADIENT_MAX_WIDTH) {
+				sc_reject(p, out, "Tight gradient filter on a %ux%u rectangle (1..%u "
+					  "pixels wide)", p->rw, p->rh, SC_TIGHT_GRADIENT_MAX_WIDTH);
+				return false;
+			}
 			break;
 		case 1: { /* palette: colours - 1, then the colours */
 			if (len < 3)

@@ -550,6 +550,15 @@ static void h_tight_jpeg(struct sb *s) /* no quality level asked */
 	p8(s, 0x90);
 	pcompact(s, 10);
 }
+static void h_tight_gradient_empty(struct sb *s) /* libvncclient writes a pixel past the end */
+{
+	handshake(s, W, H, "");
+	update(s, 1);
+	rect(s, W, H - 1, 0, 1, 7);
+	mark(s);
+	p8(s, 0x40);
+	p8(s, 2);
+}
 static void h_cursor_big(struct sb *s)
 {
 	handshake(s, W, H, "");
@@ -624,6 +633,8 @@ static const struct hostile hostile[] = {
 	{ "Tight zlib data too long", h_tight_len, "Tight zlib data of 4000000", false },
 	{ "Tight raw data of the wrong size", h_tight_nozlib_len, "uncompressed data of 49", false },
 	{ "Tight JPEG not asked for", h_tight_jpeg, "no JPEG quality level", false },
+	{ "a 0-pixel-wide Tight gradient", h_tight_gradient_empty, "gradient filter on a 0x1",
+	  false },
 	{ "a 129-pixel cursor", h_cursor_big, "cursor of 129x2", false },
 	{ "a cursor hotspot outside", h_cursor_hotspot, "hotspot at 10,0", false },
 	{ "a DesktopSize of 16384x16384", h_desktop_size, "DesktopSize 16384x16384", false },
@@ -705,4 +716,70 @@ Test(rfb_stream, pixel_sizes_follow_the_viewers_format)
 	cr_assert(rfb_sc_client(&p, se, sizeof se, why, sizeof why));
 	f = feed(&p, s.d, s.n, 3);
 	cr_assert(f.last == RFB_SC_PASS && f.accepted == s.n && f.messages == 2, "%s", f.reason);
+}
+
+/*
+ * libvncclient's own Tight limits, which the sizes of the rectangles above
+ * cannot reach: its gradient filter's row of 2048 pixels (wider overflowed
+ * it before CVE-2026-44988) and, in a 16-bit format, JPEG decoded into its
+ * 640x480-byte buffer at 3 bytes a pixel (a larger picture overwrote the
+ * rfbClient after it). Up to each limit passes, one pixel more is refused
+ * before any byte of the Tight header is accepted.
+ */
+Test(rfb_stream, tight_stays_within_libvncclients_buffers)
+{
+	static struct sb s;
+	static const uint8_t PF16[16] = { 16, 16, 0, 1, 0, 31, 0, 63, 0, 31, 11, 5, 0 };
+	static const struct {
+		unsigned w, h, rw, rh;
+		bool sixteen, jpeg;
+		const char *says; /* NULL: passes */
+	} cases[] = {
+		{ 2100, 3, 2048, 1, false, false, NULL },
+		{ 2100, 3, 2049, 1, false, false, "gradient filter on a 2049x1 rectangle" },
+		{ 2100, 3, 2049, 1, true, false, "gradient filter on a 2049x1 rectangle" },
+		{ 400, 300, 400, 256, true, true, NULL }, /* 102400 pixels, 307200 bytes */
+		{ 400, 300, 400, 257, true, true, "JPEG rectangle of 400x257 in a 16-bit" },
+		{ 400, 300, 400, 300, false, true, NULL }, /* 32-bit: into the framebuffer */
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct rfb_sc_config cfg = { .width = (uint16_t)cases[i].w,
+					     .height = (uint16_t)cases[i].h,
+					     .allowed = RFB_SC_GATEWAY_ENCODINGS };
+		uint8_t spf[20] = { 0 }, se[12] = { 2, 0, 0, 2, 0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xE9 };
+		unsigned tpixel = cases[i].sixteen ? 2 : 3;
+		char why[160];
+		struct rfb_sc p;
+
+		memset(&s, 0, sizeof s);
+		handshake(&s, cases[i].w, cases[i].h, "");
+		update(&s, 1);
+		rect(&s, 0, 0, cases[i].rw, cases[i].rh, 7);
+		mark(&s);
+		if (cases[i].jpeg) {
+			p8(&s, 0x90);
+			pcompact(&s, 100);
+			pfill(&s, 100, 0xD8);
+		} else { /* gradient, sent without zlib */
+			p8(&s, 0xE0);
+			p8(&s, 2);
+			pcompact(&s, cases[i].rw * cases[i].rh * tpixel);
+			pfill(&s, (size_t)cases[i].rw * cases[i].rh * tpixel, 0x01);
+		}
+		memcpy(spf + 4, cases[i].sixteen ? PF16 : PF32, 16);
+		rfb_sc_init(&p, &cfg);
+		cr_assert(rfb_sc_client(&p, spf, sizeof spf, why, sizeof why), "%s", why);
+		cr_assert(rfb_sc_client(&p, se, sizeof se, why, sizeof why), "%s", why);
+		struct fed f = feed(&p, s.d, s.n, 7);
+		if (cases[i].says == NULL) {
+			cr_assert(f.last == RFB_SC_PASS && f.accepted == s.n && f.messages == 1,
+				  "case %zu: %s", i, f.reason);
+		} else {
+			cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, cases[i].says),
+				  "case %zu: \"%s\"", i, f.reason);
+			cr_assert(f.accepted <= s.bad, "case %zu: %zu bytes of the header passed", i,
+				  f.accepted - s.bad);
+		}
+	}
 }
