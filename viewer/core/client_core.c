@@ -32,8 +32,25 @@
  * write side of its socketpair end, so libvncclient reads EOF. It keeps
  * reading (and discarding) what libvncclient writes until pgc_free(), so a
  * write never hits a closed socket.
+ *
+ * Guard (issue 10, "the viewer defends itself too"): the bridge thread runs
+ * the gateway's server -> client parser (rfb_stream.h) over the server's
+ * bytes where they land, in to_raw, and gives libvncclient only the bytes
+ * it passed (to_raw's first raw_ok bytes): a field cut short waits there
+ * for the rest, nothing is copied again. What libvncclient writes is framed
+ * on its way out (guard_client()) and SetPixelFormat, SetEncodings and
+ * FramebufferUpdateRequest are told to the parser, so it checks each
+ * rectangle against the encodings libvncclient asked for. The session's
+ * size is not known before ServerInit (a login can land in the user's
+ * running session, of another size than it asked for): the parser learns it
+ * from ServerInit once it is within PGC_FB_MIN/MAX_*, and from then on the
+ * framebuffer may not change (DesktopSize must repeat it). On a refusal the
+ * bytes that passed still reach libvncclient, the rest is dropped,
+ * libvncclient reads EOF, the WebSocket is closed (1008) and the connection
+ * is PGC_CLOSE_REFUSED with the parser's reason.
  */
 #include "client_core.h"
+#include "rfb_stream.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -77,6 +94,17 @@
    network that drops packets without a reset is noticed. */
 #define WS_PING_IDLE_S		20
 #define WS_HANGUP_IDLE_S	35
+/* What libvncclient writes before its first message, bytes: its
+   ProtocolVersion (12), the security type it chose (1), ClientInit (1). The
+   guard lets through no other handshake than RFB 3.8 with None. */
+#define GUARD_CLIENT_HANDSHAKE	14
+/* Where ServerInit starts in the server's stream, bytes: after the
+   ProtocolVersion (12), the security types [None] (2) and SecurityResult
+   (4), which are all the parser accepts there. */
+#define GUARD_SERVER_INIT_AT	18
+/* Largest SetEncodings the guard frames, encodings (libvncclient's
+   MAX_ENCODINGS; the gateway's RFB_FILTER_MAX_ENCODINGS). */
+#define GUARD_MAX_ENCODINGS	64
 
 /* ------------------------------------------------------------------------ */
 /* Process-wide setup: logging of lws and libvncclient.                     */
@@ -1053,6 +1081,19 @@ static void bbuf_consume(struct bbuf *b, size_t n)
 
 enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_FAILED };
 
+/* The guard of one connection (bridge thread only). */
+struct pgc_guard {
+	struct rfb_sc sc;	/* the server -> client parser */
+	bool sized;		/* sc has the session's size (from ServerInit) */
+	bool refused;		/* the server's data was refused: nothing more passes */
+	uint64_t passed;	/* server bytes passed so far */
+	/* what libvncclient writes, framed into its messages */
+	uint32_t cs_skip;	/* bytes to let by unseen: handshake, ClientCutText's text */
+	bool cs_lost;		/* a message it cannot frame came: server bytes are held */
+	size_t cs_have;		/* bytes of the current message in cs_msg */
+	uint8_t cs_msg[4 + 4 * GUARD_MAX_ENCODINGS];
+};
+
 struct pgc_conn {
 	/* set before the bridge thread starts, constant afterwards */
 	struct lws_context *ctx;
@@ -1072,6 +1113,7 @@ struct pgc_conn {
 	bool close_req;		/* caller hit an RFB error: close the WebSocket */
 	bool rfb_ready;		/* rfbInitClient() done: disarm the watchdog */
 	bool closed;		/* close_code/close_reason are final */
+	bool closed_by_guard;	/* ... and the guard's (not the server's) */
 	int close_code;
 	char close_reason[256];
 	/* --- end of lock-guarded fields */
@@ -1081,6 +1123,8 @@ struct pgc_conn {
 	struct lws *raw;	/* the adopted bridge end */
 	int fd_bridge;		/* our socketpair end until lws adopts it */
 	struct bbuf to_raw;	/* WebSocket -> libvncclient */
+	size_t raw_ok;		/* to_raw's first bytes, which the guard passed */
+	struct pgc_guard guard;
 	struct bbuf to_ws;	/* libvncclient -> WebSocket */
 	unsigned char *txbuf;	/* LWS_PRE + WS_TX_CHUNK */
 	bool ws_rx_paused;
@@ -1143,9 +1187,10 @@ static void conn_fail(struct pgc_conn *c, int http_status, const char *fmt, ...)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Marks the connection closed with code/reason unless it already is.
-   Takes c->lock. Returns true if this call closed it. */
-static bool conn_mark_closed(struct pgc_conn *c, int code, const char *reason)
+/* Marks the connection closed with code/reason (by the guard or not)
+   unless it already is. Takes c->lock. Returns true if this call closed
+   it. */
+static bool conn_mark_closed_by(struct pgc_conn *c, int code, const char *reason, bool guard)
 {
 	bool first;
 
@@ -1153,11 +1198,18 @@ static bool conn_mark_closed(struct pgc_conn *c, int code, const char *reason)
 	first = !c->closed;
 	if (first) {
 		c->closed = true;
+		c->closed_by_guard = guard;
 		c->close_code = code;
 		set_msg(c->close_reason, sizeof(c->close_reason), "%s", reason);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return first;
+}
+
+/* conn_mark_closed_by() for every cause but the guard. */
+static bool conn_mark_closed(struct pgc_conn *c, int code, const char *reason)
+{
+	return conn_mark_closed_by(c, code, reason, false);
 }
 
 /* Bridge thread: half-closes the bridge end so libvncclient reads EOF. */
@@ -1180,12 +1232,224 @@ static void bridge_local_close(struct pgc_conn *c, int status, const char *text,
 	conn_mark_closed(c, 0, reason);
 	c->to_raw.len = 0;
 	c->to_raw.off = 0;
+	c->raw_ok = 0;
 	bridge_shut_raw(c);
 	if (c->ws && !c->ws_close_sent) {
 		c->ws_close_sent = true;
 		c->local_close_status = status;
 		set_msg(c->local_close_text, sizeof(c->local_close_text), "%s", text);
 		lws_callback_on_writable(c->ws);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Guard: the server's bytes checked before libvncclient reads them          */
+/* ------------------------------------------------------------------------ */
+
+/* Starts the guard of a new connection. */
+static void guard_init(struct pgc_guard *g)
+{
+	/* the size comes with ServerInit (guard_server_init()) */
+	const struct rfb_sc_config cfg = {
+		.width = 0,
+		.height = 0,
+		.allow_cut_text = false,	/* no text reaches this viewer */
+		.max_cut_text_bytes = 0,
+		.allowed = RFB_SC_GATEWAY_ENCODINGS,
+	};
+
+	memset(g, 0, sizeof(*g));
+	rfb_sc_init(&g->sc, &cfg);
+	g->cs_skip = GUARD_CLIENT_HANDSHAKE;
+}
+
+/*
+ * Bridge thread: the guard refuses the server's data (why: what). The bytes
+ * that passed still go to libvncclient, then it reads EOF; the rest is
+ * dropped; the WebSocket is closed. The connection is PGC_CLOSE_REFUSED.
+ */
+static void guard_refuse(struct pgc_conn *c, const char *prefix, const char *why)
+{
+	char reason[sizeof(c->close_reason)];
+
+	c->guard.refused = true;
+	set_msg(reason, sizeof(reason), "%s%s", prefix, why);
+	conn_mark_closed_by(c, PGC_CLOSE_REFUSED, reason, true);
+	c->to_raw.len = c->raw_ok;
+	if (!c->to_raw.len) {
+		c->to_raw.off = 0;
+		bridge_shut_raw(c);
+	} else if (c->raw) {
+		lws_callback_on_writable(c->raw);	/* then EOF (raw_on_writeable()) */
+	}
+	if (c->ws && !c->ws_close_sent) {
+		c->ws_close_sent = true;
+		c->local_close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;	/* 1008 */
+		set_msg(c->local_close_text, sizeof(c->local_close_text), "%s",
+			"client: refused the server's data");
+		lws_callback_on_writable(c->ws);
+	}
+}
+
+#define GUARD_REFUSES "the server sent data this viewer refuses: "
+
+/*
+ * The size of the client message whose first have bytes are in m, as far
+ * as they tell: 1 when have is 0, the whole message's fixed part otherwise
+ * (ClientCutText's header: its text is skipped), or 0 for a message the
+ * guard cannot frame.
+ */
+static size_t guard_client_size(const uint8_t *m, size_t have)
+{
+	size_t count;
+
+	if (!have)
+		return 1;
+	switch (m[0]) {
+	case 0:		/* SetPixelFormat */
+		return 20;
+	case 2:		/* SetEncodings: type, pad, u16 count, count x s32 */
+		if (have < 4)
+			return 4;
+		count = (size_t)m[2] << 8 | m[3];
+		return count > GUARD_MAX_ENCODINGS ? 0 : 4 + 4 * count;
+	case 3:		/* FramebufferUpdateRequest */
+		return 10;
+	case 4:		/* KeyEvent */
+		return 8;
+	case 5:		/* PointerEvent */
+		return 6;
+	case 6:		/* ClientCutText: type, 3 pad, u32 length, text */
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Bridge thread: b[0 .. n) is what libvncclient wrote next (any piece of its
+ * stream). Frames it into messages and tells the parser about each
+ * (rfb_sc_client()). Returns 0, or -1 after guard_refuse() when the parser
+ * cannot follow libvncclient (a SetPixelFormat after the first update
+ * request).
+ */
+static int guard_client(struct pgc_conn *c, const uint8_t *b, size_t n)
+{
+	struct pgc_guard *g = &c->guard;
+	char why[RFB_SC_REASON_LEN];
+	size_t want, k;
+
+	while (n && !g->cs_lost) {
+		if (g->cs_skip) {
+			k = n < g->cs_skip ? n : g->cs_skip;
+			g->cs_skip -= (uint32_t)k;
+			b += k;
+			n -= k;
+			continue;
+		}
+		want = guard_client_size(g->cs_msg, g->cs_have);
+		if (!want) {
+			g->cs_lost = true;	/* held from now: see pgc_send_raw() */
+			break;
+		}
+		if (g->cs_have < want) {
+			k = want - g->cs_have < n ? want - g->cs_have : n;
+			memcpy(g->cs_msg + g->cs_have, b, k);
+			g->cs_have += k;
+			b += k;
+			n -= k;
+			if (g->cs_have < want || guard_client_size(g->cs_msg, g->cs_have) != want)
+				continue;	/* more to come, or SetEncodings' count came */
+		}
+		/* a whole message (ClientCutText: its header) */
+		if (g->cs_msg[0] == 6)
+			g->cs_skip = (uint32_t)g->cs_msg[4] << 24 | (uint32_t)g->cs_msg[5] << 16 |
+				     (uint32_t)g->cs_msg[6] << 8 | g->cs_msg[7];
+		else if (!rfb_sc_client(&g->sc, g->cs_msg, g->cs_have, why, sizeof(why))) {
+			guard_refuse(c, "this viewer cannot check the server's data any more: ",
+				     why);
+			return -1;
+		}
+		g->cs_have = 0;
+	}
+	return 0;
+}
+
+/*
+ * Bridge thread: ServerInit's first bytes b[0 .. 4) (width, height) are in:
+ * a size of a pixelgate session becomes the parser's, which is started again
+ * with it over the handshake it already passed (libvncclient has sent no
+ * message yet: it waits for ServerInit). Returns 0, or -1 after
+ * guard_refuse().
+ */
+static int guard_server_init(struct pgc_conn *c, const uint8_t *b)
+{
+	/* the only bytes the parser passes before ServerInit */
+	static const uint8_t hs[GUARD_SERVER_INIT_AT] = {
+		'R', 'F', 'B', ' ', '0', '0', '3', '.', '0', '0', '8', '\n', 1, 1, 0, 0, 0, 0
+	};
+	struct pgc_guard *g = &c->guard;
+	struct rfb_sc_config cfg = g->sc.cfg;
+	struct rfb_sc_step st;
+	unsigned w = (unsigned)b[0] << 8 | b[1], h = (unsigned)b[2] << 8 | b[3];
+	char why[RFB_SC_REASON_LEN];
+	size_t off = 0;
+
+	if (w < PGC_FB_MIN_WIDTH || w > PGC_FB_MAX_WIDTH || h < PGC_FB_MIN_HEIGHT ||
+	    h > PGC_FB_MAX_HEIGHT) {
+		set_msg(why, sizeof(why), "ServerInit size %ux%u (a session is %dx%d to %dx%d)", w,
+			h, PGC_FB_MIN_WIDTH, PGC_FB_MIN_HEIGHT, PGC_FB_MAX_WIDTH, PGC_FB_MAX_HEIGHT);
+		guard_refuse(c, GUARD_REFUSES, why);
+		return -1;
+	}
+	cfg.width = (uint16_t)w;
+	cfg.height = (uint16_t)h;
+	rfb_sc_init(&g->sc, &cfg);
+	while (off < sizeof(hs)) {
+		if (rfb_sc_step(&g->sc, hs + off, sizeof(hs) - off, &st) != RFB_SC_PASS) {
+			guard_refuse(c, GUARD_REFUSES, "the parser refused its own handshake");
+			return -1;	/* a broken invariant, never seen */
+		}
+		off += st.len;
+	}
+	g->sized = true;
+	return 0;
+}
+
+/*
+ * Bridge thread: runs the parser over the bytes of to_raw it has not seen
+ * (after raw_ok). What passes may go to libvncclient; a field cut short
+ * waits for the rest; a refusal closes the connection (guard_refuse()).
+ * After a client message the guard could not frame nothing passes.
+ */
+static void guard_server(struct pgc_conn *c)
+{
+	struct pgc_guard *g = &c->guard;
+	struct rfb_sc_step st;
+	enum rfb_sc_verdict v;
+	const uint8_t *b;
+	size_t n;
+
+	while (!g->refused && !g->cs_lost && c->raw_ok < c->to_raw.len) {
+		b = c->to_raw.data + c->to_raw.off + c->raw_ok;
+		n = c->to_raw.len - c->raw_ok;
+		if (!g->sized && g->passed == GUARD_SERVER_INIT_AT) {
+			if (n < 4)
+				return;
+			if (guard_server_init(c, b))
+				return;
+		}
+		v = rfb_sc_step(&g->sc, b, n, &st);
+		if (v == RFB_SC_NEED_MORE)
+			return;
+		/* on a refusal too the whole fields before the bad one pass, as
+		   they would have had they come in an earlier piece */
+		c->raw_ok += st.len;
+		g->passed += st.len;
+		if (v == RFB_SC_REJECT) {
+			guard_refuse(c, GUARD_REFUSES, st.reason);
+			return;
+		}
 	}
 }
 
@@ -1299,8 +1563,8 @@ static int ws_on_established(struct pgc_conn *c, struct lws *wsi)
 	return 0;
 }
 
-/* Bridge thread: WebSocket payload (any frame fragment) for libvncclient.
-   Returns 0, or -1 to drop the WebSocket. */
+/* Bridge thread: WebSocket payload (any frame fragment) for libvncclient,
+   once the guard passed it. Returns 0, or -1 to drop the WebSocket. */
 static int ws_on_receive(struct pgc_conn *c, struct lws *wsi, const void *in, size_t len)
 {
 	atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)len, memory_order_relaxed);
@@ -1311,11 +1575,14 @@ static int ws_on_receive(struct pgc_conn *c, struct lws *wsi, const void *in, si
 				   "client: receive buffer overflow", "receive buffer overflow");
 		return 0;
 	}
+	guard_server(c);
+	if (c->guard.refused)
+		return 0;
 	if (c->to_raw.len >= BRIDGE_BUF_HIGH && !c->ws_rx_paused) {
 		lws_rx_flow_control(wsi, 0);
 		c->ws_rx_paused = true;
 	}
-	if (c->raw)
+	if (c->raw && c->raw_ok)
 		lws_callback_on_writable(c->raw);
 	return 0;
 }
@@ -1387,6 +1654,9 @@ static void ws_on_closed(struct pgc_conn *c, struct lws *wsi)
 				 "connection lost without a WebSocket close frame");
 	if (c->destroying)
 		return;
+	c->to_raw.len = c->raw_ok;	/* a field cut short never passes */
+	if (!c->to_raw.len)
+		c->to_raw.off = 0;
 	c->to_ws.len = 0;
 	c->to_ws.off = 0;
 	if (c->raw_rx_paused && c->raw) {
@@ -1405,11 +1675,14 @@ static void ws_on_closed(struct pgc_conn *c, struct lws *wsi)
 		c->thread_exit = true;
 }
 
-/* Bridge thread: bytes libvncclient wrote. Returns 0 (never closes the raw
-   side: after the WebSocket is gone the bytes are discarded). */
+/* Bridge thread: bytes libvncclient wrote, framed by the guard on their
+   way. Returns 0 (never closes the raw side: after the WebSocket is gone
+   the bytes are discarded). */
 static int raw_on_rx(struct pgc_conn *c, struct lws *wsi, const void *in, size_t len)
 {
 	if (!c->ws || c->ws_close_sent || !len)
+		return 0;
+	if (guard_client(c, in, len))
 		return 0;
 	if (bbuf_append(&c->to_ws, in, len)) {
 		bridge_local_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
@@ -1424,12 +1697,13 @@ static int raw_on_rx(struct pgc_conn *c, struct lws *wsi, const void *in, size_t
 	return 0;
 }
 
-/* Bridge thread: feeds libvncclient's socket from to_raw. Returns 0 or -1. */
+/* Bridge thread: feeds libvncclient's socket with what the guard passed
+   (to_raw's first raw_ok bytes). Returns 0 or -1. */
 static int raw_on_writeable(struct pgc_conn *c, struct lws *wsi)
 {
-	if (c->to_raw.len) {
+	if (c->raw_ok) {
 		ssize_t n = send(lws_get_socket_fd(wsi), c->to_raw.data + c->to_raw.off,
-				 c->to_raw.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+				 c->raw_ok, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			/* libvncclient's end is gone: only pgc_free() does that */
@@ -1437,16 +1711,18 @@ static int raw_on_writeable(struct pgc_conn *c, struct lws *wsi)
 					   "bridge socket closed");
 			return 0;
 		}
-		if (n > 0)
+		if (n > 0) {
 			bbuf_consume(&c->to_raw, (size_t)n);
-		if (c->to_raw.len)
+			c->raw_ok -= (size_t)n;
+		}
+		if (c->raw_ok)
 			lws_callback_on_writable(wsi);
 		if (c->ws_rx_paused && c->to_raw.len <= BRIDGE_BUF_LOW && c->ws) {
 			lws_rx_flow_control(c->ws, 1);
 			c->ws_rx_paused = false;
 		}
 	}
-	if (!c->to_raw.len && c->ws_gone)
+	if (!c->to_raw.len && (c->ws_gone || c->guard.refused))
 		bridge_shut_raw(c);
 	return 0;
 }
@@ -1764,6 +2040,7 @@ static struct pgc_conn *conn_alloc(void)
 		return NULL;
 	c->fd_bridge = -1;
 	c->fd_client = -1;
+	guard_init(&c->guard);
 	atomic_init(&c->rfb_dead, false);
 	atomic_init(&c->frames, 0);
 	atomic_init(&c->bytes_in, 0);
@@ -1835,7 +2112,7 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 {
 	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
 	rfbClient *cl = rfbGetClient(8, 3, 4);
-	bool closed, ok;
+	bool closed, by_guard, ok;
 	char reason[256];
 	int code;
 
@@ -1882,6 +2159,7 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&c->lock);
 	closed = c->closed;
+	by_guard = c->closed_by_guard;
 	code = c->close_code;
 	set_msg(reason, sizeof(reason), "%s", c->close_reason);
 	if (ok && !closed)
@@ -1893,7 +2171,10 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 		if (!closed)
 			return 0;
 	}
-	if (closed && code)
+	if (closed && by_guard)
+		set_msg(err, errlen, "the viewer closed the connection during the RFB handshake: "
+			"%d %s", code, reason);
+	else if (closed && code)
 		set_msg(err, errlen, "server closed the connection during the RFB handshake: %d %s",
 			code, reason);
 	else if (closed)

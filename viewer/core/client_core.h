@@ -6,6 +6,15 @@
  * disabled), and runs libvncclient on one end of a socketpair whose other end
  * is bridged to the WebSocket by a libwebsockets service thread. Used by the
  * viewer application, the integration tests and the benchmark.
+ *
+ * The bridge is also the viewer's own guard: every byte from the server
+ * passes the gateway's server -> client parser (proxy/common/rfb_stream.h)
+ * before libvncclient may read it, with what libvncclient itself asked for
+ * (its SetPixelFormat, SetEncodings, update requests), so a rectangle in an
+ * encoding it did not ask for, a framebuffer of a size no pixelgate session
+ * has or that changes, and any text (ServerCutText, TextChat, ...) never
+ * reach libvncclient's decoders: the connection is closed with
+ * PGC_CLOSE_REFUSED instead.
  */
 #ifndef PIXELGATE_CLIENT_CORE_H
 #define PIXELGATE_CLIENT_CORE_H
@@ -14,6 +23,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * pgc_close_code() when the client's guard refused the server's data (the
+ * same code the gateway closes a viewer with when it refuses the browser
+ * side's); pgc_close_reason() then starts with "the server sent data this
+ * viewer refuses: " and says what.
+ */
+#define PGC_CLOSE_REFUSED 4007
+
+/*
+ * The framebuffer sizes the guard accepts in ServerInit, pixels: those a
+ * pixelgate gateway can give a session (its [session] width and height
+ * bounds). A login may be answered with a session of another size than it
+ * asked for (it reattaches to the user's running session), so the size is
+ * not pinned to the login's; once ServerInit set it, it never changes
+ * (a DesktopSize must repeat it).
+ */
+#define PGC_FB_MIN_WIDTH 640
+#define PGC_FB_MIN_HEIGHT 480
+#define PGC_FB_MAX_WIDTH 7680
+#define PGC_FB_MAX_HEIGHT 4320
 
 /* Where and how to reach a pixelgate staff listener. */
 struct pgc_server {
@@ -92,7 +122,10 @@ struct pgc_conn;
  * Open the WebSocket for ticket and complete the RFB handshake with
  * libvncclient. On failure returns NULL and writes a reason into err; if the
  * server refused the upgrade, *http_status (if not NULL) gets its status
- * (e.g. 401), else 0.
+ * (e.g. 401), else 0. A connection closed during the handshake is
+ * "... during the RFB handshake: CODE REASON" (the guard's refusal:
+ * "the viewer closed the connection during the RFB handshake: 4007 the
+ * server sent data this viewer refuses: ...").
  */
 struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, char *err,
 			     size_t errlen, int *http_status);
@@ -172,7 +205,13 @@ uint64_t pgc_frames(struct pgc_conn *c);
 /* Bytes received from the WebSocket so far (server -> client RFB bytes). */
 uint64_t pgc_bytes_in(struct pgc_conn *c);
 
-/* Send raw bytes into the RFB stream as if libvncclient wrote them (tests). */
+/*
+ * Send raw bytes into the RFB stream as if libvncclient wrote them (tests).
+ * The guard frames them with libvncclient's own messages; after one it
+ * cannot frame (a type other than 0 and 2-6, or a SetEncodings of more than
+ * 64 encodings: the gateway closes a viewer that sends such a thing), it
+ * gives libvncclient nothing more from the server.
+ */
 int pgc_send_raw(struct pgc_conn *c, const void *buf, size_t len);
 
 /* Send a KeyEvent / PointerEvent (thin wrappers over libvncclient). */
@@ -184,7 +223,8 @@ int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask);
 int pgc_type_utf8(struct pgc_conn *c, const char *text);
 
 /* True once the connection is closed; the reason the server gave (WebSocket
-   close code and text) or the local cause. */
+   close code and text), the guard's (PGC_CLOSE_REFUSED and what it
+   refused) or another local cause (code 0). */
 bool pgc_closed(struct pgc_conn *c);
 const char *pgc_close_reason(struct pgc_conn *c);
 int pgc_close_code(struct pgc_conn *c);
