@@ -50,6 +50,7 @@ fuzz_login          4096   proxy/common/login.c proxy/common/users.c -ljansson -
 fuzz_proxy_v2       1024   proxy/common/proxy_v2.c
 fuzz_record         16384  @gw proxy/common/rfb_stream.c
 fuzz_rfb_filter     2048   proxy/common/rfb_filter.c
+fuzz_rfb_stream     16384  tests/fuzz/support.c -lvncclient
 fuzz_viewer_config  4096   -I viewer cflags:sdl2 viewer/viewer_config.c pkg:inih
 '
 GW='-I proxy/gateway cflags:libwebsockets tests/fuzz/gw_stubs.c tests/fuzz/support.c

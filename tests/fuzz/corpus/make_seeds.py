@@ -105,6 +105,80 @@ def record():
          fbu(rect(0, 0, 2, 2, 0, b"\x44" * 8)) + b"\x02")
 
 
+def rfb_stream():
+    t = "fuzz_rfb_stream"
+    # byte 0: bits 0-1 pixel format (32/24, 16/16, 8/8, 16/15), bit 2 cut text allowed,
+    # bits 3-4 session size (64x48, 13x7, 2100x3, 1x1), bit 5 the target writes the
+    # handshake, bit 6 no Zlib/ZRLE/JPEG allowed; bytes 1-2: enum rfb_sc_encoding bits asked
+    fmts = [pixel_format(), PF16, pixel_format(8, 8, 0, 1, 7, 7, 3, 0, 3, 6),
+            pixel_format(16, 15, 0, 1, 31, 31, 31, 10, 5, 0)]
+    sizes = [(64, 48), (13, 7), (2100, 3), (1, 1)]
+    ALL = 0x7ff
+    opts = lambda fmt=0, cut=False, size=0, own=False, nozlib=False, asked=ALL: (
+        bytes([fmt | cut << 2 | size << 3 | own << 5 | nozlib << 6]) + struct.pack("<H", asked))
+    rect = lambda x, y, w, h, enc, data=b"": struct.pack(">HHHHi", x, y, w, h, enc) + data
+    fbu = lambda *r: struct.pack(">BxH", 0, len(r)) + b"".join(r)
+    bell = b"\x02"
+    cut = lambda text: struct.pack(">BxxxI", 3, len(text)) + text
+
+    def compact(n):
+        if n < 0x80:
+            return bytes([n])
+        if n < 0x4000:
+            return bytes([n & 0x7f | 0x80, n >> 7])
+        return bytes([n & 0x7f | 0x80, (n >> 7) & 0x7f | 0x80, n >> 14])
+
+    def handshake(fmt=0, size=0, name=b"pixelgate"):
+        w, h = sizes[size]
+        return (b"RFB 003.008\n" + b"\x01\x01" + struct.pack(">I", 0) +
+                struct.pack(">HH", w, h) + fmts[fmt] + struct.pack(">I", len(name)) + name)
+
+    def checked(fmt=0, size=0):
+        """An update of every kind libvncclient is checked against, in format fmt."""
+        bpp = fmts[fmt][0] // 8
+        tpx = 3 if fmt == 0 else bpp
+        w, h = sizes[size]
+        return fbu(
+            rect(0, 0, min(w, 4), min(h, 2), 0, b"\xab" * (min(w, 4) * min(h, 2) * bpp)),
+            rect(0, 0, 0, 0, 0),                                  # empty Raw
+            rect(w - 1, 0, 1, 1, 1, struct.pack(">HH", 0, h - 1)),  # CopyRect
+            # Hextile: a raw tile, then bg + fg + 2 subrects, then coloured subrects
+            rect(0, 0, min(w, 16), min(h, 16), 5, b"\x01" + b"\x11" * (min(w, 16) * min(h, 16) * bpp)),
+            rect(0, 0, 1, 1, 5, b"\x0e" + b"\x07" * (2 * bpp) + b"\x02" + b"\x00\x00" * 2),
+            rect(0, 0, 1, 1, 5, b"\x18" + b"\x01" + b"\x09" * bpp + b"\x00\x00"),
+            rect(0, 0, w, h, 7, b"\x80" + b"\x22" * tpx),          # Tight fill
+            rect(0, 0, 1, 1, 7, b"\x00" + b"\x33" * tpx),          # Tight basic, under 12 bytes
+            rect(0, 0, 1, 1, 7, b"\x40\x02" + b"\x44" * tpx),      # gradient, under 12 bytes
+            rect(0, 0, min(w, 8), 1, 7, b"\x40\x01\x01" + b"\x55" * (2 * tpx) + b"\x5a"),  # palette
+            rect(0, 0, min(w, 8), min(h, 2), 7, b"\xa0" + compact(min(w, 8) * min(h, 2) * tpx) +
+                 b"\x77" * (min(w, 8) * min(h, 2) * tpx)),        # Tight without zlib
+            rect(1, 1, 3, 2, -239, b"\x12" * (3 * 2 * bpp) + b"\xe0" * 2),  # RichCursor
+            rect(0, 0, 9, 2, -240, b"\x34" * (6 + 2 * 2 * 2)),     # XCursor
+            rect(0, 0, 0, 0, -239),                                # no cursor
+            rect(0, 0, w, h, -223))                                # DesktopSize, the same size
+
+    compressed = fbu(rect(0, 0, 8, 8, 6, struct.pack(">I", 5) + b"\x78\x9c\x03\x00\x00"),
+                     rect(0, 0, 8, 8, 16, struct.pack(">I", 5) + b"\x78\x9c\x03\x00\x00"),
+                     rect(0, 0, 8, 8, 7, b"\x00" + compact(9) + b"\x78\x9c" + b"\x00" * 7),
+                     rect(0, 0, 8, 8, 7, b"\x90" + compact(4) + b"\xff\xd8\xff\xd9"))
+    lastrect = lambda fmt=0: (struct.pack(">BxH", 0, 0xffff) +
+                              rect(0, 0, 1, 1, 0, b"\x00" * (fmts[fmt][0] // 8)) +
+                              rect(0, 0, 0, 0, -224))
+
+    seed(t, "all_kinds_32", opts() + handshake() + fbu() + bell + checked() + lastrect() + compressed)
+    seed(t, "checked_16", opts(1, own=True) + checked(1) + bell)
+    seed(t, "checked_8", opts(2, own=True, asked=ALL & ~0x400) + checked(2) + lastrect(2))
+    seed(t, "cut_text_15", opts(3, cut=True, own=True) + cut(b"Caf\xe9 03\t12\r\n") + bell +
+         checked(3))
+    seed(t, "odd_size", opts(0, size=1) + handshake(0, 1, b"") +
+         fbu(rect(0, 0, 13, 7, 5, b"\x02" + b"\x01\x02\x03\x04"), rect(12, 6, 1, 1, 0, b"\x00" * 4)))
+    seed(t, "wide_session", opts(0, size=2, own=True) +
+         fbu(rect(0, 0, 2100, 3, 7, b"\x80\x10\x20\x30"),
+             rect(52, 0, 2048, 1, 7, b"\xe0\x02" + compact(2048 * 3) + b"\x01" * (2048 * 3))))
+    seed(t, "refused_zlib", opts(0, size=3, own=True, nozlib=True) + bell +
+         fbu(rect(0, 0, 1, 1, 6, struct.pack(">I", 5) + b"\x78\x9c\x03\x00\x00")))
+
+
 # ---- JSON bodies ------------------------------------------------------------
 
 def login():
@@ -322,6 +396,6 @@ def http():
 
 
 if __name__ == "__main__":
-    for make in (rfb_filter, record, login, limits, admin, viewer_config, audit_chain, proxy_v2,
-                 cdp, ipc, http):
+    for make in (rfb_filter, record, rfb_stream, login, limits, admin, viewer_config, audit_chain,
+                 proxy_v2, cdp, ipc, http):
         make()
