@@ -219,6 +219,9 @@ void rfb_sc_init(struct rfb_sc *p, const struct rfb_sc_config *cfg)
 {
 	memset(p, 0, sizeof *p);
 	p->cfg = *cfg;
+	/* a session is never larger (config.c's bounds); nothing bigger passes */
+	if (p->cfg.width > RFB_SC_MAX_WIDTH || p->cfg.height > RFB_SC_MAX_HEIGHT)
+		p->cfg.width = p->cfg.height = 0;
 	p->phase = SC_VERSION;
 }
 
@@ -299,10 +302,10 @@ static bool sc_next_tile(struct rfb_sc *p, bool first)
 		p->tx = p->rx;
 		p->ty = p->ry;
 	} else {
-		p->tx = (uint16_t)(p->tx + 16);
-		if ((uint32_t)p->tx >= (uint32_t)p->rx + p->rw) {
+		p->tx += 16;
+		if (p->tx >= (uint32_t)p->rx + p->rw) {
 			p->tx = p->rx;
-			p->ty = (uint16_t)(p->ty + 16);
+			p->ty += 16;
 		}
 	}
 	if (p->rw == 0 || p->rh == 0 || (uint32_t)p->ty >= (uint32_t)p->ry + p->rh)
@@ -421,6 +424,7 @@ static bool sc_tok_message(struct rfb_sc *p, const uint8_t *b, size_t len, size_
 		if (len < 4)
 			return true;
 		p->rects_left = sc_u16(b + 2);
+		p->desktop_size_seen = false;
 		p->phase = p->rects_left == 0 ? SC_MSG : SC_RECT;
 		return true;
 	case SC_MSG_BELL:
@@ -521,6 +525,13 @@ static bool sc_tok_rect(struct rfb_sc *p, const uint8_t *b, size_t len, size_t *
 				  p->cfg.width, p->cfg.height);
 			return false;
 		}
+		/* each one makes libvncclient reallocate its framebuffer and ask for
+		   a full update: one per update is all a size change needs */
+		if (p->desktop_size_seen) {
+			sc_reject(p, out, "a second DesktopSize in one update");
+			return false;
+		}
+		p->desktop_size_seen = true;
 		sc_rect_done(p);
 		return true;
 	default:
@@ -694,6 +705,14 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 		}
 		if (p->bpp == 1) {
 			sc_reject(p, out, "Tight JPEG rectangle in an 8-bit pixel format");
+			return false;
+		}
+		/* libvncclient hands w and h to tjDecompress(), where 0 means "the
+		   JPEG's own size": a 0x0 rectangle would be drawn past the
+		   framebuffer as large as the JPEG says */
+		if (area == 0) {
+			sc_reject(p, out, "Tight JPEG rectangle of %ux%u (JPEG needs a size)", p->rw,
+				  p->rh);
 			return false;
 		}
 		if (p->bpp == 2 && area > SC_TIGHT_JPEG16_MAX_PIXELS) {

@@ -43,6 +43,8 @@
 #define RFB_SC_REASON_LEN 160
 #define RFB_SC_MAX_NAME 64       /* ServerInit's desktop name, bytes */
 #define RFB_SC_MAX_CURSOR 128    /* cursor shapes, pixels each way */
+#define RFB_SC_MAX_WIDTH 7680     /* the largest session (config.c's max_width/height) */
+#define RFB_SC_MAX_HEIGHT 4320
 #define RFB_SC_MAX_TOKEN 1032    /* largest fixed-size field (a Tight header with its palette) */
 
 /* Encodings the parser knows, as bits of rfb_sc.asked / RFB_SC_GATEWAY_ENCODINGS. */
@@ -68,7 +70,7 @@ enum rfb_sc_encoding {
 
 /* The connection's fixed facts. */
 struct rfb_sc_config {
-	uint16_t width, height;     /* the session's framebuffer */
+	uint16_t width, height;     /* the session's framebuffer (above RFB_SC_MAX_*: none passes) */
 	bool allow_cut_text;        /* ServerCutText (text to the terminal) allowed */
 	uint32_t max_cut_text_bytes;
 	uint32_t allowed;           /* enum rfb_sc_encoding bits the deployment allows */
@@ -86,9 +88,11 @@ struct rfb_sc {
 	uint8_t msg_type;           /* the server message being parsed */
 	bool in_message;            /* between a message's first and last byte */
 	uint16_t rects_left;        /* of the current FramebufferUpdate (LastRect may end it early) */
+	bool desktop_size_seen;     /* a DesktopSize in the current FramebufferUpdate */
 	uint16_t rx, ry, rw, rh;    /* the current rectangle */
 	int32_t enc;                /* its encoding */
-	uint16_t tx, ty, tw, th;    /* Hextile: the current tile */
+	uint32_t tx, ty;            /* Hextile: the current tile (32 bits: no wrap) */
+	uint16_t tw, th;
 	uint8_t subrects_left;      /* Hextile: of the current tile */
 	bool subrects_coloured;
 	uint8_t tight_bits;         /* Tight: bits per pixel after the filter */

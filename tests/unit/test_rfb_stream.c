@@ -602,7 +602,27 @@ static void h_server_identity(struct sb *s)
 	rect(s, 0, 0, 0, 0, -305);
 }
 
+static void h_tight_jpeg_empty(struct sb *s) /* tjDecompress() reads 0 as "the JPEG's size" */
+{
+	handshake(s, W, H, "");
+	update(s, 1);
+	rect(s, 0, H - 1, 0, 0, 7);
+	mark(s);
+	p8(s, 0x90);
+	pcompact(s, 690);
+}
+static void h_two_desktop_sizes(struct sb *s)
+{
+	handshake(s, W, H, "");
+	update(s, 2);
+	rect(s, 0, 0, W, H, -223);
+	mark(s);
+	rect(s, 0, 0, W, H, -223);
+}
+
 static const struct hostile hostile[] = {
+	{ "a 0x0 Tight JPEG", h_tight_jpeg_empty, "Tight JPEG rectangle of 0x0", false },
+	{ "two DesktopSizes in one update", h_two_desktop_sizes, "a second DesktopSize", false },
 	{ "RFB 3.3", h_version, "ProtocolVersion", false },
 	{ "two security types", h_two_types, "2 security types", false },
 	{ "VNC authentication", h_vnc_auth, "security type 2", false },
@@ -782,4 +802,21 @@ Test(rfb_stream, tight_stays_within_libvncclients_buffers)
 				  f.accepted - s.bad);
 		}
 	}
+}
+
+Test(rfb_stream, a_session_larger_than_any_real_one_gets_nothing_through)
+{
+	static struct sb s;
+	struct rfb_sc_config cfg = { .width = 65535, .height = 16, .allowed = RFB_SC_GATEWAY_ENCODINGS };
+	struct rfb_sc p;
+	struct fed f;
+
+	/* a Hextile walk at x = 65520 would wrap a 16-bit tile position */
+	memset(&s, 0, sizeof s);
+	handshake(&s, 65535, 16, "");
+	rfb_sc_init(&p, &cfg);
+	viewer(&p, ALL, sizeof ALL / sizeof ALL[0]);
+	f = feed(&p, s.d, s.n, 7);
+	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "ServerInit size 65535x16"),
+		  "%s", f.reason);
 }
