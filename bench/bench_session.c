@@ -15,6 +15,21 @@
  *       process (bench_session --login-at ..., exec'd), so the TLS
  *       handshakes and requests really arrive together
  *
+ * Two more scenarios, each alone (--scenario; bench/run.sh record, compare):
+ *
+ *   record: the picture age of a session (B, bench-1) on the animated page
+ *       while another session (A, --big-size, default 2048x2048) streams a
+ *       full-screen noise page in Hextile (--big-encoding) with a
+ *       non-incremental update request every second: B alone, then with A
+ *       not recorded (bench-3), then with A recorded (bench-2); the daemon
+ *       must record bench-1 and bench-2 only (recording = users)
+ *   relay: gateway CPU per MB relayed to one viewer, on the soak page with
+ *       the viewer's own encodings (Tight), on the soak page in Hextile
+ *       (text: many subrectangles) and on the noise page in Hextile, both with
+ *       a full update asked every second; prints
+ *       "relay" lines for bench/run.sh compare, which runs it against two
+ *       daemons (before/after) and prints them side by side
+ *
  * Users: bench-1 .. bench-N (staff) and bench-admin (admin), all with the
  * password in --password-file. Every session is ended (admin API) and its
  * processes gone before the next scenario starts.
@@ -28,12 +43,14 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +75,9 @@
 #define BENCH_BURST_LEAD_MS 500    /* the login processes start, then all log in at once */
 #define BENCH_BURST_GAP_MS 3000    /* between bursts */
 #define BENCH_BURST_TIMEOUT_S 60   /* a burst's last answer, at most */
+#define BENCH_BIG_FULL_MS 1000     /* record: A asks for a full update this often (the
+				      gateway demotes more frequent ones to incremental) */
+#define BENCH_LEAVE_MS 5000        /* record: B measured from A's leaving, this long */
 
 /* The pages of bench/pageserver.py, CSS pixels. */
 #define PAGE_MARKER_X 100
@@ -67,6 +87,8 @@
 #define PAGE_CLOCK_X 100  /* first clock block; the others 40 px to the right each */
 #define PAGE_CLOCK_Y 200
 #define PAGE_CLOCK_SIZE 32
+
+enum bench_scenario { SCEN_DEFAULT, SCEN_RECORD, SCEN_RELAY };
 
 /* Command-line settings. */
 struct bench_opts {
@@ -85,9 +107,15 @@ struct bench_opts {
 	long long login_at_ms; /* CLOCK_MONOTONIC ms when to send it; 0 = not this mode */
 	const char *login_user;
 	bool login_wrong;      /* with a wrong password */
+	enum bench_scenario scenario;
+	int big_w, big_h;      /* record: session A's size */
+	int32_t big_enc;       /* record, relay: the big stream's encoding (5 Hextile, 0 Raw) */
+	const char *recording_dir; /* record: the daemon's recording_dir (bytes written) */
+	int rounds;            /* record: unrecorded/recorded pairs */
 };
 
-static struct bench_opts opt = { .sessions = 4, .seconds = 10, .fps_cap = 10, .burst = 20 };
+static struct bench_opts opt = { .sessions = 4, .seconds = 10, .fps_cap = 10, .burst = 20,
+				 .big_w = 2048, .big_h = 2048, .big_enc = 5, .rounds = 1 };
 static struct pgc_server staff_srv, admin_srv;
 static char password[256];
 static char admin_auth[400]; /* "Basic base64(bench-admin:password)" */
@@ -96,6 +124,8 @@ static volatile sig_atomic_t interrupted;
 /* One viewer: a connection and what its callbacks saw. */
 struct viewer {
 	char user[32];
+	int req_w, req_h;         /* screen size the login asks for; 0 = the server's */
+	bool no_marker;           /* a page without the marker (soak): open = first frame */
 	struct pgc_conn *c;
 	struct pgc_fb fb;         /* latest framebuffer view (valid while c is open) */
 	bool have_fb;
@@ -611,7 +641,7 @@ static int viewer_open(struct viewer *v)
 
 	v->t0_s = now_s();
 	memset(&res, 0, sizeof res);
-	if (pgc_login(&staff_srv, v->user, password, 0, 0, &res) != 0) {
+	if (pgc_login(&staff_srv, v->user, password, v->req_w, v->req_h, &res) != 0) {
 		snprintf(v->err, sizeof v->err, "login: HTTP %d %s %s", res.http_status, res.error,
 			 res.message);
 		return -1;
@@ -622,10 +652,11 @@ static int viewer_open(struct viewer *v)
 		return -1;
 	v->connect_ms = (now_s() - v->t0_s) * 1000.0;
 	double end = v->t0_s + BENCH_PAGE_TIMEOUT_S;
-	while (!v->page_found && now_s() < end && !interrupted)
+	while (!(v->no_marker ? v->first_frame_ms >= 0 : v->page_found) && now_s() < end &&
+	       !interrupted)
 		if (pgc_pump(v->c, 100) < 0)
 			break;
-	if (!v->page_found) {
+	if (!(v->no_marker ? v->first_frame_ms >= 0 : v->page_found)) {
 		snprintf(v->err, sizeof v->err, "page not complete on screen after %.0f s (%s)",
 			 now_s() - v->t0_s,
 			 pgc_closed(v->c) ? pgc_close_reason(v->c) : "connection open");
@@ -747,8 +778,8 @@ struct window {
 	double gw_cpu_pct, sess_cpu_pct;
 };
 
-/* Pumps v for opt.seconds and fills w (ages only if sample_ages). */
-static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
+/* Pumps v for ms milliseconds and fills w (ages only if sample_ages). */
+static void measure_window_ms(struct viewer *v, bool sample_ages, int ms, struct window *w)
 {
 	struct usage a, b;
 
@@ -762,7 +793,7 @@ static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
 	uint64_t f0 = pgc_frames(v->c), b0 = pgc_bytes_in(v->c);
 	usage_take(&a, false);
 	v->sample_ages = sample_ages;
-	w->ok = viewer_pump_for(v, opt.seconds * 1000);
+	w->ok = viewer_pump_for(v, ms);
 	v->sample_ages = false;
 	usage_take(&b, false);
 	w->secs = b.t_s - a.t_s;
@@ -776,6 +807,12 @@ static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
 	w->age_max = quantile(v->ages, v->nages, 1);
 	w->gw_cpu_pct = cpu_pct(a.gw_cpu_ms, b.gw_cpu_ms, &a, &b);
 	w->sess_cpu_pct = cpu_pct(a.sessions_cpu_ms, b.sessions_cpu_ms, &a, &b);
+}
+
+/* Pumps v for opt.seconds and fills w (ages only if sample_ages). */
+static void measure_window(struct viewer *v, bool sample_ages, struct window *w)
+{
+	measure_window_ms(v, sample_ages, opt.seconds * 1000, w);
 }
 
 static void print_anim_row(const char *label, const struct window *w)
@@ -1049,6 +1086,365 @@ static void print_burst(const struct window *w0, const struct burst_result *r)
 	printf("  answers                      %s\n", r->statuses[0] ? r->statuses : "none");
 }
 
+/* ---- record: a big recorded session beside a small one -------------------- */
+
+/* Session A of the record scenario (and the relay scenario's noise viewer):
+   a viewer on the noise page, in a thread of its own, that asks for one
+   encoding only and for a full update every BENCH_BIG_FULL_MS. */
+enum big_state { BIG_OPENING, BIG_STREAMING, BIG_FAILED, BIG_DONE };
+
+struct big {
+	struct viewer v;
+	pthread_t th;
+	bool started;
+	atomic_bool stop;          /* set by the main thread: close and end */
+	atomic_int state;          /* enum big_state */
+	_Atomic uint64_t bytes;    /* pgc_bytes_in(), published by the thread */
+	_Atomic uint64_t frames;   /* pgc_frames() */
+	_Atomic uint64_t fulls;    /* full-update requests sent */
+};
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* SetEncodings of opt.big_enc alone. 0 or -1. */
+static int big_set_encoding(struct pgc_conn *c)
+{
+	uint8_t m[8] = { 2, 0, 0, 1 };
+	uint32_t e = (uint32_t)opt.big_enc;
+
+	m[4] = (uint8_t)(e >> 24);
+	m[5] = (uint8_t)(e >> 16);
+	m[6] = (uint8_t)(e >> 8);
+	m[7] = (uint8_t)e;
+	return pgc_send_raw(c, m, sizeof m);
+}
+
+/* A non-incremental FramebufferUpdateRequest of the whole screen. 0 or -1. */
+static int big_full_request(struct pgc_conn *c, int w, int h)
+{
+	uint8_t m[10] = { 3, 0 };
+
+	put16(m + 2, 0);
+	put16(m + 4, 0);
+	put16(m + 6, (unsigned)w);
+	put16(m + 8, (unsigned)h);
+	return pgc_send_raw(c, m, sizeof m);
+}
+
+static void *big_thread(void *arg)
+{
+	struct big *b = arg;
+	struct viewer *v = &b->v;
+
+	if (viewer_open(v) != 0 || big_set_encoding(v->c) != 0) {
+		if (!v->err[0])
+			snprintf(v->err, sizeof v->err, "SetEncodings could not be sent");
+		viewer_free(v);
+		atomic_store(&b->state, BIG_FAILED);
+		return NULL;
+	}
+	atomic_store(&b->state, BIG_STREAMING);
+	double next = 0;
+	while (!atomic_load(&b->stop) && !interrupted) {
+		double t = now_s();
+		if (t >= next) {
+			if (big_full_request(v->c, v->fb.width, v->fb.height) == 0)
+				atomic_fetch_add(&b->fulls, 1);
+			next = t + BENCH_BIG_FULL_MS / 1000.0;
+		}
+		if (pgc_pump(v->c, 20) < 0)
+			break;
+		atomic_store(&b->bytes, pgc_bytes_in(v->c));
+		atomic_store(&b->frames, pgc_frames(v->c));
+	}
+	if (!atomic_load(&b->stop) && pgc_closed(v->c))
+		snprintf(v->err, sizeof v->err, "closed: %s", pgc_close_reason(v->c));
+	viewer_free(v); /* closes the connection: the session ends (grace 0) */
+	atomic_store(&b->state, BIG_DONE);
+	return NULL;
+}
+
+/* Starts A as user at w x h on page ("noise" or "soak"); pumps *keep
+   meanwhile (NULL: none) until A streams. 0 or -1 (A's err). */
+static int big_start(struct big *b, const char *user, int w, int h, const char *page,
+		     struct viewer *keep)
+{
+	memset(b, 0, sizeof *b);
+	viewer_init(&b->v, user);
+	b->v.req_w = w;
+	b->v.req_h = h;
+	b->v.no_marker = strcmp(page, "soak") == 0;
+	if (page_mode(page) != 0)
+		return -1;
+	if (pthread_create(&b->th, NULL, big_thread, b) != 0) {
+		snprintf(b->v.err, sizeof b->v.err, "pthread_create failed");
+		return -1;
+	}
+	b->started = true;
+	while (atomic_load(&b->state) == BIG_OPENING && !interrupted) {
+		if (keep != NULL) {
+			if (!viewer_pump_for(keep, 100))
+				break;
+		} else {
+			sleep_ms(100);
+		}
+	}
+	return atomic_load(&b->state) == BIG_STREAMING ? 0 : -1;
+}
+
+/* Tells A to leave and waits until it is gone and the gateway counts
+   `remaining` sessions; pumps *keep meanwhile. */
+static void big_stop(struct big *b, struct viewer *keep, int remaining)
+{
+	if (!b->started)
+		return;
+	atomic_store(&b->stop, true);
+	while (atomic_load(&b->state) != BIG_DONE && atomic_load(&b->state) != BIG_FAILED &&
+	       !interrupted)
+		if (keep == NULL || !viewer_pump_for(keep, 100))
+			sleep_ms(100);
+	pthread_join(b->th, NULL);
+	b->started = false;
+	for (double end = now_s() + BENCH_END_TIMEOUT_S; now_s() < end && !interrupted;) {
+		if (healthz_sessions() <= remaining)
+			break;
+		if (keep == NULL || !viewer_pump_for(keep, 200))
+			sleep_ms(200);
+	}
+}
+
+/* Bytes in the regular files of dir (the recordings); 0 if unreadable. */
+static uint64_t dir_bytes(const char *dir)
+{
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+	uint64_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			n += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return n;
+}
+
+/* One row of the record scenario: B's window and what A did meanwhile. */
+struct rec_row {
+	char label[64];
+	struct window w;
+	double a_mib_s, a_fps, rec_mib_s;
+	bool with_a;
+	char err[160];
+};
+
+/* Measures B for ms while A (NULL: none) streams. */
+static void rec_measure(struct rec_row *r, struct viewer *bv, struct big *a, int ms)
+{
+	uint64_t ab0 = a ? atomic_load(&a->bytes) : 0, af0 = a ? atomic_load(&a->frames) : 0;
+	uint64_t rb0 = dir_bytes(opt.recording_dir);
+
+	measure_window_ms(bv, true, ms, &r->w);
+	if (a != NULL && r->w.secs > 0) {
+		r->with_a = true;
+		r->a_mib_s = (double)(atomic_load(&a->bytes) - ab0) / 1048576.0 / r->w.secs;
+		r->a_fps = (double)(atomic_load(&a->frames) - af0) / r->w.secs;
+	}
+	if (opt.recording_dir && r->w.secs > 0)
+		r->rec_mib_s = (double)(dir_bytes(opt.recording_dir) - rb0) / 1048576.0 / r->w.secs;
+}
+
+static void print_rec_row(const struct rec_row *r)
+{
+	const struct window *w = &r->w;
+
+	if (r->err[0]) {
+		printf("  %-34s failed: %s\n", r->label, r->err);
+		return;
+	}
+	if (w->secs <= 0) {
+		printf("  %-34s (not measured)\n", r->label);
+		return;
+	}
+	printf("  %-34s %8.1f %8.0f %8.0f %8.0f %8.0f %8.1f", r->label,
+	       (double)w->frames / w->secs, w->age_p50, w->age_p95, w->age_max, w->max_gap_ms,
+	       w->gw_cpu_pct);
+	if (r->with_a)
+		printf(" %8.1f %8.1f", r->a_fps, r->a_mib_s);
+	else
+		printf(" %8s %8s", "-", "-");
+	if (opt.recording_dir)
+		printf(" %8.1f", r->rec_mib_s);
+	printf("%s\n", w->ok ? "" : "  (B's connection closed)");
+	if (w->misreads)
+		printf("  %-34s (%lu of %lu frames: clock not readable)\n", "", w->misreads,
+		       w->misreads + (unsigned long)w->nages);
+}
+
+static const char *enc_name(int32_t e)
+{
+	return e == 5 ? "Hextile" : e == 0 ? "Raw" : "?";
+}
+
+static int run_record(void)
+{
+	static struct viewer bv;
+	static struct big a;
+	struct rec_row rows[1 + 4 * 8];
+	int nrows = 0;
+
+	memset(rows, 0, sizeof rows);
+	viewer_init(&bv, "bench-1");
+	fprintf(stderr, "bench: record: B (bench-1) on the animated page\n");
+	if (page_mode("anim") != 0 || viewer_open(&bv) != 0 ||
+	    !viewer_pump_for(&bv, BENCH_WARMUP_MS)) {
+		fprintf(stderr, "bench: record: B: %s\n", bv.err[0] ? bv.err : "closed");
+		end_sessions(&bv, 1);
+		return 1;
+	}
+	snprintf(rows[nrows].label, sizeof rows[nrows].label, "B alone");
+	rec_measure(&rows[nrows++], &bv, NULL, opt.seconds * 1000);
+	for (int round = 0; round < opt.rounds && !interrupted && !pgc_closed(bv.c); round++) {
+		for (int recorded = 0; recorded < 2 && !interrupted && !pgc_closed(bv.c);
+		     recorded++) {
+			const char *user = recorded ? "bench-2" : "bench-3";
+			struct rec_row *r = &rows[nrows++];
+
+			fprintf(stderr, "bench: record: A (%s, %s) at %dx%d, %s\n", user,
+				recorded ? "recorded" : "not recorded", opt.big_w, opt.big_h,
+				enc_name(opt.big_enc));
+			snprintf(r->label, sizeof r->label, "with A %s (%s)",
+				 recorded ? "recorded" : "not recorded", user);
+			if (big_start(&a, user, opt.big_w, opt.big_h, "noise", &bv) != 0) {
+				snprintf(r->err, sizeof r->err, "A: %.150s", a.v.err);
+				big_stop(&a, &bv, 1);
+				continue;
+			}
+			viewer_pump_for(&bv, BENCH_WARMUP_MS);
+			rec_measure(r, &bv, &a, opt.seconds * 1000);
+			if (a.v.err[0] && !r->err[0])
+				snprintf(r->err, sizeof r->err, "A: %.150s", a.v.err);
+			/* A leaves: B measured from that moment (a recording is
+			   closed and fsync'd when its viewer goes) */
+			struct rec_row *l = &rows[nrows++];
+			snprintf(l->label, sizeof l->label, "  A leaves, next %.0f s",
+				 BENCH_LEAVE_MS / 1000.0);
+			atomic_store(&a.stop, true);
+			rec_measure(l, &bv, NULL, BENCH_LEAVE_MS);
+			big_stop(&a, &bv, 1);
+		}
+	}
+	end_sessions(&bv, 1);
+	if (interrupted)
+		return 130;
+
+	time_t now = time(NULL);
+	char date[64];
+	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	printf("\npixelgate benchmark, %s, %ld CPUs, %d s windows\n\n", date,
+	       sysconf(_SC_NPROCESSORS_ONLN), opt.seconds);
+	printf("(f) recording a big session: B (bench-1, recorded) on the animated page, its "
+	       "picture age while\n    A streams a full-screen noise page at %dx%d in %s "
+	       "(a full update asked every %d ms)\n",
+	       opt.big_w, opt.big_h, enc_name(opt.big_enc), BENCH_BIG_FULL_MS);
+	printf("  %-34s %8s %8s %8s %8s %8s %8s %8s %8s", "", "frames/s", "age p50", "age p95",
+	       "age max", "max gap", "gw CPU%", "A upd/s", "A MiB/s");
+	if (opt.recording_dir)
+		printf(" %8s", "rec MiB/s");
+	printf("\n");
+	for (int i = 0; i < nrows; i++)
+		print_rec_row(&rows[i]);
+	printf("  (ages and max gap in ms; B's frames; A's updates and RFB MiB/s as its viewer "
+	       "received them;\n   rec MiB/s: growth of the recording directory)\n");
+	return 0;
+}
+
+/* ---- relay: gateway CPU per MB relayed ---------------------------------- */
+
+/* One viewer streaming page for opt.seconds, with the viewer's own
+   encodings and requests, or (one_encoding) with opt.big_enc only and a full
+   update asked every second: prints
+   "relay NAME SECONDS BYTES GW_CPU_MS FRAMES". 0 or -1. */
+static int relay_one(const char *name, const char *page, bool one_encoding)
+{
+	struct usage u0, u1;
+	uint64_t b0, b1, f0, f1;
+	static struct viewer v;
+	static struct big a;
+
+	fprintf(stderr, "bench: relay: %s, %d s\n", name, opt.seconds);
+	if (one_encoding) {
+		if (big_start(&a, "bench-1", 0, 0, page, NULL) != 0) {
+			fprintf(stderr, "bench: relay %s: %s\n", name, a.v.err);
+			big_stop(&a, NULL, 0);
+			return -1;
+		}
+		sleep_ms(BENCH_WARMUP_MS);
+		b0 = atomic_load(&a.bytes);
+		f0 = atomic_load(&a.frames);
+		usage_take(&u0, false);
+		sleep_ms(opt.seconds * 1000);
+		usage_take(&u1, false);
+		b1 = atomic_load(&a.bytes);
+		f1 = atomic_load(&a.frames);
+		bool ok = atomic_load(&a.state) == BIG_STREAMING;
+		big_stop(&a, NULL, 0);
+		if (!ok) {
+			fprintf(stderr, "bench: relay %s: %s\n", name, a.v.err);
+			return -1;
+		}
+	} else {
+		viewer_init(&v, "bench-1");
+		v.no_marker = true; /* the soak page has none: measured after the warm-up */
+		if (page_mode(page) != 0 || viewer_open(&v) != 0 ||
+		    !viewer_pump_for(&v, BENCH_WARMUP_MS)) {
+			fprintf(stderr, "bench: relay %s: %s\n", name, v.err);
+			end_sessions(&v, 1);
+			return -1;
+		}
+		b0 = pgc_bytes_in(v.c);
+		f0 = pgc_frames(v.c);
+		usage_take(&u0, false);
+		bool ok = viewer_pump_for(&v, opt.seconds * 1000);
+		usage_take(&u1, false);
+		b1 = pgc_bytes_in(v.c);
+		f1 = pgc_frames(v.c);
+		end_sessions(&v, 1);
+		if (!ok) {
+			fprintf(stderr, "bench: relay %s: the connection closed\n", name);
+			return -1;
+		}
+	}
+	printf("relay %s %.3f %llu %.0f %llu\n", name, u1.t_s - u0.t_s,
+	       (unsigned long long)(b1 - b0), u1.gw_cpu_ms - u0.gw_cpu_ms,
+	       (unsigned long long)(f1 - f0));
+	return 0;
+}
+
+static int run_relay(void)
+{
+	char name[64];
+	const char *enc = opt.big_enc == 5 ? "hextile" : "raw";
+	int rc = 0;
+
+	if (relay_one("soak-tight", "soak", false) != 0)
+		rc = 1;
+	snprintf(name, sizeof name, "soak-%s", enc);
+	if (!interrupted && relay_one(name, "soak", true) != 0)
+		rc = 1;
+	snprintf(name, sizeof name, "noise-%s", enc);
+	if (!interrupted && relay_one(name, "noise", true) != 0)
+		rc = 1;
+	return interrupted ? 130 : rc;
+}
+
 /* ---- set-up -------------------------------------------------------------- */
 
 static void usage_exit(const char *argv0)
@@ -1057,7 +1453,10 @@ static void usage_exit(const char *argv0)
 		"usage: %s --port P --admin-port P --page-port P --ca FILE --password-file F\n"
 		"          --gateway-pid PID [--sessions N] [--seconds S] [--fps-cap FPS]\n"
 		"          [--burst LOGINS]\n"
-		"Users bench-1..bench-N and bench-admin must exist with that password.\n",
+		"          [--scenario default|record|relay] [--big-size WxH] [--big-encoding hextile|raw]\n"
+		"          [--recording-dir DIR] [--rounds N]\n"
+		"Users bench-1..bench-N and bench-admin must exist with that password\n"
+		"(record: bench-1..bench-3, the daemon recording bench-1 and bench-2 only).\n",
 		argv0);
 	exit(2);
 }
@@ -1078,6 +1477,11 @@ static void parse_args(int argc, char **argv)
 		{ "login-at", required_argument, NULL, 'A' },
 		{ "login-user", required_argument, NULL, 'U' },
 		{ "login-wrong", no_argument, NULL, 'W' },
+		{ "scenario", required_argument, NULL, 'S' },
+		{ "big-size", required_argument, NULL, 'B' },
+		{ "big-encoding", required_argument, NULL, 'E' },
+		{ "recording-dir", required_argument, NULL, 'R' },
+		{ "rounds", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1097,6 +1501,31 @@ static void parse_args(int argc, char **argv)
 		case 'A': opt.login_at_ms = atoll(optarg); break;
 		case 'U': opt.login_user = optarg; break;
 		case 'W': opt.login_wrong = true; break;
+		case 'S':
+			if (strcmp(optarg, "default") == 0)
+				opt.scenario = SCEN_DEFAULT;
+			else if (strcmp(optarg, "record") == 0)
+				opt.scenario = SCEN_RECORD;
+			else if (strcmp(optarg, "relay") == 0)
+				opt.scenario = SCEN_RELAY;
+			else
+				usage_exit(argv[0]);
+			break;
+		case 'B':
+			if (sscanf(optarg, "%dx%d", &opt.big_w, &opt.big_h) != 2 || opt.big_w < 640 ||
+			    opt.big_h < 480 || opt.big_w > 7680 || opt.big_h > 4320)
+				usage_exit(argv[0]);
+			break;
+		case 'E':
+			if (strcmp(optarg, "hextile") == 0)
+				opt.big_enc = 5;
+			else if (strcmp(optarg, "raw") == 0)
+				opt.big_enc = 0;
+			else
+				usage_exit(argv[0]);
+			break;
+		case 'R': opt.recording_dir = optarg; break;
+		case 'N': opt.rounds = atoi(optarg); break;
 		default: usage_exit(argv[0]);
 		}
 	}
@@ -1111,7 +1540,7 @@ static void parse_args(int argc, char **argv)
 	if (optind != argc || opt.port <= 0 || opt.admin_port <= 0 || opt.page_port <= 0 ||
 	    !opt.ca_file || !opt.password_file || opt.gateway_pid <= 0 || opt.sessions < 1 ||
 	    opt.sessions > BENCH_MAX_SESSIONS || opt.seconds < 1 || opt.fps_cap < 1 ||
-	    opt.fps_cap > 240)
+	    opt.fps_cap > 240 || opt.rounds < 1 || opt.rounds > 8)
 		usage_exit(argv[0]);
 }
 
@@ -1187,6 +1616,10 @@ int main(int argc, char **argv)
 		return load_password() == 0 ? login_once() : 1;
 	if (load_password() != 0 || wait_ready() != 0)
 		return 1;
+	if (opt.scenario == SCEN_RECORD)
+		return run_record();
+	if (opt.scenario == SCEN_RELAY)
+		return run_relay();
 	usage_take(&u_start, false);
 	memset(&u_one, 0, sizeof u_one);
 	u_anim = u_many = u_one;

@@ -9,9 +9,11 @@ port as the first line of stdout; the log goes to stderr.
     GET /anim.html        a page that redraws about 30 times per second
     GET /soak.html        a long page that scrolls itself and repaints a
                           noise band: big updates without any input
-    GET /mode?m=NAME      NAME is "static", "anim" or "soak": what /start.html
-                          serves from now on (bench_session and bench_soak
-                          set it before their logins)
+    GET /noise.html       random pixels over the whole window, a new screen
+                          every 33 ms: every update is a full-screen one
+    GET /mode?m=NAME      NAME is "static", "anim", "soak" or "noise": what
+                          /start.html serves from now on (bench_session and
+                          bench_soak set it before their logins)
 
 Both pages, CSS pixels, zoom 1, no scrolling:
     marker: left 100, top 60, 240 x 120, rgb(0,160,255); bench_session finds
@@ -118,8 +120,37 @@ setInterval(noise, 1500);
 </body></html>
 """
 
+# The noise page (bench_session's recording and relay scenarios): a canvas
+# the size of the window, repainted every 33 ms with one of four screens of
+# random pixels made at load (making them anew each time would cost the
+# browser more than the repaint), so every update is the whole screen and
+# incompressible (16 MiB at 2048 x 2048 in 32 bpp). The marker is drawn on top
+# so the viewer can tell when the page is on screen.
+NOISE = HEAD % "noise" + """<canvas id="noise" style="position: fixed; left: 0; top: 0"></canvas>
+<style>#marker { z-index: 1; }</style>
+<script>
+var cv = document.getElementById('noise'), cx = cv.getContext('2d'), frames = [], n = 0;
+function make() { // the window is sized after the first paint: again on resize
+  cv.width = window.innerWidth; cv.height = window.innerHeight;
+  frames = [];
+  for (var f = 0; f < 4; f++) {
+    var img = cx.createImageData(cv.width, cv.height), d = img.data;
+    for (var k = 0; k < d.length; k += 4) {
+      var r = Math.random() * 16777216 | 0;
+      d[k] = r & 255; d[k + 1] = (r >> 8) & 255; d[k + 2] = (r >> 16) & 255; d[k + 3] = 255;
+    }
+    frames.push(img);
+  }
+}
+make();
+window.addEventListener('resize', make);
+setInterval(function () { cx.putImageData(frames[n++ % 4], 0, 0); }, 33);
+</script>
+</body></html>
+"""
+
 PAGES = {"static": STATIC.encode("utf-8"), "anim": ANIM.encode("utf-8"),
-         "soak": SOAK.encode("utf-8")}
+         "soak": SOAK.encode("utf-8"), "noise": NOISE.encode("utf-8")}
 
 
 class State:
@@ -159,10 +190,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, PAGES["anim"], html)
         elif url.path == "/soak.html":
             self.send(200, PAGES["soak"], html)
+        elif url.path == "/noise.html":
+            self.send(200, PAGES["noise"], html)
         elif url.path == "/mode":
             mode = parse_qs(url.query).get("m", [""])[0]
             if mode not in PAGES:
-                self.send(400, b"mode is static, anim or soak\n")
+                self.send(400, b"mode is static, anim, soak or noise\n")
                 return
             with STATE.lock:
                 STATE.mode = mode

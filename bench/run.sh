@@ -7,6 +7,25 @@
 #   sudo bench/run.sh [--sessions N] [--seconds S] [--fps-cap FPS]
 #   sudo bench/run.sh soak [--users N] [--duration S] [--idle-timeout S]
 #                          [--grace S] [--chaos-interval S] [--seed N]
+#   sudo bench/run.sh record [--seconds S] [--big-size WxH]
+#                            [--big-encoding hextile|raw] [--rounds N]
+#   sudo bench/run.sh compare --before BUILD_DIR [--seconds S] [--rounds N]
+#
+# record: the daemon records bench-1 and bench-2 (recording = users, into
+# the world); bench_session --scenario record measures the picture age of
+# bench-1 on the animated page alone, then while a big session (2048x2048
+# Hextile noise, full updates) of bench-3 (not recorded) and of bench-2
+# (recorded) streams. Figures only.
+#
+# compare: gateway CPU per MB relayed, a build of another tree (BUILD_DIR
+# with its pixelgate and pixelgate-session, e.g. a Release build of a git
+# worktree at an older commit) against build-bench/, alternately (before,
+# after) N rounds (2), each with a daemon of its own in the same world;
+# bench_session --scenario relay is the workload (one viewer: the soak page
+# with the viewer's encodings, the soak page and the noise page in Hextile
+# with a full update every second), built against
+# the --before tree's client library (BUILD_DIR/libpgclient.a; this tree's
+# viewer core refuses the old gateway's stream). Figures only.
 #
 # Soak: N users churn for S seconds (bench/bench_soak.c: reconnects, clean
 # and abrupt closes mid-update, takeovers, admin kills, idle timeouts,
@@ -43,6 +62,11 @@ SOAK_IDLE_S=12
 SOAK_GRACE_S=4
 SOAK_CHAOS_S=15
 SOAK_SEED=""
+# record and compare
+BIG_SIZE=2048x2048
+BIG_ENCODING=hextile
+ROUNDS=""
+BEFORE_DIR=""
 
 # What the build and the sessions need (the tests' list without Criterion).
 # shellcheck source=../deploy/lib.sh
@@ -51,6 +75,7 @@ PACKAGES=("${PIXELGATE_PACKAGES[@]}")
 
 WORLD=""
 DAEMON_PID=""
+DAEMON_LOG=""
 NET_PID=""
 PAGE_PID=""
 SQUID_PID=""
@@ -66,6 +91,8 @@ usage() {
 	printf 'usage: %s [--sessions N] [--seconds S] [--fps-cap FPS]\n' "$0" >&2
 	printf '       %s soak [--users N] [--duration S] [--idle-timeout S] [--grace S]\n' "$0" >&2
 	printf '               [--chaos-interval S] [--seed N]\n' >&2
+	printf '       %s record [--seconds S] [--big-size WxH] [--big-encoding hextile|raw] [--rounds N]\n' "$0" >&2
+	printf '       %s compare --before BUILD_DIR [--seconds S] [--rounds N]\n' "$0" >&2
 	exit 2
 }
 
@@ -105,9 +132,9 @@ cleanup() {
 			kill -KILL "${left[@]}" 2>/dev/null || true
 			sleep 0.5
 		fi
-		if [[ $rc -ne 0 && $rc -ne 130 && -f $WORLD/daemon.log ]]; then
+		if [[ $rc -ne 0 && $rc -ne 130 && -n $DAEMON_LOG && -f $DAEMON_LOG ]]; then
 			printf -- '--- last lines of the daemon log ---\n' >&2
-			grep -v '^\[[0-9]' "$WORLD/daemon.log" | tail -n 30 >&2 || true
+			grep -v '^\[[0-9]' "$DAEMON_LOG" | tail -n 30 >&2 || true
 		fi
 		if [[ ${PIXELGATE_BENCH_KEEP:-} == 1 ]]; then
 			say "kept $WORLD"
@@ -120,10 +147,12 @@ cleanup() {
 }
 
 parse_args() {
-	if [[ ${1:-} == soak ]]; then
-		MODE=soak
+	case ${1:-} in
+	soak | record | compare)
+		MODE=$1
 		shift
-	fi
+		;;
+	esac
 	while [[ $# -gt 0 ]]; do
 		case $MODE:$1 in
 		bench:--sessions) SESSIONS=${2:?}; shift 2 ;;
@@ -135,6 +164,11 @@ parse_args() {
 		soak:--grace) SOAK_GRACE_S=${2:?}; shift 2 ;;
 		soak:--chaos-interval) SOAK_CHAOS_S=${2:?}; shift 2 ;;
 		soak:--seed) SOAK_SEED=${2:?}; shift 2 ;;
+		record:--seconds | compare:--seconds) SECONDS_PER_WINDOW=${2:?}; shift 2 ;;
+		record:--big-size) BIG_SIZE=${2:?}; shift 2 ;;
+		record:--big-encoding) BIG_ENCODING=${2:?}; shift 2 ;;
+		record:--rounds | compare:--rounds) ROUNDS=${2:?}; shift 2 ;;
+		compare:--before) BEFORE_DIR=${2:?}; shift 2 ;;
 		*:-h | *:--help) usage ;;
 		*) usage ;;
 		esac
@@ -148,6 +182,27 @@ parse_args() {
 			die "--idle-timeout, --grace and --chaos-interval take seconds (0 = off)"
 		[[ -z $SOAK_SEED || $SOAK_SEED =~ ^[0-9]+$ ]] || die "--seed must be a number"
 		SESSIONS=$SOAK_USERS # users bench-1..bench-N
+		return 0
+	fi
+	if [[ $MODE == record || $MODE == compare ]]; then
+		[[ $SECONDS_PER_WINDOW =~ ^[0-9]+$ && $SECONDS_PER_WINDOW -ge 1 ]] ||
+			die "--seconds must be a positive integer"
+		[[ -z $ROUNDS || ($ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 8) ]] ||
+			die "--rounds must be 1..8"
+		[[ $BIG_SIZE =~ ^[0-9]+x[0-9]+$ ]] || die "--big-size takes WxH"
+		[[ $BIG_ENCODING == hextile || $BIG_ENCODING == raw ]] ||
+			die "--big-encoding is hextile or raw"
+		if [[ $MODE == record ]]; then
+			ROUNDS=${ROUNDS:-1}
+			SESSIONS=3 # B bench-1, A recorded bench-2, A not recorded bench-3
+		else
+			ROUNDS=${ROUNDS:-2}
+			SESSIONS=1
+			[[ -n $BEFORE_DIR ]] || die "compare needs --before BUILD_DIR"
+			BEFORE_DIR=$(cd "$BEFORE_DIR" && pwd) || die "no directory $BEFORE_DIR"
+			[[ -x $BEFORE_DIR/pixelgate && -x $BEFORE_DIR/pixelgate-session ]] ||
+				die "$BEFORE_DIR has no pixelgate and pixelgate-session"
+		fi
 		return 0
 	fi
 	[[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 64 ]] ||
@@ -286,6 +341,19 @@ make_world() {
 		sleep 0.1
 	done
 
+	PAGE_PORT=$page_port
+	SQUID_PORT=$squid_port
+	# the network process ($GATEWAY_USER) reads the key, users and audit key
+	# and writes the users file, state, audit log and recordings here
+	chown "$GATEWAY_USER:" "$WORLD" "$WORLD/server.key" "$WORLD/server.crt" "$WORLD/users" \
+		"$WORLD/audit.key"
+	write_conf "$WORLD/pixelgate.conf" "$WORLD/state" "$WORLD/audit" "$BUILD/pixelgate"
+}
+
+# write_conf CONF STATE_DIR AUDIT_DIR BINARY: a config on fresh ports (PORT,
+# ADMIN_PORT), checked with BINARY -n.
+write_conf() {
+	local conf=$1 state=$2 audit=$3 bin=$4 port admin_port limits recording
 	port=$(free_port)
 	admin_port=$(free_port)
 	while [[ $admin_port == "$port" ]]; do admin_port=$(free_port); done
@@ -298,7 +366,14 @@ idle_timeout_s = $SOAK_IDLE_S"
 		limits="# a viewer that leaves ends its session at once: every scenario starts fresh
 reconnect_grace_s = 0"
 	fi
-	cat >"$WORLD/pixelgate.conf" <<-EOF
+	recording="# no recording"
+	if [[ $MODE == record ]]; then
+		recording="# record: bench-1 (B) and bench-2 (A recorded); bench-3 (A not recorded) is not
+recording = users
+recording_users = bench-1, bench-2
+recording_dir = $WORLD/recordings"
+	fi
+	cat >"$conf" <<-EOF
 		# written by bench/run.sh
 		[server]
 		listen_address = 127.0.0.1
@@ -307,7 +382,7 @@ reconnect_grace_s = 0"
 		tls_key = $WORLD/server.key
 		users_file = $WORLD/users
 		runtime_dir = $WORLD/run
-		state_dir = $WORLD/state
+		state_dir = $state
 		# every client of this world is 127.0.0.1, where real users come from
 		# one terminal each: no per-address cap
 		max_connections_per_address = 0
@@ -315,11 +390,12 @@ reconnect_grace_s = 0"
 		admin_listen_address = 127.0.0.1
 		admin_listen_port = $admin_port
 		[audit]
-		audit_dir = $WORLD/audit
+		audit_dir = $audit
 		audit_key_file = $WORLD/audit.key
+		$recording
 		[session]
-		home_page = http://127.0.0.1:$page_port/start.html
-		upstream_proxy = 127.0.0.1:$squid_port
+		home_page = http://127.0.0.1:$PAGE_PORT/start.html
+		upstream_proxy = 127.0.0.1:$SQUID_PORT
 		[limits]
 		$limits
 		max_sessions_per_user = 1
@@ -331,16 +407,11 @@ reconnect_grace_s = 0"
 		login_rate_per_s = 0
 		admin_rate_per_s = 0
 	EOF
-	chmod 600 "$WORLD/pixelgate.conf"
-	# the network process ($GATEWAY_USER) reads the key, users and audit key
-	# and writes the users file, state and audit log here
-	chown "$GATEWAY_USER:" "$WORLD" "$WORLD/server.key" "$WORLD/server.crt" "$WORLD/users" \
-		"$WORLD/audit.key"
-	"$BUILD/pixelgate" -n -c "$WORLD/pixelgate.conf" >"$WORLD/check.log" 2>&1 ||
-		die "configuration refused: $(cat "$WORLD/check.log")"
+	chmod 600 "$conf"
+	"$bin" -n -c "$conf" >"$WORLD/check.log" 2>&1 ||
+		die "configuration refused by $bin: $(cat "$WORLD/check.log")"
 	PORT=$port
 	ADMIN_PORT=$admin_port
-	PAGE_PORT=$page_port
 }
 
 # bench_session's figures.
@@ -401,6 +472,125 @@ run_soak() {
 	[[ $rc -eq 0 ]] || die "soak failed (status $rc)"
 }
 
+# start_daemon BINARY CONF LOG: DAEMON_PID, and NET_PID (the privileged
+# parent forks the network process, which serves and is measured).
+start_daemon() {
+	local bin=$1 conf=$2 i
+	DAEMON_LOG=$3
+	say "starting $bin (log: $DAEMON_LOG)"
+	"$bin" -c "$conf" >"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	NET_PID=""
+	for ((i = 0; i < 100; i++)); do
+		NET_PID=$(pgrep -P "$DAEMON_PID" -x pixelgate | head -n 1 || true)
+		[[ -z $NET_PID ]] || break
+		sleep 0.1
+	done
+	[[ -n $NET_PID ]] || die "pixelgate's network process did not start (log: $DAEMON_LOG)"
+}
+
+# record: bench_session --scenario record (the world records bench-1 and bench-2).
+run_record() {
+	say "running bench_session --scenario record: $BIG_SIZE $BIG_ENCODING, $SECONDS_PER_WINDOW s windows, $ROUNDS round(s)"
+	"$BUILD/bench_session" --port "$PORT" --admin-port "$ADMIN_PORT" --page-port "$PAGE_PORT" \
+		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$NET_PID" \
+		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --scenario record \
+		--big-size "$BIG_SIZE" --big-encoding "$BIG_ENCODING" --rounds "$ROUNDS" \
+		--recording-dir "$WORLD/recordings" &
+	BENCH_PID=$!
+	local rc=0
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=""
+	[[ $rc -ne 130 ]] || exit 130
+	[[ $rc -eq 0 ]] || die "bench_session exited with status $rc"
+	printf '  recordings written: %s\n' "$(find "$WORLD/recordings" -type f -name '*.vncrec' -printf '%f %s bytes, ' 2>/dev/null | sed 's/, $//')"
+}
+
+# The commit a build directory was made from (its CMake source tree), or "?".
+build_commit() {
+	local src
+	src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null || true)
+	[[ -n $src ]] && git -C "$src" describe --always --dirty 2>/dev/null || printf '?'
+}
+
+# compare: the relay workload against the daemon of $BEFORE_DIR and of
+# $BUILD, alternately, ROUNDS times; then the table.
+run_compare() {
+	local r side bin conf rc tag src client=$WORLD/bench_session-client
+	# The viewer core of this tree refuses what the old gateway lets through
+	# (libvncclient asks for ExtendedDesktopSize; the gateway now strips it,
+	# the old one passed the worker's answer), so bench_session.c is built
+	# against the client library of the --before tree (no guard) and that one
+	# binary runs against both daemons: the same client and workload for each.
+	src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BEFORE_DIR/CMakeCache.txt" 2>/dev/null || true)
+	[[ -f $src/viewer/core/client_core.h && -f $BEFORE_DIR/libpgclient.a ]] ||
+		die "$BEFORE_DIR: no CMake source tree with viewer/core/client_core.h, or no libpgclient.a"
+	say "building bench_session.c against $BEFORE_DIR/libpgclient.a"
+	# shellcheck disable=SC2046 # pkg-config's words are meant to split
+	cc -O2 -Wall -Wextra -D_GNU_SOURCE -I"$src/viewer/core" \
+		$(pkg-config --cflags libwebsockets libvncclient jansson openssl) \
+		"$ROOT/bench/bench_session.c" "$BEFORE_DIR/libpgclient.a" \
+		$(pkg-config --libs libwebsockets libvncclient jansson openssl) -lpthread -lm \
+		-o "$client" >"$WORLD/client-build.log" 2>&1 ||
+		die "building the client failed: $(tail -n 20 "$WORLD/client-build.log")"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for side in before after; do
+			bin=$BUILD/pixelgate
+			[[ $side == after ]] || bin=$BEFORE_DIR/pixelgate
+			tag=$side-$r
+			conf=$WORLD/pixelgate-$tag.conf
+			write_conf "$conf" "$WORLD/state-$tag" "$WORLD/audit-$tag" "$bin"
+			start_daemon "$bin" "$conf" "$WORLD/daemon-$tag.log"
+			say "round $r, $side: bench_session --scenario relay, $SECONDS_PER_WINDOW s each"
+			"$client" --port "$PORT" --admin-port "$ADMIN_PORT" \
+				--page-port "$PAGE_PORT" --ca "$WORLD/ca.crt" \
+				--password-file "$WORLD/password" --gateway-pid "$NET_PID" \
+				--sessions 1 --seconds "$SECONDS_PER_WINDOW" --scenario relay \
+				>"$WORLD/relay-$tag.txt" &
+			BENCH_PID=$!
+			rc=0
+			wait "$BENCH_PID" || rc=$?
+			BENCH_PID=""
+			[[ $rc -ne 130 ]] || exit 130
+			[[ $rc -eq 0 ]] || die "bench_session exited with status $rc ($side, round $r)"
+			stop_pid "$DAEMON_PID" 30
+			DAEMON_PID=""
+			sed "s/^relay /$side $r /" "$WORLD/relay-$tag.txt" >>"$WORLD/relay-all.txt"
+		done
+	done
+	printf '\ngateway CPU per MB relayed to one viewer, %s s windows, %s rounds (before, after alternately)\n' \
+		"$SECONDS_PER_WINDOW" "$ROUNDS"
+	printf '  before: %s (%s)\n  after:  %s (%s)\n' "$BEFORE_DIR" "$(build_commit "$BEFORE_DIR")" \
+		"$BUILD" "$(build_commit "$BUILD")"
+	# lines: SIDE ROUND NAME SECONDS BYTES GW_CPU_MS FRAMES
+	awk '
+	{ k = $3 SUBSEP $2; mb[$1, k] = $5 / 1e6; cpu[$1, k] = $6 / 1000; fr[$1, k] = $7 / $4
+	  if (!($3 in seen)) { seen[$3] = 1; names[++nn] = $3 }
+	  if ($2 > rounds) rounds = $2
+	  tmb[$1, $3] += $5 / 1e6; tcpu[$1, $3] += $6 / 1000 }
+	function row(label, bm, bc, am, ac,    bms, ams, ch) {
+		bms = bm > 0 ? bc * 1000 / bm : 0
+		ams = am > 0 ? ac * 1000 / am : 0
+		ch = (bms > 0 && ams > 0) ? (ams / bms - 1) * 100 : 0
+		printf "  %-22s %9.1f %8.2f %8.3f   %9.1f %8.2f %8.3f   %+7.1f%%\n", label, bm, bc,
+		       bms, am, ac, ams, ch
+	}
+	END {
+		printf "  %-22s %9s %8s %8s   %9s %8s %8s   %8s\n", "", "before MB", "CPU s", "ms/MB",
+		       "after MB", "CPU s", "ms/MB", "change"
+		for (i = 1; i <= nn; i++) {
+			n = names[i]
+			for (r = 1; r <= rounds; r++) {
+				k = n SUBSEP r
+				row(n ", round " r, mb["before", k], cpu["before", k], mb["after", k], cpu["after", k])
+			}
+			row(n ", all", tmb["before", n], tcpu["before", n], tmb["after", n], tcpu["after", n])
+		}
+		printf "  (MB = 10^6 bytes of RFB the viewer received; CPU s = the gateway network process'"'"'s\n"
+		printf "   user + system time over the window; change = after'"'"'s ms/MB against before'"'"'s)\n"
+	}' "$WORLD/relay-all.txt"
+}
+
 main() {
 	parse_args "$@"
 	trap cleanup EXIT
@@ -410,22 +600,18 @@ main() {
 	prepare_system
 	build
 	make_world
-	say "starting $BUILD/pixelgate (log: $WORLD/daemon.log)"
-	"$BUILD/pixelgate" -c "$WORLD/pixelgate.conf" >"$WORLD/daemon.log" 2>&1 &
-	DAEMON_PID=$!
-	# the privileged parent forks the network process, which serves and is measured
-	local i
-	for ((i = 0; i < 100; i++)); do
-		NET_PID=$(pgrep -P "$DAEMON_PID" -x pixelgate | head -n 1 || true)
-		[[ -z $NET_PID ]] || break
-		sleep 0.1
-	done
-	[[ -n $NET_PID ]] || die "pixelgate's network process did not start (log: $WORLD/daemon.log)"
-	if [[ $MODE == soak ]]; then
-		run_soak
-	else
-		run_bench
-	fi
+	case $MODE in
+	compare)
+		run_compare
+		return 0
+		;;
+	esac
+	start_daemon "$BUILD/pixelgate" "$WORLD/pixelgate.conf" "$WORLD/daemon.log"
+	case $MODE in
+	soak) run_soak ;;
+	record) run_record ;;
+	*) run_bench ;;
+	esac
 }
 
 main "$@"
