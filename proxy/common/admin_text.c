@@ -33,11 +33,25 @@ static const struct {
 	{ "/healthz", ADMIN_ROUTE_HEALTHZ },     { "/metrics", ADMIN_ROUTE_METRICS },
 	{ "/api/v1/sessions", ADMIN_ROUTE_SESSIONS }, { "/api/v1/limits", ADMIN_ROUTE_LIMITS },
 	{ "/api/v1/users", ADMIN_ROUTE_USERS },  { "/api/v1/drain", ADMIN_ROUTE_DRAIN },
-	{ "/api/v1/undrain", ADMIN_ROUTE_UNDRAIN },
+	{ "/api/v1/undrain", ADMIN_ROUTE_UNDRAIN }, { "/api/v1/forensics", ADMIN_ROUTE_FORENSICS },
 };
 
 #define ADMIN_SESSIONS_PREFIX "/api/v1/sessions/"
 #define ADMIN_USERS_PREFIX "/api/v1/users/"
+#define ADMIN_FORENSICS_PREFIX "/api/v1/forensics/"
+
+/* A session id after prefix in path: 1 (copied into t->arg) or 0. */
+static int admin_id_after(const char *path, const char *prefix, struct admin_target *t)
+{
+	if (strncmp(path, prefix, strlen(prefix)) != 0)
+		return 0;
+	const char *id = path + strlen(prefix);
+	if (strlen(id) != ADMIN_SESSION_ID_LEN ||
+	    strspn(id, "0123456789abcdef") != ADMIN_SESSION_ID_LEN)
+		return -1;
+	memcpy(t->arg, id, ADMIN_SESSION_ID_LEN + 1);
+	return 1;
+}
 
 void admin_route_parse(const char *path, struct admin_target *t)
 {
@@ -49,13 +63,14 @@ void admin_route_parse(const char *path, struct admin_target *t)
 			return;
 		}
 	}
-	if (strncmp(path, ADMIN_SESSIONS_PREFIX, strlen(ADMIN_SESSIONS_PREFIX)) == 0) {
-		const char *id = path + strlen(ADMIN_SESSIONS_PREFIX);
-		if (strlen(id) != ADMIN_SESSION_ID_LEN ||
-		    strspn(id, "0123456789abcdef") != ADMIN_SESSION_ID_LEN)
-			return;
-		memcpy(t->arg, id, ADMIN_SESSION_ID_LEN + 1);
-		t->route = ADMIN_ROUTE_SESSION;
+	int r = admin_id_after(path, ADMIN_SESSIONS_PREFIX, t);
+	if (r == 0 && (r = admin_id_after(path, ADMIN_FORENSICS_PREFIX, t)) > 0) {
+		t->route = ADMIN_ROUTE_FORENSIC;
+		return;
+	}
+	if (r != 0) {
+		if (r > 0)
+			t->route = ADMIN_ROUTE_SESSION;
 		return;
 	}
 	if (strncmp(path, ADMIN_USERS_PREFIX, strlen(ADMIN_USERS_PREFIX)) == 0) {
@@ -90,9 +105,11 @@ unsigned int admin_route_methods(enum admin_route route)
 	case ADMIN_ROUTE_HEALTHZ:
 	case ADMIN_ROUTE_METRICS:
 	case ADMIN_ROUTE_SESSIONS:
+	case ADMIN_ROUTE_FORENSICS:
 		return ADMIN_BIT(ADMIN_GET);
 	case ADMIN_ROUTE_SESSION:
 	case ADMIN_ROUTE_USER:
+	case ADMIN_ROUTE_FORENSIC:
 		return ADMIN_BIT(ADMIN_DELETE);
 	case ADMIN_ROUTE_LIMITS:
 		return ADMIN_BIT(ADMIN_GET) | ADMIN_BIT(ADMIN_PATCH);

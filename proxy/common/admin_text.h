@@ -44,6 +44,8 @@ enum admin_route {
 	ADMIN_ROUTE_USER_ADMIN,    /* /api/v1/users/{name}/admin */
 	ADMIN_ROUTE_DRAIN,         /* /api/v1/drain */
 	ADMIN_ROUTE_UNDRAIN,       /* /api/v1/undrain */
+	ADMIN_ROUTE_FORENSICS,     /* /api/v1/forensics */
+	ADMIN_ROUTE_FORENSIC,      /* /api/v1/forensics/{id} */
 };
 
 /* What a request path names. */

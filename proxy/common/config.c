@@ -127,6 +127,12 @@ static const struct config_key config_keys[] = {
 	    "directory of the recordings (<session>-<n>.vncrec, 0600; the directory 0700)"),
 	INT("audit", recording_retention_days, 0, 36500, "90",
 	    "delete recordings older than this many days (checked at start-up and daily); 0 = keep"),
+	STR("audit", forensics_dir, "/var/log/pixelgate/forensics",
+	    "where the session directory is kept when the browser side broke the RFB allow-list "
+	    "(session-<id>/: files/ and manifest.json; owner-only) until an administrator "
+	    "removes it"),
+	INT("audit", forensics_max_mib, 1, 65536, "256",
+	    "cap on the bytes kept of one session directory (MiB); the rest is listed, not copied"),
 	INT("policy", clipboard_max_bytes, 0, 1048576, "65536", "cap on one clipboard transfer, bytes"),
 };
 
@@ -464,6 +470,10 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 	}
 	if (c->state_dir[0] != '/') {
 		snprintf(err, errlen, "%s: state_dir must be an absolute path", name);
+		return -1;
+	}
+	if (c->forensics_dir[0] != '/') {
+		snprintf(err, errlen, "%s: forensics_dir must be an absolute path", name);
 		return -1;
 	}
 	if (config_same_socket(c->admin_listen_address, c->admin_listen_port, c->listen_address,

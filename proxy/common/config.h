@@ -72,6 +72,8 @@ struct config {
 	char recording_users[1024];      /* comma-separated, for recording = users */
 	char recording_dir[CONFIG_PATH_MAX];
 	int recording_retention_days;    /* 0 = keep for ever */
+	char forensics_dir[CONFIG_PATH_MAX]; /* session directories kept after a violation */
+	int forensics_max_mib;           /* bytes of one kept directory, at most */
 	int clipboard_max_bytes;
 };
 

@@ -418,10 +418,21 @@ static int ctl_api_users_item(struct ctl_api *c)
 	return ctl_api_change(c, method, path, body, done);
 }
 
+/* DELETE base/ID (sessions kill, forensics del); done: what to say, before the id. */
+static int ctl_api_delete_id(struct ctl_api *c, const char *base, const char *done_what)
+{
+	char path[CTL_REQ_PATH_MAX], id[CTL_CELL_MAX], done[CTL_CELL_MAX + 64];
+	if (ctl_api_item_path(path, sizeof path, base, c->o.arg, "") != 0)
+		return CTL_EXIT_REFUSED;
+	ctl_clean_text(c->o.arg, strlen(c->o.arg), id, sizeof id);
+	snprintf(done, sizeof done, "%s %s", done_what, id);
+	return ctl_api_change(c, "DELETE", path, NULL, done);
+}
+
 int ctl_api_main(int argc, char **argv)
 {
 	static struct ctl_api c; /* holds the Authorization header: wiped at the end */
-	char err[512], path[CTL_REQ_PATH_MAX], id[CTL_CELL_MAX], done[CTL_CELL_MAX + 64];
+	char err[512];
 	int rc;
 
 	memset(&c, 0, sizeof c);
@@ -432,7 +443,8 @@ int ctl_api_main(int argc, char **argv)
 	}
 	if (rc != 0)
 		return ctl_api_usage(err);
-	if (c.o.arg != NULL && c.o.cmd != CTL_CMD_SESSIONS_KILL && ctl_api_check_name(c.o.arg) != 0)
+	if (c.o.arg != NULL && c.o.cmd != CTL_CMD_SESSIONS_KILL &&
+	    c.o.cmd != CTL_CMD_FORENSICS_DEL && ctl_api_check_name(c.o.arg) != 0)
 		return CTL_EXIT_REFUSED;
 	if (ctl_api_config(&c) != 0 || ctl_api_settings(&c) != 0)
 		return CTL_EXIT_REFUSED;
@@ -445,13 +457,7 @@ int ctl_api_main(int argc, char **argv)
 		rc = ctl_api_show(&c, "sessions", "/api/v1/sessions", ctl_print_sessions);
 		break;
 	case CTL_CMD_SESSIONS_KILL:
-		if (ctl_api_item_path(path, sizeof path, "/api/v1/sessions", c.o.arg, "") != 0) {
-			rc = CTL_EXIT_REFUSED;
-			break;
-		}
-		ctl_clean_text(c.o.arg, strlen(c.o.arg), id, sizeof id);
-		snprintf(done, sizeof done, "ended session %s", id);
-		rc = ctl_api_change(&c, "DELETE", path, NULL, done);
+		rc = ctl_api_delete_id(&c, "/api/v1/sessions", "ended session");
 		break;
 	case CTL_CMD_LIMITS:
 		rc = ctl_api_show(&c, "limits", "/api/v1/limits", ctl_print_limits);
@@ -471,6 +477,12 @@ int ctl_api_main(int argc, char **argv)
 	case CTL_CMD_USERS_UNLOCK:
 	case CTL_CMD_USERS_ADMIN:
 		rc = ctl_api_users_item(&c);
+		break;
+	case CTL_CMD_FORENSICS:
+		rc = ctl_api_show(&c, "forensics", "/api/v1/forensics", ctl_print_forensics);
+		break;
+	case CTL_CMD_FORENSICS_DEL:
+		rc = ctl_api_delete_id(&c, "/api/v1/forensics", "removed the kept directory of session");
 		break;
 	case CTL_CMD_DRAIN:
 		rc = ctl_api_change(&c, "POST", "/api/v1/drain", NULL,

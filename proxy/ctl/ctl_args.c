@@ -45,6 +45,8 @@ static const char *const ctl_cmd_names[] = {
 	[CTL_CMD_USERS_ADMIN] = "users admin",
 	[CTL_CMD_DRAIN] = "drain",
 	[CTL_CMD_UNDRAIN] = "undrain",
+	[CTL_CMD_FORENSICS] = "forensics",
+	[CTL_CMD_FORENSICS_DEL] = "forensics del",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -207,13 +209,29 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 				want = 4;
 			}
 		}
-	} else if (strcmp(w, "user") == 0) {
+	} else if (strcmp(w, "forensics") == 0) {
+		if (npos == 1 || strcmp(pos[1], "list") == 0) {
+			o->cmd = CTL_CMD_FORENSICS;
+			want = npos == 1 ? 1 : 2;
+		} else if (strcmp(pos[1], "del") == 0) {
+			if (npos < 3)
+				return ctl_fail(err, errlen, "forensics del: missing the session ID");
+			o->cmd = CTL_CMD_FORENSICS_DEL;
+			o->arg = pos[2];
+			want = 3;
+		} else {
+			return ctl_fail(err, errlen,
+					"forensics: unknown subcommand \"%s\" (forensics list, "
+					"forensics del ID)",
+					pos[1]);
+		}
+} else if (strcmp(w, "user") == 0) {
 		return ctl_fail(err, errlen, "\"user\" edits the users file (see --help); the "
 					     "admin API command is \"users\"");
 	} else {
 		return ctl_fail(err, errlen,
 				"unknown command \"%s\" (status, sessions, limits, users, drain, "
-				"undrain, user)",
+				"undrain, forensics, user)",
 				w);
 	}
 	if (npos > want)

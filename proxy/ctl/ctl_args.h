@@ -10,7 +10,7 @@
  *   users | users list | users add NAME [--admin] [--new-password-file F]
  *   users del NAME | users passwd NAME [--new-password-file F]
  *   users lock NAME | users unlock NAME | users admin NAME on|off
- *   drain | undrain
+ *   drain | undrain | forensics | forensics list | forensics del ID
  *
  * Options may come before or after the command words; "--" ends them.
  */
@@ -40,6 +40,8 @@ enum ctl_cmd {
 	CTL_CMD_USERS_ADMIN,
 	CTL_CMD_DRAIN,
 	CTL_CMD_UNDRAIN,
+	CTL_CMD_FORENSICS,
+	CTL_CMD_FORENSICS_DEL,
 };
 
 /* What the command line asked for; strings point into argv. */

@@ -344,68 +344,161 @@ static const char *ctl_id_cell(const json_t *o, char *buf, size_t buflen)
 	return ctl_str(o, "id");
 }
 
-int ctl_print_sessions(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+/* Scratch space for one row's formatted cells. */
+struct ctl_cells {
+	char buf[CTL_TABLE_COLS_MAX][64];
+};
+
+/* One kind of list the admin API answers with, as a table. */
+struct ctl_list_spec {
+	const char *what;  /* "GET /api/v1/sessions" */
+	const char *key;   /* its list member: "sessions" */
+	const char *item;  /* "session", in messages */
+	const char *empty; /* printed for an empty list */
+	size_t ncols;
+	const char *const *headers;
+	const bool *right;
+	/* fill row[0 .. ncols) for the object o (cells: scratch) */
+	void (*row)(const json_t *o, struct ctl_cells *cells, const char **row);
+	/* after the table, from the whole answer (may be NULL) */
+	void (*footer)(const json_t *root, FILE *out);
+};
+
+static int ctl_print_list(const struct ctl_list_spec *spec, const char *json, size_t len,
+			  FILE *out, char *err, size_t errlen)
 {
-	static const char *const headers[] = { "ID",	     "USER", "CLIENT", "STARTED", "LAST-INPUT",
-					       "IN",	     "OUT",  "FPS",    "STATE" };
-	static const bool right[] = { false, false, false, false, false, true, true, true, false };
 	struct ctl_table t;
 	int rc = -1;
-	json_t *root = ctl_load_object(json, len, "GET /api/v1/sessions", err, errlen);
+	json_t *root = ctl_load_object(json, len, spec->what, err, errlen);
 	if (root == NULL)
 		return -1;
-	json_t *list = json_object_get(root, "sessions");
+	json_t *list = json_object_get(root, spec->key);
 	if (!json_is_array(list)) {
 		json_decref(root);
-		return ctl_fmt_fail(err, errlen,
-				    "the answer to GET /api/v1/sessions has no \"sessions\" list");
+		return ctl_fmt_fail(err, errlen, "the answer to %s has no \"%s\" list", spec->what,
+				    spec->key);
 	}
-	if (json_array_size(list) == 0) {
-		json_decref(root);
-		fputs("no sessions\n", out);
-		return ferror(out) ? ctl_fmt_fail(err, errlen, "write error") : 0;
-	}
-	ctl_table_init(&t, 9, headers, right);
+	ctl_table_init(&t, spec->ncols, spec->headers, spec->right);
 	size_t i;
-	json_t *s;
-	json_array_foreach (list, i, s) {
-		char id[32], started[64], last[64], in[32], outb[32], fps[32];
-		if (!json_is_object(s)) {
-			ctl_fmt_fail(err, errlen, "session %zu of the list is not a JSON object", i + 1);
+	json_t *o;
+	json_array_foreach (list, i, o) {
+		struct ctl_cells cells;
+		const char *row[CTL_TABLE_COLS_MAX];
+		if (!json_is_object(o)) {
+			ctl_fmt_fail(err, errlen, "%s %zu of the list is not a JSON object", spec->item,
+				     i + 1);
 			goto done;
 		}
-		json_t *f = json_object_get(s, "fps");
-		if (json_is_integer(f))
-			snprintf(fps, sizeof fps, "%" JSON_INTEGER_FORMAT, json_integer_value(f));
-		else if (json_is_real(f))
-			snprintf(fps, sizeof fps, "%.1f", json_real_value(f));
-		else
-			snprintf(fps, sizeof fps, "?");
-		ctl_bytes_cell(s, "bytes_in", in, sizeof in);
-		ctl_bytes_cell(s, "bytes_out", outb, sizeof outb);
-		const char *row[] = { ctl_id_cell(s, id, sizeof id),
-				      ctl_str(s, "user"),
-				      ctl_str(s, "client"),
-				      ctl_time_cell(s, "started", started, sizeof started),
-				      ctl_time_cell(s, "last_input", last, sizeof last),
-				      in,
-				      outb,
-				      fps,
-				      ctl_str(s, "state") };
+		spec->row(o, &cells, row);
 		if (ctl_table_add(&t, row) != 0) {
 			ctl_fmt_fail(err, errlen, "out of memory");
 			goto done;
 		}
 	}
-	if (ctl_table_print(&t, out) != 0) {
+	if (t.nrows == 0)
+		fprintf(out, "%s\n", spec->empty);
+	else if (ctl_table_print(&t, out) != 0) {
 		ctl_fmt_fail(err, errlen, "write error");
 		goto done;
 	}
-	rc = 0;
+	if (spec->footer != NULL)
+		spec->footer(root, out);
+	rc = ferror(out) ? ctl_fmt_fail(err, errlen, "write error") : 0;
 done:
 	ctl_table_free(&t);
 	json_decref(root);
 	return rc;
+}
+
+static void ctl_session_row(const json_t *s, struct ctl_cells *c, const char **row)
+{
+	const json_t *f = json_object_get(s, "fps");
+	if (json_is_integer(f))
+		snprintf(c->buf[7], sizeof c->buf[7], "%" JSON_INTEGER_FORMAT, json_integer_value(f));
+	else if (json_is_real(f))
+		snprintf(c->buf[7], sizeof c->buf[7], "%.1f", json_real_value(f));
+	else
+		snprintf(c->buf[7], sizeof c->buf[7], "?");
+	ctl_bytes_cell(s, "bytes_in", c->buf[5], sizeof c->buf[5]);
+	ctl_bytes_cell(s, "bytes_out", c->buf[6], sizeof c->buf[6]);
+	row[0] = ctl_id_cell(s, c->buf[0], sizeof c->buf[0]);
+	row[1] = ctl_str(s, "user");
+	row[2] = ctl_str(s, "client");
+	row[3] = ctl_time_cell(s, "started", c->buf[3], sizeof c->buf[3]);
+	row[4] = ctl_time_cell(s, "last_input", c->buf[4], sizeof c->buf[4]);
+	row[5] = c->buf[5];
+	row[6] = c->buf[6];
+	row[7] = c->buf[7];
+	row[8] = ctl_str(s, "state");
+}
+
+int ctl_print_sessions(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "ID", "USER", "CLIENT", "STARTED", "LAST-INPUT",
+					       "IN", "OUT",  "FPS",    "STATE" };
+	static const bool right[] = { false, false, false, false, false, true, true, true, false };
+	static const struct ctl_list_spec spec = { "GET /api/v1/sessions", "sessions", "session",
+						   "no sessions", 9, headers, right,
+						   ctl_session_row, NULL };
+	return ctl_print_list(&spec, json, len, out, err, errlen);
+}
+
+static void ctl_forensic_row(const json_t *f, struct ctl_cells *c, const char **row)
+{
+	bool complete = strcmp(ctl_str(f, "state"), "complete") == 0;
+	const json_t *n = json_object_get(f, "files");
+	if (json_is_integer(n))
+		snprintf(c->buf[3], sizeof c->buf[3], "%" JSON_INTEGER_FORMAT, json_integer_value(n));
+	else
+		snprintf(c->buf[3], sizeof c->buf[3], "-");
+	if (complete)
+		ctl_bytes_cell(f, "bytes", c->buf[4], sizeof c->buf[4]);
+	else
+		snprintf(c->buf[4], sizeof c->buf[4], "-");
+	row[0] = ctl_id_cell(f, c->buf[0], sizeof c->buf[0]);
+	row[1] = complete ? ctl_str(f, "user") : "-";
+	row[2] = complete ? ctl_time_cell(f, "kept", c->buf[2], sizeof c->buf[2]) : "-";
+	row[3] = c->buf[3];
+	row[4] = c->buf[4];
+	row[5] = ctl_str(f, "state");
+	row[6] = complete ? ctl_str(f, "what") : "-";
+}
+
+static void ctl_forensics_more(const json_t *root, FILE *out)
+{
+	if (json_is_true(json_object_get(root, "more")))
+		fputs("(more kept directories than one answer lists: remove some)\n", out);
+}
+
+int ctl_print_forensics(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "ID",	"USER",	 "KEPT", "FILES",
+					       "BYTES", "STATE", "WHAT" };
+	static const bool right[] = { false, false, false, true, true, false, false };
+	static const struct ctl_list_spec spec = {
+		"GET /api/v1/forensics", "forensics", "entry", "no kept session directories", 7,
+		headers, right, ctl_forensic_row, ctl_forensics_more
+	};
+	return ctl_print_list(&spec, json, len, out, err, errlen);
+}
+
+static void ctl_user_row(const json_t *u, struct ctl_cells *c, const char **row)
+{
+	(void)c;
+	const json_t *l = json_object_get(u, "locked");
+	row[0] = ctl_str(u, "name");
+	row[1] = ctl_str(u, "role");
+	row[2] = json_is_boolean(l) ? (json_is_true(l) ? "yes" : "no") : "?";
+}
+
+int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "NAME", "ROLE", "LOCKED" };
+	static const bool right[] = { false, false, false };
+	static const struct ctl_list_spec spec = { "GET /api/v1/users", "users", "user",
+						   "no users", 3, headers, right, ctl_user_row,
+						   NULL };
+	return ctl_print_list(&spec, json, len, out, err, errlen);
 }
 
 /* True if name is one of the n strings of list. */
@@ -468,49 +561,6 @@ int ctl_print_limits(const char *json, size_t len, FILE *out, char *err, size_t 
 	goto done;
 oom:
 	ctl_fmt_fail(err, errlen, "out of memory");
-done:
-	ctl_table_free(&t);
-	json_decref(root);
-	return rc;
-}
-
-int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t errlen)
-{
-	static const char *const headers[] = { "NAME", "ROLE", "LOCKED" };
-	static const bool right[] = { false, false, false };
-	struct ctl_table t;
-	int rc = -1;
-	json_t *root = ctl_load_object(json, len, "GET /api/v1/users", err, errlen);
-	if (root == NULL)
-		return -1;
-	json_t *list = json_object_get(root, "users");
-	if (!json_is_array(list)) {
-		json_decref(root);
-		return ctl_fmt_fail(err, errlen, "the answer to GET /api/v1/users has no \"users\" list");
-	}
-	ctl_table_init(&t, 3, headers, right);
-	size_t i;
-	json_t *u;
-	json_array_foreach (list, i, u) {
-		if (!json_is_object(u)) {
-			ctl_fmt_fail(err, errlen, "user %zu of the list is not a JSON object", i + 1);
-			goto done;
-		}
-		json_t *l = json_object_get(u, "locked");
-		const char *row[] = { ctl_str(u, "name"), ctl_str(u, "role"),
-				      json_is_boolean(l) ? (json_is_true(l) ? "yes" : "no") : "?" };
-		if (ctl_table_add(&t, row) != 0) {
-			ctl_fmt_fail(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	if (t.nrows == 0)
-		fputs("no users\n", out);
-	else if (ctl_table_print(&t, out) != 0) {
-		ctl_fmt_fail(err, errlen, "write error");
-		goto done;
-	}
-	rc = ferror(out) ? ctl_fmt_fail(err, errlen, "write error") : 0;
 done:
 	ctl_table_free(&t);
 	json_decref(root);

@@ -173,6 +173,7 @@ struct gw_session {
 	char dir[CONFIG_PATH_MAX + 32];/* private directory (inside the cell's own tmpfs) */
 	struct gw_conn *conn;          /* attached viewer, or NULL (detached) */
 	char end_reason[200];          /* why it ended, for the viewer and the log */
+	char worker_said[200];         /* the worker's own end reason (log, audit only) */
 	int64_t started_ms;
 	lws_sorted_usec_list_t grace_sul;  /* detached: end when it fires */
 	lws_sorted_usec_list_t kill_sul;   /* start timeout / stop deadline */
@@ -186,6 +187,7 @@ struct gw_session {
 	unsigned recordings;               /* recording files made so far (<id>-<n>.vncrec) */
 	char rec_file[64];                 /* the last closed recording, for session_end */
 	char rec_sha256[65];
+	char kept_dir[32];                 /* "session-<id>" in forensics_dir once kept, or "" */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -438,8 +440,9 @@ void agent_answer(char *out, size_t outlen);
 void session_kill_all(void);
 /* The privileged parent answered a spawn: ctrl_fd, or error (then ctrl_fd is -1). */
 void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const char *error);
-/* The privileged parent reaped session id's worker (wait status). */
-void session_exited(const char *id, int status);
+/* The privileged parent reaped session id's worker (wait status); kept is the
+   forensics copy's result line after priv_keep(), else "". */
+void session_exited(const char *id, int status, const char *kept);
 
 /*
  * gateway_priv.c: privilege separation. A root parent that only makes cells
@@ -460,6 +463,11 @@ bool priv_cells(void);
 int priv_spawn(const char *id);
 /* Ask the parent to SIGKILL session id's cell. */
 void priv_kill(const char *id);
+/*
+ * Ask the parent to SIGKILL session id's cell at once, keeping its directory
+ * for forensics (gateway_forensics.c); the result comes with session_exited().
+ */
+void priv_keep(const char *id, const char *user, const char *what);
 /* The parent's socket in the lws loop ("pg-priv"). */
 int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len);

@@ -283,7 +283,7 @@ static int main_check_files_as_net(bool root, char *err, size_t errlen)
 
 /*
  * As root: the directories the network process writes (state_dir, audit_dir,
- * recording_dir when recording is on) are made for it when missing: parents
+ * forensics_dir, recording_dir when recording is on) are made for it when missing: parents
  * root 0755, the directory itself [server] user 0700. Existing ones are left
  * as they are (the network process says so if it cannot write them).
  */
@@ -409,6 +409,7 @@ int main(int argc, char **argv)
 		fatal("%s", err);
 	if (root && (main_prepare_dir(gw->cfg.state_dir, err, sizeof err) != 0 ||
 		     main_prepare_dir(gw->cfg.audit_dir, err, sizeof err) != 0 ||
+		     main_prepare_dir(gw->cfg.forensics_dir, err, sizeof err) != 0 ||
 		     (strcmp(gw->cfg.recording, "off") != 0 &&
 		      main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
 		fatal("%s", err);

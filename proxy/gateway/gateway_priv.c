@@ -162,6 +162,16 @@ void priv_kill(const char *id)
 			  strerror(errno));
 }
 
+void priv_keep(const char *id, const char *user, const char *what)
+{
+	struct priv_msg m = { .type = PRIV_KEEP };
+	snprintf(m.id, sizeof m.id, "%s", id);
+	snprintf(m.text, sizeof m.text, "%s\n%s", user, what);
+	if (gw->priv_fd >= 0 && priv_send(gw->priv_fd, &m, -1) != 0)
+		log_error("cannot ask the privileged parent to keep session %s: %s", id,
+			  strerror(errno));
+}
+
 int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len)
 {
@@ -181,7 +191,7 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		for (struct gw_session *x = gw->sessions; x != NULL && n < 256; x = x->next)
 			snprintf(ids[n++], sizeof ids[0], "%s", x->id);
 		for (int i = 0; i < n; i++)
-			session_exited(ids[i], SIGKILL);
+			session_exited(ids[i], SIGKILL, "");
 		kill(getpid(), SIGTERM);
 		return 0;
 	}
@@ -214,8 +224,10 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (m.type == PRIV_SPAWNED)
 			session_spawned(m.id, m.pid, m.uid, m.status == 0 ? fd : -1,
 					m.status == 0 ? NULL : m.text);
-		else
-			session_exited(m.id, m.status);
+		else {
+			m.text[sizeof m.text - 1] = '\0';
+			session_exited(m.id, m.status, m.text);
+		}
 	}
 	return 0;
 }
@@ -290,6 +302,8 @@ static void priv_spawn_cell(const char *id)
 	    logp[2] = { -1, -1 }, egress_fd = -1;
 	memset(ps, 0, sizeof *ps);
 	ps->log_fd = -1;
+	ps->keep_fd = -1;
+	ps->copier_out = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) != 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pass) != 0 ||
 	    pipe2(errp, O_CLOEXEC) != 0 || pipe2(logp, O_CLOEXEC) != 0) {
@@ -474,12 +488,16 @@ static void priv_slot_done(struct priv_slot *ps)
 			close(ps->log_fd);
 		ps->log_fd = -1;
 	}
+	if (ps->keep_fd >= 0)
+		close(ps->keep_fd);
+	ps->keep_fd = -1;
 	if (ps->dir[0])
 		session_remove_dir(ps->dir);
 	if (pv.cells)
 		cg_remove(ps->id);
 	struct priv_msg m = { .type = PRIV_EXITED, .status = ps->cell_status };
 	snprintf(m.id, sizeof m.id, "%s", ps->id);
+	snprintf(m.text, sizeof m.text, "%s", ps->kept);
 	if (pv.fd >= 0 && priv_send(pv.fd, &m, -1) != 0)
 		log_error("session %s: cannot tell the network process it ended: %s", ps->id,
 			  strerror(errno));
@@ -507,9 +525,13 @@ static bool priv_reap(int *net_status)
 				ps->cell_status = status;
 				if (ps->egress > 0)
 					kill(ps->egress, SIGKILL);
+				/* nothing of the cell runs now: copy what it left */
+				priv_keep_start(ps);
+			} else if (ps->copier == pid) {
+				priv_keep_done(ps, status);
 			} else if (ps->egress == pid) {
 				ps->egress = 0;
-				if (ps->cell > 0) {
+				if (ps->cell > 0 && !ps->keep_asked) {
 					log_error("session %s: the egress forwarder exited; ending the "
 						  "session", ps->id);
 					kill(ps->cell, SIGKILL);
@@ -517,7 +539,7 @@ static bool priv_reap(int *net_status)
 			} else {
 				continue;
 			}
-			if (ps->cell == 0 && ps->egress == 0)
+			if (ps->cell == 0 && ps->egress == 0 && ps->copier == 0)
 				priv_slot_done(ps);
 			break;
 		}
@@ -539,7 +561,8 @@ static void priv_message(void)
 		pv.fd = -1;
 		return;
 	}
-	if (r < 0 || fd >= 0 || !priv_id_ok(m.id) || (m.type != PRIV_SPAWN && m.type != PRIV_KILL)) {
+	if (r < 0 || fd >= 0 || !priv_id_ok(m.id) ||
+	    (m.type != PRIV_SPAWN && m.type != PRIV_KILL && m.type != PRIV_KEEP)) {
 		log_error("malformed message from the network process refused");
 		return;
 	}
@@ -547,9 +570,15 @@ static void priv_message(void)
 		priv_spawn_cell(m.id);
 		return;
 	}
-	for (int i = 0; i < pv.nslots; i++)
-		if (pv.slots[i].used && strcmp(pv.slots[i].id, m.id) == 0)
+	m.text[sizeof m.text - 1] = '\0';
+	for (int i = 0; i < pv.nslots; i++) {
+		if (!pv.slots[i].used || strcmp(pv.slots[i].id, m.id) != 0)
+			continue;
+		if (m.type == PRIV_KEEP)
+			priv_keep_slot(&pv.slots[i], m.text);
+		else
 			priv_kill_slot(&pv.slots[i]);
+	}
 }
 
 /* The privileged parent's loop. Returns the exit status for the daemon. */

@@ -5,6 +5,7 @@
  *   gateway_cell.c    a cell: namespaces, the allowlisted root, limits, exec
  *   gateway_egress.c  a cell's egress forwarder to upstream_proxy
  *   gateway_cgroup.c  a cgroup per session where the host lets root make one
+ *   gateway_forensics.c  a session's directory kept after a protocol violation
  */
 #ifndef PIXELGATE_GATEWAY_PRIV_H
 #define PIXELGATE_GATEWAY_PRIV_H
@@ -34,7 +35,10 @@ enum priv_type {
 	PRIV_SPAWN = 1, /* net -> priv: start a cell for session id */
 	PRIV_KILL,      /* net -> priv: SIGKILL session id's cell */
 	PRIV_SPAWNED,   /* priv -> net: pid, uid, control socket attached; or text = error */
-	PRIV_EXITED,    /* priv -> net: the cell's worker exited with wait status */
+	PRIV_EXITED,    /* priv -> net: the cell's worker exited with wait status; text =
+			   the forensics copy's result line after a KEEP, else "" */
+	PRIV_KEEP,      /* net -> priv: kill session id's cell, keeping its directory for
+			   forensics (text = "user\nwhat") */
 };
 
 struct priv_msg {
@@ -43,7 +47,7 @@ struct priv_msg {
 	int32_t status; /* EXITED: wait status; SPAWNED: 0 ok, else failed */
 	uint32_t uid;
 	char id[24];    /* 16 lowercase hex digits + NUL */
-	char text[200]; /* SPAWNED failure: why, for the log and the viewer */
+	char text[200]; /* SPAWNED failure: why, for the log and the viewer; see above */
 };
 
 /* One uid of the range: which session holds it, and its processes. */
@@ -60,6 +64,14 @@ struct priv_slot {
 	double log_tokens;       /* lines it may write now (PRIV_LOG_RATE per second) */
 	int64_t log_refill_ms;
 	unsigned long log_dropped;
+	/* forensics (PRIV_KEEP): the session's directory held open while the
+	   cell dies, then copied by a child once the cell is reaped */
+	int keep_fd;             /* O_PATH of the session's directory, or -1 */
+	bool keep_asked;
+	pid_t copier;            /* the copying child; 0 once reaped or none */
+	int copier_out;          /* its result line (read end), or -1 */
+	char keep_text[200];     /* "user\nwhat" from the KEEP */
+	char kept[200];          /* the result line for EXITED */
 };
 
 struct priv_state {
@@ -123,6 +135,13 @@ int cell_main(void *arg);
 /* gateway_egress.c: the forwarder's life, in a child of the parent. */
 void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid, const char *id,
 					   pid_t parent);
+
+/* gateway_forensics.c: keep slot ps's directory (PRIV_KEEP) and kill its cell. */
+void priv_keep_slot(struct priv_slot *ps, const char *text);
+/* Its cell was reaped: start the copy (true) or say why not in ps->kept (false). */
+bool priv_keep_start(struct priv_slot *ps);
+/* The copier was reaped with status: its result into ps->kept. */
+void priv_keep_done(struct priv_slot *ps, int status);
 
 /* gateway_cgroup.c */
 void cg_init(void);

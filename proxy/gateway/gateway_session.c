@@ -32,6 +32,7 @@
 #include "browser_event.h"
 #include "gateway.h"
 #include "ipc.h"
+#include "end_text.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -169,6 +170,10 @@ static void session_free(struct gw_session *s)
 		json_object_set_new(end, "recording", json_string(s->rec_file));
 		json_object_set_new(end, "recording_sha256", json_string(s->rec_sha256));
 	}
+	if (end != NULL && s->worker_said[0] != '\0')
+		json_object_set_new(end, "worker_detail", json_string(s->worker_said));
+	if (end != NULL && s->kept_dir[0] != '\0')
+		json_object_set_new(end, "forensics", json_string(s->kept_dir));
 	session_audit(s, "session_end", end);
 	audit_sync();
 	log_info("session %s of %s removed (ended: %s; %llu bytes in, %llu bytes out)", s->id,
@@ -250,6 +255,10 @@ void session_protocol_violation(struct gw_session *s, const char *what)
 	log_error("session %s of %s: the browser side broke the RFB allow-list: %s; ending the "
 		  "session", s->id, s->user, what);
 	session_audit(s, "server_protocol_violation", json_pack("{s:s}", "what", what));
+	/* killed at once, its directory kept for security staff (forensics_dir);
+	   also when the worker had said it was ending (it may be tidying up) */
+	if (s->state != GW_SESSION_DEAD && s->pid != 0)
+		priv_keep(s->id, s->user, what);
 	session_stop_code(s, GW_END_PROTOCOL, GW_CLOSE_SERVER_VIOLATION,
 			  "session ended for your safety: the browser side sent data the gateway "
 			  "refuses");
@@ -582,8 +591,11 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 		utf8_clean(reason, sizeof reason, payload);
 		log_info("session %s of %s: worker says it ended: %s", s->id, s->user, reason);
 		if (!was_ending) {
+			/* the viewer gets a fixed text, never the worker's (or the
+			   browser's) words: those go to the log and session_end */
+			snprintf(s->worker_said, sizeof s->worker_said, "%s", reason);
 			snprintf(s->end_reason, sizeof s->end_reason, "%s",
-				 reason[0] ? reason : "the browser session ended");
+				 end_text_for_viewer(reason, started));
 			s->state = GW_SESSION_ENDING;
 			s->end_kind = started ? GW_END_BROWSER : GW_END_START_FAILED;
 			lws_sul_cancel(&s->limit_sul);
@@ -675,11 +687,36 @@ int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	}
 }
 
-void session_exited(const char *id, int status)
+/* The privileged parent's result of a forensics copy, audited. */
+static void session_kept(struct gw_session *s, const char *kept)
+{
+	json_error_t e;
+	json_t *r = json_loads(kept, 0, &e);
+	const char *err = json_string_value(json_object_get(r, "error"));
+	if (r != NULL && json_is_object(r) && err == NULL) {
+		char dir[CONFIG_PATH_MAX + 32];
+		snprintf(dir, sizeof dir, "%s/session-%s", gw->cfg.forensics_dir, s->id);
+		json_object_set_new(r, "dir", json_string(dir));
+		log_warn("session %s of %s: its directory is kept for forensics in %s", s->id,
+			 s->user, dir);
+		snprintf(s->kept_dir, sizeof s->kept_dir, "session-%s", s->id);
+		session_audit(s, "forensics_kept", r);
+		return;
+	}
+	char why[200];
+	utf8_clean(why, sizeof why, err != NULL ? err : kept);
+	json_decref(r);
+	log_error("session %s of %s: its directory could not be kept: %s", s->id, s->user, why);
+	session_audit(s, "forensics_failed", json_pack("{s:s}", "error", why));
+}
+
+void session_exited(const char *id, int status, const char *kept)
 {
 	struct gw_session *s = session_find_id(id);
 	if (s == NULL || s->state == GW_SESSION_DEAD)
 		return;
+	if (kept[0] != '\0')
+		session_kept(s, kept);
 	if (WIFEXITED(status))
 		log_info("session %s of %s: worker %d exited with status %d", s->id, s->user,
 			 (int)s->pid, WEXITSTATUS(status));

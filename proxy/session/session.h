@@ -212,10 +212,10 @@ int cdp_translate(const char *msg, char *out, size_t outlen);
  * cdp_translate() made) whose URL ends in INJECT_FRAGMENT<kind> arms an
  * injection. inject_flush(): at a message boundary (between
  * rfbProcessEvents() calls), write the armed hostile message into each
- * viewer's RFB socket.
+ * viewer's RFB socket, after leaving hostile files in dir (the session's).
  */
 void inject_watch(const char *event_json);
-void inject_flush(rfbScreenInfoPtr screen);
+void inject_flush(rfbScreenInfoPtr screen, const char *dir);
 #endif
 
 #endif

@@ -26,13 +26,27 @@
 #include "session.h"
 #include "session_inject.h"
 
+#include <errno.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
-enum inject_kind { INJECT_NONE, INJECT_CUTTEXT, INJECT_ENCODING, INJECT_OUTSIDE, INJECT_RESIZE };
+enum inject_kind {
+	INJECT_NONE,
+	INJECT_CUTTEXT,
+	INJECT_ENCODING,
+	INJECT_OUTSIDE,
+	INJECT_RESIZE,
+	INJECT_MOUNT
+};
 
 static const struct {
 	const char *name;
@@ -42,6 +56,7 @@ static const struct {
 	{ INJECT_KIND_ENCODING, INJECT_ENCODING },
 	{ INJECT_KIND_OUTSIDE, INJECT_OUTSIDE },
 	{ INJECT_KIND_RESIZE, INJECT_RESIZE },
+	{ INJECT_KIND_MOUNT, INJECT_MOUNT },
 };
 
 /* The injection asked for and not written yet. */
@@ -135,6 +150,7 @@ static void inject_build(struct inject_msg *m, enum inject_kind kind, rfbClientP
 	m->len = 0;
 	switch (kind) {
 	case INJECT_CUTTEXT:
+	case INJECT_MOUNT:
 		put8(m, rfbServerCutText);
 		put8(m, 0);
 		put16(m, 0);
@@ -169,10 +185,68 @@ static void inject_build(struct inject_msg *m, enum inject_kind kind, rfbClientP
 	}
 }
 
-void inject_flush(rfbScreenInfoPtr screen)
+/* Leave what a compromised browser could in the session's directory (once). */
+static void inject_leave_files(const char *dir)
+{
+	static bool left;
+	char p[600];
+	if (left)
+		return;
+	left = true;
+	snprintf(p, sizeof p, "%s/" INJECT_EVIDENCE_FILE, dir);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, INJECT_EVIDENCE_TEXT, strlen(INJECT_EVIDENCE_TEXT)) < 0)
+		log_warn("TEST BUILD: %s: %s", p, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	snprintf(p, sizeof p, "%s/" INJECT_ESCAPE_LINK, dir);
+	if (symlink(INJECT_ESCAPE_TARGET, p) != 0)
+		log_warn("TEST BUILD: %s: %s", p, strerror(errno));
+	snprintf(p, sizeof p, "%s/" INJECT_FIFO, dir);
+	if (mkfifo(p, 0600) != 0)
+		log_warn("TEST BUILD: %s: %s", p, strerror(errno));
+}
+
+/*
+ * Put /usr over dir in a user and mount namespace of this process alone (as
+ * a worker taken over could): its /proc/<pid>/root then shows /usr there.
+ */
+static void inject_mount_over(const char *dir)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	char uid_map[32], gid_map[32];
+	snprintf(uid_map, sizeof uid_map, "0 %u 1", (unsigned)getuid());
+	snprintf(gid_map, sizeof gid_map, "0 %u 1", (unsigned)getgid());
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+		log_warn("TEST BUILD: unshare: %s", strerror(errno));
+		return;
+	}
+	const char *files[][2] = { { "/proc/self/setgroups", "deny" },
+				   { "/proc/self/uid_map", uid_map },
+				   { "/proc/self/gid_map", gid_map } };
+	for (size_t i = 0; i < 3; i++) {
+		int fd = open(files[i][0], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, files[i][1], strlen(files[i][1])) < 0)
+			log_warn("TEST BUILD: %s: %s", files[i][0], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (mount("/usr", dir, NULL, MS_BIND | MS_REC, NULL) != 0)
+		log_warn("TEST BUILD: mount /usr over %s: %s", dir, strerror(errno));
+	else
+		log_warn("TEST BUILD: mounted /usr over the session's directory");
+}
+
+void inject_flush(rfbScreenInfoPtr screen, const char *dir)
 {
 	if (inject_pending == INJECT_NONE)
 		return;
+	inject_leave_files(dir);
+	if (inject_pending == INJECT_MOUNT)
+		inject_mount_over(dir);
 	int written = 0;
 	rfbClientIteratorPtr it = rfbGetClientIterator(screen);
 	rfbClientPtr cl;
@@ -183,6 +257,9 @@ void inject_flush(rfbScreenInfoPtr screen)
 			continue;
 		struct inject_msg m;
 		inject_build(&m, inject_pending, cl);
+		/* said before: the gateway may kill the cell as soon as the bytes are out */
+		log_warn("TEST BUILD: injecting %s (%zu bytes) into the viewer's stream",
+			 inject_name(inject_pending), m.len);
 		LOCK(cl->sendMutex);
 		int rc = rfbWriteExact(cl, (const char *)m.buf, (int)m.len);
 		UNLOCK(cl->sendMutex);
@@ -190,8 +267,6 @@ void inject_flush(rfbScreenInfoPtr screen)
 			log_warn("TEST BUILD: writing %s to a viewer failed", inject_name(inject_pending));
 			continue;
 		}
-		log_warn("TEST BUILD: injected %s (%zu bytes) into the viewer's stream",
-			 inject_name(inject_pending), m.len);
 		written++;
 	}
 	rfbReleaseClientIterator(it);

@@ -24,6 +24,11 @@
 					   it past the framebuffer's right edge */
 #define INJECT_KIND_RESIZE "resize"     /* a DesktopSize pseudo-rectangle of
 					   INJECT_RESIZE_PX x INJECT_RESIZE_PX */
+#define INJECT_KIND_MOUNT "mount"       /* first mount /usr over its own session
+					   directory in a user and mount namespace
+					   of its own (what the gateway would open
+					   through /proc/<pid>/root), then the
+					   ServerCutText of "cuttext" */
 
 /* The ServerCutText's text: printable ASCII, so only the policy refuses it. */
 #define INJECT_CUT_TEXT "PIXELGATE-INJECTED-CUTTEXT-5f0c3a9e71d2b486"
@@ -48,5 +53,17 @@
  * injection.
  */
 #define INJECT_PIXEL_BYTES { 0xa5, 0x5a, 0xc3, 0x3c }
+
+/*
+ * Before it injects, the worker leaves in its session directory what a
+ * compromised browser could: a file the test looks for in the kept copy
+ * (forensics_dir), a symbolic link out of the directory to a file only root
+ * may read, and a FIFO (a copier that opened it for reading would hang).
+ */
+#define INJECT_EVIDENCE_FILE "inject-evidence.txt"
+#define INJECT_EVIDENCE_TEXT "left by the hostile worker 9d41c7be\n"
+#define INJECT_ESCAPE_LINK "inject-escape"
+#define INJECT_ESCAPE_TARGET "/etc/shadow"
+#define INJECT_FIFO "inject-pipe"
 
 #endif

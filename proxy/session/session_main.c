@@ -498,7 +498,7 @@ static void session_loop(struct session *s)
 		session_cdp_state(s);
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
-		inject_flush(s->screen); /* test-only build: see session_inject.c */
+		inject_flush(s->screen, s->settings.dir); /* test-only build: see session_inject.c */
 #endif
 	}
 }

@@ -186,6 +186,12 @@ WEAK void priv_kill(const char *id)
 	fuzz_kills++;
 }
 
+WEAK void priv_keep(const char *id, const char *user, const char *what)
+{
+	FUZZ_CHECK(id != NULL && user != NULL && what != NULL);
+	fuzz_kills++;
+}
+
 struct fuzz_close fuzz_closes[FUZZ_CLOSES_MAX];
 size_t fuzz_ncloses, fuzz_handovers;
 

@@ -45,6 +45,7 @@ fuzz_http           8192   @gw proxy/common/login.c proxy/common/users.c proxy/c
                            -largon2
 fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/common/ipc.c
                            proxy/common/browser_event.c proxy/common/utf8.c
+                           proxy/common/end_text.c
 fuzz_limits         4096   proxy/common/node_limits.c -ljansson
 fuzz_login          4096   proxy/common/login.c proxy/common/users.c -ljansson -largon2 -lcrypto
 fuzz_proxy_v2       1024   proxy/common/proxy_v2.c

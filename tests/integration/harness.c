@@ -541,6 +541,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "[audit]\n"
 		 "audit_dir = %s\n"
 		 "audit_key_file = %s\n"
+		 "forensics_dir = %s/forensics\n"
 		 "%s"
 		 "[session]\n"
 		 "home_page = http://127.0.0.1:%d%s\n"
@@ -549,7 +550,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 "reconnect_grace_s = %d\n"
 		 "%s",
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
-		 session_binary, it.admin_port, agent, it.audit_dir, it.audit_key,
+		 session_binary, it.admin_port, agent, it.audit_dir, it.audit_key, it.dir,
 		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
 		 o && o->home_path ? o->home_path : "/page.html", it.squid_port,
 		 IT_GRACE_S,

@@ -60,7 +60,11 @@
 #include "harness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,11 +280,226 @@ static double bd_ended_metric(void)
 	return it_metric(r.body, "pixelgate_sessions_ended_total{reason=\"protocol_violation\"}");
 }
 
+/* The manifest entry for path, or NULL. */
+static json_t *bd_entry(json_t *manifest, const char *path)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach (json_object_get(manifest, "entries"), i, e)
+		if (strcmp(bd_str(e, "path"), path) == 0)
+			return e;
+	return NULL;
+}
+
+/* The SHA-256 of file path in hex (out: 65 bytes). */
+static void bd_sha256_file(const char *path, char *out)
+{
+	unsigned char d[32];
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	IT_ASSERT(f != NULL && md != NULL, "%s: %s", path, strerror(errno));
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		EVP_DigestUpdate(md, buf, n);
+	fclose(f);
+	EVP_DigestFinal_ex(md, d, NULL);
+	EVP_MD_CTX_free(md);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/*
+ * The session's directory was kept for security staff: forensics_kept in the
+ * audit log, forensics_dir/session-<id> owner-only and the gateway user's,
+ * what the hostile worker left in it copied or listed (the link not
+ * followed, the FIFO not opened), the Xvfb screen as it was, listed by the
+ * admin API (and pixelgatectl when with_ctl), then removed by an
+ * administrator (audited), and gone.
+ */
+static void bd_check_kept(const char *user, const char *want_what, bool with_ctl)
+{
+	int n;
+	json_t *rec = bd_audit_wait("forensics_kept", user, &n);
+	if (rec == NULL) {
+		json_t *failed = bd_audit_find("forensics_failed", user, &n);
+		IT_ASSERT(failed == NULL, "forensics_failed: %s", bd_str(failed, "error"));
+	}
+	IT_ASSERT(rec != NULL, "no forensics_kept record of %s within %d s", user, BD_EVENT_S);
+	IT_ASSERT(n == 1, "%d forensics_kept records of %s, want 1", n, user);
+	char id[32], dir[700], path[800], sha[65], aud_sha[65];
+	snprintf(id, sizeof id, "%s", bd_str(rec, "session"));
+	snprintf(aud_sha, sizeof aud_sha, "%s", bd_str(rec, "manifest_sha256"));
+	snprintf(dir, sizeof dir, "%s/forensics/session-%s", it.dir, id);
+	fprintf(stderr, "[%s] audit: forensics_kept dir=%s files=%lld bytes=%lld truncated=%s\n",
+		it.test_name, bd_str(rec, "dir"),
+		(long long)json_integer_value(json_object_get(rec, "files")),
+		(long long)json_integer_value(json_object_get(rec, "bytes")),
+		json_is_true(json_object_get(rec, "truncated")) ? "yes" : "no");
+	IT_ASSERT(strcmp(bd_str(rec, "dir"), dir) == 0, "forensics_kept names %s, want %s",
+		  bd_str(rec, "dir"), dir);
+	json_decref(rec);
+	json_t *end = bd_audit_find("session_end", user, &n);
+	IT_ASSERT(end != NULL && strcmp(bd_str(end, "forensics"), dir + strlen(dir) - 24) == 0,
+		  "session_end does not name the kept directory (\"%s\")", bd_str(end, "forensics"));
+	json_decref(end);
+
+	/* owner-only, the gateway's user's */
+	struct stat st;
+	struct passwd *gwu = getpwnam(IT_GATEWAY_USER);
+	IT_ASSERT(gwu != NULL && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode), "%s: %s", dir,
+		  strerror(errno));
+	IT_ASSERT((st.st_mode & 07777) == 0700 && st.st_uid == gwu->pw_uid,
+		  "%s has mode %o and owner %u, want 0700 and %s", dir, st.st_mode & 07777,
+		  (unsigned)st.st_uid, IT_GATEWAY_USER);
+
+	/* the manifest: what the worker left, and the screen */
+	json_error_t je;
+	snprintf(path, sizeof path, "%s/manifest.json", dir);
+	json_t *m = json_load_file(path, 0, &je);
+	IT_ASSERT(m != NULL, "%s: %s", path, je.text);
+	bd_sha256_file(path, sha);
+	IT_ASSERT(strcmp(sha, aud_sha) == 0, "manifest.json's SHA-256 is %s, the audit says %s", sha,
+		  aud_sha);
+	json_t *e = bd_entry(m, INJECT_EVIDENCE_FILE);
+	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "file") == 0,
+		  "the manifest does not list the file the worker left");
+	snprintf(path, sizeof path, "%s/%s", dir, bd_str(e, "stored"));
+	char got[128] = "";
+	FILE *f = fopen(path, "r");
+	IT_ASSERT(f != NULL, "%s: %s", path, strerror(errno));
+	size_t gl = fread(got, 1, sizeof got - 1, f);
+	got[gl] = '\0';
+	fclose(f);
+	IT_ASSERT(strcmp(got, INJECT_EVIDENCE_TEXT) == 0, "the kept copy of %s holds \"%s\"",
+		  INJECT_EVIDENCE_FILE, got);
+	IT_ASSERT(lstat(path, &st) == 0 && (st.st_mode & 07777) == 0600 &&
+			  st.st_uid == gwu->pw_uid,
+		  "%s: mode %o owner %u, want 0600 %s", path, st.st_mode & 07777,
+		  (unsigned)st.st_uid, IT_GATEWAY_USER);
+	e = bd_entry(m, INJECT_ESCAPE_LINK);
+	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "symlink") == 0 &&
+			  strcmp(bd_str(e, "target"), INJECT_ESCAPE_TARGET) == 0 &&
+			  json_object_get(e, "stored") == NULL,
+		  "the link out of the directory is not listed as a link (or was followed)");
+	e = bd_entry(m, INJECT_FIFO);
+	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "fifo") == 0 &&
+			  json_object_get(e, "stored") == NULL,
+		  "the FIFO is not listed as one");
+	e = bd_entry(m, "fb/Xvfb_screen0");
+	IT_ASSERT(e != NULL && json_integer_value(json_object_get(e, "copied")) > 1024 * 768 * 4,
+		  "the kept copy has not the screen (fb/Xvfb_screen0) as the session was killed");
+	json_decref(m);
+	snprintf(path, sizeof path, "%s/summary.json", dir);
+	json_t *sum = json_load_file(path, 0, &je);
+	IT_ASSERT(sum != NULL && strcmp(bd_str(sum, "user"), user) == 0 &&
+			  strstr(bd_str(sum, "what"), want_what) != NULL,
+		  "%s: user \"%s\" what \"%s\"", path, bd_str(sum, "user"), bd_str(sum, "what"));
+	json_decref(sum);
+
+	/* the admin API lists it */
+	struct it_http r;
+	it_admin("GET", "/api/v1/forensics", BD_ADMIN, NULL, &r);
+	IT_ASSERT(r.status == 200 && strstr(r.body, id) != NULL &&
+			  strstr(r.body, "\"complete\"") != NULL,
+		  "GET /api/v1/forensics: %d %s", r.status, r.body);
+	char ctl[1200], out[4096], pwfile[700];
+	if (with_ctl) {
+		snprintf(pwfile, sizeof pwfile, "%s/admin.pw", it.dir);
+		it_write_file(pwfile, it_password(BD_ADMIN), 0600);
+		snprintf(ctl, sizeof ctl,
+			 "%s/pixelgatectl --server https://127.0.0.1:%d --ca %s --user %s "
+			 "--password-file %s",
+			 PIXELGATE_BUILD_DIR, it.admin_port, it.ca_file, BD_ADMIN, pwfile);
+		int rc = it_run(out, sizeof out, "%s forensics", ctl);
+		fprintf(stderr, "[%s] pixelgatectl forensics: exit %d:\n%s", it.test_name, rc, out);
+		IT_ASSERT(rc == 0 && strstr(out, id) != NULL && strstr(out, user) != NULL &&
+				  strstr(out, "complete") != NULL,
+			  "pixelgatectl forensics: exit %d: %s", rc, out);
+		rc = it_run(out, sizeof out, "%s forensics del %s", ctl, id);
+		IT_ASSERT(rc == 0, "pixelgatectl forensics del %s: exit %d: %s", id, rc, out);
+	} else {
+		snprintf(path, sizeof path, "/api/v1/forensics/%s", id);
+		it_admin("DELETE", path, BD_ADMIN, NULL, &r);
+		IT_ASSERT(r.status == 200, "DELETE %s: %d %s", path, r.status, r.body);
+	}
+	IT_ASSERT(lstat(dir, &st) != 0 && errno == ENOENT, "%s is still there after its removal",
+		  dir);
+	snprintf(path, sizeof path, "/api/v1/forensics/%s", id);
+	it_admin("DELETE", path, BD_ADMIN, NULL, &r);
+	IT_ASSERT(r.status == 404, "a second DELETE %s: %d %s, want 404", path, r.status, r.body);
+	/* audited: an admin_action remove_forensics naming the session */
+	bool found = false;
+	for (double until = it_now_s() + BD_EVENT_S; !found && it_now_s() < until;) {
+		struct dirent **names = NULL;
+		int k = scandir(it.audit_dir, &names, bd_is_log, alphasort);
+		for (int i = 0; i < k; i++) {
+			char p2[700], *line = NULL;
+			size_t cap = 0;
+			snprintf(p2, sizeof p2, "%s/%s", it.audit_dir, names[i]->d_name);
+			free(names[i]);
+			FILE *af = fopen(p2, "r");
+			while (af != NULL && getline(&line, &cap, af) > 0)
+				if (strstr(line, "\"remove_forensics\"") && strstr(line, id))
+					found = true;
+			free(line);
+			if (af != NULL)
+				fclose(af);
+		}
+		free(names);
+		if (!found)
+			it_sleep_ms(200);
+	}
+	IT_ASSERT(found, "no admin_action remove_forensics record for %s", id);
+}
+
 /*
  * One world, one session, one injection of kind; the gateway must refuse it
  * with an audit record whose "what" contains want_what.
  */
-static void bd_run(const char *kind, const char *user, const char *want_what)
+/* What must become of the session's directory. */
+enum bd_keep {
+	BD_KEEP_API, /* kept; listed and removed through the admin API */
+	BD_KEEP_CTL, /* kept; listed and removed with pixelgatectl */
+	BD_NOT_KEPT, /* the worker mounted something over it: refused */
+};
+
+/*
+ * The worker put /usr over its directory (in namespaces of its own) before
+ * it misbehaved: nothing is copied, forensics_failed says why.
+ */
+static void bd_check_not_kept(const char *user)
+{
+	int n;
+	IT_ASSERT(it_file_count(it.daemon_log, "TEST BUILD: mounted /usr over the session's "
+				"directory") == 1,
+		  "the worker could not mount over its directory (see the daemon log): the test "
+		  "does not test what it says");
+	json_t *rec = bd_audit_wait("forensics_failed", user, &n);
+	IT_ASSERT(rec != NULL, "no forensics_failed record of %s within %d s", user, BD_EVENT_S);
+	fprintf(stderr, "[%s] audit: forensics_failed error=\"%s\"\n", it.test_name,
+		bd_str(rec, "error"));
+	IT_ASSERT(strstr(bd_str(rec, "error"), "not the session's own tmpfs directory") != NULL,
+		  "forensics_failed says \"%s\"", bd_str(rec, "error"));
+	json_decref(rec);
+	rec = bd_audit_find("forensics_kept", user, &n);
+	IT_ASSERT(rec == NULL, "a forensics_kept record although /usr was mounted there");
+	char dir[700];
+	snprintf(dir, sizeof dir, "%s/forensics", it.dir);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int kept = 0;
+	while (d != NULL && (e = readdir(d)) != NULL)
+		kept += strncmp(e->d_name, "session-", 8) == 0;
+	if (d != NULL)
+		closedir(d);
+	IT_ASSERT(kept == 0, "%d directories in %s although nothing was to be kept", kept, dir);
+}
+
+static void bd_run(const char *kind, const char *user, const char *want_what, enum bd_keep keep)
 {
 	static const char *const admins[] = { BD_ADMIN, NULL };
 	const char *const users[] = { user, NULL };
@@ -312,7 +531,7 @@ static void bd_run(const char *kind, const char *user, const char *want_what)
 
 	/* the worker really wrote the bytes into the viewer's stream (its log
 	   reaches the daemon's through a pipe: it may come after the close) */
-	snprintf(line, sizeof line, "TEST BUILD: injected %s (", kind);
+	snprintf(line, sizeof line, "TEST BUILD: injecting %s (", kind);
 	for (double until = it_now_s() + BD_EVENT_S;
 	     it_file_count(it.daemon_log, line) == 0 && it_now_s() < until;)
 		it_sleep_ms(100);
@@ -381,26 +600,36 @@ static void bd_run(const char *kind, const char *user, const char *want_what)
 	IT_ASSERT(bd_ended_metric() == 1,
 		  "sessions_ended_total{reason=\"protocol_violation\"} is %g, want 1",
 		  bd_ended_metric());
+	if (keep == BD_NOT_KEPT)
+		bd_check_not_kept(user);
+	else
+		bd_check_kept(user, want_what, keep == BD_KEEP_CTL);
 	fprintf(stderr, "[%s] page after %.1f s, closed %.1f s after the navigation, done in %.1f s\n",
 		it.test_name, t_page - t0, t_closed - t_page, it_now_s() - t0);
 }
 
 IT_TEST(boundary, server_cut_text_never_reaches_the_viewer, .timeout = 240)
 {
-	bd_run(INJECT_KIND_CUTTEXT, "bd-cut", "ServerCutText");
+	bd_run(INJECT_KIND_CUTTEXT, "bd-cut", "ServerCutText", BD_KEEP_CTL);
 }
 
 IT_TEST(boundary, unrequested_encoding_never_reaches_the_viewer, .timeout = 240)
 {
-	bd_run(INJECT_KIND_ENCODING, "bd-rre", "encoding 2 (RRE)");
+	bd_run(INJECT_KIND_ENCODING, "bd-rre", "encoding 2 (RRE)", BD_KEEP_API);
 }
 
 IT_TEST(boundary, rectangle_outside_the_screen_never_reaches_the_viewer, .timeout = 240)
 {
-	bd_run(INJECT_KIND_OUTSIDE, "bd-edge", "outside the 1024x768 framebuffer");
+	bd_run(INJECT_KIND_OUTSIDE, "bd-edge", "outside the 1024x768 framebuffer", BD_KEEP_API);
 }
 
 IT_TEST(boundary, desktop_resize_never_reaches_the_viewer, .timeout = 240)
 {
-	bd_run(INJECT_KIND_RESIZE, "bd-size", "DesktopSize 16384x16384");
+	bd_run(INJECT_KIND_RESIZE, "bd-size", "DesktopSize 16384x16384", BD_KEEP_API);
+}
+
+/* A worker that mounts something over its own directory gets nothing of it copied. */
+IT_TEST(boundary, a_directory_mounted_over_is_not_copied, .timeout = 240)
+{
+	bd_run(INJECT_KIND_MOUNT, "bd-mnt", "ServerCutText", BD_NOT_KEPT);
 }

@@ -236,6 +236,9 @@ IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 	IT_ASSERT(it_admin("GET", "/api/v1/sessions", "root", NULL, &r) == 200, "%s", r.body);
 	IT_ASSERT(it_admin("GET", "/metrics", "root", NULL, &r) == 200, "%s", r.body);
 	IT_ASSERT(it_admin("GET", "/healthz", NULL, NULL, &r) == 200, "%s", r.body);
+	IT_ASSERT(it_admin("GET", "/api/v1/forensics", "root", NULL, &r) == 200, "%s", r.body);
+	IT_ASSERT(it_admin("DELETE", "/api/v1/forensics/0123456789abcdef", "root", NULL, &r) == 404,
+		  "%s", r.body);
 	IT_ASSERT(it_http(&it.admin_srv, "GET", "/api/v1/sessions", "root", "nope", NULL, &r) ==
 			  401,
 		  "%s", r.body);

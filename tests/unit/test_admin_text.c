@@ -40,6 +40,8 @@ static const struct route_case routes[] = {
 	{ "/api/v1/users/admin/admin", ADMIN_ROUTE_USER_ADMIN, "admin" },
 	{ "/api/v1/drain", ADMIN_ROUTE_DRAIN, "" },
 	{ "/api/v1/undrain", ADMIN_ROUTE_UNDRAIN, "" },
+	{ "/api/v1/forensics", ADMIN_ROUTE_FORENSICS, "" },
+	{ "/api/v1/forensics/0123456789abcdef", ADMIN_ROUTE_FORENSIC, "0123456789abcdef" },
 	{ "/api/v1/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	  ADMIN_ROUTE_USER, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
 	/* Everything else: no such path. */
@@ -56,6 +58,11 @@ static const struct route_case routes[] = {
 	{ "/api/v1/sessions/0123456789abcdeg", ADMIN_ROUTE_NONE, "" },
 	{ "/api/v1/sessions/0123456789abcdef/", ADMIN_ROUTE_NONE, "" },
 	{ "/api/v1/sessions/../users", ADMIN_ROUTE_NONE, "" },
+	{ "/api/v1/forensics/", ADMIN_ROUTE_NONE, "" },
+	{ "/api/v1/forensics/session-0123456789abcdef", ADMIN_ROUTE_NONE, "" },
+	{ "/api/v1/forensics/0123456789abcdef/", ADMIN_ROUTE_NONE, "" },
+	{ "/api/v1/forensics/../../etc/passwd", ADMIN_ROUTE_NONE, "" },
+	{ "/api/v1/forensics/0123456789ABCDEF", ADMIN_ROUTE_NONE, "" },
 	{ "/api/v1/users/", ADMIN_ROUTE_NONE, "" },
 	{ "/api/v1/users//lock", ADMIN_ROUTE_NONE, "" },
 	{ "/api/v1/users/tanaka/", ADMIN_ROUTE_NONE, "" },
@@ -95,6 +102,10 @@ Test(admin_text, methods_and_allow_header)
 	cr_assert_str_eq(allow, "GET, POST");
 	admin_allow_text(admin_route_methods(ADMIN_ROUTE_SESSION), allow, sizeof allow);
 	cr_assert_str_eq(allow, "DELETE");
+	admin_allow_text(admin_route_methods(ADMIN_ROUTE_FORENSIC), allow, sizeof allow);
+	cr_assert_str_eq(allow, "DELETE");
+	admin_allow_text(admin_route_methods(ADMIN_ROUTE_FORENSICS), allow, sizeof allow);
+	cr_assert_str_eq(allow, "GET");
 	admin_allow_text(admin_route_methods(ADMIN_ROUTE_USER_PASSWORD), allow, sizeof allow);
 	cr_assert_str_eq(allow, "PUT");
 	admin_allow_text(admin_route_methods(ADMIN_ROUTE_DRAIN), allow, sizeof allow);

@@ -68,6 +68,8 @@ Test(config, defaults_match_the_documented_values)
 	cr_assert_eq(c.agent_check_port, 0);
 	cr_assert_str_eq(c.recording, "off");
 	cr_assert_str_eq(c.recording_users, "");
+	cr_assert_str_eq(c.forensics_dir, "/var/log/pixelgate/forensics");
+	cr_assert_eq(c.forensics_max_mib, 256);
 	cr_assert_str_eq(c.recording_dir, "/var/log/pixelgate/recordings");
 	cr_assert_eq(c.recording_retention_days, 90);
 	/* The [limits] defaults are the limits table's. */
@@ -225,6 +227,10 @@ static const struct bad_conf bad_confs[] = {
 	  "same address; the agent-check needs a port of its own" },
 	{ "[server]\nstate_dir = var/lib/pixelgate\n",
 	  "site.conf: state_dir must be an absolute path" },
+	{ "[audit]\nforensics_dir = forensics\n",
+	  "site.conf: forensics_dir must be an absolute path" },
+	{ "[audit]\nforensics_max_mib = 0\n",
+	  "site.conf:2: forensics_max_mib: 0 is out of range 1..65536" },
 	{ "[policy]\nclipboard_max_bytes = 1048577\n",
 	  "site.conf:2: clipboard_max_bytes: 1048577 is out of range 0..1048576" },
 	{ "[policy]\n\nclipboard_to_browser = maybe\n",

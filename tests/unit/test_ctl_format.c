@@ -188,6 +188,38 @@ Test(ctl_format, sessions_show_every_column_in_local_time)
 	free(c.text);
 }
 
+Test(ctl_format, kept_directories_show_who_when_and_why)
+{
+	static const char json[] =
+		"{\"forensics\":["
+		"{\"id\":\"0123456789abcdef\",\"state\":\"complete\",\"user\":\"yamada\","
+		"\"what\":\"ServerCutText refused\",\"kept\":\"2026-11-26T03:04:05Z\","
+		"\"entries\":40,\"files\":31,\"bytes\":1572864,\"truncated\":false,"
+		"\"manifest_sha256\":\"ab\"},"
+		"{\"id\":\"fedcba9876543210\",\"state\":\"copying\"}],\"more\":true}";
+	struct capture c;
+	char err[256];
+	cap_open(&c);
+	cr_assert_eq(ctl_print_forensics(json, sizeof json - 1, c.f, err, sizeof err), 0, "%s",
+		     err);
+	cr_assert_str_eq(
+		cap_close(&c),
+		"ID                USER    KEPT                 FILES    BYTES  STATE     WHAT\n"
+		"0123456789abcdef  yamada  2026-11-26 03:04:05     31  1.5 MiB  complete  ServerCutText refused\n"
+		"fedcba9876543210  -       -                        -        -  copying   -\n"
+		"(more kept directories than one answer lists: remove some)\n");
+	free(c.text);
+	cap_open(&c);
+	cr_assert_eq(ctl_print_forensics(S("{\"forensics\":[]}"), c.f, err, sizeof err), 0);
+	cr_assert_str_eq(cap_close(&c), "no kept session directories\n");
+	free(c.text);
+	cap_open(&c);
+	cr_assert_eq(ctl_print_forensics(S("{\"sessions\":[]}"), c.f, err, sizeof err), -1);
+	cap_close(&c);
+	free(c.text);
+	cr_assert(strstr(err, "no \"forensics\" list") != NULL, "%s", err);
+}
+
 Test(ctl_format, a_mistyped_field_shows_as_a_question_mark_not_a_crash)
 {
 	static const char json[] =
