@@ -29,6 +29,10 @@
 
 #define REC_MAGIC "vncLog0.0"
 #define REC_PRUNE_PERIOD_US (24ull * 3600ull * 1000000ull)
+/* Start the write-back of every this many bytes as they come, without waiting
+   for it: the fsync() at the close then waits for little (it ran on the loop
+   for 0.26 s after a 402 MB recording: bench/README.md) */
+#define REC_WRITEBACK_BYTES (4u << 20)
 
 _Static_assert(sizeof(struct timeval) == 16, "vncrec timestamps assume an LP64 struct timeval");
 
@@ -39,6 +43,7 @@ struct gw_rec {
 	char name[64];                 /* file name, for the audit record */
 	EVP_MD_CTX *md;                /* sha256 of everything written */
 	uint64_t bytes;                /* written to the file */
+	uint64_t kicked;               /* write-back started up to here */
 	bool stopped;                  /* a write failed: nothing more is written */
 };
 
@@ -60,6 +65,11 @@ static int rec_write(struct gw_rec *r, const void *buf, size_t n)
 	}
 	EVP_DigestUpdate(r->md, buf, n);
 	r->bytes += n;
+	if (r->bytes - r->kicked >= REC_WRITEBACK_BYTES) {
+		(void)sync_file_range(r->fd, (off_t)r->kicked, (off_t)(r->bytes - r->kicked),
+				      SYNC_FILE_RANGE_WRITE);
+		r->kicked = r->bytes;
+	}
 	return 0;
 }
 
