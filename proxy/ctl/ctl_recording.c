@@ -73,7 +73,7 @@ fail:
 	return rc;
 }
 
-/* TurboJPEG's, through libvncclient (as in viewer/core/client_core.c). */
+/* TurboJPEG's, through libvncclient (as in client/client_core.c). */
 extern int tjDestroy(void *handle);
 
 /* rfbClientCleanup() of libvncclient 0.9.14 leaves the framebuffer and the
@@ -203,7 +203,7 @@ static int ctl_recording_export(const char *file, const char *dir, double every_
 		return 1;
 	}
 	rfbClientLog = ctl_rfb_quiet;
-	rfbClient *cl = rfbGetClient(8, 3, 4); /* as the viewer (viewer/core/client_core.c) */
+	rfbClient *cl = rfbGetClient(8, 3, 4); /* as the viewer (client/client_core.c) */
 	if (cl == NULL)
 		return 1;
 	free(cl->serverHost);
