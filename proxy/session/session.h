@@ -4,6 +4,11 @@
  * One worker runs one staff member's browser: Xvfb, Chromium (sandboxed,
  * fresh profile), capture of the screen into libvncserver, and input from
  * the viewer via XTest. It talks to the gateway only over its control fd.
+ *
+ * Files: session_main.c (the process: settings, the event loop, its end;
+ * its own functions are worker_*, as session_* names the gateway's session
+ * table), session_browser.c (Xvfb and Chromium), session_capture.c,
+ * session_input.c, session_cdp.c, session_cell.c (the cell's watchdog).
  */
 #ifndef PIXELGATE_SESSION_H
 #define PIXELGATE_SESSION_H

@@ -41,7 +41,7 @@
 #define SESSION_VIEWER_STALL_MS 5000
 
 /* Everything one session owns; a single instance per process. */
-struct session {
+struct worker {
 	struct session_settings settings;
 	int ctrl_fd;
 	int sig_fd;
@@ -57,20 +57,20 @@ struct session {
 	char end_reason[256];
 };
 
-static struct session *session_current; /* for libvncserver's callbacks */
+static struct worker *worker_current; /* for libvncserver's callbacks */
 
 /* The cell's limits (settings memory_mib, max_procs; 0 = none) and the next check. */
 #define SESSION_WATCH_MS 1000
 static struct {
 	int memory_mib, max_procs;
 	int64_t next_ms;
-} session_watchdog;
+} worker_watchdog;
 
 /*
  * Route libvncserver's global loggers into ours, one line per message (its
  * messages end in a newline, ours get one added).
  */
-static void session_rfb_vlog(enum log_level level, const char *fmt, va_list ap)
+static void worker_rfb_vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[512];
 	vsnprintf(line, sizeof line, fmt, ap);
@@ -86,24 +86,24 @@ static void session_rfb_vlog(enum log_level level, const char *fmt, va_list ap)
 		log_warn("libvncserver: %s", line);
 }
 
-static void session_rfb_log(const char *fmt, ...)
+static void worker_rfb_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	session_rfb_vlog(LOG_LEVEL_DEBUG, fmt, ap);
+	worker_rfb_vlog(LOG_LEVEL_DEBUG, fmt, ap);
 	va_end(ap);
 }
 
-static void session_rfb_err(const char *fmt, ...)
+static void worker_rfb_err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	session_rfb_vlog(LOG_LEVEL_WARN, fmt, ap);
+	worker_rfb_vlog(LOG_LEVEL_WARN, fmt, ap);
 	va_end(ap);
 }
 
 /* Mark the session as ending with reason (the first reason wins). */
-static void session_end(struct session *s, const char *fmt, ...)
+static void worker_end(struct worker *s, const char *fmt, ...)
 {
 	if (s->ending)
 		return;
@@ -116,7 +116,7 @@ static void session_end(struct session *s, const char *fmt, ...)
 }
 
 /* Tell the gateway the session is ending, once, with the first reason. */
-static void session_send_ended(struct session *s)
+static void worker_send_ended(struct worker *s)
 {
 	if (s->ended_sent)
 		return;
@@ -126,7 +126,7 @@ static void session_send_ended(struct session *s)
 }
 
 /* Copy a JSON string member into dst; missing is "" unless required. */
-static int session_json_str(json_t *o, const char *key, char *dst, size_t dstlen, bool required)
+static int worker_json_str(json_t *o, const char *key, char *dst, size_t dstlen, bool required)
 {
 	json_t *v = json_object_get(o, key);
 	if (v == NULL && !required) {
@@ -143,7 +143,7 @@ static int session_json_str(json_t *o, const char *key, char *dst, size_t dstlen
 }
 
 /* Wait for and parse IPC_SETTINGS. */
-static int session_read_settings(struct session *s)
+static int worker_read_settings(struct worker *s)
 {
 	struct pollfd p = { s->ctrl_fd, POLLIN, 0 };
 	if (poll(&p, 1, SESSION_SETTINGS_TIMEOUT_MS) != 1) {
@@ -169,19 +169,19 @@ static int session_read_settings(struct session *s)
 		log_error("%s: settings are not a JSON object: %s", __func__, jerr.text);
 		goto out;
 	}
-	if (session_json_str(o, "dir", st->dir, sizeof st->dir, true) ||
-	    session_json_str(o, "home_page", st->home_page, sizeof st->home_page, true) ||
-	    session_json_str(o, "upstream_proxy", st->upstream_proxy, sizeof st->upstream_proxy,
+	if (worker_json_str(o, "dir", st->dir, sizeof st->dir, true) ||
+	    worker_json_str(o, "home_page", st->home_page, sizeof st->home_page, true) ||
+	    worker_json_str(o, "upstream_proxy", st->upstream_proxy, sizeof st->upstream_proxy,
 			     false) ||
-	    session_json_str(o, "chromium_path", st->chromium_path, sizeof st->chromium_path,
+	    worker_json_str(o, "chromium_path", st->chromium_path, sizeof st->chromium_path,
 			     true) ||
-	    session_json_str(o, "xvfb_path", st->xvfb_path, sizeof st->xvfb_path, true))
+	    worker_json_str(o, "xvfb_path", st->xvfb_path, sizeof st->xvfb_path, true))
 		goto out;
 	st->width = (int)json_integer_value(json_object_get(o, "width"));
 	st->height = (int)json_integer_value(json_object_get(o, "height"));
 	st->allow_cut_text = json_is_true(json_object_get(o, "allow_cut_text"));
-	session_watchdog.memory_mib = (int)json_integer_value(json_object_get(o, "memory_mib"));
-	session_watchdog.max_procs = (int)json_integer_value(json_object_get(o, "max_procs"));
+	worker_watchdog.memory_mib = (int)json_integer_value(json_object_get(o, "memory_mib"));
+	worker_watchdog.max_procs = (int)json_integer_value(json_object_get(o, "max_procs"));
 	if (st->width < 320 || st->width > 7680 || st->height < 240 || st->height > 4320 ||
 	    st->width % 2 != 0) {
 		log_error("%s: bad screen size %dx%d", __func__, st->width, st->height);
@@ -194,7 +194,7 @@ out:
 }
 
 /* Tell the gateway a shortcut was dropped (it audits "shortcut_blocked"). */
-static void session_shortcut_event(struct session *s, const char *keys)
+static void worker_shortcut_event(struct worker *s, const char *keys)
 {
 	json_t *ev = json_pack("{s:s, s:s}", "event", "shortcut_blocked", "keys", keys);
 	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
@@ -207,26 +207,26 @@ static void session_shortcut_event(struct session *s, const char *keys)
 	free(text);
 }
 
-static void session_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+static void worker_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 {
 	(void)cl;
-	struct session *s = session_current;
+	struct worker *s = worker_current;
 	char keys[32];
 	if (input_shortcut_blocked(&s->input, down, (uint32_t)keysym, keys, sizeof keys)) {
 		if (keys[0] != '\0')
-			session_shortcut_event(s, keys);
+			worker_shortcut_event(s, keys);
 		return;
 	}
 	input_key(&s->input, down, (uint32_t)keysym);
 }
 
-static void session_ptr(int mask, int x, int y, rfbClientPtr cl)
+static void worker_ptr(int mask, int x, int y, rfbClientPtr cl)
 {
 	rfbDefaultPtrAddEvent(mask, x, y, cl); /* where libvncserver draws the cursor */
-	input_pointer(&session_current->input, mask, x, y);
+	input_pointer(&worker_current->input, mask, x, y);
 }
 
-static void session_client_gone(rfbClientPtr cl)
+static void worker_client_gone(rfbClientPtr cl)
 {
 	log_info("viewer detached");
 	/* Keys and buttons belong to the viewer that pressed them; a viewer
@@ -238,7 +238,7 @@ static void session_client_gone(rfbClientPtr cl)
 		others |= other != cl && other->sock != RFB_INVALID_SOCKET;
 	rfbReleaseClientIterator(it);
 	if (!others)
-		input_release_all(&session_current->input);
+		input_release_all(&worker_current->input);
 }
 
 /*
@@ -246,7 +246,7 @@ static void session_client_gone(rfbClientPtr cl)
  * previous connection is closed first (libvncserver frees it in the next
  * rfbProcessEvents) and whatever it held down is released.
  */
-static void session_attach(struct session *s, int fd)
+static void worker_attach(struct worker *s, int fd)
 {
 	int dropped = 0;
 	rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
@@ -271,28 +271,28 @@ static void session_attach(struct session *s, int fd)
  * clipboard off by policy it must not be, and copying into the session's X
  * selections is not implemented even where policy allows it.
  */
-static void session_cut_text_dropped(char *str, int len, rfbClientPtr cl)
+static void worker_cut_text_dropped(char *str, int len, rfbClientPtr cl)
 {
 	(void)str;
 	(void)cl;
 	log_info("viewer clipboard text (%d bytes) dropped: %s", len,
-		 session_current->settings.allow_cut_text ? "clipboard transfer is not implemented"
+		 worker_current->settings.allow_cut_text ? "clipboard transfer is not implemented"
 							   : "the clipboard is off");
 }
 
-static enum rfbNewClientAction session_new_client(rfbClientPtr cl)
+static enum rfbNewClientAction worker_new_client(rfbClientPtr cl)
 {
-	cl->clientGoneHook = session_client_gone;
+	cl->clientGoneHook = worker_client_gone;
 	log_info("viewer attached");
 	return RFB_CLIENT_ACCEPT;
 }
 
 /* Create the libvncserver screen: no listener of any kind. */
-static int session_vnc_init(struct session *s)
+static int worker_vnc_init(struct worker *s)
 {
 	int w = s->settings.width, h = s->settings.height;
-	rfbLog = session_rfb_log;
-	rfbErr = session_rfb_err;
+	rfbLog = worker_rfb_log;
+	rfbErr = worker_rfb_err;
 	rfbMaxClientWait = SESSION_VIEWER_STALL_MS;
 	int argc = 0;
 	s->screen = rfbGetScreen(&argc, NULL, w, h, 8, 3, 4);
@@ -314,34 +314,34 @@ static int session_vnc_init(struct session *s)
 	s->screen->deferUpdateTime = 0;  /* we never poll, so never defer */
 	s->screen->cursor = NULL;        /* until capture_init sets the X cursor image */
 	s->screen->desktopName = "pixelgate";
-	s->screen->kbdAddEvent = session_kbd;
-	s->screen->ptrAddEvent = session_ptr;
-	s->screen->newClientHook = session_new_client;
+	s->screen->kbdAddEvent = worker_kbd;
+	s->screen->ptrAddEvent = worker_ptr;
+	s->screen->newClientHook = worker_new_client;
 	/*
 	 * libvncserver calls setXCutText without a NULL check (a NULL here
 	 * crashed the worker on the first ClientCutText), so the clipboard is
 	 * "unwired" by a handler that drops the text. The gateway filters
 	 * ClientCutText by policy as well.
 	 */
-	s->screen->setXCutText = session_cut_text_dropped;
-	s->screen->setXCutTextUTF8 = session_cut_text_dropped;
+	s->screen->setXCutText = worker_cut_text_dropped;
+	s->screen->setXCutTextUTF8 = worker_cut_text_dropped;
 	rfbInitServer(s->screen);
 	return 0;
 }
 
 /* Handle one control message. */
-static void session_control(struct session *s)
+static void worker_control(struct worker *s)
 {
 	struct ipc_header hdr;
 	char payload[IPC_PAYLOAD_MAX + 1], err[128];
 	int fd;
 	int r = ipc_recv(s->ctrl_fd, &hdr, payload, &fd, err, sizeof err);
 	if (r == 0) {
-		session_end(s, "gateway closed the control channel");
+		worker_end(s, "gateway closed the control channel");
 		return;
 	}
 	if (r < 0) {
-		session_end(s, "bad control message: %s", err);
+		worker_end(s, "bad control message: %s", err);
 		return;
 	}
 	switch (hdr.type) {
@@ -352,13 +352,13 @@ static void session_control(struct session *s)
 				close(fd);
 			return;
 		}
-		session_attach(s, fd);
+		worker_attach(s, fd);
 		return;
 	case IPC_STOP:
-		session_end(s, "%s", hdr.len ? payload : "stopped by the gateway");
+		worker_end(s, "%s", hdr.len ? payload : "stopped by the gateway");
 		break;
 	default:
-		session_end(s, "unexpected control message %s", ipc_type_name(hdr.type));
+		worker_end(s, "unexpected control message %s", ipc_type_name(hdr.type));
 		break;
 	}
 	if (fd >= 0)
@@ -366,7 +366,7 @@ static void session_control(struct session *s)
 }
 
 /* Reap children; the session ends with the browser or Xvfb. */
-static void session_reap(struct session *s)
+static void worker_reap(struct worker *s)
 {
 	int status;
 	pid_t pid;
@@ -378,22 +378,22 @@ static void session_reap(struct session *s)
 			snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
 		if (pid == s->browser.chromium_pid) {
 			s->browser.chromium_pid = 0;
-			session_end(s, "browser exited (%s)", how);
+			worker_end(s, "browser exited (%s)", how);
 		} else if (pid == s->browser.xvfb_pid) {
 			s->browser.xvfb_pid = 0;
-			session_end(s, "display server exited (%s)", how);
+			worker_end(s, "display server exited (%s)", how);
 		}
 	}
 }
 
-static void session_signals(struct session *s)
+static void worker_signals(struct worker *s)
 {
 	struct signalfd_siginfo si;
 	while (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
-			session_reap(s);
+			worker_reap(s);
 		else
-			session_end(s, "stopped by signal %u (%s)", si.ssi_signo,
+			worker_end(s, "stopped by signal %u (%s)", si.ssi_signo,
 				    strsignal((int)si.ssi_signo));
 	}
 }
@@ -405,38 +405,38 @@ static void session_signals(struct session *s)
  * to start: ...") or after (a browser context whose downloads could not be
  * denied).
  */
-static void session_cdp_state(struct session *s)
+static void worker_cdp_state(struct worker *s)
 {
 	const char *why = cdp_failure(&s->cdp);
 	if (why != NULL) {
-		session_end(s, "%s", why);
+		worker_end(s, "%s", why);
 		return;
 	}
 	if (!s->ready_sent && cdp_started(&s->cdp)) {
 		s->ready_sent = true;
 		log_info("the browser took the opening CDP commands: session ready");
 		if (ipc_send(s->ctrl_fd, IPC_READY, NULL, 0, -1) != 0)
-			session_end(s, "cannot tell the gateway the session is ready: %s",
+			worker_end(s, "cannot tell the gateway the session is ready: %s",
 				    strerror(errno));
 	}
 }
 
 /* Once a second: the cell's memory and processes against its limits. */
-static void session_watch(struct session *s)
+static void worker_watch(struct worker *s)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (now < session_watchdog.next_ms)
+	if (now < worker_watchdog.next_ms)
 		return;
-	session_watchdog.next_ms = now + SESSION_WATCH_MS;
+	worker_watchdog.next_ms = now + SESSION_WATCH_MS;
 	struct cell_usage u;
 	char reason[200], limit[16];
-	if (cell_measure(&u, session_watchdog.max_procs > 0 ? session_watchdog.max_procs / 4 : 256) != 0)
+	if (cell_measure(&u, worker_watchdog.max_procs > 0 ? worker_watchdog.max_procs / 4 : 256) != 0)
 		return;
 	cell_measure_files(&u, s->settings.dir);
 	if (
-	    !cell_watch(&u, session_watchdog.memory_mib, session_watchdog.max_procs, reason,
+	    !cell_watch(&u, worker_watchdog.memory_mib, worker_watchdog.max_procs, reason,
 			sizeof reason, limit, sizeof limit))
 		return;
 	json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "limit_exceeded", "limit", limit,
@@ -448,11 +448,11 @@ static void session_watch(struct session *s)
 	free(text);
 	log_warn("%s (%ld processes, %ld tasks, %ld MiB)", reason, u.processes, u.tasks,
 		 u.pss_kib / 1024);
-	session_end(s, "%s", reason);
+	worker_end(s, "%s", reason);
 }
 
 /* The event loop: sleeps in poll() until something happens (or the watchdog's tick). */
-static void session_loop(struct session *s)
+static void worker_loop(struct worker *s)
 {
 	while (!s->ending) {
 		struct pollfd pfd[SESSION_MAX_POLL_FDS];
@@ -476,15 +476,15 @@ static void session_loop(struct session *s)
 		if (timeout < 0 || timeout > SESSION_WATCH_MS)
 			timeout = SESSION_WATCH_MS; /* the watchdog's tick */
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
-			session_end(s, "poll: %s", strerror(errno));
+			worker_end(s, "poll: %s", strerror(errno));
 			break;
 		}
 		cdp_tick(&s->cdp, false);
-		session_watch(s);
+		worker_watch(s);
 		if (pfd[1].revents)
-			session_signals(s);
+			worker_signals(s);
 		if (pfd[0].revents)
-			session_control(s);
+			worker_control(s);
 		while (XPending(s->dpy) > 0) {
 			XEvent ev;
 			XNextEvent(s->dpy, &ev);
@@ -495,7 +495,7 @@ static void session_loop(struct session *s)
 			close(s->cdp.rfd);
 			s->cdp.rfd = -1;
 		}
-		session_cdp_state(s);
+		worker_cdp_state(s);
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
 		inject_flush(s->screen, s->settings.dir); /* test-only build: see session_inject.c */
@@ -504,7 +504,7 @@ static void session_loop(struct session *s)
 }
 
 /* X errors (a window vanished between event and request) are not fatal. */
-static int session_x_error(Display *dpy, XErrorEvent *e)
+static int worker_x_error(Display *dpy, XErrorEvent *e)
 {
 	(void)dpy;
 	log_debug("X error %d on request %d", e->error_code, e->request_code);
@@ -512,12 +512,12 @@ static int session_x_error(Display *dpy, XErrorEvent *e)
 }
 
 /* Xlib exits after this handler returns, so the session ends here. */
-static int session_x_io_error(Display *dpy)
+static int worker_x_io_error(Display *dpy)
 {
 	(void)dpy;
-	struct session *s = session_current;
-	session_end(s, "display server exited (lost the connection to Xvfb)");
-	session_send_ended(s);
+	struct worker *s = worker_current;
+	worker_end(s, "display server exited (lost the connection to Xvfb)");
+	worker_send_ended(s);
 	browser_stop(&s->browser, SESSION_STOP_DEADLINE_MS);
 	log_info("session ended: %s", s->end_reason);
 	_exit(1);
@@ -527,8 +527,8 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	static struct session s;
-	session_current = &s;
+	static struct worker s;
+	worker_current = &s;
 	s.ctrl_fd = SESSION_CONTROL_FD;
 	s.cdp.rfd = s.cdp.wfd = -1;
 	log_init("pixelgate-session", LOG_LEVEL_INFO);
@@ -554,46 +554,46 @@ int main(int argc, char **argv)
 	if (s.sig_fd < 0)
 		fatal("signalfd: %s", strerror(errno));
 
-	if (session_read_settings(&s) != 0) {
-		session_end(&s, "no valid settings from the gateway");
+	if (worker_read_settings(&s) != 0) {
+		worker_end(&s, "no valid settings from the gateway");
 		goto out;
 	}
 	if (browser_start_xvfb(&s.browser, &s.settings) != 0) {
-		session_end(&s, "cannot start the display server");
+		worker_end(&s, "cannot start the display server");
 		goto out;
 	}
 	char display[32], fbfile[600];
 	snprintf(display, sizeof display, ":%d", s.browser.display);
 	setenv("XAUTHORITY", s.browser.xauthority, 1);
-	XSetErrorHandler(session_x_error);
-	XSetIOErrorHandler(session_x_io_error);
+	XSetErrorHandler(worker_x_error);
+	XSetIOErrorHandler(worker_x_io_error);
 	s.dpy = XOpenDisplay(display);
 	if (s.dpy == NULL) {
-		session_end(&s, "cannot open display %s", display);
+		worker_end(&s, "cannot open display %s", display);
 		goto out;
 	}
 	snprintf(fbfile, sizeof fbfile, "%s/fb/Xvfb_screen0", s.settings.dir);
-	if (session_vnc_init(&s) != 0 || capture_init(&s.capture, s.dpy, fbfile, s.screen) != 0 ||
+	if (worker_vnc_init(&s) != 0 || capture_init(&s.capture, s.dpy, fbfile, s.screen) != 0 ||
 	    input_init(&s.input, s.dpy) != 0) {
-		session_end(&s, "cannot set up screen capture");
+		worker_end(&s, "cannot set up screen capture");
 		goto out;
 	}
 	capture_copy_all(&s.capture);
 	if (browser_start_chromium(&s.browser, &s.settings) != 0) {
-		session_end(&s, "cannot start the browser");
+		worker_end(&s, "cannot start the browser");
 		goto out;
 	}
 	cdp_init(&s.cdp, s.browser.cdp_write_fd, s.browser.cdp_read_fd, s.ctrl_fd);
 	if (cdp_start(&s.cdp) != 0) {
-		session_end(&s, "%s", cdp_failure(&s.cdp) ? cdp_failure(&s.cdp)
+		worker_end(&s, "%s", cdp_failure(&s.cdp) ? cdp_failure(&s.cdp)
 							  : "cannot send the opening CDP commands");
 		goto out;
 	}
-	/* IPC_READY waits for the browser's answers (session_cdp_state) */
-	session_loop(&s);
+	/* IPC_READY waits for the browser's answers (worker_cdp_state) */
+	worker_loop(&s);
 out:
 	cdp_tick(&s.cdp, true); /* a navigate still waiting for its title goes out first */
-	session_send_ended(&s);
+	worker_send_ended(&s);
 	if (s.screen != NULL)
 		rfbShutdownServer(s.screen, TRUE);
 	if (s.dpy != NULL)

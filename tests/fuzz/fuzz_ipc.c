@@ -289,7 +289,7 @@ static int pump(struct gw_session *s, struct lws **wsi, int *gw_fd)
 	return -1;
 }
 
-/* The settings the worker gets: what session_main.c's session_read_settings() needs. */
+/* The settings the worker gets: what session_main.c's worker_read_settings() needs. */
 static void check_settings(int worker_fd)
 {
 	struct ipc_header hdr;
