@@ -152,11 +152,12 @@ struct gw_conn {
 	bool fbur_unanswered;          /* no FramebufferUpdate ended since the last request */
 };
 
+/* A session's states; session_set_state() (gateway_session.c) says which timers each runs. */
 enum gw_session_state {
-	GW_SESSION_STARTING,   /* worker spawned, waiting for READY */
+	GW_SESSION_STARTING,   /* cell asked for, worker spawned, waiting for READY */
 	GW_SESSION_READY,      /* browser up; viewers can attach */
-	GW_SESSION_ENDING,     /* STOP sent or worker said ENDED; waiting for exit */
-	GW_SESSION_DEAD,       /* worker reaped; freed once its lws objects are gone */
+	GW_SESSION_ENDING,     /* ended (session_end): the worker is going; waiting for its exit */
+	GW_SESSION_DEAD,       /* worker reaped; freed once its control socket is gone too */
 };
 
 /* One staff member's browser session. */
@@ -188,6 +189,8 @@ struct gw_session {
 	char rec_file[64];                 /* the last closed recording, for session_end */
 	char rec_sha256[65];
 	char kept_dir[32];                 /* "session-<id>" in forensics_dir once kept, or "" */
+	bool worker_ended;                 /* the worker said IPC_ENDED: it is going by itself */
+	bool reaped;                       /* the worker was reaped, or its cell never made */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -369,7 +372,15 @@ size_t session_count_detached(void);
 struct gw_session *session_find_id(const char *id);
 /* Sessions of a user that are starting or running. */
 size_t session_count_user(const char *user);
-/* End s now: its viewer is told code/reason; kind is counted in metrics. */
+/*
+ * The one end path of a session (a no-op unless it is STARTING or READY;
+ * the first reason wins): kind is counted in metrics and names the end in
+ * the session_end record, reason is its detail; the viewer is closed with
+ * code and reason, or (code 0) with 4002 "session ended: <reason>" / 4003
+ * "session failed to start: <reason>". The worker is asked to stop (STOP),
+ * or killed at once if it failed to start or crashed, or left to go if it
+ * said it ended; killed anyway if it is not gone in GW_SESSION_STOP_GRACE_MS.
+ */
 void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason);
 /*
  * The worker sent its viewer what the server -> client check refuses (what):

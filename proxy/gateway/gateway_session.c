@@ -44,11 +44,15 @@ static void session_audit(const struct gw_session *s, const char *event, json_t 
 	json_decref(fields);
 }
 
+static bool session_live(const struct gw_session *s)
+{
+	return s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
+}
+
 static struct gw_session *session_find_user(const char *user)
 {
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
-		if (strcmp(s->user, user) == 0 &&
-		    (s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY))
+		if (session_live(s) && strcmp(s->user, user) == 0)
 			return s;
 	return NULL;
 }
@@ -70,11 +74,6 @@ const char *gw_refusal_name(enum gw_refusal r)
 		"busy",	     "rate_limited", "admin_busy", "admin_rate_limited"
 	};
 	return (unsigned)r < GW_REFUSE_COUNT ? names[r] : "unknown";
-}
-
-static bool session_live(const struct gw_session *s)
-{
-	return s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
 }
 
 size_t session_count_live(void)
@@ -143,7 +142,7 @@ void session_remove_dir(const char *dir)
 		log_warn("removing %s: %s", dir, strerror(errno));
 }
 
-/* Unlink and free a dead session whose control socket is closed. */
+/* Unlink and free a DEAD session (no timers) whose control socket is closed. */
 static void session_free(struct gw_session *s)
 {
 	for (struct gw_session **pp = &gw->sessions; *pp != NULL; pp = &(*pp)->next) {
@@ -152,9 +151,6 @@ static void session_free(struct gw_session *s)
 			break;
 		}
 	}
-	lws_sul_cancel(&s->grace_sul);
-	lws_sul_cancel(&s->kill_sul);
-	lws_sul_cancel(&s->limit_sul);
 	if (s->conn != NULL) {
 		record_close(s->conn); /* its name and sha256 go into session_end */
 		s->conn->session = NULL;
@@ -182,72 +178,141 @@ static void session_free(struct gw_session *s)
 	free(s);
 }
 
-/* Deadline passed (start timeout or stop grace): kill the process group. */
-static void session_kill_cb(lws_sorted_usec_list_t *sul)
-{
-	struct gw_session *s = lws_container_of(sul, struct gw_session, kill_sul);
-	if (s->state == GW_SESSION_STARTING) {
-		snprintf(s->end_reason, sizeof s->end_reason,
-			 "the browser did not start within %d s", gw->cfg.session_start_timeout_s);
-		log_error("session %s of %s: %s", s->id, s->user, s->end_reason);
-		s->end_kind = GW_END_START_FAILED;
-		if (s->conn != NULL) {
-			char reason[120];
-			snprintf(reason, sizeof reason, "session failed to start: %.90s", s->end_reason);
-			relay_close(s->conn, GW_CLOSE_START_FAILED, reason);
-		}
-		s->state = GW_SESSION_ENDING;
-	}
-	log_warn("session %s of %s: killing its cell (worker %d)", s->id, s->user, (int)s->pid);
-	priv_kill(s->id);
-}
+/* ---- the state machine ---------------------------------------------------- */
 
-/* Tell the attached viewer why the session ended. */
-static void session_tell_viewer(struct gw_session *s, bool started)
+static void session_kill_cb(lws_sorted_usec_list_t *sul);
+static void session_grace_cb(lws_sorted_usec_list_t *sul);
+static void session_limit_arm(struct gw_session *s);
+
+/* (Re)start the kill deadline: SIGKILL the cell in ms unless it is reaped first. */
+static void session_kill_after(struct gw_session *s, int64_t ms)
 {
-	if (s->conn == NULL)
-		return;
-	/* A close reason must be UTF-8 (RFC 6455): cut the worker's words between characters. */
-	char why[91], reason[120];
-	utf8_clean(why, sizeof why, s->end_reason);
-	snprintf(reason, sizeof reason, "%s: %s",
-		 started ? "session ended" : "session failed to start", why);
-	relay_close(s->conn, started ? GW_CLOSE_SESSION_ENDED : GW_CLOSE_START_FAILED, reason);
+	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
+			 (lws_usec_t)ms * LWS_US_PER_MS);
 }
 
 /*
- * Ask the worker to end; SIGKILL its group if it is not gone in time. The
- * viewer is closed with code (0: the usual 4002/4003) and the session's reason.
+ * The grace timer follows the viewer: a live session with no viewer ends
+ * reconnect_grace_s after it left (or after it became READY, whichever is
+ * later); one with a viewer, or one that is not live, has none.
  */
-static void session_stop_code(struct gw_session *s, enum gw_end_reason kind, int code,
-			      const char *reason)
+static void session_grace_follow(struct gw_session *s)
 {
-	if (s->state == GW_SESSION_ENDING || s->state == GW_SESSION_DEAD)
-		return;
-	bool started = s->state == GW_SESSION_READY;
-	s->state = GW_SESSION_ENDING;
-	s->end_kind = kind;
-	snprintf(s->end_reason, sizeof s->end_reason, "%s", reason);
-	log_info("session %s of %s: stopping: %s", s->id, s->user, reason);
-	lws_sul_cancel(&s->grace_sul);
-	lws_sul_cancel(&s->limit_sul);
-	if (code != 0 && s->conn != NULL)
-		relay_close(s->conn, code, reason);
-	if (s->ctrl_fd >= 0 && ipc_send(s->ctrl_fd, IPC_STOP, reason, strlen(reason), -1) != 0)
-		log_warn("session %s: could not send STOP: %s", s->id, strerror(errno));
-	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
-			 (lws_usec_t)GW_SESSION_STOP_GRACE_MS * LWS_US_PER_MS);
-	session_tell_viewer(s, started);
+	if (session_live(s) && s->conn == NULL)
+		lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
+				 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
+	else
+		lws_sul_cancel(&s->grace_sul);
 }
 
-static void session_stop(struct gw_session *s, enum gw_end_reason kind, const char *reason)
+/*
+ * The one place a session changes state, and so the one owner of its three
+ * timers. What runs in each state:
+ *   STARTING  kill_sul (session_start_timeout_s), limit_sul, grace_sul with no viewer
+ *   READY     limit_sul, grace_sul with no viewer (restarted on entry)
+ *   ENDING    kill_sul (GW_SESSION_STOP_GRACE_MS: the worker's time to go)
+ *   DEAD      nothing (reaped; freed once its control socket is gone too)
+ * Besides: the grace timer follows attach and detach (session_grace_follow)
+ * and the limit timer is re-armed when the limits change.
+ */
+static void session_set_state(struct gw_session *s, enum gw_session_state to)
 {
-	session_stop_code(s, kind, 0, reason);
+	s->state = to;
+	switch (to) {
+	case GW_SESSION_STARTING:
+		session_kill_after(s, (int64_t)gw->cfg.session_start_timeout_s * 1000);
+		session_limit_arm(s);
+		session_grace_follow(s);
+		break;
+	case GW_SESSION_READY:
+		lws_sul_cancel(&s->kill_sul);
+		session_grace_follow(s);
+		break;
+	case GW_SESSION_ENDING:
+		lws_sul_cancel(&s->grace_sul);
+		lws_sul_cancel(&s->limit_sul);
+		session_kill_after(s, GW_SESSION_STOP_GRACE_MS);
+		break;
+	case GW_SESSION_DEAD:
+		lws_sul_cancel(&s->grace_sul);
+		lws_sul_cancel(&s->limit_sul);
+		lws_sul_cancel(&s->kill_sul);
+		break;
+	}
+}
+
+/*
+ * Make the worker go, from what is known of it: nothing if it was reaped (or
+ * its cell never made) or it is ending by itself (IPC_ENDED); its cell
+ * killed at once if it failed to start, crashed or its control socket is
+ * closed; else asked with IPC_STOP. ENDING's deadline kills it if it lingers.
+ */
+static void session_dismiss_worker(struct gw_session *s, enum gw_end_reason kind,
+				   const char *reason)
+{
+	if (s->reaped || s->worker_ended)
+		return;
+	if (kind == GW_END_START_FAILED || kind == GW_END_WORKER_CRASH ||
+	    (s->pid != 0 && s->ctrl_fd < 0)) {
+		priv_kill(s->id);
+		return;
+	}
+	if (s->ctrl_fd >= 0 && ipc_send(s->ctrl_fd, IPC_STOP, reason, strlen(reason), -1) != 0)
+		log_warn("session %s: could not send STOP: %s", s->id, strerror(errno));
+}
+
+/*
+ * Close the attached viewer: with code and reason as given, or (code 0)
+ * 4002 "session ended: ..." / 4003 "session failed to start: ..." with the
+ * session's end reason cut to fit a WebSocket close frame (UTF-8, RFC 6455).
+ */
+static void session_tell_viewer(struct gw_session *s, bool started, int code, const char *reason)
+{
+	if (s->conn == NULL)
+		return;
+	if (code != 0) {
+		relay_close(s->conn, code, reason);
+		return;
+	}
+	char why[91], text[120];
+	utf8_clean(why, sizeof why, s->end_reason);
+	snprintf(text, sizeof text, "%s: %s",
+		 started ? "session ended" : "session failed to start", why);
+	relay_close(s->conn, started ? GW_CLOSE_SESSION_ENDED : GW_CLOSE_START_FAILED, text);
 }
 
 void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const char *reason)
 {
-	session_stop_code(s, kind, code, reason);
+	if (!session_live(s))
+		return; /* the first reason wins */
+	bool started = s->state == GW_SESSION_READY;
+	s->end_kind = kind;
+	snprintf(s->end_reason, sizeof s->end_reason, "%s", reason);
+	log_info("session %s of %s: ending (%s): %s", s->id, s->user, gw_end_reason_name(kind),
+		 reason);
+	if (kind == GW_END_WORKER_CRASH) {
+		gw->metrics.worker_crashes++;
+		session_audit(s, "worker_crash", NULL);
+	}
+	session_dismiss_worker(s, kind, reason);
+	session_set_state(s, s->reaped ? GW_SESSION_DEAD : GW_SESSION_ENDING);
+	session_tell_viewer(s, started, code, reason);
+}
+
+/* The kill deadline passed: the start timeout, or a worker slow to go. */
+static void session_kill_cb(lws_sorted_usec_list_t *sul)
+{
+	struct gw_session *s = lws_container_of(sul, struct gw_session, kill_sul);
+	if (s->state == GW_SESSION_STARTING) {
+		char reason[96];
+		snprintf(reason, sizeof reason, "the browser did not start within %d s",
+			 gw->cfg.session_start_timeout_s);
+		log_error("session %s of %s: %s", s->id, s->user, reason);
+		session_end(s, GW_END_START_FAILED, 0, reason); /* kills the cell */
+		return;
+	}
+	log_warn("session %s of %s: killing its cell (worker %d)", s->id, s->user, (int)s->pid);
+	priv_kill(s->id);
 }
 
 void session_protocol_violation(struct gw_session *s, const char *what)
@@ -259,10 +324,12 @@ void session_protocol_violation(struct gw_session *s, const char *what)
 	   also when the worker had said it was ending (it may be tidying up) */
 	if (s->state != GW_SESSION_DEAD && s->pid != 0)
 		priv_keep(s->id, s->user, what);
-	session_stop_code(s, GW_END_PROTOCOL, GW_CLOSE_SERVER_VIOLATION,
-			  "session ended for your safety: the browser side sent data the gateway "
-			  "refuses");
+	session_end(s, GW_END_PROTOCOL, GW_CLOSE_SERVER_VIOLATION,
+		    "session ended for your safety: the browser side sent data the gateway "
+		    "refuses");
 }
+
+/* ---- idle, max-time and grace --------------------------------------------- */
 
 /* When the next idle / max-time check is due (ms, monotonic), or 0 for none. */
 static int64_t session_limit_due(const struct gw_session *s)
@@ -305,14 +372,14 @@ static void session_limit_cb(lws_sorted_usec_list_t *sul)
 	    now >= s->started_ms + (int64_t)gw->limits.max_session_s * 1000) {
 		snprintf(reason, sizeof reason, "session ended: maximum session time %d s reached",
 			 gw->limits.max_session_s);
-		session_stop_code(s, GW_END_MAX_TIME, GW_CLOSE_MAX_TIME, reason);
+		session_end(s, GW_END_MAX_TIME, GW_CLOSE_MAX_TIME, reason);
 		return;
 	}
 	if (gw->limits.idle_timeout_s > 0 &&
 	    now >= s->last_input_ms + (int64_t)gw->limits.idle_timeout_s * 1000) {
 		snprintf(reason, sizeof reason, "session ended: idle for %d s",
 			 gw->limits.idle_timeout_s);
-		session_stop_code(s, GW_END_IDLE, GW_CLOSE_IDLE, reason);
+		session_end(s, GW_END_IDLE, GW_CLOSE_IDLE, reason);
 		return;
 	}
 	session_limit_arm(s); /* input arrived meanwhile: check again later */
@@ -330,7 +397,7 @@ static void session_grace_cb(lws_sorted_usec_list_t *sul)
 	char reason[96];
 	snprintf(reason, sizeof reason, "no viewer reconnected within %d s",
 		 gw->limits.reconnect_grace_s);
-	session_stop(s, GW_END_GRACE, reason);
+	session_end(s, GW_END_GRACE, 0, reason);
 }
 
 /* Settings for the worker, as JSON (IPC_SETTINGS). */
@@ -356,8 +423,8 @@ static char *session_settings_json(const struct gw_session *s)
 	return text;
 }
 
-/* Ask for a cell for grant's user. NULL on failure (logged). */
-static struct gw_session *session_start(const struct ticket_grant *grant)
+/* Ask for a cell for grant's user, conn its viewer. NULL on failure (logged). */
+static struct gw_session *session_start(const struct ticket_grant *grant, struct gw_conn *conn)
 {
 	struct gw_session *s = calloc(1, sizeof *s);
 	if (s == NULL)
@@ -381,12 +448,12 @@ static struct gw_session *session_start(const struct ticket_grant *grant)
 		free(s);
 		return NULL;
 	}
-	s->state = GW_SESSION_STARTING;
+	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
+	s->conn = conn;
+	conn->session = s;
 	s->next = gw->sessions;
 	gw->sessions = s;
-	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
-			 (lws_usec_t)gw->cfg.session_start_timeout_s * LWS_US_PER_SEC);
-	session_limit_arm(s);
+	session_set_state(s, GW_SESSION_STARTING);
 	return s;
 }
 
@@ -402,13 +469,11 @@ void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const ch
 	}
 	if (error != NULL) {
 		log_error("session %s of %s: %s", s->id, s->user, error);
-		bool was_ending = s->state == GW_SESSION_ENDING;
-		snprintf(s->end_reason, sizeof s->end_reason, "%s", error);
-		if (!was_ending)
-			s->end_kind = GW_END_START_FAILED;
-		s->state = GW_SESSION_DEAD;
-		if (!was_ending)
-			session_tell_viewer(s, false);
+		s->reaped = true; /* no cell: nothing to stop or reap */
+		if (session_live(s))
+			session_end(s, GW_END_START_FAILED, 0, error);
+		else
+			session_set_state(s, GW_SESSION_DEAD);
 		session_free(s);
 		return;
 	}
@@ -427,11 +492,7 @@ void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const ch
 		free(settings);
 		close(s->ctrl_fd);
 		s->ctrl_fd = -1;
-		snprintf(s->end_reason, sizeof s->end_reason, "could not configure the session");
-		s->end_kind = GW_END_START_FAILED;
-		s->state = GW_SESSION_ENDING;
-		session_tell_viewer(s, false);
-		priv_kill(s->id);
+		session_end(s, GW_END_START_FAILED, 0, "could not configure the session");
 		return;
 	}
 	free(settings);
@@ -447,11 +508,7 @@ void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const ch
 		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
 		close(s->ctrl_fd);
 		s->ctrl_fd = -1;
-		snprintf(s->end_reason, sizeof s->end_reason, "internal error");
-		s->end_kind = GW_END_START_FAILED;
-		s->state = GW_SESSION_ENDING;
-		session_tell_viewer(s, false);
-		priv_kill(s->id);
+		session_end(s, GW_END_START_FAILED, 0, "internal error");
 		return;
 	}
 	log_info("session %s of %s: worker %d started as uid %u in %s (%dx%d)", s->id, s->user,
@@ -473,9 +530,9 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 			relay_close(old, GW_CLOSE_REPLACED,
 				    "replaced by a newer connection of the same user");
 		}
-		lws_sul_cancel(&s->grace_sul);
 		s->conn = conn;
 		conn->session = s;
+		session_grace_follow(s);
 		log_info("session %s of %s: viewer from %s attached", s->id, s->user, conn->peer);
 		session_audit(s, "session_attach", NULL);
 		if (s->state == GW_SESSION_READY)
@@ -508,15 +565,12 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		relay_close(conn, GW_CLOSE_START_FAILED, why);
 		return -1;
 	}
-	s = session_start(grant);
+	s = session_start(grant, conn);
 	if (s == NULL) {
 		relay_close(conn, GW_CLOSE_START_FAILED,
 			    "session failed to start: see the gateway log");
 		return -1;
 	}
-	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
-	s->conn = conn;
-	conn->session = s;
 	session_audit(s, "session_start",
 		      json_pack("{s:i, s:i}", "width", s->width, "height", s->height));
 	return 0;
@@ -532,14 +586,13 @@ void session_detach(struct gw_conn *conn)
 	if (s->state != GW_SESSION_STARTING && s->state != GW_SESSION_READY)
 		return;
 	if (gw->stopping) {
-		session_stop(s, GW_END_SHUTDOWN, "the gateway is shutting down");
+		session_end(s, GW_END_SHUTDOWN, 0, "the gateway is shutting down");
 		return;
 	}
 	session_audit(s, "session_detach", NULL);
 	log_info("session %s of %s: viewer left; session kept for %d s", s->id, s->user,
 		 gw->limits.reconnect_grace_s);
-	lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
-			 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
+	session_grace_follow(s);
 }
 
 /*
@@ -573,37 +626,25 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 	case IPC_READY:
 		if (s->state != GW_SESSION_STARTING)
 			return 0;
-		s->state = GW_SESSION_READY;
-		lws_sul_cancel(&s->kill_sul);
+		session_set_state(s, GW_SESSION_READY);
 		log_info("session %s of %s: ready after %lld ms", s->id, s->user,
 			 (long long)(gw_now_ms() - s->started_ms));
-		if (s->conn != NULL) {
+		if (s->conn != NULL)
 			relay_hand_over(s->conn);
-		} else {
-			lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
-					 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
-		}
 		return 0;
 	case IPC_ENDED: {
 		bool started = s->state == GW_SESSION_READY;
-		bool was_ending = s->state == GW_SESSION_ENDING;
 		char reason[sizeof s->end_reason];
 		utf8_clean(reason, sizeof reason, payload);
 		log_info("session %s of %s: worker says it ended: %s", s->id, s->user, reason);
-		if (!was_ending) {
-			/* the viewer gets a fixed text, never the worker's (or the
-			   browser's) words: those go to the log and session_end */
-			snprintf(s->worker_said, sizeof s->worker_said, "%s", reason);
-			snprintf(s->end_reason, sizeof s->end_reason, "%s",
-				 end_text_for_viewer(reason, started));
-			s->state = GW_SESSION_ENDING;
-			s->end_kind = started ? GW_END_BROWSER : GW_END_START_FAILED;
-			lws_sul_cancel(&s->limit_sul);
-			lws_sul_cancel(&s->grace_sul);
-			lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
-					 (lws_usec_t)GW_SESSION_STOP_GRACE_MS * LWS_US_PER_MS);
-			session_tell_viewer(s, started);
-		}
+		if (!session_live(s))
+			return 0; /* it was ending already, or reaped */
+		/* the viewer gets a fixed text, never the worker's (or the
+		   browser's) words: those go to the log and session_end */
+		s->worker_ended = true;
+		snprintf(s->worker_said, sizeof s->worker_said, "%s", reason);
+		session_end(s, started ? GW_END_BROWSER : GW_END_START_FAILED, 0,
+			    end_text_for_viewer(reason, started));
 		return 0;
 	}
 	case IPC_EVENT:
@@ -621,22 +662,16 @@ static void session_ctl_closed(struct gw_session *s)
 {
 	s->ctrl = NULL;
 	s->ctrl_fd = -1;
-	if (s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY) {
-		bool started = s->state == GW_SESSION_READY;
-		snprintf(s->end_reason, sizeof s->end_reason, "the session process exited unexpectedly");
-		log_error("session %s of %s: %s", s->id, s->user, s->end_reason);
-		s->state = GW_SESSION_ENDING;
-		s->end_kind = GW_END_WORKER_CRASH;
-		gw->metrics.worker_crashes++;
-		session_audit(s, "worker_crash", NULL);
-		lws_sul_cancel(&s->limit_sul);
-		lws_sul_cancel(&s->grace_sul);
-		session_tell_viewer(s, started);
-	}
-	if (s->state != GW_SESSION_DEAD)
-		priv_kill(s->id); /* the worker closes its control socket only on the way out */
-	else
+	if (session_live(s)) {
+		log_error("session %s of %s: the session process exited unexpectedly", s->id,
+			  s->user);
+		/* kills the cell: the worker closes its control socket only on the way out */
+		session_end(s, GW_END_WORKER_CRASH, 0, "the session process exited unexpectedly");
+	} else if (s->state == GW_SESSION_ENDING) {
+		priv_kill(s->id);
+	} else {
 		session_free(s);
+	}
 }
 
 int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -724,19 +759,11 @@ void session_exited(const char *id, int status, const char *kept)
 		log_warn("session %s of %s: worker %d killed by signal %d", s->id, s->user,
 			 (int)s->pid, WTERMSIG(status));
 	s->pid = 0;
-	lws_sul_cancel(&s->kill_sul);
-	lws_sul_cancel(&s->grace_sul);
-	lws_sul_cancel(&s->limit_sul);
-	if (s->state != GW_SESSION_ENDING) {
-		bool started = s->state == GW_SESSION_READY;
-		s->end_kind = GW_END_WORKER_CRASH;
-		gw->metrics.worker_crashes++;
-		session_audit(s, "worker_crash", NULL);
-		snprintf(s->end_reason, sizeof s->end_reason,
-			 "the session process exited unexpectedly");
-		session_tell_viewer(s, started);
-	}
-	s->state = GW_SESSION_DEAD;
+	s->reaped = true;
+	if (session_live(s))
+		session_end(s, GW_END_WORKER_CRASH, 0, "the session process exited unexpectedly");
+	else
+		session_set_state(s, GW_SESSION_DEAD);
 	if (s->ctrl == NULL)
 		session_free(s);
 	else
@@ -745,11 +772,8 @@ void session_exited(const char *id, int status, const char *kept)
 
 void session_stop_all(const char *reason)
 {
-	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next) {
-		if (s->conn != NULL)
-			relay_close(s->conn, GW_CLOSE_SHUTDOWN, reason);
-		session_stop(s, GW_END_SHUTDOWN, reason);
-	}
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		session_end(s, GW_END_SHUTDOWN, GW_CLOSE_SHUTDOWN, reason);
 }
 
 void session_kill_all(void)
