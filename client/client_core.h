@@ -1,7 +1,8 @@
 /*
- * client_core.h: the pixelgate client library (staff side).
+ * client_core.h: the pixelgate client library (staff side): the RFB client.
  *
- * Logs in over HTTPS (POST /api/v1/login), opens wss://HOST:PORT/rfb?ticket=T
+ * Logs in over HTTPS (POST /api/v1/login, client_http.h, which this header
+ * includes), opens wss://HOST:PORT/rfb?ticket=T
  * with subprotocol "binary" and the server's CA pinned (the OS CA store is
  * disabled), and runs libvncclient on one end of a socketpair whose other end
  * is bridged to the WebSocket by a libwebsockets service thread. Used by the
@@ -18,6 +19,8 @@
  */
 #ifndef PIXELGATE_CLIENT_CORE_H
 #define PIXELGATE_CLIENT_CORE_H
+
+#include "client_http.h"
 
 #include <rfb/rfbclient.h>
 #include <stdbool.h>
@@ -44,77 +47,6 @@
 #define PGC_FB_MIN_HEIGHT 480
 #define PGC_FB_MAX_WIDTH 7680
 #define PGC_FB_MAX_HEIGHT 4320
-
-/* Where and how to reach a pixelgate staff listener. */
-struct pgc_server {
-	const char *host;     /* e.g. "127.0.0.1" */
-	int port;             /* e.g. 8443 */
-	const char *ca_file;  /* PEM CA that must have signed the server cert */
-};
-
-/* Result of a login. */
-struct pgc_login_result {
-	int http_status;        /* 200, 400, 401, ... ; 0 if no HTTP answer */
-	char ticket[128];       /* on 200 */
-	int expires_in_s;       /* on 200 */
-	char error[64];         /* on non-200: the "error" code of the JSON body */
-	char message[256];      /* on non-200: the "message" of the JSON body, or a
-				   transport error description when http_status == 0 */
-	char body[4096];        /* raw response body, NUL-terminated, truncated */
-};
-
-/*
- * POST a raw body to path on the server (the body is sent as is, so tests can
- * send malformed JSON). Fills res. Returns 0 when an HTTP answer arrived (any
- * status), -1 on a transport/TLS error (res->message says which).
- */
-int pgc_http_post(const struct pgc_server *srv, const char *path, const char *content_type,
-		  const void *body, size_t body_len, struct pgc_login_result *res);
-
-/* GET path; same contract as pgc_http_post. */
-int pgc_http_get(const struct pgc_server *srv, const char *path, struct pgc_login_result *res);
-
-/* Largest response body pgc_http_request() accepts, bytes. */
-#define PGC_HTTP_BODY_MAX (1024u * 1024u)
-
-/* Answer to pgc_http_request(); free the body with pgc_http_response_free(). */
-struct pgc_http_response {
-	int status;             /* HTTP status; 0 if no HTTP answer arrived */
-	int retry_after_s;      /* Retry-After header in seconds; -1 if absent or a date */
-	char *body;             /* malloc'd, NUL-terminated (also when empty) on success */
-	size_t body_len;        /* bytes in body, without the NUL */
-	size_t body_cap;        /* allocated size of body */
-	char message[256];      /* why the call failed (transport, TLS, timeout, size) */
-};
-
-/*
- * One HTTPS request of any method (GET, POST, PUT, PATCH, DELETE) with an
- * optional Authorization header (its full value, e.g. "Basic ...", or NULL)
- * and an optional body (content_type may be NULL; POST, PUT and PATCH always
- * send Content-Length). The body is wiped from lws' buffers after it is
- * written. Fills res (cleared first).
- *
- * Returns 0 when a complete HTTP answer arrived, whatever its status (the
- * body, up to PGC_HTTP_BODY_MAX bytes, is in res->body). Returns -1 on a
- * transport or TLS error or a timeout (res->status is 0), or when the answer
- * is larger than PGC_HTTP_BODY_MAX (res->status is the server's status,
- * res->body is NULL); res->message says which. Call
- * pgc_http_response_free(res) in every case.
- */
-int pgc_http_request(const struct pgc_server *srv, const char *method, const char *path,
-		     const char *authorization, const char *content_type, const void *body,
-		     size_t body_len, struct pgc_http_response *res);
-
-/* Wipes and frees res->body (res itself is the caller's). NULL is fine. */
-void pgc_http_response_free(struct pgc_http_response *res);
-
-/*
- * Log in with user/password, asking for a width x height screen (0 = server
- * default). Returns 0 and fills res->ticket on HTTP 200; -1 otherwise (res
- * says why).
- */
-int pgc_login(const struct pgc_server *srv, const char *user, const char *password, int width,
-	      int height, struct pgc_login_result *res);
 
 struct pgc_conn;
 
@@ -231,5 +163,14 @@ int pgc_close_code(struct pgc_conn *c);
 
 /* Close (if still open) and free everything. NULL is fine. */
 void pgc_free(struct pgc_conn *c);
+
+/*
+ * rfbClientCleanup() of libvncclient 0.9.14 with what it leaves behind:
+ * frees cl's frameBuffer (which must be malloc'd, as libvncclient's own
+ * MallocFrameBuffer does) and the Tight decoder's TurboJPEG handle first.
+ * For any rfbClient of this process (pgc_connect's, a recording export's).
+ * NULL is fine.
+ */
+void pgc_rfb_client_free(rfbClient *cl);
 
 #endif

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client_core.h"
+#include "client_http.h"
 #include "config.h"
 #include "ctl.h"
 #include "ctl_args.h"

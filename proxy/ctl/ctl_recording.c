@@ -5,6 +5,7 @@
  */
 #include "ctl_recording.h"
 
+#include "client_core.h"
 #include "rfb_stream.h"
 #include <errno.h>
 #include <png.h>
@@ -13,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "rfb_stream.h"
 
 static void ctl_recording_usage(FILE *f)
 {
@@ -71,24 +70,6 @@ fail:
 		rc = -1;
 	}
 	return rc;
-}
-
-/* TurboJPEG's, through libvncclient (as in client/client_core.c). */
-extern int tjDestroy(void *handle);
-
-/* rfbClientCleanup() of libvncclient 0.9.14 leaves the framebuffer and the
-   Tight decoder's TurboJPEG handle behind: free them, then clean up cl. */
-static void ctl_rfb_destroy(rfbClient *cl)
-{
-#if defined(LIBVNCSERVER_HAVE_LIBZ) && defined(LIBVNCSERVER_HAVE_LIBJPEG)
-	if (cl->tjhnd) {
-		tjDestroy(cl->tjhnd);
-		cl->tjhnd = NULL;
-	}
-#endif
-	free(cl->frameBuffer);
-	cl->frameBuffer = NULL;
-	rfbClientCleanup(cl);
 }
 
 static void ctl_rfb_quiet(const char *fmt, ...)
@@ -244,7 +225,7 @@ static int ctl_recording_export(const char *file, const char *dir, double every_
 	       n, dir);
 	rc = 0;
 done:
-	ctl_rfb_destroy(cl);
+	pgc_rfb_client_free(cl);
 	return rc;
 }
 
