@@ -42,18 +42,25 @@ size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-/* C0 controls, DEL and C1 controls: they can rewrite a log line or a terminal. */
-static bool utf8_is_control(uint32_t cp)
+/*
+ * C0 controls, DEL and C1 controls: they can rewrite a log line or a
+ * terminal; with UTF8_CLEAN_BIDI also the bidi embeddings and overrides
+ * (U+202A..U+202E) and isolates (U+2066..U+2069), which reorder one.
+ */
+static bool utf8_is_unsafe(uint32_t cp, unsigned flags)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+		return true;
+	return (flags & UTF8_CLEAN_BIDI) &&
+	       ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
 }
 
-size_t utf8_clean(char *dst, size_t dstlen, const char *src)
+size_t utf8_clean_text(char *dst, size_t dstlen, const char *src, size_t n, const char *mark,
+		       unsigned flags)
 {
-	static const char mark[] = UTF8_CUT_MARK;
-	const size_t marklen = sizeof mark - 1;
+	const size_t marklen = strlen(mark);
 	const unsigned char *s = (const unsigned char *)src;
-	size_t n = strlen(src), limit = dstlen - 1, i = 0, o = 0;
+	size_t limit = dstlen - 1, i = 0, o = 0;
 	size_t rewind = 0; /* where the mark goes if a later character does not fit */
 	bool cut = false;
 	while (i < n) {
@@ -61,7 +68,7 @@ size_t utf8_clean(char *dst, size_t dstlen, const char *src)
 		size_t l = utf8_next(s + i, n - i, &cp);
 		const unsigned char *from = s + i;
 		size_t outl = l;
-		if (l == 0 || utf8_is_control(cp)) {
+		if (l == 0 || utf8_is_unsafe(cp, flags)) {
 			from = (const unsigned char *)"?";
 			outl = 1;
 			if (l == 0)
@@ -84,4 +91,9 @@ size_t utf8_clean(char *dst, size_t dstlen, const char *src)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+size_t utf8_clean(char *dst, size_t dstlen, const char *src)
+{
+	return utf8_clean_text(dst, dstlen, src, strlen(src), UTF8_CUT_MARK, 0);
 }

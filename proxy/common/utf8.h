@@ -34,6 +34,18 @@ size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
  */
 size_t utf8_clean(char *dst, size_t dstlen, const char *src);
 
+/* utf8_clean_text()'s flags. */
+#define UTF8_CLEAN_BIDI 1u /* '?' for bidi embeddings, overrides, isolates too */
+
+/*
+ * utf8_clean() of n bytes at src (a NUL among them is a control), with the
+ * cut marked by mark (any text, "" for none) and, with UTF8_CLEAN_BIDI, the
+ * bidi controls U+202A..U+202E and U+2066..U+2069 replaced too (for a
+ * terminal, where they reorder what follows). Returns the bytes written.
+ */
+size_t utf8_clean_text(char *dst, size_t dstlen, const char *src, size_t n, const char *mark,
+		       unsigned flags);
+
 /* Ends text that utf8_clean() cut: U+2026 HORIZONTAL ELLIPSIS, 3 bytes. */
 #define UTF8_CUT_MARK "\xe2\x80\xa6"
 

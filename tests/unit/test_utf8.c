@@ -231,3 +231,21 @@ Test(utf8, tiny_buffers_get_what_fits_whole)
 	cr_assert_eq(utf8_clean(dst, 4, "\xe3\x81\x82\xe3\x81\x82"), 3);
 	cr_assert_str_eq(dst, MARK);
 }
+
+Test(utf8, the_terminal_cleaning_also_replaces_bidi_controls_and_marks_its_cut)
+{
+	char out[16];
+	/* a log line keeps a bidi override; a terminal (UTF8_CLEAN_BIDI) does not */
+	cr_assert_eq(utf8_clean_text(out, sizeof out, "\xe2\x80\xae" "exe", 6, "...", 0), 6);
+	cr_assert_str_eq(out, "\xe2\x80\xae" "exe");
+	cr_assert_eq(utf8_clean_text(out, sizeof out, "\xe2\x80\xae" "exe\xe2\x81\xa9", 9, "...",
+				     UTF8_CLEAN_BIDI), 5);
+	cr_assert_str_eq(out, "?exe?");
+	/* n bytes, NULs included; the cut keeps whole characters before the mark */
+	cr_assert_eq(utf8_clean_text(out, sizeof out, "a\0b", 3, "...", 0), 3);
+	cr_assert_str_eq(out, "a?b");
+	cr_assert_eq(utf8_clean_text(out, 8, "a\xe6\x9d\xb1\xe6\x9d\xb1\xe6\x9d\xb1", 10, "...", 0), 7);
+	cr_assert_str_eq(out, "a\xe6\x9d\xb1...");
+	cr_assert_eq(utf8_clean_text(out, 4, "abcdef", 6, "", 0), 3);
+	cr_assert_str_eq(out, "abc");
+}
