@@ -22,28 +22,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LIMIT(field, lo, hi, d, help) { #field, offsetof(struct limits, field), lo, hi, d, help }
+/* ZERO_OFF: 0 turns the limit off; ZERO_VALUE: 0 is a value like any other */
+#define ZERO_OFF true
+#define ZERO_VALUE false
+#define LIMIT(field, lo, hi, d, zero, help) \
+	{ #field, offsetof(struct limits, field), lo, hi, d, zero, help }
 
 static const struct limits_key limits_keys[] = {
-	LIMIT(max_sessions, 0, 10000, 0, "sessions on this node; 0 = no limit"),
-	LIMIT(max_sessions_per_user, 1, 100, 1, "sessions one user may hold at the same time"),
-	LIMIT(idle_timeout_s, 0, 86400, 1800,
+	LIMIT(max_sessions, 0, 10000, 0, ZERO_OFF, "sessions on this node; 0 = no limit"),
+	LIMIT(max_sessions_per_user, 1, 100, 1, ZERO_VALUE,
+	      "sessions one user may hold at the same time"),
+	LIMIT(idle_timeout_s, 0, 86400, 1800, ZERO_OFF,
 	      "seconds without input from the viewer before the session ends; 0 = never"),
-	LIMIT(max_session_s, 0, 604800, 0, "seconds a session may last in all; 0 = no limit"),
-	LIMIT(reconnect_grace_s, 0, 86400, 120,
+	LIMIT(max_session_s, 0, 604800, 0, ZERO_OFF,
+	      "seconds a session may last in all; 0 = no limit"),
+	LIMIT(reconnect_grace_s, 0, 86400, 120, ZERO_VALUE,
 	      "seconds a session without a viewer stays alive for a reconnect"),
-	LIMIT(max_fps, 0, 240, 0, "screen updates per second sent to one viewer; 0 = no limit"),
-	LIMIT(max_kbps, 0, 10000000, 0, "kilobits per second sent to one viewer; 0 = no limit"),
-	LIMIT(login_max_failures, 0, 1000, 5,
+	LIMIT(max_fps, 0, 240, 0, ZERO_OFF,
+	      "screen updates per second sent to one viewer; 0 = no limit"),
+	LIMIT(max_kbps, 0, 10000000, 0, ZERO_OFF,
+	      "kilobits per second sent to one viewer; 0 = no limit"),
+	LIMIT(login_max_failures, 0, 1000, 5, ZERO_OFF,
 	      "failed logins of a user or from an address before a lockout; 0 = never lock"),
-	LIMIT(login_lockout_s, 1, 86400, 300, "seconds a user or an address stays locked out"),
-	LIMIT(login_rate_per_s, 0, 10000, 5,
+	LIMIT(login_lockout_s, 1, 86400, 300, ZERO_VALUE,
+	      "seconds a user or an address stays locked out"),
+	LIMIT(login_rate_per_s, 0, 10000, 5, ZERO_OFF,
 	      "staff logins per second from one client address, valid ones too; 0 = no limit"),
-	LIMIT(login_burst, 1, 10000, 20,
+	LIMIT(login_burst, 1, 10000, 20, ZERO_VALUE,
 	      "staff logins one client address may make at once before login_rate_per_s applies"),
-	LIMIT(admin_rate_per_s, 0, 10000, 10,
+	LIMIT(admin_rate_per_s, 0, 10000, 10, ZERO_OFF,
 	      "admin API requests per second from one client address; 0 = no limit"),
-	LIMIT(admin_burst, 1, 10000, 60,
+	LIMIT(admin_burst, 1, 10000, 60, ZERO_VALUE,
 	      "admin API requests one client address may make at once before admin_rate_per_s applies"),
 };
 

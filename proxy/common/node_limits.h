@@ -10,6 +10,7 @@
 #ifndef PIXELGATE_NODE_LIMITS_H
 #define PIXELGATE_NODE_LIMITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct limits {
@@ -34,6 +35,7 @@ struct limits_key {
 	size_t offset;             /* into struct limits */
 	int min, max;
 	int def;
+	bool zero_off;             /* 0 turns it off ("no limit", "never"; min is 0) */
 	const char *help;
 };
 

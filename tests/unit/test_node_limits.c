@@ -21,20 +21,21 @@ Test(node_limits, table_holds_the_documented_bounds_and_defaults)
 	static const struct {
 		const char *name;
 		int min, max, def;
+		bool zero_off; /* pixelgatectl shows "0 (off)" */
 	} want[] = {
-		{ "max_sessions", 0, 10000, 0 },
-		{ "max_sessions_per_user", 1, 100, 1 },
-		{ "idle_timeout_s", 0, 86400, 1800 },
-		{ "max_session_s", 0, 604800, 0 },
-		{ "reconnect_grace_s", 0, 86400, 120 },
-		{ "max_fps", 0, 240, 0 },
-		{ "max_kbps", 0, 10000000, 0 },
-		{ "login_max_failures", 0, 1000, 5 },
-		{ "login_lockout_s", 1, 86400, 300 },
-		{ "login_rate_per_s", 0, 10000, 5 },
-		{ "login_burst", 1, 10000, 20 },
-		{ "admin_rate_per_s", 0, 10000, 10 },
-		{ "admin_burst", 1, 10000, 60 },
+		{ "max_sessions", 0, 10000, 0, true },
+		{ "max_sessions_per_user", 1, 100, 1, false },
+		{ "idle_timeout_s", 0, 86400, 1800, true },
+		{ "max_session_s", 0, 604800, 0, true },
+		{ "reconnect_grace_s", 0, 86400, 120, false },
+		{ "max_fps", 0, 240, 0, true },
+		{ "max_kbps", 0, 10000000, 0, true },
+		{ "login_max_failures", 0, 1000, 5, true },
+		{ "login_lockout_s", 1, 86400, 300, false },
+		{ "login_rate_per_s", 0, 10000, 5, true },
+		{ "login_burst", 1, 10000, 20, false },
+		{ "admin_rate_per_s", 0, 10000, 10, true },
+		{ "admin_burst", 1, 10000, 60, false },
 	};
 	size_t n = 0;
 	const struct limits_key *t = limits_table(&n);
@@ -44,6 +45,8 @@ Test(node_limits, table_holds_the_documented_bounds_and_defaults)
 		cr_assert_eq(t[i].min, want[i].min, "%s", want[i].name);
 		cr_assert_eq(t[i].max, want[i].max, "%s", want[i].name);
 		cr_assert_eq(t[i].def, want[i].def, "%s", want[i].name);
+		cr_assert_eq(t[i].zero_off, want[i].zero_off, "%s", want[i].name);
+		cr_assert(!t[i].zero_off || t[i].min == 0, "%s", want[i].name);
 		cr_assert(t[i].help != NULL && t[i].help[0] != '\0');
 		cr_assert_eq(t[i].offset % sizeof(int), 0);
 		cr_assert_lt(t[i].offset, sizeof(struct limits));
