@@ -129,44 +129,108 @@ int audit_format_ts(int64_t unix_ms, char *out, size_t outlen)
 	return 0;
 }
 
-/* n decimal digits at s into *v. 0 or -1. */
-static int audit_digits(const char *s, int n, int *v)
+/* n decimal digits at *p into *v, advancing *p. 0 or -1. */
+static int audit_digits(const char **p, int n, int *v)
 {
 	*v = 0;
 	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
 			return -1;
-		*v = *v * 10 + (s[i] - '0');
+		*v = *v * 10 + (c - '0');
 	}
+	*p += n;
 	return 0;
+}
+
+/* The time part after the date: hh:mm[:ss[.fraction]][zone]. 0 or -1. */
+static int audit_parse_clock(const char *p, struct tm *tm, struct audit_time *t, int *oh,
+			     int *om)
+{
+	if (audit_digits(&p, 2, &tm->tm_hour) || *p++ != ':' || audit_digits(&p, 2, &tm->tm_min))
+		return -1;
+	t->has_time = true;
+	if (*p == ':') {
+		p++;
+		if (audit_digits(&p, 2, &tm->tm_sec))
+			return -1;
+		t->has_sec = true;
+		if (*p == '.') {
+			for (p++; *p >= '0' && *p <= '9'; p++, t->frac_digits++)
+				if (t->frac_digits < 3)
+					t->ms = t->ms * 10 + (*p - '0');
+			if (t->frac_digits == 0 || t->frac_digits > 9)
+				return -1;
+			for (int d = t->frac_digits; d < 3; d++)
+				t->ms *= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		t->has_zone = true;
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '+' ? 1 : -1;
+		t->has_zone = true;
+		if (audit_digits(&p, 2, oh) || *p++ != ':' || audit_digits(&p, 2, om))
+			return -1;
+		*oh *= sign;
+		*om *= sign;
+	}
+	return *p == '\0' ? 0 : -1;
+}
+
+int audit_parse_time(const char *text, struct audit_time *t)
+{
+	const char *p = text;
+	struct tm tm, back;
+	int oh = 0, om = 0;
+	time_t s;
+
+	memset(t, 0, sizeof *t);
+	memset(&tm, 0, sizeof tm);
+	if (text == NULL || audit_digits(&p, 4, &tm.tm_year) || *p++ != '-' ||
+	    audit_digits(&p, 2, &tm.tm_mon) || *p++ != '-' || audit_digits(&p, 2, &tm.tm_mday))
+		return AUDIT_TIME_SYNTAX;
+	if (*p != '\0') {
+		if (*p != 'T' && *p != 't' && *p != ' ')
+			return AUDIT_TIME_SYNTAX;
+		if (audit_parse_clock(p + 1, &tm, t, &oh, &om) != 0)
+			return AUDIT_TIME_SYNTAX;
+	}
+	int y = tm.tm_year, mo = tm.tm_mon, d = tm.tm_mday, h = tm.tm_hour, mi = tm.tm_min,
+	    sec = tm.tm_sec;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 ||
+	    abs(oh) > 23 || abs(om) > 59)
+		return AUDIT_TIME_NO_SUCH;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if (t->has_zone) {
+		s = timegm(&tm);
+		if (s == (time_t)-1 || gmtime_r(&s, &back) == NULL)
+			return AUDIT_TIME_NO_SUCH;
+	} else {
+		tm.tm_isdst = -1;
+		s = mktime(&tm);
+		if (s == (time_t)-1 || localtime_r(&s, &back) == NULL)
+			return AUDIT_TIME_NO_SUCH;
+	}
+	/* 2026-02-30 comes back as March; a local time skipped by DST moves too. */
+	if (back.tm_year != y - 1900 || back.tm_mon != mo - 1 || back.tm_mday != d ||
+	    back.tm_hour != h || back.tm_min != mi || back.tm_sec != sec)
+		return AUDIT_TIME_NO_SUCH;
+	t->unix_s = (int64_t)s - (oh * 3600 + om * 60);
+	return AUDIT_TIME_OK;
 }
 
 int audit_parse_ts(const char *ts, int64_t *unix_ms)
 {
-	int y, mo, d, h, mi, s, ms;
-	struct tm tm;
-	if (ts == NULL || strlen(ts) != AUDIT_TS_LEN || audit_digits(ts, 4, &y) || ts[4] != '-' ||
-	    audit_digits(ts + 5, 2, &mo) || ts[7] != '-' || audit_digits(ts + 8, 2, &d) ||
-	    ts[10] != 'T' || audit_digits(ts + 11, 2, &h) || ts[13] != ':' ||
-	    audit_digits(ts + 14, 2, &mi) || ts[16] != ':' || audit_digits(ts + 17, 2, &s) ||
-	    ts[19] != '.' || audit_digits(ts + 20, 3, &ms) || ts[23] != 'Z')
+	struct audit_time t;
+	/* exactly audit_format_ts()'s form: T, seconds, 3 digits of fraction, Z */
+	if (ts == NULL || strlen(ts) != AUDIT_TS_LEN || ts[10] != 'T' || ts[23] != 'Z' ||
+	    audit_parse_time(ts, &t) != AUDIT_TIME_OK || t.frac_digits != 3)
 		return -1;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59)
-		return -1;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	time_t t = timegm(&tm);
-	struct tm back;
-	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_mday != d ||
-	    back.tm_mon != mo - 1)
-		return -1; /* 2026-02-30 */
 	if (unix_ms != NULL)
-		*unix_ms = (int64_t)t * 1000 + ms;
+		*unix_ms = t.unix_s * 1000 + t.ms;
 	return 0;
 }
 

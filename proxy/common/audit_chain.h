@@ -77,6 +77,33 @@ json_t *audit_record_parse(const char *line, size_t len);
 /* "2026-11-26T03:04:05.678Z" for unix_ms. 0 or -1. */
 int audit_format_ts(int64_t unix_ms, char *out, size_t outlen);
 
+/* A time as text, parsed by audit_parse_time(). */
+struct audit_time {
+	int64_t unix_s;  /* seconds since the epoch (negative before 1970 UTC) */
+	int ms;          /* the fraction's first three digits, 0..999 */
+	int frac_digits; /* digits after the '.', 0 when none */
+	bool has_time;   /* hh:mm followed the date */
+	bool has_sec;    /* :ss followed hh:mm */
+	bool has_zone;   /* Z or an offset: UTC; else local time (TZ) */
+};
+
+enum audit_time_result {
+	AUDIT_TIME_OK = 0,
+	AUDIT_TIME_SYNTAX = -1,  /* not of the form below */
+	AUDIT_TIME_NO_SUCH = -2, /* 2026-02-30, 24:00, +09:60, before 1970, skipped by DST */
+};
+
+/*
+ * The one parser of times as text (the audit log's ts, the admin API's
+ * times, the times security staff type):
+ *   YYYY-MM-DD[(T|t|' ')hh:mm[:ss[.f]][Z|z|+hh:mm|-hh:mm]]
+ * with a fraction of 1-9 digits, years from 1970, no leap second. A date
+ * alone is local midnight; a time without a zone is local time. On
+ * AUDIT_TIME_NO_SUCH, has_zone says whether a zone was given. Pure except
+ * for reading TZ (mktime) when no zone is given.
+ */
+int audit_parse_time(const char *text, struct audit_time *t);
+
 /*
  * Parse a ts as audit_format_ts() writes it ("2026-11-26T03:04:05.678Z",
  * exactly 24 characters, a real date) into milliseconds since the epoch.

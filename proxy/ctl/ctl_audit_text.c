@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "audit_chain.h"
 #include "ctl_format.h"
@@ -28,105 +27,27 @@ static int ctl_audit_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* n decimal digits at *p into *v, advancing *p. 0 or -1. */
-static int ctl_audit_num(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return -1;
-		*v = *v * 10 + (c - '0');
-	}
-	*p += n;
-	return 0;
-}
-
 int ctl_audit_parse_time(const char *text, int64_t *unix_ms, char *err, size_t errlen)
 {
 	static const char hint[] =
 		"use 2026-11-26 09:00, 2026-11-26T09:00 or RFC 3339 like 2026-11-26T00:00:00Z";
-	const char *p = text;
-	int y, mo, d, h = 0, mi = 0, s = 0, ms = 0, oh = 0, om = 0, sign = 0;
-	bool zone = false;
-	struct tm tm, back;
-	time_t t;
+	struct audit_time t;
 
 	if (text == NULL)
 		return ctl_audit_fail(err, errlen, "no time given (%s)", hint);
-	if (ctl_audit_num(&p, 4, &y) || *p++ != '-' || ctl_audit_num(&p, 2, &mo) || *p++ != '-' ||
-	    ctl_audit_num(&p, 2, &d))
-		goto bad;
-	if (*p != '\0') {
-		if (*p != ' ' && *p != 'T' && *p != 't')
-			goto bad;
-		p++;
-		if (ctl_audit_num(&p, 2, &h) || *p++ != ':' || ctl_audit_num(&p, 2, &mi))
-			goto bad;
-		if (*p == ':') {
-			p++;
-			if (ctl_audit_num(&p, 2, &s))
-				goto bad;
-			if (*p == '.') {
-				int digits = 0;
-				p++;
-				while (*p >= '0' && *p <= '9') {
-					if (digits < 3)
-						ms = ms * 10 + (*p - '0');
-					digits++;
-					p++;
-				}
-				if (digits == 0 || digits > 9)
-					goto bad;
-				for (; digits < 3; digits++)
-					ms *= 10;
-			}
-		}
-		if (*p == 'Z' || *p == 'z') {
-			zone = true;
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			zone = true;
-			sign = *p == '+' ? 1 : -1;
-			p++;
-			if (ctl_audit_num(&p, 2, &oh) || *p++ != ':' || ctl_audit_num(&p, 2, &om))
-				goto bad;
-		}
-		if (*p != '\0')
-			goto bad;
-	}
-	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    s > 59 || oh > 23 || om > 59)
-		return ctl_audit_fail(err, errlen, "\"%s\": no such date or time", text);
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	if (zone) {
-		t = timegm(&tm);
-		if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL)
-			return ctl_audit_fail(err, errlen, "\"%s\": no such date or time", text);
-		t -= (time_t)sign * (oh * 3600 + om * 60);
-	} else {
-		tm.tm_isdst = -1;
-		t = mktime(&tm);
-		if (t == (time_t)-1 || localtime_r(&t, &back) == NULL)
-			return ctl_audit_fail(err, errlen, "\"%s\": no such date or time", text);
-	}
-	/* 2026-02-30 comes back as March; a local time skipped by DST moves too. */
-	if (back.tm_year != y - 1900 || back.tm_mon != mo - 1 || back.tm_mday != d ||
-	    back.tm_hour != h || back.tm_min != mi || back.tm_sec != s)
+	switch (audit_parse_time(text, &t)) {
+	case AUDIT_TIME_OK:
+		break;
+	case AUDIT_TIME_NO_SUCH:
 		return ctl_audit_fail(err, errlen, "\"%s\": no such %s", text,
-				      zone ? "date or time" : "date or local time");
-	if (t < 0)
+				      t.has_zone ? "date or time" : "date or local time");
+	default:
+		return ctl_audit_fail(err, errlen, "\"%s\": not a time (%s)", text, hint);
+	}
+	if (t.unix_s < 0)
 		return ctl_audit_fail(err, errlen, "\"%s\": before 1970", text);
-	*unix_ms = (int64_t)t * 1000 + ms;
+	*unix_ms = t.unix_s * 1000 + t.ms;
 	return 0;
-bad:
-	return ctl_audit_fail(err, errlen, "\"%s\": not a time (%s)", text, hint);
 }
 
 /* Whether name is one of the comma-separated names in list. */

@@ -9,25 +9,16 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
 
+#include "audit_chain.h"
+#include "node_limits.h"
 #include "utf8.h"
-
-/* The limits in the contract's order; others the server adds follow. */
-static const char *const ctl_limit_names[] = {
-	"max_sessions",	  "max_sessions_per_user", "idle_timeout_s",
-	"max_session_s",  "reconnect_grace_s",	   "max_fps",
-	"max_kbps",	  "login_max_failures",	   "login_lockout_s",
-};
-
-/* Limits for which 0 means "no limit" / "never" (node_limits.h). */
-static const char *const ctl_limit_zero_off[] = {
-	"max_sessions", "idle_timeout_s", "max_session_s",
-	"max_fps",	"max_kbps",	  "login_max_failures",
-};
 
 static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -41,68 +32,52 @@ static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Characters that must not reach a terminal as they are. */
-static bool ctl_cp_unsafe(uint32_t cp)
+/*
+ * Columns a character takes on a terminal: wcwidth() in the C.UTF-8 locale
+ * (2 for CJK, 0 for combining marks), whatever LC_CTYPE the administrator
+ * has; 1 if that locale is missing or the character has no width.
+ */
+static size_t ctl_char_width(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-	       (cp >= 0x202a && cp <= 0x202e) || /* bidi embeddings and overrides */
-	       (cp >= 0x2066 && cp <= 0x2069);	 /* bidi isolates */
+	static locale_t utf8_locale;
+	static bool tried;
+	if (cp < 0x80)
+		return 1;
+	if (!tried) {
+		tried = true;
+		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	if (utf8_locale == (locale_t)0)
+		return 1;
+	locale_t old = uselocale(utf8_locale);
+	int w = wcwidth((wchar_t)cp);
+	uselocale(old);
+	return w >= 0 ? (size_t)w : 1;
 }
 
-/*
- * Clean s into out, writing at most limit bytes (out may be NULL to count).
- * *chars gets the characters written; returns the bytes written, and sets
- * *cut when input was left over.
- */
-static size_t ctl_clean_pass(const unsigned char *s, size_t len, char *out, size_t limit,
-			     size_t *chars, bool *cut)
+/* Display columns of s (clean UTF-8: invalid bytes count one each). */
+static size_t ctl_width(const char *s)
 {
-	size_t i = 0, o = 0, nch = 0;
-	*cut = false;
-	while (i < len) {
-		uint32_t cp;
-		size_t l = utf8_next(s + i, len - i, &cp);
-		const unsigned char *src = s + i;
-		size_t outl = l;
-		if (l == 0 || ctl_cp_unsafe(cp)) {
-			src = (const unsigned char *)"?";
-			outl = 1;
-			if (l == 0)
-				l = 1;
-		}
-		if (o + outl > limit) {
-			*cut = true;
-			break;
-		}
-		if (out != NULL)
-			memcpy(out + o, src, outl);
-		o += outl;
-		nch++;
-		i += l;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), w = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = '?';
+		size_t l = utf8_next(u + i, n - i, &cp);
+		w += ctl_char_width(cp);
+		i += l > 0 ? l : 1;
 	}
-	*chars = nch;
-	return o;
+	return w;
 }
 
 size_t ctl_clean_text(const char *s, size_t len, char *out, size_t outlen)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t chars, o;
-	bool cut;
 	if (outlen < 4) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return 0;
 	}
-	o = ctl_clean_pass(u, len, out, outlen - 1, &chars, &cut);
-	if (cut) {
-		o = ctl_clean_pass(u, len, out, outlen - 4, &chars, &cut);
-		memcpy(out + o, "...", 3);
-		o += 3;
-		chars += 3;
-	}
-	out[o] = '\0';
-	return chars;
+	utf8_clean_text(out, outlen, s, len, "...", UTF8_CLEAN_BIDI);
+	return ctl_width(out);
 }
 
 int ctl_table_init(struct ctl_table *t, size_t ncols, const char *const *headers,
@@ -145,16 +120,6 @@ int ctl_table_add(struct ctl_table *t, const char *const *row)
 	}
 	t->nrows++;
 	return 0;
-}
-
-/* Characters in s (already clean UTF-8): bytes that do not continue one. */
-static size_t ctl_width(const char *s)
-{
-	size_t w = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		if ((*p & 0xc0) != 0x80)
-			w++;
-	return w;
 }
 
 /* Print one row of cells (header or data) padded to widths. */
@@ -201,62 +166,13 @@ void ctl_table_free(struct ctl_table *t)
 	t->nrows = t->cap = 0;
 }
 
-/* n decimal digits at s into *v; 0 or -1. */
-static int ctl_digits(const char *s, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
 int ctl_local_time(const char *text, char *out, size_t outlen)
 {
-	int y, mo, d, h, mi, s, oh = 0, om = 0;
-	const char *p = text;
+	struct audit_time at;
 	struct tm tm;
-	if (strlen(text) < 20 || ctl_digits(p, 4, &y) || p[4] != '-' || ctl_digits(p + 5, 2, &mo) ||
-	    p[7] != '-' || ctl_digits(p + 8, 2, &d) ||
-	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || ctl_digits(p + 11, 2, &h) ||
-	    p[13] != ':' || ctl_digits(p + 14, 2, &mi) || p[16] != ':' ||
-	    ctl_digits(p + 17, 2, &s))
+	if (audit_parse_time(text, &at) != AUDIT_TIME_OK || !at.has_sec || !at.has_zone)
 		return -1;
-	p += 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	int sign = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '+' ? 1 : -1;
-		if (ctl_digits(p + 1, 2, &oh) || p[3] != ':' || ctl_digits(p + 4, 2, &om))
-			return -1;
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 ||
-	    oh > 23 || om > 59 || y < 1970)
-		return -1;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	t -= (time_t)sign * (oh * 3600 + om * 60);
+	time_t t = (time_t)at.unix_s;
 	if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
 		return -1;
 	return 0;
@@ -501,24 +417,14 @@ int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t e
 	return ctl_print_list(&spec, json, len, out, err, errlen);
 }
 
-/* True if name is one of the n strings of list. */
-static bool ctl_in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
 /* Add the row of limit name with value v (any JSON) to t. 0 or -1. */
 static int ctl_limit_row(struct ctl_table *t, const char *name, const json_t *v)
 {
 	char val[64];
 	if (json_is_integer(v)) {
 		json_int_t n = json_integer_value(v);
-		bool off = n == 0 && ctl_in_list(name, ctl_limit_zero_off,
-						 sizeof ctl_limit_zero_off /
-							 sizeof ctl_limit_zero_off[0]);
+		const struct limits_key *k = limits_find(name);
+		bool off = n == 0 && k != NULL && k->zero_off;
 		snprintf(val, sizeof val, "%" JSON_INTEGER_FORMAT "%s", n, off ? " (off)" : "");
 	} else {
 		snprintf(val, sizeof val, "?");
@@ -531,22 +437,24 @@ int ctl_print_limits(const char *json, size_t len, FILE *out, char *err, size_t 
 {
 	static const char *const headers[] = { "NAME", "VALUE" };
 	static const bool right[] = { false, false };
-	const size_t nknown = sizeof ctl_limit_names / sizeof ctl_limit_names[0];
+	size_t nknown;
+	const struct limits_key *known = limits_table(&nknown);
 	struct ctl_table t;
 	int rc = -1;
 	json_t *root = ctl_load_object(json, len, "GET /api/v1/limits", err, errlen);
 	if (root == NULL)
 		return -1;
 	ctl_table_init(&t, 2, headers, right);
+	/* the table's order (node_limits.c), then what a newer server adds */
 	for (size_t i = 0; i < nknown; i++) {
-		json_t *v = json_object_get(root, ctl_limit_names[i]);
-		if (v != NULL && ctl_limit_row(&t, ctl_limit_names[i], v) != 0)
+		json_t *v = json_object_get(root, known[i].name);
+		if (v != NULL && ctl_limit_row(&t, known[i].name, v) != 0)
 			goto oom;
 	}
 	const char *key;
 	json_t *v;
 	json_object_foreach (root, key, v) {
-		if (!ctl_in_list(key, ctl_limit_names, nknown) && ctl_limit_row(&t, key, v) != 0)
+		if (limits_find(key) == NULL && ctl_limit_row(&t, key, v) != 0)
 			goto oom;
 	}
 	if (t.nrows == 0) {

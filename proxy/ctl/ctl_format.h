@@ -37,7 +37,7 @@ int ctl_table_add(struct ctl_table *t, const char *const *row);
 
 /*
  * Print the header and the rows: columns two spaces apart, as wide as their
- * widest cell (in characters), the last one not padded. 0, or -1 on a write
+ * widest cell (in display columns: 東 takes 2), the last one not padded. 0, or -1 on a write
  * error.
  */
 int ctl_table_print(const struct ctl_table *t, FILE *out);
@@ -48,14 +48,16 @@ void ctl_table_free(struct ctl_table *t);
  * Copy len bytes of s into out (outlen > 3) for a terminal: valid UTF-8 is
  * kept, control characters (C0, DEL, C1) and invalid bytes become '?', and
  * text longer than outlen - 1 bytes is cut at a character boundary and ends
- * with "...". Returns the number of characters (display columns, counting
- * every character as one) in out.
+ * with "..." (utf8_clean_text() with UTF8_CLEAN_BIDI: bidi controls become
+ * '?' too). Returns the display columns of out (2 for a CJK character, 0
+ * for a combining mark: wcwidth() in C.UTF-8).
  */
 size_t ctl_clean_text(const char *s, size_t len, char *out, size_t outlen);
 
 /*
- * An RFC 3339 time ("2026-11-26T03:04:05Z", "...05.123+09:00") as local
- * time "2026-11-26 12:04:05". 0, or -1 if text is not such a time.
+ * An RFC 3339 time with seconds and a zone ("2026-11-26T03:04:05Z",
+ * "...05.123+09:00", audit_parse_time()) as local time "2026-11-26
+ * 12:04:05". 0, or -1 if text is not such a time.
  */
 int ctl_local_time(const char *text, char *out, size_t outlen);
 
@@ -84,7 +86,7 @@ int ctl_print_status(const char *server, const char *health, size_t health_len,
 
 /*
  * One line saying why the server refused a request: "HTTP 400 invalid_limit:
- * max_fps must be an integer between 0 and 60 (field max_fps)", with "; retry
+ * max_fps must be an integer between 0 and 240 (field max_fps)", with "; retry
  * after N s" from retry_after_s (the Retry-After header; -1 if none) or the
  * body's "retry_after_s". A body that is not JSON is quoted (cleaned, cut).
  */

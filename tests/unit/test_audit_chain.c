@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit_chain.h"
 
@@ -707,6 +708,54 @@ Test(audit_chain, timestamps_are_utc_with_milliseconds)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert_eq(audit_parse_ts(bad[i], &ms), -1, "%s", bad[i]);
 	cr_assert_eq(audit_parse_ts(NULL, &ms), -1);
+}
+
+Test(audit_chain, one_time_parser_takes_every_form_and_says_what_it_read)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		int64_t unix_s;
+		int ms, frac;
+		bool time, sec, zone;
+	} cases[] = {
+		{ "2026-11-26T03:04:05.678Z", AUDIT_TIME_OK, 1795662245, 678, 3, true, true, true },
+		{ "2026-11-26t12:04:05.5+09:00", AUDIT_TIME_OK, 1795662245, 500, 1, true, true, true },
+		{ "2026-11-25 22:04:05.123456789-05:00", AUDIT_TIME_OK, 1795662245, 123, 9, true, true,
+		  true },
+		{ "2026-11-26T03:04Z", AUDIT_TIME_OK, 1795662240, 0, 0, true, false, true },
+		{ "2026-11-26 03:04", AUDIT_TIME_OK, 1795662240, 0, 0, true, false, false }, /* TZ=UTC */
+		{ "2026-11-26", AUDIT_TIME_OK, 1795651200, 0, 0, false, false, false },
+		{ "1970-01-01T00:00:00+09:00", AUDIT_TIME_OK, -32400, 0, 0, true, true, true },
+		{ "2026-02-30T00:00:00Z", AUDIT_TIME_NO_SUCH, 0, 0, 0, true, true, true },
+		{ "2026-11-26T03:04:60Z", AUDIT_TIME_NO_SUCH, 0, 0, 0, true, true, true },
+		{ "2026-11-26T03:04:05+24:00", AUDIT_TIME_NO_SUCH, 0, 0, 0, true, true, true },
+		{ "1969-12-31", AUDIT_TIME_NO_SUCH, 0, 0, 0, false, false, false },
+		{ "2026-11-26T03:04:05.1234567890Z", AUDIT_TIME_SYNTAX, 0, 0, 0, true, true, false },
+		{ "2026-11-26T03:04:05+0900", AUDIT_TIME_SYNTAX, 0, 0, 0, true, true, true },
+		{ "2026-11-26Z", AUDIT_TIME_SYNTAX, 0, 0, 0, false, false, false },
+		{ "2026-11-26T3:04", AUDIT_TIME_SYNTAX, 0, 0, 0, false, false, false },
+		{ " 2026-11-26", AUDIT_TIME_SYNTAX, 0, 0, 0, false, false, false },
+	};
+	setenv("TZ", "UTC", 1);
+	tzset();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct audit_time t;
+		int rc = audit_parse_time(cases[i].text, &t);
+		cr_assert_eq(rc, cases[i].rc, "%s: %d", cases[i].text, rc);
+		if (rc == AUDIT_TIME_SYNTAX)
+			continue;
+		cr_assert_eq(t.has_zone, cases[i].zone, "%s", cases[i].text);
+		if (rc != AUDIT_TIME_OK)
+			continue;
+		cr_assert_eq(t.unix_s, cases[i].unix_s, "%s: %" PRId64, cases[i].text, t.unix_s);
+		cr_assert_eq(t.ms, cases[i].ms, "%s", cases[i].text);
+		cr_assert_eq(t.frac_digits, cases[i].frac, "%s", cases[i].text);
+		cr_assert_eq(t.has_time, cases[i].time, "%s", cases[i].text);
+		cr_assert_eq(t.has_sec, cases[i].sec, "%s", cases[i].text);
+	}
+	struct audit_time t;
+	cr_assert_eq(audit_parse_time(NULL, &t), AUDIT_TIME_SYNTAX);
 }
 
 Test(audit_chain, heads_are_a_record_or_seq_and_mac)

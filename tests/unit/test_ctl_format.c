@@ -61,11 +61,33 @@ Test(ctl_format, tables_line_up_with_numbers_on_the_right)
 	cr_assert_str_eq(cap_close(&c), "NAME        N  NOTE\n"
 					"a           1  x\n"
 					"longer  12345  -\n"
-					"\xe5\xb1\xb1\xe7\x94\xb0          7  \n");
+					"\xe5\xb1\xb1\xe7\x94\xb0        7  \n"); /* 山田: 4 columns */
 	free(c.text);
 	ctl_table_free(&t);
 	cr_assert_eq(ctl_table_init(&t, 0, headers, right), -1);
 	cr_assert_eq(ctl_table_init(&t, CTL_TABLE_COLS_MAX + 1, headers, right), -1);
+}
+
+Test(ctl_format, japanese_names_take_two_columns_a_character)
+{
+	/* 山田太郎 (4 wide characters), ｻﾄｳ (half-width katakana: 1 column each),
+	   é as e + COMBINING ACUTE ACCENT (1 column) */
+	static const char json[] =
+		"{\"users\":[{\"name\":\"\xe5\xb1\xb1\xe7\x94\xb0\xe5\xa4\xaa\xe9\x83\x8e\","
+		"\"role\":\"staff\",\"locked\":false},"
+		"{\"name\":\"\xef\xbd\xbb\xef\xbe\x84\xef\xbd\xb3\",\"role\":\"staff\",\"locked\":true},"
+		"{\"name\":\"jose\xcc\x81\",\"role\":\"admin\",\"locked\":false}]}";
+	struct capture c;
+	char err[256];
+	cap_open(&c);
+	cr_assert_eq(ctl_print_users(json, sizeof json - 1, c.f, err, sizeof err), 0, "%s", err);
+	cr_assert_str_eq(cap_close(&c), "NAME      ROLE   LOCKED\n"
+					"\xe5\xb1\xb1\xe7\x94\xb0\xe5\xa4\xaa\xe9\x83\x8e  staff  no\n"
+					"\xef\xbd\xbb\xef\xbe\x84\xef\xbd\xb3       staff  yes\n"
+					"jose\xcc\x81      admin  no\n");
+	free(c.text);
+	char out[64];
+	cr_assert_eq(ctl_clean_text(S("\xe5\xb1\xb1\xe7\x94\xb0 a"), out, sizeof out), 6);
 }
 
 Test(ctl_format, server_text_cannot_drive_the_terminal)
@@ -104,7 +126,7 @@ Test(ctl_format, long_text_is_cut_at_a_character_with_dots)
 	cr_assert_eq(ctl_clean_text(S("12345678"), out, sizeof out), 7);
 	cr_assert_str_eq(out, "1234...");
 	/* 東 is 3 bytes: "a東" + "..." = 7 bytes; "a東東" does not fit before the dots */
-	cr_assert_eq(ctl_clean_text(S("a\xe6\x9d\xb1\xe6\x9d\xb1\xe6\x9d\xb1"), out, sizeof out), 5);
+	cr_assert_eq(ctl_clean_text(S("a\xe6\x9d\xb1\xe6\x9d\xb1\xe6\x9d\xb1"), out, sizeof out), 6);
 	cr_assert_str_eq(out, "a\xe6\x9d\xb1...");
 	char tiny[3] = "xx";
 	cr_assert_eq(ctl_clean_text(S("abc"), tiny, sizeof tiny), 0);
@@ -138,6 +160,8 @@ Test(ctl_format, times_are_shown_in_local_time)
 		"1969-12-31T23:59:59Z",
 		"2026-11-2xT03:04:05Z",
 		"\x1b[2J2026-11-26T03:04:05Z",
+		"2026-02-30T03:04:05Z",	  /* no such day (was shown as March 2) */
+		"2026-11-26T03:04:60Z",	  /* a leap second (was shown as 03:05:00) */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert_eq(ctl_local_time(bad[i], out, sizeof out), -1, "case %zu: %s", i, bad[i]);
