@@ -17,7 +17,7 @@
 /* The --help text of every command (ctl_main.c). */
 void ctl_usage(FILE *out);
 
-/* Print "pixelgatectl: message" on stderr (ctl_main.c). */
+/* Print "pixelgatectl: message" on stderr (ctl_error.c). */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Run an admin API command line (argv as main's); returns the exit status. */

@@ -113,16 +113,6 @@ void ctl_usage(FILE *out)
 		USERS_NAME_MAX, USERS_PASSWORD_MAX);
 }
 
-void ctl_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs(CTL_NAME ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* A usage mistake: say what, then where help is. Returns -1. */
 static int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

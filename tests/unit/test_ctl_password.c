@@ -19,7 +19,7 @@
 #include "ctl_password.h"
 #include "users.h"
 
-/* pixelgatectl's error line (ctl_main.c in the program): kept for the test. */
+/* pixelgatectl's error line (ctl_error.c in the program): kept for the test. */
 static char last_error[2048];
 
 void ctl_error(const char *fmt, ...)
