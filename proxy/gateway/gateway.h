@@ -1,14 +1,26 @@
 /*
  * gateway.h: internals of pixelgate, the gateway daemon.
  *
- * One libwebsockets context is the whole daemon's event loop. Its staff vhost
- * carries three protocols, each in its own file:
- *   gateway_http.c     "http"    login API, ticket check before the upgrade
- *   gateway_relay.c    "binary"  the viewer's WebSocket (RFB inside), and
- *                      "pg-rfb"  the raw socketpair end towards the worker
- *   gateway_session.c  "pg-ctl"  the worker's control socket; the session
- *                      table, spawning, grace timers and reaping
- * gateway_main.c wires them together, owns start-up and shutdown.
+ * Two processes (gateway_priv.c): a root privileged parent and the
+ * unprivileged network process. One libwebsockets context is the network
+ * process's whole event loop. Its files:
+ *   gateway_main.c      start-up, the vhosts and their protocols, shutdown
+ *   gateway_accept.c    who is connecting: per-address caps, PROXY v2, peers
+ *   gateway_http.c      "http": the staff login API, the ticket check before the upgrade
+ *   gateway_auth*.c     password checks and lockout (staff and admin), on a thread pool
+ *   gateway_relay.c     "binary": the viewer's WebSocket (RFB inside), and
+ *                       "pg-rfb": the raw socketpair end towards the worker
+ *   gateway_session.c   "pg-ctl": the worker's control socket; the session
+ *                       table, each session's states and timers, its one end path
+ *   gateway_proc.c      a session's worker process: spawn (asked of the parent),
+ *                       settings, stop, reaping, forensics results
+ *   gateway_record.c    session recordings (vncrec)
+ *   gateway_audit.c     the audit log writer
+ *   gateway_admin*.c    "admin-http": the admin API on its own TLS vhost
+ *   gateway_agent.c     "agent-check": HAProxy's agent check
+ * The privileged parent's: gateway_priv.c (its loop and messages),
+ * gateway_cell.c (a cell's set-up), gateway_cgroup.c, gateway_egress.c (a
+ * cell's only way out), gateway_forensics.c (kept session directories).
  */
 #ifndef PIXELGATE_GATEWAY_H
 #define PIXELGATE_GATEWAY_H
@@ -362,7 +374,7 @@ void session_stop_all(const char *reason);
 size_t session_count(void);
 /* Whether a cell's uid is free for one more session (session_uid_count). */
 bool session_uid_free(void);
-/* rm -rf dir without following symlinks or crossing mounts. */
+/* rm -rf dir without following symlinks or crossing mounts (gateway_proc.c). */
 void session_remove_dir(const char *dir);
 /* Sessions starting or running (what max_sessions counts). */
 size_t session_count_live(void);
@@ -390,6 +402,19 @@ void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const 
 void session_protocol_violation(struct gw_session *s, const char *what);
 /* Limits changed at run time: re-arm every session's idle / max-time checks. */
 void session_limits_changed(void);
+/* Between gateway_session.c and gateway_proc.c: */
+/* Whether s is STARTING or READY (what the limits count; what can still end). */
+bool session_live(const struct gw_session *s);
+/*
+ * The one place s changes state; it starts and stops the timers each state
+ * runs (gateway_session.c's table). Only session_end() and the worker's
+ * READY and reaping call it.
+ */
+void session_set_state(struct gw_session *s, enum gw_session_state to);
+/* Audit event of s with extra fields (an object or NULL, not kept). */
+void session_audit(const struct gw_session *s, const char *event, json_t *fields);
+/* Unlink and free a DEAD session whose control socket is closed (session_end record). */
+void session_free(struct gw_session *s);
 
 /*
  * gateway_audit.c: the audit log writer (the only one). Records are chained
@@ -447,6 +472,19 @@ int agent_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 /* The agent-check answer for the current state ("up 75%\n", "drain\n", "down\n"). */
 void agent_answer(char *out, size_t outlen);
 
+/*
+ * gateway_proc.c: a session's worker process (spawn, stop, reap), talking
+ * to the privileged parent for it. The session_* names are the API the
+ * parent's messages (gateway_priv.c) and gateway_main.c call.
+ */
+/* Ask the privileged parent for s's cell (answered by session_spawned). 0, or -1 logged. */
+int proc_spawn(const struct gw_session *s);
+/*
+ * Make s's worker go as its session ends for kind: nothing if it was reaped
+ * or said it ended; its cell killed now if it failed to start or crashed;
+ * else IPC_STOP with reason (ENDING's deadline kills it if it lingers).
+ */
+void proc_stop(struct gw_session *s, enum gw_end_reason kind, const char *reason);
 /* Kill every worker's process group and remove directories (last resort at exit). */
 void session_kill_all(void);
 /* The privileged parent answered a spawn: ctrl_fd, or error (then ctrl_fd is -1). */

@@ -1,50 +1,41 @@
 /*
- * gateway_session.c: the session table.
+ * gateway_session.c: the session table and each session's state.
  *
  * A session is one staff member's pixelgate-session worker, running in a
- * cell of its own that the privileged parent makes (gateway_priv.c: a uid,
- * namespaces, a private directory on its own tmpfs, egress only through
- * upstream_proxy). The network process talks to the worker over a
- * SOCK_SEQPACKET control socket on the worker's fd 3 ("pg-ctl" protocol,
- * adopted into the lws loop), hands it each viewer's RFB socket with
- * IPC_ATTACH, and asks the parent to kill the cell when it must end; the
- * parent reaps it and says so (session_exited).
+ * cell of its own (its process's life is gateway_proc.c's). The network
+ * process talks to the worker over a SOCK_SEQPACKET control socket on the
+ * worker's fd 3 ("pg-ctl" protocol, adopted into the lws loop; this file
+ * reads it) and hands it each viewer's RFB socket with IPC_ATTACH.
  *
  * Life of a session: STARTING (cell asked for, then spawned) -> READY
- * (IPC_READY) -> ENDING (STOP sent, or the worker said ENDED, or its control
- * socket closed) -> DEAD (reaped) -> freed once the control socket is gone too.
+ * (IPC_READY) -> ENDING (session_end: STOP sent, or the worker said ENDED,
+ * or its control socket closed) -> DEAD (reaped) -> freed once the control
+ * socket is gone too. session_set_state() is the only place the state
+ * changes and owns the three timers; session_end() is the only way to end.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "browser_event.h"
+#include "end_text.h"
 #include "gateway.h"
 #include "ipc.h"
-#include "end_text.h"
 #include "log.h"
 #include "utf8.h"
 
-
-/* Audit a session event with optional extra fields (not kept). */
-static void session_audit(const struct gw_session *s, const char *event, json_t *fields)
+void session_audit(const struct gw_session *s, const char *event, json_t *fields)
 {
 	audit_event(event, s->user, s->peer, s->id, fields);
 	json_decref(fields);
 }
 
-static bool session_live(const struct gw_session *s)
+bool session_live(const struct gw_session *s)
 {
 	return s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
 }
@@ -122,28 +113,8 @@ size_t session_count(void)
 	return n;
 }
 
-static int session_rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
-	if (rc != 0 && errno != ENOENT)
-		log_warn("removing %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf dir (never following symlinks or crossing mounts). */
-void session_remove_dir(const char *dir)
-{
-	if (dir[0] == '\0')
-		return;
-	if (nftw(dir, session_rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 &&
-	    errno != ENOENT)
-		log_warn("removing %s: %s", dir, strerror(errno));
-}
-
 /* Unlink and free a DEAD session (no timers) whose control socket is closed. */
-static void session_free(struct gw_session *s)
+void session_free(struct gw_session *s)
 {
 	for (struct gw_session **pp = &gw->sessions; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -215,7 +186,7 @@ static void session_grace_follow(struct gw_session *s)
  * Besides: the grace timer follows attach and detach (session_grace_follow)
  * and the limit timer is re-armed when the limits change.
  */
-static void session_set_state(struct gw_session *s, enum gw_session_state to)
+void session_set_state(struct gw_session *s, enum gw_session_state to)
 {
 	s->state = to;
 	switch (to) {
@@ -239,26 +210,6 @@ static void session_set_state(struct gw_session *s, enum gw_session_state to)
 		lws_sul_cancel(&s->kill_sul);
 		break;
 	}
-}
-
-/*
- * Make the worker go, from what is known of it: nothing if it was reaped (or
- * its cell never made) or it is ending by itself (IPC_ENDED); its cell
- * killed at once if it failed to start, crashed or its control socket is
- * closed; else asked with IPC_STOP. ENDING's deadline kills it if it lingers.
- */
-static void session_dismiss_worker(struct gw_session *s, enum gw_end_reason kind,
-				   const char *reason)
-{
-	if (s->reaped || s->worker_ended)
-		return;
-	if (kind == GW_END_START_FAILED || kind == GW_END_WORKER_CRASH ||
-	    (s->pid != 0 && s->ctrl_fd < 0)) {
-		priv_kill(s->id);
-		return;
-	}
-	if (s->ctrl_fd >= 0 && ipc_send(s->ctrl_fd, IPC_STOP, reason, strlen(reason), -1) != 0)
-		log_warn("session %s: could not send STOP: %s", s->id, strerror(errno));
 }
 
 /*
@@ -294,7 +245,7 @@ void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const 
 		gw->metrics.worker_crashes++;
 		session_audit(s, "worker_crash", NULL);
 	}
-	session_dismiss_worker(s, kind, reason);
+	proc_stop(s, kind, reason);
 	session_set_state(s, s->reaped ? GW_SESSION_DEAD : GW_SESSION_ENDING);
 	session_tell_viewer(s, started, code, reason);
 }
@@ -400,29 +351,6 @@ static void session_grace_cb(lws_sorted_usec_list_t *sul)
 	session_end(s, GW_END_GRACE, 0, reason);
 }
 
-/* Settings for the worker, as JSON (IPC_SETTINGS). */
-static char *session_settings_json(const struct gw_session *s)
-{
-	/* In a cell the browser's only way out is the egress port in its own
-	   network namespace; without one (development) it is upstream_proxy. */
-	char proxy[CONFIG_URL_MAX];
-	if (priv_cells() && gw->cfg.upstream_proxy[0] != '\0')
-		snprintf(proxy, sizeof proxy, "127.0.0.1:%d", PRIV_EGRESS_PORT);
-	else
-		snprintf(proxy, sizeof proxy, "%s", gw->cfg.upstream_proxy);
-	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:i}", "dir", s->dir,
-			      "width", s->width, "height", s->height, "home_page",
-			      gw->cfg.home_page, "upstream_proxy", proxy, "chromium_path",
-			      gw->cfg.chromium_path, "xvfb_path", gw->cfg.xvfb_path,
-			      "allow_cut_text", gw->cfg.clipboard_to_browser, "memory_mib",
-			      /* the watchdog counts its /proc: only a cell's is the session's */
-			      priv_cells() ? gw->cfg.session_memory_mib : 0, "max_procs",
-			      priv_cells() ? gw->cfg.session_max_procs : 0);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return text;
-}
-
 /* Ask for a cell for grant's user, conn its viewer. NULL on failure (logged). */
 static struct gw_session *session_start(const struct ticket_grant *grant, struct gw_conn *conn)
 {
@@ -443,8 +371,7 @@ static struct gw_session *session_start(const struct ticket_grant *grant, struct
 	s->started_ms = gw_now_ms();
 	s->last_input_ms = s->started_ms;
 	snprintf(s->dir, sizeof s->dir, "%s/session-%s", gw->cfg.runtime_dir, s->id);
-	if (priv_spawn(s->id) != 0) {
-		log_error("session for %s: cannot ask for a cell: %s", s->user, strerror(errno));
+	if (proc_spawn(s) != 0) {
 		free(s);
 		return NULL;
 	}
@@ -455,64 +382,6 @@ static struct gw_session *session_start(const struct ticket_grant *grant, struct
 	gw->sessions = s;
 	session_set_state(s, GW_SESSION_STARTING);
 	return s;
-}
-
-void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const char *error)
-{
-	struct gw_session *s = session_find_id(id);
-	if (s == NULL || s->pid != 0 || s->ctrl != NULL) {
-		if (ctrl_fd >= 0)
-			close(ctrl_fd);
-		if (error == NULL)
-			priv_kill(id); /* nobody wants this cell any more */
-		return;
-	}
-	if (error != NULL) {
-		log_error("session %s of %s: %s", s->id, s->user, error);
-		s->reaped = true; /* no cell: nothing to stop or reap */
-		if (session_live(s))
-			session_end(s, GW_END_START_FAILED, 0, error);
-		else
-			session_set_state(s, GW_SESSION_DEAD);
-		session_free(s);
-		return;
-	}
-	s->pid = pid;
-	s->uid = uid;
-	if (s->state != GW_SESSION_STARTING) {
-		close(ctrl_fd); /* stopped while its cell was being made */
-		priv_kill(s->id);
-		return;
-	}
-	s->ctrl_fd = ctrl_fd;
-	char *settings = session_settings_json(s);
-	if (settings == NULL || strlen(settings) > IPC_PAYLOAD_MAX ||
-	    ipc_send(s->ctrl_fd, IPC_SETTINGS, settings, strlen(settings), -1) != 0) {
-		log_error("session %s of %s: could not send settings", s->id, s->user);
-		free(settings);
-		close(s->ctrl_fd);
-		s->ctrl_fd = -1;
-		session_end(s, GW_END_START_FAILED, 0, "could not configure the session");
-		return;
-	}
-	free(settings);
-	fcntl(s->ctrl_fd, F_SETFL, fcntl(s->ctrl_fd, F_GETFL) | O_NONBLOCK);
-	lws_adopt_desc_t ad = { 0 };
-	ad.vh = gw->vhost;
-	ad.type = LWS_ADOPT_RAW_FILE_DESC;
-	ad.fd.filefd = s->ctrl_fd;
-	ad.vh_prot_name = "pg-ctl";
-	ad.opaque = s;
-	s->ctrl = lws_adopt_descriptor_vhost_via_info(&ad);
-	if (s->ctrl == NULL) {
-		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
-		close(s->ctrl_fd);
-		s->ctrl_fd = -1;
-		session_end(s, GW_END_START_FAILED, 0, "internal error");
-		return;
-	}
-	log_info("session %s of %s: worker %d started as uid %u in %s (%dx%d)", s->id, s->user,
-		 (int)pid, (unsigned)uid, s->dir, s->width, s->height);
 }
 
 int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
@@ -722,64 +591,8 @@ int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	}
 }
 
-/* The privileged parent's result of a forensics copy, audited. */
-static void session_kept(struct gw_session *s, const char *kept)
-{
-	json_error_t e;
-	json_t *r = json_loads(kept, 0, &e);
-	const char *err = json_string_value(json_object_get(r, "error"));
-	if (r != NULL && json_is_object(r) && err == NULL) {
-		char dir[CONFIG_PATH_MAX + 32];
-		snprintf(dir, sizeof dir, "%s/session-%s", gw->cfg.forensics_dir, s->id);
-		json_object_set_new(r, "dir", json_string(dir));
-		log_warn("session %s of %s: its directory is kept for forensics in %s", s->id,
-			 s->user, dir);
-		snprintf(s->kept_dir, sizeof s->kept_dir, "session-%s", s->id);
-		session_audit(s, "forensics_kept", r);
-		return;
-	}
-	char why[200];
-	utf8_clean(why, sizeof why, err != NULL ? err : kept);
-	json_decref(r);
-	log_error("session %s of %s: its directory could not be kept: %s", s->id, s->user, why);
-	session_audit(s, "forensics_failed", json_pack("{s:s}", "error", why));
-}
-
-void session_exited(const char *id, int status, const char *kept)
-{
-	struct gw_session *s = session_find_id(id);
-	if (s == NULL || s->state == GW_SESSION_DEAD)
-		return;
-	if (kept[0] != '\0')
-		session_kept(s, kept);
-	if (WIFEXITED(status))
-		log_info("session %s of %s: worker %d exited with status %d", s->id, s->user,
-			 (int)s->pid, WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		log_warn("session %s of %s: worker %d killed by signal %d", s->id, s->user,
-			 (int)s->pid, WTERMSIG(status));
-	s->pid = 0;
-	s->reaped = true;
-	if (session_live(s))
-		session_end(s, GW_END_WORKER_CRASH, 0, "the session process exited unexpectedly");
-	else
-		session_set_state(s, GW_SESSION_DEAD);
-	if (s->ctrl == NULL)
-		session_free(s);
-	else
-		lws_set_timeout(s->ctrl, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-}
-
 void session_stop_all(const char *reason)
 {
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
 		session_end(s, GW_END_SHUTDOWN, GW_CLOSE_SHUTDOWN, reason);
-}
-
-void session_kill_all(void)
-{
-	/* the privileged parent kills whatever is left once we are gone, too */
-	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
-		if (s->state != GW_SESSION_DEAD)
-			priv_kill(s->id);
 }

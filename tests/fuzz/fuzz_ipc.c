@@ -3,8 +3,9 @@
  * and a session worker (a SOCK_SEQPACKET socketpair; the worker side runs
  * the browser, so what it sends is hostile): proxy/common/ipc.c's framing,
  * and the gateway's handling of each message in
- * proxy/gateway/gateway_session.c, compiled in as it is with the rest of
- * the gateway stubbed (gw_stubs.c): READY, ENDED with its reason, EVENT with
+ * proxy/gateway/gateway_session.c (with gateway_proc.c, the worker's spawn
+ * and reaping), compiled in as they are with the rest of the gateway
+ * stubbed (gw_stubs.c): READY, ENDED with its reason, EVENT with
  * a browser event for the audit log; anything else, a passed descriptor or
  * a malformed packet is the worker breaking the protocol.
  *

@@ -43,7 +43,8 @@ fuzz_cdp            16384  -I proxy/session cflags:libvncserver cflags:x11 tests
 fuzz_http           8192   @gw proxy/common/login.c proxy/common/users.c proxy/common/ratelimit.c
                            proxy/common/refusals.c proxy/common/audit_chain.c proxy/common/utf8.c
                            -largon2
-fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/common/ipc.c
+fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/gateway/gateway_proc.c
+                           proxy/common/ipc.c
                            proxy/common/browser_event.c proxy/common/utf8.c
                            proxy/common/end_text.c
 fuzz_limits         4096   proxy/common/node_limits.c -ljansson
