@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "keysym.h"
+#include "utf8.h"
 #include "viewer_keymap.h"
 
 void vinput_init(struct vinput *in)
@@ -49,17 +51,19 @@ void vinput_key(struct vinput *in, struct vsession *s, const SDL_KeyboardEvent *
 
 void vinput_text(struct vinput *in, struct vsession *s, const char *utf8)
 {
-	const char *p = utf8;
-
 	(void)in;
 	/* X11 sends text "f" for Alt+F too; the key already went as a keysym. */
 	if (!keymap_text_wanted((uint16_t)SDL_GetModState()))
 		return;
-	while (*p) {
-		int32_t cp = keymap_utf8_next(&p);
-		uint32_t ks;
+	const unsigned char *u = (const unsigned char *)utf8;
+	size_t n = strlen(utf8);
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0, ks = 0;
+		size_t l = utf8_next(u + i, n - i, &cp);
 
-		ks = cp < 0 ? 0 : keymap_text_keysym(cp);
+		if (l > 0)
+			ks = keysym_from_codepoint(cp);
+		i += l > 0 ? l : 1;	/* an invalid byte is skipped alone */
 		if (ks == 0)	/* invalid, or a control character (C0, DEL, C1): not text */
 			continue;
 		if (vsession_key(s, ks, true) == 0)

@@ -62,6 +62,9 @@
  */
 #include "viewer_keymap.h"
 
+/* pgviewer has no include path to proxy/common (header only: nothing to link) */
+#include "../proxy/common/keysym.h"
+
 /* X keysyms (X11/keysymdef.h); the viewer does not link Xlib. */
 #define XK_BackSpace 0xff08
 #define XK_Tab 0xff09
@@ -201,19 +204,7 @@ static const struct keymap_jis keymap_jis_table[] = {
 /* True if sym is a keycode that is itself a printable character. */
 static bool keymap_sym_is_char(SDL_Keycode sym)
 {
-	if (sym < 0x20 || (sym & SDLK_SCANCODE_MASK))
-		return false;
-	if (sym >= 0x7f && sym <= 0x9f)
-		return false; /* DEL and C1 controls */
-	if (sym >= 0xd800 && sym <= 0xdfff)
-		return false;
-	return sym <= 0x10ffff;
-}
-
-/* Keysym for a character keycode: Latin-1 as itself, else Unicode keysym. */
-static uint32_t keymap_char_keysym(SDL_Keycode sym)
-{
-	return sym <= 0xff ? (uint32_t)sym : 0x01000000u + (uint32_t)sym;
+	return keysym_from_codepoint((uint32_t)sym) != 0;
 }
 
 static const struct keymap_jis *keymap_find_jis(SDL_Scancode scancode)
@@ -269,7 +260,7 @@ static uint32_t keymap_lookup(SDL_Keycode sym, SDL_Scancode scancode, bool *text
 	}
 	if (keymap_sym_is_char(sym)) {
 		*text = true;
-		return keymap_char_keysym(sym);
+		return keysym_from_codepoint((uint32_t)sym);
 	}
 	return 0;
 }
@@ -333,57 +324,4 @@ bool keymap_is_modifier(SDL_Keycode sym)
 	default:
 		return false;
 	}
-}
-
-int32_t keymap_utf8_next(const char **p)
-{
-	const unsigned char *s = (const unsigned char *)*p;
-	uint32_t cp, min;
-	int n;
-	if (s[0] == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*p += 1;
-		return s[0];
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 1;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 2;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 3;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else {
-		*p += 1; /* continuation byte, 0xc0/0xc1 (overlong), or 0xf5.. */
-		return -1;
-	}
-	for (int i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80) { /* also stops at the NUL */
-			*p += 1;
-			return -1;
-		}
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		*p += 1;
-		return -1;
-	}
-	*p += n + 1;
-	return (int32_t)cp;
-}
-
-uint32_t keymap_text_keysym(int32_t cp)
-{
-	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-		return 0;
-	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	if (cp <= 0xff)
-		return (uint32_t)cp;
-	return 0x01000000u + (uint32_t)cp;
 }

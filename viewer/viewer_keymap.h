@@ -19,8 +19,9 @@
  *                (Never decide again on key-up: Ctrl may have been released
  *                before the letter, and the letter must still go up.)
  *   SDL_TEXTINPUT: if keymap_text_wanted(SDL_GetModState()), for each code
- *                point cp = keymap_utf8_next(&p) > 0 with
- *                ks = keymap_text_keysym(cp) != 0, send ks down then up.
+ *                point cp that utf8_next() (utf8.h) decodes, with
+ *                ks = keysym_from_codepoint(cp) != 0 (keysym.h), send ks
+ *                down then up; skip one byte where utf8_next() gives 0.
  *   Focus lost:  release every remembered keysym.
  *   While the IME shows a composition (SDL_TEXTEDITING with text), send no
  *   key events at all: the keys belong to the IME.
@@ -55,9 +56,9 @@ enum keymap_path {
 
 /*
  * X keysym for an SDL key (scancode decides for the JIS keys, keycode for
- * the rest), or 0 if there is none. Printable keys map to their unshifted
- * Latin-1 keysym (for Ctrl/Alt combinations), other characters to
- * 0x01000000 + code point. Keypad digits and the keypad period map to their
+ * the rest), or 0 if there is none. Printable keys map to the keysym of
+ * their unshifted character (for Ctrl/Alt combinations) by the one rule of
+ * keysym.h: Latin-1 as itself, other characters 0x01000000 + code point. Keypad digits and the keypad period map to their
  * NumLock-off keysyms (KP_Home ... KP_Insert, KP_Delete): with NumLock on
  * they produce text and keymap_decide() sends them on the text path.
  * See viewer_keymap.c for how SDL 2.26 reports the JIS keys on X11 and
@@ -91,21 +92,5 @@ bool keymap_is_modifier(SDL_Keycode sym);
  * key event already went as a keysym (see keymap_decide()).
  */
 bool keymap_text_wanted(uint16_t mod);
-
-/*
- * Decode one UTF-8 code point at *p (advancing it) for SDL_TEXTINPUT text.
- * Returns the code point, 0 at the terminating NUL (*p is not advanced), or
- * -1 for an invalid sequence (overlong form, surrogate, above U+10FFFF,
- * stray or missing continuation byte), in which case one byte is skipped.
- */
-int32_t keymap_utf8_next(const char **p);
-
-/*
- * The keysym for a text code point: U+0020..U+007E and U+00A0..U+00FF as
- * themselves (Latin-1 keysyms), other characters 0x01000000 + cp. Control
- * characters (U+0000..U+001F, U+007F..U+009F), surrogates, negative values
- * and values above U+10FFFF give 0: not typed.
- */
-uint32_t keymap_text_keysym(int32_t cp);
 
 #endif

@@ -18,9 +18,44 @@
  * Decode one UTF-8 character at s (n bytes left, n > 0) into *cp. Returns
  * its length (1-4), or 0 if the bytes there are not valid UTF-8 (overlong
  * forms, surrogates and values over U+10FFFF included); *cp is untouched
- * then.
+ * then. Inline, so that the viewer and the client library, which do not
+ * link pgcommon, decode with it too.
  */
-size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+static inline size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
 
 /*
  * Copy the NUL-terminated src into dst (dstlen > 0 bytes, always

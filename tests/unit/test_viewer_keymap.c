@@ -1,8 +1,9 @@
 /*
  * test_viewer_keymap.c: the viewer's key table and the key-versus-text
  * decision, with the SDL events a JIS keyboard really produces on X11 and on
- * Windows (see the comment at the top of viewer/viewer_keymap.c), and the
- * strict UTF-8 decoder for SDL_TEXTINPUT.
+ * Windows (see the comment at the top of viewer/viewer_keymap.c). The
+ * decoder and the keysym rule of SDL_TEXTINPUT text are utf8.h's and
+ * keysym.h's (test_utf8.c, test_keysym.c).
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -347,103 +348,4 @@ Test(keymap, unknown_keys_are_ignored)
 	cr_expect_eq(keymap_keysym(0x85, SDL_SCANCODE_UNKNOWN), 0);
 	cr_expect_eq(keymap_keysym(0xd800, SDL_SCANCODE_UNKNOWN), 0);
 	cr_expect_eq(keymap_keysym(0x110000, SDL_SCANCODE_UNKNOWN), 0);
-}
-
-/* Decode all of s; returns the number of results written to out. */
-static int decode(const char *s, int32_t *out, int max)
-{
-	int n = 0;
-	const char *p = s;
-	while (*p != '\0' && n < max)
-		out[n++] = keymap_utf8_next(&p);
-	return n;
-}
-
-Test(keymap, utf8_decodes_ascii_japanese_and_astral)
-{
-	int32_t cp[8];
-	cr_assert_eq(decode("a日本語", cp, 8), 4);
-	cr_expect_eq(cp[0], 'a');
-	cr_expect_eq(cp[1], 0x65e5);
-	cr_expect_eq(cp[2], 0x672c);
-	cr_expect_eq(cp[3], 0x8a9e);
-	cr_assert_eq(decode("\xc2\xa5\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", cp, 8), 3);
-	cr_expect_eq(cp[0], 0xa5);
-	cr_expect_eq(cp[1], 0x1f600);
-	cr_expect_eq(cp[2], 0x10ffff);
-}
-
-Test(keymap, utf8_returns_zero_at_the_end_without_moving)
-{
-	const char *s = "x";
-	const char *p = s;
-	cr_expect_eq(keymap_utf8_next(&p), 'x');
-	cr_expect_eq(p, s + 1);
-	cr_expect_eq(keymap_utf8_next(&p), 0);
-	cr_expect_eq(p, s + 1);
-}
-
-Test(keymap, utf8_rejects_hostile_sequences_one_byte_at_a_time)
-{
-	static const struct {
-		const char *what;
-		const char *bytes;
-		int32_t first;   /* result of the first call */
-		int skipped;     /* bytes consumed by it */
-	} cases[] = {
-		{ "overlong NUL", "\xc0\x80", -1, 1 },
-		{ "overlong slash", "\xc1\xaf", -1, 1 },
-		{ "overlong 3-byte", "\xe0\x80\xaf", -1, 1 },
-		{ "overlong 3-byte U+07FF", "\xe0\x9f\xbf", -1, 1 },
-		{ "overlong 4-byte", "\xf0\x8f\xbf\xbf", -1, 1 },
-		{ "surrogate D800", "\xed\xa0\x80", -1, 1 },
-		{ "surrogate DFFF", "\xed\xbf\xbf", -1, 1 },
-		{ "above U+10FFFF", "\xf4\x90\x80\x80", -1, 1 },
-		{ "F5 lead", "\xf5\x80\x80\x80", -1, 1 },
-		{ "FF byte", "\xff", -1, 1 },
-		{ "lone continuation", "\x80", -1, 1 },
-		{ "truncated at NUL", "\xe6\x97", -1, 1 },
-		{ "continuation missing", "\xe6\x41\x41", -1, 1 },
-		{ "last before surrogates", "\xed\x9f\xbf", 0xd7ff, 3 },
-		{ "first after surrogates", "\xee\x80\x80", 0xe000, 3 },
-		{ "smallest 2-byte", "\xc2\x80", 0x80, 2 },
-		{ "smallest 3-byte", "\xe0\xa0\x80", 0x800, 3 },
-		{ "smallest 4-byte", "\xf0\x90\x80\x80", 0x10000, 4 },
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		const char *p = cases[i].bytes;
-		cr_expect_eq(keymap_utf8_next(&p), cases[i].first, "%s", cases[i].what);
-		cr_expect_eq(p - cases[i].bytes, cases[i].skipped, "%s", cases[i].what);
-	}
-	/* After a bad byte the decoder resynchronises on the next character. */
-	int32_t cp[8];
-	cr_assert_eq(decode("\xe6\x41" "B", cp, 8), 3);
-	cr_expect_eq(cp[0], -1);
-	cr_expect_eq(cp[1], 'A');
-	cr_expect_eq(cp[2], 'B');
-}
-
-Test(keymap, text_keysyms_are_latin1_or_unicode_and_controls_are_dropped)
-{
-	cr_expect_eq(keymap_text_keysym(' '), 0x20);
-	cr_expect_eq(keymap_text_keysym('a'), 0x61);
-	cr_expect_eq(keymap_text_keysym('~'), 0x7e);
-	cr_expect_eq(keymap_text_keysym(0xa0), 0xa0);
-	cr_expect_eq(keymap_text_keysym(0xa5), 0xa5); /* ¥ */
-	cr_expect_eq(keymap_text_keysym(0xff), 0xff);
-	cr_expect_eq(keymap_text_keysym(0x100), 0x01000100);
-	cr_expect_eq(keymap_text_keysym(0x65e5), 0x010065e5); /* 日 */
-	cr_expect_eq(keymap_text_keysym(0xffe5), 0x0100ffe5); /* full-width ￥ */
-	cr_expect_eq(keymap_text_keysym(0x1f600), 0x0101f600);
-	cr_expect_eq(keymap_text_keysym(0x10ffff), 0x0110ffff);
-	cr_expect_eq(keymap_text_keysym(0), 0);
-	cr_expect_eq(keymap_text_keysym('\n'), 0);
-	cr_expect_eq(keymap_text_keysym('\t'), 0);
-	cr_expect_eq(keymap_text_keysym(0x1b), 0);
-	cr_expect_eq(keymap_text_keysym(0x7f), 0);
-	cr_expect_eq(keymap_text_keysym(0x80), 0);
-	cr_expect_eq(keymap_text_keysym(0x9f), 0);
-	cr_expect_eq(keymap_text_keysym(-1), 0);
-	cr_expect_eq(keymap_text_keysym(0xd800), 0);
-	cr_expect_eq(keymap_text_keysym(0x110000), 0);
 }
