@@ -34,6 +34,10 @@
  *  - the settings the gateway sends are a JSON object the worker accepts;
  *  - a viewer is closed with 4002/4003 and a reason of at most 123 bytes of
  *    valid UTF-8 (RFC 6455);
+ *  - after every step the session runs exactly its state's timers
+ *    (session_set_state()): STARTING the start deadline, the limits and the
+ *    grace without a viewer; READY the limits and the grace without a
+ *    viewer; ENDING the kill deadline only; DEAD none;
  *  - in the end the session is gone, every one of its timers cancelled,
  *    every descriptor closed, and its session_end record has all its fields;
  *  - no log line of the gateway holds a control character.
@@ -269,6 +273,17 @@ static void check_event_record(const struct fuzz_audit *a, const char *event, js
 	FUZZ_CHECK(json_object_size(a->fields) == n);
 }
 
+/* s runs exactly the timers of its state (session_set_state()'s table). */
+static void check_timers(const struct gw_session *s)
+{
+	bool live = s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
+	bool limits = gw->limits.idle_timeout_s > 0 || gw->limits.max_session_s > 0;
+	bool kill = s->state == GW_SESSION_STARTING || s->state == GW_SESSION_ENDING;
+	FUZZ_CHECK(fuzz_sul_pending(&s->kill_sul) == kill);
+	FUZZ_CHECK(fuzz_sul_pending(&s->limit_sul) == (live && limits));
+	FUZZ_CHECK(fuzz_sul_pending(&s->grace_sul) == (live && s->conn == NULL));
+}
+
 /* Call the control socket's callback while packets wait; -1 once it closed. */
 static int pump(struct gw_session *s, struct lws **wsi, int *gw_fd)
 {
@@ -276,11 +291,14 @@ static int pump(struct gw_session *s, struct lws **wsi, int *gw_fd)
 		struct pollfd pfd = { .fd = *gw_fd, .events = POLLIN };
 		if (poll(&pfd, 1, 0) <= 0)
 			return 0;
-		if (session_ctl_callback(*wsi, LWS_CALLBACK_RAW_RX_FILE, NULL, NULL, 0) == 0)
+		if (session_ctl_callback(*wsi, LWS_CALLBACK_RAW_RX_FILE, NULL, NULL, 0) == 0) {
+			check_timers(s);
 			continue;
+		}
 		/* lws closes the connection: CLOSE_FILE, then the descriptor goes */
 		FUZZ_CHECK(s->ctrl == *wsi && s->ctrl_fd == *gw_fd);
 		session_ctl_callback(*wsi, LWS_CALLBACK_RAW_CLOSE_FILE, NULL, NULL, 0);
+		check_timers(s); /* ENDING (not yet reaped) */
 		close(*gw_fd);
 		free(*wsi);
 		*wsi = NULL;
@@ -325,8 +343,10 @@ static void fuzz_gateway(uint8_t flags, const struct packet *p, size_t n)
 	FUZZ_CHECK(s != NULL && s->state == GW_SESSION_STARTING && fuzz_spawns == 1);
 	char id[sizeof s->id];
 	memcpy(id, s->id, sizeof id);
+	check_timers(s);
 	if (!viewer)
 		session_detach(conn);
+	check_timers(s);
 
 	int sp[2];
 	FUZZ_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
@@ -335,9 +355,11 @@ static void fuzz_gateway(uint8_t flags, const struct packet *p, size_t n)
 	struct lws *wsi = s->ctrl;
 	FUZZ_CHECK(wsi != NULL && s->ctrl_fd == gw_fd);
 	check_settings(worker_fd);
+	check_timers(s);
 	if (stop_first) {
 		session_end(s, GW_END_ADMIN, GW_CLOSE_ADMIN, "ended by an administrator");
 		FUZZ_CHECK(s->state == GW_SESSION_ENDING);
+		check_timers(s);
 	}
 	FUZZ_CHECK(fcntl(worker_fd, F_SETFL, O_NONBLOCK) == 0);
 
@@ -395,7 +417,8 @@ static void fuzz_gateway(uint8_t flags, const struct packet *p, size_t n)
 		session_exited(id, SIGKILL, "");
 		if (wsi != NULL) {
 			FUZZ_CHECK(wsi->timeout_set); /* lws is told to close it */
-			FUZZ_CHECK(session_find_id(id) != NULL);
+			FUZZ_CHECK(session_find_id(id) != NULL && s->state == GW_SESSION_DEAD);
+			check_timers(s);
 			session_ctl_callback(wsi, LWS_CALLBACK_RAW_CLOSE_FILE, NULL, NULL, 0);
 			close(gw_fd);
 			free(wsi);
