@@ -1,6 +1,7 @@
 /*
- * viewer_config.c: the viewer's INI settings file (libinih) and the server
- * address check (see viewer_config.h).
+ * viewer_config.c: the viewer's INI settings file (libinih), see
+ * viewer_config.h; the server address is checked by pgc_parse_server_url()
+ * (client/client_url.h).
  *
  * The text is checked as a whole first (size, NUL bytes, UTF-8), then handed
  * to libinih line by line through our own reader, which counts lines:
@@ -12,7 +13,6 @@
  */
 #include "viewer_config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -20,12 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #define VIEWER_SECTION "viewer"
-#define VIEWER_URL_MAX (sizeof(((struct viewer_config *)0)->server) - 1)
-#define VIEWER_DNS_NAME_MAX 253
 
 enum viewer_key { VK_SERVER, VK_CA_FILE, VK_USER, VK_LANGUAGE, VK_COUNT };
 
@@ -228,7 +225,8 @@ static int vc_set(struct viewer_parse *p, enum viewer_key k, const char *value)
 	if (k == VK_SERVER && n > 0) {
 		char host[VIEWER_HOST_MAX + 1], msg[256];
 		int port;
-		if (viewer_parse_server_url(value, host, sizeof host, &port, msg, sizeof msg) != 0) {
+		if (pgc_parse_server_url(value, VIEWER_DEFAULT_PORT, host, sizeof host, &port, msg,
+					 sizeof msg) != 0) {
 			vc_fail(p, p->lineno, "server: %s", msg);
 			return -1;
 		}
@@ -409,149 +407,4 @@ int viewer_config_user_path(char *out, size_t outlen)
 				 outlen);
 	return -1;
 #endif
-}
-
-/* The error for what follows the host and port (a path, query or fragment). */
-static int vc_url_rest(const char *rest, char *err, size_t errlen)
-{
-	if (rest[0] == '\0' || (rest[0] == '/' && rest[1] == '\0'))
-		return 0;
-	if (rest[0] == '/')
-		snprintf(err, errlen, "a path (\"%s\") is not allowed: write https://host[:port]",
-			 rest);
-	else if (rest[0] == '?')
-		snprintf(err, errlen, "a query (\"%s\") is not allowed: write https://host[:port]",
-			 rest);
-	else
-		snprintf(err, errlen,
-			 "a fragment (\"%s\") is not allowed: write https://host[:port]", rest);
-	return -1;
-}
-
-int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
-			    size_t errlen)
-{
-	size_t n = strlen(url);
-	if (n == 0) {
-		snprintf(err, errlen, "no server address");
-		return -1;
-	}
-	if (n > VIEWER_URL_MAX) {
-		snprintf(err, errlen, "the address is longer than %zu characters", VIEWER_URL_MAX);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)url[i];
-		if (ch <= 0x20 || ch >= 0x7f) {
-			snprintf(err, errlen,
-				 "the address contains a space, a control character or a non-ASCII "
-				 "character");
-			return -1;
-		}
-	}
-	if (strncasecmp(url, "https://", 8) != 0) {
-		if (strncasecmp(url, "http://", 7) == 0)
-			snprintf(err, errlen,
-				 "http:// is not allowed: the connection must be encrypted "
-				 "(https://)");
-		else if (strstr(url, "://") != NULL)
-			snprintf(err, errlen, "only https:// addresses are allowed");
-		else
-			snprintf(err, errlen, "the address must start with https://");
-		return -1;
-	}
-	const char *a = url + 8;
-	const char *aend = a + strcspn(a, "/?#");
-	if (memchr(a, '@', (size_t)(aend - a)) != NULL) {
-		snprintf(err, errlen,
-			 "a user name in the address (user@host) is not allowed; use user = "
-			 "instead");
-		return -1;
-	}
-	const char *h, *p;
-	size_t hl;
-	if (*a == '[') {
-		const char *close = memchr(a, ']', (size_t)(aend - a));
-		if (close == NULL) {
-			snprintf(err, errlen, "an IPv6 address needs a closing ]");
-			return -1;
-		}
-		h = a + 1;
-		hl = (size_t)(close - h);
-		char v6[64];
-		struct in6_addr addr;
-		if (hl == 0 || hl >= sizeof v6) {
-			snprintf(err, errlen, "\"%.*s\" is not an IPv6 address",
-				 (int)(hl > 64 ? 64 : hl), h);
-			return -1;
-		}
-		memcpy(v6, h, hl);
-		v6[hl] = '\0';
-		if (inet_pton(AF_INET6, v6, &addr) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv6 address", v6);
-			return -1;
-		}
-		p = close + 1;
-		if (p < aend && *p != ':') {
-			snprintf(err, errlen, "unexpected characters after the IPv6 address");
-			return -1;
-		}
-	} else {
-		h = a;
-		const char *colon = memchr(a, ':', (size_t)(aend - a));
-		p = colon != NULL ? colon : aend;
-		hl = (size_t)(p - h);
-		if (hl == 0) {
-			snprintf(err, errlen, "no host name after https://");
-			return -1;
-		}
-		if (hl > VIEWER_DNS_NAME_MAX) {
-			snprintf(err, errlen, "the host name is longer than %d characters",
-				 VIEWER_DNS_NAME_MAX);
-			return -1;
-		}
-		for (size_t i = 0; i < hl; i++) {
-			char ch = h[i];
-			bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-				     (ch >= '0' && ch <= '9');
-			if (!alnum && ((ch != '-' && ch != '.') || i == 0)) {
-				snprintf(err, errlen, "\"%.*s\" is not a host name", (int)hl, h);
-				return -1;
-			}
-		}
-	}
-	long port_v = 443;
-	if (p < aend) { /* *p == ':' */
-		const char *digits = p + 1;
-		size_t dl = (size_t)(aend - digits);
-		if (dl == 0) {
-			snprintf(err, errlen, "no port number after \":\"");
-			return -1;
-		}
-		port_v = 0;
-		for (size_t i = 0; i < dl; i++) {
-			if (digits[i] < '0' || digits[i] > '9') {
-				snprintf(err, errlen, "port \"%.*s\" is not a number",
-					 (int)(dl > 16 ? 16 : dl), digits);
-				return -1;
-			}
-			if (port_v <= 65535)
-				port_v = port_v * 10 + (digits[i] - '0');
-		}
-		if (port_v < 1 || port_v > 65535) {
-			snprintf(err, errlen, "port %.*s is out of range 1..65535",
-				 (int)(dl > 16 ? 16 : dl), digits);
-			return -1;
-		}
-	}
-	if (vc_url_rest(aend, err, errlen) != 0)
-		return -1;
-	if (hl + 1 > hostlen) {
-		snprintf(err, errlen, "the host name is too long");
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	*port = (int)port_v;
-	return 0;
 }

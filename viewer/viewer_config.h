@@ -7,7 +7,7 @@
  *      (~/.config/pixelgate/viewer.conf; on Windows %APPDATA%\pixelgate\viewer.conf)
  *   3. the command line (--server, --ca, --user).
  * Format: INI (UTF-8, at most 64 KiB), section [viewer], keys server
- * (https://host[:port]), ca_file, user, language (ja|en|auto). An empty
+ * (https://host[:port], pgc_parse_server_url()), ca_file, user, language (ja|en|auto). An empty
  * value clears what an earlier file set. Unknown sections and keys, a key
  * set twice in one file, over-long values, NUL bytes and text that is not
  * UTF-8 are errors reported as "file:line: message".
@@ -23,6 +23,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "client_url.h"
 
 #define VIEWER_HOST_MAX 256
 #define VIEWER_PATH_MAX 1024
@@ -64,14 +66,18 @@ int viewer_config_user_path(char *out, size_t outlen);
 
 #define VIEWER_CONFIG_SYSTEM_PATH "/etc/pixelgate/viewer.conf"
 
+/* The port of a server address without one (pgc_parse_server_url()). */
+#define VIEWER_DEFAULT_PORT 443
+
 /*
- * Split "https://host[:port][/]" into host and port (default 443). IPv6
- * literals in brackets are accepted and returned without the brackets
- * ("https://[::1]:8443" gives "::1" and 8443). 0, or -1 with a message in
- * err (wrong scheme, empty host, user@host, bad port, path, query or
- * fragment present, spaces or non-ASCII characters, too long).
+ * pgc_parse_server_url() with the viewer's default port. Kept only for
+ * tests/fuzz/fuzz_viewer_config.c, which should call pgc_parse_server_url()
+ * itself; the viewer does.
  */
-int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
-			    size_t errlen);
+static inline int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port,
+					  char *err, size_t errlen)
+{
+	return pgc_parse_server_url(url, VIEWER_DEFAULT_PORT, host, hostlen, port, err, errlen);
+}
 
 #endif

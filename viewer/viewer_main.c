@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client_url.h"
 #include "viewer_config.h"
 #include "viewer_form.h"
 #include "viewer_input.h"
@@ -676,8 +677,8 @@ static void check_settings(struct app *a)
 		a->form->can_submit = false;
 		return;
 	}
-	if (viewer_parse_server_url(a->cfg.server, a->host, sizeof(a->host), &a->port, err,
-				    sizeof(err))) {
+	if (pgc_parse_server_url(a->cfg.server, VIEWER_DEFAULT_PORT, a->host, sizeof(a->host),
+				 &a->port, err, sizeof(err))) {
 		vlog("server %s: %s", a->cfg.server, err);
 		vform_set_message(a->form, text_get(TEXT_ERR_NO_SERVER), true);
 		snprintf(msg, sizeof(msg), "%s: %s", a->cfg.server, err);
@@ -685,7 +686,7 @@ static void check_settings(struct app *a)
 		a->form->can_submit = false;
 		return;
 	}
-	if (a->port == 443)
+	if (a->port == VIEWER_DEFAULT_PORT)
 		snprintf(a->server_shown, sizeof(a->server_shown), "%s", a->host);
 	else if (strchr(a->host, ':'))
 		snprintf(a->server_shown, sizeof(a->server_shown), "[%s]:%d", a->host, a->port);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "client_http.h"
+#include "client_url.h"
 #include "config.h"
 #include "ctl.h"
 #include "ctl_args.h"
@@ -94,7 +95,8 @@ static int ctl_api_settings(struct ctl_api *c)
 	int port;
 	c->url = c->o.server != NULL ? c->o.server :
 		 c->conf.server[0] != '\0' ? c->conf.server : CTL_DEFAULT_SERVER;
-	if (ctl_parse_server_url(c->url, c->host, sizeof c->host, &port, err, sizeof err) != 0) {
+	if (pgc_parse_server_url(c->url, CTL_DEFAULT_PORT, c->host, sizeof c->host, &port, err,
+				 sizeof err) != 0) {
 		ctl_error("server %s: %s", c->url, err);
 		return -1;
 	}

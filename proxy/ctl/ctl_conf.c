@@ -1,5 +1,6 @@
 /*
- * ctl_conf.c: pixelgatectl's config files and server address (ctl_conf.h).
+ * ctl_conf.c: pixelgatectl's config files (ctl_conf.h); the server address
+ * is checked by pgc_parse_server_url() (client/client_url.h).
  *
  * A small INI reader of its own rather than inih: Debian's libinih cuts
  * lines at 200 bytes, and a path may be longer; every limit here is checked
@@ -7,18 +8,14 @@
  */
 #include "ctl_conf.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
+#include "client_url.h"
 #include "users.h"
-
-/* Longest DNS name, bytes. */
-#define CTL_DNS_NAME_MAX 253
 
 static bool ctl_is_space(char ch)
 {
@@ -43,127 +40,6 @@ static size_t ctl_cut_comment(const char *s, size_t n)
 		if ((s[i] == ';' || s[i] == '#') && (i == 0 || ctl_is_space(s[i - 1])))
 			return i;
 	return n;
-}
-
-int ctl_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
-			 size_t errlen)
-{
-	size_t n = strlen(url);
-	if (n == 0) {
-		snprintf(err, errlen, "no server address");
-		return -1;
-	}
-	if (n > CTL_URL_MAX) {
-		snprintf(err, errlen, "the server address is longer than %d characters",
-			 CTL_URL_MAX);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)url[i];
-		if (ch <= 0x20 || ch >= 0x7f) {
-			snprintf(err, errlen,
-				 "the server address contains a space, a control character or a "
-				 "non-ASCII character");
-			return -1;
-		}
-	}
-	if (strncasecmp(url, "https://", 8) != 0) {
-		if (strncasecmp(url, "http://", 7) == 0)
-			snprintf(err, errlen,
-				 "http:// is not allowed: the admin API is only served over TLS "
-				 "(https://)");
-		else
-			snprintf(err, errlen, "the server address must start with https://");
-		return -1;
-	}
-	const char *a = url + 8;
-	const char *aend = a + strcspn(a, "/?#");
-	if (*aend == '?' || *aend == '#' || (*aend == '/' && aend[1] != '\0')) {
-		snprintf(err, errlen,
-			 "the server address takes no path, query or fragment (https://HOST:PORT)");
-		return -1;
-	}
-	if (memchr(a, '@', (size_t)(aend - a)) != NULL) {
-		snprintf(err, errlen,
-			 "a user name in the server address (user@host) is not allowed; use --user");
-		return -1;
-	}
-	const char *h, *p;
-	size_t hl;
-	if (*a == '[') {
-		const char *close = memchr(a, ']', (size_t)(aend - a));
-		char v6[64];
-		struct in6_addr addr;
-		if (close == NULL) {
-			snprintf(err, errlen, "an IPv6 address needs a closing ]");
-			return -1;
-		}
-		h = a + 1;
-		hl = (size_t)(close - h);
-		if (hl == 0 || hl >= sizeof v6) {
-			snprintf(err, errlen, "\"%.*s\" is not an IPv6 address", (int)(hl > 64 ? 64 : hl),
-				 h);
-			return -1;
-		}
-		memcpy(v6, h, hl);
-		v6[hl] = '\0';
-		if (inet_pton(AF_INET6, v6, &addr) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv6 address", v6);
-			return -1;
-		}
-		p = close + 1;
-		if (p < aend && *p != ':') {
-			snprintf(err, errlen, "unexpected characters after the IPv6 address");
-			return -1;
-		}
-	} else {
-		const char *colon = memchr(a, ':', (size_t)(aend - a));
-		h = a;
-		p = colon != NULL ? colon : aend;
-		hl = (size_t)(p - h);
-		if (hl == 0) {
-			snprintf(err, errlen, "no host name after https://");
-			return -1;
-		}
-		if (hl > CTL_DNS_NAME_MAX) {
-			snprintf(err, errlen, "the host name is longer than %d characters",
-				 CTL_DNS_NAME_MAX);
-			return -1;
-		}
-		for (size_t i = 0; i < hl; i++) {
-			char ch = h[i];
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.')) {
-				snprintf(err, errlen, "\"%.*s\" is not a host name",
-					 (int)(hl > 64 ? 64 : hl), h);
-				return -1;
-			}
-		}
-	}
-	int portv = CTL_DEFAULT_PORT;
-	if (p < aend) { /* *p == ':' */
-		const char *d = p + 1;
-		size_t dl = (size_t)(aend - d);
-		if (dl == 0 || dl > 5 || strspn(d, "0123456789") < dl) {
-			snprintf(err, errlen, "the port must be a number between 1 and 65535");
-			return -1;
-		}
-		portv = 0;
-		for (size_t i = 0; i < dl; i++)
-			portv = portv * 10 + (d[i] - '0');
-		if (portv < 1 || portv > 65535) {
-			snprintf(err, errlen, "the port must be a number between 1 and 65535");
-			return -1;
-		}
-	}
-	if (hl + 1 > hostlen) {
-		snprintf(err, errlen, "the host name is too long");
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	*port = portv;
-	return 0;
 }
 
 /* Store a path value (joined to dir when relative) into out. 0 or -1 + err. */
@@ -211,7 +87,8 @@ static int ctl_conf_set(struct ctl_conf *c, const char *name, const char *dir, i
 		}
 		memcpy(val, v, vl);
 		val[vl] = '\0';
-		if (ctl_parse_server_url(val, host, sizeof host, &port, why, sizeof why) != 0) {
+		if (pgc_parse_server_url(val, CTL_DEFAULT_PORT, host, sizeof host, &port, why,
+					 sizeof why) != 0) {
 			snprintf(err, errlen, "%s:%d: server: %s", name, line, why);
 			return -1;
 		}

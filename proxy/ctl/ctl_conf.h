@@ -1,7 +1,8 @@
 /*
  * ctl_conf.h: pixelgatectl's settings for the admin API: the config files
- * (/etc/pixelgate/pixelgatectl.conf, then ~/.config/pixelgate/pixelgatectl.conf)
- * and the server address. Pure code over buffers, no I/O except
+ * (/etc/pixelgate/pixelgatectl.conf, then ~/.config/pixelgate/pixelgatectl.conf).
+ * The server address is checked by pgc_parse_server_url() (client_url.h),
+ * the viewer's parser too. Pure code over buffers, no I/O except
  * ctl_conf_load(), so the unit tests and a fuzz target can drive it.
  *
  * File format (INI, one section):
@@ -60,14 +61,5 @@ int ctl_conf_parse(struct ctl_conf *c, const char *name, const char *dir, const 
  */
 int ctl_conf_load(struct ctl_conf *c, const char *path, bool missing_ok, char *err,
 		  size_t errlen);
-
-/*
- * Split "https://HOST[:PORT][/]" into host (a name, an IPv4 address or an
- * IPv6 address in brackets, stored without them) and port (default
- * CTL_DEFAULT_PORT). Only https is accepted; no user@, path, query or
- * fragment. 0, or -1 with the reason in err.
- */
-int ctl_parse_server_url(const char *url, char *host, size_t hostlen, int *port, char *err,
-			 size_t errlen);
 
 #endif

@@ -53,7 +53,8 @@ fuzz_proxy_v2       1024   proxy/common/proxy_v2.c
 fuzz_record         16384  @gw proxy/common/rfb_stream.c
 fuzz_rfb_filter     2048   proxy/common/rfb_filter.c
 fuzz_rfb_stream     16384  tests/fuzz/support.c -lvncclient
-fuzz_viewer_config  4096   -I viewer cflags:sdl2 viewer/viewer_config.c pkg:inih
+fuzz_viewer_config  4096   -I viewer -I client cflags:sdl2 viewer/viewer_config.c client/client_url.c
+                           pkg:inih
 '
 GW='-I proxy/gateway cflags:libwebsockets tests/fuzz/gw_stubs.c tests/fuzz/support.c
     proxy/common/config.c proxy/common/node_limits.c proxy/common/lockout.c

@@ -1,8 +1,9 @@
 /*
- * test_ctl_conf.c: pixelgatectl.conf and the server address. A good file is
- * read (relative paths taken from its directory, later files overriding
- * earlier ones); every hostile file is refused with "file:line: what", and
- * a refused file changes nothing; only https://HOST[:PORT] addresses pass.
+ * test_ctl_conf.c: pixelgatectl.conf. A good file is read (relative paths
+ * taken from its directory, later files overriding earlier ones); every
+ * hostile file is refused with "file:line: what", and a refused file
+ * changes nothing. The server address parser's own table is in
+ * test_client_url.c.
  */
 #include <criterion/criterion.h>
 
@@ -70,7 +71,7 @@ Test(ctl_conf, hostile_files_give_the_line_and_what_is_wrong)
 		{ "[pixelgatectl]\nuser = ; nobody\n", "t.conf:2: user: empty value" },
 		{ "[pixelgatectl]\npassword = x\n", "t.conf:2: unknown key \"password\"" },
 		{ "[pixelgatectl]\nserver = http://a:1\n", "t.conf:2: server: http:// is not allowed" },
-		{ "[pixelgatectl]\nserver = a:1\n", "t.conf:2: server: the server address must start" },
+		{ "[pixelgatectl]\nserver = a:1\n", "t.conf:2: server: the address must start with https://" },
 		{ "[pixelgatectl]\nuser = bad name\n", "t.conf:2: user: \"bad name\" is not a user name" },
 		{ "[pixelgatectl]\nuser = x:y\n", "is not a user name" },
 		{ "[pixelgatectl]\nuser = "
@@ -157,65 +158,4 @@ Test(ctl_conf, load_reads_a_file_and_a_missing_one_may_be_fine)
 	cr_assert(strstr(err, "cannot open") != NULL, "%s", err);
 	cr_assert_eq(ctl_conf_load(&c, dir, true, err, sizeof err), -1, "a directory is no file");
 	rmdir(dir);
-}
-
-Test(ctl_conf, only_https_host_port_addresses_pass)
-{
-	static const struct {
-		const char *url;
-		const char *host; /* NULL: refused */
-		int port;
-		const char *msg;
-	} cases[] = {
-		{ "https://127.0.0.1:8444", "127.0.0.1", 8444, NULL },
-		{ "HTTPS://pg.example.lg.jp", "pg.example.lg.jp", CTL_DEFAULT_PORT, NULL },
-		{ "https://pg:1/", "pg", 1, NULL },
-		{ "https://[::1]:65535", "::1", 65535, NULL },
-		{ "https://[fe80::1]", "fe80::1", CTL_DEFAULT_PORT, NULL },
-		{ "", NULL, 0, "no server address" },
-		{ "http://pg:8444", NULL, 0, "http:// is not allowed" },
-		{ "ftp://pg", NULL, 0, "must start with https://" },
-		{ "pg:8444", NULL, 0, "must start with https://" },
-		{ "https://", NULL, 0, "no host name" },
-		{ "https://:8444", NULL, 0, "no host name" },
-		{ "https://pg:0", NULL, 0, "between 1 and 65535" },
-		{ "https://pg:65536", NULL, 0, "between 1 and 65535" },
-		{ "https://pg:", NULL, 0, "between 1 and 65535" },
-		{ "https://pg:84a4", NULL, 0, "between 1 and 65535" },
-		{ "https://pg:-1", NULL, 0, "between 1 and 65535" },
-		{ "https://pg:0000008444", NULL, 0, "between 1 and 65535" },
-		{ "https://pg:8444/api", NULL, 0, "no path" },
-		{ "https://pg:8444?x", NULL, 0, "no path" },
-		{ "https://pg#x", NULL, 0, "no path" },
-		{ "https://root@pg", NULL, 0, "user@host" },
-		{ "https://pg x", NULL, 0, "a space" },
-		{ "https://pg\n", NULL, 0, "a control character" },
-		{ "https://p\xc3\xa9", NULL, 0, "non-ASCII" },
-		{ "https://pg_1", NULL, 0, "is not a host name" },
-		{ "https://[::1", NULL, 0, "closing ]" },
-		{ "https://[]", NULL, 0, "is not an IPv6 address" },
-		{ "https://[nothex]:1", NULL, 0, "is not an IPv6 address" },
-		{ "https://[::1]x", NULL, 0, "after the IPv6 address" },
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char host[CTL_HOST_MAX] = "", err[256] = "";
-		int port = -1;
-		int rc = ctl_parse_server_url(cases[i].url, host, sizeof host, &port, err, sizeof err);
-		if (cases[i].host != NULL) {
-			cr_assert_eq(rc, 0, "case %zu: %s", i, err);
-			cr_assert_str_eq(host, cases[i].host, "case %zu", i);
-			cr_assert_eq(port, cases[i].port, "case %zu", i);
-		} else {
-			cr_assert_eq(rc, -1, "case %zu", i);
-			cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"",
-				  i, err, cases[i].msg);
-		}
-	}
-	char longurl[CTL_URL_MAX + 16] = "https://";
-	memset(longurl + 8, 'a', CTL_URL_MAX);
-	longurl[CTL_URL_MAX + 1] = '\0';
-	char host[CTL_HOST_MAX], err[256];
-	int port;
-	cr_assert_eq(ctl_parse_server_url(longurl, host, sizeof host, &port, err, sizeof err), -1);
-	cr_assert(strstr(err, "longer than") != NULL, "%s", err);
 }

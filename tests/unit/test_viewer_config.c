@@ -1,9 +1,9 @@
 /*
- * test_viewer_config.c: the viewer's settings file and server address.
- * A good file (with the BOM and CRLF line ends Windows Notepad writes), the
- * override order, every kind of mistake reported as "name:LINE: message"
- * with the exact text, files that are not text at all, and a table of
- * hostile server addresses.
+ * test_viewer_config.c: the viewer's settings file. A good file (with the
+ * BOM and CRLF line ends Windows Notepad writes), the override order, every
+ * kind of mistake reported as "name:LINE: message" with the exact text, and
+ * files that are not text at all. The server address parser's own table is
+ * in test_client_url.c.
  */
 #include <criterion/criterion.h>
 
@@ -345,118 +345,4 @@ Test(viewer_config, user_path_fails_without_home_or_room)
 	cr_expect_eq(viewer_config_user_path(out, 40), -1);
 	cr_expect_eq(viewer_config_user_path(out, 41), 0);
 	cr_expect_str_eq(out, "/home/taro/.config/pixelgate/viewer.conf");
-}
-
-Test(viewer_config, server_urls_that_are_accepted)
-{
-	static const struct {
-		const char *url;
-		const char *host;
-		int port;
-	} cases[] = {
-		{ "https://pixelgate.example.lg.jp", "pixelgate.example.lg.jp", 443 },
-		{ "https://pixelgate.example.lg.jp:8443", "pixelgate.example.lg.jp", 8443 },
-		{ "https://pixelgate.example.lg.jp:8443/", "pixelgate.example.lg.jp", 8443 },
-		{ "https://pg/", "pg", 443 },
-		{ "HTTPS://PG.Example:443", "PG.Example", 443 },
-		{ "https://127.0.0.1:8443", "127.0.0.1", 8443 },
-		{ "https://[::1]:8443", "::1", 8443 },
-		{ "https://[2001:db8::10]", "2001:db8::10", 443 },
-		{ "https://[::ffff:192.0.2.1]:1/", "::ffff:192.0.2.1", 1 },
-		{ "https://pg.example:65535", "pg.example", 65535 },
-		{ "https://pg.example:08443", "pg.example", 8443 },
-		{ "https://pg-1.example.", "pg-1.example.", 443 },
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char host[VIEWER_HOST_MAX + 1] = "", err[256] = "";
-		int port = -1;
-		cr_expect_eq(viewer_parse_server_url(cases[i].url, host, sizeof host, &port, err,
-						     sizeof err),
-			     0, "%s: %s", cases[i].url, err);
-		cr_expect_str_eq(host, cases[i].host, "%s", cases[i].url);
-		cr_expect_eq(port, cases[i].port, "%s", cases[i].url);
-	}
-}
-
-Test(viewer_config, hostile_server_urls_are_refused_with_a_reason)
-{
-	char overlong[400], longhost[300];
-	snprintf(overlong, sizeof overlong, "https://%0300d", 0);
-	memset(longhost, 'a', sizeof longhost);
-	memcpy(longhost, "https://", 8);
-	longhost[8 + 254] = '\0';
-	const struct {
-		const char *url;
-		const char *err;
-	} cases[] = {
-		{ "", "no server address" },
-		{ "http://pg.example", "http:// is not allowed: the connection must be encrypted (https://)" },
-		{ "HTTP://pg.example:8443", "http:// is not allowed: the connection must be encrypted (https://)" },
-		{ "ftp://pg.example", "only https:// addresses are allowed" },
-		{ "wss://pg.example", "only https:// addresses are allowed" },
-		{ "pg.example:8443", "the address must start with https://" },
-		{ "https:/pg.example", "the address must start with https://" },
-		{ "https://", "no host name after https://" },
-		{ "https://:8443", "no host name after https://" },
-		{ "https:///path", "no host name after https://" },
-		{ "https://::1:8443", "no host name after https://" },
-		{ "https://pg.example:0", "port 0 is out of range 1..65535" },
-		{ "https://pg.example:65536", "port 65536 is out of range 1..65535" },
-		{ "https://pg.example:99999999999999999999999", "port 9999999999999999 is out of range 1..65535" },
-		{ "https://pg.example:abc", "port \"abc\" is not a number" },
-		{ "https://pg.example:-1", "port \"-1\" is not a number" },
-		{ "https://pg.example:+443", "port \"+443\" is not a number" },
-		{ "https://pg.example:84 43", "the address contains a space, a control character or a non-ASCII character" },
-		{ "https://pg.example:", "no port number after \":\"" },
-		{ "https://taro@pg.example", "a user name in the address (user@host) is not allowed; use user = instead" },
-		{ "https://taro:pw@pg.example:8443", "a user name in the address (user@host) is not allowed; use user = instead" },
-		{ "https://pg.example/login", "a path (\"/login\") is not allowed: write https://host[:port]" },
-		{ "https://pg.example//", "a path (\"//\") is not allowed: write https://host[:port]" },
-		{ "https://pg.example/?a=1", "a path (\"/?a=1\") is not allowed: write https://host[:port]" },
-		{ "https://pg.example?user=taro", "a query (\"?user=taro\") is not allowed: write https://host[:port]" },
-		{ "https://pg.example#top", "a fragment (\"#top\") is not allowed: write https://host[:port]" },
-		{ "https://pg example", "the address contains a space, a control character or a non-ASCII character" },
-		{ "https://pg.example\n", "the address contains a space, a control character or a non-ASCII character" },
-		{ "https://ｐｇ.example", "the address contains a space, a control character or a non-ASCII character" },
-		{ "https://-pg.example", "\"-pg.example\" is not a host name" },
-		{ "https://.pg.example", "\".pg.example\" is not a host name" },
-		{ "https://pg_example", "\"pg_example\" is not a host name" },
-		{ "https://pg.example%2f", "\"pg.example%2f\" is not a host name" },
-		{ "https://[::1", "an IPv6 address needs a closing ]" },
-		{ "https://[::1/]", "an IPv6 address needs a closing ]" },
-		{ "https://[]:8443", "\"\" is not an IPv6 address" },
-		{ "https://[::1]x", "unexpected characters after the IPv6 address" },
-		{ "https://[::1]]", "unexpected characters after the IPv6 address" },
-		{ "https://[zz::1]", "\"zz::1\" is not an IPv6 address" },
-		{ "https://[127.0.0.1]", "\"127.0.0.1\" is not an IPv6 address" },
-		{ "https://[fe80::1%eth0]:8443", "\"fe80::1%eth0\" is not an IPv6 address" },
-		{ "https://[::1]:0", "port 0 is out of range 1..65535" },
-		{ overlong, "the address is longer than 271 characters" },
-		{ longhost, "the host name is longer than 253 characters" },
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char host[VIEWER_HOST_MAX + 1] = "untouched", err[256] = "";
-		int port = -1;
-		cr_expect_eq(viewer_parse_server_url(cases[i].url, host, sizeof host, &port, err,
-						     sizeof err),
-			     -1, "accepted: %s", cases[i].url);
-		cr_expect_str_eq(err, cases[i].err, "%s", cases[i].url);
-		cr_expect_str_eq(host, "untouched", "%s", cases[i].url);
-		cr_expect_eq(port, -1, "%s", cases[i].url);
-	}
-}
-
-Test(viewer_config, server_host_that_does_not_fit_the_buffer_is_refused)
-{
-	char host[4] = "", err[256] = "";
-	int port = 0;
-	cr_expect_eq(viewer_parse_server_url("https://abcd:8443", host, sizeof host, &port, err,
-					     sizeof err),
-		     -1);
-	cr_expect_str_eq(err, "the host name is too long");
-	cr_expect_eq(viewer_parse_server_url("https://abc:8443", host, sizeof host, &port, err,
-					     sizeof err),
-		     0);
-	cr_expect_str_eq(host, "abc");
-	cr_expect_eq(port, 8443);
 }
