@@ -17,8 +17,9 @@
  * with HTTP Basic as a user with the admin role; the Argon2id check runs on
  * the password-check threads (gateway_auth.c) like a staff login's, the
  * connection waiting (its body, if any, still being read) until
- * admin_auth_done(); a full queue is 503 busy. Failures count towards the
- * same lockout as staff logins. Bodies are JSON of at
+ * admin_auth_done(); a full queue is 503 busy. Credentials go through the
+ * staff login's path (gateway_auth.c): the same lockout, audit records
+ * ("via":"admin") and metrics. Bodies are JSON of at
  * most ADMIN_BODY_MAX bytes; every error is {"error": code, "message":
  * text}. Paths, credentials, bodies and the metrics text are handled by the
  * pure functions of admin_text.c; this file holds the lws glue and applies
@@ -39,7 +40,7 @@
 
 #include "admin_text.h"
 #include "forensics.h"
-#include "gateway.h"
+#include "gateway_auth.h"
 #include "log.h"
 #include "ratelimit.h"
 
@@ -155,6 +156,17 @@ static void admin_unauthorized(struct admin_pss *pss, const char *message)
 	pss->challenge = true;
 }
 
+/* Reply with what the authentication refused (gateway_auth.c); 401 with the challenge. */
+static void admin_refused(struct admin_pss *pss, const struct auth_answer *no)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", no->code, "message", no->message);
+	if (o != NULL && no->retry_after_s > 0)
+		json_object_set_new(o, "retry_after_s", json_integer(no->retry_after_s));
+	admin_reply_json(pss, no->status, o);
+	pss->retry_after_s = no->retry_after_s;
+	pss->challenge = no->status == 401;
+}
+
 /* Write the reply: headers first, then the body in chunks, each when writeable. */
 static int admin_write(struct lws *wsi, struct admin_pss *pss)
 {
@@ -229,24 +241,8 @@ static int admin_users_commit(struct admin_pss *pss, struct users *next)
 			     "the users file could not be written (%s); nothing was changed", err);
 		return -1;
 	}
-	users_free(&gw->users);
-	gw->users = *next;
-	memset(next, 0, sizeof *next);
-	struct stat st;
-	if (stat(gw->cfg.users_file, &st) == 0) {
-		gw->users_ino = st.st_ino;
-		gw->users_size = st.st_size;
-		gw->users_mtime = st.st_mtim;
-	}
+	auth_users_install(next);
 	return 0;
-}
-
-/* Lockout keys, as the staff login makes them (gateway_http.c). */
-static void admin_lockout_keys(const char *user, const char *peer, char user_key[LOCKOUT_KEY_MAX],
-			       char addr_key[LOCKOUT_KEY_MAX])
-{
-	snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
-	snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
 }
 
 /*
@@ -285,52 +281,9 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 	OPENSSL_cleanse(header, sizeof header);
 	OPENSSL_cleanse(decoded, sizeof decoded);
 
-	gw_users_refresh();
-	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-	admin_lockout_keys(user, pss->peer, user_key, addr_key);
-	int64_t now = gw_now_ms();
-	int locked_s = lockout_remaining_s(gw->lockout, user_key, now);
-	int addr_locked_s = lockout_remaining_s(gw->lockout, addr_key, now);
-	if (addr_locked_s > locked_s)
-		locked_s = addr_locked_s;
-	if (locked_s > 0) {
-		log_warn("admin API: \"%s\" from %s refused: locked out for %d s more",
-			 user[0] ? user : "(invalid name)", pss->peer, locked_s);
-		admin_reply_json(pss, 429,
-				 json_pack("{s:s, s:s, s:i}", "error", "locked", "message",
-					   "too many failed logins: wait before trying again",
-					   "retry_after_s", locked_s));
-		pss->retry_after_s = locked_s;
-		goto done;
-	}
-	/* Checks in flight count as failures to come (as for staff logins). */
-	int max_failures = gw->limits.login_max_failures;
-	if (max_failures > 0 &&
-	    (size_t)lockout_failures(gw->lockout, addr_key, gw->limits.login_lockout_s, now) +
-			    auth_pending(addr_key) >=
-		    (size_t)max_failures) {
-		gw->metrics.refusals[GW_REFUSE_ADMIN_RATE_LIMITED]++;
-		admin_reply_json(pss, 429,
-				 json_pack("{s:s, s:s, s:i}", "error", "rate_limited", "message",
-					   "other requests from your address are being checked: "
-					   "wait for their answers",
-					   "retry_after_s", 1));
-		pss->retry_after_s = 1;
-		goto done;
-	}
-	const struct user *u = users_find(&gw->users, user);
-	if (auth_submit(wsi, AUTH_FOR_ADMIN, user, u != NULL ? u->hash : NULL, addr_key,
-			password) != 0) {
-		gw->metrics.refusals[GW_REFUSE_ADMIN_BUSY]++;
-		log_warn("admin API: request from %s refused: the password-check queue is full "
-			 "(auth_queue %d)",
-			 pss->peer, gw->cfg.auth_queue);
-		admin_reply_json(pss, 503,
-				 json_pack("{s:s, s:s, s:i}", "error", "busy", "message",
-					   "the server is busy checking other logins: try again in "
-					   "a moment",
-					   "retry_after_s", 1));
-		pss->retry_after_s = 1;
+	struct auth_answer no;
+	if (auth_begin(wsi, AUTH_FOR_ADMIN, user, pss->peer, password, &no) != 0) {
+		admin_refused(pss, &no);
 		goto done;
 	}
 	pss->checking = true;
@@ -338,46 +291,6 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 done:
 	OPENSSL_cleanse(password, sizeof password);
 	return rc;
-}
-
-/*
- * Second half, with the check's result: 0 when the credentials are an
- * administrator's (pss->admin set), else -1 with the reply set (401, 403).
- */
-static int admin_authenticated(struct admin_pss *pss, const struct auth_result *r)
-{
-	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-	admin_lockout_keys(r->user, pss->peer, user_key, addr_key);
-	int64_t now = gw_now_ms();
-	/* The users file may have been reloaded meanwhile: the hash as it is now counts. */
-	const struct user *u = users_find(&gw->users, r->user);
-	if (u != NULL && (!r->ok || strcmp(u->hash, r->hash) != 0))
-		u = NULL;
-	if (u == NULL) {
-		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
-				      gw->limits.login_lockout_s, now);
-		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
-				      gw->limits.login_lockout_s, now);
-		log_warn("admin API: authentication failed for \"%s\" from %s%s",
-			 r->user[0] ? r->user : "(invalid name)", pss->peer,
-			 (lu || la) ? ": now locked out" : "");
-		admin_unauthorized(pss, "wrong user name or password");
-		return -1;
-	}
-	lockout_success(gw->lockout, user_key);
-	if (u->locked) {
-		log_warn("admin API: %s from %s refused: account locked by an administrator", u->name,
-			 pss->peer);
-		admin_error(pss, 403, "account_locked", "this account is locked; ask your administrator");
-		return -1;
-	}
-	if (!u->admin) {
-		log_warn("admin API: %s from %s refused: not an administrator", u->name, pss->peer);
-		admin_error(pss, 403, "forbidden", "this user does not have the admin role");
-		return -1;
-	}
-	snprintf(pss->admin, sizeof pss->admin, "%s", u->name);
-	return 0;
 }
 
 /* Wall-clock now in ms since 1970. */
@@ -824,9 +737,7 @@ static void admin_user_lock(struct admin_pss *pss, bool lock)
 	}
 	if (!lock) {
 		/* A fresh start: failed logins before the unlock no longer count. */
-		char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-		admin_lockout_keys(pss->target.arg, "", user_key, addr_key);
-		lockout_clear(gw->lockout, user_key);
+		auth_forget_failures(pss->target.arg);
 	}
 	admin_reply_json(pss, 200, admin_user_json(users_find(&gw->users, pss->target.arg)));
 }
@@ -989,6 +900,12 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 	if (wait_ms > 0) {
 		int retry_s = ratelimit_retry_after_s(wait_ms);
 		gw->metrics.refusals[GW_REFUSE_ADMIN_RATE_LIMITED]++;
+		/* Counted and audited as the staff login's rate limit is (gateway_auth.c). */
+		if (auth_refusal_count(AUTH_FOR_ADMIN, "login_refused_rate", "", pss->peer,
+				       "rate_limited"))
+			log_warn("admin API: requests from %s refused: over admin_rate_per_s %d "
+				 "(burst %d); further refusals are counted, audited once a minute",
+				 pss->peer, gw->limits.admin_rate_per_s, gw->limits.admin_burst);
 		admin_reply_json(pss, 429,
 				 json_pack("{s:s, s:s, s:i}", "error", "rate_limited", "message",
 					   "too many requests from your address: wait before "
@@ -1048,7 +965,12 @@ void admin_auth_done(struct lws *wsi, const struct auth_result *r)
 	if (pss == NULL || !pss->checking)
 		return;
 	pss->checking = false;
-	if (admin_authenticated(pss, r) == 0) {
+	struct auth_answer no;
+	const struct user *u = auth_finish(AUTH_FOR_ADMIN, pss->peer, r, &no);
+	if (u == NULL) {
+		admin_refused(pss, &no);
+	} else {
+		snprintf(pss->admin, sizeof pss->admin, "%s", u->name);
 		if (admin_route_needs_body(pss->target.route, pss->method) && pss->clen < 0)
 			admin_error(pss, 411, "length_required", "a Content-Length header is required");
 		else if (pss->clen > 0 && !pss->body_done)

@@ -1,323 +1,340 @@
 /*
- * gateway_auth.c: password checks (Argon2id, ~40 ms each) on a small pool of
- * worker threads, so that the event loop, and with it every relayed
- * session, never waits for one.
+ * gateway_auth.c: who may log in. One path for the staff login
+ * (gateway_http.c) and the admin API's HTTP Basic credentials
+ * (gateway_admin.c), so that a password guessed on either listener meets
+ * the same lockout, leaves the same audit records and counts in the same
+ * metrics:
  *
- * The loop submits a job holding copies of what the check needs (the user
- * name, the Argon2id hash to verify against, the password) and tied to the
- * connection (wsi) that waits for it. A thread runs argon2id_verify() on
- * those copies only: it never touches the gateway's state, so the users
- * table may be reloaded meanwhile. It posts the result and wakes the loop
- * with lws_cancel_service(), the only libwebsockets call that is safe from
- * another thread in 4.1.6. lws then calls LWS_CALLBACK_EVENT_WAIT_CANCELLED
- * on every protocol of every vhost (lws_broadcast() with a fake wsi, user
- * NULL); the "http" and "admin-http" callbacks answer it with auth_poll(),
- * which hands each finished job to its listener (http_auth_done(),
- * admin_auth_done()) on the loop thread.
+ *   lockout   keys "user:NAME" and "addr:ADDRESS" (lockout.h); a failure
+ *             counts for both, a success clears the name's count only (one
+ *             valid account must not reset an address's count); checks in
+ *             flight count as failures to come;
+ *   audit     login_fail {reason} for every wrong name or password and for a
+ *             right one that is refused; refusals a client can cause without
+ *             a password (locked out, rate limits) are counted per key and
+ *             written as one login_refused_locked / login_refused_rate record
+ *             per key per AUTH_REFUSALS_INTERVAL_MS (refusals.h); the admin
+ *             API's records carry "via":"admin";
+ *   metrics   logins_failed, refusals[locked], and the listener's own
+ *             rate_limited / busy counters.
  *
- * A connection that closes while its check is queued or running cancels
- * it (auth_cancel() at LWS_CALLBACK_CLOSED_HTTP and WSI_DESTROY): a queued
- * job is dropped, a running one is finished and its result discarded, so a
- * result is never delivered to a wsi that is gone (or to a new connection
- * that got the same address).
+ * The users file is (re)loaded here too: both listeners read the users in
+ * force through gw->users, refreshed when the file changes on disk.
  *
- * Unknown user names are checked against a dummy hash made at start-up
- * with the same parameters as real ones, so the answer takes as long as for
- * a known name. Passwords are wiped (OPENSSL_cleanse) when a job ends,
- * whichever way.
- *
- * The queue is bounded: when it is full, auth_submit() fails at once and
- * the caller answers 503 busy with Retry-After.
+ * The Argon2id checks themselves run on gateway_auth_pool.c's threads.
  */
-#include <argon2.h>
-#include <openssl/rand.h>
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <pthread.h>
+#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
-#include "gateway.h"
+#include "audit_chain.h"
+#include "gateway_auth.h"
 #include "log.h"
+#include "refusals.h"
 
-struct auth_job {
-	struct auth_job *next;
-	/* the loop's side */
-	struct lws *wsi;          /* the waiting connection; NULL once cancelled */
-	enum auth_for kind;
-	char tag[LOCKOUT_KEY_MAX]; /* who asked (address lockout key): auth_pending() */
-	/* input of the thread: copies, never pointers into the gateway's state */
-	char user[USERS_NAME_MAX + 1];
-	char hash[USERS_HASH_MAX];
-	char password[USERS_PASSWORD_MAX + 1];
-	size_t password_len;
-	/* output of the thread */
-	bool ok;
+/* Aggregated refusals: one record per key per this many ms (and at shutdown). */
+#define AUTH_REFUSALS_INTERVAL_MS 60000
+/* Retry-After of 503 busy (the pool drains a full queue in about a second). */
+#define AUTH_BUSY_RETRY_S 1
+
+/* Refusals counted, not audited one by one: a table per listener. */
+struct auth_refused {
+	struct refusals table;
+	bool ready;
+	lws_sorted_usec_list_t sul;
+	const char *via; /* the records' "via" field, or NULL for none */
+};
+static struct auth_refused auth_refused[2] = {
+	[AUTH_FOR_STAFF] = { .via = NULL },
+	[AUTH_FOR_ADMIN] = { .via = "admin" },
 };
 
-static struct {
-	bool started;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;          /* a job was queued, or stop */
-	struct auth_job *queue_head, *queue_tail; /* waiting for a thread */
-	size_t queued, queue_max;
-	struct auth_job *running;     /* being checked (a list, order does not matter) */
-	struct auth_job *done;        /* finished, waiting for auth_poll() */
-	bool stop;
-	pthread_t *threads;
-	size_t n_threads;
-	struct lws_context *ctx;
-	char dummy_hash[USERS_HASH_MAX];
-} auth;
+/* How each listener words what is its own. */
+struct auth_words {
+	const char *log_prefix;       /* before every log line of this path */
+	const char *bad_code;         /* 401: wrong name or password */
+	const char *in_flight;        /* 429 while the address's checks are running */
+	enum gw_refusal rate_limited; /* metrics of the address's rate limits */
+	enum gw_refusal busy;         /* metrics of a full queue */
+};
+static const struct auth_words auth_words[2] = {
+	[AUTH_FOR_STAFF] = { "", "invalid_credentials",
+			     "other logins from your address are being checked: wait for their "
+			     "answers",
+			     GW_REFUSE_RATE_LIMITED, GW_REFUSE_BUSY },
+	[AUTH_FOR_ADMIN] = { "admin API: ", "unauthorized",
+			     "other requests from your address are being checked: wait for their "
+			     "answers",
+			     GW_REFUSE_ADMIN_RATE_LIMITED, GW_REFUSE_ADMIN_BUSY },
+};
 
-/* Wipe and free a job. */
-static void auth_job_free(struct auth_job *j)
+void auth_users_install(struct users *next)
 {
-	OPENSSL_cleanse(j, sizeof *j);
-	free(j);
+	users_free(&gw->users);
+	gw->users = *next;
+	memset(next, 0, sizeof *next);
+	struct stat st;
+	if (stat(gw->cfg.users_file, &st) == 0) {
+		gw->users_ino = st.st_ino;
+		gw->users_size = st.st_size;
+		gw->users_mtime = st.st_mtim;
+	}
 }
 
-/* Remove j from the list at *head; true if it was there. */
-static bool auth_unlink(struct auth_job **head, struct auth_job *j)
+/* Reload the users file if it changed since we last read it (pixelgatectl edits it). */
+void gw_users_refresh(void)
 {
-	for (struct auth_job **pp = head; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == j) {
-			*pp = j->next;
-			j->next = NULL;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void *auth_thread(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&auth.lock);
-	while (true) {
-		while (!auth.stop && auth.queue_head == NULL)
-			pthread_cond_wait(&auth.wake, &auth.lock);
-		if (auth.stop)
-			break;
-		struct auth_job *j = auth.queue_head;
-		auth.queue_head = j->next;
-		if (auth.queue_head == NULL)
-			auth.queue_tail = NULL;
-		auth.queued--;
-		j->next = auth.running;
-		auth.running = j;
-		pthread_mutex_unlock(&auth.lock);
-
-		/* Only j's own copies are read here; argon2id_verify is thread-safe. */
-		j->ok = argon2id_verify(j->hash, j->password, j->password_len) == ARGON2_OK;
-		OPENSSL_cleanse(j->password, sizeof j->password);
-
-		pthread_mutex_lock(&auth.lock);
-		auth_unlink(&auth.running, j);
-		j->next = auth.done;
-		auth.done = j;
-		pthread_mutex_unlock(&auth.lock);
-		lws_cancel_service(auth.ctx);
-		pthread_mutex_lock(&auth.lock);
-	}
-	pthread_mutex_unlock(&auth.lock);
-	return NULL;
-}
-
-int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen)
-{
-	if (threads < 1 || queue_max < 1) {
-		snprintf(err, errlen, "auth_threads and auth_queue must be at least 1");
-		return -1;
-	}
-	/* The dummy: a hash of a random password nobody knows, same cost as real ones. */
-	unsigned char secret[32];
-	char secret_text[65];
-	if (RAND_bytes(secret, sizeof secret) != 1) {
-		snprintf(err, errlen, "no random bytes for the dummy password hash");
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof secret; i++)
-		snprintf(secret_text + 2 * i, 3, "%02x", secret[i]);
-	int hrc = users_hash_password(secret_text, auth.dummy_hash, sizeof auth.dummy_hash);
-	OPENSSL_cleanse(secret, sizeof secret);
-	OPENSSL_cleanse(secret_text, sizeof secret_text);
-	if (hrc != 0) {
-		snprintf(err, errlen, "could not make the dummy password hash (Argon2id)");
-		return -1;
-	}
-	auth.ctx = ctx;
-	auth.queue_max = (size_t)queue_max;
-	auth.threads = calloc((size_t)threads, sizeof *auth.threads);
-	if (auth.threads == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	pthread_mutex_init(&auth.lock, NULL);
-	pthread_cond_init(&auth.wake, NULL);
-	auth.started = true;
-	for (int i = 0; i < threads; i++) {
-		int rc = pthread_create(&auth.threads[i], NULL, auth_thread, NULL);
-		if (rc != 0) {
-			snprintf(err, errlen, "could not start password-check thread %d: %s", i + 1,
-				 strerror(rc));
-			auth_shutdown();
-			return -1;
-		}
-		auth.n_threads++;
-	}
-	return 0;
-}
-
-void auth_shutdown(void)
-{
-	if (!auth.started)
+	struct stat st;
+	if (stat(gw->cfg.users_file, &st) != 0) {
+		log_warn("users file %s: %s (keeping the users loaded before)", gw->cfg.users_file,
+			 strerror(errno));
 		return;
-	pthread_mutex_lock(&auth.lock);
-	auth.stop = true;
-	pthread_cond_broadcast(&auth.wake);
-	pthread_mutex_unlock(&auth.lock);
-	for (size_t i = 0; i < auth.n_threads; i++)
-		pthread_join(auth.threads[i], NULL);
-	free(auth.threads);
-	auth.threads = NULL;
-	auth.n_threads = 0;
-	/* Every thread is gone: no lock needed. Nothing is delivered any more. */
-	struct auth_job *lists[] = { auth.queue_head, auth.running, auth.done };
-	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-		for (struct auth_job *j = lists[i], *next; j != NULL; j = next) {
-			next = j->next;
-			auth_job_free(j);
-		}
 	}
-	auth.queue_head = auth.queue_tail = auth.running = auth.done = NULL;
-	auth.queued = 0;
-	pthread_cond_destroy(&auth.wake);
-	pthread_mutex_destroy(&auth.lock);
-	auth.started = false;
-}
-
-int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
-		const char *tag, const char *password)
-{
-	if (!auth.started)
-		return -1;
-	size_t plen = strlen(password);
-	if (plen > USERS_PASSWORD_MAX)
-		plen = USERS_PASSWORD_MAX; /* the callers' buffers hold no more */
-	pthread_mutex_lock(&auth.lock);
-	bool full = auth.queued >= auth.queue_max;
-	pthread_mutex_unlock(&auth.lock);
-	if (full)
-		return -1;
-	struct auth_job *j = calloc(1, sizeof *j);
-	if (j == NULL)
-		return -1;
-	j->wsi = wsi;
-	j->kind = kind;
-	snprintf(j->tag, sizeof j->tag, "%s", tag);
-	snprintf(j->user, sizeof j->user, "%s", user);
-	/* Unknown user: the dummy hash, so the check costs the same. */
-	const char *h = hash != NULL ? hash : auth.dummy_hash;
-	snprintf(j->hash, sizeof j->hash, "%s", h);
-	memcpy(j->password, password, plen);
-	j->password[plen] = '\0';
-	j->password_len = plen;
-	pthread_mutex_lock(&auth.lock);
-	if (auth.queued >= auth.queue_max) { /* only the loop submits, but be exact */
-		pthread_mutex_unlock(&auth.lock);
-		auth_job_free(j);
-		return -1;
-	}
-	if (auth.queue_tail != NULL)
-		auth.queue_tail->next = j;
-	else
-		auth.queue_head = j;
-	auth.queue_tail = j;
-	auth.queued++;
-	pthread_cond_signal(&auth.wake);
-	pthread_mutex_unlock(&auth.lock);
-	return 0;
-}
-
-void auth_cancel(struct lws *wsi)
-{
-	if (!auth.started || wsi == NULL)
+	if (st.st_ino == gw->users_ino && st.st_size == gw->users_size &&
+	    st.st_mtim.tv_sec == gw->users_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == gw->users_mtime.tv_nsec)
 		return;
-	pthread_mutex_lock(&auth.lock);
-	/* Queued: drop it (keeping the tail right). */
-	struct auth_job *prev = NULL;
-	for (struct auth_job *j = auth.queue_head, *next; j != NULL; j = next) {
-		next = j->next;
-		if (j->wsi != wsi) {
-			prev = j;
+	char err[256];
+	struct users fresh = { 0 };
+	if (config_check_secret_file(gw->cfg.users_file, err, sizeof err) != 0 ||
+	    users_load(&fresh, gw->cfg.users_file, false, err, sizeof err) != 0) {
+		log_error("users file not reloaded: %s (keeping the users loaded before)", err);
+		users_free(&fresh);
+		return;
+	}
+	size_t n = fresh.n;
+	auth_users_install(&fresh);
+	log_info("users file %s loaded: %zu users", gw->cfg.users_file, n);
+}
+
+/* Lockout keys of a login: one for the user name, one for the client address. */
+static void auth_lockout_keys(const char *user, const char *peer, char user_key[LOCKOUT_KEY_MAX],
+			      char addr_key[LOCKOUT_KEY_MAX])
+{
+	snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
+	if (addr_key != NULL)
+		snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
+}
+
+void auth_forget_failures(const char *name)
+{
+	char user_key[LOCKOUT_KEY_MAX];
+	auth_lockout_keys(name, "", user_key, NULL);
+	lockout_clear(gw->lockout, user_key);
+}
+
+/* ---- refusals counted, not audited one by one ------------------------------------- */
+
+/* Wall-clock now in ms since 1970 (for the aggregate records' first/last). */
+static int64_t auth_unix_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write one aggregate record: event, user, client, {count, first, last, reason[, overflow][, via]}. */
+static void auth_refusal_emit(const struct refusal *e, void *arg)
+{
+	const char *via = arg;
+	char first[40], last[40];
+	if (audit_format_ts(e->first_wall_ms, first, sizeof first) != 0)
+		snprintf(first, sizeof first, "?");
+	if (audit_format_ts(e->last_wall_ms, last, sizeof last) != 0)
+		snprintf(last, sizeof last, "?");
+	json_t *f = json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)e->count, "first", first,
+			      "last", last, "reason", e->reason);
+	if (f != NULL && e->overflow)
+		json_object_set_new(f, "overflow", json_true());
+	if (f != NULL && via != NULL)
+		json_object_set_new(f, "via", json_string(via));
+	audit_event(e->event, e->user, e->client, "", f);
+	json_decref(f);
+	if (e->count > 1)
+		log_warn("%s%s: %llu refusals of \"%s\" from %s (%s) between %s and %s",
+			 via != NULL ? "admin API: " : "", e->event, (unsigned long long)e->count,
+			 e->user, e->client, e->reason, first, last);
+}
+
+static void auth_refusals_arm(struct auth_refused *r);
+
+/* The interval of a table's oldest key ended: write what is due, re-arm for the next. */
+static void auth_refusals_tick(lws_sorted_usec_list_t *sul)
+{
+	struct auth_refused *r = lws_container_of(sul, struct auth_refused, sul);
+	refusals_flush(&r->table, gw_now_ms(), false, auth_refusal_emit, (void *)r->via);
+	auth_refusals_arm(r);
+}
+
+static void auth_refusals_arm(struct auth_refused *r)
+{
+	int64_t due = refusals_next_due(&r->table);
+	if (due == INT64_MAX) {
+		lws_sul_cancel(&r->sul);
+		return;
+	}
+	int64_t wait_ms = due - gw_now_ms();
+	if (wait_ms < 1)
+		wait_ms = 1;
+	lws_sul_schedule(gw->ctx, 0, &r->sul, auth_refusals_tick,
+			 (lws_usec_t)wait_ms * LWS_US_PER_MS);
+}
+
+/* Every pending aggregate record of both listeners, now (shutdown). */
+void http_refusals_flush_all(void)
+{
+	for (size_t i = 0; i < sizeof auth_refused / sizeof auth_refused[0]; i++) {
+		struct auth_refused *r = &auth_refused[i];
+		if (!r->ready)
 			continue;
-		}
-		if (prev != NULL)
-			prev->next = next;
-		else
-			auth.queue_head = next;
-		if (auth.queue_tail == j)
-			auth.queue_tail = prev;
-		auth.queued--;
-		auth_job_free(j);
+		lws_sul_cancel(&r->sul);
+		refusals_flush(&r->table, gw_now_ms(), true, auth_refusal_emit, (void *)r->via);
 	}
-	/* Running: finished by its thread, then discarded by auth_poll(). */
-	for (struct auth_job *j = auth.running; j != NULL; j = j->next)
-		if (j->wsi == wsi)
-			j->wsi = NULL;
-	/* Done but not yet delivered: drop it. */
-	for (struct auth_job **pp = &auth.done; *pp != NULL;) {
-		struct auth_job *j = *pp;
-		if (j->wsi == wsi) {
-			*pp = j->next;
-			auth_job_free(j);
-		} else {
-			pp = &j->next;
-		}
-	}
-	pthread_mutex_unlock(&auth.lock);
 }
 
-size_t auth_pending(const char *tag)
+bool auth_refusal_count(enum auth_for kind, const char *event, const char *user,
+			const char *peer, const char *reason)
 {
-	size_t n = 0;
-	if (!auth.started)
-		return 0;
-	pthread_mutex_lock(&auth.lock);
-	struct auth_job *lists[] = { auth.queue_head, auth.running, auth.done };
-	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-		for (struct auth_job *j = lists[i]; j != NULL; j = j->next)
-			if (j->wsi != NULL && strcmp(j->tag, tag) == 0)
-				n++;
-	pthread_mutex_unlock(&auth.lock);
-	return n;
+	struct auth_refused *r = &auth_refused[kind];
+	if (!r->ready) {
+		refusals_init(&r->table, AUTH_REFUSALS_INTERVAL_MS);
+		r->ready = true;
+	}
+	bool first = refusals_add(&r->table, event, user, peer, reason, gw_now_ms(),
+				  auth_unix_now_ms());
+	if (first)
+		auth_refusals_arm(r);
+	return first;
 }
 
-void auth_poll(void)
+/* ---- the two halves of a check ------------------------------------------------------ */
+
+static void auth_set(struct auth_answer *out, unsigned int status, const char *code,
+		     const char *message, int retry_after_s)
 {
-	if (!auth.started)
-		return;
-	while (true) {
-		/* One at a time: a cancel during delivery still finds the others. */
-		pthread_mutex_lock(&auth.lock);
-		struct auth_job *j = auth.done;
-		if (j != NULL)
-			auth.done = j->next;
-		pthread_mutex_unlock(&auth.lock);
-		if (j == NULL)
-			return;
-		if (j->wsi != NULL) {
-			struct auth_result r = { .ok = j->ok };
-			memcpy(r.user, j->user, sizeof r.user);
-			memcpy(r.hash, j->hash, sizeof r.hash);
-			if (j->kind == AUTH_FOR_STAFF)
-				http_auth_done(j->wsi, &r);
-			else
-				admin_auth_done(j->wsi, &r);
-			OPENSSL_cleanse(&r, sizeof r);
-		}
-		auth_job_free(j);
+	*out = (struct auth_answer){ status, code, message, retry_after_s };
+}
+
+int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char *peer,
+	       const char *password, struct auth_answer *out)
+{
+	const struct auth_words *w = &auth_words[kind];
+	gw_users_refresh();
+	/* Locked out (too many failures for this user or this address): no password check. */
+	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+	auth_lockout_keys(name, peer, user_key, addr_key);
+	int64_t now = gw_now_ms();
+	int user_locked_s = lockout_remaining_s(gw->lockout, user_key, now);
+	int addr_locked_s = lockout_remaining_s(gw->lockout, addr_key, now);
+	if (user_locked_s > 0 || addr_locked_s > 0) {
+		int locked_s = addr_locked_s > user_locked_s ? addr_locked_s : user_locked_s;
+		gw->metrics.refusals[GW_REFUSE_LOCKED]++;
+		/*
+		 * Counted, not audited per request: one login_refused_locked
+		 * record per key per interval. A locked address is the key
+		 * (whatever names it tries); else the locked user (whichever
+		 * addresses try it).
+		 */
+		bool first = addr_locked_s > 0
+				     ? auth_refusal_count(kind, "login_refused_locked", "", peer,
+							  "locked_out")
+				     : auth_refusal_count(kind, "login_refused_locked", name, "",
+							  "locked_out");
+		if (first)
+			log_warn("%slogin of \"%s\" from %s refused: locked out for %d s more; "
+				 "further refusals are counted, audited once a minute",
+				 w->log_prefix, name[0] ? name : "(invalid name)", peer, locked_s);
+		auth_set(out, 429, "locked", "too many failed logins: wait before trying again",
+			 locked_s);
+		return -1;
 	}
+	/*
+	 * Checks in flight count as failures to come: an address cannot get
+	 * more than login_max_failures checks past the lockout by sending
+	 * them all at once on parallel connections.
+	 */
+	int max_failures = gw->limits.login_max_failures;
+	if (max_failures > 0 &&
+	    (size_t)lockout_failures(gw->lockout, addr_key, gw->limits.login_lockout_s, now) +
+			    auth_pending(addr_key) >=
+		    (size_t)max_failures) {
+		gw->metrics.refusals[w->rate_limited]++;
+		if (auth_refusal_count(kind, "login_refused_rate", "", peer, "checks_in_flight"))
+			log_warn("%slogin from %s refused: %zu logins from this address are being "
+				 "checked already",
+				 w->log_prefix, peer, auth_pending(addr_key));
+		auth_set(out, 429, "rate_limited", w->in_flight, 1);
+		return -1;
+	}
+	const struct user *u = name[0] != '\0' ? users_find(&gw->users, name) : NULL;
+	if (auth_submit(wsi, kind, name, u != NULL ? u->hash : NULL, addr_key, password) != 0) {
+		gw->metrics.refusals[w->busy]++;
+		log_warn("%slogin from %s refused: the password-check queue is full (auth_queue %d)",
+			 w->log_prefix, peer, gw->cfg.auth_queue);
+		auth_set(out, 503, "busy", "the server is busy checking other logins: try again in a "
+					   "moment",
+			 AUTH_BUSY_RETRY_S);
+		return -1;
+	}
+	return 0;
+}
+
+/* Audit a failed or refused login: login_fail {reason[, via]}. */
+static void auth_audit_fail(enum auth_for kind, const char *user, const char *peer,
+			    const char *reason)
+{
+	json_t *f = json_pack("{s:s}", "reason", reason);
+	if (f != NULL && auth_refused[kind].via != NULL)
+		json_object_set_new(f, "via", json_string(auth_refused[kind].via));
+	audit_event("login_fail", user, peer, "", f);
+	json_decref(f);
+}
+
+const struct user *auth_finish(enum auth_for kind, const char *peer, const struct auth_result *r,
+			       struct auth_answer *out)
+{
+	const struct auth_words *w = &auth_words[kind];
+	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
+	auth_lockout_keys(r->user, peer, user_key, addr_key);
+	int64_t now = gw_now_ms();
+	/*
+	 * The users file may have been reloaded during the check: the password
+	 * counts only if it matched the user's hash as it is now.
+	 */
+	const struct user *u = r->user[0] != '\0' ? users_find(&gw->users, r->user) : NULL;
+	if (u != NULL && (!r->ok || strcmp(u->hash, r->hash) != 0))
+		u = NULL;
+	if (u == NULL) {
+		gw->metrics.logins_failed++;
+		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
+				      gw->limits.login_lockout_s, now);
+		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
+				      gw->limits.login_lockout_s, now);
+		log_warn("%slogin failed for user \"%s\" from %s%s", w->log_prefix,
+			 r->user[0] ? r->user : "(invalid name)", peer,
+			 (lu || la) ? ": now locked out" : "");
+		auth_audit_fail(kind, r->user, peer, "invalid_credentials");
+		auth_set(out, 401, w->bad_code, "wrong user name or password", 0);
+		return NULL;
+	}
+	/* Only the user's count: one valid account must not reset an address's count. */
+	lockout_success(gw->lockout, user_key);
+	if (u->locked) {
+		log_warn("%slogin of %s from %s refused: account locked by an administrator",
+			 w->log_prefix, u->name, peer);
+		auth_audit_fail(kind, u->name, peer, "account_locked");
+		auth_set(out, 403, "account_locked", "this account is locked; ask your administrator",
+			 0);
+		return NULL;
+	}
+	if (kind == AUTH_FOR_ADMIN && !u->admin) {
+		log_warn("%s%s from %s refused: not an administrator", w->log_prefix, u->name, peer);
+		auth_audit_fail(kind, u->name, peer, "not_admin");
+		auth_set(out, 403, "forbidden", "this user does not have the admin role", 0);
+		return NULL;
+	}
+	return u;
 }

@@ -13,46 +13,35 @@
  * Every answer is JSON {"error": code, "message": text} on failure.
  *
  * A login is answered in two halves. At the end of its body: rate limit
- * per client address (login_rate_per_s / login_burst), parse, lockout; then
- * the password check is queued on the thread pool (gateway_auth.c) and the
- * connection waits, the loop going on with everything else. When the check
- * is done (http_auth_done(), on the loop) the login goes on as before:
- * account locked, session limits, ticket, login_ok audited before the
- * ticket. That answer is kept in the per-request data and written at
- * HTTP_WRITEABLE. A connection that closes meanwhile cancels its check.
+ * per client address (login_rate_per_s / login_burst), parse, then
+ * auth_begin() (gateway_auth.c: lockout, and the password check queued on
+ * the thread pool); the connection waits, the loop going on with everything
+ * else. When the check is done, http_auth_done() (on the loop) has
+ * auth_finish() judge it (the same lockout, audit records and metrics as the
+ * admin API's credentials), then goes on: session limits, ticket, login_ok
+ * audited before the ticket. That answer is kept in the per-request data and
+ * written at HTTP_WRITEABLE. A connection that closes meanwhile cancels its
+ * check.
  *
  * Refusals a client without a password can cause as often as it likes (a
  * locked-out user or address, the rate limit) are not audited one by one:
- * they are counted per key and written as one record per key per
- * HTTP_REFUSALS_INTERVAL_MS (refusals.h), so the audit log grows by a
- * bounded amount whatever such a client sends.
+ * gateway_auth.c counts them per key and writes one record per key per
+ * minute, so the audit log grows by a bounded amount whatever such a client
+ * sends.
  */
-#include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
-#include "audit_chain.h"
-#include "gateway.h"
+#include "gateway_auth.h"
 #include "log.h"
 #include "login.h"
 #include "ratelimit.h"
-#include "refusals.h"
-
-/* Aggregated refusals: one record per key per this many ms (and at shutdown). */
-#define HTTP_REFUSALS_INTERVAL_MS 60000
-/* Retry-After of 503 busy (the pool drains a full queue in about a second). */
-#define HTTP_BUSY_RETRY_S 1
 
 static struct ratelimit http_rate;        /* staff logins per client address */
 static bool http_rate_ready;
-static struct refusals http_refusals;     /* refusals counted, not audited one by one */
-static bool http_refusals_ready;
-static lws_sorted_usec_list_t http_refusals_sul;
 
 /*
  * Grants of confirmed upgrades, waiting for the WebSocket to be established
@@ -155,135 +144,12 @@ static const char *http_peer(struct lws *wsi, char *buf, size_t len)
 	return gw_peer(wsi, buf, len); /* the PROXY header's address, if any */
 }
 
-/* Reload the users file if it changed since we last read it (pixelgatectl edits it). */
-void gw_users_refresh(void)
-{
-	struct stat st;
-	if (stat(gw->cfg.users_file, &st) != 0) {
-		log_warn("users file %s: %s (keeping the users loaded before)", gw->cfg.users_file,
-			 strerror(errno));
-		return;
-	}
-	if (st.st_ino == gw->users_ino && st.st_size == gw->users_size &&
-	    st.st_mtim.tv_sec == gw->users_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == gw->users_mtime.tv_nsec)
-		return;
-	char err[256];
-	struct users fresh = { 0 };
-	if (config_check_secret_file(gw->cfg.users_file, err, sizeof err) != 0 ||
-	    users_load(&fresh, gw->cfg.users_file, false, err, sizeof err) != 0) {
-		log_error("users file not reloaded: %s (keeping the users loaded before)", err);
-		users_free(&fresh);
-		return;
-	}
-	users_free(&gw->users);
-	gw->users = fresh;
-	gw->users_ino = st.st_ino;
-	gw->users_size = st.st_size;
-	gw->users_mtime = st.st_mtim;
-	log_info("users file %s loaded: %zu users", gw->cfg.users_file, fresh.n);
-}
-
-/* Audit a refused or failed login: login_fail or limit_refused with its reason. */
-static void http_audit_refusal(const char *event, const char *user, const char *peer,
-			       const char *reason)
+/* Audit a login refused for a limit: limit_refused {reason}. */
+static void http_audit_limit(const char *user, const char *peer, const char *reason)
 {
 	json_t *f = json_pack("{s:s}", "reason", reason);
-	audit_event(event, user, peer, "", f);
+	audit_event("limit_refused", user, peer, "", f);
 	json_decref(f);
-}
-
-/* Wall-clock now in ms since 1970 (for the aggregate records' first/last). */
-static int64_t http_unix_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Write one aggregate record: event, user, client, {count, first, last, reason[, overflow]}. */
-static void http_refusal_emit(const struct refusal *e, void *arg)
-{
-	(void)arg;
-	char first[40], last[40];
-	if (audit_format_ts(e->first_wall_ms, first, sizeof first) != 0)
-		snprintf(first, sizeof first, "?");
-	if (audit_format_ts(e->last_wall_ms, last, sizeof last) != 0)
-		snprintf(last, sizeof last, "?");
-	json_t *f = json_pack("{s:I, s:s, s:s, s:s}", "count", (json_int_t)e->count, "first", first,
-			      "last", last, "reason", e->reason);
-	if (f != NULL && e->overflow)
-		json_object_set_new(f, "overflow", json_true());
-	audit_event(e->event, e->user, e->client, "", f);
-	json_decref(f);
-	if (e->count > 1)
-		log_warn("%s: %llu refusals of \"%s\" from %s (%s) between %s and %s", e->event,
-			 (unsigned long long)e->count, e->user, e->client, e->reason, first, last);
-}
-
-static void http_refusals_arm(void);
-
-/* The interval of the oldest key ended: write what is due, re-arm for the next. */
-static void http_refusals_tick(lws_sorted_usec_list_t *sul)
-{
-	(void)sul;
-	refusals_flush(&http_refusals, gw_now_ms(), false, http_refusal_emit, NULL);
-	http_refusals_arm();
-}
-
-static void http_refusals_arm(void)
-{
-	int64_t due = refusals_next_due(&http_refusals);
-	if (due == INT64_MAX) {
-		lws_sul_cancel(&http_refusals_sul);
-		return;
-	}
-	int64_t wait_ms = due - gw_now_ms();
-	if (wait_ms < 1)
-		wait_ms = 1;
-	lws_sul_schedule(gw->ctx, 0, &http_refusals_sul, http_refusals_tick,
-			 (lws_usec_t)wait_ms * LWS_US_PER_MS);
-}
-
-void http_refusals_flush_all(void)
-{
-	if (!http_refusals_ready)
-		return;
-	lws_sul_cancel(&http_refusals_sul);
-	refusals_flush(&http_refusals, gw_now_ms(), true, http_refusal_emit, NULL);
-}
-
-/*
- * Count a refusal that is not audited by itself (event login_refused_locked
- * or login_refused_rate). Returns true for the key's first refusal of the
- * interval: the caller logs that one only, so the daemon's log does not
- * grow per request either.
- */
-static bool http_refusal_count(const char *event, const char *user, const char *peer,
-			       const char *reason)
-{
-	if (!http_refusals_ready) {
-		refusals_init(&http_refusals, HTTP_REFUSALS_INTERVAL_MS);
-		http_refusals_ready = true;
-	}
-	bool first = refusals_add(&http_refusals, event, user, peer, reason, gw_now_ms(),
-				  http_unix_now_ms());
-	if (first)
-		http_refusals_arm();
-	return first;
-}
-
-/* An administrator locked the account (users file). */
-static bool http_user_locked(const struct user *u)
-{
-	return u->locked;
-}
-
-/* Lockout keys of a login: one for the user name, one for the client address. */
-static void http_lockout_keys(const char *user, const char *peer, char *user_key, char *addr_key)
-{
-	snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
-	snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
 }
 
 /*
@@ -351,7 +217,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		pss = NULL;
 		int retry_s = ratelimit_retry_after_s(wait_ms);
 		gw->metrics.refusals[GW_REFUSE_RATE_LIMITED]++;
-		if (http_refusal_count("login_refused_rate", "", peer, "rate_limited"))
+		if (auth_refusal_count(AUTH_FOR_STAFF, "login_refused_rate", "", peer, "rate_limited"))
 			log_warn("logins from %s refused: over login_rate_per_s %d (burst %d); "
 				 "further refusals are counted, audited once a minute",
 				 peer, gw->limits.login_rate_per_s, gw->limits.login_burst);
@@ -385,75 +251,19 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 					"written; the administrator has been told",
 					false, 60);
 	}
-	gw_users_refresh();
 	/* A copy: req is wiped (with the password) before the answers below. */
 	char name[USERS_NAME_MAX + 1];
 	snprintf(name, sizeof name, "%s", req.bad_user_name ? "" : req.user);
-	/* Locked out (too many failures for this user or this address): no password check. */
-	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-	http_lockout_keys(name, peer, user_key, addr_key);
-	int64_t now = gw_now_ms();
-	int user_locked_s = lockout_remaining_s(gw->lockout, user_key, now);
-	int addr_locked_s = lockout_remaining_s(gw->lockout, addr_key, now);
-	if (user_locked_s > 0 || addr_locked_s > 0) {
+	struct auth_answer no;
+	int arc = auth_begin(wsi, AUTH_FOR_STAFF, name, peer, req.password, &no);
+	if (arc != 0) {
 		OPENSSL_cleanse(&req, sizeof req);
-		int locked_s = addr_locked_s > user_locked_s ? addr_locked_s : user_locked_s;
-		gw->metrics.refusals[GW_REFUSE_LOCKED]++;
-		/*
-		 * Counted, not audited per request: one login_refused_locked
-		 * record per key per interval. A locked address is the key
-		 * (whatever names it tries); else the locked user (whichever
-		 * addresses try it).
-		 */
-		bool first = addr_locked_s > 0
-				     ? http_refusal_count("login_refused_locked", "", peer,
-							  "locked_out")
-				     : http_refusal_count("login_refused_locked", name, "",
-							  "locked_out");
-		if (first)
-			log_warn("login of \"%s\" from %s refused: locked out for %d s more; "
-				 "further refusals are counted, audited once a minute",
-				 req.bad_user_name ? "(invalid name)" : name, peer, locked_s);
-		return http_error_retry(wsi, 429, "locked",
-					"too many failed logins: wait before trying again", false,
-					locked_s);
-	}
-	/*
-	 * Checks in flight count as failures to come: an address cannot get
-	 * more than login_max_failures checks past the lockout by sending
-	 * them all at once on parallel connections.
-	 */
-	int max_failures = gw->limits.login_max_failures;
-	if (max_failures > 0 &&
-	    (size_t)lockout_failures(gw->lockout, addr_key, gw->limits.login_lockout_s, now) +
-			    auth_pending(addr_key) >=
-		    (size_t)max_failures) {
-		OPENSSL_cleanse(&req, sizeof req);
-		gw->metrics.refusals[GW_REFUSE_RATE_LIMITED]++;
-		if (http_refusal_count("login_refused_rate", "", peer, "checks_in_flight"))
-			log_warn("login from %s refused: %zu logins from this address are being "
-				 "checked already", peer, auth_pending(addr_key));
-		return http_error_retry(wsi, 429, "rate_limited",
-					"other logins from your address are being checked: wait "
-					"for their answers",
-					false, 1);
-	}
-	const struct user *u = req.bad_user_name ? NULL : users_find(&gw->users, name);
-	if (auth_submit(wsi, AUTH_FOR_STAFF, name, u != NULL ? u->hash : NULL, addr_key,
-			req.password) != 0) {
-		OPENSSL_cleanse(&req, sizeof req);
-		gw->metrics.refusals[GW_REFUSE_BUSY]++;
-		log_warn("login from %s refused: the password-check queue is full (auth_queue %d)",
-			 peer, gw->cfg.auth_queue);
-		return http_error_retry(wsi, 503, "busy",
-					"the server is busy checking other logins: try again in a "
-					"moment",
-					false, HTTP_BUSY_RETRY_S);
+		return http_error_retry(wsi, no.status, no.code, no.message, false,
+					no.retry_after_s);
 	}
 	/* Wait for http_auth_done(); keep what it needs, never the password. */
 	pss->checking = true;
 	snprintf(pss->user, sizeof pss->user, "%s", name);
-	pss->bad_user_name = req.bad_user_name != 0;
 	pss->width = req.width;
 	pss->height = req.height;
 	pss->new_session = req.new_session != 0;
@@ -475,38 +285,10 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 		return; /* not a login waiting for a check any more */
 	pss->checking = false;
 	const char *peer = pss->peer;
-	const char *name = pss->user;
-	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-	http_lockout_keys(name, peer, user_key, addr_key);
-	int64_t now = gw_now_ms();
-	/*
-	 * The users file may have been reloaded during the check: the password
-	 * counts only if it matched the user's hash as it is now.
-	 */
-	const struct user *u = pss->bad_user_name ? NULL : users_find(&gw->users, name);
-	if (u != NULL && (!r->ok || strcmp(u->hash, r->hash) != 0))
-		u = NULL;
+	struct auth_answer no;
+	const struct user *u = auth_finish(AUTH_FOR_STAFF, peer, r, &no);
 	if (u == NULL) {
-		gw->metrics.logins_failed++;
-		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
-				      gw->limits.login_lockout_s, now);
-		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
-				      gw->limits.login_lockout_s, now);
-		log_warn("login failed for user \"%s\" from %s%s",
-			 pss->bad_user_name ? "(invalid name)" : name, peer,
-			 (lu || la) ? ": now locked out" : "");
-		http_audit_refusal("login_fail", name, peer, "invalid_credentials");
-		http_defer(wsi, pss, 401, "invalid_credentials", "wrong user name or password", 0);
-		return;
-	}
-	/* Only the user's count: one valid account must not reset an address's count. */
-	lockout_success(gw->lockout, user_key);
-	if (http_user_locked(u)) {
-		log_warn("login of %s from %s refused: account locked by an administrator", u->name,
-			 peer);
-		http_audit_refusal("login_fail", u->name, peer, "account_locked");
-		http_defer(wsi, pss, 403, "account_locked",
-			   "this account is locked; ask your administrator", 0);
+		http_defer(wsi, pss, no.status, no.code, no.message, no.retry_after_s);
 		return;
 	}
 	/* Would this login start a session, and is there room for it? */
@@ -514,7 +296,7 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	bool starts_session = mine == 0 || pss->new_session;
 	if (pss->new_session && mine >= (size_t)gw->limits.max_sessions_per_user) {
 		gw->metrics.refusals[GW_REFUSE_USER_LIMIT]++;
-		http_audit_refusal("limit_refused", u->name, peer, "user_limit");
+		http_audit_limit(u->name, peer, "user_limit");
 		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user %d)",
 			 u->name, peer, mine, gw->limits.max_sessions_per_user);
 		http_defer(wsi, pss, 429, "user_limit",
@@ -525,7 +307,7 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	}
 	if (starts_session && gw->draining) {
 		gw->metrics.refusals[GW_REFUSE_DRAINING]++;
-		http_audit_refusal("limit_refused", u->name, peer, "draining");
+		http_audit_limit(u->name, peer, "draining");
 		log_warn("login of %s from %s refused: node draining", u->name, peer);
 		http_defer(wsi, pss, 503, "draining",
 			   "this server is being taken out of service; try again shortly", 60);
@@ -534,7 +316,7 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	if (starts_session && gw->limits.max_sessions > 0 &&
 	    session_count_live() >= (size_t)gw->limits.max_sessions) {
 		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
-		http_audit_refusal("limit_refused", u->name, peer, "node_full");
+		http_audit_limit(u->name, peer, "node_full");
 		log_warn("login of %s from %s refused: node full (%zu sessions, max_sessions %d)",
 			 u->name, peer, session_count_live(), gw->limits.max_sessions);
 		http_defer(wsi, pss, 503, "node_full",
@@ -543,7 +325,7 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	}
 	if (starts_session && !session_uid_free()) {
 		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
-		http_audit_refusal("limit_refused", u->name, peer, "node_full");
+		http_audit_limit(u->name, peer, "node_full");
 		log_warn("login of %s from %s refused: node full (all %d session uids are in use; "
 			 "session_uid_count %d)", u->name, peer, gw->cfg.session_uid_count,
 			 gw->cfg.session_uid_count);

@@ -1,8 +1,10 @@
 /*
  * fuzz_http.c: libFuzzer target for the staff listener's HTTP side,
- * proxy/gateway/gateway_http.c (included here as it is, so its per-process
- * state can be reset between inputs; libwebsockets and the rest of the
- * gateway are gw_stubs.c). It takes over where lws has parsed a request:
+ * proxy/gateway/gateway_http.c and the authentication path it shares with
+ * the admin API, proxy/gateway/gateway_auth.c (both included here as they
+ * are, so their per-process state can be reset between inputs;
+ * libwebsockets, the password-check threads and the rest of the gateway are
+ * gw_stubs.c). It takes over where lws has parsed a request:
  * the path, the method, Content-Length, the login body in pieces, the
  * password check's answer, tickets, and the WebSocket upgrade with its
  * Upgrade value, subprotocols and ticket= argument. (Tokenizing the request
@@ -46,6 +48,7 @@
 #include <stdio.h>
 
 #include "gateway_http.c"
+#include "gateway_auth.c"
 
 #include "gw_stubs.h"
 #include "support.h"
@@ -75,7 +78,8 @@ static uint8_t cflags;
 static void reset_http_state(void)
 {
 	http_rate_ready = false;
-	http_refusals_ready = false;
+	for (size_t i = 0; i < sizeof auth_refused / sizeof auth_refused[0]; i++)
+		auth_refused[i].ready = false;
 	while (http_grants != NULL) {
 		struct http_grant *g = http_grants;
 		http_grants = g->next;

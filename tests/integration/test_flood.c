@@ -14,7 +14,9 @@
  *     logins arriving together get 503 busy with Retry-After at once,
  *     counted in /metrics;
  *   - valid logins are rate-limited per address (429 rate_limited with
- *     Retry-After), admin API requests too; /metrics counts each.
+ *     Retry-After), admin API requests too; /metrics counts each, and the
+ *     audit log has one login_refused_rate record of each (the admin API's
+ *     "via":"admin").
  *
  * No timed assertions: speed figures belong to bench/.
  */
@@ -508,11 +510,17 @@ IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 	size_t bytes = 0;
 	json_t *recs = fl_records(&bytes);
 	long long rate_records = 0, rate_counted = 0, oks = 0;
+	long long admin_records = 0, admin_counted = 0;
 	for (size_t i = 0; i < json_array_size(recs); i++) {
 		json_t *rec = json_array_get(recs, i);
 		if (strcmp(fl_str(rec, "event"), "login_refused_rate") == 0) {
-			rate_records++;
-			rate_counted += fl_int(rec, "count");
+			/* the admin API's are counted apart, and say so */
+			bool admin = strcmp(fl_str(rec, "via"), "admin") == 0;
+			IT_ASSERT(admin || json_object_get(rec, "via") == NULL,
+				  "login_refused_rate via \"%s\" (want none, or \"admin\")",
+				  fl_str(rec, "via"));
+			*(admin ? &admin_records : &rate_records) += 1;
+			*(admin ? &admin_counted : &rate_counted) += fl_int(rec, "count");
 			IT_ASSERT(strcmp(fl_str(rec, "reason"), "rate_limited") == 0,
 				  "login_refused_rate reason %s", fl_str(rec, "reason"));
 		} else if (strcmp(fl_str(rec, "event"), "login_ok") == 0) {
@@ -524,4 +532,7 @@ IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 		  "%lld login_refused_rate records counting %lld (want 1 counting %d), %lld "
 		  "login_ok (want %d)",
 		  rate_records, rate_counted, limited, oks, ok);
+	IT_ASSERT(admin_records == 1 && admin_counted == admin_limited,
+		  "%lld login_refused_rate records via admin counting %lld (want 1 counting %d)",
+		  admin_records, admin_counted, admin_limited);
 }

@@ -1,0 +1,325 @@
+/*
+ * gateway_auth_pool.c: password checks (Argon2id, ~40 ms each) on a small
+ * pool of worker threads, so that the event loop, and with it every relayed
+ * session, never waits for one. What is checked, and what a result means
+ * (lockout, audit, metrics), is gateway_auth.c's: this file only runs the
+ * checks.
+ *
+ * The loop submits a job holding copies of what the check needs (the user
+ * name, the Argon2id hash to verify against, the password) and tied to the
+ * connection (wsi) that waits for it. A thread runs argon2id_verify() on
+ * those copies only: it never touches the gateway's state, so the users
+ * table may be reloaded meanwhile. It posts the result and wakes the loop
+ * with lws_cancel_service(), the only libwebsockets call that is safe from
+ * another thread in 4.1.6. lws then calls LWS_CALLBACK_EVENT_WAIT_CANCELLED
+ * on every protocol of every vhost (lws_broadcast() with a fake wsi, user
+ * NULL); the "http" and "admin-http" callbacks answer it with auth_poll(),
+ * which hands each finished job to its listener (http_auth_done(),
+ * admin_auth_done()) on the loop thread.
+ *
+ * A connection that closes while its check is queued or running cancels
+ * it (auth_cancel() at LWS_CALLBACK_CLOSED_HTTP and WSI_DESTROY): a queued
+ * job is dropped, a running one is finished and its result discarded, so a
+ * result is never delivered to a wsi that is gone (or to a new connection
+ * that got the same address).
+ *
+ * Unknown user names are checked against a dummy hash made at start-up
+ * with the same parameters as real ones, so the answer takes as long as for
+ * a known name. Passwords are wiped (OPENSSL_cleanse) when a job ends,
+ * whichever way.
+ *
+ * The queue is bounded: when it is full, auth_submit() fails at once and
+ * the caller answers 503 busy with Retry-After.
+ */
+#include <argon2.h>
+#include <openssl/rand.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "log.h"
+
+struct auth_job {
+	struct auth_job *next;
+	/* the loop's side */
+	struct lws *wsi;          /* the waiting connection; NULL once cancelled */
+	enum auth_for kind;
+	char tag[LOCKOUT_KEY_MAX]; /* who asked (address lockout key): auth_pending() */
+	/* input of the thread: copies, never pointers into the gateway's state */
+	char user[USERS_NAME_MAX + 1];
+	char hash[USERS_HASH_MAX];
+	char password[USERS_PASSWORD_MAX + 1];
+	size_t password_len;
+	/* output of the thread */
+	bool ok;
+};
+
+static struct {
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;          /* a job was queued, or stop */
+	struct auth_job *queue_head, *queue_tail; /* waiting for a thread */
+	size_t queued, queue_max;
+	struct auth_job *running;     /* being checked (a list, order does not matter) */
+	struct auth_job *done;        /* finished, waiting for auth_poll() */
+	bool stop;
+	pthread_t *threads;
+	size_t n_threads;
+	struct lws_context *ctx;
+	char dummy_hash[USERS_HASH_MAX];
+} auth;
+
+/* Wipe and free a job. */
+static void auth_job_free(struct auth_job *j)
+{
+	OPENSSL_cleanse(j, sizeof *j);
+	free(j);
+}
+
+/* Remove j from the list at *head; true if it was there. */
+static bool auth_unlink(struct auth_job **head, struct auth_job *j)
+{
+	for (struct auth_job **pp = head; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			j->next = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void *auth_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&auth.lock);
+	while (true) {
+		while (!auth.stop && auth.queue_head == NULL)
+			pthread_cond_wait(&auth.wake, &auth.lock);
+		if (auth.stop)
+			break;
+		struct auth_job *j = auth.queue_head;
+		auth.queue_head = j->next;
+		if (auth.queue_head == NULL)
+			auth.queue_tail = NULL;
+		auth.queued--;
+		j->next = auth.running;
+		auth.running = j;
+		pthread_mutex_unlock(&auth.lock);
+
+		/* Only j's own copies are read here; argon2id_verify is thread-safe. */
+		j->ok = argon2id_verify(j->hash, j->password, j->password_len) == ARGON2_OK;
+		OPENSSL_cleanse(j->password, sizeof j->password);
+
+		pthread_mutex_lock(&auth.lock);
+		auth_unlink(&auth.running, j);
+		j->next = auth.done;
+		auth.done = j;
+		pthread_mutex_unlock(&auth.lock);
+		lws_cancel_service(auth.ctx);
+		pthread_mutex_lock(&auth.lock);
+	}
+	pthread_mutex_unlock(&auth.lock);
+	return NULL;
+}
+
+int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen)
+{
+	if (threads < 1 || queue_max < 1) {
+		snprintf(err, errlen, "auth_threads and auth_queue must be at least 1");
+		return -1;
+	}
+	/* The dummy: a hash of a random password nobody knows, same cost as real ones. */
+	unsigned char secret[32];
+	char secret_text[65];
+	if (RAND_bytes(secret, sizeof secret) != 1) {
+		snprintf(err, errlen, "no random bytes for the dummy password hash");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof secret; i++)
+		snprintf(secret_text + 2 * i, 3, "%02x", secret[i]);
+	int hrc = users_hash_password(secret_text, auth.dummy_hash, sizeof auth.dummy_hash);
+	OPENSSL_cleanse(secret, sizeof secret);
+	OPENSSL_cleanse(secret_text, sizeof secret_text);
+	if (hrc != 0) {
+		snprintf(err, errlen, "could not make the dummy password hash (Argon2id)");
+		return -1;
+	}
+	auth.ctx = ctx;
+	auth.queue_max = (size_t)queue_max;
+	auth.threads = calloc((size_t)threads, sizeof *auth.threads);
+	if (auth.threads == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&auth.lock, NULL);
+	pthread_cond_init(&auth.wake, NULL);
+	auth.started = true;
+	for (int i = 0; i < threads; i++) {
+		int rc = pthread_create(&auth.threads[i], NULL, auth_thread, NULL);
+		if (rc != 0) {
+			snprintf(err, errlen, "could not start password-check thread %d: %s", i + 1,
+				 strerror(rc));
+			auth_shutdown();
+			return -1;
+		}
+		auth.n_threads++;
+	}
+	return 0;
+}
+
+void auth_shutdown(void)
+{
+	if (!auth.started)
+		return;
+	pthread_mutex_lock(&auth.lock);
+	auth.stop = true;
+	pthread_cond_broadcast(&auth.wake);
+	pthread_mutex_unlock(&auth.lock);
+	for (size_t i = 0; i < auth.n_threads; i++)
+		pthread_join(auth.threads[i], NULL);
+	free(auth.threads);
+	auth.threads = NULL;
+	auth.n_threads = 0;
+	/* Every thread is gone: no lock needed. Nothing is delivered any more. */
+	struct auth_job *lists[] = { auth.queue_head, auth.running, auth.done };
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		for (struct auth_job *j = lists[i], *next; j != NULL; j = next) {
+			next = j->next;
+			auth_job_free(j);
+		}
+	}
+	auth.queue_head = auth.queue_tail = auth.running = auth.done = NULL;
+	auth.queued = 0;
+	pthread_cond_destroy(&auth.wake);
+	pthread_mutex_destroy(&auth.lock);
+	auth.started = false;
+}
+
+int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
+		const char *tag, const char *password)
+{
+	if (!auth.started)
+		return -1;
+	size_t plen = strlen(password);
+	if (plen > USERS_PASSWORD_MAX)
+		plen = USERS_PASSWORD_MAX; /* the callers' buffers hold no more */
+	pthread_mutex_lock(&auth.lock);
+	bool full = auth.queued >= auth.queue_max;
+	pthread_mutex_unlock(&auth.lock);
+	if (full)
+		return -1;
+	struct auth_job *j = calloc(1, sizeof *j);
+	if (j == NULL)
+		return -1;
+	j->wsi = wsi;
+	j->kind = kind;
+	snprintf(j->tag, sizeof j->tag, "%s", tag);
+	snprintf(j->user, sizeof j->user, "%s", user);
+	/* Unknown user: the dummy hash, so the check costs the same. */
+	const char *h = hash != NULL ? hash : auth.dummy_hash;
+	snprintf(j->hash, sizeof j->hash, "%s", h);
+	memcpy(j->password, password, plen);
+	j->password[plen] = '\0';
+	j->password_len = plen;
+	pthread_mutex_lock(&auth.lock);
+	if (auth.queued >= auth.queue_max) { /* only the loop submits, but be exact */
+		pthread_mutex_unlock(&auth.lock);
+		auth_job_free(j);
+		return -1;
+	}
+	if (auth.queue_tail != NULL)
+		auth.queue_tail->next = j;
+	else
+		auth.queue_head = j;
+	auth.queue_tail = j;
+	auth.queued++;
+	pthread_cond_signal(&auth.wake);
+	pthread_mutex_unlock(&auth.lock);
+	return 0;
+}
+
+void auth_cancel(struct lws *wsi)
+{
+	if (!auth.started || wsi == NULL)
+		return;
+	pthread_mutex_lock(&auth.lock);
+	/* Queued: drop it (keeping the tail right). */
+	struct auth_job *prev = NULL;
+	for (struct auth_job *j = auth.queue_head, *next; j != NULL; j = next) {
+		next = j->next;
+		if (j->wsi != wsi) {
+			prev = j;
+			continue;
+		}
+		if (prev != NULL)
+			prev->next = next;
+		else
+			auth.queue_head = next;
+		if (auth.queue_tail == j)
+			auth.queue_tail = prev;
+		auth.queued--;
+		auth_job_free(j);
+	}
+	/* Running: finished by its thread, then discarded by auth_poll(). */
+	for (struct auth_job *j = auth.running; j != NULL; j = j->next)
+		if (j->wsi == wsi)
+			j->wsi = NULL;
+	/* Done but not yet delivered: drop it. */
+	for (struct auth_job **pp = &auth.done; *pp != NULL;) {
+		struct auth_job *j = *pp;
+		if (j->wsi == wsi) {
+			*pp = j->next;
+			auth_job_free(j);
+		} else {
+			pp = &j->next;
+		}
+	}
+	pthread_mutex_unlock(&auth.lock);
+}
+
+size_t auth_pending(const char *tag)
+{
+	size_t n = 0;
+	if (!auth.started)
+		return 0;
+	pthread_mutex_lock(&auth.lock);
+	struct auth_job *lists[] = { auth.queue_head, auth.running, auth.done };
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		for (struct auth_job *j = lists[i]; j != NULL; j = j->next)
+			if (j->wsi != NULL && strcmp(j->tag, tag) == 0)
+				n++;
+	pthread_mutex_unlock(&auth.lock);
+	return n;
+}
+
+void auth_poll(void)
+{
+	if (!auth.started)
+		return;
+	while (true) {
+		/* One at a time: a cancel during delivery still finds the others. */
+		pthread_mutex_lock(&auth.lock);
+		struct auth_job *j = auth.done;
+		if (j != NULL)
+			auth.done = j->next;
+		pthread_mutex_unlock(&auth.lock);
+		if (j == NULL)
+			return;
+		if (j->wsi != NULL) {
+			struct auth_result r = { .ok = j->ok };
+			memcpy(r.user, j->user, sizeof r.user);
+			memcpy(r.hash, j->hash, sizeof r.hash);
+			if (j->kind == AUTH_FOR_STAFF)
+				http_auth_done(j->wsi, &r);
+			else
+				admin_auth_done(j->wsi, &r);
+			OPENSSL_cleanse(&r, sizeof r);
+		}
+		auth_job_free(j);
+	}
+}
