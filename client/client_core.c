@@ -6,6 +6,8 @@
  */
 #include "client_conn.h"
 #include "client_core.h"
+#include "keysym.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -571,57 +573,28 @@ int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask)
 	return ok ? 0 : -1;
 }
 
-/*
- * Decodes one UTF-8 code point at *p (strict: no overlongs, surrogates or
- * values above U+10FFFF) and advances *p. Returns the code point, or -1 if
- * the sequence is invalid.
- */
-static int32_t utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	int32_t cp, min;
-	int n, k;
-
-	if (s[0] < 0x80) {
-		*p = s + 1;
-		return s[0];
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 1;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 2;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 3;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return -1;
-	}
-	for (k = 1; k <= n; k++) {
-		if ((s[k] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return -1;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*p = s + n + 1;
-	return cp;
-}
-
-/* Maps a code point to the keysym pgc_type_utf8() sends. */
-static uint32_t keysym_for(int32_t cp)
+/* The keysym pgc_type_utf8() sends for code point cp: Return and Tab for
+   a line feed and a tab, else keysym.h's rule (0: not typed). */
+static uint32_t keysym_for(uint32_t cp)
 {
 	if (cp == '\n')
 		return 0xff0d;	/* XK_Return */
 	if (cp == '\t')
 		return 0xff09;	/* XK_Tab */
-	if (cp >= 0x20 && cp <= 0x7e)
-		return (uint32_t)cp;
-	return 0x01000000u | (uint32_t)cp;
+	return keysym_from_codepoint(cp);
+}
+
+/* The next character of the NUL-terminated text at *p (advanced past it)
+   as the keysym that types it; 0 if it is not valid UTF-8 or has none. */
+static uint32_t keysym_next(const unsigned char **p)
+{
+	uint32_t cp;
+	size_t len = utf8_next(*p, strnlen((const char *)*p, 4), &cp);
+
+	if (!len)
+		return 0;
+	*p += len;
+	return keysym_for(cp);
 }
 
 int pgc_type_utf8(struct pgc_conn *c, const char *text)
@@ -633,14 +606,14 @@ int pgc_type_utf8(struct pgc_conn *c, const char *text)
 	if (!text)
 		return -1;
 	for (p = (const unsigned char *)text; *p;)	/* validate everything first */
-		if (utf8_next(&p) < 0)
+		if (!keysym_next(&p))
 			return -1;
 	if (!conn_can_send(c))
 		return -1;
 	pthread_mutex_lock(&c->rfb_lock);
 	sigpipe_block(&g);
 	for (p = (const unsigned char *)text; *p && ok;) {
-		uint32_t ks = keysym_for(utf8_next(&p));
+		uint32_t ks = keysym_next(&p);
 
 		ok = SendKeyEvent(c->rfb, ks, TRUE) && SendKeyEvent(c->rfb, ks, FALSE);
 	}

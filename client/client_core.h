@@ -150,8 +150,11 @@ int pgc_send_raw(struct pgc_conn *c, const void *buf, size_t len);
 int pgc_key(struct pgc_conn *c, uint32_t keysym, bool down);
 int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask);
 
-/* Type UTF-8 text: each code point as a key down+up (Unicode keysyms for
-   non-ASCII, Latin-1 keysyms for ASCII). Returns 0 or -1. */
+/* Type UTF-8 text: each character as a key down+up of the keysym
+   keysym.h's rule gives it (Latin-1 keysyms for U+0020..U+007E and
+   U+00A0..U+00FF, Unicode keysyms for the rest), Return for "\n" and Tab
+   for "\t". Returns 0, or -1 (nothing sent) if text is not valid UTF-8 or
+   holds another control character. */
 int pgc_type_utf8(struct pgc_conn *c, const char *text);
 
 /* True once the connection is closed; the reason the server gave (WebSocket
