@@ -78,6 +78,40 @@ int proc_spawn(const struct gw_session *s)
 	return 0;
 }
 
+/*
+ * Give the worker on ctrl_fd its settings and adopt the socket into the lws
+ * loop as "pg-ctl". NULL, or (the socket closed) what went wrong for the viewer.
+ */
+static const char *proc_open_ctrl(struct gw_session *s, int ctrl_fd)
+{
+	s->ctrl_fd = ctrl_fd;
+	char *settings = proc_settings_json(s);
+	if (settings == NULL || strlen(settings) > IPC_PAYLOAD_MAX ||
+	    ipc_send(s->ctrl_fd, IPC_SETTINGS, settings, strlen(settings), -1) != 0) {
+		log_error("session %s of %s: could not send settings", s->id, s->user);
+		free(settings);
+		close(s->ctrl_fd);
+		s->ctrl_fd = -1;
+		return "could not configure the session";
+	}
+	free(settings);
+	fcntl(s->ctrl_fd, F_SETFL, fcntl(s->ctrl_fd, F_GETFL) | O_NONBLOCK);
+	lws_adopt_desc_t ad = { 0 };
+	ad.vh = gw->vhost;
+	ad.type = LWS_ADOPT_RAW_FILE_DESC;
+	ad.fd.filefd = s->ctrl_fd;
+	ad.vh_prot_name = "pg-ctl";
+	ad.opaque = s;
+	s->ctrl = lws_adopt_descriptor_vhost_via_info(&ad);
+	if (s->ctrl == NULL) {
+		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
+		close(s->ctrl_fd);
+		s->ctrl_fd = -1;
+		return "internal error";
+	}
+	return NULL;
+}
+
 void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const char *error)
 {
 	struct gw_session *s = session_find_id(id);
@@ -105,31 +139,9 @@ void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const ch
 		priv_kill(s->id);
 		return;
 	}
-	s->ctrl_fd = ctrl_fd;
-	char *settings = proc_settings_json(s);
-	if (settings == NULL || strlen(settings) > IPC_PAYLOAD_MAX ||
-	    ipc_send(s->ctrl_fd, IPC_SETTINGS, settings, strlen(settings), -1) != 0) {
-		log_error("session %s of %s: could not send settings", s->id, s->user);
-		free(settings);
-		close(s->ctrl_fd);
-		s->ctrl_fd = -1;
-		session_end(s, GW_END_START_FAILED, 0, "could not configure the session");
-		return;
-	}
-	free(settings);
-	fcntl(s->ctrl_fd, F_SETFL, fcntl(s->ctrl_fd, F_GETFL) | O_NONBLOCK);
-	lws_adopt_desc_t ad = { 0 };
-	ad.vh = gw->vhost;
-	ad.type = LWS_ADOPT_RAW_FILE_DESC;
-	ad.fd.filefd = s->ctrl_fd;
-	ad.vh_prot_name = "pg-ctl";
-	ad.opaque = s;
-	s->ctrl = lws_adopt_descriptor_vhost_via_info(&ad);
-	if (s->ctrl == NULL) {
-		log_error("session %s of %s: could not adopt the control socket", s->id, s->user);
-		close(s->ctrl_fd);
-		s->ctrl_fd = -1;
-		session_end(s, GW_END_START_FAILED, 0, "internal error");
+	const char *failed = proc_open_ctrl(s, ctrl_fd);
+	if (failed != NULL) {
+		session_end(s, GW_END_START_FAILED, 0, failed); /* kills the cell */
 		return;
 	}
 	log_info("session %s of %s: worker %d started as uid %u in %s (%dx%d)", s->id, s->user,
