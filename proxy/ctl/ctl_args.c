@@ -7,10 +7,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ctl_format.h"
 
 /* An option that takes a value. */
 struct ctl_valopt {
@@ -54,18 +55,6 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 	if ((size_t)cmd < sizeof ctl_cmd_names / sizeof ctl_cmd_names[0])
 		return ctl_cmd_names[cmd];
 	return "?";
-}
-
-static int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 const char *ctl_args_command_word(int argc, char *const *argv)

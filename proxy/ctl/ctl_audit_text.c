@@ -5,27 +5,12 @@
 #include "ctl_audit_text.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "audit_chain.h"
 #include "ctl_format.h"
-
-static int ctl_audit_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int ctl_audit_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 int ctl_audit_parse_time(const char *text, int64_t *unix_ms, char *err, size_t errlen)
 {
@@ -34,18 +19,18 @@ int ctl_audit_parse_time(const char *text, int64_t *unix_ms, char *err, size_t e
 	struct audit_time t;
 
 	if (text == NULL)
-		return ctl_audit_fail(err, errlen, "no time given (%s)", hint);
+		return ctl_fail(err, errlen, "no time given (%s)", hint);
 	switch (audit_parse_time(text, &t)) {
 	case AUDIT_TIME_OK:
 		break;
 	case AUDIT_TIME_NO_SUCH:
-		return ctl_audit_fail(err, errlen, "\"%s\": no such %s", text,
+		return ctl_fail(err, errlen, "\"%s\": no such %s", text,
 				      t.has_zone ? "date or time" : "date or local time");
 	default:
-		return ctl_audit_fail(err, errlen, "\"%s\": not a time (%s)", text, hint);
+		return ctl_fail(err, errlen, "\"%s\": not a time (%s)", text, hint);
 	}
 	if (t.unix_s < 0)
-		return ctl_audit_fail(err, errlen, "\"%s\": before 1970", text);
+		return ctl_fail(err, errlen, "\"%s\": before 1970", text);
 	*unix_ms = t.unix_s * 1000 + t.ms;
 	return 0;
 }
@@ -466,7 +451,7 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 
 	memset(a, 0, sizeof *a);
 	if (argc < 1 || (a->files = calloc((size_t)argc, sizeof *a->files)) == NULL)
-		return ctl_audit_fail(err, errlen, "out of memory");
+		return ctl_fail(err, errlen, "out of memory");
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		if (options_done || arg[0] != '-' || arg[1] == '\0') {
@@ -497,7 +482,7 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 			const char *v;
 			if (strcmp(arg, name) == 0) {
 				if (i + 1 >= argc) {
-					ctl_audit_fail(err, errlen, "%s needs a value", name);
+					ctl_fail(err, errlen, "%s needs a value", name);
 					goto fail;
 				}
 				v = argv[++i];
@@ -507,27 +492,27 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 				continue;
 			}
 			if (vals[k] != NULL) {
-				ctl_audit_fail(err, errlen, "%s given twice", name);
+				ctl_fail(err, errlen, "%s given twice", name);
 				goto fail;
 			}
 			if (v[0] == '\0') {
-				ctl_audit_fail(err, errlen, "%s needs a non-empty value", name);
+				ctl_fail(err, errlen, "%s needs a non-empty value", name);
 				goto fail;
 			}
 			vals[k] = v;
 			break;
 		}
 		if (k == CTL_AUDIT_NOPTS) {
-			ctl_audit_fail(err, errlen, "unknown option \"%s\"", arg);
+			ctl_fail(err, errlen, "unknown option \"%s\"", arg);
 			goto fail;
 		}
 	}
 	if (pos0 == NULL || strcmp(pos0, "audit") != 0) {
-		ctl_audit_fail(err, errlen, "not an audit command");
+		ctl_fail(err, errlen, "not an audit command");
 		goto fail;
 	}
 	if (sub == NULL) {
-		ctl_audit_fail(err, errlen, "audit: missing verify, query or sessions");
+		ctl_fail(err, errlen, "audit: missing verify, query or sessions");
 		goto fail;
 	}
 	if (strcmp(sub, "verify") == 0)
@@ -537,22 +522,22 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 	else if (strcmp(sub, "sessions") == 0)
 		a->cmd = CTL_AUDIT_SESSIONS;
 	else {
-		ctl_audit_fail(err, errlen, "unknown audit command \"%s\" (verify, query, sessions)",
+		ctl_fail(err, errlen, "unknown audit command \"%s\" (verify, query, sessions)",
 			       sub);
 		goto fail;
 	}
 	for (size_t k = 0; k < CTL_AUDIT_NOPTS; k++)
 		if (vals[k] != NULL && !(ctl_audit_opts[k].on & (1 << a->cmd))) {
-			ctl_audit_fail(err, errlen, "%s only goes with %s", ctl_audit_opts[k].name,
+			ctl_fail(err, errlen, "%s only goes with %s", ctl_audit_opts[k].name,
 				       ctl_audit_opts[k].where);
 			goto fail;
 		}
 	if (json && a->cmd == CTL_AUDIT_VERIFY) {
-		ctl_audit_fail(err, errlen, "--json only goes with audit query or audit sessions");
+		ctl_fail(err, errlen, "--json only goes with audit query or audit sessions");
 		goto fail;
 	}
 	if (vals[1] != NULL && a->nfiles > 0) {
-		ctl_audit_fail(err, errlen, "give --dir D or FILES, not both");
+		ctl_fail(err, errlen, "give --dir D or FILES, not both");
 		goto fail;
 	}
 	a->key_file = vals[0] != NULL ? vals[0] : CTL_AUDIT_KEY_FILE;
@@ -566,21 +551,21 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 	char terr[256];
 	if (vals[4] != NULL) {
 		if (ctl_audit_parse_time(vals[4], &a->filter.since_ms, terr, sizeof terr) != 0) {
-			ctl_audit_fail(err, errlen, "--since: %s", terr);
+			ctl_fail(err, errlen, "--since: %s", terr);
 			goto fail;
 		}
 		a->filter.since_set = true;
 	}
 	if (vals[5] != NULL) {
 		if (ctl_audit_parse_time(vals[5], &a->filter.until_ms, terr, sizeof terr) != 0) {
-			ctl_audit_fail(err, errlen, "--until: %s", terr);
+			ctl_fail(err, errlen, "--until: %s", terr);
 			goto fail;
 		}
 		a->filter.until_set = true;
 	}
 	if (a->filter.since_set && a->filter.until_set &&
 	    a->filter.since_ms >= a->filter.until_ms) {
-		ctl_audit_fail(err, errlen, "--since must be before --until");
+		ctl_fail(err, errlen, "--since must be before --until");
 		goto fail;
 	}
 	return 0;

@@ -20,15 +20,14 @@
 #include "node_limits.h"
 #include "utf8.h"
 
-static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int ctl_fmt_fail(char *err, size_t errlen, const char *fmt, ...)
+int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return -1;
 }
 
@@ -207,13 +206,13 @@ static json_t *ctl_load_object(const char *json, size_t len, const char *what, c
 	if (root == NULL) {
 		char text[128];
 		ctl_clean_text(jerr.text, strlen(jerr.text), text, sizeof text);
-		ctl_fmt_fail(err, errlen, "the answer to %s is not JSON (%s at byte %d)", what, text,
+		ctl_fail(err, errlen, "the answer to %s is not JSON (%s at byte %d)", what, text,
 			     jerr.position);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		ctl_fmt_fail(err, errlen, "the answer to %s is not a JSON object", what);
+		ctl_fail(err, errlen, "the answer to %s is not a JSON object", what);
 		return NULL;
 	}
 	return root;
@@ -291,7 +290,7 @@ static int ctl_print_list(const struct ctl_list_spec *spec, const char *json, si
 	json_t *list = json_object_get(root, spec->key);
 	if (!json_is_array(list)) {
 		json_decref(root);
-		return ctl_fmt_fail(err, errlen, "the answer to %s has no \"%s\" list", spec->what,
+		return ctl_fail(err, errlen, "the answer to %s has no \"%s\" list", spec->what,
 				    spec->key);
 	}
 	ctl_table_init(&t, spec->ncols, spec->headers, spec->right);
@@ -301,25 +300,25 @@ static int ctl_print_list(const struct ctl_list_spec *spec, const char *json, si
 		struct ctl_cells cells;
 		const char *row[CTL_TABLE_COLS_MAX];
 		if (!json_is_object(o)) {
-			ctl_fmt_fail(err, errlen, "%s %zu of the list is not a JSON object", spec->item,
+			ctl_fail(err, errlen, "%s %zu of the list is not a JSON object", spec->item,
 				     i + 1);
 			goto done;
 		}
 		spec->row(o, &cells, row);
 		if (ctl_table_add(&t, row) != 0) {
-			ctl_fmt_fail(err, errlen, "out of memory");
+			ctl_fail(err, errlen, "out of memory");
 			goto done;
 		}
 	}
 	if (t.nrows == 0)
 		fprintf(out, "%s\n", spec->empty);
 	else if (ctl_table_print(&t, out) != 0) {
-		ctl_fmt_fail(err, errlen, "write error");
+		ctl_fail(err, errlen, "write error");
 		goto done;
 	}
 	if (spec->footer != NULL)
 		spec->footer(root, out);
-	rc = ferror(out) ? ctl_fmt_fail(err, errlen, "write error") : 0;
+	rc = ferror(out) ? ctl_fail(err, errlen, "write error") : 0;
 done:
 	ctl_table_free(&t);
 	json_decref(root);
@@ -458,17 +457,17 @@ int ctl_print_limits(const char *json, size_t len, FILE *out, char *err, size_t 
 			goto oom;
 	}
 	if (t.nrows == 0) {
-		ctl_fmt_fail(err, errlen, "the answer to GET /api/v1/limits holds no limits");
+		ctl_fail(err, errlen, "the answer to GET /api/v1/limits holds no limits");
 		goto done;
 	}
 	if (ctl_table_print(&t, out) != 0) {
-		ctl_fmt_fail(err, errlen, "write error");
+		ctl_fail(err, errlen, "write error");
 		goto done;
 	}
 	rc = 0;
 	goto done;
 oom:
-	ctl_fmt_fail(err, errlen, "out of memory");
+	ctl_fail(err, errlen, "out of memory");
 done:
 	ctl_table_free(&t);
 	json_decref(root);
@@ -498,7 +497,7 @@ int ctl_print_status(const char *server, const char *health, size_t health_len,
 		goto done;
 	json_t *list = json_object_get(s, "sessions");
 	if (!json_is_array(list)) {
-		ctl_fmt_fail(err, errlen, "the answer to GET /api/v1/sessions has no \"sessions\" list");
+		ctl_fail(err, errlen, "the answer to GET /api/v1/sessions has no \"sessions\" list");
 		goto done;
 	}
 	size_t n_active = 0, n_detached = 0, n_other = 0, i;
@@ -539,7 +538,7 @@ int ctl_print_status(const char *server, const char *health, size_t health_len,
 	if (per_user >= 0)
 		fprintf(out, "per user:  %lld session%s at most\n", per_user, per_user == 1 ? "" : "s");
 	if (ferror(out)) {
-		ctl_fmt_fail(err, errlen, "write error");
+		ctl_fail(err, errlen, "write error");
 		goto done;
 	}
 	rc = 0;
@@ -567,12 +566,12 @@ char *ctl_status_json(const char *health, size_t health_len, const char *limits,
 	    json_object_set(all, "sessions", json_object_get(s, "sessions") != NULL ?
 						     json_object_get(s, "sessions") :
 						     json_null()) != 0) {
-		ctl_fmt_fail(err, errlen, "out of memory");
+		ctl_fail(err, errlen, "out of memory");
 		goto done;
 	}
 	text = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text == NULL)
-		ctl_fmt_fail(err, errlen, "out of memory");
+		ctl_fail(err, errlen, "out of memory");
 done:
 	json_decref(h);
 	json_decref(l);

@@ -13,6 +13,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * Write the message into err (errlen bytes, may be NULL/0) and return -1:
+ * how pixelgatectl's pure functions fail.
+ */
+int ctl_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Most columns a table has. */
 #define CTL_TABLE_COLS_MAX 16
 /* Longest cell, bytes after cleaning; longer text is cut with "...". */
