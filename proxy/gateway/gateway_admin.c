@@ -89,7 +89,7 @@ void admin_reply_json(struct admin_pss *pss, unsigned int status, json_t *o)
 void admin_error(struct admin_pss *pss, unsigned int status, const char *code,
 		 const char *message)
 {
-	admin_reply_json(pss, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+	admin_reply_json(pss, status, auth_error_json(code, message, 0));
 }
 
 void admin_errorf(struct admin_pss *pss, unsigned int status, const char *code, const char *fmt,
@@ -110,13 +110,11 @@ static void admin_unauthorized(struct admin_pss *pss, const char *message)
 	pss->challenge = true;
 }
 
-/* Reply with what the authentication refused (gateway_auth.c); 401 with the challenge. */
+/* Reply with a refusal (most from gateway_auth.c); 401 with the challenge. */
 static void admin_refused(struct admin_pss *pss, const struct auth_answer *no)
 {
-	json_t *o = json_pack("{s:s, s:s}", "error", no->code, "message", no->message);
-	if (o != NULL && no->retry_after_s > 0)
-		json_object_set_new(o, "retry_after_s", json_integer(no->retry_after_s));
-	admin_reply_json(pss, no->status, o);
+	admin_reply_json(pss, no->status,
+			 auth_error_json(no->code, no->message, no->retry_after_s));
 	pss->retry_after_s = no->retry_after_s;
 	pss->challenge = no->status == 401;
 }
@@ -351,12 +349,10 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 			log_warn("admin API: requests from %s refused: over admin_rate_per_s %d "
 				 "(burst %d); further refusals are counted, audited once a minute",
 				 pss->peer, gw->limits.admin_rate_per_s, gw->limits.admin_burst);
-		admin_reply_json(pss, 429,
-				 json_pack("{s:s, s:s, s:i}", "error", "rate_limited", "message",
-					   "too many requests from your address: wait before "
-					   "trying again",
-					   "retry_after_s", retry_s));
-		pss->retry_after_s = retry_s;
+		admin_refused(pss, &(struct auth_answer){ 429, "rate_limited",
+							  "too many requests from your address: "
+							  "wait before trying again",
+							  retry_s });
 	} else if (pss->target.route == ADMIN_ROUTE_NONE) {
 		admin_error(pss, 404, "not_found", "no such path");
 	} else if (!(methods & (1u << pss->method))) {

@@ -212,6 +212,17 @@ bool auth_refusal_count(enum auth_for kind, const char *event, const char *user,
 
 /* ---- the two halves of a check ------------------------------------------------------ */
 
+json_t *auth_error_json(const char *code, const char *message, int retry_after_s)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", message);
+	if (o != NULL && retry_after_s > 0 &&
+	    json_object_set_new(o, "retry_after_s", json_integer(retry_after_s)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static void auth_set(struct auth_answer *out, unsigned int status, const char *code,
 		     const char *message, int retry_after_s)
 {

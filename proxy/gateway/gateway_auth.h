@@ -12,6 +12,7 @@
 #ifndef PIXELGATE_GATEWAY_AUTH_H
 #define PIXELGATE_GATEWAY_AUTH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "gateway.h"
@@ -23,6 +24,13 @@ struct auth_answer {
 	const char *message;   /* static text */
 	int retry_after_s;     /* > 0: a Retry-After header and "retry_after_s" */
 };
+
+/*
+ * The body of every error answer of both listeners: {"error": code,
+ * "message": message[, "retry_after_s": retry_after_s when > 0]}. NULL when
+ * out of memory.
+ */
+json_t *auth_error_json(const char *code, const char *message, int retry_after_s);
 
 /*
  * First half of a check. name is the user name as given ("" when it cannot

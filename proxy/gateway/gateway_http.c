@@ -116,9 +116,7 @@ static int http_reply(struct lws *wsi, unsigned int status, const char *json, bo
 static int http_error_retry(struct lws *wsi, unsigned int status, const char *code,
 			    const char *message, bool upgrade_refusal, int retry_after_s)
 {
-	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", message);
-	if (o != NULL && retry_after_s > 0)
-		json_object_set_new(o, "retry_after_s", json_integer(retry_after_s));
+	json_t *o = auth_error_json(code, message, retry_after_s);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = text ? http_reply(wsi, status, text, upgrade_refusal, retry_after_s) : -1;
 	free(text);
@@ -159,9 +157,7 @@ static void http_audit_limit(const char *user, const char *peer, const char *rea
 static void http_defer(struct lws *wsi, struct http_pss *pss, unsigned int status,
 		       const char *code, const char *message, int retry_after_s)
 {
-	json_t *o = json_pack("{s:s, s:s}", "error", code, "message", message);
-	if (o != NULL && retry_after_s > 0)
-		json_object_set_new(o, "retry_after_s", json_integer(retry_after_s));
+	json_t *o = auth_error_json(code, message, retry_after_s);
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	pss->status = status;
