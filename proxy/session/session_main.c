@@ -193,18 +193,23 @@ out:
 	return rc;
 }
 
-/* Tell the gateway a shortcut was dropped (it audits "shortcut_blocked"). */
-static void worker_shortcut_event(struct worker *s, const char *keys)
+/* Send the gateway a browser event (IPC_EVENT; it audits it); ev is consumed. */
+static void worker_send_event(struct worker *s, json_t *ev)
 {
-	json_t *ev = json_pack("{s:s, s:s}", "event", "shortcut_blocked", "keys", keys);
 	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
 	if (text == NULL)
 		return;
 	log_info("browser event: %s", text);
 	if (ipc_send(s->ctrl_fd, IPC_EVENT, text, strlen(text), -1) != 0)
-		log_warn("%s: cannot forward event: %s", __func__, strerror(errno));
+		log_warn("%s: cannot send the event: %s", __func__, strerror(errno));
 	free(text);
+}
+
+/* Tell the gateway a shortcut was dropped (it audits "shortcut_blocked"). */
+static void worker_shortcut_event(struct worker *s, const char *keys)
+{
+	worker_send_event(s, json_pack("{s:s, s:s}", "event", "shortcut_blocked", "keys", keys));
 }
 
 static void worker_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
@@ -439,13 +444,8 @@ static void worker_watch(struct worker *s)
 	    !cell_watch(&u, worker_watchdog.memory_mib, worker_watchdog.max_procs, reason,
 			sizeof reason, limit, sizeof limit))
 		return;
-	json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "limit_exceeded", "limit", limit,
-			       "detail", reason);
-	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-	json_decref(ev);
-	if (text != NULL && ipc_send(s->ctrl_fd, IPC_EVENT, text, strlen(text), -1) != 0)
-		log_warn("%s: cannot send the event: %s", __func__, strerror(errno));
-	free(text);
+	worker_send_event(s, json_pack("{s:s, s:s, s:s}", "event", "limit_exceeded", "limit",
+				       limit, "detail", reason));
 	log_warn("%s (%ld processes, %ld tasks, %ld MiB)", reason, u.processes, u.tasks,
 		 u.pss_kib / 1024);
 	worker_end(s, "%s", reason);
