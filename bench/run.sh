@@ -523,13 +523,20 @@ run_compare() {
 	# against the client library of the --before tree (no guard) and that one
 	# binary runs against both daemons: the same client and workload for each.
 	src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BEFORE_DIR/CMakeCache.txt" 2>/dev/null || true)
-	[[ -f $src/viewer/core/client_core.h && -f $BEFORE_DIR/libpgclient.a ]] ||
-		die "$BEFORE_DIR: no CMake source tree with viewer/core/client_core.h, or no libpgclient.a"
+	# the client library is in viewer/core/ before e975a1a, in client/ after
+	# (with its URL parser and the RFB check in libraries of their own)
+	local inc=(-I"$src/viewer/core") libs=("$BEFORE_DIR/libpgclient.a")
+	if [[ -f $src/client/client_core.h ]]; then
+		inc=(-I"$src/client" -I"$src/proxy/common")
+		libs+=("$BEFORE_DIR/libpgclient_url.a" "$BEFORE_DIR/libpgrfb.a")
+	fi
+	[[ -f ${inc[0]#-I}/client_core.h && -f $BEFORE_DIR/libpgclient.a ]] ||
+		die "$BEFORE_DIR: no CMake source tree with the client library, or no libpgclient.a"
 	say "building bench_session.c against $BEFORE_DIR/libpgclient.a"
 	# shellcheck disable=SC2046 # pkg-config's words are meant to split
-	cc -O2 -Wall -Wextra -D_GNU_SOURCE -I"$src/viewer/core" \
+	cc -O2 -Wall -Wextra -D_GNU_SOURCE "${inc[@]}" \
 		$(pkg-config --cflags libwebsockets libvncclient jansson openssl) \
-		"$ROOT/bench/bench_session.c" "$BEFORE_DIR/libpgclient.a" \
+		"$ROOT/bench/bench_session.c" "${libs[@]}" \
 		$(pkg-config --libs libwebsockets libvncclient jansson openssl) -lpthread -lm \
 		-o "$client" >"$WORLD/client-build.log" 2>&1 ||
 		die "building the client failed: $(tail -n 20 "$WORLD/client-build.log")"

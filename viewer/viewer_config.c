@@ -13,6 +13,8 @@
  */
 #include "viewer_config.h"
 
+#include "utf8.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -80,33 +82,6 @@ static int vc_line_of(const char *text, size_t off)
 	return line;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t vc_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k;
-	uint32_t cp, min;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		k = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		k = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		k = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
 
 /* Whole-file checks before parsing: size, NUL bytes, UTF-8. */
 static int vc_check_bytes(struct viewer_parse *p)
@@ -123,7 +98,8 @@ static int vc_check_bytes(struct viewer_parse *p)
 			vc_fail(p, vc_line_of(p->text, i), "NUL byte: this is not a text file");
 			return -1;
 		}
-		size_t k = vc_utf8_len(s + i, p->len - i);
+		uint32_t cp;
+		size_t k = utf8_next(s + i, p->len - i, &cp);
 		if (k == 0) {
 			vc_fail(p, vc_line_of(p->text, i),
 				"not valid UTF-8 (byte 0x%02x); save the file as UTF-8", s[i]);

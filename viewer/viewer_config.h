@@ -69,15 +69,4 @@ int viewer_config_user_path(char *out, size_t outlen);
 /* The port of a server address without one (pgc_parse_server_url()). */
 #define VIEWER_DEFAULT_PORT 443
 
-/*
- * pgc_parse_server_url() with the viewer's default port. Kept only for
- * tests/fuzz/fuzz_viewer_config.c, which should call pgc_parse_server_url()
- * itself; the viewer does.
- */
-static inline int viewer_parse_server_url(const char *url, char *host, size_t hostlen, int *port,
-					  char *err, size_t errlen)
-{
-	return pgc_parse_server_url(url, VIEWER_DEFAULT_PORT, host, hostlen, port, err, errlen);
-}
-
 #endif

@@ -63,7 +63,7 @@
 #include "viewer_keymap.h"
 
 /* pgviewer has no include path to proxy/common (header only: nothing to link) */
-#include "../proxy/common/keysym.h"
+#include "keysym.h"
 
 /* X keysyms (X11/keysymdef.h); the viewer does not link Xlib. */
 #define XK_BackSpace 0xff08

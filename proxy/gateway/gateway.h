@@ -12,6 +12,7 @@
  *                       "pg-rfb": the raw socketpair end towards the worker
  *   gateway_session.c   "pg-ctl": the worker's control socket; the session
  *                       table, each session's states and timers, its one end path
+ *   gateway_admit.c     the one admission check (login and connect)
  *   gateway_proc.c      a session's worker process: spawn (asked of the parent),
  *                       settings, stop, reaping, forensics results
  *   gateway_record.c    session recordings (vncrec)
@@ -244,10 +245,9 @@ struct http_pss {
 	size_t len;
 	bool too_big;      /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
 	bool is_login;
-	/* a login whose password is being checked (gateway_auth.c); no password here */
+	/* a login whose password is being checked (gateway_auth.h); no password here */
 	bool checking;
 	char user[USERS_NAME_MAX + 1];
-	bool bad_user_name;
 	int width, height;
 	bool new_session;
 	char peer[64];
@@ -260,8 +260,6 @@ struct http_pss {
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len);
-/* Reload the users file if it changed on disk (staff logins and the admin API). */
-void gw_users_refresh(void);
 
 /*
  * Answer a WebSocket upgrade request that is refused with status and
@@ -275,48 +273,7 @@ struct ticket_grant *http_take_grant(struct lws *wsi);
 /* Forget wsi's grant, if any (the upgrade failed). */
 void http_drop_grant(struct lws *wsi);
 
-/*
- * The staff listener's refusals that are counted rather than audited one by
- * one (refusals.h): write every pending aggregate record now (shutdown).
- */
-void http_refusals_flush_all(void);
 
-/*
- * gateway_auth.c: password checks on a pool of threads. The loop submits,
- * a thread runs Argon2id on copies, the loop gets the result in
- * auth_poll() (at LWS_CALLBACK_EVENT_WAIT_CANCELLED) as a call of
- * http_auth_done() or admin_auth_done() with the waiting wsi.
- */
-enum auth_for { AUTH_FOR_STAFF, AUTH_FOR_ADMIN };
-
-/* What a finished check hands to its listener (wiped after the call). */
-struct auth_result {
-	char user[USERS_NAME_MAX + 1];
-	char hash[USERS_HASH_MAX]; /* the hash checked against (the user's, or the dummy) */
-	bool ok;                   /* the password matched hash */
-};
-
-/* Start threads password-check threads with a queue of queue_max jobs. 0 or -1 + err. */
-int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen);
-/* Stop the threads (waits for running checks) and drop every job. */
-void auth_shutdown(void);
-/*
- * Queue a check of password against hash (NULL: user unknown, a dummy hash
- * of the same cost) for wsi; tag names the asker (auth_pending()). Copies
- * everything it needs. 0, or -1 when the queue is full (answer 503 busy).
- */
-int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
-		const char *tag, const char *password);
-/* wsi is going away: its check is dropped or its result discarded. */
-void auth_cancel(struct lws *wsi);
-/* Checks of tag queued, running or not yet delivered. */
-size_t auth_pending(const char *tag);
-/* Deliver finished checks (loop thread, LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
-void auth_poll(void);
-/* A staff login's check finished (gateway_http.c). */
-void http_auth_done(struct lws *wsi, const struct auth_result *r);
-/* An admin request's check finished (gateway_admin.c). */
-void admin_auth_done(struct lws *wsi, const struct auth_result *r);
 
 /*
  * gateway_accept.c: who is connecting. Per-address connection caps on the
@@ -384,6 +341,23 @@ size_t session_count_detached(void);
 struct gw_session *session_find_id(const char *id);
 /* Sessions of a user that are starting or running. */
 size_t session_count_user(const char *user);
+
+/* Whether a session may start now (session_admit()). */
+enum gw_admit {
+	GW_ADMIT_OK,
+	GW_ADMIT_USER_LIMIT, /* new_session, and the user has max_sessions_per_user */
+	GW_ADMIT_DRAINING,   /* the node is draining */
+	GW_ADMIT_NODE_FULL,  /* max_sessions reached */
+	GW_ADMIT_NO_UID,     /* every session uid is held (session_uid_count) */
+};
+/*
+ * The one admission check, for a login that would start a session and for
+ * the connect that starts it (another login may have taken the room
+ * meanwhile). new_session: the user asked for another session beside theirs.
+ */
+enum gw_admit session_admit(const char *user, bool new_session);
+/* The refusal a non-OK admission counts as (pixelgate_refusals_total). */
+enum gw_refusal gw_admit_refusal(enum gw_admit a);
 /*
  * The one end path of a session (a no-op unless it is STARTING or READY;
  * the first reason wins): kind is counted in metrics and names the end in

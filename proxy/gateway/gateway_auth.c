@@ -184,7 +184,7 @@ static void auth_refusals_arm(struct auth_refused *r)
 }
 
 /* Every pending aggregate record of both listeners, now (shutdown). */
-void http_refusals_flush_all(void)
+void auth_refusals_flush_all(void)
 {
 	for (size_t i = 0; i < sizeof auth_refused / sizeof auth_refused[0]; i++) {
 		struct auth_refused *r = &auth_refused[i];

@@ -4,7 +4,7 @@
  * records and the same metrics, whichever listener a password arrives on.
  *
  * A password is checked in two halves around the thread pool
- * (gateway_auth_pool.c, declared in gateway.h): auth_begin() refuses a
+ * (gateway_auth_pool.c, declared below): auth_begin() refuses a
  * locked-out user or address and queues the check; auth_finish() takes the
  * result. Each listener turns a refusal (struct auth_answer) into its own
  * reply and goes on with what is its own (a ticket, an admin request).
@@ -16,6 +16,52 @@
 #include <stdbool.h>
 
 #include "gateway.h"
+
+/*
+ * gateway_auth_pool.c: password checks on a pool of threads. The loop submits,
+ * a thread runs Argon2id on copies, the loop gets the result in
+ * auth_poll() (at LWS_CALLBACK_EVENT_WAIT_CANCELLED) as a call of
+ * http_auth_done() or admin_auth_done() with the waiting wsi.
+ */
+enum auth_for { AUTH_FOR_STAFF, AUTH_FOR_ADMIN };
+
+/* What a finished check hands to its listener (wiped after the call). */
+struct auth_result {
+	char user[USERS_NAME_MAX + 1];
+	char hash[USERS_HASH_MAX]; /* the hash checked against (the user's, or the dummy) */
+	bool ok;                   /* the password matched hash */
+};
+
+/* Start threads password-check threads with a queue of queue_max jobs. 0 or -1 + err. */
+int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen);
+/* Stop the threads (waits for running checks) and drop every job. */
+void auth_shutdown(void);
+/*
+ * Queue a check of password against hash (NULL: user unknown, a dummy hash
+ * of the same cost) for wsi; tag names the asker (auth_pending()). Copies
+ * everything it needs. 0, or -1 when the queue is full (answer 503 busy).
+ */
+int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
+		const char *tag, const char *password);
+/* wsi is going away: its check is dropped or its result discarded. */
+void auth_cancel(struct lws *wsi);
+/* Checks of tag queued, running or not yet delivered. */
+size_t auth_pending(const char *tag);
+/* Deliver finished checks (loop thread, LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+void auth_poll(void);
+/* A staff login's check finished (gateway_http.c). */
+void http_auth_done(struct lws *wsi, const struct auth_result *r);
+/* An admin request's check finished (gateway_admin.c). */
+void admin_auth_done(struct lws *wsi, const struct auth_result *r);
+
+/* Reload the users file if it changed on disk (staff logins and the admin API). */
+void gw_users_refresh(void);
+
+/*
+ * The refusals that are counted rather than audited one by one (refusals.h),
+ * of both listeners: write every pending aggregate record now (shutdown).
+ */
+void auth_refusals_flush_all(void);
 
 /* A refusal, as a listener answers it: {"error": code, "message": message[, "retry_after_s"]}. */
 struct auth_answer {

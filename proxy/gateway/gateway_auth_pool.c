@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "gateway_auth.h"
 #include "log.h"
 
 struct auth_job {

@@ -268,6 +268,56 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	return 0;
 }
 
+/* A login refused by session_admit(): counted, audited, logged and answered. */
+static void http_refuse_admission(struct lws *wsi, struct http_pss *pss, const char *user,
+				  enum gw_admit admit)
+{
+	static const struct {
+		unsigned int status;
+		const char *code, *message;
+		int retry_after_s;
+	} answers[] = {
+		[GW_ADMIT_USER_LIMIT] = { 429, "user_limit",
+					  "you already have the largest number of sessions "
+					  "allowed; close one or log in without new_session to "
+					  "take it over",
+					  60 },
+		[GW_ADMIT_DRAINING] = { 503, "draining",
+					"this server is being taken out of service; try again "
+					"shortly",
+					60 },
+		[GW_ADMIT_NODE_FULL] = { 503, "node_full",
+					 "all sessions on this server are in use; try again later",
+					 30 },
+		[GW_ADMIT_NO_UID] = { 503, "node_full",
+				      "all sessions on this server are in use; try again later", 30 },
+	};
+	gw->metrics.refusals[gw_admit_refusal(admit)]++;
+	http_audit_limit(user, pss->peer, answers[admit].code);
+	switch (admit) {
+	case GW_ADMIT_USER_LIMIT:
+		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user "
+			 "%d)", user, pss->peer, session_count_user(user),
+			 gw->limits.max_sessions_per_user);
+		break;
+	case GW_ADMIT_DRAINING:
+		log_warn("login of %s from %s refused: node draining", user, pss->peer);
+		break;
+	case GW_ADMIT_NODE_FULL:
+		log_warn("login of %s from %s refused: node full (%zu sessions, max_sessions %d)",
+			 user, pss->peer, session_count_live(), gw->limits.max_sessions);
+		break;
+	case GW_ADMIT_NO_UID:
+	case GW_ADMIT_OK:
+		log_warn("login of %s from %s refused: node full (all %d session uids are in use; "
+			 "session_uid_count %d)", user, pss->peer, gw->cfg.session_uid_count,
+			 gw->cfg.session_uid_count);
+		break;
+	}
+	http_defer(wsi, pss, answers[admit].status, answers[admit].code, answers[admit].message,
+		   answers[admit].retry_after_s);
+}
+
 /*
  * The password check of wsi's login is done (on the loop, from auth_poll()):
  * go on with the login as before the check was moved off the loop, and keep
@@ -288,45 +338,11 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 		return;
 	}
 	/* Would this login start a session, and is there room for it? */
-	size_t mine = session_count_user(u->name);
-	bool starts_session = mine == 0 || pss->new_session;
-	if (pss->new_session && mine >= (size_t)gw->limits.max_sessions_per_user) {
-		gw->metrics.refusals[GW_REFUSE_USER_LIMIT]++;
-		http_audit_limit(u->name, peer, "user_limit");
-		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user %d)",
-			 u->name, peer, mine, gw->limits.max_sessions_per_user);
-		http_defer(wsi, pss, 429, "user_limit",
-			   "you already have the largest number of sessions allowed; "
-			   "close one or log in without new_session to take it over",
-			   60);
-		return;
-	}
-	if (starts_session && gw->draining) {
-		gw->metrics.refusals[GW_REFUSE_DRAINING]++;
-		http_audit_limit(u->name, peer, "draining");
-		log_warn("login of %s from %s refused: node draining", u->name, peer);
-		http_defer(wsi, pss, 503, "draining",
-			   "this server is being taken out of service; try again shortly", 60);
-		return;
-	}
-	if (starts_session && gw->limits.max_sessions > 0 &&
-	    session_count_live() >= (size_t)gw->limits.max_sessions) {
-		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
-		http_audit_limit(u->name, peer, "node_full");
-		log_warn("login of %s from %s refused: node full (%zu sessions, max_sessions %d)",
-			 u->name, peer, session_count_live(), gw->limits.max_sessions);
-		http_defer(wsi, pss, 503, "node_full",
-			   "all sessions on this server are in use; try again later", 30);
-		return;
-	}
-	if (starts_session && !session_uid_free()) {
-		gw->metrics.refusals[GW_REFUSE_NODE_FULL]++;
-		http_audit_limit(u->name, peer, "node_full");
-		log_warn("login of %s from %s refused: node full (all %d session uids are in use; "
-			 "session_uid_count %d)", u->name, peer, gw->cfg.session_uid_count,
-			 gw->cfg.session_uid_count);
-		http_defer(wsi, pss, 503, "node_full",
-			   "all sessions on this server are in use; try again later", 30);
+	bool starts_session = session_count_user(u->name) == 0 || pss->new_session;
+	enum gw_admit admit = starts_session ? session_admit(u->name, pss->new_session)
+					     : GW_ADMIT_OK;
+	if (admit != GW_ADMIT_OK) {
+		http_refuse_admission(wsi, pss, u->name, admit);
 		return;
 	}
 	struct ticket_grant grant = { 0 };

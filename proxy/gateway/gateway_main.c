@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "gateway.h"
+#include "gateway_auth.h"
 #include "log.h"
 
 static struct gateway gw_state;
@@ -527,7 +528,7 @@ int main(int argc, char **argv)
 	session_kill_all();
 	lws_sul_cancel(&gw_shutdown_sul);
 	/* Counted refusals are audited before the log closes; no thread may wake a dead context. */
-	http_refusals_flush_all();
+	auth_refusals_flush_all();
 	auth_shutdown();
 	gw->destroying = true; /* the parent's socket closes now: not a lost parent */
 	lws_context_destroy(gw->ctx);

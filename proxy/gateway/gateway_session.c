@@ -409,25 +409,18 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		return 0;
 	}
 	/* The login checked for room; check again, another login may have taken it. */
-	enum gw_refusal refusal = GW_REFUSE_COUNT;
-	const char *why = NULL;
-	if (gw->draining) {
-		refusal = GW_REFUSE_DRAINING;
-		why = "session failed to start: the server is draining";
-	} else if (gw->limits.max_sessions > 0 &&
-		   session_count_live() >= (size_t)gw->limits.max_sessions) {
-		refusal = GW_REFUSE_NODE_FULL;
-		why = "session failed to start: no session free on this server";
-	} else if (!session_uid_free()) {
-		refusal = GW_REFUSE_NODE_FULL;
-		why = "session failed to start: no session free on this server (all session uids "
-		      "are in use)";
-	} else if (grant->new_session &&
-		   session_count_user(grant->user) >= (size_t)gw->limits.max_sessions_per_user) {
-		refusal = GW_REFUSE_USER_LIMIT;
-		why = "session failed to start: you already have the most sessions allowed";
-	}
-	if (why != NULL) {
+	static const char *const whys[] = {
+		[GW_ADMIT_USER_LIMIT] = "session failed to start: you already have the most sessions "
+					"allowed",
+		[GW_ADMIT_DRAINING] = "session failed to start: the server is draining",
+		[GW_ADMIT_NODE_FULL] = "session failed to start: no session free on this server",
+		[GW_ADMIT_NO_UID] = "session failed to start: no session free on this server (all "
+				    "session uids are in use)",
+	};
+	enum gw_admit admit = session_admit(grant->user, grant->new_session);
+	if (admit != GW_ADMIT_OK) {
+		enum gw_refusal refusal = gw_admit_refusal(admit);
+		const char *why = whys[admit];
 		gw->metrics.refusals[refusal]++;
 		log_warn("viewer of %s from %s refused at connect (%s): %s", conn->user, conn->peer,
 			 gw_refusal_name(refusal), why);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keysym.h"
 #include "log.h"
 
 #define INPUT_REMAP_SETTLE_MS 12  /* let clients read the new mapping */
@@ -90,10 +91,12 @@ static void input_type_via_spare(struct input *in, KeySym keysym)
 /* Unicode keysyms of Latin-1 characters are the Latin-1 keysyms. */
 static KeySym input_latin1(uint32_t keysym_in)
 {
-	KeySym keysym = keysym_in;
-	if (keysym >= 0x01000020 && keysym <= 0x010000ff && !(keysym >= 0x0100007f && keysym < 0x010000a0))
-		keysym -= 0x01000000;
-	return keysym;
+	if (keysym_in >= KEYSYM_UNICODE_BASE + 0x20 && keysym_in <= KEYSYM_UNICODE_BASE + 0xff) {
+		uint32_t k = keysym_from_codepoint(keysym_in - KEYSYM_UNICODE_BASE);
+		if (k != 0)
+			return k;
+	}
+	return keysym_in;
 }
 
 /* Letters blocked with Ctrl+Shift, and why. */

@@ -498,7 +498,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Refusals counted and not audited one by one: records with a count. */
 	size_t before = fuzz_naudits;
-	http_refusals_flush_all();
+	auth_refusals_flush_all();
 	for (size_t i = before; i < fuzz_naudits; i++) {
 		const struct fuzz_audit *a = &fuzz_audits[i];
 		FUZZ_CHECK(strcmp(a->event, "login_refused_locked") == 0 ||

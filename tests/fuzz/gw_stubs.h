@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "gateway.h"
+#include "gateway_auth.h"
 
 /* One fake connection. */
 struct lws {

@@ -40,10 +40,11 @@ fuzz_admin          4096   proxy/common/admin_text.c proxy/common/users.c -ljans
 fuzz_audit_chain    4096   proxy/common/audit_chain.c -ljansson -lcrypto
 fuzz_cdp            16384  -I proxy/session cflags:libvncserver cflags:x11 tests/fuzz/support.c
                            proxy/session/session_cdp.c proxy/common/utf8.c -ljansson
-fuzz_http           8192   @gw proxy/common/login.c proxy/common/users.c proxy/common/ratelimit.c
+fuzz_http           8192   @gw proxy/gateway/gateway_admit.c proxy/common/login.c proxy/common/users.c proxy/common/ratelimit.c
                            proxy/common/refusals.c proxy/common/audit_chain.c proxy/common/utf8.c
                            -largon2
 fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/gateway/gateway_proc.c
+                           proxy/gateway/gateway_admit.c
                            proxy/common/ipc.c
                            proxy/common/browser_event.c proxy/common/utf8.c
                            proxy/common/end_text.c
@@ -53,7 +54,7 @@ fuzz_proxy_v2       1024   proxy/common/proxy_v2.c
 fuzz_record         16384  @gw proxy/common/rfb_stream.c
 fuzz_rfb_filter     2048   proxy/common/rfb_filter.c
 fuzz_rfb_stream     16384  tests/fuzz/support.c -lvncclient
-fuzz_viewer_config  4096   -I viewer -I client cflags:sdl2 viewer/viewer_config.c client/client_url.c
+fuzz_viewer_config  4096   -I viewer -I client -I proxy/common cflags:sdl2 viewer/viewer_config.c client/client_url.c
                            pkg:inih
 '
 GW='-I proxy/gateway cflags:libwebsockets tests/fuzz/gw_stubs.c tests/fuzz/support.c
