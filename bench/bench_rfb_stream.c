@@ -176,8 +176,8 @@ static void make_stream(struct buf *b, const char *shape, size_t mib)
 static void start(struct rfb_sc *sc)
 {
 	static const uint8_t spf[20] = { 0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8 };
-	static const uint8_t se[] = { 2, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0, 0, 5,
-				      0, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0 };
+	static const uint8_t se[] = { 2, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0,
+				      0, 5, 0, 0, 0, 6, 0, 0, 0, 1, 0, 0,  0, 0 };
 	static const uint8_t fbur[10] = { 3 };
 	struct rfb_sc_config cfg = { .width = W, .height = H, .allowed = RFB_SC_GATEWAY_ENCODINGS };
 	char why[RFB_SC_REASON_LEN];
@@ -236,7 +236,8 @@ static double check_stream(const struct buf *b, int rec_fd, double *worst)
 			if (v == RFB_SC_NEED_MORE)
 				break;
 			if (v == RFB_SC_REJECT) {
-				fprintf(stderr, "bench_rfb_stream: refused at %zu: %s\n", ok, st.reason);
+				fprintf(stderr, "bench_rfb_stream: refused at %zu: %s\n", ok,
+					st.reason);
 				exit(1);
 			}
 			if (rec_fd >= 0)
@@ -333,7 +334,8 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof path, "%s/bench-%s.vncrec", rec_dir, shapes[i]);
 			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 			if (fd < 0) {
-				fprintf(stderr, "bench_rfb_stream: %s: %s\n", path, strerror(errno));
+				fprintf(stderr, "bench_rfb_stream: %s: %s\n", path,
+					strerror(errno));
 				return 1;
 			}
 			double t = check_stream(&b, fd, &worst);

@@ -62,29 +62,30 @@
 #include "client_core.h"
 
 #define BENCH_MAX_SESSIONS 64
-#define BENCH_PAGE_TIMEOUT_S 120   /* login until the page is complete on screen */
-#define BENCH_QUIET_MS 2000        /* static page: this long without bytes = settled */
-#define BENCH_SETTLE_MAX_S 60      /* longest wait for that quiet */
-#define BENCH_WARMUP_MS 3000       /* animated page: time to load before measuring */
-#define BENCH_END_TIMEOUT_S 60     /* sessions ended and their processes gone */
-#define BENCH_READY_TIMEOUT_S 30   /* the daemon answers /healthz */
-#define BENCH_AGE_MAX_MS 10000     /* a decoded picture age above this is a misread */
-#define BENCH_CLOCK_MOD 262144     /* the page's clock is Date.now() mod 2^18 ms */
-#define BENCH_BURST_MAX 200        /* logins of one burst, at most */
-#define BENCH_BURST_ROUNDS 3       /* bursts in scenario (e) */
-#define BENCH_BURST_LEAD_MS 500    /* the login processes start, then all log in at once */
-#define BENCH_BURST_GAP_MS 3000    /* between bursts */
-#define BENCH_BURST_TIMEOUT_S 60   /* a burst's last answer, at most */
-#define BENCH_BIG_FULL_MS 1000     /* record: A asks for a full update this often (the
+#define BENCH_PAGE_TIMEOUT_S 120 /* login until the page is complete on screen */
+#define BENCH_QUIET_MS 2000      /* static page: this long without bytes = settled */
+#define BENCH_SETTLE_MAX_S 60    /* longest wait for that quiet */
+#define BENCH_WARMUP_MS 3000     /* animated page: time to load before measuring */
+#define BENCH_END_TIMEOUT_S 60   /* sessions ended and their processes gone */
+#define BENCH_READY_TIMEOUT_S 30 /* the daemon answers /healthz */
+#define BENCH_AGE_MAX_MS 10000   /* a decoded picture age above this is a misread */
+#define BENCH_CLOCK_MOD 262144   /* the page's clock is Date.now() mod 2^18 ms */
+#define BENCH_BURST_MAX 200      /* logins of one burst, at most */
+#define BENCH_BURST_ROUNDS 3     /* bursts in scenario (e) */
+#define BENCH_BURST_LEAD_MS 500  /* the login processes start, then all log in at once */
+#define BENCH_BURST_GAP_MS 3000  /* between bursts */
+#define BENCH_BURST_TIMEOUT_S 60 /* a burst's last answer, at most */
+#define BENCH_BIG_FULL_MS \
+	1000                /* record: A asks for a full update this often (the
 				      gateway demotes more frequent ones to incremental) */
-#define BENCH_LEAVE_MS 5000        /* record: B measured from A's leaving, this long */
+#define BENCH_LEAVE_MS 5000 /* record: B measured from A's leaving, this long */
 
 /* The pages of bench/pageserver.py, CSS pixels. */
 #define PAGE_MARKER_X 100
 #define PAGE_MARKER_Y 60
 #define PAGE_MARKER_W 240
 #define PAGE_MARKER_H 120
-#define PAGE_CLOCK_X 100  /* first clock block; the others 40 px to the right each */
+#define PAGE_CLOCK_X 100 /* first clock block; the others 40 px to the right each */
 #define PAGE_CLOCK_Y 200
 #define PAGE_CLOCK_SIZE 32
 
@@ -92,13 +93,13 @@ enum bench_scenario { SCEN_DEFAULT, SCEN_RECORD, SCEN_RELAY };
 
 /* Command-line settings. */
 struct bench_opts {
-	int port;              /* staff listener */
-	int admin_port;        /* admin API listener */
-	int page_port;         /* bench/pageserver.py */
+	int port;       /* staff listener */
+	int admin_port; /* admin API listener */
+	int page_port;  /* bench/pageserver.py */
 	const char *ca_file;
 	const char *password_file;
-	pid_t gateway_pid;      /* the network process (RSS, CPU) */
-	pid_t sessions_parent;  /* its parent, the privileged parent: the workers' parent */
+	pid_t gateway_pid;     /* the network process (RSS, CPU) */
+	pid_t sessions_parent; /* its parent, the privileged parent: the workers' parent */
 	int sessions;          /* N of scenario (a) */
 	int seconds;           /* length of each measuring window of (b) and (c) */
 	int fps_cap;           /* max_fps of the capped run of (b) */
@@ -106,16 +107,22 @@ struct bench_opts {
 	/* --login-at: one login of a burst (a process of its own), then exit */
 	long long login_at_ms; /* CLOCK_MONOTONIC ms when to send it; 0 = not this mode */
 	const char *login_user;
-	bool login_wrong;      /* with a wrong password */
+	bool login_wrong; /* with a wrong password */
 	enum bench_scenario scenario;
-	int big_w, big_h;      /* record: session A's size */
-	int32_t big_enc;       /* record, relay: the big stream's encoding (5 Hextile, 0 Raw) */
+	int big_w, big_h;          /* record: session A's size */
+	int32_t big_enc;           /* record, relay: the big stream's encoding (5 Hextile, 0 Raw) */
 	const char *recording_dir; /* record: the daemon's recording_dir (bytes written) */
-	int rounds;            /* record: unrecorded/recorded pairs */
+	int rounds;                /* record: unrecorded/recorded pairs */
 };
 
-static struct bench_opts opt = { .sessions = 4, .seconds = 10, .fps_cap = 10, .burst = 20,
-				 .big_w = 2048, .big_h = 2048, .big_enc = 5, .rounds = 1 };
+static struct bench_opts opt = { .sessions = 4,
+				 .seconds = 10,
+				 .fps_cap = 10,
+				 .burst = 20,
+				 .big_w = 2048,
+				 .big_h = 2048,
+				 .big_enc = 5,
+				 .rounds = 1 };
 static struct pgc_server staff_srv, admin_srv;
 static char password[256];
 static char admin_auth[400]; /* "Basic base64(bench-admin:password)" */
@@ -124,21 +131,21 @@ static volatile sig_atomic_t interrupted;
 /* One viewer: a connection and what its callbacks saw. */
 struct viewer {
 	char user[32];
-	int req_w, req_h;         /* screen size the login asks for; 0 = the server's */
-	bool no_marker;           /* a page without the marker (soak): open = first frame */
+	int req_w, req_h; /* screen size the login asks for; 0 = the server's */
+	bool no_marker;   /* a page without the marker (soak): open = first frame */
 	struct pgc_conn *c;
-	struct pgc_fb fb;         /* latest framebuffer view (valid while c is open) */
+	struct pgc_fb fb; /* latest framebuffer view (valid while c is open) */
 	bool have_fb;
-	double t0_s;              /* monotonic, before the login */
+	double t0_s;                                          /* monotonic, before the login */
 	double login_ms, connect_ms, first_frame_ms, page_ms; /* since t0; < 0: not reached */
 	bool page_found;
-	int marker_x, marker_y;   /* the marker's top-left corner on screen */
-	bool sample_ages;         /* decode the page clock at every frame */
-	double *ages;             /* picture ages, ms */
+	int marker_x, marker_y; /* the marker's top-left corner on screen */
+	bool sample_ages;       /* decode the page clock at every frame */
+	double *ages;           /* picture ages, ms */
 	size_t nages, cap_ages;
-	unsigned long misreads;   /* frames whose clock did not decode */
-	double last_frame_s;      /* monotonic, last frame while sampling (0: none yet) */
-	double max_gap_ms;        /* longest time between two frames while sampling */
+	unsigned long misreads; /* frames whose clock did not decode */
+	double last_frame_s;    /* monotonic, last frame while sampling (0: none yet) */
+	double max_gap_ms;      /* longest time between two frames while sampling */
 	char err[512];
 };
 
@@ -231,8 +238,9 @@ static size_t proc_scan(struct proc **out)
 		const char *p = strrchr(buf, ')'); /* the command name may hold anything */
 		/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
 		   majflt cmajflt utime stime */
-		if (p == NULL || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-					&ppid, &ut, &st) != 3)
+		if (p == NULL ||
+		    sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid,
+			   &ut, &st) != 3)
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 256;
@@ -315,16 +323,16 @@ static long proc_rss_kib(pid_t pid)
 /* A snapshot of the gateway and its sessions (each child of the gateway is
    one session worker; its subtree holds its Xvfb and Chromium). */
 struct usage {
-	double t_s;                 /* monotonic time of the snapshot */
+	double t_s; /* monotonic time of the snapshot */
 	long gw_rss_kib;
-	double gw_cpu_ms;           /* gateway's own utime + stime */
-	double sessions_cpu_ms;     /* all session processes alive now */
+	double gw_cpu_ms;       /* gateway's own utime + stime */
+	double sessions_cpu_ms; /* all session processes alive now */
 	int nsessions;
 	double pss_mib[BENCH_MAX_SESSIONS * 2];  /* per session: its share of all pages */
 	double priv_mib[BENCH_MAX_SESSIONS * 2]; /* per session: pages only it maps */
-	int nprocs[BENCH_MAX_SESSIONS * 2];     /* processes per session */
-	int negress;                            /* egress forwarders (one per cell) */
-	double egress_pss_mib;                  /* their PSS, all together */
+	int nprocs[BENCH_MAX_SESSIONS * 2];      /* processes per session */
+	int negress;                             /* egress forwarders (one per cell) */
+	double egress_pss_mib;                   /* their PSS, all together */
 };
 
 static void usage_take(struct usage *u, bool with_pss)
@@ -439,7 +447,8 @@ static int set_max_fps(int fps)
 /* Tells the page server which page /start.html serves ("static" or "anim"). */
 static int page_mode(const char *mode)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.page_port) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)opt.page_port) };
 	char req[128], resp[256];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = -1;
 	size_t got = 0;
@@ -451,10 +460,12 @@ static int page_mode(const char *mode)
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
 	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
 		ssize_t r;
-		while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+		while (got < sizeof resp - 1 &&
+		       (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
 			got += (size_t)r;
 		resp[got] = '\0';
-		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 || strncmp(resp, "HTTP/1.1 200", 12) == 0)
+		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 ||
+		    strncmp(resp, "HTTP/1.1 200", 12) == 0)
 			ok = 0;
 	}
 	close(fd);
@@ -635,8 +646,9 @@ static void viewer_free(struct viewer *v)
 static int viewer_open(struct viewer *v)
 {
 	struct pgc_login_result res;
-	struct pgc_callbacks cb = { .user = v, .fb_resized = cb_fb, .fb_update = cb_update,
-				    .frame_done = cb_frame_done };
+	struct pgc_callbacks cb = {
+		.user = v, .fb_resized = cb_fb, .fb_update = cb_update, .frame_done = cb_frame_done
+	};
 	int status = 0;
 
 	v->t0_s = now_s();
@@ -751,9 +763,9 @@ static void print_latency(const char *label, struct viewer *v, int n)
 		int ok = 0;
 		for (int i = 0; i < n; i++) {
 			double x = k == 0 ? v[i].login_ms
-				   : k == 1 ? v[i].connect_ms
-				   : k == 2 ? v[i].first_frame_ms
-					    : v[i].page_ms;
+			    : k == 1      ? v[i].connect_ms
+			    : k == 2      ? v[i].first_frame_ms
+					  : v[i].page_ms;
 			if (x >= 0) {
 				vals[m++] = x;
 				ok++;
@@ -774,7 +786,7 @@ struct window {
 	double age_p50, age_p95, age_max;
 	size_t nages;
 	unsigned long misreads;
-	double max_gap_ms;        /* longest time between two updates */
+	double max_gap_ms; /* longest time between two updates */
 	double gw_cpu_pct, sess_cpu_pct;
 };
 
@@ -825,8 +837,7 @@ static void print_anim_row(const char *label, const struct window *w)
 	printf("  %-18s %8.1f %9.1f %11.0f %8.0f %8.0f %8.0f %8.1f %8.1f%s\n", label, fps,
 	       (double)w->bytes / 1024.0 / w->secs,
 	       w->frames ? (double)w->bytes / (double)w->frames : 0.0, w->age_p50, w->age_p95,
-	       w->age_max, w->gw_cpu_pct, w->sess_cpu_pct,
-	       w->ok ? "" : "  (connection closed)");
+	       w->age_max, w->gw_cpu_pct, w->sess_cpu_pct, w->ok ? "" : "  (connection closed)");
 	if (w->misreads)
 		printf("  %-18s (%lu of %lu frames: clock not readable)\n", "", w->misreads,
 		       w->misreads + (unsigned long)w->nages);
@@ -859,11 +870,11 @@ static void print_usage_row(const char *label, const struct usage *u, const stru
 /* One login of a burst, as its process reported it. */
 struct burst_login {
 	pid_t pid;
-	int fd;                  /* read end of its stdout; -1 once at EOF */
-	bool wrong;              /* sent with a wrong password */
-	int status;              /* HTTP status; 0 no answer; -1 no report */
-	double ms;               /* request start to answer, as the process measured it */
-	char error[64];          /* the answer's error code ("-" on 200) */
+	int fd;         /* read end of its stdout; -1 once at EOF */
+	bool wrong;     /* sent with a wrong password */
+	int status;     /* HTTP status; 0 no answer; -1 no report */
+	double ms;      /* request start to answer, as the process measured it */
+	char error[64]; /* the answer's error code ("-" on 200) */
 	char out[256];
 	size_t outlen;
 };
@@ -872,14 +883,14 @@ struct burst_login {
 struct burst_result {
 	bool ok;
 	int rounds, logins, wrong;
-	double window_s;         /* time from the bursts' start to their last answer */
-	uint64_t frames;         /* updates the viewer received in those windows */
+	double window_s; /* time from the bursts' start to their last answer */
+	uint64_t frames; /* updates the viewer received in those windows */
 	double age_p50, age_p95, age_max, max_gap_ms;
 	size_t nages;
 	unsigned long misreads;
-	double *login_ms;        /* every answered login's time */
+	double *login_ms; /* every answered login's time */
 	size_t nlogin_ms;
-	char statuses[512];      /* "200 x30, 401 invalid_credentials x30" */
+	char statuses[512]; /* "200 x30, 401 invalid_credentials x30" */
 };
 
 /* --login-at mode: at opt.login_at_ms (CLOCK_MONOTONIC) log in once and
@@ -897,7 +908,9 @@ static int login_once(void)
 	pgc_login(&staff_srv, opt.login_user, opt.login_wrong ? "not-the-password-burst" : password,
 		  0, 0, &res);
 	printf("%d %.1f %s\n", res.http_status, (now_s() - t0) * 1000.0,
-	       res.http_status == 200 ? "-" : res.error[0] ? res.error : "no_answer");
+	       res.http_status == 200 ? "-"
+		   : res.error[0]     ? res.error
+				      : "no_answer");
 	OPENSSL_cleanse(res.ticket, sizeof res.ticket);
 	return 0;
 }
@@ -910,9 +923,19 @@ static int burst_spawn(struct burst_login *b, const char *user, long long at_ms)
 
 	snprintf(port, sizeof port, "%d", opt.port);
 	snprintf(at, sizeof at, "%lld", at_ms);
-	char *argv[] = { "bench_session", "--port", port, "--ca", (char *)opt.ca_file,
-			 "--password-file", (char *)opt.password_file, "--login-at", at,
-			 "--login-user", (char *)user, b->wrong ? "--login-wrong" : NULL, NULL };
+	char *argv[] = { "bench_session",
+			 "--port",
+			 port,
+			 "--ca",
+			 (char *)opt.ca_file,
+			 "--password-file",
+			 (char *)opt.password_file,
+			 "--login-at",
+			 at,
+			 "--login-user",
+			 (char *)user,
+			 b->wrong ? "--login-wrong" : NULL,
+			 NULL };
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return -1;
 	b->pid = fork();
@@ -1097,11 +1120,11 @@ struct big {
 	struct viewer v;
 	pthread_t th;
 	bool started;
-	atomic_bool stop;          /* set by the main thread: close and end */
-	atomic_int state;          /* enum big_state */
-	_Atomic uint64_t bytes;    /* pgc_bytes_in(), published by the thread */
-	_Atomic uint64_t frames;   /* pgc_frames() */
-	_Atomic uint64_t fulls;    /* full-update requests sent */
+	atomic_bool stop;        /* set by the main thread: close and end */
+	atomic_int state;        /* enum big_state */
+	_Atomic uint64_t bytes;  /* pgc_bytes_in(), published by the thread */
+	_Atomic uint64_t frames; /* pgc_frames() */
+	_Atomic uint64_t fulls;  /* full-update requests sent */
 };
 
 static void put16(uint8_t *p, unsigned v)
@@ -1273,9 +1296,8 @@ static void print_rec_row(const struct rec_row *r)
 		printf("  %-34s (not measured)\n", r->label);
 		return;
 	}
-	printf("  %-34s %8.1f %8.0f %8.0f %8.0f %8.0f %8.1f", r->label,
-	       (double)w->frames / w->secs, w->age_p50, w->age_p95, w->age_max, w->max_gap_ms,
-	       w->gw_cpu_pct);
+	printf("  %-34s %8.1f %8.0f %8.0f %8.0f %8.0f %8.1f", r->label, (double)w->frames / w->secs,
+	       w->age_p50, w->age_p95, w->age_max, w->max_gap_ms, w->gw_cpu_pct);
 	if (r->with_a)
 		printf(" %8.1f %8.1f", r->a_fps, r->a_mib_s);
 	else
@@ -1449,15 +1471,16 @@ static int run_relay(void)
 
 static void usage_exit(const char *argv0)
 {
-	fprintf(stderr,
-		"usage: %s --port P --admin-port P --page-port P --ca FILE --password-file F\n"
-		"          --gateway-pid PID [--sessions N] [--seconds S] [--fps-cap FPS]\n"
-		"          [--burst LOGINS]\n"
-		"          [--scenario default|record|relay] [--big-size WxH] [--big-encoding hextile|raw]\n"
-		"          [--recording-dir DIR] [--rounds N]\n"
-		"Users bench-1..bench-N and bench-admin must exist with that password\n"
-		"(record: bench-1..bench-3, the daemon recording bench-1 and bench-2 only).\n",
-		argv0);
+	fprintf(
+	    stderr,
+	    "usage: %s --port P --admin-port P --page-port P --ca FILE --password-file F\n"
+	    "          --gateway-pid PID [--sessions N] [--seconds S] [--fps-cap FPS]\n"
+	    "          [--burst LOGINS]\n"
+	    "          [--scenario default|record|relay] [--big-size WxH] [--big-encoding hextile|raw]\n"
+	    "          [--recording-dir DIR] [--rounds N]\n"
+	    "Users bench-1..bench-N and bench-admin must exist with that password\n"
+	    "(record: bench-1..bench-3, the daemon recording bench-1 and bench-2 only).\n",
+	    argv0);
 	exit(2);
 }
 
@@ -1488,19 +1511,45 @@ static void parse_args(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'p': opt.port = atoi(optarg); break;
-		case 'a': opt.admin_port = atoi(optarg); break;
-		case 'w': opt.page_port = atoi(optarg); break;
-		case 'c': opt.ca_file = optarg; break;
-		case 'f': opt.password_file = optarg; break;
-		case 'g': opt.gateway_pid = (pid_t)atoi(optarg); break;
-		case 'n': opt.sessions = atoi(optarg); break;
-		case 's': opt.seconds = atoi(optarg); break;
-		case 'r': opt.fps_cap = atoi(optarg); break;
-		case 'b': opt.burst = atoi(optarg); break;
-		case 'A': opt.login_at_ms = atoll(optarg); break;
-		case 'U': opt.login_user = optarg; break;
-		case 'W': opt.login_wrong = true; break;
+		case 'p':
+			opt.port = atoi(optarg);
+			break;
+		case 'a':
+			opt.admin_port = atoi(optarg);
+			break;
+		case 'w':
+			opt.page_port = atoi(optarg);
+			break;
+		case 'c':
+			opt.ca_file = optarg;
+			break;
+		case 'f':
+			opt.password_file = optarg;
+			break;
+		case 'g':
+			opt.gateway_pid = (pid_t)atoi(optarg);
+			break;
+		case 'n':
+			opt.sessions = atoi(optarg);
+			break;
+		case 's':
+			opt.seconds = atoi(optarg);
+			break;
+		case 'r':
+			opt.fps_cap = atoi(optarg);
+			break;
+		case 'b':
+			opt.burst = atoi(optarg);
+			break;
+		case 'A':
+			opt.login_at_ms = atoll(optarg);
+			break;
+		case 'U':
+			opt.login_user = optarg;
+			break;
+		case 'W':
+			opt.login_wrong = true;
+			break;
 		case 'S':
 			if (strcmp(optarg, "default") == 0)
 				opt.scenario = SCEN_DEFAULT;
@@ -1512,8 +1561,9 @@ static void parse_args(int argc, char **argv)
 				usage_exit(argv[0]);
 			break;
 		case 'B':
-			if (sscanf(optarg, "%dx%d", &opt.big_w, &opt.big_h) != 2 || opt.big_w < 640 ||
-			    opt.big_h < 480 || opt.big_w > 7680 || opt.big_h > 4320)
+			if (sscanf(optarg, "%dx%d", &opt.big_w, &opt.big_h) != 2 ||
+			    opt.big_w < 640 || opt.big_h < 480 || opt.big_w > 7680 ||
+			    opt.big_h > 4320)
 				usage_exit(argv[0]);
 			break;
 		case 'E':
@@ -1524,9 +1574,14 @@ static void parse_args(int argc, char **argv)
 			else
 				usage_exit(argv[0]);
 			break;
-		case 'R': opt.recording_dir = optarg; break;
-		case 'N': opt.rounds = atoi(optarg); break;
-		default: usage_exit(argv[0]);
+		case 'R':
+			opt.recording_dir = optarg;
+			break;
+		case 'N':
+			opt.rounds = atoi(optarg);
+			break;
+		default:
+			usage_exit(argv[0]);
 		}
 	}
 	if (opt.login_at_ms > 0) { /* one login of a burst */
@@ -1583,7 +1638,8 @@ static int wait_ready(void)
 			opt.sessions_parent = ppid > 1 ? (pid_t)ppid : opt.gateway_pid;
 		}
 		if (kill(opt.gateway_pid, 0) != 0) {
-			fprintf(stderr, "bench: gateway pid %d is not running\n", (int)opt.gateway_pid);
+			fprintf(stderr, "bench: gateway pid %d is not running\n",
+				(int)opt.gateway_pid);
 			return -1;
 		}
 		if (healthz_sessions() >= 0)
@@ -1677,8 +1733,10 @@ int main(int argc, char **argv)
 	bool burst_ok = false;
 	viewer_init(&bv, "bench-1");
 	if (opt.burst > 0 && !interrupted && page_mode("anim") == 0) {
-		fprintf(stderr, "bench: (e) animated page, %d s without logins, then %d bursts of %d "
-			"logins\n", opt.seconds, BENCH_BURST_ROUNDS, opt.burst);
+		fprintf(stderr,
+			"bench: (e) animated page, %d s without logins, then %d bursts of %d "
+			"logins\n",
+			opt.seconds, BENCH_BURST_ROUNDS, opt.burst);
 		if (viewer_open(&bv) == 0 && viewer_pump_for(&bv, BENCH_WARMUP_MS)) {
 			measure_window(&bv, true, &w_burst0);
 			if (w_burst0.ok) {
@@ -1783,19 +1841,20 @@ int main(int argc, char **argv)
 	printf("  (gw CPU ms: the gateway's own user+system time since the start)\n");
 	if (n > 1 && u_many.negress > 0)
 		printf("  egress forwarders with %d sessions: %d, PSS %.1f MiB together (outside "
-		       "the sessions' figures)\n", n, u_many.negress, u_many.egress_pss_mib);
+		       "the sessions' figures)\n",
+		       n, u_many.negress, u_many.egress_pss_mib);
 
 	if (opt.burst > 0) {
-		printf("\n(e) login burst: %d logins at once (every other one with a wrong password), "
-		       "%d rounds, one viewer on the animated page\n",
-		       opt.burst, BENCH_BURST_ROUNDS);
+		printf(
+		    "\n(e) login burst: %d logins at once (every other one with a wrong password), "
+		    "%d rounds, one viewer on the animated page\n",
+		    opt.burst, BENCH_BURST_ROUNDS);
 		if (burst_ok)
 			print_burst(&w_burst0, &burst);
 		else
 			printf("  failed: %s\n", bv.err[0] ? bv.err : "see stderr");
 		free(burst.login_ms);
 	}
-
 
 	return 0;
 }

@@ -55,40 +55,44 @@
 #include "config.h"
 
 #define SOAK_MAX_USERS 64
-#define SOAK_MAX_KEYS 96           /* distinct outcome texts counted */
+#define SOAK_MAX_KEYS 96 /* distinct outcome texts counted */
 #define SOAK_KEY_LEN 96
-#define SOAK_DWELL_MIN_MS 1000     /* a viewer streams this long at least ... */
-#define SOAK_DWELL_MAX_MS 6000     /* ... and at most, before it leaves */
-#define SOAK_INPUT_EVERY_MS 300    /* pointer moves (and wheel turns) while streaming */
-#define SOAK_STREAM_WAIT_S 60      /* login until the viewer streams (sessions start slowly under load) */
-#define SOAK_CLOSE_WAIT_S 30       /* a closed or replaced viewer has gone */
-#define SOAK_IDLE_EXTRA_S 20       /* idle cycle: idle_timeout_s plus this, at most */
-#define SOAK_STOP_WAIT_S 90        /* users have finished after the end of the run */
-#define SOAK_END_WAIT_S 60         /* every session ended and its worker gone */
-#define SOAK_READY_TIMEOUT_S 30    /* the daemon answers /healthz */
-#define SOAK_SAMPLE_MS 1000        /* gateway RSS / liveness sampling period */
-#define SOAK_SETTLE_MS 2000        /* after the last session ended, before the fd count */
+#define SOAK_DWELL_MIN_MS 1000  /* a viewer streams this long at least ... */
+#define SOAK_DWELL_MAX_MS 6000  /* ... and at most, before it leaves */
+#define SOAK_INPUT_EVERY_MS 300 /* pointer moves (and wheel turns) while streaming */
+#define SOAK_STREAM_WAIT_S \
+	60                   /* login until the viewer streams (sessions start slowly under load) */
+#define SOAK_CLOSE_WAIT_S 30 /* a closed or replaced viewer has gone */
+#define SOAK_IDLE_EXTRA_S 20 /* idle cycle: idle_timeout_s plus this, at most */
+#define SOAK_STOP_WAIT_S 90  /* users have finished after the end of the run */
+#define SOAK_END_WAIT_S 60   /* every session ended and its worker gone */
+#define SOAK_READY_TIMEOUT_S 30 /* the daemon answers /healthz */
+#define SOAK_SAMPLE_MS 1000     /* gateway RSS / liveness sampling period */
+#define SOAK_SETTLE_MS 2000     /* after the last session ended, before the fd count */
 
 /* Command-line settings. */
 struct soak_opts {
-	const char *conf_file;     /* the gateway's config: ports, directories, limits */
+	const char *conf_file; /* the gateway's config: ports, directories, limits */
 	const char *ca_file;
 	const char *password_file;
-	const char *gateway_log;   /* the daemon's stderr (worker crashes, sanitizer reports) */
-	const char *ctl;           /* pixelgatectl, for audit verify */
-	const char *user_prefix;   /* users PREFIX1 .. PREFIXN */
+	const char *gateway_log; /* the daemon's stderr (worker crashes, sanitizer reports) */
+	const char *ctl;         /* pixelgatectl, for audit verify */
+	const char *user_prefix; /* users PREFIX1 .. PREFIXN */
 	const char *admin_user;
 	pid_t gateway_pid;
-	int page_port;             /* bench/pageserver.py: 0 = leave the page mode alone */
+	int page_port; /* bench/pageserver.py: 0 = leave the page mode alone */
 	int users;
 	int duration_s;
-	int chaos_interval_s;      /* one admin kill or browser crash this often (0 = none) */
-	int fd_margin;             /* fds the gateway may hold at the end beyond the start */
+	int chaos_interval_s; /* one admin kill or browser crash this often (0 = none) */
+	int fd_margin;        /* fds the gateway may hold at the end beyond the start */
 	unsigned seed;
 };
 
-static struct soak_opts opt = { .user_prefix = "bench-", .admin_user = "bench-admin",
-				.users = 4, .duration_s = 120, .chaos_interval_s = 15,
+static struct soak_opts opt = { .user_prefix = "bench-",
+				.admin_user = "bench-admin",
+				.users = 4,
+				.duration_s = 120,
+				.chaos_interval_s = 15,
 				.fd_margin = 4 };
 static struct config cfg;
 static struct pgc_server staff_srv, admin_srv;
@@ -100,12 +104,12 @@ static volatile sig_atomic_t interrupted;
 
 /* Fixed counters. */
 enum soak_counter {
-	C_CYCLES,            /* viewers started */
-	C_LOGIN_OK,          /* HTTP 200 with a ticket */
-	C_LOGIN_REFUSED,     /* any other answer or none */
-	C_WRONG_SENT,        /* logins sent with a wrong password on purpose */
-	C_WRONG_401,         /* ... answered 401 invalid_credentials */
-	C_CONNECT_OK,        /* WebSocket open and RFB handshake done */
+	C_CYCLES,        /* viewers started */
+	C_LOGIN_OK,      /* HTTP 200 with a ticket */
+	C_LOGIN_REFUSED, /* any other answer or none */
+	C_WRONG_SENT,    /* logins sent with a wrong password on purpose */
+	C_WRONG_401,     /* ... answered 401 invalid_credentials */
+	C_CONNECT_OK,    /* WebSocket open and RFB handshake done */
 	C_CONNECT_FAILED,
 	C_CLEAN_CLOSE,       /* the viewer closed with a close frame */
 	C_ABRUPT_MID,        /* the viewer died in the middle of an update */
@@ -128,7 +132,7 @@ enum soak_counter {
 
 /* A counted outcome text ("login: HTTP 503 busy", "closed: 4002 ..."). */
 struct soak_key {
-	_Atomic int state;   /* 0 free, 1 being written, 2 ready */
+	_Atomic int state; /* 0 free, 1 being written, 2 ready */
 	char text[SOAK_KEY_LEN];
 	_Atomic unsigned long n;
 };
@@ -139,8 +143,8 @@ struct soak_slot {
 };
 
 struct soak_shared {
-	_Atomic int go;      /* users start */
-	_Atomic int stop;    /* users finish their viewer and leave */
+	_Atomic int go;   /* users start */
+	_Atomic int stop; /* users finish their viewer and leave */
 	_Atomic unsigned long c[C_COUNT];
 	struct soak_key keys[SOAK_MAX_KEYS];
 	_Atomic unsigned long keys_lost; /* outcomes not counted: table full */
@@ -357,8 +361,9 @@ static int gateway_children(void)
 		const char *p = strrchr(buf, ')');
 		/* workers: pixelgate-session, children of the gateway's privileged parent */
 		const char *lp = strchr(buf, '(');
-		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)soak_sessions_parent() &&
-		    lp != NULL && strncmp(lp + 1, "pixelgate-sess", 14) == 0)
+		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 &&
+		    ppid == (int)soak_sessions_parent() && lp != NULL &&
+		    strncmp(lp + 1, "pixelgate-sess", 14) == 0)
 			n++;
 	}
 	closedir(d);
@@ -381,8 +386,8 @@ static pid_t kill_browser(const char *id)
 
 	if (d == NULL)
 		return 0;
-	snprintf(needle, sizeof needle, "--user-data-dir=%s/session-%s/home/profile", cfg.runtime_dir,
-		 id);
+	snprintf(needle, sizeof needle, "--user-data-dir=%s/session-%s/home/profile",
+		 cfg.runtime_dir, id);
 	while (found == 0 && (e = readdir(d)) != NULL) {
 		char path[64], buf[8192];
 		int pid = atoi(e->d_name);
@@ -477,7 +482,8 @@ static int list_sessions(const char *state, char ids[][64], int max)
 /* Tells the page server which page /start.html serves. */
 static int page_mode(const char *mode)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.page_port) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)opt.page_port) };
 	char req[128], resp[256];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = -1;
 	size_t got = 0;
@@ -489,16 +495,18 @@ static int page_mode(const char *mode)
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
 	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
 		ssize_t r;
-		while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+		while (got < sizeof resp - 1 &&
+		       (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
 			got += (size_t)r;
 		resp[got] = '\0';
-		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 || strncmp(resp, "HTTP/1.1 200", 12) == 0)
+		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 ||
+		    strncmp(resp, "HTTP/1.1 200", 12) == 0)
 			ok = 0;
 	}
 	close(fd);
 	if (ok != 0)
-		fprintf(stderr, "soak: page server on port %d did not take mode %s\n", opt.page_port,
-			mode);
+		fprintf(stderr, "soak: page server on port %d did not take mode %s\n",
+			opt.page_port, mode);
 	return ok;
 }
 
@@ -517,21 +525,21 @@ static double metric(const char *text, const char *sample)
 
 /* How a viewer leaves. */
 enum leave {
-	LEAVE_CLEAN,     /* pgc_free() (close frame) right after an update arrived */
-	LEAVE_ABRUPT,    /* SIGKILL itself in the middle of an update */
-	LEAVE_WAIT,      /* stream (with input) until the gateway closes it: takeover victim */
-	LEAVE_IDLE,      /* stop sending input; wait for idle_timeout_s to end it */
+	LEAVE_CLEAN,  /* pgc_free() (close frame) right after an update arrived */
+	LEAVE_ABRUPT, /* SIGKILL itself in the middle of an update */
+	LEAVE_WAIT,   /* stream (with input) until the gateway closes it: takeover victim */
+	LEAVE_IDLE,   /* stop sending input; wait for idle_timeout_s to end it */
 };
 
 struct viewer {
-	int user;            /* index 0..users-1 */
+	int user; /* index 0..users-1 */
 	enum leave leave;
-	int dwell_ms;        /* streaming time before leaving (CLEAN, ABRUPT) */
-	bool wrong_first;    /* send a wrong password first */
+	int dwell_ms;     /* streaming time before leaving (CLEAN, ABRUPT) */
+	bool wrong_first; /* send a wrong password first */
 	unsigned seed;
 	/* run time */
-	double leave_at_s;   /* monotonic; 0 = not yet */
-	bool want_close;     /* an update arrived after leave_at_s: close now (CLEAN) */
+	double leave_at_s; /* monotonic; 0 = not yet */
+	bool want_close;   /* an update arrived after leave_at_s: close now (CLEAN) */
 	uint64_t frames_counted, bytes_counted;
 	struct pgc_conn *c;
 };
@@ -641,7 +649,8 @@ static void __attribute__((noreturn)) viewer_main(struct viewer *v)
 			if (v->leave == LEAVE_WAIT && code == 4000)
 				count(C_TAKEOVER_4000, 1);
 			else if (v->leave == LEAVE_WAIT)
-				count_keyf("takeover: the first viewer was closed with %d before", code);
+				count_keyf("takeover: the first viewer was closed with %d before",
+					   code);
 			_exit(0);
 		}
 		viewer_flush_counts(v);
@@ -732,7 +741,8 @@ static bool viewer_wait_streaming(int user, pid_t pid, double wait_s)
 			return true;
 		/* ended (a zombie now)? look without reaping it */
 		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == pid)
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    si.si_pid == pid)
 			return false;
 		sleep_ms(50);
 	}
@@ -764,7 +774,7 @@ static void __attribute__((noreturn)) user_main(int u)
 {
 	unsigned seed = opt.seed * 7919u + (unsigned)u * 104729u + 1u;
 
-	setpgid(0, 0); /* the main process can end this user and its viewers at once */
+	setpgid(0, 0);           /* the main process can end this user and its viewers at once */
 	signal(SIGINT, SIG_IGN); /* the main process decides when to stop */
 	while (!atomic_load(&sh->go) && !atomic_load(&sh->stop))
 		sleep_ms(50);
@@ -800,8 +810,8 @@ static void __attribute__((noreturn)) user_main(int u)
 			}
 		}
 		double wait = v.leave == LEAVE_IDLE ? cfg.limits.idle_timeout_s + SOAK_IDLE_EXTRA_S
-			      : v.leave == LEAVE_WAIT ? SOAK_STREAM_WAIT_S + SOAK_CLOSE_WAIT_S
-						      : v.dwell_ms / 1000.0 + 5.0;
+		    : v.leave == LEAVE_WAIT         ? SOAK_STREAM_WAIT_S + SOAK_CLOSE_WAIT_S
+						    : v.dwell_ms / 1000.0 + 5.0;
 		viewer_reap(pid, SOAK_STREAM_WAIT_S + wait + 10.0);
 		atomic_store(&sh->slot[u].streaming_pid, 0);
 		/* now and then stay away longer than the grace: the session ends */
@@ -818,7 +828,7 @@ static void __attribute__((noreturn)) user_main(int u)
 
 struct audit_counts {
 	unsigned long records, login_ok, login_fail_invalid, login_fail_other, session_start,
-		session_end, worker_crash, bad_lines;
+	    session_end, worker_crash, bad_lines;
 };
 
 /* Counts the records of every audit-*.jsonl in audit_dir. 0 or -1. */
@@ -889,8 +899,16 @@ static int audit_verify(char *out, size_t outlen)
 	if (opt.ctl == NULL || pipe2(pfd, O_CLOEXEC) != 0)
 		return -1;
 	bool with_head = access(head, R_OK) == 0;
-	char *argv[] = { (char *)opt.ctl, "audit", "verify", "--dir", cfg.audit_dir, "--key-file",
-			 cfg.audit_key_file, with_head ? "--head" : NULL, head, NULL };
+	char *argv[] = { (char *)opt.ctl,
+			 "audit",
+			 "verify",
+			 "--dir",
+			 cfg.audit_dir,
+			 "--key-file",
+			 cfg.audit_key_file,
+			 with_head ? "--head" : NULL,
+			 head,
+			 NULL };
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(pfd[1], 1);
@@ -978,21 +996,50 @@ static void parse_args(int argc, char **argv)
 	opt.seed = (unsigned)time(NULL);
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'C': opt.conf_file = optarg; break;
-		case 'c': opt.ca_file = optarg; break;
-		case 'f': opt.password_file = optarg; break;
-		case 'g': opt.gateway_pid = (pid_t)atoi(optarg); break;
-		case 'l': opt.gateway_log = optarg; break;
-		case 'x': opt.ctl = optarg; break;
-		case 'w': opt.page_port = atoi(optarg); break;
-		case 'n': opt.users = atoi(optarg); break;
-		case 'd': opt.duration_s = atoi(optarg); break;
-		case 'i': opt.chaos_interval_s = atoi(optarg); break;
-		case 'm': opt.fd_margin = atoi(optarg); break;
-		case 's': opt.seed = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'u': opt.user_prefix = optarg; break;
-		case 'a': opt.admin_user = optarg; break;
-		default: usage_exit(argv[0]);
+		case 'C':
+			opt.conf_file = optarg;
+			break;
+		case 'c':
+			opt.ca_file = optarg;
+			break;
+		case 'f':
+			opt.password_file = optarg;
+			break;
+		case 'g':
+			opt.gateway_pid = (pid_t)atoi(optarg);
+			break;
+		case 'l':
+			opt.gateway_log = optarg;
+			break;
+		case 'x':
+			opt.ctl = optarg;
+			break;
+		case 'w':
+			opt.page_port = atoi(optarg);
+			break;
+		case 'n':
+			opt.users = atoi(optarg);
+			break;
+		case 'd':
+			opt.duration_s = atoi(optarg);
+			break;
+		case 'i':
+			opt.chaos_interval_s = atoi(optarg);
+			break;
+		case 'm':
+			opt.fd_margin = atoi(optarg);
+			break;
+		case 's':
+			opt.seed = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'u':
+			opt.user_prefix = optarg;
+			break;
+		case 'a':
+			opt.admin_user = optarg;
+			break;
+		default:
+			usage_exit(argv[0]);
 		}
 	}
 	if (optind != argc || !opt.conf_file || !opt.ca_file || !opt.password_file ||
@@ -1030,7 +1077,8 @@ static int wait_ready(void)
 {
 	for (double end = now_s() + SOAK_READY_TIMEOUT_S; now_s() < end; sleep_ms(200)) {
 		if (!proc_alive(opt.gateway_pid)) {
-			fprintf(stderr, "soak: gateway pid %d is not running\n", (int)opt.gateway_pid);
+			fprintf(stderr, "soak: gateway pid %d is not running\n",
+				(int)opt.gateway_pid);
 			return -1;
 		}
 		if (healthz_sessions() >= 0)
@@ -1067,7 +1115,7 @@ struct gw_view {
 	int fds_start, fds_end;
 	bool died;
 	double died_after_s;
-	double crashes_start;     /* pixelgate_worker_crashes_total */
+	double crashes_start; /* pixelgate_worker_crashes_total */
 };
 
 /* One chaos action on a random active session: an admin kill or a browser crash. */
@@ -1114,7 +1162,8 @@ static void users_stop(pid_t *users, int n)
 	}
 	for (int i = 0; i < n; i++)
 		if (users[i] > 0) {
-			fprintf(stderr, "soak: user %d still running %d s after the end, killing it\n",
+			fprintf(stderr,
+				"soak: user %d still running %d s after the end, killing it\n",
 				i + 1, SOAK_STOP_WAIT_S);
 			kill(-users[i], SIGKILL);
 			waitpid(users[i], NULL, 0);
@@ -1223,7 +1272,8 @@ int main(int argc, char **argv)
 		"soak: %d users for %d s (idle_timeout_s %d, reconnect_grace_s %d, chaos every %d s, "
 		"seed %u); gateway pid %d: RSS %ld KiB, %d fds\n",
 		opt.users, opt.duration_s, cfg.limits.idle_timeout_s, cfg.limits.reconnect_grace_s,
-		opt.chaos_interval_s, opt.seed, (int)opt.gateway_pid, gv.rss_start_kib, gv.fds_start);
+		opt.chaos_interval_s, opt.seed, (int)opt.gateway_pid, gv.rss_start_kib,
+		gv.fds_start);
 
 	/* The run: the users churn; this process samples and injects chaos. */
 	seed = opt.seed;
@@ -1267,8 +1317,9 @@ int main(int argc, char **argv)
 	/* The end: every session ended, the gateway settled, then the figures. */
 	bool ended = false;
 	double metrics_crashes = -1, ended_by[8];
-	static const char *const end_reasons[] = { "grace", "browser", "worker_crash", "idle",
-						   "max_time", "admin", "shutdown", "start_failed" };
+	static const char *const end_reasons[] = { "grace",    "browser",     "worker_crash",
+						   "idle",     "max_time",    "admin",
+						   "shutdown", "start_failed" };
 	for (int i = 0; i < 8; i++)
 		ended_by[i] = -1;
 	if (!gv.died) {
@@ -1281,7 +1332,8 @@ int main(int argc, char **argv)
 			for (int i = 0; i < 8; i++) {
 				char sample[96];
 				snprintf(sample, sizeof sample,
-					 "pixelgate_sessions_ended_total{reason=\"%s\"}", end_reasons[i]);
+					 "pixelgate_sessions_ended_total{reason=\"%s\"}",
+					 end_reasons[i]);
 				ended_by[i] = metric(mtext, sample);
 			}
 		}
@@ -1364,8 +1416,9 @@ int main(int argc, char **argv)
 	       (double)counter(C_BYTES) / 1048576.0,
 	       (double)counter(C_BYTES) / 1024.0 / (ran_s > 0 ? ran_s : 1));
 	printf("gateway                  %8s  %s\n", gv.died ? "DIED" : "alive",
-	       gv.died ? "" : (ended ? "every session ended at the end" :
-				       "sessions still running at the end"));
+	       gv.died ? ""
+		       : (ended ? "every session ended at the end"
+				: "sessions still running at the end"));
 	if (gv.died)
 		printf("  died after             %8.0f s\n", gv.died_after_s);
 	printf("  RSS KiB                %8ld  start, %ld max, %ld end\n", gv.rss_start_kib,
@@ -1381,11 +1434,14 @@ int main(int argc, char **argv)
 	       "%ld UBSan runtime errors (daemon log so far)\n",
 	       log_asan, log_asan_gw, log_asan - log_asan_gw, log_ubsan);
 	printf("audit verify             %8s  %s\n", vrc == 0 ? "OK" : "FAILED", verify);
-	printf("audit records            %8lu  (%lu lines not records)\n", ac.records, ac.bad_lines);
+	printf("audit records            %8lu  (%lu lines not records)\n", ac.records,
+	       ac.bad_lines);
 	long lost = (long)counter(C_LOGIN_OK) - (long)ac.login_ok;
 	printf("  login_ok               %8lu  (logins the users saw succeed: %lu; %s)\n",
 	       ac.login_ok, counter(C_LOGIN_OK),
-	       arc != 0 ? "audit_dir unreadable" : lost > 0 ? "RECORDS LOST" : "none lost");
+	       arc != 0       ? "audit_dir unreadable"
+		   : lost > 0 ? "RECORDS LOST"
+			      : "none lost");
 	printf("  login_fail             %8lu  invalid_credentials (401s seen: %lu), %lu other\n",
 	       ac.login_fail_invalid, counter(C_WRONG_401), ac.login_fail_other);
 	printf("other outcomes           %8lu  viewers killed by their user after a deadline\n",
@@ -1410,8 +1466,8 @@ int main(int argc, char **argv)
 		printf("FAIL (audit records lost or unreadable) ");
 		rc = 1;
 	}
-	if (!gv.died && (gv.fds_start < 0 || gv.fds_end < 0 ||
-			 gv.fds_end > gv.fds_start + opt.fd_margin)) {
+	if (!gv.died &&
+	    (gv.fds_start < 0 || gv.fds_end < 0 || gv.fds_end > gv.fds_start + opt.fd_margin)) {
 		printf("FAIL (gateway fds %d -> %d) ", gv.fds_start, gv.fds_end);
 		rc = 1;
 	}

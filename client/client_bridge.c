@@ -89,7 +89,6 @@ static void bbuf_consume(struct bbuf *b, size_t n)
 		b->off = 0;
 }
 
-
 /* Records the reason the connect attempt failed (first reason wins) and
    wakes pgc_connect(). Takes c->lock. */
 static void conn_fail(struct pgc_conn *c, int http_status, const char *fmt, ...)
@@ -147,8 +146,7 @@ static void bridge_shut_raw(struct pgc_conn *c)
  * unless a reason is already known, drops what libvncclient has not read yet,
  * gives libvncclient EOF and sends a close frame with status/text.
  */
-static void bridge_local_close(struct pgc_conn *c, int status, const char *text,
-			       const char *reason)
+static void bridge_local_close(struct pgc_conn *c, int status, const char *text, const char *reason)
 {
 	pgc_conn_mark_closed(c, 0, reason);
 	c->to_raw.len = 0;
@@ -174,7 +172,7 @@ static void guard_init(struct pgc_guard *g)
 	const struct rfb_sc_config cfg = {
 		.width = 0,
 		.height = 0,
-		.allow_cut_text = false,	/* no text reaches this viewer */
+		.allow_cut_text = false, /* no text reaches this viewer */
 		.max_cut_text_bytes = 0,
 		.allowed = RFB_SC_GATEWAY_ENCODINGS,
 	};
@@ -201,11 +199,11 @@ static void guard_refuse(struct pgc_conn *c, const char *prefix, const char *why
 		c->to_raw.off = 0;
 		bridge_shut_raw(c);
 	} else if (c->raw) {
-		lws_callback_on_writable(c->raw);	/* then EOF (raw_on_writeable()) */
+		lws_callback_on_writable(c->raw); /* then EOF (raw_on_writeable()) */
 	}
 	if (c->ws && !c->ws_close_sent) {
 		c->ws_close_sent = true;
-		c->local_close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;	/* 1008 */
+		c->local_close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION; /* 1008 */
 		pgc_set_msg(c->local_close_text, sizeof(c->local_close_text), "%s",
 			    "client: refused the server's data");
 		lws_callback_on_writable(c->ws);
@@ -227,20 +225,20 @@ static size_t guard_client_size(const uint8_t *m, size_t have)
 	if (!have)
 		return 1;
 	switch (m[0]) {
-	case 0:		/* SetPixelFormat */
+	case 0: /* SetPixelFormat */
 		return 20;
-	case 2:		/* SetEncodings: type, pad, u16 count, count x s32 */
+	case 2: /* SetEncodings: type, pad, u16 count, count x s32 */
 		if (have < 4)
 			return 4;
 		count = (size_t)m[2] << 8 | m[3];
 		return count > GUARD_MAX_ENCODINGS ? 0 : 4 + 4 * count;
-	case 3:		/* FramebufferUpdateRequest */
+	case 3: /* FramebufferUpdateRequest */
 		return 10;
-	case 4:		/* KeyEvent */
+	case 4: /* KeyEvent */
 		return 8;
-	case 5:		/* PointerEvent */
+	case 5: /* PointerEvent */
 		return 6;
-	case 6:		/* ClientCutText: type, 3 pad, u32 length, text */
+	case 6: /* ClientCutText: type, 3 pad, u32 length, text */
 		return 8;
 	default:
 		return 0;
@@ -270,7 +268,7 @@ static int guard_client(struct pgc_conn *c, const uint8_t *b, size_t n)
 		}
 		want = guard_client_size(g->cs_msg, g->cs_have);
 		if (!want) {
-			g->cs_lost = true;	/* held from now: see pgc_send_raw() */
+			g->cs_lost = true; /* held from now: see pgc_send_raw() */
 			break;
 		}
 		if (g->cs_have < want) {
@@ -280,15 +278,15 @@ static int guard_client(struct pgc_conn *c, const uint8_t *b, size_t n)
 			b += k;
 			n -= k;
 			if (g->cs_have < want || guard_client_size(g->cs_msg, g->cs_have) != want)
-				continue;	/* more to come, or SetEncodings' count came */
+				continue; /* more to come, or SetEncodings' count came */
 		}
 		/* a whole message (ClientCutText: its header) */
 		if (g->cs_msg[0] == 6)
 			g->cs_skip = (uint32_t)g->cs_msg[4] << 24 | (uint32_t)g->cs_msg[5] << 16 |
-				     (uint32_t)g->cs_msg[6] << 8 | g->cs_msg[7];
+			    (uint32_t)g->cs_msg[6] << 8 | g->cs_msg[7];
 		else if (!rfb_sc_client(&g->sc, g->cs_msg, g->cs_have, why, sizeof(why))) {
-			guard_refuse(c, "this viewer cannot check the server's data any more: ",
-				     why);
+			guard_refuse(c,
+				     "this viewer cannot check the server's data any more: ", why);
 			return -1;
 		}
 		g->cs_have = 0;
@@ -306,9 +304,9 @@ static int guard_client(struct pgc_conn *c, const uint8_t *b, size_t n)
 static int guard_server_init(struct pgc_conn *c, const uint8_t *b)
 {
 	/* the only bytes the parser passes before ServerInit */
-	static const uint8_t hs[GUARD_SERVER_INIT_AT] = {
-		'R', 'F', 'B', ' ', '0', '0', '3', '.', '0', '0', '8', '\n', 1, 1, 0, 0, 0, 0
-	};
+	static const uint8_t hs[GUARD_SERVER_INIT_AT] = { 'R', 'F', 'B', ' ', '0', '0',
+							  '3', '.', '0', '0', '8', '\n',
+							  1,   1,   0,   0,   0,   0 };
 	struct pgc_guard *g = &c->guard;
 	struct rfb_sc_config cfg = g->sc.cfg;
 	struct rfb_sc_step st;
@@ -318,8 +316,9 @@ static int guard_server_init(struct pgc_conn *c, const uint8_t *b)
 
 	if (w < PGC_FB_MIN_WIDTH || w > PGC_FB_MAX_WIDTH || h < PGC_FB_MIN_HEIGHT ||
 	    h > PGC_FB_MAX_HEIGHT) {
-		pgc_set_msg(why, sizeof(why), "ServerInit size %ux%u (a session is %dx%d to %dx%d)", w,
-			    h, PGC_FB_MIN_WIDTH, PGC_FB_MIN_HEIGHT, PGC_FB_MAX_WIDTH, PGC_FB_MAX_HEIGHT);
+		pgc_set_msg(why, sizeof(why), "ServerInit size %ux%u (a session is %dx%d to %dx%d)",
+			    w, h, PGC_FB_MIN_WIDTH, PGC_FB_MIN_HEIGHT, PGC_FB_MAX_WIDTH,
+			    PGC_FB_MAX_HEIGHT);
 		guard_refuse(c, GUARD_REFUSES, why);
 		return -1;
 	}
@@ -329,7 +328,7 @@ static int guard_server_init(struct pgc_conn *c, const uint8_t *b)
 	while (off < sizeof(hs)) {
 		if (rfb_sc_step(&g->sc, hs + off, sizeof(hs) - off, &st) != RFB_SC_PASS) {
 			guard_refuse(c, GUARD_REFUSES, "the parser refused its own handshake");
-			return -1;	/* a broken invariant, never seen */
+			return -1; /* a broken invariant, never seen */
 		}
 		off += st.len;
 	}
@@ -436,9 +435,9 @@ static void ws_on_conn_error(struct pgc_conn *c, struct lws *wsi, const void *in
 	if (!status && wsi)
 		status = (int)lws_http_client_http_response(wsi);
 	if (!status && strstr(detail, "unauthorized"))
-		status = 401;	/* lws 4.1: "HS: ws upgrade unauthorized" */
+		status = 401; /* lws 4.1: "HS: ws upgrade unauthorized" */
 	if (status == 101)
-		status = 0;	/* upgraded but rejected later (e.g. protocol) */
+		status = 0; /* upgraded but rejected later (e.g. protocol) */
 	if (status) {
 		conn_fail(c, status, "WebSocket upgrade refused: HTTP %d (%s)", status, detail);
 	} else if (!strncmp(detail, "HS:", 3)) {
@@ -466,7 +465,7 @@ static int ws_on_established(struct pgc_conn *c, struct lws *wsi)
 		return -1;
 
 	fd.sockfd = c->fd_bridge;
-	c->fd_bridge = -1;	/* lws owns it now, even if adoption fails */
+	c->fd_bridge = -1; /* lws owns it now, even if adoption fails */
 	raw = lws_adopt_descriptor_vhost(lws_get_vhost(wsi), LWS_ADOPT_SOCKET, fd, "pgc-bridge",
 					 NULL);
 	if (!raw) {
@@ -490,7 +489,7 @@ static int ws_on_receive(struct pgc_conn *c, struct lws *wsi, const void *in, si
 {
 	atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)len, memory_order_relaxed);
 	if (c->ws_close_sent || !len)
-		return 0;	/* closing locally: libvncclient already has EOF */
+		return 0; /* closing locally: libvncclient already has EOF */
 	if (bbuf_append(&c->to_raw, in, len)) {
 		bridge_local_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
 				   "client: receive buffer overflow", "receive buffer overflow");
@@ -546,7 +545,7 @@ static void ws_on_peer_close(struct pgc_conn *c, const unsigned char *in, size_t
 
 	c->peer_close_seen = true;
 	if (!in || len < 2) {
-		c->peer_close_code = LWS_CLOSE_STATUS_NO_STATUS;	/* 1005 */
+		c->peer_close_code = LWS_CLOSE_STATUS_NO_STATUS; /* 1005 */
 		c->peer_close_reason[0] = '\0';
 		return;
 	}
@@ -571,17 +570,17 @@ static void ws_on_closed(struct pgc_conn *c, struct lws *wsi)
 	if (c->peer_close_seen)
 		pgc_conn_mark_closed(c, c->peer_close_code, c->peer_close_reason);
 	else
-		pgc_conn_mark_closed(c, LWS_CLOSE_STATUS_ABNORMAL_CLOSE,	/* 1006 */
+		pgc_conn_mark_closed(c, LWS_CLOSE_STATUS_ABNORMAL_CLOSE, /* 1006 */
 				     "connection lost without a WebSocket close frame");
 	if (c->destroying)
 		return;
-	c->to_raw.len = c->raw_ok;	/* a field cut short never passes */
+	c->to_raw.len = c->raw_ok; /* a field cut short never passes */
 	if (!c->to_raw.len)
 		c->to_raw.off = 0;
 	c->to_ws.len = 0;
 	c->to_ws.off = 0;
 	if (c->raw_rx_paused && c->raw) {
-		lws_rx_flow_control(c->raw, 1);	/* keep draining libvncclient */
+		lws_rx_flow_control(c->raw, 1); /* keep draining libvncclient */
 		c->raw_rx_paused = false;
 	}
 	if (!c->to_raw.len)
@@ -623,8 +622,8 @@ static int raw_on_rx(struct pgc_conn *c, struct lws *wsi, const void *in, size_t
 static int raw_on_writeable(struct pgc_conn *c, struct lws *wsi)
 {
 	if (c->raw_ok) {
-		ssize_t n = send(lws_get_socket_fd(wsi), c->to_raw.data + c->to_raw.off,
-				 c->raw_ok, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(lws_get_socket_fd(wsi), c->to_raw.data + c->to_raw.off, c->raw_ok,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			/* libvncclient's end is gone: only pgc_free() does that */
@@ -666,7 +665,7 @@ static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		pgc_tls_note_verify(&c->tv, user, len);
 		break;
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		pgc_tls_gate_leave(&c->gate_held);	/* TLS handshake done */
+		pgc_tls_gate_leave(&c->gate_held); /* TLS handshake done */
 		break;
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		pthread_mutex_lock(&c->lock);
@@ -831,7 +830,6 @@ static int conn_wait_open(struct pgc_conn *c, int64_t deadline_ms, char *err, si
 	return -1;
 }
 
-
 int pgc_bridge_open(struct pgc_conn *c, int64_t deadline, char *err, size_t errlen,
 		    int *http_status)
 {
@@ -840,7 +838,8 @@ int pgc_bridge_open(struct pgc_conn *c, int64_t deadline, char *err, size_t errl
 	int rc;
 
 	if (pgc_tls_gate_enter(deadline, &c->gate_held)) {
-		pgc_set_msg(err, errlen, "timed out waiting for another connection's TLS handshake");
+		pgc_set_msg(err, errlen,
+			    "timed out waiting for another connection's TLS handshake");
 		return -1;
 	}
 	c->ctx = pgc_lws_context_new(srv, bridge_protocols, c, &c->ssl_ctx, err, errlen);

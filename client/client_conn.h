@@ -19,35 +19,35 @@
 #include <stdint.h>
 
 /* Deadline of pgc_connect(): WebSocket open and RFB handshake done, s. */
-#define CONNECT_TIMEOUT_S	20
+#define CONNECT_TIMEOUT_S 20
 /* How long pgc_free() waits for the WebSocket closing handshake. */
-#define CLOSE_GRACE_MS		1000
+#define CLOSE_GRACE_MS 1000
 /* Bridge buffers: rx from the side feeding a buffer is paused at
    BRIDGE_BUF_HIGH and resumed at BRIDGE_BUF_LOW; BRIDGE_BUF_SLACK absorbs
    what lws may still deliver after the pause. */
-#define BRIDGE_BUF_HIGH		(1024u * 1024u)
-#define BRIDGE_BUF_LOW		(BRIDGE_BUF_HIGH / 2u)
-#define BRIDGE_BUF_SLACK	(256u * 1024u)
+#define BRIDGE_BUF_HIGH (1024u * 1024u)
+#define BRIDGE_BUF_LOW (BRIDGE_BUF_HIGH / 2u)
+#define BRIDGE_BUF_SLACK (256u * 1024u)
 /* Largest WebSocket message sent at once, and the ws rx buffer. */
-#define WS_TX_CHUNK		32768u
-#define WS_RX_BUFFER		65536u
-#define MAX_TICKET_LEN		512
+#define WS_TX_CHUNK 32768u
+#define WS_RX_BUFFER 65536u
+#define MAX_TICKET_LEN 512
 /* A WebSocket that received nothing for WS_PING_IDLE_S is pinged; one that
    stays silent (no PONG either) for WS_HANGUP_IDLE_S is closed, so a
    network that drops packets without a reset is noticed. */
-#define WS_PING_IDLE_S		20
-#define WS_HANGUP_IDLE_S	35
+#define WS_PING_IDLE_S 20
+#define WS_HANGUP_IDLE_S 35
 /* What libvncclient writes before its first message, bytes: its
    ProtocolVersion (12), the security type it chose (1), ClientInit (1). The
    guard lets through no other handshake than RFB 3.8 with None. */
-#define GUARD_CLIENT_HANDSHAKE	14
+#define GUARD_CLIENT_HANDSHAKE 14
 /* Where ServerInit starts in the server's stream, bytes: after the
    ProtocolVersion (12), the security types [None] (2) and SecurityResult
    (4), which are all the parser accepts there. */
-#define GUARD_SERVER_INIT_AT	18
+#define GUARD_SERVER_INIT_AT 18
 /* Largest SetEncodings the guard frames, encodings (libvncclient's
    MAX_ENCODINGS; the gateway's RFB_FILTER_MAX_ENCODINGS). */
-#define GUARD_MAX_ENCODINGS	64
+#define GUARD_MAX_ENCODINGS 64
 
 /* A FIFO of bytes: data[off, off + len) is pending. */
 struct bbuf {
@@ -61,14 +61,14 @@ enum conn_state { CONN_CONNECTING, CONN_OPEN, CONN_FAILED };
 
 /* The guard of one connection (bridge thread only). */
 struct pgc_guard {
-	struct rfb_sc sc;	/* the server -> client parser */
-	bool sized;		/* sc has the session's size (from ServerInit) */
-	bool refused;		/* the server's data was refused: nothing more passes */
-	uint64_t passed;	/* server bytes passed so far */
+	struct rfb_sc sc; /* the server -> client parser */
+	bool sized;       /* sc has the session's size (from ServerInit) */
+	bool refused;     /* the server's data was refused: nothing more passes */
+	uint64_t passed;  /* server bytes passed so far */
 	/* what libvncclient writes, framed into its messages */
-	uint32_t cs_skip;	/* bytes to let by unseen: handshake, ClientCutText's text */
-	bool cs_lost;		/* a message it cannot frame came: server bytes are held */
-	size_t cs_have;		/* bytes of the current message in cs_msg */
+	uint32_t cs_skip; /* bytes to let by unseen: handshake, ClientCutText's text */
+	bool cs_lost;     /* a message it cannot frame came: server bytes are held */
+	size_t cs_have;   /* bytes of the current message in cs_msg */
 	uint8_t cs_msg[4 + 4 * GUARD_MAX_ENCODINGS];
 };
 
@@ -81,56 +81,56 @@ struct pgc_conn {
 	pthread_t thread;
 	bool thread_started;
 
-	pthread_mutex_t lock;	/* guards the fields below, up to the marker */
-	pthread_cond_t cond;	/* state changes */
+	pthread_mutex_t lock; /* guards the fields below, up to the marker */
+	pthread_cond_t cond;  /* state changes */
 	enum conn_state state;
-	char err[256];		/* why the connect failed */
-	int http_status;	/* status of a refused upgrade */
-	int hs_status;		/* status seen at LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP */
-	bool stop_req;		/* pgc_free(): close and let the thread end */
-	bool close_req;		/* caller hit an RFB error: close the WebSocket */
-	bool rfb_ready;		/* rfbInitClient() done: disarm the watchdog */
-	bool closed;		/* close_code/close_reason are final */
-	bool closed_by_guard;	/* ... and the guard's (not the server's) */
+	char err[256];        /* why the connect failed */
+	int http_status;      /* status of a refused upgrade */
+	int hs_status;        /* status seen at LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP */
+	bool stop_req;        /* pgc_free(): close and let the thread end */
+	bool close_req;       /* caller hit an RFB error: close the WebSocket */
+	bool rfb_ready;       /* rfbInitClient() done: disarm the watchdog */
+	bool closed;          /* close_code/close_reason are final */
+	bool closed_by_guard; /* ... and the guard's (not the server's) */
 	int close_code;
 	char close_reason[256];
 	/* --- end of lock-guarded fields */
 
 	/* bridge thread only (or any thread once it is joined) */
-	struct lws *ws;		/* the WebSocket, once established */
-	struct lws *raw;	/* the adopted bridge end */
-	int fd_bridge;		/* our socketpair end until lws adopts it */
-	struct bbuf to_raw;	/* WebSocket -> libvncclient */
-	size_t raw_ok;		/* to_raw's first bytes, which the guard passed */
+	struct lws *ws;     /* the WebSocket, once established */
+	struct lws *raw;    /* the adopted bridge end */
+	int fd_bridge;      /* our socketpair end until lws adopts it */
+	struct bbuf to_raw; /* WebSocket -> libvncclient */
+	size_t raw_ok;      /* to_raw's first bytes, which the guard passed */
 	struct pgc_guard guard;
-	struct bbuf to_ws;	/* libvncclient -> WebSocket */
-	unsigned char *txbuf;	/* LWS_PRE + WS_TX_CHUNK */
+	struct bbuf to_ws;    /* libvncclient -> WebSocket */
+	unsigned char *txbuf; /* LWS_PRE + WS_TX_CHUNK */
 	bool ws_rx_paused;
 	bool raw_rx_paused;
-	bool ws_gone;		/* the WebSocket closed (or never opened) */
-	bool raw_shut;		/* shutdown(SHUT_WR) done on the bridge end */
-	bool ws_close_sent;	/* close frame requested */
+	bool ws_gone;       /* the WebSocket closed (or never opened) */
+	bool raw_shut;      /* shutdown(SHUT_WR) done on the bridge end */
+	bool ws_close_sent; /* close frame requested */
 	bool stop_handled;
 	bool thread_exit;
-	bool destroying;	/* inside lws_context_destroy(): bookkeeping only */
+	bool destroying; /* inside lws_context_destroy(): bookkeeping only */
 	bool peer_close_seen;
 	int peer_close_code;
 	char peer_close_reason[128];
-	struct tls_verify tv;	/* server certificate check */
-	bool gate_held;		/* TLS gate (set by the caller before the thread
+	struct tls_verify tv;   /* server certificate check */
+	bool gate_held;         /* TLS gate (set by the caller before the thread
 				   starts, cleared by whoever gives it back) */
-	int local_close_status;	/* WebSocket close status we send */
+	int local_close_status; /* WebSocket close status we send */
 	char local_close_text[64];
 	lws_sorted_usec_list_t sul_watchdog;
 	lws_sorted_usec_list_t sul_grace;
 
 	/* caller side */
-	pthread_mutex_t rfb_lock;	/* serialises libvncclient calls */
+	pthread_mutex_t rfb_lock; /* serialises libvncclient calls */
 	rfbClient *rfb;
-	void *fb;		/* cl->frameBuffer, as allocated by rfb_alloc_fb() */
-	int fd_client;		/* our socketpair end until rfb owns it */
+	void *fb;      /* cl->frameBuffer, as allocated by rfb_alloc_fb() */
+	int fd_client; /* our socketpair end until rfb owns it */
 	atomic_bool rfb_dead;
-	struct pgc_callbacks cb;	/* the application's callbacks (members may be NULL) */
+	struct pgc_callbacks cb; /* the application's callbacks (members may be NULL) */
 	_Atomic uint64_t frames;
 	_Atomic uint64_t bytes_in;
 	bool locks_ok;

@@ -302,9 +302,9 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 	}
 	free(cl->serverHost);
 	cl->serverHost = strdup("pixelgate");
-	cl->listenSpecified = TRUE;	/* the socket is connected: do not dial */
+	cl->listenSpecified = TRUE; /* the socket is connected: do not dial */
 	cl->sock = c->fd_client;
-	c->fd_client = -1;		/* rfbClientCleanup() closes it now */
+	c->fd_client = -1; /* rfbClientCleanup() closes it now */
 	cl->canHandleNewFBSize = TRUE;
 	cl->appData.encodingsString = "tight zrle zlib hextile copyrect raw";
 	cl->appData.shareDesktop = TRUE;
@@ -347,21 +347,26 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 	pthread_mutex_unlock(&c->lock);
 
 	if (ok) {
-		c->rfb = cl;	/* on failure freed by pgc_free() */
+		c->rfb = cl; /* on failure freed by pgc_free() */
 		if (!closed)
 			return 0;
 	}
 	if (closed && by_guard)
-		pgc_set_msg(err, errlen, "the viewer closed the connection during the RFB handshake: "
-			    "%d %s", code, reason);
-	else if (closed && code)
-		pgc_set_msg(err, errlen, "server closed the connection during the RFB handshake: %d %s",
+		pgc_set_msg(err, errlen,
+			    "the viewer closed the connection during the RFB handshake: "
+			    "%d %s",
 			    code, reason);
+	else if (closed && code)
+		pgc_set_msg(err, errlen,
+			    "server closed the connection during the RFB handshake: %d %s", code,
+			    reason);
 	else if (closed)
 		pgc_set_msg(err, errlen, "RFB handshake failed: %s", reason);
 	else
 		pgc_set_msg(err, errlen, "RFB handshake failed: %s",
-			    tl_rfb_err[0] ? tl_rfb_err : tl_rfb_log[0] ? tl_rfb_log : "unknown error");
+			    tl_rfb_err[0]       ? tl_rfb_err
+				: tl_rfb_log[0] ? tl_rfb_log
+						: "unknown error");
 	return -1;
 }
 
@@ -414,7 +419,6 @@ struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket
 		goto fail;
 	}
 
-
 	if (pgc_bridge_open(c, deadline, err, errlen, http_status))
 		goto fail;
 	if (conn_start_rfb(c, err, errlen))
@@ -465,7 +469,9 @@ static void conn_rfb_failed(struct pgc_conn *c, const char *what)
 
 	atomic_store(&c->rfb_dead, true);
 	pgc_set_msg(reason, sizeof(reason), "%s: %s", what,
-		    tl_rfb_err[0] ? tl_rfb_err : tl_rfb_log[0] ? tl_rfb_log : "connection lost");
+		    tl_rfb_err[0]       ? tl_rfb_err
+			: tl_rfb_log[0] ? tl_rfb_log
+					: "connection lost");
 	pgc_conn_mark_closed(c, 0, reason);
 	pthread_mutex_lock(&c->lock);
 	c->close_req = true;
@@ -578,9 +584,9 @@ int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask)
 static uint32_t keysym_for(uint32_t cp)
 {
 	if (cp == '\n')
-		return 0xff0d;	/* XK_Return */
+		return 0xff0d; /* XK_Return */
 	if (cp == '\t')
-		return 0xff09;	/* XK_Tab */
+		return 0xff09; /* XK_Tab */
 	return keysym_from_codepoint(cp);
 }
 
@@ -605,7 +611,7 @@ int pgc_type_utf8(struct pgc_conn *c, const char *text)
 
 	if (!text)
 		return -1;
-	for (p = (const unsigned char *)text; *p;)	/* validate everything first */
+	for (p = (const unsigned char *)text; *p;) /* validate everything first */
 		if (!keysym_next(&p))
 			return -1;
 	if (!conn_can_send(c))
@@ -674,15 +680,15 @@ void pgc_free(struct pgc_conn *c)
 		c->ctx = NULL;
 		c->ssl_ctx = NULL;
 	}
-	pgc_tls_gate_leave(&c->gate_held);	/* attempt abandoned mid-handshake */
+	pgc_tls_gate_leave(&c->gate_held); /* attempt abandoned mid-handshake */
 	if (c->rfb) {
-		rfb_destroy(c, c->rfb);	/* closes the client end */
+		rfb_destroy(c, c->rfb); /* closes the client end */
 		c->rfb = NULL;
 	}
 	if (c->fd_client >= 0)
 		close(c->fd_client);
 	if (c->fd_bridge >= 0)
-		close(c->fd_bridge);	/* never adopted */
+		close(c->fd_bridge); /* never adopted */
 	free(c->to_raw.data);
 	free(c->to_ws.data);
 	free(c->txbuf);

@@ -87,7 +87,7 @@ struct pgc_fb {
  * (no cursor callback: the server is not asked for cursor shapes).
  */
 struct pgc_callbacks {
-	void *user;		/* first argument of every callback */
+	void *user; /* first argument of every callback */
 	/* The framebuffer was (re)allocated at fb->width x fb->height: at the
 	   handshake and on a desktop-size change. Its content is undefined
 	   until updates arrive. */

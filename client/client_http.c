@@ -15,14 +15,14 @@
 #include <string.h>
 
 /* Request body bytes written per LWS_CALLBACK_CLIENT_HTTP_WRITEABLE. */
-#define HTTP_TX_CHUNK		16384
+#define HTTP_TX_CHUNK 16384
 
 /* One HTTP transaction; lives on the caller's stack, reached from the
    callback through lws_context_user(). */
 struct http_txn {
 	const struct pgc_server *srv;
 	const char *method;
-	const char *authorization;	/* Authorization header value, or NULL */
+	const char *authorization; /* Authorization header value, or NULL */
 	const char *content_type;
 	const unsigned char *body;
 	size_t body_len;
@@ -31,15 +31,15 @@ struct http_txn {
 	   resp (general: malloc'd body, capped, over the cap is an error). */
 	struct pgc_login_result *res;
 	struct pgc_http_response *resp;
-	int *status;		/* &res->http_status or &resp->status */
-	char *msg;		/* res->message or resp->message */
+	int *status; /* &res->http_status or &resp->status */
+	char *msg;   /* res->message or resp->message */
 	size_t msg_size;
-	size_t used;		/* bytes in res->body */
-	bool too_big;		/* resp: the body passed PGC_HTTP_BODY_MAX */
-	bool done;		/* answer complete, or connection gone */
-	bool failed;		/* transport / TLS error (res->message says) */
+	size_t used;  /* bytes in res->body */
+	bool too_big; /* resp: the body passed PGC_HTTP_BODY_MAX */
+	bool done;    /* answer complete, or connection gone */
+	bool failed;  /* transport / TLS error (res->message says) */
 	bool timed_out;
-	bool gate_held;		/* TLS gate, until the handshake is over */
+	bool gate_held; /* TLS gate, until the handshake is over */
 	struct tls_verify tv;
 	lws_sorted_usec_list_t sul_timeout;
 };
@@ -84,10 +84,11 @@ static int http_resp_append(struct http_txn *t, const void *in, size_t len)
 	if (need > r->body_cap) {
 		cap = r->body_cap ? r->body_cap : 4096;
 		while (cap < need)
-			cap *= 2;	/* need <= PGC_HTTP_BODY_MAX + 1: no overflow */
+			cap *= 2; /* need <= PGC_HTTP_BODY_MAX + 1: no overflow */
 		nb = realloc(r->body, cap);
 		if (!nb) {
-			pgc_set_msg(t->msg, t->msg_size, "out of memory for a %zu-byte answer", need);
+			pgc_set_msg(t->msg, t->msg_size, "out of memory for a %zu-byte answer",
+				    need);
 			t->failed = true;
 			return -1;
 		}
@@ -165,7 +166,7 @@ static int http_write_body(struct http_txn *t, struct lws *wsi)
 		t->failed = true;
 		return -1;
 	}
-	explicit_bzero(buf + LWS_PRE, n);	/* a login body holds a password */
+	explicit_bzero(buf + LWS_PRE, n); /* a login body holds a password */
 	t->body_sent += n;
 	if (last)
 		lws_client_http_body_pending(wsi, 0);
@@ -274,7 +275,8 @@ static void http_parse_json(struct pgc_login_result *res, size_t used)
 		if (m)
 			pgc_set_msg(res->message, sizeof(res->message), "%s", m);
 		else
-			pgc_set_msg(res->message, sizeof(res->message), "HTTP %d", res->http_status);
+			pgc_set_msg(res->message, sizeof(res->message), "HTTP %d",
+				    res->http_status);
 	}
 	json_decref(root);
 }
@@ -290,10 +292,8 @@ static int http_run(const struct pgc_server *srv, const char *method, const char
 		    const char *authorization, const char *content_type, const void *body,
 		    size_t body_len, struct pgc_login_result *res, struct pgc_http_response *resp)
 {
-	static const struct lws_protocols protocols[] = {
-		{ "pgc-http", http_cb, 0, 0, 0, NULL, 0 },
-		{ NULL, NULL, 0, 0, 0, NULL, 0 }
-	};
+	static const struct lws_protocols protocols[] = { { "pgc-http", http_cb, 0, 0, 0, NULL, 0 },
+							  { NULL, NULL, 0, 0, 0, NULL, 0 } };
 	struct lws_client_connect_info i;
 	struct lws_context *ctx;
 	SSL_CTX *ssl_ctx;
@@ -361,8 +361,8 @@ static int http_run(const struct pgc_server *srv, const char *method, const char
 
 	if (!t.done && !t.failed && !t.too_big) {
 		if (*t.status)
-			pgc_set_msg(t.msg, t.msg_size, "timed out after %d s reading the HTTP answer",
-				    HTTP_TIMEOUT_S);
+			pgc_set_msg(t.msg, t.msg_size,
+				    "timed out after %d s reading the HTTP answer", HTTP_TIMEOUT_S);
 		else
 			pgc_set_msg(t.msg, t.msg_size, "timed out after %d s waiting for %s:%d",
 				    HTTP_TIMEOUT_S, srv->host, srv->port);
@@ -370,7 +370,7 @@ static int http_run(const struct pgc_server *srv, const char *method, const char
 		return -1;
 	}
 	if (t.too_big)
-		return -1;	/* the status stays: the server did answer */
+		return -1; /* the status stays: the server did answer */
 	if (t.failed && (resp || !*t.status))
 		return -1;
 	if (!*t.status) {
@@ -409,7 +409,7 @@ int pgc_http_request(const struct pgc_server *srv, const char *method, const cha
 	}
 	rc = http_run(srv, method, path, authorization, content_type, body, body_len, NULL, res);
 	if (rc) {
-		pgc_http_response_free(res);	/* a partial body is no answer */
+		pgc_http_response_free(res); /* a partial body is no answer */
 		return -1;
 	}
 	if (!res->body) {
@@ -496,7 +496,7 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 		return -1;
 	}
 	rc = pgc_http_post(srv, "/api/v1/login", "application/json", body, strlen(body), res);
-	explicit_bzero(body, strlen(body));	/* it holds the password */
+	explicit_bzero(body, strlen(body)); /* it holds the password */
 	free(body);
 	if (rc)
 		return -1;

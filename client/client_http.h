@@ -13,20 +13,20 @@
 
 /* Where and how to reach a pixelgate staff listener. */
 struct pgc_server {
-	const char *host;     /* e.g. "127.0.0.1" */
-	int port;             /* e.g. 8443 */
-	const char *ca_file;  /* PEM CA that must have signed the server cert */
+	const char *host;    /* e.g. "127.0.0.1" */
+	int port;            /* e.g. 8443 */
+	const char *ca_file; /* PEM CA that must have signed the server cert */
 };
 
 /* Result of a login. */
 struct pgc_login_result {
-	int http_status;        /* 200, 400, 401, ... ; 0 if no HTTP answer */
-	char ticket[128];       /* on 200 */
-	int expires_in_s;       /* on 200 */
-	char error[64];         /* on non-200: the "error" code of the JSON body */
-	char message[256];      /* on non-200: the "message" of the JSON body, or a
+	int http_status;   /* 200, 400, 401, ... ; 0 if no HTTP answer */
+	char ticket[128];  /* on 200 */
+	int expires_in_s;  /* on 200 */
+	char error[64];    /* on non-200: the "error" code of the JSON body */
+	char message[256]; /* on non-200: the "message" of the JSON body, or a
 				   transport error description when http_status == 0 */
-	char body[4096];        /* raw response body, NUL-terminated, truncated */
+	char body[4096];   /* raw response body, NUL-terminated, truncated */
 };
 
 /*
@@ -45,12 +45,12 @@ int pgc_http_get(const struct pgc_server *srv, const char *path, struct pgc_logi
 
 /* Answer to pgc_http_request(); free the body with pgc_http_response_free(). */
 struct pgc_http_response {
-	int status;             /* HTTP status; 0 if no HTTP answer arrived */
-	int retry_after_s;      /* Retry-After header in seconds; -1 if absent or a date */
-	char *body;             /* malloc'd, NUL-terminated (also when empty) on success */
-	size_t body_len;        /* bytes in body, without the NUL */
-	size_t body_cap;        /* allocated size of body */
-	char message[256];      /* why the call failed (transport, TLS, timeout, size) */
+	int status;        /* HTTP status; 0 if no HTTP answer arrived */
+	int retry_after_s; /* Retry-After header in seconds; -1 if absent or a date */
+	char *body;        /* malloc'd, NUL-terminated (also when empty) on success */
+	size_t body_len;   /* bytes in body, without the NUL */
+	size_t body_cap;   /* allocated size of body */
+	char message[256]; /* why the call failed (transport, TLS, timeout, size) */
 };
 
 /*

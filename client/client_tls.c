@@ -40,7 +40,7 @@ static pthread_mutex_t g_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
  * it.
  */
 static pthread_mutex_t g_gate_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_gate_cond;	/* CLOCK_MONOTONIC, set up in global_init() */
+static pthread_cond_t g_gate_cond; /* CLOCK_MONOTONIC, set up in global_init() */
 static bool g_gate_busy;
 
 /*
@@ -191,8 +191,9 @@ void pgc_tls_note_verify(struct tls_verify *tv, void *x509_ctx, size_t preverify
 	if (preverify_ok || tv->failed)
 		return;
 	tv->failed = true;
-	tv->code = x509_ctx && g_ossl.x509_ctx_get_error ?
-		   g_ossl.x509_ctx_get_error((X509_STORE_CTX *)x509_ctx) : -1;
+	tv->code = x509_ctx && g_ossl.x509_ctx_get_error
+	    ? g_ossl.x509_ctx_get_error((X509_STORE_CTX *)x509_ctx)
+	    : -1;
 	s = tv->code >= 0 && g_ossl.x509_err_string ? g_ossl.x509_err_string(tv->code) : NULL;
 	pgc_set_msg(tv->text, sizeof(tv->text), "%s", s ? s : "certificate verification failed");
 }
@@ -224,17 +225,22 @@ bool pgc_tls_describe_error(const struct pgc_server *srv, const struct tls_verif
 	}
 	if ((tv && tv->failed) || x) {
 		if (code == X509_V_ERR_HOSTNAME_MISMATCH || code == X509_V_ERR_IP_ADDRESS_MISMATCH)
-			pgc_set_msg(out, size,
-				    "TLS handshake failed: server certificate does not match host %s (%s)",
-				    srv->host, why);
-		else if (code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CERT_NOT_YET_VALID)
-			pgc_set_msg(out, size,
-				    "TLS handshake failed: server certificate expired or not yet valid (%s)",
-				    why);
+			pgc_set_msg(
+			    out, size,
+			    "TLS handshake failed: server certificate does not match host %s (%s)",
+			    srv->host, why);
+		else if (code == X509_V_ERR_CERT_HAS_EXPIRED ||
+			 code == X509_V_ERR_CERT_NOT_YET_VALID)
+			pgc_set_msg(
+			    out, size,
+			    "TLS handshake failed: server certificate expired or not yet valid (%s)",
+			    why);
 		else
-			pgc_set_msg(out, size,
-				    "TLS handshake failed: server certificate not signed by the pinned CA "
-				    "%s (%s)", srv->ca_file, why);
+			pgc_set_msg(
+			    out, size,
+			    "TLS handshake failed: server certificate not signed by the pinned CA "
+			    "%s (%s)",
+			    srv->ca_file, why);
 		return true;
 	}
 	if (strstr(detail, "SSL") || strstr(detail, "ssl") || strstr(detail, "TLS") ||
@@ -352,9 +358,8 @@ struct lws_context *pgc_lws_context_new(const struct pgc_server *srv,
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-		       LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-	info.client_ssl_ca_filepath = srv->ca_file;	/* used if *ssl_ctx is NULL */
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.client_ssl_ca_filepath = srv->ca_file; /* used if *ssl_ctx is NULL */
 	info.provided_client_ssl_ctx = *ssl_ctx;
 	info.user = user;
 	info.alpn = "http/1.1";
@@ -370,7 +375,8 @@ struct lws_context *pgc_lws_context_new(const struct pgc_server *srv,
 	if (!ctx) {
 		tls_client_ctx_free(*ssl_ctx);
 		*ssl_ctx = NULL;
-		pgc_set_msg(err, size, "cannot create the TLS client context (is %s a PEM CA file?)",
+		pgc_set_msg(err, size,
+			    "cannot create the TLS client context (is %s a PEM CA file?)",
 			    srv->ca_file);
 	}
 	return ctx;

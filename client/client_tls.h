@@ -15,15 +15,15 @@
 #include <stdint.h>
 
 /* Deadline of an HTTP transaction, and lws' connect and TLS timeouts, s. */
-#define HTTP_TIMEOUT_S		15
+#define HTTP_TIMEOUT_S 15
 /* lws' per-thread service buffer, bytes. */
-#define LWS_SERV_BUF		32768u
+#define LWS_SERV_BUF 32768u
 
 /* The first failed server-certificate check of a connection attempt. */
 struct tls_verify {
 	bool failed;
-	int code;		/* X509_V_ERR_*, -1 if unknown */
-	char text[96];		/* OpenSSL's description of code */
+	int code;      /* X509_V_ERR_*, -1 if unknown */
+	char text[96]; /* OpenSSL's description of code */
 };
 
 /* Process-wide set-up, once (reads PIXELGATE_DEBUG, routes lws' log, finds
@@ -35,7 +35,7 @@ bool pgc_tls_debug(void);
 
 /* Formats into buf (if buf/size usable); never overflows. */
 void pgc_set_msg(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Monotonic clock in milliseconds. */
 int64_t pgc_now_ms(void);

@@ -190,8 +190,8 @@ static int url_check_text(const char *url, char *err, size_t errlen)
 	return 0;
 }
 
-int pgc_parse_server_url(const char *url, int default_port, char *host, size_t hostlen,
-			 int *port, char *err, size_t errlen)
+int pgc_parse_server_url(const char *url, int default_port, char *host, size_t hostlen, int *port,
+			 char *err, size_t errlen)
 {
 	if (url_check_text(url, err, errlen) != 0)
 		return -1;

@@ -29,7 +29,7 @@
  * where the address came from); host and *port are written only on
  * success, host only if it fits in hostlen bytes with its NUL.
  */
-int pgc_parse_server_url(const char *url, int default_port, char *host, size_t hostlen,
-			 int *port, char *err, size_t errlen);
+int pgc_parse_server_url(const char *url, int default_port, char *host, size_t hostlen, int *port,
+			 char *err, size_t errlen);
 
 #endif

@@ -42,14 +42,14 @@ struct viewer_parse {
 	/* reader */
 	const char *text;
 	size_t len, pos;
-	int lineno;            /* line last handed to libinih, 1-based */
-	bool too_long;         /* a line did not fit libinih's buffer */
-	int max_line;          /* that buffer, bytes with the NUL */
-	bool indented;         /* the current line starts with a space or tab */
+	int lineno;    /* line last handed to libinih, 1-based */
+	bool too_long; /* a line did not fit libinih's buffer */
+	int max_line;  /* that buffer, bytes with the NUL */
+	bool indented; /* the current line starts with a space or tab */
 };
 
 static void vc_fail(struct viewer_parse *p, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Record "name:line: message" as the parse's error unless one is there already. */
 static void vc_fail(struct viewer_parse *p, int line, const char *fmt, ...)
@@ -81,7 +81,6 @@ static int vc_line_of(const char *text, size_t off)
 			line++;
 	return line;
 }
-
 
 /* Whole-file checks before parsing: size, NUL bytes, UTF-8. */
 static int vc_check_bytes(struct viewer_parse *p)
@@ -136,8 +135,8 @@ static char *vc_read_line(char *str, int num, void *stream)
 	if (s < start + n && *s == '[') {
 		const char *close = memchr(s, ']', (size_t)(start + n - s));
 		size_t sl = close != NULL ? (size_t)(close - s - 1) : 0;
-		if (close != NULL && (sl != strlen(VIEWER_SECTION) ||
-				      memcmp(s + 1, VIEWER_SECTION, sl) != 0))
+		if (close != NULL &&
+		    (sl != strlen(VIEWER_SECTION) || memcmp(s + 1, VIEWER_SECTION, sl) != 0))
 			vc_fail(p, p->lineno, "unknown section [%.*s]; the only section is [%s]",
 				(int)(sl > 64 ? 64 : sl), s + 1, VIEWER_SECTION);
 	}
@@ -150,8 +149,7 @@ static bool vc_user_valid(const char *s)
 	for (; *s; s++) {
 		char ch = *s;
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' ||
-			  ch == '-';
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' || ch == '-';
 		if (!ok)
 			return false;
 	}
@@ -301,8 +299,8 @@ int viewer_config_parse(struct viewer_config *c, const char *name, const char *t
 	int rc = ini_parse_stream(vc_read_line, &p, vc_handler, &p);
 	if (rc > 0 && (!p.failed || rc < p.fail_line)) {
 		/* libinih goes on after a syntax error; report whichever came first. */
-		snprintf(err, errlen, "%s:%d: syntax error (expected [%s] or key = value)", name, rc,
-			 VIEWER_SECTION);
+		snprintf(err, errlen, "%s:%d: syntax error (expected [%s] or key = value)", name,
+			 rc, VIEWER_SECTION);
 		return -1;
 	}
 	if (p.failed)

@@ -35,7 +35,7 @@ struct viewer_config {
 	char server[VIEWER_HOST_MAX + 16]; /* as written: https://host[:port] */
 	char ca_file[VIEWER_PATH_MAX];
 	char user[VIEWER_USER_MAX + 1];
-	char language[8];                  /* "ja", "en" or "auto" (default) */
+	char language[8]; /* "ja", "en" or "auto" (default) */
 };
 
 /* Everything empty, language "auto". */

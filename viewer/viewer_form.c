@@ -161,7 +161,8 @@ enum vform_action vform_event(struct vform *f, const SDL_Event *ev)
 		}
 		if (f->busy)
 			return VFA_NONE;
-		if ((k == SDLK_RETURN || k == SDLK_KP_ENTER || (k == SDLK_SPACE && f->focus == VF_BUTTON)) &&
+		if ((k == SDLK_RETURN || k == SDLK_KP_ENTER ||
+		     (k == SDLK_SPACE && f->focus == VF_BUTTON)) &&
 		    !f->preedit[0])
 			return f->can_submit ? VFA_SUBMIT : VFA_NONE;
 		if (k == SDLK_BACKSPACE && !f->preedit[0])
@@ -206,7 +207,7 @@ static void draw_field(struct vform *f, struct vui *u, const SDL_Rect *r, const 
 		vui_measure(u, VUI_BODY, f->preedit, &pw, &ph);
 	x = inner.x;
 	if (tw + pw + 2 > inner.w)
-		x = inner.x + inner.w - (tw + pw + 2);	/* show the end */
+		x = inner.x + inner.w - (tw + pw + 2); /* show the end */
 	y = r->y + (r->h - th) / 2;
 	vui_clip(u, &inner);
 	vui_text(u, VUI_BODY, content, x, y, col_text);
@@ -238,12 +239,13 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 	inner_w = w - 2 * PAD;
 	if (f->message[0])
 		msg_h = vui_text_wrapped(u, VUI_BODY, f->message, 0, 0, inner_w, col_text, false) +
-			GAP;
+		    GAP;
 	if (f->detail[0])
-		msg_h += vui_text_wrapped(u, VUI_SMALL, f->detail, 0, 0, inner_w, col_muted, false) +
-			 GAP;
-	h = PAD + title + GAP + body + GAP + 2 * (body + 4 + FIELD_H + GAP) + GAP + BUTTON_H +
-	    GAP + msg_h + PAD;
+		msg_h += vui_text_wrapped(u, VUI_SMALL, f->detail, 0, 0, inner_w, col_muted,
+					  false) +
+		    GAP;
+	h = PAD + title + GAP + body + GAP + 2 * (body + 4 + FIELD_H + GAP) + GAP + BUTTON_H + GAP +
+	    msg_h + PAD;
 	panel.w = w;
 	panel.h = h;
 	panel.x = (out_w - w) / 2;
@@ -309,9 +311,10 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 	if (f->message[0])
 		y += vui_text_wrapped(u, VUI_BODY, f->message, panel.x + PAD, y, inner_w,
 				      f->message_is_error ? col_error : col_text, true) +
-		     GAP;
+		    GAP;
 	if (f->detail[0])
-		vui_text_wrapped(u, VUI_SMALL, f->detail, panel.x + PAD, y, inner_w, col_muted, true);
+		vui_text_wrapped(u, VUI_SMALL, f->detail, panel.x + PAD, y, inner_w, col_muted,
+				 true);
 }
 
 SDL_Rect vform_input_rect(const struct vform *f)

@@ -18,22 +18,22 @@
 enum vform_focus { VF_USER, VF_PASSWORD, VF_BUTTON, VF_COUNT };
 
 enum vform_action {
-	VFA_NONE,	/* nothing changed */
-	VFA_REDRAW,	/* the form changed: draw it again */
-	VFA_SUBMIT,	/* log in with the fields' contents */
+	VFA_NONE,   /* nothing changed */
+	VFA_REDRAW, /* the form changed: draw it again */
+	VFA_SUBMIT, /* log in with the fields' contents */
 };
 
 struct vform {
-	char server[VIEWER_HOST_MAX + 16];	/* as shown */
+	char server[VIEWER_HOST_MAX + 16]; /* as shown */
 	char user[VIEWER_USER_MAX + 1];
-	char password[VSESSION_PASSWORD_MAX + 1];	/* wiped by vform_wipe() */
-	char preedit[256];		/* the IME's composition, not yet committed */
+	char password[VSESSION_PASSWORD_MAX + 1]; /* wiped by vform_wipe() */
+	char preedit[256];                        /* the IME's composition, not yet committed */
 	enum vform_focus focus;
-	bool busy;			/* logging in: read-only, the message is progress */
-	bool can_submit;		/* false when no server/CA is usable */
+	bool busy;       /* logging in: read-only, the message is progress */
+	bool can_submit; /* false when no server/CA is usable */
 	bool message_is_error;
-	char message[1536];		/* shown under the button */
-	char detail[640];		/* technical detail under it, small (for IT) */
+	char message[1536]; /* shown under the button */
+	char detail[640];   /* technical detail under it, small (for IT) */
 	/* laid out by vform_draw(), for clicks and the IME position */
 	SDL_Rect r_user, r_password, r_button;
 };

@@ -63,8 +63,8 @@ void vinput_text(struct vinput *in, struct vsession *s, const char *utf8)
 
 		if (l > 0)
 			ks = keysym_from_codepoint(cp);
-		i += l > 0 ? l : 1;	/* an invalid byte is skipped alone */
-		if (ks == 0)	/* invalid, or a control character (C0, DEL, C1): not text */
+		i += l > 0 ? l : 1; /* an invalid byte is skipped alone */
+		if (ks == 0)        /* invalid, or a control character (C0, DEL, C1): not text */
 			continue;
 		if (vsession_key(s, ks, true) == 0)
 			vsession_key(s, ks, false);
@@ -108,7 +108,7 @@ void vinput_button(struct vinput *in, struct vsession *s, const struct geo_rect 
 		bit = VINPUT_BUTTON_RIGHT;
 		break;
 	default:
-		return;	/* X1/X2 (back/forward) are not RFB buttons */
+		return; /* X1/X2 (back/forward) are not RFB buttons */
 	}
 	if (down)
 		in->buttons |= bit;

@@ -33,9 +33,9 @@
 #define VINPUT_WHEEL_MAX_NOTCHES 10
 
 struct vinput {
-	uint32_t held[SDL_NUM_SCANCODES];	/* keysym sent down per scancode, 0 = up */
-	int buttons;				/* RFB button mask held */
-	int x, y;				/* last remote pointer position */
+	uint32_t held[SDL_NUM_SCANCODES]; /* keysym sent down per scancode, 0 = up */
+	int buttons;                      /* RFB button mask held */
+	int x, y;                         /* last remote pointer position */
 	bool have_pos;
 };
 

@@ -193,8 +193,9 @@ static const struct keymap_jis keymap_jis_table[] = {
 	{ SDL_SCANCODE_INTERNATIONAL2, KEYMAP_XK_Hiragana_Katakana, false },
 	{ SDL_SCANCODE_LANG3, KEYMAP_XK_Katakana, false },
 	{ SDL_SCANCODE_LANG4, KEYMAP_XK_Hiragana, false },
-	{ SDL_SCANCODE_LANG1, KEYMAP_XK_Hiragana_Katakana, false }, /* Apple JIS かな (xkb jp <KANA>) */
-	{ SDL_SCANCODE_LANG2, KEYMAP_XK_Eisu_toggle, false },       /* Apple JIS 英数 (xkb jp <EISU>) */
+	{ SDL_SCANCODE_LANG1, KEYMAP_XK_Hiragana_Katakana,
+	  false },                                            /* Apple JIS かな (xkb jp <KANA>) */
+	{ SDL_SCANCODE_LANG2, KEYMAP_XK_Eisu_toggle, false }, /* Apple JIS 英数 (xkb jp <EISU>) */
 	{ SDL_SCANCODE_INTERNATIONAL3, KEYMAP_XK_yen, true },
 	{ SDL_SCANCODE_INTERNATIONAL1, KEYMAP_XK_backslash, true },
 };
@@ -226,7 +227,8 @@ static const struct keymap_entry *keymap_find(SDL_Keycode sym)
 /* 半角/全角: the ` position with no character or with ` (see the top). */
 static bool keymap_is_zenkaku_hankaku(SDL_Keycode sym, SDL_Scancode scancode)
 {
-	return scancode == SDL_SCANCODE_GRAVE && (sym == SDLK_BACKQUOTE || !keymap_sym_is_char(sym));
+	return scancode == SDL_SCANCODE_GRAVE &&
+	    (sym == SDLK_BACKQUOTE || !keymap_sym_is_char(sym));
 }
 
 /*
@@ -277,7 +279,7 @@ static bool keymap_altgr(uint16_t mod)
 	if (mod & KMOD_MODE)
 		return true;
 	return (mod & KMOD_RALT) && (mod & KMOD_LCTRL) &&
-	       !(mod & (KMOD_LALT | KMOD_RCTRL | KMOD_GUI));
+	    !(mod & (KMOD_LALT | KMOD_RCTRL | KMOD_GUI));
 }
 
 bool keymap_text_wanted(uint16_t mod)

@@ -49,9 +49,9 @@
 #define KEYMAP_XK_backslash 0x005c
 
 enum keymap_path {
-	KEYMAP_IGNORE,  /* nothing to send (unknown key, or handled by the viewer) */
-	KEYMAP_KEYSYM,  /* send the key event as the keysym keymap_keysym() gives */
-	KEYMAP_TEXT,    /* do not send: the matching SDL_TEXTINPUT carries it */
+	KEYMAP_IGNORE, /* nothing to send (unknown key, or handled by the viewer) */
+	KEYMAP_KEYSYM, /* send the key event as the keysym keymap_keysym() gives */
+	KEYMAP_TEXT,   /* do not send: the matching SDL_TEXTINPUT carries it */
 };
 
 /*

@@ -46,9 +46,9 @@
 
 /* What the window shows. */
 enum view {
-	VIEW_FORM,	/* login form (maybe busy, maybe with an error) */
-	VIEW_REMOTE,	/* the remote screen */
-	VIEW_LOST,	/* the last picture dimmed, with the retry message */
+	VIEW_FORM,   /* login form (maybe busy, maybe with an error) */
+	VIEW_REMOTE, /* the remote screen */
+	VIEW_LOST,   /* the last picture dimmed, with the retry message */
 };
 
 struct app {
@@ -56,26 +56,26 @@ struct app {
 	char host[VIEWER_HOST_MAX + 1];
 	int port;
 	bool server_ok;
-	char server_shown[VIEWER_HOST_MAX + 16];	/* host[:port] for the title */
+	char server_shown[VIEWER_HOST_MAX + 16]; /* host[:port] for the title */
 
 	SDL_Window *win;
 	SDL_Renderer *ren;
-	uint32_t ev_session;		/* SDL event type of session events */
+	uint32_t ev_session; /* SDL event type of session events */
 	struct vui *ui;
-	struct vform *form;		/* mlock()ed: holds the password */
+	struct vform *form; /* mlock()ed: holds the password */
 	struct vscreen screen;
 	struct vinput input;
 
 	struct vsession *s;
-	struct vsession_status st;	/* last status read */
+	struct vsession_status st; /* last status read */
 	enum view view;
 	bool fullscreen;
-	int windowed_w;			/* window size before full screen */
+	int windowed_w; /* window size before full screen */
 	int windowed_h;
 	bool redraw;
 	bool quit;
-	char preedit[256];		/* IME composition while on the remote screen */
-	SDL_Rect ime_rect;		/* window coordinates */
+	char preedit[256]; /* IME composition while on the remote screen */
+	SDL_Rect ime_rect; /* window coordinates */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -902,7 +902,7 @@ int main(int argc, char **argv)
 	}
 	vlog("exiting");
 	SDL_HideWindow(a->win);
-	vsession_free(a->s);	/* closes the connection, wipes its credentials */
+	vsession_free(a->s); /* closes the connection, wipes its credentials */
 	a->s = NULL;
 	SDL_StopTextInput();
 	vscreen_free(&a->screen);

@@ -33,9 +33,14 @@ const char *__lsan_default_suppressions(void)
 void vsan_pin_libraries(void)
 {
 	static const char *const libs[] = {
-		"libGL.so.1", "libGLX.so.0", "libGLX_mesa.so.0", "libglapi.so.0",
-		"/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so", "libLLVM-15.so.1",
-		"libdbus-1.so.3", "libX11.so.6",
+		"libGL.so.1",
+		"libGLX.so.0",
+		"libGLX_mesa.so.0",
+		"libglapi.so.0",
+		"/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so",
+		"libLLVM-15.so.1",
+		"libdbus-1.so.3",
+		"libX11.so.6",
 	};
 
 	/* RTLD_NOLOAD: only if already loaded; RTLD_NODELETE: never unload */

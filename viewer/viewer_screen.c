@@ -39,14 +39,15 @@ bool vscreen_upload(struct vscreen *sc, struct vsession *s)
 	if (!vsession_frame_begin(s, &f))
 		return false;
 	all = sc->stale || !sc->tex || sc->generation != f.generation || sc->fb_w != f.width ||
-	      sc->fb_h != f.height;
+	    sc->fb_h != f.height;
 	if (!sc->tex || sc->fb_w != f.width || sc->fb_h != f.height) {
 		if (sc->tex)
 			SDL_DestroyTexture(sc->tex);
 		sc->tex = SDL_CreateTexture(sc->r, SDL_PIXELFORMAT_RGB888,
 					    SDL_TEXTUREACCESS_STREAMING, f.width, f.height);
 		if (!sc->tex) {
-			vlog("cannot create a %dx%d texture: %s", f.width, f.height, SDL_GetError());
+			vlog("cannot create a %dx%d texture: %s", f.width, f.height,
+			     SDL_GetError());
 			sc->fb_w = sc->fb_h = 0;
 			vsession_frame_end(s);
 			return false;
@@ -108,9 +109,9 @@ void vscreen_update_cursor(struct vscreen *sc, struct vsession *s)
 
 	vsession_cursor_begin(s, &c);
 	if (c.pixels && c.width > 0 && c.height > 0) {
-		SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormatFrom(
-			(void *)c.pixels, c.width, c.height, 32, c.width * 4,
-			SDL_PIXELFORMAT_ARGB8888);
+		SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormatFrom((void *)c.pixels, c.width,
+								       c.height, 32, c.width * 4,
+								       SDL_PIXELFORMAT_ARGB8888);
 
 		if (surf) {
 			cur = SDL_CreateColorCursor(surf, c.xhot, c.yhot);

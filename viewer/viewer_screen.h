@@ -16,11 +16,11 @@
 struct vscreen {
 	SDL_Renderer *r;
 	SDL_Texture *tex;
-	int fb_w;		/* size of tex (the session), 0 = no picture */
+	int fb_w; /* size of tex (the session), 0 = no picture */
 	int fb_h;
-	unsigned generation;	/* of the shadow the texture holds */
-	bool stale;		/* the texture lost its content: upload everything */
-	SDL_Cursor *cursor;	/* the server's shape, NULL = system default */
+	unsigned generation; /* of the shadow the texture holds */
+	bool stale;          /* the texture lost its content: upload everything */
+	SDL_Cursor *cursor;  /* the server's shape, NULL = system default */
 	bool cursor_shown;
 };
 

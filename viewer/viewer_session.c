@@ -35,34 +35,34 @@
 #include "viewer_log.h"
 
 struct vsession {
-	struct vsession_params p;	/* the password is wiped by vsession_free() */
+	struct vsession_params p; /* the password is wiped by vsession_free() */
 	uint32_t ev_type;
 	pthread_t thread;
-	int wake[2];			/* pipe: the UI wakes the worker (stop) */
+	int wake[2]; /* pipe: the UI wakes the worker (stop) */
 	atomic_bool stop;
 
-	pthread_mutex_t lock;		/* guards st, want_w, want_h */
+	pthread_mutex_t lock; /* guards st, want_w, want_h */
 	struct vsession_status st;
 	int want_w;
 	int want_h;
 
-	pthread_mutex_t conn_lock;	/* guards conn for the UI thread */
-	struct pgc_conn *conn;		/* published while connected */
+	pthread_mutex_t conn_lock; /* guards conn for the UI thread */
+	struct pgc_conn *conn;     /* published while connected */
 
-	pthread_mutex_t fb_lock;	/* guards the shadow and the cursor */
+	pthread_mutex_t fb_lock; /* guards the shadow and the cursor */
 	uint32_t *shadow;
 	int shadow_w;
 	int shadow_h;
 	unsigned generation;
 	int ndirty;
 	struct geo_rect dirty[VSESSION_MAX_DIRTY];
-	uint32_t *cursor;		/* ARGB8888, NULL = none */
+	uint32_t *cursor; /* ARGB8888, NULL = none */
 	int cursor_w;
 	int cursor_h;
 	int cursor_xhot;
 	int cursor_yhot;
-	bool cursor_logged;		/* worker only */
-	atomic_bool frame_posted;	/* a VSE_FRAME is queued and not yet taken */
+	bool cursor_logged;       /* worker only */
+	atomic_bool frame_posted; /* a VSE_FRAME is queued and not yet taken */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -229,7 +229,7 @@ static void cb_fb_update(void *user, const struct pgc_fb *fb, int x, int y, int 
 	if (s->shadow && s->shadow_w == fb->width && s->shadow_h == fb->height) {
 		for (int row = y; row < y + h; row++) {
 			const uint8_t *src = fb->pixels + (size_t)row * (size_t)fb->stride_bytes +
-					     (size_t)x * 4;
+			    (size_t)x * 4;
 			uint32_t *dst = s->shadow + (size_t)row * (size_t)s->shadow_w + (size_t)x;
 
 			if (native) {
@@ -241,8 +241,8 @@ static void cb_fb_update(void *user, const struct pgc_fb *fb, int x, int y, int 
 
 				memcpy(&p, src + (size_t)i * 4, 4);
 				dst[i] = ((p >> fb->red_shift) & 0xff) << 16 |
-					 ((p >> fb->green_shift) & 0xff) << 8 |
-					 ((p >> fb->blue_shift) & 0xff);
+				    ((p >> fb->green_shift) & 0xff) << 8 |
+				    ((p >> fb->blue_shift) & 0xff);
 			}
 		}
 		dirty_add(s, x, y, w, h);
@@ -279,9 +279,8 @@ static void cb_cursor_shape(void *user, int xhot, int yhot, int width, int heigh
 
 			memcpy(&p, pixels + (size_t)i * 4, 4);
 			argb[i] = (mask[i] ? 0xff000000u : 0) |
-				  ((p >> fmt->red_shift) & 0xff) << 16 |
-				  ((p >> fmt->green_shift) & 0xff) << 8 |
-				  ((p >> fmt->blue_shift) & 0xff);
+			    ((p >> fmt->red_shift) & 0xff) << 16 |
+			    ((p >> fmt->green_shift) & 0xff) << 8 | ((p >> fmt->blue_shift) & 0xff);
 		}
 	}
 	pthread_mutex_lock(&s->fb_lock);
@@ -301,9 +300,9 @@ static void cb_cursor_shape(void *user, int xhot, int yhot, int width, int heigh
 
 /* What one attempt came to. */
 enum attempt_result {
-	ATTEMPT_STOP,	/* vsession_free() asked us to stop */
-	ATTEMPT_ENDED,	/* refused: set_ended() was called */
-	ATTEMPT_RETRY,	/* the network failed: why says how */
+	ATTEMPT_STOP,  /* vsession_free() asked us to stop */
+	ATTEMPT_ENDED, /* refused: set_ended() was called */
+	ATTEMPT_RETRY, /* the network failed: why says how */
 };
 
 /* Pumps the connection until it closes or we are told to stop. */

@@ -46,64 +46,64 @@ struct vsession_params {
 	char ca_file[VIEWER_PATH_MAX];
 	char user[VIEWER_USER_MAX + 1];
 	char password[VSESSION_PASSWORD_MAX + 1];
-	int width;		/* screen size to ask for, clamped to the limits above */
+	int width; /* screen size to ask for, clamped to the limits above */
 	int height;
 };
 
 /* user.code of the SDL events a session pushes. */
 enum vsession_event {
-	VSE_STATE = 1,	/* the state changed: see vsession_get_status() */
-	VSE_FRAME,	/* new pixels: vsession_frame_begin() */
-	VSE_CURSOR,	/* new cursor shape: vsession_cursor_begin() */
+	VSE_STATE = 1, /* the state changed: see vsession_get_status() */
+	VSE_FRAME,     /* new pixels: vsession_frame_begin() */
+	VSE_CURSOR,    /* new cursor shape: vsession_cursor_begin() */
 };
 
 enum vsession_state {
-	VS_LOGGING_IN,	/* first login request */
-	VS_STARTING,	/* logged in; opening the connection, the browser starts */
+	VS_LOGGING_IN, /* first login request */
+	VS_STARTING,   /* logged in; opening the connection, the browser starts */
 	VS_CONNECTED,
-	VS_LOST,	/* the network dropped; next attempt in retry_in_s */
-	VS_RECONNECTING,	/* logging in again after a drop */
-	VS_ENDED,	/* final: the worker stopped; see refusal */
+	VS_LOST,         /* the network dropped; next attempt in retry_in_s */
+	VS_RECONNECTING, /* logging in again after a drop */
+	VS_ENDED,        /* final: the worker stopped; see refusal */
 };
 
 /* Why a session ended. */
 enum vsession_refusal {
-	VR_NONE,	/* stopped by vsession_free() */
-	VR_CREDENTIALS,	/* HTTP 401 invalid_credentials */
-	VR_SERVER,	/* another HTTP refusal (429, 503, 400, ...): http_status, message */
-	VR_CERTIFICATE,	/* the server's certificate failed the pinned-CA check */
-	VR_CA_FILE,	/* the CA file cannot be used */
-	VR_UNREACHABLE,	/* no answer at the first login (later drops are retried) */
-	VR_CLOSED,	/* the server closed the connection with a reason: close_code */
+	VR_NONE,        /* stopped by vsession_free() */
+	VR_CREDENTIALS, /* HTTP 401 invalid_credentials */
+	VR_SERVER,      /* another HTTP refusal (429, 503, 400, ...): http_status, message */
+	VR_CERTIFICATE, /* the server's certificate failed the pinned-CA check */
+	VR_CA_FILE,     /* the CA file cannot be used */
+	VR_UNREACHABLE, /* no answer at the first login (later drops are retried) */
+	VR_CLOSED,      /* the server closed the connection with a reason: close_code */
 };
 
 struct vsession_status {
 	enum vsession_state state;
-	enum vsession_refusal refusal;	/* with VS_ENDED */
-	int retry_in_s;			/* with VS_LOST */
-	int attempt;			/* reconnect attempts since the drop */
-	bool was_connected;		/* connected at least once */
-	int http_status;		/* VR_CREDENTIALS, VR_SERVER */
-	int close_code;			/* VR_CLOSED: 4000 replaced, 4001, 4002, 4003, ... */
-	char error[64];			/* the server's error code, if any */
-	char message[256];		/* the server's message or the local cause */
-	int fb_width;			/* session size once connected */
+	enum vsession_refusal refusal; /* with VS_ENDED */
+	int retry_in_s;                /* with VS_LOST */
+	int attempt;                   /* reconnect attempts since the drop */
+	bool was_connected;            /* connected at least once */
+	int http_status;               /* VR_CREDENTIALS, VR_SERVER */
+	int close_code;                /* VR_CLOSED: 4000 replaced, 4001, 4002, 4003, ... */
+	char error[64];                /* the server's error code, if any */
+	char message[256];             /* the server's message or the local cause */
+	int fb_width;                  /* session size once connected */
 	int fb_height;
 };
 
 /* The shadow framebuffer, locked between vsession_frame_begin/_end. */
 struct vsession_frame {
-	const uint32_t *pixels;	/* XRGB8888, width * height, stride width * 4 */
+	const uint32_t *pixels; /* XRGB8888, width * height, stride width * 4 */
 	int width;
 	int height;
-	unsigned generation;	/* changes when the size changes (all of it is new) */
-	int ndirty;		/* rectangles changed since the last _end */
+	unsigned generation; /* changes when the size changes (all of it is new) */
+	int ndirty;          /* rectangles changed since the last _end */
 	struct geo_rect dirty[VSESSION_MAX_DIRTY];
 };
 
 /* A cursor shape, locked between vsession_cursor_begin/_end. */
 struct vsession_cursor {
-	const uint32_t *pixels;	/* ARGB8888, width * height; NULL = hide / default */
+	const uint32_t *pixels; /* ARGB8888, width * height; NULL = hide / default */
 	int width;
 	int height;
 	int xhot;

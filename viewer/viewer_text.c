@@ -16,43 +16,33 @@ static const char *const text_ja[TEXT_COUNT] = {
 	[TEXT_LABEL_PASSWORD] = "パスワード",
 	[TEXT_BUTTON_LOGIN] = "ログイン",
 	[TEXT_CONNECTING] = "接続しています…",
-	[TEXT_STARTING_BROWSER] =
-		"ブラウザーを準備しています。"
-		"しばらくお待ちください…",
-	[TEXT_ERR_CREDENTIALS] =
-		"ユーザー名またはパスワードが違います。"
-		"もう一度入力してください。",
+	[TEXT_STARTING_BROWSER] = "ブラウザーを準備しています。"
+				  "しばらくお待ちください…",
+	[TEXT_ERR_CREDENTIALS] = "ユーザー名またはパスワードが違います。"
+				 "もう一度入力してください。",
 	[TEXT_ERR_SERVER_REFUSED] =
-		"サーバーがログインを受け付けませんでした。"
-		"しばらく待ってから、もう一度お試しください。"
-		"解決しない場合は、下の内容を情報システム担当者にお伝えください。",
-	[TEXT_ERR_UNREACHABLE] =
-		"サーバーに接続できません。"
-		"このパソコンがネットワークにつながっているか確認してください。"
-		"解決しない場合は、情報システム担当者にご連絡ください。",
-	[TEXT_ERR_CERTIFICATE] =
-		"接続先のサーバーが正しいサーバーであることを確認できなかったため、"
-		"安全のため接続を中止しました。"
-		"情報システム担当者にご連絡ください。",
-	[TEXT_ERR_CA_FILE] =
-		"接続先を確認するための証明書ファイルを読み込めませんでした。"
-		"情報システム担当者にご連絡ください。",
-	[TEXT_ERR_NO_SERVER] =
-		"接続先のサーバーが設定されていないか、設定に誤りがあります。"
-		"情報システム担当者にご連絡ください。",
+	    "サーバーがログインを受け付けませんでした。"
+	    "しばらく待ってから、もう一度お試しください。"
+	    "解決しない場合は、下の内容を情報システム担当者にお伝えください。",
+	[TEXT_ERR_UNREACHABLE] = "サーバーに接続できません。"
+				 "このパソコンがネットワークにつながっているか確認してください。"
+				 "解決しない場合は、情報システム担当者にご連絡ください。",
+	[TEXT_ERR_CERTIFICATE] = "接続先のサーバーが正しいサーバーであることを確認できなかったため、"
+				 "安全のため接続を中止しました。"
+				 "情報システム担当者にご連絡ください。",
+	[TEXT_ERR_CA_FILE] = "接続先を確認するための証明書ファイルを読み込めませんでした。"
+			     "情報システム担当者にご連絡ください。",
+	[TEXT_ERR_NO_SERVER] = "接続先のサーバーが設定されていないか、設定に誤りがあります。"
+			       "情報システム担当者にご連絡ください。",
 	[TEXT_ERR_EMPTY_FIELDS] = "ユーザー名とパスワードを入力してください。",
-	[TEXT_LOST_RETRYING] =
-		"サーバーとの接続が切れました。"
-		"%d 秒後に自動で接続し直します。"
-		"このままお待ちください。",
-	[TEXT_SESSION_ENDED] =
-		"ブラウザーの利用が終了しました。"
-		"サーバーからの理由は次のとおりです。",
-	[TEXT_REPLACED] =
-		"同じユーザー名で別のパソコンからログインしたため、"
-		"この画面の接続を終了しました。",
-	[TEXT_PRESS_ENTER_TO_LOGIN] =
-		"もう一度ログインするには、Enter キーを押してください。",
+	[TEXT_LOST_RETRYING] = "サーバーとの接続が切れました。"
+			       "%d 秒後に自動で接続し直します。"
+			       "このままお待ちください。",
+	[TEXT_SESSION_ENDED] = "ブラウザーの利用が終了しました。"
+			       "サーバーからの理由は次のとおりです。",
+	[TEXT_REPLACED] = "同じユーザー名で別のパソコンからログインしたため、"
+			  "この画面の接続を終了しました。",
+	[TEXT_PRESS_ENTER_TO_LOGIN] = "もう一度ログインするには、Enter キーを押してください。",
 };
 
 static const char *const text_en[TEXT_COUNT] = {
@@ -65,24 +55,22 @@ static const char *const text_en[TEXT_COUNT] = {
 	[TEXT_STARTING_BROWSER] = "Preparing the browser. Please wait…",
 	[TEXT_ERR_CREDENTIALS] = "The user name or password is incorrect. Please enter them again.",
 	[TEXT_ERR_SERVER_REFUSED] =
-		"The server did not accept the login. Please wait a moment and try again. "
-		"If this keeps happening, please tell your IT staff what is shown below.",
+	    "The server did not accept the login. Please wait a moment and try again. "
+	    "If this keeps happening, please tell your IT staff what is shown below.",
 	[TEXT_ERR_UNREACHABLE] =
-		"Cannot reach the server. Please check that this PC is connected to the network. "
-		"If the problem continues, please contact your IT staff.",
+	    "Cannot reach the server. Please check that this PC is connected to the network. "
+	    "If the problem continues, please contact your IT staff.",
 	[TEXT_ERR_CERTIFICATE] =
-		"The server could not be confirmed to be the right one, so the connection was "
-		"stopped for your safety. Please contact your IT staff.",
-	[TEXT_ERR_CA_FILE] =
-		"The certificate file used to check the server could not be read. "
-		"Please contact your IT staff.",
-	[TEXT_ERR_NO_SERVER] =
-		"The server to connect to is not set, or its setting is wrong. "
-		"Please contact your IT staff.",
+	    "The server could not be confirmed to be the right one, so the connection was "
+	    "stopped for your safety. Please contact your IT staff.",
+	[TEXT_ERR_CA_FILE] = "The certificate file used to check the server could not be read. "
+			     "Please contact your IT staff.",
+	[TEXT_ERR_NO_SERVER] = "The server to connect to is not set, or its setting is wrong. "
+			       "Please contact your IT staff.",
 	[TEXT_ERR_EMPTY_FIELDS] = "Please enter your user name and password.",
 	[TEXT_LOST_RETRYING] =
-		"The connection to the server was lost. Reconnecting automatically in %d s. "
-		"Please wait.",
+	    "The connection to the server was lost. Reconnecting automatically in %d s. "
+	    "Please wait.",
 	[TEXT_SESSION_ENDED] = "The browsing session has ended. The reason given by the server:",
 	[TEXT_REPLACED] = "This window was disconnected because the same user name logged in "
 			  "on another PC.",

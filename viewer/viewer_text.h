@@ -15,23 +15,23 @@
 #include <stdbool.h>
 
 enum text_id {
-	TEXT_TITLE_LOGIN,          /* "pixelgate — ログイン" */
-	TEXT_LABEL_SERVER,         /* "接続先" (the app prints ": " and the address after it) */
+	TEXT_TITLE_LOGIN,  /* "pixelgate — ログイン" */
+	TEXT_LABEL_SERVER, /* "接続先" (the app prints ": " and the address after it) */
 	TEXT_LABEL_USER,
 	TEXT_LABEL_PASSWORD,
 	TEXT_BUTTON_LOGIN,
-	TEXT_CONNECTING,           /* "接続しています…" */
+	TEXT_CONNECTING, /* "接続しています…" */
 	TEXT_STARTING_BROWSER,
-	TEXT_ERR_CREDENTIALS,      /* 401 invalid_credentials: what happened + what to do */
-	TEXT_ERR_SERVER_REFUSED,   /* other 4xx/5xx: followed (next line) by the server's message */
-	TEXT_ERR_UNREACHABLE,      /* no answer: check the network, ask IT */
-	TEXT_ERR_CERTIFICATE,      /* the server's certificate is not from the pinned CA */
-	TEXT_ERR_CA_FILE,          /* the CA file cannot be read */
-	TEXT_ERR_NO_SERVER,        /* no server configured, or its address is wrong */
-	TEXT_ERR_EMPTY_FIELDS,     /* user or password empty */
-	TEXT_LOST_RETRYING,        /* the only message with a conversion: one %d, seconds */
-	TEXT_SESSION_ENDED,        /* the server ended the session: followed (next line) by its reason */
-	TEXT_REPLACED,             /* the same user connected elsewhere */
+	TEXT_ERR_CREDENTIALS,    /* 401 invalid_credentials: what happened + what to do */
+	TEXT_ERR_SERVER_REFUSED, /* other 4xx/5xx: followed (next line) by the server's message */
+	TEXT_ERR_UNREACHABLE,    /* no answer: check the network, ask IT */
+	TEXT_ERR_CERTIFICATE,    /* the server's certificate is not from the pinned CA */
+	TEXT_ERR_CA_FILE,        /* the CA file cannot be read */
+	TEXT_ERR_NO_SERVER,      /* no server configured, or its address is wrong */
+	TEXT_ERR_EMPTY_FIELDS,   /* user or password empty */
+	TEXT_LOST_RETRYING,      /* the only message with a conversion: one %d, seconds */
+	TEXT_SESSION_ENDED, /* the server ended the session: followed (next line) by its reason */
+	TEXT_REPLACED,      /* the same user connected elsewhere */
 	TEXT_PRESS_ENTER_TO_LOGIN, /* after an error: log in again */
 	TEXT_COUNT
 };

@@ -164,8 +164,8 @@ static size_t utf8_bytes(const char *s, int n)
 	return i;
 }
 
-int vui_text_wrapped(struct vui *u, enum vui_size size, const char *text, int x, int y,
-		     int wrap_w, SDL_Color c, bool draw)
+int vui_text_wrapped(struct vui *u, enum vui_size size, const char *text, int x, int y, int wrap_w,
+		     SDL_Color c, bool draw)
 {
 	int lh = vui_line_height(u, size), used = 0;
 	const char *p = text;
@@ -181,7 +181,7 @@ int vui_text_wrapped(struct vui *u, enum vui_size size, const char *text, int x,
 			para = utf8_bytes(p, VUI_LINE_MAX / 4);
 		memcpy(line, p, para);
 		line[para] = '\0';
-		if (!line[0]) {		/* empty line */
+		if (!line[0]) { /* empty line */
 			used += lh;
 			p += para + (p[para] == '\n');
 			continue;
@@ -205,7 +205,7 @@ int vui_text_wrapped(struct vui *u, enum vui_size size, const char *text, int x,
 		p += brk;
 		if (brk == para && p[0] == '\n')
 			p++;
-		while (*p == ' ' && brk < para)	/* no leading space on the next line */
+		while (*p == ' ' && brk < para) /* no leading space on the next line */
 			p++;
 	}
 	return used;

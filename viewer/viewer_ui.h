@@ -41,8 +41,8 @@ int vui_text(struct vui *u, enum vui_size size, const char *text, int x, int y, 
  * else at any character; '\n' breaks), starting at (x, y). Returns the
  * height used. With draw false, only measures.
  */
-int vui_text_wrapped(struct vui *u, enum vui_size size, const char *text, int x, int y,
-		     int wrap_w, SDL_Color c, bool draw);
+int vui_text_wrapped(struct vui *u, enum vui_size size, const char *text, int x, int y, int wrap_w,
+		     SDL_Color c, bool draw);
 
 /* Filled rectangle in c (alpha blended). */
 void vui_fill(struct vui *u, const SDL_Rect *r, SDL_Color c);

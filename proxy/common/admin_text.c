@@ -30,10 +30,14 @@ static const struct {
 	const char *path;
 	enum admin_route route;
 } admin_paths[] = {
-	{ "/healthz", ADMIN_ROUTE_HEALTHZ },     { "/metrics", ADMIN_ROUTE_METRICS },
-	{ "/api/v1/sessions", ADMIN_ROUTE_SESSIONS }, { "/api/v1/limits", ADMIN_ROUTE_LIMITS },
-	{ "/api/v1/users", ADMIN_ROUTE_USERS },  { "/api/v1/drain", ADMIN_ROUTE_DRAIN },
-	{ "/api/v1/undrain", ADMIN_ROUTE_UNDRAIN }, { "/api/v1/forensics", ADMIN_ROUTE_FORENSICS },
+	{ "/healthz", ADMIN_ROUTE_HEALTHZ },
+	{ "/metrics", ADMIN_ROUTE_METRICS },
+	{ "/api/v1/sessions", ADMIN_ROUTE_SESSIONS },
+	{ "/api/v1/limits", ADMIN_ROUTE_LIMITS },
+	{ "/api/v1/users", ADMIN_ROUTE_USERS },
+	{ "/api/v1/drain", ADMIN_ROUTE_DRAIN },
+	{ "/api/v1/undrain", ADMIN_ROUTE_UNDRAIN },
+	{ "/api/v1/forensics", ADMIN_ROUTE_FORENSICS },
 };
 
 #define ADMIN_SESSIONS_PREFIX "/api/v1/sessions/"
@@ -87,8 +91,8 @@ void admin_route_parse(const char *path, struct admin_target *t)
 		enum admin_route route = ADMIN_ROUTE_USER;
 		if (slash != NULL) {
 			route = ADMIN_ROUTE_NONE;
-			for (size_t i = 0; i < sizeof admin_user_actions / sizeof admin_user_actions[0];
-			     i++)
+			for (size_t i = 0;
+			     i < sizeof admin_user_actions / sizeof admin_user_actions[0]; i++)
 				if (strcmp(slash + 1, admin_user_actions[i].action) == 0)
 					route = admin_user_actions[i].route;
 			if (route == ADMIN_ROUTE_NONE)
@@ -151,9 +155,9 @@ void admin_allow_text(unsigned int methods, char *out, size_t outlen)
 bool admin_route_needs_body(enum admin_route route, enum admin_method method)
 {
 	return (route == ADMIN_ROUTE_USERS && method == ADMIN_POST) ||
-	       (route == ADMIN_ROUTE_USER_PASSWORD && method == ADMIN_PUT) ||
-	       (route == ADMIN_ROUTE_USER_ADMIN && method == ADMIN_PUT) ||
-	       (route == ADMIN_ROUTE_LIMITS && method == ADMIN_PATCH);
+	    (route == ADMIN_ROUTE_USER_PASSWORD && method == ADMIN_PUT) ||
+	    (route == ADMIN_ROUTE_USER_ADMIN && method == ADMIN_PUT) ||
+	    (route == ADMIN_ROUTE_LIMITS && method == ADMIN_PATCH);
 }
 
 char *admin_basic_token(char *header)
@@ -210,7 +214,8 @@ static json_t *admin_parse_object(const char *body, size_t len, char *err, size_
 		if (json_error_code(&jerr) == json_error_duplicate_key)
 			snprintf(err, errlen, "the request body repeats a field");
 		else
-			snprintf(err, errlen, "the request body is not valid JSON (line %d, column %d)",
+			snprintf(err, errlen,
+				 "the request body is not valid JSON (line %d, column %d)",
 				 jerr.line, jerr.column);
 		OPENSSL_cleanse(&jerr, sizeof jerr);
 		return NULL;
@@ -319,8 +324,8 @@ int admin_parse_new_user(const char *body, size_t len, char name[USERS_NAME_MAX 
 	const char *s = json_string_value(n);
 	if (json_string_length(n) > USERS_NAME_MAX || strlen(s) != json_string_length(n) ||
 	    !users_name_valid(s)) {
-		snprintf(err, errlen, "invalid user name \"%.80s\" (1-%d of A-Z a-z 0-9 . _ @ -)", s,
-			 USERS_NAME_MAX);
+		snprintf(err, errlen, "invalid user name \"%.80s\" (1-%d of A-Z a-z 0-9 . _ @ -)",
+			 s, USERS_NAME_MAX);
 		goto done;
 	}
 	memcpy(name, s, json_string_length(n) + 1);
@@ -345,9 +350,9 @@ int admin_parse_password(const char *body, size_t len, char password[USERS_PASSW
 	if (o == NULL)
 		return -1;
 	int rc = admin_only_fields(o, fields, err, errlen) == 0 &&
-				 admin_take_password(o, password, err, errlen) == 0
-			 ? 0
-			 : -1;
+		admin_take_password(o, password, err, errlen) == 0
+	    ? 0
+	    : -1;
 	if (rc != 0)
 		OPENSSL_cleanse(password, USERS_PASSWORD_MAX + 1);
 	admin_json_wipe(json_object_get(o, "password"));
@@ -362,9 +367,9 @@ int admin_parse_admin_flag(const char *body, size_t len, bool *admin, char *err,
 	if (o == NULL)
 		return -1;
 	int rc = admin_only_fields(o, fields, err, errlen) == 0 &&
-				 admin_take_admin(o, true, admin, err, errlen) == 0
-			 ? 0
-			 : -1;
+		admin_take_admin(o, true, admin, err, errlen) == 0
+	    ? 0
+	    : -1;
 	json_decref(o);
 	return rc;
 }

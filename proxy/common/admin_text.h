@@ -14,9 +14,9 @@
 
 #include "users.h"
 
-#define ADMIN_BODY_MAX 16384         /* bytes of a request body (more: 400) */
-#define ADMIN_SESSION_ID_LEN 16      /* hex characters of a session id */
-#define ADMIN_LABELS_MAX 16          /* label values of one metrics family */
+#define ADMIN_BODY_MAX 16384    /* bytes of a request body (more: 400) */
+#define ADMIN_SESSION_ID_LEN 16 /* hex characters of a session id */
+#define ADMIN_LABELS_MAX 16     /* label values of one metrics family */
 
 /* HTTP methods the admin API knows. */
 enum admin_method {
@@ -126,12 +126,12 @@ struct admin_metrics {
 	struct admin_counter refusals[ADMIN_LABELS_MAX]; /* label: reason */
 	size_t n_refusals;
 	uint64_t bytes_out, bytes_in, worker_crashes;
-	struct admin_counter ended[ADMIN_LABELS_MAX];    /* label: reason */
+	struct admin_counter ended[ADMIN_LABELS_MAX]; /* label: reason */
 	size_t n_ended;
-	bool audit_available;       /* records can be written (else logins are refused) */
+	bool audit_available; /* records can be written (else logins are refused) */
 	struct admin_counter input_throttled[ADMIN_LABELS_MAX]; /* label: kind */
 	size_t n_input_throttled;
-	uint64_t input_floods;      /* viewers closed 4001 for an input flood */
+	uint64_t input_floods; /* viewers closed 4001 for an input flood */
 };
 
 /*

@@ -39,7 +39,7 @@ struct audit_rec {
 };
 
 static void audit_why(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void audit_why(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -144,8 +144,7 @@ static int audit_digits(const char **p, int n, int *v)
 }
 
 /* The time part after the date: hh:mm[:ss[.fraction]][zone]. 0 or -1. */
-static int audit_parse_clock(const char *p, struct tm *tm, struct audit_time *t, int *oh,
-			     int *om)
+static int audit_parse_clock(const char *p, struct tm *tm, struct audit_time *t, int *oh, int *om)
 {
 	if (audit_digits(&p, 2, &tm->tm_hour) || *p++ != ':' || audit_digits(&p, 2, &tm->tm_min))
 		return -1;
@@ -336,7 +335,8 @@ static enum audit_problem audit_rec_parse(const char *line, size_t len, struct a
 		goto missing;
 	}
 	v = json_object_get(r->o, "prev");
-	if (!json_is_string(v) || (json_string_length(v) != 0 && !audit_is_mac(json_string_value(v)))) {
+	if (!json_is_string(v) ||
+	    (json_string_length(v) != 0 && !audit_is_mac(json_string_value(v)))) {
 		audit_why(why, whylen, "no \"prev\" (\"\" or 64 lower-case hex digits)");
 		goto missing;
 	}
@@ -411,8 +411,8 @@ void audit_verify_init(struct audit_verify *v)
 }
 
 enum audit_problem audit_verify_line(struct audit_verify *v, const char *line, size_t len,
-				     bool complete, const uint8_t *key, size_t keylen,
-				     char *why, size_t whylen)
+				     bool complete, const uint8_t *key, size_t keylen, char *why,
+				     size_t whylen)
 {
 	struct audit_rec r;
 	enum audit_problem p;
@@ -432,7 +432,8 @@ enum audit_problem audit_verify_line(struct audit_verify *v, const char *line, s
 		p = v->any_mac_ok ? AUDIT_CHANGED : AUDIT_WRONG_KEY;
 		if (p == AUDIT_WRONG_KEY)
 			audit_why(why, whylen,
-				  "the first record (seq %" PRIu64 ") does not verify with this key",
+				  "the first record (seq %" PRIu64
+				  ") does not verify with this key",
 				  r.seq);
 		else
 			audit_why(why, whylen, "the mac does not match the record's content");
@@ -470,8 +471,9 @@ enum audit_problem audit_verify_line(struct audit_verify *v, const char *line, s
 		goto done;
 	} else {
 		uint64_t gap = r.seq - v->last_seq - 1;
-		audit_why(why, whylen, "seq %" PRIu64 " follows seq %" PRIu64 ": %" PRIu64
-			  " record%s missing", r.seq, v->last_seq, gap, gap == 1 ? "" : "s");
+		audit_why(why, whylen,
+			  "seq %" PRIu64 " follows seq %" PRIu64 ": %" PRIu64 " record%s missing",
+			  r.seq, v->last_seq, gap, gap == 1 ? "" : "s");
 		p = AUDIT_DELETED;
 		goto done;
 	}
@@ -545,7 +547,7 @@ struct audit_cursor {
 struct audit_line {
 	const char *p;
 	size_t len;
-	bool complete;   /* a newline ended it */
+	bool complete; /* a newline ended it */
 	size_t file;
 	uint64_t line;
 };
@@ -672,8 +674,7 @@ static enum audit_problem audit_refine(enum audit_problem p, const struct audit_
 		if (p == AUDIT_WRONG_KEY) {
 			struct audit_rec nr;
 			bool next_is_record = has_next && next.complete &&
-					      audit_rec_parse(next.p, next.len, &nr, NULL, 0) ==
-						      AUDIT_OK;
+			    audit_rec_parse(next.p, next.len, &nr, NULL, 0) == AUDIT_OK;
 			if (next_is_record)
 				json_decref(nr.o);
 			if (!has_next) {
@@ -701,9 +702,8 @@ static enum audit_problem audit_refine(enum audit_problem p, const struct audit_
 		return p;
 	/* The same record twice: a copy was put in. */
 	if (audit_find(start, r.mac, 0, NULL, l->file, l->line, key, keylen, &other)) {
-		audit_why(why, whylen,
-			  "seq %" PRIu64 " is a copy of the record at %s:%" PRIu64, r.seq,
-			  audit_file_name(start.files, other.file), other.line);
+		audit_why(why, whylen, "seq %" PRIu64 " is a copy of the record at %s:%" PRIu64,
+			  r.seq, audit_file_name(start.files, other.file), other.line);
 		json_decref(r.o);
 		return AUDIT_INSERTED;
 	}
@@ -754,7 +754,8 @@ enum audit_problem audit_verify_files(const struct audit_file *files, size_t nfi
 		p = audit_verify_line(v, l.p, l.len, l.complete, key, keylen, why, whylen);
 		if (p != AUDIT_OK)
 			return audit_refine(p, &l, start, c, v, key, keylen, why, whylen);
-		if (head != NULL && v->last_seq == head->seq && strcmp(v->last_mac, head->mac) != 0) {
+		if (head != NULL && v->last_seq == head->seq &&
+		    strcmp(v->last_mac, head->mac) != 0) {
 			audit_why(why, whylen,
 				  "seq %" PRIu64 " is not the record the head names: the log was "
 				  "rewritten",

@@ -23,8 +23,8 @@
 #include <stdint.h>
 
 #define AUDIT_MAC_HEX 64
-#define AUDIT_LINE_MAX (64 * 1024)  /* a longer line is refused (writer truncates fields) */
-#define AUDIT_KEY_MIN 32            /* bytes of key material at least */
+#define AUDIT_LINE_MAX (64 * 1024) /* a longer line is refused (writer truncates fields) */
+#define AUDIT_KEY_MIN 32           /* bytes of key material at least */
 
 /*
  * Make the line of a record: fields (an object; it is not modified) plus ts,
@@ -38,14 +38,14 @@ char *audit_record_make(json_t *fields, const char *ts, uint64_t seq, const char
 /* Why a record does not verify. */
 enum audit_problem {
 	AUDIT_OK,
-	AUDIT_NOT_JSON,       /* not a JSON object, or over AUDIT_LINE_MAX */
-	AUDIT_MISSING_FIELD,  /* ts, seq, event, prev or mac missing or of the wrong type */
-	AUDIT_CHANGED,        /* the mac does not match the record (edited, or forged) */
-	AUDIT_WRONG_KEY,      /* no record verifies with this key (reported on the first) */
-	AUDIT_DELETED,        /* seq skips ahead: records are missing before this one */
-	AUDIT_INSERTED,       /* seq repeats, or the record verifies but prev does not chain */
-	AUDIT_REORDERED,      /* seq goes backwards */
-	AUDIT_TRUNCATED,      /* the last line is incomplete, or the chain ends before the head */
+	AUDIT_NOT_JSON,      /* not a JSON object, or over AUDIT_LINE_MAX */
+	AUDIT_MISSING_FIELD, /* ts, seq, event, prev or mac missing or of the wrong type */
+	AUDIT_CHANGED,       /* the mac does not match the record (edited, or forged) */
+	AUDIT_WRONG_KEY,     /* no record verifies with this key (reported on the first) */
+	AUDIT_DELETED,       /* seq skips ahead: records are missing before this one */
+	AUDIT_INSERTED,      /* seq repeats, or the record verifies but prev does not chain */
+	AUDIT_REORDERED,     /* seq goes backwards */
+	AUDIT_TRUNCATED,     /* the last line is incomplete, or the chain ends before the head */
 };
 
 /* A human phrase for p ("changed", "deleted", ...). */
@@ -53,11 +53,11 @@ const char *audit_problem_name(enum audit_problem p);
 
 /* State of a verification walking records in order, across files. */
 struct audit_verify {
-	uint64_t records;              /* verified so far */
+	uint64_t records; /* verified so far */
 	uint64_t last_seq;
 	char last_mac[AUDIT_MAC_HEX + 1];
 	char first_ts[40], last_ts[40];
-	bool any_mac_ok;               /* to tell a wrong key from an edit */
+	bool any_mac_ok; /* to tell a wrong key from an edit */
 };
 
 void audit_verify_init(struct audit_verify *v);
@@ -68,8 +68,8 @@ void audit_verify_init(struct audit_verify *v);
  * explanation in why (e.g. "seq 17 follows 15: 1 record deleted").
  */
 enum audit_problem audit_verify_line(struct audit_verify *v, const char *line, size_t len,
-				     bool complete, const uint8_t *key, size_t keylen,
-				     char *why, size_t whylen);
+				     bool complete, const uint8_t *key, size_t keylen, char *why,
+				     size_t whylen);
 
 /* Parse a record line into a JSON object (for queries); NULL if not a record. */
 json_t *audit_record_parse(const char *line, size_t len);
@@ -127,9 +127,9 @@ struct audit_file {
 
 /* Where a walk stopped: the bad record, or the last record when all is well. */
 struct audit_where {
-	size_t file;    /* index into the files */
-	uint64_t line;  /* 1-based line in that file; 0 when there is no record */
-	uint64_t seq;   /* the record's seq, 0 when it has none */
+	size_t file;   /* index into the files */
+	uint64_t line; /* 1-based line in that file; 0 when there is no record */
+	uint64_t seq;  /* the record's seq, 0 when it has none */
 };
 
 /* What the newest record should be (kept apart from the log, e.g. off the host). */

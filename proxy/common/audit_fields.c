@@ -50,8 +50,8 @@ json_t *audit_fields_string(const char *s, size_t len, size_t cap)
 /* The names the record itself uses. */
 static bool audit_fields_reserved(const char *key)
 {
-	static const char *const names[] = { "ts", "seq", "prev", "mac", "event", "user", "client",
-					     "session" };
+	static const char *const names[] = { "ts",    "seq",  "prev",   "mac",
+					     "event", "user", "client", "session" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(key, names[i]) == 0)
 			return true;
@@ -86,8 +86,8 @@ json_t *audit_fields_make(const char *event, const char *user, const char *clien
 			continue;
 		}
 		if (json_is_string(value))
-			copy = audit_fields_string(json_string_value(value), json_string_length(value),
-					    cap);
+			copy = audit_fields_string(json_string_value(value),
+						   json_string_length(value), cap);
 		else if (json_is_integer(value) || json_is_boolean(value))
 			copy = json_copy(value);
 		else {

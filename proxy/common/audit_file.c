@@ -43,8 +43,7 @@ enum audit_file_rotation audit_file_rotation(int64_t size, int rotate_mb, bool r
 	return too_big ? AUDIT_FILE_FULL : AUDIT_FILE_KEEP;
 }
 
-void audit_file_next(const char *today, const char *date, int num, char next_date[9],
-		     int *next_num)
+void audit_file_next(const char *today, const char *date, int num, char next_date[9], int *next_num)
 {
 	const char *d = strcmp(today, date) > 0 ? today : date;
 	*next_num = strcmp(d, date) == 0 ? num + 1 : 1;

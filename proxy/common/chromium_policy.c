@@ -48,10 +48,10 @@
 #define CHROMIUM_POLICY_QUOTE_MAX 120
 
 enum rule_kind {
-	RULE_INT,      /* an integer equal to ival */
-	RULE_BOOL,     /* true or false, equal to bval */
-	RULE_STRING,   /* a string equal to sval */
-	RULE_LIST_HAS, /* a list of strings holding every string of items */
+	RULE_INT,            /* an integer equal to ival */
+	RULE_BOOL,           /* true or false, equal to bval */
+	RULE_STRING,         /* a string equal to sval */
+	RULE_LIST_HAS,       /* a list of strings holding every string of items */
 	RULE_ABSENT_OR_TRUE, /* absent, or true */
 };
 
@@ -67,8 +67,8 @@ struct rule {
 };
 
 static const char *const rule_extensions[] = { "*", NULL };
-static const char *const rule_urls[] = { "file://*", "chrome://*", "devtools://*",
-					  "view-source:*", NULL };
+static const char *const rule_urls[] = { "file://*", "chrome://*", "devtools://*", "view-source:*",
+					 NULL };
 
 static const struct rule chromium_policy_rules[] = {
 	{ "DownloadRestrictions", RULE_INT, 3, false, NULL, NULL, "all downloads blocked" },
@@ -95,7 +95,7 @@ static const struct rule chromium_policy_rules[] = {
 };
 
 static void policy_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void policy_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -142,7 +142,8 @@ static int policy_check_strings(const char *path, const char *key, json_t *list,
 	if (!json_is_array(list)) {
 		char found[CHROMIUM_POLICY_QUOTE_MAX + 8];
 		policy_quote(list, found, sizeof found);
-		policy_err(err, errlen, "%s: %s must be a list of strings, is %s", path, key, found);
+		policy_err(err, errlen, "%s: %s must be a list of strings, is %s", path, key,
+			   found);
 		return -1;
 	}
 	json_array_foreach(list, i, item) {
@@ -202,16 +203,17 @@ static int policy_check_rule(const char *path, json_t *root, const struct rule *
 		return -1;
 	case RULE_LIST_HAS:
 		if (v == NULL) {
-			policy_err(err, errlen, "%s: %s must be a list containing \"%s\" (%s), is missing",
-				   path, r->key, r->items[0], r->why);
+			policy_err(err, errlen,
+				   "%s: %s must be a list containing \"%s\" (%s), is missing", path,
+				   r->key, r->items[0], r->why);
 			return -1;
 		}
 		if (policy_check_strings(path, r->key, v, err, errlen) != 0)
 			return -1;
 		for (const char *const *want = r->items; *want != NULL; want++) {
 			if (!policy_list_has(v, *want)) {
-				policy_err(err, errlen, "%s: %s must contain \"%s\" (%s), is %s", path,
-					   r->key, *want, r->why, found);
+				policy_err(err, errlen, "%s: %s must contain \"%s\" (%s), is %s",
+					   path, r->key, *want, r->why, found);
 				return -1;
 			}
 		}
@@ -315,9 +317,10 @@ static int policy_merge_list(json_t *root, const char *key, const char *name, co
 		if (n > 0) {
 			index++;
 			if (n > CHROMIUM_POLICY_URL_MAX) {
-				policy_err(err, errlen,
-					   "[policy] %s: entry %d (\"%.40s...\") is longer than %d bytes",
-					   name, index, s, CHROMIUM_POLICY_URL_MAX);
+				policy_err(
+				    err, errlen,
+				    "[policy] %s: entry %d (\"%.40s...\") is longer than %d bytes",
+				    name, index, s, CHROMIUM_POLICY_URL_MAX);
 				return -1;
 			}
 			char entry[CHROMIUM_POLICY_URL_MAX + 1];

@@ -21,23 +21,30 @@ struct config_key {
 	const char *section;
 	const char *name;
 	enum config_type type;
-	size_t offset;       /* into struct config */
-	size_t size;         /* for CONFIG_STR: buffer size */
-	long min, max;       /* for CONFIG_INT */
-	const char *def;     /* default, as text */
+	size_t offset;   /* into struct config */
+	size_t size;     /* for CONFIG_STR: buffer size */
+	long min, max;   /* for CONFIG_INT */
+	const char *def; /* default, as text */
 	const char *help;
 };
 
-#define STR(sec, field, def, help) \
-	{ sec, #field, CONFIG_STR, offsetof(struct config, field), \
-	  sizeof(((struct config *)0)->field), 0, 0, def, help }
-#define INT(sec, field, lo, hi, def, help) \
-	{ sec, #field, CONFIG_INT, offsetof(struct config, field), 0, lo, hi, def, help }
-#define BOOL(sec, field, def, help) \
-	{ sec, #field, CONFIG_BOOL, offsetof(struct config, field), 0, 0, 1, def, help }
+#define STR(sec, field, def, help)                                       \
+	{                                                                \
+		sec, #field, CONFIG_STR, offsetof(struct config, field), \
+		    sizeof(((struct config *)0)->field), 0, 0, def, help \
+	}
+#define INT(sec, field, lo, hi, def, help)                                                    \
+	{                                                                                     \
+		sec, #field, CONFIG_INT, offsetof(struct config, field), 0, lo, hi, def, help \
+	}
+#define BOOL(sec, field, def, help)                                                          \
+	{                                                                                    \
+		sec, #field, CONFIG_BOOL, offsetof(struct config, field), 0, 0, 1, def, help \
+	}
 
 static const struct config_key config_keys[] = {
-	STR("server", listen_address, "127.0.0.1", "address of the staff (LGWAN-side) TLS listener"),
+	STR("server", listen_address, "127.0.0.1",
+	    "address of the staff (LGWAN-side) TLS listener"),
 	INT("server", listen_port, 1, 65535, "8443", "TCP port of the staff listener"),
 	STR("server", tls_cert, "/etc/pixelgate/tls/server.crt", "PEM server certificate (chain)"),
 	STR("server", tls_key, "/etc/pixelgate/tls/server.key",
@@ -46,7 +53,8 @@ static const struct config_key config_keys[] = {
 	    "users and Argon2id hashes (pixelgatectl user ...); refused if group/world-readable"),
 	STR("server", runtime_dir, "/run/pixelgate",
 	    "where each session gets a private 0700 directory (use tmpfs)"),
-	STR("server", session_binary, "", "worker binary; empty = pixelgate-session beside pixelgate"),
+	STR("server", session_binary, "",
+	    "worker binary; empty = pixelgate-session beside pixelgate"),
 	STR("server", user, "pixelgate",
 	    "system user of the network process (TLS, HTTP, relay, admin API, audit); it owns "
 	    "state_dir, audit_dir, recording_dir, the TLS key, users file and audit key"),
@@ -97,15 +105,21 @@ static const struct config_key config_keys[] = {
 	STR("session", chromium_policy, "/etc/chromium/policies/managed/pixelgate.json",
 	    "the managed Chromium policy pixelgate installs; checked at start, then given to "
 	    "every session with the proxy and URL lists added"),
-	INT("session", default_width, CONFIG_MIN_WIDTH, 7680, "1280", "screen width when the login does not ask"),
-	INT("session", default_height, CONFIG_MIN_HEIGHT, 4320, "800", "screen height when the login does not ask"),
-	INT("session", max_width, CONFIG_MIN_WIDTH, 7680, "3840", "largest width a login may ask for"),
-	INT("session", max_height, CONFIG_MIN_HEIGHT, 4320, "2160", "largest height a login may ask for"),
+	INT("session", default_width, CONFIG_MIN_WIDTH, 7680, "1280",
+	    "screen width when the login does not ask"),
+	INT("session", default_height, CONFIG_MIN_HEIGHT, 4320, "800",
+	    "screen height when the login does not ask"),
+	INT("session", max_width, CONFIG_MIN_WIDTH, 7680, "3840",
+	    "largest width a login may ask for"),
+	INT("session", max_height, CONFIG_MIN_HEIGHT, 4320, "2160",
+	    "largest height a login may ask for"),
 	INT("session", session_start_timeout_s, 5, 300, "30",
 	    "seconds a new session may take to show its browser"),
-	STR("session", chromium_path, "/usr/lib/chromium/chromium", "Chromium binary (not the /usr/bin wrapper)"),
+	STR("session", chromium_path, "/usr/lib/chromium/chromium",
+	    "Chromium binary (not the /usr/bin wrapper)"),
 	STR("session", xvfb_path, "/usr/bin/Xvfb", "Xvfb binary"),
-	BOOL("policy", clipboard_to_browser, "false", "allow text from the terminal's clipboard into the browser"),
+	BOOL("policy", clipboard_to_browser, "false",
+	     "allow text from the terminal's clipboard into the browser"),
 	STR("policy", url_allowlist, "",
 	    "comma-separated URL patterns always allowed (Chromium URLAllowlist), e.g. "
 	    "\"https://www.city.example.lg.jp, example.jp\""),
@@ -116,13 +130,15 @@ static const struct config_key config_keys[] = {
 	    "directory of the audit log files (audit-YYYYMMDD-NNN.jsonl)"),
 	STR("audit", audit_key_file, "/etc/pixelgate/audit.key",
 	    "HMAC key of the audit chain (at least 32 bytes); refused if group/world-readable"),
-	INT("audit", audit_rotate_mb, 1, 65536, "64", "start a new audit file past this size (MiB)"),
+	INT("audit", audit_rotate_mb, 1, 65536, "64",
+	    "start a new audit file past this size (MiB)"),
 	BOOL("audit", audit_rotate_daily, "true", "start a new audit file every day (UTC)"),
 	BOOL("audit", audit_fail_open, "false",
 	     "keep accepting logins when the audit log cannot be written (NOT recommended)"),
 	STR("audit", recording, "off",
 	    "session recording: off, all, or users (those in recording_users)"),
-	STR("audit", recording_users, "", "comma-separated user names recorded when recording = users"),
+	STR("audit", recording_users, "",
+	    "comma-separated user names recorded when recording = users"),
 	STR("audit", recording_dir, "/var/log/pixelgate/recordings",
 	    "directory of the recordings (<session>-<n>.vncrec, 0600; the directory 0700)"),
 	INT("audit", recording_retention_days, 0, 36500, "90",
@@ -133,7 +149,8 @@ static const struct config_key config_keys[] = {
 	    "removes it"),
 	INT("audit", forensics_max_mib, 1, 65536, "256",
 	    "cap on the bytes kept of one session directory (MiB); the rest is listed, not copied"),
-	INT("policy", clipboard_max_bytes, 0, 1048576, "65536", "cap on one clipboard transfer, bytes"),
+	INT("policy", clipboard_max_bytes, 0, 1048576, "65536",
+	    "cap on one clipboard transfer, bytes"),
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -146,7 +163,8 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 	switch (k->type) {
 	case CONFIG_STR:
 		if (strlen(value) >= k->size) {
-			snprintf(err, errlen, "%s: value longer than %zu bytes", k->name, k->size - 1);
+			snprintf(err, errlen, "%s: value longer than %zu bytes", k->name,
+				 k->size - 1);
 			return -1;
 		}
 		if (k->offset == offsetof(struct config, recording) && strcmp(value, "off") != 0 &&
@@ -173,7 +191,8 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 			return -1;
 		}
 		if (v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s: %ld is out of range %ld..%ld", k->name, v, k->min, k->max);
+			snprintf(err, errlen, "%s: %ld is out of range %ld..%ld", k->name, v,
+				 k->min, k->max);
 			return -1;
 		}
 		*(int *)field = (int)v;
@@ -183,11 +202,12 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
 		    !strcmp(value, "1")) {
 			*(bool *)field = true;
-		} else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
-			   !strcmp(value, "0")) {
+		} else if (!strcmp(value, "false") || !strcmp(value, "no") ||
+			   !strcmp(value, "off") || !strcmp(value, "0")) {
 			*(bool *)field = false;
 		} else {
-			snprintf(err, errlen, "%s: \"%s\" is not a boolean (true/false)", k->name, value);
+			snprintf(err, errlen, "%s: \"%s\" is not a boolean (true/false)", k->name,
+				 value);
 			return -1;
 		}
 		return 0;
@@ -229,10 +249,10 @@ struct config_parse {
 	char *err;
 	size_t errlen;
 	int failed;
-	int fail_line;    /* line of the error in err when failed */
-	int grace_line;   /* line that set reconnect_grace_s, 0 if none yet */
+	int fail_line;             /* line of the error in err when failed */
+	int grace_line;            /* line that set reconnect_grace_s, 0 if none yet */
 	const char *grace_section; /* "limits" or "session" (the old name) */
-	int proxy_line;   /* line that set proxy_protocol, 0 if none */
+	int proxy_line;            /* line that set proxy_protocol, 0 if none */
 	struct config_source src;
 };
 
@@ -279,7 +299,7 @@ static char *config_read_line(char *str, int num, void *stream)
 
 /* Record "name:line: message" as the parse's error unless one is already there. */
 static void config_fail(struct config_parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void config_fail(struct config_parse *p, const char *fmt, ...)
 {
@@ -323,15 +343,17 @@ static int config_handle_limit(struct config_parse *p, const char *section, cons
 	}
 	if (strcmp(name, "reconnect_grace_s") == 0) {
 		if (p->grace_line != 0 && strcmp(p->grace_section, section) != 0) {
-			config_fail(p,
-				    "reconnect_grace_s is already set in [%s] (line %d); [session] "
-				    "reconnect_grace_s is the old name of [limits] reconnect_grace_s, "
-				    "keep only the [limits] one",
-				    p->grace_section, p->grace_line);
+			config_fail(
+			    p,
+			    "reconnect_grace_s is already set in [%s] (line %d); [session] "
+			    "reconnect_grace_s is the old name of [limits] reconnect_grace_s, "
+			    "keep only the [limits] one",
+			    p->grace_section, p->grace_line);
 			return 0;
 		}
 		p->grace_line = p->src.lineno;
-		p->grace_section = strcmp(section, "session") == 0 ? "session" : CONFIG_LIMITS_SECTION;
+		p->grace_section = strcmp(section, "session") == 0 ? "session"
+								   : CONFIG_LIMITS_SECTION;
 	}
 	if (limits_set_text(&p->c->limits, name, value, msg, sizeof msg) != 0) {
 		config_fail(p, "%s", msg);
@@ -392,7 +414,7 @@ static int config_handler(void *user, const char *section, const char *name, con
 static bool config_wildcard(const char *addr)
 {
 	return addr[0] == '\0' || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0 ||
-	       strcmp(addr, "*") == 0 || strcmp(addr, "[::]") == 0;
+	    strcmp(addr, "*") == 0 || strcmp(addr, "[::]") == 0;
 }
 
 /* Whether two listeners (port 0 = off) would bind the same port on the same address. */
@@ -403,8 +425,7 @@ static bool config_same_socket(const char *a_addr, int a_port, const char *b_add
 	return strcmp(a_addr, b_addr) == 0 || config_wildcard(a_addr) || config_wildcard(b_addr);
 }
 
-int config_proxy_hostport(const char *proxy, char *host, size_t hostlen, char *port,
-			  size_t portlen)
+int config_proxy_hostport(const char *proxy, char *host, size_t hostlen, char *port, size_t portlen)
 {
 	const char *p = proxy;
 	if (strncmp(p, "http://", 7) == 0)
@@ -449,9 +470,10 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 	char host[256], port[8];
 	if (c->upstream_proxy[0] != '\0' &&
 	    config_proxy_hostport(c->upstream_proxy, host, sizeof host, port, sizeof port) != 0) {
-		snprintf(err, errlen,
-			 "%s: upstream_proxy \"%.200s\" is not host:port (e.g. proxy.example.lg.jp:8080)",
-			 name, c->upstream_proxy);
+		snprintf(
+		    err, errlen,
+		    "%s: upstream_proxy \"%.200s\" is not host:port (e.g. proxy.example.lg.jp:8080)",
+		    name, c->upstream_proxy);
 		return -1;
 	}
 	if ((long)c->session_uid_base + c->session_uid_count > 2147483647L) {
@@ -460,8 +482,8 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 		return -1;
 	}
 	if (c->default_width > c->max_width || c->default_height > c->max_height) {
-		snprintf(err, errlen, "%s: default_width x default_height exceeds max_width x max_height",
-			 name);
+		snprintf(err, errlen,
+			 "%s: default_width x default_height exceeds max_width x max_height", name);
 		return -1;
 	}
 	if (c->runtime_dir[0] != '/') {
@@ -492,12 +514,13 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 			 name, c->agent_check_port);
 		return -1;
 	}
-	if (config_same_socket(c->agent_check_address, c->agent_check_port,
-			       c->admin_listen_address, c->admin_listen_port)) {
-		snprintf(err, errlen,
-			 "%s: agent_check_port %d is the admin listener's port (admin_listen_port) on "
-			 "the same address; the agent-check needs a port of its own",
-			 name, c->agent_check_port);
+	if (config_same_socket(c->agent_check_address, c->agent_check_port, c->admin_listen_address,
+			       c->admin_listen_port)) {
+		snprintf(
+		    err, errlen,
+		    "%s: agent_check_port %d is the admin listener's port (admin_listen_port) on "
+		    "the same address; the agent-check needs a port of its own",
+		    name, c->agent_check_port);
 		return -1;
 	}
 	return 0;
@@ -509,8 +532,8 @@ static int config_run(struct config_parse *p)
 	int rc = ini_parse_stream(config_read_line, p, config_handler, p);
 	if (rc > 0 && (!p->failed || rc < p->fail_line)) {
 		/* libinih goes on after a syntax error; report whichever came first. */
-		snprintf(p->err, p->errlen, "%s:%d: syntax error (expected [section] or key = value)",
-			 p->name, rc);
+		snprintf(p->err, p->errlen,
+			 "%s:%d: syntax error (expected [section] or key = value)", p->name, rc);
 		return -1;
 	}
 	if (p->failed)
@@ -529,7 +552,8 @@ static int config_run(struct config_parse *p)
 		snprintf(p->err, p->errlen, "%s: out of memory while parsing", p->name);
 		return -1;
 	}
-	if (p->c->proxy_protocol && p->c->proxy_trusted[strspn(p->c->proxy_trusted, " \t")] == '\0') {
+	if (p->c->proxy_protocol &&
+	    p->c->proxy_trusted[strspn(p->c->proxy_trusted, " \t")] == '\0') {
 		snprintf(p->err, p->errlen,
 			 "%s:%d: proxy_protocol = on needs proxy_trusted: the addresses of the "
 			 "balancers allowed to send a PROXY header (e.g. proxy_trusted = 10.0.0.5, "
@@ -574,8 +598,8 @@ int config_check_secret_file(const char *path, char *err, size_t errlen)
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
-			 "%s: mode %04o lets group or others read a secret; run chmod 600 %s",
-			 path, (unsigned)(st.st_mode & 07777), path);
+			 "%s: mode %04o lets group or others read a secret; run chmod 600 %s", path,
+			 (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
 	return 0;
@@ -598,8 +622,9 @@ void config_print_reference(void)
 	size_t n;
 	const struct limits_key *lk = limits_table(&n);
 	printf("\n[%s]\n", CONFIG_LIMITS_SECTION);
-	printf("# defaults of the run-time limits; an administrator's changes (PATCH /api/v1/limits)\n"
-	       "# are kept in state_dir/limits.json and take precedence\n");
+	printf(
+	    "# defaults of the run-time limits; an administrator's changes (PATCH /api/v1/limits)\n"
+	    "# are kept in state_dir/limits.json and take precedence\n");
 	for (size_t i = 0; i < n; i++)
 		printf("# %s (%d..%d)\n%s = %d\n", lk[i].help, lk[i].min, lk[i].max, lk[i].name,
 		       lk[i].def);

@@ -18,14 +18,14 @@
 
 struct config {
 	/* [server] */
-	char listen_address[64];         /* staff listener address */
-	int listen_port;                 /* staff listener TCP port */
-	char tls_cert[CONFIG_PATH_MAX];  /* PEM certificate chain */
-	char tls_key[CONFIG_PATH_MAX];   /* PEM private key, must not be group/world readable */
+	char listen_address[64];        /* staff listener address */
+	int listen_port;                /* staff listener TCP port */
+	char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain */
+	char tls_key[CONFIG_PATH_MAX];  /* PEM private key, must not be group/world readable */
 	char users_file[CONFIG_PATH_MAX];
-	char runtime_dir[CONFIG_PATH_MAX]; /* per-session private dirs; tmpfs */
+	char runtime_dir[CONFIG_PATH_MAX];    /* per-session private dirs; tmpfs */
 	char session_binary[CONFIG_PATH_MAX]; /* "" = pixelgate-session beside pixelgate */
-	char user[64];                   /* the network process's unprivileged system user */
+	char user[64];                        /* the network process's unprivileged system user */
 	bool development_unprivileged;   /* DEVELOPMENT: non-root start, sessions without cells */
 	char state_dir[CONFIG_PATH_MAX]; /* persisted run-time state (limits.json) */
 	int auth_threads;                /* password-check (Argon2id) threads */
@@ -34,22 +34,22 @@ struct config {
 	char proxy_trusted[1024];        /* balancers allowed to send one (proxy_v2_trust_parse) */
 	int max_connections_per_address; /* per listener, by the real address; 0 = no cap */
 	/* [admin] */
-	char admin_listen_address[64];   /* admin API TLS listener (management side) */
-	int admin_listen_port;           /* 0 = no admin listener */
-	char agent_check_address[64];    /* HAProxy agent-check, plain TCP */
-	int agent_check_port;            /* 0 = no agent-check listener */
+	char admin_listen_address[64]; /* admin API TLS listener (management side) */
+	int admin_listen_port;         /* 0 = no admin listener */
+	char agent_check_address[64];  /* HAProxy agent-check, plain TCP */
+	int agent_check_port;          /* 0 = no agent-check listener */
 	/* [limits]: defaults of the run-time limits (node_limits.h); [session]
 	   reconnect_grace_s is accepted as an alias of limits.reconnect_grace_s */
 	struct limits limits;
 	/* [session] */
 	char home_page[CONFIG_URL_MAX];
 	char upstream_proxy[CONFIG_URL_MAX]; /* host:port; required unless development_direct_egress */
-	bool development_direct_egress;  /* DEVELOPMENT: no proxy, the host's network */
-	int session_uid_base;            /* sessions run as uid base .. base + count - 1 */
-	int session_uid_count;           /* = the most sessions at once */
-	int session_memory_mib;          /* RSS of one session's processes; beyond: it ends */
-	int session_max_procs;           /* processes + threads of one session (RLIMIT_NPROC) */
-	int session_tmpfs_mib;           /* size of each private tmpfs of a cell */
+	bool development_direct_egress;      /* DEVELOPMENT: no proxy, the host's network */
+	int session_uid_base;                /* sessions run as uid base .. base + count - 1 */
+	int session_uid_count;               /* = the most sessions at once */
+	int session_memory_mib;              /* RSS of one session's processes; beyond: it ends */
+	int session_max_procs;               /* processes + threads of one session (RLIMIT_NPROC) */
+	int session_tmpfs_mib;               /* size of each private tmpfs of a cell */
 	char chromium_policy[CONFIG_PATH_MAX]; /* the installed managed policy, checked at start */
 	int default_width;
 	int default_height;
@@ -59,21 +59,21 @@ struct config {
 	char chromium_path[CONFIG_PATH_MAX];
 	char xvfb_path[CONFIG_PATH_MAX];
 	/* [policy] */
-	bool clipboard_to_browser;       /* ClientCutText allowed (default off) */
-	char url_allowlist[4096];        /* comma-separated Chromium URLAllowlist entries */
-	char url_blocklist[4096];        /* comma-separated Chromium URLBlocklist entries */
+	bool clipboard_to_browser; /* ClientCutText allowed (default off) */
+	char url_allowlist[4096];  /* comma-separated Chromium URLAllowlist entries */
+	char url_blocklist[4096];  /* comma-separated Chromium URLBlocklist entries */
 	/* [audit] */
 	char audit_dir[CONFIG_PATH_MAX];
 	char audit_key_file[CONFIG_PATH_MAX];
 	int audit_rotate_mb;
 	bool audit_rotate_daily;
-	bool audit_fail_open;            /* default false: no audit, no logins */
-	char recording[8];               /* "off", "all" or "users" */
-	char recording_users[1024];      /* comma-separated, for recording = users */
+	bool audit_fail_open;       /* default false: no audit, no logins */
+	char recording[8];          /* "off", "all" or "users" */
+	char recording_users[1024]; /* comma-separated, for recording = users */
 	char recording_dir[CONFIG_PATH_MAX];
-	int recording_retention_days;    /* 0 = keep for ever */
+	int recording_retention_days;        /* 0 = keep for ever */
 	char forensics_dir[CONFIG_PATH_MAX]; /* session directories kept after a violation */
-	int forensics_max_mib;           /* bytes of one kept directory, at most */
+	int forensics_max_mib;               /* bytes of one kept directory, at most */
 	int clipboard_max_bytes;
 };
 

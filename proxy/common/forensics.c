@@ -28,12 +28,12 @@
 
 struct fx {
 	const struct forensics_job *job;
-	int files_fd;          /* DEST/session-ID/files */
+	int files_fd; /* DEST/session-ID/files */
 	json_t *entries;
 	unsigned long n_entries, n_files;
 	uint64_t bytes;
-	size_t manifest;       /* about how many bytes manifest.json will have */
-	bool truncated;        /* an entry, a file or a directory was left out by a cap */
+	size_t manifest; /* about how many bytes manifest.json will have */
+	bool truncated;  /* an entry, a file or a directory was left out by a cap */
 	unsigned char buf[FX_BUF];
 };
 
@@ -69,7 +69,7 @@ static int fx_openat2(int dirfd, const char *name, int flags)
 {
 	struct open_how how = { .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY),
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					   RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+				    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
 	return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
 }
 
@@ -250,7 +250,8 @@ static void fx_dir(struct fx *x, int fd, const char *rel, int depth)
 		if (pl < 0 || (size_t)pl >= sizeof path) {
 			json_t *e = fx_entry(x, de->d_name, de->d_name, NULL);
 			if (e != NULL)
-				json_object_set_new(e, "error", json_string("path too long: not listed"));
+				json_object_set_new(e, "error",
+						    json_string("path too long: not listed"));
 			x->truncated = true;
 			continue;
 		}
@@ -278,7 +279,8 @@ static void fx_dir(struct fx *x, int fd, const char *rel, int depth)
 		if (S_ISDIR(st.st_mode)) {
 			if (depth >= FORENSICS_MAX_DEPTH) {
 				json_object_set_new(e, "error",
-						    json_string("too deep: its contents are not listed"));
+						    json_string(
+							"too deep: its contents are not listed"));
 				x->truncated = true;
 				continue;
 			}
@@ -336,7 +338,7 @@ static int fx_write(struct fx *x, int dir, const char *name, const char *text)
 }
 
 static int fx_fail(char *result, size_t resultlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 void forensics_error_line(char *result, size_t resultlen, const char *why)
 {
@@ -385,7 +387,7 @@ int forensics_copy(const struct forensics_job *job, char *result, size_t resultl
 	top = openat(job->dest_dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (top < 0 || mkdirat(top, "files", 0700) != 0 ||
 	    (x->files_fd = openat(top, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
-		    0) {
+		0) {
 		fx_fail(result, resultlen, "%s/files: %s", name, strerror(errno));
 		goto out;
 	}

@@ -35,19 +35,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FORENSICS_MAX_ENTRIES 20000 /* names listed, at most */
-#define FORENSICS_MAX_DEPTH 32      /* directories below the session's */
-#define FORENSICS_LINK_MAX 1024     /* bytes of a symbolic link's target listed */
-#define FORENSICS_RESULT_MAX 200    /* forensics_copy()'s result line, with its NUL */
+#define FORENSICS_MAX_ENTRIES 20000        /* names listed, at most */
+#define FORENSICS_MAX_DEPTH 32             /* directories below the session's */
+#define FORENSICS_LINK_MAX 1024            /* bytes of a symbolic link's target listed */
+#define FORENSICS_RESULT_MAX 200           /* forensics_copy()'s result line, with its NUL */
 #define FORENSICS_MANIFEST_MAX (16u << 20) /* bytes of manifest.json, about, at most */
 
 struct forensics_job {
-	int src_dirfd;            /* the session's directory (O_PATH is enough) */
-	int dest_dirfd;           /* forensics_dir, opened O_DIRECTORY */
-	const char *id;           /* the session id: the copy is DEST/session-ID */
-	const char *user;         /* whose session, for summary.json */
-	const char *what;         /* why it was kept (the violation), for summary.json */
-	uint64_t max_bytes;       /* bytes copied at most (the rest is listed) */
+	int src_dirfd;                /* the session's directory (O_PATH is enough) */
+	int dest_dirfd;               /* forensics_dir, opened O_DIRECTORY */
+	const char *id;               /* the session id: the copy is DEST/session-ID */
+	const char *user;             /* whose session, for summary.json */
+	const char *what;             /* why it was kept (the violation), for summary.json */
+	uint64_t max_bytes;           /* bytes copied at most (the rest is listed) */
 	uid_t reader_uid, writer_uid; /* setfsuid() before reading / writing; -1: none */
 	gid_t reader_gid, writer_gid;
 };

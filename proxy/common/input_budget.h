@@ -27,15 +27,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define INPUT_KEYS_PER_S 100          /* KeyEvents forwarded per second, sustained */
-#define INPUT_KEYS_BURST 400          /* ... and at once (an IME commit of ~200 characters) */
-#define INPUT_POINTER_PER_S 120       /* motion-only PointerEvents per second */
+#define INPUT_KEYS_PER_S 100    /* KeyEvents forwarded per second, sustained */
+#define INPUT_KEYS_BURST 400    /* ... and at once (an IME commit of ~200 characters) */
+#define INPUT_POINTER_PER_S 120 /* motion-only PointerEvents per second */
 #define INPUT_POINTER_BURST 60
-#define INPUT_FULL_FBUR_MIN_MS 1000   /* between two non-incremental requests */
-#define INPUT_FBUR_ANSWER_WAIT_MS 250 /* a request still unanswered after this no longer
+#define INPUT_FULL_FBUR_MIN_MS 1000 /* between two non-incremental requests */
+#define INPUT_FBUR_ANSWER_WAIT_MS \
+	250                  /* a request still unanswered after this no longer
 					 holds the next one back */
-#define INPUT_CALM_MS 1000            /* a throttle-free pause that ends a flood */
-#define INPUT_ABUSE_MS 30000          /* throttled this long without a pause: abusive */
+#define INPUT_CALM_MS 1000   /* a throttle-free pause that ends a flood */
+#define INPUT_ABUSE_MS 30000 /* throttled this long without a pause: abusive */
 
 /* What to do with one message. */
 enum input_verdict {
@@ -47,17 +48,17 @@ enum input_verdict {
 
 /* Counters of what was throttled (for /metrics). */
 struct input_budget_counts {
-	uint64_t keys_delayed;       /* times reading stopped for the key rate */
-	uint64_t pointer_coalesced;  /* motion events replaced by a later one */
-	uint64_t fbur_demoted;       /* non-incremental requests made incremental */
+	uint64_t keys_delayed;      /* times reading stopped for the key rate */
+	uint64_t pointer_coalesced; /* motion events replaced by a later one */
+	uint64_t fbur_demoted;      /* non-incremental requests made incremental */
 };
 
 struct input_budget {
 	double key_tokens;
 	double pointer_tokens;
-	int64_t refill_ms;           /* when the buckets were last refilled */
-	int64_t last_full_fbur_ms;   /* last non-incremental request forwarded; < 0 none */
-	int64_t flood_since_ms;      /* start of the current run of throttling; < 0 none */
+	int64_t refill_ms;         /* when the buckets were last refilled */
+	int64_t last_full_fbur_ms; /* last non-incremental request forwarded; < 0 none */
+	int64_t flood_since_ms;    /* start of the current run of throttling; < 0 none */
 	int64_t last_throttle_ms;
 	struct input_budget_counts counts;
 };

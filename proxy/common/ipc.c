@@ -12,7 +12,9 @@
 
 const char *ipc_type_name(uint32_t type)
 {
-	static const char *names[] = { "?", "SETTINGS", "ATTACH", "STOP", "READY", "ENDED", "EVENT" };
+	static const char *names[] = {
+		"?", "SETTINGS", "ATTACH", "STOP", "READY", "ENDED", "EVENT"
+	};
 	return type < IPC_TYPE_MAX ? names[type] : "unknown";
 }
 
@@ -125,7 +127,8 @@ int ipc_recv(int sock, struct ipc_header *hdr, char *payload, int *fd, char *err
 	}
 	memcpy(hdr, buf, sizeof *hdr);
 	if (hdr->len > IPC_PAYLOAD_MAX || (size_t)n != sizeof *hdr + hdr->len) {
-		snprintf(err, errlen, "length field %u does not match packet of %zd bytes", hdr->len, n);
+		snprintf(err, errlen, "length field %u does not match packet of %zd bytes",
+			 hdr->len, n);
 		goto bad;
 	}
 	if (hdr->type == 0 || hdr->type >= IPC_TYPE_MAX) {

@@ -23,7 +23,7 @@ enum ipc_type {
 	IPC_STOP,         /* gateway -> worker: end the session; payload = reason text */
 	IPC_READY,        /* worker -> gateway: browser and screen are up */
 	IPC_ENDED,        /* worker -> gateway: the session is ending; payload = reason text */
-	IPC_EVENT,        /* worker -> gateway: JSON event for the log (navigate, download_blocked) */
+	IPC_EVENT, /* worker -> gateway: JSON event for the log (navigate, download_blocked) */
 	IPC_TYPE_MAX
 };
 

@@ -157,7 +157,8 @@ int lockout_failures(const struct lockout *l, const char *key, int lockout_s, in
 		return e->failures;
 	/* As lockout_fail() sees it: an expired lock or old failures count afresh. */
 	if (e->locked_until_ms != 0 ||
-	    (now_ms > e->last_failure_ms && now_ms - e->last_failure_ms > (int64_t)lockout_s * 1000))
+	    (now_ms > e->last_failure_ms &&
+	     now_ms - e->last_failure_ms > (int64_t)lockout_s * 1000))
 		return 0;
 	return e->failures;
 }

@@ -20,7 +20,7 @@ struct lockout_entry {
 	char key[LOCKOUT_KEY_MAX];
 	int failures;
 	int64_t last_failure_ms;
-	int64_t locked_until_ms;  /* 0 = not locked */
+	int64_t locked_until_ms; /* 0 = not locked */
 };
 
 struct lockout {

@@ -29,9 +29,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, log_procname, (int)getpid(), names[level]);
+	int n = snprintf(line, sizeof line,
+			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 ts.tv_nsec / 1000000, log_procname, (int)getpid(), names[level]);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
@@ -47,13 +48,13 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	(void)w;
 }
 
-#define LOG_FN(name, level)                    \
-	void name(const char *fmt, ...)        \
-	{                                      \
-		va_list ap;                    \
-		va_start(ap, fmt);             \
-		log_vmsg(level, fmt, ap);      \
-		va_end(ap);                    \
+#define LOG_FN(name, level)               \
+	void name(const char *fmt, ...)   \
+	{                                 \
+		va_list ap;               \
+		va_start(ap, fmt);        \
+		log_vmsg(level, fmt, ap); \
+		va_end(ap);               \
 	}
 LOG_FN(log_debug, LOG_LEVEL_DEBUG)
 LOG_FN(log_info, LOG_LEVEL_INFO)

@@ -58,7 +58,8 @@ int login_parse(const char *body, size_t len, int min_w, int max_w, int min_h, i
 	const char *name = json_string_value(user);
 	size_t name_len = json_string_length(user);
 	size_t pw_len = json_string_length(password);
-	if (pw_len == 0 || pw_len > USERS_PASSWORD_MAX || strlen(json_string_value(password)) != pw_len) {
+	if (pw_len == 0 || pw_len > USERS_PASSWORD_MAX ||
+	    strlen(json_string_value(password)) != pw_len) {
 		snprintf(msg, msglen, "\"password\" must be 1 to %d bytes without NUL",
 			 USERS_PASSWORD_MAX);
 		goto out;

@@ -31,6 +31,6 @@ struct login_request {
  * for an unknown user.
  */
 int login_parse(const char *body, size_t len, int min_w, int max_w, int min_h, int max_h,
-		 struct login_request *out, char *msg, size_t msglen);
+		struct login_request *out, char *msg, size_t msglen);
 
 #endif

@@ -25,8 +25,10 @@
 /* ZERO_OFF: 0 turns the limit off; ZERO_VALUE: 0 is a value like any other */
 #define ZERO_OFF true
 #define ZERO_VALUE false
-#define LIMIT(field, lo, hi, d, zero, help) \
-	{ #field, offsetof(struct limits, field), lo, hi, d, zero, help }
+#define LIMIT(field, lo, hi, d, zero, help)                                   \
+	{                                                                     \
+#field, offsetof(struct limits, field), lo, hi, d, zero, help \
+	}
 
 static const struct limits_key limits_keys[] = {
 	LIMIT(max_sessions, 0, 10000, 0, ZERO_OFF, "sessions on this node; 0 = no limit"),
@@ -52,8 +54,9 @@ static const struct limits_key limits_keys[] = {
 	      "staff logins one client address may make at once before login_rate_per_s applies"),
 	LIMIT(admin_rate_per_s, 0, 10000, 10, ZERO_OFF,
 	      "admin API requests per second from one client address; 0 = no limit"),
-	LIMIT(admin_burst, 1, 10000, 60, ZERO_VALUE,
-	      "admin API requests one client address may make at once before admin_rate_per_s applies"),
+	LIMIT(
+	    admin_burst, 1, 10000, 60, ZERO_VALUE,
+	    "admin API requests one client address may make at once before admin_rate_per_s applies"),
 };
 
 #define LIMITS_N (sizeof limits_keys / sizeof limits_keys[0])
@@ -139,8 +142,7 @@ static int limits_parse_int(const char *s, long long *out)
 	return 0;
 }
 
-int limits_set_text(struct limits *l, const char *name, const char *value, char *err,
-		    size_t errlen)
+int limits_set_text(struct limits *l, const char *name, const char *value, char *err, size_t errlen)
 {
 	char quoted[LIMITS_NAME_QUOTE + 4];
 	const struct limits_key *k = limits_find(name);
@@ -169,8 +171,8 @@ static void limits_range_message(const struct limits_key *k, char *err, size_t e
  * Apply the parsed object o to l, all or nothing. On error: field (may be
  * "") and err; returns -1.
  */
-static int limits_apply_object(struct limits *l, json_t *o, char *field, size_t fieldlen,
-			       char *err, size_t errlen)
+static int limits_apply_object(struct limits *l, json_t *o, char *field, size_t fieldlen, char *err,
+			       size_t errlen)
 {
 	struct limits next = *l;
 	const char *key;
@@ -254,8 +256,8 @@ static void limits_diff(const struct limits *a, const struct limits *b, char *ou
 	}
 }
 
-int limits_patch_json(struct limits *l, const char *json, size_t len, char *field,
-		      size_t fieldlen, char *err, size_t errlen, char *changes, size_t changeslen)
+int limits_patch_json(struct limits *l, const char *json, size_t len, char *field, size_t fieldlen,
+		      char *err, size_t errlen, char *changes, size_t changeslen)
 {
 	struct limits next = *l;
 	if (changeslen > 0)
@@ -349,7 +351,8 @@ int limits_save_overrides(const struct limits *base, const struct limits *cur, c
 	}
 	fd = mkstemp(tmp); /* mode 0600 */
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
+			 strerror(errno));
 		goto fail;
 	}
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);

@@ -32,10 +32,10 @@ struct limits {
 /* Name, bounds, default and help of each limit (README, errors, pixelgatectl). */
 struct limits_key {
 	const char *name;
-	size_t offset;             /* into struct limits */
+	size_t offset; /* into struct limits */
 	int min, max;
 	int def;
-	bool zero_off;             /* 0 turns it off ("no limit", "never"; min is 0) */
+	bool zero_off; /* 0 turns it off ("no limit", "never"; min is 0) */
 	const char *help;
 };
 
@@ -63,8 +63,8 @@ int limits_set_text(struct limits *l, const char *name, const char *value, char 
  * (with the allowed range) in err. On success, changes gets a short text
  * "name old->new, ..." for the log (may be empty if nothing changed).
  */
-int limits_patch_json(struct limits *l, const char *json, size_t len, char *field,
-		      size_t fieldlen, char *err, size_t errlen, char *changes, size_t changeslen);
+int limits_patch_json(struct limits *l, const char *json, size_t len, char *field, size_t fieldlen,
+		      char *err, size_t errlen, char *changes, size_t changeslen);
 
 /* All limits as a JSON object (malloc'd; the caller frees). */
 char *limits_to_json(const struct limits *l);

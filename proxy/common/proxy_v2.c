@@ -27,11 +27,11 @@ static const uint8_t proxy_v2_sig[PROXY_V2_SIG_LEN] = { 0x0d, 0x0a, 0x0d, 0x0a, 
 #define PROXY_V2_AF_INET6 0x2
 #define PROXY_V2_AF_UNIX 0x3
 #define PROXY_V2_STREAM 0x1
-#define PROXY_V2_INET_LEN 12   /* src, dst (4 each), src port, dst port */
-#define PROXY_V2_INET6_LEN 36  /* src, dst (16 each), ports */
+#define PROXY_V2_INET_LEN 12  /* src, dst (4 each), src port, dst port */
+#define PROXY_V2_INET6_LEN 36 /* src, dst (16 each), ports */
 
 static void proxy_v2_why(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void proxy_v2_why(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -96,8 +96,8 @@ enum proxy_v2_status proxy_v2_parse(const uint8_t *buf, size_t len, struct proxy
 	if (command == PROXY_V2_PROXY) {
 		if (family == PROXY_V2_AF_INET || family == PROXY_V2_AF_INET6) {
 			if (transport != PROXY_V2_STREAM) {
-				proxy_v2_why(why, whylen,
-					     "transport 0x%x is not STREAM (TCP)", transport);
+				proxy_v2_why(why, whylen, "transport 0x%x is not STREAM (TCP)",
+					     transport);
 				return PROXY_V2_BAD;
 			}
 			size_t min = family == PROXY_V2_AF_INET ? PROXY_V2_INET_LEN
@@ -105,8 +105,8 @@ enum proxy_v2_status proxy_v2_parse(const uint8_t *buf, size_t len, struct proxy
 			if (body < min) {
 				proxy_v2_why(why, whylen,
 					     "%s addresses need %zu bytes, the header has %zu",
-					     family == PROXY_V2_AF_INET ? "AF_INET" : "AF_INET6", min,
-					     body);
+					     family == PROXY_V2_AF_INET ? "AF_INET" : "AF_INET6",
+					     min, body);
 				return PROXY_V2_BAD;
 			}
 			has_source = true;
@@ -293,7 +293,8 @@ int proxy_v2_trust_parse(const char *text, struct proxy_v2_trust *t, char *err, 
 				shown[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
 			shown[k] = '\0';
 			snprintf(err, errlen,
-				 "\"%s\" is not an IPv4 or IPv6 address (optionally /prefix)", shown);
+				 "\"%s\" is not an IPv4 or IPv6 address (optionally /prefix)",
+				 shown);
 			goto fail;
 		}
 		t->n++;

@@ -23,12 +23,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define PROXY_V2_SIG_LEN 12     /* the binary signature, bytes */
-#define PROXY_V2_FIXED_LEN 16   /* signature, version/command, family, length */
-#define PROXY_V2_MAX_LEN 536    /* the whole header with TLVs, bytes (our cap) */
-#define PROXY_V2_ADDR_TEXT 46   /* INET6_ADDRSTRLEN: text of an address with its NUL */
-#define PROXY_V2_TRUST_MAX 64   /* entries of a trusted list */
-#define PROXY_V2_WHY_LEN 128    /* enough for every refusal message */
+#define PROXY_V2_SIG_LEN 12   /* the binary signature, bytes */
+#define PROXY_V2_FIXED_LEN 16 /* signature, version/command, family, length */
+#define PROXY_V2_MAX_LEN 536  /* the whole header with TLVs, bytes (our cap) */
+#define PROXY_V2_ADDR_TEXT 46 /* INET6_ADDRSTRLEN: text of an address with its NUL */
+#define PROXY_V2_TRUST_MAX 64 /* entries of a trusted list */
+#define PROXY_V2_WHY_LEN 128  /* enough for every refusal message */
 
 enum proxy_v2_status {
 	PROXY_V2_OK,        /* a complete, valid header; *out filled */
@@ -44,11 +44,11 @@ enum proxy_v2_command {
 /* A parsed header. */
 struct proxy_v2_header {
 	enum proxy_v2_command command;
-	bool has_source;        /* PROXY over AF_INET/AF_INET6 STREAM: src is the client's */
-	int family;             /* AF_INET or AF_INET6 when has_source, else AF_UNSPEC */
-	uint8_t src[16], dst[16]; /* network order; 4 bytes used for AF_INET */
+	bool has_source;             /* PROXY over AF_INET/AF_INET6 STREAM: src is the client's */
+	int family;                  /* AF_INET or AF_INET6 when has_source, else AF_UNSPEC */
+	uint8_t src[16], dst[16];    /* network order; 4 bytes used for AF_INET */
 	uint16_t src_port, dst_port; /* host order */
-	size_t length;          /* bytes of the whole header: 16 + its length field */
+	size_t length;               /* bytes of the whole header: 16 + its length field */
 };
 
 /*
@@ -83,9 +83,9 @@ int proxy_v2_sockaddr(const struct sockaddr *sa, socklen_t salen, int *family, u
 
 /* One trusted network: an address and how many leading bits must match. */
 struct proxy_v2_net {
-	int family;             /* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
-	unsigned prefix;        /* 0..32 or 0..128 */
+	unsigned prefix; /* 0..32 or 0..128 */
 };
 
 /* The balancers allowed to send a header ([server] proxy_trusted). */

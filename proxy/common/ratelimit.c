@@ -75,7 +75,8 @@ static struct ratelimit_entry *ratelimit_slot(struct ratelimit *r, int rate_per_
 	for (size_t i = 1; i < r->n && victim_level < cap_milli; i++) {
 		struct ratelimit_entry *e = &r->v[i];
 		int64_t level = ratelimit_level(e, rate_per_s, cap_milli, now_ms);
-		if (level > victim_level || (level == victim_level && e->last_ms < victim->last_ms)) {
+		if (level > victim_level ||
+		    (level == victim_level && e->last_ms < victim->last_ms)) {
 			victim = e;
 			victim_level = level;
 		}

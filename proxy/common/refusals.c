@@ -26,7 +26,7 @@ static bool refusals_same(const struct refusal *e, const char *event, const char
 			  const char *client)
 {
 	return strcmp(e->event, event) == 0 && strcmp(e->user, user) == 0 &&
-	       strcmp(e->client, client) == 0;
+	    strcmp(e->client, client) == 0;
 }
 
 /* Start entry e for this key at now. */
@@ -128,8 +128,8 @@ int64_t refusals_next_due(const struct refusals *r)
 	int64_t due = INT64_MAX;
 	for (size_t i = 0; i < r->n + r->n_overflow; i++) {
 		int64_t d = r->v[i].first_ms > INT64_MAX - r->interval_ms
-				    ? INT64_MAX
-				    : r->v[i].first_ms + r->interval_ms;
+		    ? INT64_MAX
+		    : r->v[i].first_ms + r->interval_ms;
 		if (d < due)
 			due = d;
 	}

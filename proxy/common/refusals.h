@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REFUSALS_KEYS_MAX 256      /* keys counted at the same time */
-#define REFUSALS_OVERFLOW_MAX 8    /* overflow entries (one per event name) */
+#define REFUSALS_KEYS_MAX 256   /* keys counted at the same time */
+#define REFUSALS_OVERFLOW_MAX 8 /* overflow entries (one per event name) */
 #define REFUSALS_EVENT_MAX 32
-#define REFUSALS_USER_MAX 65       /* USERS_NAME_MAX + 1 */
+#define REFUSALS_USER_MAX 65 /* USERS_NAME_MAX + 1 */
 #define REFUSALS_CLIENT_MAX 64
 #define REFUSALS_REASON_MAX 32
 #define REFUSALS_OVERFLOW_CLIENT "*"
@@ -32,17 +32,17 @@ struct refusal {
 	char user[REFUSALS_USER_MAX];
 	char client[REFUSALS_CLIENT_MAX];
 	char reason[REFUSALS_REASON_MAX];
-	bool overflow;     /* counts refusals of many keys (the table was full) */
+	bool overflow; /* counts refusals of many keys (the table was full) */
 	uint64_t count;
-	int64_t first_ms;  /* caller's monotonic clock: decides when the interval ends */
+	int64_t first_ms; /* caller's monotonic clock: decides when the interval ends */
 	int64_t first_wall_ms, last_wall_ms; /* wall clock, for the record */
 };
 
 struct refusals {
 	struct refusal v[REFUSALS_KEYS_MAX + REFUSALS_OVERFLOW_MAX];
-	size_t n, n_overflow;   /* v[0..n) keys, then n_overflow overflow entries after them */
+	size_t n, n_overflow; /* v[0..n) keys, then n_overflow overflow entries after them */
 	int64_t interval_ms;
-	uint64_t dropped;       /* refusals not even counted (every overflow entry in use) */
+	uint64_t dropped; /* refusals not even counted (every overflow entry in use) */
 };
 
 /* An empty table; a key's record is due interval_ms after its first refusal. */

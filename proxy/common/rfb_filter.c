@@ -78,20 +78,13 @@ static const struct rfb_pixel_format {
 	uint16_t max[3];
 	uint8_t shift[3];
 } rfb_filter_formats[] = {
-	{ 32, 24, { 255, 255, 255 }, { 16, 8, 0 } },
-	{ 32, 24, { 255, 255, 255 }, { 0, 8, 16 } },
-	{ 32, 24, { 255, 255, 255 }, { 8, 16, 0 } },
-	{ 32, 24, { 255, 255, 255 }, { 0, 16, 8 } },
-	{ 32, 24, { 255, 255, 255 }, { 16, 0, 8 } },
-	{ 32, 24, { 255, 255, 255 }, { 8, 0, 16 } },
-	{ 16, 16, { 31, 63, 31 }, { 11, 5, 0 } },
-	{ 16, 16, { 31, 63, 31 }, { 0, 5, 11 } },
-	{ 16, 15, { 31, 31, 31 }, { 10, 5, 0 } },
-	{ 16, 15, { 31, 31, 31 }, { 0, 5, 10 } },
-	{ 8, 8, { 7, 7, 3 }, { 0, 3, 6 } },
-	{ 8, 8, { 7, 7, 3 }, { 5, 2, 0 } },
-	{ 8, 6, { 3, 3, 3 }, { 4, 2, 0 } },
-	{ 8, 6, { 3, 3, 3 }, { 0, 2, 4 } },
+	{ 32, 24, { 255, 255, 255 }, { 16, 8, 0 } }, { 32, 24, { 255, 255, 255 }, { 0, 8, 16 } },
+	{ 32, 24, { 255, 255, 255 }, { 8, 16, 0 } }, { 32, 24, { 255, 255, 255 }, { 0, 16, 8 } },
+	{ 32, 24, { 255, 255, 255 }, { 16, 0, 8 } }, { 32, 24, { 255, 255, 255 }, { 8, 0, 16 } },
+	{ 16, 16, { 31, 63, 31 }, { 11, 5, 0 } },    { 16, 16, { 31, 63, 31 }, { 0, 5, 11 } },
+	{ 16, 15, { 31, 31, 31 }, { 10, 5, 0 } },    { 16, 15, { 31, 31, 31 }, { 0, 5, 10 } },
+	{ 8, 8, { 7, 7, 3 }, { 0, 3, 6 } },          { 8, 8, { 7, 7, 3 }, { 5, 2, 0 } },
+	{ 8, 6, { 3, 3, 3 }, { 4, 2, 0 } },          { 8, 6, { 3, 3, 3 }, { 0, 2, 4 } },
 };
 
 static uint16_t rfb_filter_get_u16(const uint8_t *p)
@@ -137,7 +130,7 @@ static enum rfb_verdict rfb_filter_need_more(struct rfb_step *out)
 }
 
 static enum rfb_verdict rfb_filter_reject(struct rfb_step *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static enum rfb_verdict rfb_filter_reject(struct rfb_step *out, const char *fmt, ...)
 {
@@ -152,8 +145,8 @@ static enum rfb_verdict rfb_filter_reject(struct rfb_step *out, const char *fmt,
 }
 
 /* Accept the first msg_len bytes as they are and move to phase next. */
-static enum rfb_verdict rfb_filter_pass(struct rfb_filter *f, struct rfb_step *out,
-					size_t msg_len, enum rfb_filter_phase next)
+static enum rfb_verdict rfb_filter_pass(struct rfb_filter *f, struct rfb_step *out, size_t msg_len,
+					enum rfb_filter_phase next)
 {
 	f->phase = next;
 	f->messages++;
@@ -192,18 +185,22 @@ static enum rfb_verdict rfb_filter_set_pixel_format(struct rfb_filter *f, const 
 	/* Layout: type, 3 pad, bpp, depth, big-endian, true-colour, 3 x u16 max,
 	 * 3 x u8 shift, 3 pad. */
 	if (len > 4 && buf[4] != 8 && buf[4] != 16 && buf[4] != 32)
-		return rfb_filter_reject(out, "SetPixelFormat with %u bits per pixel (8, 16, 32 only)",
+		return rfb_filter_reject(out,
+					 "SetPixelFormat with %u bits per pixel (8, 16, 32 only)",
 					 buf[4]);
 	if (len > 5 && (buf[5] < 1 || buf[5] > 32))
 		return rfb_filter_reject(out, "SetPixelFormat with depth %u (1..32 only)", buf[5]);
 	if (len > 7 && buf[7] != 1)
-		return rfb_filter_reject(out, "SetPixelFormat with true-colour flag %u"
-					 " (colour maps not supported)", buf[7]);
+		return rfb_filter_reject(out,
+					 "SetPixelFormat with true-colour flag %u"
+					 " (colour maps not supported)",
+					 buf[7]);
 	/* A shift past bit 31 addresses no bit of any pixel; servers shift ints
 	 * by it, which is undefined behaviour in C. No real viewer sends one. */
 	for (size_t i = 14; i <= 16; i++) {
 		if (len > i && buf[i] > 31)
-			return rfb_filter_reject(out, "SetPixelFormat with colour shift %u (0..31 only)",
+			return rfb_filter_reject(out,
+						 "SetPixelFormat with colour shift %u (0..31 only)",
 						 buf[i]);
 	}
 	if (len < RFB_SET_PIXEL_FORMAT_LEN)
@@ -211,18 +208,20 @@ static enum rfb_verdict rfb_filter_set_pixel_format(struct rfb_filter *f, const 
 	bool known = false;
 	for (size_t i = 0; i < sizeof rfb_filter_formats / sizeof rfb_filter_formats[0]; i++) {
 		const struct rfb_pixel_format *pf = &rfb_filter_formats[i];
-		known = known || (buf[4] == pf->bpp && buf[5] == pf->depth &&
-				  rfb_filter_get_u16(buf + 8) == pf->max[0] &&
-				  rfb_filter_get_u16(buf + 10) == pf->max[1] &&
-				  rfb_filter_get_u16(buf + 12) == pf->max[2] &&
-				  buf[14] == pf->shift[0] && buf[15] == pf->shift[1] &&
-				  buf[16] == pf->shift[2]);
+		known = known ||
+		    (buf[4] == pf->bpp && buf[5] == pf->depth &&
+		     rfb_filter_get_u16(buf + 8) == pf->max[0] &&
+		     rfb_filter_get_u16(buf + 10) == pf->max[1] &&
+		     rfb_filter_get_u16(buf + 12) == pf->max[2] && buf[14] == pf->shift[0] &&
+		     buf[15] == pf->shift[1] && buf[16] == pf->shift[2]);
 	}
 	if (!known)
-		return rfb_filter_reject(out, "SetPixelFormat %u/%u, max %u:%u:%u, shifts %u,%u,%u is "
-					 "not a format viewers use", buf[4], buf[5],
-					 rfb_filter_get_u16(buf + 8), rfb_filter_get_u16(buf + 10),
-					 rfb_filter_get_u16(buf + 12), buf[14], buf[15], buf[16]);
+		return rfb_filter_reject(out,
+					 "SetPixelFormat %u/%u, max %u:%u:%u, shifts %u,%u,%u is "
+					 "not a format viewers use",
+					 buf[4], buf[5], rfb_filter_get_u16(buf + 8),
+					 rfb_filter_get_u16(buf + 10), rfb_filter_get_u16(buf + 12),
+					 buf[14], buf[15], buf[16]);
 	rfb_filter_pass(f, out, RFB_SET_PIXEL_FORMAT_LEN, RFB_PHASE_NORMAL);
 	/* canonical: the padding bytes zero, the byte order 0 or 1 */
 	memcpy(out->rewritten, buf, RFB_SET_PIXEL_FORMAT_LEN);
@@ -243,8 +242,8 @@ static enum rfb_verdict rfb_filter_set_encodings(struct rfb_filter *f, const uin
 	if (len >= RFB_SET_ENCODINGS_HDR_LEN) {
 		unsigned count = rfb_filter_get_u16(buf + 2);
 		if (count > RFB_FILTER_MAX_ENCODINGS)
-			return rfb_filter_reject(out, "SetEncodings with %u encodings (max %d)", count,
-						 RFB_FILTER_MAX_ENCODINGS);
+			return rfb_filter_reject(out, "SetEncodings with %u encodings (max %d)",
+						 count, RFB_FILTER_MAX_ENCODINGS);
 	} else if (len == 3 && buf[2] != 0) {
 		return rfb_filter_reject(out, "SetEncodings with at least 256 encodings (max %d)",
 					 RFB_FILTER_MAX_ENCODINGS);
@@ -283,9 +282,8 @@ static enum rfb_verdict rfb_filter_fb_update_request(struct rfb_filter *f, const
 {
 	/* Layout: type, incremental, u16 x, y, width, height. */
 	if (len > 1 && buf[1] > 1)
-		return rfb_filter_reject(out,
-					 "FramebufferUpdateRequest with incremental flag %u (0 or 1 only)",
-					 buf[1]);
+		return rfb_filter_reject(
+		    out, "FramebufferUpdateRequest with incremental flag %u (0 or 1 only)", buf[1]);
 	if (len < RFB_FB_UPDATE_REQUEST_LEN)
 		return rfb_filter_need_more(out);
 	return rfb_filter_pass(f, out, RFB_FB_UPDATE_REQUEST_LEN, RFB_PHASE_NORMAL);
@@ -304,9 +302,11 @@ static enum rfb_verdict rfb_filter_cut_text(struct rfb_filter *f, const uint8_t 
 {
 	/* Layout: type, 3 pad, u32 length, length bytes of Latin-1 text. */
 	if (!f->allow_cut_text)
-		return rfb_filter_reject(out, "ClientCutText refused: clipboard disabled by policy");
+		return rfb_filter_reject(out,
+					 "ClientCutText refused: clipboard disabled by policy");
 	if (len > 4 && (buf[4] & 0x80) != 0)
-		return rfb_filter_reject(out, "ClientCutText with negative length"
+		return rfb_filter_reject(out,
+					 "ClientCutText with negative length"
 					 " (extended clipboard) refused");
 	/* The smallest length the bytes seen so far allow: unseen bytes as 0. */
 	uint32_t text_len = 0;
@@ -314,11 +314,14 @@ static enum rfb_verdict rfb_filter_cut_text(struct rfb_filter *f, const uint8_t 
 		text_len = text_len << 8 | (i < len ? buf[i] : 0);
 	if (text_len > f->max_cut_text_bytes) {
 		if (len >= RFB_CUT_TEXT_HDR_LEN)
-			return rfb_filter_reject(out, "ClientCutText of %" PRIu32 " bytes exceeds cap %"
-						 PRIu32, text_len, f->max_cut_text_bytes);
-		return rfb_filter_reject(out, "ClientCutText of at least %" PRIu32
-					 " bytes exceeds cap %" PRIu32, text_len,
-					 f->max_cut_text_bytes);
+			return rfb_filter_reject(out,
+						 "ClientCutText of %" PRIu32
+						 " bytes exceeds cap %" PRIu32,
+						 text_len, f->max_cut_text_bytes);
+		return rfb_filter_reject(out,
+					 "ClientCutText of at least %" PRIu32
+					 " bytes exceeds cap %" PRIu32,
+					 text_len, f->max_cut_text_bytes);
 	}
 	if (len < RFB_CUT_TEXT_HDR_LEN)
 		return rfb_filter_need_more(out);
@@ -331,25 +334,39 @@ static enum rfb_verdict rfb_filter_cut_text(struct rfb_filter *f, const uint8_t 
 static const char *rfb_filter_type_name(uint8_t type)
 {
 	switch (type) {
-	case 1: return "FixColourMapEntries";
-	case 7: return "FileTransfer";
-	case 8: return "SetScale";
-	case 9: return "SetServerInput";
-	case 10: return "SetSW";
-	case 11: return "TextChat";
-	case 12: return "KeepAlive";
-	case 15: return "SetScale(Palm)";
-	case 150: return "EnableContinuousUpdates";
-	case 248: return "ClientFence";
-	case 250: return "xvp";
-	case 251: return "SetDesktopSize";
-	case 255: return "QEMU";
-	default: return NULL;
+	case 1:
+		return "FixColourMapEntries";
+	case 7:
+		return "FileTransfer";
+	case 8:
+		return "SetScale";
+	case 9:
+		return "SetServerInput";
+	case 10:
+		return "SetSW";
+	case 11:
+		return "TextChat";
+	case 12:
+		return "KeepAlive";
+	case 15:
+		return "SetScale(Palm)";
+	case 150:
+		return "EnableContinuousUpdates";
+	case 248:
+		return "ClientFence";
+	case 250:
+		return "xvp";
+	case 251:
+		return "SetDesktopSize";
+	case 255:
+		return "QEMU";
+	default:
+		return NULL;
 	}
 }
 
-static enum rfb_verdict rfb_filter_normal_step(struct rfb_filter *f, const uint8_t *buf,
-					       size_t len, struct rfb_step *out)
+static enum rfb_verdict rfb_filter_normal_step(struct rfb_filter *f, const uint8_t *buf, size_t len,
+					       struct rfb_step *out)
 {
 	switch (buf[0]) {
 	case RFB_MSG_SET_PIXEL_FORMAT:

@@ -23,22 +23,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RFB_FILTER_MAX_ENCODINGS 64   /* SetEncodings entries accepted */
+#define RFB_FILTER_MAX_ENCODINGS 64 /* SetEncodings entries accepted */
 #define RFB_FILTER_REASON_LEN 128
 
 enum rfb_filter_phase {
-	RFB_PHASE_VERSION,       /* expecting the 12-byte ProtocolVersion */
-	RFB_PHASE_SECURITY,      /* expecting the 1-byte security type choice */
-	RFB_PHASE_CLIENT_INIT,   /* expecting the 1-byte ClientInit */
-	RFB_PHASE_NORMAL,        /* client-to-server messages */
+	RFB_PHASE_VERSION,     /* expecting the 12-byte ProtocolVersion */
+	RFB_PHASE_SECURITY,    /* expecting the 1-byte security type choice */
+	RFB_PHASE_CLIENT_INIT, /* expecting the 1-byte ClientInit */
+	RFB_PHASE_NORMAL,      /* client-to-server messages */
 };
 
 /* Filter state of one connection; zero it with rfb_filter_init(). */
 struct rfb_filter {
 	enum rfb_filter_phase phase;
-	bool allow_cut_text;          /* clipboard terminal -> browser allowed */
-	uint32_t max_cut_text_bytes;  /* cap on ClientCutText length when allowed */
-	uint64_t messages;            /* messages accepted so far (for logs) */
+	bool allow_cut_text;         /* clipboard terminal -> browser allowed */
+	uint32_t max_cut_text_bytes; /* cap on ClientCutText length when allowed */
+	uint64_t messages;           /* messages accepted so far (for logs) */
 };
 
 enum rfb_verdict {
@@ -51,7 +51,7 @@ enum rfb_verdict {
 /* Result of one rfb_filter_step(). */
 struct rfb_step {
 	enum rfb_verdict verdict;
-	size_t len;                 /* bytes of input the message occupies (PASS/REWRITE) */
+	size_t len; /* bytes of input the message occupies (PASS/REWRITE) */
 	uint8_t rewritten[4 + 4 * RFB_FILTER_MAX_ENCODINGS];
 	size_t rewritten_len;
 	char reason[RFB_FILTER_REASON_LEN]; /* for REJECT: what was refused */

@@ -24,19 +24,19 @@ static const char sc_version[] = "RFB 003.008\n";
 
 /* What the next bytes are. */
 enum sc_phase {
-	SC_VERSION,    /* 12 bytes */
-	SC_SECURITY,   /* count 1, type None */
-	SC_SECRESULT,  /* u32 0 */
-	SC_INIT,       /* ServerInit without its name */
-	SC_MSG,        /* a server message's type and fixed header */
-	SC_RECT,       /* a rectangle header */
-	SC_COPYRECT,   /* CopyRect's source */
-	SC_LENGTH32,   /* Zlib's or ZRLE's u32 length */
-	SC_HEXTILE,    /* a Hextile tile header */
-	SC_SUBRECT,    /* a Hextile subrectangle */
-	SC_TIGHT,      /* a Tight header (control, fill colour, filter, palette, length) */
-	SC_BULK,       /* bulk_left bytes of bulk_kind */
-	SC_FAILED,     /* after a violation: nothing more is accepted */
+	SC_VERSION,   /* 12 bytes */
+	SC_SECURITY,  /* count 1, type None */
+	SC_SECRESULT, /* u32 0 */
+	SC_INIT,      /* ServerInit without its name */
+	SC_MSG,       /* a server message's type and fixed header */
+	SC_RECT,      /* a rectangle header */
+	SC_COPYRECT,  /* CopyRect's source */
+	SC_LENGTH32,  /* Zlib's or ZRLE's u32 length */
+	SC_HEXTILE,   /* a Hextile tile header */
+	SC_SUBRECT,   /* a Hextile subrectangle */
+	SC_TIGHT,     /* a Tight header (control, fill colour, filter, palette, length) */
+	SC_BULK,      /* bulk_left bytes of bulk_kind */
+	SC_FAILED,    /* after a violation: nothing more is accepted */
 };
 
 /* What bulk bytes are, for the checks made on each byte. */
@@ -108,16 +108,26 @@ static int32_t sc_s32(uint32_t v)
 uint32_t rfb_sc_encoding_bit(int32_t e)
 {
 	switch (e) {
-	case SC_ENC_RAW: return RFB_SC_RAW;
-	case SC_ENC_COPYRECT: return RFB_SC_COPYRECT;
-	case SC_ENC_HEXTILE: return RFB_SC_HEXTILE;
-	case SC_ENC_ZLIB: return RFB_SC_ZLIB;
-	case SC_ENC_TIGHT: return RFB_SC_TIGHT;
-	case SC_ENC_ZRLE: return RFB_SC_ZRLE;
-	case SC_ENC_RICH_CURSOR: return RFB_SC_RICH_CURSOR;
-	case SC_ENC_X_CURSOR: return RFB_SC_X_CURSOR;
-	case SC_ENC_LAST_RECT: return RFB_SC_LAST_RECT;
-	case SC_ENC_DESKTOP_SIZE: return RFB_SC_DESKTOP_SIZE;
+	case SC_ENC_RAW:
+		return RFB_SC_RAW;
+	case SC_ENC_COPYRECT:
+		return RFB_SC_COPYRECT;
+	case SC_ENC_HEXTILE:
+		return RFB_SC_HEXTILE;
+	case SC_ENC_ZLIB:
+		return RFB_SC_ZLIB;
+	case SC_ENC_TIGHT:
+		return RFB_SC_TIGHT;
+	case SC_ENC_ZRLE:
+		return RFB_SC_ZRLE;
+	case SC_ENC_RICH_CURSOR:
+		return RFB_SC_RICH_CURSOR;
+	case SC_ENC_X_CURSOR:
+		return RFB_SC_X_CURSOR;
+	case SC_ENC_LAST_RECT:
+		return RFB_SC_LAST_RECT;
+	case SC_ENC_DESKTOP_SIZE:
+		return RFB_SC_DESKTOP_SIZE;
 	default:
 		return e >= -32 && e <= -23 ? RFB_SC_JPEG : 0;
 	}
@@ -126,45 +136,78 @@ uint32_t rfb_sc_encoding_bit(int32_t e)
 static const char *sc_encoding_name(int32_t e)
 {
 	switch (e) {
-	case 2: return "RRE";
-	case 4: return "CoRRE";
-	case 8: return "ZlibHex";
-	case 9: return "Ultra";
-	case 10: return "UltraZip";
-	case 15: return "TRLE";
-	case 17: return "ZYWRLE";
-	case 20: return "H.264";
-	case 21: return "JPEG";
-	case 50: return "Open H.264";
-	case -260: return "TightPNG";
-	case -232: return "PointerPos";
-	case -305: return "ServerIdentity";
-	case -307: return "DesktopName";
-	case -308: return "ExtendedDesktopSize";
-	case -309: return "xvp";
-	case -312: return "Fence";
-	case -313: return "ContinuousUpdates";
-	default: return NULL;
+	case 2:
+		return "RRE";
+	case 4:
+		return "CoRRE";
+	case 8:
+		return "ZlibHex";
+	case 9:
+		return "Ultra";
+	case 10:
+		return "UltraZip";
+	case 15:
+		return "TRLE";
+	case 17:
+		return "ZYWRLE";
+	case 20:
+		return "H.264";
+	case 21:
+		return "JPEG";
+	case 50:
+		return "Open H.264";
+	case -260:
+		return "TightPNG";
+	case -232:
+		return "PointerPos";
+	case -305:
+		return "ServerIdentity";
+	case -307:
+		return "DesktopName";
+	case -308:
+		return "ExtendedDesktopSize";
+	case -309:
+		return "xvp";
+	case -312:
+		return "Fence";
+	case -313:
+		return "ContinuousUpdates";
+	default:
+		return NULL;
 	}
 }
 
 static const char *sc_message_name(uint8_t t)
 {
 	switch (t) {
-	case 1: return "SetColourMapEntries";
-	case 4: return "ResizeFrameBuffer";
-	case 5: return "KeyFrameUpdate";
-	case 7: return "FileTransfer";
-	case 11: return "TextChat";
-	case 15: return "PalmVNCReSizeFrameBuffer";
-	case 150: return "EndOfContinuousUpdates";
-	case 173: return "ServerState";
-	case 248: return "ServerFence";
-	case 250: return "xvp";
-	case 252: return "tight";
-	case 253: return "gii";
-	case 255: return "QEMU";
-	default: return NULL;
+	case 1:
+		return "SetColourMapEntries";
+	case 4:
+		return "ResizeFrameBuffer";
+	case 5:
+		return "KeyFrameUpdate";
+	case 7:
+		return "FileTransfer";
+	case 11:
+		return "TextChat";
+	case 15:
+		return "PalmVNCReSizeFrameBuffer";
+	case 150:
+		return "EndOfContinuousUpdates";
+	case 173:
+		return "ServerState";
+	case 248:
+		return "ServerFence";
+	case 250:
+		return "xvp";
+	case 252:
+		return "tight";
+	case 253:
+		return "gii";
+	case 255:
+		return "QEMU";
+	default:
+		return NULL;
 	}
 }
 
@@ -204,9 +247,9 @@ static bool sc_format(const uint8_t *pf, uint8_t *bpp, uint8_t *tpixel, char *wh
 	*bpp = (uint8_t)(bits / 8);
 	/* Tight's TPIXEL and CPIXEL: 3 bytes for 32-bit depth-24 8:8:8 (libvncclient's rule) */
 	*tpixel = bits == 32 && depth == 24 && sc_u16(pf + 4) == 255 && sc_u16(pf + 6) == 255 &&
-			  sc_u16(pf + 8) == 255
-		  ? 3
-		  : *bpp;
+		sc_u16(pf + 8) == 255
+	    ? 3
+	    : *bpp;
 	return true;
 }
 
@@ -485,8 +528,8 @@ static bool sc_tok_rect(struct rfb_sc *p, const uint8_t *b, size_t len, size_t *
 		sc_reject(p, out, "rectangle %" PRIu64 " with encoding %" PRId32 "%s%s%s, %s",
 			  p->rects, p->enc, name ? " (" : "", name ? name : "", name ? ")" : "",
 			  bit == 0 || bit == RFB_SC_JPEG || !(p->cfg.allowed & bit)
-				  ? "not allowed by the gateway"
-				  : "which the viewer did not ask for");
+			      ? "not allowed by the gateway"
+			      : "which the viewer did not ask for");
 		return false;
 	}
 	uint64_t area = (uint64_t)p->rw * p->rh;
@@ -508,8 +551,8 @@ static bool sc_tok_rect(struct rfb_sc *p, const uint8_t *b, size_t len, size_t *
 			return true;
 		}
 		if (p->enc == SC_ENC_RICH_CURSOR)
-			sc_bulk(p, area * p->bpp + (uint64_t)((p->rw + 7) / 8) * p->rh, SC_BULK_DATA,
-				SC_AFTER_RECT);
+			sc_bulk(p, area * p->bpp + (uint64_t)((p->rw + 7) / 8) * p->rh,
+				SC_BULK_DATA, SC_AFTER_RECT);
 		else
 			sc_bulk(p, 6 + 2 * (uint64_t)((p->rw + 7) / 8) * p->rh, SC_BULK_DATA,
 				SC_AFTER_RECT);
@@ -593,16 +636,15 @@ static bool sc_tok_length32(struct rfb_sc *p, const uint8_t *b, size_t len, size
 	uint64_t n = sc_u32(b), area = (uint64_t)p->rw * p->rh;
 	/* ZRLE's decoded form per 64x64 tile: a subencoding byte, at most a
 	   127-colour palette, then a run length byte per pixel beside its CPIXEL */
-	uint64_t raw = p->enc == SC_ENC_ZLIB
-			       ? area * p->bpp
-			       : area * ((uint64_t)p->tpixel + 1) +
-					 ((uint64_t)(p->rw + 63) / 64) * ((p->rh + 63) / 64) *
-						 (1 + 127 * (uint64_t)p->tpixel);
+	uint64_t raw = p->enc == SC_ENC_ZLIB ? area * p->bpp
+					     : area * ((uint64_t)p->tpixel + 1) +
+		((uint64_t)(p->rw + 63) / 64) * ((p->rh + 63) / 64) *
+		    (1 + 127 * (uint64_t)p->tpixel);
 	if (n > sc_zbound(raw)) {
 		sc_reject(p, out,
 			  "%s data of %" PRIu64 " bytes for a %ux%u rectangle (at most %" PRIu64
-			  ")", p->enc == SC_ENC_ZLIB ? "Zlib" : "ZRLE", n, p->rw, p->rh,
-			  sc_zbound(raw));
+			  ")",
+			  p->enc == SC_ENC_ZLIB ? "Zlib" : "ZRLE", n, p->rw, p->rh, sc_zbound(raw));
 		return false;
 	}
 	if (n == 0)
@@ -626,7 +668,7 @@ static bool sc_tok_hextile(struct rfb_sc *p, const uint8_t *b, size_t len, size_
 		return true;
 	}
 	*need = 1 + ((s & SC_HT_BG) ? p->bpp : 0) + ((s & SC_HT_FG) ? p->bpp : 0) +
-		((s & SC_HT_ANY) ? 1 : 0);
+	    ((s & SC_HT_ANY) ? 1 : 0);
 	if (len < *need)
 		return true;
 	if (!(s & SC_HT_ANY) || b[*need - 1] == 0) {
@@ -648,8 +690,9 @@ static bool sc_tok_subrect(struct rfb_sc *p, const uint8_t *b, size_t len, size_
 		return true;
 	unsigned x = b[c] >> 4, y = b[c] & 15, w = (b[c + 1] >> 4) + 1u, h = (b[c + 1] & 15) + 1u;
 	if (x + w > p->tw || y + h > p->th) {
-		sc_reject(p, out, "Hextile subrectangle %ux%u at %u,%u outside its %ux%u tile at %u,%u",
-			  w, h, x, y, p->tw, p->th, p->tx, p->ty);
+		sc_reject(p, out,
+			  "Hextile subrectangle %ux%u at %u,%u outside its %ux%u tile at %u,%u", w,
+			  h, x, y, p->tw, p->th, p->tx, p->ty);
 		return false;
 	}
 	if (--p->subrects_left == 0)
@@ -699,7 +742,8 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 	}
 	if (v == 9) { /* JPEG */
 		if (!(p->asked & RFB_SC_JPEG) || !(p->cfg.allowed & RFB_SC_JPEG)) {
-			sc_reject(p, out, "Tight JPEG rectangle, but no JPEG quality level was asked "
+			sc_reject(p, out,
+				  "Tight JPEG rectangle, but no JPEG quality level was asked "
 				  "for");
 			return false;
 		}
@@ -711,13 +755,15 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 		   JPEG's own size": a 0x0 rectangle would be drawn past the
 		   framebuffer as large as the JPEG says */
 		if (area == 0) {
-			sc_reject(p, out, "Tight JPEG rectangle of %ux%u (JPEG needs a size)", p->rw,
-				  p->rh);
+			sc_reject(p, out, "Tight JPEG rectangle of %ux%u (JPEG needs a size)",
+				  p->rw, p->rh);
 			return false;
 		}
 		if (p->bpp == 2 && area > SC_TIGHT_JPEG16_MAX_PIXELS) {
-			sc_reject(p, out, "Tight JPEG rectangle of %ux%u in a 16-bit pixel format (at "
-				  "most %u pixels)", p->rw, p->rh, SC_TIGHT_JPEG16_MAX_PIXELS);
+			sc_reject(p, out,
+				  "Tight JPEG rectangle of %ux%u in a 16-bit pixel format (at "
+				  "most %u pixels)",
+				  p->rw, p->rh, SC_TIGHT_JPEG16_MAX_PIXELS);
 			return false;
 		}
 		sc_compact(b + 1, len - 1, &csize, &clen);
@@ -726,8 +772,10 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 		*need = 1 + csize;
 		uint64_t max = area * 4 + 2048;
 		if (clen == 0 || clen > max) {
-			sc_reject(p, out, "Tight JPEG data of %" PRIu32 " bytes for a %ux%u rectangle "
-				  "(1..%" PRIu64 ")", clen, p->rw, p->rh, max);
+			sc_reject(p, out,
+				  "Tight JPEG data of %" PRIu32 " bytes for a %ux%u rectangle "
+				  "(1..%" PRIu64 ")",
+				  clen, p->rw, p->rh, max);
 			return false;
 		}
 		sc_bulk(p, clen, SC_BULK_DATA, SC_AFTER_RECT);
@@ -751,8 +799,10 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 			break;
 		case 2: /* gradient */
 			if (p->rw == 0 || p->rw > SC_TIGHT_GRADIENT_MAX_WIDTH) {
-				sc_reject(p, out, "Tight gradient filter on a %ux%u rectangle (1..%u "
-					  "pixels wide)", p->rw, p->rh, SC_TIGHT_GRADIENT_MAX_WIDTH);
+				sc_reject(p, out,
+					  "Tight gradient filter on a %ux%u rectangle (1..%u "
+					  "pixels wide)",
+					  p->rw, p->rh, SC_TIGHT_GRADIENT_MAX_WIDTH);
 				return false;
 			}
 			break;
@@ -790,9 +840,10 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 	*need = off + csize;
 	if (p->tight_no_zlib ? clen != data || clen > SC_TIGHT_RAW_MAX
 			     : clen == 0 || clen > sc_zbound(data)) {
-		sc_reject(p, out, "Tight %s data of %" PRIu32 " bytes for %" PRIu64 " bytes of %ux%u "
-			  "pixels", p->tight_no_zlib ? "uncompressed" : "zlib", clen, data, p->rw,
-			  p->rh);
+		sc_reject(p, out,
+			  "Tight %s data of %" PRIu32 " bytes for %" PRIu64 " bytes of %ux%u "
+			  "pixels",
+			  p->tight_no_zlib ? "uncompressed" : "zlib", clen, data, p->rw, p->rh);
 		return false;
 	}
 	sc_bulk(p, clen, SC_BULK_DATA, SC_AFTER_RECT);
@@ -810,8 +861,9 @@ static size_t sc_bulk_check(const struct rfb_sc *p, const uint8_t *b, size_t n)
 			i++;
 	} else if (p->bulk_kind == SC_BULK_TEXT) {
 		/* Latin-1 text: printable, tab, newline, carriage return */
-		while (i < n && (b[i] == '\t' || b[i] == '\n' || b[i] == '\r' ||
-				 (b[i] >= 0x20 && b[i] <= 0x7E) || b[i] >= 0xA0))
+		while (i < n &&
+		       (b[i] == '\t' || b[i] == '\n' || b[i] == '\r' ||
+			(b[i] >= 0x20 && b[i] <= 0x7E) || b[i] >= 0xA0))
 			i++;
 	} else {
 		i = n;
@@ -847,7 +899,7 @@ enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len
 	if (p->phase == SC_FAILED)
 		return sc_reject(p, out, "the stream was refused before");
 	out->handshake = p->phase < SC_MSG ||
-			 (p->phase == SC_BULK && p->after_bulk == SC_AFTER_INIT);
+	    (p->phase == SC_BULK && p->after_bulk == SC_AFTER_INIT);
 	out->message_type = p->msg_type;
 	while (off < len) {
 		const uint8_t *b = buf + off;
@@ -916,8 +968,9 @@ enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len
 			if (good < n) {
 				out->len = off + good;
 				return sc_reject(p, out, "%s byte 0x%02x",
-						 p->bulk_kind == SC_BULK_NAME ? "ServerInit name with"
-									      : "ServerCutText with",
+						 p->bulk_kind == SC_BULK_NAME
+						     ? "ServerInit name with"
+						     : "ServerCutText with",
 						 b[good]);
 			}
 			p->bulk_left -= n;

@@ -41,11 +41,11 @@
 #include <stdint.h>
 
 #define RFB_SC_REASON_LEN 160
-#define RFB_SC_MAX_NAME 64       /* ServerInit's desktop name, bytes */
-#define RFB_SC_MAX_CURSOR 128    /* cursor shapes, pixels each way */
-#define RFB_SC_MAX_WIDTH 7680     /* the largest session (config.c's max_width/height) */
+#define RFB_SC_MAX_NAME 64    /* ServerInit's desktop name, bytes */
+#define RFB_SC_MAX_CURSOR 128 /* cursor shapes, pixels each way */
+#define RFB_SC_MAX_WIDTH 7680 /* the largest session (config.c's max_width/height) */
 #define RFB_SC_MAX_HEIGHT 4320
-#define RFB_SC_MAX_TOKEN 1032    /* largest fixed-size field (a Tight header with its palette) */
+#define RFB_SC_MAX_TOKEN 1032 /* largest fixed-size field (a Tight header with its palette) */
 
 /* Encodings the parser knows, as bits of rfb_sc.asked / RFB_SC_GATEWAY_ENCODINGS. */
 enum rfb_sc_encoding {
@@ -63,45 +63,45 @@ enum rfb_sc_encoding {
 };
 
 /* What the gateway lets a worker send at all (before what the viewer asked). */
-#define RFB_SC_GATEWAY_ENCODINGS                                                              \
-	(RFB_SC_RAW | RFB_SC_COPYRECT | RFB_SC_HEXTILE | RFB_SC_ZLIB | RFB_SC_TIGHT |          \
-	 RFB_SC_ZRLE | RFB_SC_RICH_CURSOR | RFB_SC_X_CURSOR | RFB_SC_LAST_RECT |              \
+#define RFB_SC_GATEWAY_ENCODINGS                                                      \
+	(RFB_SC_RAW | RFB_SC_COPYRECT | RFB_SC_HEXTILE | RFB_SC_ZLIB | RFB_SC_TIGHT | \
+	 RFB_SC_ZRLE | RFB_SC_RICH_CURSOR | RFB_SC_X_CURSOR | RFB_SC_LAST_RECT |      \
 	 RFB_SC_DESKTOP_SIZE | RFB_SC_JPEG)
 
 /* The connection's fixed facts. */
 struct rfb_sc_config {
-	uint16_t width, height;     /* the session's framebuffer (above RFB_SC_MAX_*: none passes) */
-	bool allow_cut_text;        /* ServerCutText (text to the terminal) allowed */
+	uint16_t width, height; /* the session's framebuffer (above RFB_SC_MAX_*: none passes) */
+	bool allow_cut_text;    /* ServerCutText (text to the terminal) allowed */
 	uint32_t max_cut_text_bytes;
-	uint32_t allowed;           /* enum rfb_sc_encoding bits the deployment allows */
+	uint32_t allowed; /* enum rfb_sc_encoding bits the deployment allows */
 };
 
 /* Parser state of one connection (a few hundred bytes); rfb_sc_init() it. */
 struct rfb_sc {
 	struct rfb_sc_config cfg;
-	int phase;                  /* what the next bytes are (see .c) */
-	uint32_t asked;             /* encodings the viewer asked for, ever (union) */
-	bool update_requested;      /* the viewer sent a FramebufferUpdateRequest */
-	bool client_format;         /* the viewer sent a SetPixelFormat */
-	uint8_t bpp;                /* bytes per pixel of the viewer's format: 1, 2, 4 */
-	uint8_t tpixel;             /* Tight's pixel size: 3 for 32-bit depth-24 8:8:8 */
-	uint8_t msg_type;           /* the server message being parsed */
-	bool in_message;            /* between a message's first and last byte */
-	uint16_t rects_left;        /* of the current FramebufferUpdate (LastRect may end it early) */
-	bool desktop_size_seen;     /* a DesktopSize in the current FramebufferUpdate */
-	uint16_t rx, ry, rw, rh;    /* the current rectangle */
-	int32_t enc;                /* its encoding */
-	uint32_t tx, ty;            /* Hextile: the current tile (32 bits: no wrap) */
+	int phase;               /* what the next bytes are (see .c) */
+	uint32_t asked;          /* encodings the viewer asked for, ever (union) */
+	bool update_requested;   /* the viewer sent a FramebufferUpdateRequest */
+	bool client_format;      /* the viewer sent a SetPixelFormat */
+	uint8_t bpp;             /* bytes per pixel of the viewer's format: 1, 2, 4 */
+	uint8_t tpixel;          /* Tight's pixel size: 3 for 32-bit depth-24 8:8:8 */
+	uint8_t msg_type;        /* the server message being parsed */
+	bool in_message;         /* between a message's first and last byte */
+	uint16_t rects_left;     /* of the current FramebufferUpdate (LastRect may end it early) */
+	bool desktop_size_seen;  /* a DesktopSize in the current FramebufferUpdate */
+	uint16_t rx, ry, rw, rh; /* the current rectangle */
+	int32_t enc;             /* its encoding */
+	uint32_t tx, ty;         /* Hextile: the current tile (32 bits: no wrap) */
 	uint16_t tw, th;
-	uint8_t subrects_left;      /* Hextile: of the current tile */
+	uint8_t subrects_left; /* Hextile: of the current tile */
 	bool subrects_coloured;
-	uint8_t tight_bits;         /* Tight: bits per pixel after the filter */
-	bool tight_no_zlib;         /* Tight: data follows uncompressed (libvncserver's level 0) */
-	uint64_t bulk_left;         /* bytes of bulk data left in the current field */
-	int bulk_kind;              /* what they are (see .c) */
-	int after_bulk;             /* where the bulk data returns to (see .c) */
-	uint64_t messages;          /* server messages accepted */
-	uint64_t rects;             /* rectangles accepted */
+	uint8_t tight_bits; /* Tight: bits per pixel after the filter */
+	bool tight_no_zlib; /* Tight: data follows uncompressed (libvncserver's level 0) */
+	uint64_t bulk_left; /* bytes of bulk data left in the current field */
+	int bulk_kind;      /* what they are (see .c) */
+	int after_bulk;     /* where the bulk data returns to (see .c) */
+	uint64_t messages;  /* server messages accepted */
+	uint64_t rects;     /* rectangles accepted */
 };
 
 enum rfb_sc_verdict {
@@ -113,12 +113,12 @@ enum rfb_sc_verdict {
 /* Result of one rfb_sc_step(). */
 struct rfb_sc_step {
 	enum rfb_sc_verdict verdict;
-	size_t len;                /* PASS: bytes accepted (> 0), never past a message's end;
+	size_t len;           /* PASS: bytes accepted (> 0), never past a message's end;
 				      REJECT: the valid bytes before the violation */
-	bool starts_message;       /* PASS: they begin a server message (after the handshake) */
-	bool ends_message;         /* PASS: they end a server message or a handshake step */
-	bool handshake;            /* PASS: they belong to the handshake */
-	uint8_t message_type;      /* PASS: the server message they belong to */
+	bool starts_message;  /* PASS: they begin a server message (after the handshake) */
+	bool ends_message;    /* PASS: they end a server message or a handshake step */
+	bool handshake;       /* PASS: they belong to the handshake */
+	uint8_t message_type; /* PASS: the server message they belong to */
 	char reason[RFB_SC_REASON_LEN];
 };
 

@@ -15,13 +15,13 @@
 #define TICKET_TTL_S 30
 #define TICKET_BYTES 32
 #define TICKET_TEXT_LEN (TICKET_BYTES * 2)
-#define TICKET_STORE_MAX 4096   /* outstanding tickets; oldest evicted past this */
+#define TICKET_STORE_MAX 4096 /* outstanding tickets; oldest evicted past this */
 
 /* What a ticket grants. */
 struct ticket_grant {
 	char user[USERS_NAME_MAX + 1];
 	int width, height;
-	bool new_session;  /* the login asked for an additional session */
+	bool new_session; /* the login asked for an additional session */
 };
 
 struct ticket {

@@ -29,8 +29,7 @@ bool users_name_valid(const char *name)
 	for (size_t i = 0; i < n; i++) {
 		char ch = name[i];
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' ||
-			  ch == '-';
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' || ch == '-';
 		if (!ok)
 			return false;
 	}
@@ -100,7 +99,8 @@ int users_load(struct users *u, const char *path, bool missing_ok, char *err, si
 		if (flags != NULL) {
 			*flags++ = '\0';
 			if (strcmp(flags, "locked") != 0) {
-				snprintf(err, errlen, "%s:%d: fourth field must be \"locked\", not \"%.40s\"",
+				snprintf(err, errlen,
+					 "%s:%d: fourth field must be \"locked\", not \"%.40s\"",
 					 path, lineno, flags);
 				goto fail;
 			}
@@ -111,8 +111,8 @@ int users_load(struct users *u, const char *path, bool missing_ok, char *err, si
 			goto fail;
 		}
 		if (strcmp(role, "admin") != 0 && strcmp(role, "staff") != 0) {
-			snprintf(err, errlen, "%s:%d: role must be staff or admin, not \"%s\"", path,
-				 lineno, role);
+			snprintf(err, errlen, "%s:%d: role must be staff or admin, not \"%s\"",
+				 path, lineno, role);
 			goto fail;
 		}
 		if (strncmp(hash, "$argon2id$", 10) != 0 || strlen(hash) >= sizeof usr.hash) {
@@ -127,7 +127,8 @@ int users_load(struct users *u, const char *path, bool missing_ok, char *err, si
 		usr.admin = strcmp(role, "admin") == 0;
 		snprintf(usr.hash, sizeof usr.hash, "%.*s", USERS_HASH_MAX - 1, hash);
 		if (users_append(u, &usr) != 0) {
-			snprintf(err, errlen, "%s:%d: too many users or out of memory", path, lineno);
+			snprintf(err, errlen, "%s:%d: too many users or out of memory", path,
+				 lineno);
 			goto fail;
 		}
 	}
@@ -197,8 +198,8 @@ int users_set(struct users *u, const char *name, bool admin, const char *passwor
 	      size_t errlen)
 {
 	if (!users_name_valid(name)) {
-		snprintf(err, errlen, "invalid user name \"%s\" (1-%d of A-Z a-z 0-9 . _ @ -)", name,
-			 USERS_NAME_MAX);
+		snprintf(err, errlen, "invalid user name \"%s\" (1-%d of A-Z a-z 0-9 . _ @ -)",
+			 name, USERS_NAME_MAX);
 		return -1;
 	}
 	size_t plen = strlen(password);
@@ -259,8 +260,7 @@ int users_copy(struct users *dst, const struct users *src)
 	return 0;
 }
 
-const struct user *users_authenticate(const struct users *u, const char *name,
-				      const char *password)
+const struct user *users_authenticate(const struct users *u, const char *name, const char *password)
 {
 	static char dummy[USERS_HASH_MAX];
 	const struct user *usr = users_find(u, name);
@@ -269,7 +269,8 @@ const struct user *users_authenticate(const struct users *u, const char *name,
 		return NULL;
 	if (usr == NULL) {
 		/* Same work as a real check so timing does not reveal which names exist. */
-		if (dummy[0] == '\0' && users_hash_password("pixelgate-dummy", dummy, sizeof dummy) != 0)
+		if (dummy[0] == '\0' &&
+		    users_hash_password("pixelgate-dummy", dummy, sizeof dummy) != 0)
 			return NULL;
 		(void)argon2id_verify(dummy, password, plen);
 		return NULL;

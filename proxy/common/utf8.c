@@ -16,7 +16,7 @@ static bool utf8_is_unsafe(uint32_t cp, unsigned flags)
 	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 		return true;
 	return (flags & UTF8_CLEAN_BIDI) &&
-	       ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+	    ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
 }
 
 size_t utf8_clean_text(char *dst, size_t dstlen, const char *src, size_t n, const char *mark,

@@ -40,7 +40,7 @@
 struct ctl_api {
 	struct ctl_opts o;
 	struct ctl_conf conf;
-	const char *url;         /* the server as the user gave it */
+	const char *url; /* the server as the user gave it */
 	char host[CTL_HOST_MAX];
 	struct pgc_server srv;
 	const char *user;
@@ -93,8 +93,9 @@ static int ctl_api_settings(struct ctl_api *c)
 {
 	char err[256];
 	int port;
-	c->url = c->o.server != NULL ? c->o.server :
-		 c->conf.server[0] != '\0' ? c->conf.server : CTL_DEFAULT_SERVER;
+	c->url = c->o.server != NULL    ? c->o.server
+	    : c->conf.server[0] != '\0' ? c->conf.server
+					: CTL_DEFAULT_SERVER;
 	if (pgc_parse_server_url(c->url, CTL_DEFAULT_PORT, c->host, sizeof c->host, &port, err,
 				 sizeof err) != 0) {
 		ctl_error("server %s: %s", c->url, err);
@@ -102,16 +103,18 @@ static int ctl_api_settings(struct ctl_api *c)
 	}
 	c->srv.host = c->host;
 	c->srv.port = port;
-	c->srv.ca_file = c->o.ca_file != NULL ? c->o.ca_file :
-			 c->conf.ca_file[0] != '\0' ? c->conf.ca_file : NULL;
+	c->srv.ca_file = c->o.ca_file != NULL ? c->o.ca_file
+	    : c->conf.ca_file[0] != '\0'      ? c->conf.ca_file
+					      : NULL;
 	if (c->srv.ca_file == NULL) {
 		ctl_error("no CA file to check the server's certificate: give --ca FILE or ca_file "
 			  "in " CTL_CONF_SYSTEM);
 		return -1;
 	}
 	c->user = c->o.user != NULL ? c->o.user : c->conf.user[0] != '\0' ? c->conf.user : NULL;
-	c->password_file = c->o.password_file != NULL ? c->o.password_file :
-			   c->conf.password_file[0] != '\0' ? c->conf.password_file : NULL;
+	c->password_file = c->o.password_file != NULL ? c->o.password_file
+	    : c->conf.password_file[0] != '\0'        ? c->conf.password_file
+						      : NULL;
 	return 0;
 }
 
@@ -136,13 +139,13 @@ static int ctl_api_auth(struct ctl_api *c)
 	if (c->auth[0] != '\0')
 		return 0;
 	if (c->user == NULL) {
-		ctl_error("no administrator to authenticate as: give --user NAME or user in "
-			  CTL_CONF_SYSTEM);
+		ctl_error(
+		    "no administrator to authenticate as: give --user NAME or user in " CTL_CONF_SYSTEM);
 		return -1;
 	}
 	if (!users_name_valid(c->user)) {
-		ctl_error("--user: \"%s\" is not a user name (1-%d of A-Z a-z 0-9 . _ @ -)", c->user,
-			  USERS_NAME_MAX);
+		ctl_error("--user: \"%s\" is not a user name (1-%d of A-Z a-z 0-9 . _ @ -)",
+			  c->user, USERS_NAME_MAX);
 		return -1;
 	}
 	if (c->password_file != NULL) {
@@ -240,8 +243,7 @@ static int ctl_api_check_name(const char *name)
  * for users add / passwd, the password from --new-password-file or asked
  * twice. *body gets a malloc'd string to wipe and free. 0 or -1.
  */
-static int ctl_api_password_body(struct ctl_api *c, const char *name, bool with_name,
-				 char **body)
+static int ctl_api_password_body(struct ctl_api *c, const char *name, bool with_name, char **body)
 {
 	char password[CTL_LINE_MAX];
 	*body = NULL;
@@ -327,8 +329,8 @@ static int ctl_api_show(struct ctl_api *c, const char *what, const char *path,
 }
 
 /* A change: on success print done (a line for people) or the JSON. */
-static int ctl_api_change(struct ctl_api *c, const char *method, const char *path,
-			  const char *body, const char *done)
+static int ctl_api_change(struct ctl_api *c, const char *method, const char *path, const char *body,
+			  const char *done)
 {
 	struct pgc_http_response res;
 	int rc = ctl_api_call(c, ctl_cmd_name(c->o.cmd), method, path, true, body, &res);
@@ -484,7 +486,8 @@ int ctl_api_main(int argc, char **argv)
 		rc = ctl_api_show(&c, "forensics", "/api/v1/forensics", ctl_print_forensics);
 		break;
 	case CTL_CMD_FORENSICS_DEL:
-		rc = ctl_api_delete_id(&c, "/api/v1/forensics", "removed the kept directory of session");
+		rc = ctl_api_delete_id(&c, "/api/v1/forensics",
+				       "removed the kept directory of session");
 		break;
 	case CTL_CMD_DRAIN:
 		rc = ctl_api_change(&c, "POST", "/api/v1/drain", NULL,

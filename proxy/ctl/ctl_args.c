@@ -116,7 +116,7 @@ static const struct {
 	const char *word;
 	enum ctl_cmd cmd;
 } ctl_users_verbs[] = {
-	{ "add", CTL_CMD_USERS_ADD },	    { "del", CTL_CMD_USERS_DEL },
+	{ "add", CTL_CMD_USERS_ADD },       { "del", CTL_CMD_USERS_DEL },
 	{ "passwd", CTL_CMD_USERS_PASSWD }, { "lock", CTL_CMD_USERS_LOCK },
 	{ "unlock", CTL_CMD_USERS_UNLOCK }, { "admin", CTL_CMD_USERS_ADMIN },
 };
@@ -129,7 +129,9 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 	int want; /* how many words the command takes in all */
 
 	if (strcmp(w, "status") == 0 || strcmp(w, "drain") == 0 || strcmp(w, "undrain") == 0) {
-		o->cmd = w[0] == 's' ? CTL_CMD_STATUS : w[0] == 'd' ? CTL_CMD_DRAIN : CTL_CMD_UNDRAIN;
+		o->cmd = w[0] == 's' ? CTL_CMD_STATUS
+		    : w[0] == 'd'    ? CTL_CMD_DRAIN
+				     : CTL_CMD_UNDRAIN;
 		want = 1;
 	} else if (strcmp(w, "sessions") == 0) {
 		if (npos == 1) {
@@ -137,14 +139,16 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 			want = 1;
 		} else if (strcmp(pos[1], "kill") == 0) {
 			if (npos < 3)
-				return ctl_fail(err, errlen, "sessions kill: missing the session ID");
+				return ctl_fail(err, errlen,
+						"sessions kill: missing the session ID");
 			o->cmd = CTL_CMD_SESSIONS_KILL;
 			o->arg = pos[2];
 			want = 3;
 		} else {
-			return ctl_fail(err, errlen,
-					"sessions: unknown subcommand \"%s\" (sessions, sessions kill ID)",
-					pos[1]);
+			return ctl_fail(
+			    err, errlen,
+			    "sessions: unknown subcommand \"%s\" (sessions, sessions kill ID)",
+			    pos[1]);
 		}
 	} else if (strcmp(w, "limits") == 0) {
 		if (npos == 1) {
@@ -187,14 +191,16 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 			want = 3;
 			if (o->cmd == CTL_CMD_USERS_ADMIN) {
 				if (npos < 4)
-					return ctl_fail(err, errlen, "users admin: missing on or off");
+					return ctl_fail(err, errlen,
+							"users admin: missing on or off");
 				if (strcmp(pos[3], "on") == 0)
 					o->admin_on = true;
 				else if (strcmp(pos[3], "off") == 0)
 					o->admin_on = false;
 				else
 					return ctl_fail(err, errlen,
-							"users admin: \"%s\" is not on or off", pos[3]);
+							"users admin: \"%s\" is not on or off",
+							pos[3]);
 				want = 4;
 			}
 		}
@@ -204,7 +210,8 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 			want = npos == 1 ? 1 : 2;
 		} else if (strcmp(pos[1], "del") == 0) {
 			if (npos < 3)
-				return ctl_fail(err, errlen, "forensics del: missing the session ID");
+				return ctl_fail(err, errlen,
+						"forensics del: missing the session ID");
 			o->cmd = CTL_CMD_FORENSICS_DEL;
 			o->arg = pos[2];
 			want = 3;
@@ -214,9 +221,10 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 					"forensics del ID)",
 					pos[1]);
 		}
-} else if (strcmp(w, "user") == 0) {
-		return ctl_fail(err, errlen, "\"user\" edits the users file (see --help); the "
-					     "admin API command is \"users\"");
+	} else if (strcmp(w, "user") == 0) {
+		return ctl_fail(err, errlen,
+				"\"user\" edits the users file (see --help); the "
+				"admin API command is \"users\"");
 	} else {
 		return ctl_fail(err, errlen,
 				"unknown command \"%s\" (status, sessions, limits, users, drain, "
@@ -266,10 +274,11 @@ int ctl_args_parse(int argc, char *const *argv, struct ctl_opts *o, char *err, s
 		}
 		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--users-file") == 0 ||
 		    strncmp(arg, "--users-file=", 13) == 0)
-			return ctl_fail(err, errlen,
-					"%s goes with the users-file commands (pixelgatectl user ...); "
-					"the admin API commands take --config FILE",
-					arg);
+			return ctl_fail(
+			    err, errlen,
+			    "%s goes with the users-file commands (pixelgatectl user ...); "
+			    "the admin API commands take --config FILE",
+			    arg);
 		return ctl_fail(err, errlen, "unknown option \"%s\"", arg);
 	}
 	if (npos == 0)
@@ -277,8 +286,9 @@ int ctl_args_parse(int argc, char *const *argv, struct ctl_opts *o, char *err, s
 	if (ctl_parse_words(pos, npos, o, err, errlen) != 0)
 		return -1;
 	if (o->admin && o->cmd != CTL_CMD_USERS_ADD)
-		return ctl_fail(err, errlen, "--admin only goes with users add (or users admin NAME "
-					     "on)");
+		return ctl_fail(err, errlen,
+				"--admin only goes with users add (or users admin NAME "
+				"on)");
 	if (o->new_password_file != NULL && o->cmd != CTL_CMD_USERS_ADD &&
 	    o->cmd != CTL_CMD_USERS_PASSWD)
 		return ctl_fail(err, errlen,
@@ -320,21 +330,22 @@ int ctl_limits_body(const char *const *kv, int n, char **out, char *err, size_t 
 		int64_t v;
 		if (eq == NULL) {
 			json_decref(o);
-			return ctl_fail(err, errlen, "\"%.80s\": expected KEY=VALUE (e.g. max_sessions=20)",
-					s);
+			return ctl_fail(err, errlen,
+					"\"%.80s\": expected KEY=VALUE (e.g. max_sessions=20)", s);
 		}
 		if (kl == 0 || kl > CTL_LIMIT_NAME_MAX ||
 		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") < kl) {
 			json_decref(o);
 			return ctl_fail(err, errlen,
-					"\"%.80s\": KEY must be a limit name (1-%d of a-z 0-9 _)", s,
-					CTL_LIMIT_NAME_MAX);
+					"\"%.80s\": KEY must be a limit name (1-%d of a-z 0-9 _)",
+					s, CTL_LIMIT_NAME_MAX);
 		}
 		memcpy(key, s, kl);
 		key[kl] = '\0';
 		if (ctl_parse_int64(eq + 1, &v) != 0) {
 			json_decref(o);
-			return ctl_fail(err, errlen, "%s: \"%.40s\" is not an integer", key, eq + 1);
+			return ctl_fail(err, errlen, "%s: \"%.40s\" is not an integer", key,
+					eq + 1);
 		}
 		if (json_object_get(o, key) != NULL) {
 			json_decref(o);
@@ -361,8 +372,8 @@ int ctl_path_segment(const char *s, char *out, size_t outlen)
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
 		unsigned char ch = *p;
 		bool keep = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-			    ch == '~' || ch == '@';
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
+		    ch == '@';
 		size_t need = keep ? 1 : 3;
 		if (o + need >= outlen)
 			return -1;

@@ -55,8 +55,8 @@ struct ctl_opts {
 	bool json;                     /* --json */
 	bool admin;                    /* --admin: users add */
 	enum ctl_cmd cmd;
-	const char *arg;               /* the session ID or user NAME */
-	bool admin_on;                 /* users admin NAME on|off */
+	const char *arg;                        /* the session ID or user NAME */
+	bool admin_on;                          /* users admin NAME on|off */
 	const char *settings[CTL_SETTINGS_MAX]; /* limits set: "KEY=VALUE" */
 	int nsettings;
 };

@@ -41,39 +41,40 @@ struct ctl_audit_log {
 
 void ctl_audit_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: " CTL_NAME " audit verify [FILES...] [--dir D] [--key-file F] [--head F]\n"
-		"       " CTL_NAME " audit query [FILES...] [--dir D] [--user U] [--since T] "
-		"[--until T]\n"
-		"                          [--event E[,E...]] [--url-contains S] [--session ID] "
-		"[--json]\n"
-		"       " CTL_NAME " audit sessions [FILES...] [--dir D] [--user U] [--since T] "
-		"[--until T] [--json]\n"
-		"\n"
-		"Reads the gateway's audit log directly (read-only; no server needed): FILES, or\n"
-		"every audit-*.jsonl in --dir D (default " CTL_AUDIT_DIR "), sorted\n"
-		"by name; the chain goes on from one file to the next.\n"
-		"\n"
-		"verify    check every record's HMAC with the key file (default\n"
-		"          " CTL_AUDIT_KEY_FILE "; owner-only, at least %d bytes) and the\n"
-		"          chain: prints \"OK, N records, first ..., last ...\" or the first bad\n"
-		"          record (file:line, seq) and why: changed, deleted, inserted, reordered,\n"
-		"          truncated, wrong key. With --dir the chain must start at seq 1; FILES\n"
-		"          may start later. --head F: a copy of the newest record (or \"SEQ MAC\")\n"
-		"          kept elsewhere; records cut from the end are then found too.\n"
-		"query     the records that match every condition, as a table in local time\n"
-		"          (TIME USER CLIENT SESSION EVENT DETAILS) or, with --json, as JSON Lines.\n"
-		"sessions  one line per session: user, client, start, end, duration, pages\n"
-		"          visited, blocked events (downloads, file dialogs, protocol violations).\n"
-		"\n"
-		"T is local time (TZ) \"2026-11-26 09:00\", \"2026-11-26T09:00:30\", a date\n"
-		"\"2026-11-26\", or RFC 3339 with Z or an offset; --since is inclusive, --until\n"
-		"exclusive. query and sessions do not check the chain: run verify first.\n"
-		"\n"
-		"Exit status: 0 OK, 1 the log is not intact (verify) or has lines that are not\n"
-		"records (query, sessions), 2 a file or the key cannot be read, or a usage\n"
-		"mistake.\n",
-		AUDIT_KEY_MIN);
+	fprintf(
+	    out,
+	    "usage: " CTL_NAME " audit verify [FILES...] [--dir D] [--key-file F] [--head F]\n"
+	    "       " CTL_NAME " audit query [FILES...] [--dir D] [--user U] [--since T] "
+	    "[--until T]\n"
+	    "                          [--event E[,E...]] [--url-contains S] [--session ID] "
+	    "[--json]\n"
+	    "       " CTL_NAME " audit sessions [FILES...] [--dir D] [--user U] [--since T] "
+	    "[--until T] [--json]\n"
+	    "\n"
+	    "Reads the gateway's audit log directly (read-only; no server needed): FILES, or\n"
+	    "every audit-*.jsonl in --dir D (default " CTL_AUDIT_DIR "), sorted\n"
+	    "by name; the chain goes on from one file to the next.\n"
+	    "\n"
+	    "verify    check every record's HMAC with the key file (default\n"
+	    "          " CTL_AUDIT_KEY_FILE "; owner-only, at least %d bytes) and the\n"
+	    "          chain: prints \"OK, N records, first ..., last ...\" or the first bad\n"
+	    "          record (file:line, seq) and why: changed, deleted, inserted, reordered,\n"
+	    "          truncated, wrong key. With --dir the chain must start at seq 1; FILES\n"
+	    "          may start later. --head F: a copy of the newest record (or \"SEQ MAC\")\n"
+	    "          kept elsewhere; records cut from the end are then found too.\n"
+	    "query     the records that match every condition, as a table in local time\n"
+	    "          (TIME USER CLIENT SESSION EVENT DETAILS) or, with --json, as JSON Lines.\n"
+	    "sessions  one line per session: user, client, start, end, duration, pages\n"
+	    "          visited, blocked events (downloads, file dialogs, protocol violations).\n"
+	    "\n"
+	    "T is local time (TZ) \"2026-11-26 09:00\", \"2026-11-26T09:00:30\", a date\n"
+	    "\"2026-11-26\", or RFC 3339 with Z or an offset; --since is inclusive, --until\n"
+	    "exclusive. query and sessions do not check the chain: run verify first.\n"
+	    "\n"
+	    "Exit status: 0 OK, 1 the log is not intact (verify) or has lines that are not\n"
+	    "records (query, sessions), 2 a file or the key cannot be read, or a usage\n"
+	    "mistake.\n",
+	    AUDIT_KEY_MIN);
 }
 
 static int ctl_audit_usage_error(const char *msg)
@@ -142,7 +143,7 @@ static bool ctl_audit_is_log_name(const char *name)
 {
 	size_t n = strlen(name);
 	return n > strlen("audit-.jsonl") && strncmp(name, "audit-", 6) == 0 &&
-	       strcmp(name + n - 6, ".jsonl") == 0;
+	    strcmp(name + n - 6, ".jsonl") == 0;
 }
 
 /* Add a path (copied) to the list. 0 or -1. */
@@ -198,7 +199,8 @@ static int ctl_audit_paths(const struct ctl_audit_args *a, struct ctl_audit_log 
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		if (rc == 0 &&
-		    ((size_t)snprintf(path, sizeof path, "%s/%s", a->dir, names[i]) >= sizeof path ||
+		    ((size_t)snprintf(path, sizeof path, "%s/%s", a->dir, names[i]) >=
+			 sizeof path ||
 		     ctl_audit_add_path(log, path) != 0))
 			rc = -1;
 		free(names[i]);
@@ -296,7 +298,8 @@ static int ctl_audit_verify(const struct ctl_audit_args *a)
 		FILE *f = fopen(a->head, "r");
 		size_t n = 0;
 		if (f == NULL || buf == NULL) {
-			ctl_error("head %s: %s", a->head, buf == NULL ? "out of memory" : strerror(errno));
+			ctl_error("head %s: %s", a->head,
+				  buf == NULL ? "out of memory" : strerror(errno));
 			if (f != NULL)
 				fclose(f);
 			free(buf);
@@ -330,7 +333,8 @@ static int ctl_audit_verify(const struct ctl_audit_args *a)
 			printf("OK, %" PRIu64 " record%s, first %s, last %s (seq %" PRIu64
 			       " to %" PRIu64 " in %zu file%s)\n",
 			       v.records, v.records == 1 ? "" : "s", first, last,
-			       v.last_seq - v.records + 1, v.last_seq, log.n, log.n == 1 ? "" : "s");
+			       v.last_seq - v.records + 1, v.last_seq, log.n,
+			       log.n == 1 ? "" : "s");
 		if (a->dir == NULL && v.records > 0 && v.last_seq - v.records + 1 != 1)
 			printf("note: these files start at seq %" PRIu64
 			       "; the records before it were not checked\n",
@@ -426,9 +430,10 @@ static int ctl_audit_sessions_one(void *arg, json_t *rec, const char *line, size
 static void ctl_audit_warn_bad(uint64_t bad)
 {
 	if (bad > 0)
-		ctl_error("warning: %" PRIu64 " line%s (skipped); run "
-			  CTL_NAME " audit verify",
-			  bad, bad == 1 ? " of the log is not a record" : "s of the log are not records");
+		ctl_error("warning: %" PRIu64 " line%s (skipped); run " CTL_NAME " audit verify",
+			  bad,
+			  bad == 1 ? " of the log is not a record"
+				   : "s of the log are not records");
 }
 
 static int ctl_audit_query(const struct ctl_audit_args *a)

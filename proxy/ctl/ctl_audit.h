@@ -8,9 +8,9 @@
 #include <stdio.h>
 
 /* Exit status of the audit commands. */
-#define CTL_AUDIT_EXIT_OK 0      /* verified / listed */
-#define CTL_AUDIT_EXIT_BAD 1     /* the log is not intact (or has lines that are not records) */
-#define CTL_AUDIT_EXIT_CANNOT 2  /* a file or the key cannot be read, or a usage mistake */
+#define CTL_AUDIT_EXIT_OK 0     /* verified / listed */
+#define CTL_AUDIT_EXIT_BAD 1    /* the log is not intact (or has lines that are not records) */
+#define CTL_AUDIT_EXIT_CANNOT 2 /* a file or the key cannot be read, or a usage mistake */
 
 /* Run `pixelgatectl audit ...` (argv as main's); returns the exit status. */
 int ctl_audit_main(int argc, char **argv);

@@ -15,7 +15,7 @@
 int ctl_audit_parse_time(const char *text, int64_t *unix_ms, char *err, size_t errlen)
 {
 	static const char hint[] =
-		"use 2026-11-26 09:00, 2026-11-26T09:00 or RFC 3339 like 2026-11-26T00:00:00Z";
+	    "use 2026-11-26 09:00, 2026-11-26T09:00 or RFC 3339 like 2026-11-26T00:00:00Z";
 	struct audit_time t;
 
 	if (text == NULL)
@@ -25,7 +25,7 @@ int ctl_audit_parse_time(const char *text, int64_t *unix_ms, char *err, size_t e
 		break;
 	case AUDIT_TIME_NO_SUCH:
 		return ctl_fail(err, errlen, "\"%s\": no such %s", text,
-				      t.has_zone ? "date or time" : "date or local time");
+				t.has_zone ? "date or time" : "date or local time");
 	default:
 		return ctl_fail(err, errlen, "\"%s\": not a time (%s)", text, hint);
 	}
@@ -74,7 +74,8 @@ bool ctl_audit_match(const struct ctl_audit_filter *f, const json_t *rec)
 	int64_t ms;
 	if (!json_is_object(rec))
 		return false;
-	if (f->user != NULL && ((s = ctl_audit_str(rec, "user")) == NULL || strcmp(s, f->user) != 0))
+	if (f->user != NULL &&
+	    ((s = ctl_audit_str(rec, "user")) == NULL || strcmp(s, f->user) != 0))
 		return false;
 	if (f->session != NULL &&
 	    ((s = ctl_audit_str(rec, "session")) == NULL || strcmp(s, f->session) != 0))
@@ -99,8 +100,8 @@ bool ctl_audit_match(const struct ctl_audit_filter *f, const json_t *rec)
 /* Fields that are columns or chain, never details. */
 static bool ctl_audit_is_column(const char *key)
 {
-	static const char *const cols[] = { "ts",      "seq",  "event", "user",
-					    "client",  "session", "prev", "mac" };
+	static const char *const cols[] = { "ts",     "seq",     "event", "user",
+					    "client", "session", "prev",  "mac" };
 	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
 		if (strcmp(key, cols[i]) == 0)
 			return true;
@@ -187,8 +188,8 @@ static const char *ctl_audit_cell(const json_t *rec, const char *key)
 
 int ctl_audit_print_records(json_t *const *recs, size_t n, FILE *out)
 {
-	static const char *const headers[] = { "TIME", "USER", "CLIENT", "SESSION", "EVENT",
-					       "DETAILS" };
+	static const char *const headers[] = { "TIME",    "USER",  "CLIENT",
+					       "SESSION", "EVENT", "DETAILS" };
 	static const bool right[] = { false, false, false, false, false, false };
 	struct ctl_table t;
 	char when[64], details[1024];
@@ -247,7 +248,8 @@ int ctl_audit_sessions_add(struct ctl_audit_sessions *s, const json_t *rec)
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 16;
 			struct ctl_audit_session *v;
-			if (cap > SIZE_MAX / sizeof *v || (v = realloc(s->v, cap * sizeof *v)) == NULL)
+			if (cap > SIZE_MAX / sizeof *v ||
+			    (v = realloc(s->v, cap * sizeof *v)) == NULL)
 				return -1;
 			s->v = v;
 			s->cap = cap;
@@ -338,10 +340,9 @@ static json_t *ctl_audit_session_json(const struct ctl_audit_session *x)
 		audit_format_ts(x->end_ms, end, sizeof end);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s?}", "session", x->id,
 			      "user", x->user != NULL ? x->user : "", "client",
-			      x->client != NULL ? x->client : "", "start",
-			      start[0] ? start : NULL, "end", end[0] ? end : NULL, "pages",
-			      (json_int_t)x->pages, "blocked", (json_int_t)x->blocked,
-			      "end_reason", x->end_reason);
+			      x->client != NULL ? x->client : "", "start", start[0] ? start : NULL,
+			      "end", end[0] ? end : NULL, "pages", (json_int_t)x->pages, "blocked",
+			      (json_int_t)x->blocked, "end_reason", x->end_reason);
 	if (o == NULL)
 		return NULL;
 	if (x->duration_s >= 0)
@@ -523,13 +524,13 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 		a->cmd = CTL_AUDIT_SESSIONS;
 	else {
 		ctl_fail(err, errlen, "unknown audit command \"%s\" (verify, query, sessions)",
-			       sub);
+			 sub);
 		goto fail;
 	}
 	for (size_t k = 0; k < CTL_AUDIT_NOPTS; k++)
 		if (vals[k] != NULL && !(ctl_audit_opts[k].on & (1 << a->cmd))) {
 			ctl_fail(err, errlen, "%s only goes with %s", ctl_audit_opts[k].name,
-				       ctl_audit_opts[k].where);
+				 ctl_audit_opts[k].where);
 			goto fail;
 		}
 	if (json && a->cmd == CTL_AUDIT_VERIFY) {

@@ -31,8 +31,8 @@ struct ctl_audit_filter {
 	const char *url_contains; /* the record's url contains this (ASCII case ignored) */
 	const char *session;      /* exactly this session */
 	bool since_set, until_set;
-	int64_t since_ms;         /* ts >= since */
-	int64_t until_ms;         /* ts < until */
+	int64_t since_ms; /* ts >= since */
+	int64_t until_ms; /* ts < until */
 };
 
 /* Whether record rec (a parsed audit record) passes every condition of f. */
@@ -61,13 +61,13 @@ int ctl_audit_print_records(json_t *const *recs, size_t n, FILE *out);
 /* One session, summed up from its records. */
 struct ctl_audit_session {
 	char *id, *user, *client;
-	int64_t start_ms;    /* session_start's ts; -1 when not seen */
-	int64_t end_ms;      /* session_end's ts; -1 while open or not seen */
-	int64_t duration_s;  /* session_end's duration_s, else end - start; -1 unknown */
-	char *end_reason;    /* session_end's reason, NULL if none */
-	uint64_t pages;      /* navigate records */
-	uint64_t blocked;    /* download_blocked + file_dialog_blocked + protocol_violation */
-	bool listed;         /* a session_start or session_end was seen */
+	int64_t start_ms;   /* session_start's ts; -1 when not seen */
+	int64_t end_ms;     /* session_end's ts; -1 while open or not seen */
+	int64_t duration_s; /* session_end's duration_s, else end - start; -1 unknown */
+	char *end_reason;   /* session_end's reason, NULL if none */
+	uint64_t pages;     /* navigate records */
+	uint64_t blocked;   /* download_blocked + file_dialog_blocked + protocol_violation */
+	bool listed;        /* a session_start or session_end was seen */
 };
 
 /* Sessions in the order their first record came. */
@@ -111,12 +111,12 @@ enum ctl_audit_cmd {
 /* The command line of `pixelgatectl audit ...`; strings point into argv. */
 struct ctl_audit_args {
 	enum ctl_audit_cmd cmd;
-	const char *key_file;    /* --key-file (verify), default CTL_AUDIT_KEY_FILE */
-	const char *dir;         /* --dir, default CTL_AUDIT_DIR when no FILES */
-	const char *head;        /* --head (verify) */
-	bool json;               /* --json (query, sessions) */
+	const char *key_file; /* --key-file (verify), default CTL_AUDIT_KEY_FILE */
+	const char *dir;      /* --dir, default CTL_AUDIT_DIR when no FILES */
+	const char *head;     /* --head (verify) */
+	bool json;            /* --json (query, sessions) */
 	struct ctl_audit_filter filter;
-	const char **files;      /* FILES (malloc'd array; free it), in the order given */
+	const char **files; /* FILES (malloc'd array; free it), in the order given */
 	size_t nfiles;
 };
 

@@ -61,12 +61,15 @@ static int ctl_conf_path(char *out, size_t outlen, const char *dir, const char *
 
 /* Apply key = value (both trimmed, value non-empty) of line. 0 or -1 + err. */
 static int ctl_conf_set(struct ctl_conf *c, const char *name, const char *dir, int line,
-			const char *k, size_t kl, const char *v, size_t vl, char *err, size_t errlen)
+			const char *k, size_t kl, const char *v, size_t vl, char *err,
+			size_t errlen)
 {
 	char key[32], val[CTL_URL_MAX + 1];
 	if (kl >= sizeof key) {
-		snprintf(err, errlen, "%s:%d: unknown key \"%.*s\" (server, ca_file, user, "
-			 "password_file)", name, line, 40, k);
+		snprintf(err, errlen,
+			 "%s:%d: unknown key \"%.*s\" (server, ca_file, user, "
+			 "password_file)",
+			 name, line, 40, k);
 		return -1;
 	}
 	memcpy(key, k, kl);
@@ -81,8 +84,8 @@ static int ctl_conf_set(struct ctl_conf *c, const char *name, const char *dir, i
 		char host[CTL_HOST_MAX], why[160];
 		int port;
 		if (vl >= sizeof val) {
-			snprintf(err, errlen, "%s:%d: server: longer than %d characters", name, line,
-				 CTL_URL_MAX);
+			snprintf(err, errlen, "%s:%d: server: longer than %d characters", name,
+				 line, CTL_URL_MAX);
 			return -1;
 		}
 		memcpy(val, v, vl);
@@ -104,17 +107,17 @@ static int ctl_conf_set(struct ctl_conf *c, const char *name, const char *dir, i
 		memcpy(val, v, vl);
 		val[vl] = '\0';
 		if (!users_name_valid(val)) {
-			snprintf(err, errlen,
-				 "%s:%d: user: \"%s\" is not a user name (1-%d of A-Z a-z 0-9 . _ @ -)",
-				 name, line, val, USERS_NAME_MAX);
+			snprintf(
+			    err, errlen,
+			    "%s:%d: user: \"%s\" is not a user name (1-%d of A-Z a-z 0-9 . _ @ -)",
+			    name, line, val, USERS_NAME_MAX);
 			return -1;
 		}
 		memcpy(c->user, val, vl + 1);
 		return 0;
 	}
-	snprintf(err, errlen,
-		 "%s:%d: unknown key \"%s\" (server, ca_file, user, password_file)", name, line,
-		 key);
+	snprintf(err, errlen, "%s:%d: unknown key \"%s\" (server, ca_file, user, password_file)",
+		 name, line, key);
 	return -1;
 }
 
@@ -159,7 +162,8 @@ static int ctl_conf_parse_into(struct ctl_conf *c, const char *name, const char 
 		if (s[0] == '[') {
 			const char *close = memchr(s, ']', n);
 			if (close == NULL || (size_t)(close - s) != n - 1) {
-				snprintf(err, errlen, "%s:%d: a section line is [name]", name, line);
+				snprintf(err, errlen, "%s:%d: a section line is [name]", name,
+					 line);
 				return -1;
 			}
 			const char *sec = s + 1;
@@ -190,8 +194,9 @@ static int ctl_conf_parse_into(struct ctl_conf *c, const char *name, const char 
 			return -1;
 		}
 		if (!in_section) {
-			snprintf(err, errlen, "%s:%d: %.*s: keys go in the [" CTL_CONF_SECTION
-				 "] section%s", name, line, (int)(kl > 64 ? 64 : kl), k,
+			snprintf(err, errlen,
+				 "%s:%d: %.*s: keys go in the [" CTL_CONF_SECTION "] section%s",
+				 name, line, (int)(kl > 64 ? 64 : kl), k,
 				 seen_section ? "" : " (none yet)");
 			return -1;
 		}
@@ -216,8 +221,7 @@ int ctl_conf_parse(struct ctl_conf *c, const char *name, const char *dir, const 
 	return 0;
 }
 
-int ctl_conf_load(struct ctl_conf *c, const char *path, bool missing_ok, char *err,
-		  size_t errlen)
+int ctl_conf_load(struct ctl_conf *c, const char *path, bool missing_ok, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;

@@ -30,11 +30,11 @@
 #define CTL_CONF_SYSTEM "/etc/pixelgate/pixelgatectl.conf"
 /* Relative to $XDG_CONFIG_HOME, or to ~/.config without it. */
 #define CTL_CONF_USER "pixelgate/pixelgatectl.conf"
-#define CTL_CONF_FILE_MAX (64 * 1024)  /* bytes a config file may hold */
-#define CTL_CONF_LINE_MAX 1024         /* bytes on one line, without "\n" */
-#define CTL_URL_MAX 512                /* bytes of a server address */
-#define CTL_HOST_MAX 256               /* bytes of a host name, with the NUL */
-#define CTL_PATH_MAX 4096              /* bytes of a path, with the NUL */
+#define CTL_CONF_FILE_MAX (64 * 1024) /* bytes a config file may hold */
+#define CTL_CONF_LINE_MAX 1024        /* bytes on one line, without "\n" */
+#define CTL_URL_MAX 512               /* bytes of a server address */
+#define CTL_HOST_MAX 256              /* bytes of a host name, with the NUL */
+#define CTL_PATH_MAX 4096             /* bytes of a path, with the NUL */
 #define CTL_DEFAULT_SERVER "https://127.0.0.1:8444"
 #define CTL_DEFAULT_PORT 8444
 
@@ -59,7 +59,6 @@ int ctl_conf_parse(struct ctl_conf *c, const char *name, const char *dir, const 
  * Read path (at most CTL_CONF_FILE_MAX bytes) and parse it into c. A missing
  * file is not an error when missing_ok. 0, or -1 with a message in err.
  */
-int ctl_conf_load(struct ctl_conf *c, const char *path, bool missing_ok, char *err,
-		  size_t errlen);
+int ctl_conf_load(struct ctl_conf *c, const char *path, bool missing_ok, char *err, size_t errlen);
 
 #endif

@@ -79,8 +79,7 @@ size_t ctl_clean_text(const char *s, size_t len, char *out, size_t outlen)
 	return ctl_width(out);
 }
 
-int ctl_table_init(struct ctl_table *t, size_t ncols, const char *const *headers,
-		   const bool *right)
+int ctl_table_init(struct ctl_table *t, size_t ncols, const char *const *headers, const bool *right)
 {
 	memset(t, 0, sizeof *t);
 	if (ncols == 0 || ncols > CTL_TABLE_COLS_MAX)
@@ -122,8 +121,8 @@ int ctl_table_add(struct ctl_table *t, const char *const *row)
 }
 
 /* Print one row of cells (header or data) padded to widths. */
-static void ctl_table_row(const struct ctl_table *t, const char *const *cells,
-			  const size_t *widths, FILE *out)
+static void ctl_table_row(const struct ctl_table *t, const char *const *cells, const size_t *widths,
+			  FILE *out)
 {
 	for (size_t i = 0; i < t->ncols; i++) {
 		size_t w = ctl_width(cells[i]);
@@ -207,7 +206,7 @@ static json_t *ctl_load_object(const char *json, size_t len, const char *what, c
 		char text[128];
 		ctl_clean_text(jerr.text, strlen(jerr.text), text, sizeof text);
 		ctl_fail(err, errlen, "the answer to %s is not JSON (%s at byte %d)", what, text,
-			     jerr.position);
+			 jerr.position);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -279,8 +278,8 @@ struct ctl_list_spec {
 	void (*footer)(const json_t *root, FILE *out);
 };
 
-static int ctl_print_list(const struct ctl_list_spec *spec, const char *json, size_t len,
-			  FILE *out, char *err, size_t errlen)
+static int ctl_print_list(const struct ctl_list_spec *spec, const char *json, size_t len, FILE *out,
+			  char *err, size_t errlen)
 {
 	struct ctl_table t;
 	int rc = -1;
@@ -291,17 +290,17 @@ static int ctl_print_list(const struct ctl_list_spec *spec, const char *json, si
 	if (!json_is_array(list)) {
 		json_decref(root);
 		return ctl_fail(err, errlen, "the answer to %s has no \"%s\" list", spec->what,
-				    spec->key);
+				spec->key);
 	}
 	ctl_table_init(&t, spec->ncols, spec->headers, spec->right);
 	size_t i;
 	json_t *o;
-	json_array_foreach (list, i, o) {
+	json_array_foreach(list, i, o) {
 		struct ctl_cells cells;
 		const char *row[CTL_TABLE_COLS_MAX];
 		if (!json_is_object(o)) {
 			ctl_fail(err, errlen, "%s %zu of the list is not a JSON object", spec->item,
-				     i + 1);
+				 i + 1);
 			goto done;
 		}
 		spec->row(o, &cells, row);
@@ -329,7 +328,8 @@ static void ctl_session_row(const json_t *s, struct ctl_cells *c, const char **r
 {
 	const json_t *f = json_object_get(s, "fps");
 	if (json_is_integer(f))
-		snprintf(c->buf[7], sizeof c->buf[7], "%" JSON_INTEGER_FORMAT, json_integer_value(f));
+		snprintf(c->buf[7], sizeof c->buf[7], "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(f));
 	else if (json_is_real(f))
 		snprintf(c->buf[7], sizeof c->buf[7], "%.1f", json_real_value(f));
 	else
@@ -352,9 +352,10 @@ int ctl_print_sessions(const char *json, size_t len, FILE *out, char *err, size_
 	static const char *const headers[] = { "ID", "USER", "CLIENT", "STARTED", "LAST-INPUT",
 					       "IN", "OUT",  "FPS",    "STATE" };
 	static const bool right[] = { false, false, false, false, false, true, true, true, false };
-	static const struct ctl_list_spec spec = { "GET /api/v1/sessions", "sessions", "session",
-						   "no sessions", 9, headers, right,
-						   ctl_session_row, NULL };
+	static const struct ctl_list_spec spec = {
+		"GET /api/v1/sessions", "sessions", "session", "no sessions", 9, headers, right,
+		ctl_session_row,        NULL
+	};
 	return ctl_print_list(&spec, json, len, out, err, errlen);
 }
 
@@ -363,7 +364,8 @@ static void ctl_forensic_row(const json_t *f, struct ctl_cells *c, const char **
 	bool complete = strcmp(ctl_str(f, "state"), "complete") == 0;
 	const json_t *n = json_object_get(f, "files");
 	if (json_is_integer(n))
-		snprintf(c->buf[3], sizeof c->buf[3], "%" JSON_INTEGER_FORMAT, json_integer_value(n));
+		snprintf(c->buf[3], sizeof c->buf[3], "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(n));
 	else
 		snprintf(c->buf[3], sizeof c->buf[3], "-");
 	if (complete)
@@ -387,13 +389,18 @@ static void ctl_forensics_more(const json_t *root, FILE *out)
 
 int ctl_print_forensics(const char *json, size_t len, FILE *out, char *err, size_t errlen)
 {
-	static const char *const headers[] = { "ID",	"USER",	 "KEPT", "FILES",
+	static const char *const headers[] = { "ID",    "USER",  "KEPT", "FILES",
 					       "BYTES", "STATE", "WHAT" };
 	static const bool right[] = { false, false, false, true, true, false, false };
-	static const struct ctl_list_spec spec = {
-		"GET /api/v1/forensics", "forensics", "entry", "no kept session directories", 7,
-		headers, right, ctl_forensic_row, ctl_forensics_more
-	};
+	static const struct ctl_list_spec spec = { "GET /api/v1/forensics",
+						   "forensics",
+						   "entry",
+						   "no kept session directories",
+						   7,
+						   headers,
+						   right,
+						   ctl_forensic_row,
+						   ctl_forensics_more };
 	return ctl_print_list(&spec, json, len, out, err, errlen);
 }
 
@@ -410,9 +417,10 @@ int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t e
 {
 	static const char *const headers[] = { "NAME", "ROLE", "LOCKED" };
 	static const bool right[] = { false, false, false };
-	static const struct ctl_list_spec spec = { "GET /api/v1/users", "users", "user",
-						   "no users", 3, headers, right, ctl_user_row,
-						   NULL };
+	static const struct ctl_list_spec spec = {
+		"GET /api/v1/users", "users", "user", "no users", 3, headers, right,
+		ctl_user_row,        NULL
+	};
 	return ctl_print_list(&spec, json, len, out, err, errlen);
 }
 
@@ -452,7 +460,7 @@ int ctl_print_limits(const char *json, size_t len, FILE *out, char *err, size_t 
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach (root, key, v) {
+	json_object_foreach(root, key, v) {
 		if (limits_find(key) == NULL && ctl_limit_row(&t, key, v) != 0)
 			goto oom;
 	}
@@ -483,9 +491,9 @@ static long long ctl_int(const json_t *o, const char *key)
 	return json_integer_value(v);
 }
 
-int ctl_print_status(const char *server, const char *health, size_t health_len,
-		     const char *limits, size_t limits_len, const char *sessions,
-		     size_t sessions_len, FILE *out, char *err, size_t errlen)
+int ctl_print_status(const char *server, const char *health, size_t health_len, const char *limits,
+		     size_t limits_len, const char *sessions, size_t sessions_len, FILE *out,
+		     char *err, size_t errlen)
 {
 	json_t *h = NULL, *l = NULL, *s = NULL;
 	int rc = -1;
@@ -493,16 +501,17 @@ int ctl_print_status(const char *server, const char *health, size_t health_len,
 	if ((h = ctl_load_object(health, health_len, "GET /healthz", err, errlen)) == NULL ||
 	    (l = ctl_load_object(limits, limits_len, "GET /api/v1/limits", err, errlen)) == NULL ||
 	    (s = ctl_load_object(sessions, sessions_len, "GET /api/v1/sessions", err, errlen)) ==
-		    NULL)
+		NULL)
 		goto done;
 	json_t *list = json_object_get(s, "sessions");
 	if (!json_is_array(list)) {
-		ctl_fail(err, errlen, "the answer to GET /api/v1/sessions has no \"sessions\" list");
+		ctl_fail(err, errlen,
+			 "the answer to GET /api/v1/sessions has no \"sessions\" list");
 		goto done;
 	}
 	size_t n_active = 0, n_detached = 0, n_other = 0, i;
 	json_t *e;
-	json_array_foreach (list, i, e) {
+	json_array_foreach(list, i, e) {
 		const char *state = json_string_value(json_object_get(e, "state"));
 		if (state != NULL && strcmp(state, "active") == 0)
 			n_active++;
@@ -536,7 +545,8 @@ int ctl_print_status(const char *server, const char *health, size_t health_len,
 		fprintf(out, ", %zu starting or ending", n_other);
 	fputc('\n', out);
 	if (per_user >= 0)
-		fprintf(out, "per user:  %lld session%s at most\n", per_user, per_user == 1 ? "" : "s");
+		fprintf(out, "per user:  %lld session%s at most\n", per_user,
+			per_user == 1 ? "" : "s");
 	if (ferror(out)) {
 		ctl_fail(err, errlen, "write error");
 		goto done;
@@ -549,23 +559,22 @@ done:
 	return rc;
 }
 
-char *ctl_status_json(const char *health, size_t health_len, const char *limits,
-		      size_t limits_len, const char *sessions, size_t sessions_len, char *err,
-		      size_t errlen)
+char *ctl_status_json(const char *health, size_t health_len, const char *limits, size_t limits_len,
+		      const char *sessions, size_t sessions_len, char *err, size_t errlen)
 {
 	json_t *h = NULL, *l = NULL, *s = NULL, *all = NULL;
 	char *text = NULL;
 	if ((h = ctl_load_object(health, health_len, "GET /healthz", err, errlen)) == NULL ||
 	    (l = ctl_load_object(limits, limits_len, "GET /api/v1/limits", err, errlen)) == NULL ||
 	    (s = ctl_load_object(sessions, sessions_len, "GET /api/v1/sessions", err, errlen)) ==
-		    NULL)
+		NULL)
 		goto done;
 	all = json_object();
 	if (all == NULL || json_object_set(all, "health", h) != 0 ||
 	    json_object_set(all, "limits", l) != 0 ||
-	    json_object_set(all, "sessions", json_object_get(s, "sessions") != NULL ?
-						     json_object_get(s, "sessions") :
-						     json_null()) != 0) {
+	    json_object_set(all, "sessions",
+			    json_object_get(s, "sessions") != NULL ? json_object_get(s, "sessions")
+								   : json_null()) != 0) {
 		ctl_fail(err, errlen, "out of memory");
 		goto done;
 	}
@@ -580,8 +589,8 @@ done:
 	return text;
 }
 
-void ctl_describe_refusal(int status, int retry_after_s, const char *body, size_t len,
-			  char *out, size_t outlen)
+void ctl_describe_refusal(int status, int retry_after_s, const char *body, size_t len, char *out,
+			  size_t outlen)
 {
 	char code[96] = "", msg[512] = "", field[96] = "", retry[48] = "";
 	json_error_t jerr;

@@ -31,7 +31,7 @@ struct ctl_table {
 	bool right[CTL_TABLE_COLS_MAX]; /* right-aligned (numbers) */
 	char **cells;                   /* nrows * ncols cleaned copies */
 	size_t nrows;
-	size_t cap;                     /* rows allocated */
+	size_t cap; /* rows allocated */
 };
 
 /* Start a table of ncols columns (1..CTL_TABLE_COLS_MAX). 0 or -1. */
@@ -86,9 +86,9 @@ int ctl_print_forensics(const char *json, size_t len, FILE *out, char *err, size
  * `pixelgatectl status`: a few lines from the answers of GET /healthz,
  * GET /api/v1/limits and GET /api/v1/sessions. 0 or -1 + err.
  */
-int ctl_print_status(const char *server, const char *health, size_t health_len,
-		     const char *limits, size_t limits_len, const char *sessions,
-		     size_t sessions_len, FILE *out, char *err, size_t errlen);
+int ctl_print_status(const char *server, const char *health, size_t health_len, const char *limits,
+		     size_t limits_len, const char *sessions, size_t sessions_len, FILE *out,
+		     char *err, size_t errlen);
 
 /*
  * One line saying why the server refused a request: "HTTP 400 invalid_limit:
@@ -96,16 +96,15 @@ int ctl_print_status(const char *server, const char *health, size_t health_len,
  * after N s" from retry_after_s (the Retry-After header; -1 if none) or the
  * body's "retry_after_s". A body that is not JSON is quoted (cleaned, cut).
  */
-void ctl_describe_refusal(int status, int retry_after_s, const char *body, size_t len,
-			  char *out, size_t outlen);
+void ctl_describe_refusal(int status, int retry_after_s, const char *body, size_t len, char *out,
+			  size_t outlen);
 
 /*
  * Combine three JSON answers into {"health": ..., "limits": ..., "sessions":
  * [...]} for `status --json` (malloc'd; the caller frees). NULL + err if one
  * does not parse.
  */
-char *ctl_status_json(const char *health, size_t health_len, const char *limits,
-		      size_t limits_len, const char *sessions, size_t sessions_len, char *err,
-		      size_t errlen);
+char *ctl_status_json(const char *health, size_t health_len, const char *limits, size_t limits_len,
+		      const char *sessions, size_t sessions_len, char *err, size_t errlen);
 
 #endif

@@ -96,7 +96,8 @@ void ctl_usage(FILE *out)
 		"audit verify|query|sessions: read the audit log files (see audit --help).\n"
 		"\n"
 		"API OPTIONS\n"
-		"  --server https://HOST:PORT  the admin listener (default " CTL_DEFAULT_SERVER ")\n"
+		"  --server https://HOST:PORT  the admin listener (default " CTL_DEFAULT_SERVER
+		")\n"
 		"  --ca FILE                   PEM CA the server's certificate must chain to\n"
 		"  --user NAME                 the administrator to authenticate as\n"
 		"  --password-file F           their password, first line of F (only its owner\n"
@@ -181,8 +182,10 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_args *a)
 			a->admin = true;
 			continue;
 		}
-		if ((rc = ctl_option_value(argc, argv, &i, "--config", "-c", &a->config_file)) != 0 ||
-		    (rc = ctl_option_value(argc, argv, &i, "--users-file", NULL, &a->users_file)) != 0 ||
+		if ((rc = ctl_option_value(argc, argv, &i, "--config", "-c", &a->config_file)) !=
+			0 ||
+		    (rc = ctl_option_value(argc, argv, &i, "--users-file", NULL, &a->users_file)) !=
+			0 ||
 		    (rc = ctl_option_value(argc, argv, &i, "--password-file", NULL,
 					   &a->password_file)) != 0) {
 			if (rc < 0)
@@ -286,8 +289,9 @@ static int ctl_user_set(const struct ctl_args *a, const char *path, struct users
 	int rc = -1;
 
 	if (add && old != NULL) {
-		ctl_error("user \"%s\" already exists in %s (use user passwd to change the password)",
-			  a->name, path);
+		ctl_error(
+		    "user \"%s\" already exists in %s (use user passwd to change the password)",
+		    a->name, path);
 		return -1;
 	}
 	if (!add) {

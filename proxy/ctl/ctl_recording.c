@@ -17,9 +17,10 @@
 
 static void ctl_recording_usage(FILE *f)
 {
-	fprintf(f, "usage: pixelgatectl recording export FILE --png DIR [--every S]\n"
-		   "  writes DIR/frame-NNNNNN.png every S seconds of recording time (default 1)\n"
-		   "  and the last frame at the end\n");
+	fprintf(f,
+		"usage: pixelgatectl recording export FILE --png DIR [--every S]\n"
+		"  writes DIR/frame-NNNNNN.png every S seconds of recording time (default 1)\n"
+		"  and the last frame at the end\n");
 }
 
 /* Write cl's framebuffer to path as an RGB PNG; 0 or -1 (message printed). */
@@ -42,8 +43,9 @@ static int ctl_png_write(rfbClient *cl, const char *path)
 	if (setjmp(png_jmpbuf(png)))
 		goto fail;
 	png_init_io(png, f);
-	png_set_IHDR(png, info, (png_uint_32)cl->width, (png_uint_32)cl->height, 8, PNG_COLOR_TYPE_RGB,
-		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_set_IHDR(png, info, (png_uint_32)cl->width, (png_uint_32)cl->height, 8,
+		     PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+		     PNG_FILTER_TYPE_DEFAULT);
 	png_write_info(png, info);
 	const rfbPixelFormat *pf = &cl->format;
 	for (int y = 0; y < cl->height; y++) {
@@ -51,10 +53,12 @@ static int ctl_png_write(rfbClient *cl, const char *path)
 		for (int x = 0; x < cl->width; x++) {
 			uint32_t p;
 			memcpy(&p, src + (size_t)x * 4, 4); /* 32 bpp, host order (rfbGetClient) */
-			row[x * 3 + 0] = (uint8_t)(((p >> pf->redShift) & pf->redMax) * 255 / pf->redMax);
-			row[x * 3 + 1] =
-				(uint8_t)(((p >> pf->greenShift) & pf->greenMax) * 255 / pf->greenMax);
-			row[x * 3 + 2] = (uint8_t)(((p >> pf->blueShift) & pf->blueMax) * 255 / pf->blueMax);
+			row[x * 3 + 0] = (uint8_t)(((p >> pf->redShift) & pf->redMax) * 255 /
+						   pf->redMax);
+			row[x * 3 + 1] = (uint8_t)(((p >> pf->greenShift) & pf->greenMax) * 255 /
+						   pf->greenMax);
+			row[x * 3 + 2] = (uint8_t)(((p >> pf->blueShift) & pf->blueMax) * 255 /
+						   pf->blueMax);
 		}
 		png_write_row(png, row);
 	}
@@ -87,12 +91,14 @@ static void ctl_rfb_quiet(const char *fmt, ...)
  */
 static int ctl_recording_check(const char *file, char *why, size_t whylen)
 {
-	static const uint8_t asked[] = { 2, 0, 0, 12, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0, 0, 6,
-					 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x11,
-					 0xFF, 0xFF, 0xFF, 0x10, 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF,
-					 0x21, 0xFF, 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
-	static const uint8_t format[20] = { 0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255,
-					    16, 8, 0 };
+	static const uint8_t asked[] = { 2,    0,    0,    12,   0,    0,    0,    7,    0,
+					 0,    0,    16,   0,    0,    0,    6,    0,    0,
+					 0,    5,    0,    0,    0,    1,    0,    0,    0,
+					 0,    0xFF, 0xFF, 0xFF, 0x11, 0xFF, 0xFF, 0xFF, 0x10,
+					 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF, 0x21, 0xFF,
+					 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
+	static const uint8_t format[20] = { 0,   0, 0,   0, 32,  24, 0, 1, 0,
+					    255, 0, 255, 0, 255, 16, 8, 0 };
 	static const uint8_t fbur[10] = { 3 };
 	uint8_t buf[65536];
 	size_t have = 0, off = 0;
@@ -175,8 +181,10 @@ static int ctl_recording_export(const char *file, const char *dir, double every_
 	int n = 0, rc = 1;
 	char why[256];
 	if (ctl_recording_check(file, why, sizeof why) != 0) {
-		fprintf(stderr, "pixelgatectl: %s: refused, it does not pass the gateway's check of "
-			"what a viewer may be sent: %s\n", file, why);
+		fprintf(stderr,
+			"pixelgatectl: %s: refused, it does not pass the gateway's check of "
+			"what a viewer may be sent: %s\n",
+			file, why);
 		return 1;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -221,7 +229,8 @@ static int ctl_recording_export(const char *file, const char *dir, double every_
 		goto done;
 	n++;
 	printf("%s: %zu messages, %.1f s, %d frames in %s\n", file, messages,
-	       start < 0 ? 0.0 : (double)cl->vncRec->tv.tv_sec + cl->vncRec->tv.tv_usec / 1e6 - start,
+	       start < 0 ? 0.0
+			 : (double)cl->vncRec->tv.tv_sec + cl->vncRec->tv.tv_usec / 1e6 - start,
 	       n, dir);
 	rc = 0;
 done:
@@ -247,7 +256,8 @@ int ctl_recording_main(int argc, char **argv)
 			char *end;
 			every_s = strtod(argv[++i], &end);
 			if (*end != '\0' || !(every_s > 0 && every_s <= 86400)) {
-				fprintf(stderr, "pixelgatectl: --every: \"%s\" is not a number of seconds\n",
+				fprintf(stderr,
+					"pixelgatectl: --every: \"%s\" is not a number of seconds\n",
 					argv[i]);
 				return 2;
 			}

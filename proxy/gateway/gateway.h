@@ -44,15 +44,15 @@
 #include "users.h"
 
 /* WebSocket close codes the gateway sends (4000-4999: private use). */
-#define GW_CLOSE_REPLACED 4000       /* another connection of the same user took over */
-#define GW_CLOSE_VIOLATION 4001      /* the viewer sent something the boundary refuses */
-#define GW_CLOSE_SESSION_ENDED 4002  /* browser exited, worker died, grace expired */
-#define GW_CLOSE_START_FAILED 4003   /* the session could not be started */
-#define GW_CLOSE_IDLE 4004           /* idle_timeout_s without input */
-#define GW_CLOSE_MAX_TIME 4005       /* max_session_s reached */
-#define GW_CLOSE_ADMIN 4006          /* ended by an administrator */
+#define GW_CLOSE_REPLACED 4000         /* another connection of the same user took over */
+#define GW_CLOSE_VIOLATION 4001        /* the viewer sent something the boundary refuses */
+#define GW_CLOSE_SESSION_ENDED 4002    /* browser exited, worker died, grace expired */
+#define GW_CLOSE_START_FAILED 4003     /* the session could not be started */
+#define GW_CLOSE_IDLE 4004             /* idle_timeout_s without input */
+#define GW_CLOSE_MAX_TIME 4005         /* max_session_s reached */
+#define GW_CLOSE_ADMIN 4006            /* ended by an administrator */
 #define GW_CLOSE_SERVER_VIOLATION 4007 /* the browser side sent what the boundary refuses */
-#define GW_CLOSE_SHUTDOWN 1001       /* the gateway is stopping ("going away") */
+#define GW_CLOSE_SHUTDOWN 1001         /* the gateway is stopping ("going away") */
 
 /* Why sessions ended, for /metrics (pixelgate_sessions_ended_total{reason}). */
 enum gw_end_reason {
@@ -64,37 +64,37 @@ enum gw_end_reason {
 	GW_END_ADMIN,
 	GW_END_SHUTDOWN,
 	GW_END_START_FAILED,
-	GW_END_PROTOCOL,     /* the browser side broke the RFB allow-list (rfb_stream.h) */
+	GW_END_PROTOCOL, /* the browser side broke the RFB allow-list (rfb_stream.h) */
 	GW_END_COUNT
 };
 
 /* Why logins were refused before a session (pixelgate_refusals_total{reason}). */
 enum gw_refusal {
-	GW_REFUSE_NODE_FULL,   /* max_sessions: 503 */
-	GW_REFUSE_USER_LIMIT,  /* max_sessions_per_user: 429 */
-	GW_REFUSE_LOCKED,      /* login lockout: 429 */
-	GW_REFUSE_DRAINING,    /* node draining: 503 */
+	GW_REFUSE_NODE_FULL,           /* max_sessions: 503 */
+	GW_REFUSE_USER_LIMIT,          /* max_sessions_per_user: 429 */
+	GW_REFUSE_LOCKED,              /* login lockout: 429 */
+	GW_REFUSE_DRAINING,            /* node draining: 503 */
 	GW_REFUSE_ADDRESS_CONNECTIONS, /* max_connections_per_address: TCP closed before TLS */
 	GW_REFUSE_PROXY_UNTRUSTED,     /* proxy_protocol: a connection not from proxy_trusted */
 	GW_REFUSE_PROXY_HEADER,        /* proxy_protocol: no valid PROXY v2 header in time */
-	GW_REFUSE_BUSY,        /* password-check queue full (staff login): 503 busy */
-	GW_REFUSE_RATE_LIMITED, /* login_rate_per_s of the address (staff login): 429 */
-	GW_REFUSE_ADMIN_BUSY,  /* password-check queue full (admin API): 503 busy */
-	GW_REFUSE_ADMIN_RATE_LIMITED, /* admin_rate_per_s of the address: 429 */
+	GW_REFUSE_BUSY,                /* password-check queue full (staff login): 503 busy */
+	GW_REFUSE_RATE_LIMITED,        /* login_rate_per_s of the address (staff login): 429 */
+	GW_REFUSE_ADMIN_BUSY,          /* password-check queue full (admin API): 503 busy */
+	GW_REFUSE_ADMIN_RATE_LIMITED,  /* admin_rate_per_s of the address: 429 */
 	GW_REFUSE_COUNT
 };
 
 /* Counters for GET /metrics (monotonic since start). */
 struct gw_metrics {
 	uint64_t logins_ok;
-	uint64_t logins_failed;          /* wrong user or password */
+	uint64_t logins_failed; /* wrong user or password */
 	uint64_t refusals[GW_REFUSE_COUNT];
-	uint64_t bytes_out;              /* to viewers */
-	uint64_t bytes_in;               /* from viewers */
+	uint64_t bytes_out; /* to viewers */
+	uint64_t bytes_in;  /* from viewers */
 	uint64_t worker_crashes;
 	uint64_t sessions_ended[GW_END_COUNT];
 	struct input_budget_counts input; /* viewer input throttled (input_budget.h) */
-	uint64_t input_floods;           /* viewers closed 4001 for an input flood */
+	uint64_t input_floods;            /* viewers closed 4001 for an input flood */
 };
 
 /* Stable names of the enums above (metrics labels, logs). */
@@ -109,8 +109,8 @@ const char *gw_refusal_name(enum gw_refusal r);
 /* Largest WebSocket message the relay sends at once. */
 #define GW_WS_TX_CHUNK 16384u
 
-#define SESSION_CTRL_FD 3           /* the worker's control socket (session.h) */
-#define GW_LOGIN_BODY_MAX 4096       /* bytes of a login request body */
+#define SESSION_CTRL_FD 3             /* the worker's control socket (session.h) */
+#define GW_LOGIN_BODY_MAX 4096        /* bytes of a login request body */
 #define GW_SESSION_STOP_GRACE_MS 4000 /* after STOP, SIGKILL the group */
 #define GW_SHUTDOWN_DEADLINE_MS 15000
 
@@ -124,86 +124,86 @@ struct gw_session;
 
 /* One viewer WebSocket connection: the "binary" protocol's per-session data. */
 struct gw_conn {
-	struct lws *ws;                /* the viewer's WebSocket */
-	struct lws *raw;               /* our end of the RFB socketpair (NULL once closed) */
-	int worker_fd;                 /* the worker's end until handed over, else -1 */
+	struct lws *ws;  /* the viewer's WebSocket */
+	struct lws *raw; /* our end of the RFB socketpair (NULL once closed) */
+	int worker_fd;   /* the worker's end until handed over, else -1 */
 	struct gw_session *session;
 	char user[USERS_NAME_MAX + 1];
-	char peer[64];                 /* client address for logs */
+	char peer[64]; /* client address for logs */
 	struct rfb_filter filter;
-	struct gw_buf up_in;           /* viewer bytes not yet examined by the filter */
-	struct gw_buf up_out;          /* filtered bytes for the worker */
-	struct gw_buf down;            /* worker bytes for the viewer */
-	size_t down_ok;                /* of them, checked by sc (the first down_ok bytes) */
-	struct rfb_sc sc;              /* the check of the worker's bytes (server -> client) */
-	bool ws_paused, raw_paused;    /* rx flow control state of each side */
-	bool closing;                  /* close frame requested; nothing more is relayed */
+	struct gw_buf up_in;        /* viewer bytes not yet examined by the filter */
+	struct gw_buf up_out;       /* filtered bytes for the worker */
+	struct gw_buf down;         /* worker bytes for the viewer */
+	size_t down_ok;             /* of them, checked by sc (the first down_ok bytes) */
+	struct rfb_sc sc;           /* the check of the worker's bytes (server -> client) */
+	bool ws_paused, raw_paused; /* rx flow control state of each side */
+	bool closing;               /* close frame requested; nothing more is relayed */
 	int close_code;
-	char close_reason[120];        /* WebSocket close reasons are at most 123 bytes */
+	char close_reason[120];           /* WebSocket close reasons are at most 123 bytes */
 	lws_sorted_usec_list_t close_sul; /* deferred close after the worker dropped us */
 	uint64_t bytes_up, bytes_down;
 	/* max_fps / max_kbps: FramebufferUpdateRequests are held, not queued */
-	uint8_t held_fbur[10];         /* the pending request (merged), if have_held */
+	uint8_t held_fbur[10]; /* the pending request (merged), if have_held */
 	bool have_held;
-	int64_t last_fbur_ms;          /* when the last request went to the worker */
-	struct output_rate rate;       /* max_fps, max_kbps: what was sent, as debts */
+	int64_t last_fbur_ms;            /* when the last request went to the worker */
+	struct output_rate rate;         /* max_fps, max_kbps: what was sent, as debts */
 	lws_sorted_usec_list_t fbur_sul; /* releases the held request */
-	int64_t fps_window_ms;         /* start of the current one-second fps window */
+	int64_t fps_window_ms;           /* start of the current one-second fps window */
 	uint32_t fps_count;
-	struct gw_rec *rec;            /* recording of the worker's bytes, or NULL */
-	bool rec_checked;              /* whether recording was considered yet */
+	struct gw_rec *rec; /* recording of the worker's bytes, or NULL */
+	bool rec_checked;   /* whether recording was considered yet */
 	/* the input budget (input_budget.h): keys slowed, motion coalesced,
 	   full update requests demoted, one request outstanding at the worker */
 	struct input_budget budget;
-	bool input_waiting;            /* parsing stopped for the key rate until input_sul */
+	bool input_waiting; /* parsing stopped for the key rate until input_sul */
 	lws_sorted_usec_list_t input_sul;
-	uint8_t held_ptr[6];           /* the latest coalesced PointerEvent, if have_ptr */
+	uint8_t held_ptr[6]; /* the latest coalesced PointerEvent, if have_ptr */
 	bool have_ptr;
 	lws_sorted_usec_list_t ptr_sul; /* sends held_ptr */
-	bool ptr_seen;                 /* a PointerEvent was forwarded: ptr_buttons is valid */
-	uint8_t ptr_buttons;           /* button mask of the last one forwarded */
-	bool fbur_unanswered;          /* no FramebufferUpdate ended since the last request */
+	bool ptr_seen;                  /* a PointerEvent was forwarded: ptr_buttons is valid */
+	uint8_t ptr_buttons;            /* button mask of the last one forwarded */
+	bool fbur_unanswered;           /* no FramebufferUpdate ended since the last request */
 };
 
 /* A session's states; session_set_state() (gateway_session.c) says which timers each runs. */
 enum gw_session_state {
-	GW_SESSION_STARTING,   /* cell asked for, worker spawned, waiting for READY */
-	GW_SESSION_READY,      /* browser up; viewers can attach */
-	GW_SESSION_ENDING,     /* ended (session_end): the worker is going; waiting for its exit */
-	GW_SESSION_DEAD,       /* worker reaped; freed once its control socket is gone too */
+	GW_SESSION_STARTING, /* cell asked for, worker spawned, waiting for READY */
+	GW_SESSION_READY,    /* browser up; viewers can attach */
+	GW_SESSION_ENDING,   /* ended (session_end): the worker is going; waiting for its exit */
+	GW_SESSION_DEAD,     /* worker reaped; freed once its control socket is gone too */
 };
 
 /* One staff member's browser session. */
 struct gw_session {
 	struct gw_session *next;
-	char id[17];                   /* 16 hex characters, for logs and the directory */
+	char id[17]; /* 16 hex characters, for logs and the directory */
 	char user[USERS_NAME_MAX + 1];
 	int width, height;
 	enum gw_session_state state;
-	pid_t pid;                     /* worker (pid 1 of its cell); 0 until spawned or once reaped */
-	uid_t uid;                     /* the cell's uid */
-	int ctrl_fd;                   /* control socket; -1 once closed */
-	struct lws *ctrl;              /* the control socket in the lws loop */
-	char dir[CONFIG_PATH_MAX + 32];/* private directory (inside the cell's own tmpfs) */
-	struct gw_conn *conn;          /* attached viewer, or NULL (detached) */
-	char end_reason[200];          /* why it ended, for the viewer and the log */
-	char worker_said[200];         /* the worker's own end reason (log, audit only) */
+	pid_t pid;        /* worker (pid 1 of its cell); 0 until spawned or once reaped */
+	uid_t uid;        /* the cell's uid */
+	int ctrl_fd;      /* control socket; -1 once closed */
+	struct lws *ctrl; /* the control socket in the lws loop */
+	char dir[CONFIG_PATH_MAX + 32]; /* private directory (inside the cell's own tmpfs) */
+	struct gw_conn *conn;           /* attached viewer, or NULL (detached) */
+	char end_reason[200];           /* why it ended, for the viewer and the log */
+	char worker_said[200];          /* the worker's own end reason (log, audit only) */
 	int64_t started_ms;
-	lws_sorted_usec_list_t grace_sul;  /* detached: end when it fires */
-	lws_sorted_usec_list_t kill_sul;   /* start timeout / stop deadline */
-	lws_sorted_usec_list_t limit_sul;  /* idle / max session time checks */
-	enum gw_end_reason end_kind;       /* for metrics, once ENDING */
-	char peer[64];                     /* address of the current or last viewer */
-	int64_t last_input_ms;             /* last KeyEvent/PointerEvent from a viewer */
-	uint64_t bytes_in, bytes_out;      /* over all its viewers */
-	uint64_t updates_requested;        /* FramebufferUpdateRequests forwarded */
-	double fps;                        /* updates requested per second, last full second */
-	unsigned recordings;               /* recording files made so far (<id>-<n>.vncrec) */
-	char rec_file[64];                 /* the last closed recording, for session_end */
+	lws_sorted_usec_list_t grace_sul; /* detached: end when it fires */
+	lws_sorted_usec_list_t kill_sul;  /* start timeout / stop deadline */
+	lws_sorted_usec_list_t limit_sul; /* idle / max session time checks */
+	enum gw_end_reason end_kind;      /* for metrics, once ENDING */
+	char peer[64];                    /* address of the current or last viewer */
+	int64_t last_input_ms;            /* last KeyEvent/PointerEvent from a viewer */
+	uint64_t bytes_in, bytes_out;     /* over all its viewers */
+	uint64_t updates_requested;       /* FramebufferUpdateRequests forwarded */
+	double fps;                       /* updates requested per second, last full second */
+	unsigned recordings;              /* recording files made so far (<id>-<n>.vncrec) */
+	char rec_file[64];                /* the last closed recording, for session_end */
 	char rec_sha256[65];
-	char kept_dir[32];                 /* "session-<id>" in forensics_dir once kept, or "" */
-	bool worker_ended;                 /* the worker said IPC_ENDED: it is going by itself */
-	bool reaped;                       /* the worker was reaped, or its cell never made */
+	char kept_dir[32]; /* "session-<id>" in forensics_dir once kept, or "" */
+	bool worker_ended; /* the worker said IPC_ENDED: it is going by itself */
+	bool reaped;       /* the worker was reaped, or its cell never made */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -213,19 +213,19 @@ struct gateway {
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
 	struct users users;
-	struct timespec users_mtime;   /* reload the users file when it changes */
+	struct timespec users_mtime; /* reload the users file when it changes */
 	ino_t users_ino;
 	off_t users_size;
 	struct ticket_store *tickets;
 	struct gw_session *sessions;
-	int session_exe_fd;            /* the worker binary, opened at start-up */
-	int priv_fd;                   /* to the privileged parent (gateway_priv.c) */
-	bool destroying;               /* lws_context_destroy() runs: sockets close */
-	struct limits limits_base;     /* from the config file */
-	struct limits limits;          /* in force: base + persisted run-time overrides */
+	int session_exe_fd;                     /* the worker binary, opened at start-up */
+	int priv_fd;                            /* to the privileged parent (gateway_priv.c) */
+	bool destroying;                        /* lws_context_destroy() runs: sockets close */
+	struct limits limits_base;              /* from the config file */
+	struct limits limits;                   /* in force: base + persisted run-time overrides */
 	char limits_path[CONFIG_PATH_MAX + 32]; /* state_dir/limits.json */
-	struct lockout *lockout;       /* failed logins per user and per address */
-	bool draining;                 /* no new sessions; existing ones go on */
+	struct lockout *lockout;                /* failed logins per user and per address */
+	bool draining;                          /* no new sessions; existing ones go on */
 	struct gw_metrics metrics;
 	struct lws_vhost *admin_vhost; /* NULL when admin_listen_port = 0 */
 	struct lws_vhost *agent_vhost; /* NULL when agent_check_port = 0 */
@@ -243,7 +243,7 @@ int64_t gw_now_ms(void);
 struct http_pss {
 	char body[GW_LOGIN_BODY_MAX + 1];
 	size_t len;
-	bool too_big;      /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
+	bool too_big; /* more than GW_LOGIN_BODY_MAX bytes arrived: discard, then 400 */
 	bool is_login;
 	/* a login whose password is being checked (gateway_auth.h); no password here */
 	bool checking;
@@ -266,14 +266,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
  * {"error": code, "message": message}; the return value is the
  * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE callback's.
  */
-int gw_refuse_upgrade(struct lws *wsi, unsigned int status, const char *code,
-		      const char *message);
+int gw_refuse_upgrade(struct lws *wsi, unsigned int status, const char *code, const char *message);
 /* The grant of wsi's confirmed upgrade (malloc'd, caller frees), or NULL. */
 struct ticket_grant *http_take_grant(struct lws *wsi);
 /* Forget wsi's grant, if any (the upgrade failed). */
 void http_drop_grant(struct lws *wsi);
-
-
 
 /*
  * gateway_accept.c: who is connecting. Per-address connection caps on the
@@ -288,11 +285,11 @@ void http_drop_grant(struct lws *wsi);
  */
 const char *gw_peer(struct lws *wsi, char *buf, size_t len);
 /* protocols[0] of the staff vhost: accounting around http_callback(). */
-int accept_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			  void *in, size_t len);
+int accept_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len);
 /* protocols[0] of the admin vhost: accounting around admin_callback(). */
-int accept_admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			  void *in, size_t len);
+int accept_admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len);
 /*
  * Start accepting (after the vhosts exist): with proxy_protocol, listen on
  * listen_address:listen_port ourselves and hand each connection to
@@ -316,8 +313,8 @@ void relay_close(struct gw_conn *conn, int code, const char *reason);
 void relay_hand_over(struct gw_conn *conn);
 
 /* gateway_session.c */
-int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			 void *in, size_t len);
+int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			 size_t len);
 /*
  * Attach conn to user's session, starting one if there is none; an older
  * connection of the same session is closed. 0, or -1 with conn closed.

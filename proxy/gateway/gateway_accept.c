@@ -60,8 +60,8 @@ struct accept_conn {
 	struct accept_conn *next;
 	struct lws *wsi;
 	enum accept_listener listener;
-	bool proxied;                   /* addr came from a PROXY header */
-	char addr[PROXY_V2_ADDR_TEXT];  /* the client address (counting key) */
+	bool proxied;                  /* addr came from a PROXY header */
+	char addr[PROXY_V2_ADDR_TEXT]; /* the client address (counting key) */
 };
 
 /* Connections of one client address on one listener. */
@@ -76,10 +76,10 @@ struct accept_count {
 struct accept_pending {
 	struct accept_pending *next, *prev;
 	int fd;
-	char from[PROXY_V2_ADDR_TEXT];  /* the balancer's address */
+	char from[PROXY_V2_ADDR_TEXT]; /* the balancer's address */
 	uint8_t buf[PROXY_V2_MAX_LEN];
-	size_t len;                     /* bytes of the header read so far */
-	size_t want;                    /* bytes the header needs, as far as known */
+	size_t len;  /* bytes of the header read so far */
+	size_t want; /* bytes the header needs, as far as known */
 	lws_sorted_usec_list_t deadline;
 };
 
@@ -87,7 +87,7 @@ struct accept_pending {
 struct accept_logged {
 	char key[128];
 	int64_t last_ms;
-	uint64_t suppressed;            /* refusals not logged since */
+	uint64_t suppressed; /* refusals not logged since */
 };
 
 static struct {
@@ -106,10 +106,10 @@ static struct {
 	struct proxy_v2_trust trust;
 	int listen_fd, epoll_fd;
 	bool listen_paused;
-	struct lws_vhost *vhost;        /* ours: only the epoll descriptor lives here */
+	struct lws_vhost *vhost; /* ours: only the epoll descriptor lives here */
 	struct accept_pending *pending;
 	size_t n_pending;
-	lws_sorted_usec_list_t resume;  /* re-arms the listening socket after EMFILE */
+	lws_sorted_usec_list_t resume; /* re-arms the listening socket after EMFILE */
 } acc = { .listen_fd = -1, .epoll_fd = -1 };
 
 static unsigned accept_hash_ptr(const void *p)
@@ -267,8 +267,7 @@ static bool accept_under_cap(enum accept_listener l, const char *addr)
 }
 
 /* The text of a socket address as the gateway keys it; "?" if not IP. */
-static void accept_sockaddr_text(const struct sockaddr *sa, socklen_t salen, char *buf,
-				 size_t len)
+static void accept_sockaddr_text(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
 {
 	int family;
 	uint8_t a[16];
@@ -378,8 +377,8 @@ static void accept_hook_post(enum accept_listener l, struct lws *wsi,
 		accept_untrack(wsi);
 }
 
-int accept_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			  void *in, size_t len)
+int accept_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len)
 {
 	if (reason == LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED)
 		accept_hook_post(ACCEPT_STAFF, wsi, reason); /* known before http sees it */
@@ -391,8 +390,8 @@ int accept_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	return rc;
 }
 
-int accept_admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			  void *in, size_t len)
+int accept_admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len)
 {
 	if (reason == LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED)
 		accept_hook_post(ACCEPT_ADMIN, wsi, reason);
@@ -442,7 +441,8 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	if (proxied)
 		proxy_v2_addr_text(h->family, h->src, addr, sizeof addr);
 	else
-		snprintf(addr, sizeof addr, "%s", p->from); /* LOCAL / UNSPEC: the balancer itself */
+		snprintf(addr, sizeof addr, "%s",
+			 p->from); /* LOCAL / UNSPEC: the balancer itself */
 	if (!accept_under_cap(ACCEPT_STAFF, addr)) {
 		accept_pending_free(p);
 		return;
@@ -459,8 +459,8 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	desc.sockfd = fd;
 	/* On failure lws has closed fd already (lws_adopt_descriptor_vhost_via_info). */
 	if (lws_adopt_descriptor_vhost(gw->vhost,
-				       LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL, desc,
-				       NULL, NULL) == NULL)
+				       LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+				       desc, NULL, NULL) == NULL)
 		log_error("staff connection from %s: libwebsockets could not take it over", addr);
 	acc.adopting.set = false;
 }
@@ -476,7 +476,8 @@ static void accept_pending_read(struct accept_pending *p)
 			accept_refused(GW_REFUSE_PROXY_HEADER, p->from, "closed",
 				       "staff connection from %s closed before its PROXY protocol "
 				       "v2 header was complete (%zu bytes came%s%s)",
-				       p->from, p->len, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+				       p->from, p->len, n < 0 ? ": " : "",
+				       n < 0 ? strerror(errno) : "");
 			accept_pending_free(p);
 			return;
 		}
@@ -666,9 +667,8 @@ int accept_init(char *err, size_t errlen)
 	char why[160];
 	if (proxy_v2_trust_parse(gw->cfg.proxy_trusted, &acc.trust, why, sizeof why) != 0 ||
 	    acc.trust.n == 0) {
-		snprintf(err, errlen, "proxy_trusted: %s", acc.trust.n == 0 && why[0] == '\0'
-								   ? "empty"
-								   : why);
+		snprintf(err, errlen, "proxy_trusted: %s",
+			 acc.trust.n == 0 && why[0] == '\0' ? "empty" : why);
 		return -1;
 	}
 	if (accept_listen(err, errlen) != 0)
@@ -679,10 +679,9 @@ int accept_init(char *err, size_t errlen)
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		return -1;
 	}
-	static const struct lws_protocols protocols[] = {
-		{ "pg-accept", accept_epoll_callback, 0, 0, 0, NULL, 0 },
-		{ NULL, NULL, 0, 0, 0, NULL, 0 }
-	};
+	static const struct lws_protocols protocols[] = { { "pg-accept", accept_epoll_callback, 0,
+							    0, 0, NULL, 0 },
+							  { NULL, NULL, 0, 0, 0, NULL, 0 } };
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.vhost_name = "pg-accept";

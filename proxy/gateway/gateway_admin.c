@@ -37,7 +37,7 @@
 #include "log.h"
 #include "ratelimit.h"
 
-static struct ratelimit admin_rate;   /* admin API requests per client address */
+static struct ratelimit admin_rate; /* admin API requests per client address */
 static bool admin_rate_ready;
 
 #define ADMIN_REALM "Basic realm=\"pixelgate admin\""
@@ -86,8 +86,7 @@ void admin_reply_json(struct admin_pss *pss, unsigned int status, json_t *o)
 	admin_reply_text(pss, status, "application/json", text);
 }
 
-void admin_error(struct admin_pss *pss, unsigned int status, const char *code,
-		 const char *message)
+void admin_error(struct admin_pss *pss, unsigned int status, const char *code, const char *message)
 {
 	admin_reply_json(pss, status, auth_error_json(code, message, 0));
 }
@@ -208,7 +207,8 @@ static int admin_authenticate(struct lws *wsi, struct admin_pss *pss)
 		OPENSSL_cleanse(header, sizeof header);
 		OPENSSL_cleanse(decoded, sizeof decoded);
 		OPENSSL_cleanse(password, sizeof password);
-		log_warn("admin API: request from %s refused: malformed Basic credentials", pss->peer);
+		log_warn("admin API: request from %s refused: malformed Basic credentials",
+			 pss->peer);
 		admin_unauthorized(pss, "only HTTP Basic credentials (user:password) are accepted");
 		return -1;
 	}
@@ -308,8 +308,8 @@ static int admin_content_length(struct lws *wsi, long long *len)
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 	if (n <= 0)
 		return 0;
-	if (n >= (int)sizeof buf || lws_hdr_copy(wsi, buf, sizeof buf,
-						 WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+	if (n >= (int)sizeof buf ||
+	    lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
 		return -1;
 	if (strspn(buf, "0123456789") != strlen(buf) || strlen(buf) > 18)
 		return -1;
@@ -337,7 +337,7 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 	pss->clen = clen;
 	/* A body we cannot frame: answer, then close. */
 	pss->close_after = bad_length ||
-			   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	unsigned int methods = admin_route_methods(pss->target.route);
 
 	if (wait_ms > 0) {
@@ -349,10 +349,11 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 			log_warn("admin API: requests from %s refused: over admin_rate_per_s %d "
 				 "(burst %d); further refusals are counted, audited once a minute",
 				 pss->peer, gw->limits.admin_rate_per_s, gw->limits.admin_burst);
-		admin_refused(pss, &(struct auth_answer){ 429, "rate_limited",
-							  "too many requests from your address: "
-							  "wait before trying again",
-							  retry_s });
+		admin_refused(pss,
+			      &(struct auth_answer){ 429, "rate_limited",
+						     "too many requests from your address: "
+						     "wait before trying again",
+						     retry_s });
 	} else if (pss->target.route == ADMIN_ROUTE_NONE) {
 		admin_error(pss, 404, "not_found", "no such path");
 	} else if (!(methods & (1u << pss->method))) {
@@ -413,7 +414,8 @@ void admin_auth_done(struct lws *wsi, const struct auth_result *r)
 	} else {
 		snprintf(pss->admin, sizeof pss->admin, "%s", u->name);
 		if (admin_route_needs_body(pss->target.route, pss->method) && pss->clen < 0)
-			admin_error(pss, 411, "length_required", "a Content-Length header is required");
+			admin_error(pss, 411, "length_required",
+				    "a Content-Length header is required");
 		else if (pss->clen > 0 && !pss->body_done)
 			return; /* admin_dispatch() at HTTP_BODY_COMPLETION */
 		else
@@ -447,8 +449,9 @@ int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 		log_warn("admin API: WebSocket upgrade from %s refused: the admin API serves none",
 			 gw_peer(wsi, peer, sizeof peer));
-		return gw_refuse_upgrade(wsi, 404, "not_found",
-					 "the admin API serves no WebSocket (use the staff listener)");
+		return gw_refuse_upgrade(
+		    wsi, 404, "not_found",
+		    "the admin API serves no WebSocket (use the staff listener)");
 	}
 
 	case LWS_CALLBACK_HTTP:

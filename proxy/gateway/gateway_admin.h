@@ -39,12 +39,12 @@ struct admin_pss {
 	bool headers_sent;
 	unsigned int status;
 	const char *content_type;
-	char *reply;                    /* malloc'd */
+	char *reply; /* malloc'd */
 	size_t reply_len, reply_sent;
-	int retry_after_s;              /* > 0: Retry-After header */
-	bool challenge;                 /* 401: WWW-Authenticate header */
-	char allow[48];                 /* 405: Allow header */
-	bool close_after;               /* a body we cannot frame: close after the reply */
+	int retry_after_s; /* > 0: Retry-After header */
+	bool challenge;    /* 401: WWW-Authenticate header */
+	char allow[48];    /* 405: Allow header */
+	bool close_after;  /* a body we cannot frame: close after the reply */
 };
 
 /* Take text (malloc'd; NULL = out of memory) as the reply. */
@@ -53,8 +53,7 @@ void admin_reply_text(struct admin_pss *pss, unsigned int status, const char *co
 /* Reply with o as JSON (o is released; NULL = out of memory). */
 void admin_reply_json(struct admin_pss *pss, unsigned int status, json_t *o);
 /* Reply {"error": code, "message": message}. */
-void admin_error(struct admin_pss *pss, unsigned int status, const char *code,
-		 const char *message);
+void admin_error(struct admin_pss *pss, unsigned int status, const char *code, const char *message);
 /* admin_error with a printf message. */
 void admin_errorf(struct admin_pss *pss, unsigned int status, const char *code, const char *fmt,
 		  ...) __attribute__((format(printf, 4, 5)));

@@ -31,9 +31,9 @@ void admin_healthz(struct admin_pss *pss)
 		message = "logins are refused: the audit log cannot be written";
 	}
 	admin_reply_json(pss, strcmp(status, "ok") == 0 ? 200 : 503,
-			 json_pack("{s:s, s:s, s:b, s:b, s:I}", "status", status, "message", message,
-				   "audit_available", audit_writable(), "draining", gw->draining,
-				   "sessions", (json_int_t)session_count_live()));
+			 json_pack("{s:s, s:s, s:b, s:b, s:I}", "status", status, "message",
+				   message, "audit_available", audit_writable(), "draining",
+				   gw->draining, "sessions", (json_int_t)session_count_live()));
 }
 
 void admin_metrics(struct admin_pss *pss)
@@ -102,7 +102,8 @@ void admin_limits_patch(struct admin_pss *pss)
 					  sizeof err) != 0) {
 			log_error("admin %s: limits not changed: %s", pss->admin, err);
 			admin_errorf(pss, 500, "internal_error",
-				     "the limits could not be saved (%s); nothing was changed", err);
+				     "the limits could not be saved (%s); nothing was changed",
+				     err);
 			return;
 		}
 		gw->limits = next;
@@ -117,8 +118,10 @@ void admin_limits_patch(struct admin_pss *pss)
 void admin_drain(struct admin_pss *pss, bool drain)
 {
 	if (gw->draining != drain)
-		log_info("admin %s %s: %s", pss->admin, drain ? "drains the node" : "undrains the node",
-			 drain ? "no new sessions, existing ones go on" : "new sessions are accepted");
+		log_info("admin %s %s: %s", pss->admin,
+			 drain ? "drains the node" : "undrains the node",
+			 drain ? "no new sessions, existing ones go on"
+			       : "new sessions are accepted");
 	if (gw->draining != drain)
 		admin_audit(pss->admin, pss->peer, drain ? "drain" : "undrain", "node",
 			    gw->draining ? "draining" : "serving", drain ? "draining" : "serving");

@@ -54,8 +54,8 @@ static json_t *admin_session_json(const struct gw_session *s, const char *state,
 		snprintf(started, sizeof started, "1970-01-01T00:00:00Z");
 	/* last_input_ms starts at started_ms: no input yet is null. */
 	bool have_input = s->last_input_ms > s->started_ms &&
-			  admin_rfc3339(admin_wall_ms(s->last_input_ms, mono_now, unix_now), last,
-					sizeof last) == 0;
+	    admin_rfc3339(admin_wall_ms(s->last_input_ms, mono_now, unix_now), last, sizeof last) ==
+		0;
 	double fps = (double)(long long)(s->fps * 10.0 + 0.5) / 10.0;
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:s}", "id", s->id, "user",
 			 s->user, "client", s->peer, "started", started, "last_input",
@@ -136,13 +136,15 @@ static json_t *admin_forensic_json(int dirfd, const char *name)
 	const struct gw_session *s = session_find_id(id);
 	bool copying = sum == NULL && s != NULL && s->state != GW_SESSION_DEAD;
 	json_t *o = json_pack("{s:s, s:s}", "id", id, "state",
-			      sum != NULL ? "complete" : copying ? "copying" : "incomplete");
+			      sum != NULL   ? "complete"
+				  : copying ? "copying"
+					    : "incomplete");
 	if (o == NULL || sum == NULL) {
 		json_decref(sum);
 		return o;
 	}
-	static const char *const keys[] = { "user", "what", "kept", "entries", "files",
-					    "bytes", "truncated", "manifest_sha256" };
+	static const char *const keys[] = { "user",  "what",  "kept",      "entries",
+					    "files", "bytes", "truncated", "manifest_sha256" };
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		json_t *v = json_object_get(sum, keys[i]);
 		if (v != NULL && (json_is_string(v) || json_is_integer(v) || json_is_boolean(v)))
@@ -181,7 +183,8 @@ void admin_forensics_list(struct admin_pss *pss)
 	qsort(names, n, sizeof names[0], admin_name_cmp);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++) {
-		if (list != NULL && json_array_append_new(list, admin_forensic_json(dirfd(d), names[i])) != 0) {
+		if (list != NULL &&
+		    json_array_append_new(list, admin_forensic_json(dirfd(d), names[i])) != 0) {
 			json_decref(list);
 			list = NULL;
 		}
@@ -189,7 +192,8 @@ void admin_forensics_list(struct admin_pss *pss)
 	}
 	closedir(d);
 	admin_reply_json(pss, 200,
-			 list != NULL ? json_pack("{s:o, s:b}", "forensics", list, "more", more) : NULL);
+			 list != NULL ? json_pack("{s:o, s:b}", "forensics", list, "more", more)
+				      : NULL);
 }
 
 void admin_forensic_delete(struct admin_pss *pss)

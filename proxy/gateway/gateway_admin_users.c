@@ -169,7 +169,8 @@ void admin_user_lock(struct admin_pss *pss, bool lock)
 		log_info("admin %s %s user %s", pss->admin, lock ? "locked" : "unlocked",
 			 pss->target.arg);
 		admin_audit(pss->admin, pss->peer, lock ? "lock_user" : "unlock_user",
-			    pss->target.arg, lock ? "unlocked" : "locked", lock ? "locked" : "unlocked");
+			    pss->target.arg, lock ? "unlocked" : "locked",
+			    lock ? "locked" : "unlocked");
 	}
 	if (!lock) {
 		/* A fresh start: failed logins before the unlock no longer count. */

@@ -51,33 +51,33 @@
 #include "gateway.h"
 #include "log.h"
 
-#define AUDIT_KEY_MAX 4096           /* bytes of key file at most */
-#define AUDIT_SYNC_MS 1000           /* dirty data is on disk after at most this */
-#define AUDIT_RETRY_MS 5000          /* a failed log is tried again after this */
+#define AUDIT_KEY_MAX 4096  /* bytes of key file at most */
+#define AUDIT_SYNC_MS 1000  /* dirty data is on disk after at most this */
+#define AUDIT_RETRY_MS 5000 /* a failed log is tried again after this */
 #define AUDIT_PATH_MAX (CONFIG_PATH_MAX + 32)
 
 /* The writer's state (one instance). */
 static struct {
-	bool opened;                     /* audit_open() succeeded, audit_close() not yet */
+	bool opened; /* audit_open() succeeded, audit_close() not yet */
 	uint8_t key[AUDIT_KEY_MAX];
 	size_t keylen;
-	int fd;                          /* the current file, or -1 (failed) */
-	char path[AUDIT_PATH_MAX];       /* the current file */
-	char date[9];                    /* its YYYYMMDD */
-	int num;                         /* its NNN */
-	bool new_file_next;              /* the current file ends badly: start a new one */
+	int fd;                    /* the current file, or -1 (failed) */
+	char path[AUDIT_PATH_MAX]; /* the current file */
+	char date[9];              /* its YYYYMMDD */
+	int num;                   /* its NNN */
+	bool new_file_next;        /* the current file ends badly: start a new one */
 	bool max_num_warned;
-	uint64_t seq;                    /* of the last record written (0: none yet) */
-	char prev[AUDIT_MAC_HEX + 1];    /* its mac ("" for none) */
-	bool dirty;                      /* written since the last fdatasync */
+	uint64_t seq;                 /* of the last record written (0: none yet) */
+	char prev[AUDIT_MAC_HEX + 1]; /* its mac ("" for none) */
+	bool dirty;                   /* written since the last fdatasync */
 	bool sync_armed;
 	lws_sorted_usec_list_t sync_sul;
 	/* failure */
 	bool failed;
-	int64_t fail_try_ms;             /* monotonic time of the last failed attempt */
-	char fail_since[40];             /* ts of the failure */
+	int64_t fail_try_ms;                   /* monotonic time of the last failed attempt */
+	char fail_since[40];                   /* ts of the failure */
 	char fail_error[AUDIT_PATH_MAX + 200]; /* what failed */
-	uint64_t lost;                   /* records not written since the failure */
+	uint64_t lost;                         /* records not written since the failure */
 	bool retry_armed;
 	lws_sorted_usec_list_t retry_sul;
 } aud = { .fd = -1 };
@@ -480,9 +480,10 @@ static int audit_append(const char *line, size_t len, int64_t unix_ms)
 	}
 	char today[9];
 	audit_file_date(unix_ms, today);
-	enum audit_file_rotation rotation =
-		audit_file_rotation((int64_t)st.st_size, gw->cfg.audit_rotate_mb,
-				    gw->cfg.audit_rotate_daily, today, aud.date, aud.num);
+	enum audit_file_rotation rotation = audit_file_rotation((int64_t)st.st_size,
+								gw->cfg.audit_rotate_mb,
+								gw->cfg.audit_rotate_daily, today,
+								aud.date, aud.num);
 	if (rotation == AUDIT_FILE_ROTATE) {
 		if (aud.dirty && fdatasync(aud.fd) != 0) {
 			audit_fail("fdatasync", errno);
@@ -531,8 +532,8 @@ static int audit_append(const char *line, size_t len, int64_t unix_ms)
  * Make and append the record. 0, or -1 (then the failure is recorded, or the
  * record could not be built at all: out of memory).
  */
-static int audit_write(const char *event, const char *user, const char *client,
-		       const char *session, json_t *extra)
+static int audit_write(const char *event, const char *user, const char *client, const char *session,
+		       json_t *extra)
 {
 	int64_t unix_ms = audit_unix_ms();
 	char ts[40];
@@ -553,9 +554,9 @@ static int audit_write(const char *event, const char *user, const char *client,
 			fields = audit_fields_make(event, user, client, session, NULL,
 						   AUDIT_FIELD_SHORT, false);
 			if (fields != NULL)
-				json_object_set_new(
-					fields, "audit_error",
-					json_string("the event's fields could not be recorded"));
+				json_object_set_new(fields, "audit_error",
+						    json_string(
+							"the event's fields could not be recorded"));
 		}
 		if (fields == NULL)
 			continue;
@@ -597,7 +598,7 @@ static bool audit_ends_cleanly(const char *path)
 	struct stat st;
 	char last = '\n';
 	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		  (st.st_size == 0 || pread(fd, &last, 1, st.st_size - 1) == 1) && last == '\n';
+	    (st.st_size == 0 || pread(fd, &last, 1, st.st_size - 1) == 1) && last == '\n';
 	close(fd);
 	return ok;
 }

@@ -195,8 +195,8 @@ void auth_refusals_flush_all(void)
 	}
 }
 
-bool auth_refusal_count(enum auth_for kind, const char *event, const char *user,
-			const char *peer, const char *reason)
+bool auth_refusal_count(enum auth_for kind, const char *event, const char *user, const char *peer,
+			const char *reason)
 {
 	struct auth_refused *r = &auth_refused[kind];
 	if (!r->ready) {
@@ -250,10 +250,8 @@ int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char
 		 * addresses try it).
 		 */
 		bool first = addr_locked_s > 0
-				     ? auth_refusal_count(kind, "login_refused_locked", "", peer,
-							  "locked_out")
-				     : auth_refusal_count(kind, "login_refused_locked", name, "",
-							  "locked_out");
+		    ? auth_refusal_count(kind, "login_refused_locked", "", peer, "locked_out")
+		    : auth_refusal_count(kind, "login_refused_locked", name, "", "locked_out");
 		if (first)
 			log_warn("%slogin of \"%s\" from %s refused: locked out for %d s more; "
 				 "further refusals are counted, audited once a minute",
@@ -270,8 +268,8 @@ int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char
 	int max_failures = gw->limits.login_max_failures;
 	if (max_failures > 0 &&
 	    (size_t)lockout_failures(gw->lockout, addr_key, gw->limits.login_lockout_s, now) +
-			    auth_pending(addr_key) >=
-		    (size_t)max_failures) {
+		    auth_pending(addr_key) >=
+		(size_t)max_failures) {
 		gw->metrics.refusals[w->rate_limited]++;
 		if (auth_refusal_count(kind, "login_refused_rate", "", peer, "checks_in_flight"))
 			log_warn("%slogin from %s refused: %zu logins from this address are being "
@@ -285,8 +283,9 @@ int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char
 		gw->metrics.refusals[w->busy]++;
 		log_warn("%slogin from %s refused: the password-check queue is full (auth_queue %d)",
 			 w->log_prefix, peer, gw->cfg.auth_queue);
-		auth_set(out, 503, "busy", "the server is busy checking other logins: try again in a "
-					   "moment",
+		auth_set(out, 503, "busy",
+			 "the server is busy checking other logins: try again in a "
+			 "moment",
 			 AUTH_BUSY_RETRY_S);
 		return -1;
 	}
@@ -337,12 +336,13 @@ const struct user *auth_finish(enum auth_for kind, const char *peer, const struc
 		log_warn("%slogin of %s from %s refused: account locked by an administrator",
 			 w->log_prefix, u->name, peer);
 		auth_audit_fail(kind, u->name, peer, "account_locked");
-		auth_set(out, 403, "account_locked", "this account is locked; ask your administrator",
-			 0);
+		auth_set(out, 403, "account_locked",
+			 "this account is locked; ask your administrator", 0);
 		return NULL;
 	}
 	if (kind == AUTH_FOR_ADMIN && !u->admin) {
-		log_warn("%s%s from %s refused: not an administrator", w->log_prefix, u->name, peer);
+		log_warn("%s%s from %s refused: not an administrator", w->log_prefix, u->name,
+			 peer);
 		auth_audit_fail(kind, u->name, peer, "not_admin");
 		auth_set(out, 403, "forbidden", "this user does not have the admin role", 0);
 		return NULL;

@@ -65,10 +65,10 @@ void auth_refusals_flush_all(void);
 
 /* A refusal, as a listener answers it: {"error": code, "message": message[, "retry_after_s"]}. */
 struct auth_answer {
-	unsigned int status;   /* 401, 403, 429 or 503 */
-	const char *code;      /* static text */
-	const char *message;   /* static text */
-	int retry_after_s;     /* > 0: a Retry-After header and "retry_after_s" */
+	unsigned int status; /* 401, 403, 429 or 503 */
+	const char *code;    /* static text */
+	const char *message; /* static text */
+	int retry_after_s;   /* > 0: a Retry-After header and "retry_after_s" */
 };
 
 /*
@@ -111,8 +111,8 @@ const struct user *auth_finish(enum auth_for kind, const char *peer, const struc
  * "via":"admin" for the admin API's. True for the key's first refusal of
  * the interval: the caller logs that one only.
  */
-bool auth_refusal_count(enum auth_for kind, const char *event, const char *user,
-			const char *peer, const char *reason);
+bool auth_refusal_count(enum auth_for kind, const char *event, const char *user, const char *peer,
+			const char *reason);
 
 /* Forget the failed logins of user name (an administrator unlocked it). */
 void auth_forget_failures(const char *name);

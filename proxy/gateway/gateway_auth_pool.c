@@ -47,7 +47,7 @@
 struct auth_job {
 	struct auth_job *next;
 	/* the loop's side */
-	struct lws *wsi;          /* the waiting connection; NULL once cancelled */
+	struct lws *wsi; /* the waiting connection; NULL once cancelled */
 	enum auth_for kind;
 	char tag[LOCKOUT_KEY_MAX]; /* who asked (address lockout key): auth_pending() */
 	/* input of the thread: copies, never pointers into the gateway's state */
@@ -62,11 +62,11 @@ struct auth_job {
 static struct {
 	bool started;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;          /* a job was queued, or stop */
+	pthread_cond_t wake;                      /* a job was queued, or stop */
 	struct auth_job *queue_head, *queue_tail; /* waiting for a thread */
 	size_t queued, queue_max;
-	struct auth_job *running;     /* being checked (a list, order does not matter) */
-	struct auth_job *done;        /* finished, waiting for auth_poll() */
+	struct auth_job *running; /* being checked (a list, order does not matter) */
+	struct auth_job *done;    /* finished, waiting for auth_poll() */
 	bool stop;
 	pthread_t *threads;
 	size_t n_threads;

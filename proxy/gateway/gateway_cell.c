@@ -39,19 +39,18 @@
 
 /* ---- the privileged parent: cells -------------------------------------- */
 
-
 /* In the cell: report a failed step and leave. */
 static void __attribute__((noreturn)) cell_fail(const struct cell_args *a, const char *what)
 {
 	char msg[200];
 	int n = snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
-	if (n > 0 && write(a->errw, msg, (size_t)(n < (int)sizeof msg ? n : (int)sizeof msg - 1)) < 0)
+	if (n > 0 &&
+	    write(a->errw, msg, (size_t)(n < (int)sizeof msg ? n : (int)sizeof msg - 1)) < 0)
 		_exit(125);
 	_exit(126);
 }
 
-static void cell_tmpfs(const struct cell_args *a, const char *path, const char *mode,
-		       int size_mib)
+static void cell_tmpfs(const struct cell_args *a, const char *path, const char *mode, int size_mib)
 {
 	char opts[96];
 	snprintf(opts, sizeof opts, "mode=%s,size=%dm,nr_inodes=65536", mode, size_mib);
@@ -154,8 +153,9 @@ static void cell_mounts(const struct cell_args *a, const char *dir)
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		cell_fail(a, "making / private");
 	cell_tmpfs(a, r, "0755", 4);
-	static const char *const dirs[] = { "/usr", "/etc", "/proc", "/sys", "/dev", "/tmp",
-					    "/var", "/var/tmp", "/var/cache", "/run", "/.old" };
+	static const char *const dirs[] = { "/usr",       "/etc", "/proc", "/sys",
+					    "/dev",       "/tmp", "/var",  "/var/tmp",
+					    "/var/cache", "/run", "/.old" };
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		if (mkdir(CELL_AT(dirs[i]), 0755) != 0)
 			cell_fail(a, p);
@@ -213,11 +213,12 @@ static void cell_mounts(const struct cell_args *a, const char *dir)
 	/* the worker binary, opened at start: wherever it was installed, the cell
 	   runs it from here (an exec by descriptor would need the host's path) */
 	struct stat was, is;
-	if (fstat(pv.exe_fd, &was) != 0 || stat(pv.exe_path, &is) != 0 ||
-	    was.st_dev != is.st_dev || was.st_ino != is.st_ino) {
+	if (fstat(pv.exe_fd, &was) != 0 || stat(pv.exe_path, &is) != 0 || was.st_dev != is.st_dev ||
+	    was.st_ino != is.st_ino) {
 		errno = ESTALE;
-		cell_fail(a, "pixelgate-session was replaced on disk since pixelgate started "
-			     "(restart pixelgate)");
+		cell_fail(a,
+			  "pixelgate-session was replaced on disk since pixelgate started "
+			  "(restart pixelgate)");
 	}
 	cell_bind(a, pv.exe_path, CELL_AT(PRIV_CELL_EXE), false);
 	/* The managed policy: exactly pixelgate's, with this cell's proxy. */
@@ -240,7 +241,6 @@ static void cell_mounts(const struct cell_args *a, const char *dir)
 		cell_fail(a, "making / read-only");
 #undef CELL_AT
 }
-
 
 static void cell_limit(const struct cell_args *a, int res, rlim_t v, const char *what)
 {

@@ -113,13 +113,16 @@ void cg_init(void)
 		char leaf[PATH_MAX + 32];
 		snprintf(leaf, sizeof leaf, "%s/pixelgate-gateway", cg.v2);
 		if (strstr(have, "memory") == NULL || strstr(have, "pids") == NULL) {
-			snprintf(cg.why, sizeof cg.why,
-				 "cgroup v2 at %.100s offers no memory and pids controllers (delegate "
-				 "them: systemd Delegate=yes)", cg.v2);
+			snprintf(
+			    cg.why, sizeof cg.why,
+			    "cgroup v2 at %.100s offers no memory and pids controllers (delegate "
+			    "them: systemd Delegate=yes)",
+			    cg.v2);
 		} else if ((mkdir(leaf, 0755) != 0 && errno != EEXIST) ||
 			   cg_write(leaf, "cgroup.procs", "0") != 0 ||
 			   cg_write(cg.v2, "cgroup.subtree_control",
-				    strstr(have, "cpu") ? "+memory +pids +cpu" : "+memory +pids") != 0) {
+				    strstr(have, "cpu") ? "+memory +pids +cpu" : "+memory +pids") !=
+			       0) {
 			snprintf(cg.why, sizeof cg.why, "cannot use cgroup v2 at %.100s: %s", cg.v2,
 				 strerror(errno));
 		} else {
@@ -131,7 +134,8 @@ void cg_init(void)
 	/* v1: memory and pids hierarchies where we may make groups */
 	char m[1024], p[1024], c[1024];
 	if (!cg_own("memory", m, sizeof m) || !cg_own("pids", p, sizeof p)) {
-		snprintf(cg.why, sizeof cg.why, "no cgroup v2 and no v1 memory and pids hierarchies");
+		snprintf(cg.why, sizeof cg.why,
+			 "no cgroup v2 and no v1 memory and pids hierarchies");
 		return;
 	}
 	snprintf(cg.mem, sizeof cg.mem, "/sys/fs/cgroup/memory%s", strcmp(m, "/") ? m : "");
@@ -181,7 +185,8 @@ int cg_create(const char *id, char *err, size_t errlen)
 		if (cg_write(d, "memory.max", v) != 0 || cg_write(d, "memory.swap.max", "0") != 0 ||
 		    cg_write(d, "memory.oom.group", "1") != 0 || cg_write(d, "pids.max", pids) != 0)
 			goto fail;
-		cg_write(d, "cpu.weight", "100"); /* equal shares: absent without the cpu controller */
+		cg_write(d, "cpu.weight",
+			 "100"); /* equal shares: absent without the cpu controller */
 		return 0;
 	}
 	cg_dir(cg.mem, id, d, sizeof d);
@@ -205,7 +210,8 @@ fail:
 int cg_join(const char *id)
 {
 	char d[PATH_MAX + 64];
-	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem, cg.mode == CG_V1 ? cg.pids : NULL,
+	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem,
+				 cg.mode == CG_V1 ? cg.pids : NULL,
 				 cg.mode == CG_V1 && cg.cpu[0] ? cg.cpu : NULL };
 	if (cg.mode == CG_NONE)
 		return 0;
@@ -220,7 +226,8 @@ int cg_join(const char *id)
 /* Groups an earlier run left (its parent was killed): removed once empty. */
 void cg_cleanup(void)
 {
-	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem, cg.mode == CG_V1 ? cg.pids : NULL,
+	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem,
+				 cg.mode == CG_V1 ? cg.pids : NULL,
 				 cg.mode == CG_V1 && cg.cpu[0] ? cg.cpu : NULL };
 	if (cg.mode == CG_NONE)
 		return;
@@ -233,7 +240,8 @@ void cg_cleanup(void)
 			char path[PATH_MAX + 300];
 			snprintf(path, sizeof path, "%s/%s", bases[i], e->d_name);
 			/* its processes were just killed: give them a moment to go */
-			for (int tries = 0; rmdir(path) != 0 && errno == EBUSY && tries < 20; tries++)
+			for (int tries = 0; rmdir(path) != 0 && errno == EBUSY && tries < 20;
+			     tries++)
 				usleep(50 * 1000);
 		}
 		if (d != NULL)
@@ -245,7 +253,8 @@ void cg_cleanup(void)
 void cg_remove(const char *id)
 {
 	char d[PATH_MAX + 64];
-	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem, cg.mode == CG_V1 ? cg.pids : NULL,
+	const char *bases[3] = { cg.mode == CG_V2 ? cg.v2 : cg.mem,
+				 cg.mode == CG_V1 ? cg.pids : NULL,
 				 cg.mode == CG_V1 && cg.cpu[0] ? cg.cpu : NULL };
 	if (cg.mode == CG_NONE)
 		return;

@@ -39,27 +39,26 @@
 
 /* ---- the egress forwarder ---------------------------------------------- */
 
-#define EGRESS_MAX_CONNS 64       /* Chromium keeps at most 32 per proxy */
+#define EGRESS_MAX_CONNS 64 /* Chromium keeps at most 32 per proxy */
 #define EGRESS_BUF 16384
-#define EGRESS_CONNECT_MS 10000   /* upstream_proxy must accept within this */
-#define EGRESS_IDLE_MS 600000     /* a connection silent both ways this long is closed */
+#define EGRESS_CONNECT_MS 10000 /* upstream_proxy must accept within this */
+#define EGRESS_IDLE_MS 600000   /* a connection silent both ways this long is closed */
 #define EGRESS_NOFILE (2 * EGRESS_MAX_CONNS + 16)
 
 struct egress_half {
 	char buf[EGRESS_BUF];
 	size_t len, off;
-	bool eof;      /* nothing more will be read from the source */
-	bool shut;     /* shutdown(SHUT_WR) sent to the destination */
+	bool eof;  /* nothing more will be read from the source */
+	bool shut; /* shutdown(SHUT_WR) sent to the destination */
 };
 
 struct egress_pair {
-	int cell, up;           /* -1 = free */
+	int cell, up; /* -1 = free */
 	bool connecting;
 	bool cell_gone, up_gone; /* hung up or failed: never polled again */
-	int64_t deadline_ms;    /* connect deadline, then idle deadline */
+	int64_t deadline_ms;     /* connect deadline, then idle deadline */
 	struct egress_half to_up, to_cell;
 };
-
 
 /* A non-blocking connect to the address resolved at start; -1 on failure. */
 static int egress_connect(void)
@@ -88,8 +87,8 @@ static void egress_close(struct egress_pair *p)
  * but nothing more is written to it, and it is never polled again (a socket
  * that hung up reports POLLHUP whatever it is asked: polling it would spin).
  */
-static void egress_move(int from, int to, struct egress_half *h, bool *from_gone,
-			bool *to_gone, short rev_from)
+static void egress_move(int from, int to, struct egress_half *h, bool *from_gone, bool *to_gone,
+			short rev_from)
 {
 	if (h->len == 0 && !h->eof && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
 		ssize_t n = recv(from, h->buf, sizeof h->buf, MSG_DONTWAIT);
@@ -122,8 +121,8 @@ static void egress_move(int from, int to, struct egress_half *h, bool *from_gone
 }
 
 /* The forwarder's life: accept in the cell, connect to the proxy, copy. */
-void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid,
-						  const char *id, pid_t parent)
+void __attribute__((noreturn))
+egress_main(int listen_fd, int logw, uid_t uid, const char *id, pid_t parent)
 {
 	/* a fork of the root parent: nothing of its state is wanted here */
 	sigset_t none;
@@ -136,7 +135,8 @@ void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid,
 	signal(SIGCHLD, SIG_DFL);
 	close(pv.life[1]);
 	/* what it logs goes through the parent, marked as the session's */
-	if (dup2(logw, STDERR_FILENO) != STDERR_FILENO || dup2(logw, STDOUT_FILENO) != STDOUT_FILENO)
+	if (dup2(logw, STDERR_FILENO) != STDERR_FILENO ||
+	    dup2(logw, STDOUT_FILENO) != STDOUT_FILENO)
 		_exit(1);
 	log_init("pixelgate-egress", LOG_LEVEL_INFO);
 	prctl(PR_SET_NAME, "pg-egress", 0, 0, 0);
@@ -214,10 +214,11 @@ void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid,
 				    (!ru && now >= p->deadline_ms)) {
 					if (err != 0 || !ru)
 						if (complaints++ < 5)
-							log_error("egress of session %s: cannot reach "
-								  "upstream_proxy %s:%s: %s", id,
-								  pv.proxy_host, pv.proxy_port,
-								  err ? strerror(err) : "timed out");
+							log_error(
+							    "egress of session %s: cannot reach "
+							    "upstream_proxy %s:%s: %s",
+							    id, pv.proxy_host, pv.proxy_port,
+							    err ? strerror(err) : "timed out");
 					egress_close(p);
 				} else if (ru) {
 					p->connecting = false;
@@ -253,8 +254,10 @@ void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid,
 				int u = egress_connect();
 				if (u < 0) {
 					if (complaints++ < 5)
-						log_error("egress of session %s: upstream_proxy %s:%s: %s",
-							  id, pv.proxy_host, pv.proxy_port, strerror(errno));
+						log_error(
+						    "egress of session %s: upstream_proxy %s:%s: %s",
+						    id, pv.proxy_host, pv.proxy_port,
+						    strerror(errno));
 					close(c);
 					continue;
 				}

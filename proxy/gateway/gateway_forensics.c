@@ -43,7 +43,7 @@
 #include "log.h"
 
 #define FORENSICS_TIMEOUT_S 60 /* the copier is killed (SIGALRM) past this */
-#define KEEP_BURST 4            /* copies at once; then one more per KEEP_REFILL_S */
+#define KEEP_BURST 4           /* copies at once; then one more per KEEP_REFILL_S */
 #define KEEP_REFILL_S 60
 #define KEEP_FREE_MIN (64ull << 20) /* free bytes left after a copy of forensics_max_mib */
 
@@ -51,7 +51,7 @@ static double keep_tokens = KEEP_BURST;
 static int64_t keep_refill_ms;
 
 static void keep_fail(struct priv_slot *ps, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void keep_fail(struct priv_slot *ps, const char *fmt, ...)
 {
@@ -85,7 +85,7 @@ static int keep_open(const struct priv_slot *ps)
 	snprintf(rel, sizeof rel, "%s/session-%s", gw->cfg.runtime_dir + 1, ps->id);
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					   RESOLVE_NO_MAGICLINKS };
+				    RESOLVE_NO_MAGICLINKS };
 	int fd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof how);
 	int saved = errno;
 	close(rfd);
@@ -206,8 +206,8 @@ static void __attribute__((noreturn)) keep_copier(struct priv_slot *ps, int out)
 	int saved = errno;
 	struct stat st;
 	struct statvfs vfs;
-	if (dest >= 0 && (fstat(dest, &st) != 0 || st.st_uid != pv.net_uid ||
-			  (st.st_mode & 077) != 0)) {
+	if (dest >= 0 &&
+	    (fstat(dest, &st) != 0 || st.st_uid != pv.net_uid || (st.st_mode & 077) != 0)) {
 		close(dest);
 		dest = -1;
 		saved = EPERM;
@@ -215,12 +215,15 @@ static void __attribute__((noreturn)) keep_copier(struct priv_slot *ps, int out)
 	uint64_t max = (uint64_t)gw->cfg.forensics_max_mib << 20;
 	if (dest < 0) {
 		snprintf(why, sizeof why, "forensics_dir %.80s: %s", gw->cfg.forensics_dir,
-			 saved == EPERM ? "not the gateway user's own (mode 0700)" : strerror(saved));
+			 saved == EPERM ? "not the gateway user's own (mode 0700)"
+					: strerror(saved));
 		forensics_error_line(result, sizeof result, why);
 	} else if (fstatvfs(dest, &vfs) != 0 ||
 		   (uint64_t)vfs.f_bavail * vfs.f_frsize < max + KEEP_FREE_MIN) {
-		snprintf(why, sizeof why, "forensics_dir %.80s: less than forensics_max_mib + 64 MiB "
-			 "free", gw->cfg.forensics_dir);
+		snprintf(why, sizeof why,
+			 "forensics_dir %.80s: less than forensics_max_mib + 64 MiB "
+			 "free",
+			 gw->cfg.forensics_dir);
 		forensics_error_line(result, sizeof result, why);
 	} else {
 		struct forensics_job j = {

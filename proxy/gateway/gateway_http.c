@@ -40,7 +40,7 @@
 #include "login.h"
 #include "ratelimit.h"
 
-static struct ratelimit http_rate;        /* staff logins per client address */
+static struct ratelimit http_rate; /* staff logins per client address */
 static bool http_rate_ready;
 
 /*
@@ -130,8 +130,7 @@ static int http_error(struct lws *wsi, unsigned int status, const char *code, co
 	return http_error_retry(wsi, status, code, message, upgrade_refusal, 0);
 }
 
-int gw_refuse_upgrade(struct lws *wsi, unsigned int status, const char *code,
-		      const char *message)
+int gw_refuse_upgrade(struct lws *wsi, unsigned int status, const char *code, const char *message)
 {
 	return http_error(wsi, status, code, message, true);
 }
@@ -154,8 +153,8 @@ static void http_audit_limit(const char *user, const char *peer, const char *rea
  * Keep the answer to a login whose password was checked off the loop, and
  * ask for HTTP_WRITEABLE to write it (http_write_reply()).
  */
-static void http_defer(struct lws *wsi, struct http_pss *pss, unsigned int status,
-		       const char *code, const char *message, int retry_after_s)
+static void http_defer(struct lws *wsi, struct http_pss *pss, unsigned int status, const char *code,
+		       const char *message, int retry_after_s)
 {
 	json_t *o = auth_error_json(code, message, retry_after_s);
 	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -213,18 +212,20 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 		pss = NULL;
 		int retry_s = ratelimit_retry_after_s(wait_ms);
 		gw->metrics.refusals[GW_REFUSE_RATE_LIMITED]++;
-		if (auth_refusal_count(AUTH_FOR_STAFF, "login_refused_rate", "", peer, "rate_limited"))
+		if (auth_refusal_count(AUTH_FOR_STAFF, "login_refused_rate", "", peer,
+				       "rate_limited"))
 			log_warn("logins from %s refused: over login_rate_per_s %d (burst %d); "
 				 "further refusals are counted, audited once a minute",
 				 peer, gw->limits.login_rate_per_s, gw->limits.login_burst);
-		return http_error_retry(wsi, 429, "rate_limited",
-					"too many logins from your address: wait before trying again",
-					false, retry_s);
+		return http_error_retry(
+		    wsi, 429, "rate_limited",
+		    "too many logins from your address: wait before trying again", false, retry_s);
 	}
 	if (pss->too_big) {
 		OPENSSL_cleanse(pss->body, sizeof pss->body);
 		log_warn("login from %s refused: body over %d bytes", peer, GW_LOGIN_BODY_MAX);
-		return http_error(wsi, 400, "bad_request", "request body is over 4096 bytes", false);
+		return http_error(wsi, 400, "bad_request", "request body is over 4096 bytes",
+				  false);
 	}
 	struct login_request req;
 	char msg[LOGIN_MESSAGE_LEN];
@@ -290,14 +291,16 @@ static void http_refuse_admission(struct lws *wsi, struct http_pss *pss, const c
 					 "all sessions on this server are in use; try again later",
 					 30 },
 		[GW_ADMIT_NO_UID] = { 503, "node_full",
-				      "all sessions on this server are in use; try again later", 30 },
+				      "all sessions on this server are in use; try again later",
+				      30 },
 	};
 	gw->metrics.refusals[gw_admit_refusal(admit)]++;
 	http_audit_limit(user, pss->peer, answers[admit].code);
 	switch (admit) {
 	case GW_ADMIT_USER_LIMIT:
 		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user "
-			 "%d)", user, pss->peer, session_count_user(user),
+			 "%d)",
+			 user, pss->peer, session_count_user(user),
 			 gw->limits.max_sessions_per_user);
 		break;
 	case GW_ADMIT_DRAINING:
@@ -310,8 +313,8 @@ static void http_refuse_admission(struct lws *wsi, struct http_pss *pss, const c
 	case GW_ADMIT_NO_UID:
 	case GW_ADMIT_OK:
 		log_warn("login of %s from %s refused: node full (all %d session uids are in use; "
-			 "session_uid_count %d)", user, pss->peer, gw->cfg.session_uid_count,
-			 gw->cfg.session_uid_count);
+			 "session_uid_count %d)",
+			 user, pss->peer, gw->cfg.session_uid_count, gw->cfg.session_uid_count);
 		break;
 	}
 	http_defer(wsi, pss, answers[admit].status, answers[admit].code, answers[admit].message,
@@ -394,8 +397,10 @@ static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
 	char peer[64], uri[256], proto[128], arg[TICKET_TEXT_LEN + 16];
 	http_peer(wsi, peer, sizeof peer);
 	if (upgrade == NULL || strcmp(upgrade, "websocket") != 0)
-		return http_error(wsi, 400, "bad_request", "only WebSocket upgrades are served", true);
-	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/rfb") != 0) {
+		return http_error(wsi, 400, "bad_request", "only WebSocket upgrades are served",
+				  true);
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+	    strcmp(uri, "/rfb") != 0) {
 		log_warn("upgrade from %s refused: no such path", peer);
 		return http_error(wsi, 404, "not_found", "no such path", true);
 	}
@@ -465,7 +470,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		if (strcmp(uri, "/rfb") == 0)
 			return http_error(wsi, 400, "bad_request",
-					  "/rfb is a WebSocket endpoint (Upgrade: websocket)", false);
+					  "/rfb is a WebSocket endpoint (Upgrade: websocket)",
+					  false);
 		return http_error(wsi, 404, "not_found", "no such path", false);
 	}
 

@@ -48,9 +48,10 @@ int64_t gw_now_ms(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pixelgate -c FILE      run the gateway (foreground)\n"
-		   "       pixelgate -n -c FILE   check the configuration and exit\n"
-		   "       pixelgate --keys       list every configuration key with its default\n");
+	fprintf(f,
+		"usage: pixelgate -c FILE      run the gateway (foreground)\n"
+		"       pixelgate -n -c FILE   check the configuration and exit\n"
+		"       pixelgate --keys       list every configuration key with its default\n");
 }
 
 /* Route libwebsockets' own log lines into ours. */
@@ -141,7 +142,7 @@ static struct lws_vhost *main_tls_vhost(const char *name, const char *address, i
 	info.ssl_cert_filepath = gw->cfg.tls_cert;
 	info.ssl_private_key_filepath = gw->cfg.tls_key;
 	info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
-			       SSL_OP_NO_TLSv1_1;
+	    SSL_OP_NO_TLSv1_1;
 	info.alpn = "http/1.1";
 	info.keepalive_timeout = 30;
 	info.timeout_secs = 30;
@@ -164,7 +165,8 @@ static int main_open_worker(char *err, size_t errlen)
 		}
 		path[n] = '\0';
 		char *slash = strrchr(path, '/');
-		if (slash == NULL || (size_t)(slash - path) + sizeof "/pixelgate-session" > sizeof path) {
+		if (slash == NULL ||
+		    (size_t)(slash - path) + sizeof "/pixelgate-session" > sizeof path) {
 			snprintf(err, errlen, "unexpected path %s", path);
 			return -1;
 		}
@@ -190,7 +192,8 @@ static int main_check_config(char *err, size_t errlen)
 	if (config_load(&gw->cfg, gw->config_path, err, errlen) != 0)
 		return -1;
 	if (gw->cfg.tls_cert[0] == '\0' || gw->cfg.tls_key[0] == '\0') {
-		snprintf(err, errlen, "%s: tls_cert and tls_key are required (the staff listener is TLS only)",
+		snprintf(err, errlen,
+			 "%s: tls_cert and tls_key are required (the staff listener is TLS only)",
 			 gw->config_path);
 		return -1;
 	}
@@ -200,12 +203,13 @@ static int main_check_config(char *err, size_t errlen)
 		return -1;
 	}
 	if (gw->cfg.upstream_proxy[0] == '\0' && !gw->cfg.development_direct_egress) {
-		snprintf(err, errlen,
-			 "%s: [session] upstream_proxy is required: it is the sessions' only way out "
-			 "(host:port of the prefectural security cloud's proxy, or a local squid); "
-			 "development_direct_egress = on lets browsers use the host's network (never "
-			 "in production)",
-			 gw->config_path);
+		snprintf(
+		    err, errlen,
+		    "%s: [session] upstream_proxy is required: it is the sessions' only way out "
+		    "(host:port of the prefectural security cloud's proxy, or a local squid); "
+		    "development_direct_egress = on lets browsers use the host's network (never "
+		    "in production)",
+		    gw->config_path);
 		return -1;
 	}
 	if (gw->cfg.upstream_proxy[0] == '\0')
@@ -242,9 +246,10 @@ static int main_check_files(char *err, size_t errlen)
 		return -1;
 	if (config_check_secret_file(gw->cfg.audit_key_file, err, errlen) != 0) {
 		size_t n = strlen(err);
-		snprintf(err + n, errlen - n,
-			 " (the audit key: create it with: head -c 32 /dev/urandom > %s && chmod 600 %s)",
-			 gw->cfg.audit_key_file, gw->cfg.audit_key_file);
+		snprintf(
+		    err + n, errlen - n,
+		    " (the audit key: create it with: head -c 32 /dev/urandom > %s && chmod 600 %s)",
+		    gw->cfg.audit_key_file, gw->cfg.audit_key_file);
 		return -1;
 	}
 	if (main_readable("audit_key_file", gw->cfg.audit_key_file, err, errlen) != 0)
@@ -340,8 +345,7 @@ static int main_runtime_dir(char *err, size_t errlen)
 		if (strncmp(e->d_name, "session-", 8) != 0)
 			continue;
 		/* Only names we create: "session-" and 16 hex digits. */
-		if (strlen(e->d_name) != 8 + 16 ||
-		    strspn(e->d_name + 8, "0123456789abcdef") != 16)
+		if (strlen(e->d_name) != 8 + 16 || strspn(e->d_name + 8, "0123456789abcdef") != 16)
 			continue;
 		char path[CONFIG_PATH_MAX + 64];
 		snprintf(path, sizeof path, "%s/%.24s", dir, e->d_name);
@@ -408,11 +412,12 @@ int main(int argc, char **argv)
 	}
 	if (main_runtime_dir(err, sizeof err) != 0)
 		fatal("%s", err);
-	if (root && (main_prepare_dir(gw->cfg.state_dir, err, sizeof err) != 0 ||
-		     main_prepare_dir(gw->cfg.audit_dir, err, sizeof err) != 0 ||
-		     main_prepare_dir(gw->cfg.forensics_dir, err, sizeof err) != 0 ||
-		     (strcmp(gw->cfg.recording, "off") != 0 &&
-		      main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
+	if (root &&
+	    (main_prepare_dir(gw->cfg.state_dir, err, sizeof err) != 0 ||
+	     main_prepare_dir(gw->cfg.audit_dir, err, sizeof err) != 0 ||
+	     main_prepare_dir(gw->cfg.forensics_dir, err, sizeof err) != 0 ||
+	     (strcmp(gw->cfg.recording, "off") != 0 &&
+	      main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
 		fatal("%s", err);
 	/* From here on this is the network process; the root parent stays in priv_split. */
 	if (priv_split(gw->session_exe_fd, main_worker_path, err, sizeof err) != 0)
@@ -454,8 +459,9 @@ int main(int argc, char **argv)
 							  : gw->cfg.listen_port,
 				   main_protocols);
 	if (gw->vhost == NULL)
-		fatal("could not listen on %s:%d with TLS (address in use, or bad tls_cert/tls_key?)",
-		      gw->cfg.listen_address, gw->cfg.listen_port);
+		fatal(
+		    "could not listen on %s:%d with TLS (address in use, or bad tls_cert/tls_key?)",
+		    gw->cfg.listen_address, gw->cfg.listen_port);
 
 	if (gw->cfg.admin_listen_port != 0) {
 		static struct lws_protocols admin_protocols[] = {
@@ -466,8 +472,8 @@ int main(int argc, char **argv)
 		gw->admin_vhost = main_tls_vhost("admin", gw->cfg.admin_listen_address,
 						 gw->cfg.admin_listen_port, admin_protocols);
 		if (gw->admin_vhost == NULL)
-			fatal("could not listen on %s:%d (admin, TLS)", gw->cfg.admin_listen_address,
-			      gw->cfg.admin_listen_port);
+			fatal("could not listen on %s:%d (admin, TLS)",
+			      gw->cfg.admin_listen_address, gw->cfg.admin_listen_port);
 	}
 	if (gw->cfg.agent_check_port != 0) {
 		static const struct lws_protocols agent_protocols[] = {
@@ -482,8 +488,8 @@ int main(int argc, char **argv)
 		info.options = LWS_SERVER_OPTION_ONLY_RAW;
 		gw->agent_vhost = lws_create_vhost(gw->ctx, &info);
 		if (gw->agent_vhost == NULL)
-			fatal("could not listen on %s:%d (agent-check)", gw->cfg.agent_check_address,
-			      gw->cfg.agent_check_port);
+			fatal("could not listen on %s:%d (agent-check)",
+			      gw->cfg.agent_check_address, gw->cfg.agent_check_port);
 	}
 
 	lws_adopt_desc_t ad = { 0 };

@@ -86,7 +86,7 @@ struct priv_state pv = { .fd = -1, .exe_fd = -1, .life = { -1, -1 } };
 bool priv_id_ok(const char *id)
 {
 	return strnlen(id, sizeof((struct priv_msg *)0)->id) == 16 &&
-	       strspn(id, "0123456789abcdef") == 16;
+	    strspn(id, "0123456789abcdef") == 16;
 }
 
 int priv_send(int sock, const struct priv_msg *m, int fd)
@@ -131,7 +131,8 @@ int priv_setrlimit(int res, rlim_t v)
 		return 0;
 	/* valgrind (the memcheck test runs the gateway under it) keeps the hard
 	   NOFILE limit for itself: the soft one still keeps fds below 1024 */
-	if (errno == EPERM && res == RLIMIT_NOFILE && getrlimit(res, &rl) == 0 && rl.rlim_max >= v) {
+	if (errno == EPERM && res == RLIMIT_NOFILE && getrlimit(res, &rl) == 0 &&
+	    rl.rlim_max >= v) {
 		rl.rlim_cur = v;
 		if (setrlimit(res, &rl) == 0)
 			return 0;
@@ -212,8 +213,7 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				close(fd);
 			return 0;
 		}
-		if (!priv_id_ok(m.id) ||
-		    (m.type != PRIV_SPAWNED && m.type != PRIV_EXITED) ||
+		if (!priv_id_ok(m.id) || (m.type != PRIV_SPAWNED && m.type != PRIV_EXITED) ||
 		    (fd >= 0 && (m.type != PRIV_SPAWNED || m.status != 0))) {
 			log_error("malformed message from the privileged parent (type %u)",
 				  (unsigned)m.type);
@@ -235,7 +235,7 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 /* ---- the privileged parent: spawning and reaping ------------------------ */
 
 static void priv_reply_fail(const char *id, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void priv_reply_fail(const char *id, const char *fmt, ...)
 {
 	struct priv_msg m = { .type = PRIV_SPAWNED, .status = 1 };
@@ -298,8 +298,8 @@ static void priv_spawn_cell(const char *id)
 	pid_t ppid_self = getpid();
 	uid_t uid = pv.cells ? (uid_t)gw->cfg.session_uid_base + (uid_t)slot : getuid();
 	bool netns = pv.cells && pv.proxy_host[0] != '\0';
-	int ctrl[2] = { -1, -1 }, pass[2] = { -1, -1 }, errp[2] = { -1, -1 },
-	    logp[2] = { -1, -1 }, egress_fd = -1;
+	int ctrl[2] = { -1, -1 }, pass[2] = { -1, -1 }, errp[2] = { -1, -1 }, logp[2] = { -1, -1 },
+	    egress_fd = -1;
 	memset(ps, 0, sizeof *ps);
 	ps->log_fd = -1;
 	ps->keep_fd = -1;
@@ -327,15 +327,22 @@ static void priv_spawn_cell(const char *id)
 		cg_remove(id);
 		goto out;
 	}
-	struct cell_args args = { .slot = slot, .uid = uid, .ctrl = ctrl[1], .pass = pass[1],
-				  .errw = errp[1], .logw = logp[1], .id = id, .netns = netns };
+	struct cell_args args = { .slot = slot,
+				  .uid = uid,
+				  .ctrl = ctrl[1],
+				  .pass = pass[1],
+				  .errw = errp[1],
+				  .logw = logp[1],
+				  .id = id,
+				  .netns = netns };
 	int flags = SIGCHLD;
 	if (pv.cells)
 		flags |= CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-			 (netns ? CLONE_NEWNET : 0);
+		    (netns ? CLONE_NEWNET : 0);
 	pid_t pid = clone(cell_main, priv_stack + sizeof priv_stack, flags, &args);
 	if (pid < 0) {
-		priv_reply_fail(id, "cannot create the session's cell (clone: %s)", strerror(errno));
+		priv_reply_fail(id, "cannot create the session's cell (clone: %s)",
+				strerror(errno));
 		if (ps->dir[0])
 			session_remove_dir(ps->dir);
 		if (pv.cells)
@@ -354,8 +361,8 @@ static void priv_spawn_cell(const char *id)
 	if (netns) {
 		struct pollfd p = { pass[0], POLLIN, 0 };
 		struct priv_msg m;
-		if (poll(&p, 1, PRIV_SETUP_TIMEOUT_MS) > 0 && priv_recv(pass[0], &m, &egress_fd) == 1 &&
-		    egress_fd >= 0) {
+		if (poll(&p, 1, PRIV_SETUP_TIMEOUT_MS) > 0 &&
+		    priv_recv(pass[0], &m, &egress_fd) == 1 && egress_fd >= 0) {
 			pid_t e = fork();
 			if (e == 0)
 				egress_main(egress_fd, logp[1], uid, id, ppid_self);
@@ -431,7 +438,8 @@ static void priv_log_line(struct priv_slot *ps, const char *line, size_t len)
 	char out[PRIV_LOG_LINE + 128];
 	size_t n = 0;
 	if (ps->log_dropped > 0) {
-		n = (size_t)snprintf(out, sizeof out, "cell %s| (%lu lines dropped: more than %d a second)\n",
+		n = (size_t)snprintf(out, sizeof out,
+				     "cell %s| (%lu lines dropped: more than %d a second)\n",
 				     ps->id, ps->log_dropped, PRIV_LOG_RATE);
 		ps->log_dropped = 0;
 		if (write(STDERR_FILENO, out, n) < 0)
@@ -532,8 +540,10 @@ static bool priv_reap(int *net_status)
 			} else if (ps->egress == pid) {
 				ps->egress = 0;
 				if (ps->cell > 0 && !ps->keep_asked) {
-					log_error("session %s: the egress forwarder exited; ending the "
-						  "session", ps->id);
+					log_error(
+					    "session %s: the egress forwarder exited; ending the "
+					    "session",
+					    ps->id);
 					kill(ps->cell, SIGKILL);
 				}
 			} else {
@@ -593,8 +603,8 @@ static int priv_loop(int sig_fd)
 		p[0] = (struct pollfd){ sig_fd, POLLIN, 0 };
 		p[1] = (struct pollfd){ pv.fd, POLLIN, 0 };
 		for (int i = 0; i < pv.nslots; i++)
-			p[2 + i] = (struct pollfd){ pv.slots[i].used ? pv.slots[i].log_fd : -1, POLLIN,
-						    0 };
+			p[2 + i] = (struct pollfd){ pv.slots[i].used ? pv.slots[i].log_fd : -1,
+						    POLLIN, 0 };
 		if (poll(p, (nfds_t)pv.nslots + 2, -1) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < pv.nslots; i++)
@@ -722,12 +732,13 @@ int priv_check(bool root, char *err, size_t errlen)
 	pv.cells = root;
 	if (!root) {
 		if (!gw->cfg.development_unprivileged) {
-			snprintf(err, errlen,
-				 "pixelgate runs as uid %u, not root: it cannot give sessions a cell "
-				 "of their own (a uid, namespaces, egress only through the proxy). Start "
-				 "it as root (it drops to [server] user for the network side), or set "
-				 "[server] development_unprivileged = on on a development machine",
-				 (unsigned)getuid());
+			snprintf(
+			    err, errlen,
+			    "pixelgate runs as uid %u, not root: it cannot give sessions a cell "
+			    "of their own (a uid, namespaces, egress only through the proxy). Start "
+			    "it as root (it drops to [server] user for the network side), or set "
+			    "[server] development_unprivileged = on on a development machine",
+			    (unsigned)getuid());
 			return -1;
 		}
 		pv.net_uid = getuid();
@@ -749,11 +760,14 @@ int priv_check(bool root, char *err, size_t errlen)
 			struct passwd *p = getpwuid(u);
 			struct group *g = p == NULL ? getgrgid(u) : NULL;
 			if (p != NULL || g != NULL || u == pv.net_uid) {
-				snprintf(err, errlen,
-					 "session uid %u (session_uid_base %d + %d) belongs to %s %s: the "
-					 "range must be used by no account; move session_uid_base",
-					 (unsigned)u, gw->cfg.session_uid_base, i,
-					 p ? "user" : "group", p ? p->pw_name : g ? g->gr_name : gw->cfg.user);
+				snprintf(
+				    err, errlen,
+				    "session uid %u (session_uid_base %d + %d) belongs to %s %s: the "
+				    "range must be used by no account; move session_uid_base",
+				    (unsigned)u, gw->cfg.session_uid_base, i, p ? "user" : "group",
+				    p       ? p->pw_name
+					: g ? g->gr_name
+					    : gw->cfg.user);
 				return -1;
 			}
 		}
@@ -795,9 +809,8 @@ int priv_check(bool root, char *err, size_t errlen)
 	char proxy[32];
 	snprintf(proxy, sizeof proxy, "127.0.0.1:%d", PRIV_EGRESS_PORT);
 	return chromium_policy_build(gw->cfg.chromium_policy, gw->cfg.url_allowlist,
-				     gw->cfg.url_blocklist,
-				     root && pv.proxy_host[0] ? proxy : NULL, &pv.policy_json, err,
-				     errlen);
+				     gw->cfg.url_blocklist, root && pv.proxy_host[0] ? proxy : NULL,
+				     &pv.policy_json, err, errlen);
 }
 
 uid_t priv_net_uid(void)
@@ -823,13 +836,16 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 		cg_init();
 		if (cg.mode == CG_NONE)
 			/* what is lost: README, "Sessions and cells" */
-			log_warn("sessions get no cgroup of their own (%s): their memory and process "
-				 "counts are held by RLIMIT_NPROC and the worker's watchdog only, memory "
-				 "no process shows (memfd) is not bounded, and their CPU use is not "
-				 "weighted against each other", cg.why);
+			log_warn(
+			    "sessions get no cgroup of their own (%s): their memory and process "
+			    "counts are held by RLIMIT_NPROC and the worker's watchdog only, memory "
+			    "no process shows (memfd) is not bounded, and their CPU use is not "
+			    "weighted against each other",
+			    cg.why);
 		else
 			log_info("each session gets a cgroup (%s: memory %d MiB, pids %d, equal CPU "
-				 "weight)", cg.mode == CG_V2 ? cg.v2 : "v1 memory, pids, cpu",
+				 "weight)",
+				 cg.mode == CG_V2 ? cg.v2 : "v1 memory, pids, cpu",
 				 gw->cfg.session_memory_mib * 5 / 4, gw->cfg.session_max_procs);
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, PRIV_OOM_GATEWAY, strlen(PRIV_OOM_GATEWAY)) < 0)
@@ -883,14 +899,14 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 			    setresgid(pv.net_gid, pv.net_gid, pv.net_gid) != 0 ||
 			    setresuid(pv.net_uid, pv.net_uid, pv.net_uid) != 0 || setuid(0) == 0 ||
 			    getuid() != pv.net_uid) {
-				snprintf(err, errlen, "becoming %s: %s", gw->cfg.user, strerror(errno));
+				snprintf(err, errlen, "becoming %s: %s", gw->cfg.user,
+					 strerror(errno));
 				return -1;
 			}
 			/* setuid cleared the death signal */
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
 		}
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-		    prctl(PR_SET_DUMPABLE, 0) != 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
 			snprintf(err, errlen, "prctl: %s", strerror(errno));
 			return -1;
 		}
@@ -920,6 +936,7 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	log_info("privileged parent %d: network process %d runs as %s (uid %u)%s", (int)getpid(),
 		 (int)pid, pv.cells ? gw->cfg.user : "this user", (unsigned)pv.net_uid,
-		 pv.cells ? "; sessions run in cells" : "; DEVELOPMENT: sessions run without cells");
+		 pv.cells ? "; sessions run in cells"
+			  : "; DEVELOPMENT: sessions run without cells");
 	exit(priv_loop(sig_fd));
 }

@@ -27,8 +27,8 @@
 #define PRIV_OOM_GATEWAY "-900"
 #define PRIV_NOFILE 1000 /* libvncserver select()s: every fd must stay below 1024 */
 #define PRIV_CELL_EXE "/run/pixelgate-session" /* the worker binary inside a cell */
-#define PRIV_LOG_LINE 2048 /* a cell's log line is cut here */
-#define PRIV_LOG_RATE 50   /* lines per second a cell may log, after a burst of... */
+#define PRIV_LOG_LINE 2048                     /* a cell's log line is cut here */
+#define PRIV_LOG_RATE 50 /* lines per second a cell may log, after a burst of... */
 #define PRIV_LOG_BURST 400
 
 enum priv_type {
@@ -54,38 +54,38 @@ struct priv_msg {
 struct priv_slot {
 	bool used;
 	char id[24];
-	pid_t cell;   /* the worker, pid 1 of the cell; 0 once reaped */
-	pid_t egress; /* the egress forwarder; 0 once reaped or none */
-	int cell_status; /* the worker's wait status, for EXITED */
+	pid_t cell;                     /* the worker, pid 1 of the cell; 0 once reaped */
+	pid_t egress;                   /* the egress forwarder; 0 once reaped or none */
+	int cell_status;                /* the worker's wait status, for EXITED */
 	char dir[CONFIG_PATH_MAX + 32]; /* without a cell: the host directory to remove */
-	int log_fd;   /* the read end of the cell's stdout/stderr, or -1 */
+	int log_fd;                     /* the read end of the cell's stdout/stderr, or -1 */
 	char log_buf[PRIV_LOG_LINE];
 	size_t log_len;
-	double log_tokens;       /* lines it may write now (PRIV_LOG_RATE per second) */
+	double log_tokens; /* lines it may write now (PRIV_LOG_RATE per second) */
 	int64_t log_refill_ms;
 	unsigned long log_dropped;
 	/* forensics (PRIV_KEEP): the session's directory held open while the
 	   cell dies, then copied by a child once the cell is reaped */
-	int keep_fd;             /* O_PATH of the session's directory, or -1 */
+	int keep_fd; /* O_PATH of the session's directory, or -1 */
 	bool keep_asked;
-	pid_t copier;            /* the copying child; 0 once reaped or none */
-	int copier_out;          /* its result line (read end), or -1 */
-	char keep_text[200];     /* "user\nwhat" from the KEEP */
-	char kept[200];          /* the result line for EXITED */
+	pid_t copier;        /* the copying child; 0 once reaped or none */
+	int copier_out;      /* its result line (read end), or -1 */
+	char keep_text[200]; /* "user\nwhat" from the KEEP */
+	char kept[200];      /* the result line for EXITED */
 };
 
 struct priv_state {
-	int fd;                 /* to the network process */
+	int fd; /* to the network process */
 	pid_t net_pid;
-	int exe_fd;             /* pixelgate-session, opened at start */
+	int exe_fd;              /* pixelgate-session, opened at start */
 	char exe_path[PATH_MAX]; /* where it was: bound into each cell if it is still that file */
-	int life[2];            /* never written: a child sees POLLHUP once the parent died */
-	bool cells;             /* root: sessions get cells */
+	int life[2];             /* never written: a child sees POLLHUP once the parent died */
+	bool cells;              /* root: sessions get cells */
 	uid_t net_uid;
 	gid_t net_gid;
 	struct priv_slot *slots;
 	int nslots;
-	char *policy_json;      /* the policy each cell gets */
+	char *policy_json; /* the policy each cell gets */
 	char proxy_host[256], proxy_port[8];
 	struct sockaddr_storage proxy_addr; /* upstream_proxy, resolved at start */
 	socklen_t proxy_addrlen;
@@ -100,10 +100,10 @@ extern struct priv_state pv;
 struct cell_args {
 	int slot;
 	uid_t uid;
-	int ctrl;      /* the worker's control socket (becomes fd 3) */
-	int pass;      /* to send the egress listening socket back */
-	int errw;      /* set-up failure text; closed by a successful exec */
-	int logw;      /* the cell's stdout and stderr: a pipe the parent reads */
+	int ctrl; /* the worker's control socket (becomes fd 3) */
+	int pass; /* to send the egress listening socket back */
+	int errw; /* set-up failure text; closed by a successful exec */
+	int logw; /* the cell's stdout and stderr: a pipe the parent reads */
 	const char *id;
 	bool netns;
 };
@@ -112,9 +112,9 @@ struct cell_args {
 enum { CG_NONE, CG_V1, CG_V2 };
 struct priv_cgroups {
 	int mode;
-	char v2[PATH_MAX];                  /* our v2 group's directory */
+	char v2[PATH_MAX];                                 /* our v2 group's directory */
 	char mem[PATH_MAX], pids[PATH_MAX], cpu[PATH_MAX]; /* v1: our group in each */
-	char why[200];                      /* CG_NONE: why not */
+	char why[200];                                     /* CG_NONE: why not */
 };
 extern struct priv_cgroups cg;
 
@@ -133,8 +133,8 @@ int priv_setrlimit(int res, rlim_t v);
 int cell_main(void *arg);
 
 /* gateway_egress.c: the forwarder's life, in a child of the parent. */
-void __attribute__((noreturn)) egress_main(int listen_fd, int logw, uid_t uid, const char *id,
-					   pid_t parent);
+void __attribute__((noreturn))
+egress_main(int listen_fd, int logw, uid_t uid, const char *id, pid_t parent);
 
 /* gateway_forensics.c: keep slot ps's directory (PRIV_KEEP) and kill its cell. */
 void priv_keep_slot(struct priv_slot *ps, const char *text);

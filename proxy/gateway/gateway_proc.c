@@ -41,8 +41,7 @@ void session_remove_dir(const char *dir)
 {
 	if (dir[0] == '\0')
 		return;
-	if (nftw(dir, proc_rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 &&
-	    errno != ENOENT)
+	if (nftw(dir, proc_rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
 		log_warn("removing %s: %s", dir, strerror(errno));
 }
 

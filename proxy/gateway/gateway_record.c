@@ -40,11 +40,11 @@ _Static_assert(sizeof(struct timeval) == 16, "vncrec timestamps assume an LP64 s
 struct gw_rec {
 	int fd;
 	char path[CONFIG_PATH_MAX + 64];
-	char name[64];                 /* file name, for the audit record */
-	EVP_MD_CTX *md;                /* sha256 of everything written */
-	uint64_t bytes;                /* written to the file */
-	uint64_t kicked;               /* write-back started up to here */
-	bool stopped;                  /* a write failed: nothing more is written */
+	char name[64];   /* file name, for the audit record */
+	EVP_MD_CTX *md;  /* sha256 of everything written */
+	uint64_t bytes;  /* written to the file */
+	uint64_t kicked; /* write-back started up to here */
+	bool stopped;    /* a write failed: nothing more is written */
 };
 
 static lws_sorted_usec_list_t record_prune_sul;
@@ -151,8 +151,8 @@ void record_data(struct gw_conn *conn, const uint8_t *in, size_t len, bool start
 	if (r == NULL || r->stopped)
 		return;
 	if ((starts_message && rec_timestamp(r) != 0) || rec_write(r, in, len) != 0) {
-		log_error("recording %s of %s: %s: recording stopped, the session goes on",
-			  r->path, conn->user, strerror(errno ? errno : EIO));
+		log_error("recording %s of %s: %s: recording stopped, the session goes on", r->path,
+			  conn->user, strerror(errno ? errno : EIO));
 		r->stopped = true;
 	}
 }

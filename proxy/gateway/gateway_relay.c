@@ -114,7 +114,8 @@ void relay_hand_over(struct gw_conn *conn)
 	if (ipc_send(s->ctrl_fd, IPC_ATTACH, NULL, 0, conn->worker_fd) != 0) {
 		log_error("session %s: could not hand the viewer's socket to the worker: %s", s->id,
 			  strerror(errno));
-		relay_close(conn, GW_CLOSE_SESSION_ENDED, "session ended: could not reach the browser");
+		relay_close(conn, GW_CLOSE_SESSION_ENDED,
+			    "session ended: could not reach the browser");
 	}
 	close(conn->worker_fd);
 	conn->worker_fd = -1;
@@ -131,7 +132,8 @@ static void relay_close_later_cb(lws_sorted_usec_list_t *sul)
 		utf8_clean(why, sizeof why, conn->session->end_reason);
 		snprintf(reason, sizeof reason, "session ended: %s", why);
 	} else {
-		snprintf(reason, sizeof reason, "session ended: the browser session closed the connection");
+		snprintf(reason, sizeof reason,
+			 "session ended: the browser session closed the connection");
 	}
 	relay_close(conn, GW_CLOSE_SESSION_ENDED, reason);
 }
@@ -456,24 +458,27 @@ static void relay_process(struct gw_conn *conn)
 		}
 		/* what the worker may answer depends on it (format, encodings) */
 		char why[RFB_SC_REASON_LEN];
-		if (normal && !rfb_sc_client(&conn->sc,
-					     v == RFB_PASS ? conn->up_in.data + off : step.rewritten,
-					     v == RFB_PASS ? step.len : step.rewritten_len, why,
-					     sizeof why)) {
+		if (normal &&
+		    !rfb_sc_client(&conn->sc,
+				   v == RFB_PASS ? conn->up_in.data + off : step.rewritten,
+				   v == RFB_PASS ? step.len : step.rewritten_len, why,
+				   sizeof why)) {
 			log_warn("viewer of %s from %s: RFB message refused: %s", conn->user,
 				 conn->peer, why);
 			json_t *f = json_pack("{s:s}", "what", why);
 			audit_event("protocol_violation", conn->user, conn->peer,
 				    conn->session ? conn->session->id : "", f);
 			json_decref(f);
-			relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: pixel format "
+			relay_close(conn, GW_CLOSE_VIOLATION,
+				    "protocol violation: pixel format "
 				    "changed after the first update request");
 			return;
 		}
 		if (normal && v == RFB_PASS) {
 			bool stop;
 			struct rfb_filter saved = conn->filter;
-			bool done = relay_budget(conn, conn->up_in.data + off, step.len, now, &stop);
+			bool done = relay_budget(conn, conn->up_in.data + off, step.len, now,
+						 &stop);
 			if (stop) {
 				/* parsed again when reading goes on */
 				conn->filter = saved;
@@ -511,7 +516,8 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 		return;
 	if (!lws_frame_is_binary(wsi)) {
 		log_warn("viewer of %s from %s: text frame refused", conn->user, conn->peer);
-		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: text frames are not RFB");
+		relay_close(conn, GW_CLOSE_VIOLATION,
+			    "protocol violation: text frames are not RFB");
 		return;
 	}
 	conn->bytes_up += len;
@@ -519,7 +525,8 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 	if (conn->session != NULL)
 		conn->session->bytes_in += len;
 	if (buf_append(&conn->up_in, in, len) != 0) {
-		relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: too much unexamined input");
+		relay_close(conn, GW_CLOSE_VIOLATION,
+			    "protocol violation: too much unexamined input");
 		return;
 	}
 	relay_process(conn);
@@ -537,7 +544,8 @@ static void relay_check_down(struct gw_conn *conn)
 	while (conn->down_ok < conn->down.len && !conn->closing) {
 		struct rfb_sc_step st;
 		const uint8_t *p = conn->down.data + conn->down_ok;
-		enum rfb_sc_verdict v = rfb_sc_step(&conn->sc, p, conn->down.len - conn->down_ok, &st);
+		enum rfb_sc_verdict v = rfb_sc_step(&conn->sc, p, conn->down.len - conn->down_ok,
+						    &st);
 		if (v == RFB_SC_NEED_MORE)
 			return;
 		if (v == RFB_SC_REJECT) {
@@ -548,8 +556,9 @@ static void relay_check_down(struct gw_conn *conn)
 			conn->down_ok += st.len;
 			conn->down.len = conn->down_ok;
 			log_warn("viewer of %s from %s: the worker's stream refused after %llu "
-				 "messages: %s", conn->user, conn->peer,
-				 (unsigned long long)conn->sc.messages, st.reason);
+				 "messages: %s",
+				 conn->user, conn->peer, (unsigned long long)conn->sc.messages,
+				 st.reason);
 			if (conn->session != NULL)
 				session_protocol_violation(conn->session, st.reason);
 			else

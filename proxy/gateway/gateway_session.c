@@ -51,19 +51,25 @@ static struct gw_session *session_find_user(const char *user)
 const char *gw_end_reason_name(enum gw_end_reason r)
 {
 	static const char *const names[GW_END_COUNT] = {
-		"grace", "browser", "worker_crash", "idle", "max_time", "admin", "shutdown",
-		"start_failed", "protocol_violation"
+		"grace",    "browser",      "worker_crash",      "idle", "max_time", "admin",
+		"shutdown", "start_failed", "protocol_violation"
 	};
 	return (unsigned)r < GW_END_COUNT ? names[r] : "unknown";
 }
 
 const char *gw_refusal_name(enum gw_refusal r)
 {
-	static const char *const names[GW_REFUSE_COUNT] = {
-		"node_full", "user_limit",   "locked",		 "draining",
-		"address_connections", "proxy_untrusted", "proxy_header",
-		"busy",	     "rate_limited", "admin_busy", "admin_rate_limited"
-	};
+	static const char *const names[GW_REFUSE_COUNT] = { "node_full",
+							    "user_limit",
+							    "locked",
+							    "draining",
+							    "address_connections",
+							    "proxy_untrusted",
+							    "proxy_header",
+							    "busy",
+							    "rate_limited",
+							    "admin_busy",
+							    "admin_rate_limited" };
 	return (unsigned)r < GW_REFUSE_COUNT ? names[r] : "unknown";
 }
 
@@ -158,8 +164,7 @@ static void session_limit_arm(struct gw_session *s);
 /* (Re)start the kill deadline: SIGKILL the cell in ms unless it is reaped first. */
 static void session_kill_after(struct gw_session *s, int64_t ms)
 {
-	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb,
-			 (lws_usec_t)ms * LWS_US_PER_MS);
+	lws_sul_schedule(gw->ctx, 0, &s->kill_sul, session_kill_cb, (lws_usec_t)ms * LWS_US_PER_MS);
 }
 
 /*
@@ -227,8 +232,8 @@ static void session_tell_viewer(struct gw_session *s, bool started, int code, co
 	}
 	char why[91], text[120];
 	utf8_clean(why, sizeof why, s->end_reason);
-	snprintf(text, sizeof text, "%s: %s",
-		 started ? "session ended" : "session failed to start", why);
+	snprintf(text, sizeof text, "%s: %s", started ? "session ended" : "session failed to start",
+		 why);
 	relay_close(s->conn, started ? GW_CLOSE_SESSION_ENDED : GW_CLOSE_START_FAILED, text);
 }
 
@@ -269,7 +274,8 @@ static void session_kill_cb(lws_sorted_usec_list_t *sul)
 void session_protocol_violation(struct gw_session *s, const char *what)
 {
 	log_error("session %s of %s: the browser side broke the RFB allow-list: %s; ending the "
-		  "session", s->id, s->user, what);
+		  "session",
+		  s->id, s->user, what);
 	session_audit(s, "server_protocol_violation", json_pack("{s:s}", "what", what));
 	/* killed at once, its directory kept for security staff (forensics_dir);
 	   also when the worker had said it was ending (it may be tidying up) */
@@ -410,8 +416,9 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 	}
 	/* The login checked for room; check again, another login may have taken it. */
 	static const char *const whys[] = {
-		[GW_ADMIT_USER_LIMIT] = "session failed to start: you already have the most sessions "
-					"allowed",
+		[GW_ADMIT_USER_LIMIT] =
+		    "session failed to start: you already have the most sessions "
+		    "allowed",
 		[GW_ADMIT_DRAINING] = "session failed to start: the server is draining",
 		[GW_ADMIT_NODE_FULL] = "session failed to start: no session free on this server",
 		[GW_ADMIT_NO_UID] = "session failed to start: no session free on this server (all "
@@ -469,7 +476,8 @@ static void session_browser_event(struct gw_session *s, const char *payload)
 	if (event == NULL) {
 		char text[256];
 		utf8_clean(text, sizeof text, payload);
-		log_warn("session %s of %s: unknown browser event ignored: %s", s->id, s->user, text);
+		log_warn("session %s of %s: unknown browser event ignored: %s", s->id, s->user,
+			 text);
 		return;
 	}
 	const char *url = json_string_value(json_object_get(fields, "url"));
@@ -513,8 +521,8 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 		session_browser_event(s, payload);
 		return 0;
 	default:
-		log_error("session %s of %s: unexpected %s message from the worker", s->id,
-			  s->user, ipc_type_name(hdr->type));
+		log_error("session %s of %s: unexpected %s message from the worker", s->id, s->user,
+			  ipc_type_name(hdr->type));
 		return -1;
 	}
 }
@@ -536,8 +544,8 @@ static void session_ctl_closed(struct gw_session *s)
 	}
 }
 
-int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			 void *in, size_t len)
+int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			 size_t len)
 {
 	(void)user;
 	(void)in;
@@ -559,13 +567,15 @@ int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 			int r = ipc_recv(s->ctrl_fd, &hdr, payload, &fd, err, sizeof err);
 			if (fd >= 0) {
 				close(fd);
-				log_error("session %s: the worker sent a descriptor: refused", s->id);
+				log_error("session %s: the worker sent a descriptor: refused",
+					  s->id);
 				return -1;
 			}
 			if (r == 0)
 				return -1; /* EOF */
 			if (r < 0) {
-				log_error("session %s of %s: control socket: %s", s->id, s->user, err);
+				log_error("session %s of %s: control socket: %s", s->id, s->user,
+					  err);
 				return -1;
 			}
 			if (session_ctl_message(s, &hdr, payload) != 0)

@@ -20,11 +20,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SESSION_CONTROL_FD 3   /* where the gateway puts the control socket */
+#define SESSION_CONTROL_FD 3 /* where the gateway puts the control socket */
 
 /* Settings received from the gateway (IPC_SETTINGS). */
 struct session_settings {
-	char dir[512];            /* private 0700 directory of this session */
+	char dir[512]; /* private 0700 directory of this session */
 	int width, height;
 	char home_page[2048];
 	char upstream_proxy[2048]; /* "" = direct */
@@ -37,10 +37,10 @@ struct session_settings {
 struct browser {
 	pid_t xvfb_pid;
 	pid_t chromium_pid;
-	int display;              /* X display number Xvfb chose */
+	int display; /* X display number Xvfb chose */
 	char xauthority[600];
-	int cdp_write_fd;         /* we write CDP commands here (Chromium's fd 3) */
-	int cdp_read_fd;          /* Chromium's answers and events (its fd 4) */
+	int cdp_write_fd; /* we write CDP commands here (Chromium's fd 3) */
+	int cdp_read_fd;  /* Chromium's answers and events (its fd 4) */
 };
 
 /* Start Xvfb with -fbdir in s->dir; fills b->display. 0 or -1. */
@@ -58,10 +58,10 @@ struct capture {
 	Window root;
 	int width, height;
 	int damage_event_base;
-	int fixes_event_base;     /* for XFixesCursorNotify */
-	unsigned long damage;     /* Damage */
+	int fixes_event_base;        /* for XFixesCursorNotify */
+	unsigned long damage;        /* Damage */
 	unsigned long cursor_serial; /* of the cursor image last given to libvncserver */
-	const uint8_t *fb_map;    /* mmap of Xvfb's XWD file */
+	const uint8_t *fb_map;       /* mmap of Xvfb's XWD file */
 	size_t fb_map_len;
 	size_t pixels_offset;
 	size_t bytes_per_line;
@@ -81,22 +81,22 @@ void capture_close(struct capture *c);
 
 /* Input injection (session_input.c). */
 #define INPUT_SPARE_KEYCODES 8
-#define INPUT_BLOCKED_HELD 8   /* blocked keys held down at once (their releases are dropped) */
+#define INPUT_BLOCKED_HELD 8 /* blocked keys held down at once (their releases are dropped) */
 
 struct input {
 	Display *dpy;
-	unsigned char pressed[256];          /* keycodes we hold down */
-	unsigned long held_keysym[256];      /* keysym that pressed each keycode */
-	bool shift_added[256];               /* we added Shift for that keycode */
-	int spare[INPUT_SPARE_KEYCODES];     /* keycodes with no keysym, for Unicode */
+	unsigned char pressed[256];      /* keycodes we hold down */
+	unsigned long held_keysym[256];  /* keysym that pressed each keycode */
+	bool shift_added[256];           /* we added Shift for that keycode */
+	int spare[INPUT_SPARE_KEYCODES]; /* keycodes with no keysym, for Unicode */
 	unsigned long spare_keysym[INPUT_SPARE_KEYCODES];
 	int nspare;
 	int next_spare;
-	int buttons;                         /* last button mask */
+	int buttons; /* last button mask */
 	KeyCode shift_keycode;
 	/* The viewer's modifiers, from its key events (for the shortcut filter). */
-	bool ctrl_down[2];                   /* Control_L, Control_R */
-	bool shift_down[2];                  /* Shift_L, Shift_R */
+	bool ctrl_down[2];  /* Control_L, Control_R */
+	bool shift_down[2]; /* Shift_L, Shift_R */
 	/* Keys whose press was blocked (keysyms, letters in lower case). */
 	unsigned long blocked_held[INPUT_BLOCKED_HELD];
 	int nblocked_held;
@@ -133,25 +133,25 @@ void input_close(struct input *in);
 
 /* A command whose failure ends the session (download denial, target discovery). */
 struct cdp_required {
-	int id;                   /* the command's CDP id */
-	bool opening;             /* one of cdp_start()'s: READY waits for it */
-	int64_t deadline_ms;      /* monotonic; no answer by then ends the session */
-	char what[96];            /* for the reason, e.g. "download denial" */
+	int id;              /* the command's CDP id */
+	bool opening;        /* one of cdp_start()'s: READY waits for it */
+	int64_t deadline_ms; /* monotonic; no answer by then ends the session */
+	char what[96];       /* for the reason, e.g. "download denial" */
 };
 
 struct cdp {
 	int wfd, rfd;
-	char *buf;                /* partial incoming message */
+	char *buf; /* partial incoming message */
 	size_t len, cap;
-	bool discarding;          /* skipping an oversize message up to its NUL */
+	bool discarding; /* skipping an oversize message up to its NUL */
 	int next_id;
-	int ctrl_fd;              /* to forward events to the gateway */
+	int ctrl_fd; /* to forward events to the gateway */
 	/* Required commands not answered yet, and how many of them are opening ones. */
 	struct cdp_required required[CDP_REQUIRED_MAX];
 	int nrequired;
 	int opening_left;
-	bool start_sent;          /* cdp_start() sent the opening commands */
-	char failure[256];        /* why the session must end ("" while all is well) */
+	bool start_sent;   /* cdp_start() sent the opening commands */
+	char failure[256]; /* why the session must end ("" while all is well) */
 	/* Browser contexts already told to deny downloads (their ids). */
 	char contexts[CDP_CONTEXTS_MAX][CDP_CONTEXT_ID_MAX + 1];
 	int ncontexts;
@@ -163,15 +163,15 @@ struct cdp {
 	unsigned next_seen;
 	/* A navigate whose title is still Chromium's placeholder (the URL):
 	   held until the page's title arrives or CDP_TITLE_WAIT_MS passed. */
-	char *pending;            /* translated event JSON, or NULL */
-	uint64_t pending_target;  /* its tab (hash) */
+	char *pending;           /* translated event JSON, or NULL */
+	uint64_t pending_target; /* its tab (hash) */
 	int64_t pending_deadline_ms;
-	int pending_query_id;     /* Target.getTargetInfo asked for its title, or 0 */
+	int pending_query_id; /* Target.getTargetInfo asked for its title, or 0 */
 	int pending_queries;
 };
 
-#define CDP_TITLE_WAIT_MS 400     /* then ask Chromium for the tab's title */
-#define CDP_TITLE_QUERIES 4       /* asked at most this often, CDP_TITLE_WAIT_MS apart */
+#define CDP_TITLE_WAIT_MS 400 /* then ask Chromium for the tab's title */
+#define CDP_TITLE_QUERIES 4   /* asked at most this often, CDP_TITLE_WAIT_MS apart */
 
 /* Milliseconds until cdp_tick() has something to do, or -1. */
 int cdp_timeout_ms(const struct cdp *c);

@@ -121,8 +121,8 @@ int browser_start_xvfb(struct browser *b, const struct session_settings *s)
 		int keep[] = { pfd[1] }; /* becomes fd 3 */
 		if (browser_child_setup(keep, 1) != 0)
 			_exit(127);
-		execl(s->xvfb_path, "Xvfb", "-displayfd", "3", "-screen", "0", geometry,
-		      "-fbdir", fbdir, "-nolisten", "tcp", "-auth", b->xauthority, "-noreset",
+		execl(s->xvfb_path, "Xvfb", "-displayfd", "3", "-screen", "0", geometry, "-fbdir",
+		      fbdir, "-nolisten", "tcp", "-auth", b->xauthority, "-noreset",
 		      "-nocursor", /* the viewer gets the cursor shape instead */
 		      (char *)NULL);
 		_exit(127);
@@ -177,14 +177,14 @@ static void browser_lang(char *out, size_t outlen)
 	bool ok = lang != NULL && lang[0] != '\0' && strlen(lang) < 64;
 	for (const char *p = lang; ok && *p; p++)
 		ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		     (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-' || *p == '@';
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-' || *p == '@';
 	snprintf(out, outlen, "LANG=%s", ok ? lang : "C.UTF-8");
 }
 
 int browser_start_chromium(struct browser *b, const struct session_settings *s)
 {
 	char home[600], profile[700], tmpdir[600], window_size[64], display[32], udd[720],
-		proxy[2100];
+	    proxy[2100];
 	int to_chrome[2], from_chrome[2];
 	/* Fail before READY, not as "browser exited (exit status 127)" after it. */
 	if (access(s->chromium_path, X_OK) != 0) {
@@ -223,7 +223,8 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 	argv[n++] = "--noerrdialogs";
 	argv[n++] = "--password-store=basic";
 	argv[n++] = "--disable-gpu";
-	argv[n++] = "--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints";
+	argv[n++] =
+	    "--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints";
 	argv[n++] = "--lang=ja";
 	argv[n++] = "--window-position=0,0";
 	argv[n++] = window_size;

@@ -86,9 +86,10 @@ static void capture_update_cursor(struct capture *c)
 			unsigned b = (unsigned)(argb & 0xff) * 255 / a;
 			/* server format: 32 bpp little-endian, shifts 16/8/0 */
 			uint32_t px = (r > 255 ? 255 : r) << 16 | (g > 255 ? 255 : g) << 8 |
-				      (b > 255 ? 255 : b);
+			    (b > 255 ? 255 : b);
 			memcpy(rich + ((size_t)y * (size_t)w + (size_t)x) * 4, &px, 4);
-			mask[(size_t)y * row_bytes + (size_t)x / 8] |= (unsigned char)(0x80 >> (x % 8));
+			mask[(size_t)y * row_bytes + (size_t)x / 8] |= (unsigned char)(0x80 >>
+										       (x % 8));
 		}
 	}
 	cur->cleanup = cur->cleanupMask = cur->cleanupRichSource = cur->cleanupSource = TRUE;
@@ -198,10 +199,10 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 	size_t dst_stride = (size_t)c->width * 4;
 	int x0 = c->width, x1 = -1, y0 = -1, y1 = -1;
 	for (int row = y; row < y + h; row++) {
-		const uint8_t *src = c->fb_map + c->pixels_offset + (size_t)row * c->bytes_per_line +
-				     (size_t)x * 4;
+		const uint8_t *src = c->fb_map + c->pixels_offset +
+		    (size_t)row * c->bytes_per_line + (size_t)x * 4;
 		uint8_t *dst = (uint8_t *)c->screen->frameBuffer + (size_t)row * dst_stride +
-			       (size_t)x * 4;
+		    (size_t)x * 4;
 		if (memcmp(dst, src, (size_t)w * 4) == 0)
 			continue;
 		/*
@@ -211,7 +212,8 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 		 * negative size, on a scrolling page under load).
 		 */
 		int first = 0, last = w - 1;
-		while (first < w && memcmp(dst + (size_t)first * 4, src + (size_t)first * 4, 4) == 0)
+		while (first < w &&
+		       memcmp(dst + (size_t)first * 4, src + (size_t)first * 4, 4) == 0)
 			first++;
 		if (first == w)
 			continue; /* equal again */
@@ -252,7 +254,8 @@ void capture_handle_event(struct capture *c, XEvent *ev)
 		int n = 0;
 		XRectangle *rects = XFixesFetchRegion(c->dpy, region, &n);
 		for (int i = 0; i < n; i++)
-			capture_copy_rect(c, rects[i].x, rects[i].y, rects[i].width, rects[i].height);
+			capture_copy_rect(c, rects[i].x, rects[i].y, rects[i].width,
+					  rects[i].height);
 		if (rects != NULL)
 			XFree(rects);
 		XFixesDestroyRegion(c->dpy, region);
@@ -290,7 +293,7 @@ void capture_handle_event(struct capture *c, XEvent *ev)
 		 */
 		XWindowAttributes wa;
 		bool managed = XGetWindowAttributes(c->dpy, r->window, &wa) &&
-			       wa.map_state != IsUnmapped && !capture_is_transient(c, r->window);
+		    wa.map_state != IsUnmapped && !capture_is_transient(c, r->window);
 		if (!managed) {
 			XConfigureWindow(c->dpy, r->window, (unsigned)mask | CWBorderWidth, &wc);
 			break;

@@ -107,8 +107,8 @@ static int cdp_send(struct cdp *c, const char *method, json_t *params)
  * reason); its answer is awaited by cdp_answer(). 0, or -1 with the
  * failure set.
  */
-static int cdp_send_required(struct cdp *c, const char *method, json_t *params,
-			     const char *what, bool opening)
+static int cdp_send_required(struct cdp *c, const char *method, json_t *params, const char *what,
+			     bool opening)
 {
 	if (c->nrequired >= CDP_REQUIRED_MAX) {
 		json_decref(params);
@@ -188,9 +188,10 @@ static bool cdp_answer(struct cdp *c, json_t *root)
 static void cdp_watch_context(struct cdp *c, json_t *root)
 {
 	const char *method = json_string_value(json_object_get(root, "method"));
-	if (method == NULL || (strcmp(method, "Target.targetCreated") != 0 &&
-			       strcmp(method, "Target.targetInfoChanged") != 0 &&
-			       strcmp(method, "Target.attachedToTarget") != 0))
+	if (method == NULL ||
+	    (strcmp(method, "Target.targetCreated") != 0 &&
+	     strcmp(method, "Target.targetInfoChanged") != 0 &&
+	     strcmp(method, "Target.attachedToTarget") != 0))
 		return;
 	json_t *info = json_object_get(json_object_get(root, "params"), "targetInfo");
 	const char *ctx = json_string_value(json_object_get(info, "browserContextId"));
@@ -213,8 +214,8 @@ static void cdp_watch_context(struct cdp *c, json_t *root)
 	utf8_clean(shown, sizeof shown, ctx);
 	log_info("browser context %s: denying its downloads", shown);
 	cdp_send_required(c, "Browser.setDownloadBehavior",
-			  json_pack("{s:s, s:s, s:b}", "behavior", "deny", "browserContextId",
-				    ctx, "eventsEnabled", 1),
+			  json_pack("{s:s, s:s, s:b}", "behavior", "deny", "browserContextId", ctx,
+				    "eventsEnabled", 1),
 			  "download denial in a browser context", false);
 }
 
@@ -274,13 +275,15 @@ int cdp_translate(const char *msg, char *out, size_t outlen)
 		ev = json_pack("{s:s, s:O?, s:O?}", "event", "download_blocked", "url",
 			       json_object_get(params, "url"), "filename",
 			       json_object_get(params, "suggestedFilename"));
-	} else if (method != NULL && (strcmp(method, "Target.targetCreated") == 0 ||
-				      strcmp(method, "Target.targetInfoChanged") == 0)) {
+	} else if (method != NULL &&
+		   (strcmp(method, "Target.targetCreated") == 0 ||
+		    strcmp(method, "Target.targetInfoChanged") == 0)) {
 		json_t *info = json_object_get(params, "targetInfo");
 		const char *type = json_string_value(json_object_get(info, "type"));
 		if (type != NULL && strcmp(type, "page") == 0)
 			ev = json_pack("{s:s, s:O?, s:O?, s:O?}", "event",
-				       strcmp(method, "Target.targetCreated") == 0 ? "new_tab" : "navigate",
+				       strcmp(method, "Target.targetCreated") == 0 ? "new_tab"
+										   : "navigate",
 				       "url", json_object_get(info, "url"), "title",
 				       json_object_get(info, "title"), "target",
 				       json_object_get(info, "targetId"));
@@ -371,8 +374,8 @@ void cdp_tick(struct cdp *c, bool flush)
 	int64_t now = cdp_now_ms();
 	for (int i = 0; !flush && i < c->nrequired; i++)
 		if (now >= c->required[i].deadline_ms)
-			cdp_fail(c, "the browser did not answer %s within %d s", c->required[i].what,
-				 CDP_REQUIRED_WAIT_MS / 1000);
+			cdp_fail(c, "the browser did not answer %s within %d s",
+				 c->required[i].what, CDP_REQUIRED_WAIT_MS / 1000);
 	if (c->pending == NULL || (!flush && now < c->pending_deadline_ms))
 		return;
 	if (!flush && c->pending_queries < CDP_TITLE_QUERIES) {

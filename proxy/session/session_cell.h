@@ -10,8 +10,8 @@
 /* What the cell's processes use now. */
 struct cell_usage {
 	long processes;
-	long tasks;   /* threads of all of them (what RLIMIT_NPROC counts) */
-	long pss_kib; /* anonymous resident memory of its processes (RssAnon) */
+	long tasks;     /* threads of all of them (what RLIMIT_NPROC counts) */
+	long pss_kib;   /* anonymous resident memory of its processes (RssAnon) */
 	long files_kib; /* what its private tmpfs hold (memory too, in no process's Pss) */
 };
 

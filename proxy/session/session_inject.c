@@ -52,10 +52,8 @@ static const struct {
 	const char *name;
 	enum inject_kind kind;
 } inject_kinds[] = {
-	{ INJECT_KIND_CUTTEXT, INJECT_CUTTEXT },
-	{ INJECT_KIND_ENCODING, INJECT_ENCODING },
-	{ INJECT_KIND_OUTSIDE, INJECT_OUTSIDE },
-	{ INJECT_KIND_RESIZE, INJECT_RESIZE },
+	{ INJECT_KIND_CUTTEXT, INJECT_CUTTEXT }, { INJECT_KIND_ENCODING, INJECT_ENCODING },
+	{ INJECT_KIND_OUTSIDE, INJECT_OUTSIDE }, { INJECT_KIND_RESIZE, INJECT_RESIZE },
 	{ INJECT_KIND_MOUNT, INJECT_MOUNT },
 };
 
@@ -264,7 +262,8 @@ void inject_flush(rfbScreenInfoPtr screen, const char *dir)
 		int rc = rfbWriteExact(cl, (const char *)m.buf, (int)m.len);
 		UNLOCK(cl->sendMutex);
 		if (rc < 0) {
-			log_warn("TEST BUILD: writing %s to a viewer failed", inject_name(inject_pending));
+			log_warn("TEST BUILD: writing %s to a viewer failed",
+				 inject_name(inject_pending));
 			continue;
 		}
 		written++;

@@ -16,15 +16,19 @@
 #define INJECT_FRAGMENT "#pixelgate-inject-"
 
 /* Kinds (the fragment's tail): */
-#define INJECT_KIND_CUTTEXT "cuttext"   /* ServerCutText carrying INJECT_CUT_TEXT */
-#define INJECT_KIND_ENCODING "encoding" /* a FramebufferUpdate with one RRE rectangle
+#define INJECT_KIND_CUTTEXT "cuttext" /* ServerCutText carrying INJECT_CUT_TEXT */
+#define INJECT_KIND_ENCODING \
+	"encoding" /* a FramebufferUpdate with one RRE rectangle
 					   (INJECT_RECT_*) the viewer never asked for */
-#define INJECT_KIND_OUTSIDE "outside"   /* a Raw rectangle INJECT_OUTSIDE_W x 1 at
+#define INJECT_KIND_OUTSIDE \
+	"outside" /* a Raw rectangle INJECT_OUTSIDE_W x 1 at
 					   (width - INJECT_OUTSIDE_W / 2, 0): half of
 					   it past the framebuffer's right edge */
-#define INJECT_KIND_RESIZE "resize"     /* a DesktopSize pseudo-rectangle of
+#define INJECT_KIND_RESIZE \
+	"resize" /* a DesktopSize pseudo-rectangle of
 					   INJECT_RESIZE_PX x INJECT_RESIZE_PX */
-#define INJECT_KIND_MOUNT "mount"       /* first mount /usr over its own session
+#define INJECT_KIND_MOUNT \
+	"mount" /* first mount /usr over its own session
 					   directory in a user and mount namespace
 					   of its own (what the gateway would open
 					   through /proc/<pid>/root), then the
@@ -52,7 +56,10 @@
  * leaves 0: a framebuffer pixel with these four bytes came from the
  * injection.
  */
-#define INJECT_PIXEL_BYTES { 0xa5, 0x5a, 0xc3, 0x3c }
+#define INJECT_PIXEL_BYTES             \
+	{                              \
+		0xa5, 0x5a, 0xc3, 0x3c \
+	}
 
 /*
  * Before it injects, the worker leaves in its session directory what a

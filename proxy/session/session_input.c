@@ -25,7 +25,7 @@
 #include "keysym.h"
 #include "log.h"
 
-#define INPUT_REMAP_SETTLE_MS 12  /* let clients read the new mapping */
+#define INPUT_REMAP_SETTLE_MS 12 /* let clients read the new mapping */
 #define INPUT_MAX_BUTTONS 8
 
 int input_init(struct input *in, Display *dpy)
@@ -150,8 +150,8 @@ bool input_shortcut_blocked(struct input *in, bool down, uint32_t keysym_in, cha
 		what = "DevTools";
 		snprintf(keys, keyslen, "%s%sF12", ctrl ? "Ctrl+" : "", shift ? "Shift+" : "");
 	} else if (ctrl && shift) {
-		for (size_t i = 0; i < sizeof input_blocked_letters / sizeof input_blocked_letters[0];
-		     i++)
+		for (size_t i = 0;
+		     i < sizeof input_blocked_letters / sizeof input_blocked_letters[0]; i++)
 			if (input_blocked_letters[i].letter == keysym)
 				what = input_blocked_letters[i].what;
 		if (what != NULL)
@@ -191,8 +191,8 @@ void input_key(struct input *in, bool down, uint32_t keysym_in)
 		bool shifted = level0 != keysym && level1 == keysym;
 		bool shift_held = in->shift_keycode != 0 && in->pressed[in->shift_keycode];
 		for (int i = 0; i < 256 && !shift_held; i++)
-			shift_held = in->pressed[i] && (in->held_keysym[i] == XK_Shift_L ||
-							in->held_keysym[i] == XK_Shift_R);
+			shift_held = in->pressed[i] &&
+			    (in->held_keysym[i] == XK_Shift_L || in->held_keysym[i] == XK_Shift_R);
 		if (shifted && !shift_held && in->shift_keycode != 0) {
 			XTestFakeKeyEvent(in->dpy, in->shift_keycode, True, CurrentTime);
 			in->shift_added[kc] = true;

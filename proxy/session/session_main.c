@@ -52,8 +52,8 @@ struct worker {
 	struct input input;
 	struct cdp cdp;
 	bool ending;
-	bool ready_sent;          /* IPC_READY went out: the browser took the opening commands */
-	bool ended_sent;          /* IPC_ENDED went out (it goes out once) */
+	bool ready_sent; /* IPC_READY went out: the browser took the opening commands */
+	bool ended_sent; /* IPC_ENDED went out (it goes out once) */
 	char end_reason[256];
 };
 
@@ -172,9 +172,9 @@ static int worker_read_settings(struct worker *s)
 	if (worker_json_str(o, "dir", st->dir, sizeof st->dir, true) ||
 	    worker_json_str(o, "home_page", st->home_page, sizeof st->home_page, true) ||
 	    worker_json_str(o, "upstream_proxy", st->upstream_proxy, sizeof st->upstream_proxy,
-			     false) ||
+			    false) ||
 	    worker_json_str(o, "chromium_path", st->chromium_path, sizeof st->chromium_path,
-			     true) ||
+			    true) ||
 	    worker_json_str(o, "xvfb_path", st->xvfb_path, sizeof st->xvfb_path, true))
 		goto out;
 	st->width = (int)json_integer_value(json_object_get(o, "width"));
@@ -282,7 +282,7 @@ static void worker_cut_text_dropped(char *str, int len, rfbClientPtr cl)
 	(void)cl;
 	log_info("viewer clipboard text (%d bytes) dropped: %s", len,
 		 worker_current->settings.allow_cut_text ? "clipboard transfer is not implemented"
-							   : "the clipboard is off");
+							 : "the clipboard is off");
 }
 
 static enum rfbNewClientAction worker_new_client(rfbClientPtr cl)
@@ -316,8 +316,8 @@ static int worker_vnc_init(struct worker *s)
 	s->screen->autoPort = FALSE;
 	s->screen->permitFileTransfer = FALSE;
 	s->screen->alwaysShared = TRUE;
-	s->screen->deferUpdateTime = 0;  /* we never poll, so never defer */
-	s->screen->cursor = NULL;        /* until capture_init sets the X cursor image */
+	s->screen->deferUpdateTime = 0; /* we never poll, so never defer */
+	s->screen->cursor = NULL;       /* until capture_init sets the X cursor image */
 	s->screen->desktopName = "pixelgate";
 	s->screen->kbdAddEvent = worker_kbd;
 	s->screen->ptrAddEvent = worker_ptr;
@@ -399,7 +399,7 @@ static void worker_signals(struct worker *s)
 			worker_reap(s);
 		else
 			worker_end(s, "stopped by signal %u (%s)", si.ssi_signo,
-				    strsignal((int)si.ssi_signo));
+				   strsignal((int)si.ssi_signo));
 	}
 }
 
@@ -422,7 +422,7 @@ static void worker_cdp_state(struct worker *s)
 		log_info("the browser took the opening CDP commands: session ready");
 		if (ipc_send(s->ctrl_fd, IPC_READY, NULL, 0, -1) != 0)
 			worker_end(s, "cannot tell the gateway the session is ready: %s",
-				    strerror(errno));
+				   strerror(errno));
 	}
 }
 
@@ -437,15 +437,16 @@ static void worker_watch(struct worker *s)
 	worker_watchdog.next_ms = now + SESSION_WATCH_MS;
 	struct cell_usage u;
 	char reason[200], limit[16];
-	if (cell_measure(&u, worker_watchdog.max_procs > 0 ? worker_watchdog.max_procs / 4 : 256) != 0)
+	if (cell_measure(&u, worker_watchdog.max_procs > 0 ? worker_watchdog.max_procs / 4 : 256) !=
+	    0)
 		return;
 	cell_measure_files(&u, s->settings.dir);
-	if (
-	    !cell_watch(&u, worker_watchdog.memory_mib, worker_watchdog.max_procs, reason,
+	if (!cell_watch(&u, worker_watchdog.memory_mib, worker_watchdog.max_procs, reason,
 			sizeof reason, limit, sizeof limit))
 		return;
-	worker_send_event(s, json_pack("{s:s, s:s, s:s}", "event", "limit_exceeded", "limit",
-				       limit, "detail", reason));
+	worker_send_event(s,
+			  json_pack("{s:s, s:s, s:s}", "event", "limit_exceeded", "limit", limit,
+				    "detail", reason));
 	log_warn("%s (%ld processes, %ld tasks, %ld MiB)", reason, u.processes, u.tasks,
 		 u.pss_kib / 1024);
 	worker_end(s, "%s", reason);
@@ -498,7 +499,8 @@ static void worker_loop(struct worker *s)
 		worker_cdp_state(s);
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
-		inject_flush(s->screen, s->settings.dir); /* test-only build: see session_inject.c */
+		inject_flush(s->screen,
+			     s->settings.dir); /* test-only build: see session_inject.c */
 #endif
 	}
 }
@@ -585,8 +587,9 @@ int main(int argc, char **argv)
 	}
 	cdp_init(&s.cdp, s.browser.cdp_write_fd, s.browser.cdp_read_fd, s.ctrl_fd);
 	if (cdp_start(&s.cdp) != 0) {
-		worker_end(&s, "%s", cdp_failure(&s.cdp) ? cdp_failure(&s.cdp)
-							  : "cannot send the opening CDP commands");
+		worker_end(&s, "%s",
+			   cdp_failure(&s.cdp) ? cdp_failure(&s.cdp)
+					       : "cannot send the opening CDP commands");
 		goto out;
 	}
 	/* IPC_READY waits for the browser's answers (worker_cdp_state) */

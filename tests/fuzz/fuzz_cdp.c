@@ -204,8 +204,7 @@ static void check_events(const struct cdp_run *run)
  * The commands: ids 1, 2, ...; the browser contexts denied go into denied
  * (their ids, NUL-separated). Returns how many contexts were denied.
  */
-static size_t check_commands(const struct cdp_run *run, bool start, char *denied,
-			     size_t denied_cap)
+static size_t check_commands(const struct cdp_run *run, bool start, char *denied, size_t denied_cap)
 {
 	size_t ndenied = 0, used = 0;
 	json_int_t next_id = 1;
@@ -315,8 +314,8 @@ static void check_messages(const uint8_t *data, size_t size, const struct cdp_ru
 		     strcmp(method, "Target.attachedToTarget") == 0)) {
 			json_t *info = json_object_get(json_object_get(root, "params"),
 						       "targetInfo");
-			const char *ctx =
-				json_string_value(json_object_get(info, "browserContextId"));
+			const char *ctx = json_string_value(
+			    json_object_get(info, "browserContextId"));
 			if (ctx != NULL && ctx[0] != '\0' && run->failure[0] == '\0')
 				FUZZ_CHECK(was_denied(denied, ndenied, ctx));
 		}

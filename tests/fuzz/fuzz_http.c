@@ -123,8 +123,7 @@ static char *with_tickets(const char *args)
 	FUZZ_CHECK(out != NULL);
 	char *o = out;
 	for (const char *p = args; *p != '\0'; p++) {
-		if (p[0] == '@' && p[1] >= '0' && p[1] <= '9' &&
-		    (size_t)(p[1] - '0') < ntickets) {
+		if (p[0] == '@' && p[1] >= '0' && p[1] <= '9' && (size_t)(p[1] - '0') < ntickets) {
 			size_t k = (size_t)(p[1] - '0');
 			memcpy(o, tickets[k].text, TICKET_TEXT_LEN);
 			o += TICKET_TEXT_LEN;
@@ -186,8 +185,8 @@ static const char *secret_of(const struct req *q, char *buf, size_t buflen)
 	OPENSSL_cleanse(&r, sizeof r);
 	if (pw == NULL || strlen(pw) < 10)
 		return NULL;
-	const char *shown[] = { q->uri, q->cl, q->upgrade, q->proto, q->args, "192.0.2.1",
-				"yamada", "suzuki" };
+	const char *shown[] = { q->uri,  q->cl,       q->upgrade, q->proto,
+				q->args, "192.0.2.1", "yamada",   "suzuki" };
 	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
 		if (shown[i][0] != '\0' &&
 		    (strstr(shown[i], pw) != NULL || strstr(pw, shown[i]) != NULL))
@@ -342,7 +341,8 @@ static void http_request(const struct req *q)
 		struct auth_result r;
 		memset(&r, 0, sizeof r);
 		snprintf(r.user, sizeof r.user, "%s", fuzz_auth.user);
-		snprintf(r.hash, sizeof r.hash, "%s", fuzz_auth.had_hash ? fuzz_auth.hash : "dummy");
+		snprintf(r.hash, sizeof r.hash, "%s",
+			 fuzz_auth.had_hash ? fuzz_auth.hash : "dummy");
 		r.ok = ok && fuzz_auth.had_hash;
 		checked = true;
 		http_auth_done(&conn, &r);
@@ -389,8 +389,8 @@ static void upgrade_request(const struct req *q)
 		    fuzz_now_ms < tickets[i].issued_ms + TICKET_TTL_S * 1000)
 			which = (int)i;
 	bool accept = up != NULL && strcmp(up, "websocket") == 0 && strcmp(q->uri, "/rfb") == 0 &&
-		      q->proto[0] != '\0' && strlen(q->proto) < 128 &&
-		      strstr(q->proto, "binary") != NULL && which >= 0;
+	    q->proto[0] != '\0' && strlen(q->proto) < 128 && strstr(q->proto, "binary") != NULL &&
+	    which >= 0;
 
 	int tx = conn.transactions;
 	int rc = http_callback(&conn, LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, conn.user, (void *)up, 0);

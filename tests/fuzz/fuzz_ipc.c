@@ -184,9 +184,9 @@ static void fuzz_framing(const struct packet *p, size_t n)
 
 /* ---- the gateway's side ---------------------------------------------------- */
 
-static const char *const known_events[] = { "navigate",		   "new_tab",
-					    "download_blocked",	   "file_dialog_blocked",
-					    "shortcut_blocked",	   "limit_exceeded" };
+static const char *const known_events[] = { "navigate",         "new_tab",
+					    "download_blocked", "file_dialog_blocked",
+					    "shortcut_blocked", "limit_exceeded" };
 
 /* The fields the gateway keeps of a browser event. */
 static const char *const *event_fields(const char *event)

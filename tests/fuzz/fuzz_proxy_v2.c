@@ -68,8 +68,8 @@ static void fuzz_trust(const uint8_t *data, size_t size)
 static int same_header(const struct proxy_v2_header *a, const struct proxy_v2_header *b)
 {
 	return a->command == b->command && a->has_source == b->has_source &&
-	       a->family == b->family && a->length == b->length &&
-	       memcmp(a->src, b->src, 16) == 0 && a->src_port == b->src_port;
+	    a->family == b->family && a->length == b->length && memcmp(a->src, b->src, 16) == 0 &&
+	    a->src_port == b->src_port;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_STAMPS_MAX 65536
 
-static struct gw_conn *stamp_conn;           /* whose file the timestamps go to */
+static struct gw_conn *stamp_conn; /* whose file the timestamps go to */
 static off_t stamps[FUZZ_STAMPS_MAX];
 static size_t nstamps;
 
@@ -95,8 +95,8 @@ static void init(void)
 struct rec_run {
 	uint8_t *file;
 	size_t len;
-	bool refused;         /* the check refused the stream */
-	size_t accepted;      /* bytes of the stream it accepted */
+	bool refused;    /* the check refused the stream */
+	size_t accepted; /* bytes of the stream it accepted */
 	off_t stamps[FUZZ_STAMPS_MAX];
 	size_t nstamps;
 };
@@ -138,8 +138,8 @@ static void feed(struct gw_conn *conn, struct rfb_sc *sc, const uint8_t *data, s
 		have += k;
 		while (run->accepted < have) {
 			struct rfb_sc_step st;
-			enum rfb_sc_verdict v =
-				rfb_sc_step(sc, data + run->accepted, have - run->accepted, &st);
+			enum rfb_sc_verdict v = rfb_sc_step(sc, data + run->accepted,
+							    have - run->accepted, &st);
 			if (v == RFB_SC_NEED_MORE)
 				break;
 			/* a refusal's valid bytes before the bad field pass too, as in the relay */
@@ -158,15 +158,16 @@ static void feed(struct gw_conn *conn, struct rfb_sc *sc, const uint8_t *data, s
 }
 
 /* Record data, the viewer's SetPixelFormat pf (or none) after pf_at bytes of it. */
-static void record_run(struct gw_session *s, struct gw_conn *conn, const uint8_t *pf,
-		       size_t pf_at, const uint8_t *data, size_t size, size_t piece,
-		       struct rec_run *run)
+static void record_run(struct gw_session *s, struct gw_conn *conn, const uint8_t *pf, size_t pf_at,
+		       const uint8_t *data, size_t size, size_t piece, struct rec_run *run)
 {
 	/* the viewer asks for everything the gateway allows */
-	static const uint8_t asked[] = { 2, 0, 0, 12, 0, 0, 0, 7, 0, 0, 0, 16, 0, 0, 0, 6,
-					 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x11,
-					 0xFF, 0xFF, 0xFF, 0x10, 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF,
-					 0x21, 0xFF, 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
+	static const uint8_t asked[] = { 2,    0,    0,    12,   0,    0,    0,    7,    0,
+					 0,    0,    16,   0,    0,    0,    6,    0,    0,
+					 0,    5,    0,    0,    0,    1,    0,    0,    0,
+					 0,    0xFF, 0xFF, 0xFF, 0x11, 0xFF, 0xFF, 0xFF, 0x10,
+					 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF, 0x21, 0xFF,
+					 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
 	static const uint8_t fbur[10] = { 3 };
 	struct rfb_sc_config cfg = { .allowed = RFB_SC_GATEWAY_ENCODINGS };
 	struct rfb_sc sc;

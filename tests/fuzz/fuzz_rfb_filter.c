@@ -30,13 +30,13 @@
 /* Longest message whose every prefix is re-checked (quadratic cost). */
 #define FUZZ_PREFIX_CHECK_MAX 300
 
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
+#define CHECK(cond)                                                                          \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                                 \
-			abort();                                                        \
-		}                                                                       \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool fuzz_same_state(const struct rfb_filter *a, const struct rfb_filter *b)
 {
 	return a->phase == b->phase && a->allow_cut_text == b->allow_cut_text &&
-	       a->max_cut_text_bytes == b->max_cut_text_bytes && a->messages == b->messages;
+	    a->max_cut_text_bytes == b->max_cut_text_bytes && a->messages == b->messages;
 }
 
 static enum rfb_verdict fuzz_step(struct rfb_filter *f, const uint8_t *buf, size_t len,

@@ -102,24 +102,24 @@ static const int32_t fz_wire[11] = { 0, 1, 5, 6, 7, 16, -239, -240, -224, -223, 
 
 /* One fuzz input's configuration. */
 struct fz_config {
-	const uint8_t *pf;     /* the viewer's PIXEL_FORMAT */
+	const uint8_t *pf; /* the viewer's PIXEL_FORMAT */
 	struct rfb_sc_config sc;
-	uint32_t asked;        /* enum rfb_sc_encoding bits */
-	bool own_handshake;    /* the target wrote the handshake */
+	uint32_t asked;     /* enum rfb_sc_encoding bits */
+	bool own_handshake; /* the target wrote the handshake */
 };
 
 /* What one feeding of the stream gave. */
 struct fz_run {
-	size_t valid;          /* bytes accepted (REJECT's valid bytes included) */
+	size_t valid; /* bytes accepted (REJECT's valid bytes included) */
 	bool rejected;
 	char reason[RFB_SC_REASON_LEN];
 	uint64_t messages, rects;
-	unsigned hs_steps;     /* handshake steps ended */
-	size_t hs_end;         /* where the handshake ended, 0 if it did not */
-	size_t *ends;          /* where each message ended (the reference run keeps them) */
+	unsigned hs_steps; /* handshake steps ended */
+	size_t hs_end;     /* where the handshake ended, 0 if it did not */
+	size_t *ends;      /* where each message ended (the reference run keeps them) */
 	size_t nends;
-	size_t taint;          /* the first payload the parser cannot validate, SIZE_MAX if none */
-	int phase;             /* the parser at the end */
+	size_t taint; /* the first payload the parser cannot validate, SIZE_MAX if none */
+	int phase;    /* the parser at the end */
 	uint64_t bulk_left;
 	uint16_t rects_left;
 };
@@ -152,9 +152,9 @@ static void fz_check_state(const struct rfb_sc *p)
 	FUZZ_CHECK(p->phase >= SC_VERSION && p->phase <= SC_FAILED);
 	int ph = p->phase;
 	bool tile = ph == SC_HEXTILE || ph == SC_SUBRECT ||
-		    (ph == SC_BULK && p->after_bulk == SC_AFTER_TILE);
+	    (ph == SC_BULK && p->after_bulk == SC_AFTER_TILE);
 	bool in_rect = tile || ph == SC_RECT || ph == SC_COPYRECT || ph == SC_LENGTH32 ||
-		       ph == SC_TIGHT || (ph == SC_BULK && p->after_bulk == SC_AFTER_RECT);
+	    ph == SC_TIGHT || (ph == SC_BULK && p->after_bulk == SC_AFTER_RECT);
 	if (in_rect) {
 		FUZZ_CHECK(p->in_message && p->msg_type == SC_MSG_UPDATE);
 		FUZZ_CHECK(p->rects_left >= 1);
@@ -182,7 +182,8 @@ static void fz_check_state(const struct rfb_sc *p)
 		FUZZ_CHECK(p->bulk_left >= 1);
 		switch (p->bulk_kind) {
 		case SC_BULK_NAME:
-			FUZZ_CHECK(p->after_bulk == SC_AFTER_INIT && p->bulk_left <= RFB_SC_MAX_NAME);
+			FUZZ_CHECK(p->after_bulk == SC_AFTER_INIT &&
+				   p->bulk_left <= RFB_SC_MAX_NAME);
 			break;
 		case SC_BULK_TEXT:
 			FUZZ_CHECK(p->cfg.allow_cut_text && p->after_bulk == SC_AFTER_MESSAGE);
@@ -200,18 +201,17 @@ static void fz_check_state(const struct rfb_sc *p)
 	}
 	if ((p->enc == SC_ENC_RICH_CURSOR || p->enc == SC_ENC_X_CURSOR) && ph == SC_BULK)
 		FUZZ_CHECK(p->rw <= RFB_SC_MAX_CURSOR && p->rh <= RFB_SC_MAX_CURSOR &&
-				   p->rx < p->rw && p->ry < p->rh);
+			   p->rx < p->rw && p->ry < p->rh);
 }
 
 /* The fields that say where the parser stands (NEED_MORE must not move them). */
 static bool fz_same_place(const struct rfb_sc *a, const struct rfb_sc *b)
 {
 	return a->phase == b->phase && a->messages == b->messages && a->rects == b->rects &&
-	       a->rects_left == b->rects_left && a->bulk_left == b->bulk_left &&
-	       a->rx == b->rx && a->ry == b->ry && a->rw == b->rw && a->rh == b->rh &&
-	       a->enc == b->enc && a->tx == b->tx && a->ty == b->ty &&
-	       a->subrects_left == b->subrects_left && a->bpp == b->bpp &&
-	       a->tpixel == b->tpixel && a->asked == b->asked;
+	    a->rects_left == b->rects_left && a->bulk_left == b->bulk_left && a->rx == b->rx &&
+	    a->ry == b->ry && a->rw == b->rw && a->rh == b->rh && a->enc == b->enc &&
+	    a->tx == b->tx && a->ty == b->ty && a->subrects_left == b->subrects_left &&
+	    a->bpp == b->bpp && a->tpixel == b->tpixel && a->asked == b->asked;
 }
 
 /* One rfb_sc_step() with the per-step invariants. */
@@ -259,7 +259,8 @@ static enum rfb_sc_verdict fz_step(struct rfb_sc *p, const uint8_t *buf, size_t 
 		FUZZ_CHECK(st->message_type == p->msg_type);
 		if (st->starts_message) {
 			FUZZ_CHECK(buf[0] == st->message_type);
-			FUZZ_CHECK(st->message_type == SC_MSG_UPDATE || st->message_type == SC_MSG_BELL ||
+			FUZZ_CHECK(st->message_type == SC_MSG_UPDATE ||
+				   st->message_type == SC_MSG_BELL ||
 				   (st->message_type == SC_MSG_CUT_TEXT && p->cfg.allow_cut_text));
 		}
 		/* ends exactly where the next message may start */
@@ -347,7 +348,9 @@ static void fz_feed(const struct fz_config *cfg, const uint8_t *d, size_t n, siz
 	r->nends = 0;
 	r->taint = SIZE_MAX;
 	while (have < n && !r->rejected) {
-		size_t piece = piece_max == 0 ? n : piece_max == 1 ? 1 : 1 + fz_rand(&seed) % piece_max;
+		size_t piece = piece_max == 0 ? n
+		    : piece_max == 1          ? 1
+					      : 1 + fz_rand(&seed) % piece_max;
 		have = piece < n - have ? have + piece : n;
 		while (have > r->valid) {
 			struct rfb_sc_step st;
@@ -362,7 +365,8 @@ static void fz_feed(const struct fz_config *cfg, const uint8_t *d, size_t n, siz
 				memcpy(r->reason, st.reason, sizeof r->reason);
 				break;
 			}
-			if (piece_max == 1 && r->taint == SIZE_MAX && fz_opaque_token(&p, phase, b, st.len))
+			if (piece_max == 1 && r->taint == SIZE_MAX &&
+			    fz_opaque_token(&p, phase, b, st.len))
 				r->taint = r->valid - st.len;
 			if (!st.ends_message)
 				continue;
@@ -379,7 +383,8 @@ static void fz_feed(const struct fz_config *cfg, const uint8_t *d, size_t n, siz
 			if (ref == NULL)
 				r->ends[r->nends] = r->valid;
 			else
-				FUZZ_CHECK(r->nends < ref->nends && ref->ends[r->nends] == r->valid);
+				FUZZ_CHECK(r->nends < ref->nends &&
+					   ref->ends[r->nends] == r->valid);
 			r->nends++;
 		}
 	}
@@ -411,9 +416,9 @@ static void fz_same_run(const struct fz_run *a, const struct fz_run *b)
 /* The session being decoded (libFuzzer runs one input at a time). */
 static struct {
 	const struct fz_config *cfg;
-	uint8_t *fb_map;        /* the framebuffer's mapping, guard pages included */
+	uint8_t *fb_map; /* the framebuffer's mapping, guard pages included */
 	size_t fb_map_len;
-	char last_log[512];     /* libvncclient's last log line, for a report */
+	char last_log[512]; /* libvncclient's last log line, for a report */
 } fz_vnc;
 
 static void fz_vnc_log(const char *fmt, ...)
@@ -445,7 +450,8 @@ static rfbBool fz_malloc_fb(rfbClient *cl)
 	void *m = mmap(NULL, fz_vnc.fb_map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	FUZZ_CHECK(m != MAP_FAILED);
 	fz_vnc.fb_map = m;
-	FUZZ_CHECK(mprotect(fz_vnc.fb_map + page, pages * (size_t)page, PROT_READ | PROT_WRITE) == 0);
+	FUZZ_CHECK(mprotect(fz_vnc.fb_map + page, pages * (size_t)page, PROT_READ | PROT_WRITE) ==
+		   0);
 	cl->frameBuffer = fz_vnc.fb_map + (size_t)page + pages * (size_t)page - size;
 	return TRUE;
 }
@@ -560,8 +566,9 @@ static void fz_differential(const struct fz_config *cfg, const uint8_t *stream, 
 	encodings[0] = '\0';
 	for (size_t i = 0; i < 6; i++)
 		if (cfg->asked & (1u << i))
-			snprintf(encodings + strlen(encodings), sizeof encodings - strlen(encodings),
-				 "%s%s", encodings[0] ? " " : "", names[i]);
+			snprintf(encodings + strlen(encodings),
+				 sizeof encodings - strlen(encodings), "%s%s",
+				 encodings[0] ? " " : "", names[i]);
 	cl->appData.encodingsString = encodings[0] ? encodings : "raw";
 	cl->appData.enableJPEG = (cfg->asked & RFB_SC_JPEG) != 0;
 	cl->appData.qualityLevel = 9;
@@ -685,7 +692,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		end = whole.ends[i];
 	if (getenv("FUZZ_LOG") != NULL)
 		fprintf(stderr,
-			"fuzz_rfb_stream: %zu bytes, %s after %zu (%s), %" PRIu64 " messages, %" PRIu64
+			"fuzz_rfb_stream: %zu bytes, %s after %zu (%s), %" PRIu64
+			" messages, %" PRIu64
 			" rectangles; handshake %zu bytes, libvncclient checked on %zu\n",
 			n, whole.rejected ? "refused" : "accepted", whole.valid, whole.reason,
 			whole.messages, whole.rects, whole.hs_end, end);

@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (c.server[0] != '\0') {
 		char host[VIEWER_HOST_MAX + 1];
 		int port = 0;
-		if (pgc_parse_server_url(c.server, VIEWER_DEFAULT_PORT, host, sizeof host, &port, err,
-					 sizeof err) == 0 &&
+		if (pgc_parse_server_url(c.server, VIEWER_DEFAULT_PORT, host, sizeof host, &port,
+					 err, sizeof err) == 0 &&
 		    (host[0] == '\0' || port < 1 || port > 65535))
 			abort();
 	}
@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	url[n] = '\0';
 	char host[VIEWER_HOST_MAX + 1];
 	int port = 0;
-	if (pgc_parse_server_url(url, VIEWER_DEFAULT_PORT, host, sizeof host, &port, err, sizeof err) == 0 &&
+	if (pgc_parse_server_url(url, VIEWER_DEFAULT_PORT, host, sizeof host, &port, err,
+				 sizeof err) == 0 &&
 	    (host[0] == '\0' || port < 1 || port > 65535))
 		abort();
 	return 0;

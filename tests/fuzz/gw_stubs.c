@@ -298,8 +298,7 @@ void fuzz_wsi_answer_reset(struct lws *wsi)
 }
 
 void fuzz_wsi_init(struct lws *wsi, size_t user_size,
-		   int (*callback)(struct lws *, enum lws_callback_reasons, void *, void *,
-				   size_t))
+		   int (*callback)(struct lws *, enum lws_callback_reasons, void *, void *, size_t))
 {
 	memset(wsi, 0, sizeof *wsi);
 	wsi->user_size = user_size;
@@ -355,8 +354,8 @@ int lws_callback_on_writable(struct lws *wsi)
 	return 1;
 }
 
-int lws_callback_http_dummy(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			    void *in, size_t len)
+int lws_callback_http_dummy(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			    size_t len)
 {
 	(void)wsi;
 	(void)reason;

@@ -23,26 +23,26 @@
 
 /* One fake connection. */
 struct lws {
-	void *opaque;                       /* lws_set_opaque_user_data() */
-	void *user;                         /* per-session data: lws_wsi_user() */
-	size_t user_size;                   /* its size (calloc'd anew per transaction) */
-	const char *hdr[WSI_TOKEN_COUNT];   /* header values lws parsed, NULL when absent */
-	const char *args;                   /* URL arguments, urldecoded, '&'-separated */
-	bool keepalive;                     /* lws_http_transaction_completed() keeps it */
+	void *opaque;                     /* lws_set_opaque_user_data() */
+	void *user;                       /* per-session data: lws_wsi_user() */
+	size_t user_size;                 /* its size (calloc'd anew per transaction) */
+	const char *hdr[WSI_TOKEN_COUNT]; /* header values lws parsed, NULL when absent */
+	const char *args;                 /* URL arguments, urldecoded, '&'-separated */
+	bool keepalive;                   /* lws_http_transaction_completed() keeps it */
 	int (*callback)(struct lws *, enum lws_callback_reasons, void *, void *, size_t);
-	bool writeable_asked;               /* lws_callback_on_writable() since last reset */
-	bool timeout_set;                   /* lws_set_timeout() asked to close it */
+	bool writeable_asked; /* lws_callback_on_writable() since last reset */
+	bool timeout_set;     /* lws_set_timeout() asked to close it */
 	/* The answer: status and headers (one call each, in order), then the body. */
-	unsigned int status;                /* 0 until lws_add_http_common_headers() */
-	bool headers_done;                  /* lws_finalize_write_http_header() */
+	unsigned int status; /* 0 until lws_add_http_common_headers() */
+	bool headers_done;   /* lws_finalize_write_http_header() */
 	char content_type[64];
 	uint64_t content_length;
-	int retry_after;                    /* the retry-after header, or -1 */
-	bool no_store;                      /* cache-control: no-store */
+	int retry_after; /* the retry-after header, or -1 */
+	bool no_store;   /* cache-control: no-store */
 	char body[2048];
 	size_t body_len;
-	bool body_final;                    /* LWS_WRITE_HTTP_FINAL seen */
-	int transactions;                   /* lws_http_transaction_completed() calls */
+	bool body_final;  /* LWS_WRITE_HTTP_FINAL seen */
+	int transactions; /* lws_http_transaction_completed() calls */
 };
 
 /* Reset the connection to a fresh one: no headers, no answer, new per-session data. */
@@ -56,7 +56,7 @@ void fuzz_wsi_free(struct lws *wsi);
 
 /* The gateway's state; fuzz_gw_reset() gives the defaults of a fresh daemon. */
 void fuzz_gw_reset(void);
-extern int64_t fuzz_now_ms;               /* gw_now_ms() */
+extern int64_t fuzz_now_ms; /* gw_now_ms() */
 
 /* Audit records written (audit_event), with copies of their fields. */
 #define FUZZ_AUDITS_MAX 256
@@ -67,8 +67,8 @@ struct fuzz_audit {
 };
 extern struct fuzz_audit fuzz_audits[FUZZ_AUDITS_MAX];
 extern size_t fuzz_naudits;
-extern int fuzz_audit_rc;                 /* what audit_event() returns */
-extern bool fuzz_audit_up;                /* audit_available() */
+extern int fuzz_audit_rc;  /* what audit_event() returns */
+extern bool fuzz_audit_up; /* audit_available() */
 void fuzz_audits_clear(void);
 /* The index of the first record named event from index from on, or -1. */
 int fuzz_audit_find(const char *event, size_t from);
@@ -88,7 +88,7 @@ extern size_t fuzz_live_sessions, fuzz_user_sessions;
 
 /* The privileged parent: cells asked for and killed. */
 extern unsigned fuzz_spawns, fuzz_kills;
-extern bool fuzz_cells;                   /* priv_cells() */
+extern bool fuzz_cells; /* priv_cells() */
 
 /* Timers (lws_sul_schedule): those scheduled and not cancelled. */
 size_t fuzz_suls_pending(void);
@@ -108,7 +108,7 @@ struct fuzz_auth {
 	char password[USERS_PASSWORD_MAX + 1];
 };
 extern struct fuzz_auth fuzz_auth;
-extern int fuzz_auth_rc;                  /* what auth_submit() returns */
-extern size_t fuzz_auth_pending;          /* what auth_pending() returns */
+extern int fuzz_auth_rc;         /* what auth_submit() returns */
+extern size_t fuzz_auth_pending; /* what auth_pending() returns */
 
 #endif

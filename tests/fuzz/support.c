@@ -105,13 +105,13 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		fprintf(stderr, "log %s: %s\n", names[level], line);
 }
 
-#define FUZZ_LOG_FN(name, level)               \
-	void name(const char *fmt, ...)        \
-	{                                      \
-		va_list ap;                    \
-		va_start(ap, fmt);             \
-		log_vmsg(level, fmt, ap);      \
-		va_end(ap);                    \
+#define FUZZ_LOG_FN(name, level)          \
+	void name(const char *fmt, ...)   \
+	{                                 \
+		va_list ap;               \
+		va_start(ap, fmt);        \
+		log_vmsg(level, fmt, ap); \
+		va_end(ap);               \
 	}
 FUZZ_LOG_FN(log_debug, LOG_LEVEL_DEBUG)
 FUZZ_LOG_FN(log_info, LOG_LEVEL_INFO)

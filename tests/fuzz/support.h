@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FUZZ_CHECK(cond)                                                                    \
-	do {                                                                                \
-		if (!(cond))                                                                \
-			fuzz_fail(__FILE__, __LINE__, #cond);                               \
+#define FUZZ_CHECK(cond)                                      \
+	do {                                                  \
+		if (!(cond))                                  \
+			fuzz_fail(__FILE__, __LINE__, #cond); \
 	} while (0)
 
 /* Print "file:line: invariant failed: what" and abort(). */

@@ -43,7 +43,7 @@ static struct it_extra {
 	pid_t pid;
 	char what[32];
 	char log[320];
-	bool exited;	/* reaped; status holds its wait status */
+	bool exited; /* reaped; status holds its wait status */
 	int status;
 } it_extras[IT_MAX_EXTRAS];
 static int it_nextras;
@@ -88,7 +88,7 @@ static bool it_noise(const char *line)
 		line += 23;
 	return (line[0] == '[' && line[1] >= '0' && line[1] <= '9' && strchr(line, ':') &&
 		strstr(line, "] ")) ||
-	       strncmp(line, "_XSERVTrans", 11) == 0 || line[0] == '\n';
+	    strncmp(line, "_XSERVTrans", 11) == 0 || line[0] == '\n';
 }
 
 /* Prints the last nlines lines of path that are not noise to stderr. */
@@ -153,8 +153,7 @@ void it_give(const char *path)
 	struct passwd *pw = getpwnam(IT_GATEWAY_USER);
 
 	IT_ASSERT(pw != NULL, "no user %s (tests/run.sh creates it)", IT_GATEWAY_USER);
-	IT_ASSERT(lchown(path, pw->pw_uid, pw->pw_gid) == 0, "chown %s: %s", path,
-		  strerror(errno));
+	IT_ASSERT(lchown(path, pw->pw_uid, pw->pw_gid) == 0, "chown %s: %s", path, strerror(errno));
 }
 
 void it_write_file(const char *path, const char *text, mode_t mode)
@@ -166,8 +165,7 @@ void it_write_file(const char *path, const char *text, mode_t mode)
 	IT_ASSERT(write(fd, text, len) == (ssize_t)len, "write %s: %s", path, strerror(errno));
 	IT_ASSERT(fchmod(fd, mode) == 0, "chmod %s: %s", path, strerror(errno));
 	close(fd);
-	if (it.dir[0] && strncmp(path, it.dir, strlen(it.dir)) == 0 &&
-	    path[strlen(it.dir)] == '/')
+	if (it.dir[0] && strncmp(path, it.dir, strlen(it.dir)) == 0 && path[strlen(it.dir)] == '/')
 		it_give(path);
 }
 
@@ -236,8 +234,7 @@ static bool it_port_open(int port)
  * Forks and execs argv with stdin /dev/null, stdout to out_fd (or the log if
  * out_fd < 0) and stderr to log_path; the child dies with the test process.
  */
-static pid_t it_spawn_env(char *const argv[], char *const envp[], int out_fd,
-			  const char *log_path)
+static pid_t it_spawn_env(char *const argv[], char *const envp[], int out_fd, const char *log_path)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -404,7 +401,8 @@ static void it_start_squid(void)
 		 "http_access deny to_private\n"
 		 "http_access deny to_linklocal\n"
 		 "http_access deny all\n",
-		 it.test_name, it.squid_port, it.squid_log, it.squid_dir, it.squid_dir, it.page_port);
+		 it.test_name, it.squid_port, it.squid_log, it.squid_dir, it.squid_dir,
+		 it.page_port);
 	it_write_file(conf, text, 0644);
 	IT_ASSERT(chown(conf, 0, 0) == 0, "chown: %s", strerror(errno));
 	it.squid_pid = it_spawn(argv, -1, log);
@@ -427,9 +425,17 @@ static void it_start_daemon(void)
 	/* memcheck: the gateway under valgrind, which reports every invalid read
 	   or write (also those libcrypto and libwebsockets make into memory the
 	   gateway freed, which ASan cannot see) and exits with 99 if it found any */
-	char *vg_argv[] = { "/usr/bin/valgrind", "--tool=memcheck", "--error-exitcode=99",
-			    "--leak-check=no", "--track-origins=no", "--num-callers=30",
-			    logopt, gateway, "-c", it.conf_file, NULL };
+	char *vg_argv[] = { "/usr/bin/valgrind",
+			    "--tool=memcheck",
+			    "--error-exitcode=99",
+			    "--leak-check=no",
+			    "--track-origins=no",
+			    "--num-callers=30",
+			    logopt,
+			    gateway,
+			    "-c",
+			    it.conf_file,
+			    NULL };
 	double end = it_now_s() + (it.memcheck ? 4 * IT_DAEMON_READY_S : IT_DAEMON_READY_S);
 	int status;
 
@@ -552,15 +558,14 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
 		 session_binary, it.admin_port, agent, it.audit_dir, it.audit_key, it.dir,
 		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
-		 o && o->home_path ? o->home_path : "/page.html", it.squid_port,
-		 IT_GRACE_S,
+		 o && o->home_path ? o->home_path : "/page.html", it.squid_port, IT_GRACE_S,
 		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);
 	/* the network process (IT_GATEWAY_USER) owns its files, as in a deployment;
 	   the test's dir is its (the users file is rewritten by rename there) */
 	nftw(it.dir, it_give_cb, 16, FTW_PHYS);
-	IT_ASSERT(chown(it.runtime_dir, 0, 0) == 0 && chown(it.conf_file, 0, 0) == 0,
-		  "chown: %s", strerror(errno));
+	IT_ASSERT(chown(it.runtime_dir, 0, 0) == 0 && chown(it.conf_file, 0, 0) == 0, "chown: %s",
+		  strerror(errno));
 	if (o && o->audit_dir)
 		it_give(o->audit_dir);
 	{
@@ -645,8 +650,8 @@ struct pgc_conn *it_open_page(const char *user, int width, int height, struct it
 		  it_now_s() - t0, (unsigned long long)pgc_frames(c),
 		  (unsigned long long)pgc_bytes_in(c), pgc_closed(c) ? "closed" : "open",
 		  pgc_close_code(c), pgc_close_reason(c));
-	fprintf(stderr, "[%s] %s: page shown after %.1f s, block at %d,%d (%dx%d)\n",
-		it.test_name, user, it_now_s() - t0, block->x, block->y, block->w, block->h);
+	fprintf(stderr, "[%s] %s: page shown after %.1f s, block at %d,%d (%dx%d)\n", it.test_name,
+		user, it_now_s() - t0, block->x, block->y, block->w, block->h);
 	return c;
 }
 
@@ -677,7 +682,7 @@ static bool it_is_block(rfbClient *cl, int x, int y)
 		return false;
 	it_pixel(cl, x, y, &r, &g, &b);
 	return abs(r - PAGE_BLOCK_R) <= 12 && abs(g - PAGE_BLOCK_G) <= 12 &&
-	       abs(b - PAGE_BLOCK_B) <= 12;
+	    abs(b - PAGE_BLOCK_B) <= 12;
 }
 
 bool it_find_block(struct pgc_conn *c, struct it_rect *out)
@@ -760,8 +765,7 @@ void it_click(struct pgc_conn *c, int x, int y)
 	it_pump_for(c, 100);
 	IT_ASSERT(pgc_pointer(c, x, y, 1) == 0, "button press failed: %s", pgc_close_reason(c));
 	it_pump_for(c, 80);
-	IT_ASSERT(pgc_pointer(c, x, y, 0) == 0, "button release failed: %s",
-		  pgc_close_reason(c));
+	IT_ASSERT(pgc_pointer(c, x, y, 0) == 0, "button release failed: %s", pgc_close_reason(c));
 	it_pump_for(c, 100);
 }
 
@@ -852,8 +856,8 @@ int it_page_get(const char *path, char *body, size_t bodylen)
 	return status;
 }
 
-bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1,
-		  struct pgc_conn *c2, char *last, size_t lastlen)
+bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1, struct pgc_conn *c2,
+		  char *last, size_t lastlen)
 {
 	double end = it_now_s() + deadline_s;
 
@@ -1005,7 +1009,8 @@ int it_workers(pid_t *pids, int max)
 	char cmd[200];
 
 	for (int i = 0; i < n && m < max; i++)
-		if (it_cmdline(kids[i], cmd, sizeof cmd) > 0 && strcmp(cmd, "pixelgate-session") == 0)
+		if (it_cmdline(kids[i], cmd, sizeof cmd) > 0 &&
+		    strcmp(cmd, "pixelgate-session") == 0)
 			pids[m++] = kids[i];
 	return m;
 }
@@ -1180,7 +1185,7 @@ void it_at_stop(it_stop_hook hook)
 
 /* Appends a formatted problem to the teardown's list. */
 static void it_problem(char *problems, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void it_problem(char *problems, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(problems);
@@ -1220,8 +1225,11 @@ static const char *it_status_text(int status, char *buf, size_t len)
 int it_log_reports(const char *path, char *first, size_t firstlen)
 {
 	static const char *const needles[] = {
-		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
-		"WARNING: AddressSanitizer", "ERROR: UndefinedBehaviorSanitizer",
+		"ERROR: AddressSanitizer",
+		"ERROR: LeakSanitizer",
+		": runtime error: ",
+		"WARNING: AddressSanitizer",
+		"ERROR: UndefinedBehaviorSanitizer",
 		"AddressSanitizer:DEADLYSIGNAL",
 	};
 	FILE *f = path[0] ? fopen(path, "r") : NULL;
@@ -1365,7 +1373,8 @@ static void it_leftovers(char *problems, size_t len)
 			if (cmd[k] == '\0')
 				cmd[k] = ' ';
 		if (found++ == 0)
-			it_problem(problems, len, "process(es) left after the daemon stopped "
+			it_problem(problems, len,
+				   "process(es) left after the daemon stopped "
 				   "(killed now):");
 		if (found <= 8)
 			it_problem(problems, len, "[pid %d uid %u: %s]", (int)now[i],
@@ -1416,11 +1425,14 @@ static void it_teardown(char *problems, size_t len)
 			kill(it.daemon_pid, SIGKILL);
 			it_reap(it.daemon_pid, 5, &status);
 		} else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-			it_problem(problems, len, "pixelgate ended with %s after SIGTERM (want exit "
-				   "status 0)", it_status_text(status, st, sizeof st));
+			it_problem(problems, len,
+				   "pixelgate ended with %s after SIGTERM (want exit "
+				   "status 0)",
+				   it_status_text(status, st, sizeof st));
 		} else if (!it.failed) {
 			fprintf(stderr, "[%s] pixelgate stopped %.1f s after SIGTERM (%s)\n",
-				it.test_name, it_now_s() - t0, it_status_text(status, st, sizeof st));
+				it.test_name, it_now_s() - t0,
+				it_status_text(status, st, sizeof st));
 		}
 		it.daemon_pid = 0;
 	}
@@ -1444,8 +1456,10 @@ static void it_teardown(char *problems, size_t len)
 		it_sleep_ms(100);
 	}
 	if (nleft) {
-		it_problem(problems, len, "%d session process(es) still running after the daemon "
-			   "stopped (killed now):", nleft);
+		it_problem(problems, len,
+			   "%d session process(es) still running after the daemon "
+			   "stopped (killed now):",
+			   nleft);
 		for (int i = 0; i < nleft; i++) {
 			char cmd[200];
 			ssize_t clen = it_cmdline(left[i], cmd, sizeof cmd);
@@ -1528,7 +1542,8 @@ void it_skip(const char *why)
 	if (allow && strcmp(allow, "1") == 0)
 		cr_skip_test("%s (skipped: PIXELGATE_TEST_ALLOW_SKIP=1)", why);
 	IT_FAIL("cannot run here: %s (set PIXELGATE_TEST_ALLOW_SKIP=1 to let such tests be "
-		"skipped; tests/run.sh counts them)", why);
+		"skipped; tests/run.sh counts them)",
+		why);
 }
 
 /* ---- raw HTTPS ------------------------------------------------------------ */
@@ -1695,10 +1710,12 @@ void it_restart_daemon_with(void (*between)(void))
 		if (n == 0)
 			break;
 	}
-	IT_ASSERT(n == 0, "%d session process(es) (first pid %d) still running 15 s after the "
-		  "daemon stopped", n, n ? (int)left[0] : 0);
-	fprintf(stderr, "[%s] pixelgate stopped for a restart after %.1f s (%s %d)\n",
-		it.test_name, it_now_s() - t0, WIFEXITED(status) ? "exit status" : "signal",
+	IT_ASSERT(n == 0,
+		  "%d session process(es) (first pid %d) still running 15 s after the "
+		  "daemon stopped",
+		  n, n ? (int)left[0] : 0);
+	fprintf(stderr, "[%s] pixelgate stopped for a restart after %.1f s (%s %d)\n", it.test_name,
+		it_now_s() - t0, WIFEXITED(status) ? "exit status" : "signal",
 		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	if (between != NULL)
 		between();
@@ -1707,8 +1724,8 @@ void it_restart_daemon_with(void (*between)(void))
 
 /* ---- HTTP helpers ------------------------------------------------------------ */
 
-int it_http(const struct pgc_server *srv, const char *method, const char *path,
-	    const char *user, const char *password, const char *json, struct it_http *r)
+int it_http(const struct pgc_server *srv, const char *method, const char *path, const char *user,
+	    const char *password, const char *json, struct it_http *r)
 {
 	struct pgc_http_response res;
 	char cred[256], auth[400] = "Basic ";
@@ -1721,7 +1738,7 @@ int it_http(const struct pgc_server *srv, const char *method, const char *path,
 	if (user) {
 		n = snprintf(cred, sizeof cred, "%s:%s", user, password);
 		IT_ASSERT(n > 0 && (size_t)n < sizeof cred &&
-				  (size_t)n * 4 / 3 + 8 < sizeof auth - 6,
+			      (size_t)n * 4 / 3 + 8 < sizeof auth - 6,
 			  "credentials too long");
 		EVP_EncodeBlock((unsigned char *)auth + 6, (const unsigned char *)cred, n);
 	}
@@ -1842,11 +1859,11 @@ int it_sessions(const char *admin, struct it_session *s, int max)
 		it_member(e, "started", s[i].started, sizeof s[i].started);
 		it_member(e, "last_input", s[i].last_input, sizeof s[i].last_input);
 		s[i].bytes_in = json_is_integer(json_object_get(e, "bytes_in"))
-					? json_integer_value(json_object_get(e, "bytes_in"))
-					: -1;
+		    ? json_integer_value(json_object_get(e, "bytes_in"))
+		    : -1;
 		s[i].bytes_out = json_is_integer(json_object_get(e, "bytes_out"))
-					 ? json_integer_value(json_object_get(e, "bytes_out"))
-					 : -1;
+		    ? json_integer_value(json_object_get(e, "bytes_out"))
+		    : -1;
 	}
 	json_decref(j);
 	return n;
@@ -1989,7 +2006,7 @@ static int it_walk_cb(const char *path, const struct stat *st, int flag, struct 
 			size_t n = fread(buf, 1, (size_t)st->st_size, f);
 
 			leak = memmem(buf, n, PAGE_DOWNLOAD_CANARY, strlen(PAGE_DOWNLOAD_CANARY)) !=
-			       NULL;
+			    NULL;
 		}
 		free(buf);
 		if (f)

@@ -31,12 +31,12 @@
 #include "client_core.h"
 
 /* Deadlines, generous: ASan build on a shared CI machine. */
-#define IT_DAEMON_READY_S 30    /* daemon accepts TCP connections */
-#define IT_DAEMON_STOP_S 30     /* daemon and its sessions gone after SIGTERM */
-#define IT_FIRST_PAGE_S 120     /* session start + page load until the block shows */
-#define IT_REPORT_S 45          /* typed text reaches the page server */
-#define IT_CLOSE_S 30           /* a connection the gateway closes is seen closed */
-#define IT_GRACE_S 15           /* reconnect_grace_s in the test config */
+#define IT_DAEMON_READY_S 30 /* daemon accepts TCP connections */
+#define IT_DAEMON_STOP_S 30  /* daemon and its sessions gone after SIGTERM */
+#define IT_FIRST_PAGE_S 120  /* session start + page load until the block shows */
+#define IT_REPORT_S 45       /* typed text reaches the page server */
+#define IT_CLOSE_S 30        /* a connection the gateway closes is seen closed */
+#define IT_GRACE_S 15        /* reconnect_grace_s in the test config */
 
 /* The test page (tests/fixtures/pageserver.py), CSS pixels in the page. */
 #define PAGE_BLOCK_X 100
@@ -54,7 +54,7 @@
 #define PAGE_LINK_Y 300
 #define PAGE_LINK_W 240
 #define PAGE_LINK_H 48
-#define PAGE_P2_X 100           /* the link to /page2.html */
+#define PAGE_P2_X 100 /* the link to /page2.html */
 #define PAGE_P2_Y 380
 #define PAGE_P2_W 240
 #define PAGE_P2_H 48
@@ -66,8 +66,8 @@
 
 /* The world of the running test. */
 struct it_world {
-	char dir[256];          /* private temp dir (removed by it_stop) */
-	char runtime_dir[320];  /* the daemon's runtime_dir */
+	char dir[256];         /* private temp dir (removed by it_stop) */
+	char runtime_dir[320]; /* the daemon's runtime_dir */
 	char ca_file[320];
 	char conf_file[320];
 	char daemon_log[320];
@@ -75,22 +75,22 @@ struct it_world {
 	char test_name[128];
 	pid_t daemon_pid;
 	pid_t page_pid;
-	char state_dir[320];    /* the daemon's state_dir (limits.json) */
-	char audit_dir[320];    /* the daemon's audit log directory */
-	char audit_key[320];    /* its HMAC key file (0600) */
-	int port;               /* the staff listener */
-	int admin_port;         /* the admin API listener */
-	int agent_port;         /* the HAProxy agent-check listener; 0 = off */
-	int page_port;          /* the page server */
+	char state_dir[320]; /* the daemon's state_dir (limits.json) */
+	char audit_dir[320]; /* the daemon's audit log directory */
+	char audit_key[320]; /* its HMAC key file (0600) */
+	int port;            /* the staff listener */
+	int admin_port;      /* the admin API listener */
+	int agent_port;      /* the HAProxy agent-check listener; 0 = off */
+	int page_port;       /* the page server */
 	struct pgc_server srv;
 	struct pgc_server admin_srv; /* the admin API listener */
-	bool failed;            /* set by IT_ASSERT */
-	char memcheck_log[320]; /* valgrind's log when the daemon runs under memcheck */
+	bool failed;                 /* set by IT_ASSERT */
+	char memcheck_log[320];      /* valgrind's log when the daemon runs under memcheck */
 	bool memcheck;
-	pid_t squid_pid;        /* the upstream proxy (Debian's squid) the sessions use */
+	pid_t squid_pid; /* the upstream proxy (Debian's squid) the sessions use */
 	int squid_port;
-	char squid_dir[320];    /* its config and logs */
-	char squid_log[400];    /* its access log: one line per request, TCP_DENIED/403 refused */
+	char squid_dir[320]; /* its config and logs */
+	char squid_log[400]; /* its access log: one line per request, TCP_DENIED/403 refused */
 };
 
 /* Go to url as a user would: Ctrl+L, type it into the address bar, Return. */
@@ -116,9 +116,9 @@ bool it_cell_path(pid_t worker, const char *path, char *out, size_t len);
 
 /* What it_walk_for_download() found. */
 struct it_download_walk {
-	int files;          /* regular files seen */
-	int bad;            /* of them, the test page's download (name, partial, content) */
-	char report[4096];  /* the bad ones: " path (N bytes);" each */
+	int files;         /* regular files seen */
+	int bad;           /* of them, the test page's download (name, partial, content) */
+	char report[4096]; /* the bad ones: " path (N bytes);" each */
 };
 
 /* Walk root (symlinks not followed), adding to w. false if root cannot be walked. */
@@ -145,15 +145,15 @@ void it_start(const char *test_name, const char *const *users);
 
 /* What a test adds to the world of it_start(). */
 struct it_opts {
-	const char *const *admins; /* users with the admin role (NULL-terminated; may be NULL) */
-	const char *extra_conf;    /* INI text appended to the config, e.g. "[limits]\n..." */
-	bool agent_check;          /* give the daemon an agent-check port (it.agent_port) */
-	const char *audit_dir;     /* the audit log directory (NULL: audit/ in the test's
+	const char *const *admins;  /* users with the admin role (NULL-terminated; may be NULL) */
+	const char *extra_conf;     /* INI text appended to the config, e.g. "[limits]\n..." */
+	bool agent_check;           /* give the daemon an agent-check port (it.agent_port) */
+	const char *audit_dir;      /* the audit log directory (NULL: audit/ in the test's
 				      temp dir); it.audit_dir either way */
-	const char *audit_extra;   /* lines added to the [audit] section (NULL: none) */
-	const char *home_path;     /* the page server's path the sessions open (NULL:
+	const char *audit_extra;    /* lines added to the [audit] section (NULL: none) */
+	const char *home_path;      /* the page server's path the sessions open (NULL:
 				      "/page.html"; "/churn.html": big updates non-stop) */
-	bool memcheck;             /* run the gateway under valgrind memcheck: the
+	bool memcheck;              /* run the gateway under valgrind memcheck: the
 				      non-sanitized build in $PIXELGATE_MEMCHECK_DIR
 				      (tests/run.sh makes it); it.memcheck_log */
 	const char *session_binary; /* the worker executable (NULL: the build's
@@ -191,13 +191,13 @@ int it_stop_daemon(double timeout_s);
  * options (e.g. .timeout = 300) follow the name; tests/CMakeLists.txt reads
  * them from these lines (one ctest entry per test, with its own timeout).
  */
-#define IT_TEST(suite, name, ...)                                                           \
-	static void it_body_##suite##_##name(void);                                          \
-	Test(suite, name, .fini = it_stop, ##__VA_ARGS__)                                    \
-	{                                                                                    \
-		it_body_##suite##_##name();                                                  \
-		it_finish();                                                                 \
-	}                                                                                    \
+#define IT_TEST(suite, name, ...)                         \
+	static void it_body_##suite##_##name(void);       \
+	Test(suite, name, .fini = it_stop, ##__VA_ARGS__) \
+	{                                                 \
+		it_body_##suite##_##name();               \
+		it_finish();                              \
+	}                                                 \
 	static void it_body_##suite##_##name(void)
 
 /*
@@ -245,7 +245,7 @@ void it_dump_logs(void);
 	do {                                                                                 \
 		if (!(cond)) {                                                               \
 			it.failed = true;                                                    \
-			fprintf(stderr, "\n*** %s:%d: assertion failed: %s\n*** ", __FILE__,  \
+			fprintf(stderr, "\n*** %s:%d: assertion failed: %s\n*** ", __FILE__, \
 				__LINE__, #cond);                                            \
 			fprintf(stderr, __VA_ARGS__);                                        \
 			fprintf(stderr, "\n");                                               \
@@ -329,16 +329,15 @@ int it_page_get(const char *path, char *body, size_t bodylen);
  * connections, which may be NULL, meanwhile) or deadline_s passed. Returns
  * true on a match; last gets the last value seen.
  */
-bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1,
-		  struct pgc_conn *c2, char *last, size_t lastlen);
+bool it_wait_last(const char *want, double deadline_s, struct pgc_conn *c1, struct pgc_conn *c2,
+		  char *last, size_t lastlen);
 
 /*
  * Sends request (a complete HTTP/1.1 request) to the staff listener over TLS
  * (the test CA pinned) and reads the answer. Returns the HTTP status or -1;
  * body gets the response body, error its JSON "error" member (or "").
  */
-int it_https_raw(const char *request, char *body, size_t bodylen, char *error,
-		 size_t errorlen);
+int it_https_raw(const char *request, char *body, size_t bodylen, char *error, size_t errorlen);
 
 /* it_https_raw() to another TLS port of the daemon (e.g. it.admin_port);
    head (may be NULL) gets the status line and headers. */
@@ -347,10 +346,10 @@ int it_https_raw_port(int port, const char *request, char *head, size_t headlen,
 
 /* An HTTP answer, held in the caller's storage (nothing to free). */
 struct it_http {
-	int status;            /* HTTP status; -1 on a transport error */
-	int retry_after_s;     /* Retry-After header in seconds; -1 if absent */
-	char error[64];        /* the JSON body's "error" member, or "" */
-	char body[16384];      /* the body (truncated), or why the request failed */
+	int status;        /* HTTP status; -1 on a transport error */
+	int retry_after_s; /* Retry-After header in seconds; -1 if absent */
+	char error[64];    /* the JSON body's "error" member, or "" */
+	char body[16384];  /* the body (truncated), or why the request failed */
 };
 
 /*
@@ -358,8 +357,8 @@ struct it_http {
  * user:password (user NULL: no Authorization header) and an optional JSON
  * body. Fills r; returns r->status.
  */
-int it_http(const struct pgc_server *srv, const char *method, const char *path,
-	    const char *user, const char *password, const char *json, struct it_http *r);
+int it_http(const struct pgc_server *srv, const char *method, const char *path, const char *user,
+	    const char *password, const char *json, struct it_http *r);
 
 /* it_http() to the admin API as user (password it_password(user); NULL: no auth). */
 int it_admin(const char *method, const char *path, const char *user, const char *json,
@@ -384,7 +383,7 @@ struct it_session {
 	char client[80];
 	char state[16];
 	char started[40];
-	char last_input[40];    /* "" when null */
+	char last_input[40]; /* "" when null */
 	long long bytes_in, bytes_out;
 };
 
@@ -411,8 +410,7 @@ bool it_agent_check(char *line, size_t len);
  * Runs a shell command with stdout and stderr captured into out (truncated).
  * Returns its exit status (-1 if it did not exit normally).
  */
-int it_run(char *out, size_t outlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int it_run(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Writes text to path with mode (fails the test on error). */
 void it_write_file(const char *path, const char *text, mode_t mode);

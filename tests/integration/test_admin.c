@@ -64,11 +64,13 @@ IT_TEST(admin, ends_session)
 	c = it_open_page("a4-eve", 0, 0, &r1);
 
 	/* the session as the API lists it */
-	IT_ASSERT(find_session("a4-eve", &s) == 1, "GET /api/v1/sessions does not list exactly one "
+	IT_ASSERT(find_session("a4-eve", &s) == 1,
+		  "GET /api/v1/sessions does not list exactly one "
 		  "session of a4-eve");
-	fprintf(stderr, "[%s] session %s of %s from %s, started %s, state %s, %lld bytes in, "
-		"%lld out\n", it.test_name, s.id, s.user, s.client, s.started, s.state, s.bytes_in,
-		s.bytes_out);
+	fprintf(stderr,
+		"[%s] session %s of %s from %s, started %s, state %s, %lld bytes in, "
+		"%lld out\n",
+		it.test_name, s.id, s.user, s.client, s.started, s.state, s.bytes_in, s.bytes_out);
 	IT_ASSERT(s.id[0] && strcmp(s.state, "active") == 0,
 		  "session %s listed with state \"%s\", want \"active\"", s.id, s.state);
 	IT_ASSERT(strstr(s.client, "127.0.0.1") != NULL, "client \"%s\", want 127.0.0.1", s.client);
@@ -79,7 +81,7 @@ IT_TEST(admin, ends_session)
 	IT_ASSERT(pgc_pointer(c, 5, 5, 0) == 0, "pointer move: %s", pgc_close_reason(c));
 	it_pump_for(c, 500);
 	IT_ASSERT(find_session("a4-eve", &s) == 1 && strlen(s.last_input) >= 20 &&
-			  s.last_input[10] == 'T',
+		      s.last_input[10] == 'T',
 		  "last_input \"%s\" after a pointer move, want an RFC 3339 time", s.last_input);
 
 	/* an unknown id */
@@ -120,8 +122,8 @@ IT_TEST(admin, ends_session)
 	IT_ASSERT(find_session("a4-eve", &s2) == 1 && strcmp(s2.id, s.id) != 0,
 		  "after an administrator ended session %s, a new login got session %s", s.id,
 		  s2.id);
-	IT_ASSERT(!pgc_closed(c2), "the new session's viewer was closed: %d %s",
-		  pgc_close_code(c2), pgc_close_reason(c2));
+	IT_ASSERT(!pgc_closed(c2), "the new session's viewer was closed: %d %s", pgc_close_code(c2),
+		  pgc_close_reason(c2));
 }
 
 /* GET path on the staff listener, with the admin's credentials: 404 not_found. */
@@ -141,10 +143,11 @@ IT_TEST(admin, auth_and_metrics)
 	static const char *const admins[] = { ADMIN, NULL };
 	static const struct it_opts opts = { .admins = admins };
 	/* no token, not base64, no colon ("abc"), another scheme, no user (":password") */
-	static const char *const bad_auth[] = { "Basic", "Basic !!!!", "Basic YWJj", "Bearer abc",
-						"Basic OnBhc3N3b3Jk", NULL };
+	static const char *const bad_auth[] = { "Basic",      "Basic !!!!",         "Basic YWJj",
+						"Bearer abc", "Basic OnBhc3N3b3Jk", NULL };
 	static const char *const staff_404[] = { "/api/v1/sessions", "/api/v1/limits",
-						 "/api/v1/users", "/metrics", "/healthz", NULL };
+						 "/api/v1/users",    "/metrics",
+						 "/healthz",         NULL };
 	char req[1024], head[2048], body[2048], err[64], status[32];
 	struct it_http r;
 	struct it_rect r1;
@@ -161,18 +164,18 @@ IT_TEST(admin, auth_and_metrics)
 	it_admin("GET", "/healthz", NULL, NULL, &r);
 	IT_ASSERT(r.status == 200, "GET /healthz without credentials: %d %s", r.status, r.body);
 	IT_ASSERT(it_json_str(r.body, "status", status, sizeof status) &&
-			  strcmp(status, "ok") == 0 && it_json_bool(r.body, "draining") == 0 &&
-			  it_json_int(r.body, "sessions") == 1,
+		      strcmp(status, "ok") == 0 && it_json_bool(r.body, "draining") == 0 &&
+		      it_json_int(r.body, "sessions") == 1,
 		  "GET /healthz: %s, want status ok, draining false, 1 session", r.body);
 
 	/* /metrics counts it */
 	get_metrics(&r);
 	fprintf(stderr, "[%s] /metrics:\n%s\n", it.test_name, r.body);
 	IT_ASSERT(strstr(r.body, "pixelgate_sessions{state=\"active\"}") &&
-			  strstr(r.body, "pixelgate_logins_total{result=\"ok\"}"),
+		      strstr(r.body, "pixelgate_logins_total{result=\"ok\"}"),
 		  "/metrics lacks the sessions or logins series:\n%s", r.body);
 	IT_ASSERT(strstr(r.body, "# TYPE pixelgate_logins_total counter") &&
-			  strstr(r.body, "# HELP pixelgate_logins_total "),
+		      strstr(r.body, "# HELP pixelgate_logins_total "),
 		  "/metrics lacks # HELP / # TYPE of pixelgate_logins_total:\n%s", r.body);
 	expect_metric(r.body, "pixelgate_sessions{state=\"active\"}", 1);
 	expect_metric(r.body, "pixelgate_sessions{state=\"detached\"}", 0);
@@ -265,9 +268,9 @@ IT_TEST(admin, auth_and_metrics)
 			       sizeof err);
 	IT_ASSERT(st == 404 && strstr(body, "\"not_found\""),
 		  "WebSocket upgrade of /rfb on the admin listener: %d (want 404 not_found; -1: "
-		  "no HTTP answer) %s\n%s%s", st, err, head, body);
-	fprintf(stderr, "[%s] /rfb upgrade on the admin listener: %d %s\n", it.test_name, st,
-		body);
+		  "no HTTP answer) %s\n%s%s",
+		  st, err, head, body);
+	fprintf(stderr, "[%s] /rfb upgrade on the admin listener: %d %s\n", it.test_name, st, body);
 
 	/* the staff listener has no admin paths, with or without credentials */
 	for (int i = 0; staff_404[i]; i++) {
@@ -307,9 +310,9 @@ IT_TEST(admin, agent_check)
 {
 	static const char *const users[] = { "a8-a", "a8-b", "a8-c", "a8-d", "a8-e", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
-	static const struct it_opts opts = {
-		.admins = admins, .extra_conf = "max_sessions = 4\n", .agent_check = true
-	};
+	static const struct it_opts opts = { .admins = admins,
+					     .extra_conf = "max_sessions = 4\n",
+					     .agent_check = true };
 	struct pgc_conn *a, *a2;
 	struct it_http r;
 	struct it_rect r1;
@@ -317,8 +320,10 @@ IT_TEST(admin, agent_check)
 
 	it_start_opts("admin_agent_check", users, &opts);
 	IT_ASSERT(it_agent_check(line, sizeof line), "agent-check sent no line (\"%s\")", line);
-	IT_ASSERT(strcmp(line, "up 100%") == 0, "agent-check with no sessions: \"%s\", want "
-		  "\"up 100%%\"", line);
+	IT_ASSERT(strcmp(line, "up 100%") == 0,
+		  "agent-check with no sessions: \"%s\", want "
+		  "\"up 100%%\"",
+		  line);
 
 	a = it_open_page("a8-a", 0, 0, &r1);
 	expect_agent("up 75%", 10);
@@ -335,7 +340,7 @@ IT_TEST(admin, agent_check)
 		  "new user while draining: %d \"%s\" (%s), want 503 \"draining\"", r.status,
 		  r.error, r.body);
 	IT_ASSERT(it_json_int(r.body, "retry_after_s") > 0 &&
-			  r.retry_after_s == it_json_int(r.body, "retry_after_s"),
+		      r.retry_after_s == it_json_int(r.body, "retry_after_s"),
 		  "draining refusal: Retry-After %d, body %s", r.retry_after_s, r.body);
 	a2 = it_login_connect("a8-a", 0, 0);
 	IT_ASSERT(it_wait_closed(a, IT_CLOSE_S), "older connection still open after a reattach");
@@ -383,8 +388,7 @@ static int find_user(const char *name, char *role, size_t rolelen, int *locked)
 		json_decref(j);
 		IT_ASSERT(0, "GET /api/v1/users: no \"users\" array in %s", r.body);
 	}
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach(arr, i, e) {
 		const char *n = json_string_value(json_object_get(e, "name"));
 		const char *ro = json_string_value(json_object_get(e, "role"));
 
@@ -392,8 +396,8 @@ static int find_user(const char *name, char *role, size_t rolelen, int *locked)
 			found = 1;
 			snprintf(role, rolelen, "%s", ro ? ro : "");
 			*locked = json_is_boolean(json_object_get(e, "locked"))
-					  ? json_is_true(json_object_get(e, "locked"))
-					  : -1;
+			    ? json_is_true(json_object_get(e, "locked"))
+			    : -1;
 		}
 	}
 	json_decref(j);
@@ -422,7 +426,7 @@ IT_TEST(admin, users)
 	it_start_opts("admin_users", users, &opts);
 	snprintf(users_file, sizeof users_file, "%s/users", it.dir);
 	IT_ASSERT(find_user(ADMIN, role, sizeof role, &locked) && strcmp(role, "admin") == 0 &&
-			  locked == 0,
+		      locked == 0,
 		  "%s listed with role \"%s\", locked %d", ADMIN, role, locked);
 	IT_ASSERT(find_user("a9-staff", role, sizeof role, &locked) && strcmp(role, "staff") == 0,
 		  "a9-staff listed with role \"%s\"", role);
@@ -482,8 +486,7 @@ IT_TEST(admin, users)
 	it_admin("PUT", "/api/v1/users/a9-new/admin", ADMIN, "{\"admin\": false}", &r);
 	IT_ASSERT(r.status == 200, "PUT admin false: %d %s", r.status, r.body);
 	it_http(&it.admin_srv, "GET", "/api/v1/sessions", "a9-new", new_pw2, NULL, &r);
-	IT_ASSERT(r.status == 403, "a9-new after its admin role was taken: %d, want 403",
-		  r.status);
+	IT_ASSERT(r.status == 403, "a9-new after its admin role was taken: %d, want 403", r.status);
 
 	/* delete */
 	it_admin("DELETE", "/api/v1/users/" ADMIN, ADMIN, NULL, &r);
@@ -538,16 +541,17 @@ IT_TEST(admin, pixelgatectl)
 	rc = it_run(out, sizeof out, "%s status", ctl);
 	fprintf(stderr, "[%s] pixelgatectl status: exit %d:\n%s\n", it.test_name, rc, out);
 	IT_ASSERT(rc == 0 && strstr(out, "(ok)") && strstr(out, "accepting new sessions") &&
-			  strstr(out, "sessions:  1 ") && strstr(out, "1 active, 0 detached"),
+		      strstr(out, "sessions:  1 ") && strstr(out, "1 active, 0 detached"),
 		  "pixelgatectl status: exit %d, want 0, the server ok, accepting and 1 active "
-		  "session:\n%s", rc, out);
+		  "session:\n%s",
+		  rc, out);
 
 	/* drain / undrain */
 	rc = it_run(out, sizeof out, "%s drain", ctl);
 	IT_ASSERT(rc == 0, "pixelgatectl drain: exit %d:\n%s", rc, out);
 	rc = it_run(out, sizeof out, "%s status", ctl);
 	IT_ASSERT(rc == 0 && strstr(out, "accepting new sessions") == NULL &&
-			  strstr(out, "drain") != NULL,
+		      strstr(out, "drain") != NULL,
 		  "pixelgatectl status after drain: exit %d, want a draining node:\n%s", rc, out);
 	it_admin("GET", "/healthz", NULL, NULL, &r);
 	IT_ASSERT(it_json_bool(r.body, "draining") == 1, "after pixelgatectl drain: %s", r.body);
@@ -576,7 +580,7 @@ IT_TEST(admin, pixelgatectl)
 	IT_ASSERT(rc == 0, "pixelgatectl sessions kill %s: exit %d:\n%s", s.id, rc, out);
 	IT_ASSERT(it_wait_closed(c, IT_CLOSE_S), "viewer still connected after sessions kill");
 	IT_ASSERT(pgc_close_code(c) == 4006 &&
-			  strstr(pgc_close_reason(c), "ended by administrator") != NULL,
+		      strstr(pgc_close_reason(c), "ended by administrator") != NULL,
 		  "viewer closed with %d \"%s\" after sessions kill, want 4006", pgc_close_code(c),
 		  pgc_close_reason(c));
 

@@ -29,7 +29,7 @@ static int aa_is_log(const struct dirent *d)
 	size_t n = strlen(d->d_name);
 
 	return strncmp(d->d_name, "audit-", 6) == 0 && n > 12 &&
-	       strcmp(d->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(d->d_name + n - 6, ".jsonl") == 0;
 }
 
 /* Every record of the audit log, in order (the caller json_decref()s it). */
@@ -81,8 +81,8 @@ static int aa_count(json_t *recs, const char *event, const char *user, const cha
 	if (counted)
 		*counted = 0;
 	json_array_foreach(recs, i, r) {
-		if (strcmp(aa_str(r, "event"), event) != 0 || strcmp(aa_str(r, "user"), user) != 0 ||
-		    strcmp(aa_str(r, "via"), via) != 0 ||
+		if (strcmp(aa_str(r, "event"), event) != 0 ||
+		    strcmp(aa_str(r, "user"), user) != 0 || strcmp(aa_str(r, "via"), via) != 0 ||
 		    (reason != NULL && strcmp(aa_str(r, "reason"), reason) != 0))
 			continue;
 		n++;

@@ -41,7 +41,7 @@ static int at_is_log(const struct dirent *e)
 	size_t n = strlen(e->d_name);
 
 	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
 }
 
 /* The path of the newest (last by name) audit file into path; false if none. */
@@ -145,11 +145,11 @@ static void at_print(const json_t *recs)
 }
 
 /* IT_ASSERT, printing the log first when it fails. */
-#define AT_ASSERT(recs, cond, ...)                                                           \
-	do {                                                                                 \
-		if (!(cond))                                                                 \
-			at_print(recs);                                                      \
-		IT_ASSERT(cond, __VA_ARGS__);                                                \
+#define AT_ASSERT(recs, cond, ...)            \
+	do {                                  \
+		if (!(cond))                  \
+			at_print(recs);       \
+		IT_ASSERT(cond, __VA_ARGS__); \
 	} while (0)
 
 /* True if client is the test's own address, 127.0.0.1 (the gateway may spell it
@@ -163,7 +163,7 @@ static bool at_local_client(const char *client)
 static bool at_is(const json_t *rec, const char *event, const char *user)
 {
 	return (!event || strcmp(at_str(rec, "event"), event) == 0) &&
-	       (!user || strcmp(at_str(rec, "user"), user) == 0);
+	    (!user || strcmp(at_str(rec, "user"), user) == 0);
 }
 
 /* The first record of event and user (NULL: any) whose key has value (key NULL: any); NULL if none. */
@@ -197,8 +197,8 @@ static int at_count(json_t *recs, const char *event, const char *user)
  * Returns the whole log (the caller json_decref()s it); *found the record
  * or NULL.
  */
-static json_t *at_wait(struct pgc_conn *c, double deadline_s, const char *event,
-		       const char *user, const char *key, const char *value, json_t **found)
+static json_t *at_wait(struct pgc_conn *c, double deadline_s, const char *event, const char *user,
+		       const char *key, const char *value, json_t **found)
 {
 	double end = it_now_s() + deadline_s;
 
@@ -243,8 +243,8 @@ static void at_check_shape(json_t *recs)
 	json_t *r;
 
 	json_array_foreach(recs, i, r) {
-		static const char *const strs[] = { "ts", "event", "user", "client", "session",
-						    "prev", "mac" };
+		static const char *const strs[] = { "ts",      "event", "user", "client",
+						    "session", "prev",  "mac" };
 		const char *mac = at_str(r, "mac");
 
 		for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
@@ -310,8 +310,9 @@ static int at_page_stat(const char *name)
 	if (it_page_get("/stats", body, sizeof body) != 200)
 		return -1;
 	j = json_loads(body, 0, NULL);
-	n = json_is_integer(json_object_get(j, name)) ? (int)json_integer_value(json_object_get(j, name))
-						       : -1;
+	n = json_is_integer(json_object_get(j, name))
+	    ? (int)json_integer_value(json_object_get(j, name))
+	    : -1;
 	json_decref(j);
 	return n;
 }
@@ -370,8 +371,8 @@ IT_TEST(audit, navigation_recorded)
 	c = it_open_page(user, 0, 0, &b);
 	at_session_of(c, user, sid, sizeof sid);
 	recs = at_wait(c, AT_EVENT_S, "navigate", user, "url", home, &found);
-	AT_ASSERT(recs, found != NULL, "no navigate record of the home page %s within %d s",
-		  home, AT_EVENT_S);
+	AT_ASSERT(recs, found != NULL, "no navigate record of the home page %s within %d s", home,
+		  AT_EVENT_S);
 	json_decref(recs);
 
 	/* a click on the test page's link to page 2 */
@@ -398,8 +399,8 @@ IT_TEST(audit, navigation_recorded)
 	IT_ASSERT(at_wait_stat(c, "page3", 1, AT_EVENT_S),
 		  "the browser never requested %s after it was typed into the address bar", page3);
 	recs = at_wait(c, AT_EVENT_S, "navigate", user, "url", page3, &found);
-	AT_ASSERT(recs, found != NULL, "no navigate record of the typed URL %s within %d s",
-		  page3, AT_EVENT_S);
+	AT_ASSERT(recs, found != NULL, "no navigate record of the typed URL %s within %d s", page3,
+		  AT_EVENT_S);
 	json_decref(recs);
 
 	/* late duplicates or strays would show up by now */
@@ -411,13 +412,14 @@ IT_TEST(audit, navigation_recorded)
 	/* login_ok, then session_start for the same user and client */
 	login = at_find(recs, "login_ok", user, NULL, NULL);
 	start = at_find(recs, "session_start", user, NULL, NULL);
-	AT_ASSERT(recs, login && start, "login_ok %s, session_start %s", login ? "found" : "missing",
-		  start ? "found" : "missing");
+	AT_ASSERT(recs, login && start, "login_ok %s, session_start %s",
+		  login ? "found" : "missing", start ? "found" : "missing");
 	AT_ASSERT(recs, at_int(login, "seq") < at_int(start, "seq"),
-		  "login_ok (seq %lld) is not before session_start (seq %lld)", at_int(login, "seq"),
-		  at_int(start, "seq"));
-	AT_ASSERT(recs, at_local_client(at_str(login, "client")) &&
-				at_local_client(at_str(start, "client")),
+		  "login_ok (seq %lld) is not before session_start (seq %lld)",
+		  at_int(login, "seq"), at_int(start, "seq"));
+	AT_ASSERT(recs,
+		  at_local_client(at_str(login, "client")) &&
+		      at_local_client(at_str(start, "client")),
 		  "client of login_ok \"%s\", of session_start \"%s\", want \"127.0.0.1\"",
 		  at_str(login, "client"), at_str(start, "client"));
 	AT_ASSERT(recs, at_int(start, "width") == 1280 && at_int(start, "height") == 800,
@@ -433,16 +435,17 @@ IT_TEST(audit, navigation_recorded)
 		AT_ASSERT(recs, strcmp(at_str(r, "url"), want[nav]) == 0,
 			  "navigate record %d has url \"%s\", want \"%s\"", nav + 1,
 			  at_str(r, "url"), want[nav]);
-		AT_ASSERT(recs, strcmp(at_str(r, "user"), user) == 0 &&
-					strcmp(at_str(r, "session"), sid) == 0 &&
-					at_local_client(at_str(r, "client")),
+		AT_ASSERT(recs,
+			  strcmp(at_str(r, "user"), user) == 0 &&
+			      strcmp(at_str(r, "session"), sid) == 0 &&
+			      at_local_client(at_str(r, "client")),
 			  "navigate record %d is of user \"%s\", session \"%s\", client \"%s\"; "
 			  "want %s, %s, 127.0.0.1",
 			  nav + 1, at_str(r, "user"), at_str(r, "session"), at_str(r, "client"),
 			  user, sid);
 		AT_ASSERT(recs, at_int(r, "seq") > at_int(start, "seq"),
-			  "navigate %s (seq %lld) before session_start (seq %lld)", at_str(r, "url"),
-			  at_int(r, "seq"), at_int(start, "seq"));
+			  "navigate %s (seq %lld) before session_start (seq %lld)",
+			  at_str(r, "url"), at_int(r, "seq"), at_int(start, "seq"));
 		nav++;
 	}
 	AT_ASSERT(recs, nav == 3, "%d navigate records, want 3 (%s, %s, %s)", nav, home, page2,
@@ -503,13 +506,15 @@ IT_TEST(audit, download_blocked)
 	AT_ASSERT(recs, strcmp(at_str(found, "filename"), PAGE_DOWNLOAD_NAME) == 0,
 		  "download_blocked filename \"%s\", want the suggested \"%s\"",
 		  at_str(found, "filename"), PAGE_DOWNLOAD_NAME);
-	AT_ASSERT(recs, strcmp(at_str(found, "session"), sid) == 0 &&
-				at_local_client(at_str(found, "client")),
+	AT_ASSERT(recs,
+		  strcmp(at_str(found, "session"), sid) == 0 &&
+		      at_local_client(at_str(found, "client")),
 		  "download_blocked of session \"%s\", client \"%s\"; want %s, 127.0.0.1",
 		  at_str(found, "session"), at_str(found, "client"), sid);
 	/* a download is not a page visited */
 	json_array_foreach(recs, i, r)
-		AT_ASSERT(recs, !at_is(r, "navigate", NULL) || !strstr(at_str(r, "url"), "download"),
+		AT_ASSERT(recs,
+			  !at_is(r, "navigate", NULL) || !strstr(at_str(r, "url"), "download"),
 			  "the download was recorded as a navigation: %s", at_str(r, "_line"));
 	snprintf(line, sizeof line, "%s\n", at_str(found, "_line"));
 
@@ -552,8 +557,9 @@ IT_TEST(audit, session_end)
 	t_left = it_now_s();
 
 	recs = at_wait(NULL, 2 + AT_EVENT_S, "session_end", user, NULL, NULL, &end);
-	AT_ASSERT(recs, end != NULL, "no session_end record within %d s of the client leaving "
-				     "(reconnect_grace_s = 2)",
+	AT_ASSERT(recs, end != NULL,
+		  "no session_end record within %d s of the client leaving "
+		  "(reconnect_grace_s = 2)",
 		  2 + AT_EVENT_S);
 	fprintf(stderr, "[%s] session_end %.1f s after the client left: %s\n", it.test_name,
 		it_now_s() - t_left, at_str(end, "_line"));
@@ -561,16 +567,18 @@ IT_TEST(audit, session_end)
 	detach = at_find(recs, "session_detach", user, NULL, NULL);
 	AT_ASSERT(recs, detach != NULL && at_int(detach, "seq") < at_int(end, "seq"),
 		  "no session_detach record before session_end");
-	AT_ASSERT(recs, strcmp(at_str(end, "session"), sid) == 0 &&
-				strcmp(at_str(detach, "session"), sid) == 0,
+	AT_ASSERT(recs,
+		  strcmp(at_str(end, "session"), sid) == 0 &&
+		      strcmp(at_str(detach, "session"), sid) == 0,
 		  "session_detach of \"%s\", session_end of \"%s\", want %s",
 		  at_str(detach, "session"), at_str(end, "session"), sid);
 	AT_ASSERT(recs, strcmp(at_str(end, "reason"), "grace") == 0,
 		  "session_end reason \"%s\", want \"grace\"", at_str(end, "reason"));
 	AT_ASSERT(recs, json_is_string(json_object_get(end, "detail")),
 		  "session_end without a \"detail\" string");
-	AT_ASSERT(recs, at_int(end, "duration_s") >= 0 &&
-				at_int(end, "duration_s") <= (long long)(it_now_s() - t_login) + 1,
+	AT_ASSERT(recs,
+		  at_int(end, "duration_s") >= 0 &&
+		      at_int(end, "duration_s") <= (long long)(it_now_s() - t_login) + 1,
 		  "session_end duration_s %lld, want 0..%.0f (the time since the login)",
 		  at_int(end, "duration_s"), it_now_s() - t_login + 1);
 	AT_ASSERT(recs, at_int(end, "bytes_out") > 0, "session_end bytes_out %lld, want > 0",
@@ -597,12 +605,11 @@ IT_TEST(audit, session_end)
 		}
 	}
 	IT_ASSERT(row != NULL, "audit sessions --json does not list session %s", sid);
-	row_ok = strcmp(at_str(row, "user"), user) == 0 &&
-		 at_local_client(at_str(row, "client")) &&
-		 json_is_string(json_object_get(row, "start")) &&
-		 json_is_string(json_object_get(row, "end")) &&
-		 strcmp(at_str(row, "end_reason"), "grace") == 0 &&
-		 at_int(row, "duration_s") >= 0 && at_int(row, "pages") >= 1;
+	row_ok = strcmp(at_str(row, "user"), user) == 0 && at_local_client(at_str(row, "client")) &&
+	    json_is_string(json_object_get(row, "start")) &&
+	    json_is_string(json_object_get(row, "end")) &&
+	    strcmp(at_str(row, "end_reason"), "grace") == 0 && at_int(row, "duration_s") >= 0 &&
+	    at_int(row, "pages") >= 1;
 	row_text = json_dumps(row, JSON_COMPACT);
 	json_decref(row);
 	if (!row_ok)
@@ -633,7 +640,7 @@ IT_TEST(audit, login_records)
 
 	it_start("audit_login_records", users);
 	IT_ASSERT(it_login_http(user, wrong, false, &h) == 401 &&
-			  strcmp(h.error, "invalid_credentials") == 0,
+		      strcmp(h.error, "invalid_credentials") == 0,
 		  "wrong password: %d \"%s\" (%s), want 401 invalid_credentials", h.status, h.error,
 		  h.body);
 	/* the answer came: the record is there already */
@@ -642,9 +649,9 @@ IT_TEST(audit, login_records)
 		  "%d login_fail records of %s when the 401 arrived, want 1",
 		  at_count(recs, "login_fail", user), user);
 	r = at_find(recs, "login_fail", user, NULL, NULL);
-	AT_ASSERT(recs, strcmp(at_str(r, "reason"), "invalid_credentials") == 0 &&
-				at_local_client(at_str(r, "client")) &&
-				strcmp(at_str(r, "session"), "") == 0,
+	AT_ASSERT(recs,
+		  strcmp(at_str(r, "reason"), "invalid_credentials") == 0 &&
+		      at_local_client(at_str(r, "client")) && strcmp(at_str(r, "session"), "") == 0,
 		  "login_fail: reason \"%s\", client \"%s\", session \"%s\"; want "
 		  "invalid_credentials, 127.0.0.1, \"\"",
 		  at_str(r, "reason"), at_str(r, "client"), at_str(r, "session"));
@@ -655,7 +662,7 @@ IT_TEST(audit, login_records)
 	for (int k = 1; k <= 3; k++) {
 		memset(&res, 0, sizeof res);
 		IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0 &&
-				  res.http_status == 200 && res.ticket[0],
+			      res.http_status == 200 && res.ticket[0],
 			  "login %d: HTTP %d \"%s\" %s", k, res.http_status, res.error, res.body);
 		recs = at_records();
 		oks = at_count(recs, "login_ok", user);
@@ -703,8 +710,9 @@ IT_TEST(audit, tamper_detected)
 		  h.status, h.body);
 	recs = at_records();
 	at_check_shape(recs);
-	AT_ASSERT(recs, json_array_size(recs) == 3, "%zu records, want 3 (login_ok, login_fail, "
-						    "login_ok)",
+	AT_ASSERT(recs, json_array_size(recs) == 3,
+		  "%zu records, want 3 (login_ok, login_fail, "
+		  "login_ok)",
 		  json_array_size(recs));
 	json_decref(recs);
 	at_expect_verify_ok();
@@ -727,8 +735,7 @@ IT_TEST(audit, tamper_detected)
 	IT_ASSERT(text[off] == '5', "byte %lld of %s is '%c', want '5'", (long long)off, path,
 		  text[off]);
 	fd = open(path, O_WRONLY);
-	IT_ASSERT(fd >= 0 && pwrite(fd, "6", 1, off) == 1, "writing %s: %s", path,
-		  strerror(errno));
+	IT_ASSERT(fd >= 0 && pwrite(fd, "6", 1, off) == 1, "writing %s: %s", path, strerror(errno));
 	close(fd);
 	rc = at_verify(it.audit_key, out, sizeof out);
 	fprintf(stderr, "[%s] after the edit, audit verify: exit %d: %s", it.test_name, rc, out);
@@ -740,8 +747,7 @@ IT_TEST(audit, tamper_detected)
 
 	/* put it back: OK again */
 	fd = open(path, O_WRONLY);
-	IT_ASSERT(fd >= 0 && pwrite(fd, "5", 1, off) == 1, "writing %s: %s", path,
-		  strerror(errno));
+	IT_ASSERT(fd >= 0 && pwrite(fd, "5", 1, off) == 1, "writing %s: %s", path, strerror(errno));
 	close(fd);
 	at_expect_verify_ok();
 
@@ -760,7 +766,7 @@ IT_TEST(audit, tamper_detected)
 
 /* ---- 6. no audit log, no logins ----------------------------------------------------------- */
 
-static char at_mnt[128];  /* the small tmpfs holding the audit log ("" if none) */
+static char at_mnt[128]; /* the small tmpfs holding the audit log ("" if none) */
 static bool at_mounted;
 
 /* Teardown hook of the full-disk test: the tmpfs goes (lazily: the daemon may
@@ -799,8 +805,8 @@ IT_TEST(audit, unavailable_fails_closed)
 
 	snprintf(at_mnt, sizeof at_mnt, "/tmp/pixelgate-it-audit.XXXXXX");
 	IT_ASSERT(mkdtemp(at_mnt) != NULL, "mkdtemp: %s", strerror(errno));
-	if (mount("tmpfs", at_mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=0700") !=
-	    0) {
+	if (mount("tmpfs", at_mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=16k,mode=0700") != 0) {
 		char why[300];
 
 		snprintf(why, sizeof why,
@@ -838,8 +844,10 @@ IT_TEST(audit, unavailable_fails_closed)
 	unlink(probe);
 	IT_ASSERT(at_newest_file(file, sizeof file) && stat(file, &st) == 0, "no audit file in %s",
 		  at_mnt);
-	fprintf(stderr, "[%s] %s full; the audit file has %lld bytes (%lld left in its last page)\n",
-		it.test_name, at_mnt, (long long)st.st_size, (long long)(4095 - (st.st_size + 4095) % 4096));
+	fprintf(stderr,
+		"[%s] %s full; the audit file has %lld bytes (%lld left in its last page)\n",
+		it.test_name, at_mnt, (long long)st.st_size,
+		(long long)(4095 - (st.st_size + 4095) % 4096));
 
 	/* new logins: at most what fits in the file's last page, then 503 audit_unavailable */
 	for (tries = 0; tries < 20; tries++) {
@@ -856,15 +864,15 @@ IT_TEST(audit, unavailable_fails_closed)
 	fprintf(stderr, "[%s] %d logins fitted in the file's last page; then %d %s: %s\n",
 		it.test_name, ok_after, h.status, h.error, h.body);
 	IT_ASSERT(it_login_http(other, it_password(other), false, &h) == 503 &&
-			  strcmp(h.error, "audit_unavailable") == 0,
-		  "the next login got %d \"%s\" (%s); want 503 audit_unavailable", h.status, h.error,
-		  h.body);
+		      strcmp(h.error, "audit_unavailable") == 0,
+		  "the next login got %d \"%s\" (%s); want 503 audit_unavailable", h.status,
+		  h.error, h.body);
 	IT_ASSERT(it_login_http(user, it_password(user), false, &h) == 503 &&
-			  strcmp(h.error, "audit_unavailable") == 0,
+		      strcmp(h.error, "audit_unavailable") == 0,
 		  "a login of %s (who has a session) got %d \"%s\" (%s); want 503 audit_unavailable",
 		  user, h.status, h.error, h.body);
 	IT_ASSERT(it_file_count(it.daemon_log, "audit log cannot be written") >= 1 &&
-			  it_file_count(it.daemon_log, "No space left on device") >= 1,
+		      it_file_count(it.daemon_log, "No space left on device") >= 1,
 		  "the daemon's log does not say that the audit log cannot be written because the "
 		  "disk is full (\"audit log cannot be written\" %d times, \"No space left on "
 		  "device\" %d times)",
@@ -888,8 +896,9 @@ IT_TEST(audit, unavailable_fails_closed)
 			break;
 		it_pump_for(c, 500);
 	} while (it_now_s() - t0 < 15);
-	IT_ASSERT(h.status == 200, "%.0f s after the disk had room again, a login still got %d "
-				   "\"%s\" (%s)",
+	IT_ASSERT(h.status == 200,
+		  "%.0f s after the disk had room again, a login still got %d "
+		  "\"%s\" (%s)",
 		  it_now_s() - t0, h.status, h.error, h.body);
 	fprintf(stderr, "[%s] logins work again %.1f s after the filler was removed\n",
 		it.test_name, it_now_s() - t0);
@@ -900,9 +909,10 @@ IT_TEST(audit, unavailable_fails_closed)
 	resumed = at_find(recs, "audit_resumed", NULL, NULL, NULL);
 	AT_ASSERT(recs, resumed != NULL && at_int(resumed, "lost") >= 1,
 		  "no audit_resumed record with lost >= 1 after the log was writable again");
-	AT_ASSERT(recs, at_int(json_array_get(recs, json_array_size(recs) - 1), "seq") >
-				at_int(resumed, "seq") &&
-				at_is(json_array_get(recs, json_array_size(recs) - 1), "login_ok", other),
+	AT_ASSERT(recs,
+		  at_int(json_array_get(recs, json_array_size(recs) - 1), "seq") >
+			  at_int(resumed, "seq") &&
+		      at_is(json_array_get(recs, json_array_size(recs) - 1), "login_ok", other),
 		  "the last record is not the login_ok of %s after audit_resumed", other);
 	fprintf(stderr, "[%s] %s\n", it.test_name, at_str(resumed, "_line"));
 	json_decref(recs);

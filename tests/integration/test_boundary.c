@@ -73,21 +73,21 @@
 #include "../../proxy/session/session_inject.h"
 
 #define BD_ADMIN "bd-admin"
-#define BD_CLOSE_S 60  /* from the navigation to the close: URL typed, page loaded, injected */
-#define BD_EVENT_S 30  /* a record in the audit log, the session gone */
+#define BD_CLOSE_S 60 /* from the navigation to the close: URL typed, page loaded, injected */
+#define BD_EVENT_S 30 /* a record in the audit log, the session gone */
 #define BD_WIDTH 1024
 #define BD_HEIGHT 768
 
 /* ---- what the viewer's decoder saw (hooks on its libvncclient) ---------------- */
 
 static struct {
-	int width, height;          /* the session's framebuffer */
-	int cut_texts;              /* ServerCutText messages decoded */
-	bool cut_marker;            /* ... one of them with INJECT_CUT_TEXT */
-	int marker_rects;           /* updated rectangles holding an injected pixel */
-	int outside_rects;          /* updated rectangles past the framebuffer's edge */
-	int resizes;                /* framebuffer (re)allocations to another size */
-	int resize_w, resize_h;     /* the last such size */
+	int width, height;      /* the session's framebuffer */
+	int cut_texts;          /* ServerCutText messages decoded */
+	bool cut_marker;        /* ... one of them with INJECT_CUT_TEXT */
+	int marker_rects;       /* updated rectangles holding an injected pixel */
+	int outside_rects;      /* updated rectangles past the framebuffer's edge */
+	int resizes;            /* framebuffer (re)allocations to another size */
+	int resize_w, resize_h; /* the last such size */
 	void (*got_update)(rfbClient *, int, int, int, int);
 	rfbBool (*malloc_fb)(rfbClient *);
 	void (*got_cut)(rfbClient *, const char *, int);
@@ -169,7 +169,7 @@ static int bd_is_log(const struct dirent *e)
 	size_t n = strlen(e->d_name);
 
 	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
 }
 
 /*
@@ -286,7 +286,7 @@ static json_t *bd_entry(json_t *manifest, const char *path)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach (json_object_get(manifest, "entries"), i, e)
+	json_array_foreach(json_object_get(manifest, "entries"), i, e)
 		if (strcmp(bd_str(e, "path"), path) == 0)
 			return e;
 	return NULL;
@@ -344,7 +344,8 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	json_decref(rec);
 	json_t *end = bd_audit_find("session_end", user, &n);
 	IT_ASSERT(end != NULL && strcmp(bd_str(end, "forensics"), dir + strlen(dir) - 24) == 0,
-		  "session_end does not name the kept directory (\"%s\")", bd_str(end, "forensics"));
+		  "session_end does not name the kept directory (\"%s\")",
+		  bd_str(end, "forensics"));
 	json_decref(end);
 
 	/* owner-only, the gateway's user's */
@@ -362,8 +363,8 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	json_t *m = json_load_file(path, 0, &je);
 	IT_ASSERT(m != NULL, "%s: %s", path, je.text);
 	bd_sha256_file(path, sha);
-	IT_ASSERT(strcmp(sha, aud_sha) == 0, "manifest.json's SHA-256 is %s, the audit says %s", sha,
-		  aud_sha);
+	IT_ASSERT(strcmp(sha, aud_sha) == 0, "manifest.json's SHA-256 is %s, the audit says %s",
+		  sha, aud_sha);
 	json_t *e = bd_entry(m, INJECT_EVIDENCE_FILE);
 	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "file") == 0,
 		  "the manifest does not list the file the worker left");
@@ -376,18 +377,17 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	fclose(f);
 	IT_ASSERT(strcmp(got, INJECT_EVIDENCE_TEXT) == 0, "the kept copy of %s holds \"%s\"",
 		  INJECT_EVIDENCE_FILE, got);
-	IT_ASSERT(lstat(path, &st) == 0 && (st.st_mode & 07777) == 0600 &&
-			  st.st_uid == gwu->pw_uid,
+	IT_ASSERT(lstat(path, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_uid == gwu->pw_uid,
 		  "%s: mode %o owner %u, want 0600 %s", path, st.st_mode & 07777,
 		  (unsigned)st.st_uid, IT_GATEWAY_USER);
 	e = bd_entry(m, INJECT_ESCAPE_LINK);
 	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "symlink") == 0 &&
-			  strcmp(bd_str(e, "target"), INJECT_ESCAPE_TARGET) == 0 &&
-			  json_object_get(e, "stored") == NULL,
+		      strcmp(bd_str(e, "target"), INJECT_ESCAPE_TARGET) == 0 &&
+		      json_object_get(e, "stored") == NULL,
 		  "the link out of the directory is not listed as a link (or was followed)");
 	e = bd_entry(m, INJECT_FIFO);
 	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "fifo") == 0 &&
-			  json_object_get(e, "stored") == NULL,
+		      json_object_get(e, "stored") == NULL,
 		  "the FIFO is not listed as one");
 	e = bd_entry(m, "fb/Xvfb_screen0");
 	IT_ASSERT(e != NULL && json_integer_value(json_object_get(e, "copied")) > 1024 * 768 * 4,
@@ -396,7 +396,7 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	snprintf(path, sizeof path, "%s/summary.json", dir);
 	json_t *sum = json_load_file(path, 0, &je);
 	IT_ASSERT(sum != NULL && strcmp(bd_str(sum, "user"), user) == 0 &&
-			  strstr(bd_str(sum, "what"), want_what) != NULL,
+		      strstr(bd_str(sum, "what"), want_what) != NULL,
 		  "%s: user \"%s\" what \"%s\"", path, bd_str(sum, "user"), bd_str(sum, "what"));
 	json_decref(sum);
 
@@ -404,7 +404,7 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	struct it_http r;
 	it_admin("GET", "/api/v1/forensics", BD_ADMIN, NULL, &r);
 	IT_ASSERT(r.status == 200 && strstr(r.body, id) != NULL &&
-			  strstr(r.body, "\"complete\"") != NULL,
+		      strstr(r.body, "\"complete\"") != NULL,
 		  "GET /api/v1/forensics: %d %s", r.status, r.body);
 	char ctl[1200], out[4096], pwfile[700];
 	if (with_ctl) {
@@ -417,7 +417,7 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 		int rc = it_run(out, sizeof out, "%s forensics", ctl);
 		fprintf(stderr, "[%s] pixelgatectl forensics: exit %d:\n%s", it.test_name, rc, out);
 		IT_ASSERT(rc == 0 && strstr(out, id) != NULL && strstr(out, user) != NULL &&
-				  strstr(out, "complete") != NULL,
+			      strstr(out, "complete") != NULL,
 			  "pixelgatectl forensics: exit %d: %s", rc, out);
 		rc = it_run(out, sizeof out, "%s forensics del %s", ctl, id);
 		IT_ASSERT(rc == 0, "pixelgatectl forensics del %s: exit %d: %s", id, rc, out);
@@ -474,7 +474,8 @@ enum bd_keep {
 static void bd_check_not_kept(const char *user)
 {
 	int n;
-	IT_ASSERT(it_file_count(it.daemon_log, "TEST BUILD: mounted /usr over the session's "
+	IT_ASSERT(it_file_count(it.daemon_log,
+				"TEST BUILD: mounted /usr over the session's "
 				"directory") == 1,
 		  "the worker could not mount over its directory (see the daemon log): the test "
 		  "does not test what it says");
@@ -549,8 +550,8 @@ static void bd_run(const char *kind, const char *user, const char *want_what, en
 	IT_ASSERT(bd.cut_texts == 0 && !bd.cut_marker,
 		  "the viewer's decoder got %d ServerCutText message(s)%s", bd.cut_texts,
 		  bd.cut_marker ? ", one with the injected text" : "");
-	IT_ASSERT(bd.marker_rects == 0, "the viewer's decoder drew the injected pixels (%d rectangles)",
-		  bd.marker_rects);
+	IT_ASSERT(bd.marker_rects == 0,
+		  "the viewer's decoder drew the injected pixels (%d rectangles)", bd.marker_rects);
 	IT_ASSERT(bd.outside_rects == 0,
 		  "the viewer's decoder got %d rectangle(s) past the framebuffer's edge",
 		  bd.outside_rects);
@@ -567,7 +568,7 @@ static void bd_run(const char *kind, const char *user, const char *want_what, en
 	/* ... and was closed by the gateway, for its safety */
 	IT_ASSERT(closed, "the viewer is still connected %d s after going to %s", BD_CLOSE_S, url);
 	IT_ASSERT(pgc_close_code(c) == 4007 &&
-			  strstr(pgc_close_reason(c), "session ended for your safety") != NULL,
+		      strstr(pgc_close_reason(c), "session ended for your safety") != NULL,
 		  "the viewer was closed with %d \"%s\", want 4007 \"session ended for your "
 		  "safety: ...\"",
 		  pgc_close_code(c), pgc_close_reason(c));
@@ -581,21 +582,23 @@ static void bd_run(const char *kind, const char *user, const char *want_what, en
 		bd_str(v, "what"));
 	IT_ASSERT(n == 1, "%d server_protocol_violation records of %s, want 1", n, user);
 	IT_ASSERT(strstr(bd_str(v, "what"), want_what) != NULL,
-		  "server_protocol_violation says \"%s\", want it to name \"%s\"", bd_str(v, "what"),
-		  want_what);
+		  "server_protocol_violation says \"%s\", want it to name \"%s\"",
+		  bd_str(v, "what"), want_what);
 	json_decref(v);
 	json_t *end = bd_audit_wait("session_end", user, &n);
 	IT_ASSERT(end != NULL, "no session_end record of %s within %d s", user, BD_EVENT_S);
 	IT_ASSERT(strcmp(bd_str(end, "reason"), "protocol_violation") == 0,
-		  "session_end has reason \"%s\", want \"protocol_violation\"", bd_str(end, "reason"));
+		  "session_end has reason \"%s\", want \"protocol_violation\"",
+		  bd_str(end, "reason"));
 	json_decref(end);
 
 	/* the session is gone, not kept for a reconnect */
 	double until = it_now_s() + BD_EVENT_S;
 	while ((it_workers(workers, 8) > 0 || bd_sessions_of(user) > 0) && it_now_s() < until)
 		it_sleep_ms(200);
-	IT_ASSERT(it_workers(workers, 8) == 0, "%d session worker(s) still running %d s after the close",
-		  it_workers(workers, 8), BD_EVENT_S);
+	IT_ASSERT(it_workers(workers, 8) == 0,
+		  "%d session worker(s) still running %d s after the close", it_workers(workers, 8),
+		  BD_EVENT_S);
 	IT_ASSERT(bd_sessions_of(user) == 0, "the admin API still lists a session of %s", user);
 	IT_ASSERT(bd_ended_metric() == 1,
 		  "sessions_ended_total{reason=\"protocol_violation\"} is %g, want 1",
@@ -604,7 +607,8 @@ static void bd_run(const char *kind, const char *user, const char *want_what, en
 		bd_check_not_kept(user);
 	else
 		bd_check_kept(user, want_what, keep == BD_KEEP_CTL);
-	fprintf(stderr, "[%s] page after %.1f s, closed %.1f s after the navigation, done in %.1f s\n",
+	fprintf(stderr,
+		"[%s] page after %.1f s, closed %.1f s after the navigation, done in %.1f s\n",
 		it.test_name, t_page - t0, t_closed - t_page, it_now_s() - t0);
 }
 

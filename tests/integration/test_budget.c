@@ -29,8 +29,8 @@ static double b_throttled(const char *kind)
 	struct it_http r;
 	char series[128];
 
-	IT_ASSERT(it_admin("GET", "/metrics", "root", NULL, &r) == 200, "metrics: %d %s",
-		  r.status, r.body);
+	IT_ASSERT(it_admin("GET", "/metrics", "root", NULL, &r) == 200, "metrics: %d %s", r.status,
+		  r.body);
 	snprintf(series, sizeof series, "pixelgate_input_throttled_total{kind=\"%s\"}", kind);
 	return it_metric(r.body, series);
 }
@@ -38,8 +38,8 @@ static double b_throttled(const char *kind)
 /* A FramebufferUpdateRequest for the whole screen. */
 static void b_fbur(struct pgc_conn *c, bool incremental)
 {
-	uint8_t m[10] = { 3, incremental ? 1 : 0, 0, 0, 0, 0, B_W >> 8, B_W & 0xff, B_H >> 8,
-			  B_H & 0xff };
+	uint8_t m[10] = { 3,        incremental ? 1 : 0, 0,        0,         0, 0,
+			  B_W >> 8, B_W & 0xff,          B_H >> 8, B_H & 0xff };
 
 	IT_ASSERT(pgc_send_raw(c, m, sizeof m) == 0, "send FramebufferUpdateRequest");
 }
@@ -103,8 +103,9 @@ IT_TEST(budget, typing_flood_is_slowed_not_lost, .timeout = 300)
 		  "the field holds %zu characters (\"%.40s...\"), want the 500 typed", strlen(last),
 		  last);
 	double delayed = b_throttled("keys_delayed");
-	fprintf(stderr, "[budget] 1000 key events at once: all reached the page; reading "
-			"paused %.0f times\n",
+	fprintf(stderr,
+		"[budget] 1000 key events at once: all reached the page; reading "
+		"paused %.0f times\n",
 		delayed);
 	IT_ASSERT(delayed >= 1, "the key rate never held the flood back");
 	IT_ASSERT(!pgc_closed(c), "the viewer was closed: %s", pgc_close_reason(c));
@@ -125,7 +126,8 @@ IT_TEST(budget, pointer_flood_is_coalesced_then_closed, .timeout = 300)
 	/* ~4000 motion events a second (the rate is 120) until the gateway closes us */
 	while (it_now_s() < t0 + 60) {
 		for (int i = 0; i < 20; i++, sent++)
-			if (pgc_pointer(c, 300 + (int)(sent % 200), 300 + (int)(sent % 100), 0) != 0)
+			if (pgc_pointer(c, 300 + (int)(sent % 200), 300 + (int)(sent % 100), 0) !=
+			    0)
 				break;
 		if (pgc_pump(c, 5) < 0) {
 			closed_at = it_now_s();
@@ -178,20 +180,21 @@ IT_TEST(health, unwritable_audit_log_takes_the_node_out, .timeout = 300)
 	it_write_file(it.audit_dir, "not a directory\n", 0600);
 
 	IT_ASSERT(h_health(status, sizeof status) == 503 &&
-			  strcmp(status, "audit_unavailable") == 0,
+		      strcmp(status, "audit_unavailable") == 0,
 		  "healthz with an unwritable audit log: %s", status);
 	IT_ASSERT(it_agent_check(line, sizeof line) && strcmp(line, "down") == 0,
 		  "agent-check with an unwritable audit log: \"%s\"", line);
 	IT_ASSERT(it_admin("GET", "/metrics", "root", NULL, &r) == 200, "metrics %d", r.status);
 	IT_ASSERT(it_metric(r.body, "pixelgate_audit_available") == 0,
-		  "pixelgate_audit_available is %g", it_metric(r.body, "pixelgate_audit_available"));
+		  "pixelgate_audit_available is %g",
+		  it_metric(r.body, "pixelgate_audit_available"));
 	IT_ASSERT(it_login_http("sendai", it_password("sendai"), false, &r) == 503 &&
-			  strcmp(r.error, "audit_unavailable") == 0,
+		      strcmp(r.error, "audit_unavailable") == 0,
 		  "login: %d %s", r.status, r.body);
 
 	/* the directory is back: so is the node, within the writer's retry period */
-	IT_ASSERT(unlink(it.audit_dir) == 0 && rename(moved, it.audit_dir) == 0,
-		  "restore %s", it.audit_dir);
+	IT_ASSERT(unlink(it.audit_dir) == 0 && rename(moved, it.audit_dir) == 0, "restore %s",
+		  it.audit_dir);
 	double end = it_now_s() + 20;
 	while (h_health(status, sizeof status) != 200 && it_now_s() < end)
 		it_sleep_ms(500);

@@ -150,7 +150,7 @@ IT_TEST(cell, sessions_are_apart)
 	unlink(sockpath);
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sockpath);
 	IT_ASSERT(hostsock >= 0 && bind(hostsock, (struct sockaddr *)&sun, sizeof sun) == 0 &&
-		  chmod(sockpath, 0666) == 0 && listen(hostsock, 4) == 0,
+		      chmod(sockpath, 0666) == 0 && listen(hostsock, 4) == 0,
 		  "host socket %s: %s", sockpath, strerror(errno));
 	it_start("cell_sessions_are_apart", users);
 	it_open_page("c1-aoi", 0, 0, &r);
@@ -159,7 +159,7 @@ IT_TEST(cell, sessions_are_apart)
 	IT_ASSERT(gwpw != NULL, "no user %s", IT_GATEWAY_USER);
 	for (int i = 0; i < 2; i++) {
 		IT_ASSERT(u[i] >= IT_SESSION_UID_BASE && u[i] < IT_SESSION_UID_BASE + 64 &&
-			  u[i] != gw_uid,
+			      u[i] != gw_uid,
 			  "worker %d runs as uid %u, want one of the session range", (int)w[i],
 			  (unsigned)u[i]);
 		cell_status(w[i], "NoNewPrivs", a, sizeof a);
@@ -176,14 +176,16 @@ IT_TEST(cell, sessions_are_apart)
 	for (int i = 0; i < 2; i++) {
 		char v[64] = "", m[64] = "";
 		IT_ASSERT(cell_cgroup_value(w[i], "pids", "pids.max", v, sizeof v) &&
-				  strcmp(v, "2048\n") == 0,
-			  "worker %d: pids.max of its session cgroup is \"%s\", want 2048", (int)w[i],
-			  v);
-		IT_ASSERT((cell_cgroup_value(w[i], "memory", "memory.limit_in_bytes", m, sizeof m) ||
+			      strcmp(v, "2048\n") == 0,
+			  "worker %d: pids.max of its session cgroup is \"%s\", want 2048",
+			  (int)w[i], v);
+		IT_ASSERT((cell_cgroup_value(w[i], "memory", "memory.limit_in_bytes", m,
+					     sizeof m) ||
 			   cell_cgroup_value(w[i], "memory", "memory.max", m, sizeof m)) &&
-				  strtoull(m, NULL, 10) == 2560ULL << 20,
+			      strtoull(m, NULL, 10) == 2560ULL << 20,
 			  "worker %d: memory limit of its session cgroup is \"%s\", want 2560 MiB "
-			  "(a quarter above session_memory_mib)", (int)w[i], m);
+			  "(a quarter above session_memory_mib)",
+			  (int)w[i], m);
 	}
 	{
 		pid_t eg[8];
@@ -211,33 +213,35 @@ IT_TEST(cell, sessions_are_apart)
 		IT_ASSERT(strcmp(a, b) != 0 && strcmp(a, self) != 0 && strcmp(b, self) != 0,
 			  "%s namespace shared: %s / %s / host %s", nss[i], a, b, self);
 	}
-	fprintf(stderr, "[%s] workers %d (uid %u) and %d (uid %u): own mnt/net/ipc/uts/pid "
-		"namespaces, NoNewPrivs, not dumpable\n", it.test_name, (int)w[0], (unsigned)u[0],
-		(int)w[1], (unsigned)u[1]);
+	fprintf(stderr,
+		"[%s] workers %d (uid %u) and %d (uid %u): own mnt/net/ipc/uts/pid "
+		"namespaces, NoNewPrivs, not dumpable\n",
+		it.test_name, (int)w[0], (unsigned)u[0], (int)w[1], (unsigned)u[1]);
 
 	/* from inside cell 0, as its uid: only its own processes, not the other
 	   session's directory or X socket, only loopback, host read-only */
 	cell_dir(w[1], dir1, sizeof dir1);
-	snprintf(script, sizeof script,
-		 "for s in /proc/[0-9]*/status; do "
-		 "  id=$(sed -n \"s/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p\" $s 2>/dev/null); "
-		 "  [ -n \"$id\" ] && [ \"$id\" != %u ] && echo foreign-process $s $id; "
-		 "done; "
-		 "test -e %s/%s && echo other-dir-visible; "
-		 "test -e /proc/%d/root && echo other-worker-visible; "
-		 "ls -A /tmp/.X11-unix | tr \"\\n\" \" \" | sed \"s/^/x11: /\"; echo; "
-		 "stat -c \"x0-inode %%d:%%i\" /tmp/.X11-unix/X0; "
-		 "sed -n \"s/^ *\\([a-z0-9]*\\):.*/iface \\1/p\" /proc/self/net/dev; "
-		 "touch /usr/pixelgate-cell-probe 2>/dev/null && echo host-writable; "
-		 "grep \" / / \" /proc/self/mountinfo | grep -q nosuid || echo root-suid; "
-		 "grep -q \"^NoNewPrivs:.1\" /proc/self/status && echo nnp; "
-		 "test -e %s && echo host-socket-visible; "
-		 "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect(\\\"%s\\\")\" "
-		 "  2>/dev/null && echo host-socket-reached; "
-		 "ls -A /dev | tr \"\\n\" \" \" | sed \"s/^/dev: /\"; echo; "
-		 "ls -A / | tr \"\\n\" \" \" | sed \"s/^/root: /\"; echo; "
-		 "echo done",
-		 (unsigned)u[0], it.runtime_dir, dir1, (int)w[1], sockpath, sockpath);
+	snprintf(
+	    script, sizeof script,
+	    "for s in /proc/[0-9]*/status; do "
+	    "  id=$(sed -n \"s/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p\" $s 2>/dev/null); "
+	    "  [ -n \"$id\" ] && [ \"$id\" != %u ] && echo foreign-process $s $id; "
+	    "done; "
+	    "test -e %s/%s && echo other-dir-visible; "
+	    "test -e /proc/%d/root && echo other-worker-visible; "
+	    "ls -A /tmp/.X11-unix | tr \"\\n\" \" \" | sed \"s/^/x11: /\"; echo; "
+	    "stat -c \"x0-inode %%d:%%i\" /tmp/.X11-unix/X0; "
+	    "sed -n \"s/^ *\\([a-z0-9]*\\):.*/iface \\1/p\" /proc/self/net/dev; "
+	    "touch /usr/pixelgate-cell-probe 2>/dev/null && echo host-writable; "
+	    "grep \" / / \" /proc/self/mountinfo | grep -q nosuid || echo root-suid; "
+	    "grep -q \"^NoNewPrivs:.1\" /proc/self/status && echo nnp; "
+	    "test -e %s && echo host-socket-visible; "
+	    "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect(\\\"%s\\\")\" "
+	    "  2>/dev/null && echo host-socket-reached; "
+	    "ls -A /dev | tr \"\\n\" \" \" | sed \"s/^/dev: /\"; echo; "
+	    "ls -A / | tr \"\\n\" \" \" | sed \"s/^/root: /\"; echo; "
+	    "echo done",
+	    (unsigned)u[0], it.runtime_dir, dir1, (int)w[1], sockpath, sockpath);
 	cell_sh(w[0], u[0], out, sizeof out, script);
 	fprintf(stderr, "[%s] inside the first cell:\n%s", it.test_name, out);
 	IT_ASSERT(strstr(out, "done") != NULL, "the probe did not run in the cell: %s", out);
@@ -247,27 +251,32 @@ IT_TEST(cell, sessions_are_apart)
 		  "the cell sees the other session's directory %s/%s", it.runtime_dir, dir1);
 	IT_ASSERT(strstr(out, "x11: X0 \n") != NULL || strstr(out, "x11: X0 ") != NULL,
 		  "the cell's X socket directory holds more than its own X0:\n%s", out);
-	IT_ASSERT(strstr(out, "iface lo") != NULL && strstr(out, "iface ") == strstr(out, "iface lo") &&
-		  strstr(strstr(out, "iface lo") + 8, "iface ") == NULL,
+	IT_ASSERT(strstr(out, "iface lo") != NULL &&
+		      strstr(out, "iface ") == strstr(out, "iface lo") &&
+		      strstr(strstr(out, "iface lo") + 8, "iface ") == NULL,
 		  "the cell has network interfaces other than lo:\n%s", out);
 	IT_ASSERT(strstr(out, "host-writable") == NULL, "the host's /usr is writable in the cell");
 	IT_ASSERT(strstr(out, "root-suid") == NULL, "the cell's / is not mounted nosuid:\n%s", out);
 	IT_ASSERT(strstr(out, "nnp") != NULL, "no_new_privs not set inside the cell");
-	IT_ASSERT(strstr(out, "host-socket-visible") == NULL && strstr(out, "host-socket-reached") == NULL,
+	IT_ASSERT(strstr(out, "host-socket-visible") == NULL &&
+		      strstr(out, "host-socket-reached") == NULL,
 		  "the cell reaches the host's Unix socket %s:\n%s", sockpath, out);
-	IT_ASSERT(strstr(out, "dev: fd full null random shm stderr stdin stdout tty urandom zero \n") !=
-			  NULL,
+	IT_ASSERT(strstr(out,
+			 "dev: fd full null random shm stderr stdin stdout tty urandom zero \n") !=
+		      NULL,
 		  "the cell's /dev holds more (or less) than its few nodes:\n%s", out);
 	IT_ASSERT(strstr(out, "root: ") != NULL && strstr(out, " home ") == NULL &&
-			  strstr(out, " root ") == NULL && strstr(out, " work ") == NULL &&
-			  strstr(out, " srv ") == NULL,
+		      strstr(out, " root ") == NULL && strstr(out, " work ") == NULL &&
+		      strstr(out, " srv ") == NULL,
 		  "the cell sees more of the host's tree than it needs:\n%s", out);
 	close(hostsock);
 	unlink(sockpath);
 	/* its X0 is not the other cell's X0 */
 	IT_ASSERT(it_cell_path(w[1], "/tmp/.X11-unix/X0", path, sizeof path) &&
-		  stat(path, &st) == 0, "no X socket in the second cell");
-	snprintf(a, sizeof a, "x0-inode %lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+		      stat(path, &st) == 0,
+		  "no X socket in the second cell");
+	snprintf(a, sizeof a, "x0-inode %lu:%lu", (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino);
 	IT_ASSERT(strstr(out, a) == NULL, "the first cell reaches the second cell's X socket");
 }
 
@@ -288,14 +297,15 @@ IT_TEST(cell, egress_only_through_the_proxy)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	lsock = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	IT_ASSERT(lsock >= 0 && bind(lsock, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-		  listen(lsock, 8) == 0 && getsockname(lsock, (struct sockaddr *)&sa, &sl) == 0,
+		      listen(lsock, 8) == 0 && getsockname(lsock, (struct sockaddr *)&sa, &sl) == 0,
 		  "listener: %s", strerror(errno));
 	lport = ntohs(sa.sin_port);
 	sa.sin_port = 0;
 	sl = sizeof sa;
 	usock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	IT_ASSERT(usock >= 0 && bind(usock, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-		  getsockname(usock, (struct sockaddr *)&sa, &sl) == 0, "udp: %s", strerror(errno));
+		      getsockname(usock, (struct sockaddr *)&sa, &sl) == 0,
+		  "udp: %s", strerror(errno));
 	uport = ntohs(sa.sin_port);
 
 	it_start("cell_egress_only_through_the_proxy", users);
@@ -334,7 +344,8 @@ IT_TEST(cell, egress_only_through_the_proxy)
 		snprintf(cmd, sizeof cmd, "grep -F '%s' '%s' | grep -v -c TCP_DENIED/403", needle,
 			 it.squid_log);
 		it_run(out, sizeof out, "%s", cmd);
-		IT_ASSERT(atoi(out) == 0, "the proxy let a request for %s through:\n%s", needle, out);
+		IT_ASSERT(atoi(out) == 0, "the proxy let a request for %s through:\n%s", needle,
+			  out);
 	}
 
 	/* a compromised browser ignoring the proxy: only the cell's own loopback */
@@ -385,8 +396,8 @@ IT_TEST(cell, gateway_runs_unprivileged)
 	}
 	IT_ASSERT(found == 1, "%d network processes (besides the parent %d), want 1", found,
 		  (int)it.daemon_pid);
-	fprintf(stderr, "[%s] network process runs as %s (uid %u), no capabilities\n",
-		it.test_name, IT_GATEWAY_USER, (unsigned)gw_uid);
+	fprintf(stderr, "[%s] network process runs as %s (uid %u), no capabilities\n", it.test_name,
+		IT_GATEWAY_USER, (unsigned)gw_uid);
 
 	/* the TLS key, users file and audit key: not readable by any session uid */
 	const char *secrets[] = { "server.key", "users", "audit.key" };
@@ -454,17 +465,35 @@ IT_TEST(cell, fork_bomb_ends_only_its_session)
 	other = it_open_page("c8-sho", 0, 0, &r2);
 	/* the compromised browser's rights: the cell's namespaces, uid and limits */
 	snprintf(limits, sizeof limits, "/proc/%d/limits", (int)w[0]);
-	IT_ASSERT(it_run(nproc, sizeof nproc,
-			 "awk '/Max processes/ { print $3 }' %s", limits) == 0 && atoi(nproc) > 0,
+	IT_ASSERT(it_run(nproc, sizeof nproc, "awk '/Max processes/ { print $3 }' %s", limits) ==
+			  0 &&
+		      atoi(nproc) > 0,
 		  "no process limit in %s: \"%s\"", limits, nproc);
 	nproc[strcspn(nproc, "\n")] = '\0';
 	{
 		char uid_s[32], nproc_arg[80];
-		char *argv[] = { "/usr/bin/nsenter", "-t", NULL, "-m", "-p", "-n", "-i", "-u", "--",
-				 "/usr/bin/prlimit", nproc_arg, "--",
-				 "/usr/bin/setpriv", NULL, NULL, "--clear-groups", "--no-new-privs",
-				 "--", "/bin/sh", "-c",
-				 "b() { b & b & wait; }; b", NULL };
+		char *argv[] = { "/usr/bin/nsenter",
+				 "-t",
+				 NULL,
+				 "-m",
+				 "-p",
+				 "-n",
+				 "-i",
+				 "-u",
+				 "--",
+				 "/usr/bin/prlimit",
+				 nproc_arg,
+				 "--",
+				 "/usr/bin/setpriv",
+				 NULL,
+				 NULL,
+				 "--clear-groups",
+				 "--no-new-privs",
+				 "--",
+				 "/bin/sh",
+				 "-c",
+				 "b() { b & b & wait; }; b",
+				 NULL };
 		char pid_s[32], reuid[48], regid[48];
 
 		snprintf(pid_s, sizeof pid_s, "%d", (int)w[0]);
@@ -487,7 +516,7 @@ IT_TEST(cell, fork_bomb_ends_only_its_session)
 	fprintf(stderr, "[%s] bombed session closed: %d \"%s\"\n", it.test_name,
 		pgc_close_code(bomb), pgc_close_reason(bomb));
 	IT_ASSERT(pgc_close_code(bomb) == 4002 &&
-		  strstr(pgc_close_reason(bomb), "processes") != NULL,
+		      strstr(pgc_close_reason(bomb), "processes") != NULL,
 		  "close %d \"%s\", want 4002 with the process limit", pgc_close_code(bomb),
 		  pgc_close_reason(bomb));
 	it_extra_stop(runner, 10);
@@ -509,7 +538,8 @@ IT_TEST(cell, check_refuses_missing_policy_and_proxy)
 	it_start("cell_check_refuses_missing_policy_and_proxy", users);
 	snprintf(conf, sizeof conf, "%s/check.conf", it.dir);
 
-	rc = it_run(out, sizeof out, "sed 's|^upstream_proxy = .*||' '%s' > '%s' && %s/pixelgate -n -c '%s'",
+	rc = it_run(out, sizeof out,
+		    "sed 's|^upstream_proxy = .*||' '%s' > '%s' && %s/pixelgate -n -c '%s'",
 		    it.conf_file, conf, PIXELGATE_BUILD_DIR, conf);
 	fprintf(stderr, "[%s] without upstream_proxy: exit %d: %s", it.test_name, rc, out);
 	IT_ASSERT(rc == 1 && strstr(out, "upstream_proxy is required") != NULL,

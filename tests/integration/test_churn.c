@@ -128,14 +128,16 @@ static void churn_rounds(const char *const *users, int nusers, int cycles, int f
 					  "round %d, %s (clean close): child %s %d (2 login failed, "
 					  "3 connect failed, 4 closed by the gateway)",
 					  cycle, users[u], WIFEXITED(status) ? "exit" : "signal",
-					  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+					  WIFEXITED(status) ? WEXITSTATUS(status)
+							    : WTERMSIG(status));
 			else
-				IT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-					  "round %d, %s (killed mid-stream): child ended by itself "
-					  "(%s %d: 2 login failed, 3 connect failed, 4 closed by the "
-					  "gateway)",
-					  cycle, users[u], WIFEXITED(status) ? "exit" : "signal",
-					  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+				IT_ASSERT(
+				    WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+				    "round %d, %s (killed mid-stream): child ended by itself "
+				    "(%s %d: 2 login failed, 3 connect failed, 4 closed by the "
+				    "gateway)",
+				    cycle, users[u], WIFEXITED(status) ? "exit" : "signal",
+				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		}
 	}
 }
@@ -205,8 +207,8 @@ IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 	churn_rounds(users, 2, 4, 0);
 
 	/* refusals: wrong password, bad JSON, too big, wrong method, bad ticket */
-	IT_ASSERT(it_login_http("kobe", "wrong password", false, &r) == 401, "got %d %s",
-		  r.status, r.body);
+	IT_ASSERT(it_login_http("kobe", "wrong password", false, &r) == 401, "got %d %s", r.status,
+		  r.body);
 	IT_ASSERT(churn_raw("POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
 			    "application/json\r\nContent-Length: 5\r\n\r\n{\"a\":",
 			    error, sizeof error) == 400,
@@ -221,8 +223,8 @@ IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 			 strlen(big), big);
 		IT_ASSERT(churn_raw(req, error, sizeof error) == 400, "big body: %s", error);
 	}
-	IT_ASSERT(churn_raw("GET /api/v1/login HTTP/1.1\r\nHost: x\r\n\r\n", error,
-			    sizeof error) == 405,
+	IT_ASSERT(churn_raw("GET /api/v1/login HTTP/1.1\r\nHost: x\r\n\r\n", error, sizeof error) ==
+		      405,
 		  "GET login: %s", error);
 	{
 		char body[512];
@@ -237,7 +239,7 @@ IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 	IT_ASSERT(it_admin("GET", "/metrics", "root", NULL, &r) == 200, "%s", r.body);
 	IT_ASSERT(it_admin("GET", "/healthz", NULL, NULL, &r) == 200, "%s", r.body);
 	IT_ASSERT(it_http(&it.admin_srv, "GET", "/api/v1/sessions", "root", "nope", NULL, &r) ==
-			  401,
+		      401,
 		  "%s", r.body);
 	struct it_session s[4];
 	int n = it_sessions("root", s, 4);
@@ -258,8 +260,10 @@ IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 
 	int status = it_stop_daemon(180);
 	char out[8192];
-	it_run(out, sizeof out, "grep -E 'ERROR SUMMARY|Invalid|uninitialised|at 0x|by 0x' '%s' "
-		   "| head -n 60", it.memcheck_log);
+	it_run(out, sizeof out,
+	       "grep -E 'ERROR SUMMARY|Invalid|uninitialised|at 0x|by 0x' '%s' "
+	       "| head -n 60",
+	       it.memcheck_log);
 	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "the gateway under valgrind ended with %s %d (99: memcheck found errors):\n%s",
 		  WIFEXITED(status) ? "exit status" : "signal",
@@ -268,12 +272,12 @@ IT_TEST(memcheck, gateway_has_no_invalid_reads_or_writes, .timeout = 1200)
 	   cell's child of the parent runs under valgrind only until its exec) */
 	int summaries = it_file_count(it.memcheck_log, "ERROR SUMMARY:");
 	IT_ASSERT(summaries >= 2 &&
-			  it_file_count(it.memcheck_log, "ERROR SUMMARY: 0 errors") == summaries,
+		      it_file_count(it.memcheck_log, "ERROR SUMMARY: 0 errors") == summaries,
 		  "valgrind's log has %d summaries, not all \"ERROR SUMMARY: 0 errors\":\n%s",
 		  summaries, out);
 	IT_ASSERT(it_file_count(it.memcheck_log, "Invalid ") == 0 &&
-			  it_file_count(it.memcheck_log, "uninitialised") == 0 &&
-			  it_file_count(it.memcheck_log, "unaddressable") == 0,
+		      it_file_count(it.memcheck_log, "uninitialised") == 0 &&
+		      it_file_count(it.memcheck_log, "unaddressable") == 0,
 		  "valgrind reports errors (also in a cell before its exec):\n%s", out);
 	fprintf(stderr, "[memcheck] %s", out);
 }

@@ -192,7 +192,7 @@ static int fl_is_log(const struct dirent *e)
 	size_t n = strlen(e->d_name);
 
 	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
 }
 
 /* Every record of the log (a JSON array), and the bytes of all files in *bytes. */
@@ -292,8 +292,9 @@ IT_TEST(flood, unauthenticated_flood_writes_a_bounded_audit_log, .timeout = 900)
 				  a.retry_after_s);
 			n429++;
 		} else {
-			IT_ASSERT(false, "attempt %d: %d \"%s\" %s (want 401 invalid_credentials or "
-					 "429 locked)",
+			IT_ASSERT(false,
+				  "attempt %d: %d \"%s\" %s (want 401 invalid_credentials or "
+				  "429 locked)",
 				  i, a.status, a.error, a.body);
 		}
 	}
@@ -309,7 +310,7 @@ IT_TEST(flood, unauthenticated_flood_writes_a_bounded_audit_log, .timeout = 900)
 	struct it_http r;
 	it_login_http("fl-a", it_password("fl-a"), false, &r);
 	IT_ASSERT(r.status == 429 && strcmp(r.error, "locked") == 0 && r.retry_after_s >= 1 &&
-			  r.retry_after_s <= 300,
+		      r.retry_after_s <= 300,
 		  "valid login from the locked address: %d \"%s\" Retry-After %d (want 429 locked, "
 		  "1..300)",
 		  r.status, r.error, r.retry_after_s);
@@ -339,14 +340,14 @@ IT_TEST(flood, unauthenticated_flood_writes_a_bounded_audit_log, .timeout = 900)
 			const char *client = fl_str(rec, "client");
 			IT_ASSERT((strcmp(client, "127.0.0.1") == 0 ||
 				   strcmp(client, "::ffff:127.0.0.1") == 0) &&
-					  strcmp(fl_str(rec, "user"), "") == 0 &&
-					  strcmp(fl_str(rec, "reason"), "locked_out") == 0,
+				      strcmp(fl_str(rec, "user"), "") == 0 &&
+				      strcmp(fl_str(rec, "reason"), "locked_out") == 0,
 				  "aggregate record: client \"%s\" user \"%s\" reason \"%s\" (want "
 				  "127.0.0.1, \"\", locked_out)",
 				  client, fl_str(rec, "user"), fl_str(rec, "reason"));
 			IT_ASSERT(audit_parse_ts(fl_str(rec, "first"), &first) == 0 &&
-					  audit_parse_ts(fl_str(rec, "last"), &last) == 0 &&
-					  first <= last,
+				      audit_parse_ts(fl_str(rec, "last"), &last) == 0 &&
+				      first <= last,
 				  "aggregate record: first \"%s\" last \"%s\" (want RFC 3339 times, "
 				  "first <= last)",
 				  fl_str(rec, "first"), fl_str(rec, "last"));
@@ -411,7 +412,7 @@ IT_TEST(flood, full_password_queue_answers_busy_at_once, .timeout = 300)
 			ok++;
 		} else {
 			IT_ASSERT(a.status == 503 && strcmp(a.error, "busy") == 0 &&
-					  a.retry_after_s == 1 && strstr(a.body, "\"retry_after_s\":1"),
+				      a.retry_after_s == 1 && strstr(a.body, "\"retry_after_s\":1"),
 				  "login %d: %d \"%s\" Retry-After %d %s (want 200, or 503 busy with "
 				  "Retry-After 1)",
 				  i, a.status, a.error, a.retry_after_s, a.body);
@@ -458,7 +459,7 @@ IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 			continue;
 		}
 		IT_ASSERT(a.status == 429 && strcmp(a.error, "rate_limited") == 0 &&
-				  a.retry_after_s == 1,
+			      a.retry_after_s == 1,
 			  "valid login %d: %d \"%s\" Retry-After %d %s (want 429 rate_limited, "
 			  "Retry-After 1)",
 			  i, a.status, a.error, a.retry_after_s, a.body);
@@ -466,8 +467,8 @@ IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 	}
 	double spent_s = it_now_s() - t0;
 	fl_close(&c);
-	fprintf(stderr, "[%s] %d valid logins, then %d x 429 rate_limited (%.2f s)\n",
-		it.test_name, ok, limited, spent_s);
+	fprintf(stderr, "[%s] %d valid logins, then %d x 429 rate_limited (%.2f s)\n", it.test_name,
+		ok, limited, spent_s);
 	/* The burst (3), plus at most one login per second spent. */
 	IT_ASSERT(limited == 3 && ok >= 3 && ok <= 3 + (int)spent_s + 1,
 		  "%d valid logins before 429 rate_limited in %.2f s (want 3 + at most 1/s)", ok,
@@ -483,7 +484,7 @@ IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 			continue;
 		}
 		IT_ASSERT(r.status == 429 && strcmp(r.error, "rate_limited") == 0 &&
-				  r.retry_after_s >= 1,
+			      r.retry_after_s >= 1,
 			  "admin request %d: %d \"%s\" Retry-After %d (want 429 rate_limited)", i,
 			  r.status, r.error, r.retry_after_s);
 		admin_limited++;

@@ -38,13 +38,12 @@ static void expect_get_error(const char *what, const char *path, int status, con
 	rc = pgc_http_get(&it.srv, path, &res);
 	IT_ASSERT(rc == 0, "%s: no HTTP answer: %s", what, res.message);
 	IT_ASSERT(res.http_status == status && strcmp(res.error, error) == 0,
-		  "%s: GET %s got %d \"%s\" (body %s), want %d \"%s\"", what, path,
-		  res.http_status, res.error, res.body, status, error);
+		  "%s: GET %s got %d \"%s\" (body %s), want %d \"%s\"", what, path, res.http_status,
+		  res.error, res.body, status, error);
 }
 
 /* Sends a WebSocket upgrade for path and checks status and error code. */
-static void expect_upgrade_error(const char *what, const char *path, int status,
-				 const char *error)
+static void expect_upgrade_error(const char *what, const char *path, int status, const char *error)
 {
 	char body[1024], err[64];
 	int st = it_ws_upgrade(path, body, sizeof body, err, sizeof err);
@@ -106,8 +105,7 @@ IT_TEST(gateway, bad_requests_get_exact_errors)
 	expect_login_error("not JSON", "user=t5-grace&password=x", 24, 400, "bad_request");
 	expect_login_error("empty body", "", 0, 400, "bad_request");
 	expect_login_error("JSON array", "[\"t5-grace\", \"x\"]", 17, 400, "bad_request");
-	expect_login_error("missing password", "{\"user\": \"t5-grace\"}", 20, 400,
-			   "bad_request");
+	expect_login_error("missing password", "{\"user\": \"t5-grace\"}", 20, 400, "bad_request");
 	expect_login_error("missing user", "{\"password\": \"x\"}", 17, 400, "bad_request");
 	expect_login_error("user not a string", "{\"user\": 5, \"password\": \"x\"}", 29, 400,
 			   "bad_request");

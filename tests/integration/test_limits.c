@@ -21,15 +21,15 @@
 
 /* Checks a refusal: status, error code, a message, and retry_after_s with the
    same Retry-After header (required if retry; else checked when present). */
-static void expect_refusal(const char *what, const struct it_http *r, int status,
-			   const char *error, bool retry)
+static void expect_refusal(const char *what, const struct it_http *r, int status, const char *error,
+			   bool retry)
 {
 	char msg[256];
 	long long ra = it_json_int(r->body, "retry_after_s");
 
 	IT_ASSERT(r->status == status && strcmp(r->error, error) == 0,
-		  "%s: got %d \"%s\" (body %s), want %d \"%s\"", what, r->status, r->error,
-		  r->body, status, error);
+		  "%s: got %d \"%s\" (body %s), want %d \"%s\"", what, r->status, r->error, r->body,
+		  status, error);
 	IT_ASSERT(it_json_str(r->body, "message", msg, sizeof msg) && msg[0],
 		  "%s: %d without a \"message\" (body %s)", what, status, r->body);
 	if (!retry && ra == LLONG_MIN) {
@@ -72,7 +72,7 @@ static int sessions_of(const char *user)
 
 	for (int i = 0; i < n && i < 16; i++)
 		mine += (!user || strcmp(s[i].user, user) == 0) &&
-			strcmp(s[i].state, "ending") != 0;
+		    strcmp(s[i].state, "ending") != 0;
 	return mine;
 }
 
@@ -106,8 +106,7 @@ IT_TEST(limits, max_sessions)
 {
 	static const char *const users[] = { "l1-a", "l1-b", "l1-c", "l1-d", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
-	static const struct it_opts opts = { .admins = admins,
-					     .extra_conf = "max_sessions = 2\n" };
+	static const struct it_opts opts = { .admins = admins, .extra_conf = "max_sessions = 2\n" };
 	struct pgc_conn *a, *b, *b2, *c, *d;
 	struct it_rect r1;
 	struct it_http r, rd;
@@ -121,8 +120,8 @@ IT_TEST(limits, max_sessions)
 	/* a third user: the node is full */
 	it_login_http("l1-c", it_password("l1-c"), false, &r);
 	expect_refusal("third user on a full node", &r, 503, "node_full", true);
-	fprintf(stderr, "[%s] third user refused: %d %s (Retry-After %d)\n", it.test_name,
-		r.status, r.body, r.retry_after_s);
+	fprintf(stderr, "[%s] third user refused: %d %s (Retry-After %d)\n", it.test_name, r.status,
+		r.body, r.retry_after_s);
 
 	/* a user who holds a session still gets back to it on a full node */
 	b2 = it_login_connect("l1-b", 0, 0);
@@ -196,8 +195,10 @@ IT_TEST(limits, per_user_and_attach)
 	int st;
 
 	it_start_opts("limits_per_user_and_attach", users, &opts);
-	IT_ASSERT(limit_value("max_sessions_per_user") == 1, "max_sessions_per_user default %lld, "
-		  "want 1", limit_value("max_sessions_per_user"));
+	IT_ASSERT(limit_value("max_sessions_per_user") == 1,
+		  "max_sessions_per_user default %lld, "
+		  "want 1",
+		  limit_value("max_sessions_per_user"));
 	a1 = it_open_page("l2-a", 0, 0, &r1);
 	session_of("l2-a", id1, sizeof id1);
 
@@ -212,8 +213,7 @@ IT_TEST(limits, per_user_and_attach)
 	IT_ASSERT(sessions_of("l2-a") == 1, "%d sessions of l2-a listed after a reattach, want 1",
 		  sessions_of("l2-a"));
 	session_of("l2-a", id2, sizeof id2);
-	IT_ASSERT(strcmp(id1, id2) == 0, "the reattach changed the session id: %s -> %s", id1,
-		  id2);
+	IT_ASSERT(strcmp(id1, id2) == 0, "the reattach changed the session id: %s -> %s", id1, id2);
 
 	/* an additional session is refused at max_sessions_per_user 1 */
 	it_login_http("l2-a", it_password("l2-a"), true, &r);
@@ -266,7 +266,7 @@ IT_TEST(limits, per_user_and_attach)
 		  err);
 	it_admin("GET", "/metrics", ADMIN, NULL, &r);
 	IT_ASSERT(it_metric(r.body, "pixelgate_refusals_total{reason=\"node_full\"}") == 0 &&
-			  it_metric(r.body, "pixelgate_refusals_total{reason=\"user_limit\"}") == 3,
+		      it_metric(r.body, "pixelgate_refusals_total{reason=\"user_limit\"}") == 3,
 		  "refusals: node_full %g, user_limit %g; want 0 and 3 (three refused by the "
 		  "per-user limit, none by a full node)",
 		  it_metric(r.body, "pixelgate_refusals_total{reason=\"node_full\"}"),
@@ -323,13 +323,16 @@ IT_TEST(limits, idle_timeout)
 	IT_ASSERT(strstr(pgc_close_reason(idle), "idle") != NULL,
 		  "idle viewer's close reason \"%s\" does not say \"idle\"",
 		  pgc_close_reason(idle));
-	IT_ASSERT(closed_at - t_idle >= 4.5, "idle viewer closed %.1f s after its login, before "
-		  "idle_timeout_s 5", closed_at - t_idle);
+	IT_ASSERT(closed_at - t_idle >= 4.5,
+		  "idle viewer closed %.1f s after its login, before "
+		  "idle_timeout_s 5",
+		  closed_at - t_idle);
 
 	/* the busy session still works, and the idle one is gone (not detached) */
 	IT_ASSERT(it_wait_block(busy, IT_FIRST_PAGE_S, &r1), "busy viewer shows no page (%s)",
 		  pgc_closed(busy) ? pgc_close_reason(busy) : "open");
-	IT_ASSERT(sessions_of("l3-idle") == 0, "the idle session is listed, not ending, after "
+	IT_ASSERT(sessions_of("l3-idle") == 0,
+		  "the idle session is listed, not ending, after "
 		  "its viewer was told it ended");
 	end = it_now_s() + 30;
 	for (;;) {
@@ -359,12 +362,12 @@ static void expect_bad_patch(const char *body, const char *field, bool named)
 	it_json_str(r.body, "field", got, sizeof got);
 	it_json_str(r.body, "message", msg, sizeof msg);
 	IT_ASSERT(r.status == 400 && strcmp(r.error, "invalid_limit") == 0 &&
-			  strcmp(got, field) == 0,
+		      strcmp(got, field) == 0,
 		  "PATCH %s: got %d \"%s\" field \"%s\" (%s), want 400 \"invalid_limit\" field "
 		  "\"%s\"",
 		  body, r.status, r.error, got, r.body, field);
-	IT_ASSERT(!named || strstr(msg, field) != NULL,
-		  "PATCH %s: message \"%s\" does not name %s", body, msg, field);
+	IT_ASSERT(!named || strstr(msg, field) != NULL, "PATCH %s: message \"%s\" does not name %s",
+		  body, msg, field);
 }
 
 IT_TEST(limits, set_at_runtime_persists)
@@ -384,7 +387,7 @@ IT_TEST(limits, set_at_runtime_persists)
 	it_admin("PATCH", "/api/v1/limits", ADMIN, "{\"max_sessions\": 1}", &r);
 	IT_ASSERT(r.status == 200, "PATCH max_sessions 1: %d %s", r.status, r.body);
 	IT_ASSERT(it_json_int(r.body, "max_sessions") == 1 &&
-			  it_json_int(r.body, "max_sessions_per_user") == 1,
+		      it_json_int(r.body, "max_sessions_per_user") == 1,
 		  "PATCH answer is not all limits after the change: %s", r.body);
 	IT_ASSERT(it_file_count(it.daemon_log, "changed limits") == 1,
 		  "the daemon log has %d \"changed limits\" lines after one change, want 1",
@@ -441,8 +444,8 @@ IT_TEST(limits, set_at_runtime_persists)
 	IT_ASSERT(r.status == 200, "second user with max_sessions 2: %d %s", r.status, r.body);
 
 	rc = it_run(out, sizeof out, "%s limits set max_sessions=-5", ctl);
-	fprintf(stderr, "[%s] pixelgatectl limits set max_sessions=-5: exit %d: %s\n",
-		it.test_name, rc, out);
+	fprintf(stderr, "[%s] pixelgatectl limits set max_sessions=-5: exit %d: %s\n", it.test_name,
+		rc, out);
 	IT_ASSERT(rc == 1, "pixelgatectl limits set max_sessions=-5 exited %d, want 1: %s", rc,
 		  out);
 	IT_ASSERT(strstr(out, "max_sessions") != NULL,
@@ -466,13 +469,12 @@ IT_TEST(limits, set_at_runtime_persists)
 
 	/* pixelgate -n checks the saved overrides too: a bad one is named */
 	rc = it_run(out, sizeof out, "%s/pixelgate -n -c %s", PIXELGATE_BUILD_DIR, it.conf_file);
-	IT_ASSERT(rc == 0 && strstr(out, "configuration OK"), "pixelgate -n: exit %d: %s", rc,
-		  out);
+	IT_ASSERT(rc == 0 && strstr(out, "configuration OK"), "pixelgate -n: exit %d: %s", rc, out);
 	snprintf(pwfile, sizeof pwfile, "%s/limits.json", it.state_dir);
 	it_write_file(pwfile, "{\"max_sessions\": -3}", 0600);
 	rc = it_run(out, sizeof out, "%s/pixelgate -n -c %s", PIXELGATE_BUILD_DIR, it.conf_file);
-	fprintf(stderr, "[%s] pixelgate -n with a bad limits.json: exit %d: %s\n", it.test_name,
-		rc, out);
+	fprintf(stderr, "[%s] pixelgate -n with a bad limits.json: exit %d: %s\n", it.test_name, rc,
+		out);
 	IT_ASSERT(rc != 0 && strstr(out, "limits.json") && strstr(out, "max_sessions"),
 		  "pixelgate -n with max_sessions -3 in limits.json: exit %d (want not 0, naming "
 		  "the file and the limit): %s",
@@ -501,8 +503,8 @@ IT_TEST(limits, lockout)
 	/* locked: the right password is refused too */
 	it_login_http("l6-a", it_password("l6-a"), false, &r);
 	expect_refusal("right password during the lockout", &r, 429, "locked", true);
-	fprintf(stderr, "[%s] locked out: %d %s (Retry-After %d)\n", it.test_name, r.status,
-		r.body, r.retry_after_s);
+	fprintf(stderr, "[%s] locked out: %d %s (Retry-After %d)\n", it.test_name, r.status, r.body,
+		r.retry_after_s);
 	IT_ASSERT(r.retry_after_s <= 5, "Retry-After %d, more than login_lockout_s 5",
 		  r.retry_after_s);
 	it_login_http("l6-a", "wrong-password", false, &r);
@@ -578,8 +580,8 @@ IT_TEST(limits, session_time_limits)
 		  pgc_close_reason(a));
 
 	/* max_session_s: input does not extend it */
-	it_admin("PATCH", "/api/v1/limits", ADMIN,
-		 "{\"idle_timeout_s\": 0, \"max_session_s\": 6}", &r);
+	it_admin("PATCH", "/api/v1/limits", ADMIN, "{\"idle_timeout_s\": 0, \"max_session_s\": 6}",
+		 &r);
 	IT_ASSERT(r.status == 200, "PATCH max_session_s 6: %d %s", r.status, r.body);
 	t_b = it_now_s();
 	b = it_login_connect("l7-b", 0, 0);

@@ -36,12 +36,11 @@ static int pt_is_log(const struct dirent *e)
 	size_t n = strlen(e->d_name);
 
 	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
 }
 
 /* Records of event for user whose string key (if not NULL) equals value. */
-static int pt_audit_count(const char *event, const char *user, const char *key,
-			  const char *value)
+static int pt_audit_count(const char *event, const char *user, const char *key, const char *value)
 {
 	struct dirent **names = NULL;
 	int n = scandir(it.audit_dir, &names, pt_is_log, alphasort), count = 0;
@@ -61,7 +60,8 @@ static int pt_audit_count(const char *event, const char *user, const char *key,
 			const char *v = key ? json_string_value(json_object_get(rec, key)) : NULL;
 
 			if (ev != NULL && strcmp(ev, event) == 0 && u != NULL &&
-			    strcmp(u, user) == 0 && (key == NULL || (v != NULL && strcmp(v, value) == 0)))
+			    strcmp(u, user) == 0 &&
+			    (key == NULL || (v != NULL && strcmp(v, value) == 0)))
 				count++;
 			json_decref(rec);
 		}
@@ -149,13 +149,14 @@ IT_TEST(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited)
 		pt_chord(c, chords[i].keys, chords[i].n);
 		n = pt_audit_wait(c, 1, PT_EVENT_S, "shortcut_blocked", user, "keys",
 				  chords[i].name);
-		IT_ASSERT(n == 1, "%d shortcut_blocked records with keys \"%s\" (want 1; daemon log "
+		IT_ASSERT(n == 1,
+			  "%d shortcut_blocked records with keys \"%s\" (want 1; daemon log "
 			  "has %d \"unknown browser event\" lines)",
 			  n, chords[i].name, it_file_count(it.daemon_log, "unknown browser event"));
 	}
 	/* key repeat of a held F12: one record for the press, none for the repeats */
 	IT_ASSERT(pgc_key(c, PT_XK_F12, true) == 0 && pgc_key(c, PT_XK_F12, true) == 0 &&
-			  pgc_key(c, PT_XK_F12, true) == 0 && pgc_key(c, PT_XK_F12, false) == 0,
+		      pgc_key(c, PT_XK_F12, true) == 0 && pgc_key(c, PT_XK_F12, false) == 0,
 		  "F12 repeat: %s", pgc_close_reason(c));
 	IT_ASSERT(pt_audit_wait(c, 2, PT_EVENT_S, "shortcut_blocked", user, "keys", "F12") == 2,
 		  "a held F12 gave %d shortcut_blocked records in all, want 2",
@@ -166,8 +167,8 @@ IT_TEST(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited)
 	IT_ASSERT(pt_audit_count("new_tab", user, NULL, NULL) == tabs,
 		  "%d new_tab records after the shortcuts, %d before",
 		  pt_audit_count("new_tab", user, NULL, NULL), tabs);
-	IT_ASSERT(it_find_block(c, &after) && after.x == r.x && after.y == r.y &&
-			  after.w == r.w && after.h == r.h,
+	IT_ASSERT(it_find_block(c, &after) && after.x == r.x && after.y == r.y && after.w == r.w &&
+		      after.h == r.h,
 		  "the test page's block moved or is gone: was %dx%d at %d,%d", r.w, r.h, r.x, r.y);
 	IT_ASSERT(pt_screen_hash(c) == before, "the screen changed after the blocked shortcuts");
 	IT_ASSERT(it_file_count(it.daemon_log, "dropped Ctrl+Shift+N (incognito window)") == 1,
@@ -184,7 +185,6 @@ IT_TEST(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited)
 }
 
 /* ---- the session's files --------------------------------------------------------- */
-
 
 /* Parent pid of pid from /proc/PID/status, or -1. */
 static pid_t pt_parent(pid_t pid)
@@ -229,7 +229,7 @@ static pid_t pt_find_browser(char *dir, size_t dirlen)
 	size_t len = strcspn(udd, " ");
 	const char *tail = "/home/profile";
 	IT_ASSERT(len > strlen(tail) && len < dirlen &&
-			  strncmp(udd + len - strlen(tail), tail, strlen(tail)) == 0,
+		      strncmp(udd + len - strlen(tail), tail, strlen(tail)) == 0,
 		  "--user-data-dir \"%.*s\" is not <session dir>%s", (int)len, udd, tail);
 	snprintf(dir, dirlen, "%.*s", (int)(len - strlen(tail)), udd);
 	return found;
@@ -318,44 +318,44 @@ IT_TEST(policy, download_is_denied_audited_and_not_on_disk)
  * in a second browser context whose download denial it refuses.
  */
 static const char pt_fake_browser[] =
-	"#!/usr/bin/python3\n"
-	"# written by tests/integration/test_policy.c: a fake Chromium on the CDP pipe\n"
-	"import json, os, sys, threading, time\n"
-	"mode = sys.argv[0].rsplit('-', 1)[1]\n"
-	"lock = threading.Lock()\n"
-	"def send(o):\n"
-	"    with lock:\n"
-	"        os.write(4, json.dumps(o).encode() + b'\\0')\n"
-	"def tab(ctx, tid):\n"
-	"    send({'method': 'Target.targetCreated', 'params': {'targetInfo': {\n"
-	"        'targetId': tid, 'type': 'page', 'title': '', 'url': 'about:blank',\n"
-	"        'attached': False, 'browserContextId': ctx}}})\n"
-	"def later():\n"
-	"    time.sleep(float(os.environ.get('PT_DELAY', '%d')))\n"
-	"    tab('FAKECONTEXT2', 'FAKETAB2')\n"
-	"buf = b''\n"
-	"while True:\n"
-	"    d = os.read(3, 65536)\n"
-	"    if not d:\n"
-	"        break\n"
-	"    buf += d\n"
-	"    while b'\\0' in buf:\n"
-	"        m, buf = buf.split(b'\\0', 1)\n"
-	"        msg = json.loads(m)\n"
-	"        method, ident = msg.get('method'), msg.get('id')\n"
-	"        ctx = msg.get('params', {}).get('browserContextId')\n"
-	"        if mode == 'silent':\n"
-	"            continue\n"
-	"        if method == 'Browser.setDownloadBehavior' and (\n"
-	"                (mode == 'refuse' and ctx is None) or\n"
-	"                (mode == 'context' and ctx == 'FAKECONTEXT2')):\n"
-	"            send({'id': ident, 'error': {'code': -32000,\n"
-	"                  'message': 'refused by the fake browser'}})\n"
-	"        else:\n"
-	"            send({'id': ident, 'result': {}})\n"
-	"        if method == 'Target.setDiscoverTargets' and mode == 'context':\n"
-	"            tab('FAKECONTEXT1', 'FAKETAB1')\n"
-	"            threading.Thread(target=later, daemon=True).start()\n";
+    "#!/usr/bin/python3\n"
+    "# written by tests/integration/test_policy.c: a fake Chromium on the CDP pipe\n"
+    "import json, os, sys, threading, time\n"
+    "mode = sys.argv[0].rsplit('-', 1)[1]\n"
+    "lock = threading.Lock()\n"
+    "def send(o):\n"
+    "    with lock:\n"
+    "        os.write(4, json.dumps(o).encode() + b'\\0')\n"
+    "def tab(ctx, tid):\n"
+    "    send({'method': 'Target.targetCreated', 'params': {'targetInfo': {\n"
+    "        'targetId': tid, 'type': 'page', 'title': '', 'url': 'about:blank',\n"
+    "        'attached': False, 'browserContextId': ctx}}})\n"
+    "def later():\n"
+    "    time.sleep(float(os.environ.get('PT_DELAY', '%d')))\n"
+    "    tab('FAKECONTEXT2', 'FAKETAB2')\n"
+    "buf = b''\n"
+    "while True:\n"
+    "    d = os.read(3, 65536)\n"
+    "    if not d:\n"
+    "        break\n"
+    "    buf += d\n"
+    "    while b'\\0' in buf:\n"
+    "        m, buf = buf.split(b'\\0', 1)\n"
+    "        msg = json.loads(m)\n"
+    "        method, ident = msg.get('method'), msg.get('id')\n"
+    "        ctx = msg.get('params', {}).get('browserContextId')\n"
+    "        if mode == 'silent':\n"
+    "            continue\n"
+    "        if method == 'Browser.setDownloadBehavior' and (\n"
+    "                (mode == 'refuse' and ctx is None) or\n"
+    "                (mode == 'context' and ctx == 'FAKECONTEXT2')):\n"
+    "            send({'id': ident, 'error': {'code': -32000,\n"
+    "                  'message': 'refused by the fake browser'}})\n"
+    "        else:\n"
+    "            send({'id': ident, 'result': {}})\n"
+    "        if method == 'Target.setDiscoverTargets' and mode == 'context':\n"
+    "            tab('FAKECONTEXT1', 'FAKETAB1')\n"
+    "            threading.Thread(target=later, daemon=True).start()\n";
 
 #define PT_FAKE_CONTEXT_S 8 /* the fake opens its second context this long after start */
 
@@ -397,18 +397,16 @@ static void pt_start_with_fake(const char *test_name, const char *const *users, 
  * Logs in as user and connects; returns how the connection ended: its
  * close reason (or the refusal's error) in why, after at most deadline_s.
  */
-static void pt_connect_until_closed(const char *user, double deadline_s, char *why,
-				    size_t whylen)
+static void pt_connect_until_closed(const char *user, double deadline_s, char *why, size_t whylen)
 {
 	struct it_http h;
 	char ticket[256], err[256];
 	struct pgc_conn *c;
 	int status;
 
-	IT_ASSERT(it_login_http(user, it_password(user), false, &h) == 200,
-		  "login of %s: %d %s", user, h.status, h.body);
-	IT_ASSERT(it_json_str(h.body, "ticket", ticket, sizeof ticket), "no ticket in %s",
-		  h.body);
+	IT_ASSERT(it_login_http(user, it_password(user), false, &h) == 200, "login of %s: %d %s",
+		  user, h.status, h.body);
+	IT_ASSERT(it_json_str(h.body, "ticket", ticket, sizeof ticket), "no ticket in %s", h.body);
 	c = it_connect_ticket(ticket, err, sizeof err, &status);
 	if (c == NULL) {
 		snprintf(why, whylen, "%s", err);
@@ -451,8 +449,8 @@ IT_TEST(policy, session_does_not_start_when_the_browser_does_not_answer)
 	char why[512];
 	double t0;
 
-	pt_start_with_fake("policy_session_does_not_start_when_the_browser_does_not_answer",
-			   users, "silent");
+	pt_start_with_fake("policy_session_does_not_start_when_the_browser_does_not_answer", users,
+			   "silent");
 	t0 = it_now_s();
 	pt_connect_until_closed("p4-sora", IT_CLOSE_S, why, sizeof why);
 	IT_ASSERT(strstr(why, want) != NULL, "the connection ended with \"%s\", want \"%s\"", why,
@@ -476,6 +474,6 @@ IT_TEST(policy, a_browser_context_that_refuses_download_denial_ends_the_session)
 	IT_ASSERT(strstr(why, "fake browser") == NULL,
 		  "the browser's words reached the viewer: \"%s\"", why);
 	IT_ASSERT(it_file_count(it.daemon_log, "browser context FAKECONTEXT1: denying") == 1 &&
-			  it_file_count(it.daemon_log, "browser context FAKECONTEXT2: denying") == 1,
+		      it_file_count(it.daemon_log, "browser context FAKECONTEXT2: denying") == 1,
 		  "the worker did not deny downloads once in each of the two contexts");
 }

@@ -35,8 +35,8 @@
 
 #define PP_ADMIN "pp-admin"
 #define PP_USER "pp-yamada"
-#define PP_CLIENT "192.0.2.10"  /* TEST-NET-1: only ever inside a header */
-#define PP_HEADER_DEADLINE_S 5  /* ACCEPT_HEADER_DEADLINE_MS in gateway_accept.c */
+#define PP_CLIENT "192.0.2.10" /* TEST-NET-1: only ever inside a header */
+#define PP_HEADER_DEADLINE_S 5 /* ACCEPT_HEADER_DEADLINE_MS in gateway_accept.c */
 
 /* A test client's connection: our own socket, TLS on it once asked. */
 struct pp_conn {
@@ -64,8 +64,8 @@ static void pp_connect(struct pp_conn *c, const char *bind_addr)
 			  bind_addr, strerror(errno));
 	}
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	IT_ASSERT(connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0,
-		  "connect 127.0.0.1:%d: %s", it.port, strerror(errno));
+	IT_ASSERT(connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0, "connect 127.0.0.1:%d: %s",
+		  it.port, strerror(errno));
 }
 
 static void pp_close(struct pp_conn *c)
@@ -124,7 +124,7 @@ static bool pp_tls(struct pp_conn *c)
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	c->ssl = SSL_new(c->ctx);
 	IT_ASSERT(c->ssl != NULL && SSL_set_fd(c->ssl, c->fd) == 1 &&
-		  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), "127.0.0.1") == 1,
+		      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), "127.0.0.1") == 1,
 		  "SSL setup");
 	bool ok = SSL_connect(c->ssl) == 1;
 	ERR_clear_error();
@@ -392,8 +392,9 @@ IT_TEST(proxyproto, connection_without_a_header_is_closed)
 	pp_close(&c);
 	IT_ASSERT(pp_refusals("proxy_header") >= before + 3, "proxy_header refusals: %g, before %g",
 		  pp_refusals("proxy_header"), before);
-	IT_ASSERT(it_file_count(it.daemon_log, "no PROXY protocol header (a TLS handshake came "
-					       "first)") >= 1,
+	IT_ASSERT(it_file_count(it.daemon_log,
+				"no PROXY protocol header (a TLS handshake came "
+				"first)") >= 1,
 		  "the TLS-without-header refusal is not in the daemon log");
 	IT_ASSERT(it_file_count(it.daemon_log, "over the cap of 536") >= 1,
 		  "the over-long header refusal is not in the daemon log");
@@ -499,8 +500,9 @@ IT_TEST(proxyproto, connections_per_address_are_capped)
 		  "address_connections: %g, want %g", pp_refusals("address_connections"),
 		  before + 2);
 	/* Logged once per address per interval, not per connection. */
-	IT_ASSERT(it_file_count(it.daemon_log, "staff connection from 127.0.0.1 refused: it "
-					       "already has 4 connections") == 1,
+	IT_ASSERT(it_file_count(it.daemon_log,
+				"staff connection from 127.0.0.1 refused: it "
+				"already has 4 connections") == 1,
 		  "the cap refusal is not logged exactly once");
 	/* The admin listener counts apart: it still answers. */
 	pp_assert_serving();

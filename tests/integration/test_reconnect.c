@@ -68,8 +68,7 @@ IT_TEST(session, reconnect_reaches_same_browser)
 	/* a second connection of the same user attaches; the first one is closed */
 	b = it_login_connect("t4-frank", 0, 0);
 	IT_ASSERT(it_wait_closed(a, IT_CLOSE_S),
-		  "the older connection is still open %d s after a newer one attached",
-		  IT_CLOSE_S);
+		  "the older connection is still open %d s after a newer one attached", IT_CLOSE_S);
 	reason = pgc_close_reason(a);
 	fprintf(stderr, "[%s] older connection closed: %d \"%s\"\n", it.test_name,
 		pgc_close_code(a), reason);

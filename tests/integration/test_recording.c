@@ -28,7 +28,7 @@ static int rt_is_log(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
 	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	       strcmp(e->d_name + n - 6, ".jsonl") == 0;
+	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
 }
 
 /* The first audit record with event (a new reference), or NULL. */
@@ -111,7 +111,8 @@ IT_TEST(recording, exported_frames_show_the_block)
 	IT_ASSERT(mkdir(recdir, 0700) == 0, "%s: %s", recdir, strerror(errno));
 	snprintf(old, sizeof old, "%s/00000000000000aa-1.vncrec", recdir);
 	it_write_file(old, "vncLog0.0", 0600);
-	struct timespec ts[2] = { { time(NULL) - 100 * 86400, 0 }, { time(NULL) - 100 * 86400, 0 } };
+	struct timespec ts[2] = { { time(NULL) - 100 * 86400, 0 },
+				  { time(NULL) - 100 * 86400, 0 } };
 	IT_ASSERT(utimensat(AT_FDCWD, old, ts, 0) == 0, "utimensat: %s", strerror(errno));
 	IT_ASSERT(chmod(top, 0711) == 0, "chmod %s: %s", top, strerror(errno));
 	it_give(recdir); /* the network process writes and prunes the recordings */
@@ -175,7 +176,8 @@ IT_TEST(recording, exported_frames_show_the_block)
 	png_bytep px = malloc(PNG_IMAGE_SIZE(img));
 	IT_ASSERT(px != NULL, "out of memory");
 	IT_ASSERT(png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", last, img.message);
-	int pts[3][2] = { { b.x + b.w / 2, b.y + b.h / 2 }, { b.x + 2, b.y + 2 },
+	int pts[3][2] = { { b.x + b.w / 2, b.y + b.h / 2 },
+			  { b.x + 2, b.y + 2 },
 			  { b.x + b.w - 3, b.y + b.h - 3 } };
 	for (int i = 0; i < 3; i++) {
 		int x = pts[i][0], y = pts[i][1];
@@ -183,12 +185,13 @@ IT_TEST(recording, exported_frames_show_the_block)
 			  img.height);
 		const png_byte *p = px + ((size_t)y * img.width + (size_t)x) * 3;
 		IT_ASSERT(abs(p[0] - PAGE_BLOCK_R) <= 12 && abs(p[1] - PAGE_BLOCK_G) <= 12 &&
-				  abs(p[2] - PAGE_BLOCK_B) <= 12,
-			  "%s: pixel %d,%d is rgb(%d,%d,%d), not the block's rgb(%d,%d,%d)", last, x,
-			  y, p[0], p[1], p[2], PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B);
+			      abs(p[2] - PAGE_BLOCK_B) <= 12,
+			  "%s: pixel %d,%d is rgb(%d,%d,%d), not the block's rgb(%d,%d,%d)", last,
+			  x, y, p[0], p[1], p[2], PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B);
 	}
 	/* outside the block the page is not the block's colour */
-	const png_byte *q = px + ((size_t)(b.y + b.h + 5) * img.width + (size_t)(b.x + b.w + 5)) * 3;
+	const png_byte *q = px +
+	    ((size_t)(b.y + b.h + 5) * img.width + (size_t)(b.x + b.w + 5)) * 3;
 	IT_ASSERT(!(abs(q[0] - PAGE_BLOCK_R) <= 12 && abs(q[1] - PAGE_BLOCK_G) <= 12 &&
 		    abs(q[2] - PAGE_BLOCK_B) <= 12),
 		  "the block's colour outside the block in %s", last);
@@ -201,8 +204,8 @@ IT_TEST(recording, exported_frames_show_the_block)
 	   libvncclient decodes it */
 	char bad[1200];
 	{
-		static const uint8_t chat[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-						11, 0, 0, 0, 0, 0, 0, 4, 'e', 'v', 'i', 'l' };
+		static const uint8_t chat[] = { 0, 0, 0,  1, 0, 0, 0, 0, 0, 0, 0,   0,   0,   0,
+						0, 0, 11, 0, 0, 0, 0, 0, 0, 4, 'e', 'v', 'i', 'l' };
 		uint8_t head[200];
 		FILE *in = fopen(path, "rb");
 		size_t got = in ? fread(head, 1, sizeof head, in) : 0;
@@ -211,19 +214,22 @@ IT_TEST(recording, exported_frames_show_the_block)
 			fclose(in);
 		/* magic 9, version 12, security 2, result 4, ServerInit 24 + its name */
 		IT_ASSERT(got >= 51, "%s: %zu bytes", path, got);
-		size_t hs = 51 + (size_t)(head[47] << 24 | head[48] << 16 | head[49] << 8 | head[50]);
+		size_t hs = 51 +
+		    (size_t)(head[47] << 24 | head[48] << 16 | head[49] << 8 | head[50]);
 		IT_ASSERT(hs <= got, "%s: a handshake of %zu bytes", path, hs);
 		snprintf(bad, sizeof bad, "%s/tampered.vncrec", top);
 		FILE *w = fopen(bad, "wb");
-		IT_ASSERT(w && fwrite(head, 1, hs, w) == hs && fwrite(chat, 1, sizeof chat, w) ==
-			  sizeof chat && fclose(w) == 0, "%s: %s", bad, strerror(errno));
+		IT_ASSERT(w && fwrite(head, 1, hs, w) == hs &&
+			      fwrite(chat, 1, sizeof chat, w) == sizeof chat && fclose(w) == 0,
+			  "%s: %s", bad, strerror(errno));
 	}
 	rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s/bad --every 1",
 		    PIXELGATE_BUILD_DIR, bad, top);
 	IT_ASSERT(rc == 1 && strstr(out, "does not pass the gateway's check") &&
-			  strstr(out, "(TextChat)"),
+		      strstr(out, "(TextChat)"),
 		  "export of a tampered recording: exit %d, want 1 and a refusal naming "
-		  "TextChat:\n%s", rc, out);
+		  "TextChat:\n%s",
+		  rc, out);
 
 	/* session_end (after the reconnect grace) names the recording too */
 	json_t *end = NULL;

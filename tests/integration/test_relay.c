@@ -43,7 +43,7 @@ IT_TEST(relay, slow_viewer_does_not_grow_gateway_memory)
 	for (int i = 0; i < RELAY_REQUESTS; i++)
 		IT_ASSERT(pgc_send_raw(c, req, sizeof req) == 0, "request %d not sent", i);
 	const uint64_t asked = (uint64_t)RELAY_REQUESTS * (uint64_t)cl->width *
-			       (uint64_t)cl->height * 4u;
+	    (uint64_t)cl->height * 4u;
 
 	/*
 	 * The viewer reads nothing for 3 s (the worker drops a viewer whose
@@ -58,8 +58,9 @@ IT_TEST(relay, slow_viewer_does_not_grow_gateway_memory)
 			peak = now;
 		in_while_paused = pgc_bytes_in(c);
 	}
-	fprintf(stderr, "[relay] %llu MB asked for; %llu MB arrived while the viewer did not read;"
-			" gateway RSS %ld KiB -> peak %ld KiB\n",
+	fprintf(stderr,
+		"[relay] %llu MB asked for; %llu MB arrived while the viewer did not read;"
+		" gateway RSS %ld KiB -> peak %ld KiB\n",
 		(unsigned long long)(asked >> 20), (unsigned long long)(in_while_paused >> 20),
 		before, peak);
 	IT_ASSERT(in_while_paused < RELAY_PAUSED_MAX_BYTES,

@@ -40,8 +40,8 @@ IT_TEST(session, first_frame_shows_test_page)
 	it_start("session_first_frame_shows_test_page", users);
 	c = it_open_page("t1-alice", 0, 0, &r);
 	cl = pgc_rfb(c);
-	IT_ASSERT(cl->width == 1280 && cl->height == 800,
-		  "default screen is %dx%d, want 1280x800", cl->width, cl->height);
+	IT_ASSERT(cl->width == 1280 && cl->height == 800, "default screen is %dx%d, want 1280x800",
+		  cl->width, cl->height);
 	IT_ASSERT(cl->format.bitsPerPixel == 32, "client pixel format %d bpp",
 		  cl->format.bitsPerPixel);
 	/* where the page says, below the browser's own bar (tabs, address bar) */
@@ -52,8 +52,9 @@ IT_TEST(session, first_frame_shows_test_page)
 	IT_ASSERT(r.w == PAGE_BLOCK_W && r.h == PAGE_BLOCK_H, "block is %dx%d, want %dx%d", r.w,
 		  r.h, PAGE_BLOCK_W, PAGE_BLOCK_H);
 	/* and it sits on the page's white background */
-	IT_ASSERT(is_white(c, r.x - 20, r.y + r.h / 2) && is_white(c, r.x + r.w + 20, r.y + r.h / 2) &&
-			  is_white(c, r.x + r.w / 2, r.y + r.h + 10),
+	IT_ASSERT(is_white(c, r.x - 20, r.y + r.h / 2) &&
+		      is_white(c, r.x + r.w + 20, r.y + r.h / 2) &&
+		      is_white(c, r.x + r.w / 2, r.y + r.h + 10),
 		  "the block's surroundings are not the page's white background");
 	IT_ASSERT(!pgc_closed(c), "connection closed: %d %s", pgc_close_code(c),
 		  pgc_close_reason(c));
@@ -83,7 +84,6 @@ IT_TEST(session, typed_text_reaches_the_page)
 	IT_ASSERT(it_page_get("/last", last, sizeof last) == 200 && strcmp(last, text) == 0,
 		  "the page's value changed after typing ended: \"%s\"", last);
 }
-
 
 /* Number of /download.bin requests the page server saw. */
 static int page_downloads(void)
@@ -120,8 +120,8 @@ IT_TEST(session, download_is_not_written)
 		  "the browser never requested /download.bin after the link was clicked");
 	/* the mechanism that stopped it: the worker's CDP download denial (the
 	   policy's DownloadRestrictions alone would not say so) */
-	for (end = it_now_s() + 20; it_file_count(it.daemon_log, ": download_blocked http") < 1 &&
-				     it_now_s() < end;)
+	for (end = it_now_s() + 20;
+	     it_file_count(it.daemon_log, ": download_blocked http") < 1 && it_now_s() < end;)
 		it_pump_for(c, 200);
 	IT_ASSERT(it_file_count(it.daemon_log, ": download_blocked http") == 1,
 		  "the gateway did not log one download_blocked event from the worker (%d)",
@@ -149,8 +149,9 @@ IT_TEST(session, download_is_not_written)
 	IT_ASSERT(walk.files > 0, "no file at all in the session's cell (%s)", root);
 	fprintf(stderr, "[%s] %d files in the session's cell, checked for the download\n",
 		it.test_name, walk.files);
-	IT_ASSERT(walk.bad == 0, "the download was written in the session's cell (%d of %d files):%s",
-		  walk.bad, walk.files, walk.report);
+	IT_ASSERT(walk.bad == 0,
+		  "the download was written in the session's cell (%d of %d files):%s", walk.bad,
+		  walk.files, walk.report);
 
 	/* the session goes on: it still takes input and sends frames */
 	frames = pgc_frames(c);
@@ -186,8 +187,9 @@ IT_TEST(capture, static_page_sends_nothing)
 			  pgc_close_reason(c));
 		settled = pgc_bytes_in(c) == b0;
 	}
-	IT_ASSERT(settled, "the screen never stayed unchanged for 2 s within 60 s of the page "
-			   "showing (capture polls, or something on screen animates)");
+	IT_ASSERT(settled,
+		  "the screen never stayed unchanged for 2 s within 60 s of the page "
+		  "showing (capture polls, or something on screen animates)");
 
 	b0 = pgc_bytes_in(c);
 	f0 = pgc_frames(c);
@@ -248,8 +250,8 @@ IT_TEST(session, browser_crash_ends_session)
 	/* the session's own uid: the first of the default range, nobody's account */
 	IT_ASSERT(it_proc_uid(browser) == IT_SESSION_UID_BASE,
 		  "Chromium (pid %d) runs as uid %u, want the session's uid 2100000000 (not root, "
-		  "not the gateway's %u)", (int)browser, (unsigned)it_proc_uid(browser),
-		  (unsigned)gwpw->pw_uid);
+		  "not the gateway's %u)",
+		  (int)browser, (unsigned)it_proc_uid(browser), (unsigned)gwpw->pw_uid);
 	IT_ASSERT(!it_proc_has_arg(browser, "--no-sandbox"), "Chromium runs with --no-sandbox");
 
 	IT_ASSERT(kill(browser, SIGKILL) == 0, "kill %d failed", (int)browser);
@@ -257,8 +259,8 @@ IT_TEST(session, browser_crash_ends_session)
 		  "client still connected %d s after its browser was killed", IT_CLOSE_S);
 	reason = pgc_close_reason(c);
 	fprintf(stderr, "[%s] closed: %d \"%s\"\n", it.test_name, pgc_close_code(c), reason);
-	IT_ASSERT(pgc_close_code(c) == 4002, "close code %d (\"%s\"), want 4002",
-		  pgc_close_code(c), reason);
+	IT_ASSERT(pgc_close_code(c) == 4002, "close code %d (\"%s\"), want 4002", pgc_close_code(c),
+		  reason);
 	IT_ASSERT(strncmp(reason, "session ended: ", 15) == 0 && strlen(reason) > 15,
 		  "close reason \"%s\", want \"session ended: <why>\"", reason);
 	it_conn_free(c);

@@ -35,13 +35,14 @@
 #define VT_SCREEN "1600x1000x24"
 
 /* Deadlines in seconds, generous (ASan build, 2-core CI machine). */
-#define VT_XVFB_READY_S 30	/* our Xvfb prints its display number */
-#define VT_WINDOW_S 60		/* the viewer's window is mapped */
-#define VT_TOOL_S 30		/* one xdotool or xwd run */
-#define VT_REDRAW_S 30		/* the window shows a change (resize, reconnect) */
-#define VT_LOG_S 30		/* a log line expected soon */
-#define VT_QUIET_S 8		/* how long a refused viewer is watched for retries */
-#define VT_SILENT_S 90		/* a network gone silent is noticed (the client core
+#define VT_XVFB_READY_S 30 /* our Xvfb prints its display number */
+#define VT_WINDOW_S 60     /* the viewer's window is mapped */
+#define VT_TOOL_S 30       /* one xdotool or xwd run */
+#define VT_REDRAW_S 30     /* the window shows a change (resize, reconnect) */
+#define VT_LOG_S 30        /* a log line expected soon */
+#define VT_QUIET_S 8       /* how long a refused viewer is watched for retries */
+#define VT_SILENT_S \
+	90 /* a network gone silent is noticed (the client core
 				   pings after 20 s of silence, hangs up after 35 s) */
 
 /* Tolerance of the block's place and size in a scaled picture, pixels. */
@@ -57,15 +58,15 @@ static struct {
 	pid_t xvfb_pid;
 	pid_t viewer_pid;
 	pid_t relay_pid;
-	int display;		/* our Xvfb's display number */
+	int display; /* our Xvfb's display number */
 	int relay_port;
-	unsigned long win;	/* the viewer's X window */
+	unsigned long win; /* the viewer's X window */
 	char viewer_log[320];
-	char tool_err[320];	/* stderr of the last xdotool/xwd run */
+	char tool_err[320]; /* stderr of the last xdotool/xwd run */
 	char xwd_file[320];
-	char last_cmd[512];	/* the last xdotool/xwd command line, for messages */
-	uint8_t *xwd;		/* the last xwd file's bytes (freed by vt_teardown) */
-	uint8_t *rgb;		/* the last capture's pixels (freed by vt_teardown) */
+	char last_cmd[512]; /* the last xdotool/xwd command line, for messages */
+	uint8_t *xwd;       /* the last xwd file's bytes (freed by vt_teardown) */
+	uint8_t *rgb;       /* the last capture's pixels (freed by vt_teardown) */
 } vt;
 
 /* A capture of the viewer's window as 8-bit RGB triplets; valid until the
@@ -83,8 +84,8 @@ static void vt_teardown(char *problems, size_t len);
    starts with vt_teardown(). */
 static void vt_start_xvfb(void)
 {
-	char *argv[] = { VT_XVFB, "-displayfd", "1", "-screen", "0", VT_SCREEN, "-nolisten",
-			 "tcp", NULL };
+	char *argv[] = { VT_XVFB,   "-displayfd", "1",   "-screen", "0",
+			 VT_SCREEN, "-nolisten",  "tcp", NULL };
 	char log[320], line[32];
 	int pfd[2];
 
@@ -97,8 +98,8 @@ static void vt_start_xvfb(void)
 	close(pfd[0]);
 	vt.display = line[0] ? atoi(line) : -1;
 	IT_ASSERT(vt.display >= 0 && line[0] >= '0' && line[0] <= '9',
-		  "Xvfb did not print its display number within %d s (got \"%s\")",
-		  VT_XVFB_READY_S, line);
+		  "Xvfb did not print its display number within %d s (got \"%s\")", VT_XVFB_READY_S,
+		  line);
 	fprintf(stderr, "[%s] our Xvfb on :%d (%s)\n", it.test_name, vt.display, VT_SCREEN);
 }
 
@@ -236,11 +237,11 @@ static const char *vt_tool_error(void)
 }
 
 /* Runs xdotool with the arguments; fails the test if it fails. */
-#define VT_XDO(...)                                                                         \
-	do {                                                                                \
-		int rc_ = vt_x(NULL, 0, VT_TOOL_S, VT_XDOTOOL, __VA_ARGS__, NULL);          \
-		IT_ASSERT(rc_ == 0, "%s failed (%d%s): %s", vt.last_cmd, rc_,               \
-			  rc_ < 0 ? ", killed after the deadline" : "", vt_tool_error());   \
+#define VT_XDO(...)                                                                       \
+	do {                                                                              \
+		int rc_ = vt_x(NULL, 0, VT_TOOL_S, VT_XDOTOOL, __VA_ARGS__, NULL);        \
+		IT_ASSERT(rc_ == 0, "%s failed (%d%s): %s", vt.last_cmd, rc_,             \
+			  rc_ < 0 ? ", killed after the deadline" : "", vt_tool_error()); \
 	} while (0)
 
 /*
@@ -251,9 +252,9 @@ static const char *vt_tool_error(void)
 static void vt_start_viewer(const char *user, const char *password, int port, const char *lang)
 {
 	char server[64], pwfile[320], xdg[320], display[32], env_lang[64], env_xdg[360],
-		env_asan[512], env_ubsan[512], env_home[360], out[256];
-	char *argv[] = { VT_VIEWER, "--server", server, "--ca", it.ca_file, "--user", (char *)user,
-			 "--password-file", pwfile, NULL };
+	    env_asan[512], env_ubsan[512], env_home[360], out[256];
+	char *argv[] = { VT_VIEWER,    "--server",        server, "--ca", it.ca_file, "--user",
+			 (char *)user, "--password-file", pwfile, NULL };
 	char *envp[16];
 	const char *asan = getenv("ASAN_OPTIONS"), *ubsan = getenv("UBSAN_OPTIONS");
 	int n = 0, fd;
@@ -264,7 +265,7 @@ static void vt_start_viewer(const char *user, const char *password, int port, co
 	fd = open(pwfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	IT_ASSERT(fd >= 0, "open %s: %s", pwfile, strerror(errno));
 	IT_ASSERT(write(fd, password, strlen(password)) == (ssize_t)strlen(password) &&
-			  write(fd, "\n", 1) == 1,
+		      write(fd, "\n", 1) == 1,
 		  "write %s: %s", pwfile, strerror(errno));
 	close(fd);
 	/* an empty per-user config directory: nothing of the machine's user leaks in */
@@ -296,10 +297,9 @@ static void vt_start_viewer(const char *user, const char *password, int port, co
 	/* the only window on our display that has a name */
 	IT_ASSERT(vt_x(out, sizeof out, VT_WINDOW_S, VT_XDOTOOL, "search", "--sync",
 		       "--onlyvisible", "--name", "pixelgate", NULL) == 0 &&
-			  out[0],
+		      out[0],
 		  "the viewer's window did not show within %d s (%s); viewer %s", VT_WINDOW_S,
-		  vt_tool_error(),
-		  it_extra_running(vt.viewer_pid, NULL) ? "running" : "exited");
+		  vt_tool_error(), it_extra_running(vt.viewer_pid, NULL) ? "running" : "exited");
 	vt.win = strtoul(out, NULL, 10);
 	IT_ASSERT(vt.win != 0, "xdotool search printed \"%s\"", out);
 	fprintf(stderr, "[%s] viewer window 0x%lx after %.1f s\n", it.test_name, vt.win,
@@ -403,8 +403,8 @@ static const char *vt_parse_xwd(const uint8_t *d, size_t len, struct vt_img *img
 		return "not XWD version 7";
 	if (format != 2 || bpp != 32)
 		return "not a 32 bits per pixel ZPixmap";
-	if (width == 0 || height == 0 || width > 16384 || height > 16384 ||
-	    bpl < width * 4 || hsize < 100)
+	if (width == 0 || height == 0 || width > 16384 || height > 16384 || bpl < width * 4 ||
+	    hsize < 100)
 		return "implausible size";
 	off = (size_t)hsize + (size_t)ncolors * 12;
 	if (off > len || (len - off) / bpl < height)
@@ -420,7 +420,7 @@ static const char *vt_parse_xwd(const uint8_t *d, size_t len, struct vt_img *img
 		for (uint32_t x = 0; x < width; x++) {
 			const uint8_t *p = d + off + (size_t)y * bpl + (size_t)x * 4;
 			uint32_t v = byte_order == 0 ? (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-							       (uint32_t)p[1] << 8 | p[0]
+				(uint32_t)p[1] << 8 | p[0]
 						     : vt_be32(p);
 			uint8_t *o = vt.rgb + ((size_t)y * width + x) * 3;
 
@@ -475,7 +475,7 @@ static bool vt_near(const uint8_t *p, int r, int g, int b, int tol)
 static bool vt_is_block(const struct vt_img *img, int x, int y)
 {
 	return x >= 0 && y >= 0 && x < img->w && y < img->h &&
-	       vt_near(vt_px(img, x, y), PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B, 40);
+	    vt_near(vt_px(img, x, y), PAGE_BLOCK_R, PAGE_BLOCK_G, PAGE_BLOCK_B, 40);
 }
 
 /*
@@ -551,7 +551,7 @@ static struct it_rect vt_expect(int win_w, int win_h, int fb_w, int fb_h, const 
 static bool vt_rect_near(const struct it_rect *a, const struct it_rect *b, int tol)
 {
 	return abs(a->x - b->x) <= tol && abs(a->y - b->y) <= tol && abs(a->w - b->w) <= tol &&
-	       abs(a->h - b->h) <= tol;
+	    abs(a->h - b->h) <= tol;
 }
 
 /*
@@ -583,8 +583,7 @@ static bool vt_wait_block(int win_w, int win_h, const struct it_rect *want, int 
 		if (it_now_s() >= end)
 			return false;
 		IT_ASSERT(it_extra_running(vt.viewer_pid, NULL),
-			  "the viewer %s while the test waited for its picture",
-			  vt_viewer_state());
+			  "the viewer %s while the test waited for its picture", vt_viewer_state());
 		it_sleep_ms(500);
 	}
 }
@@ -618,8 +617,10 @@ static void vt_click_field(const struct it_rect *block)
 	for (double end = it_now_s() + IT_REPORT_S; now == before && it_now_s() < end;
 	     it_sleep_ms(50))
 		now = it_focus_count();
-	IT_ASSERT(now > before, "the page's field did not get the focus within %d s of a click "
-		  "in the viewer's window", IT_REPORT_S);
+	IT_ASSERT(now > before,
+		  "the page's field did not get the focus within %d s of a click "
+		  "in the viewer's window",
+		  IT_REPORT_S);
 }
 
 /* Types text into the focused viewer window, one key every 50 ms. */
@@ -740,8 +741,8 @@ static void vt_open(const char *user, int port, struct vt_img *img, struct it_re
 		  img->w, img->h, PAGE_BLOCK_W, PAGE_BLOCK_H, it_now_s() - t0, block->x, block->y,
 		  block->w, block->h, *fb_w, *fb_h);
 	fprintf(stderr, "[%s] window %dx%d, session %dx%d, block at %d,%d (%dx%d) after %.1f s\n",
-		it.test_name, img->w, img->h, *fb_w, *fb_h, block->x, block->y, block->w,
-		block->h, it_now_s() - t0);
+		it.test_name, img->w, img->h, *fb_w, *fb_h, block->x, block->y, block->w, block->h,
+		it_now_s() - t0);
 }
 
 /*
@@ -777,8 +778,9 @@ static void vt_teardown(char *problems, size_t len)
 		snprintf(cmd, sizeof cmd, "cp '%s' '/tmp/pixelgate-it-logs/%s-window.xwd'",
 			 vt.xwd_file, it.test_name);
 		if (system(cmd) == 0)
-			fprintf(stderr, "*** kept the last capture of the viewer's window: "
-					"/tmp/pixelgate-it-logs/%s-window.xwd\n",
+			fprintf(stderr,
+				"*** kept the last capture of the viewer's window: "
+				"/tmp/pixelgate-it-logs/%s-window.xwd\n",
 				it.test_name);
 	}
 	free(vt.xwd);
@@ -1018,8 +1020,9 @@ static void vt_assert_back(struct vt_img *img, const struct it_rect *block, doub
 	vt_type("x");
 	ok = it_wait_last("abcx", IT_REPORT_S, NULL, NULL, last, sizeof last);
 	vt_reports("abcx", reports, sizeof reports, &prefixes);
-	IT_ASSERT(ok, "after the reconnect the page's field holds \"%s\", want \"abcx\" "
-		      "(reports: %s)",
+	IT_ASSERT(ok,
+		  "after the reconnect the page's field holds \"%s\", want \"abcx\" "
+		  "(reports: %s)",
 		  last, reports);
 	IT_ASSERT(it_file_count(it.daemon_log, "Xvfb pid ") == 1,
 		  "the daemon started %d browsers (Xvfb) for one user, want 1",
@@ -1130,8 +1133,8 @@ IT_TEST(viewer, wrong_password_shows_error)
 		  "the viewer logged in %d times, want once",
 		  it_file_count(vt.viewer_log, "logging in as v5-eve"));
 	/* the form is back with the error text (in the form's error colour) */
-	IT_ASSERT(it_file_count(vt.viewer_log,
-				"login form shown: wrong user name or password") == 1,
+	IT_ASSERT(it_file_count(vt.viewer_log, "login form shown: wrong user name or password") ==
+		      1,
 		  "the viewer did not log that the login form shows the refusal");
 	for (end = it_now_s() + VT_REDRAW_S;; it_sleep_ms(500)) {
 		vt_capture(&img);
@@ -1142,8 +1145,8 @@ IT_TEST(viewer, wrong_password_shows_error)
 	IT_ASSERT(red >= 40,
 		  "the window shows no error text (%ld pixels of rgb(%d,%d,%d) in %dx%d)", red,
 		  VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, img.w, img.h);
-	fprintf(stderr, "[%s] %ld pixels of the error text's colour in the window\n",
-		it.test_name, red);
+	fprintf(stderr, "[%s] %ld pixels of the error text's colour in the window\n", it.test_name,
+		red);
 
 	IT_ASSERT(it_file_count(it.daemon_log, "login ok") == 0,
 		  "the daemon let a wrong password in");
@@ -1173,7 +1176,7 @@ IT_TEST(viewer, form_login_after_refusal)
 	IT_ASSERT(vt_wait_block(0, 0, NULL, 1, IT_FIRST_PAGE_S, &img, &block),
 		  "after the form's login the window shows no block");
 	IT_ASSERT(it_file_count(it.daemon_log, "login failed for user \"v7-gina\"") == 1 &&
-			  it_file_count(it.daemon_log, "login ok: user v7-gina") == 1,
+		      it_file_count(it.daemon_log, "login ok: user v7-gina") == 1,
 		  "the daemon logged %d failed and %d good logins for v7-gina, want 1 and 1",
 		  it_file_count(it.daemon_log, "login failed for user \"v7-gina\""),
 		  it_file_count(it.daemon_log, "login ok: user v7-gina"));

@@ -51,7 +51,7 @@
 
 /* What the fake server plays. */
 struct fg_case {
-	uint16_t width, height;               /* ServerInit's */
+	uint16_t width, height;                      /* ServerInit's */
 	uint8_t reply[FG_MAX_REPLIES][FG_REPLY_MAX]; /* after the viewer's 1st, 2nd update request */
 	size_t reply_len[FG_MAX_REPLIES];
 	bool bytewise; /* every byte in a WebSocket message of its own */
@@ -60,7 +60,7 @@ struct fg_case {
 /* The fake of the running test, and the test's connection to it. */
 static struct {
 	struct fg_case cs;
-	char dir[64];      /* its certificates and log (removed by fg_stop) */
+	char dir[64]; /* its certificates and log (removed by fg_stop) */
 	char ca_file[128];
 	char cert[128];
 	char key[128];
@@ -75,12 +75,12 @@ static struct {
 
 /* What libvncclient and the client core's callbacks saw. */
 static struct {
-	int resized;     /* fb_resized calls (MallocFrameBuffer) */
+	int resized; /* fb_resized calls (MallocFrameBuffer) */
 	int width, height;
-	int updates;     /* fb_update calls (GotFrameBufferUpdate) */
-	int frames;      /* frame_done calls */
-	int cut_texts;   /* GotXCutText calls */
-	int bells;       /* Bell calls */
+	int updates;   /* fb_update calls (GotFrameBufferUpdate) */
+	int frames;    /* frame_done calls */
+	int cut_texts; /* GotXCutText calls */
+	int bells;     /* Bell calls */
 } seen;
 
 /* ---- the fake server (child process) ------------------------------------- */
@@ -91,13 +91,13 @@ static int fg_log_fd = -1;
 /* One WebSocket connection of the fake. */
 struct fg_ws {
 	uint8_t out[4 * FG_REPLY_MAX];
-	size_t out_len;  /* queued */
-	size_t out_off;  /* of which sent */
-	uint64_t rx;     /* viewer bytes so far */
-	uint8_t msg[8];  /* the head of the viewer's current message */
+	size_t out_len; /* queued */
+	size_t out_off; /* of which sent */
+	uint64_t rx;    /* viewer bytes so far */
+	uint8_t msg[8]; /* the head of the viewer's current message */
 	size_t have;
-	uint32_t skip;   /* bytes of it left after the head */
-	int requests;    /* FramebufferUpdateRequests seen */
+	uint32_t skip; /* bytes of it left after the head */
+	int requests;  /* FramebufferUpdateRequests seen */
 };
 
 static void fg_sigterm(int sig)
@@ -139,10 +139,10 @@ static void fg_server_init(struct lws *wsi, struct fg_ws *w)
 
 	fg_put16(si, fg.cs.width);
 	fg_put16(si + 2, fg.cs.height);
-	si[4] = 32;  /* bits per pixel */
-	si[5] = 24;  /* depth */
-	si[6] = 0;   /* little endian */
-	si[7] = 1;   /* true colour */
+	si[4] = 32; /* bits per pixel */
+	si[5] = 24; /* depth */
+	si[6] = 0;  /* little endian */
+	si[7] = 1;  /* true colour */
 	fg_put16(si + 8, 255);
 	fg_put16(si + 10, 255);
 	fg_put16(si + 12, 255);
@@ -159,13 +159,20 @@ static void fg_server_init(struct lws *wsi, struct fg_ws *w)
 static size_t fg_client_size(const uint8_t *m, size_t have)
 {
 	switch (m[0]) {
-	case 0: return 20;
-	case 2: return have < 4 ? 4 : 4 + 4 * (size_t)(m[2] << 8 | m[3]);
-	case 3: return 10;
-	case 4: return 8;
-	case 5: return 6;
-	case 6: return 8;
-	default: return 0;
+	case 0:
+		return 20;
+	case 2:
+		return have < 4 ? 4 : 4 + 4 * (size_t)(m[2] << 8 | m[3]);
+	case 3:
+		return 10;
+	case 4:
+		return 8;
+	case 5:
+		return 6;
+	case 6:
+		return 8;
+	default:
+		return 0;
 	}
 }
 
@@ -205,7 +212,7 @@ static void fg_from_viewer(struct lws *wsi, struct fg_ws *w, const uint8_t *b, s
 			continue;
 		if (w->msg[0] == 6)
 			w->skip = (uint32_t)w->msg[4] << 24 | (uint32_t)w->msg[5] << 16 |
-				  (uint32_t)w->msg[6] << 8 | w->msg[7];
+			    (uint32_t)w->msg[6] << 8 | w->msg[7];
 		else
 			w->skip = (uint32_t)(size - w->have);
 		if (w->msg[0] == 3) {
@@ -315,11 +322,10 @@ static int fg_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static const struct lws_protocols fg_protocols[] = {
-	{ "http", fg_http_cb, 0, 0, 0, NULL, 0 },
-	{ "binary", fg_ws_cb, sizeof(struct fg_ws), 65536, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+static const struct lws_protocols fg_protocols[] = { { "http", fg_http_cb, 0, 0, 0, NULL, 0 },
+						     { "binary", fg_ws_cb, sizeof(struct fg_ws),
+						       65536, 0, NULL, 0 },
+						     { NULL, NULL, 0, 0, 0, NULL, 0 } };
 
 /* The child: serves until SIGTERM; its port goes to port_fd. Never returns. */
 static void fg_serve(int port_fd)
@@ -414,8 +420,10 @@ static void fg_stop(char *problems, size_t len)
 		snprintf(cmd, sizeof cmd, "cp '%s' '/tmp/pixelgate-it-logs/%s-fake.log'", fg.log,
 			 it.test_name);
 		if (system(cmd) == 0)
-			fprintf(stderr, "*** kept the fake server's log: "
-					"/tmp/pixelgate-it-logs/%s-fake.log\n", it.test_name);
+			fprintf(stderr,
+				"*** kept the fake server's log: "
+				"/tmp/pixelgate-it-logs/%s-fake.log\n",
+				it.test_name);
 	}
 	if (fg.dir[0]) {
 		char cmd[128];
@@ -662,7 +670,7 @@ static void fg_fb_colour(int x, int y, int *r, int *g, int *b)
 	rfbClient *cl = pgc_rfb(fg.conn);
 	const uint8_t *px = (const uint8_t *)cl->frameBuffer + ((size_t)y * cl->width + x) * 4;
 	uint32_t v = (uint32_t)px[0] | (uint32_t)px[1] << 8 | (uint32_t)px[2] << 16 |
-		     (uint32_t)px[3] << 24;
+	    (uint32_t)px[3] << 24;
 
 	*r = (int)(v >> cl->format.redShift & 0xff);
 	*g = (int)(v >> cl->format.greenShift & 0xff);
@@ -677,15 +685,17 @@ static void fg_assert_refused(const char *want)
 	char expect[256];
 	const char *reason;
 
-	IT_ASSERT(fg_wait_closed(), "the viewer is still connected %d s after the hostile bytes "
-		  "(frames %d, cut texts %d)", FG_CLOSE_S, seen.frames, seen.cut_texts);
+	IT_ASSERT(fg_wait_closed(),
+		  "the viewer is still connected %d s after the hostile bytes "
+		  "(frames %d, cut texts %d)",
+		  FG_CLOSE_S, seen.frames, seen.cut_texts);
 	reason = pgc_close_reason(fg.conn);
 	fprintf(stderr, "[%s] closed: %d \"%s\"\n", it.test_name, pgc_close_code(fg.conn), reason);
 	IT_ASSERT(pgc_close_code(fg.conn) == PGC_CLOSE_REFUSED, "closed with %d \"%s\", want %d",
 		  pgc_close_code(fg.conn), reason, PGC_CLOSE_REFUSED);
 	snprintf(expect, sizeof expect, "the server sent data this viewer refuses: %s", want);
-	IT_ASSERT(strncmp(reason, expect, strlen(expect)) == 0, "close reason \"%s\", want \"%s...\"",
-		  reason, expect);
+	IT_ASSERT(strncmp(reason, expect, strlen(expect)) == 0,
+		  "close reason \"%s\", want \"%s...\"", reason, expect);
 	IT_ASSERT(fg_wait_log(fg.log, "fake: closed by the viewer: 1008 ", FG_CLOSE_S),
 		  "the fake server got no close frame 1008 from the viewer");
 }
@@ -720,8 +730,8 @@ IT_TEST(viewer, guard_passes_normal_stream)
 	fg_start("viewer_guard_passes_normal_stream", &cs);
 
 	IT_ASSERT(fg_connect(err, sizeof err) != NULL, "connect: %s", err);
-	for (end = it_now_s() + FG_CONNECT_S; (seen.frames < 1 || seen.bells < 1) &&
-					     it_now_s() < end && !pgc_closed(fg.conn);)
+	for (end = it_now_s() + FG_CONNECT_S;
+	     (seen.frames < 1 || seen.bells < 1) && it_now_s() < end && !pgc_closed(fg.conn);)
 		pgc_pump(fg.conn, 200);
 	IT_ASSERT(seen.frames == 1 && seen.bells == 1,
 		  "%d frames and %d bells decoded, want 1 and 1 (%s)", seen.frames, seen.bells,
@@ -735,8 +745,8 @@ IT_TEST(viewer, guard_passes_normal_stream)
 	fg_fb_colour(5, 5, &r, &g, &b);
 	IT_ASSERT(r == 255 && g == 0 && b == 0, "Raw: rgb(%d,%d,%d) at 5,5, want red", r, g, b);
 	fg_fb_colour(21, 5, &r, &g, &b);
-	IT_ASSERT(r == 0 && g == 255 && b == 0, "Hextile: rgb(%d,%d,%d) at 21,5, want green", r,
-		  g, b);
+	IT_ASSERT(r == 0 && g == 255 && b == 0, "Hextile: rgb(%d,%d,%d) at 21,5, want green", r, g,
+		  b);
 	fg_fb_colour(37, 5, &r, &g, &b);
 	IT_ASSERT(r == 255 && g == 0 && b == 0, "CopyRect: rgb(%d,%d,%d) at 37,5, want red", r, g,
 		  b);
@@ -762,8 +772,7 @@ IT_TEST(viewer, guard_refuses_cut_text)
 	IT_ASSERT(fg_connect(err, sizeof err) != NULL, "connect: %s", err);
 	fg_assert_refused("ServerCutText");
 	IT_ASSERT(seen.cut_texts == 0, "libvncclient handed on %d ServerCutText", seen.cut_texts);
-	IT_ASSERT(seen.frames == 2, "%d updates decoded, want the 2 before the text",
-		  seen.frames);
+	IT_ASSERT(seen.frames == 2, "%d updates decoded, want the 2 before the text", seen.frames);
 }
 
 /* 3. After a valid update, a rectangle in RRE, which the viewer did not ask
@@ -833,11 +842,13 @@ IT_TEST(viewer, guard_refuses_huge_server_init)
 	fg_start("viewer_guard_refuses_huge_server_init", &cs);
 
 	c = fg_connect(err, sizeof err);
-	IT_ASSERT(c == NULL, "a ServerInit of 16384x16384 was accepted (%dx%d)",
-		  pgc_rfb(c)->width, pgc_rfb(c)->height);
+	IT_ASSERT(c == NULL, "a ServerInit of 16384x16384 was accepted (%dx%d)", pgc_rfb(c)->width,
+		  pgc_rfb(c)->height);
 	fprintf(stderr, "[%s] connect failed: %s\n", it.test_name, err);
-	IT_ASSERT(strncmp(err, want, sizeof want - 1) == 0, "connect failed with \"%s\", want "
-		  "\"%s...\"", err, want);
+	IT_ASSERT(strncmp(err, want, sizeof want - 1) == 0,
+		  "connect failed with \"%s\", want "
+		  "\"%s...\"",
+		  err, want);
 	IT_ASSERT(seen.resized == 0, "a framebuffer was allocated (%dx%d)", seen.width,
 		  seen.height);
 	IT_ASSERT(fg_wait_log(fg.log, "fake: closed by the viewer: 1008 ", FG_CLOSE_S),
@@ -877,11 +888,11 @@ IT_TEST(viewer, guard_refusal_shown_by_viewer)
 	static const char closed[] = "pixelgate-viewer: connection closed by the server: 4007 the "
 				     "server sent data this viewer refuses: ServerCutText";
 	char server[64], pwfile[160], xdg[160], display[32], env_xdg[200], env_home[200],
-		env_asan[512], xlog[160], line[32];
-	char *argv[] = { FG_VIEWER, "--server", server, "--ca", fg.ca_file, "--user", FG_USER,
-			 "--password-file", pwfile, NULL };
-	char *xargv[] = { FG_XVFB, "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten",
-			  "tcp", NULL };
+	    env_asan[512], xlog[160], line[32];
+	char *argv[] = { FG_VIEWER, "--server",        server, "--ca", fg.ca_file, "--user",
+			 FG_USER,   "--password-file", pwfile, NULL };
+	char *xargv[] = { FG_XVFB,       "-displayfd", "1",   "-screen", "0",
+			  "1280x800x24", "-nolisten",  "tcp", NULL };
 	char *envp[12];
 	const char *asan = getenv("ASAN_OPTIONS");
 	uint8_t *p;
@@ -906,8 +917,9 @@ IT_TEST(viewer, guard_refusal_shown_by_viewer)
 	snprintf(server, sizeof server, "https://127.0.0.1:%d", fg.port);
 	snprintf(pwfile, sizeof pwfile, "%s/password", fg.dir);
 	fd = open(pwfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	IT_ASSERT(fd >= 0 && write(fd, FG_PASSWORD "\n", sizeof FG_PASSWORD) ==
-				     (ssize_t)sizeof FG_PASSWORD,
+	IT_ASSERT(fd >= 0 &&
+		      write(fd, FG_PASSWORD "\n", sizeof FG_PASSWORD) ==
+			  (ssize_t)sizeof FG_PASSWORD,
 		  "write %s: %s", pwfile, strerror(errno));
 	close(fd);
 	snprintf(xdg, sizeof xdg, "%s/xdg", fg.dir);
@@ -939,7 +951,8 @@ IT_TEST(viewer, guard_refusal_shown_by_viewer)
 		  "the fake server got no close frame 1008 from the viewer");
 	t0 = it_now_s();
 	while (it_now_s() < t0 + FG_QUIET_S) {
-		IT_ASSERT(it_extra_running(fg.viewer_pid, NULL), "the viewer exited after the "
+		IT_ASSERT(it_extra_running(fg.viewer_pid, NULL),
+			  "the viewer exited after the "
 			  "refusal");
 		it_sleep_ms(250);
 	}

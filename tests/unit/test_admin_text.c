@@ -383,10 +383,14 @@ Test(admin_text, metrics_text_format)
 		cr_assert_not_null(strstr(t, want[i]), "missing %s in:\n%s", want[i], t);
 	/* Every family has HELP then TYPE; every line ends with \n; no blank lines. */
 	static const char *const families[] = {
-		"pixelgate_sessions",	       "pixelgate_sessions_max",
-		"pixelgate_draining",	       "pixelgate_logins_total",
-		"pixelgate_refusals_total",    "pixelgate_bytes_out_total",
-		"pixelgate_bytes_in_total",    "pixelgate_worker_crashes_total",
+		"pixelgate_sessions",
+		"pixelgate_sessions_max",
+		"pixelgate_draining",
+		"pixelgate_logins_total",
+		"pixelgate_refusals_total",
+		"pixelgate_bytes_out_total",
+		"pixelgate_bytes_in_total",
+		"pixelgate_worker_crashes_total",
 		"pixelgate_sessions_ended_total",
 	};
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
@@ -410,11 +414,19 @@ Test(admin_text, agent_check_answer)
 		size_t sessions;
 		const char *want;
 	} cases[] = {
-		{ false, 4, 1, "up 75%\n" },  { false, 4, 0, "up 100%\n" }, { false, 4, 3, "up 25%\n" },
-		{ false, 4, 4, "down\n" },    { false, 4, 9, "down\n" },    { false, 3, 1, "up 66%\n" },
-		{ false, 0, 0, "up 100%\n" }, { false, 0, 500, "up 100%\n" },
-		{ true, 4, 1, "drain\n" },    { true, 4, 4, "drain\n" },    { true, 0, 0, "drain\n" },
-		{ false, 1000, 999, "up 1%\n" }, { false, 2147483647, 1, "up 99%\n" },
+		{ false, 4, 1, "up 75%\n" },
+		{ false, 4, 0, "up 100%\n" },
+		{ false, 4, 3, "up 25%\n" },
+		{ false, 4, 4, "down\n" },
+		{ false, 4, 9, "down\n" },
+		{ false, 3, 1, "up 66%\n" },
+		{ false, 0, 0, "up 100%\n" },
+		{ false, 0, 500, "up 100%\n" },
+		{ true, 4, 1, "drain\n" },
+		{ true, 4, 4, "drain\n" },
+		{ true, 0, 0, "drain\n" },
+		{ false, 1000, 999, "up 1%\n" },
+		{ false, 2147483647, 1, "up 99%\n" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char out[32];

@@ -31,9 +31,10 @@ struct chain {
 /* Record i (0-based) of the test chain: seq i + 1, a different event each time. */
 static char *make_record(size_t i, const char *prev, const uint8_t *k, char mac[AUDIT_MAC_HEX + 1])
 {
-	static const char *const events[] = { "login_ok", "session_start", "navigate", "new_tab",
-					      "navigate", "download_blocked", "limit_refused",
-					      "navigate", "session_detach", "session_end" };
+	static const char *const events[] = { "login_ok",      "session_start", "navigate",
+					      "new_tab",       "navigate",      "download_blocked",
+					      "limit_refused", "navigate",      "session_detach",
+					      "session_end" };
 	char ts[40], url[64];
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "event", events[i % NREC], "user", "yamada",
 			      "client", "192.0.2.10", "session", "s-0001");
@@ -116,14 +117,14 @@ static struct result verify_lines(char *const *lines, size_t n, const uint8_t *k
 	return r;
 }
 
-#define assert_bad(r, prob, ln, sq)                                                          \
-	do {                                                                                 \
+#define assert_bad(r, prob, ln, sq)                                                            \
+	do {                                                                                   \
 		cr_assert_eq((r).p, (prob), "got %s (%s), want %s", audit_problem_name((r).p), \
-			     (r).why, audit_problem_name(prob));                              \
-		cr_assert_eq((r).w.line, (uint64_t)(ln), "line %" PRIu64 ", want %d (%s)",   \
-			     (r).w.line, (int)(ln), (r).why);                                 \
-		cr_assert_eq((r).w.seq, (uint64_t)(sq), "seq %" PRIu64 ", want %d (%s)",     \
-			     (r).w.seq, (int)(sq), (r).why);                                  \
+			     (r).why, audit_problem_name(prob));                               \
+		cr_assert_eq((r).w.line, (uint64_t)(ln), "line %" PRIu64 ", want %d (%s)",     \
+			     (r).w.line, (int)(ln), (r).why);                                  \
+		cr_assert_eq((r).w.seq, (uint64_t)(sq), "seq %" PRIu64 ", want %d (%s)",       \
+			     (r).w.seq, (int)(sq), (r).why);                                   \
 	} while (0)
 
 Test(audit_chain, an_intact_chain_verifies_with_its_first_and_last_time)
@@ -192,7 +193,7 @@ Test(audit_chain, every_byte_of_every_record_is_covered)
 			struct result r = verify_lines(c.lines, NREC, key);
 			c.lines[k][b] = old;
 			cr_assert(r.p == AUDIT_CHANGED || r.p == AUDIT_NOT_JSON ||
-					  r.p == AUDIT_MISSING_FIELD,
+				      r.p == AUDIT_MISSING_FIELD,
 				  "record %zu byte %zu: %s (%s)", k + 1, b, audit_problem_name(r.p),
 				  r.why);
 			cr_assert_eq(r.w.line, k + 1, "record %zu byte %zu: line %" PRIu64, k + 1,
@@ -234,8 +235,9 @@ Test(audit_chain, the_newest_record_deleted_is_seen_only_against_a_head)
 	cr_assert_eq(h.seq, NREC);
 	r = verify_buf(buf, len, key, &h);
 	assert_bad(r, AUDIT_TRUNCATED, NREC - 1, NREC - 1);
-	cr_assert_str_eq(r.why, "the log ends at seq 9 but the head is seq 10: 1 record missing "
-				"at the end");
+	cr_assert_str_eq(r.why,
+			 "the log ends at seq 9 but the head is seq 10: 1 record missing "
+			 "at the end");
 	free(buf);
 
 	buf = join(c.lines, NREC, &len);
@@ -280,8 +282,8 @@ Test(audit_chain, a_forged_record_repeating_the_previous_seq_is_inserted)
 	char fmac[AUDIT_MAC_HEX + 1];
 	/* after record 4, a forged "seq 4" */
 	char *forged = make_record(3, c.macs[2], other_key, fmac);
-	char *lines[] = { c.lines[0], c.lines[1], c.lines[2], c.lines[3], forged,
-			  c.lines[4], c.lines[5], c.lines[6], c.lines[7], c.lines[8], c.lines[9] };
+	char *lines[] = { c.lines[0], c.lines[1], c.lines[2], c.lines[3], forged,    c.lines[4],
+			  c.lines[5], c.lines[6], c.lines[7], c.lines[8], c.lines[9] };
 	struct result r = verify_lines(lines, NREC + 1, key);
 	assert_bad(r, AUDIT_INSERTED, 5, 4);
 	free(forged);
@@ -332,9 +334,9 @@ Test(audit_chain, two_records_swapped_are_reported_as_reordered_at_the_first)
 {
 	struct chain c;
 	chain_build(&c);
-	static const size_t pairs[][2] = { { 0, 1 }, { 1, 2 }, { 2, 3 }, { 3, 4 }, { 4, 5 },
-					   { 5, 6 }, { 6, 7 }, { 7, 8 }, { 8, 9 }, { 2, 7 },
-					   { 0, 9 } };
+	static const size_t pairs[][2] = { { 0, 1 }, { 1, 2 }, { 2, 3 }, { 3, 4 },
+					   { 4, 5 }, { 5, 6 }, { 6, 7 }, { 7, 8 },
+					   { 8, 9 }, { 2, 7 }, { 0, 9 } };
 	for (size_t t = 0; t < sizeof pairs / sizeof pairs[0]; t++) {
 		char *lines[NREC];
 		size_t a = pairs[t][0], b = pairs[t][1];
@@ -424,8 +426,9 @@ Test(audit_chain, the_chain_goes_on_across_files)
 	cr_assert_eq(w.seq, 1);
 
 	/* the first record of the second file deleted */
-	struct audit_file cut[2] = { f[0], { "audit-20261127.jsonl", b2 + strlen(c.lines[6]) + 1,
-					     l2 - strlen(c.lines[6]) - 1 } };
+	struct audit_file cut[2] = { f[0],
+				     { "audit-20261127.jsonl", b2 + strlen(c.lines[6]) + 1,
+				       l2 - strlen(c.lines[6]) - 1 } };
 	cr_assert_eq(audit_verify_files(cut, 2, key, sizeof key, true, NULL, &v, &w, why,
 					sizeof why),
 		     AUDIT_DELETED, "%s", why);
@@ -455,7 +458,8 @@ Test(audit_chain, an_empty_log_verifies_with_no_records)
 	struct audit_where w;
 	char why[64];
 	struct audit_file f = { "empty", "", 0 };
-	cr_assert_eq(audit_verify_files(&f, 1, key, sizeof key, true, NULL, &v, &w, why, sizeof why),
+	cr_assert_eq(audit_verify_files(&f, 1, key, sizeof key, true, NULL, &v, &w, why,
+					sizeof why),
 		     AUDIT_OK);
 	cr_assert_eq(v.records, 0);
 	cr_assert_eq(w.line, 0);
@@ -495,13 +499,13 @@ Test(audit_chain, hostile_lines_are_refused_with_the_right_problem)
 		{ "42", AUDIT_NOT_JSON },
 		{ "{}{}", AUDIT_NOT_JSON },
 		{ "{} trailing", AUDIT_NOT_JSON },
-		{ "{\"a\":\"\\ud800\"}", AUDIT_NOT_JSON },      /* a lone surrogate */
-		{ "{\"a\":\"\xff\xfe\"}", AUDIT_NOT_JSON },     /* invalid UTF-8 */
-		{ "{\"a\":\"x\\u0000y\"}", AUDIT_NOT_JSON },    /* an escaped NUL */
-		{ "{\"seq\":1,\"seq\":2}", AUDIT_NOT_JSON },   /* a duplicate key */
+		{ "{\"a\":\"\\ud800\"}", AUDIT_NOT_JSON },   /* a lone surrogate */
+		{ "{\"a\":\"\xff\xfe\"}", AUDIT_NOT_JSON },  /* invalid UTF-8 */
+		{ "{\"a\":\"x\\u0000y\"}", AUDIT_NOT_JSON }, /* an escaped NUL */
+		{ "{\"seq\":1,\"seq\":2}", AUDIT_NOT_JSON }, /* a duplicate key */
 		{ "{}", AUDIT_MISSING_FIELD },
 		{ "{\"event\":\"x\"}", AUDIT_MISSING_FIELD },
-		{ "{\"a\":{\"b\":1}}", AUDIT_MISSING_FIELD },   /* nested */
+		{ "{\"a\":{\"b\":1}}", AUDIT_MISSING_FIELD }, /* nested */
 		{ "{\"a\":[1]}", AUDIT_MISSING_FIELD },
 		{ "{\"a\":null}", AUDIT_MISSING_FIELD },
 		{ "{\"a\":1.5}", AUDIT_MISSING_FIELD },
@@ -509,13 +513,13 @@ Test(audit_chain, hostile_lines_are_refused_with_the_right_problem)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char why[128] = "unset";
 		enum audit_problem p = one_line(cases[i].line, strlen(cases[i].line), why,
-						 sizeof why);
+						sizeof why);
 		cr_assert_eq(p, cases[i].p, "case %zu: %s (%s)", i, audit_problem_name(p), why);
 		cr_assert_neq(why[0], '\0', "case %zu: no explanation", i);
 	}
 	/* fields missing or mistyped, one at a time, in an otherwise good record */
 	static const char *const variants[] = {
-		"\"event\":\"x\",\"mac\":\"%s\",\"prev\":\"\",\"seq\":1",           /* no ts */
+		"\"event\":\"x\",\"mac\":\"%s\",\"prev\":\"\",\"seq\":1", /* no ts */
 		"\"event\":\"x\",\"mac\":\"%s\",\"prev\":\"\",\"ts\":\"2026-11-26T03:04:05.678Z\"",
 		"\"mac\":\"%s\",\"prev\":\"\",\"seq\":1,\"ts\":\"2026-11-26T03:04:05.678Z\"",
 		"\"event\":\"x\",\"mac\":\"%s\",\"seq\":1,\"ts\":\"2026-11-26T03:04:05.678Z\"",
@@ -663,8 +667,8 @@ Test(audit_chain, record_make_refuses_what_verify_would_refuse)
 	cr_assert_null(audit_record_make(ok, ts, 2, "", key, sizeof key, mac));
 	cr_assert_null(audit_record_make(ok, ts, 2, "B", key, sizeof key, mac));
 	cr_assert_null(audit_record_make(ok, "2026-11-26T03:04:05Z", 1, "", key, sizeof key, mac));
-	cr_assert_null(audit_record_make(ok, ts, (uint64_t)INT64_MAX + 1, prev, key, sizeof key,
-					 mac));
+	cr_assert_null(
+	    audit_record_make(ok, ts, (uint64_t)INT64_MAX + 1, prev, key, sizeof key, mac));
 	char *line = audit_record_make(ok, ts, 2, prev, key, sizeof key, mac);
 	cr_assert_not_null(line);
 	cr_assert(audit_mac_ok(line, strlen(line), key, sizeof key));
@@ -700,10 +704,13 @@ Test(audit_chain, timestamps_are_utc_with_milliseconds)
 	cr_assert_eq(audit_format_ts(INT64_MAX, ts, sizeof ts), -1);
 	cr_assert_eq(audit_parse_ts("2024-02-29T23:59:59.999Z", &ms), 0);
 	static const char *const bad[] = {
-		"2026-11-26T03:04:05.678z", "2026-11-26T03:04:05.678+09:00", "2026-11-26T03:04:05Z",
-		"2026-11-26 03:04:05.678Z", "2026-13-01T00:00:00.000Z", "2025-02-29T00:00:00.000Z",
-		"2026-11-26T24:00:00.000Z", "2026-11-26T03:04:60.000Z", "1969-12-31T23:59:59.999Z",
-		"2026-11-26T03:04:05.67xZ", "+026-11-26T03:04:05.678Z", "", "2026-11-26T03:04:05.6789Z",
+		"2026-11-26T03:04:05.678z",  "2026-11-26T03:04:05.678+09:00",
+		"2026-11-26T03:04:05Z",      "2026-11-26 03:04:05.678Z",
+		"2026-13-01T00:00:00.000Z",  "2025-02-29T00:00:00.000Z",
+		"2026-11-26T24:00:00.000Z",  "2026-11-26T03:04:60.000Z",
+		"1969-12-31T23:59:59.999Z",  "2026-11-26T03:04:05.67xZ",
+		"+026-11-26T03:04:05.678Z",  "",
+		"2026-11-26T03:04:05.6789Z",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert_eq(audit_parse_ts(bad[i], &ms), -1, "%s", bad[i]);
@@ -720,18 +727,21 @@ Test(audit_chain, one_time_parser_takes_every_form_and_says_what_it_read)
 		bool time, sec, zone;
 	} cases[] = {
 		{ "2026-11-26T03:04:05.678Z", AUDIT_TIME_OK, 1795662245, 678, 3, true, true, true },
-		{ "2026-11-26t12:04:05.5+09:00", AUDIT_TIME_OK, 1795662245, 500, 1, true, true, true },
-		{ "2026-11-25 22:04:05.123456789-05:00", AUDIT_TIME_OK, 1795662245, 123, 9, true, true,
+		{ "2026-11-26t12:04:05.5+09:00", AUDIT_TIME_OK, 1795662245, 500, 1, true, true,
 		  true },
+		{ "2026-11-25 22:04:05.123456789-05:00", AUDIT_TIME_OK, 1795662245, 123, 9, true,
+		  true, true },
 		{ "2026-11-26T03:04Z", AUDIT_TIME_OK, 1795662240, 0, 0, true, false, true },
-		{ "2026-11-26 03:04", AUDIT_TIME_OK, 1795662240, 0, 0, true, false, false }, /* TZ=UTC */
+		{ "2026-11-26 03:04", AUDIT_TIME_OK, 1795662240, 0, 0, true, false,
+		  false }, /* TZ=UTC */
 		{ "2026-11-26", AUDIT_TIME_OK, 1795651200, 0, 0, false, false, false },
 		{ "1970-01-01T00:00:00+09:00", AUDIT_TIME_OK, -32400, 0, 0, true, true, true },
 		{ "2026-02-30T00:00:00Z", AUDIT_TIME_NO_SUCH, 0, 0, 0, true, true, true },
 		{ "2026-11-26T03:04:60Z", AUDIT_TIME_NO_SUCH, 0, 0, 0, true, true, true },
 		{ "2026-11-26T03:04:05+24:00", AUDIT_TIME_NO_SUCH, 0, 0, 0, true, true, true },
 		{ "1969-12-31", AUDIT_TIME_NO_SUCH, 0, 0, 0, false, false, false },
-		{ "2026-11-26T03:04:05.1234567890Z", AUDIT_TIME_SYNTAX, 0, 0, 0, true, true, false },
+		{ "2026-11-26T03:04:05.1234567890Z", AUDIT_TIME_SYNTAX, 0, 0, 0, true, true,
+		  false },
 		{ "2026-11-26T03:04:05+0900", AUDIT_TIME_SYNTAX, 0, 0, 0, true, true, true },
 		{ "2026-11-26Z", AUDIT_TIME_SYNTAX, 0, 0, 0, false, false, false },
 		{ "2026-11-26T3:04", AUDIT_TIME_SYNTAX, 0, 0, 0, false, false, false },
@@ -768,8 +778,11 @@ Test(audit_chain, heads_are_a_record_or_seq_and_mac)
 	cr_assert_eq(audit_head_parse(text, strlen(text), &h), 0);
 	cr_assert_eq(h.seq, 1234);
 	cr_assert_str_eq(h.mac, mac);
-	static const char *const bad[] = { "", "\n", "1234", "0 x", "-1 %s", "12a %s", "1234  %s",
-					   "99999999999999999999 %s", "1 %.63s", "1 %sd" };
+	static const char *const bad[] = { "",         "\n",
+					   "1234",     "0 x",
+					   "-1 %s",    "12a %s",
+					   "1234  %s", "99999999999999999999 %s",
+					   "1 %.63s",  "1 %sd" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"

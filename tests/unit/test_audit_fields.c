@@ -110,8 +110,7 @@ Test(audit_fields, names_and_the_number_of_fields_are_capped)
 	}
 	json_t *f = audit_fields_make("e", "u", "c", "s", extra, AUDIT_FIELD_MAX, false);
 	cr_assert_not_null(f);
-	cr_expect_eq(json_object_size(f), 4 + AUDIT_FIELDS_MAX, "%zu fields",
-		     json_object_size(f));
+	cr_expect_eq(json_object_size(f), 4 + AUDIT_FIELDS_MAX, "%zu fields", json_object_size(f));
 	name[AUDIT_KEY_NAME_MAX] = '\0';
 	cr_expect_str_eq(str(f, name), "64 bytes: kept");
 	json_decref(f);
@@ -128,7 +127,10 @@ Test(audit_fields, strings_become_valid_utf8_without_nul)
 	} cases[] = {
 		{ "Japanese stays", "\xe5\xa4\x9a\xe6\x91\xa9", 6, "\xe5\xa4\x9a\xe6\x91\xa9" },
 		{ "a NUL inside", "a\0b", 3, "a?b" },
-		{ "invalid bytes", "\xff" "a\xc0\xaf", 4, "?a??" },
+		{ "invalid bytes",
+		  "\xff"
+		  "a\xc0\xaf",
+		  4, "?a??" },
 		{ "truncated character", "ok\xe3\x81", 4, "ok??" },
 		{ "surrogate", "\xed\xa0\x80", 3, "???" },
 		{ "controls are JSON-escaped, not replaced", "a\nb\x1b", 4, "a\nb\x1b" },

@@ -62,8 +62,10 @@ Test(browser_event, each_known_event_keeps_exactly_its_own_fields)
 		  "\"filename\":\"a.exe\",\"title\":\"not kept\"}",
 		  "download_blocked",
 		  "{\"filename\":\"a.exe\",\"target\":\"\",\"url\":\"https://x.example/a.exe\"}" },
-		{ "file dialog", "{\"event\":\"file_dialog_blocked\",\"url\":\"https://u.example/\"}",
-		  "file_dialog_blocked", "{\"target\":\"\",\"title\":\"\",\"url\":\"https://u.example/\"}" },
+		{ "file dialog",
+		  "{\"event\":\"file_dialog_blocked\",\"url\":\"https://u.example/\"}",
+		  "file_dialog_blocked",
+		  "{\"target\":\"\",\"title\":\"\",\"url\":\"https://u.example/\"}" },
 		{ "shortcut: keys only",
 		  "{\"event\":\"shortcut_blocked\",\"keys\":\"Ctrl+Shift+N\",\"url\":\"x\"}",
 		  "shortcut_blocked", "{\"keys\":\"Ctrl+Shift+N\"}" },
@@ -98,14 +100,16 @@ Test(browser_event, each_known_event_keeps_exactly_its_own_fields)
 		{ "unknown event", "{\"event\":\"session_end\",\"url\":\"u\"}", NULL, NULL },
 		{ "a known name with a suffix", "{\"event\":\"navigated\"}", NULL, NULL },
 		{ "a known name in upper case", "{\"event\":\"NAVIGATE\"}", NULL, NULL },
-		{ "a known name with a NUL after it", "{\"event\":\"navigate\\u0000x\"}", NULL, NULL },
-		{ "duplicate event keys", "{\"event\":\"navigate\",\"event\":\"new_tab\"}", NULL, NULL },
-		{ "duplicate field keys", "{\"event\":\"navigate\",\"url\":\"a\",\"url\":\"b\"}", NULL,
+		{ "a known name with a NUL after it", "{\"event\":\"navigate\\u0000x\"}", NULL,
 		  NULL },
+		{ "duplicate event keys", "{\"event\":\"navigate\",\"event\":\"new_tab\"}", NULL,
+		  NULL },
+		{ "duplicate field keys", "{\"event\":\"navigate\",\"url\":\"a\",\"url\":\"b\"}",
+		  NULL, NULL },
 		{ "a lone surrogate escape", "{\"event\":\"navigate\",\"title\":\"\\ud800\"}", NULL,
 		  NULL },
-		{ "raw invalid UTF-8 in the JSON", "{\"event\":\"navigate\",\"title\":\"\xe3\x81\"}",
-		  NULL, NULL },
+		{ "raw invalid UTF-8 in the JSON",
+		  "{\"event\":\"navigate\",\"title\":\"\xe3\x81\"}", NULL, NULL },
 		{ "trailing garbage", "{\"event\":\"navigate\"} x", NULL, NULL },
 		{ "two objects", "{\"event\":\"navigate\"}{\"event\":\"new_tab\"}", NULL, NULL },
 	};
@@ -167,7 +171,8 @@ static void check_long_titles(const char *ch)
 				  prefix, n, w, len, got);
 			cr_assert_leq(glen, CAP, "title of %zu bytes recorded as %zu", len, glen);
 			if (len <= CAP) {
-				cr_assert_str_eq(got, title, "a title of %zu bytes fits whole", len);
+				cr_assert_str_eq(got, title, "a title of %zu bytes fits whole",
+						 len);
 			} else {
 				/* the most whole characters that fit with the mark */
 				size_t keep = prefix + (CAP - 3 - prefix) / w * w;

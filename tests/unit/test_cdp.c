@@ -60,24 +60,31 @@ Test(cdp, chromiums_messages_become_the_workers_events)
 {
 	static const struct translate_case cases[] = {
 		/* what Chromium 120 sends, trimmed to the fields that matter */
-		{ "a download", "{\"method\":\"Browser.downloadWillBegin\",\"params\":{\"frameId\":"
+		{ "a download",
+		  "{\"method\":\"Browser.downloadWillBegin\",\"params\":{\"frameId\":"
 		  "\"F1\",\"guid\":\"g\",\"url\":\"https://x.example/setup.exe\","
 		  "\"suggestedFilename\":\"setup.exe\"}}",
-		  1, "{\"event\":\"download_blocked\",\"filename\":\"setup.exe\","
+		  1,
+		  "{\"event\":\"download_blocked\",\"filename\":\"setup.exe\","
 		  "\"url\":\"https://x.example/setup.exe\"}" },
-		{ "a new tab", "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":"
+		{ "a new tab",
+		  "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":"
 		  "{\"targetId\":\"T1\",\"type\":\"page\",\"title\":\"\",\"url\":\"about:blank\","
 		  "\"attached\":false,\"canAccessOpener\":false,\"browserContextId\":\"C1\"}}}",
-		  1, "{\"event\":\"new_tab\",\"target\":\"T1\",\"title\":\"\",\"url\":\"about:blank\"}" },
-		{ "a navigation", "{\"method\":\"Target.targetInfoChanged\",\"params\":{\"targetInfo\":"
+		  1,
+		  "{\"event\":\"new_tab\",\"target\":\"T1\",\"title\":\"\",\"url\":\"about:blank\"}" },
+		{ "a navigation",
+		  "{\"method\":\"Target.targetInfoChanged\",\"params\":{\"targetInfo\":"
 		  "{\"targetId\":\"T1\",\"type\":\"page\",\"title\":\"\xe5\xa4\x9a\xe6\x91\xa9\xe5\xb8"
 		  "\x82\",\"url\":\"https://www.city.tama.lg.jp/\",\"attached\":true}}}",
-		  1, "{\"event\":\"navigate\",\"target\":\"T1\",\"title\":\"\xe5\xa4\x9a\xe6\x91\xa9"
+		  1,
+		  "{\"event\":\"navigate\",\"target\":\"T1\",\"title\":\"\xe5\xa4\x9a\xe6\x91\xa9"
 		  "\xe5\xb8\x82\",\"url\":\"https://www.city.tama.lg.jp/\"}" },
 		{ "escaped characters come out as UTF-8",
 		  "{\"method\":\"Target.targetInfoChanged\",\"params\":{\"targetInfo\":{\"targetId\":"
 		  "\"T1\",\"type\":\"page\",\"title\":\"\\u3042\",\"url\":\"u\"}}}",
-		  1, "{\"event\":\"navigate\",\"target\":\"T1\",\"title\":\"\xe3\x81\x82\",\"url\":\"u\"}" },
+		  1,
+		  "{\"event\":\"navigate\",\"target\":\"T1\",\"title\":\"\xe3\x81\x82\",\"url\":\"u\"}" },
 		{ "a service worker is not a tab",
 		  "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":{\"targetId\":\"W\","
 		  "\"type\":\"service_worker\",\"url\":\"https://x.example/sw.js\"}}}",
@@ -86,10 +93,12 @@ Test(cdp, chromiums_messages_become_the_workers_events)
 		  "{\"method\":\"Target.targetInfoChanged\",\"params\":{\"targetInfo\":{\"targetId\":"
 		  "\"I\",\"type\":\"iframe\",\"url\":\"https://ads.example/\"}}}",
 		  0, NULL },
-		{ "the browser target", "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":"
+		{ "the browser target",
+		  "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":"
 		  "{\"targetId\":\"B\",\"type\":\"browser\",\"url\":\"\"}}}",
 		  0, NULL },
-		{ "attachedToTarget is not reported", "{\"method\":\"Target.attachedToTarget\",\"params\":"
+		{ "attachedToTarget is not reported",
+		  "{\"method\":\"Target.attachedToTarget\",\"params\":"
 		  "{\"sessionId\":\"S\",\"targetInfo\":{\"targetId\":\"T1\",\"type\":\"page\","
 		  "\"url\":\"u\"},\"waitingForDebugger\":false}}",
 		  0, NULL },
@@ -97,17 +106,21 @@ Test(cdp, chromiums_messages_become_the_workers_events)
 		  "{\"method\":\"Page.frameNavigated\",\"params\":{\"frame\":{\"id\":\"F\",\"url\":"
 		  "\"https://x/\"}}}",
 		  0, NULL },
-		{ "Browser.downloadProgress: nothing", "{\"method\":\"Browser.downloadProgress\","
+		{ "Browser.downloadProgress: nothing",
+		  "{\"method\":\"Browser.downloadProgress\","
 		  "\"params\":{\"guid\":\"g\",\"state\":\"canceled\"}}",
 		  0, NULL },
-		{ "targetDestroyed: nothing", "{\"method\":\"Target.targetDestroyed\",\"params\":"
+		{ "targetDestroyed: nothing",
+		  "{\"method\":\"Target.targetDestroyed\",\"params\":"
 		  "{\"targetId\":\"T1\"}}",
 		  0, NULL },
 		{ "an answer", "{\"id\":1,\"result\":{}}", 0, NULL },
-		{ "an error answer", "{\"id\":3,\"error\":{\"code\":-32000,\"message\":\"Browser "
+		{ "an error answer",
+		  "{\"id\":3,\"error\":{\"code\":-32000,\"message\":\"Browser "
 		  "context management is not supported.\"}}",
 		  0, NULL },
-		{ "an error beats a method", "{\"method\":\"Browser.downloadWillBegin\",\"error\":{},"
+		{ "an error beats a method",
+		  "{\"method\":\"Browser.downloadWillBegin\",\"error\":{},"
 		  "\"params\":{\"url\":\"u\"}}",
 		  0, NULL },
 		/* hostile or broken */
@@ -117,17 +130,19 @@ Test(cdp, chromiums_messages_become_the_workers_events)
 		{ "a download with params of the wrong type is still reported",
 		  "{\"method\":\"Browser.downloadWillBegin\",\"params\":[1,2]}", 1,
 		  "{\"event\":\"download_blocked\",\"filename\":null,\"url\":null}" },
-		{ "a page without targetInfo", "{\"method\":\"Target.targetCreated\",\"params\":{}}", 0,
-		  NULL },
-		{ "type not a string", "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":"
+		{ "a page without targetInfo",
+		  "{\"method\":\"Target.targetCreated\",\"params\":{}}", 0, NULL },
+		{ "type not a string",
+		  "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":"
 		  "{\"type\":1,\"url\":\"u\"}}}",
 		  0, NULL },
-		{ "type Page (case matters)", "{\"method\":\"Target.targetCreated\",\"params\":"
+		{ "type Page (case matters)",
+		  "{\"method\":\"Target.targetCreated\",\"params\":"
 		  "{\"targetInfo\":{\"type\":\"Page\",\"url\":\"u\"}}}",
 		  0, NULL },
 		{ "method not a string", "{\"method\":7,\"params\":{}}", 0, NULL },
-		{ "method with a NUL escape", "{\"method\":\"Browser.downloadWillBegin\\u0000\"}", -1,
-		  NULL },
+		{ "method with a NUL escape", "{\"method\":\"Browser.downloadWillBegin\\u0000\"}",
+		  -1, NULL },
 		{ "an empty object", "{}", 0, NULL },
 		{ "a JSON array", "[{\"method\":\"Browser.downloadWillBegin\"}]", -1, NULL },
 		{ "a JSON string", "\"Browser.downloadWillBegin\"", -1, NULL },
@@ -136,10 +151,12 @@ Test(cdp, chromiums_messages_become_the_workers_events)
 		{ "empty", "", -1, NULL },
 		{ "cut short", "{\"method\":\"Browser.downloadWillBegin\",\"params\":{\"url\":", -1,
 		  NULL },
-		{ "raw invalid UTF-8", "{\"method\":\"Target.targetInfoChanged\",\"params\":"
+		{ "raw invalid UTF-8",
+		  "{\"method\":\"Target.targetInfoChanged\",\"params\":"
 		  "{\"targetInfo\":{\"type\":\"page\",\"title\":\"\xe3\x81\"}}}",
 		  -1, NULL },
-		{ "a lone surrogate escape", "{\"method\":\"Target.targetInfoChanged\",\"params\":"
+		{ "a lone surrogate escape",
+		  "{\"method\":\"Target.targetInfoChanged\",\"params\":"
 		  "{\"targetInfo\":{\"type\":\"page\",\"title\":\"\\udc00\"}}}",
 		  -1, NULL },
 	};
@@ -281,8 +298,7 @@ static void say(struct rig *r, const char *msg)
 static json_t *next_command(struct rig *r)
 {
 	ssize_t n;
-	while ((n = read(r->from_worker, r->cmds + r->cmds_len,
-			 sizeof r->cmds - r->cmds_len)) > 0)
+	while ((n = read(r->from_worker, r->cmds + r->cmds_len, sizeof r->cmds - r->cmds_len)) > 0)
 		r->cmds_len += (size_t)n;
 	char *nul = memchr(r->cmds, '\0', r->cmds_len);
 	if (nul == NULL)
@@ -386,8 +402,8 @@ static void page_event(struct rig *r, const char *method, const char *target, co
 		       const char *title, const char *ctx)
 {
 	json_t *m = json_pack("{s:s, s:{s:{s:s, s:s, s:s, s:s}}}", "method", method, "params",
-			      "targetInfo", "targetId", target, "type", "page", "url", url,
-			      "title", title);
+			      "targetInfo", "targetId", target, "type", "page", "url", url, "title",
+			      title);
 	if (ctx != NULL)
 		json_object_set_new(json_object_get(json_object_get(m, "params"), "targetInfo"),
 				    "browserContextId", json_string(ctx));
@@ -489,12 +505,14 @@ Test(cdp, each_browser_context_gets_its_own_download_denial_once)
 	page_event(&r, "Target.targetCreated", "T1", "about:blank", "", "CTX-A");
 	int a = expect_command(&r, "Browser.setDownloadBehavior", "CTX-A");
 	page_event(&r, "Target.targetInfoChanged", "T1", "about:blank", "", "CTX-A");
-	say(&r, "{\"method\":\"Target.attachedToTarget\",\"params\":{\"targetInfo\":{\"type\":"
-		"\"page\",\"targetId\":\"T1\",\"browserContextId\":\"CTX-A\"}}}");
+	say(&r,
+	    "{\"method\":\"Target.attachedToTarget\",\"params\":{\"targetInfo\":{\"type\":"
+	    "\"page\",\"targetId\":\"T1\",\"browserContextId\":\"CTX-A\"}}}");
 	expect_no_command(&r);
 	/* a service worker in an incognito context: denied too */
-	say(&r, "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":{\"type\":"
-		"\"service_worker\",\"targetId\":\"W\",\"url\":\"u\",\"browserContextId\":\"CTX-B\"}}}");
+	say(&r,
+	    "{\"method\":\"Target.targetCreated\",\"params\":{\"targetInfo\":{\"type\":"
+	    "\"service_worker\",\"targetId\":\"W\",\"url\":\"u\",\"browserContextId\":\"CTX-B\"}}}");
 	int b = expect_command(&r, "Browser.setDownloadBehavior", "CTX-B");
 	answer(&r, a);
 	answer(&r, b);
@@ -626,8 +644,8 @@ Test(cdp, a_navigation_is_reported_once_with_its_real_title)
 		   "(1) \xe5\xa4\x9a\xe6\x91\xa9\xe5\xb8\x82", NULL);
 	expect_no_event(&r);
 	/* another URL is */
-	page_event(&r, "Target.targetInfoChanged", "T1", "https://www.city.tama.lg.jp/a",
-		   "A", NULL);
+	page_event(&r, "Target.targetInfoChanged", "T1", "https://www.city.tama.lg.jp/a", "A",
+		   NULL);
 	expect_event(&r, "navigate", "https://www.city.tama.lg.jp/a", "A");
 	rig_close(&r);
 }
@@ -645,8 +663,8 @@ Test(cdp, a_title_that_never_comes_is_asked_for_then_the_navigate_goes_as_is)
 	json_t *q = next_command(&r);
 	cr_assert_not_null(q, "no Target.getTargetInfo");
 	cr_assert_str_eq(json_string_value(json_object_get(q, "method")), "Target.getTargetInfo");
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(q, "params"),
-							   "targetId")),
+	cr_assert_str_eq(json_string_value(
+			     json_object_get(json_object_get(q, "params"), "targetId")),
 			 "T9");
 	int id = (int)json_integer_value(json_object_get(q, "id"));
 	json_decref(q);

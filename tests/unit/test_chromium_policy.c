@@ -99,7 +99,8 @@ static const char *build_err(const char *allow, const char *block, const char *p
 static json_t *build_ok(const char *allow, const char *block, const char *proxy)
 {
 	char err[512], *out = NULL;
-	cr_assert_eq(chromium_policy_build(tmpfile_path, allow, block, proxy, &out, err, sizeof err),
+	cr_assert_eq(chromium_policy_build(tmpfile_path, allow, block, proxy, &out, err,
+					   sizeof err),
 		     0, "refused: %s", err);
 	json_error_t jerr;
 	json_t *o = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
@@ -125,7 +126,8 @@ Test(chromium_policy, the_shipped_policy_passes_unchanged)
 	json_error_t jerr;
 	json_t *built = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
 	json_t *file = shipped();
-	cr_assert(json_equal(built, file), "with no lists and no proxy the policy is not the file's");
+	cr_assert(json_equal(built, file),
+		  "with no lists and no proxy the policy is not the file's");
 	cr_assert_null(json_object_get(built, "ProxySettings"));
 	json_decref(built);
 	json_decref(file);
@@ -137,20 +139,30 @@ Test(chromium_policy, each_required_setting_missing_is_named, .init = setup, .fi
 	static const struct {
 		const char *key, *err;
 	} cases[] = {
-		{ "DownloadRestrictions", "DownloadRestrictions must be 3 (all downloads blocked), is missing" },
-		{ "AllowFileSelectionDialogs", "AllowFileSelectionDialogs must be false (no file selection dialogs), is missing" },
+		{ "DownloadRestrictions",
+		  "DownloadRestrictions must be 3 (all downloads blocked), is missing" },
+		{ "AllowFileSelectionDialogs",
+		  "AllowFileSelectionDialogs must be false (no file selection dialogs), is missing" },
 		{ "PrintingEnabled", "PrintingEnabled must be false (printing off), is missing" },
-		{ "IncognitoModeAvailability", "IncognitoModeAvailability must be 1 (incognito off), is missing" },
-		{ "BrowserGuestModeEnabled", "BrowserGuestModeEnabled must be false (guest mode off), is missing" },
-		{ "BrowserAddPersonEnabled", "BrowserAddPersonEnabled must be false (no added profiles), is missing" },
-		{ "DeveloperToolsAvailability", "DeveloperToolsAvailability must be 2 (DevTools off; the CDP pipe keeps working), is missing" },
-		{ "WebRtcIPHandling", "WebRtcIPHandling must be \"disable_non_proxied_udp\" (WebRTC only through the proxy), is missing" },
+		{ "IncognitoModeAvailability",
+		  "IncognitoModeAvailability must be 1 (incognito off), is missing" },
+		{ "BrowserGuestModeEnabled",
+		  "BrowserGuestModeEnabled must be false (guest mode off), is missing" },
+		{ "BrowserAddPersonEnabled",
+		  "BrowserAddPersonEnabled must be false (no added profiles), is missing" },
+		{ "DeveloperToolsAvailability",
+		  "DeveloperToolsAvailability must be 2 (DevTools off; the CDP pipe keeps working), is missing" },
+		{ "WebRtcIPHandling",
+		  "WebRtcIPHandling must be \"disable_non_proxied_udp\" (WebRTC only through the proxy), is missing" },
 		{ "AutoplayAllowed", "AutoplayAllowed must be false (autoplay off), is missing" },
-		{ "PasswordManagerEnabled", "PasswordManagerEnabled must be false (no saved passwords), is missing" },
+		{ "PasswordManagerEnabled",
+		  "PasswordManagerEnabled must be false (no saved passwords), is missing" },
 		{ "SyncDisabled", "SyncDisabled must be true (sync off), is missing" },
 		{ "BrowserSignin", "BrowserSignin must be 0 (browser sign-in off), is missing" },
-		{ "ExtensionInstallBlocklist", "ExtensionInstallBlocklist must be a list containing \"*\" (no extensions), is missing" },
-		{ "URLBlocklist", "URLBlocklist must be a list containing \"file://*\" (local files, browser pages, DevTools and page sources blocked), is missing" },
+		{ "ExtensionInstallBlocklist",
+		  "ExtensionInstallBlocklist must be a list containing \"*\" (no extensions), is missing" },
+		{ "URLBlocklist",
+		  "URLBlocklist must be a list containing \"file://*\" (local files, browser pages, DevTools and page sources blocked), is missing" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *o = shipped();
@@ -161,34 +173,54 @@ Test(chromium_policy, each_required_setting_missing_is_named, .init = setup, .fi
 	}
 }
 
-Test(chromium_policy, each_required_setting_with_a_wrong_value_says_what_it_is,
-     .init = setup, .fini = teardown)
+Test(chromium_policy, each_required_setting_with_a_wrong_value_says_what_it_is, .init = setup,
+     .fini = teardown)
 {
 	static const struct {
 		const char *key, *value, *err;
 	} cases[] = {
-		{ "DownloadRestrictions", "0", "DownloadRestrictions must be 3 (all downloads blocked), is 0" },
-		{ "DownloadRestrictions", "\"3\"", "DownloadRestrictions must be 3 (all downloads blocked), is \"3\"" },
-		{ "DownloadRestrictions", "3.0", "DownloadRestrictions must be 3 (all downloads blocked), is 3.0" },
-		{ "AllowFileSelectionDialogs", "true", "AllowFileSelectionDialogs must be false (no file selection dialogs), is true" },
+		{ "DownloadRestrictions", "0",
+		  "DownloadRestrictions must be 3 (all downloads blocked), is 0" },
+		{ "DownloadRestrictions", "\"3\"",
+		  "DownloadRestrictions must be 3 (all downloads blocked), is \"3\"" },
+		{ "DownloadRestrictions", "3.0",
+		  "DownloadRestrictions must be 3 (all downloads blocked), is 3.0" },
+		{ "AllowFileSelectionDialogs", "true",
+		  "AllowFileSelectionDialogs must be false (no file selection dialogs), is true" },
 		{ "PrintingEnabled", "0", "PrintingEnabled must be false (printing off), is 0" },
-		{ "IncognitoModeAvailability", "0", "IncognitoModeAvailability must be 1 (incognito off), is 0" },
-		{ "IncognitoModeAvailability", "2", "IncognitoModeAvailability must be 1 (incognito off), is 2" },
-		{ "BrowserGuestModeEnabled", "true", "BrowserGuestModeEnabled must be false (guest mode off), is true" },
-		{ "BrowserAddPersonEnabled", "null", "BrowserAddPersonEnabled must be false (no added profiles), is null" },
-		{ "DeveloperToolsAvailability", "1", "DeveloperToolsAvailability must be 2 (DevTools off; the CDP pipe keeps working), is 1" },
-		{ "RemoteDebuggingAllowed", "false", "RemoteDebuggingAllowed must be true or absent (false closes the CDP pipe the session needs for download denial), is false" },
-		{ "WebRtcIPHandling", "\"default\"", "WebRtcIPHandling must be \"disable_non_proxied_udp\" (WebRTC only through the proxy), is \"default\"" },
-		{ "AutoplayAllowed", "true", "AutoplayAllowed must be false (autoplay off), is true" },
-		{ "PasswordManagerEnabled", "true", "PasswordManagerEnabled must be false (no saved passwords), is true" },
+		{ "IncognitoModeAvailability", "0",
+		  "IncognitoModeAvailability must be 1 (incognito off), is 0" },
+		{ "IncognitoModeAvailability", "2",
+		  "IncognitoModeAvailability must be 1 (incognito off), is 2" },
+		{ "BrowserGuestModeEnabled", "true",
+		  "BrowserGuestModeEnabled must be false (guest mode off), is true" },
+		{ "BrowserAddPersonEnabled", "null",
+		  "BrowserAddPersonEnabled must be false (no added profiles), is null" },
+		{ "DeveloperToolsAvailability", "1",
+		  "DeveloperToolsAvailability must be 2 (DevTools off; the CDP pipe keeps working), is 1" },
+		{ "RemoteDebuggingAllowed", "false",
+		  "RemoteDebuggingAllowed must be true or absent (false closes the CDP pipe the session needs for download denial), is false" },
+		{ "WebRtcIPHandling", "\"default\"",
+		  "WebRtcIPHandling must be \"disable_non_proxied_udp\" (WebRTC only through the proxy), is \"default\"" },
+		{ "AutoplayAllowed", "true",
+		  "AutoplayAllowed must be false (autoplay off), is true" },
+		{ "PasswordManagerEnabled", "true",
+		  "PasswordManagerEnabled must be false (no saved passwords), is true" },
 		{ "SyncDisabled", "false", "SyncDisabled must be true (sync off), is false" },
 		{ "BrowserSignin", "1", "BrowserSignin must be 0 (browser sign-in off), is 1" },
-		{ "ExtensionInstallBlocklist", "[]", "ExtensionInstallBlocklist must contain \"*\" (no extensions), is []" },
-		{ "ExtensionInstallBlocklist", "\"*\"", "ExtensionInstallBlocklist must be a list of strings, is \"*\"" },
-		{ "URLBlocklist", "[\"file://*\",\"chrome://*\",\"view-source:*\"]", "URLBlocklist must contain \"devtools://*\" (local files, browser pages, DevTools and page sources blocked), is [\"file://*\",\"chrome://*\",\"view-source:*\"]" },
-		{ "URLBlocklist", "[\"file://*\",\"chrome://*\",\"devtools://*\"]", "URLBlocklist must contain \"view-source:*\" (local files, browser pages, DevTools and page sources blocked), is [\"file://*\",\"chrome://*\",\"devtools://*\"]" },
-		{ "URLBlocklist", "[\"file://*\",\"chrome://*\",\"devtools://*\",\"view-source:*\",7]", "URLBlocklist must be a list of strings, entry 5 is 7" },
-		{ "URLAllowlist", "[\"chrome://newtab\",{}]", "URLAllowlist must be a list of strings, entry 2 is {}" },
+		{ "ExtensionInstallBlocklist", "[]",
+		  "ExtensionInstallBlocklist must contain \"*\" (no extensions), is []" },
+		{ "ExtensionInstallBlocklist", "\"*\"",
+		  "ExtensionInstallBlocklist must be a list of strings, is \"*\"" },
+		{ "URLBlocklist", "[\"file://*\",\"chrome://*\",\"view-source:*\"]",
+		  "URLBlocklist must contain \"devtools://*\" (local files, browser pages, DevTools and page sources blocked), is [\"file://*\",\"chrome://*\",\"view-source:*\"]" },
+		{ "URLBlocklist", "[\"file://*\",\"chrome://*\",\"devtools://*\"]",
+		  "URLBlocklist must contain \"view-source:*\" (local files, browser pages, DevTools and page sources blocked), is [\"file://*\",\"chrome://*\",\"devtools://*\"]" },
+		{ "URLBlocklist",
+		  "[\"file://*\",\"chrome://*\",\"devtools://*\",\"view-source:*\",7]",
+		  "URLBlocklist must be a list of strings, entry 5 is 7" },
+		{ "URLAllowlist", "[\"chrome://newtab\",{}]",
+		  "URLAllowlist must be a list of strings, entry 2 is {}" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *o = shipped();
@@ -234,9 +266,12 @@ Test(chromium_policy, what_is_not_a_json_object_is_refused, .init = setup, .fini
 		const char *err;
 	} cases[] = {
 		{ "", 0, ":1: not valid JSON: '[' or '{' expected near end of file" },
-		{ "{\"DownloadRestrictions\": 3,", 27, ":1: not valid JSON: string or '}' expected near end of file" },
-		{ "{\"DownloadRestrictions\": 3}\n}", 29, ":2: not valid JSON: end of file expected near '}'" },
-		{ "{\"a\": \"\xff\"}", 10, ":1: not valid JSON: unable to decode byte 0xff near '\"'" },
+		{ "{\"DownloadRestrictions\": 3,", 27,
+		  ":1: not valid JSON: string or '}' expected near end of file" },
+		{ "{\"DownloadRestrictions\": 3}\n}", 29,
+		  ":2: not valid JSON: end of file expected near '}'" },
+		{ "{\"a\": \"\xff\"}", 10,
+		  ":1: not valid JSON: unable to decode byte 0xff near '\"'" },
 		{ "{\"a\": 1}\0{}", 11, ": a NUL byte at offset 8" },
 		{ "{\"a\": \"x\0y\"}", 12, ": a NUL byte at offset 8" },
 		{ "[1, 2]", 6, ": the policy must be a JSON object, is a list" },
@@ -274,11 +309,11 @@ Test(chromium_policy, a_duplicate_key_is_refused, .init = setup, .fini = teardow
 Test(chromium_policy, proxy_settings_in_the_file_are_refused, .init = setup, .fini = teardown)
 {
 	json_t *o = shipped();
-	json_object_set_new(o, "ProxySettings",
-			    json_pack("{s:s}", "ProxyMode", "direct"));
+	json_object_set_new(o, "ProxySettings", json_pack("{s:s}", "ProxyMode", "direct"));
 	write_policy(o);
-	assert_err(build_err("", "", "127.0.0.1:3128"),
-		   "ProxySettings must not be in the file (pixelgate sets each session's proxy), but it is");
+	assert_err(
+	    build_err("", "", "127.0.0.1:3128"),
+	    "ProxySettings must not be in the file (pixelgate sets each session's proxy), but it is");
 }
 
 Test(chromium_policy, a_missing_file_or_a_directory_is_refused, .init = setup, .fini = teardown)
@@ -288,8 +323,8 @@ Test(chromium_policy, a_missing_file_or_a_directory_is_refused, .init = setup, .
 	snprintf(missing, sizeof missing, "%s/none.json", tmpdir);
 	cr_assert_eq(chromium_policy_build(missing, "", "", NULL, &out, err, sizeof err), -1);
 	char want[640];
-	snprintf(want, sizeof want, "%s: cannot open the Chromium policy: No such file or directory",
-		 missing);
+	snprintf(want, sizeof want,
+		 "%s: cannot open the Chromium policy: No such file or directory", missing);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(chromium_policy_build(tmpdir, "", "", NULL, &out, err, sizeof err), -1);
 	snprintf(want, sizeof want, "%s: not a regular file", tmpdir);
@@ -297,8 +332,8 @@ Test(chromium_policy, a_missing_file_or_a_directory_is_refused, .init = setup, .
 	cr_assert_null(out);
 }
 
-Test(chromium_policy, the_url_lists_are_appended_trimmed_and_without_empty_entries,
-     .init = setup, .fini = teardown)
+Test(chromium_policy, the_url_lists_are_appended_trimmed_and_without_empty_entries, .init = setup,
+     .fini = teardown)
 {
 	write_policy(shipped());
 	json_t *built = build_ok(" https://portal.example.lg.jp/* ,, ,\thttps://b.example/x\t",
@@ -318,7 +353,8 @@ Test(chromium_policy, the_url_lists_are_appended_trimmed_and_without_empty_entri
 		cr_assert(json_equal(json_array_get(block, i),
 				     json_array_get(json_object_get(file, "URLBlocklist"), i)),
 			  "the file's blocklist entry %zu is not kept first", i);
-	cr_assert_str_eq(json_string_value(json_array_get(allow, fa)), "https://portal.example.lg.jp/*");
+	cr_assert_str_eq(json_string_value(json_array_get(allow, fa)),
+			 "https://portal.example.lg.jp/*");
 	cr_assert_str_eq(json_string_value(json_array_get(allow, fa + 1)), "https://b.example/x");
 	cr_assert_str_eq(json_string_value(json_array_get(block, fb)), "example.com");
 	cr_assert_str_eq(json_string_value(json_array_get(block, fb + 1)), "*.ads.example");
@@ -357,8 +393,10 @@ Test(chromium_policy, hostile_url_list_entries_are_refused, .init = setup, .fini
 	longest[4 + 2049] = '\0';
 	const char *got = build_err(longest, "", NULL);
 	cr_assert(got != NULL);
-	cr_assert_str_eq(got, "[policy] url_allowlist: entry 2 (\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\") "
-			      "is longer than 2048 bytes");
+	cr_assert_str_eq(
+	    got,
+	    "[policy] url_allowlist: entry 2 (\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\") "
+	    "is longer than 2048 bytes");
 	free(longest);
 	got = build_err("", "a.example, b.example\x01", NULL);
 	cr_assert(got != NULL);

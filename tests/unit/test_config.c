@@ -24,8 +24,8 @@ static void make_tmpdir(char *dir, size_t len)
 }
 
 /* Write text to dir/name with mode; path receives the file's path. */
-static void write_file(const char *dir, const char *name, const char *text, mode_t mode,
-		       char *path, size_t len)
+static void write_file(const char *dir, const char *name, const char *text, mode_t mode, char *path,
+		       size_t len)
 {
 	snprintf(path, len, "%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -93,23 +93,22 @@ Test(config, empty_text_keeps_defaults)
 	cr_assert_eq(memcmp(&c, &d, sizeof c), 0);
 }
 
-static const char good_conf[] =
-	"# a site's configuration\r\n"
-	"[server]\n"
-	"listen_address = 10.1.2.3\n"
-	"listen_port=9443\n"
-	"users_file = /srv/pg/users ; trailing comment\n"
-	"session_binary =\n"
-	"\n"
-	"[session]\n"
-	"home_page = https://intra.example.lg.jp/\n"
-	"upstream_proxy = proxy.example.lg.jp:8080\r\n"
-	"default_width = 1920\n"
-	"default_height = 1080\n"
-	"reconnect_grace_s = 0\n"
-	"[policy]\n"
-	"clipboard_to_browser = yes\n"
-	"clipboard_max_bytes = 1048576\n";
+static const char good_conf[] = "# a site's configuration\r\n"
+				"[server]\n"
+				"listen_address = 10.1.2.3\n"
+				"listen_port=9443\n"
+				"users_file = /srv/pg/users ; trailing comment\n"
+				"session_binary =\n"
+				"\n"
+				"[session]\n"
+				"home_page = https://intra.example.lg.jp/\n"
+				"upstream_proxy = proxy.example.lg.jp:8080\r\n"
+				"default_width = 1920\n"
+				"default_height = 1080\n"
+				"reconnect_grace_s = 0\n"
+				"[policy]\n"
+				"clipboard_to_browser = yes\n"
+				"clipboard_max_bytes = 1048576\n";
 
 Test(config, good_file_sets_exactly_its_keys)
 {
@@ -209,7 +208,8 @@ static const struct bad_conf bad_confs[] = {
 	  "site.conf:2: admin_listen_port: 65536 is out of range 0..65535" },
 	{ "[admin]\nagent_check_port = -1\n",
 	  "site.conf:2: agent_check_port: -1 is out of range 0..65535" },
-	{ "[admin]\nlisten_port = 1\n", "site.conf:2: unknown key \"listen_port\" in section [admin]" },
+	{ "[admin]\nlisten_port = 1\n",
+	  "site.conf:2: unknown key \"listen_port\" in section [admin]" },
 	{ "[admin]\nadmin_listen_port = 8443\n",
 	  "site.conf: admin_listen_port 8443 is the staff listener's port (listen_port) on the same "
 	  "address; the admin API needs a listener of its own" },
@@ -261,7 +261,8 @@ Test(config, each_mistake_is_reported_with_its_line)
 		struct config c;
 		char err[512] = "";
 		config_defaults(&c);
-		cr_assert_eq(config_parse_string(&c, "site.conf", bad_confs[i].text, err, sizeof err),
+		cr_assert_eq(config_parse_string(&c, "site.conf", bad_confs[i].text, err,
+						 sizeof err),
 			     -1, "case %zu accepted", i);
 		cr_assert_str_eq(err, bad_confs[i].message, "case %zu", i);
 	}
@@ -289,7 +290,8 @@ Test(config, missing_file_is_an_error)
 	char err[512] = "";
 	config_defaults(&c);
 	cr_assert_eq(config_load(&c, "/nonexistent/pixelgate.conf", err, sizeof err), -1);
-	cr_assert_str_eq(err, "/nonexistent/pixelgate.conf: cannot open: No such file or directory");
+	cr_assert_str_eq(err,
+			 "/nonexistent/pixelgate.conf: cannot open: No such file or directory");
 }
 
 Test(config, too_long_string_value_is_refused)
@@ -370,24 +372,23 @@ Test(config, secret_file_readable_by_others_is_refused)
 
 Test(config, limits_and_admin_sections_set_their_keys)
 {
-	static const char text[] =
-		"[server]\n"
-		"state_dir = /srv/pixelgate/state\n"
-		"[admin]\n"
-		"admin_listen_address = 192.0.2.10\n"
-		"admin_listen_port = 9444\n"
-		"agent_check_address = 192.0.2.10\n"
-		"agent_check_port = 9555\n"
-		"[limits]\n"
-		"max_sessions = 40\n"
-		"max_sessions_per_user = 2\n"
-		"idle_timeout_s = 0\n"
-		"max_session_s = 28800\n"
-		"reconnect_grace_s = 300\n"
-		"max_fps = 15\n"
-		"max_kbps = 20000\n"
-		"login_max_failures = 0\n"
-		"login_lockout_s = 86400\n";
+	static const char text[] = "[server]\n"
+				   "state_dir = /srv/pixelgate/state\n"
+				   "[admin]\n"
+				   "admin_listen_address = 192.0.2.10\n"
+				   "admin_listen_port = 9444\n"
+				   "agent_check_address = 192.0.2.10\n"
+				   "agent_check_port = 9555\n"
+				   "[limits]\n"
+				   "max_sessions = 40\n"
+				   "max_sessions_per_user = 2\n"
+				   "idle_timeout_s = 0\n"
+				   "max_session_s = 28800\n"
+				   "reconnect_grace_s = 300\n"
+				   "max_fps = 15\n"
+				   "max_kbps = 20000\n"
+				   "login_max_failures = 0\n"
+				   "login_lockout_s = 86400\n";
 	struct config c;
 	char err[512] = "";
 	config_defaults(&c);
@@ -434,16 +435,17 @@ Test(config, old_grace_name_under_session_is_still_read)
 	struct config c;
 	char err[512] = "";
 	config_defaults(&c);
-	cr_assert_eq(config_parse_string(&c, "site.conf", "[session]\nreconnect_grace_s = 15\n", err,
-					 sizeof err),
+	cr_assert_eq(config_parse_string(&c, "site.conf", "[session]\nreconnect_grace_s = 15\n",
+					 err, sizeof err),
 		     0, "%s", err);
 	cr_assert_eq(c.limits.reconnect_grace_s, 15);
 	/* Repeating it under the same name is fine: the last one counts, as for every key. */
 	config_defaults(&c);
-	cr_assert_eq(config_parse_string(&c, "site.conf",
-					 "[limits]\nreconnect_grace_s = 15\nreconnect_grace_s = 16\n",
-					 err, sizeof err),
-		     0, "%s", err);
+	cr_assert_eq(
+	    config_parse_string(&c, "site.conf",
+				"[limits]\nreconnect_grace_s = 15\nreconnect_grace_s = 16\n", err,
+				sizeof err),
+	    0, "%s", err);
 	cr_assert_eq(c.limits.reconnect_grace_s, 16);
 }
 
@@ -502,23 +504,28 @@ Test(config, upstream_proxy_is_split_into_host_and_port)
 	char host[256], port[8];
 
 	cr_assert_eq(config_proxy_hostport("proxy.example.lg.jp:8080", host, sizeof host, port,
-					   sizeof port), 0);
+					   sizeof port),
+		     0);
 	cr_assert_str_eq(host, "proxy.example.lg.jp");
 	cr_assert_str_eq(port, "8080");
 	cr_assert_eq(config_proxy_hostport("http://10.1.2.3:3128/", host, sizeof host, port,
-					   sizeof port), 0);
+					   sizeof port),
+		     0);
 	cr_assert_str_eq(host, "10.1.2.3");
 	cr_assert_str_eq(port, "3128");
 	cr_assert_eq(config_proxy_hostport("[2001:db8::5]:8080", host, sizeof host, port,
-					   sizeof port), 0);
+					   sizeof port),
+		     0);
 	cr_assert_str_eq(host, "2001:db8::5");
 	cr_assert_str_eq(port, "8080");
-	static const char *const bad[] = { "proxy.example.lg.jp", ":8080", "proxy:", "proxy:0",
-					   "proxy:65536", "proxy:80a", "pro xy:80",
-					   "[2001:db8::5]8080", "proxy:123456", "" };
+	static const char *const bad[] = {
+		"proxy.example.lg.jp", ":8080",     "proxy:",    "proxy:0",
+		"proxy:65536",         "proxy:80a", "pro xy:80", "[2001:db8::5]8080",
+		"proxy:123456",        ""
+	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		cr_assert_eq(config_proxy_hostport(bad[i], host, sizeof host, port, sizeof port), -1,
-			     "\"%s\" was accepted", bad[i]);
+		cr_assert_eq(config_proxy_hostport(bad[i], host, sizeof host, port, sizeof port),
+			     -1, "\"%s\" was accepted", bad[i]);
 }
 
 Test(config, a_bad_upstream_proxy_is_refused_at_its_file)

@@ -89,8 +89,8 @@ Test(ctl_args, options_go_before_or_after_the_command_in_both_spellings)
 	cr_assert_str_eq(o.password_file, "/p");
 	cr_assert_str_eq(o.config_file, "/c");
 	cr_assert(o.json);
-	cr_assert_eq(PARSE(&o, err, "users", "passwd", "bob", "--new-password-file", "/n"), 0,
-		     "%s", err);
+	cr_assert_eq(PARSE(&o, err, "users", "passwd", "bob", "--new-password-file", "/n"), 0, "%s",
+		     err);
 	cr_assert_str_eq(o.new_password_file, "/n");
 	/* after "--" a session ID may start with '-' */
 	cr_assert_eq(PARSE(&o, err, "sessions", "kill", "--", "-x"), 0, "%s", err);
@@ -126,7 +126,8 @@ Test(ctl_args, mistakes_are_refused_with_what_is_wrong)
 		{ { "status", "--user", "a", "--user", "b" }, "--user given twice" },
 		{ { "status", "--frob" }, "unknown option \"--frob\"" },
 		{ { "status", "-c", "x" }, "-c goes with the users-file commands" },
-		{ { "status", "--users-file=x" }, "--users-file=x goes with the users-file commands" },
+		{ { "status", "--users-file=x" },
+		  "--users-file=x goes with the users-file commands" },
 		{ { "user", "list" }, "the admin API command is \"users\"" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -137,8 +138,8 @@ Test(ctl_args, mistakes_are_refused_with_what_is_wrong)
 		struct ctl_opts o;
 		char err[256] = "";
 		cr_assert_eq(ctl_args_parse(argc, argv, &o, err, sizeof err), -1, "case %zu", i);
-		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err,
-			  cases[i].msg);
+		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+			  err, cases[i].msg);
 	}
 }
 
@@ -186,8 +187,9 @@ Test(ctl_args, limits_set_becomes_the_json_object_the_server_gets)
 			     "max_kbps=9223372036854775807" };
 	char *body, err[256];
 	cr_assert_eq(ctl_limits_body(kv, 4, &body, err, sizeof err), 0, "%s", err);
-	cr_assert_str_eq(body, "{\"max_sessions\":20,\"idle_timeout_s\":0,\"max_fps\":-1,"
-			       "\"max_kbps\":9223372036854775807}");
+	cr_assert_str_eq(body,
+			 "{\"max_sessions\":20,\"idle_timeout_s\":0,\"max_fps\":-1,"
+			 "\"max_kbps\":9223372036854775807}");
 	free(body);
 }
 
@@ -222,8 +224,8 @@ Test(ctl_args, bad_settings_are_refused_naming_the_argument)
 		const char *kv[] = { cases[i].kv };
 		cr_assert_eq(ctl_limits_body(kv, 1, &body, err, sizeof err), -1, "case %zu", i);
 		cr_assert_null(body, "case %zu", i);
-		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err,
-			  cases[i].msg);
+		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+			  err, cases[i].msg);
 	}
 	const char *dup[] = { "max_fps=1", "max_kbps=2", "max_fps=3" };
 	char *body, err[256];

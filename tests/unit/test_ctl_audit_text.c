@@ -41,7 +41,7 @@ Test(ctl_audit, times_are_local_unless_they_say_their_zone)
 	cr_assert_eq(parse_ok("2026-11-26t09:00:00"), T0);
 	cr_assert_eq(parse_ok("2026-11-26 09:00:30"), T0 + 30000);
 	cr_assert_eq(parse_ok("2026-11-26 09:00:30.5"), T0 + 30500);
-	cr_assert_eq(parse_ok("2026-11-26T09:00:30.123456Z") , T0 + 9 * 3600000LL + 30123);
+	cr_assert_eq(parse_ok("2026-11-26T09:00:30.123456Z"), T0 + 9 * 3600000LL + 30123);
 	cr_assert_eq(parse_ok("2026-11-26"), T0 - 9 * 3600000LL);
 	cr_assert_eq(parse_ok("2026-11-26T00:00:00Z"), T0);
 	cr_assert_eq(parse_ok("2026-11-26T00:00Z"), T0);
@@ -54,11 +54,27 @@ Test(ctl_audit, times_are_local_unless_they_say_their_zone)
 Test(ctl_audit, impossible_or_malformed_times_are_refused_with_the_reason)
 {
 	static const char *const bad[] = {
-		"", "9:00", "2026-11-26 9:00", "2026/11/26", "2026-11-26 09:00 ", " 2026-11-26",
-		"2026-11-26  09:00", "2026-11-26 09", "2026-11-26 09:00:", "2026-11-26 09:00:0",
-		"2026-11-26 09:00:00.", "2026-11-26 09:00:00.1234567890", "2026-11-26T09:00:00+0900",
-		"2026-11-26T09:00:00+09", "2026-11-26T09:00:00Z+09:00", "2026-11-26T09:00:00 Z",
-		"２０２６-11-26", "2026-11-26\n", "2026-11-26 09:00\x1b[2J", "now", "yesterday",
+		"",
+		"9:00",
+		"2026-11-26 9:00",
+		"2026/11/26",
+		"2026-11-26 09:00 ",
+		" 2026-11-26",
+		"2026-11-26  09:00",
+		"2026-11-26 09",
+		"2026-11-26 09:00:",
+		"2026-11-26 09:00:0",
+		"2026-11-26 09:00:00.",
+		"2026-11-26 09:00:00.1234567890",
+		"2026-11-26T09:00:00+0900",
+		"2026-11-26T09:00:00+09",
+		"2026-11-26T09:00:00Z+09:00",
+		"2026-11-26T09:00:00 Z",
+		"２０２６-11-26",
+		"2026-11-26\n",
+		"2026-11-26 09:00\x1b[2J",
+		"now",
+		"yesterday",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int64_t ms = 7;
@@ -68,9 +84,19 @@ Test(ctl_audit, impossible_or_malformed_times_are_refused_with_the_reason)
 		cr_assert(strstr(err, "not a time") != NULL, "%s: %s", bad[i], err);
 	}
 	static const char *const impossible[] = {
-		"2026-02-30", "2027-02-29 00:00", "2026-13-01", "2026-00-10", "2026-11-31",
-		"2026-11-26 24:00", "2026-11-26 09:60", "2026-11-26 09:00:60", "2026-11-26T09:00:00+24:00",
-		"2026-11-26T09:00:00+09:60", "1969-12-31", "1970-01-01 08:59", "0000-01-01",
+		"2026-02-30",
+		"2027-02-29 00:00",
+		"2026-13-01",
+		"2026-00-10",
+		"2026-11-31",
+		"2026-11-26 24:00",
+		"2026-11-26 09:60",
+		"2026-11-26 09:00:60",
+		"2026-11-26T09:00:00+24:00",
+		"2026-11-26T09:00:00+09:60",
+		"1969-12-31",
+		"1970-01-01 08:59",
+		"0000-01-01",
 	};
 	for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++) {
 		int64_t ms;
@@ -83,8 +109,9 @@ Test(ctl_audit, impossible_or_malformed_times_are_refused_with_the_reason)
 	char err[256];
 	int64_t ms;
 	cr_assert_eq(ctl_audit_parse_time("2026-11-26 9:00", &ms, err, sizeof err), -1);
-	cr_assert_str_eq(err, "\"2026-11-26 9:00\": not a time (use 2026-11-26 09:00, "
-			      "2026-11-26T09:00 or RFC 3339 like 2026-11-26T00:00:00Z)");
+	cr_assert_str_eq(err,
+			 "\"2026-11-26 9:00\": not a time (use 2026-11-26 09:00, "
+			 "2026-11-26T09:00 or RFC 3339 like 2026-11-26T00:00:00Z)");
 	cr_assert_eq(ctl_audit_parse_time(NULL, &ms, err, sizeof err), -1);
 	/* a tiny error buffer is still terminated */
 	char tiny[4];
@@ -118,8 +145,9 @@ Test(ctl_audit, filters_keep_exactly_what_was_asked)
 	json_t *nav = rec("{\"ts\":\"2026-11-26T00:00:00.000Z\",\"seq\":5,\"event\":\"navigate\","
 			  "\"user\":\"yamada\",\"client\":\"10.1.2.7\",\"session\":\"s-a1\","
 			  "\"url\":\"https://WWW.City.Example.lg.jp/Kurashi\",\"title\":\"t\"}");
-	json_t *dl = rec("{\"ts\":\"2026-11-26T02:59:59.999Z\",\"seq\":6,\"event\":\"download_blocked\","
-			 "\"user\":\"yamada2\",\"session\":\"s-a10\",\"url\":\"https://x/\"}");
+	json_t *dl = rec(
+	    "{\"ts\":\"2026-11-26T02:59:59.999Z\",\"seq\":6,\"event\":\"download_blocked\","
+	    "\"user\":\"yamada2\",\"session\":\"s-a10\",\"url\":\"https://x/\"}");
 	json_t *bad_ts = rec("{\"ts\":\"yesterday\",\"event\":\"navigate\",\"user\":\"yamada\"}");
 	json_t *typed = rec("{\"ts\":\"2026-11-26T00:00:00.000Z\",\"event\":7,\"user\":1,"
 			    "\"url\":false}");
@@ -188,10 +216,11 @@ Test(ctl_audit, filters_keep_exactly_what_was_asked)
 
 Test(ctl_audit, details_put_the_url_first_and_leave_out_the_columns)
 {
-	json_t *r = rec("{\"ts\":\"2026-11-26T00:00:00.000Z\",\"seq\":1,\"event\":\"session_end\","
-			"\"user\":\"u\",\"client\":\"c\",\"session\":\"s\",\"prev\":\"\",\"mac\":\"m\","
-			"\"reason\":\"logout\",\"duration_s\":61,\"bytes_out\":5,\"bytes_in\":4,"
-			"\"recorded\":true}");
+	json_t *r = rec(
+	    "{\"ts\":\"2026-11-26T00:00:00.000Z\",\"seq\":1,\"event\":\"session_end\","
+	    "\"user\":\"u\",\"client\":\"c\",\"session\":\"s\",\"prev\":\"\",\"mac\":\"m\","
+	    "\"reason\":\"logout\",\"duration_s\":61,\"bytes_out\":5,\"bytes_in\":4,"
+	    "\"recorded\":true}");
 	char out[256];
 	ctl_audit_details(r, out, sizeof out);
 	cr_assert_str_eq(out, "reason=logout bytes_in=4 bytes_out=5 duration_s=61 recorded=true");
@@ -239,8 +268,9 @@ static int print_recs(void *arg)
 Test(ctl_audit, query_tables_show_local_time_and_clean_text)
 {
 	json_t *r[2];
-	r[0] = rec("{\"ts\":\"2026-11-26T00:30:00.000Z\",\"event\":\"login_ok\",\"user\":\"yamada\","
-		   "\"client\":\"10.1.2.7\",\"session\":\"\"}");
+	r[0] = rec(
+	    "{\"ts\":\"2026-11-26T00:30:00.000Z\",\"event\":\"login_ok\",\"user\":\"yamada\","
+	    "\"client\":\"10.1.2.7\",\"session\":\"\"}");
 	r[1] = rec("{\"ts\":\"2026-11-26T15:00:00.250Z\",\"event\":\"navigate\",\"user\":\"u\","
 		   "\"client\":\"c\",\"session\":\"s-1\",\"url\":\"https://e/\\u001b[2J\","
 		   "\"title\":\"\\u202eabc\"}");
@@ -268,34 +298,47 @@ static struct ctl_audit_sessions sample_sessions(void)
 	struct ctl_audit_sessions s;
 	ctl_audit_sessions_init(&s);
 	/* an earlier session whose start is not in the files */
-	fold(&s, "{\"ts\":\"2026-11-25T23:59:00.000Z\",\"event\":\"session_end\",\"user\":\"old\","
-		 "\"client\":\"10.0.0.5\",\"session\":\"s-0\",\"reason\":\"idle\",\"duration_s\":7200}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:31:14.000Z\",\"event\":\"session_start\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"width\":1920,\"height\":1080}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:32:00.000Z\",\"event\":\"login_ok\",\"user\":\"suzuki\","
-		 "\"client\":\"10.1.2.3\",\"session\":\"\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:33:00.000Z\",\"event\":\"navigate\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://a/\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:34:00.000Z\",\"event\":\"session_start\",\"user\":\"suzuki\","
-		 "\"client\":\"10.1.2.3\",\"session\":\"s-b2\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:35:00.000Z\",\"event\":\"navigate\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://b/\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:36:00.000Z\",\"event\":\"new_tab\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://c/\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:37:00.000Z\",\"event\":\"download_blocked\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://c/x.exe\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:38:00.000Z\",\"event\":\"file_dialog_blocked\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.7\",\"session\":\"s-a1\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:39:00.000Z\",\"event\":\"protocol_violation\",\"user\":\"suzuki\","
-		 "\"client\":\"10.1.2.3\",\"session\":\"s-b2\",\"what\":\"x\"}");
-	fold(&s, "{\"ts\":\"2026-11-26T00:40:00.000Z\",\"event\":\"session_attach\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.8\",\"session\":\"s-a1\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-25T23:59:00.000Z\",\"event\":\"session_end\",\"user\":\"old\","
+	     "\"client\":\"10.0.0.5\",\"session\":\"s-0\",\"reason\":\"idle\",\"duration_s\":7200}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:31:14.000Z\",\"event\":\"session_start\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"width\":1920,\"height\":1080}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:32:00.000Z\",\"event\":\"login_ok\",\"user\":\"suzuki\","
+	     "\"client\":\"10.1.2.3\",\"session\":\"\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:33:00.000Z\",\"event\":\"navigate\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://a/\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:34:00.000Z\",\"event\":\"session_start\",\"user\":\"suzuki\","
+	     "\"client\":\"10.1.2.3\",\"session\":\"s-b2\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:35:00.000Z\",\"event\":\"navigate\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://b/\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:36:00.000Z\",\"event\":\"new_tab\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://c/\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:37:00.000Z\",\"event\":\"download_blocked\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.7\",\"session\":\"s-a1\",\"url\":\"https://c/x.exe\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:38:00.000Z\",\"event\":\"file_dialog_blocked\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.7\",\"session\":\"s-a1\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:39:00.000Z\",\"event\":\"protocol_violation\",\"user\":\"suzuki\","
+	     "\"client\":\"10.1.2.3\",\"session\":\"s-b2\",\"what\":\"x\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T00:40:00.000Z\",\"event\":\"session_attach\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.8\",\"session\":\"s-a1\"}");
 	/* no duration_s: taken from the times */
-	fold(&s, "{\"ts\":\"2026-11-26T01:31:15.000Z\",\"event\":\"session_end\",\"user\":\"yamada\","
-		 "\"client\":\"10.1.2.8\",\"session\":\"s-a1\",\"reason\":\"logout\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T01:31:15.000Z\",\"event\":\"session_end\",\"user\":\"yamada\","
+	     "\"client\":\"10.1.2.8\",\"session\":\"s-a1\",\"reason\":\"logout\"}");
 	/* only navigation records: not a session line */
-	fold(&s, "{\"ts\":\"2026-11-26T01:40:00.000Z\",\"event\":\"navigate\",\"user\":\"x\","
-		 "\"client\":\"c\",\"session\":\"s-x\",\"url\":\"https://a/\"}");
+	fold(&s,
+	     "{\"ts\":\"2026-11-26T01:40:00.000Z\",\"event\":\"navigate\",\"user\":\"x\","
+	     "\"client\":\"c\",\"session\":\"s-x\",\"url\":\"https://a/\"}");
 	return s;
 }
 
@@ -317,24 +360,26 @@ Test(ctl_audit, sessions_count_pages_and_blocked_events)
 	struct sess_arg a = { .s = &s };
 	cr_assert_eq(s.n, 4);
 	char *out = capture(print_sess, &a);
-	cr_assert_str_eq(out,
-			 "SESSION  USER    CLIENT    START                END                  "
-			 "DURATION  PAGES  BLOCKED\n"
-			 "s-0      old     10.0.0.5  -                    2026-11-26 08:59:00   "
-			 "2:00:00      0        0\n"
-			 "s-a1     yamada  10.1.2.7  2026-11-26 09:31:14  2026-11-26 10:31:15   "
-			 "1:00:01      2        2\n"
-			 "s-b2     suzuki  10.1.2.3  2026-11-26 09:34:00  open                        "
-			 "-      0        1\n");
+	cr_assert_str_eq(
+	    out,
+	    "SESSION  USER    CLIENT    START                END                  "
+	    "DURATION  PAGES  BLOCKED\n"
+	    "s-0      old     10.0.0.5  -                    2026-11-26 08:59:00   "
+	    "2:00:00      0        0\n"
+	    "s-a1     yamada  10.1.2.7  2026-11-26 09:31:14  2026-11-26 10:31:15   "
+	    "1:00:01      2        2\n"
+	    "s-b2     suzuki  10.1.2.3  2026-11-26 09:34:00  open                        "
+	    "-      0        1\n");
 	free(out);
 
 	a.json = true;
 	a.f.user = "yamada";
 	out = capture(print_sess, &a);
-	cr_assert_str_eq(out, "{\"blocked\":2,\"client\":\"10.1.2.7\",\"duration_s\":3601,"
-			      "\"end\":\"2026-11-26T01:31:15.000Z\",\"end_reason\":\"logout\","
-			      "\"pages\":2,\"session\":\"s-a1\",\"start\":\"2026-11-26T00:31:14.000Z\","
-			      "\"user\":\"yamada\"}\n");
+	cr_assert_str_eq(out,
+			 "{\"blocked\":2,\"client\":\"10.1.2.7\",\"duration_s\":3601,"
+			 "\"end\":\"2026-11-26T01:31:15.000Z\",\"end_reason\":\"logout\","
+			 "\"pages\":2,\"session\":\"s-a1\",\"start\":\"2026-11-26T00:31:14.000Z\","
+			 "\"user\":\"yamada\"}\n");
 	free(out);
 	ctl_audit_sessions_free(&s);
 }
@@ -422,10 +467,11 @@ Test(ctl_audit, the_command_line_has_safe_defaults)
 	cr_assert_str_eq(a.head, "/h");
 	free(a.files);
 
-	cr_assert_eq(parse("audit --dir /d query --user yamada --since 2026-11-26T09:00 --until "
-			   "2026-11-26T12:00 --event navigate --url-contains city --session s1 --json",
-			   &a, err, sizeof err),
-		     0, "%s", err);
+	cr_assert_eq(
+	    parse("audit --dir /d query --user yamada --since 2026-11-26T09:00 --until "
+		  "2026-11-26T12:00 --event navigate --url-contains city --session s1 --json",
+		  &a, err, sizeof err),
+	    0, "%s", err);
 	cr_assert_eq(a.cmd, CTL_AUDIT_QUERY);
 	cr_assert_str_eq(a.dir, "/d");
 	cr_assert_str_eq(a.filter.user, "yamada");

@@ -46,11 +46,12 @@ Test(ctl_conf, a_later_file_overrides_only_the_keys_it_sets)
 	struct ctl_conf c;
 	char err[512];
 	memset(&c, 0, sizeof c);
-	cr_assert_eq(parse(&c, "[pixelgatectl]\nserver = https://a:1\nuser = one\n", err, sizeof err),
+	cr_assert_eq(parse(&c, "[pixelgatectl]\nserver = https://a:1\nuser = one\n", err,
+			   sizeof err),
 		     0, "%s", err);
 	static const char later[] = "[pixelgatectl]\nuser = two\n";
-	cr_assert_eq(ctl_conf_parse(&c, "u.conf", NULL, later, sizeof later - 1, err, sizeof err), 0,
-		     "%s", err);
+	cr_assert_eq(ctl_conf_parse(&c, "u.conf", NULL, later, sizeof later - 1, err, sizeof err),
+		     0, "%s", err);
 	cr_assert_str_eq(c.server, "https://a:1");
 	cr_assert_str_eq(c.user, "two");
 }
@@ -61,7 +62,8 @@ Test(ctl_conf, hostile_files_give_the_line_and_what_is_wrong)
 		const char *text;
 		const char *msg;
 	} cases[] = {
-		{ "server = https://a\n", "t.conf:1: server: keys go in the [pixelgatectl] section" },
+		{ "server = https://a\n",
+		  "t.conf:1: server: keys go in the [pixelgatectl] section" },
 		{ "[viewer]\n", "t.conf:1: unknown section [viewer]" },
 		{ "[pixelgatectl\n", "t.conf:1: a section line is [name]" },
 		{ "[pixelgatectl] x\n", "t.conf:1: a section line is [name]" },
@@ -70,9 +72,12 @@ Test(ctl_conf, hostile_files_give_the_line_and_what_is_wrong)
 		{ "[pixelgatectl]\nuser =\n", "t.conf:2: user: empty value" },
 		{ "[pixelgatectl]\nuser = ; nobody\n", "t.conf:2: user: empty value" },
 		{ "[pixelgatectl]\npassword = x\n", "t.conf:2: unknown key \"password\"" },
-		{ "[pixelgatectl]\nserver = http://a:1\n", "t.conf:2: server: http:// is not allowed" },
-		{ "[pixelgatectl]\nserver = a:1\n", "t.conf:2: server: the address must start with https://" },
-		{ "[pixelgatectl]\nuser = bad name\n", "t.conf:2: user: \"bad name\" is not a user name" },
+		{ "[pixelgatectl]\nserver = http://a:1\n",
+		  "t.conf:2: server: http:// is not allowed" },
+		{ "[pixelgatectl]\nserver = a:1\n",
+		  "t.conf:2: server: the address must start with https://" },
+		{ "[pixelgatectl]\nuser = bad name\n",
+		  "t.conf:2: user: \"bad name\" is not a user name" },
 		{ "[pixelgatectl]\nuser = x:y\n", "is not a user name" },
 		{ "[pixelgatectl]\nuser = "
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
@@ -85,8 +90,8 @@ Test(ctl_conf, hostile_files_give_the_line_and_what_is_wrong)
 		char err[512] = "";
 		memset(&c, 0, sizeof c);
 		cr_assert_eq(parse(&c, cases[i].text, err, sizeof err), -1, "case %zu", i);
-		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err,
-			  cases[i].msg);
+		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+			  err, cases[i].msg);
 	}
 }
 

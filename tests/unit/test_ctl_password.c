@@ -112,8 +112,8 @@ Test(ctl_password, the_first_line_of_a_file_is_the_password)
 		cr_expect_eq(rc, -1, "%s: accepted \"%s\"", c->what, buf);
 		cr_expect(strstr(last_error, c->error) != NULL, "%s: \"%s\", expected \"%s\"",
 			  c->what, last_error, c->error);
-		cr_expect(strstr(last_error, path) != NULL, "%s: the message does not name the file",
-			  c->what);
+		cr_expect(strstr(last_error, path) != NULL,
+			  "%s: the message does not name the file", c->what);
 		cr_expect(all_zero(buf, sizeof buf) || buf[0] == '\0',
 			  "%s: the buffer still holds \"%.20s\"", c->what, buf);
 		cr_expect(strstr(buf, "secret") == NULL, "%s: password left in the buffer",
@@ -128,14 +128,10 @@ Test(ctl_password, the_length_limit_is_users_password_max_bytes)
 		const char *end;
 		bool ok;
 	} cases[] = {
-		{ USERS_PASSWORD_MAX, "\n", true },
-		{ USERS_PASSWORD_MAX, "\r\n", true },
-		{ USERS_PASSWORD_MAX, "", true },
-		{ USERS_PASSWORD_MAX + 1, "\n", false },
-		{ USERS_PASSWORD_MAX + 1, "", false },
-		{ USERS_PASSWORD_MAX + 2, "\n", false },
-		{ USERS_PASSWORD_MAX + 3, "\r\n", false },
-		{ 100000, "\n", false },
+		{ USERS_PASSWORD_MAX, "\n", true },        { USERS_PASSWORD_MAX, "\r\n", true },
+		{ USERS_PASSWORD_MAX, "", true },          { USERS_PASSWORD_MAX + 1, "\n", false },
+		{ USERS_PASSWORD_MAX + 1, "", false },     { USERS_PASSWORD_MAX + 2, "\n", false },
+		{ USERS_PASSWORD_MAX + 3, "\r\n", false }, { 100000, "\n", false },
 	};
 	char *data = malloc(100010);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

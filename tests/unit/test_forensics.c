@@ -70,11 +70,18 @@ static int run(uint64_t max_bytes, char *result)
 	int s = open(src, O_PATH | O_DIRECTORY);
 	int d = open(dest, O_RDONLY | O_DIRECTORY);
 	cr_assert(s >= 0 && d >= 0);
-	struct forensics_job j = { .src_dirfd = s, .dest_dirfd = d, .id = ID, .user = "alice",
-				   .what = "ServerCutText refused (clipboard to the terminal is off)",
-				   .max_bytes = max_bytes, .reader_uid = (uid_t)-1,
-				   .writer_uid = (uid_t)-1, .reader_gid = (gid_t)-1,
-				   .writer_gid = (gid_t)-1 };
+	struct forensics_job j = {
+		.src_dirfd = s,
+		.dest_dirfd = d,
+		.id = ID,
+		.user = "alice",
+		.what = "ServerCutText refused (clipboard to the terminal is off)",
+		.max_bytes = max_bytes,
+		.reader_uid = (uid_t)-1,
+		.writer_uid = (uid_t)-1,
+		.reader_gid = (gid_t)-1,
+		.writer_gid = (gid_t)-1
+	};
 	int rc = forensics_copy(&j, result, FORENSICS_RESULT_MAX);
 	close(s);
 	close(d);
@@ -212,7 +219,8 @@ Test(forensics, a_hostile_tree_is_listed_and_only_its_files_are_copied)
 	/* the summary, and the manifest's hash in both */
 	cr_assert_str_eq(str(s, "session"), ID);
 	cr_assert_str_eq(str(s, "user"), "alice");
-	cr_assert_str_eq(str(s, "what"), "ServerCutText refused (clipboard to the terminal is off)");
+	cr_assert_str_eq(str(s, "what"),
+			 "ServerCutText refused (clipboard to the terminal is off)");
 	cr_assert_eq(json_integer_value(json_object_get(s, "entries")), 9);
 	cr_assert_eq(json_integer_value(json_object_get(s, "files")), 4);
 	b = slurp("manifest.json", &n);
@@ -229,7 +237,7 @@ Test(forensics, a_hostile_tree_is_listed_and_only_its_files_are_copied)
 	mode_is("files", 0700);
 	mode_is("manifest.json", 0600);
 	mode_is("summary.json", 0600);
-	mode_is(str(entry(m, "hello.txt"), "stored") , 0600);
+	mode_is(str(entry(m, "hello.txt"), "stored"), 0600);
 	json_decref(r);
 	json_decref(m);
 	json_decref(s);

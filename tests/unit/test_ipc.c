@@ -116,8 +116,8 @@ Test(ipc, every_kind_goes_through_with_and_without_a_descriptor)
 				char err[128] = "";
 				memset(payload, 0x5a, sizeof payload);
 				int r = ipc_recv(sv[1], &hdr, payload, &got, err, sizeof err);
-				cr_assert_eq(r, 1, "%s, %zu bytes: %d (%s)", ipc_type_name(kinds[k]),
-					     lens[l], r, err);
+				cr_assert_eq(r, 1, "%s, %zu bytes: %d (%s)",
+					     ipc_type_name(kinds[k]), lens[l], r, err);
 				cr_assert_eq(hdr.type, (uint32_t)kinds[k]);
 				cr_assert_eq(hdr.len, (uint32_t)lens[l]);
 				cr_assert_eq(memcmp(payload, data, lens[l]), 0);
@@ -133,7 +133,8 @@ Test(ipc, every_kind_goes_through_with_and_without_a_descriptor)
 					close(fd);
 					close(other);
 				} else {
-					cr_assert_eq(got, -1, "a descriptor out of nowhere: %d", got);
+					cr_assert_eq(got, -1, "a descriptor out of nowhere: %d",
+						     got);
 				}
 			}
 		}
@@ -142,8 +143,9 @@ Test(ipc, every_kind_goes_through_with_and_without_a_descriptor)
 	close(sv[0]);
 	close(sv[1]);
 	/* and their names in the logs */
-	static const char *const names[] = { "SETTINGS", "ATTACH", "STOP",
-					     "READY",    "ENDED",  "EVENT" };
+	static const char *const names[] = {
+		"SETTINGS", "ATTACH", "STOP", "READY", "ENDED", "EVENT"
+	};
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
 		cr_expect_str_eq(ipc_type_name(kinds[k]), names[k]);
 	cr_expect_str_eq(ipc_type_name(0), "?");
@@ -168,7 +170,7 @@ Test(ipc, a_payload_over_the_cap_is_not_sent)
 
 struct hostile {
 	const char *what;
-	uint32_t type, len; /* the header written */
+	uint32_t type, len;  /* the header written */
 	size_t header_bytes; /* how much of the header is in the packet (0-8) */
 	size_t payload;      /* payload bytes after it */
 	const char *why;     /* in the error text */
@@ -184,7 +186,8 @@ Test(ipc, hostile_packets_are_refused_and_leave_no_descriptor_open)
 		{ "length says 10, 5 came", IPC_EVENT, 10, 8, 5, "length field 10 does not match" },
 		{ "length says 5, 10 came", IPC_EVENT, 5, 8, 10, "length field 5 does not match" },
 		{ "length says 1, none came", IPC_STOP, 1, 8, 0, "length field 1 does not match" },
-		{ "length says 0, a byte came", IPC_READY, 0, 8, 1, "length field 0 does not match" },
+		{ "length says 0, a byte came", IPC_READY, 0, 8, 1,
+		  "length field 0 does not match" },
 		{ "length past the cap, all of it there", IPC_EVENT, IPC_PAYLOAD_MAX + 1, 8,
 		  IPC_PAYLOAD_MAX + 1, "length field 8193 does not match" },
 		{ "length 4 GiB", IPC_EVENT, 0xffffffffu, 8, 3, "length field 4294967295" },
@@ -208,7 +211,8 @@ Test(ipc, hostile_packets_are_refused_and_leave_no_descriptor_open)
 			struct ipc_header h = { c->type, c->len };
 			memcpy(packet, &h, sizeof h);
 			memset(packet + sizeof h, 'x', c->payload);
-			size_t off = sizeof h - c->header_bytes; /* a short header: its last bytes */
+			size_t off = sizeof h -
+			    c->header_bytes; /* a short header: its last bytes */
 			send_raw(sv[0], packet + off, c->header_bytes + c->payload, fd, nfds[f]);
 			struct ipc_header hdr;
 			int got = -2;
@@ -268,8 +272,8 @@ Test(ipc, extra_descriptors_on_a_good_message_are_closed_and_too_many_refuse_it)
 			/* past what the control buffer holds: the message is refused */
 			cr_expect_eq(r, -1, "%d descriptors: accepted", nfds);
 			cr_expect_eq(errno, EPROTO);
-			cr_expect(strstr(err, "descriptors") != NULL, "%d descriptors: \"%s\"", nfds,
-				  err);
+			cr_expect(strstr(err, "descriptors") != NULL, "%d descriptors: \"%s\"",
+				  nfds, err);
 			cr_expect_eq(got, -1);
 		}
 		cr_expect_eq(count_fds(), before, "%d descriptors passed: %d leaked", nfds,

@@ -43,7 +43,8 @@ Test(lockout, unknown_key_is_not_locked)
 Test(lockout, n_minus_one_failures_do_not_lock_the_nth_locks_for_exactly_lockout_s)
 {
 	for (int i = 0; i < 4; i++) {
-		cr_assert_eq(lockout_fail(lk, "user:alice", 5, 300, T0 + i * 1000), 0, "failure %d", i + 1);
+		cr_assert_eq(lockout_fail(lk, "user:alice", 5, 300, T0 + i * 1000), 0, "failure %d",
+			     i + 1);
 		cr_assert_eq(lockout_remaining_s(lk, "user:alice", T0 + i * 1000), 0);
 	}
 	int64_t last = T0 + 4 * 1000;
@@ -113,7 +114,8 @@ Test(lockout, failures_further_apart_than_lockout_s_do_not_add_up)
 {
 	/* One guess every 61 s against a 60 s window never locks. */
 	for (int i = 0; i < 20; i++)
-		cr_assert_eq(lockout_fail(lk, "user:alice", 3, 60, T0 + (int64_t)i * 61000), 0, "%d", i);
+		cr_assert_eq(lockout_fail(lk, "user:alice", 3, 60, T0 + (int64_t)i * 61000), 0,
+			     "%d", i);
 	/* Within the window they do: 60 s apart exactly still counts. */
 	cr_assert_eq(lockout_fail(lk, "user:bob", 3, 60, T0), 0);
 	cr_assert_eq(lockout_fail(lk, "user:bob", 3, 60, T0 + 60000), 0);

@@ -27,7 +27,8 @@ Test(login, accepts_screen_size_within_bounds)
 	struct login_request r;
 	char msg[LOGIN_MESSAGE_LEN];
 	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\",\"width\":1920,\"height\":1080}", &r,
-			   msg), 0);
+			   msg),
+		     0);
 	cr_assert_eq(r.width, 1920);
 	cr_assert_eq(r.height, 1080);
 }
@@ -66,7 +67,8 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":-1}", "between 480 and 2160" },
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":99999999999999999999}", "not valid JSON" },
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":1.5}", "\"height\" must be an integer" },
-	{ "{\"user\":\"a\",\"password\":\"p\",\"new_session\":1}", "\"new_session\" must be true or false" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"new_session\":1}",
+	  "\"new_session\" must be true or false" },
 };
 
 Test(login, refuses_hostile_bodies_with_a_reason)
@@ -97,8 +99,11 @@ Test(login, overlong_password_refused)
 
 Test(login, impossible_user_names_answer_like_unknown_users)
 {
-	static const char *names[] = { "", "a:b", "a b", "../etc", "ユーザー",
-				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *names[] = {
+		"",         "a:b",
+		"a b",      "../etc",
+		"ユーザー", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		char body[256];
 		snprintf(body, sizeof body, "{\"user\":\"%s\",\"password\":\"p\"}", names[i]);
@@ -116,7 +121,8 @@ Test(login, body_is_not_nul_terminated)
 	const char body[] = "{\"user\":\"a\",\"password\":\"p\"}GARBAGE";
 	struct login_request r;
 	char msg[LOGIN_MESSAGE_LEN];
-	cr_assert_eq(login_parse(body, sizeof body - 1 - 7, 640, 3840, 480, 2160, &r, msg, sizeof msg),
+	cr_assert_eq(login_parse(body, sizeof body - 1 - 7, 640, 3840, 480, 2160, &r, msg,
+				 sizeof msg),
 		     0, "%s", msg);
 	cr_assert_str_eq(r.user, "a");
 }

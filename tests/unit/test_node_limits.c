@@ -87,8 +87,8 @@ Test(node_limits, find_knows_only_the_table)
 struct text_case {
 	const char *name, *value;
 	int rc;
-	int want;             /* the field's value after a success */
-	const char *message;  /* the whole of err after a failure */
+	int want;            /* the field's value after a success */
+	const char *message; /* the whole of err after a failure */
 };
 
 static const struct text_case text_cases[] = {
@@ -115,7 +115,8 @@ static const struct text_case text_cases[] = {
 	  "max_sessions: must be an integer between 0 and 10000" },
 	{ "max_sessions_per_user", "0", -1, 0,
 	  "max_sessions_per_user: must be an integer between 1 and 100" },
-	{ "login_lockout_s", "0", -1, 0, "login_lockout_s: must be an integer between 1 and 86400" },
+	{ "login_lockout_s", "0", -1, 0,
+	  "login_lockout_s: must be an integer between 1 and 86400" },
 	{ "max_kbps", "10000000", 0, 10000000, NULL },
 	{ "max_kbps", "10000001", -1, 0, "max_kbps: must be an integer between 0 and 10000000" },
 	{ "max_session_s", "604800", 0, 604800, NULL },
@@ -139,7 +140,8 @@ Test(node_limits, set_text_takes_whole_integers_in_range_only)
 			cr_assert_eq(*(int *)((char *)&l + k->offset), tc->want, "case %zu", i);
 		} else {
 			cr_assert_str_eq(err, tc->message, "case %zu", i);
-			cr_assert_eq(memcmp(&l, &before, sizeof l), 0, "case %zu changed a limit", i);
+			cr_assert_eq(memcmp(&l, &before, sizeof l), 0, "case %zu changed a limit",
+				     i);
 		}
 	}
 }
@@ -181,12 +183,15 @@ static const struct patch_case patch_cases[] = {
 	  "max_kbps 0->10000000, login_max_failures 5->0, login_lockout_s 300->1" },
 	{ "{\"max_fps\": -0}", 0, "", "" },
 	/* Not an object of integers. */
-	{ "", -1, "", "body is not valid JSON: '[' or '{' expected near end of file (line 1, column 0)" },
-	{ "{", -1, "", "body is not valid JSON: string or '}' expected near end of file (line 1, column 1)" },
+	{ "", -1, "",
+	  "body is not valid JSON: '[' or '{' expected near end of file (line 1, column 0)" },
+	{ "{", -1, "",
+	  "body is not valid JSON: string or '}' expected near end of file (line 1, column 1)" },
 	{ "[]", -1, "", "body must be a JSON object of limits" },
 	{ "[{\"max_fps\": 5}]", -1, "", "body must be a JSON object of limits" },
 	{ "5", -1, "", "body is not valid JSON: '[' or '{' expected near '5' (line 1, column 1)" },
-	{ "null", -1, "", "body is not valid JSON: '[' or '{' expected near 'null' (line 1, column 4)" },
+	{ "null", -1, "",
+	  "body is not valid JSON: '[' or '{' expected near 'null' (line 1, column 4)" },
 	{ "{\"max_fps\":5}x", -1, "",
 	  "body is not valid JSON: end of file expected near 'x' (line 1, column 14)" },
 	{ "{\"max_fps\":5,\"max_fps\":6}", -1, "",
@@ -205,7 +210,8 @@ static const struct patch_case patch_cases[] = {
 	{ "{\"max_fps\": \"5\"}", -1, "max_fps", "max_fps must be an integer between 0 and 240" },
 	{ "{\"max_fps\": null}", -1, "max_fps", "max_fps must be an integer between 0 and 240" },
 	{ "{\"max_fps\": [5]}", -1, "max_fps", "max_fps must be an integer between 0 and 240" },
-	{ "{\"max_fps\": {\"v\": 5}}", -1, "max_fps", "max_fps must be an integer between 0 and 240" },
+	{ "{\"max_fps\": {\"v\": 5}}", -1, "max_fps",
+	  "max_fps must be an integer between 0 and 240" },
 	/* Out of range, at both ends and far beyond an int. */
 	{ "{\"max_fps\": 241}", -1, "max_fps", "max_fps must be an integer between 0 and 240" },
 	{ "{\"max_fps\": -1}", -1, "max_fps", "max_fps must be an integer between 0 and 240" },
@@ -250,7 +256,8 @@ Test(node_limits, patch_bodies_get_exact_answers_and_bad_ones_change_nothing)
 			cr_assert_str_eq(field, pc->field, "case %zu", i);
 			cr_assert_str_eq(err, pc->message, "case %zu", i);
 			cr_assert_str_eq(changes, "", "case %zu", i);
-			cr_assert_eq(memcmp(&l, &before, sizeof l), 0, "case %zu changed a limit", i);
+			cr_assert_eq(memcmp(&l, &before, sizeof l), 0, "case %zu changed a limit",
+				     i);
 		}
 	}
 }
@@ -258,9 +265,9 @@ Test(node_limits, patch_bodies_get_exact_answers_and_bad_ones_change_nothing)
 Test(node_limits, patch_applies_every_field_of_a_good_body)
 {
 	static const char body[] =
-		"{\"max_sessions\":2,\"max_sessions_per_user\":3,\"idle_timeout_s\":5,"
-		"\"max_session_s\":60,\"reconnect_grace_s\":0,\"max_fps\":5,\"max_kbps\":800,"
-		"\"login_max_failures\":3,\"login_lockout_s\":10}";
+	    "{\"max_sessions\":2,\"max_sessions_per_user\":3,\"idle_timeout_s\":5,"
+	    "\"max_session_s\":60,\"reconnect_grace_s\":0,\"max_fps\":5,\"max_kbps\":800,"
+	    "\"login_max_failures\":3,\"login_lockout_s\":10}";
 	struct limits l;
 	char field[80], err[256], changes[512];
 	limits_defaults(&l);
@@ -312,11 +319,12 @@ Test(node_limits, to_json_lists_every_limit_in_table_order)
 	l.max_fps = 5;
 	char *s = limits_to_json(&l);
 	cr_assert_not_null(s);
-	cr_assert_str_eq(s, "{\"max_sessions\":0,\"max_sessions_per_user\":1,\"idle_timeout_s\":1800,"
-			    "\"max_session_s\":0,\"reconnect_grace_s\":120,\"max_fps\":5,"
-			    "\"max_kbps\":0,\"login_max_failures\":5,\"login_lockout_s\":300,"
-			    "\"login_rate_per_s\":5,\"login_burst\":20,\"admin_rate_per_s\":10,"
-			    "\"admin_burst\":60}");
+	cr_assert_str_eq(s,
+			 "{\"max_sessions\":0,\"max_sessions_per_user\":1,\"idle_timeout_s\":1800,"
+			 "\"max_session_s\":0,\"reconnect_grace_s\":120,\"max_fps\":5,"
+			 "\"max_kbps\":0,\"login_max_failures\":5,\"login_lockout_s\":300,"
+			 "\"login_rate_per_s\":5,\"login_burst\":20,\"admin_rate_per_s\":10,"
+			 "\"admin_burst\":60}");
 	/* And it is itself a valid PATCH that changes nothing. */
 	struct limits m = l;
 	char field[80], err[256], changes[512];
@@ -385,7 +393,8 @@ Test(node_limits, overrides_survive_a_restart_and_hold_only_the_changes)
 	cr_assert_eq(limits_save_overrides(&base, &cur, path, err, sizeof err), 0, "%s", err);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600);
-	cr_assert_str_eq(read_file(path), "{\n  \"max_sessions\": 2,\n  \"idle_timeout_s\": 5\n}\n");
+	cr_assert_str_eq(read_file(path),
+			 "{\n  \"max_sessions\": 2,\n  \"idle_timeout_s\": 5\n}\n");
 	cr_assert_eq(count_entries(dir), 1, "a temporary file was left behind");
 
 	/* A restart: the config's defaults, then the file. */
@@ -430,8 +439,9 @@ Test(node_limits, save_into_a_missing_directory_fails_with_the_reason)
 	limits_defaults(&l);
 	cr_assert_eq(limits_save_overrides(&l, &l, "/nonexistent-pg/limits.json", err, sizeof err),
 		     -1);
-	cr_assert_str_eq(err, "/nonexistent-pg/limits.json: cannot create a temporary file: No "
-			      "such file or directory");
+	cr_assert_str_eq(err,
+			 "/nonexistent-pg/limits.json: cannot create a temporary file: No "
+			 "such file or directory");
 }
 
 /* One bad overrides file and the message after "PATH: ". */
@@ -442,15 +452,18 @@ struct bad_file {
 };
 
 static const struct bad_file bad_files[] = {
-	{ "", 0600, "file is not valid JSON: '[' or '{' expected near end of file (line 1, column 0)" },
+	{ "", 0600,
+	  "file is not valid JSON: '[' or '{' expected near end of file (line 1, column 0)" },
 	{ "{\"max_fps\": 5,\n \"max_fps\": 6}\n", 0600,
 	  "file is not valid JSON: duplicate object key near '\"max_fps\"' (line 2, column 10)" },
 	{ "[1]\n", 0600, "file must be a JSON object of limits" },
 	{ "{\"max_fps\": 500}\n", 0600, "max_fps must be an integer between 0 and 240" },
 	{ "{\"max_fps\": \"5\"}\n", 0600, "max_fps must be an integer between 0 and 240" },
 	{ "{\"max_sessions\": 2, \"maxfps\": 5}\n", 0600, "unknown limit \"maxfps\"" },
-	{ "{\"max_fps\": 5}\n", 0620, "mode 0620 lets group or others change the limits; run chmod 600 " },
-	{ "{\"max_fps\": 5}\n", 0602, "mode 0602 lets group or others change the limits; run chmod 600 " },
+	{ "{\"max_fps\": 5}\n", 0620,
+	  "mode 0620 lets group or others change the limits; run chmod 600 " },
+	{ "{\"max_fps\": 5}\n", 0602,
+	  "mode 0602 lets group or others change the limits; run chmod 600 " },
 };
 
 Test(node_limits, bad_overrides_file_is_refused_with_path_and_reason)

@@ -38,8 +38,8 @@ Test(output_rate, no_cap_no_wait)
  * from the start got more than the caps allow (a millisecond's worth and
  * the frame in flight aside).
  */
-static void simulate(int max_fps, int max_kbps, size_t frame_bytes, size_t write_max,
-		     int nframes, int64_t *elapsed_ms, int64_t *bytes)
+static void simulate(int max_fps, int max_kbps, size_t frame_bytes, size_t write_max, int nframes,
+		     int64_t *elapsed_ms, int64_t *bytes)
 {
 	struct output_rate r = { 0 };
 	int64_t start = 5000, now = start, sent = 0;
@@ -53,7 +53,8 @@ static void simulate(int max_fps, int max_kbps, size_t frame_bytes, size_t write
 				      "max_fps %d: request %d after %lld ms", max_fps, f,
 				      (long long)t);
 		if (max_kbps > 0)
-			cr_assert_leq(sent * 8, (int64_t)max_kbps * (t + 1) + (int64_t)frame_bytes * 8,
+			cr_assert_leq(sent * 8,
+				      (int64_t)max_kbps * (t + 1) + (int64_t)frame_bytes * 8,
 				      "max_kbps %d: %lld bytes after %lld ms", max_kbps,
 				      (long long)sent, (long long)t);
 		if (f == nframes)
@@ -168,17 +169,31 @@ Test(output_rate, held_requests_merge_into_their_bounding_box)
 		const char *what;
 		unsigned a[5], b[5], want[5]; /* incremental, x, y, w, h */
 	} cases[] = {
-		{ "same area", { 1, 0, 0, 1280, 800 }, { 1, 0, 0, 1280, 800 }, { 1, 0, 0, 1280, 800 } },
-		{ "two corners", { 1, 0, 0, 10, 10 }, { 1, 100, 200, 10, 10 }, { 1, 0, 0, 110, 210 } },
+		{ "same area",
+		  { 1, 0, 0, 1280, 800 },
+		  { 1, 0, 0, 1280, 800 },
+		  { 1, 0, 0, 1280, 800 } },
+		{ "two corners",
+		  { 1, 0, 0, 10, 10 },
+		  { 1, 100, 200, 10, 10 },
+		  { 1, 0, 0, 110, 210 } },
 		{ "inside", { 1, 0, 0, 1280, 800 }, { 1, 10, 10, 5, 5 }, { 1, 0, 0, 1280, 800 } },
-		{ "a full request wins", { 1, 0, 0, 10, 10 }, { 0, 0, 0, 10, 10 },
+		{ "a full request wins",
+		  { 1, 0, 0, 10, 10 },
+		  { 0, 0, 0, 10, 10 },
 		  { 0, 0, 0, 10, 10 } },
-		{ "a full request stays full", { 0, 0, 0, 10, 10 }, { 1, 0, 0, 10, 10 },
+		{ "a full request stays full",
+		  { 0, 0, 0, 10, 10 },
+		  { 1, 0, 0, 10, 10 },
 		  { 0, 0, 0, 10, 10 } },
 		{ "empty areas", { 1, 5, 5, 0, 0 }, { 1, 9, 9, 0, 0 }, { 1, 5, 5, 4, 4 } },
-		{ "past 65535 is clamped", { 1, 65000, 65000, 535, 535 }, { 1, 65535, 65535, 65535, 65535 },
+		{ "past 65535 is clamped",
+		  { 1, 65000, 65000, 535, 535 },
+		  { 1, 65535, 65535, 65535, 65535 },
 		  { 1, 65000, 65000, 535, 535 } },
-		{ "hostile sizes from 0", { 1, 0, 0, 65535, 65535 }, { 1, 65535, 65535, 65535, 65535 },
+		{ "hostile sizes from 0",
+		  { 1, 0, 0, 65535, 65535 },
+		  { 1, 65535, 65535, 65535, 65535 },
 		  { 1, 0, 0, 65535, 65535 } },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -38,8 +38,8 @@ static size_t mk(uint8_t *out, uint8_t ver_cmd, uint8_t fam, unsigned length_fie
 }
 
 /* PROXY TCP4 src -> dst with ports, plus tlv_len bytes of TLVs. */
-static size_t mk_v4(uint8_t *out, const char *src, uint16_t sport, const char *dst,
-		    uint16_t dport, size_t tlv_len)
+static size_t mk_v4(uint8_t *out, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		    size_t tlv_len)
 {
 	uint8_t body[12 + 600];
 	cr_assert(tlv_len <= 600);
@@ -54,8 +54,7 @@ static size_t mk_v4(uint8_t *out, const char *src, uint16_t sport, const char *d
 	return mk(out, 0x21, 0x11, (unsigned)(12 + tlv_len), body, 12 + tlv_len);
 }
 
-static size_t mk_v6(uint8_t *out, const char *src, uint16_t sport, const char *dst,
-		    uint16_t dport)
+static size_t mk_v6(uint8_t *out, const char *src, uint16_t sport, const char *dst, uint16_t dport)
 {
 	uint8_t body[36];
 	cr_assert_eq(inet_pton(AF_INET6, src, body), 1);
@@ -191,7 +190,8 @@ static const struct hostile hostile[] = {
 	{ "HTTP request without a header", "GET / HTTP/1.1\r\n", 16, "HTTP" },
 	{ "PROXY v1 text", "PROXY TCP4 192.0.2.1 ", 21, "v1" },
 	{ "signature wrong in its last byte",
-	  { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0b }, 12,
+	  { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0b },
+	  12,
 	  "signature" },
 	{ "signature wrong in its first byte", { 0x0a }, 1, "signature" },
 	{ "version 1 in binary", { SIG, 0x11 }, 13, "version 1" },
@@ -340,16 +340,16 @@ Test(proxy_v2, trusted_list_matches_addresses_and_networks)
 Test(proxy_v2, bad_trusted_lists_are_refused_naming_the_entry)
 {
 	static const char *const bad[] = {
-		"10.0.0.1,",      ",10.0.0.1",      "10.0.0.1,,10.0.0.2", "10.0.0.0/33",
-		"::/129",         "10.0.0.1/",      "10.0.0.1/ 8",        "balancer.example",
-		"10.0.0.1/-1",    "1.2.3",          "10.0.0.1 10.0.0.2",  "::ffff:10.0.0.0/95",
-		"10.0.0.1/0008",  "fe80::1%eth0",
+		"10.0.0.1,",     ",10.0.0.1",    "10.0.0.1,,10.0.0.2", "10.0.0.0/33",
+		"::/129",        "10.0.0.1/",    "10.0.0.1/ 8",        "balancer.example",
+		"10.0.0.1/-1",   "1.2.3",        "10.0.0.1 10.0.0.2",  "::ffff:10.0.0.0/95",
+		"10.0.0.1/0008", "fe80::1%eth0",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct proxy_v2_trust t;
 		char err[160] = "";
-		cr_assert_eq(proxy_v2_trust_parse(bad[i], &t, err, sizeof err), -1, "\"%s\" accepted",
-			     bad[i]);
+		cr_assert_eq(proxy_v2_trust_parse(bad[i], &t, err, sizeof err), -1,
+			     "\"%s\" accepted", bad[i]);
 		cr_assert_neq(err[0], '\0');
 		cr_assert_eq(t.n, 0);
 	}
@@ -382,16 +382,18 @@ Test(proxy_v2, config_on_without_trusted_is_refused_at_its_line)
 	struct config c;
 	char err[512];
 	config_defaults(&c);
-	cr_assert_eq(config_parse_string(&c, "t.conf", "[server]\nlisten_port = 9443\n"
-						       "proxy_protocol = on\n",
+	cr_assert_eq(config_parse_string(&c, "t.conf",
+					 "[server]\nlisten_port = 9443\n"
+					 "proxy_protocol = on\n",
 					 err, sizeof err),
 		     -1);
 	cr_assert(strncmp(err, "t.conf:3: ", 10) == 0, "%s", err);
 	cr_assert(strstr(err, "proxy_trusted") != NULL, "%s", err);
 	config_defaults(&c);
-	cr_assert_eq(config_parse_string(&c, "t.conf", "[server]\nproxy_protocol = on\n"
-						       "proxy_trusted = 10.0.0.5, 10.0.0.6\n"
-						       "max_connections_per_address = 0\n",
+	cr_assert_eq(config_parse_string(&c, "t.conf",
+					 "[server]\nproxy_protocol = on\n"
+					 "proxy_trusted = 10.0.0.5, 10.0.0.6\n"
+					 "max_connections_per_address = 0\n",
 					 err, sizeof err),
 		     0, "%s", err);
 	cr_assert(c.proxy_protocol);

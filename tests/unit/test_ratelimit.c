@@ -118,7 +118,8 @@ Test(ratelimit, huge_time_jumps_and_values_do_not_overflow)
 	cr_assert_eq(rl_allowed("b", 1, 1, INT64_MIN, 10), 1);
 	cr_assert_eq(ratelimit_take(rl, "b", 1, 1, INT64_MAX), 0);
 	cr_assert_eq(rl_allowed("c", 10000, 1, T0, 10), 1);
-	cr_assert_eq(ratelimit_take(rl, "c", 10000, 1, T0), 1, "a token a tenth of a ms away: 1 ms");
+	cr_assert_eq(ratelimit_take(rl, "c", 10000, 1, T0), 1,
+		     "a token a tenth of a ms away: 1 ms");
 }
 
 Test(ratelimit, retry_after_is_rounded_up_and_capped)

@@ -143,8 +143,8 @@ static size_t allowed_messages(struct msg *m, bool with_cut_text)
 	m[n].bytes[15] = 3;
 	m[n].bytes[16] = 6;
 	n++;
-	static const int32_t encs[] = { 16, 7, 5, 6, 1, 0, -32, -23, -256, -247,
-					-240, -239, -224, -223 };
+	static const int32_t encs[] = { 16,  7,    5,    6,    1,    0,    -32,
+					-23, -256, -247, -240, -239, -224, -223 };
 	m[n].name = "SetEncodings all allowed";
 	m[n].len = set_encodings(m[n].bytes, encs, sizeof encs / sizeof encs[0]);
 	n++;
@@ -232,8 +232,8 @@ Test(rfb_filter, handshake_and_every_allowed_message_pass)
 	for (size_t i = 0; i < n; i++) {
 		struct rfb_step out;
 		uint64_t before = f.messages;
-		cr_assert_eq(rfb_filter_step(&f, m[i].bytes, m[i].len, &out), RFB_PASS,
-			     "%s: %s", m[i].name, out.reason);
+		cr_assert_eq(rfb_filter_step(&f, m[i].bytes, m[i].len, &out), RFB_PASS, "%s: %s",
+			     m[i].name, out.reason);
 		cr_assert_eq(out.verdict, RFB_PASS);
 		cr_assert_eq(out.len, m[i].len, "%s", m[i].name);
 		cr_assert_eq(out.rewritten_len, 0, "%s", m[i].name);
@@ -252,8 +252,8 @@ Test(rfb_filter, every_truncation_of_an_allowed_message_needs_more)
 		handshake(&f, true, CUT_CAP);
 		for (size_t k = 0; k < m[i].len; k++) {
 			cr_assert_eq(rfb_filter_step(&f, m[i].bytes, k, &out), RFB_NEED_MORE,
-				     "%s truncated to %zu: verdict %d (%s)", m[i].name, k, out.verdict,
-				     out.reason);
+				     "%s truncated to %zu: verdict %d (%s)", m[i].name, k,
+				     out.verdict, out.reason);
 			cr_assert_eq(f.phase, RFB_PHASE_NORMAL);
 			cr_assert_eq(f.messages, 3, "%s: NEED_MORE counted a message", m[i].name);
 		}
@@ -355,10 +355,12 @@ Test(rfb_filter, forbidden_types_are_named)
 Test(rfb_filter, wrong_versions_are_rejected)
 {
 	static const char *const versions[] = {
-		"RFB 003.003\n", "RFB 003.007\n", "RFB 003.889\n", "RFB 004.001\n",
-		"RFB 003.008\r", "RFB 003.008 ", "rfb 003.008\n", "RFB 003.0080",
+		"RFB 003.003\n",  "RFB 003.007\n",
+		"RFB 003.889\n",  "RFB 004.001\n",
+		"RFB 003.008\r",  "RFB 003.008 ",
+		"rfb 003.008\n",  "RFB 003.0080",
 		"GET / HTTP/1.1", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00",
-		"RFB 103.008\n", "RFB\000003.008\n", /* NUL for the space */
+		"RFB 103.008\n",  "RFB\000003.008\n", /* NUL for the space */
 	};
 	static const size_t lens[] = { 12, 12, 12, 12, 12, 12, 12, 12, 14, 12, 12, 12 };
 	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
@@ -464,29 +466,54 @@ Test(rfb_filter, set_encodings_over_the_limit_is_rejected_on_the_header)
 Test(rfb_filter, set_encodings_rewrite_keeps_allowed_in_order)
 {
 	static const int32_t in[] = {
-		7,           /* Tight: keep */
-		-312,        /* fence */
-		16,          /* ZRLE: keep */
+		7,    /* Tight: keep */
+		-312, /* fence */
+		16,   /* ZRLE: keep */
 		ENC_EXT_CLIPBOARD,
-		-23,         /* JPEG quality 9: keep */
-		-309,        /* xvp */
-		1,           /* CopyRect: keep */
-		-258,        /* QEMU extended key event */
-		-257,        /* QEMU pointer motion change */
-		-223,        /* DesktopSize: keep */
+		-23,  /* JPEG quality 9: keep */
+		-309, /* xvp */
+		1,    /* CopyRect: keep */
+		-258, /* QEMU extended key event */
+		-257, /* QEMU pointer motion change */
+		-223, /* DesktopSize: keep */
 		ENC_KBD_LED_STATE,
 		ENC_FILE_TRANSFER,
-		-313,        /* continuous updates */
-		-308,        /* ExtendedDesktopSize: a session's size is fixed */
-		2, 4, 8, 17, -232, /* RRE, CoRRE, ZlibHex, ZYWRLE, PointerPos: dropped */
-		3,           /* unassigned */
-		-33, -22, -257, -246, -241, -238, -233, -231, -225, -222, -307, 9, 15, 18,
-		-256, -247, -32, -240, -239, -224, /* boundaries: keep */
-		0,           /* Raw: keep */
-		INT32_MIN, INT32_MAX, -1,
+		-313, /* continuous updates */
+		-308, /* ExtendedDesktopSize: a session's size is fixed */
+		2,
+		4,
+		8,
+		17,
+		-232, /* RRE, CoRRE, ZlibHex, ZYWRLE, PointerPos: dropped */
+		3,    /* unassigned */
+		-33,
+		-22,
+		-257,
+		-246,
+		-241,
+		-238,
+		-233,
+		-231,
+		-225,
+		-222,
+		-307,
+		9,
+		15,
+		18,
+		-256,
+		-247,
+		-32,
+		-240,
+		-239,
+		-224, /* boundaries: keep */
+		0,    /* Raw: keep */
+		INT32_MIN,
+		INT32_MAX,
+		-1,
 	};
-	static const int32_t expect[] = { 7, 16, -23, 1, -223, -256, -247, -32,
-					  -240, -239, -224, 0 };
+	static const int32_t expect[] = {
+		7, 16, -23, 1, -223, -256, -247, -32, -240, -239, -224, 0
+	};
 	const size_t n_in = sizeof in / sizeof in[0];
 	const size_t n_expect = sizeof expect / sizeof expect[0];
 	uint8_t buf[4 + 4 * 64];
@@ -596,9 +623,10 @@ Test(rfb_filter, cut_text_with_negative_length_is_rejected)
 		cut_text(buf, lens[i], NULL);
 		/* Byte 4 carries the sign: rejected as soon as it arrives. */
 		for (size_t k = 5; k <= 12; k++) {
-			cr_assert_eq(rfb_filter_step(&f, buf, k, &out), RFB_REJECT, "len %08x prefix %zu",
-				     lens[i], k);
-			cr_assert_not_null(strstr(out.reason, "extended clipboard"), "%s", out.reason);
+			cr_assert_eq(rfb_filter_step(&f, buf, k, &out), RFB_REJECT,
+				     "len %08x prefix %zu", lens[i], k);
+			cr_assert_not_null(strstr(out.reason, "extended clipboard"), "%s",
+					   out.reason);
 		}
 	}
 }
@@ -610,11 +638,21 @@ Test(rfb_filter, bad_pixel_formats_are_rejected)
 		size_t offset;
 		uint8_t value;
 	} cases[] = {
-		{ "bpp 0", 4, 0 }, { "bpp 1", 4, 1 }, { "bpp 7", 4, 7 }, { "bpp 15", 4, 15 },
-		{ "bpp 24", 4, 24 }, { "bpp 64", 4, 64 }, { "bpp 255", 4, 255 },
-		{ "depth 0", 5, 0 }, { "depth 33", 5, 33 }, { "depth 255", 5, 255 },
-		{ "colour map", 7, 0 }, { "true colour 2", 7, 2 }, { "true colour 255", 7, 255 },
-		{ "red shift 32", 14, 32 }, { "green shift 200", 15, 200 },
+		{ "bpp 0", 4, 0 },
+		{ "bpp 1", 4, 1 },
+		{ "bpp 7", 4, 7 },
+		{ "bpp 15", 4, 15 },
+		{ "bpp 24", 4, 24 },
+		{ "bpp 64", 4, 64 },
+		{ "bpp 255", 4, 255 },
+		{ "depth 0", 5, 0 },
+		{ "depth 33", 5, 33 },
+		{ "depth 255", 5, 255 },
+		{ "colour map", 7, 0 },
+		{ "true colour 2", 7, 2 },
+		{ "true colour 255", 7, 255 },
+		{ "red shift 32", 14, 32 },
+		{ "green shift 200", 15, 200 },
 		{ "blue shift 255", 16, 255 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -731,14 +769,16 @@ Test(rfb_filter, hostile_prefixes_never_flip_back)
 		bool rejected = false;
 		for (size_t k = 1; k <= m[i].len; k++) {
 			enum rfb_verdict v = rfb_filter_step(&f, m[i].bytes, k, &out);
-			cr_assert(v == RFB_NEED_MORE || v == RFB_REJECT, "%s prefix %zu: verdict %d",
-				  m[i].name, k, v);
+			cr_assert(v == RFB_NEED_MORE || v == RFB_REJECT,
+				  "%s prefix %zu: verdict %d", m[i].name, k, v);
 			if (rejected)
-				cr_assert_eq(v, RFB_REJECT, "%s prefix %zu: rejection undone", m[i].name, k);
+				cr_assert_eq(v, RFB_REJECT, "%s prefix %zu: rejection undone",
+					     m[i].name, k);
 			if (v == RFB_REJECT)
 				rejected = true;
 			if (v == RFB_NEED_MORE)
-				cr_assert_lt(k, rfb_filter_max_message(&f), "%s prefix %zu", m[i].name, k);
+				cr_assert_lt(k, rfb_filter_max_message(&f), "%s prefix %zu",
+					     m[i].name, k);
 		}
 		cr_assert(rejected, "%s never rejected", m[i].name);
 		assert_rejected(&out, m[i].name);

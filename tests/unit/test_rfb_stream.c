@@ -124,7 +124,9 @@ static const int32_t ALL[] = { 7, 16, 6, 5, 1, 0, -239, -240, -224, -223, -23, -
 
 static void start(struct rfb_sc *p, bool cut_text, const int32_t *encs, size_t n)
 {
-	struct rfb_sc_config cfg = { .width = W, .height = H, .allow_cut_text = cut_text,
+	struct rfb_sc_config cfg = { .width = W,
+				     .height = H,
+				     .allow_cut_text = cut_text,
 				     .max_cut_text_bytes = 64,
 				     .allowed = RFB_SC_GATEWAY_ENCODINGS };
 	rfb_sc_init(p, &cfg);
@@ -133,8 +135,8 @@ static void start(struct rfb_sc *p, bool cut_text, const int32_t *encs, size_t n
 
 /* What feeding a stream gave. */
 struct fed {
-	enum rfb_sc_verdict last;  /* REJECT, or PASS/NEED_MORE when the input ran out */
-	size_t accepted;           /* bytes accepted in all */
+	enum rfb_sc_verdict last; /* REJECT, or PASS/NEED_MORE when the input ran out */
+	size_t accepted;          /* bytes accepted in all */
 	int messages, starts, handshake_steps;
 	char reason[RFB_SC_REASON_LEN];
 };
@@ -152,8 +154,8 @@ static struct fed feed(struct rfb_sc *p, const uint8_t *d, size_t n, size_t chun
 		have = have + chunk < n ? have + chunk : n;
 		for (;;) {
 			struct rfb_sc_step st;
-			enum rfb_sc_verdict v =
-				rfb_sc_step(p, d + f.accepted, have - f.accepted, &st);
+			enum rfb_sc_verdict v = rfb_sc_step(p, d + f.accepted, have - f.accepted,
+							    &st);
 			f.last = v;
 			if (v == RFB_SC_REJECT) {
 				cr_assert(st.len <= have - f.accepted);
@@ -195,7 +197,7 @@ static void good_stream(struct sb *s)
 	p16(s, 70);
 	p16(s, 30);
 	rect(s, 0, 0, 20, 18, 5); /* Hextile: 2x2 tiles of 16x16, 4x16, 16x2, 4x2 */
-	p8(s, 1);		  /* raw tile 16x16 */
+	p8(s, 1);                 /* raw tile 16x16 */
 	pfill(s, 16 * 16 * 4, 1);
 	p8(s, 2 | 4 | 8); /* bg, fg, 2 subrects in a 4x16 tile */
 	pfill(s, 8, 7);
@@ -208,8 +210,8 @@ static void good_stream(struct sb *s)
 	p8(s, 1);
 	pfill(s, 4, 9);
 	p8(s, 0xF1);
-	p8(s, 0x00); /* 1x1 at 15,1 */
-	p8(s, 0);    /* 4x2 tile, nothing new */
+	p8(s, 0x00);            /* 1x1 at 15,1 */
+	p8(s, 0);               /* 4x2 tile, nothing new */
 	rect(s, 0, 0, W, H, 6); /* Zlib */
 	p32(s, 5);
 	pfill(s, 5, 0x78);
@@ -247,8 +249,8 @@ static void good_stream(struct sb *s)
 	pfill(s, 6 + 2 * 2 * 2, 0x34);
 	rect(s, 0, 0, 0, 0, -239); /* no cursor */
 	rect(s, 0, 0, W, H, -223); /* DesktopSize, the same size */
-	rect(s, 0, 0, 0, 0, 0); /* an empty Raw */
-	update(s, 0xFFFF); /* ended by LastRect */
+	rect(s, 0, 0, 0, 0, 0);    /* an empty Raw */
+	update(s, 0xFFFF);         /* ended by LastRect */
 	rect(s, 0, 0, 2, 2, 0);
 	pfill(s, 16, 0);
 	rect(s, 0, 0, 0, 0, -224);
@@ -651,7 +653,8 @@ static const struct hostile hostile[] = {
 	{ "Tight filter 3", h_tight_filter, "Tight filter 3", false },
 	{ "a 1-colour Tight palette", h_tight_palette, "palette of 1 colours", false },
 	{ "Tight zlib data too long", h_tight_len, "Tight zlib data of 4000000", false },
-	{ "Tight raw data of the wrong size", h_tight_nozlib_len, "uncompressed data of 49", false },
+	{ "Tight raw data of the wrong size", h_tight_nozlib_len, "uncompressed data of 49",
+	  false },
 	{ "Tight JPEG not asked for", h_tight_jpeg, "no JPEG quality level", false },
 	{ "a 0-pixel-wide Tight gradient", h_tight_gradient_empty, "gradient filter on a 0x1",
 	  false },
@@ -666,7 +669,9 @@ static const struct hostile hostile[] = {
 Test(rfb_stream, hostile_streams_are_refused_before_their_bad_field_passes)
 {
 	static struct sb s;
-	static const int32_t some[] = { 0, 1, 7, 6, 16, -239, -223 }; /* no Hextile, JPEG, LastRect */
+	static const int32_t some[] = {
+		0, 1, 7, 6, 16, -239, -223
+	}; /* no Hextile, JPEG, LastRect */
 
 	for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
 		const struct hostile *h = &hostile[i];
@@ -685,12 +690,18 @@ Test(rfb_stream, hostile_streams_are_refused_before_their_bad_field_passes)
 
 			start(&p, h->cut_text, encs, n);
 			f = feed(&p, s.d, s.n, chunk);
-			cr_assert(f.last == RFB_SC_REJECT, "%s (pieces of %zu): not refused (%zu of %zu "
-				  "bytes accepted)", h->what, chunk, f.accepted, s.n);
-			cr_assert(strstr(f.reason, h->says) != NULL, "%s: the reason \"%s\" does not say "
-				  "\"%s\"", h->what, f.reason, h->says);
-			cr_assert(f.accepted <= s.bad, "%s (pieces of %zu): %zu bytes accepted, the bad "
-				  "field starts at %zu", h->what, chunk, f.accepted, s.bad);
+			cr_assert(f.last == RFB_SC_REJECT,
+				  "%s (pieces of %zu): not refused (%zu of %zu "
+				  "bytes accepted)",
+				  h->what, chunk, f.accepted, s.n);
+			cr_assert(strstr(f.reason, h->says) != NULL,
+				  "%s: the reason \"%s\" does not say "
+				  "\"%s\"",
+				  h->what, f.reason, h->says);
+			cr_assert(f.accepted <= s.bad,
+				  "%s (pieces of %zu): %zu bytes accepted, the bad "
+				  "field starts at %zu",
+				  h->what, chunk, f.accepted, s.bad);
 			/* and nothing more after a refusal */
 			struct rfb_sc_step st;
 			cr_assert(rfb_sc_step(&p, s.d, 1, &st) == RFB_SC_REJECT);
@@ -767,7 +778,8 @@ Test(rfb_stream, tight_stays_within_libvncclients_buffers)
 		struct rfb_sc_config cfg = { .width = (uint16_t)cases[i].w,
 					     .height = (uint16_t)cases[i].h,
 					     .allowed = RFB_SC_GATEWAY_ENCODINGS };
-		uint8_t spf[20] = { 0 }, se[12] = { 2, 0, 0, 2, 0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xE9 };
+		uint8_t spf[20] = { 0 },
+			se[12] = { 2, 0, 0, 2, 0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xE9 };
 		unsigned tpixel = cases[i].sixteen ? 2 : 3;
 		char why[160];
 		struct rfb_sc p;
@@ -798,8 +810,8 @@ Test(rfb_stream, tight_stays_within_libvncclients_buffers)
 		} else {
 			cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, cases[i].says),
 				  "case %zu: \"%s\"", i, f.reason);
-			cr_assert(f.accepted <= s.bad, "case %zu: %zu bytes of the header passed", i,
-				  f.accepted - s.bad);
+			cr_assert(f.accepted <= s.bad, "case %zu: %zu bytes of the header passed",
+				  i, f.accepted - s.bad);
 		}
 	}
 }
@@ -807,7 +819,9 @@ Test(rfb_stream, tight_stays_within_libvncclients_buffers)
 Test(rfb_stream, a_session_larger_than_any_real_one_gets_nothing_through)
 {
 	static struct sb s;
-	struct rfb_sc_config cfg = { .width = 65535, .height = 16, .allowed = RFB_SC_GATEWAY_ENCODINGS };
+	struct rfb_sc_config cfg = { .width = 65535,
+				     .height = 16,
+				     .allowed = RFB_SC_GATEWAY_ENCODINGS };
 	struct rfb_sc p;
 	struct fed f;
 
@@ -817,6 +831,6 @@ Test(rfb_stream, a_session_larger_than_any_real_one_gets_nothing_through)
 	rfb_sc_init(&p, &cfg);
 	viewer(&p, ALL, sizeof ALL / sizeof ALL[0]);
 	f = feed(&p, s.d, s.n, 7);
-	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "ServerInit size 65535x16"),
-		  "%s", f.reason);
+	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "ServerInit size 65535x16"), "%s",
+		  f.reason);
 }

@@ -32,7 +32,7 @@ Test(session_cell, memory_counts_processes_and_files)
 	cr_assert_eq(watch(15, 300, 1000 * 1024, 25 * 1024, 1024, 2048, reason, limit), 1);
 	cr_assert_str_eq(limit, "memory");
 	cr_assert(strstr(reason, "1025 MiB") && strstr(reason, "25 MiB of it in files") &&
-			  strstr(reason, "session_memory_mib"),
+		      strstr(reason, "session_memory_mib"),
 		  "%s", reason);
 }
 

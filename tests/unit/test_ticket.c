@@ -127,10 +127,10 @@ Test(ticket, unknown_garbage_and_empty_text_grant_nothing)
 	/* Empty, garbage. */
 	cr_assert_eq(ticket_redeem(store, "", T0_MS, &got), -1);
 	cr_assert_eq(ticket_redeem(store, "not a ticket", T0_MS, &got), -1);
-	cr_assert_eq(ticket_redeem(store,
-				   "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
-				   T0_MS, &got),
-		     -1);
+	cr_assert_eq(
+	    ticket_redeem(store, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+			  T0_MS, &got),
+	    -1);
 
 	/* None of that consumed the real ticket. */
 	cr_assert_eq(store->n, 1);
@@ -142,10 +142,10 @@ Test(ticket, empty_store_grants_nothing)
 {
 	struct ticket_grant got;
 	cr_assert_eq(ticket_redeem(store, "", T0_MS, &got), -1);
-	cr_assert_eq(ticket_redeem(store,
-				   "0000000000000000000000000000000000000000000000000000000000000000",
-				   T0_MS, &got),
-		     -1);
+	cr_assert_eq(
+	    ticket_redeem(store, "0000000000000000000000000000000000000000000000000000000000000000",
+			  T0_MS, &got),
+	    -1);
 }
 
 Test(ticket, tickets_are_64_lowercase_hex_and_distinct)

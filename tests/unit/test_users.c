@@ -17,7 +17,7 @@
 #include "users.h"
 
 /* A syntactically valid Argon2id hash (of "password1", cheap parameters). */
-#define SAMPLE_HASH \
+#define SAMPLE_HASH                                             \
 	"$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$" \
 	"9t1Vh4vYqz2G0Ypgy6eY1r6fHdsS4xq4z6zq2YQJ3c0"
 
@@ -257,7 +257,8 @@ static const struct bad_users bad_users[] = {
 	{ "tanaka:staff:" SAMPLE_HASH "\nsuzuki:staff:" SAMPLE_HASH "\ntanaka:admin:" SAMPLE_HASH
 	  "\n",
 	  "3: duplicate user \"tanaka\"" },
-	{ "tanaka:staff:" SAMPLE_HASH ":Locked\n", "1: fourth field must be \"locked\", not \"Locked\"" },
+	{ "tanaka:staff:" SAMPLE_HASH ":Locked\n",
+	  "1: fourth field must be \"locked\", not \"Locked\"" },
 	{ "tanaka:staff:" SAMPLE_HASH ":\n", "1: fourth field must be \"locked\", not \"\"" },
 	{ "tanaka:staff:" SAMPLE_HASH ":locked:x\n",
 	  "1: fourth field must be \"locked\", not \"locked:x\"" },
@@ -274,7 +275,8 @@ Test(users, malformed_lines_are_refused_with_file_and_line)
 		struct users u;
 		char err[256] = "", path[128], want[256];
 		write_file("users", bad_users[i].text, path, sizeof path);
-		cr_assert_eq(users_load(&u, path, false, err, sizeof err), -1, "case %zu accepted", i);
+		cr_assert_eq(users_load(&u, path, false, err, sizeof err), -1, "case %zu accepted",
+			     i);
 		snprintf(want, sizeof want, "%s:%s", path, bad_users[i].message);
 		cr_assert_str_eq(err, want, "case %zu", i);
 		cr_assert_eq(u.n, 0);
@@ -287,7 +289,8 @@ Test(users, over_long_line_is_refused)
 	struct users u;
 	char err[256] = "", path[128], want[256];
 	static char text[2048];
-	int n = snprintf(text, sizeof text, "tanaka:staff:" SAMPLE_HASH "\nsuzuki:staff:$argon2id$");
+	int n = snprintf(text, sizeof text,
+			 "tanaka:staff:" SAMPLE_HASH "\nsuzuki:staff:$argon2id$");
 	memset(text + n, 'A', 1000);
 	text[n + 1000] = '\n';
 	write_file("users", text, path, sizeof path);
@@ -299,12 +302,25 @@ Test(users, over_long_line_is_refused)
 Test(users, invalid_names_are_refused)
 {
 	static const char *const bad[] = {
-		"", "ta naka", "tanaka:admin", "ta\nnaka", "../etc", "tanaka/x", "田中", "tanaka\t",
-		"a\"b", "a;b", "a,b",
+		"",
+		"ta naka",
+		"tanaka:admin",
+		"ta\nnaka",
+		"../etc",
+		"tanaka/x",
+		"田中",
+		"tanaka\t",
+		"a\"b",
+		"a;b",
+		"a,b",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
 	};
 	static const char *const good[] = {
-		"a", "tanaka", "T.Tanaka", "tanaka@city.example.lg.jp", "tanaka_01-x",
+		"a",
+		"tanaka",
+		"T.Tanaka",
+		"tanaka@city.example.lg.jp",
+		"tanaka_01-x",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 64 */
 	};
 	struct users u = { 0 };

@@ -37,8 +37,8 @@ static bool all_valid(const char *s, size_t n)
 struct decode_case {
 	const char *what;
 	const char *bytes;
-	size_t n;        /* bytes available to the decoder */
-	size_t len;      /* expected length, 0 = invalid */
+	size_t n;   /* bytes available to the decoder */
+	size_t len; /* expected length, 0 = invalid */
 	uint32_t cp;
 };
 
@@ -119,11 +119,12 @@ static void check_cuts(const char *ch, size_t prefix)
 			memset(dst, 0x5a, sizeof dst);
 			size_t o = utf8_clean(dst, dstlen, src);
 			size_t limit = dstlen - 1;
-			cr_assert_eq(dst[o], '\0', "%zu chars in %zu bytes: no NUL at %zu", n, dstlen,
-				     o);
+			cr_assert_eq(dst[o], '\0', "%zu chars in %zu bytes: no NUL at %zu", n,
+				     dstlen, o);
 			cr_assert_eq(strlen(dst), o);
-			cr_assert_leq(o, limit, "%zu chars of %zu bytes in a buffer of %zu: wrote %zu",
-				      n, w, dstlen, o);
+			cr_assert_leq(o, limit,
+				      "%zu chars of %zu bytes in a buffer of %zu: wrote %zu", n, w,
+				      dstlen, o);
 			cr_assert_eq(dst[dstlen], 0x5a, "wrote past the buffer of %zu", dstlen);
 			cr_assert(all_valid(dst, o),
 				  "%zu chars of %zu bytes after %zu ASCII, buffer %zu: a character "
@@ -133,7 +134,8 @@ static void check_cuts(const char *ch, size_t prefix)
 			cr_assert_not_null(j, "jansson refuses the cut text (buffer %zu)", dstlen);
 			json_decref(j);
 			if (srclen <= limit) {
-				cr_assert_str_eq(dst, src, "it fits in %zu bytes: kept whole", dstlen);
+				cr_assert_str_eq(dst, src, "it fits in %zu bytes: kept whole",
+						 dstlen);
 				continue;
 			}
 			if (limit < 3) { /* no room for the mark: nothing but whole ASCII */
@@ -185,10 +187,23 @@ Test(utf8, invalid_bytes_and_controls_become_one_question_mark_each)
 		  "\xe5\xb8\x82\xe5\xbd\xb9\xe6\x89\x80" },
 		{ "newline, CR and tab (a forged log line)", "a\nb\rc\td", "a?b?c?d" },
 		{ "escape sequence", "\x1b[2J\x1b]0;x\x07", "?[2J?]0;x?" },
-		{ "DEL", "a\x7f" "b", "a?b" },
-		{ "C1 CSI (U+009B) is one character", "a\xc2\x9b" "31m", "a?31m" },
-		{ "NBSP (U+00A0) is not a control", "a\xc2\xa0" "b", "a\xc2\xa0" "b" },
-		{ "lone continuation", "a\x80" "b", "a?b" },
+		{ "DEL",
+		  "a\x7f"
+		  "b",
+		  "a?b" },
+		{ "C1 CSI (U+009B) is one character",
+		  "a\xc2\x9b"
+		  "31m",
+		  "a?31m" },
+		{ "NBSP (U+00A0) is not a control",
+		  "a\xc2\xa0"
+		  "b",
+		  "a\xc2\xa0"
+		  "b" },
+		{ "lone continuation",
+		  "a\x80"
+		  "b",
+		  "a?b" },
 		{ "each invalid byte on its own", "\xff\xfe\xc0\xaf", "????" },
 		{ "truncated at the end", "ok\xe3\x81", "ok??" },
 		{ "a new lead inside a character", "\xe3\x81\xe3\x81\x82", "??\xe3\x81\x82" },
@@ -236,15 +251,25 @@ Test(utf8, the_terminal_cleaning_also_replaces_bidi_controls_and_marks_its_cut)
 {
 	char out[16];
 	/* a log line keeps a bidi override; a terminal (UTF8_CLEAN_BIDI) does not */
-	cr_assert_eq(utf8_clean_text(out, sizeof out, "\xe2\x80\xae" "exe", 6, "...", 0), 6);
-	cr_assert_str_eq(out, "\xe2\x80\xae" "exe");
-	cr_assert_eq(utf8_clean_text(out, sizeof out, "\xe2\x80\xae" "exe\xe2\x81\xa9", 9, "...",
-				     UTF8_CLEAN_BIDI), 5);
+	cr_assert_eq(utf8_clean_text(out, sizeof out,
+				     "\xe2\x80\xae"
+				     "exe",
+				     6, "...", 0),
+		     6);
+	cr_assert_str_eq(out,
+			 "\xe2\x80\xae"
+			 "exe");
+	cr_assert_eq(utf8_clean_text(out, sizeof out,
+				     "\xe2\x80\xae"
+				     "exe\xe2\x81\xa9",
+				     9, "...", UTF8_CLEAN_BIDI),
+		     5);
 	cr_assert_str_eq(out, "?exe?");
 	/* n bytes, NULs included; the cut keeps whole characters before the mark */
 	cr_assert_eq(utf8_clean_text(out, sizeof out, "a\0b", 3, "...", 0), 3);
 	cr_assert_str_eq(out, "a?b");
-	cr_assert_eq(utf8_clean_text(out, 8, "a\xe6\x9d\xb1\xe6\x9d\xb1\xe6\x9d\xb1", 10, "...", 0), 7);
+	cr_assert_eq(utf8_clean_text(out, 8, "a\xe6\x9d\xb1\xe6\x9d\xb1\xe6\x9d\xb1", 10, "...", 0),
+		     7);
 	cr_assert_str_eq(out, "a\xe6\x9d\xb1...");
 	cr_assert_eq(utf8_clean_text(out, 4, "abcdef", 6, "", 0), 3);
 	cr_assert_str_eq(out, "abc");

@@ -57,11 +57,12 @@ Test(viewer_config, later_files_override_and_empty_values_clear)
 	struct viewer_config c;
 	char err[512] = "";
 	viewer_config_defaults(&c);
-	cr_assert_eq(parse_text(&c,
-				"[viewer]\nserver = https://pg.example\nca_file = /etc/pixelgate/ca.pem\n"
-				"user = shared\nlanguage = en\n",
-				err),
-		     0, "%s", err);
+	cr_assert_eq(
+	    parse_text(&c,
+		       "[viewer]\nserver = https://pg.example\nca_file = /etc/pixelgate/ca.pem\n"
+		       "user = shared\nlanguage = en\n",
+		       err),
+	    0, "%s", err);
 	cr_assert_eq(parse_text(&c, "[viewer]\nuser =\nlanguage =\n", err), 0, "%s", err);
 	cr_expect_str_eq(c.server, "https://pg.example");
 	cr_expect_str_eq(c.ca_file, "/etc/pixelgate/ca.pem");
@@ -87,7 +88,8 @@ Test(viewer_config, hostile_files_give_the_line_and_what_is_wrong)
 		  "viewer.conf:1: unknown section [other]; the only section is [viewer]" },
 		{ "[viewer]\nuser = a\n\n[Viewer]\n",
 		  "viewer.conf:4: unknown section [Viewer]; the only section is [viewer]" },
-		{ "[ viewer ]\n", "viewer.conf:1: unknown section [ viewer ]; the only section is [viewer]" },
+		{ "[ viewer ]\n",
+		  "viewer.conf:1: unknown section [ viewer ]; the only section is [viewer]" },
 		{ "user = a\n[viewer]\n",
 		  "viewer.conf:1: \"user\" is outside a section; put [viewer] above it" },
 		{ "[viewer]\ncolour = red\n",
@@ -99,7 +101,8 @@ Test(viewer_config, hostile_files_give_the_line_and_what_is_wrong)
 		{ "[viewer]\npassword = hunter2\n",
 		  "viewer.conf:2: passwords are never read from this file (use --password-file for "
 		  "scripts)" },
-		{ "[viewer]\nuser = a\n\nuser = b\n", "viewer.conf:4: user is set twice (first on line 2)" },
+		{ "[viewer]\nuser = a\n\nuser = b\n",
+		  "viewer.conf:4: user is set twice (first on line 2)" },
 		{ "[viewer]\nserver = https://a.example\n[viewer]\nserver = https://b.example\n",
 		  "viewer.conf:4: server is set twice (first on line 2)" },
 		{ "[viewer]\nserver = https://pg.example\n  user = taro\n",
@@ -114,12 +117,16 @@ Test(viewer_config, hostile_files_give_the_line_and_what_is_wrong)
 		  "only)" },
 		{ "[viewer]\nuser = 山田\n",
 		  "viewer.conf:2: user: \"山田\" is not a user name (letters, digits, . _ @ - only)" },
-		{ "[viewer]\nlanguage = fr\n", "viewer.conf:2: language: \"fr\" is not one of ja, en, auto" },
-		{ "[viewer]\nlanguage = JA\n", "viewer.conf:2: language: \"JA\" is not one of ja, en, auto" },
+		{ "[viewer]\nlanguage = fr\n",
+		  "viewer.conf:2: language: \"fr\" is not one of ja, en, auto" },
+		{ "[viewer]\nlanguage = JA\n",
+		  "viewer.conf:2: language: \"JA\" is not one of ja, en, auto" },
 		{ "[viewer]\nca_file = /a\tb\n",
 		  "viewer.conf:2: ca_file: the value contains a control character (tab?)" },
-		{ "[viewer]\n\nuser\n", "viewer.conf:3: syntax error (expected [viewer] or key = value)" },
-		{ "[viewer\nuser = a\n", "viewer.conf:1: syntax error (expected [viewer] or key = value)" },
+		{ "[viewer]\n\nuser\n",
+		  "viewer.conf:3: syntax error (expected [viewer] or key = value)" },
+		{ "[viewer\nuser = a\n",
+		  "viewer.conf:1: syntax error (expected [viewer] or key = value)" },
 		/* libinih reads on after a syntax error: the first problem is reported. */
 		{ "[viewer]\nuser\ncolour = red\n",
 		  "viewer.conf:2: syntax error (expected [viewer] or key = value)" },
@@ -217,8 +224,9 @@ Test(viewer_config, files_over_64_kib_are_refused_at_the_line_that_crosses_the_l
 	t = comment_lines(65537);
 	cr_expect_eq(viewer_config_parse(&c, "viewer.conf", t, 65537, err, sizeof err), -1);
 	/* byte 65536 (0-based) sits on line 65536 / 10 + 1 */
-	cr_expect_str_eq(err, "viewer.conf:6554: the file is larger than 65536 bytes (64 KiB); is "
-			      "it the right file?");
+	cr_expect_str_eq(err,
+			 "viewer.conf:6554: the file is larger than 65536 bytes (64 KiB); is "
+			 "it the right file?");
 	free(t);
 }
 
@@ -227,8 +235,10 @@ Test(viewer_config, a_failed_parse_leaves_the_settings_unchanged)
 	struct viewer_config c;
 	char err[512] = "";
 	viewer_config_defaults(&c);
-	cr_assert_eq(parse_text(&c, "[viewer]\nuser = first\nserver = https://a.example\n", err), 0);
-	cr_expect_eq(parse_text(&c, "[viewer]\nuser = second\nserver = https://b.example\nbad\n", err),
+	cr_assert_eq(parse_text(&c, "[viewer]\nuser = first\nserver = https://a.example\n", err),
+		     0);
+	cr_expect_eq(parse_text(&c, "[viewer]\nuser = second\nserver = https://b.example\nbad\n",
+				err),
 		     -1);
 	cr_expect_str_eq(err, "viewer.conf:4: syntax error (expected [viewer] or key = value)");
 	cr_expect_str_eq(c.user, "first");

@@ -17,7 +17,8 @@ static void expect_rect(struct geo_rect r, int x, int y, int w, int h, const cha
 Test(geometry, fit_letterboxes_a_wide_screen_in_a_square_window)
 {
 	/* 1000 * 800 / 1280 = 625 rows; (1000 - 625) / 2 = 187.5, rounded down. */
-	expect_rect(geometry_fit(1000, 1000, 1280, 800), 0, 187, 1000, 625, "1280x800 in 1000x1000");
+	expect_rect(geometry_fit(1000, 1000, 1280, 800), 0, 187, 1000, 625,
+		    "1280x800 in 1000x1000");
 }
 
 Test(geometry, fit_fills_a_window_of_the_same_aspect)
@@ -172,7 +173,8 @@ Test(geometry, remote_rectangles_are_clipped_to_the_screen)
 		    "bottom-right overhang");
 	expect_rect(geometry_to_window(&square, 1280, 800, 2000, 0, 10, 10), 0, 187, 0, 0,
 		    "right of the screen");
-	expect_rect(geometry_to_window(&square, 1280, 800, 10, 10, 0, 5), 0, 187, 0, 0, "zero width");
+	expect_rect(geometry_to_window(&square, 1280, 800, 10, 10, 0, 5), 0, 187, 0, 0,
+		    "zero width");
 	expect_rect(geometry_to_window(&square, 1280, 800, 10, 10, -5, 5), 0, 187, 0, 0,
 		    "negative width");
 	expect_rect(geometry_to_window(&square, 1280, 800, INT_MAX - 1, 0, INT_MAX, 10), 0, 187, 0,

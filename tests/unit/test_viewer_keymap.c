@@ -148,16 +148,19 @@ Test(keymap, keypad_digits_are_text_with_numlock_and_keys_without)
 Test(keymap, jis_keys_on_x11_map_by_scancode)
 {
 	static const struct key_case cases[] = {
-		{ "半角/全角 (TLDE, Zenkaku_Hankaku)", X11_UNKNOWN_KEYCODE, SDL_SCANCODE_GRAVE, 0xff2a },
+		{ "半角/全角 (TLDE, Zenkaku_Hankaku)", X11_UNKNOWN_KEYCODE, SDL_SCANCODE_GRAVE,
+		  0xff2a },
 		{ "変換", SDLK_UNKNOWN, SDL_SCANCODE_INTERNATIONAL4, 0xff23 },
-		{ "変換 (keycode from Henkan_Mode)", SDL_SCANCODE_TO_KEYCODE(SDL_SCANCODE_INTERNATIONAL4),
-		  SDL_SCANCODE_INTERNATIONAL4, 0xff23 },
+		{ "変換 (keycode from Henkan_Mode)",
+		  SDL_SCANCODE_TO_KEYCODE(SDL_SCANCODE_INTERNATIONAL4), SDL_SCANCODE_INTERNATIONAL4,
+		  0xff23 },
 		{ "無変換", SDL_SCANCODE_TO_KEYCODE(SDL_SCANCODE_INTERNATIONAL5),
 		  SDL_SCANCODE_INTERNATIONAL5, 0xff22 },
 		{ "カタカナひらがな", SDL_SCANCODE_TO_KEYCODE(SDL_SCANCODE_INTERNATIONAL2),
 		  SDL_SCANCODE_INTERNATIONAL2, 0xff27 },
 		{ "ろ (backslash keysym)", SDLK_BACKSLASH, SDL_SCANCODE_INTERNATIONAL1, 0x5c },
-		{ "¥ (jp106: backslash keysym)", SDLK_BACKSLASH, SDL_SCANCODE_INTERNATIONAL3, 0xa5 },
+		{ "¥ (jp106: backslash keysym)", SDLK_BACKSLASH, SDL_SCANCODE_INTERNATIONAL3,
+		  0xa5 },
 		{ "¥ (OADG109A: yen keysym)", 0xa5, SDL_SCANCODE_INTERNATIONAL3, 0xa5 },
 		{ "英数 (CAPS, Eisu_toggle)", X11_UNKNOWN_KEYCODE, SDL_SCANCODE_CAPSLOCK, 0xffe5 },
 		{ "KEY_ZENKAKUHANKAKU", SDLK_UNKNOWN, SDL_SCANCODE_LANG5, 0xff2a },
@@ -173,16 +176,19 @@ Test(keymap, jis_keys_on_x11_map_by_scancode)
 Test(keymap, jis_keys_on_windows_map_by_scancode)
 {
 	static const struct key_case cases[] = {
-		{ "半角/全角 (scan 0x29: GRAVE, default keycode `)", SDLK_BACKQUOTE, SDL_SCANCODE_GRAVE,
-		  0xff2a },
-		{ "変換 (scan 0x79, no character)", SDLK_UNKNOWN, SDL_SCANCODE_INTERNATIONAL4, 0xff23 },
+		{ "半角/全角 (scan 0x29: GRAVE, default keycode `)", SDLK_BACKQUOTE,
+		  SDL_SCANCODE_GRAVE, 0xff2a },
+		{ "変換 (scan 0x79, no character)", SDLK_UNKNOWN, SDL_SCANCODE_INTERNATIONAL4,
+		  0xff23 },
 		{ "無変換 (scan 0x7B)", SDLK_UNKNOWN, SDL_SCANCODE_INTERNATIONAL5, 0xff22 },
-		{ "カタカナひらがな (scan 0x70)", SDLK_UNKNOWN, SDL_SCANCODE_INTERNATIONAL2, 0xff27 },
+		{ "カタカナひらがな (scan 0x70)", SDLK_UNKNOWN, SDL_SCANCODE_INTERNATIONAL2,
+		  0xff27 },
 		{ "ろ (VK_OEM_102 -> NONUSBACKSLASH, no keycode)", SDLK_UNKNOWN,
 		  SDL_SCANCODE_NONUSBACKSLASH, 0x5c },
 		{ "ろ (VK_OEM_102 -> NONUSBACKSLASH, keycode \\)", SDLK_BACKSLASH,
 		  SDL_SCANCODE_NONUSBACKSLASH, 0x5c },
-		{ "¥ (scan 0x7D, VK_OEM_5 types \\)", SDLK_BACKSLASH, SDL_SCANCODE_INTERNATIONAL3, 0xa5 },
+		{ "¥ (scan 0x7D, VK_OEM_5 types \\)", SDLK_BACKSLASH, SDL_SCANCODE_INTERNATIONAL3,
+		  0xa5 },
 		{ "英数 (scan 0x3A)", SDLK_CAPSLOCK, SDL_SCANCODE_CAPSLOCK, 0xffe5 },
 	};
 	CHECK_KEYSYMS(cases);
@@ -249,7 +255,8 @@ Test(keymap, printable_keys_map_to_unshifted_latin1_keysyms)
 		{ "German ß", 0xdf, SDL_SCANCODE_MINUS, 0xdf },
 		{ "Russian ф", 0x444, SDL_SCANCODE_A, 0x01000444 },
 		{ "German ^ at the grave position", SDLK_CARET, SDL_SCANCODE_GRAVE, '^' },
-		{ "ISO < (NONUSBACKSLASH with a keycode)", SDLK_LESS, SDL_SCANCODE_NONUSBACKSLASH, '<' },
+		{ "ISO < (NONUSBACKSLASH with a keycode)", SDLK_LESS, SDL_SCANCODE_NONUSBACKSLASH,
+		  '<' },
 	};
 	CHECK_KEYSYMS(cases);
 }
@@ -312,20 +319,35 @@ Test(keymap, every_keystroke_takes_exactly_one_path)
 	 * For each key and modifier set: a text key whose text is wanted never
 	 * also goes as a keysym, and a keysym never goes with wanted text.
 	 */
-	static const uint16_t mods[] = { KMOD_NONE, KMOD_LSHIFT, KMOD_LCTRL, KMOD_LALT, KMOD_RALT,
-					 KMOD_LGUI, KMOD_LCTRL | KMOD_RALT, KMOD_NUM,
-					 KMOD_NUM | KMOD_LSHIFT, KMOD_CAPS };
+	static const uint16_t mods[] = { KMOD_NONE,
+					 KMOD_LSHIFT,
+					 KMOD_LCTRL,
+					 KMOD_LALT,
+					 KMOD_RALT,
+					 KMOD_LGUI,
+					 KMOD_LCTRL | KMOD_RALT,
+					 KMOD_NUM,
+					 KMOD_NUM | KMOD_LSHIFT,
+					 KMOD_CAPS };
 	for (int sc = 0; sc < SDL_NUM_SCANCODES; sc++) {
 		/* The keycodes SDL can attach: its own for the scancode, none, characters. */
-		const SDL_Keycode syms[] = { SDL_SCANCODE_TO_KEYCODE(sc), SDLK_UNKNOWN, SDLK_a,
-					     SDLK_BACKQUOTE, SDLK_BACKSLASH, SDLK_SPACE, 0xdf, 0x65e5 };
+		const SDL_Keycode syms[] = { SDL_SCANCODE_TO_KEYCODE(sc),
+					     SDLK_UNKNOWN,
+					     SDLK_a,
+					     SDLK_BACKQUOTE,
+					     SDLK_BACKSLASH,
+					     SDLK_SPACE,
+					     0xdf,
+					     0x65e5 };
 		for (size_t k = 0; k < sizeof syms / sizeof syms[0]; k++) {
 			for (size_t m = 0; m < sizeof mods / sizeof mods[0]; m++) {
 				SDL_Keycode sym = syms[k];
-				enum keymap_path path = keymap_decide(sym, (SDL_Scancode)sc, mods[m]);
+				enum keymap_path path = keymap_decide(sym, (SDL_Scancode)sc,
+								      mods[m]);
 				if (path == KEYMAP_TEXT)
 					cr_expect(keymap_text_wanted(mods[m]),
-						  "scancode %d sym 0x%x mod 0x%x", sc, sym, mods[m]);
+						  "scancode %d sym 0x%x mod 0x%x", sc, sym,
+						  mods[m]);
 				if (path == KEYMAP_KEYSYM)
 					cr_expect_neq(keymap_keysym(sym, (SDL_Scancode)sc), 0,
 						      "scancode %d sym 0x%x mod 0x%x", sc, sym,

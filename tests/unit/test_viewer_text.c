@@ -90,9 +90,11 @@ Test(text, both_languages_have_the_same_format_conversions)
 		/* The app relies on this: one %d in TEXT_LOST_RETRYING, nothing elsewhere. */
 		cr_expect_str_eq(cj, id == TEXT_LOST_RETRYING ? "%d" : "", "message %d", id);
 		text_set_language("ja");
-		cr_expect_eq(strchr(text_get((enum text_id)id), '%') != NULL, id == TEXT_LOST_RETRYING);
+		cr_expect_eq(strchr(text_get((enum text_id)id), '%') != NULL,
+			     id == TEXT_LOST_RETRYING);
 		text_set_language("en");
-		cr_expect_eq(strchr(text_get((enum text_id)id), '%') != NULL, id == TEXT_LOST_RETRYING);
+		cr_expect_eq(strchr(text_get((enum text_id)id), '%') != NULL,
+			     id == TEXT_LOST_RETRYING);
 	}
 }
 
@@ -207,6 +209,6 @@ Test(text, out_of_range_ids_give_an_empty_string)
 {
 	text_set_language("en");
 	cr_expect_str_eq(text_get(TEXT_COUNT), "");
-	cr_expect_str_eq(text_get((enum text_id)-1), "");
+	cr_expect_str_eq(text_get((enum text_id) - 1), "");
 	cr_expect_str_eq(text_get((enum text_id)1000), "");
 }
