@@ -485,7 +485,18 @@ static void session_browser_event(struct gw_session *s, const char *payload)
 		log_info("session %s of %s: %s %s", s->id, s->user, event, url);
 	else
 		log_info("session %s of %s: %s", s->id, s->user, event);
+	/* over its memory or process limit: the cell is killed now, not after a
+	   grace in which a fork bomb or a leak goes on (the worker is ending) */
+	const char *detail = json_string_value(json_object_get(fields, "detail"));
+	char shown[120] = "";
+	if (strcmp(event, "limit_exceeded") == 0 && session_live(s))
+		snprintf(shown, sizeof shown, "%s", end_text_for_viewer(detail, true));
 	session_audit(s, event, fields);
+	if (shown[0] != '\0') {
+		bool started = s->state == GW_SESSION_READY;
+		session_end(s, started ? GW_END_BROWSER : GW_END_START_FAILED, 0, shown);
+		priv_kill(s->id);
+	}
 }
 
 /* One message from a worker. -1: the worker broke the protocol. */
