@@ -112,6 +112,7 @@ const char *gw_refusal_name(enum gw_refusal r);
 #define SESSION_CTRL_FD 3             /* the worker's control socket (session.h) */
 #define GW_LOGIN_BODY_MAX 4096        /* bytes of a login request body */
 #define GW_SESSION_STOP_GRACE_MS 4000 /* after STOP, SIGKILL the group */
+#define GW_SESSION_EXIT_WAIT_MS 2000  /* control socket closed: the exit's report due */
 #define GW_SHUTDOWN_DEADLINE_MS 15000
 
 /* A byte buffer with a fixed capacity (no growth past cap). */
@@ -204,6 +205,8 @@ struct gw_session {
 	char kept_dir[32]; /* "session-<id>" in forensics_dir once kept, or "" */
 	bool worker_ended; /* the worker said IPC_ENDED: it is going by itself */
 	bool reaped;       /* the worker was reaped, or its cell never made */
+	bool ctrl_eof;     /* the worker closed its control socket (it is exiting): the
+			      session ends when the parent reports the exit and why */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -461,8 +464,10 @@ void session_kill_all(void);
 /* The privileged parent answered a spawn: ctrl_fd, or error (then ctrl_fd is -1). */
 void session_spawned(const char *id, pid_t pid, uid_t uid, int ctrl_fd, const char *error);
 /* The privileged parent reaped session id's worker (wait status); kept is the
-   forensics copy's result line after priv_keep(), else "". */
-void session_exited(const char *id, int status, const char *kept);
+   forensics copy's result line after priv_keep(), else ""; flags PRIV_EXIT_OOM
+   if the kernel's OOM killer acted in its memory group (ended as over its
+   memory limit, audited as limit_exceeded). */
+void session_exited(const char *id, int status, unsigned flags, const char *kept);
 
 /*
  * gateway_priv.c: privilege separation. A root parent that only makes cells
@@ -470,6 +475,10 @@ void session_exited(const char *id, int status, const char *kept);
  * reaps them; the network process (everything else) runs as [server] user.
  */
 #define PRIV_EGRESS_PORT 3128 /* inside each cell: the only way out, to upstream_proxy */
+/* A cell's end (PRIV_EXITED's flags): the kernel's OOM killer acted in its
+   memory group (the cgroup backstop, session_memory_mib and a quarter), and
+   the parent killed the whole cell */
+#define PRIV_EXIT_OOM 1u
 /* Before the split: who runs sessions, the uid range, the Chromium policy. 0 or -1 + err. */
 int priv_check(bool root, char *err, size_t errlen);
 /* The network process's uid/gid (valid after priv_check). */

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <linux/keyctl.h>
 #include <time.h>
@@ -263,4 +264,51 @@ void cg_remove(const char *id)
 		if (rmdir(d) != 0 && errno != ENOENT)
 			log_warn("cgroup %s: %s", d, strerror(errno));
 	}
+}
+
+/* cgroup v1: the OOM killer ends one process of the group (Chromium's renderer,
+   whose tab then shows "Aw, Snap!" while the session goes on); the parent
+   learns it through cgroup.event_control and kills the whole cell. */
+int cg_oom_watch(const char *id)
+{
+	char d[PATH_MAX + 64], path[PATH_MAX + 96], reg[64];
+	if (cg.mode != CG_V1)
+		return -1;
+	cg_dir(cg.mem, id, d, sizeof d);
+	snprintf(path, sizeof path, "%s/memory.oom_control", d);
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int cfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (efd >= 0 && cfd >= 0) {
+		snprintf(reg, sizeof reg, "%d %d", efd, cfd);
+		if (cg_write(d, "cgroup.event_control", reg) == 0) {
+			close(cfd);
+			return efd;
+		}
+	}
+	log_warn("session %s: cannot watch %s for the OOM killer (%s): the watchdog alone "
+		 "ends a session over session_memory_mib",
+		 id, path, strerror(errno));
+	if (cfd >= 0)
+		close(cfd);
+	if (efd >= 0)
+		close(efd);
+	return -1;
+}
+
+long cg_oom_kills(const char *id)
+{
+	char d[PATH_MAX + 64], path[PATH_MAX + 96], line[128];
+	long n = -1;
+	if (cg.mode == CG_NONE)
+		return -1;
+	cg_dir(cg.mode == CG_V2 ? cg.v2 : cg.mem, id, d, sizeof d);
+	snprintf(path, sizeof path, "%s/%s", d,
+		 cg.mode == CG_V2 ? "memory.events" : "memory.oom_control");
+	FILE *f = fopen(path, "re");
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "oom_kill %ld", &n) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return n;
 }

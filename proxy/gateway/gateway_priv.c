@@ -192,7 +192,7 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		for (struct gw_session *x = gw->sessions; x != NULL && n < 256; x = x->next)
 			snprintf(ids[n++], sizeof ids[0], "%s", x->id);
 		for (int i = 0; i < n; i++)
-			session_exited(ids[i], SIGKILL, "");
+			session_exited(ids[i], SIGKILL, 0, "");
 		kill(getpid(), SIGTERM);
 		return 0;
 	}
@@ -226,7 +226,7 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 					m.status == 0 ? NULL : m.text);
 		else {
 			m.text[sizeof m.text - 1] = '\0';
-			session_exited(m.id, m.status, m.text);
+			session_exited(m.id, m.status, m.flags, m.text);
 		}
 	}
 	return 0;
@@ -302,6 +302,7 @@ static void priv_spawn_cell(const char *id)
 	    egress_fd = -1;
 	memset(ps, 0, sizeof *ps);
 	ps->log_fd = -1;
+	ps->oom_fd = -1;
 	ps->keep_fd = -1;
 	ps->copier_out = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) != 0 ||
@@ -351,6 +352,8 @@ static void priv_spawn_cell(const char *id)
 	}
 	ps->used = true;
 	ps->cell = pid;
+	if (pv.cells)
+		ps->oom_fd = cg_oom_watch(id);
 	ps->log_fd = logp[0];
 	logp[0] = -1;
 	fcntl(ps->log_fd, F_SETFL, O_NONBLOCK);
@@ -415,6 +418,7 @@ out:
 
 static void priv_kill_slot(struct priv_slot *ps)
 {
+	ps->killed = true;
 	if (ps->cell > 0)
 		kill(ps->cell, SIGKILL);
 	if (ps->egress > 0)
@@ -499,11 +503,19 @@ static void priv_slot_done(struct priv_slot *ps)
 	if (ps->keep_fd >= 0)
 		close(ps->keep_fd);
 	ps->keep_fd = -1;
+	if (ps->oom_fd >= 0)
+		close(ps->oom_fd);
+	ps->oom_fd = -1;
 	if (ps->dir[0])
 		session_remove_dir(ps->dir);
+	/* v2's memory.oom.group killed the whole cell: the counter says why */
+	if (pv.cells && !ps->oom && cg_oom_kills(ps->id) > 0)
+		ps->oom = true;
 	if (pv.cells)
 		cg_remove(ps->id);
-	struct priv_msg m = { .type = PRIV_EXITED, .status = ps->cell_status };
+	struct priv_msg m = { .type = PRIV_EXITED,
+			      .status = ps->cell_status,
+			      .flags = ps->oom ? PRIV_EXIT_OOM : 0 };
 	snprintf(m.id, sizeof m.id, "%s", ps->id);
 	snprintf(m.text, sizeof m.text, "%s", ps->kept);
 	if (pv.fd >= 0 && priv_send(pv.fd, &m, -1) != 0)
@@ -539,7 +551,7 @@ static bool priv_reap(int *net_status)
 				priv_keep_done(ps, status);
 			} else if (ps->egress == pid) {
 				ps->egress = 0;
-				if (ps->cell > 0 && !ps->keep_asked) {
+				if (ps->cell > 0 && !ps->keep_asked && !ps->killed) {
 					log_error(
 					    "session %s: the egress forwarder exited; ending the "
 					    "session",
@@ -555,6 +567,24 @@ static bool priv_reap(int *net_status)
 		}
 	}
 	return net_gone;
+}
+
+/* cgroup v1: slot ps's cell reached its memory group's limit (its eventfd
+   fired; the kernel signals it as it goes to OOM-kill, before the kill). The
+   whole cell is killed now: a browser whose renderer alone was killed would
+   go on showing "Aw, Snap!" to a session over its limit. */
+static void priv_oom(struct priv_slot *ps)
+{
+	uint64_t n;
+	if (read(ps->oom_fd, &n, sizeof n) != (ssize_t)sizeof n)
+		return;
+	if (ps->oom || ps->cell <= 0)
+		return;
+	ps->oom = true;
+	log_warn("session %s: its cell reached the memory group's limit (the kernel's OOM killer "
+		 "acts); killing the cell",
+		 ps->id);
+	priv_kill_slot(ps);
 }
 
 static void priv_message(void)
@@ -596,20 +626,26 @@ static int priv_loop(int sig_fd)
 {
 	int net_status = 0;
 	bool net_gone = false;
-	struct pollfd *p = calloc((size_t)pv.nslots + 2, sizeof *p);
+	/* the signals, the network process, then each slot's log and OOM event */
+	struct pollfd *p = calloc(2 * (size_t)pv.nslots + 2, sizeof *p);
 	if (p == NULL)
 		fatal("out of memory");
 	while (!net_gone) {
 		p[0] = (struct pollfd){ sig_fd, POLLIN, 0 };
 		p[1] = (struct pollfd){ pv.fd, POLLIN, 0 };
-		for (int i = 0; i < pv.nslots; i++)
-			p[2 + i] = (struct pollfd){ pv.slots[i].used ? pv.slots[i].log_fd : -1,
-						    POLLIN, 0 };
-		if (poll(p, (nfds_t)pv.nslots + 2, -1) < 0 && errno != EINTR)
+		for (int i = 0; i < pv.nslots; i++) {
+			bool used = pv.slots[i].used;
+			p[2 + 2 * i] = (struct pollfd){ used ? pv.slots[i].log_fd : -1, POLLIN, 0 };
+			p[3 + 2 * i] = (struct pollfd){ used ? pv.slots[i].oom_fd : -1, POLLIN, 0 };
+		}
+		if (poll(p, 2 * (nfds_t)pv.nslots + 2, -1) < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < pv.nslots; i++)
-			if (p[2 + i].revents && pv.slots[i].used)
+		for (int i = 0; i < pv.nslots; i++) {
+			if (p[2 + 2 * i].revents && pv.slots[i].used)
 				priv_log_read(&pv.slots[i]);
+			if (p[3 + 2 * i].revents && pv.slots[i].used && pv.slots[i].oom_fd >= 0)
+				priv_oom(&pv.slots[i]);
+		}
 		if (p[0].revents) {
 			struct signalfd_siginfo si;
 			while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {

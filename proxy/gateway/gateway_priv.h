@@ -46,6 +46,7 @@ struct priv_msg {
 	int32_t pid;
 	int32_t status; /* EXITED: wait status; SPAWNED: 0 ok, else failed */
 	uint32_t uid;
+	uint32_t flags; /* EXITED: PRIV_EXIT_* */
 	char id[24];    /* 16 lowercase hex digits + NUL */
 	char text[200]; /* SPAWNED failure: why, for the log and the viewer; see above */
 };
@@ -64,6 +65,9 @@ struct priv_slot {
 	double log_tokens; /* lines it may write now (PRIV_LOG_RATE per second) */
 	int64_t log_refill_ms;
 	unsigned long log_dropped;
+	int oom_fd; /* cgroup v1: an eventfd the kernel signals on an OOM in its group, or -1 */
+	bool oom;   /* the OOM killer acted in its group: the cell was killed */
+	bool killed; /* we sent its processes SIGKILL */
 	/* forensics (PRIV_KEEP): the session's directory held open while the
 	   cell dies, then copied by a child once the cell is reaped */
 	int keep_fd; /* O_PATH of the session's directory, or -1 */
@@ -149,5 +153,11 @@ int cg_create(const char *id, char *err, size_t errlen);
 int cg_join(const char *id);
 void cg_cleanup(void);
 void cg_remove(const char *id);
+/* cgroup v1: an eventfd signalled when the OOM killer acts in session id's
+   memory group (v1 kills one process, not the group), or -1 (v2's
+   memory.oom.group kills the whole cell itself; no cgroups). */
+int cg_oom_watch(const char *id);
+/* How many processes the OOM killer ended in session id's group: >= 0, or -1 unknown. */
+long cg_oom_kills(const char *id);
 
 #endif

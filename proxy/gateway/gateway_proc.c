@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "end_text.h"
 #include "gateway.h"
 #include "ipc.h"
 #include "log.h"
@@ -189,13 +190,29 @@ static void proc_kept(struct gw_session *s, const char *kept)
 	session_audit(s, "forensics_failed", json_pack("{s:s}", "error", why));
 }
 
-void session_exited(const char *id, int status, const char *kept)
+void session_exited(const char *id, int status, unsigned flags, const char *kept)
 {
 	struct gw_session *s = session_find_id(id);
 	if (s == NULL || s->state == GW_SESSION_DEAD)
 		return;
 	if (kept[0] != '\0')
 		proc_kept(s, kept);
+	if ((flags & PRIV_EXIT_OOM) && session_live(s)) {
+		/* the cgroup's backstop was reached before the watchdog saw the
+		   session over session_memory_mib (it grew faster than a tick) */
+		char detail[200];
+		snprintf(detail, sizeof detail,
+			 "the session used more than its memory group allows (%d MiB, "
+			 "session_memory_mib and a quarter): the kernel's OOM killer acted",
+			 gw->cfg.session_memory_mib * 5 / 4);
+		log_warn("session %s of %s: limit_exceeded: %s; its cell was killed", s->id, s->user,
+			 detail);
+		json_t *fields = json_pack("{s:s, s:s}", "limit", "memory", "detail", detail);
+		session_audit(s, "limit_exceeded", fields); /* takes fields */
+		bool started = s->state == GW_SESSION_READY;
+		session_end(s, started ? GW_END_BROWSER : GW_END_START_FAILED, 0,
+			    end_text_for_viewer(detail, started));
+	}
 	if (WIFEXITED(status))
 		log_info("session %s of %s: worker %d exited with status %d", s->id, s->user,
 			 (int)s->pid, WEXITSTATUS(status));

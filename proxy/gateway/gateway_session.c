@@ -259,6 +259,13 @@ void session_end(struct gw_session *s, enum gw_end_reason kind, int code, const 
 static void session_kill_cb(lws_sorted_usec_list_t *sul)
 {
 	struct gw_session *s = lws_container_of(sul, struct gw_session, kill_sul);
+	if (session_live(s) && s->ctrl_eof) {
+		log_error("session %s of %s: the worker closed its control socket but was not "
+			  "reaped within %d ms",
+			  s->id, s->user, GW_SESSION_EXIT_WAIT_MS);
+		session_end(s, GW_END_WORKER_CRASH, 0, "the session process exited unexpectedly");
+		return;
+	}
 	if (s->state == GW_SESSION_STARTING) {
 		char reason[96];
 		snprintf(reason, sizeof reason, "the browser did not start within %d s",
@@ -538,12 +545,23 @@ static int session_ctl_message(struct gw_session *s, const struct ipc_header *hd
 	}
 }
 
-/* The control socket is gone: the worker exited or broke the protocol. */
+/*
+ * The control socket is gone: the worker exited or broke the protocol. An
+ * exit is ended by the parent's report (session_exited), which says why: the
+ * kernel's OOM killer at the memory group's limit reads differently from a
+ * crash; a worker that closed the socket but lives on is killed after
+ * GW_SESSION_EXIT_WAIT_MS.
+ */
 static void session_ctl_closed(struct gw_session *s)
 {
 	s->ctrl = NULL;
 	s->ctrl_fd = -1;
-	if (session_live(s)) {
+	if (session_live(s) && s->ctrl_eof) {
+		log_info("session %s of %s: the worker closed its control socket; ending when "
+			 "its exit is reported",
+			 s->id, s->user);
+		session_kill_after(s, GW_SESSION_EXIT_WAIT_MS);
+	} else if (session_live(s)) {
 		log_error("session %s of %s: the session process exited unexpectedly", s->id,
 			  s->user);
 		/* kills the cell: the worker closes its control socket only on the way out */
@@ -582,8 +600,10 @@ int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 					  s->id);
 				return -1;
 			}
-			if (r == 0)
+			if (r == 0) {
+				s->ctrl_eof = true;
 				return -1; /* EOF */
+			}
 			if (r < 0) {
 				log_error("session %s of %s: control socket: %s", s->id, s->user,
 					  err);

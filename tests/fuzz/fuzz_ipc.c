@@ -414,7 +414,7 @@ static void fuzz_gateway(uint8_t flags, const struct packet *p, size_t n)
 
 	/* The worker's end: its exit reaped before or after its socket closes. */
 	if (reaped_first) {
-		session_exited(id, SIGKILL, "");
+		session_exited(id, SIGKILL, 0, "");
 		if (wsi != NULL) {
 			FUZZ_CHECK(wsi->timeout_set); /* lws is told to close it */
 			FUZZ_CHECK(session_find_id(id) != NULL && s->state == GW_SESSION_DEAD);
@@ -430,7 +430,7 @@ static void fuzz_gateway(uint8_t flags, const struct packet *p, size_t n)
 		if (wsi != NULL)
 			FUZZ_CHECK(pump(s, &wsi, &gw_fd) == -1); /* EOF */
 		FUZZ_CHECK(session_find_id(id) != NULL);
-		session_exited(id, 0, "");
+		session_exited(id, 0, 0, "");
 	}
 
 	/* Gone, with its timers, descriptors and its last record. */

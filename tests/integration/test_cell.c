@@ -447,6 +447,42 @@ IT_TEST(cell, memory_hog_ends_only_its_session)
 		  "the other session did not take the text (last \"%s\")", last);
 }
 
+/*
+ * A worker killed from outside (a crash, as the gateway sees it) ends its
+ * session with the crash's fixed text once the parent reports the exit; the
+ * other session goes on.
+ */
+IT_TEST(cell, killed_worker_ends_only_its_session)
+{
+	static const char *const users[] = { "c13-kou", "c14-ami", NULL };
+	struct it_rect r, r2;
+	struct pgc_conn *gone, *other;
+	pid_t w[2];
+	char last[256];
+
+	it_start("cell_killed_worker_ends_only_its_session", users);
+	gone = it_open_page("c13-kou", 0, 0, &r);
+	IT_ASSERT(it_workers(w, 2) == 1, "want one worker before the second login");
+	other = it_open_page("c14-ami", 0, 0, &r2);
+	IT_ASSERT(kill(w[0], SIGKILL) == 0, "kill %d: %s", (int)w[0], strerror(errno));
+	IT_ASSERT(it_wait_closed(gone, 10), "the session still runs 10 s after its worker died");
+	fprintf(stderr, "[%s] closed: %d \"%s\"\n", it.test_name, pgc_close_code(gone),
+		pgc_close_reason(gone));
+	IT_ASSERT(pgc_close_code(gone) == 4002 &&
+		      strcmp(pgc_close_reason(gone),
+			     "session ended: the session process exited unexpectedly") == 0,
+		  "close %d \"%s\", want 4002 and the crash's text", pgc_close_code(gone),
+		  pgc_close_reason(gone));
+	IT_ASSERT(it_file_count(it.daemon_log, "ending (worker_crash)") == 1,
+		  "want one worker_crash end in the daemon log");
+	IT_ASSERT(!pgc_closed(other), "the other session was closed too: %s",
+		  pgc_close_reason(other));
+	it_focus_field(other, &r2);
+	IT_ASSERT(pgc_type_utf8(other, "after-kill") == 0, "typing failed");
+	IT_ASSERT(it_wait_last("after-kill", IT_REPORT_S, other, NULL, last, sizeof last),
+		  "the other session did not take the text (last \"%s\")", last);
+}
+
 /* A fork bomb inside one cell ends that session only. */
 IT_TEST(cell, fork_bomb_ends_only_its_session)
 {
