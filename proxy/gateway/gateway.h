@@ -237,10 +237,12 @@ struct gateway {
 	int signal_fd;
 };
 
+/* gateway_core.c: the global state and the clocks. */
 extern struct gateway *gw;
-
-/* Monotonic clock in milliseconds. */
+/* Monotonic clock in milliseconds (timers, rates, ages). */
 int64_t gw_now_ms(void);
+/* Wall clock in milliseconds since 1970 (what records and the admin API show). */
+int64_t gw_wall_ms(void);
 
 /* gateway_http.c: per-request state of the "http" protocol. */
 struct http_pss {

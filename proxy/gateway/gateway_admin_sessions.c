@@ -20,14 +20,6 @@
 #include "gateway_admin.h"
 #include "log.h"
 
-/* Wall-clock now in ms since 1970. */
-static int64_t admin_unix_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A session's state as the API names it; NULL for one already reaped. */
 static const char *admin_session_state(const struct gw_session *s)
 {
@@ -67,7 +59,7 @@ static json_t *admin_session_json(const struct gw_session *s, const char *state,
 void admin_sessions_list(struct admin_pss *pss)
 {
 	json_t *list = json_array();
-	int64_t mono_now = gw_now_ms(), unix_now = admin_unix_now_ms();
+	int64_t mono_now = gw_now_ms(), unix_now = gw_wall_ms();
 	for (const struct gw_session *s = gw->sessions; s != NULL && list != NULL; s = s->next) {
 		const char *state = admin_session_state(s);
 		if (state == NULL)

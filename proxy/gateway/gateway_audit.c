@@ -84,14 +84,6 @@ static struct {
 
 static int audit_try_recover(void);
 
-/* Wall clock in milliseconds since the epoch. */
-static int64_t audit_unix_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void audit_make_path(char *out, size_t outlen, const char *date, int num)
 {
 	(void)audit_file_path(out, outlen, gw->cfg.audit_dir, date, num); /* AUDIT_PATH_MAX fits */
@@ -367,7 +359,7 @@ static void audit_fail(const char *what, int errnum)
 		return;
 	aud.failed = true;
 	aud.lost = 0;
-	audit_format_ts(audit_unix_ms(), ts, sizeof ts);
+	audit_format_ts(gw_wall_ms(), ts, sizeof ts);
 	snprintf(aud.fail_since, sizeof aud.fail_since, "%s", ts);
 	snprintf(aud.fail_error, sizeof aud.fail_error, "%s: %s: %s", aud.path, what,
 		 strerror(errnum));
@@ -535,7 +527,7 @@ static int audit_append(const char *line, size_t len, int64_t unix_ms)
 static int audit_write(const char *event, const char *user, const char *client, const char *session,
 		       json_t *extra)
 {
-	int64_t unix_ms = audit_unix_ms();
+	int64_t unix_ms = gw_wall_ms();
 	char ts[40];
 	if (audit_format_ts(unix_ms, ts, sizeof ts) != 0) {
 		audit_fail("cannot format the time", EINVAL);
@@ -613,7 +605,7 @@ static int audit_try_recover(void)
 			aud.new_file_next = true;
 		if (!aud.new_file_next)
 			audit_open_file(aud.date, aud.num, false);
-		if (aud.fd < 0 && audit_next_file(audit_unix_ms()) != 0)
+		if (aud.fd < 0 && audit_next_file(gw_wall_ms()) != 0)
 			return -1;
 	}
 	json_t *o = json_pack("{s:I, s:s, s:s}", "lost", (json_int_t)aud.lost, "since",
@@ -733,7 +725,7 @@ int audit_open(char *err, size_t errlen)
 	aud.failed = false;
 	aud.lost = 0;
 	aud.max_num_warned = false;
-	audit_file_date(audit_unix_ms(), today);
+	audit_file_date(gw_wall_ms(), today);
 	if (have == 0) {
 		if (audit_open_file(today, 1, false) != 0) {
 			char first[AUDIT_PATH_MAX];
@@ -756,7 +748,7 @@ int audit_open(char *err, size_t errlen)
 	aud.num = num;
 	audit_make_path(aud.path, sizeof aud.path, date, num);
 	/* Never append after an incomplete line: the next file starts instead. */
-	if (incomplete ? audit_next_file(audit_unix_ms()) != 0
+	if (incomplete ? audit_next_file(gw_wall_ms()) != 0
 		       : audit_open_file(date, num, false) != 0) {
 		snprintf(err, errlen, "audit log: cannot open %s%s: %s",
 			 incomplete ? "the file after " : "", aud.path, strerror(errno));

@@ -128,14 +128,6 @@ void auth_forget_failures(const char *name)
 
 /* ---- refusals counted, not audited one by one ------------------------------------- */
 
-/* Wall-clock now in ms since 1970 (for the aggregate records' first/last). */
-static int64_t auth_unix_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Write one aggregate record: event, user, client, {count, first, last, reason[, overflow][, via]}. */
 static void auth_refusal_emit(const struct refusal *e, void *arg)
 {
@@ -204,7 +196,7 @@ bool auth_refusal_count(enum auth_for kind, const char *event, const char *user,
 		r->ready = true;
 	}
 	bool first = refusals_add(&r->table, event, user, peer, reason, gw_now_ms(),
-				  auth_unix_now_ms());
+				  gw_wall_ms());
 	if (first)
 		auth_refusals_arm(r);
 	return first;

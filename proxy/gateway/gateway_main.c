@@ -33,18 +33,9 @@
 #include "gateway_auth.h"
 #include "log.h"
 
-static struct gateway gw_state;
-struct gateway *gw = &gw_state;
 static struct ticket_store gw_tickets;
 static struct lockout gw_lockout;
 static lws_sorted_usec_list_t gw_shutdown_sul;
-
-int64_t gw_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(FILE *f)
 {

@@ -273,12 +273,15 @@ static void check_event_record(const struct fuzz_audit *a, const char *event, js
 	FUZZ_CHECK(json_object_size(a->fields) == n);
 }
 
-/* s runs exactly the timers of its state (session_set_state()'s table). */
+/* s runs exactly the timers of its state (session_set_state()'s table); a live
+   session whose worker closed its control socket waits for the exit's report
+   on the kill timer. */
 static void check_timers(const struct gw_session *s)
 {
 	bool live = s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
 	bool limits = gw->limits.idle_timeout_s > 0 || gw->limits.max_session_s > 0;
-	bool kill = s->state == GW_SESSION_STARTING || s->state == GW_SESSION_ENDING;
+	bool kill = s->state == GW_SESSION_STARTING || s->state == GW_SESSION_ENDING ||
+	    (live && s->ctrl_eof);
 	FUZZ_CHECK(fuzz_sul_pending(&s->kill_sul) == kill);
 	FUZZ_CHECK(fuzz_sul_pending(&s->limit_sul) == (live && limits));
 	FUZZ_CHECK(fuzz_sul_pending(&s->grace_sul) == (live && s->conn == NULL));

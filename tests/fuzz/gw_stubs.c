@@ -58,6 +58,11 @@ WEAK int64_t gw_now_ms(void)
 	return fuzz_now_ms;
 }
 
+WEAK int64_t gw_wall_ms(void)
+{
+	return 1767225600000 + fuzz_now_ms; /* 2026-01-01 */
+}
+
 WEAK const char *gw_peer(struct lws *wsi, char *buf, size_t len)
 {
 	(void)wsi;
