@@ -1,22 +1,16 @@
 /*
- * viewer_config.c: the viewer's INI settings file (libinih), see
- * viewer_config.h; the server address is checked by pgc_parse_server_url()
+ * viewer_config.c: the viewer's INI settings file, see viewer_config.h; read
+ * as every INI file of pixelgate is (ini_lines.h: libinih, whole lines
+ * counted and checked, one section). The text is checked as a whole first
+ * (size, NUL bytes, UTF-8); the server address by pgc_parse_server_url()
  * (client/client_url.h).
- *
- * The text is checked as a whole first (size, NUL bytes, UTF-8), then handed
- * to libinih line by line through our own reader, which counts lines:
- * Debian's libinih is built without a line number in the handler
- * (INI_HANDLER_LINENO 0). The reader also hands over whole lines only, so a
- * line longer than the parser's buffer is an error rather than being split
- * into two lines, and it notices indented lines, which libinih would take as
- * the continuation of the previous value.
  */
 #include "viewer_config.h"
 
+#include "ini_lines.h"
 #include "utf8.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,41 +24,14 @@ enum viewer_key { VK_SERVER, VK_CA_FILE, VK_USER, VK_LANGUAGE, VK_COUNT };
 
 static const char *const viewer_key_names[VK_COUNT] = { "server", "ca_file", "user", "language" };
 
-/* One parse: the working copy, the reader's cursor, the first error. */
+/* One parse (read by ini_lines.c): the working copy and the lines keys were set on. */
 struct viewer_parse {
+	struct ini_lines in;    /* first: the handler is given &in */
 	struct viewer_config c; /* copied to the caller's only on success */
-	const char *name;
-	char *err;
-	size_t errlen;
-	bool failed;
-	int fail_line;
 	int set_line[VK_COUNT]; /* line each key was set on in this file, 0 if not */
-	/* reader */
-	const char *text;
-	size_t len, pos;
-	int lineno;    /* line last handed to libinih, 1-based */
-	bool too_long; /* a line did not fit libinih's buffer */
-	int max_line;  /* that buffer, bytes with the NUL */
-	bool indented; /* the current line starts with a space or tab */
 };
 
-static void vc_fail(struct viewer_parse *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Record "name:line: message" as the parse's error unless one is there already. */
-static void vc_fail(struct viewer_parse *p, int line, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-	if (p->failed)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%d: %s", p->name, line, msg);
-	p->failed = true;
-	p->fail_line = line;
-}
+#define vc_fail(p, line, ...) ini_fail_at(&(p)->in, line, __VA_ARGS__)
 
 void viewer_config_defaults(struct viewer_config *c)
 {
@@ -85,62 +52,28 @@ static int vc_line_of(const char *text, size_t off)
 /* Whole-file checks before parsing: size, NUL bytes, UTF-8. */
 static int vc_check_bytes(struct viewer_parse *p)
 {
-	if (p->len > VIEWER_CONFIG_MAX_BYTES) {
-		vc_fail(p, vc_line_of(p->text, VIEWER_CONFIG_MAX_BYTES),
+	if (p->in.len > VIEWER_CONFIG_MAX_BYTES) {
+		vc_fail(p, vc_line_of(p->in.text, VIEWER_CONFIG_MAX_BYTES),
 			"the file is larger than %d bytes (64 KiB); is it the right file?",
 			VIEWER_CONFIG_MAX_BYTES);
 		return -1;
 	}
-	const unsigned char *s = (const unsigned char *)p->text;
-	for (size_t i = 0; i < p->len;) {
+	const unsigned char *s = (const unsigned char *)p->in.text;
+	for (size_t i = 0; i < p->in.len;) {
 		if (s[i] == 0) {
-			vc_fail(p, vc_line_of(p->text, i), "NUL byte: this is not a text file");
+			vc_fail(p, vc_line_of(p->in.text, i), "NUL byte: this is not a text file");
 			return -1;
 		}
 		uint32_t cp;
-		size_t k = utf8_next(s + i, p->len - i, &cp);
+		size_t k = utf8_next(s + i, p->in.len - i, &cp);
 		if (k == 0) {
-			vc_fail(p, vc_line_of(p->text, i),
+			vc_fail(p, vc_line_of(p->in.text, i),
 				"not valid UTF-8 (byte 0x%02x); save the file as UTF-8", s[i]);
 			return -1;
 		}
 		i += k;
 	}
 	return 0;
-}
-
-/* libinih's reader: one whole line of p->text into str (num bytes with the NUL). */
-static char *vc_read_line(char *str, int num, void *stream)
-{
-	struct viewer_parse *p = stream;
-	p->max_line = num;
-	if (p->failed || p->too_long || num < 2 || p->pos >= p->len)
-		return NULL;
-	const char *start = p->text + p->pos;
-	const char *nl = memchr(start, '\n', p->len - p->pos);
-	size_t n = nl != NULL ? (size_t)(nl - start) + 1 : p->len - p->pos;
-	p->lineno++;
-	if (n > (size_t)num - 1) {
-		p->too_long = true;
-		return NULL;
-	}
-	memcpy(str, start, n);
-	str[n] = '\0';
-	p->pos += n;
-	p->indented = n > 0 && (start[0] == ' ' || start[0] == '\t');
-	/* A section header names the only section there is. */
-	const char *s = start;
-	while (s < start + n && (*s == ' ' || *s == '\t'))
-		s++;
-	if (s < start + n && *s == '[') {
-		const char *close = memchr(s, ']', (size_t)(start + n - s));
-		size_t sl = close != NULL ? (size_t)(close - s - 1) : 0;
-		if (close != NULL &&
-		    (sl != strlen(VIEWER_SECTION) || memcmp(s + 1, VIEWER_SECTION, sl) != 0))
-			vc_fail(p, p->lineno, "unknown section [%.*s]; the only section is [%s]",
-				(int)(sl > 64 ? 64 : sl), s + 1, VIEWER_SECTION);
-	}
-	return str;
 }
 
 /* True if every byte of s is allowed in a user name (as the server's users file). */
@@ -189,11 +122,11 @@ static int vc_set(struct viewer_parse *p, enum viewer_key k, const char *value)
 	}
 	size_t n = strlen(value);
 	if (n >= size) {
-		vc_fail(p, p->lineno, "%s: value longer than %zu bytes", name, size - 1);
+		vc_fail(p, p->in.lineno, "%s: value longer than %zu bytes", name, size - 1);
 		return -1;
 	}
 	if (vc_has_control(value)) {
-		vc_fail(p, p->lineno, "%s: the value contains a control character (tab?)", name);
+		vc_fail(p, p->in.lineno, "%s: the value contains a control character (tab?)", name);
 		return -1;
 	}
 	if (k == VK_SERVER && n > 0) {
@@ -201,18 +134,18 @@ static int vc_set(struct viewer_parse *p, enum viewer_key k, const char *value)
 		int port;
 		if (pgc_parse_server_url(value, VIEWER_DEFAULT_PORT, host, sizeof host, &port, msg,
 					 sizeof msg) != 0) {
-			vc_fail(p, p->lineno, "server: %s", msg);
+			vc_fail(p, p->in.lineno, "server: %s", msg);
 			return -1;
 		}
 	}
 	if (k == VK_USER && !vc_user_valid(value)) {
-		vc_fail(p, p->lineno,
+		vc_fail(p, p->in.lineno,
 			"user: \"%s\" is not a user name (letters, digits, . _ @ - only)", value);
 		return -1;
 	}
 	if (k == VK_LANGUAGE && n > 0 && strcmp(value, "ja") != 0 && strcmp(value, "en") != 0 &&
 	    strcmp(value, "auto") != 0) {
-		vc_fail(p, p->lineno, "language: \"%s\" is not one of ja, en, auto", value);
+		vc_fail(p, p->in.lineno, "language: \"%s\" is not one of ja, en, auto", value);
 		return -1;
 	}
 	if (k == VK_LANGUAGE && n == 0)
@@ -221,19 +154,18 @@ static int vc_set(struct viewer_parse *p, enum viewer_key k, const char *value)
 	return 0;
 }
 
-static int vc_handle(struct viewer_parse *p, const char *section, const char *name,
+static int vc_handle(struct ini_lines *in, const char *section, const char *name,
 		     const char *value)
 {
-	if (p->failed)
-		return 0;
+	struct viewer_parse *p = (struct viewer_parse *)in;
 	if (section[0] == '\0') {
-		vc_fail(p, p->lineno, "\"%s\" is outside a section; put [%s] above it", name,
+		vc_fail(p, p->in.lineno, "\"%s\" is outside a section; put [%s] above it", name,
 			VIEWER_SECTION);
 		return 0;
 	}
 	if (strcmp(section, VIEWER_SECTION) != 0) {
 		/* The reader reports the header's line; this is a fallback. */
-		vc_fail(p, p->lineno, "unknown section [%s]; the only section is [%s]", section,
+		vc_fail(p, p->in.lineno, "unknown section [%s]; the only section is [%s]", section,
 			VIEWER_SECTION);
 		return 0;
 	}
@@ -241,79 +173,37 @@ static int vc_handle(struct viewer_parse *p, const char *section, const char *na
 		if (strcmp(name, viewer_key_names[k]) != 0)
 			continue;
 		if (p->set_line[k] != 0) {
-			if (p->indented)
-				vc_fail(p, p->lineno,
-					"the line starts with a space, so it would continue the "
-					"value of %s above; remove the spaces",
-					name);
-			else
-				vc_fail(p, p->lineno, "%s is set twice (first on line %d)", name,
-					p->set_line[k]);
+			vc_fail(p, p->in.lineno, "%s is set twice (first on line %d)", name,
+				p->set_line[k]);
 			return 0;
 		}
-		p->set_line[k] = p->lineno;
+		p->set_line[k] = p->in.lineno;
 		return vc_set(p, (enum viewer_key)k, value) == 0;
 	}
 	if (strcmp(name, "password") == 0)
-		vc_fail(p, p->lineno,
+		vc_fail(p, p->in.lineno,
 			"passwords are never read from this file (use --password-file for "
 			"scripts)");
 	else
-		vc_fail(p, p->lineno,
+		vc_fail(p, p->in.lineno,
 			"unknown key \"%s\" in [%s] (known: server, ca_file, user, language)", name,
 			VIEWER_SECTION);
 	return 0;
 }
 
-/* libinih's handler, whichever signature this build of the library uses. */
-#if INI_HANDLER_LINENO
-static int vc_handler(void *user, const char *section, const char *name, const char *value,
-		      int lineno)
-{
-	(void)lineno; /* equals the reader's count, which every build has */
-	return vc_handle(user, section, name, value);
-}
-#else
-static int vc_handler(void *user, const char *section, const char *name, const char *value)
-{
-	return vc_handle(user, section, name, value);
-}
-#endif
-
 int viewer_config_parse(struct viewer_config *c, const char *name, const char *text, size_t len,
 			char *err, size_t errlen)
 {
-	struct viewer_parse p;
-	memset(&p, 0, sizeof p);
-	p.c = *c;
-	p.name = name;
-	p.err = err;
-	p.errlen = errlen;
-	p.text = text;
-	p.len = len;
-	if (vc_check_bytes(&p) != 0)
+	struct viewer_parse p = { .in = { .name = name,
+					  .err = err,
+					  .errlen = errlen,
+					  .text = text,
+					  .len = len,
+					  .only_section = VIEWER_SECTION,
+					  .syntax = "[" VIEWER_SECTION "] or key = value" },
+				  .c = *c };
+	if (vc_check_bytes(&p) != 0 || ini_lines_parse(&p.in, vc_handle) != 0)
 		return -1;
-	/* A UTF-8 byte order mark (Windows Notepad) is not part of the first line. */
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		p.pos = 3;
-	int rc = ini_parse_stream(vc_read_line, &p, vc_handler, &p);
-	if (rc > 0 && (!p.failed || rc < p.fail_line)) {
-		/* libinih goes on after a syntax error; report whichever came first. */
-		snprintf(err, errlen, "%s:%d: syntax error (expected [%s] or key = value)", name,
-			 rc, VIEWER_SECTION);
-		return -1;
-	}
-	if (p.failed)
-		return -1;
-	if (p.too_long) {
-		snprintf(err, errlen, "%s:%d: line too long (at most %d characters)", name,
-			 p.lineno, p.max_line - 2);
-		return -1;
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: out of memory while parsing", name);
-		return -1;
-	}
 	*c = p.c;
 	return 0;
 }

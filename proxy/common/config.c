@@ -2,11 +2,11 @@
  * config.c: INI configuration (libinih) driven by one table of keys.
  */
 #include "config.h"
+#include "ini_lines.h"
 #include "proxy_v2.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,95 +225,16 @@ void config_defaults(struct config *c)
 	limits_defaults(&c->limits);
 }
 
-/*
- * Where the INI text comes from. libinih is built with or without a line
- * number in its handler depending on the distribution (Debian's r55 has
- * none), so the reader counts lines itself and the handler takes the
- * number from there.
- * The reader hands over whole lines only: a line that does not fit the
- * parser's buffer stops the parse with an error instead of being split.
- */
-struct config_source {
-	FILE *f;          /* either a stream ... */
-	const char *text; /* ... or a string (cursor) */
-	int lineno;       /* line of the last line handed to the parser, 1-based */
-	int too_long;     /* set when a line did not fit */
-	int max_line;     /* the parser's buffer, bytes with the NUL */
-	int read_error;   /* errno of a failed read, 0 if none */
-};
-
-/* State of one parse: the first error wins. */
+/* State of one parse (read by ini_lines.c): the first error wins. */
 struct config_parse {
+	struct ini_lines in; /* first: the handler is given &in */
 	struct config *c;
-	const char *name;
-	char *err;
-	size_t errlen;
-	int failed;
-	int fail_line;             /* line of the error in err when failed */
 	int grace_line;            /* line that set reconnect_grace_s, 0 if none yet */
 	const char *grace_section; /* "limits" or "session" (the old name) */
 	int proxy_line;            /* line that set proxy_protocol, 0 if none */
-	struct config_source src;
 };
 
-/* Read one line into str (up to num bytes with the NUL); fgets contract. */
-static char *config_read_line(char *str, int num, void *stream)
-{
-	struct config_parse *p = stream;
-	struct config_source *src = &p->src;
-	int len = 0, ch;
-	src->max_line = num;
-	if (p->failed || src->too_long || src->read_error || num < 2)
-		return NULL;
-	errno = 0;
-	for (;;) {
-		if (src->f != NULL) {
-			ch = getc(src->f);
-			if (ch == EOF) {
-				if (ferror(src->f))
-					src->read_error = errno ? errno : EIO;
-				break;
-			}
-		} else {
-			ch = (unsigned char)*src->text;
-			if (ch == '\0')
-				break;
-			src->text++;
-		}
-		if (len == num - 1) {
-			/* No room left and the line goes on. */
-			src->too_long = 1;
-			src->lineno++;
-			return NULL;
-		}
-		str[len++] = (char)ch;
-		if (ch == '\n')
-			break;
-	}
-	if (src->read_error || len == 0)
-		return NULL;
-	str[len] = '\0';
-	src->lineno++;
-	return str;
-}
-
-/* Record "name:line: message" as the parse's error unless one is already there. */
-static void config_fail(struct config_parse *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void config_fail(struct config_parse *p, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-	if (p->failed)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%d: %s", p->name, p->src.lineno, msg);
-	p->failed = 1;
-	p->fail_line = p->src.lineno;
-}
+#define config_fail(p, ...) ini_fail(&(p)->in, __VA_ARGS__)
 
 /* The [limits] section: the keys of node_limits.h's table. */
 #define CONFIG_LIMITS_SECTION "limits"
@@ -351,7 +272,7 @@ static int config_handle_limit(struct config_parse *p, const char *section, cons
 			    p->grace_section, p->grace_line);
 			return 0;
 		}
-		p->grace_line = p->src.lineno;
+		p->grace_line = p->in.lineno;
 		p->grace_section = strcmp(section, "session") == 0 ? "session"
 								   : CONFIG_LIMITS_SECTION;
 	}
@@ -362,12 +283,11 @@ static int config_handle_limit(struct config_parse *p, const char *section, cons
 	return 1;
 }
 
-static int config_handle(struct config_parse *p, const char *section, const char *name,
+static int config_handle(struct ini_lines *in, const char *section, const char *name,
 			 const char *value)
 {
+	struct config_parse *p = (struct config_parse *)in;
 	char msg[320];
-	if (p->failed)
-		return 0;
 	if (section[0] == '\0') {
 		config_fail(p, "key \"%s\" outside any [section]", name);
 		return 0;
@@ -385,7 +305,7 @@ static int config_handle(struct config_parse *p, const char *section, const char
 			continue;
 		if (config_set(p->c, k, value, msg, sizeof msg) == 0) {
 			if (k->offset == offsetof(struct config, proxy_protocol))
-				p->proxy_line = p->src.lineno;
+				p->proxy_line = p->in.lineno;
 			return 1;
 		}
 		config_fail(p, "%s", msg);
@@ -394,21 +314,6 @@ static int config_handle(struct config_parse *p, const char *section, const char
 	config_fail(p, "unknown key \"%s\" in section [%s]", name, section);
 	return 0;
 }
-
-/* libinih's handler, whichever signature this build of the library uses. */
-#if INI_HANDLER_LINENO
-static int config_handler(void *user, const char *section, const char *name, const char *value,
-			  int lineno)
-{
-	(void)lineno; /* equals the reader's count, which every build has */
-	return config_handle(user, section, name, value);
-}
-#else
-static int config_handler(void *user, const char *section, const char *name, const char *value)
-{
-	return config_handle(user, section, name, value);
-}
-#endif
 
 /* An address that binds every interface (and so clashes with any other). */
 static bool config_wildcard(const char *addr)
@@ -526,62 +431,44 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 	return 0;
 }
 
-/* Run libinih over p->src and turn the outcome into 0 or -1 + "name:line: ...". */
+/* Parse p->in's text, then the checks across keys. 0, or -1 + "name:line: ...". */
 static int config_run(struct config_parse *p)
 {
-	int rc = ini_parse_stream(config_read_line, p, config_handler, p);
-	if (rc > 0 && (!p->failed || rc < p->fail_line)) {
-		/* libinih goes on after a syntax error; report whichever came first. */
-		snprintf(p->err, p->errlen,
-			 "%s:%d: syntax error (expected [section] or key = value)", p->name, rc);
+	if (ini_lines_parse(&p->in, config_handle) != 0)
 		return -1;
-	}
-	if (p->failed)
-		return -1;
-	if (p->src.read_error) {
-		snprintf(p->err, p->errlen, "%s:%d: cannot read: %s", p->name, p->src.lineno + 1,
-			 strerror(p->src.read_error));
-		return -1;
-	}
-	if (p->src.too_long) {
-		config_fail(p, "line too long (the INI parser takes at most %d characters a line)",
-			    p->src.max_line - 3);
-		return -1;
-	}
-	if (rc < 0) {
-		snprintf(p->err, p->errlen, "%s: out of memory while parsing", p->name);
-		return -1;
-	}
 	if (p->c->proxy_protocol &&
 	    p->c->proxy_trusted[strspn(p->c->proxy_trusted, " \t")] == '\0') {
-		snprintf(p->err, p->errlen,
+		snprintf(p->in.err, p->in.errlen,
 			 "%s:%d: proxy_protocol = on needs proxy_trusted: the addresses of the "
 			 "balancers allowed to send a PROXY header (e.g. proxy_trusted = 10.0.0.5, "
 			 "10.0.0.6); without it every staff connection would be refused",
-			 p->name, p->proxy_line);
+			 p->in.name, p->proxy_line);
 		return -1;
 	}
-	return config_validate(p->c, p->name, p->err, p->errlen);
+	return config_validate(p->c, p->in.name, p->in.err, p->in.errlen);
 }
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	struct config_parse p = { .c = c, .name = path, .err = err, .errlen = errlen };
-	p.src.f = fopen(path, "r");
-	if (p.src.f == NULL) {
+	struct config_parse p = { .c = c,
+				  .in = { .name = path, .err = err, .errlen = errlen } };
+	p.in.f = fopen(path, "r");
+	if (p.in.f == NULL) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	int rc = config_run(&p);
-	fclose(p.src.f);
+	fclose(p.in.f);
 	return rc;
 }
 
 int config_parse_string(struct config *c, const char *name, const char *text, char *err,
 			size_t errlen)
 {
-	struct config_parse p = { .c = c, .name = name, .err = err, .errlen = errlen };
-	p.src.text = text;
+	struct config_parse p = {
+		.c = c, .in = { .name = name, .err = err, .errlen = errlen, .text = text }
+	};
+	p.in.len = strlen(text);
 	return config_run(&p);
 }
 

@@ -13,9 +13,12 @@
  *     user = admin
  *     password_file = /root/.pixelgate-admin   ; only its owner may read it
  *
- * '#' or ';' at the start of a line, or after a space, starts a comment.
- * Unknown sections or keys, a line without '=', an empty value, a line over
- * CTL_CONF_LINE_MAX bytes or a control character (NUL included) are errors
+ * Read as every INI file of pixelgate is (ini_lines.h): '#' or ';' at the
+ * start of a line, or ';' after a space, starts a comment; a line holds at
+ * most 198 characters (libinih's buffer); an indented line after a key,
+ * which libinih would take as more of that value, is refused. Unknown
+ * sections or keys, a line that is neither [pixelgatectl] nor key = value,
+ * an empty value or a control character (NUL included) are errors
  * ("file:line: message").
  * A relative ca_file or password_file is taken relative to the directory of
  * the file that names it.
@@ -31,7 +34,6 @@
 /* Relative to $XDG_CONFIG_HOME, or to ~/.config without it. */
 #define CTL_CONF_USER "pixelgate/pixelgatectl.conf"
 #define CTL_CONF_FILE_MAX (64 * 1024) /* bytes a config file may hold */
-#define CTL_CONF_LINE_MAX 1024        /* bytes on one line, without "\n" */
 #define CTL_URL_MAX 512               /* bytes of a server address */
 #define CTL_HOST_MAX 256              /* bytes of a host name, with the NUL */
 #define CTL_PATH_MAX 4096             /* bytes of a path, with the NUL */

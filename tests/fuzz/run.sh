@@ -55,10 +55,10 @@ fuzz_record         16384  @gw proxy/common/rfb_stream.c
 fuzz_rfb_filter     2048   proxy/common/rfb_filter.c
 fuzz_rfb_stream     16384  tests/fuzz/support.c -lvncclient
 fuzz_viewer_config  4096   -I viewer -I client -I proxy/common cflags:sdl2 viewer/viewer_config.c client/client_url.c
-                           pkg:inih
+                           proxy/common/ini_lines.c pkg:inih
 '
 GW='-I proxy/gateway cflags:libwebsockets tests/fuzz/gw_stubs.c tests/fuzz/support.c
-    proxy/common/config.c proxy/common/node_limits.c proxy/common/lockout.c
+    proxy/common/config.c proxy/common/ini_lines.c proxy/common/node_limits.c proxy/common/lockout.c
     proxy/common/ticket.c proxy/common/proxy_v2.c -ljansson -linih -lcrypto'
 
 die() {

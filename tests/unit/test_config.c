@@ -253,6 +253,15 @@ static const struct bad_conf bad_confs[] = {
 	  "site.conf:4: recording: \"some\" is not off, all or users" },
 	{ "[audit]\nrecording_retention_days = -1\n",
 	  "site.conf:2: recording_retention_days: -1 is out of range 0..36500" },
+	/* the reader every INI file shares (ini_lines.c) */
+	{ "[server] port\nlisten_port = 8443\n",
+	  "site.conf:1: text after the section header [server]" },
+	{ "[server]\nlisten_address = 127.0.0.1\n  listen_port = 8443\n",
+	  "site.conf:3: the line starts with a space, so it would continue the value of "
+	  "listen_address above; remove the spaces" },
+	{ "[server]\nlisten_address = 127.0.0.1\x1b[2J\n",
+	  "site.conf:2: control character in the line" },
+	{ "[server]\r\nlisten_port = 84\r43\r\n", "site.conf:2: control character in the line" },
 };
 
 Test(config, each_mistake_is_reported_with_its_line)
@@ -264,7 +273,7 @@ Test(config, each_mistake_is_reported_with_its_line)
 		cr_assert_eq(config_parse_string(&c, "site.conf", bad_confs[i].text, err,
 						 sizeof err),
 			     -1, "case %zu accepted", i);
-		cr_assert_str_eq(err, bad_confs[i].message, "case %zu", i);
+		cr_assert_str_eq(err, bad_confs[i].message, "case %zu: %s", i, err);
 	}
 }
 
