@@ -182,6 +182,8 @@ int cdp_timeout_ms(const struct cdp *c);
 void cdp_tick(struct cdp *c, bool flush);
 
 int cdp_init(struct cdp *c, int wfd, int rfd, int ctrl_fd);
+/* Send the gateway a browser event (IPC_EVENT, JSON text; it audits it), logged. */
+void session_send_event(int ctrl_fd, const char *ev);
 /*
  * Send the session's opening commands: download denial (default context)
  * and target discovery. Their answers arrive later through cdp_read(). 0, or

@@ -345,11 +345,16 @@ static bool cdp_is_repeat(struct cdp *c, const char *event)
 	return repeat;
 }
 
-static void cdp_forward(struct cdp *c, const char *ev)
+void session_send_event(int ctrl_fd, const char *ev)
 {
 	log_info("browser event: %s", ev);
-	if (ipc_send(c->ctrl_fd, IPC_EVENT, ev, strlen(ev), -1) != 0)
-		log_warn("%s: cannot forward event: %s", __func__, strerror(errno));
+	if (ipc_send(ctrl_fd, IPC_EVENT, ev, strlen(ev), -1) != 0)
+		log_warn("cannot send the gateway a browser event: %s", strerror(errno));
+}
+
+static void cdp_forward(struct cdp *c, const char *ev)
+{
+	session_send_event(c->ctrl_fd, ev);
 }
 
 static bool cdp_title_is_placeholder(json_t *ev);

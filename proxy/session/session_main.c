@@ -200,9 +200,7 @@ static void worker_send_event(struct worker *s, json_t *ev)
 	json_decref(ev);
 	if (text == NULL)
 		return;
-	log_info("browser event: %s", text);
-	if (ipc_send(s->ctrl_fd, IPC_EVENT, text, strlen(text), -1) != 0)
-		log_warn("%s: cannot send the event: %s", __func__, strerror(errno));
+	session_send_event(s->ctrl_fd, text);
 	free(text);
 }
 
