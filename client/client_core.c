@@ -286,12 +286,29 @@ static char *rfb_no_password(rfbClient *cl)
 	return NULL;
 }
 
+rfbClient *pgc_rfb_client_new(const char *host)
+{
+	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
+	rfbClient *cl = rfbGetClient(8, 3, 4);
+	if (cl == NULL)
+		return NULL;
+	free(cl->serverHost);
+	cl->serverHost = strdup(host);
+	if (cl->serverHost == NULL) {
+		pgc_rfb_client_free(cl);
+		return NULL;
+	}
+	cl->canHandleNewFBSize = TRUE;
+	cl->appData.encodingsString = "tight zrle zlib hextile copyrect raw";
+	SetClientAuthSchemes(cl, auth_none, -1);
+	return cl;
+}
+
 /* Creates the libvncclient instance on the client end of the socketpair and
    runs the RFB handshake. Returns 0, or -1 with a reason in err. */
 static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 {
-	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
-	rfbClient *cl = rfbGetClient(8, 3, 4);
+	rfbClient *cl = pgc_rfb_client_new("pixelgate");
 	bool closed, by_guard, ok;
 	char reason[256];
 	int code;
@@ -300,13 +317,9 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 		pgc_set_msg(err, errlen, "out of memory");
 		return -1;
 	}
-	free(cl->serverHost);
-	cl->serverHost = strdup("pixelgate");
 	cl->listenSpecified = TRUE; /* the socket is connected: do not dial */
 	cl->sock = c->fd_client;
 	c->fd_client = -1; /* rfbClientCleanup() closes it now */
-	cl->canHandleNewFBSize = TRUE;
-	cl->appData.encodingsString = "tight zrle zlib hextile copyrect raw";
 	cl->appData.shareDesktop = TRUE;
 	cl->GetPassword = rfb_no_password;
 	cl->MallocFrameBuffer = rfb_alloc_fb;
@@ -317,7 +330,6 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 		cl->appData.useRemoteCursor = TRUE;
 		cl->GotCursorShape = rfb_got_cursor;
 	}
-	SetClientAuthSchemes(cl, auth_none, -1);
 	rfbClientSetClientData(cl, &pgc_rfb_tag, c);
 
 	tl_rfb_err[0] = tl_rfb_log[0] = '\0';

@@ -175,5 +175,10 @@ void pgc_free(struct pgc_conn *c);
  * NULL is fine.
  */
 void pgc_rfb_client_free(rfbClient *cl);
+/* A libvncclient instance as every client of pixelgate makes it: 32 bpp in
+   host order (rfbGetClient(8, 3, 4)), resizable, the encodings the gateway
+   allows, None authentication only, host in serverHost (a recording's path
+   for playback). NULL when out of memory. */
+rfbClient *pgc_rfb_client_new(const char *host);
 
 #endif

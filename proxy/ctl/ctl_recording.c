@@ -176,7 +176,6 @@ static int ctl_recording_check(const char *file, char *why, size_t whylen)
 /* Export file's frames into dir every every_s seconds; exit status. */
 static int ctl_recording_export(const char *file, const char *dir, double every_s)
 {
-	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
 	char path[4096];
 	int n = 0, rc = 1;
 	char why[256];
@@ -192,16 +191,11 @@ static int ctl_recording_export(const char *file, const char *dir, double every_
 		return 1;
 	}
 	rfbClientLog = ctl_rfb_quiet;
-	rfbClient *cl = rfbGetClient(8, 3, 4); /* as the viewer (client/client_core.c) */
+	rfbClient *cl = pgc_rfb_client_new(file); /* as the viewer's */
 	if (cl == NULL)
 		return 1;
-	free(cl->serverHost);
-	cl->serverHost = strdup(file);
 	cl->serverPort = -1; /* playback of a vncrec file */
-	cl->canHandleNewFBSize = TRUE;
-	cl->appData.encodingsString = "tight zrle zlib hextile copyrect raw";
-	SetClientAuthSchemes(cl, auth_none, -1);
-	if (cl->serverHost == NULL || !rfbInitClient(cl, NULL, NULL)) {
+	if (!rfbInitClient(cl, NULL, NULL)) {
 		/* rfbInitClient() has freed cl */
 		fprintf(stderr, "pixelgatectl: %s: not a readable recording\n", file);
 		return 1;
