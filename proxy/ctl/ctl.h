@@ -12,10 +12,20 @@
 #define CTL_EXIT_REFUSED 1     /* the server refused (HTTP 4xx/5xx), or a local error */
 #define CTL_EXIT_UNREACHABLE 2 /* no answer: connection, TLS or timeout */
 
+/* The users file of the users-file commands without -c or --users-file. */
+#define CTL_DEFAULT_USERS_FILE "/etc/pixelgate/users"
+
 #include <stdio.h>
 
-/* The --help text of every command (ctl_main.c). */
+/* The --help text of every command (ctl_usage.c). */
 void ctl_usage(FILE *out);
+
+/*
+ * A usage mistake: print "pixelgatectl: what" and where help is on stderr
+ * (ctl_usage.c). Returns CTL_EXIT_REFUSED, the exit status of every usage
+ * error.
+ */
+int ctl_usage_error(const char *what);
 
 /* Print "pixelgatectl: message" on stderr (ctl_error.c). */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

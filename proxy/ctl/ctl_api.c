@@ -48,14 +48,6 @@ struct ctl_api {
 	char auth[CTL_AUTH_MAX]; /* "Basic ...", "" until asked for */
 };
 
-/* A usage mistake: say what, then where help is. Returns CTL_EXIT_REFUSED. */
-static int ctl_api_usage(const char *what)
-{
-	ctl_error("%s", what);
-	fputs(CTL_NAME ": try '" CTL_NAME " --help'\n", stderr);
-	return CTL_EXIT_REFUSED;
-}
-
 /* Read the config files into c->conf. 0 or -1 after a message. */
 static int ctl_api_config(struct ctl_api *c)
 {
@@ -350,7 +342,7 @@ static int ctl_api_limits_set(struct ctl_api *c)
 	struct pgc_http_response res;
 	char err[512], *body;
 	if (ctl_limits_body(c->o.settings, c->o.nsettings, &body, err, sizeof err) != 0)
-		return ctl_api_usage(err);
+		return ctl_usage_error(err);
 	int rc = ctl_api_call(c, "limits set", "PATCH", "/api/v1/limits", true, body, &res);
 	free(body);
 	if (rc != CTL_EXIT_OK)
@@ -446,7 +438,7 @@ int ctl_api_main(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if (rc != 0)
-		return ctl_api_usage(err);
+		return ctl_usage_error(err);
 	if (c.o.arg != NULL && c.o.cmd != CTL_CMD_SESSIONS_KILL &&
 	    c.o.cmd != CTL_CMD_FORENSICS_DEL && ctl_api_check_name(c.o.arg) != 0)
 		return CTL_EXIT_REFUSED;

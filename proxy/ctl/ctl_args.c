@@ -13,23 +13,26 @@
 
 #include "ctl_format.h"
 
-/* An option that takes a value. */
-struct ctl_valopt {
-	const char *name;
-	size_t offset; /* into struct ctl_opts, of a const char * */
+/*
+ * The options of the admin API commands, value options first (their values
+ * go to vals[k] of ctl_getopt() in this order). -c and --users-file are the
+ * users-file commands' (ctl_main.c): known here so that the command word is
+ * found past their values, and refused by ctl_args_parse() with a pointer.
+ */
+static const struct option ctl_longopts[] = {
+	{ "server", required_argument, NULL, 'v' },
+	{ "ca", required_argument, NULL, 'v' },
+	{ "user", required_argument, NULL, 'v' },
+	{ "password-file", required_argument, NULL, 'v' },
+	{ "config", required_argument, NULL, 'v' },
+	{ "new-password-file", required_argument, NULL, 'v' },
+	{ "users-file", required_argument, NULL, 'c' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "admin", no_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
-
-static const struct ctl_valopt ctl_valopts[] = {
-	{ "--server", offsetof(struct ctl_opts, server) },
-	{ "--ca", offsetof(struct ctl_opts, ca_file) },
-	{ "--user", offsetof(struct ctl_opts, user) },
-	{ "--password-file", offsetof(struct ctl_opts, password_file) },
-	{ "--config", offsetof(struct ctl_opts, config_file) },
-	{ "--new-password-file", offsetof(struct ctl_opts, new_password_file) },
-};
-
-/* Options with a value of the users-file commands (ctl_main.c) too. */
-static const char *const ctl_other_valopts[] = { "-c", "--users-file" };
+#define CTL_SHORTOPTS "-:hc:"
 
 static const char *const ctl_cmd_names[] = {
 	[CTL_CMD_STATUS] = "status",
@@ -57,58 +60,76 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 	return "?";
 }
 
-const char *ctl_args_command_word(int argc, char *const *argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strcmp(arg, "--") == 0)
-			return i + 1 < argc ? argv[i + 1] : NULL;
-		if (arg[0] != '-' || arg[1] == '\0')
-			return arg;
-		bool takes_value = false;
-		for (size_t k = 0; k < sizeof ctl_valopts / sizeof ctl_valopts[0]; k++)
-			if (strcmp(arg, ctl_valopts[k].name) == 0)
-				takes_value = true;
-		for (size_t k = 0; k < sizeof ctl_other_valopts / sizeof ctl_other_valopts[0]; k++)
-			if (strcmp(arg, ctl_other_valopts[k]) == 0)
-				takes_value = true;
-		if (takes_value)
-			i++;
-	}
-	return NULL;
-}
+static bool ctl_getopt_rest; /* "--" was seen: the rest are words */
 
-/*
- * If argv[*i] is one of the value options ("--x V" or "--x=V"), store V,
- * advance *i and return 1; 0 if it is not; -1 with err when the value is
- * missing or empty or the option is repeated.
- */
-static int ctl_take_value(int argc, char *const *argv, int *i, struct ctl_opts *o, char *err,
-			  size_t errlen)
+int ctl_getopt(int argc, char *const *argv, const char *shortopts, const struct option *lo,
+	       const char **vals, char *err, size_t errlen)
 {
-	const char *arg = argv[*i];
-	for (size_t k = 0; k < sizeof ctl_valopts / sizeof ctl_valopts[0]; k++) {
-		const char *name = ctl_valopts[k].name;
-		size_t n = strlen(name);
-		const char *v;
-		if (strcmp(arg, name) == 0) {
-			if (*i + 1 >= argc)
-				return ctl_fail(err, errlen, "%s needs a value", name);
-			v = argv[++*i];
-		} else if (strncmp(arg, name, n) == 0 && arg[n] == '=') {
-			v = arg + n + 1;
-		} else {
-			continue;
-		}
-		const char **slot = (const char **)(void *)((char *)o + ctl_valopts[k].offset);
-		if (*slot != NULL)
-			return ctl_fail(err, errlen, "%s given twice", name);
-		if (v[0] == '\0')
-			return ctl_fail(err, errlen, "%s needs a non-empty value", name);
-		*slot = v;
+	int at = optind > 0 ? optind : 1, k = -1, c;
+	const char *a = at < argc ? argv[at] : "";
+
+	if (optind == 0)
+		ctl_getopt_rest = false;
+	if (ctl_getopt_rest) {
+		if (optind >= argc)
+			return -1;
+		optarg = argv[optind++];
 		return 1;
 	}
-	return 0;
+	/* Long options in full only (no abbreviations), short ones alone. */
+	if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
+		bool known = a[1] != '-' && a[2] == '\0';
+		for (int i = 0; a[1] == '-' && lo[i].name != NULL; i++) {
+			size_t n = strlen(lo[i].name);
+			known |= strncmp(a + 2, lo[i].name, n) == 0 &&
+			    (a[2 + n] == '\0' || a[2 + n] == '=');
+		}
+		if (!known) {
+			optind = at + 1;
+			ctl_fail(err, errlen, "unknown option \"%s\"", a);
+			return '?';
+		}
+	}
+	opterr = 0;
+	c = getopt_long(argc, argv, shortopts, lo, &k);
+	if (c == -1 && optind < argc) {
+		ctl_getopt_rest = true;
+		optarg = argv[optind++];
+		return 1;
+	}
+	if (c == ':' || c == '?') {
+		if (c == ':')
+			ctl_fail(err, errlen, "%s needs a value", argv[at]);
+		else
+			ctl_fail(err, errlen, "unknown option \"%s\"", argv[at]);
+		return '?';
+	}
+	/* A short option: getopt_long() left k alone; find its long one. */
+	for (int i = 0; k < 0 && c > 1 && lo[i].name != NULL; i++)
+		if (lo[i].val == c)
+			k = i;
+	if (k >= 0 && lo[k].has_arg == required_argument) {
+		if (vals[k] != NULL || optarg[0] == '\0') {
+			ctl_fail(err, errlen,
+				 vals[k] != NULL ? "--%s given twice"
+						 : "--%s needs a non-empty value",
+				 lo[k].name);
+			return '?';
+		}
+		vals[k] = optarg;
+	}
+	return c;
+}
+
+const char *ctl_args_command_word(int argc, char *const *argv)
+{
+	const char *vals[sizeof ctl_longopts / sizeof ctl_longopts[0]] = { 0 };
+	int c;
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, CTL_SHORTOPTS, ctl_longopts, vals, NULL, 0)) != -1)
+		if (c == 1)
+			return optarg;
+	return NULL;
 }
 
 /* The users subcommands that take a NAME. */
@@ -240,47 +261,34 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 int ctl_args_parse(int argc, char *const *argv, struct ctl_opts *o, char *err, size_t errlen)
 {
 	const char *pos[CTL_SETTINGS_MAX + 3];
-	int npos = 0;
-	bool options_done = false;
+	const char *vals[sizeof ctl_longopts / sizeof ctl_longopts[0]] = { 0 };
+	int npos = 0, c;
 	memset(o, 0, sizeof *o);
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		int rc;
-		if (options_done || arg[0] != '-' || arg[1] == '\0') {
-			if (npos == (int)(sizeof pos / sizeof pos[0]))
-				return ctl_fail(err, errlen, "too many arguments (from \"%s\" on)",
-						arg);
-			pos[npos++] = arg;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			options_done = true;
-			continue;
-		}
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, CTL_SHORTOPTS, ctl_longopts, vals, err, errlen)) != -1) {
+		if (c == '?')
+			return -1;
+		if (c == 'h')
 			return 1;
-		if (strcmp(arg, "--json") == 0) {
-			o->json = true;
-			continue;
-		}
-		if (strcmp(arg, "--admin") == 0) {
-			o->admin = true;
-			continue;
-		}
-		if ((rc = ctl_take_value(argc, argv, &i, o, err, errlen)) != 0) {
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--users-file") == 0 ||
-		    strncmp(arg, "--users-file=", 13) == 0)
+		if (c == 'c') /* -c V, --users-file V or --users-file=V, named as typed */
 			return ctl_fail(
 			    err, errlen,
 			    "%s goes with the users-file commands (pixelgatectl user ...); "
 			    "the admin API commands take --config FILE",
-			    arg);
-		return ctl_fail(err, errlen, "unknown option \"%s\"", arg);
+			    optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1]);
+		o->json |= c == 'j';
+		o->admin |= c == 'a';
+		if (c == 1 && npos == (int)(sizeof pos / sizeof pos[0]))
+			return ctl_fail(err, errlen, "too many arguments (from \"%s\" on)", optarg);
+		if (c == 1)
+			pos[npos++] = optarg;
 	}
+	o->server = vals[0];
+	o->ca_file = vals[1];
+	o->user = vals[2];
+	o->password_file = vals[3];
+	o->config_file = vals[4];
+	o->new_password_file = vals[5];
 	if (npos == 0)
 		return ctl_fail(err, errlen, "no command given");
 	if (ctl_parse_words(pos, npos, o, err, errlen) != 0)

@@ -17,6 +17,7 @@
 #ifndef PIXELGATE_CTL_ARGS_H
 #define PIXELGATE_CTL_ARGS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -66,6 +67,20 @@ struct ctl_opts {
  * was given (o is then incomplete), or -1 with what is wrong in err.
  */
 int ctl_args_parse(int argc, char *const *argv, struct ctl_opts *o, char *err, size_t errlen);
+
+/*
+ * getopt_long() for every command line of pixelgatectl, with its own
+ * messages. Start each argv with optind = 0. shortopts begins with "-:":
+ * argv is taken in order and left as it is, a word that is not an option
+ * comes back as 1 with the word in optarg, and so does every word after
+ * "--". Long options must be spelt in full. The value of the option lo[k]
+ * (required_argument; put those first) goes to vals[k], which must be NULL
+ * until then: an option given twice or with an empty value is refused.
+ * Returns the option's val, 1 for a word, -1 at the end, or '?' with what
+ * is wrong in err (an unknown option, a missing or empty value, a repeat).
+ */
+int ctl_getopt(int argc, char *const *argv, const char *shortopts, const struct option *lo,
+	       const char **vals, char *err, size_t errlen);
 
 /*
  * The first word of argv that is not an option or an option's value: the

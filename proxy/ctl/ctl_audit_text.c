@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "audit_chain.h"
+#include "ctl_args.h"
 #include "ctl_format.h"
 
 int ctl_audit_parse_time(const char *text, int64_t *unix_ms, char *err, size_t errlen)
@@ -416,97 +417,69 @@ void ctl_audit_sessions_free(struct ctl_audit_sessions *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* The value options of `audit`, and which subcommands take them. */
+/* The options of `audit`, value options first. */
+static const struct option ctl_audit_longopts[] = {
+	{ "key-file", required_argument, NULL, 'v' },
+	{ "dir", required_argument, NULL, 'v' },
+	{ "head", required_argument, NULL, 'v' },
+	{ "user", required_argument, NULL, 'v' },
+	{ "since", required_argument, NULL, 'v' },
+	{ "until", required_argument, NULL, 'v' },
+	{ "event", required_argument, NULL, 'v' },
+	{ "url-contains", required_argument, NULL, 'v' },
+	{ "session", required_argument, NULL, 'v' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+#define CTL_AUDIT_NOPTS 9 /* value options */
+
+/* Which subcommands take each value option above, in its order. */
 enum {
 	CTL_AUDIT_ON_VERIFY = 1 << CTL_AUDIT_VERIFY,
 	CTL_AUDIT_ON_QUERY = 1 << CTL_AUDIT_QUERY,
-	CTL_AUDIT_ON_SESSIONS = 1 << CTL_AUDIT_SESSIONS,
+	CTL_AUDIT_ON_QS = 1 << CTL_AUDIT_QUERY | 1 << CTL_AUDIT_SESSIONS,
 };
-
-struct ctl_audit_opt {
-	const char *name;
-	int on;
-	const char *where; /* for the message */
+static const int ctl_audit_opt_on[CTL_AUDIT_NOPTS] = {
+	CTL_AUDIT_ON_VERIFY,                   /* --key-file */
+	CTL_AUDIT_ON_VERIFY | CTL_AUDIT_ON_QS, /* --dir */
+	CTL_AUDIT_ON_VERIFY,                   /* --head */
+	CTL_AUDIT_ON_QS,                       /* --user */
+	CTL_AUDIT_ON_QS,                       /* --since */
+	CTL_AUDIT_ON_QS,                       /* --until */
+	CTL_AUDIT_ON_QUERY,                    /* --event */
+	CTL_AUDIT_ON_QUERY,                    /* --url-contains */
+	CTL_AUDIT_ON_QUERY,                    /* --session */
 };
-
-static const struct ctl_audit_opt ctl_audit_opts[] = {
-	{ "--key-file", CTL_AUDIT_ON_VERIFY, "audit verify" },
-	{ "--dir", CTL_AUDIT_ON_VERIFY | CTL_AUDIT_ON_QUERY | CTL_AUDIT_ON_SESSIONS, "" },
-	{ "--head", CTL_AUDIT_ON_VERIFY, "audit verify" },
-	{ "--user", CTL_AUDIT_ON_QUERY | CTL_AUDIT_ON_SESSIONS, "audit query or audit sessions" },
-	{ "--since", CTL_AUDIT_ON_QUERY | CTL_AUDIT_ON_SESSIONS, "audit query or audit sessions" },
-	{ "--until", CTL_AUDIT_ON_QUERY | CTL_AUDIT_ON_SESSIONS, "audit query or audit sessions" },
-	{ "--event", CTL_AUDIT_ON_QUERY, "audit query" },
-	{ "--url-contains", CTL_AUDIT_ON_QUERY, "audit query" },
-	{ "--session", CTL_AUDIT_ON_QUERY, "audit query" },
-};
-#define CTL_AUDIT_NOPTS (sizeof ctl_audit_opts / sizeof ctl_audit_opts[0])
 
 int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, char *err,
 			 size_t errlen)
 {
 	const char *vals[CTL_AUDIT_NOPTS] = { 0 };
 	const char *pos0 = NULL, *sub = NULL;
-	bool options_done = false, json = false;
-	int rc = -1;
+	bool json = false;
+	int rc = -1, c;
 
 	memset(a, 0, sizeof *a);
 	if (argc < 1 || (a->files = calloc((size_t)argc, sizeof *a->files)) == NULL)
 		return ctl_fail(err, errlen, "out of memory");
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (options_done || arg[0] != '-' || arg[1] == '\0') {
-			if (pos0 == NULL)
-				pos0 = arg;
-			else if (sub == NULL)
-				sub = arg;
-			else
-				a->files[a->nfiles++] = arg;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			options_done = true;
-			continue;
-		}
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "-:h", ctl_audit_longopts, vals, err, errlen)) != -1) {
+		if (c == '?')
+			goto fail;
+		if (c == 'h') {
 			rc = 1;
 			goto fail;
 		}
-		if (strcmp(arg, "--json") == 0) {
-			json = true;
+		json |= c == 'j';
+		if (c != 1)
 			continue;
-		}
-		size_t k;
-		for (k = 0; k < CTL_AUDIT_NOPTS; k++) {
-			const char *name = ctl_audit_opts[k].name;
-			size_t n = strlen(name);
-			const char *v;
-			if (strcmp(arg, name) == 0) {
-				if (i + 1 >= argc) {
-					ctl_fail(err, errlen, "%s needs a value", name);
-					goto fail;
-				}
-				v = argv[++i];
-			} else if (strncmp(arg, name, n) == 0 && arg[n] == '=') {
-				v = arg + n + 1;
-			} else {
-				continue;
-			}
-			if (vals[k] != NULL) {
-				ctl_fail(err, errlen, "%s given twice", name);
-				goto fail;
-			}
-			if (v[0] == '\0') {
-				ctl_fail(err, errlen, "%s needs a non-empty value", name);
-				goto fail;
-			}
-			vals[k] = v;
-			break;
-		}
-		if (k == CTL_AUDIT_NOPTS) {
-			ctl_fail(err, errlen, "unknown option \"%s\"", arg);
-			goto fail;
-		}
+		if (pos0 == NULL)
+			pos0 = optarg;
+		else if (sub == NULL)
+			sub = optarg;
+		else
+			a->files[a->nfiles++] = optarg;
 	}
 	if (pos0 == NULL || strcmp(pos0, "audit") != 0) {
 		ctl_fail(err, errlen, "not an audit command");
@@ -528,9 +501,13 @@ int ctl_audit_args_parse(int argc, char *const *argv, struct ctl_audit_args *a, 
 		goto fail;
 	}
 	for (size_t k = 0; k < CTL_AUDIT_NOPTS; k++)
-		if (vals[k] != NULL && !(ctl_audit_opts[k].on & (1 << a->cmd))) {
-			ctl_fail(err, errlen, "%s only goes with %s", ctl_audit_opts[k].name,
-				 ctl_audit_opts[k].where);
+		if (vals[k] != NULL && !(ctl_audit_opt_on[k] & (1 << a->cmd))) {
+			int on = ctl_audit_opt_on[k];
+			ctl_fail(err, errlen, "--%s only goes with audit %s",
+				 ctl_audit_longopts[k].name,
+				 on == CTL_AUDIT_ON_VERIFY   ? "verify"
+				     : on == CTL_AUDIT_ON_QS ? "query or audit sessions"
+							     : "query");
 			goto fail;
 		}
 	if (json && a->cmd == CTL_AUDIT_VERIFY) {

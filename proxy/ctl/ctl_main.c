@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +29,9 @@
 #include "ctl_args.h"
 #include "ctl_audit.h"
 #include "ctl_recording.h"
-#include "ctl_conf.h"
+#include "ctl_format.h"
 #include "ctl_password.h"
 #include "users.h"
-
-#define CTL_DEFAULT_USERS_FILE "/etc/pixelgate/users"
 
 /* What the command line asked for. */
 struct ctl_args {
@@ -47,185 +44,72 @@ struct ctl_args {
 	bool admin;                /* --admin */
 };
 
-void ctl_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: " CTL_NAME " [-c CONFIG] user add NAME [--admin] [--users-file F] "
-		"[--password-file F]\n"
-		"       " CTL_NAME " [-c CONFIG] user passwd NAME [--users-file F] "
-		"[--password-file F]\n"
-		"       " CTL_NAME " [-c CONFIG] user del NAME [--users-file F]\n"
-		"       " CTL_NAME " [-c CONFIG] user list [--users-file F]\n"
-		"       " CTL_NAME " [API OPTIONS] COMMAND\n"
-		"       " CTL_NAME " --help\n"
-		"\n"
-		"user: manage the pixelgate users file (default " CTL_DEFAULT_USERS_FILE ") on\n"
-		"the gateway's host, e.g. to make the first administrator.\n"
-		"\n"
-		"  -c, --config CONFIG   take users_file from this pixelgate configuration file\n"
-		"  --users-file F        the users file itself (not together with -c)\n"
-		"  --password-file F     read the password from the first line of F; without it\n"
-		"                        the password is asked twice on the terminal\n"
-		"  --admin               user add: make the user an administrator (default staff)\n"
-		"  --                    end of options (for a name that starts with '-')\n"
-		"\n"
-		"Names are 1-%d characters of A-Z a-z 0-9 . _ @ -; passwords are 8-%d bytes.\n"
-		"user add creates a missing users file (mode 0600) and refuses an existing user\n"
-		"(use user passwd). Every change rewrites the file atomically with mode 0600.\n"
-		"\n"
-		"Admin API commands (HTTPS to the gateway's admin listener, as a user with the\n"
-		"admin role):\n"
-		"\n"
-		"  status                      health, draining, sessions against the limit\n"
-		"  sessions                    the sessions on the node\n"
-		"  sessions kill ID            end a session (its viewer is told why)\n"
-		"  limits                      the limits in force\n"
-		"  limits set KEY=VALUE...     change limits at run time (all or nothing)\n"
-		"  users [list]                the users, their role and lock\n"
-		"  users add NAME [--admin]    add a user (password asked twice, or\n"
-		"                              --new-password-file F)\n"
-		"  users del NAME              delete a user\n"
-		"  users passwd NAME           set a user's password (as for add)\n"
-		"  users lock NAME | users unlock NAME\n"
-		"  users admin NAME on|off     give or take the admin role\n"
-		"  drain | undrain             stop / resume taking new sessions\n"
-		"  forensics [list]            session directories kept after the browser side\n"
-		"                              broke the RFB allow-list (forensics_dir)\n"
-		"  forensics del ID            remove one, once security staff have it\n"
-		"\n"
-		"audit verify|query|sessions: read the audit log files (see audit --help).\n"
-		"\n"
-		"API OPTIONS\n"
-		"  --server https://HOST:PORT  the admin listener (default " CTL_DEFAULT_SERVER
-		")\n"
-		"  --ca FILE                   PEM CA the server's certificate must chain to\n"
-		"  --user NAME                 the administrator to authenticate as\n"
-		"  --password-file F           their password, first line of F (only its owner\n"
-		"                              may read F); without it, asked on the terminal\n"
-		"  --config FILE               read FILE instead of " CTL_CONF_SYSTEM "\n"
-		"                              and ~/.config/" CTL_CONF_USER "\n"
-		"  --json                      print the server's JSON answer as is\n"
-		"\n"
-		"Settings come from " CTL_CONF_SYSTEM ", then\n"
-		"~/.config/" CTL_CONF_USER " ([" CTL_CONF_SECTION "] server, ca_file, user,\n"
-		"password_file), then the options. Exit status: 0 done, 1 refused by the server\n"
-		"(its HTTP status and message are printed) or a local error, 2 server unreachable\n"
-		"(connection, TLS or timeout).\n",
-		USERS_NAME_MAX, USERS_PASSWORD_MAX);
-}
+/* The options of the users-file commands, value options first. */
+static const struct option ctl_user_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "users-file", required_argument, NULL, 'v' },
+	{ "password-file", required_argument, NULL, 'v' },
+	{ "admin", no_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
-/* A usage mistake: say what, then where help is. Returns -1. */
-static int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int ctl_usage_error(const char *fmt, ...)
+/* Parse argv into a. Returns 0, 1 when --help was asked, or -1 with err. */
+static int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, size_t errlen)
 {
-	va_list ap;
-	fputs(CTL_NAME ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n" CTL_NAME ": try '" CTL_NAME " --help'\n", stderr);
-	return -1;
-}
-
-/*
- * If argv[*i] is option opt ("--x F" or "--x=F"), store its value in *val,
- * advance *i past it and return 1; 0 if it is another argument; -1 (with a
- * message) when the value is missing or the option repeated.
- */
-static int ctl_option_value(int argc, char **argv, int *i, const char *opt, const char *alias,
-			    const char **val)
-{
-	const char *arg = argv[*i];
-	const char *v = NULL;
-	size_t n = strlen(opt);
-	if (strcmp(arg, opt) == 0 || (alias != NULL && strcmp(arg, alias) == 0)) {
-		if (*i + 1 >= argc)
-			return ctl_usage_error("%s needs a value", arg);
-		v = argv[++*i];
-	} else if (strncmp(arg, opt, n) == 0 && arg[n] == '=') {
-		v = arg + n + 1;
-	} else {
-		return 0;
-	}
-	if (*val != NULL)
-		return ctl_usage_error("%s given twice", opt);
-	if (v[0] == '\0')
-		return ctl_usage_error("%s needs a non-empty value", opt);
-	*val = v;
-	return 1;
-}
-
-/* Parse argv into a. Returns 0, 1 when --help was asked, or -1 after a message. */
-static int ctl_parse_args(int argc, char **argv, struct ctl_args *a)
-{
-	const char *pos[4];
-	int npos = 0;
-	bool options_done = false;
+	const char *pos[4], *vals[3] = { 0 };
+	int npos = 0, c;
 	memset(a, 0, sizeof *a);
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		int rc;
-		if (options_done || arg[0] != '-' || arg[1] == '\0') {
-			if (npos == (int)(sizeof pos / sizeof pos[0]))
-				return ctl_usage_error("unexpected argument \"%s\"", arg);
-			pos[npos++] = arg;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			options_done = true;
-			continue;
-		}
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "-:hc:", ctl_user_opts, vals, err, errlen)) != -1) {
+		if (c == '?')
+			return -1;
+		if (c == 'h')
 			return 1;
-		if (strcmp(arg, "--admin") == 0) {
-			a->admin = true;
-			continue;
-		}
-		if ((rc = ctl_option_value(argc, argv, &i, "--config", "-c", &a->config_file)) !=
-			0 ||
-		    (rc = ctl_option_value(argc, argv, &i, "--users-file", NULL, &a->users_file)) !=
-			0 ||
-		    (rc = ctl_option_value(argc, argv, &i, "--password-file", NULL,
-					   &a->password_file)) != 0) {
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		return ctl_usage_error("unknown option \"%s\"", arg);
+		a->admin |= c == 'a';
+		if (c == 1 && npos == (int)(sizeof pos / sizeof pos[0]))
+			return ctl_fail(err, errlen, "unexpected argument \"%s\"", optarg);
+		if (c == 1)
+			pos[npos++] = optarg;
 	}
+	a->config_file = vals[0];
+	a->users_file = vals[1];
+	a->password_file = vals[2];
 	if (npos == 0)
-		return ctl_usage_error("no command given");
+		return ctl_fail(err, errlen, "no command given");
 	a->object = pos[0];
 	if (strcmp(a->object, "user") != 0)
-		return ctl_usage_error("unknown command \"%s\" (only \"user\" so far)", a->object);
+		return ctl_fail(err, errlen, "unknown command \"%s\" (only \"user\" so far)",
+				a->object);
 	if (npos < 2)
-		return ctl_usage_error("user: missing add, passwd, del or list");
+		return ctl_fail(err, errlen, "user: missing add, passwd, del or list");
 	a->verb = pos[1];
 	bool is_add = strcmp(a->verb, "add") == 0;
 	bool is_passwd = strcmp(a->verb, "passwd") == 0;
 	bool is_del = strcmp(a->verb, "del") == 0;
 	bool is_list = strcmp(a->verb, "list") == 0;
 	if (!is_add && !is_passwd && !is_del && !is_list)
-		return ctl_usage_error("unknown user command \"%s\" (add, passwd, del, list)",
-				       a->verb);
+		return ctl_fail(err, errlen, "unknown user command \"%s\" (add, passwd, del, list)",
+				a->verb);
 	if (is_list) {
 		if (npos > 2)
-			return ctl_usage_error("user list: unexpected argument \"%s\"", pos[2]);
+			return ctl_fail(err, errlen, "user list: unexpected argument \"%s\"",
+					pos[2]);
 	} else {
 		if (npos < 3)
-			return ctl_usage_error("user %s: missing NAME", a->verb);
+			return ctl_fail(err, errlen, "user %s: missing NAME", a->verb);
 		if (npos > 3)
-			return ctl_usage_error("user %s: unexpected argument \"%s\"", a->verb,
-					       pos[3]);
+			return ctl_fail(err, errlen, "user %s: unexpected argument \"%s\"", a->verb,
+					pos[3]);
 		a->name = pos[2];
 	}
 	if (a->admin && !is_add)
-		return ctl_usage_error("--admin only goes with user add");
+		return ctl_fail(err, errlen, "--admin only goes with user add");
 	if (a->password_file != NULL && !is_add && !is_passwd)
-		return ctl_usage_error("--password-file only goes with user add or user passwd");
+		return ctl_fail(err, errlen,
+				"--password-file only goes with user add or user passwd");
 	if (a->config_file != NULL && a->users_file != NULL)
-		return ctl_usage_error("give -c CONFIG or --users-file F, not both");
+		return ctl_fail(err, errlen, "give -c CONFIG or --users-file F, not both");
 	return 0;
 }
 
@@ -397,12 +281,13 @@ int main(int argc, char **argv)
 	if (cmd == NULL || strcmp(cmd, "user") != 0)
 		return ctl_api_main(argc, argv);
 	struct ctl_args a;
-	int rc = ctl_parse_args(argc, argv, &a);
+	char err[512];
+	int rc = ctl_parse_args(argc, argv, &a, err, sizeof err);
 	if (rc == 1) {
 		ctl_usage(stdout);
 		return 0;
 	}
 	if (rc != 0)
-		return 1;
+		return ctl_usage_error(err);
 	return ctl_user(&a) == 0 ? 0 : 1;
 }

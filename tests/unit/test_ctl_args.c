@@ -160,6 +160,91 @@ Test(ctl_args, too_many_settings_are_refused_not_overrun)
 	cr_assert_eq(ctl_args_parse(argc, many, &o, err, sizeof err), -1);
 }
 
+Test(ctl_args, options_are_spelt_in_full_and_alone)
+{
+	static const struct {
+		const char *argv[4];
+		const char *msg;
+	} cases[] = {
+		{ { "--serv", "https://h:1", "status" }, "unknown option \"--serv\"" },
+		{ { "status", "--js" }, "unknown option \"--js\"" },
+		{ { "status", "--json=yes" }, "unknown option \"--json=yes\"" },
+		{ { "status", "-hx" }, "unknown option \"-hx\"" },
+		{ { "status", "-x" }, "unknown option \"-x\"" },
+		{ { "status", "---json" }, "unknown option \"---json\"" },
+		{ { "--users-file", "f", "status" },
+		  "--users-file goes with the users-file commands" },
+		{ { "status", "--config=a", "--config", "b" }, "--config given twice" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[6] = { "pixelgatectl" };
+		int argc = 1;
+		for (int k = 0; k < 4 && cases[i].argv[k] != NULL; k++)
+			argv[argc++] = (char *)cases[i].argv[k];
+		struct ctl_opts o;
+		char err[256] = "";
+		cr_assert_eq(ctl_args_parse(argc, argv, &o, err, sizeof err), -1, "case %zu", i);
+		cr_assert(strstr(err, cases[i].msg) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+			  err, cases[i].msg);
+	}
+}
+
+Test(ctl_args, argv_is_left_in_order_and_each_parse_starts_afresh)
+{
+	char *argv[] = { "pixelgatectl", "sessions", "--json", "kill", "--", "-x", NULL };
+	char *copy[7];
+	struct ctl_opts o;
+	char err[256];
+	memcpy(copy, argv, sizeof argv);
+	cr_assert_eq(ctl_args_parse(6, argv, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(o.cmd, CTL_CMD_SESSIONS_KILL);
+	cr_assert_str_eq(o.arg, "-x");
+	cr_assert(o.json);
+	cr_assert_arr_eq(argv, copy, sizeof argv);
+	/* after a line with "--", options are options again */
+	cr_assert_eq(PARSE(&o, err, "--json", "status"), 0, "%s", err);
+	cr_assert(o.json);
+	cr_assert_eq(PARSE(&o, err, "status", "--server", "https://h:1"), 0, "%s", err);
+	cr_assert_str_eq(o.server, "https://h:1");
+	cr_assert_null(o.user);
+	cr_assert_not(o.json);
+}
+
+/* The options of the users-file commands (ctl_main.c): -c is --config. */
+static const struct option user_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "users-file", required_argument, NULL, 'v' },
+	{ "admin", no_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+
+Test(ctl_args, a_short_alias_shares_its_long_option_s_value)
+{
+	const char *vals[2] = { 0 };
+	char *argv[] = { "pixelgatectl", "user", "-c", "/c", "--admin", "--config=/d", NULL };
+	char err[256] = "";
+	optind = 0;
+	cr_assert_eq(ctl_getopt(6, argv, "-:c:", user_opts, vals, err, sizeof err), 1);
+	cr_assert_str_eq(optarg, "user");
+	cr_assert_eq(ctl_getopt(6, argv, "-:c:", user_opts, vals, err, sizeof err), 'c');
+	cr_assert_str_eq(vals[0], "/c");
+	cr_assert_eq(ctl_getopt(6, argv, "-:c:", user_opts, vals, err, sizeof err), 'a');
+	cr_assert_eq(ctl_getopt(6, argv, "-:c:", user_opts, vals, err, sizeof err), '?');
+	cr_assert_str_eq(err, "--config given twice");
+	cr_assert_eq(ctl_getopt(6, argv, "-:c:", user_opts, vals, err, sizeof err), -1);
+
+	char *empty[] = { "pixelgatectl", "-c", "", NULL };
+	vals[0] = NULL;
+	optind = 0;
+	cr_assert_eq(ctl_getopt(3, empty, "-:c:", user_opts, vals, err, sizeof err), '?');
+	cr_assert_str_eq(err, "--config needs a non-empty value");
+	char *missing[] = { "pixelgatectl", "list", "-c", NULL };
+	optind = 0;
+	cr_assert_eq(ctl_getopt(3, missing, "-:c:", user_opts, vals, err, sizeof err), 1);
+	cr_assert_eq(ctl_getopt(3, missing, "-:c:", user_opts, vals, err, sizeof err), '?');
+	cr_assert_str_eq(err, "-c needs a value");
+}
+
 Test(ctl_args, the_command_word_skips_options_and_their_values)
 {
 	cr_assert_str_eq(ctl_args_command_word(ARGC("user", "add", "x"), ARGV("user", "add", "x")),

@@ -514,6 +514,8 @@ Test(ctl_audit, the_command_line_refuses_what_does_not_belong)
 		{ "audit query --user", "--user needs a value" },
 		{ "audit query --user=", "--user needs a non-empty value" },
 		{ "audit query --verbose", "unknown option \"--verbose\"" },
+		{ "audit query --use yamada", "unknown option \"--use\"" },
+		{ "audit query --json=yes", "unknown option \"--json=yes\"" },
 		{ "audit query --since 2026-11-26T12:00 --until 2026-11-26T09:00",
 		  "--since must be before --until" },
 		{ "audit query --since 2026-11-26T09:00 --until 2026-11-26T09:00",
