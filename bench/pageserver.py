@@ -13,7 +13,12 @@ port as the first line of stdout; the log goes to stderr.
                           every 33 ms: every update is a full-screen one
     GET /mode?m=NAME      NAME is "static", "anim", "soak" or "noise": what
                           /start.html serves from now on (bench_session and
-                          bench_soak set it before their logins)
+                          bench_soak set it before their logins); or one of
+                          bench_peers' pages: "read" (a long page of Japanese
+                          and English text, headings, tables), "type" (a
+                          focused text area, no caret blink), "anim30" (a
+                          300 x 250 canvas redrawn every 33 ms), "idle" (a
+                          still page), "photo" (24 photo-like pictures)
 
 Both pages, CSS pixels, zoom 1, no scrolling:
     marker: left 100, top 60, 240 x 120, rgb(0,160,255); bench_session finds
@@ -149,8 +154,142 @@ setInterval(function () { cx.putImageData(frames[n++ % 4], 0, 0); }, 33);
 </body></html>
 """
 
+# The pages of bench_peers (bench/run.sh peers): the same pages for
+# pixelgate and the other VNC servers. Each has a fixed 40 x 20 marker of
+# its own colour at the top right of the viewport (MARKERS; bench_peers
+# knows the page is on screen when it sees it), scrolls to the top on every
+# load (no scroll restoration: F5 starts the page afresh) and has no caret
+# blink or other change of its own unless said.
+PEER_HEAD = """<!DOCTYPE html>
+<html lang="ja"><head><meta charset="utf-8"><title>pixelgate peers %s</title>
+<style>
+html, body { margin: 0; padding: 0; background: #ffffff; color: #202020; }
+body { font: 16px/1.6 "Noto Sans CJK JP", sans-serif; }
+#pmark { position: fixed; right: 20px; top: 10px; width: 40px; height: 20px;
+         background: %s; z-index: 10; }
+main { width: 1000px; margin: 0 auto; padding: 20px 0; }
+h1 { font-size: 28px; } h2 { font-size: 22px; border-bottom: 2px solid #3060a0; }
+table { border-collapse: collapse; } td, th { border: 1px solid #888; padding: 4px 10px; }
+th { background: #e8eef8; }
+</style>
+<script>history.scrollRestoration = "manual";
+window.addEventListener("load", function () { window.scrollTo(0, 0); });</script>
+</head><body><div id="pmark"></div>
+"""
+
+# marker colours (r, g, b) of the peers' pages; bench_peers.c has the same
+MARKERS = {"read": (255, 0, 128), "type": (0, 200, 80), "anim30": (200, 100, 0),
+           "idle": (120, 0, 255), "photo": (0, 128, 128)}
+
+
+def peer_head(mode):
+    return PEER_HEAD % (mode, "rgb(%d,%d,%d)" % MARKERS[mode])
+
+
+JA = ("\u884c\u653f\u624b\u7d9a\u306e\u30aa\u30f3\u30e9\u30a4\u30f3\u5316\u306b\u4f34\u3044\u3001"
+      "\u8077\u54e1\u306f\u30a4\u30f3\u30bf\u30fc\u30cd\u30c3\u30c8\u4e0a\u306e\u60c5\u5831\u3092"
+      "\u5b89\u5168\u306b\u95b2\u89a7\u3059\u308b\u5fc5\u8981\u304c\u3042\u308a\u307e\u3059\u3002"
+      "\u753b\u9762\u8ee2\u9001\u578b\u306e\u5206\u96e2\u74b0\u5883\u3067\u306f\u3001"
+      "\u30d6\u30e9\u30a6\u30b6\u306f\u5916\u90e8\u306e\u30bb\u30eb\u3067\u52d5\u4f5c\u3057\u3001"
+      "\u7aef\u672b\u306b\u306f\u753b\u7d20\u3060\u3051\u304c\u5c4a\u304d\u307e\u3059\u3002")
+EN = ("Staff read web pages through an isolated browser: only pixels reach the "
+      "terminal, and only keys and pointer events go back. ")
+
+
+def reading_page():
+    out = [peer_head("read"), "<main><h1>\u5206\u96e2\u95b2\u89a7\u306e\u624b\u5f15\u304d "
+           "(reading test page)</h1>"]
+    for sec in range(1, 41):
+        out.append("<h2>%d. \u7b2c%d\u7ae0 section %d</h2>" % (sec, sec, sec))
+        for par in range(3):
+            k = (sec * 7 + par * 3) % 5 + 2
+            out.append("<p>" + (JA * k)[: 40 * k] + " " + (EN * k)[: 90 * k] +
+                       " (%d-%d)</p>" % (sec, par))
+        if sec % 4 == 0:
+            out.append("<table><tr><th>\u9805\u76ee item</th><th>\u5024 value</th>"
+                       "<th>\u5099\u8003 note</th></tr>")
+            for r in range(6):
+                out.append("<tr><td>\u9805\u76ee %d-%d</td><td>%d</td><td>%s</td></tr>" %
+                           (sec, r, (sec * 131 + r * 17) % 1000, (EN * 2)[r * 7: r * 7 + 40]))
+            out.append("</table>")
+    out.append("</main></body></html>\n")
+    return "".join(out)
+
+
+TYPING = peer_head("type") + """<main><h1>\u5165\u529b typing test page</h1>
+<textarea id="t" autofocus autocomplete="off" spellcheck="false" rows="3" cols="40"
+ style="font: 32px monospace; width: 1000px; caret-color: transparent; outline: none;
+        border: 2px solid #888; resize: none"></textarea>
+<script>document.getElementById("t").focus();</script>
+</main></body></html>
+"""
+
+# 300 x 250 (an advertisement's size) changing at 30 fps, the rest still
+ANIM30 = peer_head("anim30") + """<main><h1>\u30a2\u30cb\u30e1\u30fc\u30b7\u30e7\u30f3
+animation test page</h1><p>""" + JA + EN + """</p>
+<canvas id="c" width="300" height="250"></canvas>
+<script>
+var cx = document.getElementById("c").getContext("2d"), f = 0;
+setInterval(function () {
+  f += 1;
+  var g = cx.createLinearGradient(0, 0, 300, 250);
+  g.addColorStop(0, "hsl(" + (f * 3 % 360) + ",80%,55%)");
+  g.addColorStop(1, "hsl(" + ((f * 3 + 160) % 360) + ",80%,35%)");
+  cx.fillStyle = g; cx.fillRect(0, 0, 300, 250);
+  cx.fillStyle = "#fff"; cx.font = "bold 36px sans-serif";
+  cx.fillText("\u30bb\u30fc\u30eb " + (f % 1000), 20 + (f * 4) % 120, 130);
+  cx.beginPath(); cx.arc(150 + 100 * Math.cos(f / 9), 200, 24, 0, 7);
+  cx.fillStyle = "#ff0"; cx.fill();
+}, 33);
+</script>
+</main></body></html>
+"""
+
+IDLE = peer_head("idle") + """<main><h1>\u9759\u6b62 idle test page</h1><p>""" + \
+    JA + EN + """</p><p>""" + EN + JA + """</p></main></body></html>
+"""
+
+# photos: smooth gradients, shapes and grain drawn from a fixed seed, like
+# pictures on a news page, with captions; scrolled like the reading page
+PHOTO = peer_head("photo") + """<main><h1>\u5199\u771f photo test page</h1>
+<div id="g"></div>
+<script>
+var seed = 12345;
+function rnd() { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; }
+var g = document.getElementById("g");
+for (var i = 0; i < 24; i++) {
+  var cv = document.createElement("canvas"); cv.width = 480; cv.height = 320;
+  cv.style.margin = "10px";
+  var cx = cv.getContext("2d"), gr = cx.createLinearGradient(0, 0, 480, 320);
+  gr.addColorStop(0, "hsl(" + (rnd() * 360 | 0) + ",60%,60%)");
+  gr.addColorStop(1, "hsl(" + (rnd() * 360 | 0) + ",50%,30%)");
+  cx.fillStyle = gr; cx.fillRect(0, 0, 480, 320);
+  for (var k = 0; k < 30; k++) {
+    var rg = cx.createRadialGradient(rnd() * 480, rnd() * 320, 2, rnd() * 480, rnd() * 320, 20 + rnd() * 120);
+    rg.addColorStop(0, "hsla(" + (rnd() * 360 | 0) + ",70%,70%,0.8)");
+    rg.addColorStop(1, "hsla(0,0%,0%,0)");
+    cx.fillStyle = rg; cx.fillRect(0, 0, 480, 320);
+  }
+  var img = cx.getImageData(0, 0, 480, 320), d = img.data;
+  for (var p = 0; p < d.length; p += 4) {
+    var n = (rnd() - 0.5) * 24;
+    d[p] += n; d[p + 1] += n; d[p + 2] += n;
+  }
+  cx.putImageData(img, 0, 0);
+  g.appendChild(cv);
+  var cap = document.createElement("p");
+  cap.textContent = "\u5199\u771f " + (i + 1) + ": " + "@JA@".slice(0, 60);
+  g.appendChild(cap);
+}
+</script>
+</main></body></html>
+""".replace("@JA@", JA)
+
 PAGES = {"static": STATIC.encode("utf-8"), "anim": ANIM.encode("utf-8"),
-         "soak": SOAK.encode("utf-8"), "noise": NOISE.encode("utf-8")}
+         "soak": SOAK.encode("utf-8"), "noise": NOISE.encode("utf-8"),
+         "read": reading_page().encode("utf-8"), "type": TYPING.encode("utf-8"),
+         "anim30": ANIM30.encode("utf-8"), "idle": IDLE.encode("utf-8"),
+         "photo": PHOTO.encode("utf-8")}
 
 
 class State:
@@ -195,7 +334,7 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/mode":
             mode = parse_qs(url.query).get("m", [""])[0]
             if mode not in PAGES:
-                self.send(400, b"mode is static, anim, soak or noise\n")
+                self.send(400, ("mode is one of %s\n" % ", ".join(sorted(PAGES))).encode())
                 return
             with STATE.lock:
                 STATE.mode = mode

@@ -10,6 +10,16 @@
 #   sudo bench/run.sh record [--seconds S] [--big-size WxH]
 #                            [--big-encoding hextile|raw] [--rounds N]
 #   sudo bench/run.sh compare --before BUILD_DIR [--seconds S] [--rounds N]
+#   sudo bench/run.sh peers [--seconds S] [--runs N] [--only WORKLOADS]
+#                           [--servers pixelgate,x11vnc,xvnc]
+#
+# peers (issue 12): pixelgate beside x11vnc (-ncache 0, on its own Xvfb) and
+# TigerVNC's Xvnc, each with a Chromium (as pixelgate-browser, with its
+# sandbox, pixelgate's worker's flags, 1280x800, the same start page and
+# upstream proxy) and behind websockify (TLS with the world's certificate,
+# 127.0.0.1), one server after the other, measured by build-bench/bench_peers
+# (the same client for all) on bench/pageserver.py's peer pages; prints a
+# table per workload with ratios to the best peer. Figures only.
 #
 # record: the daemon records bench-1 and bench-2 (recording = users, into
 # the world); bench_session --scenario record measures the picture age of
@@ -67,6 +77,12 @@ BIG_SIZE=2048x2048
 BIG_ENCODING=hextile
 ROUNDS=""
 BEFORE_DIR=""
+# peers
+PEER_RUNS=2
+PEER_ONLY=""
+PEER_SERVERS="pixelgate,x11vnc,xvnc"
+PEER_PACKAGES=(x11vnc tigervnc-standalone-server websockify x11-apps)
+PEER_PIDS=()
 
 # What the build and the sessions need (the tests' list without Criterion).
 # shellcheck source=../deploy/lib.sh
@@ -93,6 +109,8 @@ usage() {
 	printf '               [--chaos-interval S] [--seed N]\n' >&2
 	printf '       %s record [--seconds S] [--big-size WxH] [--big-encoding hextile|raw] [--rounds N]\n' "$0" >&2
 	printf '       %s compare --before BUILD_DIR [--seconds S] [--rounds N]\n' "$0" >&2
+	printf '       %s peers [--seconds S] [--runs N] [--only read,type,anim30,idle,photo]\n' "$0" >&2
+	printf '               [--servers pixelgate,x11vnc,xvnc]\n' >&2
 	exit 2
 }
 
@@ -118,6 +136,7 @@ cleanup() {
 	trap - EXIT
 	trap "" INT TERM # a second Ctrl-C must not cut the clean-up short
 	stop_pid "$BENCH_PID" 5
+	stop_peer
 	# the daemon ends its sessions (workers, Xvfb, Chromium) on SIGTERM
 	stop_pid "$DAEMON_PID" 30
 	stop_pid "$SQUID_PID" 5
@@ -148,7 +167,7 @@ cleanup() {
 
 parse_args() {
 	case ${1:-} in
-	soak | record | compare)
+	soak | record | compare | peers)
 		MODE=$1
 		shift
 		;;
@@ -169,6 +188,10 @@ parse_args() {
 		record:--big-encoding) BIG_ENCODING=${2:?}; shift 2 ;;
 		record:--rounds | compare:--rounds) ROUNDS=${2:?}; shift 2 ;;
 		compare:--before) BEFORE_DIR=${2:?}; shift 2 ;;
+		peers:--seconds) SECONDS_PER_WINDOW=${2:?}; shift 2 ;;
+		peers:--runs) PEER_RUNS=${2:?}; shift 2 ;;
+		peers:--only) PEER_ONLY=${2:?}; shift 2 ;;
+		peers:--servers) PEER_SERVERS=${2:?}; shift 2 ;;
 		*:-h | *:--help) usage ;;
 		*) usage ;;
 		esac
@@ -182,6 +205,19 @@ parse_args() {
 			die "--idle-timeout, --grace and --chaos-interval take seconds (0 = off)"
 		[[ -z $SOAK_SEED || $SOAK_SEED =~ ^[0-9]+$ ]] || die "--seed must be a number"
 		SESSIONS=$SOAK_USERS # users bench-1..bench-N
+		return 0
+	fi
+	if [[ $MODE == peers ]]; then
+		[[ $SECONDS_PER_WINDOW =~ ^[0-9]+$ && $SECONDS_PER_WINDOW -ge 2 ]] ||
+			die "--seconds must be an integer of at least 2"
+		[[ $PEER_RUNS =~ ^[0-9]+$ && $PEER_RUNS -ge 1 && $PEER_RUNS -le 8 ]] ||
+			die "--runs must be 1..8"
+		[[ -z $PEER_ONLY || $PEER_ONLY =~ ^(read|type|anim30|idle|photo)(,(read|type|anim30|idle|photo))*$ ]] ||
+			die "--only takes a comma-separated list of read, type, anim30, idle, photo"
+		[[ $PEER_SERVERS =~ ^(pixelgate|x11vnc|xvnc)(,(pixelgate|x11vnc|xvnc))*$ ]] ||
+			die "--servers takes a comma-separated list of pixelgate, x11vnc, xvnc"
+		SESSIONS=1
+		PACKAGES+=("${PEER_PACKAGES[@]}")
 		return 0
 	fi
 	if [[ $MODE == record || $MODE == compare ]]; then
@@ -255,7 +291,7 @@ build() {
 	if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPIXELGATE_SANITIZE=OFF \
 		-DPIXELGATE_TESTS=OFF &&
 		cmake --build "$BUILD" -j"$(nproc)" --target pixelgate pixelgate-session \
-			pixelgatectl bench_session bench_soak bench_rfb_stream; } >"$log" 2>&1; then
+			pixelgatectl bench_session bench_soak bench_rfb_stream bench_peers; } >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
 		rm -f -- "$log"
 		die "build failed"
@@ -598,6 +634,245 @@ run_compare() {
 	}' "$WORLD/relay-all.txt"
 }
 
+# ---- peers (issue 12) --------------------------------------------------------
+
+# Stops the processes of the peer being measured (Chromium, websockify, the
+# VNC server, its X server), last started first.
+stop_peer() {
+	local i
+	for ((i = ${#PEER_PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${PEER_PIDS[i]}" 10
+	done
+	PEER_PIDS=()
+}
+
+# A display number with no X server (nor a lock or socket) yet.
+free_display() {
+	local n
+	for ((n = 40; n < 200; n++)); do
+		[[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] || {
+			printf '%s\n' "$n"
+			return 0
+		}
+	done
+	die "no free X display number"
+}
+
+# wait_x DISPLAY PID: until the X server answers (xdpyinfo), 20 s at most.
+wait_x() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$2" 2>/dev/null || die "the X server on :$1 exited (log in $WORLD)"
+		DISPLAY=:$1 xdpyinfo >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "the X server on :$1 did not answer within 20 s"
+}
+
+# wait_port PORT PID: until 127.0.0.1:PORT accepts, 20 s at most.
+wait_port() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$2" 2>/dev/null || die "pid $2 exited before listening on 127.0.0.1:$1"
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "nothing listens on 127.0.0.1:$1 after 20 s"
+}
+
+# start_peer_chromium DISPLAY TAG: a Chromium on :DISPLAY as pixelgate-browser
+# with its sandbox, pixelgate's worker's flags (proxy/session/session_browser.c
+# but the CDP pipe), a profile of its own in the world, the same start page
+# and upstream proxy as the sessions.
+start_peer_chromium() {
+	local display=$1 tag=$2 home=$WORLD/peer-$2
+	install -d -m 0700 -o pixelgate-browser -g pixelgate-browser "$home" "$home/tmp"
+	setpriv --reuid=pixelgate-browser --regid=pixelgate-browser --init-groups \
+		env -i HOME="$home" TMPDIR="$home/tmp" DISPLAY=":$display" LANG=C.UTF-8 \
+		PATH=/usr/bin:/bin \
+		/usr/bin/chromium --user-data-dir="$home/profile" --no-first-run \
+		--no-default-browser-check --disable-background-networking \
+		--disable-component-update --disable-sync --disable-breakpad --noerrdialogs \
+		--password-store=basic --disable-gpu \
+		--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints \
+		--lang=ja --window-position=0,0 --window-size=1280,800 \
+		--force-webrtc-ip-handling-policy=disable_non_proxied_udp \
+		--proxy-server="http://127.0.0.1:$SQUID_PORT" --proxy-bypass-list='<-loopback>' \
+		-- "http://127.0.0.1:$PAGE_PORT/start.html" >"$WORLD/chromium-$tag.log" 2>&1 &
+	PEER_PIDS+=($!)
+}
+
+# start_websockify VNC_PORT: TLS WebSockets on a free port of 127.0.0.1 (WS_PORT)
+# to 127.0.0.1:VNC_PORT; WS_PID.
+start_websockify() {
+	WS_PORT=$(free_port)
+	websockify --ssl-only --cert "$WORLD/server.crt" --key "$WORLD/server.key" \
+		"127.0.0.1:$WS_PORT" "127.0.0.1:$1" >"$WORLD/websockify-$1.log" 2>&1 &
+	WS_PID=$!
+	PEER_PIDS+=("$WS_PID")
+	wait_port "$WS_PORT" "$WS_PID"
+}
+
+# run_bench_peers NAME ARGS...: bench_peers on one server; its lines into
+# $WORLD/peers.txt.
+run_bench_peers() {
+	local name=$1 rc=0 only=()
+	shift
+	[[ -z $PEER_ONLY ]] || only=(--only "$PEER_ONLY")
+	say "measuring $name: $PEER_RUNS run(s) of ${PEER_ONLY:-every workload}, $SECONDS_PER_WINDOW s windows"
+	"$BUILD/bench_peers" --name "$name" --ca "$WORLD/ca.crt" --page-port "$PAGE_PORT" \
+		--seconds "$SECONDS_PER_WINDOW" --runs "$PEER_RUNS" "${only[@]}" "$@" \
+		>>"$WORLD/peers.txt" &
+	BENCH_PID=$!
+	wait "$BENCH_PID" || rc=$?
+	BENCH_PID=""
+	[[ $rc -ne 130 ]] || exit 130
+	[[ $rc -eq 0 ]] || die "bench_peers exited with status $rc ($name)"
+}
+
+peer_pixelgate() {
+	start_daemon "$BUILD/pixelgate" "$WORLD/pixelgate.conf" "$WORLD/daemon.log"
+	run_bench_peers pixelgate --port "$PORT" --user bench-1 \
+		--password-file "$WORLD/password" --pixelgate-daemon "$DAEMON_PID" \
+		--transport-pid "$NET_PID" --fb-dir "$WORLD/run"
+	stop_pid "$DAEMON_PID" 30
+	DAEMON_PID=""
+}
+
+peer_x11vnc() {
+	local d vnc_port xpid vpid
+	d=$(free_display)
+	vnc_port=$(free_port)
+	Xvfb ":$d" -screen 0 1280x800x24 -nolisten tcp -noreset >"$WORLD/xvfb-$d.log" 2>&1 &
+	xpid=$!
+	PEER_PIDS+=("$xpid")
+	wait_x "$d" "$xpid"
+	x11vnc -display ":$d" -rfbport "$vnc_port" -localhost -nopw -forever -shared \
+		-ncache 0 -nosel -quiet >"$WORLD/x11vnc.log" 2>&1 &
+	vpid=$!
+	PEER_PIDS+=("$vpid")
+	wait_port "$vnc_port" "$vpid"
+	start_websockify "$vnc_port"
+	start_peer_chromium "$d" x11vnc
+	run_bench_peers x11vnc --port "$WS_PORT" --ws-path / --server-pid "$vpid" \
+		--server-pid "$xpid" --transport-pid "$WS_PID" --xwd-display ":$d"
+	stop_peer
+}
+
+peer_xvnc() {
+	local d vnc_port xpid
+	d=$(free_display)
+	vnc_port=$(free_port)
+	Xvnc ":$d" -geometry 1280x800 -depth 24 -SecurityTypes None -localhost \
+		-rfbport "$vnc_port" -nolisten tcp -SendCutText=0 -AcceptCutText=0 \
+		>"$WORLD/xvnc.log" 2>&1 &
+	xpid=$!
+	PEER_PIDS+=("$xpid")
+	wait_x "$d" "$xpid"
+	wait_port "$vnc_port" "$xpid"
+	start_websockify "$vnc_port"
+	start_peer_chromium "$d" xvnc
+	run_bench_peers xvnc --port "$WS_PORT" --ws-path / --server-pid "$xpid" \
+		--transport-pid "$WS_PID" --xwd-display ":$d"
+	stop_peer
+}
+
+# The tables: per workload, each server's median over the runs, and the
+# ratio to the best peer (the lower of x11vnc's and Xvnc's; lower is better).
+print_peers() {
+	local runs_text="medians of $PEER_RUNS runs"
+	[[ $PEER_RUNS -gt 1 ]] || runs_text="one run"
+	printf '\npixelgate against the peers: 1280x800, %s s windows, %s, %s\n' \
+		"$SECONDS_PER_WINDOW" "$runs_text" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	printf '  build %s; %s CPUs\n' "$(build_commit "$BUILD")" "$(nproc)"
+	awk -v secs="$SECONDS_PER_WINDOW" '
+	function median(key, col,    n, i, j, t, a) {
+		n = 0
+		for (i = 1; i <= runs[key]; i++) {
+			if (val[key, i, col] == "-") continue
+			a[++n] = val[key, i, col] + 0
+		}
+		if (n == 0) return "-"
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function cell(v, best, fmt,    s) {
+		if (v == "-") return sprintf("%16s", "-")
+		s = sprintf(fmt, v)
+		if (best == "-" || best == "") return sprintf("%16s", s "       ")
+		if (best + 0 == 0) return sprintf("%16s", s (v + 0 == 0 ? " (1.00x)" : " (  inf)"))
+		return sprintf("%16s", s sprintf(" (%4.2fx)", v / best))
+	}
+	function psnr(mse) {
+		if (mse == "-") return "-"
+		if (mse + 0 == 0) return "inf"
+		return sprintf("%.1f", 10 * log(255 * 255 / mse) / log(10))
+	}
+	$1 == "result" {
+		key = $2 SUBSEP $3
+		if (!($2 in seen_s)) { seen_s[$2] = 1; servers[++ns] = $2 }
+		if (!($3 in seen_w)) { seen_w[$3] = 1; wls[++nw] = $3 }
+		r = ++runs[key]
+		val[key, r, 1] = $5 / 1000; val[key, r, 2] = $6; val[key, r, 3] = $7
+		val[key, r, 4] = $8; val[key, r, 5] = $9; val[key, r, 6] = $10
+		val[key, r, 7] = $13; seen_keys[key, r] = $11 "/" $12
+	}
+	END {
+		what["read"] = "reading: Page_Down through Japanese/English text with headings and tables"
+		what["type"] = "typing: letters into a focused text area (each key adds a glyph)"
+		what["anim30"] = "animation: a 300x250 canvas redrawn at 30 fps, the rest still"
+		what["idle"] = "idle: a still page"
+		what["photo"] = "photos: Page_Down through photo-like pictures"
+		for (w = 1; w <= nw; w++) {
+			wl = wls[w]
+			printf "\n%s (%s s)\n", what[wl] ? what[wl] : wl, secs
+			printf "  %-10s %16s %16s %16s %16s %16s %16s %7s %7s\n", "server", "kB", "updates",
+			       "server CPU ms", "transport ms", "key p50 ms", "key p95 ms", "PSNR dB", "keys"
+			for (c = 1; c <= 7; c++) best[c] = "-"
+			for (s = 1; s <= ns; s++) {
+				key = servers[s] SUBSEP wl
+				for (c = 1; c <= 7; c++) med[s, c] = runs[key] ? median(key, c) : "-"
+				if (servers[s] == "pixelgate") continue
+				for (c = 1; c <= 6; c++)
+					if (med[s, c] != "-" && (best[c] == "-" || med[s, c] < best[c])) best[c] = med[s, c]
+			}
+			for (s = 1; s <= ns; s++) {
+				key = servers[s] SUBSEP wl
+				if (!runs[key]) continue
+				printf "  %-10s %s %s %s %s %s %s %7s %7s\n", servers[s],
+				       cell(med[s, 1], best[1], "%.1f"), cell(med[s, 2], best[2], "%d"),
+				       cell(med[s, 3], best[3], "%d"), cell(med[s, 4], best[4], "%d"),
+				       cell(med[s, 5], best[5], "%.1f"), cell(med[s, 6], best[6], "%.1f"),
+				       psnr(med[s, 7]), seen_keys[key, runs[key]]
+			}
+		}
+		printf "\n  (x) = the figure over the best peer'"'"'s (x11vnc or Xvnc, the lower; lower is better).\n"
+		printf "  kB: RFB bytes the client received (10^3); updates: FramebufferUpdates decoded;\n"
+		printf "  server CPU: utime+stime of the encoder and X server (pixelgate: the session'"'"'s\n"
+		printf "  pixelgate-session and its Xvfb; x11vnc + its Xvfb; Xvnc), not the browser;\n"
+		printf "  transport: websockify, or pixelgate'"'"'s network process (TLS, WebSocket, RFB checks);\n"
+		printf "  key p50/p95: key sent -> first changed pixel decoded by the client; keys: keys\n"
+		printf "  followed by a change / keys sent (last run); PSNR: the still picture after the\n"
+		printf "  window against the X server'"'"'s screen (inf = identical), pointer box left out.\n"
+	}' "$WORLD/peers.txt"
+}
+
+run_peers() {
+	local server
+	: >"$WORLD/peers.txt"
+	for server in ${PEER_SERVERS//,/ }; do
+		case $server in
+		pixelgate) peer_pixelgate ;;
+		x11vnc) peer_x11vnc ;;
+		xvnc) peer_xvnc ;;
+		esac
+	done
+	print_peers
+	if [[ -n ${PIXELGATE_PEERS_RESULTS:-} ]]; then
+		cp -- "$WORLD/peers.txt" "$PIXELGATE_PEERS_RESULTS"
+	fi
+}
+
 main() {
 	parse_args "$@"
 	trap cleanup EXIT
@@ -610,6 +885,10 @@ main() {
 	case $MODE in
 	compare)
 		run_compare
+		return 0
+		;;
+	peers)
+		run_peers
 		return 0
 		;;
 	esac

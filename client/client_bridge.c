@@ -595,6 +595,60 @@ static void ws_on_closed(struct pgc_conn *c, struct lws *wsi)
 		c->thread_exit = true;
 }
 
+/* Bridge thread: bytes libvncclient wrote (after the filter, if any),
+   framed by the guard and queued for the WebSocket. */
+static void raw_forward(struct pgc_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	if (guard_client(c, in, len))
+		return;
+	if (bbuf_append(&c->to_ws, in, len)) {
+		bridge_local_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+				   "client: send buffer overflow", "send buffer overflow");
+		return;
+	}
+	if (c->to_ws.len >= BRIDGE_BUF_HIGH && !c->raw_rx_paused) {
+		lws_rx_flow_control(wsi, 0);
+		c->raw_rx_paused = true;
+	}
+	lws_callback_on_writable(c->ws);
+}
+
+/*
+ * Bridge thread (pgc_connect_ws() only): what libvncclient wrote passes
+ * the gateway's viewer -> browser filter, whole messages at a time, before
+ * raw_forward(): SetEncodings leaves with the encodings a gateway would
+ * pass on. A message the filter refuses closes the connection.
+ */
+static void raw_filter_out(struct pgc_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	struct rfb_step st;
+
+	if (bbuf_append(&c->filt_in, in, len)) {
+		bridge_local_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+				   "client: send buffer overflow", "send buffer overflow");
+		return;
+	}
+	while (c->filt_in.len && c->ws && !c->ws_close_sent) {
+		const uint8_t *b = c->filt_in.data + c->filt_in.off;
+
+		switch (rfb_filter_step(&c->filt, b, c->filt_in.len, &st)) {
+		case RFB_NEED_MORE:
+			return;
+		case RFB_PASS:
+			raw_forward(c, wsi, b, st.len);
+			break;
+		case RFB_REWRITE:
+			raw_forward(c, wsi, st.rewritten, st.rewritten_len);
+			break;
+		default:
+			bridge_local_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					   "client: message refused", st.reason);
+			return;
+		}
+		bbuf_consume(&c->filt_in, st.len);
+	}
+}
+
 /* Bridge thread: bytes libvncclient wrote, framed by the guard on their
    way. Returns 0 (never closes the raw side: after the WebSocket is gone
    the bytes are discarded). */
@@ -602,18 +656,10 @@ static int raw_on_rx(struct pgc_conn *c, struct lws *wsi, const void *in, size_t
 {
 	if (!c->ws || c->ws_close_sent || !len)
 		return 0;
-	if (guard_client(c, in, len))
-		return 0;
-	if (bbuf_append(&c->to_ws, in, len)) {
-		bridge_local_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-				   "client: send buffer overflow", "send buffer overflow");
-		return 0;
-	}
-	if (c->to_ws.len >= BRIDGE_BUF_HIGH && !c->raw_rx_paused) {
-		lws_rx_flow_control(wsi, 0);
-		c->raw_rx_paused = true;
-	}
-	lws_callback_on_writable(c->ws);
+	if (c->filter_out)
+		raw_filter_out(c, wsi, in, len);
+	else
+		raw_forward(c, wsi, in, len);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "client_core.h"
 #include "client_tls.h"
+#include "rfb_filter.h"
 #include "rfb_stream.h"
 
 #include <libwebsockets.h>
@@ -103,6 +104,14 @@ struct pgc_conn {
 	struct bbuf to_raw; /* WebSocket -> libvncclient */
 	size_t raw_ok;      /* to_raw's first bytes, which the guard passed */
 	struct pgc_guard guard;
+	/* pgc_connect_ws() only: what libvncclient writes passes the gateway's
+	   viewer -> browser filter (rfb_filter.h, its SetEncodings rewrite)
+	   before the WebSocket, as a pixelgate gateway would pass it on, so a
+	   server without a gateway in front is asked for the same encodings;
+	   filt_in holds a message cut short */
+	bool filter_out;
+	struct rfb_filter filt;
+	struct bbuf filt_in;
 	struct bbuf to_ws;    /* libvncclient -> WebSocket */
 	unsigned char *txbuf; /* LWS_PRE + WS_TX_CHUNK */
 	bool ws_rx_paused;

@@ -388,28 +388,20 @@ struct pgc_conn *pgc_connect(const struct pgc_server *srv, const char *ticket, c
 	return pgc_connect_cb(srv, ticket, NULL, err, errlen, http_status);
 }
 
-struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket,
-				const struct pgc_callbacks *cb, char *err, size_t errlen,
-				int *http_status)
+/*
+ * The connect of pgc_connect_cb() and pgc_connect_ws(): WebSocket to srv at
+ * path, then the RFB handshake; with filter_out, what libvncclient writes
+ * passes the gateway's filter first (client_conn.h). NULL with err filled
+ * on failure.
+ */
+static struct pgc_conn *conn_connect(const struct pgc_server *srv, const char *path,
+				     const struct pgc_callbacks *cb, bool filter_out, char *err,
+				     size_t errlen, int *http_status)
 {
-	char enc[3 * MAX_TICKET_LEN + 1];
 	int64_t deadline = pgc_now_ms() + (int64_t)CONNECT_TIMEOUT_S * 1000;
 	struct pgc_conn *c;
 	int sv[2];
 
-	if (http_status)
-		*http_status = 0;
-	if (err && errlen)
-		err[0] = '\0';
-	pgc_tls_init();
-	pthread_once(&g_rfb_once, rfb_log_init);
-	if (pgc_check_server(srv, err, errlen))
-		return NULL;
-	if (!ticket || !*ticket || strlen(ticket) > MAX_TICKET_LEN ||
-	    url_encode(ticket, enc, sizeof(enc))) {
-		pgc_set_msg(err, errlen, "invalid ticket");
-		return NULL;
-	}
 	c = pgc_conn_alloc();
 	if (!c) {
 		pgc_set_msg(err, errlen, "out of memory");
@@ -418,7 +410,17 @@ struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket
 	c->srv = *srv;
 	if (cb)
 		c->cb = *cb;
-	pgc_set_msg(c->path, sizeof(c->path), "/rfb?ticket=%s", enc);
+	pgc_set_msg(c->path, sizeof(c->path), "%s", path);
+	if (filter_out) {
+		c->filter_out = true;
+		rfb_filter_init(&c->filt, false, 0);
+		c->filt_in.cap = BRIDGE_BUF_HIGH + BRIDGE_BUF_SLACK;
+		c->filt_in.data = malloc(c->filt_in.cap);
+		if (!c->filt_in.data) {
+			pgc_set_msg(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		pgc_set_msg(err, errlen, "socketpair: %s", strerror(errno));
@@ -440,6 +442,52 @@ struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket
 fail:
 	pgc_free(c);
 	return NULL;
+}
+
+struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket,
+				const struct pgc_callbacks *cb, char *err, size_t errlen,
+				int *http_status)
+{
+	char enc[3 * MAX_TICKET_LEN + 1], path[32 + 3 * MAX_TICKET_LEN];
+
+	if (http_status)
+		*http_status = 0;
+	if (err && errlen)
+		err[0] = '\0';
+	pgc_tls_init();
+	pthread_once(&g_rfb_once, rfb_log_init);
+	if (pgc_check_server(srv, err, errlen))
+		return NULL;
+	if (!ticket || !*ticket || strlen(ticket) > MAX_TICKET_LEN ||
+	    url_encode(ticket, enc, sizeof(enc))) {
+		pgc_set_msg(err, errlen, "invalid ticket");
+		return NULL;
+	}
+	pgc_set_msg(path, sizeof(path), "/rfb?ticket=%s", enc);
+	return conn_connect(srv, path, cb, false, err, errlen, http_status);
+}
+
+struct pgc_conn *pgc_connect_ws(const struct pgc_server *srv, const char *path,
+				const struct pgc_callbacks *cb, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (err && errlen)
+		err[0] = '\0';
+	pgc_tls_init();
+	pthread_once(&g_rfb_once, rfb_log_init);
+	if (pgc_check_server(srv, err, errlen))
+		return NULL;
+	if (!path || path[0] != '/' || strlen(path) >= sizeof(((struct pgc_conn *)0)->path)) {
+		pgc_set_msg(err, errlen, "invalid path");
+		return NULL;
+	}
+	for (p = path; *p; p++)
+		if (*p <= ' ' || *p > '~') {
+			pgc_set_msg(err, errlen, "invalid path");
+			return NULL;
+		}
+	return conn_connect(srv, path, cb, true, err, errlen, NULL);
 }
 
 rfbClient *pgc_rfb(struct pgc_conn *c)
@@ -703,6 +751,7 @@ void pgc_free(struct pgc_conn *c)
 		close(c->fd_bridge); /* never adopted */
 	free(c->to_raw.data);
 	free(c->to_ws.data);
+	free(c->filt_in.data);
 	free(c->txbuf);
 	if (c->locks_ok) {
 		pthread_mutex_destroy(&c->rfb_lock);

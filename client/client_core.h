@@ -113,6 +113,19 @@ struct pgc_conn *pgc_connect_cb(const struct pgc_server *srv, const char *ticket
 				int *http_status);
 
 /*
+ * An RFB connection over wss://srv->host:srv->port/path (subprotocol
+ * "binary", srv->ca_file pinned) to a server that needs no login, e.g. a
+ * VNC server behind websockify: no ticket; the RFB handshake and the
+ * guard as for pgc_connect_cb(), and what libvncclient sends passes the
+ * gateway's viewer -> browser filter (rfb_filter.h) on its way, so the
+ * server is asked for the same encodings a pixelgate worker is. For the
+ * benchmark's comparison with other servers. path starts with '/' and is
+ * printable ASCII. NULL with a reason in err on failure.
+ */
+struct pgc_conn *pgc_connect_ws(const struct pgc_server *srv, const char *path,
+				const struct pgc_callbacks *cb, char *err, size_t errlen);
+
+/*
  * The descriptor to poll (POLLIN) for server data, for callers that wait on
  * several descriptors instead of blocking in pgc_pump(): when it is readable,
  * or after pgc_pump() returned 1, call pgc_pump(c, 0) again; wait on the
