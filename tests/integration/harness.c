@@ -1820,6 +1820,244 @@ int it_json_bool(const char *body, const char *key)
 	return b;
 }
 
+/* ---- the audit log --------------------------------------------------------------- */
+
+/* Keeps audit-*.jsonl names (the daemon's audit files). */
+static int it_is_audit_file(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
+	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
+}
+
+/* The audit files' names in it.audit_dir, sorted (free each and the array); how many. */
+static int it_audit_names(struct dirent ***names)
+{
+	int n = scandir(it.audit_dir, names, it_is_audit_file, alphasort);
+
+	IT_ASSERT(n >= 0, "scandir %s: %s", it.audit_dir, strerror(errno));
+	return n;
+}
+
+/*
+ * Appends every record of the audit files to all and their sizes to *bytes.
+ * False if a file's last line has no newline and is not a JSON object (a
+ * record seen half written), unless torn_fails: then that fails the test as
+ * any other line that is not a JSON object does.
+ */
+static bool it_audit_read(json_t *all, size_t *bytes, bool torn_fails)
+{
+	struct dirent **names = NULL;
+	int n = it_audit_names(&names);
+	bool whole = true;
+
+	for (int i = 0; i < n; i++) {
+		char path[640], *line = NULL;
+		size_t cap = 0;
+		ssize_t len;
+		long lineno = 0;
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
+		free(names[i]);
+		if (!whole)
+			continue;
+		f = fopen(path, "r");
+		IT_ASSERT(f != NULL, "open %s: %s", path, strerror(errno));
+		while ((len = getline(&line, &cap, f)) > 0) {
+			bool ended = line[len - 1] == '\n';
+			json_t *rec;
+
+			lineno++;
+			*bytes += (size_t)len;
+			if (ended)
+				line[--len] = '\0';
+			rec = json_loadb(line, (size_t)len, 0, NULL);
+			if (!json_is_object(rec) && !ended && !torn_fails) {
+				json_decref(rec);
+				whole = false;
+				break;
+			}
+			IT_ASSERT(json_is_object(rec), "%s:%ld is not a JSON object: %.300s", path,
+				  lineno, line);
+			json_object_set_new(rec, "_line", json_stringn(line, (size_t)len));
+			json_array_append_new(all, rec);
+		}
+		free(line);
+		fclose(f);
+	}
+	free(names);
+	return whole;
+}
+
+json_t *it_audit_records(size_t *bytes)
+{
+	for (int tries = 1;; tries++) {
+		json_t *all = json_array();
+		size_t total = 0;
+
+		if (it_audit_read(all, &total, tries >= 20)) {
+			if (bytes)
+				*bytes = total;
+			return all;
+		}
+		json_decref(all);
+		it_sleep_ms(50);
+	}
+}
+
+int it_audit_files(char *newest, size_t newestlen)
+{
+	struct dirent **names = NULL;
+	int n = it_audit_names(&names);
+
+	if (newest && newestlen) {
+		if (n > 0)
+			snprintf(newest, newestlen, "%s/%s", it.audit_dir, names[n - 1]->d_name);
+		else
+			newest[0] = '\0';
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n;
+}
+
+const char *it_rec_str(const json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s ? s : "";
+}
+
+long long it_rec_int(const json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : LLONG_MIN;
+}
+
+#define IT_AUDIT_PAIRS 8 /* key, value pairs a selection may have */
+
+/* What the it_audit_*() select: see harness.h. */
+struct it_audit_sel {
+	const char *event; /* NULL: any */
+	const char *key[IT_AUDIT_PAIRS], *value[IT_AUDIT_PAIRS];
+	int pairs;
+};
+
+/* Fills sel from event and the key, value pairs of ap (ending with NULL). */
+static void it_audit_sel_make(struct it_audit_sel *sel, const char *event, va_list ap)
+{
+	const char *key;
+
+	sel->event = event;
+	sel->pairs = 0;
+	while ((key = va_arg(ap, const char *)) != NULL) {
+		IT_ASSERT(sel->pairs < IT_AUDIT_PAIRS, "an audit selection of more than %d pairs",
+			  IT_AUDIT_PAIRS);
+		sel->key[sel->pairs] = key;
+		sel->value[sel->pairs] = va_arg(ap, const char *);
+		IT_ASSERT(sel->value[sel->pairs] != NULL,
+			  "an audit selection with key \"%s\" but no value", key);
+		sel->pairs++;
+	}
+}
+
+/* The first record of recs that sel selects (borrowed) or NULL; how many in *count. */
+static json_t *it_audit_select(const json_t *recs, const struct it_audit_sel *sel, int *count)
+{
+	json_t *first = NULL, *r;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(recs, i, r) {
+		bool match = !sel->event || strcmp(it_rec_str(r, "event"), sel->event) == 0;
+
+		for (int k = 0; match && k < sel->pairs; k++)
+			match = strcmp(it_rec_str(r, sel->key[k]), sel->value[k]) == 0;
+		if (!match)
+			continue;
+		if (first == NULL)
+			first = r;
+		n++;
+	}
+	if (count)
+		*count = n;
+	return first;
+}
+
+json_t *it_audit_match(const json_t *recs, int *count, const char *event, ...)
+{
+	struct it_audit_sel sel;
+	va_list ap;
+
+	va_start(ap, event);
+	it_audit_sel_make(&sel, event, ap);
+	va_end(ap);
+	return it_audit_select(recs, &sel, count);
+}
+
+json_t *it_audit_find(int *count, const char *event, ...)
+{
+	struct it_audit_sel sel;
+	json_t *recs, *first;
+	va_list ap;
+
+	va_start(ap, event);
+	it_audit_sel_make(&sel, event, ap);
+	va_end(ap);
+	recs = it_audit_records(NULL);
+	first = json_incref(it_audit_select(recs, &sel, count));
+	json_decref(recs);
+	return first;
+}
+
+int it_audit_count(const char *event, ...)
+{
+	struct it_audit_sel sel;
+	json_t *recs;
+	va_list ap;
+	int n;
+
+	va_start(ap, event);
+	it_audit_sel_make(&sel, event, ap);
+	va_end(ap);
+	recs = it_audit_records(NULL);
+	it_audit_select(recs, &sel, &n);
+	json_decref(recs);
+	return n;
+}
+
+json_t *it_audit_wait(struct pgc_conn *pump, double seconds, int want, int *count,
+		      const char *event, ...)
+{
+	struct it_audit_sel sel;
+	double end = it_now_s() + seconds;
+	va_list ap;
+
+	va_start(ap, event);
+	it_audit_sel_make(&sel, event, ap);
+	va_end(ap);
+	for (;;) {
+		json_t *recs = it_audit_records(NULL);
+		int n;
+		json_t *first = json_incref(it_audit_select(recs, &sel, &n));
+
+		json_decref(recs);
+		if (count)
+			*count = n;
+		if (n >= want || it_now_s() >= end)
+			return first;
+		json_decref(first);
+		if (pump && !pgc_closed(pump))
+			it_pump_for(pump, 200);
+		else
+			it_sleep_ms(200);
+	}
+}
+
 /* Copies string member key of o into out ("" if absent); integers too. */
 static void it_member(json_t *o, const char *key, char *out, size_t outlen)
 {

@@ -23,6 +23,7 @@
 #define PIXELGATE_IT_HARNESS_H
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -375,6 +376,58 @@ bool it_json_str(const char *body, const char *key, char *out, size_t outlen);
 
 /* Boolean member key of the JSON object in body: 1, 0, or -1 if absent or not a boolean. */
 int it_json_bool(const char *body, const char *key);
+
+/* ---- the audit log (audit-*.jsonl in it.audit_dir), read as an auditor would ---- */
+
+/*
+ * Every record of the audit log, in file-name then line order: a JSON array
+ * (json_decref() it) of the parsed lines, each with "_line" added (the text
+ * as written, without its newline). A line that is not a JSON object fails
+ * the test; an unterminated last line (a record being written) is read
+ * again for up to 1 s first. bytes (may be NULL) gets the files' total size.
+ */
+json_t *it_audit_records(size_t *bytes);
+
+/*
+ * How many audit files there are; newest (may be NULL) gets the path of the
+ * last by name ("" if none).
+ */
+int it_audit_files(char *newest, size_t newestlen);
+
+/* String member key of the record rec (may be NULL); "" if absent or not a string. */
+const char *it_rec_str(const json_t *rec, const char *key);
+
+/* Integer member key of the record rec (may be NULL); LLONG_MIN if absent or not an integer. */
+long long it_rec_int(const json_t *rec, const char *key);
+
+/*
+ * The it_audit_*() below select records by event (NULL: any) and then key,
+ * value pairs ending with NULL: each string member key must be value, as
+ * it_rec_str() reads it (so "" also matches an absent member). E.g.
+ * it_audit_count("login_fail", "user", "hana", "via", "admin", NULL).
+ */
+
+/*
+ * The first record of recs (an array from it_audit_records()) that matches,
+ * borrowed from recs, or NULL; count (may be NULL) gets how many match.
+ */
+json_t *it_audit_match(const json_t *recs, int *count, const char *event, ...)
+    __attribute__((sentinel));
+
+/* it_audit_match() over the log as it is now; the record is a new reference (or NULL). */
+json_t *it_audit_find(int *count, const char *event, ...) __attribute__((sentinel));
+
+/* How many records of the log as it is now match. */
+int it_audit_count(const char *event, ...) __attribute__((sentinel));
+
+/*
+ * it_audit_find(), again and again until at least want records match or
+ * seconds passed, pumping pump meanwhile (or sleeping 200 ms if pump is NULL
+ * or closed). Returns the first match (a new reference) or NULL; count (may
+ * be NULL) gets how many matched at the last look.
+ */
+json_t *it_audit_wait(struct pgc_conn *pump, double seconds, int want, int *count,
+		      const char *event, ...) __attribute__((sentinel));
 
 /* One entry of GET /api/v1/sessions. */
 struct it_session {

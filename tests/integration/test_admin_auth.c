@@ -13,84 +13,13 @@
  */
 #include "harness.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #define AA_ADMIN "aa-admin"
 #define AA_STAFF "aa-staff"
-
-static int aa_is_log(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return strncmp(d->d_name, "audit-", 6) == 0 && n > 12 &&
-	    strcmp(d->d_name + n - 6, ".jsonl") == 0;
-}
-
-/* Every record of the audit log, in order (the caller json_decref()s it). */
-static json_t *aa_records(void)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, aa_is_log, alphasort);
-	json_t *all = json_array();
-
-	IT_ASSERT(n >= 0, "scandir %s: %s", it.audit_dir, strerror(errno));
-	for (int i = 0; i < n; i++) {
-		char path[640], *line = NULL;
-		size_t cap = 0;
-		ssize_t len;
-		FILE *f;
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		free(names[i]);
-		f = fopen(path, "r");
-		IT_ASSERT(f != NULL, "open %s: %s", path, strerror(errno));
-		while ((len = getline(&line, &cap, f)) > 0) {
-			json_t *rec = json_loadb(line, (size_t)len, 0, NULL);
-
-			IT_ASSERT(json_is_object(rec), "%s: not a JSON object: %.300s", path, line);
-			json_array_append_new(all, rec);
-		}
-		free(line);
-		fclose(f);
-	}
-	free(names);
-	return all;
-}
-
-static const char *aa_str(const json_t *rec, const char *key)
-{
-	const char *s = json_string_value(json_object_get(rec, key));
-
-	return s ? s : "";
-}
-
-/* Records of event, user and via ("" for none) with reason (NULL: any); their counts in *counted. */
-static int aa_count(json_t *recs, const char *event, const char *user, const char *via,
-		    const char *reason, long long *counted)
-{
-	size_t i;
-	json_t *r;
-	int n = 0;
-
-	if (counted)
-		*counted = 0;
-	json_array_foreach(recs, i, r) {
-		if (strcmp(aa_str(r, "event"), event) != 0 ||
-		    strcmp(aa_str(r, "user"), user) != 0 || strcmp(aa_str(r, "via"), via) != 0 ||
-		    (reason != NULL && strcmp(aa_str(r, "reason"), reason) != 0))
-			continue;
-		n++;
-		if (counted)
-			*counted += json_integer_value(json_object_get(r, "count"));
-	}
-	return n;
-}
 
 IT_TEST(admin_auth, wrong_admin_password_is_audited_and_locks_out, .timeout = 240)
 {
@@ -101,7 +30,6 @@ IT_TEST(admin_auth, wrong_admin_password_is_audited_and_locks_out, .timeout = 24
 	};
 	struct it_http r;
 	char out[4096];
-	long long counted;
 
 	it_start_opts("admin_auth_lockout", users, &opts);
 
@@ -146,25 +74,31 @@ IT_TEST(admin_auth, wrong_admin_password_is_audited_and_locks_out, .timeout = 24
 	/* the audit log: written whole at shutdown (the aggregates) */
 	int st = it_stop_daemon(IT_DAEMON_STOP_S);
 	IT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %d", st);
-	json_t *recs = aa_records();
-	int n = aa_count(recs, "login_fail", AA_STAFF, "admin", "not_admin", NULL);
+	json_t *recs = it_audit_records(NULL), *rec;
+	int n;
+	it_audit_match(recs, &n, "login_fail", "user", AA_STAFF, "via", "admin", "reason",
+		       "not_admin", NULL);
 	IT_ASSERT(n == 1, "%d login_fail {reason not_admin, via admin} of %s, want 1", n, AA_STAFF);
-	n = aa_count(recs, "login_fail", AA_STAFF, "", "invalid_credentials", NULL);
+	it_audit_match(recs, &n, "login_fail", "user", AA_STAFF, "via", "", "reason",
+		       "invalid_credentials", NULL);
 	IT_ASSERT(n == 1, "%d login_fail {reason invalid_credentials} of %s, want 1", n, AA_STAFF);
-	n = aa_count(recs, "login_fail", AA_ADMIN, "admin", "invalid_credentials", NULL);
+	it_audit_match(recs, &n, "login_fail", "user", AA_ADMIN, "via", "admin", "reason",
+		       "invalid_credentials", NULL);
 	IT_ASSERT(n == 2, "%d login_fail {reason invalid_credentials, via admin} of %s, want 2", n,
 		  AA_ADMIN);
-	n = aa_count(recs, "login_fail", AA_ADMIN, "", NULL, NULL);
+	it_audit_match(recs, &n, "login_fail", "user", AA_ADMIN, "via", "", NULL);
 	IT_ASSERT(n == 0, "%d login_fail of %s without via, want 0", n, AA_ADMIN);
-	n = aa_count(recs, "login_refused_locked", "", "", "locked_out", &counted);
-	IT_ASSERT(n == 1 && counted == 1,
+	rec = it_audit_match(recs, &n, "login_refused_locked", "user", "", "via", "", "reason",
+			     "locked_out", NULL);
+	IT_ASSERT(n == 1 && it_rec_int(rec, "count") == 1,
 		  "%d login_refused_locked records of the staff login counting %lld, want 1 "
 		  "counting 1",
-		  n, counted);
-	n = aa_count(recs, "login_refused_locked", "", "admin", "locked_out", &counted);
-	IT_ASSERT(n == 1 && counted == 1,
+		  n, it_rec_int(rec, "count"));
+	rec = it_audit_match(recs, &n, "login_refused_locked", "user", "", "via", "admin", "reason",
+			     "locked_out", NULL);
+	IT_ASSERT(n == 1 && it_rec_int(rec, "count") == 1,
 		  "%d login_refused_locked records via admin counting %lld, want 1 counting 1", n,
-		  counted);
+		  it_rec_int(rec, "count"));
 	json_decref(recs);
 	int rc = it_run(out, sizeof out,
 			"'%s/pixelgatectl' audit verify --dir '%s' --key-file '%s'",

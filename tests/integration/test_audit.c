@@ -14,11 +14,9 @@
  */
 #include "harness.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,116 +33,39 @@
 
 /* ---- reading the log ---------------------------------------------------------- */
 
-/* Keeps audit-*.jsonl names. */
-static int at_is_log(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-
-	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
-}
-
-/* The path of the newest (last by name) audit file into path; false if none. */
-static bool at_newest_file(char *path, size_t len)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, at_is_log, alphasort);
-
-	if (n > 0)
-		snprintf(path, len, "%s/%s", it.audit_dir, names[n - 1]->d_name);
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return n > 0;
-}
-
-/*
- * Every record of the log, in file-name and line order: a JSON array of the
- * parsed lines (each with "_line", the text as written, added). A line that
- * is not a JSON object fails the test.
- */
-static json_t *at_records(void)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, at_is_log, alphasort);
-	json_t *all = json_array();
-
-	IT_ASSERT(n >= 0, "scandir %s: %s", it.audit_dir, strerror(errno));
-	for (int i = 0; i < n; i++) {
-		char path[640], *line = NULL;
-		size_t cap = 0;
-		ssize_t len;
-		long lineno = 0;
-		FILE *f;
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		free(names[i]);
-		f = fopen(path, "r");
-		IT_ASSERT(f != NULL, "open %s: %s", path, strerror(errno));
-		while ((len = getline(&line, &cap, f)) > 0) {
-			json_t *rec;
-
-			lineno++;
-			if (line[len - 1] == '\n')
-				line[--len] = '\0';
-			rec = json_loadb(line, (size_t)len, 0, NULL);
-			IT_ASSERT(json_is_object(rec), "%s:%ld is not a JSON object: %.300s", path,
-				  lineno, line);
-			json_object_set_new(rec, "_line", json_stringn(line, (size_t)len));
-			json_array_append_new(all, rec);
-		}
-		free(line);
-		fclose(f);
-	}
-	free(names);
-	return all;
-}
-
-static const char *at_str(const json_t *rec, const char *key)
-{
-	const char *s = json_string_value(json_object_get(rec, key));
-
-	return s ? s : "";
-}
-
-static long long at_int(const json_t *rec, const char *key)
-{
-	json_t *v = json_object_get(rec, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : LLONG_MIN;
-}
-
-/* Occurrences of needle in the audit files (as bytes). */
-static int at_log_count(const char *needle)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, at_is_log, alphasort), count = 0;
-
-	for (int i = 0; i < n; i++) {
-		char path[640];
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		count += it_file_count(path, needle);
-		free(names[i]);
-	}
-	free(names);
-	return count;
-}
-
-/* Prints the log (one line per record, shortened) to stderr, for a failure. */
-static void at_print(const json_t *recs)
+/* Occurrences of needle in the log's lines as written (recs from it_audit_records()). */
+static int at_log_count(const json_t *recs, const char *needle)
 {
 	size_t i;
 	json_t *r;
+	int count = 0;
 
+	json_array_foreach(recs, i, r)
+		for (const char *p = it_rec_str(r, "_line"); (p = strstr(p, needle)) != NULL;
+		     p += strlen(needle))
+			count++;
+	return count;
+}
+
+/* Prints the log (recs, or NULL: as it is now) to stderr, one line per record
+   (shortened), for a failure. */
+static void at_print(const json_t *recs)
+{
+	json_t *now = recs ? NULL : it_audit_records(NULL);
+	size_t i;
+	json_t *r;
+
+	if (now)
+		recs = now;
 	fprintf(stderr, "--- the audit log (%zu records in %s) ---\n", json_array_size(recs),
 		it.audit_dir);
 	json_array_foreach(recs, i, r)
-		fprintf(stderr, "%.400s\n", at_str(r, "_line"));
+		fprintf(stderr, "%.400s\n", it_rec_str(r, "_line"));
 	fprintf(stderr, "--- end of the audit log ---\n");
+	json_decref(now);
 }
 
-/* IT_ASSERT, printing the log first when it fails. */
+/* IT_ASSERT, printing the log (recs, or NULL: read now) first when it fails. */
 #define AT_ASSERT(recs, cond, ...)            \
 	do {                                  \
 		if (!(cond))                  \
@@ -157,63 +78,6 @@ static void at_print(const json_t *recs)
 static bool at_local_client(const char *client)
 {
 	return strcmp(client, "127.0.0.1") == 0 || strcmp(client, "::ffff:127.0.0.1") == 0;
-}
-
-/* True if rec is event (NULL: any) of user (NULL: anyone). */
-static bool at_is(const json_t *rec, const char *event, const char *user)
-{
-	return (!event || strcmp(at_str(rec, "event"), event) == 0) &&
-	    (!user || strcmp(at_str(rec, "user"), user) == 0);
-}
-
-/* The first record of event and user (NULL: any) whose key has value (key NULL: any); NULL if none. */
-static json_t *at_find(json_t *recs, const char *event, const char *user, const char *key,
-		       const char *value)
-{
-	size_t i;
-	json_t *r;
-
-	json_array_foreach(recs, i, r)
-		if (at_is(r, event, user) && (!key || strcmp(at_str(r, key), value) == 0))
-			return r;
-	return NULL;
-}
-
-/* How many records of event and user (NULL: any). */
-static int at_count(json_t *recs, const char *event, const char *user)
-{
-	size_t i;
-	json_t *r;
-	int n = 0;
-
-	json_array_foreach(recs, i, r)
-		n += at_is(r, event, user);
-	return n;
-}
-
-/*
- * Waits (pumping c, which may be NULL) until the log has a record of event
- * and user whose key has value (key NULL: any), or deadline_s passed.
- * Returns the whole log (the caller json_decref()s it); *found the record
- * or NULL.
- */
-static json_t *at_wait(struct pgc_conn *c, double deadline_s, const char *event, const char *user,
-		       const char *key, const char *value, json_t **found)
-{
-	double end = it_now_s() + deadline_s;
-
-	for (;;) {
-		json_t *recs = at_records();
-
-		*found = at_find(recs, event, user, key, value);
-		if (*found || it_now_s() >= end)
-			return recs;
-		json_decref(recs);
-		if (c && !pgc_closed(c))
-			it_pump_for(c, 250);
-		else
-			it_sleep_ms(250);
-	}
 }
 
 /* Milliseconds since the epoch of an RFC 3339 "YYYY-MM-DDTHH:MM:SS.mmmZ"; -1 if not that. */
@@ -245,20 +109,20 @@ static void at_check_shape(json_t *recs)
 	json_array_foreach(recs, i, r) {
 		static const char *const strs[] = { "ts",      "event", "user", "client",
 						    "session", "prev",  "mac" };
-		const char *mac = at_str(r, "mac");
+		const char *mac = it_rec_str(r, "mac");
 
 		for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
 			AT_ASSERT(recs, json_is_string(json_object_get(r, strs[k])),
 				  "record %zu has no string \"%s\": %.300s", i + 1, strs[k],
-				  at_str(r, "_line"));
-		AT_ASSERT(recs, at_ts_ms(at_str(r, "ts")) > 0,
+				  it_rec_str(r, "_line"));
+		AT_ASSERT(recs, at_ts_ms(it_rec_str(r, "ts")) > 0,
 			  "record %zu: ts \"%s\" is not RFC 3339 UTC with milliseconds", i + 1,
-			  at_str(r, "ts"));
-		AT_ASSERT(recs, at_int(r, "seq") == (long long)i + 1,
-			  "record %zu has seq %lld, want %zu", i + 1, at_int(r, "seq"), i + 1);
-		AT_ASSERT(recs, strcmp(at_str(r, "prev"), prev) == 0,
+			  it_rec_str(r, "ts"));
+		AT_ASSERT(recs, it_rec_int(r, "seq") == (long long)i + 1,
+			  "record %zu has seq %lld, want %zu", i + 1, it_rec_int(r, "seq"), i + 1);
+		AT_ASSERT(recs, strcmp(it_rec_str(r, "prev"), prev) == 0,
 			  "record %zu: prev \"%s\" is not the mac of the record before (\"%s\")",
-			  i + 1, at_str(r, "prev"), prev);
+			  i + 1, it_rec_str(r, "prev"), prev);
 		AT_ASSERT(recs, strlen(mac) == 64 && strspn(mac, "0123456789abcdef") == 64,
 			  "record %zu: mac \"%s\" is not 64 lower-case hex digits", i + 1, mac);
 		prev = mac;
@@ -278,10 +142,10 @@ static int at_verify(const char *key, char *out, size_t outlen)
 static void at_expect_verify_ok(void)
 {
 	char out[4096], want[64];
-	json_t *before = at_records();
+	json_t *before = it_audit_records(NULL);
 	size_t n0 = json_array_size(before);
 	int rc = at_verify(it.audit_key, out, sizeof out);
-	json_t *after = at_records();
+	json_t *after = it_audit_records(NULL);
 	size_t n1 = json_array_size(after);
 	bool counted = false;
 
@@ -337,14 +201,14 @@ static void at_key(struct pgc_conn *c, uint32_t keysym, bool down)
 /* The user's session id from its session_start record (waits for it). */
 static void at_session_of(struct pgc_conn *c, const char *user, char *id, size_t idlen)
 {
-	json_t *start, *recs = at_wait(c, AT_EVENT_S, "session_start", user, NULL, NULL, &start);
+	json_t *start = it_audit_wait(c, AT_EVENT_S, 1, NULL, "session_start", "user", user, NULL);
 
-	AT_ASSERT(recs, start != NULL, "no session_start record of %s within %d s", user,
+	AT_ASSERT(NULL, start != NULL, "no session_start record of %s within %d s", user,
 		  AT_EVENT_S);
-	snprintf(id, idlen, "%s", at_str(start, "session"));
-	AT_ASSERT(recs, id[0] != '\0', "session_start of %s without a session id: %s", user,
-		  at_str(start, "_line"));
-	json_decref(recs);
+	snprintf(id, idlen, "%s", it_rec_str(start, "session"));
+	AT_ASSERT(NULL, id[0] != '\0', "session_start of %s without a session id: %s", user,
+		  it_rec_str(start, "_line"));
+	json_decref(start);
 }
 
 /* ---- 1. navigation ------------------------------------------------------------------- */
@@ -370,20 +234,20 @@ IT_TEST(audit, navigation_recorded)
 	snprintf(page3, sizeof page3, "http://127.0.0.1:%d/page3.html", it.page_port);
 	c = it_open_page(user, 0, 0, &b);
 	at_session_of(c, user, sid, sizeof sid);
-	recs = at_wait(c, AT_EVENT_S, "navigate", user, "url", home, &found);
-	AT_ASSERT(recs, found != NULL, "no navigate record of the home page %s within %d s", home,
+	found = it_audit_wait(c, AT_EVENT_S, 1, NULL, "navigate", "user", user, "url", home, NULL);
+	AT_ASSERT(NULL, found != NULL, "no navigate record of the home page %s within %d s", home,
 		  AT_EVENT_S);
-	json_decref(recs);
+	json_decref(found);
 
 	/* a click on the test page's link to page 2 */
 	it_click(c, it_page_to_screen_x(&b, PAGE_P2_X + PAGE_P2_W / 2),
 		 it_page_to_screen_y(&b, PAGE_P2_Y + PAGE_P2_H / 2));
 	IT_ASSERT(at_wait_stat(c, "page2", 1, AT_EVENT_S),
 		  "the browser never requested /page2.html after its link was clicked");
-	recs = at_wait(c, AT_EVENT_S, "navigate", user, "url", page2, &found);
-	AT_ASSERT(recs, found != NULL, "no navigate record of %s within %d s of the click", page2,
+	found = it_audit_wait(c, AT_EVENT_S, 1, NULL, "navigate", "user", user, "url", page2, NULL);
+	AT_ASSERT(NULL, found != NULL, "no navigate record of %s within %d s of the click", page2,
 		  AT_EVENT_S);
-	json_decref(recs);
+	json_decref(found);
 
 	/* a URL typed into the address bar: Ctrl+L, the URL, Return */
 	it_pump_for(c, 1000);
@@ -398,54 +262,55 @@ IT_TEST(audit, navigation_recorded)
 	at_key(c, AT_XK_RETURN, false);
 	IT_ASSERT(at_wait_stat(c, "page3", 1, AT_EVENT_S),
 		  "the browser never requested %s after it was typed into the address bar", page3);
-	recs = at_wait(c, AT_EVENT_S, "navigate", user, "url", page3, &found);
-	AT_ASSERT(recs, found != NULL, "no navigate record of the typed URL %s within %d s", page3,
+	found = it_audit_wait(c, AT_EVENT_S, 1, NULL, "navigate", "user", user, "url", page3, NULL);
+	AT_ASSERT(NULL, found != NULL, "no navigate record of the typed URL %s within %d s", page3,
 		  AT_EVENT_S);
-	json_decref(recs);
+	json_decref(found);
 
 	/* late duplicates or strays would show up by now */
 	IT_ASSERT(it_pump_for(c, 3000), "connection closed: %d %s", pgc_close_code(c),
 		  pgc_close_reason(c));
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
 
 	/* login_ok, then session_start for the same user and client */
-	login = at_find(recs, "login_ok", user, NULL, NULL);
-	start = at_find(recs, "session_start", user, NULL, NULL);
+	login = it_audit_match(recs, NULL, "login_ok", "user", user, NULL);
+	start = it_audit_match(recs, NULL, "session_start", "user", user, NULL);
 	AT_ASSERT(recs, login && start, "login_ok %s, session_start %s",
 		  login ? "found" : "missing", start ? "found" : "missing");
-	AT_ASSERT(recs, at_int(login, "seq") < at_int(start, "seq"),
+	AT_ASSERT(recs, it_rec_int(login, "seq") < it_rec_int(start, "seq"),
 		  "login_ok (seq %lld) is not before session_start (seq %lld)",
-		  at_int(login, "seq"), at_int(start, "seq"));
+		  it_rec_int(login, "seq"), it_rec_int(start, "seq"));
 	AT_ASSERT(recs,
-		  at_local_client(at_str(login, "client")) &&
-		      at_local_client(at_str(start, "client")),
+		  at_local_client(it_rec_str(login, "client")) &&
+		      at_local_client(it_rec_str(start, "client")),
 		  "client of login_ok \"%s\", of session_start \"%s\", want \"127.0.0.1\"",
-		  at_str(login, "client"), at_str(start, "client"));
-	AT_ASSERT(recs, at_int(start, "width") == 1280 && at_int(start, "height") == 800,
+		  it_rec_str(login, "client"), it_rec_str(start, "client"));
+	AT_ASSERT(recs, it_rec_int(start, "width") == 1280 && it_rec_int(start, "height") == 800,
 		  "session_start says %lldx%lld, want the default 1280x800: %s",
-		  at_int(start, "width"), at_int(start, "height"), at_str(start, "_line"));
+		  it_rec_int(start, "width"), it_rec_int(start, "height"),
+		  it_rec_str(start, "_line"));
 
 	/* exactly the three pages, in order, all of this session */
 	json_array_foreach(recs, i, r) {
-		if (!at_is(r, "navigate", NULL))
+		if (strcmp(it_rec_str(r, "event"), "navigate") != 0)
 			continue;
 		AT_ASSERT(recs, nav < 3, "more than 3 navigate records; the 4th: %s",
-			  at_str(r, "_line"));
-		AT_ASSERT(recs, strcmp(at_str(r, "url"), want[nav]) == 0,
+			  it_rec_str(r, "_line"));
+		AT_ASSERT(recs, strcmp(it_rec_str(r, "url"), want[nav]) == 0,
 			  "navigate record %d has url \"%s\", want \"%s\"", nav + 1,
-			  at_str(r, "url"), want[nav]);
+			  it_rec_str(r, "url"), want[nav]);
 		AT_ASSERT(recs,
-			  strcmp(at_str(r, "user"), user) == 0 &&
-			      strcmp(at_str(r, "session"), sid) == 0 &&
-			      at_local_client(at_str(r, "client")),
+			  strcmp(it_rec_str(r, "user"), user) == 0 &&
+			      strcmp(it_rec_str(r, "session"), sid) == 0 &&
+			      at_local_client(it_rec_str(r, "client")),
 			  "navigate record %d is of user \"%s\", session \"%s\", client \"%s\"; "
 			  "want %s, %s, 127.0.0.1",
-			  nav + 1, at_str(r, "user"), at_str(r, "session"), at_str(r, "client"),
-			  user, sid);
-		AT_ASSERT(recs, at_int(r, "seq") > at_int(start, "seq"),
+			  nav + 1, it_rec_str(r, "user"), it_rec_str(r, "session"),
+			  it_rec_str(r, "client"), user, sid);
+		AT_ASSERT(recs, it_rec_int(r, "seq") > it_rec_int(start, "seq"),
 			  "navigate %s (seq %lld) before session_start (seq %lld)",
-			  at_str(r, "url"), at_int(r, "seq"), at_int(start, "seq"));
+			  it_rec_str(r, "url"), it_rec_int(r, "seq"), it_rec_int(start, "seq"));
 		nav++;
 	}
 	AT_ASSERT(recs, nav == 3, "%d navigate records, want 3 (%s, %s, %s)", nav, home, page2,
@@ -454,13 +319,13 @@ IT_TEST(audit, navigation_recorded)
 	at_expect_verify_ok();
 
 	/* the titles, which staff read alongside the URLs */
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	nav = 0;
 	json_array_foreach(recs, i, r)
-		if (at_is(r, "navigate", NULL) && nav < 3) {
-			AT_ASSERT(recs, strcmp(at_str(r, "title"), want_title[nav]) == 0,
+		if (strcmp(it_rec_str(r, "event"), "navigate") == 0 && nav < 3) {
+			AT_ASSERT(recs, strcmp(it_rec_str(r, "title"), want_title[nav]) == 0,
 				  "navigate %s has title \"%s\", want the page's title \"%s\"",
-				  at_str(r, "url"), at_str(r, "title"), want_title[nav]);
+				  it_rec_str(r, "url"), it_rec_str(r, "title"), want_title[nav]);
 			nav++;
 		}
 	json_decref(recs);
@@ -478,7 +343,7 @@ IT_TEST(audit, download_blocked)
 	struct pgc_conn *c;
 	struct it_rect b;
 	size_t i;
-	int rc;
+	int rc, n;
 
 	it_start("audit_download_blocked", users);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/download.bin", it.page_port);
@@ -488,35 +353,35 @@ IT_TEST(audit, download_blocked)
 		 it_page_to_screen_y(&b, PAGE_LINK_Y + PAGE_LINK_H / 2));
 	IT_ASSERT(at_wait_stat(c, "downloads", 1, AT_EVENT_S),
 		  "the browser never requested /download.bin after the link was clicked");
-	recs = at_wait(c, AT_EVENT_S, "download_blocked", user, NULL, NULL, &found);
-	AT_ASSERT(recs, found != NULL, "no download_blocked record within %d s of the click",
+	found = it_audit_wait(c, AT_EVENT_S, 1, NULL, "download_blocked", "user", user, NULL);
+	AT_ASSERT(NULL, found != NULL, "no download_blocked record within %d s of the click",
 		  AT_EVENT_S);
-	json_decref(recs);
+	json_decref(found);
 	IT_ASSERT(it_pump_for(c, 3000), "connection closed after the download: %d %s",
 		  pgc_close_code(c), pgc_close_reason(c));
 
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
-	AT_ASSERT(recs, at_count(recs, "download_blocked", NULL) == 1,
-		  "%d download_blocked records for one click, want 1",
-		  at_count(recs, "download_blocked", NULL));
-	found = at_find(recs, "download_blocked", user, NULL, NULL);
-	AT_ASSERT(recs, strcmp(at_str(found, "url"), url) == 0,
-		  "download_blocked url \"%s\", want \"%s\"", at_str(found, "url"), url);
-	AT_ASSERT(recs, strcmp(at_str(found, "filename"), PAGE_DOWNLOAD_NAME) == 0,
+	it_audit_match(recs, &n, "download_blocked", NULL);
+	AT_ASSERT(recs, n == 1, "%d download_blocked records for one click, want 1", n);
+	found = it_audit_match(recs, NULL, "download_blocked", "user", user, NULL);
+	AT_ASSERT(recs, strcmp(it_rec_str(found, "url"), url) == 0,
+		  "download_blocked url \"%s\", want \"%s\"", it_rec_str(found, "url"), url);
+	AT_ASSERT(recs, strcmp(it_rec_str(found, "filename"), PAGE_DOWNLOAD_NAME) == 0,
 		  "download_blocked filename \"%s\", want the suggested \"%s\"",
-		  at_str(found, "filename"), PAGE_DOWNLOAD_NAME);
+		  it_rec_str(found, "filename"), PAGE_DOWNLOAD_NAME);
 	AT_ASSERT(recs,
-		  strcmp(at_str(found, "session"), sid) == 0 &&
-		      at_local_client(at_str(found, "client")),
+		  strcmp(it_rec_str(found, "session"), sid) == 0 &&
+		      at_local_client(it_rec_str(found, "client")),
 		  "download_blocked of session \"%s\", client \"%s\"; want %s, 127.0.0.1",
-		  at_str(found, "session"), at_str(found, "client"), sid);
+		  it_rec_str(found, "session"), it_rec_str(found, "client"), sid);
 	/* a download is not a page visited */
 	json_array_foreach(recs, i, r)
 		AT_ASSERT(recs,
-			  !at_is(r, "navigate", NULL) || !strstr(at_str(r, "url"), "download"),
-			  "the download was recorded as a navigation: %s", at_str(r, "_line"));
-	snprintf(line, sizeof line, "%s\n", at_str(found, "_line"));
+			  strcmp(it_rec_str(r, "event"), "navigate") != 0 ||
+			      !strstr(it_rec_str(r, "url"), "download"),
+			  "the download was recorded as a navigation: %s", it_rec_str(r, "_line"));
+	snprintf(line, sizeof line, "%s\n", it_rec_str(found, "_line"));
 
 	/* audit query finds exactly that record, as written */
 	rc = it_run(out, sizeof out,
@@ -556,38 +421,40 @@ IT_TEST(audit, session_end)
 	it_conn_free(c);
 	t_left = it_now_s();
 
-	recs = at_wait(NULL, 2 + AT_EVENT_S, "session_end", user, NULL, NULL, &end);
-	AT_ASSERT(recs, end != NULL,
+	end = it_audit_wait(NULL, 2 + AT_EVENT_S, 1, NULL, "session_end", "user", user, NULL);
+	AT_ASSERT(NULL, end != NULL,
 		  "no session_end record within %d s of the client leaving "
 		  "(reconnect_grace_s = 2)",
 		  2 + AT_EVENT_S);
 	fprintf(stderr, "[%s] session_end %.1f s after the client left: %s\n", it.test_name,
-		it_now_s() - t_left, at_str(end, "_line"));
+		it_now_s() - t_left, it_rec_str(end, "_line"));
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
-	detach = at_find(recs, "session_detach", user, NULL, NULL);
-	AT_ASSERT(recs, detach != NULL && at_int(detach, "seq") < at_int(end, "seq"),
+	detach = it_audit_match(recs, NULL, "session_detach", "user", user, NULL);
+	AT_ASSERT(recs, detach != NULL && it_rec_int(detach, "seq") < it_rec_int(end, "seq"),
 		  "no session_detach record before session_end");
 	AT_ASSERT(recs,
-		  strcmp(at_str(end, "session"), sid) == 0 &&
-		      strcmp(at_str(detach, "session"), sid) == 0,
+		  strcmp(it_rec_str(end, "session"), sid) == 0 &&
+		      strcmp(it_rec_str(detach, "session"), sid) == 0,
 		  "session_detach of \"%s\", session_end of \"%s\", want %s",
-		  at_str(detach, "session"), at_str(end, "session"), sid);
-	AT_ASSERT(recs, strcmp(at_str(end, "reason"), "grace") == 0,
-		  "session_end reason \"%s\", want \"grace\"", at_str(end, "reason"));
+		  it_rec_str(detach, "session"), it_rec_str(end, "session"), sid);
+	AT_ASSERT(recs, strcmp(it_rec_str(end, "reason"), "grace") == 0,
+		  "session_end reason \"%s\", want \"grace\"", it_rec_str(end, "reason"));
 	AT_ASSERT(recs, json_is_string(json_object_get(end, "detail")),
 		  "session_end without a \"detail\" string");
 	AT_ASSERT(recs,
-		  at_int(end, "duration_s") >= 0 &&
-		      at_int(end, "duration_s") <= (long long)(it_now_s() - t_login) + 1,
+		  it_rec_int(end, "duration_s") >= 0 &&
+		      it_rec_int(end, "duration_s") <= (long long)(it_now_s() - t_login) + 1,
 		  "session_end duration_s %lld, want 0..%.0f (the time since the login)",
-		  at_int(end, "duration_s"), it_now_s() - t_login + 1);
-	AT_ASSERT(recs, at_int(end, "bytes_out") > 0, "session_end bytes_out %lld, want > 0",
-		  at_int(end, "bytes_out"));
-	AT_ASSERT(recs, at_int(end, "bytes_in") >= 0, "session_end bytes_in %lld, want >= 0",
-		  at_int(end, "bytes_in"));
-	gap_ms = at_ts_ms(at_str(end, "ts")) - at_ts_ms(at_str(detach, "ts"));
+		  it_rec_int(end, "duration_s"), it_now_s() - t_login + 1);
+	AT_ASSERT(recs, it_rec_int(end, "bytes_out") > 0, "session_end bytes_out %lld, want > 0",
+		  it_rec_int(end, "bytes_out"));
+	AT_ASSERT(recs, it_rec_int(end, "bytes_in") >= 0, "session_end bytes_in %lld, want >= 0",
+		  it_rec_int(end, "bytes_in"));
+	gap_ms = at_ts_ms(it_rec_str(end, "ts")) - at_ts_ms(it_rec_str(detach, "ts"));
 	AT_ASSERT(recs, gap_ms >= 1900,
 		  "session_end %lld ms after session_detach, want the grace time of 2 s", gap_ms);
+	json_decref(end);
 	json_decref(recs);
 	at_expect_verify_ok();
 
@@ -597,7 +464,7 @@ IT_TEST(audit, session_end)
 	IT_ASSERT(rc == 0, "audit sessions --json: exit %d: %s", rc, out);
 	for (char *p = strtok(out, "\n"); p; p = strtok(NULL, "\n")) {
 		j = json_loads(p, 0, NULL);
-		if (strcmp(at_str(j, "session"), sid) == 0) {
+		if (strcmp(it_rec_str(j, "session"), sid) == 0) {
 			json_decref(row);
 			row = j;
 		} else {
@@ -605,11 +472,12 @@ IT_TEST(audit, session_end)
 		}
 	}
 	IT_ASSERT(row != NULL, "audit sessions --json does not list session %s", sid);
-	row_ok = strcmp(at_str(row, "user"), user) == 0 && at_local_client(at_str(row, "client")) &&
+	row_ok = strcmp(it_rec_str(row, "user"), user) == 0 &&
+	    at_local_client(it_rec_str(row, "client")) &&
 	    json_is_string(json_object_get(row, "start")) &&
 	    json_is_string(json_object_get(row, "end")) &&
-	    strcmp(at_str(row, "end_reason"), "grace") == 0 && at_int(row, "duration_s") >= 0 &&
-	    at_int(row, "pages") >= 1;
+	    strcmp(it_rec_str(row, "end_reason"), "grace") == 0 &&
+	    it_rec_int(row, "duration_s") >= 0 && it_rec_int(row, "pages") >= 1;
 	row_text = json_dumps(row, JSON_COMPACT);
 	json_decref(row);
 	if (!row_ok)
@@ -644,18 +512,19 @@ IT_TEST(audit, login_records)
 		  "wrong password: %d \"%s\" (%s), want 401 invalid_credentials", h.status, h.error,
 		  h.body);
 	/* the answer came: the record is there already */
-	recs = at_records();
-	AT_ASSERT(recs, at_count(recs, "login_fail", user) == 1,
-		  "%d login_fail records of %s when the 401 arrived, want 1",
-		  at_count(recs, "login_fail", user), user);
-	r = at_find(recs, "login_fail", user, NULL, NULL);
+	recs = it_audit_records(NULL);
+	r = it_audit_match(recs, &fails, "login_fail", "user", user, NULL);
+	AT_ASSERT(recs, fails == 1, "%d login_fail records of %s when the 401 arrived, want 1",
+		  fails, user);
 	AT_ASSERT(recs,
-		  strcmp(at_str(r, "reason"), "invalid_credentials") == 0 &&
-		      at_local_client(at_str(r, "client")) && strcmp(at_str(r, "session"), "") == 0,
+		  strcmp(it_rec_str(r, "reason"), "invalid_credentials") == 0 &&
+		      at_local_client(it_rec_str(r, "client")) &&
+		      strcmp(it_rec_str(r, "session"), "") == 0,
 		  "login_fail: reason \"%s\", client \"%s\", session \"%s\"; want "
 		  "invalid_credentials, 127.0.0.1, \"\"",
-		  at_str(r, "reason"), at_str(r, "client"), at_str(r, "session"));
-	AT_ASSERT(recs, at_count(recs, "login_ok", NULL) == 0, "a login_ok for a wrong password");
+		  it_rec_str(r, "reason"), it_rec_str(r, "client"), it_rec_str(r, "session"));
+	it_audit_match(recs, &oks, "login_ok", NULL);
+	AT_ASSERT(recs, oks == 0, "a login_ok for a wrong password");
 	json_decref(recs);
 
 	/* each successful login is in the file when pgc_login() returns */
@@ -664,24 +533,25 @@ IT_TEST(audit, login_records)
 		IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0 &&
 			      res.http_status == 200 && res.ticket[0],
 			  "login %d: HTTP %d \"%s\" %s", k, res.http_status, res.error, res.body);
-		recs = at_records();
-		oks = at_count(recs, "login_ok", user);
+		recs = it_audit_records(NULL);
+		it_audit_match(recs, &oks, "login_ok", "user", user, NULL);
 		AT_ASSERT(recs, oks == k,
 			  "%d login_ok records of %s right after login %d was answered, want %d",
 			  oks, user, k, k);
 		json_decref(recs);
 	}
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
-	fails = at_count(recs, "login_fail", NULL);
+	it_audit_match(recs, &fails, "login_fail", NULL);
 	AT_ASSERT(recs, fails == 1, "%d login_fail records, want 1", fails);
-	r = at_find(recs, "login_ok", user, NULL, NULL);
-	AT_ASSERT(recs, at_local_client(at_str(r, "client")),
-		  "login_ok client \"%s\", want 127.0.0.1", at_str(r, "client"));
+	r = it_audit_match(recs, NULL, "login_ok", "user", user, NULL);
+	AT_ASSERT(recs, at_local_client(it_rec_str(r, "client")),
+		  "login_ok client \"%s\", want 127.0.0.1", it_rec_str(r, "client"));
 	/* no password in the log, right or wrong */
-	AT_ASSERT(recs, at_log_count(wrong) == 0 && at_log_count(it_password(user)) == 0,
+	AT_ASSERT(recs,
+		  at_log_count(recs, wrong) == 0 && at_log_count(recs, it_password(user)) == 0,
 		  "a password is in the audit log (wrong one %d times, right one %d times)",
-		  at_log_count(wrong), at_log_count(it_password(user)));
+		  at_log_count(recs, wrong), at_log_count(recs, it_password(user)));
 	json_decref(recs);
 	at_expect_verify_ok();
 }
@@ -708,7 +578,7 @@ IT_TEST(audit, tamper_detected)
 		  h.status, h.body);
 	IT_ASSERT(it_login_http(user, it_password(user), false, &h) == 200, "login: %d %s",
 		  h.status, h.body);
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
 	AT_ASSERT(recs, json_array_size(recs) == 3,
 		  "%zu records, want 3 (login_ok, login_fail, "
@@ -718,7 +588,7 @@ IT_TEST(audit, tamper_detected)
 	at_expect_verify_ok();
 
 	/* change one byte of record 2 (its user name) in the daemon's file */
-	IT_ASSERT(at_newest_file(path, sizeof path), "no audit file in %s", it.audit_dir);
+	IT_ASSERT(it_audit_files(path, sizeof path) > 0, "no audit file in %s", it.audit_dir);
 	f = fopen(path, "r");
 	IT_ASSERT(f != NULL, "open %s: %s", path, strerror(errno));
 	text = calloc(1, 1 << 20);
@@ -794,7 +664,7 @@ IT_TEST(audit, unavailable_fails_closed)
 	const char *user = "a6-fumi", *other = "a6-goro";
 	struct it_opts o = { 0 };
 	char filler[200], probe[200], out[2048], last[256], file[640];
-	json_t *recs, *found, *resumed;
+	json_t *recs, *found, *resumed, *tail;
 	struct pgc_conn *c;
 	struct it_rect b;
 	struct it_http h;
@@ -825,9 +695,9 @@ IT_TEST(audit, unavailable_fails_closed)
 
 	/* a session that is running when the disk fills */
 	c = it_open_page(user, 0, 0, &b);
-	recs = at_wait(c, AT_EVENT_S, "navigate", user, NULL, NULL, &found);
-	AT_ASSERT(recs, found != NULL, "no navigate record of %s within %d s", user, AT_EVENT_S);
-	json_decref(recs);
+	found = it_audit_wait(c, AT_EVENT_S, 1, NULL, "navigate", "user", user, NULL);
+	AT_ASSERT(NULL, found != NULL, "no navigate record of %s within %d s", user, AT_EVENT_S);
+	json_decref(found);
 	it_pump_for(c, 1000);
 
 	/* fill the file system */
@@ -842,8 +712,8 @@ IT_TEST(audit, unavailable_fails_closed)
 	if (fd >= 0)
 		close(fd);
 	unlink(probe);
-	IT_ASSERT(at_newest_file(file, sizeof file) && stat(file, &st) == 0, "no audit file in %s",
-		  at_mnt);
+	IT_ASSERT(it_audit_files(file, sizeof file) > 0 && stat(file, &st) == 0,
+		  "no audit file in %s", at_mnt);
 	fprintf(stderr,
 		"[%s] %s full; the audit file has %lld bytes (%lld left in its last page)\n",
 		it.test_name, at_mnt, (long long)st.st_size,
@@ -904,17 +774,18 @@ IT_TEST(audit, unavailable_fails_closed)
 		it.test_name, it_now_s() - t0);
 
 	/* the gap is in the chain, and the chain is intact */
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
-	resumed = at_find(recs, "audit_resumed", NULL, NULL, NULL);
-	AT_ASSERT(recs, resumed != NULL && at_int(resumed, "lost") >= 1,
+	resumed = it_audit_match(recs, NULL, "audit_resumed", NULL);
+	AT_ASSERT(recs, resumed != NULL && it_rec_int(resumed, "lost") >= 1,
 		  "no audit_resumed record with lost >= 1 after the log was writable again");
+	tail = json_array_get(recs, json_array_size(recs) - 1);
 	AT_ASSERT(recs,
-		  at_int(json_array_get(recs, json_array_size(recs) - 1), "seq") >
-			  at_int(resumed, "seq") &&
-		      at_is(json_array_get(recs, json_array_size(recs) - 1), "login_ok", other),
+		  it_rec_int(tail, "seq") > it_rec_int(resumed, "seq") &&
+		      strcmp(it_rec_str(tail, "event"), "login_ok") == 0 &&
+		      strcmp(it_rec_str(tail, "user"), other) == 0,
 		  "the last record is not the login_ok of %s after audit_resumed", other);
-	fprintf(stderr, "[%s] %s\n", it.test_name, at_str(resumed, "_line"));
+	fprintf(stderr, "[%s] %s\n", it.test_name, it_rec_str(resumed, "_line"));
 	json_decref(recs);
 	at_expect_verify_ok();
 	IT_ASSERT(!pgc_closed(c), "the running session was closed: %d %s", pgc_close_code(c),
@@ -927,7 +798,7 @@ IT_TEST(audit, unavailable_fails_closed)
 static void at_age_log(void)
 {
 	char path[600], aged[700];
-	IT_ASSERT(at_newest_file(path, sizeof path), "no audit file in %s", it.audit_dir);
+	IT_ASSERT(it_audit_files(path, sizeof path) > 0, "no audit file in %s", it.audit_dir);
 	snprintf(aged, sizeof aged, "%s/audit-20200101-001.jsonl", it.audit_dir);
 	IT_ASSERT(rename(path, aged) == 0, "rename %s: %s", path, strerror(errno));
 	fprintf(stderr, "[%s] renamed %s to %s\n", it.test_name, path, aged);
@@ -944,6 +815,7 @@ IT_TEST(audit, chain_continues_over_restart_and_rotation)
 	const char *user = "a7-emi";
 	struct pgc_login_result res;
 	json_t *recs;
+	int oks;
 
 	it_start("audit_chain_continues_over_restart_and_rotation", users);
 	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0,
@@ -951,10 +823,9 @@ IT_TEST(audit, chain_continues_over_restart_and_rotation)
 	it_restart_daemon();
 	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0,
 		  "login 2 (after a restart): HTTP %d %s", res.http_status, res.body);
-	recs = at_records();
-	AT_ASSERT(recs, at_count(recs, "login_ok", user) == 2,
-		  "%d login_ok records after a restart, want 2 in one chain",
-		  at_count(recs, "login_ok", user));
+	recs = it_audit_records(NULL);
+	it_audit_match(recs, &oks, "login_ok", "user", user, NULL);
+	AT_ASSERT(recs, oks == 2, "%d login_ok records after a restart, want 2 in one chain", oks);
 	json_decref(recs);
 	at_expect_verify_ok();
 
@@ -962,16 +833,12 @@ IT_TEST(audit, chain_continues_over_restart_and_rotation)
 	it_restart_daemon_with(at_age_log);
 	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), 0, 0, &res) == 0,
 		  "login 3 (after the rotation): HTTP %d %s", res.http_status, res.body);
-	struct dirent **names = NULL;
-	int nfiles = scandir(it.audit_dir, &names, at_is_log, alphasort);
-	for (int i = 0; i < nfiles; i++)
-		free(names[i]);
-	free(names);
+	int nfiles = it_audit_files(NULL, 0);
 	IT_ASSERT(nfiles == 2, "%d audit files after the daily rotation, want 2", nfiles);
-	recs = at_records();
+	recs = it_audit_records(NULL);
 	at_check_shape(recs);
-	AT_ASSERT(recs, at_count(recs, "login_ok", user) == 3,
-		  "%d login_ok records over both files, want 3", at_count(recs, "login_ok", user));
+	it_audit_match(recs, &oks, "login_ok", "user", user, NULL);
+	AT_ASSERT(recs, oks == 3, "%d login_ok records over both files, want 3", oks);
 	json_decref(recs);
 	at_expect_verify_ok();
 }

@@ -162,76 +162,6 @@ static void bd_watch(struct pgc_conn *c)
 		  "the screen has the marker pixel before anything was injected");
 }
 
-/* ---- the audit log ------------------------------------------------------------- */
-
-static int bd_is_log(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-
-	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
-}
-
-/*
- * The first record of event for user in the audit log (json_decref() it), or
- * NULL; *count gets how many there are.
- */
-static json_t *bd_audit_find(const char *event, const char *user, int *count)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, bd_is_log, alphasort);
-	json_t *first = NULL;
-
-	*count = 0;
-	for (int i = 0; i < n; i++) {
-		char path[640], *line = NULL;
-		size_t cap = 0;
-		FILE *f;
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		free(names[i]);
-		f = fopen(path, "r");
-		while (f != NULL && getline(&line, &cap, f) > 0) {
-			json_t *rec = json_loads(line, 0, NULL);
-			const char *ev = json_string_value(json_object_get(rec, "event"));
-			const char *u = json_string_value(json_object_get(rec, "user"));
-
-			if (ev != NULL && u != NULL && strcmp(ev, event) == 0 &&
-			    strcmp(u, user) == 0) {
-				(*count)++;
-				if (first == NULL) {
-					first = rec;
-					continue;
-				}
-			}
-			json_decref(rec);
-		}
-		free(line);
-		if (f != NULL)
-			fclose(f);
-	}
-	free(names);
-	return first;
-}
-
-/* bd_audit_find(), waiting up to BD_EVENT_S for the record. */
-static json_t *bd_audit_wait(const char *event, const char *user, int *count)
-{
-	double end = it_now_s() + BD_EVENT_S;
-	json_t *rec;
-
-	while ((rec = bd_audit_find(event, user, count)) == NULL && it_now_s() < end)
-		it_sleep_ms(200);
-	return rec;
-}
-
-static const char *bd_str(json_t *rec, const char *key)
-{
-	const char *v = json_string_value(json_object_get(rec, key));
-
-	return v ? v : "";
-}
-
 /* ---- the test ------------------------------------------------------------------ */
 
 static void bd_key(struct pgc_conn *c, uint32_t keysym, bool down)
@@ -287,7 +217,7 @@ static json_t *bd_entry(json_t *manifest, const char *path)
 	json_t *e;
 
 	json_array_foreach(json_object_get(manifest, "entries"), i, e)
-		if (strcmp(bd_str(e, "path"), path) == 0)
+		if (strcmp(it_rec_str(e, "path"), path) == 0)
 			return e;
 	return NULL;
 }
@@ -323,29 +253,29 @@ static void bd_sha256_file(const char *path, char *out)
 static void bd_check_kept(const char *user, const char *want_what, bool with_ctl)
 {
 	int n;
-	json_t *rec = bd_audit_wait("forensics_kept", user, &n);
+	json_t *rec = it_audit_wait(NULL, BD_EVENT_S, 1, &n, "forensics_kept", "user", user, NULL);
 	if (rec == NULL) {
-		json_t *failed = bd_audit_find("forensics_failed", user, &n);
-		IT_ASSERT(failed == NULL, "forensics_failed: %s", bd_str(failed, "error"));
+		json_t *failed = it_audit_find(NULL, "forensics_failed", "user", user, NULL);
+		IT_ASSERT(failed == NULL, "forensics_failed: %s", it_rec_str(failed, "error"));
 	}
 	IT_ASSERT(rec != NULL, "no forensics_kept record of %s within %d s", user, BD_EVENT_S);
 	IT_ASSERT(n == 1, "%d forensics_kept records of %s, want 1", n, user);
 	char id[32], dir[700], path[800], sha[65], aud_sha[65];
-	snprintf(id, sizeof id, "%s", bd_str(rec, "session"));
-	snprintf(aud_sha, sizeof aud_sha, "%s", bd_str(rec, "manifest_sha256"));
+	snprintf(id, sizeof id, "%s", it_rec_str(rec, "session"));
+	snprintf(aud_sha, sizeof aud_sha, "%s", it_rec_str(rec, "manifest_sha256"));
 	snprintf(dir, sizeof dir, "%s/forensics/session-%s", it.dir, id);
 	fprintf(stderr, "[%s] audit: forensics_kept dir=%s files=%lld bytes=%lld truncated=%s\n",
-		it.test_name, bd_str(rec, "dir"),
+		it.test_name, it_rec_str(rec, "dir"),
 		(long long)json_integer_value(json_object_get(rec, "files")),
 		(long long)json_integer_value(json_object_get(rec, "bytes")),
 		json_is_true(json_object_get(rec, "truncated")) ? "yes" : "no");
-	IT_ASSERT(strcmp(bd_str(rec, "dir"), dir) == 0, "forensics_kept names %s, want %s",
-		  bd_str(rec, "dir"), dir);
+	IT_ASSERT(strcmp(it_rec_str(rec, "dir"), dir) == 0, "forensics_kept names %s, want %s",
+		  it_rec_str(rec, "dir"), dir);
 	json_decref(rec);
-	json_t *end = bd_audit_find("session_end", user, &n);
-	IT_ASSERT(end != NULL && strcmp(bd_str(end, "forensics"), dir + strlen(dir) - 24) == 0,
+	json_t *end = it_audit_find(NULL, "session_end", "user", user, NULL);
+	IT_ASSERT(end != NULL && strcmp(it_rec_str(end, "forensics"), dir + strlen(dir) - 24) == 0,
 		  "session_end does not name the kept directory (\"%s\")",
-		  bd_str(end, "forensics"));
+		  it_rec_str(end, "forensics"));
 	json_decref(end);
 
 	/* owner-only, the gateway's user's */
@@ -366,9 +296,9 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	IT_ASSERT(strcmp(sha, aud_sha) == 0, "manifest.json's SHA-256 is %s, the audit says %s",
 		  sha, aud_sha);
 	json_t *e = bd_entry(m, INJECT_EVIDENCE_FILE);
-	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "file") == 0,
+	IT_ASSERT(e != NULL && strcmp(it_rec_str(e, "type"), "file") == 0,
 		  "the manifest does not list the file the worker left");
-	snprintf(path, sizeof path, "%s/%s", dir, bd_str(e, "stored"));
+	snprintf(path, sizeof path, "%s/%s", dir, it_rec_str(e, "stored"));
 	char got[128] = "";
 	FILE *f = fopen(path, "r");
 	IT_ASSERT(f != NULL, "%s: %s", path, strerror(errno));
@@ -381,12 +311,12 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 		  "%s: mode %o owner %u, want 0600 %s", path, st.st_mode & 07777,
 		  (unsigned)st.st_uid, IT_GATEWAY_USER);
 	e = bd_entry(m, INJECT_ESCAPE_LINK);
-	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "symlink") == 0 &&
-		      strcmp(bd_str(e, "target"), INJECT_ESCAPE_TARGET) == 0 &&
+	IT_ASSERT(e != NULL && strcmp(it_rec_str(e, "type"), "symlink") == 0 &&
+		      strcmp(it_rec_str(e, "target"), INJECT_ESCAPE_TARGET) == 0 &&
 		      json_object_get(e, "stored") == NULL,
 		  "the link out of the directory is not listed as a link (or was followed)");
 	e = bd_entry(m, INJECT_FIFO);
-	IT_ASSERT(e != NULL && strcmp(bd_str(e, "type"), "fifo") == 0 &&
+	IT_ASSERT(e != NULL && strcmp(it_rec_str(e, "type"), "fifo") == 0 &&
 		      json_object_get(e, "stored") == NULL,
 		  "the FIFO is not listed as one");
 	e = bd_entry(m, "fb/Xvfb_screen0");
@@ -395,9 +325,10 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	json_decref(m);
 	snprintf(path, sizeof path, "%s/summary.json", dir);
 	json_t *sum = json_load_file(path, 0, &je);
-	IT_ASSERT(sum != NULL && strcmp(bd_str(sum, "user"), user) == 0 &&
-		      strstr(bd_str(sum, "what"), want_what) != NULL,
-		  "%s: user \"%s\" what \"%s\"", path, bd_str(sum, "user"), bd_str(sum, "what"));
+	IT_ASSERT(sum != NULL && strcmp(it_rec_str(sum, "user"), user) == 0 &&
+		      strstr(it_rec_str(sum, "what"), want_what) != NULL,
+		  "%s: user \"%s\" what \"%s\"", path, it_rec_str(sum, "user"),
+		  it_rec_str(sum, "what"));
 	json_decref(sum);
 
 	/* the admin API lists it */
@@ -432,28 +363,10 @@ static void bd_check_kept(const char *user, const char *want_what, bool with_ctl
 	it_admin("DELETE", path, BD_ADMIN, NULL, &r);
 	IT_ASSERT(r.status == 404, "a second DELETE %s: %d %s, want 404", path, r.status, r.body);
 	/* audited: an admin_action remove_forensics naming the session */
-	bool found = false;
-	for (double until = it_now_s() + BD_EVENT_S; !found && it_now_s() < until;) {
-		struct dirent **names = NULL;
-		int k = scandir(it.audit_dir, &names, bd_is_log, alphasort);
-		for (int i = 0; i < k; i++) {
-			char p2[700], *line = NULL;
-			size_t cap = 0;
-			snprintf(p2, sizeof p2, "%s/%s", it.audit_dir, names[i]->d_name);
-			free(names[i]);
-			FILE *af = fopen(p2, "r");
-			while (af != NULL && getline(&line, &cap, af) > 0)
-				if (strstr(line, "\"remove_forensics\"") && strstr(line, id))
-					found = true;
-			free(line);
-			if (af != NULL)
-				fclose(af);
-		}
-		free(names);
-		if (!found)
-			it_sleep_ms(200);
-	}
-	IT_ASSERT(found, "no admin_action remove_forensics record for %s", id);
+	json_t *removed = it_audit_wait(NULL, BD_EVENT_S, 1, NULL, "admin_action", "action",
+					"remove_forensics", "target", id, NULL);
+	IT_ASSERT(removed != NULL, "no admin_action remove_forensics record for %s", id);
+	json_decref(removed);
 }
 
 /*
@@ -473,20 +386,20 @@ enum bd_keep {
  */
 static void bd_check_not_kept(const char *user)
 {
-	int n;
 	IT_ASSERT(it_file_count(it.daemon_log,
 				"TEST BUILD: mounted /usr over the session's "
 				"directory") == 1,
 		  "the worker could not mount over its directory (see the daemon log): the test "
 		  "does not test what it says");
-	json_t *rec = bd_audit_wait("forensics_failed", user, &n);
+	json_t *rec = it_audit_wait(NULL, BD_EVENT_S, 1, NULL, "forensics_failed", "user", user,
+				    NULL);
 	IT_ASSERT(rec != NULL, "no forensics_failed record of %s within %d s", user, BD_EVENT_S);
 	fprintf(stderr, "[%s] audit: forensics_failed error=\"%s\"\n", it.test_name,
-		bd_str(rec, "error"));
-	IT_ASSERT(strstr(bd_str(rec, "error"), "not the session's own tmpfs directory") != NULL,
-		  "forensics_failed says \"%s\"", bd_str(rec, "error"));
+		it_rec_str(rec, "error"));
+	IT_ASSERT(strstr(it_rec_str(rec, "error"), "not the session's own tmpfs directory") != NULL,
+		  "forensics_failed says \"%s\"", it_rec_str(rec, "error"));
 	json_decref(rec);
-	rec = bd_audit_find("forensics_kept", user, &n);
+	rec = it_audit_find(NULL, "forensics_kept", "user", user, NULL);
 	IT_ASSERT(rec == NULL, "a forensics_kept record although /usr was mounted there");
 	char dir[700];
 	snprintf(dir, sizeof dir, "%s/forensics", it.dir);
@@ -575,21 +488,22 @@ static void bd_run(const char *kind, const char *user, const char *want_what, en
 
 	/* the security staff can read what happened */
 	int n;
-	json_t *v = bd_audit_wait("server_protocol_violation", user, &n);
+	json_t *v = it_audit_wait(NULL, BD_EVENT_S, 1, &n, "server_protocol_violation", "user",
+				  user, NULL);
 	IT_ASSERT(v != NULL, "no server_protocol_violation record of %s within %d s", user,
 		  BD_EVENT_S);
 	fprintf(stderr, "[%s] audit: server_protocol_violation what=\"%s\"\n", it.test_name,
-		bd_str(v, "what"));
+		it_rec_str(v, "what"));
 	IT_ASSERT(n == 1, "%d server_protocol_violation records of %s, want 1", n, user);
-	IT_ASSERT(strstr(bd_str(v, "what"), want_what) != NULL,
+	IT_ASSERT(strstr(it_rec_str(v, "what"), want_what) != NULL,
 		  "server_protocol_violation says \"%s\", want it to name \"%s\"",
-		  bd_str(v, "what"), want_what);
+		  it_rec_str(v, "what"), want_what);
 	json_decref(v);
-	json_t *end = bd_audit_wait("session_end", user, &n);
+	json_t *end = it_audit_wait(NULL, BD_EVENT_S, 1, NULL, "session_end", "user", user, NULL);
 	IT_ASSERT(end != NULL, "no session_end record of %s within %d s", user, BD_EVENT_S);
-	IT_ASSERT(strcmp(bd_str(end, "reason"), "protocol_violation") == 0,
+	IT_ASSERT(strcmp(it_rec_str(end, "reason"), "protocol_violation") == 0,
 		  "session_end has reason \"%s\", want \"protocol_violation\"",
-		  bd_str(end, "reason"));
+		  it_rec_str(end, "reason"));
 	json_decref(end);
 
 	/* the session is gone, not kept for a reconnect */

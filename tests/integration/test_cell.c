@@ -438,6 +438,14 @@ IT_TEST(cell, memory_hog_ends_only_its_session)
 		  pgc_close_reason(hog));
 	IT_ASSERT(it_file_count(it.daemon_log, "limit_exceeded") >= 1,
 		  "no limit_exceeded event in the daemon log");
+	/* the audit log says which limit, for the security staff */
+	json_t *limit = it_audit_wait(NULL, 10, 1, NULL, "limit_exceeded", "user", "c5-hana",
+				      "limit", "memory", NULL);
+	IT_ASSERT(limit != NULL,
+		  "no limit_exceeded audit record of c5-hana with limit \"memory\" within 10 s "
+		  "(%d limit_exceeded records in all)",
+		  it_audit_count("limit_exceeded", NULL));
+	json_decref(limit);
 	/* the other session goes on */
 	IT_ASSERT(!pgc_closed(other), "the other session was closed too: %s",
 		  pgc_close_reason(other));

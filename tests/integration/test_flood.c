@@ -21,10 +21,7 @@
  * No timed assertions: speed figures belong to bench/.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
 #include <jansson.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -187,60 +184,6 @@ static void fl_exchange(struct fl_conn *c, const char *request, struct fl_answer
 
 /* ---- the audit log ------------------------------------------------------------------ */
 
-static int fl_is_log(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-
-	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
-}
-
-/* Every record of the log (a JSON array), and the bytes of all files in *bytes. */
-static json_t *fl_records(size_t *bytes)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, fl_is_log, alphasort);
-	json_t *all = json_array();
-
-	*bytes = 0;
-	IT_ASSERT(n >= 0, "scandir %s: %s", it.audit_dir, strerror(errno));
-	for (int i = 0; i < n; i++) {
-		char path[640], *line = NULL;
-		size_t cap = 0;
-		ssize_t len;
-		FILE *f;
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		free(names[i]);
-		f = fopen(path, "r");
-		IT_ASSERT(f != NULL, "open %s: %s", path, strerror(errno));
-		while ((len = getline(&line, &cap, f)) > 0) {
-			*bytes += (size_t)len;
-			json_t *rec = json_loadb(line, (size_t)len, 0, NULL);
-			IT_ASSERT(json_is_object(rec), "%s: not a JSON object: %.300s", path, line);
-			json_array_append_new(all, rec);
-		}
-		free(line);
-		fclose(f);
-	}
-	free(names);
-	return all;
-}
-
-static const char *fl_str(const json_t *rec, const char *key)
-{
-	const char *s = json_string_value(json_object_get(rec, key));
-
-	return s ? s : "";
-}
-
-static long long fl_int(const json_t *rec, const char *key)
-{
-	json_t *v = json_object_get(rec, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : LLONG_MIN;
-}
-
 /* `pixelgatectl audit verify` over the log: exit status, output in out. */
 static int fl_verify(char *out, size_t outlen)
 {
@@ -325,36 +268,36 @@ IT_TEST(flood, unauthenticated_flood_writes_a_bounded_audit_log, .timeout = 900)
 	double elapsed_s = it_now_s() - t0;
 
 	size_t bytes = 0;
-	json_t *recs = fl_records(&bytes);
+	json_t *recs = it_audit_records(&bytes);
 	size_t n = json_array_size(recs);
 	long long fails = 0, aggregates = 0, counted = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *rec = json_array_get(recs, i);
-		const char *ev = fl_str(rec, "event");
+		const char *ev = it_rec_str(rec, "event");
 		if (strcmp(ev, "login_fail") == 0) {
-			IT_ASSERT(strcmp(fl_str(rec, "reason"), "invalid_credentials") == 0,
-				  "login_fail with reason %s", fl_str(rec, "reason"));
+			IT_ASSERT(strcmp(it_rec_str(rec, "reason"), "invalid_credentials") == 0,
+				  "login_fail with reason %s", it_rec_str(rec, "reason"));
 			fails++;
 		} else if (strcmp(ev, "login_refused_locked") == 0) {
 			int64_t first, last;
-			const char *client = fl_str(rec, "client");
+			const char *client = it_rec_str(rec, "client");
 			IT_ASSERT((strcmp(client, "127.0.0.1") == 0 ||
 				   strcmp(client, "::ffff:127.0.0.1") == 0) &&
-				      strcmp(fl_str(rec, "user"), "") == 0 &&
-				      strcmp(fl_str(rec, "reason"), "locked_out") == 0,
+				      strcmp(it_rec_str(rec, "user"), "") == 0 &&
+				      strcmp(it_rec_str(rec, "reason"), "locked_out") == 0,
 				  "aggregate record: client \"%s\" user \"%s\" reason \"%s\" (want "
 				  "127.0.0.1, \"\", locked_out)",
-				  client, fl_str(rec, "user"), fl_str(rec, "reason"));
-			IT_ASSERT(audit_parse_ts(fl_str(rec, "first"), &first) == 0 &&
-				      audit_parse_ts(fl_str(rec, "last"), &last) == 0 &&
+				  client, it_rec_str(rec, "user"), it_rec_str(rec, "reason"));
+			IT_ASSERT(audit_parse_ts(it_rec_str(rec, "first"), &first) == 0 &&
+				      audit_parse_ts(it_rec_str(rec, "last"), &last) == 0 &&
 				      first <= last,
 				  "aggregate record: first \"%s\" last \"%s\" (want RFC 3339 times, "
 				  "first <= last)",
-				  fl_str(rec, "first"), fl_str(rec, "last"));
-			IT_ASSERT(fl_int(rec, "count") >= 1, "aggregate count %lld",
-				  fl_int(rec, "count"));
+				  it_rec_str(rec, "first"), it_rec_str(rec, "last"));
+			IT_ASSERT(it_rec_int(rec, "count") >= 1, "aggregate count %lld",
+				  it_rec_int(rec, "count"));
 			aggregates++;
-			counted += fl_int(rec, "count");
+			counted += it_rec_int(rec, "count");
 		} else {
 			IT_ASSERT(false, "unexpected record %s in the log", ev);
 		}
@@ -509,22 +452,22 @@ IT_TEST(flood, valid_logins_and_admin_requests_are_rate_limited, .timeout = 300)
 	int st = it_stop_daemon(IT_DAEMON_STOP_S);
 	IT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %d", st);
 	size_t bytes = 0;
-	json_t *recs = fl_records(&bytes);
+	json_t *recs = it_audit_records(&bytes);
 	long long rate_records = 0, rate_counted = 0, oks = 0;
 	long long admin_records = 0, admin_counted = 0;
 	for (size_t i = 0; i < json_array_size(recs); i++) {
 		json_t *rec = json_array_get(recs, i);
-		if (strcmp(fl_str(rec, "event"), "login_refused_rate") == 0) {
+		if (strcmp(it_rec_str(rec, "event"), "login_refused_rate") == 0) {
 			/* the admin API's are counted apart, and say so */
-			bool admin = strcmp(fl_str(rec, "via"), "admin") == 0;
+			bool admin = strcmp(it_rec_str(rec, "via"), "admin") == 0;
 			IT_ASSERT(admin || json_object_get(rec, "via") == NULL,
 				  "login_refused_rate via \"%s\" (want none, or \"admin\")",
-				  fl_str(rec, "via"));
+				  it_rec_str(rec, "via"));
 			*(admin ? &admin_records : &rate_records) += 1;
-			*(admin ? &admin_counted : &rate_counted) += fl_int(rec, "count");
-			IT_ASSERT(strcmp(fl_str(rec, "reason"), "rate_limited") == 0,
-				  "login_refused_rate reason %s", fl_str(rec, "reason"));
-		} else if (strcmp(fl_str(rec, "event"), "login_ok") == 0) {
+			*(admin ? &admin_counted : &rate_counted) += it_rec_int(rec, "count");
+			IT_ASSERT(strcmp(it_rec_str(rec, "reason"), "rate_limited") == 0,
+				  "login_refused_rate reason %s", it_rec_str(rec, "reason"));
+		} else if (strcmp(it_rec_str(rec, "event"), "login_ok") == 0) {
 			oks++;
 		}
 	}

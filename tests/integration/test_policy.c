@@ -12,7 +12,6 @@
  */
 #include "harness.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -28,62 +27,6 @@
 #define PT_XK_F12 0xffc9
 
 #define PT_EVENT_S 30 /* an event in the browser is in the audit log */
-
-/* ---- the audit log ---------------------------------------------------------- */
-
-static int pt_is_log(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-
-	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
-}
-
-/* Records of event for user whose string key (if not NULL) equals value. */
-static int pt_audit_count(const char *event, const char *user, const char *key, const char *value)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, pt_is_log, alphasort), count = 0;
-
-	for (int i = 0; i < n; i++) {
-		char path[640], *line = NULL;
-		size_t cap = 0;
-		FILE *f;
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		free(names[i]);
-		f = fopen(path, "r");
-		while (f != NULL && getline(&line, &cap, f) > 0) {
-			json_t *rec = json_loads(line, 0, NULL);
-			const char *ev = json_string_value(json_object_get(rec, "event"));
-			const char *u = json_string_value(json_object_get(rec, "user"));
-			const char *v = key ? json_string_value(json_object_get(rec, key)) : NULL;
-
-			if (ev != NULL && strcmp(ev, event) == 0 && u != NULL &&
-			    strcmp(u, user) == 0 &&
-			    (key == NULL || (v != NULL && strcmp(v, value) == 0)))
-				count++;
-			json_decref(rec);
-		}
-		free(line);
-		if (f != NULL)
-			fclose(f);
-	}
-	free(names);
-	return count;
-}
-
-/* Pumps c until the audit log has at least want such records or deadline_s passed. */
-static int pt_audit_wait(struct pgc_conn *c, int want, double deadline_s, const char *event,
-			 const char *user, const char *key, const char *value)
-{
-	double end = it_now_s() + deadline_s;
-	int n;
-
-	while ((n = pt_audit_count(event, user, key, value)) < want && it_now_s() < end)
-		it_pump_for(c, 200);
-	return n;
-}
 
 /* ---- the screen --------------------------------------------------------------- */
 
@@ -134,21 +77,19 @@ IT_TEST(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited)
 	struct pgc_conn *c;
 	char last[512];
 	uint64_t before;
-	int tabs;
+	int tabs, n;
 
 	it_start("policy_devtools_and_incognito_shortcuts_are_dropped_and_audited", users);
 	c = it_open_page(user, 0, 0, &r);
 	/* the page is still: the screen settles and stays */
 	it_pump_for(c, 2000);
 	before = pt_screen_hash(c);
-	tabs = pt_audit_count("new_tab", user, NULL, NULL);
+	tabs = it_audit_count("new_tab", "user", user, NULL);
 
 	for (size_t i = 0; i < sizeof chords / sizeof chords[0]; i++) {
-		int n;
-
 		pt_chord(c, chords[i].keys, chords[i].n);
-		n = pt_audit_wait(c, 1, PT_EVENT_S, "shortcut_blocked", user, "keys",
-				  chords[i].name);
+		json_decref(it_audit_wait(c, PT_EVENT_S, 1, &n, "shortcut_blocked", "user", user,
+					  "keys", chords[i].name, NULL));
 		IT_ASSERT(n == 1,
 			  "%d shortcut_blocked records with keys \"%s\" (want 1; daemon log "
 			  "has %d \"unknown browser event\" lines)",
@@ -158,15 +99,14 @@ IT_TEST(policy, devtools_and_incognito_shortcuts_are_dropped_and_audited)
 	IT_ASSERT(pgc_key(c, PT_XK_F12, true) == 0 && pgc_key(c, PT_XK_F12, true) == 0 &&
 		      pgc_key(c, PT_XK_F12, true) == 0 && pgc_key(c, PT_XK_F12, false) == 0,
 		  "F12 repeat: %s", pgc_close_reason(c));
-	IT_ASSERT(pt_audit_wait(c, 2, PT_EVENT_S, "shortcut_blocked", user, "keys", "F12") == 2,
-		  "a held F12 gave %d shortcut_blocked records in all, want 2",
-		  pt_audit_count("shortcut_blocked", user, "keys", "F12"));
+	json_decref(it_audit_wait(c, PT_EVENT_S, 2, &n, "shortcut_blocked", "user", user, "keys",
+				  "F12", NULL));
+	IT_ASSERT(n == 2, "a held F12 gave %d shortcut_blocked records in all, want 2", n);
 
 	/* nothing opened: no new window or tab, no DevTools panel, the same picture */
 	it_pump_for(c, 3000);
-	IT_ASSERT(pt_audit_count("new_tab", user, NULL, NULL) == tabs,
-		  "%d new_tab records after the shortcuts, %d before",
-		  pt_audit_count("new_tab", user, NULL, NULL), tabs);
+	n = it_audit_count("new_tab", "user", user, NULL);
+	IT_ASSERT(n == tabs, "%d new_tab records after the shortcuts, %d before", n, tabs);
 	IT_ASSERT(it_find_block(c, &after) && after.x == r.x && after.y == r.y && after.w == r.w &&
 		      after.h == r.h,
 		  "the test page's block moved or is gone: was %dx%d at %d,%d", r.w, r.h, r.x, r.y);
@@ -289,8 +229,8 @@ IT_TEST(policy, download_is_denied_audited_and_not_on_disk)
 		it_pump_for(c, 200);
 	IT_ASSERT(pt_page_downloads() >= 1,
 		  "the browser never requested /download.bin after the link was clicked");
-	n = pt_audit_wait(c, 1, PT_EVENT_S, "download_blocked", user, "filename",
-			  PAGE_DOWNLOAD_NAME);
+	json_decref(it_audit_wait(c, PT_EVENT_S, 1, &n, "download_blocked", "user", user,
+				  "filename", PAGE_DOWNLOAD_NAME, NULL));
 	IT_ASSERT(n == 1, "%d download_blocked records for %s, want 1", n, PAGE_DOWNLOAD_NAME);
 	/* give a download every chance to be written */
 	IT_ASSERT(it_pump_for(c, 5000), "connection closed after the download: %d %s",

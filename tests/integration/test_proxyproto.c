@@ -17,9 +17,7 @@
  * the cap counts the header's address, not the balancer's.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -217,40 +215,6 @@ static bool pp_wait_closed(struct pp_conn *c, double timeout_s)
 	return false;
 }
 
-/* Audit records of event whose client is client (every file of it.audit_dir). */
-static int pp_audit_count(const char *event, const char *client)
-{
-	DIR *d = opendir(it.audit_dir);
-	struct dirent *e;
-	int n = 0;
-
-	IT_ASSERT(d != NULL, "audit dir %s: %s", it.audit_dir, strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		char path[600], line[8192];
-		FILE *f;
-
-		if (strncmp(e->d_name, "audit-", 6) != 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		while (fgets(line, sizeof line, f) != NULL) {
-			json_t *j = json_loads(line, 0, NULL);
-			const char *ev = json_string_value(json_object_get(j, "event"));
-			const char *cl = json_string_value(json_object_get(j, "client"));
-
-			if (ev != NULL && strcmp(ev, event) == 0 &&
-			    (client == NULL || (cl != NULL && strcmp(cl, client) == 0)))
-				n++;
-			json_decref(j);
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 /* The refusals counter of reason in /metrics. */
 static double pp_refusals(const char *reason)
 {
@@ -300,10 +264,10 @@ IT_TEST(proxyproto, trusted_header_gives_the_real_client_address)
 	IT_ASSERT(it_json_str(body, "ticket", ticket, sizeof ticket), "no ticket in %s", body);
 
 	/* The audit record and the log name the terminal, not the balancer. */
-	IT_ASSERT(pp_audit_count("login_ok", PP_CLIENT) == 1,
+	IT_ASSERT(it_audit_count("login_ok", "client", PP_CLIENT, NULL) == 1,
 		  "no login_ok record with client " PP_CLIENT " (%d login_ok in all)",
-		  pp_audit_count("login_ok", NULL));
-	IT_ASSERT(pp_audit_count("login_ok", NULL) == 1, "more than one login_ok");
+		  it_audit_count("login_ok", NULL));
+	IT_ASSERT(it_audit_count("login_ok", NULL) == 1, "more than one login_ok");
 	IT_ASSERT(it_file_count(it.daemon_log, "login ok: user " PP_USER " from " PP_CLIENT) == 1,
 		  "the daemon log does not show the login from " PP_CLIENT);
 
@@ -342,7 +306,7 @@ IT_TEST(proxyproto, untrusted_balancer_is_refused_and_the_daemon_goes_on)
 	IT_ASSERT(!pp_tls(&c), "TLS succeeded from an untrusted balancer");
 	IT_ASSERT(pp_wait_closed(&c, IT_CLOSE_S), "the untrusted connection stays open");
 	pp_close(&c);
-	IT_ASSERT(pp_audit_count("login_ok", NULL) == 0, "a login happened");
+	IT_ASSERT(it_audit_count("login_ok", NULL) == 0, "a login happened");
 	IT_ASSERT(pp_refusals("proxy_untrusted") == before + 1, "proxy_untrusted not counted once");
 	IT_ASSERT(it_file_count(it.daemon_log,
 				"staff connection from 127.0.0.1 refused: proxy_protocol is on "
@@ -355,7 +319,8 @@ IT_TEST(proxyproto, untrusted_balancer_is_refused_and_the_daemon_goes_on)
 	IT_ASSERT(pp_tls(&c), "TLS from the trusted balancer failed");
 	int status = pp_login(&c, PP_USER, body, sizeof body);
 	IT_ASSERT(status == 200, "login through the trusted balancer: %d %s", status, body);
-	IT_ASSERT(pp_audit_count("login_ok", PP_CLIENT) == 1, "login_ok lacks " PP_CLIENT);
+	IT_ASSERT(it_audit_count("login_ok", "client", PP_CLIENT, NULL) == 1,
+		  "login_ok lacks " PP_CLIENT);
 	pp_close(&c);
 	pp_assert_serving();
 }
@@ -398,7 +363,7 @@ IT_TEST(proxyproto, connection_without_a_header_is_closed)
 		  "the TLS-without-header refusal is not in the daemon log");
 	IT_ASSERT(it_file_count(it.daemon_log, "over the cap of 536") >= 1,
 		  "the over-long header refusal is not in the daemon log");
-	IT_ASSERT(pp_audit_count("login_ok", NULL) == 0, "a login happened");
+	IT_ASSERT(it_audit_count("login_ok", NULL) == 0, "a login happened");
 	pp_assert_serving();
 }
 
@@ -431,7 +396,8 @@ IT_TEST(proxyproto, header_that_never_completes_is_closed_at_the_deadline)
 	pp_close(&c);
 	IT_ASSERT(it_file_count(it.daemon_log, "no complete PROXY protocol v2 header within") >= 1,
 		  "the deadline is not in the daemon log");
-	IT_ASSERT(pp_audit_count("login_ok", "192.0.2.11") == 1, "the good login is not audited");
+	IT_ASSERT(it_audit_count("login_ok", "client", "192.0.2.11", NULL) == 1,
+		  "the good login is not audited");
 	pp_assert_serving();
 }
 

@@ -24,44 +24,6 @@
 
 #define RT_AUDIT_S 15 /* the recording's audit record follows the disconnect */
 
-static int rt_is_log(const struct dirent *e)
-{
-	size_t n = strlen(e->d_name);
-	return strncmp(e->d_name, "audit-", 6) == 0 && n > 12 &&
-	    strcmp(e->d_name + n - 6, ".jsonl") == 0;
-}
-
-/* The first audit record with event (a new reference), or NULL. */
-static json_t *rt_find_record(const char *event)
-{
-	struct dirent **names = NULL;
-	int n = scandir(it.audit_dir, &names, rt_is_log, alphasort);
-	json_t *found = NULL;
-
-	for (int i = 0; i < n; i++) {
-		char path[640], *line = NULL;
-		size_t cap = 0;
-		FILE *f;
-
-		snprintf(path, sizeof path, "%s/%s", it.audit_dir, names[i]->d_name);
-		f = fopen(path, "r");
-		while (f != NULL && found == NULL && getline(&line, &cap, f) > 0) {
-			json_t *rec = json_loads(line, 0, NULL);
-			const char *ev = json_string_value(json_object_get(rec, "event"));
-			if (ev != NULL && strcmp(ev, event) == 0)
-				found = json_incref(rec);
-			json_decref(rec);
-		}
-		if (f != NULL)
-			fclose(f);
-		free(line);
-	}
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return found;
-}
-
 /* Lower-case hex sha256 of a file into hex (65 bytes). */
 static void rt_sha256(const char *path, char *hex)
 {
@@ -98,7 +60,6 @@ IT_TEST(recording, exported_frames_show_the_block)
 	struct pgc_conn *c;
 	json_t *rec = NULL;
 	struct stat st;
-	double deadline;
 
 	/* it.dir is made by it_start_opts(): the recordings go to a temp dir of their own */
 	char top[] = "/tmp/pixelgate-rec-XXXXXX";
@@ -119,7 +80,7 @@ IT_TEST(recording, exported_frames_show_the_block)
 	it_give(old);
 	it_start_opts("recording_exported", users, &o);
 	IT_ASSERT(access(old, F_OK) != 0, "%s (100 days old) not pruned at start-up", old);
-	json_t *pruned = rt_find_record("recording_pruned");
+	json_t *pruned = it_audit_find(NULL, "recording_pruned", NULL);
 	IT_ASSERT(pruned != NULL, "no recording_pruned record");
 	const char *pf = json_string_value(json_object_get(pruned, "file"));
 	IT_ASSERT(pf != NULL && strcmp(pf, "00000000000000aa-1.vncrec") == 0,
@@ -131,9 +92,7 @@ IT_TEST(recording, exported_frames_show_the_block)
 	IT_ASSERT(it_find_block(c, &b), "the block went away");
 	it_conn_free(c);
 
-	deadline = it_now_s() + RT_AUDIT_S;
-	while ((rec = rt_find_record("recording")) == NULL && it_now_s() < deadline)
-		it_sleep_ms(200);
+	rec = it_audit_wait(NULL, RT_AUDIT_S, 1, NULL, "recording", NULL);
 	IT_ASSERT(rec != NULL, "no \"recording\" audit record within %d s of the disconnect",
 		  RT_AUDIT_S);
 	const char *file = json_string_value(json_object_get(rec, "file"));
@@ -232,10 +191,7 @@ IT_TEST(recording, exported_frames_show_the_block)
 		  rc, out);
 
 	/* session_end (after the reconnect grace) names the recording too */
-	json_t *end = NULL;
-	deadline = it_now_s() + IT_GRACE_S + 20;
-	while ((end = rt_find_record("session_end")) == NULL && it_now_s() < deadline)
-		it_sleep_ms(500);
+	json_t *end = it_audit_wait(NULL, IT_GRACE_S + 20, 1, NULL, "session_end", NULL);
 	IT_ASSERT(end != NULL, "no session_end within %d s", IT_GRACE_S + 20);
 	const char *ef = json_string_value(json_object_get(end, "recording"));
 	const char *es = json_string_value(json_object_get(end, "recording_sha256"));
