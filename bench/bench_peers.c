@@ -37,7 +37,11 @@
  * (MSE: the mean squared error per colour channel, 0..255, of the still
  * picture, from which bench/run.sh computes the PSNR; "-" for what does not
  * apply); progress on stderr. bench/run.sh peers turns the lines into
- * tables.
+ * tables. When the client's guard (the viewer's check of the server's
+ * stream, rfb_stream.c) refuses what a server sent, it prints
+ *   refused NAME WORKLOAD RUN REASON
+ * connects again and measures that window again (PEERS_MAX_REFUSALS times
+ * at most).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -71,6 +75,7 @@
 #define PEERS_FID_MAX_S 8         /* longest wait for that */
 #define PEERS_READ_KEYS 10        /* Page_Down presses per read/photo window */
 #define PEERS_TYPE_KEYS 40        /* letters per type window */
+#define PEERS_MAX_REFUSALS 3      /* guard refusals per window before giving up */
 /* The pointer rests here (over the page, right of its text column, where
    nothing hovers); the box around it is left out of the PSNR, since a
    server may draw the cursor into the pixels it sends and xwd leaves it
@@ -881,9 +886,32 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int run = 1; run <= opt.runs && rc == 0; run++)
-		for (size_t i = 0; i < NWORKLOADS && rc == 0; i++)
-			if (wanted(workloads[i].name) && run_workload(&p, &workloads[i], run) != 0)
-				rc = 1;
+		for (size_t i = 0; i < NWORKLOADS && rc == 0; i++) {
+			int refusals = 0;
+			if (!wanted(workloads[i].name))
+				continue;
+			while (run_workload(&p, &workloads[i], run) != 0) {
+				/* the client's guard (rfb_stream.c, as in the viewer)
+				   refused what the server sent: say so, connect again
+				   and measure the window again */
+				if (interrupted || pgc_close_code(p.c) != PGC_CLOSE_REFUSED ||
+				    ++refusals > PEERS_MAX_REFUSALS) {
+					rc = 1;
+					break;
+				}
+				printf("refused %s %s %d %s\n", opt.name, workloads[i].name, run,
+				       pgc_close_reason(p.c));
+				fflush(stdout);
+				fprintf(stderr, "bench_peers: %s: %s; connecting again\n", opt.name,
+					pgc_close_reason(p.c));
+				pgc_free(p.c);
+				p.c = NULL;
+				if (peer_connect(&p) != 0) {
+					rc = 1;
+					break;
+				}
+			}
+		}
 	if (rc != 0)
 		fprintf(stderr, "bench_peers: %s: stopped (%s)\n", opt.name,
 			interrupted           ? "interrupted"
