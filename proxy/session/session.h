@@ -53,6 +53,30 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s);
 void browser_stop(struct browser *b, int deadline_ms);
 
 /* Screen capture and the tiny window manager (session_capture.c). */
+/* A vertical scroll found in a damaged rectangle (session_scroll.c). */
+#define SCROLL_MIN_ROWS 32 /* a block that moved: at least this many rows */
+struct scroll {
+	int height; /* of the screen */
+	uint64_t *old_hash, *new_hash;
+	int *votes;
+	size_t slots;
+	struct {
+		uint64_t hash;
+		int32_t row;
+	} *table;
+};
+int scroll_init(struct scroll *sc, int height);
+void scroll_free(struct scroll *sc);
+/*
+ * Rows [y, y + h) x columns [x, x + w) of the new picture (newp) against the
+ * old (oldp), both 32 bpp: if a block of at least SCROLL_MIN_ROWS rows moved
+ * vertically, true with its rows in the new picture [*r0, *r1] and *shift,
+ * its rows' offset in the old (new row r == old row r + *shift; > 0 when the
+ * page moved up, as on Page_Down). Every row of the block was compared.
+ */
+bool scroll_find(struct scroll *sc, const uint8_t *newp, size_t new_stride, const uint8_t *oldp,
+		 size_t old_stride, int x, int y, int w, int h, int *r0, int *r1, int *shift);
+
 struct capture {
 	Display *dpy;
 	Window root;
@@ -66,6 +90,8 @@ struct capture {
 	size_t pixels_offset;
 	size_t bytes_per_line;
 	rfbScreenInfoPtr screen;
+	struct scroll scroll;
+	unsigned long scrolls; /* CopyRects sent for scrolled blocks */
 };
 
 /* Map Xvfb's framebuffer file and start XDamage on the root window. 0 or -1. */

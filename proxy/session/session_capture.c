@@ -152,6 +152,10 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 	}
 	c->pixels_offset = (size_t)offset;
 	c->bytes_per_line = bytes_per_line;
+	if (scroll_init(&c->scroll, c->height) != 0) {
+		log_error("%s: out of memory", __func__);
+		goto fail;
+	}
 
 	int error_base, fixes_event, fixes_error;
 	if (!XDamageQueryExtension(dpy, &c->damage_event_base, &error_base) ||
@@ -168,6 +172,7 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 	XSync(dpy, False);
 	return 0;
 fail:
+	scroll_free(&c->scroll);
 	munmap((void *)c->fb_map, c->fb_map_len);
 	c->fb_map = NULL;
 	return -1;
@@ -177,9 +182,51 @@ fail:
  * Copy one damaged rectangle from the XWD map into the VNC framebuffer and
  * mark what really changed. Chromium often repaints areas with the same
  * pixels (a whole viewport a few seconds after load, a focus change); only
- * the bounding box of differing pixels is marked, so such repaints send no
- * bytes and an idle page stays silent.
+ * the bands of differing pixels are marked, so such repaints send no bytes
+ * and an idle page stays silent.
  */
+/*
+ * Changed pixels are marked as bands, not as one bounding box: consecutive
+ * changed rows (a few unchanged ones between them allowed: the gaps between
+ * lines of text) whose changed spans overlap or lie close together. A caret
+ * blinking at the top and a counter ticking at the bottom of a damaged area
+ * are two small rectangles, not the screen between them (libvncserver keeps
+ * the marks as a region and sends its rectangles).
+ */
+struct capture_band {
+	int x0, x1, y0, y1; /* inclusive; y0 < 0: none open */
+};
+
+/* Spans further apart than this (pixels) start a new band; so do more
+   unchanged rows than CAPTURE_BAND_ROWS. */
+#define CAPTURE_BAND_GAP 64
+#define CAPTURE_BAND_ROWS 8
+
+static void capture_band_flush(struct capture *c, struct capture_band *b)
+{
+	if (b->y0 >= 0)
+		rfbMarkRectAsModified(c->screen, b->x0, b->y0, b->x1 + 1, b->y1 + 1);
+	b->y0 = -1;
+}
+
+/* Row row changed in [x0, x1]: grows the open band, or ends it and opens one. */
+static void capture_band_add(struct capture *c, struct capture_band *b, int row, int x0, int x1)
+{
+	if (b->y0 >= 0 &&
+	    (row > b->y1 + 1 + CAPTURE_BAND_ROWS || x0 > b->x1 + CAPTURE_BAND_GAP ||
+	     x1 < b->x0 - CAPTURE_BAND_GAP))
+		capture_band_flush(c, b);
+	if (b->y0 < 0) {
+		*b = (struct capture_band){ x0, x1, row, row };
+		return;
+	}
+	if (x0 < b->x0)
+		b->x0 = x0;
+	if (x1 > b->x1)
+		b->x1 = x1;
+	b->y1 = row;
+}
+
 static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 {
 	if (x < 0) {
@@ -197,7 +244,7 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 	if (w <= 0 || h <= 0)
 		return;
 	size_t dst_stride = (size_t)c->width * 4;
-	int x0 = c->width, x1 = -1, y0 = -1, y1 = -1;
+	struct capture_band b = { -1, -1, -1, -1 };
 	for (int row = y; row < y + h; row++) {
 		const uint8_t *src = c->fb_map + c->pixels_offset +
 		    (size_t)row * c->bytes_per_line + (size_t)x * 4;
@@ -222,16 +269,37 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 			last--;
 		memcpy(dst + (size_t)first * 4, src + (size_t)first * 4,
 		       (size_t)(last - first + 1) * 4);
-		if (x + first < x0)
-			x0 = x + first;
-		if (x + last > x1)
-			x1 = x + last;
-		if (y0 < 0)
-			y0 = row;
-		y1 = row;
+		capture_band_add(c, &b, row, x + first, x + last);
 	}
-	if (y0 >= 0)
-		rfbMarkRectAsModified(c->screen, x0, y0, x1 + 1, y1 + 1);
+	capture_band_flush(c, &b);
+}
+
+/* Columns at the right of a wide damaged area left out of the scroll search:
+   a scrollbar, whose thumb does not move with the page. */
+#define CAPTURE_SCROLLBAR_W 16
+
+/*
+ * A damaged rectangle whose content moved up or down (a page scrolled) is
+ * sent as a CopyRect of the block that moved: libvncserver copies it in its
+ * framebuffer and tells each viewer to copy it in theirs, so only the strip
+ * that scrolled into view is encoded (by capture_copy_rect() afterwards,
+ * which finds the copied rows equal).
+ */
+static void capture_scroll(struct capture *c, int x, int y, int w, int h)
+{
+	if (x < 0 || y < 0 || x + w > c->width || y + h > c->height || h < 2 * SCROLL_MIN_ROWS ||
+	    w < 64)
+		return;
+	if (w > 256)
+		w -= CAPTURE_SCROLLBAR_W;
+	int r0, r1, shift;
+	if (!scroll_find(&c->scroll, c->fb_map + c->pixels_offset, c->bytes_per_line,
+			 (const uint8_t *)c->screen->frameBuffer, (size_t)c->width * 4, x, y, w, h,
+			 &r0, &r1, &shift))
+		return;
+	/* destination rows r0..r1; the source is shift rows further down */
+	rfbDoCopyRect(c->screen, x, r0, x + w, r1 + 1, 0, -shift);
+	c->scrolls++;
 }
 
 void capture_copy_all(struct capture *c)
@@ -253,9 +321,11 @@ void capture_handle_event(struct capture *c, XEvent *ev)
 		XDamageSubtract(c->dpy, c->damage, None, region);
 		int n = 0;
 		XRectangle *rects = XFixesFetchRegion(c->dpy, region, &n);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			capture_scroll(c, rects[i].x, rects[i].y, rects[i].width, rects[i].height);
 			capture_copy_rect(c, rects[i].x, rects[i].y, rects[i].width,
 					  rects[i].height);
+		}
 		if (rects != NULL)
 			XFree(rects);
 		XFixesDestroyRegion(c->dpy, region);
@@ -337,6 +407,9 @@ void capture_handle_event(struct capture *c, XEvent *ev)
 
 void capture_close(struct capture *c)
 {
+	if (c->scrolls > 0)
+		log_info("%lu scrolled blocks were sent as CopyRect", c->scrolls);
+	scroll_free(&c->scroll);
 	if (c->fb_map != NULL)
 		munmap((void *)c->fb_map, c->fb_map_len);
 	c->fb_map = NULL;

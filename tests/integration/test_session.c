@@ -210,6 +210,133 @@ IT_TEST(capture, static_page_sends_nothing)
 		  pgc_closed(c) ? pgc_close_reason(c) : "connection open");
 }
 
+#define SC_XK_PAGE_DOWN 0xff56
+
+/* CopyRects the viewer got, counted around libvncclient's own handler. */
+static int sc_copyrects;
+static GotCopyRectProc sc_copyrect_orig;
+
+static void sc_copyrect(rfbClient *cl, int sx, int sy, int w, int h, int dx, int dy)
+{
+	sc_copyrects++;
+	sc_copyrect_orig(cl, sx, sy, w, h, dx, dy);
+}
+
+/* Pumps c until nothing arrived for quiet_ms; false if that took over deadline_s. */
+static bool sc_settle(struct pgc_conn *c, int quiet_ms, double deadline_s)
+{
+	double end = it_now_s() + deadline_s;
+	while (it_now_s() < end) {
+		uint64_t b = pgc_bytes_in(c);
+		if (!it_pump_for(c, quiet_ms))
+			return false;
+		if (pgc_bytes_in(c) == b)
+			return true;
+	}
+	return false;
+}
+
+/* Writes the picture to the kept logs' directory as a PPM, for a failure. */
+static void sc_dump(const char *name, const uint8_t *fb, int w, int h)
+{
+	char path[320];
+	snprintf(path, sizeof path, "/tmp/pixelgate-it-logs/%s-%s.ppm", it.test_name, name);
+	mkdir("/tmp/pixelgate-it-logs", 0755);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL)
+		return;
+	fprintf(f, "P6\n%d %d\n255\n", w, h);
+	for (int i = 0; i < w * h; i++) {
+		uint32_t p;
+		memcpy(&p, fb + (size_t)i * 4, 4);
+		uint8_t rgb[3] = { (uint8_t)p, (uint8_t)(p >> 8), (uint8_t)(p >> 16) };
+		fwrite(rgb, 1, 3, f);
+	}
+	fclose(f);
+	fprintf(stderr, "*** kept %s\n", path);
+}
+
+/*
+ * 7. Scrolling is sent as CopyRect (the block that moved) plus the strip that
+ * came into view, and the picture the viewer builds from them is the one a
+ * full refresh of the screen gives.
+ */
+IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
+{
+	static const char *const users[] = { "t8-fumi", NULL };
+	struct it_rect r;
+	struct pgc_conn *c;
+	rfbClient *cl;
+	char url[160];
+	size_t len;
+	uint64_t b0, full_bytes, scroll_bytes;
+	static uint8_t before[4096 * 4096 * 4], scrolled[4096 * 4096 * 4];
+
+	it_start("capture_scrolled_picture_equals_a_full_refresh", users);
+	c = it_open_page("t8-fumi", 0, 0, &r);
+	cl = pgc_rfb(c);
+	sc_copyrect_orig = cl->GotCopyRect;
+	cl->GotCopyRect = sc_copyrect;
+	/* lossless (Tight without JPEG), so that two pictures can be compared exactly */
+	cl->appData.enableJPEG = FALSE;
+	IT_ASSERT(SetFormatAndEncodings(cl), "cannot ask for lossless encodings");
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/long.html", it.page_port);
+	it_goto(c, url);
+	IT_ASSERT(sc_settle(c, 1500, 60), "the long page did not settle within 60 s");
+	/* the start: a lossless picture of the whole screen (what came before may be JPEG) */
+	b0 = pgc_bytes_in(c);
+	IT_ASSERT(SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height, FALSE),
+		  "cannot ask for a full update");
+	IT_ASSERT(sc_settle(c, 1000, 30), "no full update");
+	full_bytes = pgc_bytes_in(c) - b0;
+	len = (size_t)cl->width * (size_t)cl->height * 4;
+	IT_ASSERT(len <= sizeof before, "a screen of %dx%d", cl->width, cl->height);
+	memcpy(before, cl->frameBuffer, len);
+	sc_copyrects = 0;
+	b0 = pgc_bytes_in(c);
+	for (int i = 0; i < 3; i++) {
+		IT_ASSERT(pgc_key(c, SC_XK_PAGE_DOWN, true) == 0 &&
+			      pgc_key(c, SC_XK_PAGE_DOWN, false) == 0,
+			  "Page_Down: %s", pgc_close_reason(c));
+		IT_ASSERT(sc_settle(c, 1000, 30), "the page did not settle after Page_Down");
+	}
+	memcpy(scrolled, cl->frameBuffer, len);
+	scroll_bytes = pgc_bytes_in(c) - b0;
+	IT_ASSERT(memcmp(before, scrolled, len) != 0, "Page_Down did not change the picture");
+	fprintf(stderr,
+		"[%s] %d CopyRects and %llu bytes for 3 x Page_Down; a full screen is %llu bytes\n",
+		it.test_name, sc_copyrects, (unsigned long long)scroll_bytes,
+		(unsigned long long)full_bytes);
+	IT_ASSERT(sc_copyrects > 0, "the scrolling came without any CopyRect");
+	/* each Page_Down shows most of a new screen, in 5-10 smooth-scrolling
+	   steps: with CopyRect about 5 full screens for the three, without it
+	   (or with the wrong offset) about 18 (both measured) */
+	IT_ASSERT(scroll_bytes < 10 * full_bytes,
+		  "3 x Page_Down cost %llu bytes, %.1f full screens: the moved blocks were sent "
+		  "again",
+		  (unsigned long long)scroll_bytes, (double)scroll_bytes / (double)full_bytes);
+
+	/* the whole screen again, not incremental: what the server has */
+	IT_ASSERT(SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height, FALSE),
+		  "cannot ask for a full update");
+	IT_ASSERT(sc_settle(c, 1000, 30), "no full update");
+	long differ = 0, first = -1;
+	for (size_t i = 0; i < len; i += 4)
+		if (memcmp(scrolled + i, (uint8_t *)cl->frameBuffer + i, 3) != 0) {
+			if (first < 0)
+				first = (long)(i / 4);
+			differ++;
+		}
+	if (differ != 0) {
+		sc_dump("scrolled", scrolled, cl->width, cl->height);
+		sc_dump("refreshed", (const uint8_t *)cl->frameBuffer, cl->width, cl->height);
+	}
+	IT_ASSERT(differ == 0,
+		  "%ld pixels of the scrolled picture differ from a full refresh (the first at "
+		  "%ld,%ld)",
+		  differ, first % cl->width, first / cl->width);
+}
+
 /* The session's main Chromium process (not a zygote, renderer, ...), or 0. */
 static pid_t find_browser(void)
 {
