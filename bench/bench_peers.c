@@ -9,7 +9,8 @@
  * login, ticket, wss, pgc_connect_cb(); a peer: pgc_connect_ws(), which
  * asks the server for the encodings a pixelgate gateway passes on, in the
  * same order: libvncclient's "tight zrle zlib hextile copyrect raw" plus
- * its pseudo-encodings, 32 bpp), then for each run and workload:
+ * its pseudo-encodings, 32 bpp; or --encodings, the same for all), then
+ * for each run and workload:
  *
  *   GET /mode?m=PAGE on bench/pageserver.py, F5 (the browser reloads its
  *   start page, which is now PAGE), waits until the page's marker is on
@@ -130,7 +131,8 @@ static struct {
 	int page_port;
 	int seconds;
 	int runs;
-	const char *only; /* comma-separated workloads, NULL = all */
+	const char *only;      /* comma-separated workloads, NULL = all */
+	const char *encodings; /* --encodings: asked for after connecting, NULL = the viewer's */
 } opt = { .host = "127.0.0.1", .seconds = 10, .runs = 2 };
 
 static volatile sig_atomic_t interrupted;
@@ -739,7 +741,8 @@ static void usage_exit(const char *argv0)
 		"         (--user USER --password-file FILE --pixelgate-daemon PID | --ws-path PATH\n"
 		"          --server-pid PID [--server-pid PID ...])\n"
 		"         [--transport-pid PID] [--xwd-display :N | --fb-dir DIR]\n"
-		"         [--seconds S] [--runs N] [--only read,type,anim30,idle,photo]\n",
+		"         [--seconds S] [--runs N] [--only read,type,anim30,idle,photo]\n"
+		"         [--encodings 'zrle copyrect raw ...']\n",
 		argv0);
 	exit(2);
 }
@@ -791,6 +794,8 @@ static void parse_args(int argc, char **argv)
 			opt.runs = int_arg(v, 1, 16, argv[0]);
 		else if (strcmp(a, "--only") == 0)
 			opt.only = v;
+		else if (strcmp(a, "--encodings") == 0)
+			opt.encodings = v;
 		else
 			usage_exit(argv[0]);
 	}
@@ -801,6 +806,51 @@ static void parse_args(int argc, char **argv)
 		usage_exit(argv[0]);
 	if (opt.xwd_display != NULL && strchr(opt.xwd_display, '\'') != NULL)
 		usage_exit(argv[0]);
+}
+
+/*
+ * --encodings "zrle copyrect ...": a SetEncodings of those (raw, copyrect,
+ * hextile, zlib, tight, zrle; "jpeg" adds Tight's quality level 5), then
+ * compression level 3, LastRect and DesktopSize, sent after libvncclient's
+ * own, so that every server is asked for the same other list. 0 or -1.
+ */
+static int send_encodings(struct peer *p)
+{
+	static const struct {
+		const char *name;
+		int32_t enc;
+	} names[] = { { "raw", 0 },   { "copyrect", 1 }, { "hextile", 5 }, { "zlib", 6 },
+		      { "tight", 7 }, { "zrle", 16 },    { "jpeg", -27 } };
+	uint8_t msg[4 + 4 * 16] = { 2, 0, 0, 0 };
+	int32_t list[16];
+	int n = 0;
+	char words[256];
+
+	snprintf(words, sizeof words, "%s", opt.encodings);
+	for (char *save = NULL, *w = strtok_r(words, " ,", &save); w != NULL;
+	     w = strtok_r(NULL, " ,", &save)) {
+		size_t i;
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strcmp(w, names[i].name) == 0)
+				break;
+		if (i == sizeof names / sizeof names[0] || n >= 12) {
+			fprintf(stderr, "bench_peers: --encodings: unknown or too many: %s\n", w);
+			return -1;
+		}
+		list[n++] = names[i].enc;
+	}
+	list[n++] = -256 + 3; /* compression level 3, libvncclient's default */
+	list[n++] = -224;     /* LastRect */
+	list[n++] = -223;     /* DesktopSize */
+	msg[3] = (uint8_t)n;
+	for (int i = 0; i < n; i++) {
+		uint32_t u = (uint32_t)list[i];
+		msg[4 + 4 * i] = (uint8_t)(u >> 24);
+		msg[5 + 4 * i] = (uint8_t)(u >> 16);
+		msg[6 + 4 * i] = (uint8_t)(u >> 8);
+		msg[7 + 4 * i] = (uint8_t)u;
+	}
+	return pgc_send_raw(p->c, msg, 4 + 4 * (size_t)n);
 }
 
 /* Connects (pixelgate: logs in first). 0 or -1 (reported). */
@@ -838,7 +888,8 @@ static int peer_connect(struct peer *p)
 		fprintf(stderr, "bench_peers: %s: connect: %s\n", opt.name, err);
 		return -1;
 	}
-	if (pgc_pointer(p->c, PEERS_POINTER_X, PEERS_POINTER_Y, 0) != 0)
+	if (pgc_pointer(p->c, PEERS_POINTER_X, PEERS_POINTER_Y, 0) != 0 ||
+	    (opt.encodings != NULL && send_encodings(p) != 0))
 		return -1;
 	/* the first picture, and the browser done starting */
 	double end = now_s() + PEERS_CONNECT_SETTLE_S;

@@ -11,7 +11,7 @@
 #                            [--big-encoding hextile|raw] [--rounds N]
 #   sudo bench/run.sh compare --before BUILD_DIR [--seconds S] [--rounds N]
 #   sudo bench/run.sh peers [--seconds S] [--runs N] [--only WORKLOADS]
-#                           [--servers pixelgate,x11vnc,xvnc]
+#                           [--servers pixelgate,x11vnc,xvnc] [--encodings E,E,...]
 #
 # peers (issue 12): pixelgate beside x11vnc (-ncache 0, on its own Xvfb) and
 # TigerVNC's Xvnc, each with a Chromium (as pixelgate-browser, with its
@@ -82,6 +82,7 @@ BEFORE_DIR=""
 PEER_RUNS=2
 PEER_ONLY=""
 PEER_SERVERS="pixelgate,x11vnc,xvnc"
+PEER_ENCODINGS=""
 PEER_PACKAGES=(x11vnc tigervnc-standalone-server websockify x11-apps)
 PEER_PIDS=()
 PEERS_FAILED=0
@@ -112,7 +113,7 @@ usage() {
 	printf '       %s record [--seconds S] [--big-size WxH] [--big-encoding hextile|raw] [--rounds N]\n' "$0" >&2
 	printf '       %s compare --before BUILD_DIR [--seconds S] [--rounds N]\n' "$0" >&2
 	printf '       %s peers [--seconds S] [--runs N] [--only read,type,anim30,idle,photo]\n' "$0" >&2
-	printf '               [--servers pixelgate,x11vnc,xvnc]\n' >&2
+	printf '               [--servers pixelgate,x11vnc,xvnc] [--encodings zrle,copyrect,...]\n' >&2
 	exit 2
 }
 
@@ -194,6 +195,7 @@ parse_args() {
 		peers:--runs) PEER_RUNS=${2:?}; shift 2 ;;
 		peers:--only) PEER_ONLY=${2:?}; shift 2 ;;
 		peers:--servers) PEER_SERVERS=${2:?}; shift 2 ;;
+		peers:--encodings) PEER_ENCODINGS=${2:?}; shift 2 ;;
 		*:-h | *:--help) usage ;;
 		*) usage ;;
 		esac
@@ -218,6 +220,8 @@ parse_args() {
 			die "--only takes a comma-separated list of read, type, anim30, idle, photo"
 		[[ $PEER_SERVERS =~ ^(pixelgate|x11vnc|xvnc)(,(pixelgate|x11vnc|xvnc))*$ ]] ||
 			die "--servers takes a comma-separated list of pixelgate, x11vnc, xvnc"
+		[[ -z $PEER_ENCODINGS || $PEER_ENCODINGS =~ ^(raw|copyrect|hextile|zlib|tight|zrle|jpeg)(,(raw|copyrect|hextile|zlib|tight|zrle|jpeg))*$ ]] ||
+			die "--encodings takes a comma-separated list of raw, copyrect, hextile, zlib, tight, zrle, jpeg"
 		SESSIONS=1
 		PACKAGES+=("${PEER_PACKAGES[@]}")
 		return 0
@@ -722,6 +726,7 @@ run_bench_peers() {
 	local name=$1 rc=0 only=()
 	shift
 	[[ -z $PEER_ONLY ]] || only=(--only "$PEER_ONLY")
+	[[ -z $PEER_ENCODINGS ]] || only+=(--encodings "$PEER_ENCODINGS")
 	say "measuring $name: $PEER_RUNS run(s) of ${PEER_ONLY:-every workload}, $SECONDS_PER_WINDOW s windows"
 	"$BUILD/bench_peers" --name "$name" --ca "$WORLD/ca.crt" --page-port "$PAGE_PORT" \
 		--seconds "$SECONDS_PER_WINDOW" --runs "$PEER_RUNS" "${only[@]}" "$@" \
@@ -792,7 +797,8 @@ print_peers() {
 	[[ $PEER_RUNS -gt 1 ]] || runs_text="one run"
 	printf '\npixelgate against the peers: 1280x800, %s s windows, %s, %s\n' \
 		"$SECONDS_PER_WINDOW" "$runs_text" "$(date -u '+%Y-%m-%d %H:%M UTC')"
-	printf '  build %s; %s CPUs\n' "$(build_commit "$BUILD")" "$(nproc)"
+	printf '  build %s; %s CPUs; encodings asked for: %s\n' "$(build_commit "$BUILD")" "$(nproc)" \
+		"${PEER_ENCODINGS:-as the viewer (tight zrle zlib hextile copyrect raw, JPEG quality 5)}"
 	awk -v secs="$SECONDS_PER_WINDOW" '
 	function median(key, col,    n, i, j, t, a) {
 		n = 0
