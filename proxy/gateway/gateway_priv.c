@@ -278,28 +278,54 @@ static void priv_read_setup(int errr, char *out, size_t outlen)
 
 static char priv_stack[256 * 1024] __attribute__((aligned(16)));
 
-static void priv_spawn_cell(const char *id)
+/* A free slot (its uid) for session id, or -1 after telling the network process why not. */
+static int priv_free_slot(const char *id)
 {
 	int slot = -1;
 	for (int i = 0; i < pv.nslots; i++) {
 		if (pv.slots[i].used && strcmp(pv.slots[i].id, id) == 0) {
 			priv_reply_fail(id, "session id already in use");
-			return;
+			return -1;
 		}
 		if (!pv.slots[i].used && slot < 0)
 			slot = i;
 	}
-	if (slot < 0) {
+	if (slot < 0)
 		priv_reply_fail(id, "no free session uid: all %d (session_uid_count) are in use",
 				pv.nslots);
-		return;
+	return slot;
+}
+
+/* The cell sends its egress listening socket over pass: start ps's forwarder
+   with it (ps->egress), writing to logw. false if none came or fork failed. */
+static bool priv_start_egress(struct priv_slot *ps, int pass, int logw, uid_t uid, pid_t ppid_self)
+{
+	struct pollfd p = { pass, POLLIN, 0 };
+	struct priv_msg m;
+	int egress_fd = -1;
+	if (poll(&p, 1, PRIV_SETUP_TIMEOUT_MS) > 0 && priv_recv(pass, &m, &egress_fd) == 1 &&
+	    egress_fd >= 0) {
+		pid_t e = fork();
+		if (e == 0)
+			egress_main(egress_fd, logw, uid, ps->id, ppid_self);
+		if (e > 0)
+			ps->egress = e;
 	}
+	if (egress_fd >= 0)
+		close(egress_fd);
+	return ps->egress > 0;
+}
+
+static void priv_spawn_cell(const char *id)
+{
+	int slot = priv_free_slot(id);
+	if (slot < 0)
+		return;
 	struct priv_slot *ps = &pv.slots[slot];
 	pid_t ppid_self = getpid();
 	uid_t uid = pv.cells ? (uid_t)gw->cfg.session_uid_base + (uid_t)slot : getuid();
 	bool netns = pv.cells && pv.proxy_host[0] != '\0';
-	int ctrl[2] = { -1, -1 }, pass[2] = { -1, -1 }, errp[2] = { -1, -1 }, logp[2] = { -1, -1 },
-	    egress_fd = -1;
+	int ctrl[2] = { -1, -1 }, pass[2] = { -1, -1 }, errp[2] = { -1, -1 }, logp[2] = { -1, -1 };
 	memset(ps, 0, sizeof *ps);
 	ps->log_fd = -1;
 	ps->oom_fd = -1;
@@ -362,17 +388,7 @@ static void priv_spawn_cell(const char *id)
 	close(errp[1]);
 	ctrl[1] = pass[1] = errp[1] = -1;
 	if (netns) {
-		struct pollfd p = { pass[0], POLLIN, 0 };
-		struct priv_msg m;
-		if (poll(&p, 1, PRIV_SETUP_TIMEOUT_MS) > 0 &&
-		    priv_recv(pass[0], &m, &egress_fd) == 1 && egress_fd >= 0) {
-			pid_t e = fork();
-			if (e == 0)
-				egress_main(egress_fd, logp[1], uid, id, ppid_self);
-			if (e > 0)
-				ps->egress = e;
-		}
-		if (ps->egress <= 0) {
+		if (!priv_start_egress(ps, pass[0], logp[1], uid, ppid_self)) {
 			kill(pid, SIGKILL);
 			char why[200];
 			priv_read_setup(errp[0], why, sizeof why);
@@ -412,8 +428,6 @@ out:
 		if (logp[i] >= 0)
 			close(logp[i]);
 	}
-	if (egress_fd >= 0)
-		close(egress_fd);
 }
 
 static void priv_kill_slot(struct priv_slot *ps)
