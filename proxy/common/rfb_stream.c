@@ -889,6 +889,72 @@ static bool sc_bulk_done(struct rfb_sc *p, bool *handshake_step)
 	}
 }
 
+/* One field of phase (not SC_BULK) at b: its length in *need once whole;
+   *ended when it ends a message, *hs_end when it ends a handshake step. */
+static bool sc_token(struct rfb_sc *p, int phase, const uint8_t *b, size_t have, size_t *need,
+		     struct rfb_sc_step *out, bool *ended, bool *hs_end)
+{
+	bool ok;
+	switch (phase) {
+	case SC_VERSION:
+		ok = sc_tok_version(p, b, have, need, out);
+		*hs_end = true;
+		break;
+	case SC_SECURITY:
+		ok = sc_tok_security(p, b, have, need, out);
+		*hs_end = true;
+		break;
+	case SC_SECRESULT:
+		ok = sc_tok_secresult(p, b, have, need, out);
+		*hs_end = true;
+		break;
+	case SC_INIT:
+		ok = sc_tok_init(p, b, have, need, out);
+		if (ok && have >= *need && p->bulk_left == 0) {
+			/* a ServerInit without a name ends the handshake here */
+			p->phase = SC_MSG;
+			*hs_end = true;
+		}
+		break;
+	case SC_MSG:
+		out->starts_message = true;
+		out->handshake = false;
+		ok = sc_tok_message(p, b, have, need, out);
+		out->message_type = p->msg_type;
+		p->in_message = true;
+		*ended = ok && have >= *need && p->phase == SC_MSG;
+		break;
+	case SC_RECT:
+		ok = sc_tok_rect(p, b, have, need, out);
+		*ended = ok && have >= *need && p->phase == SC_MSG;
+		break;
+	case SC_COPYRECT:
+		ok = sc_tok_copyrect(p, b, have, need, out);
+		*ended = ok && have >= *need && p->phase == SC_MSG;
+		break;
+	case SC_LENGTH32:
+		ok = sc_tok_length32(p, b, have, need, out);
+		*ended = ok && have >= *need && p->phase == SC_MSG;
+		break;
+	case SC_HEXTILE:
+		ok = sc_tok_hextile(p, b, have, need, out);
+		*ended = ok && have >= *need && p->phase == SC_MSG;
+		break;
+	case SC_SUBRECT:
+		ok = sc_tok_subrect(p, b, have, need, out);
+		*ended = ok && have >= *need && p->phase == SC_MSG;
+		break;
+	case SC_TIGHT:
+		ok = sc_tok_tight(p, b, have, need, out);
+		*ended = ok && *need != 0 && have >= *need && p->phase == SC_MSG;
+		break;
+	default:
+		sc_reject(p, out, "parser in unknown phase %d", phase);
+		return false;
+	}
+	return ok;
+}
+
 enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len,
 				struct rfb_sc_step *out)
 {
@@ -909,60 +975,9 @@ enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len
 
 		if (phase == SC_MSG && off > 0)
 			break; /* one message per step */
-		switch (phase) {
-		case SC_VERSION:
-			ok = sc_tok_version(p, b, have, &need, out);
-			hs_end = true;
-			break;
-		case SC_SECURITY:
-			ok = sc_tok_security(p, b, have, &need, out);
-			hs_end = true;
-			break;
-		case SC_SECRESULT:
-			ok = sc_tok_secresult(p, b, have, &need, out);
-			hs_end = true;
-			break;
-		case SC_INIT:
-			ok = sc_tok_init(p, b, have, &need, out);
-			if (ok && have >= need && p->bulk_left == 0) {
-				/* a ServerInit without a name ends the handshake here */
-				p->phase = SC_MSG;
-				hs_end = true;
-			}
-			break;
-		case SC_MSG:
-			out->starts_message = true;
-			out->handshake = false;
-			ok = sc_tok_message(p, b, have, &need, out);
-			out->message_type = p->msg_type;
-			p->in_message = true;
-			ended = ok && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_RECT:
-			ok = sc_tok_rect(p, b, have, &need, out);
-			ended = ok && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_COPYRECT:
-			ok = sc_tok_copyrect(p, b, have, &need, out);
-			ended = ok && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_LENGTH32:
-			ok = sc_tok_length32(p, b, have, &need, out);
-			ended = ok && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_HEXTILE:
-			ok = sc_tok_hextile(p, b, have, &need, out);
-			ended = ok && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_SUBRECT:
-			ok = sc_tok_subrect(p, b, have, &need, out);
-			ended = ok && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_TIGHT:
-			ok = sc_tok_tight(p, b, have, &need, out);
-			ended = ok && need != 0 && have >= need && p->phase == SC_MSG;
-			break;
-		case SC_BULK: {
+		if (phase != SC_BULK) {
+			ok = sc_token(p, phase, b, have, &need, out, &ended, &hs_end);
+		} else {
 			size_t n = have < p->bulk_left ? have : (size_t)p->bulk_left;
 			size_t good = sc_bulk_check(p, b, n);
 			if (good < n) {
@@ -988,9 +1003,6 @@ enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len
 			if (ended)
 				goto message_end;
 			continue;
-		}
-		default:
-			return sc_reject(p, out, "parser in unknown phase %d", phase);
 		}
 		if (!ok) {
 			out->len = off;
