@@ -336,6 +336,63 @@ static void pump_until_closed(struct vsession *s, struct pgc_conn *c)
 	}
 }
 
+/* The login failed (res): ended for good, or worth another try (why). */
+static enum attempt_result attempt_login_failed(struct vsession *s,
+						const struct pgc_login_result *res,
+						bool was_connected, char *why, size_t whylen)
+{
+	if (atomic_load(&s->stop))
+		return ATTEMPT_STOP;
+	if (res->http_status == 401) {
+		vlog("login refused: 401 %s: %s", res->error[0] ? res->error : "-", res->message);
+		set_ended(s, VR_CREDENTIALS, 401, 0, res->error, res->message);
+		return ATTEMPT_ENDED;
+	}
+	if (res->http_status) {
+		vlog("login refused: %d %s: %s", res->http_status, res->error[0] ? res->error : "-",
+		     res->message);
+		set_ended(s, VR_SERVER, res->http_status, 0, res->error, res->message);
+		return ATTEMPT_ENDED;
+	}
+	enum vsession_refusal kind = classify_transport(res->message);
+	if (kind != VR_UNREACHABLE || !was_connected) {
+		vlog("login failed: %s", res->message);
+		set_ended(s, kind, 0, 0, NULL, res->message);
+		return ATTEMPT_ENDED;
+	}
+	snprintf(why, whylen, "login failed: %s", res->message);
+	return ATTEMPT_RETRY;
+}
+
+/* Opening the session failed (err, the upgrade's HTTP status): ended, or retry. */
+static enum attempt_result attempt_connect_failed(struct vsession *s, const char *err, int status,
+						  bool was_connected, char *why, size_t whylen)
+{
+	if (atomic_load(&s->stop))
+		return ATTEMPT_STOP;
+	int code = handshake_close_code(err);
+	enum vsession_refusal kind = classify_transport(err);
+	if (code >= 4000 && code <= 4999) {
+		vlog("connection closed by the server: %s", err);
+		set_ended(s, VR_CLOSED, 0, code, NULL, err);
+		return ATTEMPT_ENDED;
+	}
+	if (status && !(was_connected && status == 401)) {
+		/* a 401 on the upgrade after a drop: the ticket expired on a
+		   slow network; log in again */
+		vlog("connect refused: HTTP %d: %s", status, err);
+		set_ended(s, VR_SERVER, status, 0, NULL, err);
+		return ATTEMPT_ENDED;
+	}
+	if (kind != VR_UNREACHABLE || !was_connected) {
+		vlog("connect failed: %s", err);
+		set_ended(s, kind, 0, 0, NULL, err);
+		return ATTEMPT_ENDED;
+	}
+	snprintf(why, whylen, "connect failed: %s", err);
+	return ATTEMPT_RETRY;
+}
+
 /* Logs in, connects and pumps once; *connected tells whether it got as
    far as a connection. On ATTEMPT_RETRY why holds the cause. */
 static enum attempt_result attempt(struct vsession *s, bool was_connected, bool *connected,
@@ -353,7 +410,6 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	struct pgc_conn *c;
 	char err[512];
 	int w, h, status = 0, code;
-	enum vsession_refusal kind;
 
 	res = calloc(1, sizeof(*res));
 	if (!res) {
@@ -367,34 +423,9 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	vsession_clamp_size(&w, &h);
 	vlog("logging in as %s to %s:%d (screen %dx%d)", s->p.user, s->p.host, s->p.port, w, h);
 	if (pgc_login(&srv, s->p.user, s->p.password, w, h, res) != 0) {
-		if (atomic_load(&s->stop)) {
-			free(res);
-			return ATTEMPT_STOP;
-		}
-		if (res->http_status == 401) {
-			vlog("login refused: 401 %s: %s", res->error[0] ? res->error : "-",
-			     res->message);
-			set_ended(s, VR_CREDENTIALS, 401, 0, res->error, res->message);
-			free(res);
-			return ATTEMPT_ENDED;
-		}
-		if (res->http_status) {
-			vlog("login refused: %d %s: %s", res->http_status,
-			     res->error[0] ? res->error : "-", res->message);
-			set_ended(s, VR_SERVER, res->http_status, 0, res->error, res->message);
-			free(res);
-			return ATTEMPT_ENDED;
-		}
-		kind = classify_transport(res->message);
-		if (kind != VR_UNREACHABLE || !was_connected) {
-			vlog("login failed: %s", res->message);
-			set_ended(s, kind, 0, 0, NULL, res->message);
-			free(res);
-			return ATTEMPT_ENDED;
-		}
-		snprintf(why, whylen, "login failed: %s", res->message);
+		enum attempt_result r = attempt_login_failed(s, res, was_connected, why, whylen);
 		free(res);
-		return ATTEMPT_RETRY;
+		return r;
 	}
 	if (atomic_load(&s->stop)) {
 		free(res);
@@ -407,31 +438,8 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	c = pgc_connect_cb(&srv, res->ticket, &cb, err, sizeof(err), &status);
 	explicit_bzero(res->ticket, sizeof(res->ticket));
 	free(res);
-	if (!c) {
-		if (atomic_load(&s->stop))
-			return ATTEMPT_STOP;
-		code = handshake_close_code(err);
-		kind = classify_transport(err);
-		if (code >= 4000 && code <= 4999) {
-			vlog("connection closed by the server: %s", err);
-			set_ended(s, VR_CLOSED, 0, code, NULL, err);
-			return ATTEMPT_ENDED;
-		}
-		if (status && !(was_connected && status == 401)) {
-			/* a 401 on the upgrade after a drop: the ticket expired on a
-			   slow network; log in again */
-			vlog("connect refused: HTTP %d: %s", status, err);
-			set_ended(s, VR_SERVER, status, 0, NULL, err);
-			return ATTEMPT_ENDED;
-		}
-		if (kind != VR_UNREACHABLE || !was_connected) {
-			vlog("connect failed: %s", err);
-			set_ended(s, kind, 0, 0, NULL, err);
-			return ATTEMPT_ENDED;
-		}
-		snprintf(why, whylen, "connect failed: %s", err);
-		return ATTEMPT_RETRY;
-	}
+	if (!c)
+		return attempt_connect_failed(s, err, status, was_connected, why, whylen);
 
 	pthread_mutex_lock(&s->lock);
 	s->st.fb_width = pgc_rfb(c)->width;
