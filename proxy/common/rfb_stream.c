@@ -770,7 +770,12 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 		if (csize == 0)
 			return true;
 		*need = 1 + csize;
-		uint64_t max = area * 4 + 2048;
+		/* JPEG codes whole 16 x 16 blocks (MCUs) plus headers and tables:
+		   a two-row rectangle is mostly padding (Xvnc sent 8232 bytes for
+		   755 x 2, over a bound of area * 4 + 2048) */
+		uint64_t padded = (uint64_t)((p->rw + 15u) / 16u * 16u) *
+		    ((p->rh + 15u) / 16u * 16u);
+		uint64_t max = padded * 4 + 2048;
 		if (clen == 0 || clen > max) {
 			sc_reject(p, out,
 				  "Tight JPEG data of %" PRIu32 " bytes for a %ux%u rectangle "

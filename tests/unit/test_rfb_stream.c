@@ -190,7 +190,7 @@ static void good_stream(struct sb *s)
 	handshake(s, W, H, "pixelgate");
 	update(s, 0); /* an empty update */
 	p8(s, 2);     /* Bell */
-	update(s, 16);
+	update(s, 17);
 	rect(s, 0, 0, 4, 2, 0); /* Raw */
 	pfill(s, 4 * 2 * 4, 0xAB);
 	rect(s, 10, 10, 20, 20, 1); /* CopyRect */
@@ -243,6 +243,10 @@ static void good_stream(struct sb *s)
 	p8(s, 0x90);
 	pcompact(s, 200);
 	pfill(s, 200, 0xFF);
+	rect(s, 0, 0, 95, 2, 7); /* a thin Tight JPEG: whole 16 x 16 blocks */
+	p8(s, 0x90);
+	pcompact(s, 96 * 16 * 4 + 2048);
+	pfill(s, 96 * 16 * 4 + 2048, 0xFE);
 	rect(s, 3, 4, 10, 9, -239); /* RichCursor */
 	pfill(s, 10 * 9 * 4 + 2 * 9, 0x12);
 	rect(s, 0, 0, 9, 2, -240); /* XCursor */
@@ -273,7 +277,7 @@ Test(rfb_stream, every_allowed_kind_passes_whole_and_in_every_cut)
 			  chunk, f.messages, f.starts);
 		cr_assert(f.handshake_steps == 4, "pieces of %zu: %d handshake steps", chunk,
 			  f.handshake_steps);
-		cr_assert(p.rects == 18, "%llu rectangles", (unsigned long long)p.rects);
+		cr_assert(p.rects == 19, "%llu rectangles", (unsigned long long)p.rects);
 	}
 	start(&p, false, ALL, sizeof ALL / sizeof ALL[0]);
 	struct fed f = feed(&p, s.d, s.n, s.n);
@@ -604,6 +608,15 @@ static void h_server_identity(struct sb *s)
 	rect(s, 0, 0, 0, 0, -305);
 }
 
+static void h_tight_jpeg_big(struct sb *s) /* more than its 16 x 16 blocks could need */
+{
+	handshake(s, W, H, "");
+	update(s, 1);
+	rect(s, 0, 0, 95, 2, 7);
+	mark(s);
+	p8(s, 0x90);
+	pcompact(s, 96 * 16 * 4 + 2048 + 1);
+}
 static void h_tight_jpeg_empty(struct sb *s) /* tjDecompress() reads 0 as "the JPEG's size" */
 {
 	handshake(s, W, H, "");
@@ -624,6 +637,8 @@ static void h_two_desktop_sizes(struct sb *s)
 
 static const struct hostile hostile[] = {
 	{ "a 0x0 Tight JPEG", h_tight_jpeg_empty, "Tight JPEG rectangle of 0x0", false },
+	{ "a Tight JPEG over its blocks' bound", h_tight_jpeg_big,
+	  "Tight JPEG data of 8193 bytes for a 95x2 rectangle (1..8192)", false },
 	{ "two DesktopSizes in one update", h_two_desktop_sizes, "a second DesktopSize", false },
 	{ "RFB 3.3", h_version, "ProtocolVersion", false },
 	{ "two security types", h_two_types, "2 security types", false },
