@@ -241,7 +241,7 @@ static int proxy_v2_net_parse(const char *text, size_t len, struct proxy_v2_net 
 	} else if (inet_pton(AF_INET6, s, &s6.sin6_addr) == 1) {
 		if (prefix > 128)
 			return -1;
-		int f;
+		int f = AF_INET6; /* set by the call; initialised for gcc -O2's warning */
 		proxy_v2_sockaddr((const struct sockaddr *)&s6, sizeof s6, &f, a);
 		n->family = f;
 		n->prefix = prefix < 0 ? (f == AF_INET ? 32 : 128) : (unsigned)prefix;
