@@ -700,7 +700,7 @@ start_peer_chromium() {
 		/usr/bin/chromium --user-data-dir="$home/profile" --no-first-run \
 		--no-default-browser-check --disable-background-networking \
 		--disable-component-update --disable-sync --disable-breakpad --noerrdialogs \
-		--password-store=basic --disable-gpu \
+		--password-store=basic --disable-gpu --disable-smooth-scrolling \
 		--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints \
 		--lang=ja --window-position=0,0 --window-size=1280,800 \
 		--force-webrtc-ip-handling-policy=disable_non_proxied_udp \

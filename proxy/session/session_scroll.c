@@ -16,7 +16,9 @@
 
 #include "session.h"
 
-/* Votes an offset needs: this many rows, and a quarter of the rectangle. */
+/* Votes an offset needs (rows whose content is found once, moved by it): a
+   Page_Down without smooth scrolling keeps only an eighth of the rows, so no
+   share of the rectangle is asked for; the rows are compared anyway. */
 #define SCROLL_MIN_VOTES 8
 
 static uint64_t scroll_row_hash(const uint8_t *p, size_t bytes)
@@ -104,7 +106,7 @@ bool scroll_find(struct scroll *sc, const uint8_t *newp, size_t new_stride, cons
 			best = s;
 		}
 	}
-	if (best == 0 || best_votes < SCROLL_MIN_VOTES || best_votes < h / 4)
+	if (best == 0 || best_votes < SCROLL_MIN_VOTES)
 		return false;
 	/* the longest run of rows that moved by best, checked pixel by pixel */
 	int run0 = -1, run_len = 0, cur0 = -1;
