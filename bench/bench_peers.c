@@ -62,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "client_core.h"
 
 #define PEERS_MAX_PIDS 8
@@ -153,35 +155,10 @@ struct peer {
 	int nlat;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The q-quantile (0..1) of v[0..n) (sorts v); NAN if n == 0. */
-static double quantile(double *v, size_t n, double q)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, n, sizeof *v, cmp_double);
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 /* ---- /proc: CPU time of the measured processes ------------------------------ */
@@ -316,37 +293,6 @@ static void cpu_sample(double *server, double *transport, int *nserver)
 
 /* ---- the page server ---------------------------------------------------------- */
 
-/* Tells the page server which page /start.html serves. 0 or -1 (reported). */
-static int page_mode(const char *mode)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)opt.page_port) };
-	char req[128], resp[256];
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = -1;
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(req, sizeof req, "GET /mode?m=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", mode);
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
-		ssize_t r;
-		while (got < sizeof resp - 1 &&
-		       (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
-			got += (size_t)r;
-		resp[got] = '\0';
-		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 ||
-		    strncmp(resp, "HTTP/1.1 200", 12) == 0)
-			ok = 0;
-	}
-	close(fd);
-	if (ok != 0)
-		fprintf(stderr, "bench_peers: page server on port %d did not take mode %s\n",
-			opt.page_port, mode);
-	return ok;
-}
-
 /* ---- callbacks: the client's picture ------------------------------------------ */
 
 static void cb_fb(void *user, const struct pgc_fb *fb)
@@ -363,7 +309,7 @@ static void cb_fb(void *user, const struct pgc_fb *fb)
 	p->rs = fb->red_shift;
 	p->gs = fb->green_shift;
 	p->bs = fb->blue_shift;
-	p->last_change = now_s();
+	p->last_change = bench_now_s();
 }
 
 /* A decoded rectangle: a change if any of its pixels differs from before. */
@@ -385,7 +331,7 @@ static void cb_update(void *user, const struct pgc_fb *fb, int x, int y, int w, 
 	}
 	if (!changed)
 		return;
-	double t = now_s();
+	double t = bench_now_s();
 	p->last_change = t;
 	p->changes++;
 	if (p->key_waiting) {
@@ -398,10 +344,10 @@ static void cb_update(void *user, const struct pgc_fb *fb, int x, int y, int w, 
 /* Pumps for ms milliseconds. False if the connection closed. */
 static bool pump_for(struct peer *p, int ms)
 {
-	double end = now_s() + ms / 1000.0;
+	double end = bench_now_s() + ms / 1000.0;
 
 	while (!interrupted) {
-		int left = (int)((end - now_s()) * 1000.0);
+		int left = (int)((end - bench_now_s()) * 1000.0);
 		if (left <= 0)
 			break;
 		if (pgc_pump(p->c, left > 50 ? 50 : left) < 0)
@@ -413,10 +359,10 @@ static bool pump_for(struct peer *p, int ms)
 /* Pumps until no pixel changed for quiet_ms, at most max_s. True if still. */
 static bool wait_still(struct peer *p, int quiet_ms, double max_s)
 {
-	double end = now_s() + max_s;
+	double end = bench_now_s() + max_s;
 
-	while (now_s() < end) {
-		if (now_s() - p->last_change >= quiet_ms / 1000.0)
+	while (bench_now_s() < end) {
+		if (bench_now_s() - p->last_change >= quiet_ms / 1000.0)
 			return true;
 		if (!pump_for(p, 50))
 			return false;
@@ -625,7 +571,7 @@ static double mse_now(const struct peer *p)
 
 static int key_press(struct peer *p, uint32_t keysym)
 {
-	p->key_t = now_s();
+	p->key_t = bench_now_s();
 	p->key_waiting = true;
 	if (pgc_key(p->c, keysym, true) != 0 || pgc_key(p->c, keysym, false) != 0)
 		return -1;
@@ -635,7 +581,7 @@ static int key_press(struct peer *p, uint32_t keysym)
 /* Loads the workload's page (mode, F5) and waits for it. 0 or -1 (reported). */
 static int load_page(struct peer *p, const struct workload *wl)
 {
-	if (page_mode(wl->name) != 0)
+	if (bench_page_mode(opt.page_port, wl->name, "bench_peers") != 0)
 		return -1;
 	p->key_waiting = false;
 	if (pgc_pointer(p->c, PEERS_POINTER_X, PEERS_POINTER_Y, 0) != 0 ||
@@ -646,9 +592,9 @@ static int load_page(struct peer *p, const struct workload *wl)
 	}
 	if (!pump_for(p, PEERS_RELOAD_MIN_MS))
 		return -1;
-	double end = now_s() + PEERS_PAGE_TIMEOUT_S;
+	double end = bench_now_s() + PEERS_PAGE_TIMEOUT_S;
 	while (!marker_seen(p, wl)) {
-		if (now_s() > end) {
+		if (bench_now_s() > end) {
 			fprintf(stderr, "bench_peers: %s: page %s not on screen after %d s\n",
 				opt.name, wl->name, PEERS_PAGE_TIMEOUT_S);
 			return -1;
@@ -679,28 +625,28 @@ static int run_workload(struct peer *p, const struct workload *wl, int run)
 	cpu_sample(&s0, &t0, &n0);
 	b0 = pgc_bytes_in(p->c);
 	f0 = pgc_frames(p->c);
-	start = now_s();
+	start = bench_now_s();
 	end = start + opt.seconds;
-	while (now_s() < end) {
+	while (bench_now_s() < end) {
 		double next = wl->keys > 0 && sent < wl->keys ? start + pace * (sent + 0.25) : end;
 		if (next > end)
 			next = end;
-		if (now_s() >= next && sent < wl->keys) {
+		if (bench_now_s() >= next && sent < wl->keys) {
 			uint32_t ks = wl->keysym == 1 ? (uint32_t)('a' + sent % 26) : wl->keysym;
 			if (key_press(p, ks) != 0)
 				return -1;
 			sent++;
 			continue;
 		}
-		int left = (int)((next - now_s()) * 1000.0);
+		int left = (int)((next - bench_now_s()) * 1000.0);
 		if (pgc_pump(p->c, left < 1 ? 1 : left > 20 ? 20 : left) < 0 || interrupted)
 			return -1;
 	}
 	uint64_t bytes = pgc_bytes_in(p->c) - b0, frames = pgc_frames(p->c) - f0;
 	cpu_sample(&s1, &t1, &n1);
 	int seen = p->nlat;
-	double p50 = quantile(p->lat_ms, (size_t)p->nlat, 0.5);
-	double p95 = quantile(p->lat_ms, (size_t)p->nlat, 0.95);
+	double p50 = bench_quantile(p->lat_ms, (size_t)p->nlat, 0.5);
+	double p95 = bench_quantile(p->lat_ms, (size_t)p->nlat, 0.95);
 	double mse = NAN;
 	if (wl->fidelity && (opt.fb_dir || opt.xwd_display)) {
 		if (wait_still(p, PEERS_FID_QUIET_MS, PEERS_FID_MAX_S))
@@ -892,8 +838,8 @@ static int peer_connect(struct peer *p)
 	    (opt.encodings != NULL && send_encodings(p) != 0))
 		return -1;
 	/* the first picture, and the browser done starting */
-	double end = now_s() + PEERS_CONNECT_SETTLE_S;
-	while (pgc_frames(p->c) == 0 && now_s() < end)
+	double end = bench_now_s() + PEERS_CONNECT_SETTLE_S;
+	while (pgc_frames(p->c) == 0 && bench_now_s() < end)
 		if (!pump_for(p, 100))
 			break;
 	if (pgc_frames(p->c) == 0 || !wait_still(p, 2000, PEERS_CONNECT_SETTLE_S)) {

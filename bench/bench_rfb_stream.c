@@ -40,18 +40,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "rfb_stream.h"
 
 #define W 1280
 #define H 800
 #define READ_MAX 65536
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct buf {
 	uint8_t *d;
@@ -223,11 +218,11 @@ static double check_stream(const struct buf *b, int rec_fd, double *worst)
 {
 	struct rfb_sc sc;
 	size_t have = 0, ok = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	*worst = 0;
 	start(&sc);
 	while (have < b->n) {
-		double r0 = now_s();
+		double r0 = bench_now_s();
 		size_t k = 1024 + (rnd() * 251u) % (READ_MAX - 1024);
 		have = have + k < b->n ? have + k : b->n;
 		while (ok < have) {
@@ -244,25 +239,25 @@ static double check_stream(const struct buf *b, int rec_fd, double *worst)
 				rec_write(rec_fd, b->d + ok, st.len, st.starts_message);
 			ok += st.len;
 		}
-		double r = now_s() - r0;
+		double r = bench_now_s() - r0;
 		if (r > *worst)
 			*worst = r;
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* memcpy of the stream in relay-sized pieces, twice (into the relay's buffer, out of it). */
 static double copy_stream(const struct buf *b)
 {
 	static uint8_t a[READ_MAX], c[READ_MAX];
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (size_t off = 0; off < b->n; off += READ_MAX) {
 		size_t k = b->n - off < READ_MAX ? b->n - off : READ_MAX;
 		memcpy(a, b->d + off, k);
 		memcpy(c, a, k);
 		__asm__ volatile("" : : "r"(c) : "memory");
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* AES-128-GCM of the stream in 16 KiB TLS records, as OpenSSL does for the viewer. */
@@ -273,7 +268,7 @@ static double encrypt_stream(const struct buf *b)
 	unsigned char tag[16];
 	int n;
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (size_t off = 0; off < b->n; off += 16384) {
 		int k = (int)(b->n - off < 16384 ? b->n - off : 16384);
 		if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, key, iv) != 1 ||
@@ -284,7 +279,7 @@ static double encrypt_stream(const struct buf *b)
 			exit(1);
 		}
 	}
-	double t = now_s() - t0;
+	double t = bench_now_s() - t0;
 	EVP_CIPHER_CTX_free(ctx);
 	return t;
 }

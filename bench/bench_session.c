@@ -56,6 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 
@@ -151,14 +153,6 @@ struct viewer {
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wall-clock milliseconds mod BENCH_CLOCK_MOD: what the page's clock shows now. */
 static long wall_clock_mod_ms(void)
 {
@@ -181,23 +175,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The q-quantile (0..1) of v[0..n) (sorts v); NAN if n == 0. */
-static double quantile(double *v, size_t n, double q)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, n, sizeof *v, cmp_double);
-	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 /* ---- /proc ----------------------------------------------------------------- */
@@ -343,7 +320,7 @@ static void usage_take(struct usage *u, bool with_pss)
 	double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
 
 	memset(u, 0, sizeof *u);
-	u->t_s = now_s();
+	u->t_s = bench_now_s();
 	u->gw_rss_kib = proc_rss_kib(opt.gateway_pid);
 	for (size_t i = 0; in != NULL && i < n; i++) {
 		if (v[i].pid == opt.gateway_pid)
@@ -442,37 +419,6 @@ static int set_max_fps(int fps)
 		return -1;
 	}
 	return 0;
-}
-
-/* Tells the page server which page /start.html serves ("static" or "anim"). */
-static int page_mode(const char *mode)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)opt.page_port) };
-	char req[128], resp[256];
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = -1;
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(req, sizeof req, "GET /mode?m=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", mode);
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
-		ssize_t r;
-		while (got < sizeof resp - 1 &&
-		       (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
-			got += (size_t)r;
-		resp[got] = '\0';
-		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 ||
-		    strncmp(resp, "HTTP/1.1 200", 12) == 0)
-			ok = 0;
-	}
-	close(fd);
-	if (ok != 0)
-		fprintf(stderr, "bench: page server on port %d did not take mode %s\n",
-			opt.page_port, mode);
-	return ok;
 }
 
 /* ---- viewer callbacks: find the page, read its clock ------------------------ */
@@ -577,7 +523,7 @@ static void cb_update(void *user, const struct pgc_fb *fb, int x, int y, int w, 
 static void cb_frame_done(void *user)
 {
 	struct viewer *v = user;
-	double ms = (now_s() - v->t0_s) * 1000.0;
+	double ms = (bench_now_s() - v->t0_s) * 1000.0;
 
 	if (v->first_frame_ms < 0)
 		v->first_frame_ms = ms;
@@ -592,7 +538,7 @@ static void cb_frame_done(void *user)
 	}
 	if (!v->sample_ages)
 		return;
-	double t = now_s();
+	double t = bench_now_s();
 	if (v->last_frame_s > 0 && (t - v->last_frame_s) * 1000.0 > v->max_gap_ms)
 		v->max_gap_ms = (t - v->last_frame_s) * 1000.0;
 	v->last_frame_s = t;
@@ -651,26 +597,26 @@ static int viewer_open(struct viewer *v)
 	};
 	int status = 0;
 
-	v->t0_s = now_s();
+	v->t0_s = bench_now_s();
 	memset(&res, 0, sizeof res);
 	if (pgc_login(&staff_srv, v->user, password, v->req_w, v->req_h, &res) != 0) {
 		snprintf(v->err, sizeof v->err, "login: HTTP %d %s %s", res.http_status, res.error,
 			 res.message);
 		return -1;
 	}
-	v->login_ms = (now_s() - v->t0_s) * 1000.0;
+	v->login_ms = (bench_now_s() - v->t0_s) * 1000.0;
 	v->c = pgc_connect_cb(&staff_srv, res.ticket, &cb, v->err, sizeof v->err, &status);
 	if (v->c == NULL)
 		return -1;
-	v->connect_ms = (now_s() - v->t0_s) * 1000.0;
+	v->connect_ms = (bench_now_s() - v->t0_s) * 1000.0;
 	double end = v->t0_s + BENCH_PAGE_TIMEOUT_S;
-	while (!(v->no_marker ? v->first_frame_ms >= 0 : v->page_found) && now_s() < end &&
+	while (!(v->no_marker ? v->first_frame_ms >= 0 : v->page_found) && bench_now_s() < end &&
 	       !interrupted)
 		if (pgc_pump(v->c, 100) < 0)
 			break;
 	if (!(v->no_marker ? v->first_frame_ms >= 0 : v->page_found)) {
 		snprintf(v->err, sizeof v->err, "page not complete on screen after %.0f s (%s)",
-			 now_s() - v->t0_s,
+			 bench_now_s() - v->t0_s,
 			 pgc_closed(v->c) ? pgc_close_reason(v->c) : "connection open");
 		return -1;
 	}
@@ -680,10 +626,10 @@ static int viewer_open(struct viewer *v)
 /* Pumps v for ms milliseconds. False if the connection closed. */
 static bool viewer_pump_for(struct viewer *v, int ms)
 {
-	double end = now_s() + ms / 1000.0;
+	double end = bench_now_s() + ms / 1000.0;
 
-	while (now_s() < end && !interrupted) {
-		int left = (int)((end - now_s()) * 1000.0);
+	while (bench_now_s() < end && !interrupted) {
+		int left = (int)((end - bench_now_s()) * 1000.0);
 		if (pgc_pump(v->c, left > 100 ? 100 : left < 1 ? 1 : left) < 0)
 			return false;
 	}
@@ -724,7 +670,7 @@ static int end_sessions(struct viewer *v, int n)
 		}
 		json_decref(j);
 	}
-	for (double end = now_s() + BENCH_END_TIMEOUT_S; now_s() < end && !interrupted;
+	for (double end = bench_now_s() + BENCH_END_TIMEOUT_S; bench_now_s() < end && !interrupted;
 	     sleep_ms(200)) {
 		struct usage u;
 
@@ -747,7 +693,8 @@ static void print_ms_row(const char *label, const char *what, double *v, size_t 
 		printf("  %-14s %-26s %9s %9s %9s %6d/%d\n", label, what, "-", "-", "-", ok, total);
 		return;
 	}
-	double mn = quantile(v, n, 0), md = quantile(v, n, 0.5), mx = quantile(v, n, 1);
+	double mn = bench_quantile(v, n, 0), md = bench_quantile(v, n, 0.5),
+	       mx = bench_quantile(v, n, 1);
 	printf("  %-14s %-26s %9.0f %9.0f %9.0f %6d/%d\n", label, what, mn, md, mx, ok, total);
 }
 
@@ -814,9 +761,9 @@ static void measure_window_ms(struct viewer *v, bool sample_ages, int ms, struct
 	w->nages = v->nages;
 	w->misreads = v->misreads;
 	w->max_gap_ms = v->max_gap_ms;
-	w->age_p50 = quantile(v->ages, v->nages, 0.5);
-	w->age_p95 = quantile(v->ages, v->nages, 0.95);
-	w->age_max = quantile(v->ages, v->nages, 1);
+	w->age_p50 = bench_quantile(v->ages, v->nages, 0.5);
+	w->age_p95 = bench_quantile(v->ages, v->nages, 0.95);
+	w->age_max = bench_quantile(v->ages, v->nages, 1);
 	w->gw_cpu_pct = cpu_pct(a.gw_cpu_ms, b.gw_cpu_ms, &a, &b);
 	w->sess_cpu_pct = cpu_pct(a.sessions_cpu_ms, b.sessions_cpu_ms, &a, &b);
 }
@@ -858,9 +805,10 @@ static void print_usage_row(const char *label, const struct usage *u, const stru
 		procs += u->nprocs[i];
 	}
 	if (n > 0 && pss[0] > 0)
-		printf("   %5.0f / %5.0f / %5.0f   %12.0f   %5.1f\n", quantile(pss, (size_t)n, 0),
-		       quantile(pss, (size_t)n, 0.5), quantile(pss, (size_t)n, 1),
-		       quantile(priv, (size_t)n, 0.5), (double)procs / n);
+		printf("   %5.0f / %5.0f / %5.0f   %12.0f   %5.1f\n",
+		       bench_quantile(pss, (size_t)n, 0), bench_quantile(pss, (size_t)n, 0.5),
+		       bench_quantile(pss, (size_t)n, 1), bench_quantile(priv, (size_t)n, 0.5),
+		       (double)procs / n);
 	else
 		printf("   %21s   %12s   %5s\n", "-", "-", "-");
 }
@@ -903,11 +851,11 @@ static int login_once(void)
 
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
 		;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	memset(&res, 0, sizeof res);
 	pgc_login(&staff_srv, opt.login_user, opt.login_wrong ? "not-the-password-burst" : password,
 		  0, 0, &res);
-	printf("%d %.1f %s\n", res.http_status, (now_s() - t0) * 1000.0,
+	printf("%d %.1f %s\n", res.http_status, (bench_now_s() - t0) * 1000.0,
 	       res.http_status == 200 ? "-"
 		   : res.error[0]     ? res.error
 				      : "no_answer");
@@ -1017,7 +965,7 @@ static void run_bursts(struct viewer *v, struct burst_result *r)
 	v->max_gap_ms = 0;
 	r->login_ms = calloc((size_t)opt.burst * BENCH_BURST_ROUNDS, sizeof *r->login_ms);
 	for (int round = 0; round < BENCH_BURST_ROUNDS && !interrupted; round++) {
-		long long at_ms = (long long)(now_s() * 1000.0) + BENCH_BURST_LEAD_MS;
+		long long at_ms = (long long)(bench_now_s() * 1000.0) + BENCH_BURST_LEAD_MS;
 		int n = 0;
 
 		for (int i = 0; i < opt.burst; i++) {
@@ -1031,7 +979,7 @@ static void run_bursts(struct viewer *v, struct burst_result *r)
 		}
 		/* the viewer goes on until the burst starts ... */
 		double t_at = (double)at_ms / 1000.0;
-		while (now_s() < t_at && !interrupted)
+		while (bench_now_s() < t_at && !interrupted)
 			if (pgc_pump(v->c, 5) < 0)
 				break;
 		/* ... and is measured until its last answer */
@@ -1039,7 +987,7 @@ static void run_bursts(struct viewer *v, struct burst_result *r)
 		v->last_frame_s = 0;
 		v->sample_ages = true;
 		int left = n;
-		while (left > 0 && now_s() < t_at + BENCH_BURST_TIMEOUT_S && !interrupted) {
+		while (left > 0 && bench_now_s() < t_at + BENCH_BURST_TIMEOUT_S && !interrupted) {
 			if (pgc_pump(v->c, 5) < 0)
 				break;
 			left = 0;
@@ -1048,7 +996,7 @@ static void run_bursts(struct viewer *v, struct burst_result *r)
 					left++;
 		}
 		v->sample_ages = false;
-		r->window_s += now_s() - t_at;
+		r->window_s += bench_now_s() - t_at;
 		r->frames += pgc_frames(v->c) - f0;
 		for (int i = 0; i < n; i++) {
 			if (b[i].fd >= 0) {
@@ -1072,9 +1020,9 @@ static void run_bursts(struct viewer *v, struct burst_result *r)
 	r->nages = v->nages;
 	r->misreads = v->misreads;
 	r->max_gap_ms = v->max_gap_ms;
-	r->age_p50 = quantile(v->ages, v->nages, 0.5);
-	r->age_p95 = quantile(v->ages, v->nages, 0.95);
-	r->age_max = quantile(v->ages, v->nages, 1);
+	r->age_p50 = bench_quantile(v->ages, v->nages, 0.5);
+	r->age_p95 = bench_quantile(v->ages, v->nages, 0.95);
+	r->age_max = bench_quantile(v->ages, v->nages, 1);
 	size_t off = 0;
 	for (int i = 0; i < nkeys && off < sizeof r->statuses; i++)
 		off += (size_t)snprintf(r->statuses + off, sizeof r->statuses - off, "%s%s x%d",
@@ -1104,8 +1052,8 @@ static void print_burst(const struct window *w0, const struct burst_result *r)
 	size_t n = r->nlogin_ms;
 	if (n > 0)
 		printf("  logins answered after (ms)   min %.0f, median %.0f, p95 %.0f, max %.0f\n",
-		       quantile(ms, n, 0), quantile(ms, n, 0.5), quantile(ms, n, 0.95),
-		       quantile(ms, n, 1));
+		       bench_quantile(ms, n, 0), bench_quantile(ms, n, 0.5),
+		       bench_quantile(ms, n, 0.95), bench_quantile(ms, n, 1));
 	printf("  answers                      %s\n", r->statuses[0] ? r->statuses : "none");
 }
 
@@ -1173,7 +1121,7 @@ static void *big_thread(void *arg)
 	atomic_store(&b->state, BIG_STREAMING);
 	double next = 0;
 	while (!atomic_load(&b->stop) && !interrupted) {
-		double t = now_s();
+		double t = bench_now_s();
 		if (t >= next) {
 			if (big_full_request(v->c, v->fb.width, v->fb.height) == 0)
 				atomic_fetch_add(&b->fulls, 1);
@@ -1201,7 +1149,7 @@ static int big_start(struct big *b, const char *user, int w, int h, const char *
 	b->v.req_w = w;
 	b->v.req_h = h;
 	b->v.no_marker = strcmp(page, "soak") == 0;
-	if (page_mode(page) != 0)
+	if (bench_page_mode(opt.page_port, page, "bench") != 0)
 		return -1;
 	if (pthread_create(&b->th, NULL, big_thread, b) != 0) {
 		snprintf(b->v.err, sizeof b->v.err, "pthread_create failed");
@@ -1232,7 +1180,8 @@ static void big_stop(struct big *b, struct viewer *keep, int remaining)
 			sleep_ms(100);
 	pthread_join(b->th, NULL);
 	b->started = false;
-	for (double end = now_s() + BENCH_END_TIMEOUT_S; now_s() < end && !interrupted;) {
+	for (double end = bench_now_s() + BENCH_END_TIMEOUT_S;
+	     bench_now_s() < end && !interrupted;) {
 		if (healthz_sessions() <= remaining)
 			break;
 		if (keep == NULL || !viewer_pump_for(keep, 200))
@@ -1325,7 +1274,7 @@ static int run_record(void)
 	memset(rows, 0, sizeof rows);
 	viewer_init(&bv, "bench-1");
 	fprintf(stderr, "bench: record: B (bench-1) on the animated page\n");
-	if (page_mode("anim") != 0 || viewer_open(&bv) != 0 ||
+	if (bench_page_mode(opt.page_port, "anim", "bench") != 0 || viewer_open(&bv) != 0 ||
 	    !viewer_pump_for(&bv, BENCH_WARMUP_MS)) {
 		fprintf(stderr, "bench: record: B: %s\n", bv.err[0] ? bv.err : "closed");
 		end_sessions(&bv, 1);
@@ -1425,7 +1374,7 @@ static int relay_one(const char *name, const char *page, bool one_encoding)
 	} else {
 		viewer_init(&v, "bench-1");
 		v.no_marker = true; /* the soak page has none: measured after the warm-up */
-		if (page_mode(page) != 0 || viewer_open(&v) != 0 ||
+		if (bench_page_mode(opt.page_port, page, "bench") != 0 || viewer_open(&v) != 0 ||
 		    !viewer_pump_for(&v, BENCH_WARMUP_MS)) {
 			fprintf(stderr, "bench: relay %s: %s\n", name, v.err);
 			end_sessions(&v, 1);
@@ -1622,7 +1571,8 @@ static int load_password(void)
 /* Waits for /healthz; -1 if the daemon died or did not answer in time. */
 static int wait_ready(void)
 {
-	for (double end = now_s() + BENCH_READY_TIMEOUT_S; now_s() < end; sleep_ms(200)) {
+	for (double end = bench_now_s() + BENCH_READY_TIMEOUT_S; bench_now_s() < end;
+	     sleep_ms(200)) {
 		{
 			char path[64], buf[512];
 			int ppid = 0;
@@ -1684,15 +1634,15 @@ int main(int argc, char **argv)
 	fprintf(stderr, "bench: (a) one session on the static page\n");
 	static struct viewer one;
 	viewer_init(&one, "bench-1");
-	if (page_mode("static") == 0 && viewer_open(&one) == 0) {
-		double t0 = now_s(), end = t0 + BENCH_SETTLE_MAX_S;
+	if (bench_page_mode(opt.page_port, "static", "bench") == 0 && viewer_open(&one) == 0) {
+		double t0 = bench_now_s(), end = t0 + BENCH_SETTLE_MAX_S;
 		fprintf(stderr, "bench: (c) waiting for %d ms without updates\n", BENCH_QUIET_MS);
-		while (now_s() < end && !interrupted) {
+		while (bench_now_s() < end && !interrupted) {
 			uint64_t b0 = pgc_bytes_in(one.c);
 			if (!viewer_pump_for(&one, BENCH_QUIET_MS))
 				break;
 			if (pgc_bytes_in(one.c) == b0) {
-				settle_s = now_s() - t0;
+				settle_s = bench_now_s() - t0;
 				break;
 			}
 		}
@@ -1706,7 +1656,7 @@ int main(int argc, char **argv)
 	/* (b) the animated page, without and with a cap */
 	static struct viewer anim;
 	viewer_init(&anim, "bench-1");
-	if (!interrupted && page_mode("anim") == 0) {
+	if (!interrupted && bench_page_mode(opt.page_port, "anim", "bench") == 0) {
 		fprintf(stderr, "bench: (b) animated page, no cap then max_fps %d, %d s each\n",
 			opt.fps_cap, opt.seconds);
 		if (set_max_fps(0) == 0 && viewer_open(&anim) == 0 &&
@@ -1732,7 +1682,7 @@ int main(int argc, char **argv)
 	struct burst_result burst = { 0 };
 	bool burst_ok = false;
 	viewer_init(&bv, "bench-1");
-	if (opt.burst > 0 && !interrupted && page_mode("anim") == 0) {
+	if (opt.burst > 0 && !interrupted && bench_page_mode(opt.page_port, "anim", "bench") == 0) {
 		fprintf(stderr,
 			"bench: (e) animated page, %d s without logins, then %d bursts of %d "
 			"logins\n",
@@ -1753,7 +1703,7 @@ int main(int argc, char **argv)
 
 	/* (a) N concurrent sessions, (d) with N sessions */
 	int n = opt.sessions;
-	if (n > 1 && !interrupted && page_mode("static") == 0) {
+	if (n > 1 && !interrupted && bench_page_mode(opt.page_port, "static", "bench") == 0) {
 		pthread_t th[BENCH_MAX_SESSIONS];
 		bool started[BENCH_MAX_SESSIONS] = { false };
 

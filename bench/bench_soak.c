@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include <arpa/inet.h>
 
 #include "client_core.h"
@@ -212,14 +214,6 @@ static void __attribute__((format(printf, 1, 2))) count_keyf(const char *fmt, ..
 }
 
 /* ---- small helpers --------------------------------------------------------- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms(int ms)
 {
@@ -479,37 +473,6 @@ static int list_sessions(const char *state, char ids[][64], int max)
 	return n;
 }
 
-/* Tells the page server which page /start.html serves. */
-static int page_mode(const char *mode)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)opt.page_port) };
-	char req[128], resp[256];
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = -1;
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(req, sizeof req, "GET /mode?m=%s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", mode);
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
-		ssize_t r;
-		while (got < sizeof resp - 1 &&
-		       (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
-			got += (size_t)r;
-		resp[got] = '\0';
-		if (strncmp(resp, "HTTP/1.0 200", 12) == 0 ||
-		    strncmp(resp, "HTTP/1.1 200", 12) == 0)
-			ok = 0;
-	}
-	close(fd);
-	if (ok != 0)
-		fprintf(stderr, "soak: page server on port %d did not take mode %s\n",
-			opt.page_port, mode);
-	return ok;
-}
-
 /* /metrics: the value of the sample "name" or "name{labels}" (exact text), -1 if absent. */
 static double metric(const char *text, const char *sample)
 {
@@ -565,7 +528,7 @@ static void cb_update(void *user, const struct pgc_fb *fb, int x, int y, int w, 
 	struct viewer *v = user;
 
 	(void)fb, (void)x, (void)y, (void)w, (void)h;
-	if (v->leave_at_s <= 0 || now_s() < v->leave_at_s)
+	if (v->leave_at_s <= 0 || bench_now_s() < v->leave_at_s)
 		return;
 	if (v->leave == LEAVE_ABRUPT) {
 		count(C_ABRUPT_MID, 1);
@@ -630,7 +593,7 @@ static void __attribute__((noreturn)) viewer_main(struct viewer *v)
 	count(C_CONNECT_OK, 1);
 	atomic_store(&sh->slot[v->user].streaming_pid, (int)getpid());
 
-	double t0 = now_s(), next_input = t0, deadline;
+	double t0 = bench_now_s(), next_input = t0, deadline;
 	if (v->leave == LEAVE_IDLE)
 		deadline = t0 + cfg.limits.idle_timeout_s + SOAK_IDLE_EXTRA_S;
 	else if (v->leave == LEAVE_WAIT)
@@ -654,7 +617,7 @@ static void __attribute__((noreturn)) viewer_main(struct viewer *v)
 			_exit(0);
 		}
 		viewer_flush_counts(v);
-		double t = now_s();
+		double t = bench_now_s();
 		if (v->want_close || atomic_load(&sh->stop) || interrupted) {
 			pgc_free(v->c);
 			count(C_CLEAN_CLOSE, 1);
@@ -712,7 +675,7 @@ static pid_t viewer_spawn(struct viewer *v)
 static int viewer_reap(pid_t pid, double wait_s)
 {
 	int status;
-	double end = now_s() + wait_s;
+	double end = bench_now_s() + wait_s;
 
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
@@ -720,7 +683,7 @@ static int viewer_reap(pid_t pid, double wait_s)
 			return status;
 		if (r < 0)
 			return -1;
-		if (now_s() >= end) {
+		if (bench_now_s() >= end) {
 			count(C_HUNG, 1);
 			kill(pid, SIGKILL);
 			return waitpid(pid, &status, 0) == pid ? status : -1;
@@ -732,9 +695,9 @@ static int viewer_reap(pid_t pid, double wait_s)
 /* Waits until viewer pid streams (or ends, or wait_s passed). True if it streams. */
 static bool viewer_wait_streaming(int user, pid_t pid, double wait_s)
 {
-	double end = now_s() + wait_s;
+	double end = bench_now_s() + wait_s;
 
-	while (now_s() < end && !atomic_load(&sh->stop)) {
+	while (bench_now_s() < end && !atomic_load(&sh->stop)) {
 		siginfo_t si;
 
 		if (atomic_load(&sh->slot[user].streaming_pid) == (int)pid)
@@ -1075,7 +1038,8 @@ static int load_password(void)
 /* Waits for /healthz; -1 if the daemon died or did not answer in time. */
 static int wait_ready(void)
 {
-	for (double end = now_s() + SOAK_READY_TIMEOUT_S; now_s() < end; sleep_ms(200)) {
+	for (double end = bench_now_s() + SOAK_READY_TIMEOUT_S; bench_now_s() < end;
+	     sleep_ms(200)) {
 		if (!proc_alive(opt.gateway_pid)) {
 			fprintf(stderr, "soak: gateway pid %d is not running\n",
 				(int)opt.gateway_pid);
@@ -1101,7 +1065,7 @@ static int end_sessions(void)
 		snprintf(path, sizeof path, "/api/v1/sessions/%s", ids[i]);
 		admin_request("DELETE", path, NULL);
 	}
-	for (double end = now_s() + SOAK_END_WAIT_S; now_s() < end; sleep_ms(250))
+	for (double end = bench_now_s() + SOAK_END_WAIT_S; bench_now_s() < end; sleep_ms(250))
 		if (gateway_children() == 0 && healthz_sessions() == 0)
 			return 0;
 	return -1;
@@ -1148,10 +1112,10 @@ static void chaos_once(unsigned *seed, int turn)
 static void users_stop(pid_t *users, int n)
 {
 	atomic_store(&sh->stop, 1);
-	double end = now_s() + SOAK_STOP_WAIT_S;
+	double end = bench_now_s() + SOAK_STOP_WAIT_S;
 	int left = n;
 
-	while (left > 0 && now_s() < end) {
+	while (left > 0 && bench_now_s() < end) {
 		for (int i = 0; i < n; i++)
 			if (users[i] > 0 && waitpid(users[i], NULL, WNOHANG) == users[i]) {
 				users[i] = 0;
@@ -1258,7 +1222,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (wait_ready() != 0 || (opt.page_port > 0 && page_mode("soak") != 0)) {
+	if (wait_ready() != 0 ||
+	    (opt.page_port > 0 && bench_page_mode(opt.page_port, "soak", "soak") != 0)) {
 		users_stop(users, opt.users);
 		return 1;
 	}
@@ -1277,41 +1242,42 @@ int main(int argc, char **argv)
 
 	/* The run: the users churn; this process samples and injects chaos. */
 	seed = opt.seed;
-	double t0 = now_s(), end = t0 + opt.duration_s, next_chaos = t0 + opt.chaos_interval_s;
+	double t0 = bench_now_s(), end = t0 + opt.duration_s,
+	       next_chaos = t0 + opt.chaos_interval_s;
 	double next_report = t0 + 30;
 	int turn = 0;
 	atomic_store(&sh->go, 1);
-	while (now_s() < end && !interrupted) {
+	while (bench_now_s() < end && !interrupted) {
 		sleep_ms(SOAK_SAMPLE_MS);
 		if (!proc_alive(opt.gateway_pid)) {
 			gv.died = true;
-			gv.died_after_s = now_s() - t0;
+			gv.died_after_s = bench_now_s() - t0;
 			fprintf(stderr, "soak: the gateway died after %.0f s\n", gv.died_after_s);
 			break;
 		}
 		long rss = proc_rss_kib(opt.gateway_pid);
 		if (rss > gv.rss_max_kib)
 			gv.rss_max_kib = rss;
-		if (opt.chaos_interval_s > 0 && now_s() >= next_chaos) {
+		if (opt.chaos_interval_s > 0 && bench_now_s() >= next_chaos) {
 			chaos_once(&seed, turn++);
 			next_chaos += opt.chaos_interval_s;
 		}
-		if (now_s() >= next_report) {
+		if (bench_now_s() >= next_report) {
 			fprintf(stderr,
 				"soak: %.0f s: %lu logins ok, %lu connections, %lu closed by the "
 				"gateway, %.0f MiB received; gateway RSS %ld KiB, %d fds\n",
-				now_s() - t0, counter(C_LOGIN_OK), counter(C_CONNECT_OK),
+				bench_now_s() - t0, counter(C_LOGIN_OK), counter(C_CONNECT_OK),
 				counter(C_CLOSED_BY_GW), (double)counter(C_BYTES) / 1048576.0, rss,
 				proc_fds(opt.gateway_pid));
 			next_report += 30;
 		}
 	}
-	double ran_s = now_s() - t0;
+	double ran_s = bench_now_s() - t0;
 	fprintf(stderr, "soak: stopping the users\n");
 	users_stop(users, opt.users);
 	if (!gv.died && !proc_alive(opt.gateway_pid)) {
 		gv.died = true;
-		gv.died_after_s = now_s() - t0;
+		gv.died_after_s = bench_now_s() - t0;
 	}
 
 	/* The end: every session ended, the gateway settled, then the figures. */
@@ -1351,7 +1317,7 @@ int main(int argc, char **argv)
 		gv.rss_end_kib = proc_rss_kib(opt.gateway_pid);
 		if (!proc_alive(opt.gateway_pid)) {
 			gv.died = true;
-			gv.died_after_s = now_s() - t0;
+			gv.died_after_s = bench_now_s() - t0;
 		}
 	}
 	char verify[512];
