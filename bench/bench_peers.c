@@ -163,92 +163,12 @@ static void on_signal(int sig)
 
 /* ---- /proc: CPU time of the measured processes ------------------------------ */
 
-struct proc {
-	pid_t pid, ppid;
-	unsigned long long ticks; /* utime + stime */
-	char comm[32];
-};
-
-/* Every process: pid, parent, CPU ticks, name. Returns the count, *out malloc'd. */
-static size_t proc_scan(struct proc **out)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	size_t n = 0, cap = 0;
-	struct proc *v = NULL;
-
-	*out = NULL;
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char path[300], buf[1024];
-		pid_t pid = (pid_t)atoi(e->d_name);
-		unsigned long long ut, st;
-		int ppid;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		size_t len = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		const char *lp = strchr(buf, '(');
-		const char *p = strrchr(buf, ')'); /* the command name may hold anything */
-		if (lp == NULL || p == NULL || p < lp ||
-		    sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid,
-			   &ut, &st) != 3)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct proc *nv = realloc(v, ncap * sizeof *nv);
-			if (nv == NULL)
-				break;
-			v = nv;
-			cap = ncap;
-		}
-		v[n] = (struct proc){ pid, (pid_t)ppid, ut + st, "" };
-		size_t cl = (size_t)(p - lp - 1);
-		if (cl >= sizeof v[n].comm)
-			cl = sizeof v[n].comm - 1;
-		memcpy(v[n].comm, lp + 1, cl);
-		v[n].comm[cl] = '\0';
-		n++;
-	}
-	closedir(d);
-	*out = v;
-	return n;
-}
-
-/* Marks in[] the processes of v[0..n) in root's subtree (root included). */
-static void proc_subtree(const struct proc *v, size_t n, pid_t root, bool *in)
-{
-	bool changed = true;
-
-	for (size_t i = 0; i < n; i++)
-		in[i] = v[i].pid == root;
-	while (changed) {
-		changed = false;
-		for (size_t i = 0; i < n; i++) {
-			if (in[i])
-				continue;
-			for (size_t j = 0; j < n; j++)
-				if (in[j] && v[j].pid == v[i].ppid) {
-					in[i] = changed = true;
-					break;
-				}
-		}
-	}
-}
-
 /* CPU ms now: *server (encoder + X server), *transport (the subtree of
    --transport-pid). *nserver: processes counted as the server. */
 static void cpu_sample(double *server, double *transport, int *nserver)
 {
-	struct proc *v;
-	size_t n = proc_scan(&v);
+	struct bench_proc *v;
+	size_t n = bench_proc_scan(&v);
 	bool *in = calloc(n ? n : 1, sizeof *in);
 	double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
 
@@ -266,7 +186,7 @@ static void cpu_sample(double *server, double *transport, int *nserver)
 			    strncmp(v[i].comm, "pixelgate-sess", 14) != 0)
 				continue;
 			worker_pid = v[i].pid;
-			proc_subtree(v, n, v[i].pid, in);
+			bench_proc_subtree(v, n, v[i].pid, in);
 			for (size_t j = 0; j < n; j++)
 				if (in[j] && (j == i || strcmp(v[j].comm, "Xvfb") == 0)) {
 					*server += (double)v[j].ticks * tick_ms;
@@ -282,7 +202,7 @@ static void cpu_sample(double *server, double *transport, int *nserver)
 				}
 	}
 	if (opt.transport_pid > 0) {
-		proc_subtree(v, n, opt.transport_pid, in);
+		bench_proc_subtree(v, n, opt.transport_pid, in);
 		for (size_t i = 0; i < n; i++)
 			if (in[i])
 				*transport += (double)v[i].ticks * tick_ms;

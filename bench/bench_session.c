@@ -179,85 +179,6 @@ static void on_signal(int sig)
 
 /* ---- /proc ----------------------------------------------------------------- */
 
-struct proc {
-	pid_t pid, ppid;
-	unsigned long long ticks; /* utime + stime */
-	bool worker;              /* a pixelgate-session (pid 1 of a session's cell) */
-	bool egress;              /* a session's egress forwarder (pg-egress) */
-};
-
-/* Every process: pid, parent, CPU ticks. Returns the count, *out malloc'd. */
-static size_t proc_scan(struct proc **out)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	size_t n = 0, cap = 0;
-	struct proc *v = NULL;
-
-	*out = NULL;
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char path[64], buf[1024];
-		pid_t pid = (pid_t)atoi(e->d_name);
-		unsigned long long ut, st;
-		int ppid;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		size_t len = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		const char *p = strrchr(buf, ')'); /* the command name may hold anything */
-		/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
-		   majflt cmajflt utime stime */
-		if (p == NULL ||
-		    sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid,
-			   &ut, &st) != 3)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct proc *nv = realloc(v, ncap * sizeof *nv);
-			if (nv == NULL)
-				break;
-			v = nv;
-			cap = ncap;
-		}
-		const char *lp = strchr(buf, '(');
-		bool worker = lp != NULL && strncmp(lp + 1, "pixelgate-sess", 14) == 0;
-		bool egress = lp != NULL && strncmp(lp + 1, "pg-egress)", 10) == 0;
-		v[n++] = (struct proc){ pid, (pid_t)ppid, ut + st, worker, egress };
-	}
-	closedir(d);
-	*out = v;
-	return n;
-}
-
-/* Marks in[] the processes of v[0..n) in root's subtree (root included). */
-static void proc_subtree(const struct proc *v, size_t n, pid_t root, bool *in)
-{
-	bool changed = true;
-
-	for (size_t i = 0; i < n; i++)
-		in[i] = v[i].pid == root;
-	while (changed) {
-		changed = false;
-		for (size_t i = 0; i < n; i++) {
-			if (in[i])
-				continue;
-			for (size_t j = 0; j < n; j++)
-				if (in[j] && v[j].pid == v[i].ppid) {
-					in[i] = changed = true;
-					break;
-				}
-		}
-	}
-}
-
 /* Pss and private (Private_Clean + Private_Dirty) memory of pid in KiB,
    from smaps_rollup; both 0 if unreadable. */
 static void proc_mem_kib(pid_t pid, long *pss, long *priv)
@@ -314,8 +235,8 @@ struct usage {
 
 static void usage_take(struct usage *u, bool with_pss)
 {
-	struct proc *v;
-	size_t n = proc_scan(&v);
+	struct bench_proc *v;
+	size_t n = bench_proc_scan(&v);
 	bool *in = calloc(n ? n : 1, sizeof *in);
 	double tick_ms = 1000.0 / (double)sysconf(_SC_CLK_TCK);
 
@@ -327,7 +248,7 @@ static void usage_take(struct usage *u, bool with_pss)
 			u->gw_cpu_ms = (double)v[i].ticks * tick_ms;
 		/* the workers are children of the privileged parent, the gateway's parent,
 		   and so is each cell's egress forwarder */
-		if (v[i].ppid == opt.sessions_parent && v[i].egress) {
+		if (v[i].ppid == opt.sessions_parent && bench_proc_is(&v[i], "pg-egress")) {
 			u->negress++;
 			if (with_pss) {
 				long p1, p2;
@@ -336,9 +257,9 @@ static void usage_take(struct usage *u, bool with_pss)
 			}
 			continue;
 		}
-		if (v[i].ppid != opt.sessions_parent || !v[i].worker)
+		if (v[i].ppid != opt.sessions_parent || !bench_proc_is(&v[i], "pixelgate-sess"))
 			continue;
-		proc_subtree(v, n, v[i].pid, in);
+		bench_proc_subtree(v, n, v[i].pid, in);
 		long pss = 0, priv = 0;
 		int procs = 0;
 		for (size_t j = 0; j < n; j++) {
