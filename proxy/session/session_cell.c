@@ -20,8 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -129,4 +133,29 @@ int cell_watch(const struct cell_usage *u, int memory_mib, int max_procs, char *
 		return 1;
 	}
 	return 0;
+}
+
+int cell_kill_others(int wait_ms)
+{
+	if (getpid() != 1)
+		return -1; /* not a cell's init: kill(-1) would reach our uid's other processes */
+	if (kill(-1, SIGKILL) != 0 && errno != ESRCH)
+		log_warn("%s: kill(-1): %s", __func__, strerror(errno));
+	/* what dies is re-parented to us, its init: reap it all */
+	int reaped = 0;
+	for (int waited = 0; waited <= wait_ms;) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+		if (r > 0) {
+			reaped++;
+			continue;
+		}
+		if (r < 0 && errno == ECHILD)
+			return reaped;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	log_warn("%s: processes left in the cell after %d ms (%d reaped)", __func__, wait_ms,
+		 reaped);
+	return reaped;
 }

@@ -35,4 +35,14 @@ void cell_measure_files(struct cell_usage *u, const char *dir);
 int cell_watch(const struct cell_usage *u, int memory_mib, int max_procs, char *reason,
 	       size_t reasonlen, char *limit, size_t limitlen);
 
+/*
+ * After a limit was passed: SIGKILL every other process of the cell (the
+ * worker is the init of the cell's PID namespace) and reap them for at most
+ * wait_ms. What passed the limit stops at once, and the worker's own way out
+ * (its report, the sanitizers' exit-time checks, which need a process slot)
+ * no longer competes with a fork bomb. Returns the number reaped, or -1 when
+ * the worker is not pid 1 (no cell: nothing is killed).
+ */
+int cell_kill_others(int wait_ms);
+
 #endif

@@ -52,8 +52,9 @@ struct worker {
 	struct input input;
 	struct cdp cdp;
 	bool ending;
-	bool ready_sent; /* IPC_READY went out: the browser took the opening commands */
-	bool ended_sent; /* IPC_ENDED went out (it goes out once) */
+	bool ready_sent;  /* IPC_READY went out: the browser took the opening commands */
+	bool ended_sent;  /* IPC_ENDED went out (it goes out once) */
+	bool cell_killed; /* a limit was passed: Xvfb and Chromium are gone with the rest */
 	char end_reason[256];
 };
 
@@ -240,7 +241,7 @@ static void worker_client_gone(rfbClientPtr cl)
 	while ((other = rfbClientIteratorNext(it)) != NULL)
 		others |= other != cl && other->sock != RFB_INVALID_SOCKET;
 	rfbReleaseClientIterator(it);
-	if (!others)
+	if (!others && !worker_current->cell_killed) /* killed: no Xvfb to release them in */
 		input_release_all(&worker_current->input);
 }
 
@@ -448,6 +449,12 @@ static void worker_watch(struct worker *s)
 	log_warn("%s (%ld processes, %ld tasks, %ld MiB)", reason, u.processes, u.tasks,
 		 u.pss_kib / 1024);
 	worker_end(s, "%s", reason);
+	int n = cell_kill_others(2000);
+	if (n >= 0) {
+		log_info("killed the cell's %d other processes", n);
+		s->cell_killed = true;
+		s->browser.chromium_pid = s->browser.xvfb_pid = 0; /* reaped */
+	}
 }
 
 /* The event loop: sleeps in poll() until something happens (or the watchdog's tick). */
@@ -480,6 +487,8 @@ static void worker_loop(struct worker *s)
 		}
 		cdp_tick(&s->cdp, false);
 		worker_watch(s);
+		if (s->cell_killed)
+			break; /* Xvfb is gone: no more X calls */
 		if (pfd[1].revents)
 			worker_signals(s);
 		if (pfd[0].revents)
@@ -511,7 +520,8 @@ static int worker_x_error(Display *dpy, XErrorEvent *e)
 	return 0;
 }
 
-/* Xlib exits after this handler returns, so the session ends here. */
+/* Xlib exits after this handler returns, so the session ends here: a
+   crash, unless the worker killed its cell (and Xvfb with it) on a limit. */
 static int worker_x_io_error(Display *dpy)
 {
 	(void)dpy;
@@ -519,8 +529,9 @@ static int worker_x_io_error(Display *dpy)
 	worker_end(s, "display server exited (lost the connection to Xvfb)");
 	worker_send_ended(s);
 	browser_stop(&s->browser, SESSION_STOP_DEADLINE_MS);
-	log_info("session ended: %s", s->end_reason);
-	_exit(1);
+	log_info("session ended: %s%s", s->end_reason,
+		 s->cell_killed ? " (an X call after the cell was killed)" : "");
+	_exit(s->cell_killed ? 0 : 1);
 }
 
 int main(int argc, char **argv)
@@ -597,8 +608,8 @@ out:
 	worker_send_ended(&s);
 	if (s.screen != NULL)
 		rfbShutdownServer(s.screen, TRUE);
-	if (s.dpy != NULL)
-		input_close(&s.input);
+	if (s.dpy != NULL && !s.cell_killed)
+		input_close(&s.input); /* talks to Xvfb */
 	cdp_close(&s.cdp);
 	browser_stop(&s.browser, SESSION_STOP_DEADLINE_MS);
 	capture_close(&s.capture);

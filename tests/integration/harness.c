@@ -1231,6 +1231,7 @@ int it_log_reports(const char *path, char *first, size_t firstlen)
 		"WARNING: AddressSanitizer",
 		"ERROR: UndefinedBehaviorSanitizer",
 		"AddressSanitizer:DEADLYSIGNAL",
+		"Sanitizer has encountered a fatal error", /* e.g. LSan could not start its tracer */
 	};
 	FILE *f = path[0] ? fopen(path, "r") : NULL;
 	char line[2048];
