@@ -366,6 +366,7 @@ static void guard_server(struct pgc_conn *c)
 		   they would have had they come in an earlier piece */
 		c->raw_ok += st.len;
 		g->passed += st.len;
+		atomic_store_explicit(&c->jpeg_rects, g->sc.jpeg_rects, memory_order_relaxed);
 		if (v == RFB_SC_REJECT) {
 			guard_refuse(c, GUARD_REFUSES, st.reason);
 			return;
@@ -814,6 +815,7 @@ struct pgc_conn *pgc_conn_alloc(void)
 	atomic_init(&c->rfb_dead, false);
 	atomic_init(&c->frames, 0);
 	atomic_init(&c->bytes_in, 0);
+	atomic_init(&c->jpeg_rects, 0);
 	if (pthread_condattr_init(&ca)) {
 		free(c);
 		return NULL;

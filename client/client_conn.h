@@ -142,6 +142,7 @@ struct pgc_conn {
 	struct pgc_callbacks cb; /* the application's callbacks (members may be NULL) */
 	_Atomic uint64_t frames;
 	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t jpeg_rects; /* Tight JPEG rectangles the guard passed */
 	bool locks_ok;
 };
 

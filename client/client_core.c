@@ -586,6 +586,11 @@ uint64_t pgc_bytes_in(struct pgc_conn *c)
 	return c ? atomic_load_explicit(&c->bytes_in, memory_order_relaxed) : 0;
 }
 
+uint64_t pgc_jpeg_rects(struct pgc_conn *c)
+{
+	return c ? atomic_load_explicit(&c->jpeg_rects, memory_order_relaxed) : 0;
+}
+
 /* Common entry check of the send functions: usable and not closed. */
 static bool conn_can_send(struct pgc_conn *c)
 {

@@ -149,6 +149,8 @@ uint64_t pgc_frames(struct pgc_conn *c);
 
 /* Bytes received from the WebSocket so far (server -> client RFB bytes). */
 uint64_t pgc_bytes_in(struct pgc_conn *c);
+/* Tight JPEG rectangles received (counted by the guard; 0 without it). */
+uint64_t pgc_jpeg_rects(struct pgc_conn *c);
 
 /*
  * Send raw bytes into the RFB stream as if libvncclient wrote them (tests).

@@ -784,6 +784,7 @@ static bool sc_tok_tight(struct rfb_sc *p, const uint8_t *b, size_t len, size_t 
 			return false;
 		}
 		sc_bulk(p, clen, SC_BULK_DATA, SC_AFTER_RECT);
+		p->jpeg_rects++;
 		return true;
 	}
 	p->tight_no_zlib = (v & 0xA) == 0xA; /* libvncserver's data without zlib */

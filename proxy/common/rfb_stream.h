@@ -102,6 +102,7 @@ struct rfb_sc {
 	int after_bulk;     /* where the bulk data returns to (see .c) */
 	uint64_t messages;  /* server messages accepted */
 	uint64_t rects;     /* rectangles accepted */
+	uint64_t jpeg_rects; /* of them Tight JPEG rectangles */
 };
 
 enum rfb_sc_verdict {

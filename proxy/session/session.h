@@ -8,7 +8,9 @@
  * Files: session_main.c (the process: settings, the event loop, its end;
  * its own functions are worker_*, as session_* names the gateway's session
  * table), session_browser.c (Xvfb and Chromium), session_capture.c,
- * session_input.c, session_cdp.c, session_cell.c (the cell's watchdog).
+ * session_scroll.c (scrolls as CopyRect), session_quality.c (lossless or
+ * JPEG per update), session_input.c, session_cdp.c, session_cell.c (the
+ * cell's watchdog).
  */
 #ifndef PIXELGATE_SESSION_H
 #define PIXELGATE_SESSION_H
@@ -19,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "session_quality.h"
 
 #define SESSION_CONTROL_FD 3 /* where the gateway puts the control socket */
 
@@ -92,6 +96,7 @@ struct capture {
 	rfbScreenInfoPtr screen;
 	struct scroll scroll;
 	unsigned long scrolls; /* CopyRects sent for scrolled blocks */
+	struct qual qual;      /* what the viewer has exactly and what lossily */
 };
 
 /* Map Xvfb's framebuffer file and start XDamage on the root window. 0 or -1. */
@@ -102,6 +107,9 @@ void capture_handle_event(struct capture *c, XEvent *ev);
 
 /* Copy the whole screen (at start). */
 void capture_copy_all(struct capture *c);
+
+/* Mark again what went out lossy and has been still since (qual_refresh()). */
+void capture_refresh_lossy(struct capture *c, int64_t now);
 
 void capture_close(struct capture *c);
 

@@ -152,7 +152,8 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 	}
 	c->pixels_offset = (size_t)offset;
 	c->bytes_per_line = bytes_per_line;
-	if (scroll_init(&c->scroll, c->height) != 0) {
+	if (scroll_init(&c->scroll, c->height) != 0 ||
+	    qual_init(&c->qual, c->width, c->height) != 0) {
 		log_error("%s: out of memory", __func__);
 		goto fail;
 	}
@@ -173,6 +174,7 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 	return 0;
 fail:
 	scroll_free(&c->scroll);
+	qual_free(&c->qual);
 	munmap((void *)c->fb_map, c->fb_map_len);
 	c->fb_map = NULL;
 	return -1;
@@ -204,8 +206,11 @@ struct capture_band {
 
 static void capture_band_flush(struct capture *c, struct capture_band *b)
 {
-	if (b->y0 >= 0)
+	if (b->y0 >= 0) {
 		rfbMarkRectAsModified(c->screen, b->x0, b->y0, b->x1 + 1, b->y1 + 1);
+		qual_damage(&c->qual, &(struct qual_rect){ b->x0, b->y0, b->x1 + 1, b->y1 + 1 },
+			    qual_now_ms());
+	}
 	b->y0 = -1;
 }
 
@@ -299,12 +304,21 @@ static void capture_scroll(struct capture *c, int x, int y, int w, int h)
 		return;
 	/* destination rows r0..r1; the source is shift rows further down */
 	rfbDoCopyRect(c->screen, x, r0, x + w, r1 + 1, 0, -shift);
+	qual_scroll(&c->qual, &(struct qual_rect){ x, r0, x + w, r1 + 1 }, shift);
 	c->scrolls++;
 }
 
 void capture_copy_all(struct capture *c)
 {
 	capture_copy_rect(c, 0, 0, c->width, c->height);
+}
+
+void capture_refresh_lossy(struct capture *c, int64_t now)
+{
+	struct qual_rect r[64];
+	int n = qual_refresh(&c->qual, now, r, 64);
+	for (int i = 0; i < n; i++)
+		rfbMarkRectAsModified(c->screen, r[i].x0, r[i].y0, r[i].x1, r[i].y1);
 }
 
 /* True if w is a dialog or popup that keeps its own geometry. */
@@ -409,7 +423,12 @@ void capture_close(struct capture *c)
 {
 	if (c->scrolls > 0)
 		log_info("%lu scrolled blocks were sent as CopyRect", c->scrolls);
+	if (c->qual.lossy_updates > 0)
+		log_info("updates: %lu lossless, %lu with JPEG; %lu tiles sent again lossless "
+			 "once still",
+			 c->qual.lossless_updates, c->qual.lossy_updates, c->qual.refreshed_tiles);
 	scroll_free(&c->scroll);
+	qual_free(&c->qual);
 	if (c->fb_map != NULL)
 		munmap((void *)c->fb_map, c->fb_map_len);
 	c->fb_map = NULL;

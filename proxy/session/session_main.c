@@ -10,6 +10,7 @@
  */
 #include "session.h"
 
+#include <rfb/rfbregion.h>
 #include <X11/Xlib.h>
 #include <errno.h>
 #include <jansson.h>
@@ -246,6 +247,44 @@ static void worker_client_gone(rfbClientPtr cl)
 }
 
 /*
+ * Before each framebuffer update (libvncserver passes cl->modifiedRegion as
+ * the update's region): lossless, or JPEG at the quality the viewer asked
+ * for, as session_quality.c decides for the update's rectangles.
+ */
+static void worker_display_hook(rfbClientPtr cl)
+{
+	struct qual *q = &worker_current->capture.qual;
+	int asked = qual_asked(q, cl->tightQualityLevel, cl->turboQualityLevel);
+	if (asked < 0)
+		return; /* no JPEG asked for: libvncserver sends lossless anyway */
+	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
+	sraRgnAnd(region, cl->requestedRegion);
+	int n = (int)sraRgnCountRects(region);
+	struct qual_rect *rects = n > 0 ? calloc((size_t)n, sizeof *rects) : NULL;
+	int got = 0;
+	if (rects != NULL) {
+		sraRectangleIterator *it = sraRgnGetIterator(region);
+		sraRect r;
+		while (got < n && sraRgnIteratorNext(it, &r))
+			rects[got++] = (struct qual_rect){ r.x1, r.y1, r.x2, r.y2 };
+		sraRgnReleaseIterator(it);
+	}
+	sraRgnDestroy(region);
+	int64_t now = qual_now_ms();
+	/* without memory to look, the viewer's quality (a still tile is not marked exact) */
+	bool lossy = rects == NULL ||
+	    qual_choose(q, (const uint8_t *)cl->screen->frameBuffer,
+			(size_t)cl->screen->paddedWidthInBytes, rects, got, now);
+	cl->turboQualityLevel = lossy ? asked : -1;
+	/* libvncserver's Tight lowers the compression level to 1 for a lossless
+	   update and keeps it there; with JPEG, 2 (what it makes of the viewer's 3) */
+	cl->tightCompressLevel = lossy ? 2 : 1;
+	if (rects != NULL)
+		qual_sent(q, rects, got, lossy, now);
+	free(rects);
+}
+
+/*
  * A viewer (re)attaches: the session has one viewer at a time, so any
  * previous connection is closed first (libvncserver frees it in the next
  * rfbProcessEvents) and whatever it held down is released.
@@ -321,6 +360,7 @@ static int worker_vnc_init(struct worker *s)
 	s->screen->kbdAddEvent = worker_kbd;
 	s->screen->ptrAddEvent = worker_ptr;
 	s->screen->newClientHook = worker_new_client;
+	s->screen->displayHook = worker_display_hook;
 	/*
 	 * libvncserver calls setXCutText without a NULL check (a NULL here
 	 * crashed the worker on the first ClientCutText), so the clipboard is
@@ -479,6 +519,9 @@ static void worker_loop(struct worker *s)
 		rfbReleaseClientIterator(it);
 
 		int timeout = XPending(s->dpy) > 0 ? 0 : cdp_timeout_ms(&s->cdp);
+		int refresh = qual_timeout_ms(&s->capture.qual, qual_now_ms());
+		if (refresh >= 0 && (timeout < 0 || refresh < timeout))
+			timeout = refresh; /* a lossy area still long enough to go out lossless */
 		if (timeout < 0 || timeout > SESSION_WATCH_MS)
 			timeout = SESSION_WATCH_MS; /* the watchdog's tick */
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
@@ -504,6 +547,7 @@ static void worker_loop(struct worker *s)
 			s->cdp.rfd = -1;
 		}
 		worker_cdp_state(s);
+		capture_refresh_lossy(&s->capture, qual_now_ms());
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
 		inject_flush(s->screen,

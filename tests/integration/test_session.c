@@ -337,6 +337,65 @@ IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
 		  differ, first % cl->width, first / cl->width);
 }
 
+/*
+ * 8. The viewer asked for JPEG (quality level 5, as pixelgate-viewer does):
+ * a photo goes out as JPEG, and once the screen is still the worker sends
+ * what went out lossy again, lossless, so the viewer's picture is exact: the
+ * same as a full update with JPEG turned off.
+ */
+IT_TEST(capture, jpeg_areas_are_exact_once_still)
+{
+	static const char *const users[] = { "t8-nao", NULL };
+	struct it_rect r;
+	struct pgc_conn *c;
+	rfbClient *cl;
+	char url[160];
+	size_t len;
+	uint64_t j0;
+	static uint8_t seen[4096 * 4096 * 4];
+
+	it_start("capture_jpeg_areas_are_exact_once_still", users);
+	c = it_open_page("t8-nao", 0, 0, &r);
+	cl = pgc_rfb(c);
+	IT_ASSERT(cl->appData.enableJPEG && cl->appData.qualityLevel >= 0,
+		  "the test client does not ask for JPEG as the viewer does");
+	j0 = pgc_jpeg_rects(c);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/photo.html", it.page_port);
+	it_goto(c, url);
+	/* still for 1.5 s: the lossless refresh (QUAL_STILL_MS after) came before */
+	IT_ASSERT(sc_settle(c, 1500, 60), "the photo page did not settle within 60 s");
+	IT_ASSERT(pgc_jpeg_rects(c) > j0, "the photo came without any JPEG rectangle");
+	fprintf(stderr, "[%s] %llu JPEG rectangles for the photo page\n", it.test_name,
+		(unsigned long long)(pgc_jpeg_rects(c) - j0));
+	len = (size_t)cl->width * (size_t)cl->height * 4;
+	IT_ASSERT(len <= sizeof seen, "a screen of %dx%d", cl->width, cl->height);
+	memcpy(seen, cl->frameBuffer, len);
+
+	/* the reference: the whole screen, lossless */
+	cl->appData.enableJPEG = FALSE;
+	IT_ASSERT(SetFormatAndEncodings(cl), "cannot ask for lossless encodings");
+	j0 = pgc_jpeg_rects(c);
+	IT_ASSERT(SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height, FALSE),
+		  "cannot ask for a full update");
+	IT_ASSERT(sc_settle(c, 1000, 30), "no full update");
+	IT_ASSERT(pgc_jpeg_rects(c) == j0, "JPEG after the viewer stopped asking for it");
+	long differ = 0, first = -1;
+	for (size_t i = 0; i < len; i += 4)
+		if (memcmp(seen + i, (uint8_t *)cl->frameBuffer + i, 3) != 0) {
+			if (first < 0)
+				first = (long)(i / 4);
+			differ++;
+		}
+	if (differ != 0) {
+		sc_dump("seen", seen, cl->width, cl->height);
+		sc_dump("lossless", (const uint8_t *)cl->frameBuffer, cl->width, cl->height);
+	}
+	IT_ASSERT(differ == 0,
+		  "%ld pixels of the still picture differ from a lossless one (the first at "
+		  "%ld,%ld): what went out as JPEG was not sent again lossless",
+		  differ, first % cl->width, first / cl->width);
+}
+
 /* The session's main Chromium process (not a zygote, renderer, ...), or 0. */
 static pid_t find_browser(void)
 {

@@ -1,0 +1,91 @@
+/*
+ * session_quality.h: lossless or JPEG for each framebuffer update, and a
+ * lossless refresh of what went out lossy once it is still
+ * (session_quality.c).
+ */
+#ifndef PIXELGATE_SESSION_QUALITY_H
+#define PIXELGATE_SESSION_QUALITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QUAL_TILE 64             /* pixels: the grid the state is kept on */
+#define QUAL_BUSY_CHANGES 6      /* changed in this many loop turns ... */
+#define QUAL_BUSY_MS 1000        /* ... within this long: busy (animation, video) */
+#define QUAL_SAME_CHANGE_MS 8    /* changes closer than this count as one */
+#define QUAL_STILL_MS 300        /* lossy and unchanged this long: sent again, lossless */
+#define QUAL_PHOTO_EDGE_PCT 60   /* sampled pixels differing from their left neighbour */
+#define QUAL_PHOTO_ROW_STEP 4    /* every 4th row is sampled */
+#define QUAL_PHOTO_MIN_AREA 1024 /* smaller parts of a tile are never called photos */
+#define QUAL_NOT_SEEN (-1000)
+
+/* x1, y1 exclusive */
+struct qual_rect {
+	int x0, y0, x1, y1;
+};
+
+struct qual_tile {
+	int64_t changed[QUAL_BUSY_CHANGES]; /* ring of its last change times (ms) */
+	uint8_t next;                       /* the ring's oldest slot */
+	bool lossy;                         /* the viewer's picture of it may be inexact */
+	bool refresh;                       /* marked again to go out lossless */
+	int64_t lossy_ms;                   /* when it last went out lossy */
+};
+
+struct qual {
+	int width, height, cols, rows;
+	struct qual_tile *tiles;
+	int *scratch;    /* one int per tile */
+	int asked_tight; /* the viewer's Tight quality level 0..9, -1 none */
+	int asked_turbo; /* the JPEG quality libvncserver made of it, -1 none */
+	unsigned long lossy_updates, lossless_updates, refreshed_tiles;
+};
+
+int64_t qual_now_ms(void);
+
+/* 0, or -1 (no memory, bad size). */
+int qual_init(struct qual *q, int width, int height);
+void qual_free(struct qual *q);
+
+/* The screen changed in r at now (the capture's damage). */
+void qual_damage(struct qual *q, const struct qual_rect *r, int64_t now);
+
+/* Tile (tx, ty) changed in QUAL_BUSY_CHANGES turns within QUAL_BUSY_MS. */
+bool qual_tile_busy(const struct qual *q, int tx, int ty, int64_t now);
+
+/* Most sampled pixels of r (in a 32 bpp picture) differ from their left neighbour. */
+bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r);
+
+/*
+ * Whether an update of these rectangles (disjoint, as a region's) should
+ * be lossy: more than half its area busy or photo-like, tiles being
+ * refreshed counting as lossless.
+ */
+bool qual_choose(struct qual *q, const uint8_t *fb, size_t stride, const struct qual_rect *rects,
+		 int n, int64_t now);
+
+/* The update went out lossy or lossless: tiles it covered wholly
+   losslessly are exact now; tiles it touched lossily are lossy. */
+void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy, int64_t now);
+
+/* dst was copied (CopyRect) from the rows shift further down (new row r ==
+   old row r + shift): what was lossy moves with it. */
+void qual_scroll(struct qual *q, const struct qual_rect *dst, int shift);
+
+/*
+ * Lossy tiles unchanged for QUAL_STILL_MS: at most max rectangles (runs of
+ * tiles in a row) into out, for the caller to mark as modified; they go out
+ * lossless. Returns how many.
+ */
+int qual_refresh(struct qual *q, int64_t now, struct qual_rect *out, int max);
+
+/* ms until qual_refresh() has something to do, -1 if nothing is lossy. */
+int qual_timeout_ms(const struct qual *q, int64_t now);
+
+/* The JPEG quality the viewer asked for (libvncserver's client fields
+   tightQualityLevel and turboQualityLevel, read before we change the
+   latter), -1 for none: never exceeded. */
+int qual_asked(struct qual *q, int tight_level, int turbo_level);
+
+#endif
