@@ -316,7 +316,8 @@ void capture_copy_all(struct capture *c)
 void capture_refresh_lossy(struct capture *c, int64_t now)
 {
 	struct qual_rect r[64];
-	int n = qual_refresh(&c->qual, now, r, 64);
+	int n = qual_refresh(&c->qual, (const uint8_t *)c->screen->frameBuffer,
+			     (size_t)c->width * 4, now, r, 64);
 	for (int i = 0; i < n; i++)
 		rfbMarkRectAsModified(c->screen, r[i].x0, r[i].y0, r[i].x1, r[i].y1);
 }
@@ -425,8 +426,9 @@ void capture_close(struct capture *c)
 		log_info("%lu scrolled blocks were sent as CopyRect", c->scrolls);
 	if (c->qual.lossy_updates > 0)
 		log_info("updates: %lu lossless, %lu with JPEG; %lu tiles sent again lossless "
-			 "once still",
-			 c->qual.lossless_updates, c->qual.lossy_updates, c->qual.refreshed_tiles);
+			 "once still, %lu photo tiles left at the viewer's quality",
+			 c->qual.lossless_updates, c->qual.lossy_updates, c->qual.refreshed_tiles,
+			 c->qual.photo_tiles);
 	scroll_free(&c->scroll);
 	qual_free(&c->qual);
 	if (c->fb_map != NULL)

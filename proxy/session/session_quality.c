@@ -7,15 +7,18 @@
  * Tight. So the worker decides before each update (libvncserver's
  * displayHook, worker_display_hook()) whether the viewer's quality level
  * applies or the update goes out lossless (cl->turboQualityLevel -1, which
- * libvncserver reads per rectangle): lossy only when most of the update's
- * area is busy (changed in QUAL_BUSY_CHANGES loop turns within
- * QUAL_BUSY_MS: an animation, a video) or looks like a photo (most sampled
- * pixels differ from their left neighbour, where text and UI have runs of
- * background). What went out lossy is remembered per tile; a lossy tile
- * that stayed unchanged for QUAL_STILL_MS is marked again and goes out
- * lossless, so the viewer's picture of a still screen is exact. The quality
- * never exceeds what the viewer asked for: no JPEG unless it asked for a
- * quality level, and then at that level.
+ * libvncserver reads per rectangle): lossy only when QUAL_LOSSY_SHARE_PCT
+ * of the update's area is busy (changed in QUAL_BUSY_CHANGES loop turns
+ * within QUAL_BUSY_MS: an animation, a video) or looks like a photo (most
+ * sampled pixels differ from their left neighbour, where text and UI have
+ * runs of background). What went out lossy is remembered per tile; a lossy
+ * tile that stayed unchanged for QUAL_STILL_MS is marked again and goes out
+ * lossless unless it is a photo itself, so text and UI on a still screen are
+ * exact in the viewer (photos stay at the viewer's JPEG quality, as with
+ * every VNC server: sent again lossless they cost 5-8 times the bytes,
+ * measured with bench/run.sh peers). The quality never exceeds what the
+ * viewer asked for: no JPEG unless it asked for a quality level, and then at
+ * that level.
  *
  * Pure (no X, no libvncserver): the worker passes the framebuffer and the
  * update's rectangles; tests/unit/test_quality.c drives it with pictures.
@@ -160,7 +163,7 @@ bool qual_choose(struct qual *q, const uint8_t *fb, size_t stride, const struct 
 					lossy += area;
 			}
 	}
-	return total > 0 && lossy * 2 > total;
+	return total > 0 && lossy * 100 >= total * QUAL_LOSSY_SHARE_PCT;
 }
 
 void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy, int64_t now)
@@ -234,7 +237,8 @@ void qual_scroll(struct qual *q, const struct qual_rect *dst, int shift)
 		}
 }
 
-int qual_refresh(struct qual *q, int64_t now, struct qual_rect *out, int max)
+int qual_refresh(struct qual *q, const uint8_t *fb, size_t stride, int64_t now,
+		 struct qual_rect *out, int max)
 {
 	int n = 0;
 	for (int ty = 0; ty < q->rows; ty++) {
@@ -244,6 +248,12 @@ int qual_refresh(struct qual *q, int64_t now, struct qual_rect *out, int max)
 			    now - qual_last_change(t) < QUAL_STILL_MS)
 				continue;
 			struct qual_rect r = qual_tile_rect(q, tx, ty);
+			if ((long)(r.x1 - r.x0) * (r.y1 - r.y0) >= QUAL_PHOTO_MIN_AREA &&
+			    qual_photo_like(fb, stride, &r)) {
+				t->lossy = false; /* a photo: stays at the viewer's quality */
+				q->photo_tiles++;
+				continue;
+			}
 			/* a run of tiles in a row: one rectangle */
 			if (n > 0 && out[n - 1].y0 == r.y0 && out[n - 1].x1 == r.x0) {
 				out[n - 1].x1 = r.x1;

@@ -15,6 +15,7 @@
 #define QUAL_BUSY_MS 1000        /* ... within this long: busy (animation, video) */
 #define QUAL_SAME_CHANGE_MS 8    /* changes closer than this count as one */
 #define QUAL_STILL_MS 300        /* lossy and unchanged this long: sent again, lossless */
+#define QUAL_LOSSY_SHARE_PCT 25  /* of an update's area photo-like or busy: JPEG */
 #define QUAL_PHOTO_EDGE_PCT 60   /* sampled pixels differing from their left neighbour */
 #define QUAL_PHOTO_ROW_STEP 4    /* every 4th row is sampled */
 #define QUAL_PHOTO_MIN_AREA 1024 /* smaller parts of a tile are never called photos */
@@ -40,6 +41,7 @@ struct qual {
 	int asked_tight; /* the viewer's Tight quality level 0..9, -1 none */
 	int asked_turbo; /* the JPEG quality libvncserver made of it, -1 none */
 	unsigned long lossy_updates, lossless_updates, refreshed_tiles;
+	unsigned long photo_tiles; /* lossy, still, and left so: photos */
 };
 
 int64_t qual_now_ms(void);
@@ -59,8 +61,8 @@ bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r
 
 /*
  * Whether an update of these rectangles (disjoint, as a region's) should
- * be lossy: more than half its area busy or photo-like, tiles being
- * refreshed counting as lossless.
+ * be lossy: QUAL_LOSSY_SHARE_PCT of its area busy or photo-like, tiles
+ * being refreshed counting as lossless.
  */
 bool qual_choose(struct qual *q, const uint8_t *fb, size_t stride, const struct qual_rect *rects,
 		 int n, int64_t now);
@@ -74,11 +76,13 @@ void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy,
 void qual_scroll(struct qual *q, const struct qual_rect *dst, int shift);
 
 /*
- * Lossy tiles unchanged for QUAL_STILL_MS: at most max rectangles (runs of
- * tiles in a row) into out, for the caller to mark as modified; they go out
- * lossless. Returns how many.
+ * Lossy tiles unchanged for QUAL_STILL_MS and not photo-like in fb (the
+ * picture the viewer is sent from): at most max rectangles (runs of tiles
+ * in a row) into out, for the caller to mark as modified; they go out
+ * lossless. Photo-like ones are left as they are. Returns how many.
  */
-int qual_refresh(struct qual *q, int64_t now, struct qual_rect *out, int max);
+int qual_refresh(struct qual *q, const uint8_t *fb, size_t stride, int64_t now,
+		 struct qual_rect *out, int max);
 
 /* ms until qual_refresh() has something to do, -1 if nothing is lossy. */
 int qual_timeout_ms(const struct qual *q, int64_t now);

@@ -130,35 +130,54 @@ Test(quality, an_area_changing_often_is_busy_and_goes_lossy)
 	cr_assert_not(qual_tile_busy(&q, 0, 3, 30003));
 }
 
-Test(quality, what_went_out_lossy_goes_out_again_lossless_once_still)
+Test(quality, text_that_went_out_lossy_goes_out_again_lossless_once_still)
 {
-	struct qual_rect pic = { 0, 0, 128, 64 };
+	/* a photo in tiles (0,0) and (1,0), text in (2,0): the update is lossy */
+	struct qual_rect all = { 0, 0, W, H }, pic = { 0, 0, 128, 64 }, upd = { 0, 0, 192, 64 };
+	draw_text(&all);
 	draw_photo(&pic, 11);
-	qual_damage(&q, &pic, 1000);
-	cr_assert(qual_choose(&q, fb, STRIDE, &pic, 1, 1000));
-	qual_sent(&q, &pic, 1, true, 1000);
+	qual_damage(&q, &upd, 1000);
+	cr_assert(qual_choose(&q, fb, STRIDE, &upd, 1, 1000));
+	qual_sent(&q, &upd, 1, true, 1000);
 	cr_assert_eq(q.lossy_updates, 1);
 	struct qual_rect out[8];
 	cr_assert_eq(qual_timeout_ms(&q, 1000), QUAL_STILL_MS);
-	cr_assert_eq(qual_refresh(&q, 1000 + QUAL_STILL_MS - 1, out, 8), 0, "not still yet");
+	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 1000 + QUAL_STILL_MS - 1, out, 8), 0,
+		     "not still yet");
 	/* changed again in the meantime: still counts from the change */
-	qual_damage(&q, &pic, 1200);
-	cr_assert_eq(qual_refresh(&q, 1000 + QUAL_STILL_MS, out, 8), 0);
+	qual_damage(&q, &upd, 1200);
+	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 1000 + QUAL_STILL_MS, out, 8), 0);
 	cr_assert_eq(qual_timeout_ms(&q, 1300), 200);
-	int n = qual_refresh(&q, 1200 + QUAL_STILL_MS, out, 8);
-	cr_assert_eq(n, 1, "the two tiles in a row are one rectangle");
-	cr_assert_eq(out[0].x0, 0);
+	int n = qual_refresh(&q, fb, STRIDE, 1200 + QUAL_STILL_MS, out, 8);
+	cr_assert_eq(n, 1, "only the text tile goes out again (got %d)", n);
+	cr_assert_eq(out[0].x0, 128);
 	cr_assert_eq(out[0].y0, 0);
-	cr_assert_eq(out[0].x1, 128);
+	cr_assert_eq(out[0].x1, 192);
 	cr_assert_eq(out[0].y1, 64);
-	cr_assert_eq(qual_refresh(&q, 1600, out, 8), 0, "marked once");
+	cr_assert_eq(q.photo_tiles, 2, "the photo stays at the viewer's quality");
+	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 1600, out, 8), 0, "marked once");
 	cr_assert_eq(qual_timeout_ms(&q, 1600), -1, "nothing waits while the refresh is out");
-	/* the refresh update is a photo, but goes lossless */
+	/* the refresh update goes lossless */
 	cr_assert_not(qual_choose(&q, fb, STRIDE, out, n, 1600));
 	qual_sent(&q, out, n, false, 1600);
-	cr_assert_eq(q.refreshed_tiles, 2);
+	cr_assert_eq(q.refreshed_tiles, 1);
 	cr_assert_eq(qual_timeout_ms(&q, 1600), -1, "nothing lossy any more");
-	cr_assert_eq(qual_refresh(&q, 9000, out, 8), 0);
+	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 9000, out, 8), 0);
+}
+
+Test(quality, a_run_of_tiles_is_one_rectangle)
+{
+	/* text on all of the screen went out lossy (a busy update, say) */
+	struct qual_rect all = { 0, 0, W, H }, row = { 0, 64, W, 128 };
+	draw_text(&all);
+	qual_sent(&q, &row, 1, true, 100);
+	struct qual_rect out[8];
+	int n = qual_refresh(&q, fb, STRIDE, 100 + QUAL_STILL_MS, out, 8);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(out[0].x0, 0);
+	cr_assert_eq(out[0].x1, W);
+	cr_assert_eq(out[0].y0, 64);
+	cr_assert_eq(out[0].y1, 128);
 }
 
 Test(quality, a_lossless_update_that_covers_part_of_a_tile_leaves_it_lossy)
@@ -167,7 +186,7 @@ Test(quality, a_lossless_update_that_covers_part_of_a_tile_leaves_it_lossy)
 	qual_sent(&q, &tile, 1, true, 100);
 	qual_sent(&q, &half, 1, false, 200);
 	struct qual_rect out[4];
-	cr_assert_eq(qual_refresh(&q, 100 + QUAL_STILL_MS, out, 4), 1);
+	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 100 + QUAL_STILL_MS, out, 4), 1);
 	/* both halves in one update (disjoint rectangles) cover it */
 	struct qual_rect both[2] = { half, rest };
 	qual_sent(&q, both, 2, false, 500);
@@ -193,7 +212,7 @@ Test(quality, a_scroll_moves_what_is_lossy)
 	struct qual_rect dst = { 0, 0, W, 192 };
 	qual_scroll(&q, &dst, 64);
 	struct qual_rect out[8];
-	int n = qual_refresh(&q, 100 + QUAL_STILL_MS, out, 8);
+	int n = qual_refresh(&q, fb, STRIDE, 100 + QUAL_STILL_MS, out, 8);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(out[0].x0, 64);
 	cr_assert_eq(out[0].y0, 64, "what was at 128 is at 64 now (got %d)", out[0].y0);
@@ -204,7 +223,7 @@ Test(quality, a_scroll_moves_what_is_lossy)
 	cr_assert_eq(qual_init(&q2, W, H), 0);
 	qual_sent(&q2, &t, 1, true, 100);
 	qual_scroll(&q2, &dst, 100); /* rows 28..91 show 128..191 */
-	n = qual_refresh(&q2, 100 + QUAL_STILL_MS, out, 8);
+	n = qual_refresh(&q2, fb, STRIDE, 100 + QUAL_STILL_MS, out, 8);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(out[0].y0, 0);
 	cr_assert_eq(out[1].y0, 64);
