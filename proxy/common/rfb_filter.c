@@ -16,8 +16,8 @@
 #include <string.h>
 
 /* What the handshake must open with; sizeof - 1 drops the NUL. */
-static const char rfb_filter_version[] = "RFB 003.008\n";
-#define RFB_FILTER_VERSION_LEN (sizeof rfb_filter_version - 1)
+static const char rfb_filter_version[] = RFB_VERSION_388;
+#define RFB_FILTER_VERSION_LEN RFB_VERSION_LEN
 
 #define RFB_SECURITY_NONE 1
 

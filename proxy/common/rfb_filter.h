@@ -24,6 +24,10 @@
 #include <stdint.h>
 
 #define RFB_FILTER_MAX_ENCODINGS 64 /* SetEncodings entries accepted */
+
+/* The one ProtocolVersion accepted (12 bytes, no NUL on the wire). */
+#define RFB_VERSION_388 "RFB 003.008\n"
+#define RFB_VERSION_LEN (sizeof RFB_VERSION_388 - 1)
 #define RFB_FILTER_REASON_LEN 128
 
 enum rfb_filter_phase {

@@ -165,6 +165,18 @@ static int relay_established(struct lws *wsi, struct gw_conn *conn)
 		goto fail;
 	}
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	/*
+	 * The viewer's ProtocolVersion, the only one the filter passes, goes to
+	 * the worker ahead of time: libvncserver's rfbNewClient() peeks for 4
+	 * bytes for up to 100 ms (its WebSocket check) before it speaks, and
+	 * with "RFB " already there it goes on at once. The viewer's own
+	 * version is checked as before and not passed on (relay_process()).
+	 */
+	if (write(sv[0], RFB_VERSION_388, RFB_VERSION_LEN) != (ssize_t)RFB_VERSION_LEN) {
+		log_error("viewer of %s from %s: cannot write to the relay socket: %s", conn->user,
+			  conn->peer, strerror(errno));
+		goto fail;
+	}
 	lws_adopt_desc_t ad = { 0 };
 	ad.vh = gw->vhost;
 	ad.type = LWS_ADOPT_SOCKET;
@@ -438,6 +450,7 @@ static void relay_process(struct gw_conn *conn)
 	int64_t now = gw_now_ms();
 	while (off < conn->up_in.len && !conn->input_waiting && !conn->closing) {
 		bool normal = conn->filter.phase == RFB_PHASE_NORMAL;
+		bool version = conn->filter.phase == RFB_PHASE_VERSION;
 		uint8_t type = conn->up_in.data[off];
 		enum rfb_verdict v = rfb_filter_step(&conn->filter, conn->up_in.data + off,
 						     conn->up_in.len - off, &step);
@@ -490,6 +503,10 @@ static void relay_process(struct gw_conn *conn)
 				off += step.len;
 				continue;
 			}
+		}
+		if (version) {
+			off += step.len; /* the worker has it (relay_established()) */
+			continue;
 		}
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
 		size_t pass_len = v == RFB_PASS ? step.len : step.rewritten_len;
