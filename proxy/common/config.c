@@ -100,6 +100,9 @@ static const struct config_key config_keys[] = {
 	    "memory (anonymous memory of its processes + its tmpfs) one session may use; beyond it the session ends"),
 	INT("session", session_max_procs, 64, 65536, "2048",
 	    "processes and threads one session may run (RLIMIT_NPROC of its uid)"),
+	INT("session", prestart, 0, 64, "0",
+	    "sessions kept started on about:blank (screen of the last login, at first "
+	    "default_width x default_height), each claimed by one login and never reused; 0 = off"),
 	INT("session", session_tmpfs_mib, 16, 65536, "512",
 	    "size of each private tmpfs of a session (/tmp, /dev/shm, its directory)"),
 	STR("session", chromium_policy, "/etc/chromium/policies/managed/pixelgate.json",
@@ -450,8 +453,7 @@ static int config_run(struct config_parse *p)
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	struct config_parse p = { .c = c,
-				  .in = { .name = path, .err = err, .errlen = errlen } };
+	struct config_parse p = { .c = c, .in = { .name = path, .err = err, .errlen = errlen } };
 	p.in.f = fopen(path, "r");
 	if (p.in.f == NULL) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));

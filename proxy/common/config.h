@@ -50,6 +50,7 @@ struct config {
 	int session_memory_mib;              /* RSS of one session's processes; beyond: it ends */
 	int session_max_procs;               /* processes + threads of one session (RLIMIT_NPROC) */
 	int session_tmpfs_mib;               /* size of each private tmpfs of a cell */
+	int prestart;                        /* pre-started sessions kept waiting; 0 = off */
 	char chromium_policy[CONFIG_PATH_MAX]; /* the installed managed policy, checked at start */
 	int default_width;
 	int default_height;

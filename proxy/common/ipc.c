@@ -12,9 +12,8 @@
 
 const char *ipc_type_name(uint32_t type)
 {
-	static const char *names[] = {
-		"?", "SETTINGS", "ATTACH", "STOP", "READY", "ENDED", "EVENT"
-	};
+	static const char *names[] = { "?",     "SETTINGS", "ATTACH", "STOP",
+				       "READY", "ENDED",    "EVENT",  "CLAIM" };
 	return type < IPC_TYPE_MAX ? names[type] : "unknown";
 }
 

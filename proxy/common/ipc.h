@@ -24,6 +24,8 @@ enum ipc_type {
 	IPC_READY,        /* worker -> gateway: browser and screen are up */
 	IPC_ENDED,        /* worker -> gateway: the session is ending; payload = reason text */
 	IPC_EVENT, /* worker -> gateway: JSON event for the log (navigate, download_blocked) */
+	IPC_CLAIM, /* gateway -> worker: a pre-started session is a user's now; payload = the
+		      home page to open */
 	IPC_TYPE_MAX
 };
 

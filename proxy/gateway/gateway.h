@@ -112,6 +112,9 @@ const char *gw_refusal_name(enum gw_refusal r);
 #define SESSION_CTRL_FD 3             /* the worker's control socket (session.h) */
 #define GW_LOGIN_BODY_MAX 4096        /* bytes of a login request body */
 #define GW_SESSION_STOP_GRACE_MS 4000 /* after STOP, SIGKILL the group */
+#define GW_POOL_USER "(pool)"         /* a pre-started session's user: no valid name */
+#define GW_POOL_REFILL_MS 3000        /* after a claim: the claimed page first */
+#define GW_POOL_RETRY_MS 5000         /* after a pre-started session failed or ended */
 #define GW_SESSION_EXIT_WAIT_MS 2000  /* control socket closed: the exit's report due */
 #define GW_SHUTDOWN_DEADLINE_MS 15000
 
@@ -207,6 +210,8 @@ struct gw_session {
 	bool reaped;       /* the worker was reaped, or its cell never made */
 	bool ctrl_eof;     /* the worker closed its control socket (it is exiting): the
 			      session ends when the parent reports the exit and why */
+	bool pooled;       /* pre-started ([session] prestart), nobody's yet: no user, no
+			      viewer, no timers but the start timeout, not counted */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -339,6 +344,10 @@ void session_remove_dir(const char *dir);
 size_t session_count_live(void);
 /* Live sessions with no viewer attached. */
 size_t session_count_detached(void);
+/* Pre-started sessions waiting for a login ([session] prestart; not in the counts above). */
+size_t pool_count(void);
+/* Start pre-started sessions up to [session] prestart, room permitting. */
+void pool_fill(void);
 /* The session with this id, or NULL. */
 struct gw_session *session_find_id(const char *id);
 /* Sessions of a user that are starting or running. */

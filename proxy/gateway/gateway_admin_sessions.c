@@ -62,8 +62,8 @@ void admin_sessions_list(struct admin_pss *pss)
 	int64_t mono_now = gw_now_ms(), unix_now = gw_wall_ms();
 	for (const struct gw_session *s = gw->sessions; s != NULL && list != NULL; s = s->next) {
 		const char *state = admin_session_state(s);
-		if (state == NULL)
-			continue;
+		if (state == NULL || s->pooled)
+			continue; /* pre-started ones are nobody's yet */
 		if (json_array_append_new(list, admin_session_json(s, state, mono_now, unix_now)) !=
 		    0) {
 			json_decref(list);

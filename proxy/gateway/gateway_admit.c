@@ -14,7 +14,7 @@ enum gw_admit session_admit(const char *user, bool new_session)
 		return GW_ADMIT_DRAINING;
 	if (gw->limits.max_sessions > 0 && session_count_live() >= (size_t)gw->limits.max_sessions)
 		return GW_ADMIT_NODE_FULL;
-	if (!session_uid_free())
+	if (!session_uid_free() && pool_count() == 0) /* a pre-started one is claimed or ended */
 		return GW_ADMIT_NO_UID;
 	return GW_ADMIT_OK;
 }

@@ -513,6 +513,7 @@ int main(int argc, char **argv)
 		 gw->cfg.listen_address, gw->cfg.listen_port, gw->cfg.users_file, gw->users.n,
 		 gw->cfg.runtime_dir, (unsigned)getuid(),
 		 priv_cells() ? ", sessions in cells" : ", DEVELOPMENT: sessions without cells");
+	pool_fill();
 
 	while (true) {
 		if (lws_service(gw->ctx, 0) < 0)

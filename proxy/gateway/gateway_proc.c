@@ -58,9 +58,11 @@ static char *proc_settings_json(const struct gw_session *s)
 		snprintf(proxy, sizeof proxy, "%s", gw->cfg.upstream_proxy);
 	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:i}", "dir", s->dir,
 			      "width", s->width, "height", s->height, "home_page",
-			      gw->cfg.home_page, "upstream_proxy", proxy, "chromium_path",
-			      gw->cfg.chromium_path, "xvfb_path", gw->cfg.xvfb_path,
-			      "allow_cut_text", gw->cfg.clipboard_to_browser, "memory_mib",
+			      /* nothing of a user before the claim (IPC_CLAIM has the page) */
+			      s->pooled ? "about:blank" : gw->cfg.home_page, "upstream_proxy",
+			      proxy, "chromium_path", gw->cfg.chromium_path, "xvfb_path",
+			      gw->cfg.xvfb_path, "allow_cut_text", gw->cfg.clipboard_to_browser,
+			      "memory_mib",
 			      /* the watchdog counts its /proc: only a cell's is the session's */
 			      priv_cells() ? gw->cfg.session_memory_mib : 0, "max_procs",
 			      priv_cells() ? gw->cfg.session_max_procs : 0);
@@ -205,8 +207,8 @@ void session_exited(const char *id, int status, unsigned flags, const char *kept
 			 "the session used more than its memory group allows (%d MiB, "
 			 "session_memory_mib and a quarter): the kernel's OOM killer acted",
 			 gw->cfg.session_memory_mib * 5 / 4);
-		log_warn("session %s of %s: limit_exceeded: %s; its cell was killed", s->id, s->user,
-			 detail);
+		log_warn("session %s of %s: limit_exceeded: %s; its cell was killed", s->id,
+			 s->user, detail);
 		json_t *fields = json_pack("{s:s, s:s}", "limit", "memory", "detail", detail);
 		session_audit(s, "limit_exceeded", fields); /* takes fields */
 		bool started = s->state == GW_SESSION_READY;

@@ -31,9 +31,12 @@
 
 void session_audit(const struct gw_session *s, const char *event, json_t *fields)
 {
-	audit_event(event, s->user, s->peer, s->id, fields);
+	if (!s->pooled) /* nobody's yet: nothing of a user happened */
+		audit_event(event, s->user, s->peer, s->id, fields);
 	json_decref(fields);
 }
+
+static void pool_schedule(int64_t ms);
 
 bool session_live(const struct gw_session *s)
 {
@@ -43,7 +46,7 @@ bool session_live(const struct gw_session *s)
 static struct gw_session *session_find_user(const char *user)
 {
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
-		if (session_live(s) && strcmp(s->user, user) == 0)
+		if (session_live(s) && !s->pooled && strcmp(s->user, user) == 0)
 			return s;
 	return NULL;
 }
@@ -77,7 +80,7 @@ size_t session_count_live(void)
 {
 	size_t n = 0;
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
-		n += session_live(s);
+		n += session_live(s) && !s->pooled;
 	return n;
 }
 
@@ -85,7 +88,7 @@ size_t session_count_detached(void)
 {
 	size_t n = 0;
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
-		n += session_live(s) && s->conn == NULL;
+		n += session_live(s) && s->conn == NULL && !s->pooled;
 	return n;
 }
 
@@ -93,7 +96,7 @@ size_t session_count_user(const char *user)
 {
 	size_t n = 0;
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
-		n += session_live(s) && strcmp(s->user, user) == 0;
+		n += session_live(s) && !s->pooled && strcmp(s->user, user) == 0;
 	return n;
 }
 
@@ -131,6 +134,14 @@ void session_free(struct gw_session *s)
 	if (s->conn != NULL) {
 		record_close(s->conn); /* its name and sha256 go into session_end */
 		s->conn->session = NULL;
+	}
+	if (s->pooled) {
+		log_info("session %s (pre-started) removed (ended: %s: %s)", s->id,
+			 gw_end_reason_name(s->end_kind), s->end_reason);
+		if (!gw->stopping)
+			pool_schedule(GW_POOL_RETRY_MS); /* not at once: it may fail again */
+		free(s);
+		return;
 	}
 	gw->metrics.sessions_ended[s->end_kind]++;
 	json_t *end = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
@@ -174,7 +185,7 @@ static void session_kill_after(struct gw_session *s, int64_t ms)
  */
 static void session_grace_follow(struct gw_session *s)
 {
-	if (session_live(s) && s->conn == NULL)
+	if (session_live(s) && s->conn == NULL && !s->pooled)
 		lws_sul_schedule(gw->ctx, 0, &s->grace_sul, session_grace_cb,
 				 (lws_usec_t)gw->limits.reconnect_grace_s * LWS_US_PER_SEC);
 	else
@@ -315,8 +326,8 @@ static void session_limit_cb(lws_sorted_usec_list_t *sul);
 static void session_limit_arm(struct gw_session *s)
 {
 	lws_sul_cancel(&s->limit_sul);
-	if (!session_live(s))
-		return;
+	if (!session_live(s) || s->pooled)
+		return; /* a pre-started session's clock starts at its claim */
 	int64_t due = session_limit_due(s);
 	if (due == 0)
 		return;
@@ -364,8 +375,11 @@ static void session_grace_cb(lws_sorted_usec_list_t *sul)
 	session_end(s, GW_END_GRACE, 0, reason);
 }
 
-/* Ask for a cell for grant's user, conn its viewer. NULL on failure (logged). */
-static struct gw_session *session_start(const struct ticket_grant *grant, struct gw_conn *conn)
+/*
+ * Ask for a cell: for user, with conn its viewer, or (conn NULL, user
+ * GW_POOL_USER) a pre-started session nobody has yet. NULL on failure (logged).
+ */
+static struct gw_session *session_new(const char *user, int width, int height, struct gw_conn *conn)
 {
 	struct gw_session *s = calloc(1, sizeof *s);
 	if (s == NULL)
@@ -378,9 +392,10 @@ static struct gw_session *session_start(const struct ticket_grant *grant, struct
 	}
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-	snprintf(s->user, sizeof s->user, "%s", grant->user);
-	s->width = grant->width;
-	s->height = grant->height;
+	snprintf(s->user, sizeof s->user, "%s", user);
+	s->pooled = conn == NULL;
+	s->width = width;
+	s->height = height;
 	s->started_ms = gw_now_ms();
 	s->last_input_ms = s->started_ms;
 	snprintf(s->dir, sizeof s->dir, "%s/session-%s", gw->cfg.runtime_dir, s->id);
@@ -388,13 +403,131 @@ static struct gw_session *session_start(const struct ticket_grant *grant, struct
 		free(s);
 		return NULL;
 	}
-	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
-	s->conn = conn;
-	conn->session = s;
+	if (conn != NULL) {
+		snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
+		s->conn = conn;
+		conn->session = s;
+	}
 	s->next = gw->sessions;
 	gw->sessions = s;
 	session_set_state(s, GW_SESSION_STARTING);
 	return s;
+}
+
+/* ---- pre-started sessions ([session] prestart) ----------------------------
+ * Up to prestart sessions are started ahead of logins on about:blank, in
+ * cells like any other, with the screen size of the last login (at first
+ * default_width x default_height). A login of that size claims one that is
+ * READY: it becomes the user's (one-shot: it is never given back), the
+ * worker opens the home page in a new tab and closes the blank one, and the
+ * viewer is attached at once; the pool is filled again GW_POOL_REFILL_MS
+ * later, so that the new session does not compete with the claimed one's
+ * first page. Nothing of a user reaches a pre-started session before its
+ * claim; it counts in no limit (max_sessions counts users' sessions, and the
+ * pool fills only below it), has no idle, maximum-time or grace timer, and
+ * is not audited until it is claimed (session_start's "prestarted": true). */
+
+static lws_sorted_usec_list_t pool_sul;
+static int pool_width, pool_height;
+
+size_t pool_count(void)
+{
+	size_t n = 0;
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		n += session_live(s) && s->pooled;
+	return n;
+}
+
+static void pool_fill_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	pool_fill();
+}
+
+static void pool_schedule(int64_t ms)
+{
+	if (gw->cfg.prestart > 0 && gw->ctx != NULL)
+		lws_sul_schedule(gw->ctx, 0, &pool_sul, pool_fill_cb,
+				 (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+void pool_fill(void)
+{
+	if (gw->cfg.prestart <= 0 || gw->stopping || gw->draining)
+		return;
+	if (pool_width == 0) {
+		pool_width = gw->cfg.default_width;
+		pool_height = gw->cfg.default_height;
+	}
+	/* one of another size than the last login's is replaced */
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		if (session_live(s) && s->pooled && s->state == GW_SESSION_READY &&
+		    (s->width != pool_width || s->height != pool_height)) {
+			session_end(s, GW_END_ADMIN, 0, "pre-started for another screen size");
+			break;
+		}
+	while (pool_count() < (size_t)gw->cfg.prestart) {
+		if (gw->limits.max_sessions > 0 &&
+		    session_count_live() + pool_count() >= (size_t)gw->limits.max_sessions)
+			return;
+		if (!session_uid_free())
+			return;
+		struct gw_session *s = session_new(GW_POOL_USER, pool_width, pool_height, NULL);
+		if (s == NULL) {
+			pool_schedule(GW_POOL_RETRY_MS);
+			return;
+		}
+		log_info("session %s: pre-started (%dx%d) for the next login", s->id, s->width,
+			 s->height);
+	}
+}
+
+/* Make room for a user's session: end a pre-started one if they fill the node. */
+static void pool_evict(void)
+{
+	bool full = (gw->limits.max_sessions > 0 &&
+		     session_count_live() + pool_count() >= (size_t)gw->limits.max_sessions) ||
+	    (priv_cells() && session_count() >= (size_t)gw->cfg.session_uid_count);
+	for (struct gw_session *s = gw->sessions; full && s != NULL; s = s->next)
+		if (session_live(s) && s->pooled) {
+			session_end(s, GW_END_ADMIN, 0, "its place is needed for a login");
+			return;
+		}
+}
+
+/* A READY pre-started session of grant's size becomes grant's user's, conn its viewer. */
+static struct gw_session *pool_claim(const struct ticket_grant *grant, struct gw_conn *conn)
+{
+	struct gw_session *s = gw->sessions;
+	for (; s != NULL; s = s->next)
+		if (session_live(s) && s->pooled && s->state == GW_SESSION_READY &&
+		    s->width == grant->width && s->height == grant->height)
+			break;
+	if (s == NULL)
+		return NULL;
+	const char *home = gw->cfg.home_page;
+	if (ipc_send(s->ctrl_fd, IPC_CLAIM, home, strlen(home), -1) != 0) {
+		log_error("session %s (pre-started): cannot claim it: %s", s->id, strerror(errno));
+		session_end(s, GW_END_START_FAILED, 0, "could not be claimed");
+		return NULL;
+	}
+	s->pooled = false;
+	snprintf(s->user, sizeof s->user, "%s", grant->user);
+	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
+	s->conn = conn;
+	conn->session = s;
+	s->started_ms = s->last_input_ms = gw_now_ms();
+	session_grace_follow(s);
+	session_limit_arm(s);
+	log_info("session %s of %s: a pre-started session, claimed", s->id, s->user);
+	relay_hand_over(conn);
+	return s;
+}
+
+/* Ask for a cell for grant's user, conn its viewer. NULL on failure (logged). */
+static struct gw_session *session_start(const struct ticket_grant *grant, struct gw_conn *conn)
+{
+	return session_new(grant->user, grant->width, grant->height, conn);
 }
 
 int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
@@ -441,14 +574,25 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		relay_close(conn, GW_CLOSE_START_FAILED, why);
 		return -1;
 	}
-	s = session_start(grant, conn);
+	s = gw->cfg.prestart > 0 ? pool_claim(grant, conn) : NULL;
+	bool prestarted = s != NULL;
+	if (s == NULL) {
+		pool_evict();
+		s = session_start(grant, conn);
+	}
 	if (s == NULL) {
 		relay_close(conn, GW_CLOSE_START_FAILED,
 			    "session failed to start: see the gateway log");
 		return -1;
 	}
 	session_audit(s, "session_start",
-		      json_pack("{s:i, s:i}", "width", s->width, "height", s->height));
+		      json_pack("{s:i, s:i, s:b}", "width", s->width, "height", s->height,
+				"prestarted", prestarted));
+	if (gw->cfg.prestart > 0) {
+		pool_width = grant->width; /* the pool follows the last login's screen */
+		pool_height = grant->height;
+		pool_schedule(GW_POOL_REFILL_MS);
+	}
 	return 0;
 }
 
@@ -627,6 +771,7 @@ int session_ctl_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 void session_stop_all(const char *reason)
 {
+	lws_sul_cancel(&pool_sul);
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
 		session_end(s, GW_END_SHUTDOWN, GW_CLOSE_SHUTDOWN, reason);
 }

@@ -24,13 +24,14 @@
 
 #include "session_quality.h"
 
+#define SESSION_URL_MAX 2047 /* a home page (settings, IPC_CLAIM) */
 #define SESSION_CONTROL_FD 3 /* where the gateway puts the control socket */
 
 /* Settings received from the gateway (IPC_SETTINGS). */
 struct session_settings {
 	char dir[512]; /* private 0700 directory of this session */
 	int width, height;
-	char home_page[2048];
+	char home_page[SESSION_URL_MAX + 1];
 	char upstream_proxy[2048]; /* "" = direct */
 	char chromium_path[512];
 	char xvfb_path[512];
@@ -67,7 +68,7 @@ struct scroll {
 	struct {
 		uint64_t hash;
 		int32_t row;
-	} *table;
+	} * table;
 };
 int scroll_init(struct scroll *sc, int height);
 void scroll_free(struct scroll *sc);
@@ -189,6 +190,12 @@ struct cdp {
 	/* Browser contexts already told to deny downloads (their ids). */
 	char contexts[CDP_CONTEXTS_MAX][CDP_CONTEXT_ID_MAX + 1];
 	int ncontexts;
+	/* The first page (tab) the browser reported: a pre-started session's
+	   about:blank, closed when it is claimed (cdp_claim). */
+	char first_page[CDP_CONTEXT_ID_MAX + 1];
+	char closed_page[CDP_CONTEXT_ID_MAX +
+			 1]; /* that tab after the claim: its events are dropped */
+	bool claimed;        /* cdp_claim() ran */
 	/* Last URL reported per tab (FNV-1a hashes), so that a title change
 	   (also a Target.targetInfoChanged) is not logged as a navigation. */
 	struct {
@@ -238,6 +245,8 @@ bool cdp_started(const struct cdp *c);
 const char *cdp_failure(const struct cdp *c);
 /* Read what is available; 0, or -1 when the pipe closed (then see cdp_failure()). */
 int cdp_read(struct cdp *c);
+/* A pre-started session was claimed: open url in a new tab, close the blank one. 0 or -1. */
+int cdp_claim(struct cdp *c, const char *url);
 void cdp_close(struct cdp *c);
 
 /* Parse one CDP message (pure, for tests): fills event (e.g. "download_blocked")

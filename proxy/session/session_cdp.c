@@ -194,6 +194,12 @@ static void cdp_watch_context(struct cdp *c, json_t *root)
 	     strcmp(method, "Target.attachedToTarget") != 0))
 		return;
 	json_t *info = json_object_get(json_object_get(root, "params"), "targetInfo");
+	const char *type = json_string_value(json_object_get(info, "type"));
+	const char *tid = json_string_value(json_object_get(info, "targetId"));
+	if (!c->claimed && c->first_page[0] == '\0' &&
+	    strcmp(method, "Target.targetCreated") == 0 && type != NULL &&
+	    strcmp(type, "page") == 0 && tid != NULL && strlen(tid) <= CDP_CONTEXT_ID_MAX)
+		snprintf(c->first_page, sizeof c->first_page, "%s", tid);
 	const char *ctx = json_string_value(json_object_get(info, "browserContextId"));
 	if (ctx == NULL || ctx[0] == '\0')
 		return;
@@ -521,6 +527,12 @@ static void cdp_handle(struct cdp *c, const char *msg)
 #ifdef PIXELGATE_TEST_INJECT
 	inject_watch(ev); /* test-only build: see session_inject.c */
 #endif
+	if (c->closed_page[0] != '\0') {
+		char needle[CDP_CONTEXT_ID_MAX + 16];
+		snprintf(needle, sizeof needle, "\"target\":\"%s\"", c->closed_page);
+		if (strstr(ev, needle) != NULL)
+			return; /* the blank tab of before the claim */
+	}
 	bool repeat = cdp_is_repeat(c, ev);
 	if (cdp_title_wait(c, ev, repeat))
 		return;
@@ -578,6 +590,24 @@ int cdp_read(struct cdp *c)
 			i++;
 		}
 	}
+	return 0;
+}
+
+int cdp_claim(struct cdp *c, const char *url)
+{
+	/* the new tab first: closing the only one would close the window */
+	if (cdp_send(c, "Target.createTarget", json_pack("{s:s}", "url", url)) < 0)
+		return -1;
+	if (c->first_page[0] != '\0' &&
+	    cdp_send(c, "Target.closeTarget", json_pack("{s:s}", "targetId", c->first_page)) < 0)
+		return -1;
+	c->claimed = true;
+	memcpy(c->closed_page, c->first_page, sizeof c->closed_page);
+	c->first_page[0] = '\0';
+	/* about:blank's navigate, held for its title, is from before the claim */
+	free(c->pending);
+	c->pending = NULL;
+	c->pending_query_id = 0;
 	return 0;
 }
 

@@ -401,6 +401,20 @@ static void worker_control(struct worker *s)
 	case IPC_STOP:
 		worker_end(s, "%s", hdr.len ? payload : "stopped by the gateway");
 		break;
+	case IPC_CLAIM:
+		/* a pre-started session is a user's now: the page the gateway gives */
+		if (hdr.len == 0 || hdr.len > SESSION_URL_MAX || strlen(payload) != hdr.len ||
+		    strcspn(payload,
+			    "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d"
+			    "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+			    "\x1b\x1c\x1d\x1e\x1f\x7f ") != hdr.len) {
+			worker_end(s, "bad CLAIM message (%u bytes)", (unsigned)hdr.len);
+			break;
+		}
+		log_info("claimed by a login: opening %s", payload);
+		if (cdp_claim(&s->cdp, payload) != 0)
+			worker_end(s, "cannot open the home page in the browser");
+		break;
 	default:
 		worker_end(s, "unexpected control message %s", ipc_type_name(hdr.type));
 		break;

@@ -240,6 +240,11 @@ WEAK bool session_uid_free(void)
 	return true;
 }
 
+WEAK size_t pool_count(void)
+{
+	return 0;
+}
+
 /* ---- libwebsockets: timers ------------------------------------------------- */
 
 #define FUZZ_SULS_MAX 64

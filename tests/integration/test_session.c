@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* True if the pixel at (x, y) is (near) white, the page's background. */
 static bool is_white(struct pgc_conn *c, int x, int y)
@@ -481,4 +482,94 @@ IT_TEST(session, browser_crash_ends_session)
 	c = it_open_page("t7-erin", 0, 0, &r);
 	IT_ASSERT(find_browser() > 0 && find_browser() != browser,
 		  "the new session has no browser of its own");
+}
+
+/* The daemon's log has needle (a line the gateway wrote), within seconds. */
+static bool sc_log_wait(const char *needle, double seconds)
+{
+	double end = it_now_s() + seconds;
+	static char text[1 << 20];
+	do {
+		FILE *f = fopen(it.daemon_log, "r");
+		size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+		if (f)
+			fclose(f);
+		text[n] = '\0';
+		if (strstr(text, needle) != NULL)
+			return true;
+		usleep(100 * 1000);
+	} while (it_now_s() < end);
+	return false;
+}
+
+/* Whether pid is among the daemon's session workers now. */
+static bool sc_is_worker(pid_t pid)
+{
+	pid_t w[16];
+	int n = it_workers(w, 16);
+	for (int i = 0; i < n; i++)
+		if (w[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * 9. Pre-started browsers ([session] prestart = 1): a session starts before
+ * anyone logs in, on about:blank and nobody's (no audit record, not in the
+ * admin API's list); the next login of its size takes it (the same worker;
+ * audited session_start "prestarted": true), sees the home page, and
+ * another one is started for the next login; a login of another size
+ * starts a session of its own.
+ */
+IT_TEST(session, a_login_takes_a_prestarted_browser)
+{
+	static const char *const users[] = { "t9-aoi", "t9-ken", "t9-admin", NULL };
+	static const char *const admins[] = { "t9-admin", NULL };
+	static const struct it_opts opts = { .admins = admins,
+					     .extra_conf = "[session]\nprestart = 1\n" };
+	struct it_session list[8];
+	struct it_rect r;
+	pid_t w[16], pooled;
+	json_t *rec;
+
+	it_start_opts("session_a_login_takes_a_prestarted_browser", users, &opts);
+	IT_ASSERT(sc_log_wait("pre-started (1280x800) for the next login", 30),
+		  "no session was pre-started");
+	IT_ASSERT(sc_log_wait("of (pool): ready after", 60),
+		  "the pre-started session never got ready");
+	IT_ASSERT(it_workers(w, 16) == 1, "want one worker before any login, got %d",
+		  it_workers(w, 16));
+	pooled = w[0];
+	IT_ASSERT(it_sessions("t9-admin", list, 8) == 0,
+		  "the admin API lists the pre-started session as someone's");
+	IT_ASSERT(it_audit_count("session_start", NULL) == 0,
+		  "a session_start was audited before any login");
+
+	struct pgc_conn *c = it_open_page("t9-aoi", 1280, 800, &r);
+	rec = it_audit_wait(c, 10, 1, NULL, "session_start", "user", "t9-aoi", NULL);
+	IT_ASSERT(rec != NULL, "no session_start for t9-aoi");
+	IT_ASSERT(json_is_true(json_object_get(rec, "prestarted")),
+		  "t9-aoi's session was not the pre-started one");
+	json_decref(rec);
+	IT_ASSERT(sc_is_worker(pooled), "the pre-started worker %d is gone", (int)pooled);
+	IT_ASSERT(it_sessions("t9-admin", list, 8) == 1 && strcmp(list[0].user, "t9-aoi") == 0,
+		  "the admin API does not list t9-aoi's session");
+	/* the home page was opened in place of about:blank */
+	IT_ASSERT(sc_log_wait("claimed by a login: opening http://", 5),
+		  "the worker did not open the home page at the claim");
+	/* and the pool is filled again for the next login */
+	double end = it_now_s() + 60;
+	int n = 0;
+	while (it_now_s() < end && (n = it_workers(w, 16)) < 2)
+		it_pump_for(c, 200);
+	IT_ASSERT(n == 2, "no second pre-started session after the claim (%d workers)", n);
+
+	/* another screen size: a session of its own, not the pre-started one */
+	struct pgc_conn *c2 = it_open_page("t9-ken", 1024, 768, &r);
+	rec = it_audit_wait(c2, 10, 1, NULL, "session_start", "user", "t9-ken", NULL);
+	IT_ASSERT(rec != NULL, "no session_start for t9-ken");
+	IT_ASSERT(json_is_false(json_object_get(rec, "prestarted")),
+		  "t9-ken (1024x768) took a 1280x800 pre-started session");
+	json_decref(rec);
+	IT_ASSERT(!pgc_closed(c), "t9-aoi's session ended: %s", pgc_close_reason(c));
 }

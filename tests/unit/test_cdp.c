@@ -704,3 +704,44 @@ Test(cdp, a_held_navigate_is_reported_when_the_session_closes)
 	close(r.c.ctrl_fd);
 	close(r.gateway);
 }
+
+/* A pre-started session claimed by a login: the home page in a new tab, the
+   blank one closed, and nothing of the blank tab reported after the claim. */
+Test(cdp, a_claim_opens_the_home_page_and_closes_the_blank_tab)
+{
+	struct rig r;
+	start(&r);
+	page_event(&r, "Target.targetCreated", "B1", "about:blank", "", NULL);
+	expect_event(&r, "new_tab", "about:blank", "");
+	/* about:blank's navigate, held for a title when the login comes */
+	page_event(&r, "Target.targetInfoChanged", "B1", "about:blank", "about:blank", NULL);
+	cr_assert_eq(cdp_claim(&r.c, "https://www.city.tama.lg.jp/"), 0);
+	json_t *o = next_command(&r);
+	cr_assert_not_null(o);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "method")), "Target.createTarget");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "params"), "url")),
+			 "https://www.city.tama.lg.jp/");
+	json_decref(o);
+	o = next_command(&r);
+	cr_assert_not_null(o, "the blank tab was not closed");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "method")), "Target.closeTarget");
+	cr_assert_str_eq(json_string_value(
+			     json_object_get(json_object_get(o, "params"), "targetId")),
+			 "B1");
+	json_decref(o);
+	expect_no_command(&r);
+	cdp_tick(&r.c, true); /* the held navigate is not the user's */
+	expect_no_event(&r);
+	page_event(&r, "Target.targetInfoChanged", "B1", "about:blank#x", "x", NULL);
+	expect_no_event(&r);
+	/* the home page's tab is reported */
+	page_event(&r, "Target.targetCreated", "H1", "https://www.city.tama.lg.jp/", "", NULL);
+	expect_event(&r, "new_tab", "https://www.city.tama.lg.jp/", "");
+	/* a second claim has no blank tab left to close */
+	cr_assert_eq(cdp_claim(&r.c, "https://example.org/"), 0);
+	o = next_command(&r);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "method")), "Target.createTarget");
+	json_decref(o);
+	expect_no_command(&r);
+	rig_close(&r);
+}

@@ -91,8 +91,8 @@ static void send_raw(int sock, const void *buf, size_t len, int fd, int nfds)
 	cr_assert_eq(n, (ssize_t)len, "raw send of %zu bytes: %zd (%s)", len, n, strerror(errno));
 }
 
-static const enum ipc_type kinds[] = { IPC_SETTINGS, IPC_ATTACH, IPC_STOP,
-				       IPC_READY,    IPC_ENDED,  IPC_EVENT };
+static const enum ipc_type kinds[] = { IPC_SETTINGS, IPC_ATTACH, IPC_STOP, IPC_READY,
+				       IPC_ENDED,    IPC_EVENT,  IPC_CLAIM };
 
 Test(ipc, every_kind_goes_through_with_and_without_a_descriptor)
 {
@@ -143,9 +143,8 @@ Test(ipc, every_kind_goes_through_with_and_without_a_descriptor)
 	close(sv[0]);
 	close(sv[1]);
 	/* and their names in the logs */
-	static const char *const names[] = {
-		"SETTINGS", "ATTACH", "STOP", "READY", "ENDED", "EVENT"
-	};
+	static const char *const names[] = { "SETTINGS", "ATTACH", "STOP", "READY",
+					     "ENDED",    "EVENT",  "CLAIM" };
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
 		cr_expect_str_eq(ipc_type_name(kinds[k]), names[k]);
 	cr_expect_str_eq(ipc_type_name(0), "?");
@@ -196,7 +195,7 @@ Test(ipc, hostile_packets_are_refused_and_leave_no_descriptor_open)
 		{ "a packet larger than any message", IPC_EVENT, IPC_PAYLOAD_MAX + 100, 8,
 		  IPC_PAYLOAD_MAX + 100, "message truncated" },
 		{ "type 0", 0, 0, 8, 0, "unknown message type 0" },
-		{ "type past the last", IPC_TYPE_MAX, 0, 8, 0, "unknown message type 7" },
+		{ "type past the last", IPC_TYPE_MAX, 0, 8, 0, "unknown message type 8" },
 		{ "type 2^32-1", 0xffffffffu, 2, 8, 2, "unknown message type 4294967295" },
 	};
 	static const int nfds[] = { 0, 1, 2, 5 };
