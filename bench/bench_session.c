@@ -103,6 +103,7 @@ struct bench_opts {
 	pid_t gateway_pid;     /* the network process (RSS, CPU) */
 	pid_t sessions_parent; /* its parent, the privileged parent: the workers' parent */
 	int sessions;          /* N of scenario (a) */
+	int prestart;          /* the daemon's [session] prestart (it keeps that many) */
 	int seconds;           /* length of each measuring window of (b) and (c) */
 	int fps_cap;           /* max_fps of the capped run of (b) */
 	int burst;             /* logins of one burst in (e); 0 = no (e) */
@@ -311,8 +312,9 @@ static int admin_request(const char *method, const char *path, const char *json,
 	return status;
 }
 
-/* GET /healthz (no credentials); its "sessions", or -1 if no 200 answer. */
-static int healthz_sessions(void)
+/* GET /healthz (no credentials); its member key ("sessions", "prestarted"), or -1 if no
+   200 answer. */
+static int healthz_int(const char *key)
 {
 	struct pgc_http_response res;
 	int n = -1;
@@ -320,12 +322,30 @@ static int healthz_sessions(void)
 	if (pgc_http_request(&admin_srv, "GET", "/healthz", NULL, NULL, NULL, 0, &res) == 0 &&
 	    res.status == 200) {
 		json_t *j = json_loads(res.body, 0, NULL);
-		json_t *s = json_object_get(j, "sessions");
+		json_t *s = json_object_get(j, key);
 		n = json_is_integer(s) ? (int)json_integer_value(s) : -1;
 		json_decref(j);
 	}
 	pgc_http_response_free(&res);
 	return n;
+}
+
+static int healthz_sessions(void)
+{
+	return healthz_int("sessions");
+}
+
+/* With --prestart N: wait until want pre-started sessions are READY (at most 60 s). */
+static void wait_prestarted(int want)
+{
+	if (opt.prestart <= 0)
+		return;
+	if (want > opt.prestart)
+		want = opt.prestart;
+	for (double end = bench_now_s() + 60; bench_now_s() < end && !interrupted; sleep_ms(200))
+		if (healthz_int("prestarted") >= want)
+			return;
+	fprintf(stderr, "bench: fewer than %d pre-started sessions ready after 60 s\n", want);
 }
 
 /* Sets max_fps; 0 or -1 (reported). */
@@ -596,7 +616,8 @@ static int end_sessions(struct viewer *v, int n)
 		struct usage u;
 
 		usage_take(&u, false);
-		if (u.nsessions == 0 && healthz_sessions() == 0)
+		/* pre-started sessions (--prestart) stay */
+		if (u.nsessions <= opt.prestart && healthz_sessions() == 0)
 			return 0;
 	}
 	if (!interrupted)
@@ -1344,7 +1365,7 @@ static void usage_exit(const char *argv0)
 	fprintf(
 	    stderr,
 	    "usage: %s --port P --admin-port P --page-port P --ca FILE --password-file F\n"
-	    "          --gateway-pid PID [--sessions N] [--seconds S] [--fps-cap FPS]\n"
+	    "          --gateway-pid PID [--sessions N] [--prestart N] [--seconds S] [--fps-cap FPS]\n"
 	    "          [--burst LOGINS]\n"
 	    "          [--scenario default|record|relay] [--big-size WxH] [--big-encoding hextile|raw]\n"
 	    "          [--recording-dir DIR] [--rounds N]\n"
@@ -1364,6 +1385,7 @@ static void parse_args(int argc, char **argv)
 		{ "password-file", required_argument, NULL, 'f' },
 		{ "gateway-pid", required_argument, NULL, 'g' },
 		{ "sessions", required_argument, NULL, 'n' },
+		{ "prestart", required_argument, NULL, 'P' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "fps-cap", required_argument, NULL, 'r' },
 		{ "burst", required_argument, NULL, 'b' },
@@ -1401,6 +1423,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'n':
 			opt.sessions = atoi(optarg);
+			break;
+		case 'P':
+			opt.prestart = atoi(optarg);
 			break;
 		case 's':
 			opt.seconds = atoi(optarg);
@@ -1552,6 +1577,7 @@ int main(int argc, char **argv)
 	u_anim = u_many = u_one;
 
 	/* (a) one session, then (c) and (d) on it: the static page */
+	wait_prestarted(1);
 	fprintf(stderr, "bench: (a) one session on the static page\n");
 	static struct viewer one;
 	viewer_init(&one, "bench-1");
@@ -1628,6 +1654,7 @@ int main(int argc, char **argv)
 		pthread_t th[BENCH_MAX_SESSIONS];
 		bool started[BENCH_MAX_SESSIONS] = { false };
 
+		wait_prestarted(n);
 		fprintf(stderr, "bench: (a) %d concurrent sessions\n", n);
 		for (int i = 0; i < n; i++) {
 			char user[32];

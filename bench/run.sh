@@ -4,7 +4,7 @@
 # then bench_rfb_stream: the cost of checking the browser -> terminal stream)
 # or build-bench/bench_soak (churn soak, pass/fail) against it.
 #
-#   sudo bench/run.sh [--sessions N] [--seconds S] [--fps-cap FPS]
+#   sudo bench/run.sh [--sessions N] [--seconds S] [--fps-cap FPS] [--prestart N]
 #   sudo bench/run.sh soak [--users N] [--duration S] [--idle-timeout S]
 #                          [--grace S] [--chaos-interval S] [--seed N]
 #   sudo bench/run.sh record [--seconds S] [--big-size WxH]
@@ -63,6 +63,7 @@ POLICY_SRC=$ROOT/deploy/chromium-policy.json
 POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 MODE=bench
 SESSIONS=4
+PRESTART=0 # the daemon's [session] prestart (bench mode only)
 SECONDS_PER_WINDOW=10
 FPS_CAP=10
 # soak: 4 users is what this 2-CPU machine holds with every session busy
@@ -107,7 +108,7 @@ die() {
 }
 
 usage() {
-	printf 'usage: %s [--sessions N] [--seconds S] [--fps-cap FPS]\n' "$0" >&2
+	printf 'usage: %s [--sessions N] [--seconds S] [--fps-cap FPS] [--prestart N]\n' "$0" >&2
 	printf '       %s soak [--users N] [--duration S] [--idle-timeout S] [--grace S]\n' "$0" >&2
 	printf '               [--chaos-interval S] [--seed N]\n' >&2
 	printf '       %s record [--seconds S] [--big-size WxH] [--big-encoding hextile|raw] [--rounds N]\n' "$0" >&2
@@ -180,6 +181,7 @@ parse_args() {
 		bench:--sessions) SESSIONS=${2:?}; shift 2 ;;
 		bench:--seconds) SECONDS_PER_WINDOW=${2:?}; shift 2 ;;
 		bench:--fps-cap) FPS_CAP=${2:?}; shift 2 ;;
+		bench:--prestart) PRESTART=${2:?}; shift 2 ;;
 		soak:--users) SOAK_USERS=${2:?}; shift 2 ;;
 		soak:--duration) SOAK_DURATION_S=${2:?}; shift 2 ;;
 		soak:--idle-timeout) SOAK_IDLE_S=${2:?}; shift 2 ;;
@@ -249,6 +251,7 @@ parse_args() {
 	fi
 	[[ $SESSIONS =~ ^[0-9]+$ && $SESSIONS -ge 1 && $SESSIONS -le 64 ]] ||
 		die "--sessions must be 1..64"
+	[[ $PRESTART =~ ^[0-9]+$ && $PRESTART -le 64 ]] || die "--prestart must be 0..64"
 	[[ $SECONDS_PER_WINDOW =~ ^[0-9]+$ && $SECONDS_PER_WINDOW -ge 1 ]] ||
 		die "--seconds must be a positive integer"
 	[[ $FPS_CAP =~ ^[0-9]+$ && $FPS_CAP -ge 1 && $FPS_CAP -le 240 ]] ||
@@ -438,6 +441,7 @@ recording_dir = $WORLD/recordings"
 		[session]
 		home_page = http://127.0.0.1:$PAGE_PORT/start.html
 		upstream_proxy = 127.0.0.1:$SQUID_PORT
+		prestart = $PRESTART
 		[limits]
 		$limits
 		max_sessions_per_user = 1
@@ -461,7 +465,8 @@ run_bench() {
 	say "running bench_session: $SESSIONS sessions, $SECONDS_PER_WINDOW s windows, cap $FPS_CAP fps"
 	"$BUILD/bench_session" --port "$PORT" --admin-port "$ADMIN_PORT" --page-port "$PAGE_PORT" \
 		--ca "$WORLD/ca.crt" --password-file "$WORLD/password" --gateway-pid "$NET_PID" \
-		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --fps-cap "$FPS_CAP" &
+		--sessions "$SESSIONS" --seconds "$SECONDS_PER_WINDOW" --fps-cap "$FPS_CAP" \
+		--prestart "$PRESTART" &
 	BENCH_PID=$!
 	local rc=0
 	wait "$BENCH_PID" || rc=$?

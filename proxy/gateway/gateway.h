@@ -348,6 +348,8 @@ size_t session_count_detached(void);
 size_t pool_count(void);
 /* Start pre-started sessions up to [session] prestart, room permitting. */
 void pool_fill(void);
+/* Of them, those READY for a login (/healthz "prestarted"). */
+size_t pool_ready(void);
 /* The session with this id, or NULL. */
 struct gw_session *session_find_id(const char *id);
 /* Sessions of a user that are starting or running. */

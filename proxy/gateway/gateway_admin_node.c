@@ -31,9 +31,10 @@ void admin_healthz(struct admin_pss *pss)
 		message = "logins are refused: the audit log cannot be written";
 	}
 	admin_reply_json(pss, strcmp(status, "ok") == 0 ? 200 : 503,
-			 json_pack("{s:s, s:s, s:b, s:b, s:I}", "status", status, "message",
+			 json_pack("{s:s, s:s, s:b, s:b, s:I, s:I}", "status", status, "message",
 				   message, "audit_available", audit_writable(), "draining",
-				   gw->draining, "sessions", (json_int_t)session_count_live()));
+				   gw->draining, "sessions", (json_int_t)session_count_live(),
+				   "prestarted", (json_int_t)pool_ready()));
 }
 
 void admin_metrics(struct admin_pss *pss)

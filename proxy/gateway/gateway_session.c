@@ -438,6 +438,14 @@ size_t pool_count(void)
 	return n;
 }
 
+size_t pool_ready(void)
+{
+	size_t n = 0;
+	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
+		n += s->state == GW_SESSION_READY && s->pooled;
+	return n;
+}
+
 static void pool_fill_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;

@@ -16,9 +16,11 @@
  * lossless unless it is a photo itself, so text and UI on a still screen are
  * exact in the viewer (photos stay at the viewer's JPEG quality, as with
  * every VNC server: sent again lossless they cost 5-8 times the bytes,
- * measured with bench/run.sh peers). The quality never exceeds what the
- * viewer asked for: no JPEG unless it asked for a quality level, and then at
- * that level.
+ * measured with bench/run.sh peers). An update that is mostly busy goes
+ * out QUAL_BUSY_DROP below the viewer's quality (what moves is seen for a
+ * 30th of a second); a photo that went out so is sent again at the viewer's
+ * quality once still. The quality never exceeds what the viewer asked for:
+ * no JPEG unless it asked for a quality level, and then at most that level.
  *
  * Pure (no X, no libvncserver): the worker passes the framebuffer and the
  * update's rectangles; tests/unit/test_quality.c drives it with pictures.
@@ -105,7 +107,7 @@ void qual_damage(struct qual *q, const struct qual_rect *r, int64_t now)
 	for (int ty = c.y0 / QUAL_TILE; ty <= (c.y1 - 1) / QUAL_TILE; ty++)
 		for (int tx = c.x0 / QUAL_TILE; tx <= (c.x1 - 1) / QUAL_TILE; tx++) {
 			struct qual_tile *t = qual_tile_at(q, tx, ty);
-			t->refresh = false; /* new content: classified for itself */
+			t->refresh = t->requality = false; /* new content: classified for itself */
 			int64_t *last =
 			    &t->changed[(t->next + QUAL_BUSY_CHANGES - 1) % QUAL_BUSY_CHANGES];
 			if (*last != 0 && now - *last < QUAL_SAME_CHANGE_MS) {
@@ -138,10 +140,10 @@ bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r
 	return samples > 0 && edges * 100 >= samples * QUAL_PHOTO_EDGE_PCT;
 }
 
-bool qual_choose(struct qual *q, const uint8_t *fb, size_t stride, const struct qual_rect *rects,
-		 int n, int64_t now)
+enum qual_mode qual_choose(struct qual *q, const uint8_t *fb, size_t stride,
+			   const struct qual_rect *rects, int n, int64_t now)
 {
-	long lossy = 0, total = 0;
+	long lossy = 0, busy = 0, total = 0;
 	for (int i = 0; i < n; i++) {
 		struct qual_rect c;
 		if (!qual_clip(q, &rects[i], &c))
@@ -155,19 +157,37 @@ bool qual_choose(struct qual *q, const uint8_t *fb, size_t stride, const struct 
 				in.y1 = c.y1 < t.y1 ? c.y1 : t.y1;
 				long area = (long)(in.x1 - in.x0) * (in.y1 - in.y0);
 				total += area;
-				if (qual_tile_at(q, tx, ty)->refresh)
+				const struct qual_tile *tile = qual_tile_at(q, tx, ty);
+				if (tile->refresh)
 					continue; /* a still tile sent again: lossless */
-				if (qual_tile_busy(q, tx, ty, now) ||
-				    (area >= QUAL_PHOTO_MIN_AREA &&
-				     qual_photo_like(fb, stride, &in)))
+				if (tile->requality) {
+					lossy += area; /* a still photo: the viewer's quality */
+				} else if (qual_tile_busy(q, tx, ty, now)) {
 					lossy += area;
+					busy += area;
+				} else if (area >= QUAL_PHOTO_MIN_AREA &&
+					   qual_photo_like(fb, stride, &in)) {
+					lossy += area;
+				}
 			}
 	}
-	return total > 0 && lossy * 100 >= total * QUAL_LOSSY_SHARE_PCT;
+	if (total == 0 || lossy * 100 < total * QUAL_LOSSY_SHARE_PCT)
+		return QUAL_LOSSLESS;
+	return busy * 2 > lossy ? QUAL_JPEG_BUSY : QUAL_JPEG;
 }
 
-void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy, int64_t now)
+int qual_busy_quality(int asked)
 {
+	int q = asked - QUAL_BUSY_DROP;
+	if (q < QUAL_BUSY_MIN)
+		q = QUAL_BUSY_MIN;
+	return q < asked ? q : asked; /* never above what was asked */
+}
+
+void qual_sent(struct qual *q, const struct qual_rect *rects, int n, enum qual_mode mode,
+	       int64_t now)
+{
+	bool lossy = mode != QUAL_LOSSLESS;
 	if (n <= 0)
 		return;
 	if (lossy)
@@ -191,7 +211,8 @@ void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy,
 				if (lossy) {
 					tile->lossy = true;
 					tile->lossy_ms = now;
-					tile->refresh = false;
+					tile->refresh = tile->requality = false;
+					tile->reduced = mode == QUAL_JPEG_BUSY;
 				}
 			}
 	}
@@ -206,7 +227,7 @@ void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy,
 				if (tile->refresh)
 					q->refreshed_tiles++;
 				tile->lossy = false; /* all of it went out lossless */
-				tile->refresh = false;
+				tile->refresh = tile->requality = tile->reduced = false;
 			}
 		}
 }
@@ -244,15 +265,22 @@ int qual_refresh(struct qual *q, const uint8_t *fb, size_t stride, int64_t now,
 	for (int ty = 0; ty < q->rows; ty++) {
 		for (int tx = 0; tx < q->cols; tx++) {
 			struct qual_tile *t = qual_tile_at(q, tx, ty);
-			if (!t->lossy || t->refresh || now - t->lossy_ms < QUAL_STILL_MS ||
+			if (!t->lossy || t->refresh || t->requality ||
+			    now - t->lossy_ms < QUAL_STILL_MS ||
 			    now - qual_last_change(t) < QUAL_STILL_MS)
 				continue;
 			struct qual_rect r = qual_tile_rect(q, tx, ty);
+			bool lossless = true;
 			if ((long)(r.x1 - r.x0) * (r.y1 - r.y0) >= QUAL_PHOTO_MIN_AREA &&
 			    qual_photo_like(fb, stride, &r)) {
-				t->lossy = false; /* a photo: stays at the viewer's quality */
-				q->photo_tiles++;
-				continue;
+				if (!t->reduced) {
+					t->lossy =
+					    false; /* a photo: stays at the viewer's quality */
+					q->photo_tiles++;
+					continue;
+				}
+				lossless =
+				    false; /* went out at the busy quality: the viewer's now */
 			}
 			/* a run of tiles in a row: one rectangle */
 			if (n > 0 && out[n - 1].y0 == r.y0 && out[n - 1].x1 == r.x0) {
@@ -262,7 +290,10 @@ int qual_refresh(struct qual *q, const uint8_t *fb, size_t stride, int64_t now,
 					return n;
 				out[n++] = r;
 			}
-			t->refresh = true;
+			if (lossless)
+				t->refresh = true;
+			else
+				t->requality = true;
 		}
 	}
 	return n;
@@ -274,7 +305,7 @@ int qual_timeout_ms(const struct qual *q, int64_t now)
 	size_t ntiles = (size_t)q->cols * (size_t)q->rows;
 	for (size_t i = 0; i < ntiles; i++) {
 		const struct qual_tile *t = &q->tiles[i];
-		if (!t->lossy || t->refresh)
+		if (!t->lossy || t->refresh || t->requality)
 			continue;
 		int64_t due = t->lossy_ms > qual_last_change(t) ? t->lossy_ms : qual_last_change(t);
 		due += QUAL_STILL_MS;

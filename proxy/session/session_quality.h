@@ -20,6 +20,15 @@
 #define QUAL_PHOTO_ROW_STEP 4    /* every 4th row is sampled */
 #define QUAL_PHOTO_MIN_AREA 1024 /* smaller parts of a tile are never called photos */
 #define QUAL_NOT_SEEN (-1000)
+#define QUAL_BUSY_DROP 25 /* JPEG quality (1..100) below the viewer's for what moves */
+#define QUAL_BUSY_MIN 20  /* ... but not below this */
+
+/* How an update goes out. */
+enum qual_mode {
+	QUAL_LOSSLESS, /* Tight without JPEG */
+	QUAL_JPEG,     /* at the viewer's quality */
+	QUAL_JPEG_BUSY /* mostly moving: QUAL_BUSY_DROP below it (qual_busy_quality()) */
+};
 
 /* x1, y1 exclusive */
 struct qual_rect {
@@ -31,6 +40,8 @@ struct qual_tile {
 	uint8_t next;                       /* the ring's oldest slot */
 	bool lossy;                         /* the viewer's picture of it may be inexact */
 	bool refresh;                       /* marked again to go out lossless */
+	bool reduced;                       /* went out at the busy quality */
+	bool requality;                     /* a photo marked again for the viewer's quality */
 	int64_t lossy_ms;                   /* when it last went out lossy */
 };
 
@@ -60,26 +71,32 @@ bool qual_tile_busy(const struct qual *q, int tx, int ty, int64_t now);
 bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r);
 
 /*
- * Whether an update of these rectangles (disjoint, as a region's) should
- * be lossy: QUAL_LOSSY_SHARE_PCT of its area busy or photo-like, tiles
- * being refreshed counting as lossless.
+ * How an update of these rectangles (disjoint, as a region's) should go
+ * out: JPEG when QUAL_LOSSY_SHARE_PCT of its area is busy or photo-like
+ * (tiles being refreshed count as lossless), at the busy quality when most
+ * of that is busy; else lossless.
  */
-bool qual_choose(struct qual *q, const uint8_t *fb, size_t stride, const struct qual_rect *rects,
-		 int n, int64_t now);
+enum qual_mode qual_choose(struct qual *q, const uint8_t *fb, size_t stride,
+			   const struct qual_rect *rects, int n, int64_t now);
 
-/* The update went out lossy or lossless: tiles it covered wholly
-   losslessly are exact now; tiles it touched lossily are lossy. */
-void qual_sent(struct qual *q, const struct qual_rect *rects, int n, bool lossy, int64_t now);
+/* The JPEG quality for a busy update when the viewer asked for asked (1..100). */
+int qual_busy_quality(int asked);
+
+/* The update went out so: tiles it covered wholly losslessly are exact now;
+   tiles it touched lossily are lossy (reduced at the busy quality). */
+void qual_sent(struct qual *q, const struct qual_rect *rects, int n, enum qual_mode mode,
+	       int64_t now);
 
 /* dst was copied (CopyRect) from the rows shift further down (new row r ==
    old row r + shift): what was lossy moves with it. */
 void qual_scroll(struct qual *q, const struct qual_rect *dst, int shift);
 
 /*
- * Lossy tiles unchanged for QUAL_STILL_MS and not photo-like in fb (the
- * picture the viewer is sent from): at most max rectangles (runs of tiles
- * in a row) into out, for the caller to mark as modified; they go out
- * lossless. Photo-like ones are left as they are. Returns how many.
+ * Lossy tiles unchanged for QUAL_STILL_MS: at most max rectangles (runs of
+ * tiles in a row) into out, for the caller to mark as modified. Those not
+ * photo-like in fb (the picture the viewer is sent from) go out lossless;
+ * photo-like ones sent at the busy quality go out at the viewer's; other
+ * photo-like ones are left as they are. Returns how many.
  */
 int qual_refresh(struct qual *q, const uint8_t *fb, size_t stride, int64_t now,
 		 struct qual_rect *out, int max);

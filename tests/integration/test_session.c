@@ -544,6 +544,13 @@ IT_TEST(session, a_login_takes_a_prestarted_browser)
 		  "the admin API lists the pre-started session as someone's");
 	IT_ASSERT(it_audit_count("session_start", NULL) == 0,
 		  "a session_start was audited before any login");
+	static struct it_http hz;
+	it_admin("GET", "/healthz", NULL, NULL, &hz);
+	json_t *h = json_loads(hz.body, 0, NULL);
+	IT_ASSERT(hz.status == 200 && json_integer_value(json_object_get(h, "sessions")) == 0 &&
+		      json_integer_value(json_object_get(h, "prestarted")) == 1,
+		  "GET /healthz: %d %s, want 0 sessions and 1 pre-started", hz.status, hz.body);
+	json_decref(h);
 
 	struct pgc_conn *c = it_open_page("t9-aoi", 1280, 800, &r);
 	rec = it_audit_wait(c, 10, 1, NULL, "session_start", "user", "t9-aoi", NULL);

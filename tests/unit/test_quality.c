@@ -85,22 +85,22 @@ Test(quality, a_text_update_goes_lossless_a_photo_update_lossy)
 {
 	struct qual_rect all = { 0, 0, W, H };
 	draw_text(&all);
-	cr_assert_not(qual_choose(&q, fb, STRIDE, &all, 1, 1000));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &all, 1, 1000), QUAL_LOSSLESS);
 	struct qual_rect pic = { 0, 0, 256, 192 }; /* 3/5 of the screen */
 	draw_photo(&pic, 3);
-	cr_assert(qual_choose(&q, fb, STRIDE, &all, 1, 1000));
+	cr_assert_neq(qual_choose(&q, fb, STRIDE, &all, 1, 1000), QUAL_LOSSLESS);
 	/* a small photo in a big text update: lossless */
 	draw_text(&all);
 	struct qual_rect small = { 0, 0, 64, 64 };
 	draw_photo(&small, 5);
-	cr_assert_not(qual_choose(&q, fb, STRIDE, &all, 1, 1000));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &all, 1, 1000), QUAL_LOSSLESS);
 	/* the same photo alone is a lossy update */
-	cr_assert(qual_choose(&q, fb, STRIDE, &small, 1, 1000));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &small, 1, 1000), QUAL_JPEG, "a still photo");
 	/* parts of a tile under QUAL_PHOTO_MIN_AREA are never called photos */
 	struct qual_rect sliver = { 0, 0, 64, 8 };
-	cr_assert_not(qual_choose(&q, fb, STRIDE, &sliver, 1, 1000));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &sliver, 1, 1000), QUAL_LOSSLESS);
 	/* nothing to send: not lossy */
-	cr_assert_not(qual_choose(&q, fb, STRIDE, NULL, 0, 1000));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, NULL, 0, 1000), QUAL_LOSSLESS);
 }
 
 Test(quality, an_area_changing_often_is_busy_and_goes_lossy)
@@ -111,11 +111,11 @@ Test(quality, an_area_changing_often_is_busy_and_goes_lossy)
 	for (int i = 0; i < QUAL_BUSY_CHANGES - 1; i++, t += 33)
 		qual_damage(&q, &anim, t);
 	cr_assert_not(qual_tile_busy(&q, 1, 1, t));
-	cr_assert_not(qual_choose(&q, fb, STRIDE, &anim, 1, t));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &anim, 1, t), QUAL_LOSSLESS);
 	qual_damage(&q, &anim, t);
 	cr_assert(qual_tile_busy(&q, 1, 1, t));
 	cr_assert_not(qual_tile_busy(&q, 0, 0, t), "a tile that did not change");
-	cr_assert(qual_choose(&q, fb, STRIDE, &anim, 1, t));
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &anim, 1, t), QUAL_JPEG_BUSY);
 	/* a second later it is not busy any more */
 	cr_assert_not(qual_tile_busy(&q, 1, 1, t + QUAL_BUSY_MS + 200));
 	/* a key a second (typing) never makes a tile busy */
@@ -137,8 +137,8 @@ Test(quality, text_that_went_out_lossy_goes_out_again_lossless_once_still)
 	draw_text(&all);
 	draw_photo(&pic, 11);
 	qual_damage(&q, &upd, 1000);
-	cr_assert(qual_choose(&q, fb, STRIDE, &upd, 1, 1000));
-	qual_sent(&q, &upd, 1, true, 1000);
+	cr_assert_neq(qual_choose(&q, fb, STRIDE, &upd, 1, 1000), QUAL_LOSSLESS);
+	qual_sent(&q, &upd, 1, QUAL_JPEG, 1000);
 	cr_assert_eq(q.lossy_updates, 1);
 	struct qual_rect out[8];
 	cr_assert_eq(qual_timeout_ms(&q, 1000), QUAL_STILL_MS);
@@ -158,8 +158,8 @@ Test(quality, text_that_went_out_lossy_goes_out_again_lossless_once_still)
 	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 1600, out, 8), 0, "marked once");
 	cr_assert_eq(qual_timeout_ms(&q, 1600), -1, "nothing waits while the refresh is out");
 	/* the refresh update goes lossless */
-	cr_assert_not(qual_choose(&q, fb, STRIDE, out, n, 1600));
-	qual_sent(&q, out, n, false, 1600);
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, out, n, 1600), QUAL_LOSSLESS);
+	qual_sent(&q, out, n, QUAL_LOSSLESS, 1600);
 	cr_assert_eq(q.refreshed_tiles, 1);
 	cr_assert_eq(qual_timeout_ms(&q, 1600), -1, "nothing lossy any more");
 	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 9000, out, 8), 0);
@@ -170,7 +170,7 @@ Test(quality, a_run_of_tiles_is_one_rectangle)
 	/* text on all of the screen went out lossy (a busy update, say) */
 	struct qual_rect all = { 0, 0, W, H }, row = { 0, 64, W, 128 };
 	draw_text(&all);
-	qual_sent(&q, &row, 1, true, 100);
+	qual_sent(&q, &row, 1, QUAL_JPEG, 100);
 	struct qual_rect out[8];
 	int n = qual_refresh(&q, fb, STRIDE, 100 + QUAL_STILL_MS, out, 8);
 	cr_assert_eq(n, 1);
@@ -183,22 +183,22 @@ Test(quality, a_run_of_tiles_is_one_rectangle)
 Test(quality, a_lossless_update_that_covers_part_of_a_tile_leaves_it_lossy)
 {
 	struct qual_rect tile = { 0, 0, 64, 64 }, half = { 0, 0, 64, 32 }, rest = { 0, 32, 64, 64 };
-	qual_sent(&q, &tile, 1, true, 100);
-	qual_sent(&q, &half, 1, false, 200);
+	qual_sent(&q, &tile, 1, QUAL_JPEG, 100);
+	qual_sent(&q, &half, 1, QUAL_LOSSLESS, 200);
 	struct qual_rect out[4];
 	cr_assert_eq(qual_refresh(&q, fb, STRIDE, 100 + QUAL_STILL_MS, out, 4), 1);
 	/* both halves in one update (disjoint rectangles) cover it */
 	struct qual_rect both[2] = { half, rest };
-	qual_sent(&q, both, 2, false, 500);
+	qual_sent(&q, both, 2, QUAL_LOSSLESS, 500);
 	cr_assert_eq(qual_timeout_ms(&q, 500), -1);
 	/* edge tiles are clipped to the screen: 320 x 256 has none partial, so a
 	   screen of 300 x 250 checks the clipped size */
 	struct qual small;
 	cr_assert_eq(qual_init(&small, 300, 250), 0);
 	struct qual_rect corner = { 256, 192, 300, 250 };
-	qual_sent(&small, &corner, 1, true, 100);
+	qual_sent(&small, &corner, 1, QUAL_JPEG, 100);
 	cr_assert_eq(qual_timeout_ms(&small, 100), QUAL_STILL_MS);
-	qual_sent(&small, &corner, 1, false, 200);
+	qual_sent(&small, &corner, 1, QUAL_LOSSLESS, 200);
 	cr_assert_eq(qual_timeout_ms(&small, 200), -1);
 	qual_free(&small);
 }
@@ -207,7 +207,7 @@ Test(quality, a_scroll_moves_what_is_lossy)
 {
 	/* tile row 2 (y 128..191) lossy in column 1 */
 	struct qual_rect t = { 64, 128, 128, 192 };
-	qual_sent(&q, &t, 1, true, 100);
+	qual_sent(&q, &t, 1, QUAL_JPEG, 100);
 	/* Page_Down by 64: rows 0..191 now show what was at 64..255 */
 	struct qual_rect dst = { 0, 0, W, 192 };
 	qual_scroll(&q, &dst, 64);
@@ -221,7 +221,7 @@ Test(quality, a_scroll_moves_what_is_lossy)
 	/* a shift that is not a multiple of the tile: both tiles it spans */
 	struct qual q2;
 	cr_assert_eq(qual_init(&q2, W, H), 0);
-	qual_sent(&q2, &t, 1, true, 100);
+	qual_sent(&q2, &t, 1, QUAL_JPEG, 100);
 	qual_scroll(&q2, &dst, 100); /* rows 28..91 show 128..191 */
 	n = qual_refresh(&q2, fb, STRIDE, 100 + QUAL_STILL_MS, out, 8);
 	cr_assert_eq(n, 2);
@@ -251,6 +251,37 @@ Test(quality, damage_outside_the_screen_is_ignored)
 	for (int ty = 0; ty < q.rows; ty++)
 		for (int tx = 0; tx < q.cols; tx++)
 			cr_assert_not(qual_tile_busy(&q, tx, ty, 400));
-	qual_sent(&q, &off, 1, true, 100);
+	qual_sent(&q, &off, 1, QUAL_JPEG, 100);
 	cr_assert_eq(qual_timeout_ms(&q, 100), -1);
+}
+
+Test(quality, what_moved_goes_out_below_the_asked_quality_then_at_it_once_still)
+{
+	/* the quality for what moves: 25 below the viewer's, never above it */
+	cr_assert_eq(qual_busy_quality(77), 52);
+	cr_assert_eq(qual_busy_quality(30), QUAL_BUSY_MIN);
+	cr_assert_eq(qual_busy_quality(15), 15);
+	/* a video in tile (1,1): photo-like and changing 30 times a second */
+	struct qual_rect all = { 0, 0, W, H }, vid = { 64, 64, 128, 128 };
+	draw_text(&all);
+	draw_photo(&vid, 21);
+	int64_t t = 5000;
+	for (int i = 0; i < QUAL_BUSY_CHANGES; i++, t += 33)
+		qual_damage(&q, &vid, t);
+	t -= 33;
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, &vid, 1, t), QUAL_JPEG_BUSY);
+	qual_sent(&q, &vid, 1, QUAL_JPEG_BUSY, t);
+	/* it stops: the last frame goes out again, at the viewer's quality */
+	struct qual_rect out[4];
+	int n = qual_refresh(&q, fb, STRIDE, t + QUAL_STILL_MS, out, 4);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(out[0].x0, 64);
+	cr_assert_eq(out[0].y0, 64);
+	cr_assert_eq(qual_choose(&q, fb, STRIDE, out, n, t + QUAL_STILL_MS + 1000), QUAL_JPEG,
+		     "a still photo goes out at the viewer's quality, not lossless");
+	qual_sent(&q, out, n, QUAL_JPEG, t + QUAL_STILL_MS + 1000);
+	/* and then it is left as it is */
+	cr_assert_eq(qual_refresh(&q, fb, STRIDE, t + 2 * QUAL_STILL_MS + 1000, out, 4), 0);
+	cr_assert_eq(q.photo_tiles, 1);
+	cr_assert_eq(qual_timeout_ms(&q, t + 3000), -1);
 }
