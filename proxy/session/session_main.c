@@ -272,15 +272,19 @@ static void worker_display_hook(rfbClientPtr cl)
 	sraRgnDestroy(region);
 	int64_t now = qual_now_ms();
 	/* without memory to look, the viewer's quality (a still tile is not marked exact) */
-	bool lossy = rects == NULL ||
-	    qual_choose(q, (const uint8_t *)cl->screen->frameBuffer,
-			(size_t)cl->screen->paddedWidthInBytes, rects, got, now);
-	cl->turboQualityLevel = lossy ? asked : -1;
+	enum qual_mode mode = QUAL_JPEG;
+	if (rects != NULL)
+		mode = qual_choose(q, (const uint8_t *)cl->screen->frameBuffer,
+				   (size_t)cl->screen->paddedWidthInBytes, rects, got, now);
+	bool lossy = mode != QUAL_LOSSLESS;
+	cl->turboQualityLevel = !lossy ? -1
+	    : mode == QUAL_JPEG_BUSY   ? qual_busy_quality(asked)
+				       : asked;
 	/* libvncserver's Tight lowers the compression level to 1 for a lossless
 	   update and keeps it there; with JPEG, 2 (what it makes of the viewer's 3) */
 	cl->tightCompressLevel = lossy ? 2 : 1;
 	if (rects != NULL)
-		qual_sent(q, rects, got, lossy, now);
+		qual_sent(q, rects, got, mode, now);
 	free(rects);
 }
 
