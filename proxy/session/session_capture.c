@@ -426,9 +426,10 @@ void capture_close(struct capture *c)
 		log_info("%lu scrolled blocks were sent as CopyRect", c->scrolls);
 	if (c->qual.lossy_updates > 0)
 		log_info("updates: %lu lossless, %lu with JPEG; %lu tiles sent again lossless "
-			 "once still, %lu photo tiles left at the viewer's quality",
+			 "once still, %lu photo tiles left at the viewer's quality, %lu updates "
+			 "split in two",
 			 c->qual.lossless_updates, c->qual.lossy_updates, c->qual.refreshed_tiles,
-			 c->qual.photo_tiles);
+			 c->qual.photo_tiles, c->qual.splits);
 	scroll_free(&c->scroll);
 	qual_free(&c->qual);
 	if (c->fb_map != NULL)

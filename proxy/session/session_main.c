@@ -246,10 +246,38 @@ static void worker_client_gone(rfbClientPtr cl)
 		input_release_all(&worker_current->input);
 }
 
+/* The rectangles of what the next update of cl sends (its modified and requested
+   region): a calloc'd array (NULL if none or no memory) and their number. */
+static struct qual_rect *worker_update_rects(rfbClientPtr cl, int *got)
+{
+	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
+	sraRgnAnd(region, cl->requestedRegion);
+	int n = (int)sraRgnCountRects(region);
+	struct qual_rect *rects = n > 0 ? calloc((size_t)n, sizeof *rects) : NULL;
+	*got = 0;
+	if (rects != NULL) {
+		sraRectangleIterator *it = sraRgnGetIterator(region);
+		sraRect r;
+		while (*got < n && sraRgnIteratorNext(it, &r))
+			rects[(*got)++] = (struct qual_rect){ r.x1, r.y1, r.x2, r.y2 };
+		sraRgnReleaseIterator(it);
+	}
+	sraRgnDestroy(region);
+	return rects;
+}
+
+/* The part of a mixed update held back for the next one (worker_display_done()). */
+static sraRegionPtr worker_deferred;
+
 /*
  * Before each framebuffer update (libvncserver passes cl->modifiedRegion as
- * the update's region): lossless, or JPEG at the quality the viewer asked
- * for, as session_quality.c decides for the update's rectangles.
+ * the update's region, and copies it only after this hook): lossless, or
+ * JPEG at the quality the viewer asked for (lower for what moves), as
+ * session_quality.c decides for the update's pieces. An update with both
+ * goes out in two: this one takes one kind, the other kind is taken out of
+ * cl->modifiedRegion and put back after the update (worker_display_done()),
+ * so the next update request gets it; the text part goes first, then the
+ * two take turns, so that neither waits behind the other for long.
  */
 static void worker_display_hook(rfbClientPtr cl)
 {
@@ -257,25 +285,51 @@ static void worker_display_hook(rfbClientPtr cl)
 	int asked = qual_asked(q, cl->tightQualityLevel, cl->turboQualityLevel);
 	if (asked < 0)
 		return; /* no JPEG asked for: libvncserver sends lossless anyway */
-	sraRegionPtr region = sraRgnCreateRgn(cl->modifiedRegion);
-	sraRgnAnd(region, cl->requestedRegion);
-	int n = (int)sraRgnCountRects(region);
-	struct qual_rect *rects = n > 0 ? calloc((size_t)n, sizeof *rects) : NULL;
 	int got = 0;
-	if (rects != NULL) {
-		sraRectangleIterator *it = sraRgnGetIterator(region);
-		sraRect r;
-		while (got < n && sraRgnIteratorNext(it, &r))
-			rects[got++] = (struct qual_rect){ r.x1, r.y1, r.x2, r.y2 };
-		sraRgnReleaseIterator(it);
-	}
-	sraRgnDestroy(region);
+	struct qual_rect *rects = worker_update_rects(cl, &got);
 	int64_t now = qual_now_ms();
+	const uint8_t *fb = (const uint8_t *)cl->screen->frameBuffer;
+	size_t stride = (size_t)cl->screen->paddedWidthInBytes;
 	/* without memory to look, the viewer's quality (a still tile is not marked exact) */
 	enum qual_mode mode = QUAL_JPEG;
-	if (rects != NULL)
-		mode = qual_choose(q, (const uint8_t *)cl->screen->frameBuffer,
-				   (size_t)cl->screen->paddedWidthInBytes, rects, got, now);
+	int max = got * 4 + q->cols * q->rows;
+	struct qual_rect *pieces = rects != NULL ? calloc((size_t)max, sizeof *pieces) : NULL;
+	if (pieces != NULL) {
+		struct qual_split sp;
+		int np = qual_split(q, fb, stride, rects, got, now, pieces, max, &sp);
+		enum qual_mode lossy_mode = sp.busy * 2 > sp.lossy ? QUAL_JPEG_BUSY : QUAL_JPEG;
+		if (sp.lossy == 0) {
+			mode = QUAL_LOSSLESS;
+			q->deferred_lossy = false;
+		} else if (sp.lossy == sp.total || !sp.complete || worker_deferred != NULL) {
+			mode = lossy_mode;
+			q->deferred_lossy = false;
+		} else {
+			sraRegionPtr lossy_rgn = sraRgnCreate();
+			for (int i = 0; i < np; i++) {
+				sraRegionPtr p = sraRgnCreateRect(pieces[i].x0, pieces[i].y0,
+								  pieces[i].x1, pieces[i].y1);
+				sraRgnOr(lossy_rgn, p);
+				sraRgnDestroy(p);
+			}
+			if (!q->deferred_lossy) {
+				worker_deferred = lossy_rgn; /* the text now, the rest next */
+				mode = QUAL_LOSSLESS;
+			} else {
+				worker_deferred = sraRgnCreateRgn(cl->modifiedRegion);
+				sraRgnAnd(worker_deferred, cl->requestedRegion);
+				sraRgnSubtract(worker_deferred, lossy_rgn);
+				sraRgnDestroy(lossy_rgn);
+				mode = lossy_mode;
+			}
+			q->deferred_lossy = !q->deferred_lossy;
+			q->splits++;
+			sraRgnSubtract(cl->modifiedRegion, worker_deferred);
+			free(rects);
+			rects = worker_update_rects(cl, &got);
+		}
+		free(pieces);
+	}
 	bool lossy = mode != QUAL_LOSSLESS;
 	cl->turboQualityLevel = !lossy ? -1
 	    : mode == QUAL_JPEG_BUSY   ? qual_busy_quality(asked)
@@ -286,6 +340,17 @@ static void worker_display_hook(rfbClientPtr cl)
 	if (rects != NULL)
 		qual_sent(q, rects, got, mode, now);
 	free(rects);
+}
+
+/* After each framebuffer update: what a split held back is modified again. */
+static void worker_display_done(rfbClientPtr cl, int result)
+{
+	(void)result;
+	if (worker_deferred == NULL)
+		return;
+	sraRgnOr(cl->modifiedRegion, worker_deferred);
+	sraRgnDestroy(worker_deferred);
+	worker_deferred = NULL;
 }
 
 /*
@@ -365,6 +430,7 @@ static int worker_vnc_init(struct worker *s)
 	s->screen->ptrAddEvent = worker_ptr;
 	s->screen->newClientHook = worker_new_client;
 	s->screen->displayHook = worker_display_hook;
+	s->screen->displayFinishedHook = worker_display_done;
 	/*
 	 * libvncserver calls setXCutText without a NULL check (a NULL here
 	 * crashed the worker on the first ClientCutText), so the clipboard is

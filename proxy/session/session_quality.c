@@ -143,7 +143,19 @@ bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r
 enum qual_mode qual_choose(struct qual *q, const uint8_t *fb, size_t stride,
 			   const struct qual_rect *rects, int n, int64_t now)
 {
+	struct qual_split sp;
+	qual_split(q, fb, stride, rects, n, now, NULL, 0, &sp);
+	if (sp.total == 0 || sp.lossy * 100 < sp.total * QUAL_LOSSY_SHARE_PCT)
+		return QUAL_LOSSLESS;
+	return sp.busy * 2 > sp.lossy ? QUAL_JPEG_BUSY : QUAL_JPEG;
+}
+
+int qual_split(struct qual *q, const uint8_t *fb, size_t stride, const struct qual_rect *rects,
+	       int n, int64_t now, struct qual_rect *pieces, int max, struct qual_split *sp)
+{
 	long lossy = 0, busy = 0, total = 0;
+	int npieces = 0;
+	bool complete = true;
 	for (int i = 0; i < n; i++) {
 		struct qual_rect c;
 		if (!qual_clip(q, &rects[i], &c))
@@ -160,20 +172,32 @@ enum qual_mode qual_choose(struct qual *q, const uint8_t *fb, size_t stride,
 				const struct qual_tile *tile = qual_tile_at(q, tx, ty);
 				if (tile->refresh)
 					continue; /* a still tile sent again: lossless */
+				bool is_busy = false, is_lossy = true;
 				if (tile->requality) {
-					lossy += area; /* a still photo: the viewer's quality */
+					/* a still photo: the viewer's quality */
 				} else if (qual_tile_busy(q, tx, ty, now)) {
-					lossy += area;
-					busy += area;
-				} else if (area >= QUAL_PHOTO_MIN_AREA &&
-					   qual_photo_like(fb, stride, &in)) {
-					lossy += area;
+					is_busy = true;
+				} else if (area < QUAL_PHOTO_MIN_AREA ||
+					   !qual_photo_like(fb, stride, &in)) {
+					is_lossy = false;
 				}
+				if (!is_lossy)
+					continue;
+				lossy += area;
+				busy += is_busy ? area : 0;
+				if (pieces == NULL)
+					continue;
+				if (npieces == max)
+					complete = false;
+				else
+					pieces[npieces++] = in;
 			}
 	}
-	if (total == 0 || lossy * 100 < total * QUAL_LOSSY_SHARE_PCT)
-		return QUAL_LOSSLESS;
-	return busy * 2 > lossy ? QUAL_JPEG_BUSY : QUAL_JPEG;
+	sp->lossy = lossy;
+	sp->busy = busy;
+	sp->total = total;
+	sp->complete = complete;
+	return npieces;
 }
 
 int qual_busy_quality(int asked)

@@ -53,6 +53,8 @@ struct qual {
 	int asked_turbo; /* the JPEG quality libvncserver made of it, -1 none */
 	unsigned long lossy_updates, lossless_updates, refreshed_tiles;
 	unsigned long photo_tiles; /* lossy, still, and left so: photos */
+	unsigned long splits;      /* mixed updates sent in two parts */
+	bool deferred_lossy;       /* the last mixed update sent its lossless part first */
 };
 
 int64_t qual_now_ms(void);
@@ -78,6 +80,20 @@ bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r
  */
 enum qual_mode qual_choose(struct qual *q, const uint8_t *fb, size_t stride,
 			   const struct qual_rect *rects, int n, int64_t now);
+
+/* What qual_split() found in an update's rectangles (areas in pixels). */
+struct qual_split {
+	long lossy, busy, total;
+	bool complete; /* every lossy piece fit into pieces */
+};
+
+/*
+ * The parts (each within one tile) of rects that should go out lossy:
+ * busy, photo-like, or a still photo to send at the viewer's quality; at
+ * most max into pieces (may be NULL: only the figures). Returns how many.
+ */
+int qual_split(struct qual *q, const uint8_t *fb, size_t stride, const struct qual_rect *rects,
+	       int n, int64_t now, struct qual_rect *pieces, int max, struct qual_split *sp);
 
 /* The JPEG quality for a busy update when the viewer asked for asked (1..100). */
 int qual_busy_quality(int asked);
