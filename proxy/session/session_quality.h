@@ -16,7 +16,7 @@
 #define QUAL_SAME_CHANGE_MS 8    /* changes closer than this count as one */
 #define QUAL_STILL_MS 300        /* lossy and unchanged this long: sent again, lossless */
 #define QUAL_LOSSY_SHARE_PCT 25  /* of an update's area photo-like or busy: JPEG */
-#define QUAL_PHOTO_EDGE_PCT 60   /* sampled pixels differing from their left neighbour */
+#define QUAL_PHOTO_EDGE_PCT 40   /* sampled pixels differing from their left neighbour */
 #define QUAL_PHOTO_ROW_STEP 4    /* every 4th row is sampled */
 #define QUAL_PHOTO_MIN_AREA 1024 /* smaller parts of a tile are never called photos */
 #define QUAL_NOT_SEEN (-1000)
