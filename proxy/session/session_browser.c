@@ -228,7 +228,8 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 	   (--disable-lcd-text changed nothing: Xvfb's text is grayscale already) */
 	argv[n++] = "--disable-smooth-scrolling";
 	argv[n++] =
-	    "--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints";
+	    "--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,"
+	    "SpareRendererForSitePerProcess";
 	argv[n++] = "--lang=ja";
 	argv[n++] = "--window-position=0,0";
 	argv[n++] = window_size;
