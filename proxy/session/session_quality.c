@@ -88,6 +88,14 @@ static struct qual_rect qual_tile_rect(const struct qual *q, int tx, int ty)
 	return t;
 }
 
+/* The part of c (clipped to the screen) in tile (tx, ty). */
+static struct qual_rect qual_piece(const struct qual *q, const struct qual_rect *c, int tx, int ty)
+{
+	struct qual_rect t = qual_tile_rect(q, tx, ty);
+	return (struct qual_rect){ c->x0 > t.x0 ? c->x0 : t.x0, c->y0 > t.y0 ? c->y0 : t.y0,
+				   c->x1 < t.x1 ? c->x1 : t.x1, c->y1 < t.y1 ? c->y1 : t.y1 };
+}
+
 static struct qual_tile *qual_tile_at(struct qual *q, int tx, int ty)
 {
 	return &q->tiles[(size_t)ty * (size_t)q->cols + (size_t)tx];
@@ -162,11 +170,7 @@ int qual_split(struct qual *q, const uint8_t *fb, size_t stride, const struct qu
 			continue;
 		for (int ty = c.y0 / QUAL_TILE; ty <= (c.y1 - 1) / QUAL_TILE; ty++)
 			for (int tx = c.x0 / QUAL_TILE; tx <= (c.x1 - 1) / QUAL_TILE; tx++) {
-				struct qual_rect t = qual_tile_rect(q, tx, ty), in;
-				in.x0 = c.x0 > t.x0 ? c.x0 : t.x0;
-				in.y0 = c.y0 > t.y0 ? c.y0 : t.y0;
-				in.x1 = c.x1 < t.x1 ? c.x1 : t.x1;
-				in.y1 = c.y1 < t.y1 ? c.y1 : t.y1;
+				struct qual_rect in = qual_piece(q, &c, tx, ty);
 				long area = (long)(in.x1 - in.x0) * (in.y1 - in.y0);
 				total += area;
 				const struct qual_tile *tile = qual_tile_at(q, tx, ty);
@@ -227,10 +231,10 @@ void qual_sent(struct qual *q, const struct qual_rect *rects, int n, enum qual_m
 			continue;
 		for (int ty = c.y0 / QUAL_TILE; ty <= (c.y1 - 1) / QUAL_TILE; ty++)
 			for (int tx = c.x0 / QUAL_TILE; tx <= (c.x1 - 1) / QUAL_TILE; tx++) {
-				struct qual_rect t = qual_tile_rect(q, tx, ty);
-				int w = (c.x1 < t.x1 ? c.x1 : t.x1) - (c.x0 > t.x0 ? c.x0 : t.x0);
-				int h = (c.y1 < t.y1 ? c.y1 : t.y1) - (c.y0 > t.y0 ? c.y0 : t.y0);
-				covered[(size_t)ty * (size_t)q->cols + (size_t)tx] += w * h;
+				struct qual_rect in = qual_piece(q, &c, tx, ty);
+				covered[(size_t)ty * (size_t)q->cols + (size_t)tx] += (in.x1 -
+										       in.x0) *
+				    (in.y1 - in.y0);
 				struct qual_tile *tile = qual_tile_at(q, tx, ty);
 				if (lossy) {
 					tile->lossy = true;

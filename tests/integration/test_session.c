@@ -259,6 +259,38 @@ static void sc_dump(const char *name, const uint8_t *fb, int w, int h)
 }
 
 /*
+ * Pictures a and b (w x h, 32 bpp) compared: pixels that differ outside the
+ * box [bx0, bx1) x [by0, by1) (an empty box: everywhere) into *differ, the
+ * first of them into *first (-1: none); within the box the PSNR (dB, 99
+ * for identical), returned. On a difference both are kept as PPMs.
+ */
+static double sc_compare(const uint8_t *a, const uint8_t *b, int w, int h, int bx0, int by0,
+			 int bx1, int by1, long *differ, long *first)
+{
+	double sq = 0;
+	long inside = 0;
+	*differ = 0;
+	*first = -1;
+	for (size_t i = 0; i < (size_t)w * (size_t)h * 4; i += 4) {
+		int x = (int)(i / 4 % (size_t)w), y = (int)(i / 4 / (size_t)w);
+		if (x >= bx0 && x < bx1 && y >= by0 && y < by1) {
+			for (int k = 0; k < 3; k++)
+				sq += (double)(a[i + k] - b[i + k]) * (a[i + k] - b[i + k]);
+			inside += 3;
+		} else if (memcmp(a + i, b + i, 3) != 0) {
+			if (*first < 0)
+				*first = (long)(i / 4);
+			(*differ)++;
+		}
+	}
+	if (*differ != 0) {
+		sc_dump("seen", a, w, h);
+		sc_dump("reference", b, w, h);
+	}
+	return sq == 0 ? 99 : 10 * log10(255.0 * 255.0 / (sq / (double)inside));
+}
+
+/*
  * 7. Scrolling is sent as CopyRect (the block that moved) plus the strip that
  * came into view, and the picture the viewer builds from them is the one a
  * full refresh of the screen gives.
@@ -322,17 +354,9 @@ IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
 	IT_ASSERT(SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height, FALSE),
 		  "cannot ask for a full update");
 	IT_ASSERT(sc_settle(c, 1000, 30), "no full update");
-	long differ = 0, first = -1;
-	for (size_t i = 0; i < len; i += 4)
-		if (memcmp(scrolled + i, (uint8_t *)cl->frameBuffer + i, 3) != 0) {
-			if (first < 0)
-				first = (long)(i / 4);
-			differ++;
-		}
-	if (differ != 0) {
-		sc_dump("scrolled", scrolled, cl->width, cl->height);
-		sc_dump("refreshed", (const uint8_t *)cl->frameBuffer, cl->width, cl->height);
-	}
+	long differ, first;
+	sc_compare(scrolled, (const uint8_t *)cl->frameBuffer, cl->width, cl->height, 0, 0, 0, 0,
+		   &differ, &first);
 	IT_ASSERT(differ == 0,
 		  "%ld pixels of the scrolled picture differ from a full refresh (the first at "
 		  "%ld,%ld)",
@@ -394,28 +418,11 @@ IT_TEST(capture, jpeg_areas_are_exact_once_still)
 	int py0 = it_page_to_screen_y(&r, SC_PHOTO_Y) / 64 * 64;
 	int px1 = (it_page_to_screen_x(&r, SC_PHOTO_X + SC_PHOTO_W) + 63) / 64 * 64;
 	int py1 = (it_page_to_screen_y(&r, SC_PHOTO_Y + SC_PHOTO_H) + 63) / 64 * 64;
-	long differ = 0, first = -1, inside = 0;
-	double sq = 0;
-	for (size_t i = 0; i < len; i += 4) {
-		int x = (int)(i / 4 % (size_t)cl->width), y = (int)(i / 4 / (size_t)cl->width);
-		const uint8_t *a = seen + i, *b = (const uint8_t *)cl->frameBuffer + i;
-		if (x >= px0 && x < px1 && y >= py0 && y < py1) {
-			for (int k = 0; k < 3; k++)
-				sq += (double)(a[k] - b[k]) * (a[k] - b[k]);
-			inside += 3;
-		} else if (memcmp(a, b, 3) != 0) {
-			if (first < 0)
-				first = (long)(i / 4);
-			differ++;
-		}
-	}
-	double psnr = sq == 0 ? 99 : 10 * log10(255.0 * 255.0 / (sq / (double)inside));
+	long differ, first;
+	double psnr = sc_compare(seen, (const uint8_t *)cl->frameBuffer, cl->width, cl->height, px0,
+				 py0, px1, py1, &differ, &first);
 	fprintf(stderr, "[%s] photo tiles %d,%d..%d,%d: %.1f dB; outside them %ld pixels differ\n",
 		it.test_name, px0, py0, px1, py1, psnr, differ);
-	if (differ != 0) {
-		sc_dump("seen", seen, cl->width, cl->height);
-		sc_dump("lossless", (const uint8_t *)cl->frameBuffer, cl->width, cl->height);
-	}
 	IT_ASSERT(differ == 0,
 		  "%ld pixels outside the photo differ from a lossless picture (the first at "
 		  "%ld,%ld): what went out as JPEG with the photo was not sent again lossless",
