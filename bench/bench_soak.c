@@ -330,38 +330,19 @@ static pid_t soak_sessions_parent(void)
 	return (pid_t)ppid;
 }
 
-/* The session workers (one per session). */
+/* The session workers (one per session): pixelgate-session, children of the
+   gateway's privileged parent. */
 static int gateway_children(void)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
+	struct bench_proc *v = NULL;
+	size_t n = bench_proc_scan(&v);
+	pid_t parent = soak_sessions_parent();
+	int workers = 0;
 
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		char path[64], buf[512];
-		int pid = atoi(e->d_name), ppid;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		size_t len = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		const char *p = strrchr(buf, ')');
-		/* workers: pixelgate-session, children of the gateway's privileged parent */
-		const char *lp = strchr(buf, '(');
-		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 &&
-		    ppid == (int)soak_sessions_parent() && lp != NULL &&
-		    strncmp(lp + 1, "pixelgate-sess", 14) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
+	for (size_t i = 0; i < n; i++)
+		workers += v[i].ppid == parent && bench_proc_is(&v[i], "pixelgate-sess");
+	free(v);
+	return workers;
 }
 
 /*
