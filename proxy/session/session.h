@@ -115,8 +115,28 @@ void capture_refresh_lossy(struct capture *c, int64_t now);
 void capture_close(struct capture *c);
 
 /* Input injection (session_input.c). */
-#define INPUT_SPARE_KEYCODES 8
-#define INPUT_BLOCKED_HELD 8 /* blocked keys held down at once (their releases are dropped) */
+/* Keycodes without a keysym put to use for characters without a key. */
+#define INPUT_SPARE_KEYCODES 64
+/* Blocked keys held down at once (their releases are dropped). */
+#define INPUT_BLOCKED_HELD 8
+/* Input events waiting behind a remap (the relay lets through bursts of 400 keys). */
+#define INPUT_QUEUE_MAX 1024
+/* After a remap, before a key of it: the browser reads the new mapping. */
+#define INPUT_REMAP_SETTLE_MS 12
+/* A spare is remapped only this long after its last key was sent. */
+#define INPUT_SPARE_REUSE_MS 500
+
+/* One viewer input event, in the order it came. */
+struct input_event {
+	uint32_t keysym; /* INPUT_EV_KEY */
+	uint16_t x, y;   /* INPUT_EV_POINTER */
+	uint8_t kind;    /* INPUT_EV_* */
+	uint8_t mask;    /* INPUT_EV_POINTER: buttons */
+	bool down;       /* INPUT_EV_KEY */
+	bool spare;      /* INPUT_EV_KEY: typed through a spare keycode */
+};
+
+enum { INPUT_EV_KEY, INPUT_EV_POINTER, INPUT_EV_RELEASE_ALL };
 
 struct input {
 	Display *dpy;
@@ -135,6 +155,12 @@ struct input {
 	/* Keys whose press was blocked (keysyms, letters in lower case). */
 	unsigned long blocked_held[INPUT_BLOCKED_HELD];
 	int nblocked_held;
+	/* Events wait here, in order, while spare keycodes are being remapped. */
+	struct input_event queue[INPUT_QUEUE_MAX];
+	int qhead, qlen;
+	int64_t settle_until_ms;                     /* monotonic; nothing is sent before */
+	int64_t spare_used_ms[INPUT_SPARE_KEYCODES]; /* last key sent through each; -1 never */
+	uint64_t remaps, remap_rounds;               /* keycodes remapped, in how many rounds */
 };
 
 int input_init(struct input *in, Display *dpy);
@@ -150,12 +176,25 @@ int input_init(struct input *in, Display *dpy);
  */
 bool input_shortcut_blocked(struct input *in, bool down, uint32_t keysym, char *keys,
 			    size_t keyslen);
-void input_key(struct input *in, bool down, uint32_t keysym);
-void input_pointer(struct input *in, int button_mask, int x, int y);
+/*
+ * Key and pointer events from the viewer, at now_ms (monotonic). They go to
+ * the X server at once unless a character without a key must first be put
+ * on a spare keycode: then that event and every one after it wait, in order,
+ * until the remap has settled (input_timeout_ms(), input_run()); the worker
+ * keeps serving meanwhile. One remap round maps up to INPUT_SPARE_KEYCODES
+ * characters waiting in the queue, so an IME commit of many characters waits
+ * for few rounds.
+ */
+void input_key(struct input *in, bool down, uint32_t keysym, int64_t now_ms);
+void input_pointer(struct input *in, int button_mask, int x, int y, int64_t now_ms);
 /* Release every key and button we hold (a client detached); forget the
-   viewer's modifiers and blocked keys. */
-void input_release_all(struct input *in);
-/* Give the spare keycodes back their empty mapping. */
+   viewer's modifiers and blocked keys. Queued behind waiting events. */
+void input_release_all(struct input *in, int64_t now_ms);
+/* Milliseconds until waiting events can go (0: now), -1 if none wait. */
+int input_timeout_ms(const struct input *in, int64_t now_ms);
+/* Send what waits and may go now. */
+void input_run(struct input *in, int64_t now_ms);
+/* Give the spare keycodes back their empty mapping (waiting events are dropped). */
 void input_close(struct input *in);
 
 /* CDP over the pipe (session_cdp.c). */

@@ -20,18 +20,20 @@
 #include <X11/keysym.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <time.h>
 
 #include "keysym.h"
 #include "log.h"
 
-#define INPUT_REMAP_SETTLE_MS 12 /* let clients read the new mapping */
 #define INPUT_MAX_BUTTONS 8
 
 int input_init(struct input *in, Display *dpy)
 {
 	memset(in, 0, sizeof *in);
 	in->dpy = dpy;
+	for (int i = 0; i < INPUT_SPARE_KEYCODES; i++)
+		in->spare_used_ms[i] = -1;
 	int ev, err, major, minor;
 	if (!XTestQueryExtension(dpy, &ev, &err, &major, &minor)) {
 		log_error("%s: X server lacks XTEST", __func__);
@@ -54,38 +56,26 @@ int input_init(struct input *in, Display *dpy)
 	in->shift_keycode = XKeysymToKeycode(dpy, XK_Shift_L);
 	if (in->nspare == 0)
 		log_warn("%s: no spare keycode; non-keyboard characters cannot be typed", __func__);
+	else
+		log_info("%d spare keycodes for characters without a key", in->nspare);
 	return 0;
 }
 
-static void input_sleep_ms(int ms)
+/* The spare keycode slot that holds keysym, or -1. */
+static int input_spare_slot(const struct input *in, KeySym keysym)
 {
-	struct timespec ts = { 0, ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Type keysym once through a spare keycode (press and release). */
-static void input_type_via_spare(struct input *in, KeySym keysym)
-{
-	if (in->nspare == 0) {
-		log_warn("%s: dropped keysym 0x%lx: no spare keycode", __func__, keysym);
-		return;
-	}
-	int slot = -1;
 	for (int i = 0; i < in->nspare; i++)
 		if (in->spare_keysym[i] == keysym)
-			slot = i;
-	if (slot < 0) {
-		slot = in->next_spare;
-		in->next_spare = (in->next_spare + 1) % in->nspare;
-		KeySym syms[2] = { keysym, keysym };
-		XChangeKeyboardMapping(in->dpy, in->spare[slot], 2, syms, 1);
-		XSync(in->dpy, False);
-		in->spare_keysym[slot] = keysym;
-		input_sleep_ms(INPUT_REMAP_SETTLE_MS);
-	}
+			return i;
+	return -1;
+}
+
+/* Type keysym once (press and release) through the spare slot that holds it. */
+static void input_type_spare(struct input *in, int slot, int64_t now)
+{
 	XTestFakeKeyEvent(in->dpy, (unsigned)in->spare[slot], True, CurrentTime);
 	XTestFakeKeyEvent(in->dpy, (unsigned)in->spare[slot], False, CurrentTime);
-	XFlush(in->dpy);
+	in->spare_used_ms[slot] = now;
 }
 
 /* Unicode keysyms of Latin-1 characters are the Latin-1 keysyms. */
@@ -165,30 +155,33 @@ bool input_shortcut_blocked(struct input *in, bool down, uint32_t keysym_in, cha
 	return true;
 }
 
-void input_key(struct input *in, bool down, uint32_t keysym_in)
+/*
+ * Whether keysym must be typed through a spare keycode: no key has it on its
+ * plain or shifted level (AltGr levels would need modifiers we do not
+ * press), or the key that has it is one of our spares from an earlier
+ * remap (the second "日" of "日日" must be typed like the first). Only the
+ * spares' mapping ever changes, so the answer for a keysym does not.
+ */
+static bool input_needs_spare(struct input *in, KeySym keysym)
 {
-	KeySym keysym = input_latin1(keysym_in);
 	KeyCode kc = XKeysymToKeycode(in->dpy, keysym);
-	/*
-	 * Type through a spare keycode when no key has the keysym on its plain
-	 * or shifted level (AltGr levels would need modifiers we do not press),
-	 * or when the key that has it is one of our spares from an earlier
-	 * remap: the second "日" of "日日" must be typed like the first.
-	 */
-	bool via_spare = kc == 0;
-	for (int i = 0; i < in->nspare && !via_spare; i++)
-		via_spare = kc == in->spare[i];
-	KeySym level0 = via_spare ? NoSymbol : XkbKeycodeToKeysym(in->dpy, kc, 0, 0);
-	KeySym level1 = via_spare ? NoSymbol : XkbKeycodeToKeysym(in->dpy, kc, 0, 1);
-	if (!via_spare && level0 != keysym && level1 != keysym)
-		via_spare = true;
-	if (via_spare) {
-		if (down)
-			input_type_via_spare(in, keysym); /* press and release */
-		return;
-	}
+	if (kc == 0)
+		return true;
+	for (int i = 0; i < in->nspare; i++)
+		if (kc == in->spare[i])
+			return true;
+	return XkbKeycodeToKeysym(in->dpy, kc, 0, 0) != keysym &&
+	    XkbKeycodeToKeysym(in->dpy, kc, 0, 1) != keysym;
+}
+
+/* A key with a keycode of its own: press or release it (adding Shift for
+   a keysym on the shifted level). */
+static void input_send_key(struct input *in, bool down, KeySym keysym)
+{
+	KeyCode kc = XKeysymToKeycode(in->dpy, keysym);
 	if (down) {
-		bool shifted = level0 != keysym && level1 == keysym;
+		KeySym level0 = XkbKeycodeToKeysym(in->dpy, kc, 0, 0);
+		bool shifted = level0 != keysym;
 		bool shift_held = in->shift_keycode != 0 && in->pressed[in->shift_keycode];
 		for (int i = 0; i < 256 && !shift_held; i++)
 			shift_held = in->pressed[i] &&
@@ -210,10 +203,9 @@ void input_key(struct input *in, bool down, uint32_t keysym_in)
 			in->shift_added[kc] = false;
 		}
 	}
-	XFlush(in->dpy);
 }
 
-void input_pointer(struct input *in, int button_mask, int x, int y)
+static void input_send_pointer(struct input *in, int button_mask, int x, int y)
 {
 	XTestFakeMotionEvent(in->dpy, -1, x, y, CurrentTime);
 	for (int b = 0; b < INPUT_MAX_BUTTONS; b++) {
@@ -223,10 +215,9 @@ void input_pointer(struct input *in, int button_mask, int x, int y)
 					     CurrentTime);
 	}
 	in->buttons = button_mask;
-	XFlush(in->dpy);
 }
 
-void input_release_all(struct input *in)
+static void input_send_release_all(struct input *in)
 {
 	for (int kc = 0; kc < 256; kc++) {
 		if (in->pressed[kc])
@@ -236,18 +227,177 @@ void input_release_all(struct input *in)
 	}
 	if (in->shift_keycode != 0)
 		XTestFakeKeyEvent(in->dpy, in->shift_keycode, False, CurrentTime);
-	in->ctrl_down[0] = in->ctrl_down[1] = false;
-	in->shift_down[0] = in->shift_down[1] = false;
-	in->nblocked_held = 0;
 	for (int b = 0; b < INPUT_MAX_BUTTONS; b++)
 		if (in->buttons & (1 << b))
 			XTestFakeButtonEvent(in->dpy, (unsigned)b + 1, False, CurrentTime);
 	in->buttons = 0;
-	XFlush(in->dpy);
+}
+
+static struct input_event *input_at(struct input *in, int i)
+{
+	return &in->queue[(in->qhead + i) % INPUT_QUEUE_MAX];
+}
+
+/*
+ * One remap round for the characters waiting at the head of the queue: puts
+ * up to nspare of them, in queue order, on spare keycodes. The browser
+ * translates a key event with the mapping of the moment it reads it, and a
+ * busy browser reads its X events late (a burst of 16 key events into a
+ * text field: more than 12 ms), so a spare is taken only once the last key
+ * typed through it is INPUT_SPARE_REUSE_MS old, least recently used first
+ * and, if possible, one that no waiting event needs. Returns when the head
+ * may go: once the new mapping has settled, or when a spare is free.
+ */
+static int64_t input_remap_round(struct input *in, int64_t now)
+{
+	bool wanted[INPUT_SPARE_KEYCODES] = { false };
+	KeySym want[INPUT_SPARE_KEYCODES];
+	int nwant = 0;
+	for (int i = 0; i < in->qlen; i++) {
+		const struct input_event *e = input_at(in, i);
+		if (e->kind != INPUT_EV_KEY || !e->spare)
+			continue;
+		int slot = input_spare_slot(in, e->keysym);
+		if (slot >= 0) {
+			wanted[slot] = true;
+			continue;
+		}
+		bool listed = false;
+		for (int j = 0; j < nwant; j++)
+			listed |= want[j] == e->keysym;
+		if (!listed && nwant < in->nspare)
+			want[nwant++] = e->keysym;
+	}
+	/* Free spares, least recently used first; unwanted ones before wanted. */
+	int order[INPUT_SPARE_KEYCODES], nfree = 0;
+	for (int pass = 0; pass < 2 && nfree < nwant; pass++)
+		for (int i = 0; i < in->nspare; i++) {
+			bool settled = in->spare_used_ms[i] < 0 ||
+			    now - in->spare_used_ms[i] >= INPUT_SPARE_REUSE_MS;
+			if (settled && wanted[i] == (pass == 1))
+				order[nfree++] = i;
+		}
+	if (nfree == 0) {
+		int64_t soonest = INT64_MAX;
+		for (int i = 0; i < in->nspare; i++)
+			if (in->spare_used_ms[i] + INPUT_SPARE_REUSE_MS < soonest)
+				soonest = in->spare_used_ms[i] + INPUT_SPARE_REUSE_MS;
+		return soonest;
+	}
+	for (int a = 1; a < nfree; a++) /* insertion sort by last use */
+		for (int b = a;
+		     b > 0 && in->spare_used_ms[order[b]] < in->spare_used_ms[order[b - 1]]; b--) {
+			int t = order[b];
+			order[b] = order[b - 1];
+			order[b - 1] = t;
+		}
+	int n = nwant < nfree ? nwant : nfree;
+	for (int i = 0; i < n; i++) {
+		int slot = order[i];
+		KeySym syms[2] = { want[i], want[i] };
+		XChangeKeyboardMapping(in->dpy, in->spare[slot], 2, syms, 1);
+		in->spare_keysym[slot] = want[i];
+	}
+	XSync(in->dpy, False);
+	in->remaps += (uint64_t)n;
+	in->remap_rounds++;
+	return now + INPUT_REMAP_SETTLE_MS;
+}
+
+void input_run(struct input *in, int64_t now)
+{
+	bool sent = false;
+	while (in->qlen > 0 && now >= in->settle_until_ms) {
+		struct input_event *e = input_at(in, 0);
+		if (e->kind == INPUT_EV_KEY && e->spare) {
+			int slot = input_spare_slot(in, e->keysym);
+			if (slot < 0 && in->nspare == 0) {
+				log_warn("%s: dropped keysym 0x%lx: no spare keycode", __func__,
+					 (unsigned long)e->keysym);
+			} else if (slot < 0) {
+				in->settle_until_ms = input_remap_round(in, now);
+				continue; /* the head goes once the new mapping has settled */
+			} else {
+				input_type_spare(in, slot, now); /* press and release */
+			}
+		} else if (e->kind == INPUT_EV_KEY) {
+			input_send_key(in, e->down, e->keysym);
+		} else if (e->kind == INPUT_EV_POINTER) {
+			input_send_pointer(in, e->mask, e->x, e->y);
+		} else {
+			input_send_release_all(in);
+		}
+		sent = true;
+		in->qhead = (in->qhead + 1) % INPUT_QUEUE_MAX;
+		in->qlen--;
+	}
+	if (sent)
+		XFlush(in->dpy);
+}
+
+int input_timeout_ms(const struct input *in, int64_t now)
+{
+	if (in->qlen == 0)
+		return -1;
+	int64_t wait = in->settle_until_ms - now;
+	return wait <= 0 ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;
+}
+
+/* Append e and send what may go. A full queue (a flood past the relay's
+   key budget) is worked off here, waiting out the remaps: nothing is dropped. */
+static void input_push(struct input *in, struct input_event e, int64_t now)
+{
+	while (in->qlen == INPUT_QUEUE_MAX) {
+		int wait = input_timeout_ms(in, now);
+		if (wait > 0) {
+			struct timespec ts = { wait / 1000, (long)(wait % 1000) * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		now = qual_now_ms();
+		input_run(in, now);
+	}
+	*input_at(in, in->qlen) = e;
+	in->qlen++;
+	input_run(in, now);
+}
+
+void input_key(struct input *in, bool down, uint32_t keysym_in, int64_t now)
+{
+	KeySym keysym = input_latin1(keysym_in);
+	bool spare = input_needs_spare(in, keysym);
+	if (spare && !down)
+		return; /* the press typed it, press and release */
+	input_push(in,
+		   (struct input_event){ .kind = INPUT_EV_KEY,
+					 .down = down,
+					 .keysym = (uint32_t)keysym,
+					 .spare = spare },
+		   now);
+}
+
+void input_pointer(struct input *in, int button_mask, int x, int y, int64_t now)
+{
+	input_push(in,
+		   (struct input_event){ .kind = INPUT_EV_POINTER,
+					 .mask = (uint8_t)button_mask,
+					 .x = (uint16_t)x,
+					 .y = (uint16_t)y },
+		   now);
+}
+
+void input_release_all(struct input *in, int64_t now)
+{
+	in->ctrl_down[0] = in->ctrl_down[1] = false;
+	in->shift_down[0] = in->shift_down[1] = false;
+	in->nblocked_held = 0;
+	input_push(in, (struct input_event){ .kind = INPUT_EV_RELEASE_ALL }, now);
 }
 
 void input_close(struct input *in)
 {
+	if (in->qlen > 0)
+		log_info("%d input event(s) still waiting at the end were not sent", in->qlen);
+	in->qlen = 0;
 	for (int i = 0; i < in->nspare; i++) {
 		if (in->spare_keysym[i] == 0)
 			continue;
@@ -256,4 +406,7 @@ void input_close(struct input *in)
 		in->spare_keysym[i] = 0;
 	}
 	XSync(in->dpy, False);
+	if (in->remaps > 0)
+		log_info("remapped spare keycodes %llu time(s) in %llu round(s)",
+			 (unsigned long long)in->remaps, (unsigned long long)in->remap_rounds);
 }

@@ -222,13 +222,13 @@ static void worker_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 			worker_shortcut_event(s, keys);
 		return;
 	}
-	input_key(&s->input, down, (uint32_t)keysym);
+	input_key(&s->input, down, (uint32_t)keysym, qual_now_ms());
 }
 
 static void worker_ptr(int mask, int x, int y, rfbClientPtr cl)
 {
 	rfbDefaultPtrAddEvent(mask, x, y, cl); /* where libvncserver draws the cursor */
-	input_pointer(&worker_current->input, mask, x, y);
+	input_pointer(&worker_current->input, mask, x, y, qual_now_ms());
 }
 
 static void worker_client_gone(rfbClientPtr cl)
@@ -243,7 +243,7 @@ static void worker_client_gone(rfbClientPtr cl)
 		others |= other != cl && other->sock != RFB_INVALID_SOCKET;
 	rfbReleaseClientIterator(it);
 	if (!others && !worker_current->cell_killed) /* killed: no Xvfb to release them in */
-		input_release_all(&worker_current->input);
+		input_release_all(&worker_current->input, qual_now_ms());
 }
 
 /* The rectangles of what the next update of cl sends (its modified and requested
@@ -372,7 +372,7 @@ static void worker_attach(struct worker *s, int fd)
 	rfbReleaseClientIterator(it);
 	if (dropped > 0) {
 		log_info("dropped %d previous viewer connection(s) for a new one", dropped);
-		input_release_all(&s->input);
+		input_release_all(&s->input, qual_now_ms());
 	}
 	if (rfbNewClient(s->screen, fd) == NULL)
 		log_warn("rfbNewClient refused the viewer socket");
@@ -603,9 +603,13 @@ static void worker_loop(struct worker *s)
 		rfbReleaseClientIterator(it);
 
 		int timeout = XPending(s->dpy) > 0 ? 0 : cdp_timeout_ms(&s->cdp);
-		int refresh = qual_timeout_ms(&s->capture.qual, qual_now_ms());
+		int64_t now = qual_now_ms();
+		int refresh = qual_timeout_ms(&s->capture.qual, now);
 		if (refresh >= 0 && (timeout < 0 || refresh < timeout))
 			timeout = refresh; /* a lossy area still long enough to go out lossless */
+		int typing = input_timeout_ms(&s->input, now);
+		if (typing >= 0 && (timeout < 0 || typing < timeout))
+			timeout = typing; /* keys waiting behind a remap */
 		if (timeout < 0 || timeout > SESSION_WATCH_MS)
 			timeout = SESSION_WATCH_MS; /* the watchdog's tick */
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
@@ -631,6 +635,7 @@ static void worker_loop(struct worker *s)
 			s->cdp.rfd = -1;
 		}
 		worker_cdp_state(s);
+		input_run(&s->input, qual_now_ms());
 		capture_refresh_lossy(&s->capture, qual_now_ms());
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
