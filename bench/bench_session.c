@@ -78,9 +78,15 @@
 #define BENCH_BURST_GAP_MS 3000  /* between bursts */
 #define BENCH_BURST_TIMEOUT_S 60 /* a burst's last answer, at most */
 #define BENCH_BIG_FULL_MS \
-	1000                /* record: A asks for a full update this often (the
+	1000                     /* record: A asks for a full update this often (the
 				      gateway demotes more frequent ones to incremental) */
-#define BENCH_LEAVE_MS 5000 /* record: B measured from A's leaving, this long */
+#define BENCH_LEAVE_MS 5000      /* record: B measured from A's leaving, this long */
+#define BENCH_READ_EVERY_MS 2000 /* (f): a reading user's pace, one Page_Down per ... */
+#define BENCH_READ_DOWNS 8       /* ... then Home, and down again */
+#define BENCH_READ_LOAD_MS 5000  /* (f): the reading page loads after F5 */
+#define BENCH_KEY_F5 0xffc2
+#define BENCH_KEY_HOME 0xff50
+#define BENCH_KEY_PAGE_DOWN 0xff56
 
 /* The pages of bench/pageserver.py, CSS pixels. */
 #define PAGE_MARKER_X 100
@@ -232,6 +238,7 @@ struct usage {
 	int nprocs[BENCH_MAX_SESSIONS * 2];      /* processes per session */
 	int negress;                             /* egress forwarders (one per cell) */
 	double egress_pss_mib;                   /* their PSS, all together */
+	double gw_pss_mib; /* the gateway and the privileged parent (with_pss) */
 };
 
 static void usage_take(struct usage *u, bool with_pss)
@@ -244,6 +251,13 @@ static void usage_take(struct usage *u, bool with_pss)
 	memset(u, 0, sizeof *u);
 	u->t_s = bench_now_s();
 	u->gw_rss_kib = proc_rss_kib(opt.gateway_pid);
+	if (with_pss) {
+		long p1, p2;
+		proc_mem_kib(opt.gateway_pid, &p1, &p2);
+		u->gw_pss_mib = (double)p1 / 1024.0;
+		proc_mem_kib(opt.sessions_parent, &p1, &p2);
+		u->gw_pss_mib += (double)p1 / 1024.0;
+	}
 	for (size_t i = 0; in != NULL && i < n; i++) {
 		if (v[i].pid == opt.gateway_pid)
 			u->gw_cpu_ms = (double)v[i].ticks * tick_ms;
@@ -753,6 +767,116 @@ static void print_usage_row(const char *label, const struct usage *u, const stru
 		       (double)procs / n);
 	else
 		printf("   %21s   %12s   %5s\n", "-", "-", "-");
+}
+
+/* ---- (f) N users reading ---------------------------------------------------- */
+
+/* One reading user of (f): pumps its viewer and pages on at the reading pace. */
+struct reader {
+	struct viewer *v;
+	int load_ms, ms; /* loading the page, then reading */
+	uint64_t bytes;  /* received while reading */
+	int keys;
+	bool ok;
+};
+
+static bool reader_key(struct viewer *v, uint32_t keysym)
+{
+	return pgc_key(v->c, keysym, true) == 0 && pgc_key(v->c, keysym, false) == 0;
+}
+
+static void *reader_thread(void *arg)
+{
+	struct reader *r = arg;
+	struct viewer *v = r->v;
+
+	r->ok = v->c != NULL && !pgc_closed(v->c) && reader_key(v, BENCH_KEY_F5) &&
+	    viewer_pump_for(v, r->load_ms);
+	uint64_t b0 = r->ok ? pgc_bytes_in(v->c) : 0;
+	double start = bench_now_s(), end = start + r->ms / 1000.0;
+	for (int i = 0; r->ok && bench_now_s() < end && !interrupted; i++) {
+		uint32_t key = i % (BENCH_READ_DOWNS + 1) == BENCH_READ_DOWNS ? BENCH_KEY_HOME
+									      : BENCH_KEY_PAGE_DOWN;
+		r->ok = reader_key(v, key);
+		r->keys++;
+		double next = start + (i + 1) * BENCH_READ_EVERY_MS / 1000.0;
+		int left = (int)(((next < end ? next : end) - bench_now_s()) * 1000.0);
+		if (r->ok && left > 0)
+			r->ok = viewer_pump_for(v, left);
+		if (next >= end)
+			break; /* the window is over */
+	}
+	if (v->c != NULL)
+		r->bytes = pgc_bytes_in(v->c) - b0;
+	return NULL;
+}
+
+/* What (f) measured: the window's CPU and the memory at its end. */
+struct reading {
+	bool ok;
+	int users, keys, failed;
+	double secs, sess_cpu_pct, gw_cpu_pct; /* % of one core, all users together */
+	double bytes_per_user_s;
+	struct usage end; /* with PSS */
+};
+
+/* (f): the n open viewers go to the reading page (F5 after the mode change)
+   and page through it at a reader's pace for ms; CPU between two snapshots
+   taken while all of them read, PSS at the end. */
+static void run_reading(struct viewer *v, int n, int ms, struct reading *out)
+{
+	pthread_t th[BENCH_MAX_SESSIONS];
+	struct reader r[BENCH_MAX_SESSIONS];
+	bool started[BENCH_MAX_SESSIONS] = { false };
+	struct usage a;
+
+	memset(out, 0, sizeof *out);
+	out->users = n;
+	if (bench_page_mode(opt.page_port, "read", "bench") != 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		r[i] = (struct reader){ .v = &v[i], .load_ms = BENCH_READ_LOAD_MS, .ms = ms };
+		started[i] = pthread_create(&th[i], NULL, reader_thread, &r[i]) == 0;
+	}
+	sleep_ms(BENCH_READ_LOAD_MS + 200);
+	usage_take(&a, false);
+	sleep_ms(ms - 400);
+	usage_take(&out->end, true);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		out->failed += !started[i] || !r[i].ok;
+		out->keys += r[i].keys;
+		out->bytes_per_user_s += (double)r[i].bytes / (ms / 1000.0) / n;
+	}
+	out->secs = out->end.t_s - a.t_s;
+	out->sess_cpu_pct = cpu_pct(a.sessions_cpu_ms, out->end.sessions_cpu_ms, &a, &out->end);
+	out->gw_cpu_pct = cpu_pct(a.gw_cpu_ms, out->end.gw_cpu_ms, &a, &out->end);
+	out->ok = out->failed == 0 && out->end.nsessions == n;
+	bench_page_mode(opt.page_port, "static", "bench");
+}
+
+static void print_reading(const struct reading *f)
+{
+	const struct usage *u = &f->end;
+	int n = u->nsessions < BENCH_MAX_SESSIONS * 2 ? u->nsessions : BENCH_MAX_SESSIONS * 2;
+	double pss = 0;
+
+	for (int i = 0; i < n; i++)
+		pss += u->pss_mib[i];
+	int users = f->users > 0 ? f->users : 1;
+	printf("  %-22s %9s %9s %9s %11s %11s %10s\n", "", "CPU/user", "sessions", "gateway",
+	       "PSS/user", "sess. PSS", "kB/s/user");
+	printf("  %-22s %8.1f%% %8.1f%% %8.1f%% %7.0f MiB %7.0f MiB %10.1f%s\n", "per reading user",
+	       (f->sess_cpu_pct + f->gw_cpu_pct) / users, f->sess_cpu_pct / users,
+	       f->gw_cpu_pct / users, (pss + u->egress_pss_mib + u->gw_pss_mib) / users,
+	       n > 0 ? pss / n : 0.0, f->bytes_per_user_s / 1000.0,
+	       f->ok ? "" : "  (not all users read: see stderr)");
+	printf("  (CPU: %% of one core over %.1f s, all processes of the sessions and the "
+	       "gateway's; PSS: the\n   sessions' processes, their egress forwarders (%.0f MiB) "
+	       "and the gateway with its\n   privileged parent (%.0f MiB), over %d users; "
+	       "%d keys sent)\n",
+	       f->secs, u->egress_pss_mib, u->gw_pss_mib, users, f->keys);
 }
 
 /* ---- (e) login burst ------------------------------------------------------ */
@@ -1648,8 +1772,9 @@ int main(int argc, char **argv)
 	}
 	end_sessions(&bv, 1);
 
-	/* (a) N concurrent sessions, (d) with N sessions */
+	/* (a) N concurrent sessions, (d) with N sessions, (f) N users reading */
 	int n = opt.sessions;
+	struct reading reading = { 0 };
 	if (n > 1 && !interrupted && bench_page_mode(opt.page_port, "static", "bench") == 0) {
 		pthread_t th[BENCH_MAX_SESSIONS];
 		bool started[BENCH_MAX_SESSIONS] = { false };
@@ -1669,6 +1794,10 @@ int main(int argc, char **argv)
 			else
 				snprintf(v[i].err, sizeof v[i].err, "pthread_create failed");
 		usage_take(&u_many, true);
+		if (!interrupted) {
+			fprintf(stderr, "bench: (f) %d users reading, %d s\n", n, opt.seconds * 2);
+			run_reading(v, n, opt.seconds * 2000, &reading);
+		}
 		end_sessions(v, n);
 	}
 	usage_take(&u_end, false);
@@ -1741,6 +1870,16 @@ int main(int argc, char **argv)
 		printf("  egress forwarders with %d sessions: %d, PSS %.1f MiB together (outside "
 		       "the sessions' figures)\n",
 		       n, u_many.negress, u_many.egress_pss_mib);
+
+	if (n > 1) {
+		printf("\n(f) %d users reading at once: F5 to a long page of Japanese and English "
+		       "text, then\n    Page_Down every %d ms (Home after %d), %.0f s measured\n",
+		       n, BENCH_READ_EVERY_MS, BENCH_READ_DOWNS, reading.secs);
+		if (reading.end.t_s > 0)
+			print_reading(&reading);
+		else
+			printf("  failed: the page server did not take the reading page\n");
+	}
 
 	if (opt.burst > 0) {
 		printf(
