@@ -706,7 +706,7 @@ start_peer_chromium() {
 		--no-default-browser-check --disable-background-networking \
 		--disable-component-update --disable-sync --disable-breakpad --noerrdialogs \
 		--password-store=basic --disable-gpu --disable-smooth-scrolling \
-		--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,SpareRendererForSitePerProcess \
+		--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup \
 		--lang=ja --window-position=0,0 --window-size=1280,800 \
 		--force-webrtc-ip-handling-policy=disable_non_proxied_udp \
 		--proxy-server="http://127.0.0.1:$SQUID_PORT" --proxy-bypass-list='<-loopback>' \
