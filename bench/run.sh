@@ -706,6 +706,7 @@ start_peer_chromium() {
 		--no-default-browser-check --disable-background-networking \
 		--disable-component-update --disable-sync --disable-breakpad --noerrdialogs \
 		--password-store=basic --disable-gpu --disable-smooth-scrolling \
+		--enable-features=NetworkServiceInProcess2 \
 		--disable-features=Translate,MediaRouter,DialMediaRouteProvider,OptimizationHints,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup \
 		--lang=ja --window-position=0,0 --window-size=1280,800 \
 		--force-webrtc-ip-handling-policy=disable_non_proxied_udp \
