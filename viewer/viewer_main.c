@@ -710,18 +710,35 @@ static void check_settings(struct app *a)
  * The C library locale from the environment, with a UTF-8 character type:
  * X11 needs one to set the UTF-8 window title and to talk to the input
  * method (a locale that is not installed, e.g. LANG=ja_JP.UTF-8 on a box
- * without it, would leave plain "C"). The message language is chosen
- * separately (viewer_text.h) and is not affected.
+ * without it, would leave plain "C", and Japanese typed into the window
+ * would be lost). The message language is chosen separately (viewer_text.h)
+ * and is not affected. What was done is put into note (logged once the log
+ * is open); "" if the environment's locale was used as it is.
  */
-static void set_locale(void)
+static void set_locale(char *note, size_t notelen)
 {
-	const char *cs;
+	const char *cs, *name = getenv("LC_ALL");
 
-	if (!setlocale(LC_ALL, ""))
+	note[0] = '\0';
+	if (!name || !*name)
+		name = getenv("LC_CTYPE");
+	if (!name || !*name)
+		name = getenv("LANG");
+	if (!setlocale(LC_ALL, "")) {
 		setlocale(LC_ALL, "C.UTF-8");
+		snprintf(note, notelen,
+			 "the locale %s is not installed; characters are handled as C.UTF-8",
+			 name && *name ? name : "of the environment");
+	}
 	cs = nl_langinfo(CODESET);
-	if (!cs || strcmp(cs, "UTF-8") != 0)
+	if (!cs || strcmp(cs, "UTF-8") != 0) {
 		setlocale(LC_CTYPE, "C.UTF-8");
+		if (!note[0])
+			snprintf(note, notelen,
+				 "the locale's character set is %s; characters are handled as "
+				 "C.UTF-8",
+				 cs ? cs : "unknown");
+	}
 }
 
 int main(int argc, char **argv)
@@ -741,9 +758,9 @@ int main(int argc, char **argv)
 	int win_w = DEFAULT_WIN_W, win_h = DEFAULT_WIN_H, ch, status = 0;
 	struct app *a;
 	bool autologin = false, cfg_failed;
-	char cfg_err[512];
+	char cfg_err[512], locale_note[200];
 
-	set_locale();
+	set_locale(locale_note, sizeof locale_note);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -782,6 +799,8 @@ int main(int argc, char **argv)
 	}
 	if (opt_log)
 		vlog_open(opt_log);
+	if (locale_note[0])
+		vlog("%s", locale_note);
 
 	a = calloc(1, sizeof(*a));
 	if (!a)

@@ -16,6 +16,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -70,6 +71,7 @@ static struct {
 	char last_cmd[512]; /* the last xdotool/xwd command line, for messages */
 	uint8_t *xwd;       /* the last xwd file's bytes (freed by vt_teardown) */
 	uint8_t *rgb;       /* the last capture's pixels (freed by vt_teardown) */
+	const char *lang;   /* LANG of the viewer vt_open() starts; NULL: C.UTF-8 */
 } vt;
 
 /* A capture of the viewer's window as 8-bit RGB triplets; valid until the
@@ -785,7 +787,7 @@ static void vt_open(const char *user, int port, struct vt_img *img, struct it_re
 	double t0;
 
 	vt_start_xvfb();
-	vt_start_viewer(user, it_password(user), port, "C.UTF-8");
+	vt_start_viewer(user, it_password(user), port, vt.lang ? vt.lang : "C.UTF-8");
 	t0 = it_now_s();
 	IT_ASSERT(vt_wait_log("pixelgate-viewer: connected: session ", 1, IT_FIRST_PAGE_S),
 		  "the viewer did not log \"connected: session\" within %d s; viewer %s",
@@ -892,12 +894,11 @@ IT_TEST(viewer, shows_page_scaled)
 	it_conn_free(c);
 }
 
-/* 2. Typing into the viewer's window (ASCII, a space, Japanese as Unicode
+/* Typing into the viewer's window (ASCII, a space, Japanese as Unicode
    keysyms, which SDL delivers as text input) reaches the page's field with
-   every character exactly once. */
-IT_TEST(viewer, typing_reaches_page_once)
+   every character exactly once, and the window shows it. */
+static void vt_typing_reaches_page_once(const char *user)
 {
-	static const char *const users[] = { "v2-bob", NULL };
 	static const char want[] = "abc 日本語";
 	struct vt_img img = { 0 };
 	struct it_rect block;
@@ -905,8 +906,7 @@ IT_TEST(viewer, typing_reaches_page_once)
 	int fb_w, fb_h, n;
 	bool ok, prefixes;
 
-	it_start("viewer_typing_reaches_page_once", users);
-	vt_open("v2-bob", it.port, &img, &block, &fb_w, &fb_h);
+	vt_open(user, it.port, &img, &block, &fb_w, &fb_h);
 	vt_click_field(&block);
 	vt_type(want);
 	ok = it_wait_last(want, IT_REPORT_S, NULL, NULL, last, sizeof last);
@@ -944,6 +944,41 @@ IT_TEST(viewer, typing_reaches_page_once)
 			  "(%d,%d)-(%d,%d) empty (%ld dark pixels)",
 			  f.x, f.y, f.w, f.h, dark);
 	}
+}
+
+/* 2. Typing reaches the page once (vt_typing_reaches_page_once). */
+IT_TEST(viewer, typing_reaches_page_once)
+{
+	static const char *const users[] = { "v2-bob", NULL };
+
+	it_start("viewer_typing_reaches_page_once", users);
+	vt_typing_reaches_page_once("v2-bob");
+}
+
+/* 2b. The same with LANG naming a locale this machine does not have (as a
+   terminal set to Japanese where ja_JP.UTF-8 was never generated): the
+   viewer says once that it handles characters as C.UTF-8, and Japanese
+   still reaches the page. */
+IT_TEST(viewer, typing_works_without_the_locale)
+{
+	static const char *const users[] = { "v2b-bob", NULL };
+	static const char *const langs[] = { "ja_JP.UTF-8", "ja_XX.UTF-8" };
+	locale_t loc = (locale_t)0;
+
+	it_start("viewer_typing_works_without_the_locale", users);
+	/* ja_JP.UTF-8 unless this machine has it generated */
+	for (size_t i = 0; i < sizeof langs / sizeof langs[0] && !vt.lang; i++) {
+		loc = newlocale(LC_CTYPE_MASK, langs[i], (locale_t)0);
+		if (loc != (locale_t)0)
+			freelocale(loc);
+		else
+			vt.lang = langs[i];
+	}
+	IT_ASSERT(vt.lang != NULL, "every locale this test would name is installed");
+	vt_typing_reaches_page_once("v2b-bob");
+	IT_ASSERT(it_file_count(vt.viewer_log, "is not installed") == 1,
+		  "with LANG=%s the viewer did not say once that the locale is missing (log %s)",
+		  vt.lang, vt.viewer_log);
 }
 
 /* 3. Resizing the window scales the picture (the session keeps its size),
