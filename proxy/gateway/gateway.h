@@ -350,6 +350,8 @@ size_t pool_count(void);
 void pool_fill(void);
 /* Of them, those READY for a login (/healthz "prestarted"). */
 size_t pool_ready(void);
+/* End every pre-started session (draining: none is needed, each costs a session's memory). */
+void pool_empty(const char *why);
 /* The session with this id, or NULL. */
 struct gw_session *session_find_id(const char *id);
 /* Sessions of a user that are starting or running. */

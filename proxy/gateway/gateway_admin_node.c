@@ -127,7 +127,9 @@ void admin_drain(struct admin_pss *pss, bool drain)
 		admin_audit(pss->admin, pss->peer, drain ? "drain" : "undrain", "node",
 			    gw->draining ? "draining" : "serving", drain ? "draining" : "serving");
 	gw->draining = drain;
-	if (!drain)
+	if (drain)
+		pool_empty("the node is draining");
+	else
 		pool_fill();
 	admin_reply_json(pss, 200, json_pack("{s:b}", "draining", drain));
 }

@@ -490,6 +490,18 @@ void pool_fill(void)
 	}
 }
 
+void pool_empty(const char *why)
+{
+	for (bool ended = true; ended;) { /* session_end() may unlink a reaped session */
+		ended = false;
+		for (struct gw_session *s = gw->sessions; s != NULL && !ended; s = s->next)
+			if (session_live(s) && s->pooled) {
+				session_end(s, GW_END_ADMIN, 0, why);
+				ended = true;
+			}
+	}
+}
+
 /* Make room for a user's session: end a pre-started one if they fill the node. */
 static void pool_evict(void)
 {

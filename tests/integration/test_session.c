@@ -629,4 +629,30 @@ IT_TEST(session, a_login_takes_a_prestarted_browser)
 		  "t9-ken (1024x768) took a 1280x800 pre-started session");
 	json_decref(rec);
 	IT_ASSERT(!pgc_closed(c), "t9-aoi's session ended: %s", pgc_close_reason(c));
+
+	/* draining: the pre-started session ends (nobody will take it), the
+	   users' sessions go on; undraining starts one again */
+	static struct it_http dr;
+	it_admin("POST", "/api/v1/drain", "t9-admin", NULL, &dr);
+	IT_ASSERT(dr.status == 200, "POST /api/v1/drain: %d %s", dr.status, dr.body);
+	IT_ASSERT(sc_log_wait("(pool): ending (admin): the node is draining", 10),
+		  "the pre-started session did not end when the node was drained");
+	end = it_now_s() + 30;
+	while (it_now_s() < end && (n = it_workers(w, 16)) != 2)
+		it_pump_for(c, 200);
+	IT_ASSERT(n == 2, "draining: want the 2 users' workers, got %d", n);
+	it_admin("GET", "/healthz", NULL, NULL, &hz);
+	h = json_loads(hz.body, 0, NULL);
+	IT_ASSERT(json_integer_value(json_object_get(h, "prestarted")) == 0 &&
+		      json_integer_value(json_object_get(h, "sessions")) == 2,
+		  "GET /healthz while draining: %s, want 2 sessions and 0 pre-started", hz.body);
+	json_decref(h);
+	IT_ASSERT(!pgc_closed(c) && !pgc_closed(c2), "a user's session ended with the drain: %s",
+		  pgc_closed(c) ? pgc_close_reason(c) : pgc_close_reason(c2));
+	it_admin("POST", "/api/v1/undrain", "t9-admin", NULL, &dr);
+	IT_ASSERT(dr.status == 200, "POST /api/v1/undrain: %d %s", dr.status, dr.body);
+	end = it_now_s() + 60;
+	while (it_now_s() < end && (n = it_workers(w, 16)) < 3)
+		it_pump_for(c, 200);
+	IT_ASSERT(n == 3, "undrained: no pre-started session again (%d workers)", n);
 }
