@@ -134,18 +134,46 @@ bool qual_tile_busy(const struct qual *q, int tx, int ty, int64_t now)
 	return oldest != 0 && now - oldest <= QUAL_BUSY_MS;
 }
 
+/* Adds colour c (24 bits) to the open-addressed set (QUAL_PHOTO_SET slots,
+   0 = empty); true if it was not in it yet. */
+static bool qual_colour_add(uint32_t *set, uint32_t c)
+{
+	uint32_t key = c | 0x01000000u;
+	for (uint32_t i = (c * 2654435761u) >> (32 - QUAL_PHOTO_SET_BITS);;
+	     i = (i + 1) & ((1u << QUAL_PHOTO_SET_BITS) - 1)) {
+		if (set[i] == key)
+			return false;
+		if (set[i] == 0) {
+			set[i] = key;
+			return true;
+		}
+	}
+}
+
 bool qual_photo_like(const uint8_t *fb, size_t stride, const struct qual_rect *r)
 {
-	long samples = 0, edges = 0;
 	int step = r->y1 - r->y0 >= 4 * QUAL_PHOTO_ROW_STEP ? QUAL_PHOTO_ROW_STEP : 1;
+	long rows = (r->y1 - r->y0 + step - 1) / step;
+	long samples = rows * (r->x1 - r->x0 - 1);
+	if (samples <= 0)
+		return false;
+	/* enough colours: an eighth of the samples (text, however anti-aliased,
+	   has a few shades per text colour), at least QUAL_PHOTO_MIN_COLOURS */
+	long want = samples / 8 > QUAL_PHOTO_MIN_COLOURS ? samples / 8 : QUAL_PHOTO_MIN_COLOURS;
+	if (want > (1L << QUAL_PHOTO_SET_BITS) / 2)
+		want = (1L << QUAL_PHOTO_SET_BITS) / 2;
+	uint32_t set[1u << QUAL_PHOTO_SET_BITS];
+	memset(set, 0, sizeof set);
+	long edges = 0, colours = 0;
 	for (int y = r->y0; y < r->y1; y += step) {
 		const uint32_t *row = (const uint32_t *)(const void *)(fb + (size_t)y * stride);
 		for (int x = r->x0 + 1; x < r->x1; x++) {
-			samples++;
 			edges += ((row[x] ^ row[x - 1]) & 0x00ffffffu) != 0;
+			if (colours < want)
+				colours += qual_colour_add(set, row[x] & 0x00ffffffu);
 		}
 	}
-	return samples > 0 && edges * 100 >= samples * QUAL_PHOTO_EDGE_PCT;
+	return edges * 100 >= samples * QUAL_PHOTO_EDGE_PCT && colours >= want;
 }
 
 enum qual_mode qual_choose(struct qual *q, const uint8_t *fb, size_t stride,

@@ -10,15 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QUAL_TILE 64             /* pixels: the grid the state is kept on */
-#define QUAL_BUSY_CHANGES 6      /* changed in this many loop turns ... */
-#define QUAL_BUSY_MS 1000        /* ... within this long: busy (animation, video) */
-#define QUAL_SAME_CHANGE_MS 8    /* changes closer than this count as one */
-#define QUAL_STILL_MS 300        /* lossy and unchanged this long: sent again, lossless */
-#define QUAL_LOSSY_SHARE_PCT 25  /* of an update's area photo-like or busy: JPEG */
-#define QUAL_PHOTO_EDGE_PCT 40   /* sampled pixels differing from their left neighbour */
-#define QUAL_PHOTO_ROW_STEP 4    /* every 4th row is sampled */
-#define QUAL_PHOTO_MIN_AREA 1024 /* smaller parts of a tile are never called photos */
+#define QUAL_TILE 64              /* pixels: the grid the state is kept on */
+#define QUAL_BUSY_CHANGES 6       /* changed in this many loop turns ... */
+#define QUAL_BUSY_MS 1000         /* ... within this long: busy (animation, video) */
+#define QUAL_SAME_CHANGE_MS 8     /* changes closer than this count as one */
+#define QUAL_STILL_MS 300         /* lossy and unchanged this long: sent again, lossless */
+#define QUAL_LOSSY_SHARE_PCT 25   /* of an update's area photo-like or busy: JPEG */
+#define QUAL_PHOTO_EDGE_PCT 40    /* sampled pixels differing from their left neighbour */
+#define QUAL_PHOTO_ROW_STEP 4     /* every 4th row is sampled */
+#define QUAL_PHOTO_MIN_AREA 1024  /* smaller parts of a tile are never called photos */
+#define QUAL_PHOTO_MIN_COLOURS 64 /* ... and photos have this many colours, or 1/4 of the samples */
+#define QUAL_PHOTO_SET_BITS 10    /* the colour set: 1024 slots, counting up to 512 */
 #define QUAL_NOT_SEEN (-1000)
 #define QUAL_BUSY_DROP 25 /* JPEG quality (1..100) below the viewer's for what moves */
 #define QUAL_BUSY_MIN 20  /* ... but not below this */

@@ -81,6 +81,23 @@ Test(quality, text_is_not_a_photo_and_noise_is)
 	cr_assert(qual_photo_like(fb, STRIDE, &row));
 }
 
+/* Small dense anti-aliased text: nearly every pixel differs from its left
+   neighbour, but in a few dozen shades of grey: not a photo (it went out
+   as JPEG, then again lossless, before the colour count). */
+Test(quality, dense_antialiased_text_is_not_a_photo)
+{
+	struct qual_rect tile = { 64, 64, 128, 128 };
+	for (int y = tile.y0; y < tile.y1; y++)
+		for (int x = tile.x0; x < tile.x1; x++) {
+			uint32_t g = (uint32_t)((x * 7 + y * 3) % 40) * 6u;
+			put(x, y, g << 16 | g << 8 | g);
+		}
+	cr_assert_not(qual_photo_like(fb, STRIDE, &tile));
+	/* the same with every pixel a colour of its own is one */
+	draw_photo(&tile, 11);
+	cr_assert(qual_photo_like(fb, STRIDE, &tile));
+}
+
 Test(quality, a_text_update_goes_lossless_a_photo_update_lossy)
 {
 	struct qual_rect all = { 0, 0, W, H };
