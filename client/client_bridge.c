@@ -805,7 +805,6 @@ static int bridge_start_thread(struct pgc_conn *c)
 struct pgc_conn *pgc_conn_alloc(void)
 {
 	struct pgc_conn *c = calloc(1, sizeof(*c));
-	pthread_condattr_t ca;
 
 	if (!c)
 		return NULL;
@@ -816,23 +815,15 @@ struct pgc_conn *pgc_conn_alloc(void)
 	atomic_init(&c->frames, 0);
 	atomic_init(&c->bytes_in, 0);
 	atomic_init(&c->jpeg_rects, 0);
-	if (pthread_condattr_init(&ca)) {
-		free(c);
-		return NULL;
-	}
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	if (pthread_mutex_init(&c->lock, NULL)) {
-		pthread_condattr_destroy(&ca);
 		free(c);
 		return NULL;
 	}
-	if (pthread_cond_init(&c->cond, &ca)) {
-		pthread_condattr_destroy(&ca);
+	if (pgc_cond_init_mono(&c->cond)) {
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return NULL;
 	}
-	pthread_condattr_destroy(&ca);
 	if (pthread_mutex_init(&c->rfb_lock, NULL)) {
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
@@ -854,14 +845,11 @@ struct pgc_conn *pgc_conn_alloc(void)
 static int conn_wait_open(struct pgc_conn *c, int64_t deadline_ms, char *err, size_t errlen,
 			  int *http_status)
 {
-	struct timespec ts;
 	int rc = 0;
 
-	ts.tv_sec = (time_t)(deadline_ms / 1000);
-	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 	pthread_mutex_lock(&c->lock);
 	while (c->state == CONN_CONNECTING && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		rc = pgc_cond_wait_until(&c->cond, &c->lock, deadline_ms);
 	if (c->state == CONN_OPEN) {
 		pthread_mutex_unlock(&c->lock);
 		return 0;

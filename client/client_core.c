@@ -398,7 +398,7 @@ static struct pgc_conn *conn_connect(const struct pgc_server *srv, const char *p
 				     const struct pgc_callbacks *cb, bool filter_out, char *err,
 				     size_t errlen, int *http_status)
 {
-	int64_t deadline = pgc_now_ms() + (int64_t)CONNECT_TIMEOUT_S * 1000;
+	int64_t deadline = pgc_clock_ms() + (int64_t)CONNECT_TIMEOUT_S * 1000;
 	struct pgc_conn *c;
 	int sv[2];
 
@@ -507,7 +507,7 @@ int pgc_fd(struct pgc_conn *c)
 static int wait_readable(int fd, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
-	int64_t end = pgc_now_ms() + timeout_ms;
+	int64_t end = pgc_clock_ms() + timeout_ms;
 	int n;
 
 	for (;;) {
@@ -516,7 +516,7 @@ static int wait_readable(int fd, int timeout_ms)
 			return n > 0 ? 1 : 0;
 		if (errno != EINTR)
 			return -1;
-		timeout_ms = (int)(end - pgc_now_ms());
+		timeout_ms = (int)(end - pgc_clock_ms());
 		if (timeout_ms < 0)
 			timeout_ms = 0;
 	}

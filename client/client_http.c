@@ -161,12 +161,12 @@ static int http_write_body(struct http_txn *t, struct lws *wsi)
 	memcpy(buf + LWS_PRE, t->body + t->body_sent, n);
 	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
 	    (int)n) {
-		explicit_bzero(buf + LWS_PRE, n);
+		pgc_secure_zero(buf + LWS_PRE, n);
 		pgc_set_msg(t->msg, t->msg_size, "writing the request body failed");
 		t->failed = true;
 		return -1;
 	}
-	explicit_bzero(buf + LWS_PRE, n); /* a login body holds a password */
+	pgc_secure_zero(buf + LWS_PRE, n); /* a login body holds a password */
 	t->body_sent += n;
 	if (last)
 		lws_client_http_body_pending(wsi, 0);
@@ -323,7 +323,7 @@ static int http_run(const struct pgc_server *srv, const char *method, const char
 	t.body = body;
 	t.body_len = body_len;
 
-	if (pgc_tls_gate_enter(pgc_now_ms() + (int64_t)HTTP_TIMEOUT_S * 1000, &t.gate_held)) {
+	if (pgc_tls_gate_enter(pgc_clock_ms() + (int64_t)HTTP_TIMEOUT_S * 1000, &t.gate_held)) {
 		pgc_set_msg(t.msg, t.msg_size,
 			    "timed out waiting for another connection's TLS handshake");
 		return -1;
@@ -429,7 +429,7 @@ void pgc_http_response_free(struct pgc_http_response *res)
 	if (!res)
 		return;
 	if (res->body)
-		explicit_bzero(res->body, res->body_cap);
+		pgc_secure_zero(res->body, res->body_cap);
 	free(res->body);
 	res->body = NULL;
 	res->body_len = 0;
@@ -457,7 +457,7 @@ static void json_wipe_member(json_t *o, const char *key)
 	char *v = (char *)json_string_value(s);
 
 	if (v)
-		explicit_bzero(v, json_string_length(s));
+		pgc_secure_zero(v, json_string_length(s));
 }
 
 int pgc_login(const struct pgc_server *srv, const char *user, const char *password, int width,
@@ -496,7 +496,7 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 		return -1;
 	}
 	rc = pgc_http_post(srv, "/api/v1/login", "application/json", body, strlen(body), res);
-	explicit_bzero(body, strlen(body)); /* it holds the password */
+	pgc_secure_zero(body, strlen(body)); /* it holds the password */
 	free(body);
 	if (rc)
 		return -1;

@@ -9,6 +9,7 @@
  * the host name / IP address.
  */
 #include "client_tls.h"
+#include "pgc_platform.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -91,12 +92,7 @@ static void global_init(void)
 {
 	const char *d = getenv("PIXELGATE_DEBUG");
 
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&g_gate_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	pgc_cond_init_mono(&g_gate_cond);
 	g_debug = d && *d && strcmp(d, "0") != 0;
 	ossl_sym(&g_ossl.client_method, "TLS_client_method");
 	ossl_sym(&g_ossl.ctx_new, "SSL_CTX_new");
@@ -121,27 +117,15 @@ void pgc_set_msg(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Monotonic clock in milliseconds. */
-int64_t pgc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Takes the TLS gate, waiting until deadline_ms (monotonic) at most.
    Returns 0 (then *held is true) or -1 on timeout. */
 int pgc_tls_gate_enter(int64_t deadline_ms, bool *held)
 {
-	struct timespec ts;
 	int rc = 0;
 
-	ts.tv_sec = (time_t)(deadline_ms / 1000);
-	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 	pthread_mutex_lock(&g_gate_lock);
 	while (g_gate_busy && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&g_gate_cond, &g_gate_lock, &ts);
+		rc = pgc_cond_wait_until(&g_gate_cond, &g_gate_lock, deadline_ms);
 	if (!g_gate_busy) {
 		g_gate_busy = true;
 		*held = true;

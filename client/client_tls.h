@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgc_platform.h" /* pgc_clock_ms() */
+
 /* Deadline of an HTTP transaction, and lws' connect and TLS timeouts, s. */
 #define HTTP_TIMEOUT_S 15
 /* lws' per-thread service buffer, bytes. */
@@ -36,9 +38,6 @@ bool pgc_tls_debug(void);
 /* Formats into buf (if buf/size usable); never overflows. */
 void pgc_set_msg(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Monotonic clock in milliseconds. */
-int64_t pgc_now_ms(void);
 
 /*
  * The TLS gate (lws 4.1.6 breaks a TLS handshake in flight when another

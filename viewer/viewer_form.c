@@ -1,6 +1,7 @@
 /*
  * viewer_form.c: the login form (see viewer_form.h).
  */
+#include "pgc_platform.h"
 #include "viewer_form.h"
 
 #include <stdio.h>
@@ -48,8 +49,8 @@ void vform_set_detail(struct vform *f, const char *detail)
 
 void vform_wipe_password(struct vform *f)
 {
-	explicit_bzero(f->password, sizeof(f->password));
-	explicit_bzero(f->preedit, sizeof(f->preedit));
+	pgc_secure_zero(f->password, sizeof(f->password));
+	pgc_secure_zero(f->preedit, sizeof(f->preedit));
 }
 
 /* The focused text field's buffer and size, or NULL on the button. */
@@ -110,7 +111,7 @@ static bool field_backspace(struct vform *f)
 	do
 		len--;
 	while (len > 0 && (buf[len] & 0xc0) == 0x80);
-	explicit_bzero(buf + len, size - len);
+	pgc_secure_zero(buf + len, size - len);
 	return true;
 }
 
@@ -124,7 +125,7 @@ static bool field_paste(struct vform *f)
 		return false;
 	clip[strcspn(clip, "\r\n")] = '\0';
 	added = field_append(f, clip);
-	explicit_bzero(clip, strlen(clip));
+	pgc_secure_zero(clip, strlen(clip));
 	SDL_free(clip);
 	return added;
 }

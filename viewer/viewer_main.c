@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pgc_platform.h"
 #include "client_url.h"
 #include "viewer_config.h"
 #include "viewer_form.h"
@@ -135,11 +136,11 @@ static int read_password_file(const char *path, char *out, size_t size)
 	if (!len || len >= size || len > VSESSION_PASSWORD_MAX) {
 		vlog("the password file %s holds %s", path,
 		     len ? "a password longer than 1024 bytes" : "no password");
-		explicit_bzero(buf, sizeof(buf));
+		pgc_secure_zero(buf, sizeof(buf));
 		return -1;
 	}
 	memcpy(out, buf, len + 1);
-	explicit_bzero(buf, sizeof(buf));
+	pgc_secure_zero(buf, sizeof(buf));
 	return 0;
 }
 
@@ -270,7 +271,7 @@ static void submit(struct app *a)
 	vscreen_reset(&a->screen);
 	vinput_forget(&a->input);
 	a->s = vsession_start(p, a->ev_session);
-	explicit_bzero(p, sizeof(*p));
+	pgc_secure_zero(p, sizeof(*p));
 	free(p);
 	if (!a->s) {
 		vform_set_message(a->form, text_get(TEXT_ERR_UNREACHABLE), true);

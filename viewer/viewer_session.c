@@ -15,6 +15,7 @@
  * wake-up pipe, so an idle session costs no CPU; the UI thread blocks in
  * SDL_WaitEvent() until the worker pushes an event.
  */
+#include "pgc_platform.h"
 #include "viewer_session.h"
 
 #include <SDL2/SDL.h>
@@ -436,7 +437,7 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 		set_state(s, VS_STARTING, 0);
 	vlog("logged in; opening the session");
 	c = pgc_connect_cb(&srv, res->ticket, &cb, err, sizeof(err), &status);
-	explicit_bzero(res->ticket, sizeof(res->ticket));
+	pgc_secure_zero(res->ticket, sizeof(res->ticket));
 	free(res);
 	if (!c)
 		return attempt_connect_failed(s, err, status, was_connected, why, whylen);
@@ -568,7 +569,7 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 	s->st.state = VS_LOGGING_IN;
 	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK)) {
 		vlog("pipe: %s", strerror(errno));
-		explicit_bzero(&s->p, sizeof(s->p));
+		pgc_secure_zero(&s->p, sizeof(s->p));
 		munlock(&s->p, sizeof(s->p));
 		free(s);
 		return NULL;
@@ -588,7 +589,7 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 		pthread_mutex_destroy(&s->lock);
 		pthread_mutex_destroy(&s->conn_lock);
 		pthread_mutex_destroy(&s->fb_lock);
-		explicit_bzero(&s->p, sizeof(s->p));
+		pgc_secure_zero(&s->p, sizeof(s->p));
 		munlock(&s->p, sizeof(s->p));
 		free(s);
 		return NULL;
@@ -614,12 +615,12 @@ void vsession_free(struct vsession *s)
 	deadline.tv_sec += VSESSION_JOIN_WAIT_S;
 	if (pthread_timedjoin_np(s->thread, NULL, &deadline) != 0) {
 		vlog("the network thread is still busy (a login in progress); not waiting for it");
-		explicit_bzero(s->p.password, sizeof(s->p.password));
+		pgc_secure_zero(s->p.password, sizeof(s->p.password));
 		return;
 	}
 	close(s->wake[0]);
 	close(s->wake[1]);
-	explicit_bzero(&s->p, sizeof(s->p));
+	pgc_secure_zero(&s->p, sizeof(s->p));
 	munlock(&s->p, sizeof(s->p));
 	free(s->shadow);
 	free(s->cursor);
