@@ -577,6 +577,8 @@ run_compare() {
 		inc=(-I"$src/client" -I"$src/proxy/common")
 		libs+=("$BEFORE_DIR/libpgclient_url.a" "$BEFORE_DIR/libpgrfb.a")
 	fi
+	# and its platform layer in one more, after e8217c6
+	[[ ! -f $BEFORE_DIR/libpgplatform.a ]] || libs+=("$BEFORE_DIR/libpgplatform.a")
 	[[ -f ${inc[0]#-I}/client_core.h && -f $BEFORE_DIR/libpgclient.a ]] ||
 		die "$BEFORE_DIR: no CMake source tree with the client library, or no libpgclient.a"
 	say "building bench_session.c against $BEFORE_DIR/libpgclient.a"
