@@ -492,13 +492,10 @@ void pool_fill(void)
 
 void pool_empty(const char *why)
 {
-	for (bool ended = true; ended;) { /* session_end() may unlink a reaped session */
-		ended = false;
-		for (struct gw_session *s = gw->sessions; s != NULL && !ended; s = s->next)
-			if (session_live(s) && s->pooled) {
-				session_end(s, GW_END_ADMIN, 0, why);
-				ended = true;
-			}
+	for (struct gw_session *s = gw->sessions, *next; s != NULL; s = next) {
+		next = s->next; /* as if session_end() could unlink s */
+		if (session_live(s) && s->pooled)
+			session_end(s, GW_END_ADMIN, 0, why);
 	}
 }
 

@@ -121,6 +121,10 @@ void capture_close(struct capture *c);
 #define INPUT_BLOCKED_HELD 8
 /* Input events waiting behind a remap (the relay lets through bursts of 400 keys). */
 #define INPUT_QUEUE_MAX 1024
+/* From this many waiting events on, the viewer's messages are not read ... */
+#define INPUT_QUEUE_HIGH 768
+/* ... until no more than this many wait. */
+#define INPUT_QUEUE_LOW 512
 /* After a remap, before a key of it: the browser reads the new mapping. */
 #define INPUT_REMAP_SETTLE_MS 12
 /* A spare is remapped only this long after its last key was sent. */
@@ -190,6 +194,13 @@ void input_pointer(struct input *in, int button_mask, int x, int y, int64_t now_
 /* Release every key and button we hold (a client detached); forget the
    viewer's modifiers and blocked keys. Queued behind waiting events. */
 void input_release_all(struct input *in, int64_t now_ms);
+/* True while so many events wait that the viewer's messages must not be
+   read (the worker puts its client on hold: no reading, no updates): from
+   INPUT_QUEUE_HIGH on, and once held (held true) until INPUT_QUEUE_LOW. A
+   hostile viewer can outpace the remaps (19 spares, each reused after
+   500 ms: about 38 new characters a second) within the relay's key budget;
+   it is then slowed, not served. */
+bool input_backlogged(const struct input *in, bool held);
 /* Milliseconds until waiting events can go (0: now), -1 if none wait. */
 int input_timeout_ms(const struct input *in, int64_t now_ms);
 /* Send what waits and may go now. */

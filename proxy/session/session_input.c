@@ -268,15 +268,28 @@ static int64_t input_remap_round(struct input *in, int64_t now)
 		if (!listed && nwant < in->nspare)
 			want[nwant++] = e->keysym;
 	}
-	/* Free spares, least recently used first; unwanted ones before wanted. */
+	/* Free spares no waiting event needs, least recently used first; only
+	   if there is none, one that is needed (for the head: the character it
+	   held is mapped again later) */
 	int order[INPUT_SPARE_KEYCODES], nfree = 0;
-	for (int pass = 0; pass < 2 && nfree < nwant; pass++)
+	for (int pass = 0; pass < 2 && nfree == 0; pass++) {
 		for (int i = 0; i < in->nspare; i++) {
 			bool settled = in->spare_used_ms[i] < 0 ||
 			    now - in->spare_used_ms[i] >= INPUT_SPARE_REUSE_MS;
 			if (settled && wanted[i] == (pass == 1))
 				order[nfree++] = i;
 		}
+		for (int a = 1; a < nfree; a++) /* insertion sort by last use */
+			for (int b = a;
+			     b > 0 && in->spare_used_ms[order[b]] < in->spare_used_ms[order[b - 1]];
+			     b--) {
+				int t = order[b];
+				order[b] = order[b - 1];
+				order[b - 1] = t;
+			}
+		if (pass == 1 && nfree > 1)
+			nfree = 1;
+	}
 	if (nfree == 0) {
 		int64_t soonest = INT64_MAX;
 		for (int i = 0; i < in->nspare; i++)
@@ -284,13 +297,6 @@ static int64_t input_remap_round(struct input *in, int64_t now)
 				soonest = in->spare_used_ms[i] + INPUT_SPARE_REUSE_MS;
 		return soonest;
 	}
-	for (int a = 1; a < nfree; a++) /* insertion sort by last use */
-		for (int b = a;
-		     b > 0 && in->spare_used_ms[order[b]] < in->spare_used_ms[order[b - 1]]; b--) {
-			int t = order[b];
-			order[b] = order[b - 1];
-			order[b - 1] = t;
-		}
 	int n = nwant < nfree ? nwant : nfree;
 	for (int i = 0; i < n; i++) {
 		int slot = order[i];
@@ -335,6 +341,11 @@ void input_run(struct input *in, int64_t now)
 		XFlush(in->dpy);
 }
 
+bool input_backlogged(const struct input *in, bool held)
+{
+	return held ? in->qlen > INPUT_QUEUE_LOW : in->qlen >= INPUT_QUEUE_HIGH;
+}
+
 int input_timeout_ms(const struct input *in, int64_t now)
 {
 	if (in->qlen == 0)
@@ -343,8 +354,10 @@ int input_timeout_ms(const struct input *in, int64_t now)
 	return wait <= 0 ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
-/* Append e and send what may go. A full queue (a flood past the relay's
-   key budget) is worked off here, waiting out the remaps: nothing is dropped. */
+/* Append e and send what may go. The worker holds the viewer's messages
+   back from INPUT_QUEUE_HIGH on (input_backlogged()), one message per
+   rfbProcessEvents(), so the queue does not fill; if it ever did, it would
+   be worked off here, waiting out the remaps: nothing is dropped. */
 static void input_push(struct input *in, struct input_event e, int64_t now)
 {
 	while (in->qlen == INPUT_QUEUE_MAX) {
@@ -363,6 +376,8 @@ static void input_push(struct input *in, struct input_event e, int64_t now)
 
 void input_key(struct input *in, bool down, uint32_t keysym_in, int64_t now)
 {
+	if (keysym_in == NoSymbol || keysym_in == XK_VoidSymbol)
+		return; /* no character and no key */
 	KeySym keysym = input_latin1(keysym_in);
 	bool spare = input_needs_spare(in, keysym);
 	if (spare && !down)

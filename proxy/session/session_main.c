@@ -56,6 +56,7 @@ struct worker {
 	bool ready_sent;  /* IPC_READY went out: the browser took the opening commands */
 	bool ended_sent;  /* IPC_ENDED went out (it goes out once) */
 	bool cell_killed; /* a limit was passed: Xvfb and Chromium are gone with the rest */
+	bool input_held;  /* the viewer is on hold: too much input waits (worker_input_hold()) */
 	char end_reason[256];
 };
 
@@ -396,6 +397,9 @@ static enum rfbNewClientAction worker_new_client(rfbClientPtr cl)
 {
 	cl->clientGoneHook = worker_client_gone;
 	log_info("viewer attached");
+	/* libvncserver takes it off hold after this: worker_input_hold() puts
+	   it back on if input still waits */
+	worker_current->input_held = false;
 	return RFB_CLIENT_ACCEPT;
 }
 
@@ -581,6 +585,28 @@ static void worker_watch(struct worker *s)
 	}
 }
 
+/*
+ * Puts the viewer on hold (libvncserver reads none of its messages and
+ * sends it no update) while input_backlogged(), and takes it off again.
+ * rfbProcessEvents() reads one message a turn, so the queue stays below
+ * INPUT_QUEUE_MAX; the viewer's TCP window, then the relay's buffers, fill,
+ * and the relay stops reading it.
+ */
+static void worker_input_hold(struct worker *s)
+{
+	bool hold = input_backlogged(&s->input, s->input_held);
+	if (hold == s->input_held)
+		return;
+	s->input_held = hold;
+	log_info("%s the viewer: %d input events wait behind keycode remaps",
+		 hold ? "holding" : "reading", s->input.qlen);
+	rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
+	rfbClientPtr cl;
+	while ((cl = rfbClientIteratorNext(it)) != NULL)
+		cl->onHold = hold;
+	rfbReleaseClientIterator(it);
+}
+
 /* The event loop: sleeps in poll() until something happens (or the watchdog's tick). */
 static void worker_loop(struct worker *s)
 {
@@ -595,10 +621,12 @@ static void worker_loop(struct worker *s)
 			cdp_index = n;
 			pfd[n++] = (struct pollfd){ s->cdp.rfd, POLLIN, 0 };
 		}
+		/* while input waits behind remaps, the viewer is not read (on hold) */
+		bool hold = s->input_held;
 		rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
 		rfbClientPtr cl;
 		while ((cl = rfbClientIteratorNext(it)) != NULL && n < SESSION_MAX_POLL_FDS)
-			if (cl->sock >= 0)
+			if (cl->sock >= 0 && !hold)
 				pfd[n++] = (struct pollfd){ cl->sock, POLLIN, 0 };
 		rfbReleaseClientIterator(it);
 
@@ -636,6 +664,7 @@ static void worker_loop(struct worker *s)
 		}
 		worker_cdp_state(s);
 		input_run(&s->input, qual_now_ms());
+		worker_input_hold(s);
 		capture_refresh_lossy(&s->capture, qual_now_ms());
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT

@@ -19,7 +19,7 @@
 #define QUAL_PHOTO_EDGE_PCT 40    /* sampled pixels differing from their left neighbour */
 #define QUAL_PHOTO_ROW_STEP 4     /* every 4th row is sampled */
 #define QUAL_PHOTO_MIN_AREA 1024  /* smaller parts of a tile are never called photos */
-#define QUAL_PHOTO_MIN_COLOURS 64 /* ... and photos have this many colours, or 1/4 of the samples */
+#define QUAL_PHOTO_MIN_COLOURS 64 /* ... and photos have this many colours, or 1/8 of the samples */
 #define QUAL_PHOTO_SET_BITS 10    /* the colour set: 1024 slots, counting up to 512 */
 #define QUAL_NOT_SEEN (-1000)
 #define QUAL_BUSY_DROP 25 /* JPEG quality (1..100) below the viewer's for what moves */

@@ -130,6 +130,44 @@ IT_TEST(session, a_burst_of_japanese_arrives_in_order)
 		  "the page's value changed after typing ended: \"%s\"", last);
 }
 
+static bool sc_log_wait(const char *needle, double seconds);
+
+/* 2c. A viewer that sends new characters faster than the spare keycodes can
+   be remapped (presses only, 100 a second after a burst of 400: what the
+   relay lets through): the worker stops reading it once 768 events wait
+   ("holding the viewer"), reads it again as they go, and every character
+   arrives once, in order; the session goes on. */
+IT_TEST(session, input_faster_than_the_remaps_is_held_back, .timeout = 240)
+{
+	static const char *const users[] = { "t2c-bob", NULL };
+	enum { N = 1200 };
+	static char want[N * 3 + 1];
+	static char last[N * 3 + 64];
+	struct it_rect r;
+	struct pgc_conn *c;
+	size_t len = 0;
+
+	it_start("session_input_faster_than_the_remaps_is_held_back", users);
+	c = it_open_page("t2c-bob", 0, 0, &r);
+	it_focus_field(c, &r);
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t cp = 0x4e00 + i; /* CJK ideographs: three bytes of UTF-8 each */
+		want[len++] = (char)(0xe0 | (cp >> 12));
+		want[len++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		want[len++] = (char)(0x80 | (cp & 0x3f));
+		IT_ASSERT(pgc_key(c, 0x01000000u + cp, true) == 0, "key %u failed: %s", i,
+			  pgc_close_reason(c));
+	}
+	want[len] = '\0';
+	bool ok = it_wait_last(want, 120, c, NULL, last, sizeof last);
+	IT_ASSERT(ok, "after %d new characters the page reported %zu bytes, want %zu (%s)", N,
+		  strlen(last), len, pgc_closed(c) ? pgc_close_reason(c) : "connection open");
+	IT_ASSERT(sc_log_wait("holding the viewer:", 1), "the worker never held the viewer back");
+	IT_ASSERT(sc_log_wait("reading the viewer:", 1),
+		  "the worker held the viewer back and never read it again");
+	IT_ASSERT(!pgc_closed(c), "the connection closed: %s", pgc_close_reason(c));
+}
+
 /* Number of /download.bin requests the page server saw. */
 static int page_downloads(void)
 {
