@@ -166,6 +166,25 @@ cmake_lib() {
 built() { [[ -e $CACHE/stamps/$1-$(basename "$2") ]]; }
 stamp() { touch "$CACHE/stamps/$1-$(basename "$2")"; }
 
+# write_pc FILE NAME VERSION LIBS [REQUIRES_PRIVATE [LIBS_PRIVATE]]: a
+# pkg-config file under $PREFIX/lib/pkgconfig for a library whose own build
+# writes none.
+write_pc() {
+	install -d "$PREFIX/lib/pkgconfig"
+	cat >"$PREFIX/lib/pkgconfig/$1.pc" <<EOF
+prefix=$PREFIX
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+Name: $2
+Description: $2 (built for Windows by build-windows-viewer.sh)
+Version: $3
+Requires.private: ${5:-}
+Libs: -L\${libdir} $4
+Libs.private: ${6:-}
+Cflags: -I\${includedir}
+EOF
+}
+
 build_zlib() {
 	local src b
 	src=$(fetch zlib)
@@ -174,19 +193,10 @@ build_zlib() {
 	# the static library only: Debian's source has no win32/ (the DLL's resources)
 	cmake_lib zlib "$src" zlibstatic -DZLIB_BUILD_EXAMPLES=OFF
 	b=$CACHE/build/zlib
-	install -d "$PREFIX/include" "$PREFIX/lib/pkgconfig"
+	install -d "$PREFIX/include"
 	install -m 0644 "$src/zlib.h" "$b/zconf.h" "$PREFIX/include/"
 	install -m 0644 "$b/libzlibstatic.a" "$PREFIX/lib/libz.a"
-	cat >"$PREFIX/lib/pkgconfig/zlib.pc" <<EOF
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-Name: zlib
-Description: zlib compression library (built for Windows)
-Version: $(basename "$src" | sed 's/^zlib-//; s/\.dfsg.*//')
-Libs: -L\${libdir} -lz
-Cflags: -I\${includedir}
-EOF
+	write_pc zlib zlib "$(basename "$src" | sed 's/^zlib-//; s/\.dfsg.*//')" -lz
 	stamp zlib "$src"
 }
 
@@ -245,22 +255,12 @@ build_vncclient() {
 		-DWITH_PNG=OFF -DWITH_SASL=OFF -DWITH_EXAMPLES=OFF -DWITH_TESTS=OFF \
 		-DWITH_THREADS=ON -DWITH_ZLIB=ON -DWITH_JPEG=ON
 	local b=$CACHE/build/libvncserver
-	install -d "$PREFIX/include/rfb" "$PREFIX/lib/pkgconfig"
+	install -d "$PREFIX/include/rfb"
 	install -m 0644 "$src"/rfb/rfbclient.h "$src"/rfb/rfbproto.h "$b"/rfb/rfbconfig.h \
 		"$PREFIX/include/rfb/"
 	install -m 0644 "$(find "$b" -name 'libvncclient.a' | head -n 1)" "$PREFIX/lib/"
-	cat >"$PREFIX/lib/pkgconfig/libvncclient.pc" <<EOF
-prefix=$PREFIX
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-Name: LibVNCClient
-Description: A library for easy implementation of a VNC client (built for Windows).
-Version: $(basename "$src" | sed 's/^libvncserver-//; s/+.*//')
-Requires.private: zlib libjpeg
-Libs: -L\${libdir} -lvncclient
-Libs.private: -lws2_32
-Cflags: -I\${includedir}
-EOF
+	write_pc libvncclient LibVNCClient "$(basename "$src" | sed 's/^libvncserver-//; s/+.*//')" \
+		-lvncclient "zlib libjpeg" -lws2_32
 	stamp libvncclient "$src"
 }
 
