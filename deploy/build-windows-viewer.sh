@@ -200,14 +200,16 @@ build_zlib() {
 	stamp zlib "$src"
 }
 
-build_jpeg() {
-	local src
-	src=$(fetch libjpeg-turbo)
-	built libjpeg-turbo "$src" && return
-	say "libjpeg-turbo ($(basename "$src"))"
-	cmake_lib libjpeg-turbo "$src" install -DENABLE_SHARED=OFF -DENABLE_STATIC=ON \
-		-DWITH_SIMD=OFF -DWITH_TURBOJPEG=ON -DWITH_JAVA=OFF
-	stamp libjpeg-turbo "$src"
+# cmake_dep PKG LABEL [cmake options...]: Debian source package PKG built
+# and installed as it is with the MinGW toolchain (once per version).
+cmake_dep() {
+	local pkg=$1 label=$2 src
+	shift 2
+	src=$(fetch "$pkg")
+	built "$pkg" "$src" && return
+	say "$label ($(basename "$src"))"
+	cmake_lib "$pkg" "$src" install "$@"
+	stamp "$pkg" "$src"
 }
 
 build_openssl() {
@@ -230,20 +232,6 @@ build_openssl() {
 	stamp openssl "$src"
 }
 
-build_lws() {
-	local src
-	src=$(fetch libwebsockets)
-	built libwebsockets "$src" && return
-	say "libwebsockets ($(basename "$src"))"
-	cmake_lib libwebsockets "$src" install -DLWS_WITH_SSL=ON -DLWS_WITH_SHARED=OFF \
-		-DLWS_WITH_STATIC=ON -DLWS_WITHOUT_TESTAPPS=ON -DLWS_WITHOUT_SERVER=OFF \
-		-DLWS_WITH_MINIMAL_EXAMPLES=OFF -DLWS_WITH_ZLIB=OFF -DLWS_WITH_LIBUV=OFF \
-		-DLWS_WITH_LIBEV=OFF -DLWS_WITH_LIBEVENT=OFF -DLWS_WITH_GLIB=OFF \
-		-DLWS_IPV6=ON -DDISABLE_WERROR=ON -DLWS_OPENSSL_INCLUDE_DIRS="$PREFIX/include" \
-		-DLWS_OPENSSL_LIBRARIES="$PREFIX/lib/libssl.a;$PREFIX/lib/libcrypto.a;/usr/$HOST/lib/libws2_32.a;/usr/$HOST/lib/libcrypt32.a"
-	stamp libwebsockets "$src"
-}
-
 build_vncclient() {
 	local src
 	src=$(fetch libvncserver)
@@ -264,56 +252,24 @@ build_vncclient() {
 	stamp libvncclient "$src"
 }
 
-build_jansson() {
-	local src
-	src=$(fetch jansson)
-	built jansson "$src" && return
-	say "jansson ($(basename "$src"))"
-	cmake_lib jansson "$src" install -DJANSSON_BUILD_DOCS=OFF -DJANSSON_WITHOUT_TESTS=ON \
-		-DJANSSON_EXAMPLES=OFF -DJANSSON_BUILD_SHARED_LIBS=OFF
-	stamp jansson "$src"
-}
-
-build_sdl2() {
-	local src
-	src=$(fetch libsdl2)
-	built libsdl2 "$src" && return
-	say "SDL2 ($(basename "$src"))"
-	cmake_lib libsdl2 "$src" install -DSDL_SHARED=OFF -DSDL_STATIC=ON -DSDL_TEST=OFF \
-		-DSDL2_DISABLE_SDL2MAIN=OFF
-	stamp libsdl2 "$src"
-}
-
-build_freetype() {
-	local src
-	src=$(fetch freetype)
-	built freetype "$src" && return
-	say "FreeType ($(basename "$src"))"
-	cmake_lib freetype "$src" install -DFT_DISABLE_HARFBUZZ=ON -DFT_DISABLE_BZIP2=ON \
-		-DFT_DISABLE_PNG=ON -DFT_DISABLE_BROTLI=ON -DFT_REQUIRE_ZLIB=ON
-	stamp freetype "$src"
-}
-
-build_sdl2_ttf() {
-	local src
-	src=$(fetch libsdl2-ttf)
-	built libsdl2-ttf "$src" && return
-	say "SDL2_ttf ($(basename "$src"))"
-	cmake_lib libsdl2-ttf "$src" install -DSDL2TTF_VENDORED=OFF -DSDL2TTF_HARFBUZZ=OFF \
-		-DSDL2TTF_SAMPLES=OFF -DBUILD_SHARED_LIBS=OFF
-	stamp libsdl2-ttf "$src"
-}
-
 t0=$SECONDS
 build_zlib
-build_jpeg
+cmake_dep libjpeg-turbo libjpeg-turbo -DENABLE_SHARED=OFF -DENABLE_STATIC=ON -DWITH_SIMD=OFF \
+	-DWITH_TURBOJPEG=ON -DWITH_JAVA=OFF
 build_openssl
-build_lws
+cmake_dep libwebsockets libwebsockets -DLWS_WITH_SSL=ON -DLWS_WITH_SHARED=OFF \
+	-DLWS_WITH_STATIC=ON -DLWS_WITHOUT_TESTAPPS=ON -DLWS_WITHOUT_SERVER=OFF \
+	-DLWS_WITH_MINIMAL_EXAMPLES=OFF -DLWS_WITH_ZLIB=OFF -DLWS_WITH_LIBUV=OFF \
+	-DLWS_WITH_LIBEV=OFF -DLWS_WITH_LIBEVENT=OFF -DLWS_WITH_GLIB=OFF -DLWS_IPV6=ON \
+	-DDISABLE_WERROR=ON -DLWS_OPENSSL_INCLUDE_DIRS="$PREFIX/include" \
+	-DLWS_OPENSSL_LIBRARIES="$PREFIX/lib/libssl.a;$PREFIX/lib/libcrypto.a;/usr/$HOST/lib/libws2_32.a;/usr/$HOST/lib/libcrypt32.a"
 build_vncclient
-build_jansson
-build_sdl2
-build_freetype
-build_sdl2_ttf
+cmake_dep jansson jansson -DJANSSON_BUILD_DOCS=OFF -DJANSSON_WITHOUT_TESTS=ON \
+	-DJANSSON_EXAMPLES=OFF -DJANSSON_BUILD_SHARED_LIBS=OFF
+cmake_dep libsdl2 SDL2 -DSDL_SHARED=OFF -DSDL_STATIC=ON -DSDL_TEST=OFF -DSDL2_DISABLE_SDL2MAIN=OFF
+cmake_dep freetype FreeType -DFT_DISABLE_HARFBUZZ=ON -DFT_DISABLE_BZIP2=ON -DFT_DISABLE_PNG=ON \
+	-DFT_DISABLE_BROTLI=ON -DFT_REQUIRE_ZLIB=ON
+cmake_dep libsdl2-ttf SDL2_ttf -DSDL2TTF_VENDORED=OFF -DSDL2TTF_HARFBUZZ=OFF -DSDL2TTF_SAMPLES=OFF
 say "libraries ready under $PREFIX ($((SECONDS - t0)) s)"
 if [[ $DEPS_ONLY == 1 ]]; then
 	exit 0
