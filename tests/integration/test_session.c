@@ -601,6 +601,18 @@ static bool sc_is_worker(pid_t pid)
 	return false;
 }
 
+/* The "prestarted" of user's session_start audit record (awaited while c
+   is pumped): 1 true, 0 false, -1 neither; fails the test without one. */
+static int sc_start_prestarted(struct pgc_conn *c, const char *user)
+{
+	json_t *rec = it_audit_wait(c, 10, 1, NULL, "session_start", "user", user, NULL);
+	IT_ASSERT(rec != NULL, "no session_start for %s", user);
+	json_t *p = json_object_get(rec, "prestarted");
+	int v = json_is_true(p) ? 1 : json_is_false(p) ? 0 : -1;
+	json_decref(rec);
+	return v;
+}
+
 /*
  * 9. Pre-started browsers ([session] prestart = 1): a session starts before
  * anyone logs in, on about:blank and nobody's (no audit record, not in the
@@ -618,7 +630,6 @@ IT_TEST(session, a_login_takes_a_prestarted_browser)
 	struct it_session list[8];
 	struct it_rect r;
 	pid_t w[16], pooled;
-	json_t *rec;
 
 	it_start_opts("session_a_login_takes_a_prestarted_browser", users, &opts);
 	IT_ASSERT(sc_log_wait("pre-started (1280x800) for the next login", 30),
@@ -641,11 +652,8 @@ IT_TEST(session, a_login_takes_a_prestarted_browser)
 	json_decref(h);
 
 	struct pgc_conn *c = it_open_page("t9-aoi", 1280, 800, &r);
-	rec = it_audit_wait(c, 10, 1, NULL, "session_start", "user", "t9-aoi", NULL);
-	IT_ASSERT(rec != NULL, "no session_start for t9-aoi");
-	IT_ASSERT(json_is_true(json_object_get(rec, "prestarted")),
+	IT_ASSERT(sc_start_prestarted(c, "t9-aoi") == 1,
 		  "t9-aoi's session was not the pre-started one");
-	json_decref(rec);
 	IT_ASSERT(sc_is_worker(pooled), "the pre-started worker %d is gone", (int)pooled);
 	IT_ASSERT(it_sessions("t9-admin", list, 8) == 1 && strcmp(list[0].user, "t9-aoi") == 0,
 		  "the admin API does not list t9-aoi's session");
@@ -661,11 +669,8 @@ IT_TEST(session, a_login_takes_a_prestarted_browser)
 
 	/* another screen size: a session of its own, not the pre-started one */
 	struct pgc_conn *c2 = it_open_page("t9-ken", 1024, 768, &r);
-	rec = it_audit_wait(c2, 10, 1, NULL, "session_start", "user", "t9-ken", NULL);
-	IT_ASSERT(rec != NULL, "no session_start for t9-ken");
-	IT_ASSERT(json_is_false(json_object_get(rec, "prestarted")),
+	IT_ASSERT(sc_start_prestarted(c2, "t9-ken") == 0,
 		  "t9-ken (1024x768) took a 1280x800 pre-started session");
-	json_decref(rec);
 	IT_ASSERT(!pgc_closed(c), "t9-aoi's session ended: %s", pgc_close_reason(c));
 
 	/* draining: the pre-started session ends (nobody will take it), the
