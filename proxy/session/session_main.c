@@ -28,6 +28,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "session_cell.h"
+#include "session_tight.h"
 
 #define SESSION_SETTINGS_TIMEOUT_MS 10000
 #define SESSION_STOP_DEADLINE_MS 3000
@@ -284,8 +285,12 @@ static void worker_display_hook(rfbClientPtr cl)
 {
 	struct qual *q = &worker_current->capture.qual;
 	int asked = qual_asked(q, cl->tightQualityLevel, cl->turboQualityLevel);
-	if (asked < 0)
-		return; /* no JPEG asked for: libvncserver sends lossless anyway */
+	if (asked < 0) {
+		/* no JPEG asked for: libvncserver sends lossless anyway, at
+		   compression level 1 unless the viewer asked for 0 */
+		tight_zlib_prepare(cl, cl->tightCompressLevel >= 1 ? 1 : 0);
+		return;
+	}
 	int got = 0;
 	struct qual_rect *rects = worker_update_rects(cl, &got);
 	int64_t now = qual_now_ms();
@@ -338,6 +343,7 @@ static void worker_display_hook(rfbClientPtr cl)
 	/* libvncserver's Tight lowers the compression level to 1 for a lossless
 	   update and keeps it there; with JPEG, 2 (what it makes of the viewer's 3) */
 	cl->tightCompressLevel = lossy ? 2 : 1;
+	tight_zlib_prepare(cl, cl->tightCompressLevel);
 	if (rects != NULL)
 		qual_sent(q, rects, got, mode, now);
 	free(rects);
