@@ -202,7 +202,7 @@ static void count_key(const char *text)
 	atomic_fetch_add(&sh->keys_lost, 1);
 }
 
-static void __attribute__((format(printf, 1, 2))) count_keyf(const char *fmt, ...)
+static void __attribute__((format(__printf__, 1, 2))) count_keyf(const char *fmt, ...)
 {
 	char t[SOAK_KEY_LEN * 2];
 	va_list ap;

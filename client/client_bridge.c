@@ -42,14 +42,11 @@
 #include "client_conn.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
 /* Bridge buffers                                                           */
@@ -136,7 +133,7 @@ bool pgc_conn_mark_closed(struct pgc_conn *c, int code, const char *reason)
 static void bridge_shut_raw(struct pgc_conn *c)
 {
 	if (c->raw && !c->raw_shut) {
-		shutdown(lws_get_socket_fd(c->raw), SHUT_WR);
+		pgc_sock_shutdown_write(lws_get_socket_fd(c->raw));
 		c->raw_shut = true;
 	}
 }
@@ -466,7 +463,7 @@ static int ws_on_established(struct pgc_conn *c, struct lws *wsi)
 		return -1;
 
 	fd.sockfd = c->fd_bridge;
-	c->fd_bridge = -1; /* lws owns it now, even if adoption fails */
+	c->fd_bridge = PGC_NO_SOCKET; /* lws owns it now, even if adoption fails */
 	raw = lws_adopt_descriptor_vhost(lws_get_vhost(wsi), LWS_ADOPT_SOCKET, fd, "pgc-bridge",
 					 NULL);
 	if (!raw) {
@@ -669,8 +666,8 @@ static int raw_on_rx(struct pgc_conn *c, struct lws *wsi, const void *in, size_t
 static int raw_on_writeable(struct pgc_conn *c, struct lws *wsi)
 {
 	if (c->raw_ok) {
-		ssize_t n = send(lws_get_socket_fd(wsi), c->to_raw.data + c->to_raw.off, c->raw_ok,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		long n = pgc_sock_send(lws_get_socket_fd(wsi), c->to_raw.data + c->to_raw.off,
+				       c->raw_ok);
 
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			/* libvncclient's end is gone: only pgc_free() does that */
@@ -789,13 +786,8 @@ static void *bridge_thread(void *arg)
    errno value. */
 static int bridge_start_thread(struct pgc_conn *c)
 {
-	sigset_t all, old;
-	int rc;
+	int rc = pgc_thread_create(&c->thread, bridge_thread, c);
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&c->thread, NULL, bridge_thread, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!rc)
 		c->thread_started = true;
 	return rc;
@@ -808,8 +800,8 @@ struct pgc_conn *pgc_conn_alloc(void)
 
 	if (!c)
 		return NULL;
-	c->fd_bridge = -1;
-	c->fd_client = -1;
+	c->fd_bridge = PGC_NO_SOCKET;
+	c->fd_client = PGC_NO_SOCKET;
 	guard_init(&c->guard);
 	atomic_init(&c->rfb_dead, false);
 	atomic_init(&c->frames, 0);

@@ -9,6 +9,7 @@
 
 #include "client_core.h"
 #include "client_tls.h"
+#include "pgc_platform.h"
 #include "rfb_filter.h"
 #include "rfb_stream.h"
 
@@ -98,11 +99,11 @@ struct pgc_conn {
 	/* --- end of lock-guarded fields */
 
 	/* bridge thread only (or any thread once it is joined) */
-	struct lws *ws;     /* the WebSocket, once established */
-	struct lws *raw;    /* the adopted bridge end */
-	int fd_bridge;      /* our socketpair end until lws adopts it */
-	struct bbuf to_raw; /* WebSocket -> libvncclient */
-	size_t raw_ok;      /* to_raw's first bytes, which the guard passed */
+	struct lws *ws;       /* the WebSocket, once established */
+	struct lws *raw;      /* the adopted bridge end */
+	pgc_socket fd_bridge; /* our socket pair end until lws adopts it */
+	struct bbuf to_raw;   /* WebSocket -> libvncclient */
+	size_t raw_ok;        /* to_raw's first bytes, which the guard passed */
 	struct pgc_guard guard;
 	/* pgc_connect_ws() only: what libvncclient writes passes the gateway's
 	   viewer -> browser filter (rfb_filter.h, its SetEncodings rewrite)
@@ -136,8 +137,8 @@ struct pgc_conn {
 	/* caller side */
 	pthread_mutex_t rfb_lock; /* serialises libvncclient calls */
 	rfbClient *rfb;
-	void *fb;      /* cl->frameBuffer, as allocated by rfb_alloc_fb() */
-	int fd_client; /* our socketpair end until rfb owns it */
+	void *fb;             /* cl->frameBuffer, as allocated by rfb_alloc_fb() */
+	pgc_socket fd_client; /* our socket pair end until rfb owns it */
 	atomic_bool rfb_dead;
 	struct pgc_callbacks cb; /* the application's callbacks (members may be NULL) */
 	_Atomic uint64_t frames;

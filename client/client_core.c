@@ -10,18 +10,13 @@
 #include "utf8.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Last libvncclient error / log line of this thread (libvncclient runs on
    the caller's thread), used to explain failures. */
@@ -44,7 +39,7 @@ static void rfb_format_line(char *buf, size_t size, const char *fmt, va_list ap)
 }
 
 /* rfbClientLog replacement: remembers the line, prints it only in debug. */
-static void __attribute__((format(printf, 1, 2))) rfb_log_cb(const char *fmt, ...)
+static void __attribute__((format(__printf__, 1, 2))) rfb_log_cb(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,7 +51,7 @@ static void __attribute__((format(printf, 1, 2))) rfb_log_cb(const char *fmt, ..
 }
 
 /* rfbClientErr replacement: remembers the line, prints it only in debug. */
-static void __attribute__((format(printf, 1, 2))) rfb_err_cb(const char *fmt, ...)
+static void __attribute__((format(__printf__, 1, 2))) rfb_err_cb(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -113,47 +108,8 @@ static int url_encode(const char *src, char *dst, size_t size)
 	return 0;
 }
 
-/* SIGPIPE guard around libvncclient writes (it uses write(), not
-   send(MSG_NOSIGNAL)): block SIGPIPE in this thread, and afterwards swallow
-   one that the call raised. The bridge design avoids EPIPE; this is a
-   safety net. */
-struct sigpipe_guard {
-	sigset_t old;
-	bool was_pending;
-};
-
-/* Blocks SIGPIPE for this thread, remembering whether one was pending. */
-static void sigpipe_block(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, &g->old);
-	sigemptyset(&pend);
-	sigpending(&pend);
-	g->was_pending = sigismember(&pend, SIGPIPE) == 1;
-}
-
-/* Swallows a SIGPIPE raised since sigpipe_block() and restores the mask. */
-static void sigpipe_restore(struct sigpipe_guard *g)
-{
-	sigset_t set, pend;
-
-	if (!g->was_pending) {
-		sigemptyset(&pend);
-		sigpending(&pend);
-		if (sigismember(&pend, SIGPIPE) == 1) {
-			const struct timespec zero = { 0, 0 };
-
-			sigemptyset(&set);
-			sigaddset(&set, SIGPIPE);
-			while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-				;
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
+/* libvncclient writes with write(), not send(MSG_NOSIGNAL): its calls run
+   inside a pgc_sigpipe_guard (pgc_platform.h). */
 
 /* Fills fb with a view of cl's framebuffer. */
 static void rfb_fb_view(rfbClient *cl, struct pgc_fb *fb)
@@ -319,7 +275,7 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 	}
 	cl->listenSpecified = TRUE; /* the socket is connected: do not dial */
 	cl->sock = c->fd_client;
-	c->fd_client = -1; /* rfbClientCleanup() closes it now */
+	c->fd_client = PGC_NO_SOCKET; /* rfbClientCleanup() closes it now */
 	cl->appData.shareDesktop = TRUE;
 	cl->GetPassword = rfb_no_password;
 	cl->MallocFrameBuffer = rfb_alloc_fb;
@@ -334,11 +290,11 @@ static int conn_start_rfb(struct pgc_conn *c, char *err, size_t errlen)
 
 	tl_rfb_err[0] = tl_rfb_log[0] = '\0';
 	{
-		struct sigpipe_guard g;
+		struct pgc_sigpipe_guard g;
 
-		sigpipe_block(&g);
+		pgc_sigpipe_block(&g);
 		ok = rfbInitClient(cl, NULL, NULL);
-		sigpipe_restore(&g);
+		pgc_sigpipe_restore(&g);
 	}
 	if (!ok) {
 		/* rfbInitClient() freed cl and closed the socket, not the buffer */
@@ -400,7 +356,7 @@ static struct pgc_conn *conn_connect(const struct pgc_server *srv, const char *p
 {
 	int64_t deadline = pgc_clock_ms() + (int64_t)CONNECT_TIMEOUT_S * 1000;
 	struct pgc_conn *c;
-	int sv[2];
+	pgc_socket sv[2];
 
 	c = pgc_conn_alloc();
 	if (!c) {
@@ -422,14 +378,14 @@ static struct pgc_conn *conn_connect(const struct pgc_server *srv, const char *p
 		}
 	}
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		pgc_set_msg(err, errlen, "socketpair: %s", strerror(errno));
+	if (pgc_sock_pair(sv)) {
+		pgc_set_msg(err, errlen, "socket pair: %s", strerror(errno));
 		goto fail;
 	}
 	c->fd_bridge = sv[0];
 	c->fd_client = sv[1];
-	if (fcntl(c->fd_bridge, F_SETFL, fcntl(c->fd_bridge, F_GETFL) | O_NONBLOCK)) {
-		pgc_set_msg(err, errlen, "fcntl: %s", strerror(errno));
+	if (pgc_sock_set_nonblock(c->fd_bridge)) {
+		pgc_set_msg(err, errlen, "non-blocking bridge socket: %s", strerror(errno));
 		goto fail;
 	}
 
@@ -495,23 +451,23 @@ rfbClient *pgc_rfb(struct pgc_conn *c)
 	return c ? c->rfb : NULL;
 }
 
-int pgc_fd(struct pgc_conn *c)
+pgc_socket pgc_fd(struct pgc_conn *c)
 {
 	if (!c || !c->rfb || atomic_load(&c->rfb_dead))
-		return -1;
+		return PGC_NO_SOCKET;
 	return c->rfb->sock;
 }
 
 /* Waits up to timeout_ms for fd to become readable: 1 yes, 0 timeout,
    -1 error. */
-static int wait_readable(int fd, int timeout_ms)
+static int wait_readable(pgc_socket fd, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
 	int64_t end = pgc_clock_ms() + timeout_ms;
 	int n;
 
 	for (;;) {
-		n = poll(&p, 1, timeout_ms);
+		n = pgc_poll(&p, 1, timeout_ms);
 		if (n >= 0)
 			return n > 0 ? 1 : 0;
 		if (errno != EINTR)
@@ -541,7 +497,7 @@ static void conn_rfb_failed(struct pgc_conn *c, const char *what)
 
 int pgc_pump(struct pgc_conn *c, int timeout_ms)
 {
-	struct sigpipe_guard g;
+	struct pgc_sigpipe_guard g;
 	int handled = 0, r;
 	rfbBool ok;
 
@@ -560,9 +516,9 @@ int pgc_pump(struct pgc_conn *c, int timeout_ms)
 	while (r > 0) {
 		tl_rfb_err[0] = tl_rfb_log[0] = '\0';
 		pthread_mutex_lock(&c->rfb_lock);
-		sigpipe_block(&g);
+		pgc_sigpipe_block(&g);
 		ok = HandleRFBServerMessage(c->rfb);
-		sigpipe_restore(&g);
+		pgc_sigpipe_restore(&g);
 		pthread_mutex_unlock(&c->rfb_lock);
 		if (!ok) {
 			conn_rfb_failed(c, "RFB error");
@@ -599,7 +555,7 @@ static bool conn_can_send(struct pgc_conn *c)
 
 int pgc_send_raw(struct pgc_conn *c, const void *buf, size_t len)
 {
-	struct sigpipe_guard g;
+	struct pgc_sigpipe_guard g;
 	rfbBool ok;
 
 	if (!conn_can_send(c) || (len && !buf) || len > INT_MAX)
@@ -607,39 +563,39 @@ int pgc_send_raw(struct pgc_conn *c, const void *buf, size_t len)
 	if (!len)
 		return 0;
 	pthread_mutex_lock(&c->rfb_lock);
-	sigpipe_block(&g);
+	pgc_sigpipe_block(&g);
 	ok = WriteToRFBServer(c->rfb, buf, (unsigned int)len);
-	sigpipe_restore(&g);
+	pgc_sigpipe_restore(&g);
 	pthread_mutex_unlock(&c->rfb_lock);
 	return ok ? 0 : -1;
 }
 
 int pgc_key(struct pgc_conn *c, uint32_t keysym, bool down)
 {
-	struct sigpipe_guard g;
+	struct pgc_sigpipe_guard g;
 	rfbBool ok;
 
 	if (!conn_can_send(c))
 		return -1;
 	pthread_mutex_lock(&c->rfb_lock);
-	sigpipe_block(&g);
+	pgc_sigpipe_block(&g);
 	ok = SendKeyEvent(c->rfb, keysym, down ? TRUE : FALSE);
-	sigpipe_restore(&g);
+	pgc_sigpipe_restore(&g);
 	pthread_mutex_unlock(&c->rfb_lock);
 	return ok ? 0 : -1;
 }
 
 int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask)
 {
-	struct sigpipe_guard g;
+	struct pgc_sigpipe_guard g;
 	rfbBool ok;
 
 	if (!conn_can_send(c))
 		return -1;
 	pthread_mutex_lock(&c->rfb_lock);
-	sigpipe_block(&g);
+	pgc_sigpipe_block(&g);
 	ok = SendPointerEvent(c->rfb, x, y, button_mask);
-	sigpipe_restore(&g);
+	pgc_sigpipe_restore(&g);
 	pthread_mutex_unlock(&c->rfb_lock);
 	return ok ? 0 : -1;
 }
@@ -671,7 +627,7 @@ static uint32_t keysym_next(const unsigned char **p)
 int pgc_type_utf8(struct pgc_conn *c, const char *text)
 {
 	const unsigned char *p;
-	struct sigpipe_guard g;
+	struct pgc_sigpipe_guard g;
 	bool ok = true;
 
 	if (!text)
@@ -682,13 +638,13 @@ int pgc_type_utf8(struct pgc_conn *c, const char *text)
 	if (!conn_can_send(c))
 		return -1;
 	pthread_mutex_lock(&c->rfb_lock);
-	sigpipe_block(&g);
+	pgc_sigpipe_block(&g);
 	for (p = (const unsigned char *)text; *p && ok;) {
 		uint32_t ks = keysym_next(&p);
 
 		ok = SendKeyEvent(c->rfb, ks, TRUE) && SendKeyEvent(c->rfb, ks, FALSE);
 	}
-	sigpipe_restore(&g);
+	pgc_sigpipe_restore(&g);
 	pthread_mutex_unlock(&c->rfb_lock);
 	return ok ? 0 : -1;
 }
@@ -750,10 +706,8 @@ void pgc_free(struct pgc_conn *c)
 		rfb_destroy(c, c->rfb); /* closes the client end */
 		c->rfb = NULL;
 	}
-	if (c->fd_client >= 0)
-		close(c->fd_client);
-	if (c->fd_bridge >= 0)
-		close(c->fd_bridge); /* never adopted */
+	pgc_sock_close(c->fd_client);
+	pgc_sock_close(c->fd_bridge); /* never adopted */
 	free(c->to_raw.data);
 	free(c->to_ws.data);
 	free(c->filt_in.data);

@@ -21,6 +21,7 @@
 #define PIXELGATE_CLIENT_CORE_H
 
 #include "client_http.h"
+#include "pgc_platform.h"
 
 #include <rfb/rfbclient.h>
 #include <stdbool.h>
@@ -130,9 +131,10 @@ struct pgc_conn *pgc_connect_ws(const struct pgc_server *srv, const char *path,
  * several descriptors instead of blocking in pgc_pump(): when it is readable,
  * or after pgc_pump() returned 1, call pgc_pump(c, 0) again; wait on the
  * descriptor only once pgc_pump(c, 0) returned 0 (libvncclient may hold
- * buffered data the descriptor does not show). -1 if c is not usable.
+ * buffered data the descriptor does not show). PGC_NO_SOCKET if c is not
+ * usable.
  */
-int pgc_fd(struct pgc_conn *c);
+pgc_socket pgc_fd(struct pgc_conn *c);
 
 /* The libvncclient instance (frameBuffer, width, height, SendKeyEvent, ...). */
 rfbClient *pgc_rfb(struct pgc_conn *c);

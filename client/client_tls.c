@@ -11,8 +11,10 @@
 #include "client_tls.h"
 #include "pgc_platform.h"
 
-#include <dlfcn.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -45,9 +47,8 @@ static pthread_cond_t g_gate_cond; /* CLOCK_MONOTONIC, set up in global_init() *
 static bool g_gate_busy;
 
 /*
- * OpenSSL entry points, looked up at run time in the libssl/libcrypto that
- * lws already loaded, so this file adds no link dependency (pgclient links
- * lws, libvncclient and jansson only). Members are NULL if not found.
+ * OpenSSL is called directly (pgclient links it; it once looked the entry
+ * points up with dlsym(), which Windows has not).
  *
  * Why we build the client SSL_CTX ourselves (info.provided_client_ssl_ctx):
  * lws 4.1.6 tags the SSL_CTX it creates with a bookkeeping struct stored
@@ -55,29 +56,8 @@ static bool g_gate_busy;
  * LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT replaces, so a context destroyed
  * after another one was created cannot find it and leaks its SSL_CTX
  * (~20 KB, an LSan report). A provided SSL_CTX is left alone by lws and
- * freed by us. If the lookup fails we fall back to lws' own SSL_CTX.
+ * freed by us.
  */
-static struct {
-	const SSL_METHOD *(*client_method)(void);
-	SSL_CTX *(*ctx_new)(const SSL_METHOD *method);
-	void (*ctx_free)(SSL_CTX *ctx);
-	int (*load_verify)(SSL_CTX *ctx, const char *file, const char *dir);
-	long (*ctx_ctrl)(SSL_CTX *ctx, int cmd, long larg, void *parg);
-	void (*err_clear)(void);
-	int (*x509_ctx_get_error)(X509_STORE_CTX *x509_ctx);
-	const char *(*x509_err_string)(long err);
-} g_ossl;
-
-_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym needs code = data pointers");
-
-/* Stores the address of symbol name (or NULL) into the function pointer at
-   fp. */
-static void ossl_sym(void *fp, const char *name)
-{
-	void *p = dlsym(RTLD_DEFAULT, name);
-
-	memcpy(fp, &p, sizeof(p));
-}
 
 /* lws log sink used when PIXELGATE_DEBUG is set. */
 static void lws_log_cb(int level, const char *line)
@@ -87,21 +67,14 @@ static void lws_log_cb(int level, const char *line)
 }
 
 /* Runs once: reads PIXELGATE_DEBUG, routes lws' log (a process-global
-   setting), looks up the OpenSSL entry points and sets up the TLS gate. */
+   setting) and sets up the TLS gate. */
 static void global_init(void)
 {
 	const char *d = getenv("PIXELGATE_DEBUG");
 
 	pgc_cond_init_mono(&g_gate_cond);
+	pgc_net_init(); /* Winsock, before any socket of ours (lws starts its own too) */
 	g_debug = d && *d && strcmp(d, "0") != 0;
-	ossl_sym(&g_ossl.client_method, "TLS_client_method");
-	ossl_sym(&g_ossl.ctx_new, "SSL_CTX_new");
-	ossl_sym(&g_ossl.ctx_free, "SSL_CTX_free");
-	ossl_sym(&g_ossl.load_verify, "SSL_CTX_load_verify_locations");
-	ossl_sym(&g_ossl.ctx_ctrl, "SSL_CTX_ctrl");
-	ossl_sym(&g_ossl.err_clear, "ERR_clear_error");
-	ossl_sym(&g_ossl.x509_ctx_get_error, "X509_STORE_CTX_get_error");
-	ossl_sym(&g_ossl.x509_err_string, "X509_verify_cert_error_string");
 	lws_set_log_level(g_debug ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : 0, lws_log_cb);
 }
 
@@ -175,10 +148,8 @@ void pgc_tls_note_verify(struct tls_verify *tv, void *x509_ctx, size_t preverify
 	if (preverify_ok || tv->failed)
 		return;
 	tv->failed = true;
-	tv->code = x509_ctx && g_ossl.x509_ctx_get_error
-	    ? g_ossl.x509_ctx_get_error((X509_STORE_CTX *)x509_ctx)
-	    : -1;
-	s = tv->code >= 0 && g_ossl.x509_err_string ? g_ossl.x509_err_string(tv->code) : NULL;
+	tv->code = x509_ctx ? X509_STORE_CTX_get_error((X509_STORE_CTX *)x509_ctx) : -1;
+	s = tv->code >= 0 ? X509_verify_cert_error_string(tv->code) : NULL;
 	pgc_set_msg(tv->text, sizeof(tv->text), "%s", s ? s : "certificate verification failed");
 }
 
@@ -237,35 +208,29 @@ bool pgc_tls_describe_error(const struct pgc_server *srv, const struct tls_verif
 	return false;
 }
 
-/* True if path is readable and looks like it holds a PEM certificate (lws
-   would otherwise fail later with an unhelpful TLS error); else false with a
-   reason in err. */
+/* True if path is readable and holds a PEM certificate that OpenSSL reads
+   (lws would otherwise fail later with an unhelpful TLS error); else false
+   with a reason in err. BIO_new_file() takes UTF-8 paths on Windows too. */
 static bool ca_file_has_pem_cert(const char *path, char *err, size_t size)
 {
-	static const char tag[] = "-----BEGIN CERTIFICATE-----";
-	char *buf;
-	size_t n;
-	bool found;
-	FILE *f = fopen(path, "rb");
+	BIO *b = BIO_new_file(path, "rb");
+	int e = errno;
+	X509 *x;
 
-	if (!f) {
-		pgc_set_msg(err, size, "cannot read CA file %s: %s", path, strerror(errno));
+	if (!b) {
+		ERR_clear_error();
+		pgc_set_msg(err, size, "cannot read CA file %s: %s", path, strerror(e ? e : EIO));
 		return false;
 	}
-	buf = malloc(65537);
-	if (!buf) {
-		fclose(f);
-		pgc_set_msg(err, size, "out of memory");
-		return false;
-	}
-	n = fread(buf, 1, 65536, f);
-	fclose(f);
-	buf[n] = '\0';
-	found = memmem(buf, n, tag, sizeof(tag) - 1) != NULL;
-	free(buf);
-	if (!found)
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	ERR_clear_error();
+	if (!x) {
 		pgc_set_msg(err, size, "CA file %s holds no PEM certificate", path);
-	return found;
+		return false;
+	}
+	X509_free(x);
+	return true;
 }
 
 /* Checks the parts of srv every call needs; writes a reason into err. */
@@ -287,38 +252,33 @@ int pgc_check_server(const struct pgc_server *srv, char *err, size_t size)
 /*
  * Creates a TLS client SSL_CTX trusting only ca_file (TLS 1.2 or later;
  * peer verification and the host name check are armed per connection by
- * lws). Returns NULL if the OpenSSL entry points are not available (the
- * caller then lets lws build its own) or, with *failed set and a reason in
- * err, if the CA file cannot be loaded.
+ * lws). Returns NULL if OpenSSL cannot make one (the caller then lets lws
+ * build its own) or, with *failed set and a reason in err, if the CA file
+ * cannot be loaded.
  */
 static SSL_CTX *tls_client_ctx_new(const char *ca_file, bool *failed, char *err, size_t size)
 {
 	SSL_CTX *ctx;
 
 	*failed = false;
-	if (!g_ossl.client_method || !g_ossl.ctx_new || !g_ossl.ctx_free || !g_ossl.load_verify ||
-	    !g_ossl.ctx_ctrl)
-		return NULL;
-	ctx = g_ossl.ctx_new(g_ossl.client_method());
+	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
 		return NULL;
-	if (g_ossl.load_verify(ctx, ca_file, NULL) != 1) {
-		if (g_ossl.err_clear)
-			g_ossl.err_clear();
-		g_ossl.ctx_free(ctx);
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
 		*failed = true;
 		pgc_set_msg(err, size, "cannot load CA file %s (not a PEM certificate?)", ca_file);
 		return NULL;
 	}
-	g_ossl.ctx_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	return ctx;
 }
 
 /* Frees an SSL_CTX from tls_client_ctx_new() (NULL is fine). */
 static void tls_client_ctx_free(SSL_CTX *ctx)
 {
-	if (ctx && g_ossl.ctx_free)
-		g_ossl.ctx_free(ctx);
+	SSL_CTX_free(ctx);
 }
 
 /*

@@ -37,7 +37,7 @@ bool pgc_tls_debug(void);
 
 /* Formats into buf (if buf/size usable); never overflows. */
 void pgc_set_msg(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 
 /*
  * The TLS gate (lws 4.1.6 breaks a TLS handshake in flight when another

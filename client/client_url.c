@@ -9,7 +9,11 @@
  */
 #include "client_url.h"
 
+#ifdef _WIN32
+#include <ws2tcpip.h> /* inet_pton (ws2_32; needs no WSAStartup) */
+#else
 #include <arpa/inet.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,10 @@
 # deb-src line is added next to the machine's deb lines if there is none)
 # and the MinGW-w64 toolchain from Debian's packages.
 #
-#   deploy/build-windows-viewer.sh [--deps-only]
+#   deploy/build-windows-viewer.sh [--deps-only] [--out DIR]
+#
+# Writes DIR/pixelgate-viewer.exe (default: build-windows/ in the clone), one
+# static executable that needs no DLL besides Windows' own.
 #
 # Built libraries are cached outside the clone, in $PIXELGATE_WIN_CACHE
 # (default /var/cache/pixelgate-windows): src/ (the unpacked source
@@ -13,10 +16,8 @@
 # and headers), stamps/ (one file per library and version: present = built).
 # A second run rebuilds nothing that is already there.
 #
-# Status: the dependency stack (zlib, libjpeg-turbo, OpenSSL, libwebsockets,
-# libvncclient, jansson, SDL2, FreeType, SDL2_ttf) is built; the viewer's own
-# Windows port (its platform layer) is not done yet, so the script stops
-# after the libraries and says so.
+# The libraries: zlib, libjpeg-turbo, OpenSSL, libwebsockets, libvncclient,
+# jansson, SDL2, FreeType, SDL2_ttf, inih. --deps-only stops after them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +26,7 @@ PREFIX=$CACHE/prefix
 HOST=x86_64-w64-mingw32
 JOBS=$(nproc)
 DEPS_ONLY=0
+OUT=$ROOT/build-windows
 
 die() {
 	printf 'build-windows-viewer: %s\n' "$*" >&2
@@ -35,6 +37,11 @@ say() { printf 'build-windows-viewer: %s\n' "$*" >&2; }
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--deps-only) DEPS_ONLY=1; shift ;;
+	--out)
+		[[ $# -ge 2 ]] || die "--out needs a directory"
+		OUT=$(realpath -m "$2")
+		shift 2
+		;;
 	-h | --help)
 		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
@@ -235,7 +242,13 @@ build_openssl() {
 build_vncclient() {
 	local src
 	src=$(fetch libvncserver)
-	built libvncclient "$src" && return
+	# every public header (rfbclient.h includes keysym.h and others)
+	install -d "$PREFIX/include/rfb"
+	install -m 0644 "$src"/rfb/*.h "$PREFIX/include/rfb/"
+	built libvncclient "$src" && {
+		install -m 0644 "$CACHE/build/libvncserver/rfb/rfbconfig.h" "$PREFIX/include/rfb/"
+		return
+	}
 	say "libvncclient ($(basename "$src"))"
 	cmake_lib libvncserver "$src" vncclient -DWITH_OPENSSL=OFF -DWITH_GNUTLS=OFF \
 		-DWITH_GCRYPT=OFF -DWITH_SDL=OFF -DWITH_GTK=OFF -DWITH_LIBSSHTUNNEL=OFF \
@@ -243,13 +256,37 @@ build_vncclient() {
 		-DWITH_PNG=OFF -DWITH_SASL=OFF -DWITH_EXAMPLES=OFF -DWITH_TESTS=OFF \
 		-DWITH_THREADS=ON -DWITH_ZLIB=ON -DWITH_JPEG=ON
 	local b=$CACHE/build/libvncserver
-	install -d "$PREFIX/include/rfb"
-	install -m 0644 "$src"/rfb/rfbclient.h "$src"/rfb/rfbproto.h "$b"/rfb/rfbconfig.h \
-		"$PREFIX/include/rfb/"
+	install -m 0644 "$b"/rfb/rfbconfig.h "$PREFIX/include/rfb/"
 	install -m 0644 "$(find "$b" -name 'libvncclient.a' | head -n 1)" "$PREFIX/lib/"
 	write_pc libvncclient LibVNCClient "$(basename "$src" | sed 's/^libvncserver-//; s/+.*//')" \
 		-lvncclient "zlib libjpeg" -lws2_32
 	stamp libvncclient "$src"
+}
+
+# inih: one C file (Debian builds it with meson; not needed for one file).
+# From Debian's source package when the archive serves it, else from
+# third_party/inih (upstream r55, the version Debian 12 ships: the archive
+# here answers 404 for libinih's source).
+build_inih() {
+	local src b ver
+	if src=$( (fetch libinih) 2>/dev/null); then
+		ver=$(basename "$src" | sed 's/^libinih-//')
+	else
+		src=$ROOT/third_party/inih
+		ver=55
+		say "libinih's source package is not served; using third_party/inih (r55)"
+	fi
+	built inih "inih-$ver" && return
+	say "inih ($ver)"
+	b=$CACHE/build/inih
+	rm -rf "$b"
+	install -d "$b" "$PREFIX/include" "$PREFIX/lib"
+	# meson's defaults are ini.h's: no -D, as Debian's build
+	"$HOST-gcc-posix" -O2 -std=c99 -c "$src/ini.c" -o "$b/ini.o"
+	"$HOST-ar" rcs "$PREFIX/lib/libinih.a" "$b/ini.o"
+	install -m 0644 "$src/ini.h" "$PREFIX/include/"
+	write_pc inih inih "$ver" -linih
+	stamp inih "inih-$ver"
 }
 
 t0=$SECONDS
@@ -263,6 +300,9 @@ cmake_dep libwebsockets libwebsockets -DLWS_WITH_SSL=ON -DLWS_WITH_SHARED=OFF \
 	-DLWS_WITH_LIBEV=OFF -DLWS_WITH_LIBEVENT=OFF -DLWS_WITH_GLIB=OFF -DLWS_IPV6=ON \
 	-DDISABLE_WERROR=ON -DLWS_OPENSSL_INCLUDE_DIRS="$PREFIX/include" \
 	-DLWS_OPENSSL_LIBRARIES="$PREFIX/lib/libssl.a;$PREFIX/lib/libcrypto.a;/usr/$HOST/lib/libws2_32.a;/usr/$HOST/lib/libcrypt32.a"
+# libwebsockets installs libwebsockets_static.a and no .pc
+write_pc libwebsockets libwebsockets 4.1.6 -lwebsockets_static openssl \
+	"-lws2_32 -liphlpapi -lcrypt32 -luserenv"
 build_vncclient
 cmake_dep jansson jansson -DJANSSON_BUILD_DOCS=OFF -DJANSSON_WITHOUT_TESTS=ON \
 	-DJANSSON_EXAMPLES=OFF -DJANSSON_BUILD_SHARED_LIBS=OFF
@@ -270,8 +310,23 @@ cmake_dep libsdl2 SDL2 -DSDL_SHARED=OFF -DSDL_STATIC=ON -DSDL_TEST=OFF -DSDL2_DI
 cmake_dep freetype FreeType -DFT_DISABLE_HARFBUZZ=ON -DFT_DISABLE_BZIP2=ON -DFT_DISABLE_PNG=ON \
 	-DFT_DISABLE_BROTLI=ON -DFT_REQUIRE_ZLIB=ON
 cmake_dep libsdl2-ttf SDL2_ttf -DSDL2TTF_VENDORED=OFF -DSDL2TTF_HARFBUZZ=OFF -DSDL2TTF_SAMPLES=OFF
+# SDL2_ttf writes no .pc either
+write_pc SDL2_ttf SDL2_ttf 2.20.1 -lSDL2_ttf "sdl2 freetype2"
+build_inih
 say "libraries ready under $PREFIX ($((SECONDS - t0)) s)"
 if [[ $DEPS_ONLY == 1 ]]; then
 	exit 0
 fi
-die "the viewer's Windows port is not done yet (issue 13): only the libraries were built"
+
+# ---- the viewer ------------------------------------------------------------
+
+say "pixelgate-viewer.exe"
+install -d "$OUT"
+log=$OUT/build.log
+rm -f "$log"
+PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig run_logged "$log" cmake -S "$ROOT" -B "$OUT" \
+	-DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=Release -DPIXELGATE_WERROR=ON
+PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig run_logged "$log" cmake --build "$OUT" -j "$JOBS" \
+	--target pixelgate-viewer
+"$HOST-strip" "$OUT/pixelgate-viewer.exe"
+say "built $OUT/pixelgate-viewer.exe ($(($(stat -c %s "$OUT/pixelgate-viewer.exe") / 1024)) KiB)"

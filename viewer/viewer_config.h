@@ -2,7 +2,8 @@
  * viewer_config.h: pixelgate-viewer's settings file.
  *
  * Read in order, later values overriding earlier ones:
- *   1. /etc/pixelgate/viewer.conf        (deployed by IT)
+ *   1. /etc/pixelgate/viewer.conf        (deployed by IT; on Windows
+ *      %ProgramData%\pixelgate\viewer.conf, vplat_system_config_path())
  *   2. $XDG_CONFIG_HOME/pixelgate/viewer.conf
  *      (~/.config/pixelgate/viewer.conf; on Windows %APPDATA%\pixelgate\viewer.conf)
  *   3. the command line (--server, --ca, --user).
@@ -63,8 +64,6 @@ int viewer_config_load(struct viewer_config *c, const char *path, bool missing_o
  * not absolute) or the path does not fit in outlen.
  */
 int viewer_config_user_path(char *out, size_t outlen);
-
-#define VIEWER_CONFIG_SYSTEM_PATH "/etc/pixelgate/viewer.conf"
 
 /* The port of a server address without one (pgc_parse_server_url()). */
 #define VIEWER_DEFAULT_PORT 443

@@ -15,6 +15,6 @@ int vlog_open(const char *path);
 void vlog_close(void);
 
 /* Log one line: "pixelgate-viewer: " + the formatted text + "\n". */
-void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vlog(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 
 #endif

@@ -15,16 +15,10 @@
 #include <SDL2/SDL.h>
 #include <SDL2/SDL_ttf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <langinfo.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "pgc_platform.h"
 #include "client_url.h"
@@ -33,6 +27,7 @@
 #include "viewer_input.h"
 #include "viewer_keymap.h"
 #include "viewer_log.h"
+#include "viewer_platform.h"
 #include "viewer_sanitizer.h"
 #include "viewer_screen.h"
 #include "viewer_session.h"
@@ -63,7 +58,7 @@ struct app {
 	SDL_Renderer *ren;
 	uint32_t ev_session; /* SDL event type of session events */
 	struct vui *ui;
-	struct vform *form; /* mlock()ed: holds the password */
+	struct vform *form; /* locked in memory (pgc_mem_lock()): holds the password */
 	struct vscreen screen;
 	struct vinput input;
 
@@ -83,16 +78,26 @@ struct app {
 /* Start-up                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* The settings file IT deploys, for messages. */
+static const char *system_config_path(void)
+{
+	static char path[VIEWER_PATH_MAX];
+
+	if (!path[0] && vplat_system_config_path(path, sizeof(path)))
+		path[0] = '\0';
+	return path;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pixelgate-viewer [--server https://HOST[:PORT]] [--ca FILE] [--user NAME]\n"
 		"                        [--password-file FILE] [--log-file FILE] [--size WxH]\n"
 		"Settings are read from %s, then the per-user file\n"
-		"($XDG_CONFIG_HOME/pixelgate/viewer.conf), then the command line.\n"
-		"--password-file logs in without the form (scripted use); the file must not be\n"
-		"readable by group or others.\n",
-		VIEWER_CONFIG_SYSTEM_PATH);
+		"(%s), then the command line.\n"
+		"--password-file logs in without the form (scripted use); only its owner may\n"
+		"be able to read the file.\n",
+		system_config_path(), vplat_user_config_hint());
 }
 
 /*
@@ -102,35 +107,14 @@ static void usage(FILE *out)
  */
 static int read_password_file(const char *path, char *out, size_t size)
 {
-	char buf[VSESSION_PASSWORD_MAX + 4];
-	struct stat sb;
-	ssize_t n;
+	char buf[VSESSION_PASSWORD_MAX + 4], why[256];
 	size_t len;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	if (fd < 0) {
-		vlog("cannot open the password file %s: %s", path, strerror(errno));
+	if (vplat_read_private_file(path, buf, sizeof(buf), &len, why, sizeof(why))) {
+		vlog("the password file %s: %s", path, why);
+		pgc_secure_zero(buf, sizeof(buf));
 		return -1;
 	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		vlog("the password file %s is not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (sb.st_mode & 077) {
-		vlog("the password file %s is readable by group or others (mode %03o); "
-		     "chmod 600 it",
-		     path, (unsigned)(sb.st_mode & 0777));
-		close(fd);
-		return -1;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		vlog("cannot read the password file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	buf[n] = '\0';
 	len = strcspn(buf, "\r\n");
 	buf[len] = '\0';
 	if (!len || len >= size || len > VSESSION_PASSWORD_MAX) {
@@ -156,7 +140,8 @@ static int load_config(struct viewer_config *cfg, char *err, size_t errlen)
 
 	viewer_config_defaults(cfg);
 	err[0] = '\0';
-	if (viewer_config_load(cfg, VIEWER_CONFIG_SYSTEM_PATH, true, err, errlen)) {
+	if (system_config_path()[0] &&
+	    viewer_config_load(cfg, system_config_path(), true, err, errlen)) {
 		vlog("configuration error: %s", err);
 		rc = -1;
 	}
@@ -673,7 +658,7 @@ static void check_settings(struct app *a)
 
 	a->server_ok = false;
 	if (!a->cfg.server[0]) {
-		vlog("no server configured (--server or %s)", VIEWER_CONFIG_SYSTEM_PATH);
+		vlog("no server configured (--server or %s)", system_config_path());
 		vform_set_message(a->form, text_get(TEXT_ERR_NO_SERVER), true);
 		a->form->can_submit = false;
 		return;
@@ -693,7 +678,7 @@ static void check_settings(struct app *a)
 		snprintf(a->server_shown, sizeof(a->server_shown), "[%s]:%d", a->host, a->port);
 	else
 		snprintf(a->server_shown, sizeof(a->server_shown), "%s:%d", a->host, a->port);
-	if (!a->cfg.ca_file[0] || access(a->cfg.ca_file, R_OK)) {
+	if (!a->cfg.ca_file[0] || vplat_can_read(a->cfg.ca_file)) {
 		const char *why = a->cfg.ca_file[0] ? strerror(errno) : "not configured";
 
 		snprintf(msg, sizeof(msg), "%s: %s", a->cfg.ca_file[0] ? a->cfg.ca_file : "ca_file",
@@ -705,41 +690,6 @@ static void check_settings(struct app *a)
 		return;
 	}
 	a->server_ok = true;
-}
-
-/*
- * The C library locale from the environment, with a UTF-8 character type:
- * X11 needs one to set the UTF-8 window title and to talk to the input
- * method (a locale that is not installed, e.g. LANG=ja_JP.UTF-8 on a box
- * without it, would leave plain "C", and Japanese typed into the window
- * would be lost). The message language is chosen separately (viewer_text.h)
- * and is not affected. What was done is put into note (logged once the log
- * is open); "" if the environment's locale was used as it is.
- */
-static void set_locale(char *note, size_t notelen)
-{
-	const char *cs, *name = getenv("LC_ALL");
-
-	note[0] = '\0';
-	if (!name || !*name)
-		name = getenv("LC_CTYPE");
-	if (!name || !*name)
-		name = getenv("LANG");
-	if (!setlocale(LC_ALL, "")) {
-		setlocale(LC_ALL, "C.UTF-8");
-		snprintf(note, notelen,
-			 "the locale %s is not installed; characters are handled as C.UTF-8",
-			 name && *name ? name : "of the environment");
-	}
-	cs = nl_langinfo(CODESET);
-	if (!cs || strcmp(cs, "UTF-8") != 0) {
-		setlocale(LC_CTYPE, "C.UTF-8");
-		if (!note[0])
-			snprintf(note, notelen,
-				 "the locale's character set is %s; characters are handled as "
-				 "C.UTF-8",
-				 cs ? cs : "unknown");
-	}
 }
 
 int main(int argc, char **argv)
@@ -761,7 +711,7 @@ int main(int argc, char **argv)
 	bool autologin = false, cfg_failed;
 	char cfg_err[512], locale_note[200];
 
-	set_locale(locale_note, sizeof locale_note);
+	vplat_set_locale(locale_note, sizeof locale_note);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -812,7 +762,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* the form holds the password: keep it out of swap */
-	if (mlock(a->form, sizeof(*a->form)))
+	if (pgc_mem_lock(a->form, sizeof(*a->form)))
 		vlog("warning: cannot lock the password in memory: %s", strerror(errno));
 
 	cfg_failed = load_config(&a->cfg, cfg_err, sizeof(cfg_err)) != 0;
@@ -938,7 +888,7 @@ out_sdl:
 	SDL_Quit();
 out:
 	vform_wipe_password(a->form);
-	munlock(a->form, sizeof(*a->form));
+	pgc_mem_unlock(a->form, sizeof(*a->form));
 	free(a->form);
 	free(a);
 	vlog_close();

@@ -11,8 +11,8 @@
  * the UI thread takes to upload. Lock order: conn_lock, then the core's
  * lock, then fb_lock; lock (status) is never held with another.
  *
- * Waiting: the worker blocks in poll() on the connection's descriptor and a
- * wake-up pipe, so an idle session costs no CPU; the UI thread blocks in
+ * Waiting: the worker blocks in pgc_poll() on the connection's socket and a
+ * wake-up socket pair, so an idle session costs no CPU; the UI thread blocks in
  * SDL_WaitEvent() until the worker pushes an event.
  */
 #include "pgc_platform.h"
@@ -20,17 +20,12 @@
 
 #include <SDL2/SDL.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "client_core.h"
 #include "viewer_log.h"
@@ -39,7 +34,7 @@ struct vsession {
 	struct vsession_params p; /* the password is wiped by vsession_free() */
 	uint32_t ev_type;
 	pthread_t thread;
-	int wake[2]; /* pipe: the UI wakes the worker (stop) */
+	pgc_socket wake[2]; /* socket pair: the UI wakes the worker (stop) */
 	atomic_bool stop;
 
 	pthread_mutex_t lock; /* guards st, want_w, want_h */
@@ -154,8 +149,8 @@ static bool wait_stop(struct vsession *s, int ms)
 
 	if (atomic_load(&s->stop))
 		return true;
-	if (poll(&pf, 1, ms) > 0)
-		while (read(s->wake[0], buf, sizeof(buf)) > 0)
+	if (pgc_poll(&pf, 1, ms) > 0)
+		while (pgc_sock_recv(s->wake[0], buf, sizeof(buf)) > 0)
 			;
 	return atomic_load(&s->stop);
 }
@@ -163,10 +158,7 @@ static bool wait_stop(struct vsession *s, int ms)
 /* Monotonic clock in milliseconds. */
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return pgc_clock_ms();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -325,14 +317,14 @@ static void pump_until_closed(struct vsession *s, struct pgc_conn *c)
 		pf[1].fd = s->wake[0];
 		pf[1].events = POLLIN;
 		pf[1].revents = 0;
-		if (pf[0].fd < 0)
+		if (pf[0].fd == PGC_NO_SOCKET)
 			return;
-		if (poll(pf, 2, -1) < 0 && errno != EINTR) {
+		if (pgc_poll(pf, 2, -1) < 0 && errno != EINTR) {
 			vlog("poll failed: %s", strerror(errno));
 			return;
 		}
 		if (pf[1].revents)
-			while (read(s->wake[0], buf, sizeof(buf)) > 0)
+			while (pgc_sock_recv(s->wake[0], buf, sizeof(buf)) > 0)
 				;
 	}
 }
@@ -552,14 +544,13 @@ static void *worker(void *arg)
 struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_event_type)
 {
 	struct vsession *s = calloc(1, sizeof(*s));
-	sigset_t all, old;
 	int rc;
 
 	if (!s)
 		return NULL;
 	s->p = *p;
 	/* the password stays out of swap (best effort) */
-	if (mlock(&s->p, sizeof(s->p)))
+	if (pgc_mem_lock(&s->p, sizeof(s->p)))
 		vlog("warning: cannot lock the password in memory: %s", strerror(errno));
 	s->ev_type = sdl_event_type;
 	s->want_w = p->width;
@@ -567,10 +558,13 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 	atomic_init(&s->stop, false);
 	atomic_init(&s->frame_posted, false);
 	s->st.state = VS_LOGGING_IN;
-	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK)) {
-		vlog("pipe: %s", strerror(errno));
+	if (pgc_sock_pair(s->wake) || pgc_sock_set_nonblock(s->wake[0]) ||
+	    pgc_sock_set_nonblock(s->wake[1])) {
+		vlog("cannot make the wake-up socket pair: %s", strerror(errno));
+		pgc_sock_close(s->wake[0]);
+		pgc_sock_close(s->wake[1]);
 		pgc_secure_zero(&s->p, sizeof(s->p));
-		munlock(&s->p, sizeof(s->p));
+		pgc_mem_unlock(&s->p, sizeof(s->p));
 		free(s);
 		return NULL;
 	}
@@ -578,19 +572,16 @@ struct vsession *vsession_start(const struct vsession_params *p, uint32_t sdl_ev
 	pthread_mutex_init(&s->conn_lock, NULL);
 	pthread_mutex_init(&s->fb_lock, NULL);
 	/* the worker takes no signals (SIGPIPE is handled by the core) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->thread, NULL, worker, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = pgc_thread_create(&s->thread, worker, s);
 	if (rc) {
 		vlog("cannot start the network thread: %s", strerror(rc));
-		close(s->wake[0]);
-		close(s->wake[1]);
+		pgc_sock_close(s->wake[0]);
+		pgc_sock_close(s->wake[1]);
 		pthread_mutex_destroy(&s->lock);
 		pthread_mutex_destroy(&s->conn_lock);
 		pthread_mutex_destroy(&s->fb_lock);
 		pgc_secure_zero(&s->p, sizeof(s->p));
-		munlock(&s->p, sizeof(s->p));
+		pgc_mem_unlock(&s->p, sizeof(s->p));
 		free(s);
 		return NULL;
 	}
@@ -602,7 +593,7 @@ void vsession_free(struct vsession *s)
 	if (!s)
 		return;
 	atomic_store(&s->stop, true);
-	if (write(s->wake[1], "x", 1) < 0 && errno != EAGAIN)
+	if (pgc_sock_send(s->wake[1], "x", 1) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		vlog("cannot wake the network thread: %s", strerror(errno));
 	/*
 	 * A login in flight does not look at the stop flag and may take until
@@ -610,18 +601,15 @@ void vsession_free(struct vsession *s)
 	 * wipe the password (the request already holds its own copy) and leave
 	 * the thread and this structure to end with the process.
 	 */
-	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += VSESSION_JOIN_WAIT_S;
-	if (pthread_timedjoin_np(s->thread, NULL, &deadline) != 0) {
+	if (pgc_thread_join_ms(s->thread, VSESSION_JOIN_WAIT_S * 1000) != 0) {
 		vlog("the network thread is still busy (a login in progress); not waiting for it");
 		pgc_secure_zero(s->p.password, sizeof(s->p.password));
 		return;
 	}
-	close(s->wake[0]);
-	close(s->wake[1]);
+	pgc_sock_close(s->wake[0]);
+	pgc_sock_close(s->wake[1]);
 	pgc_secure_zero(&s->p, sizeof(s->p));
-	munlock(&s->p, sizeof(s->p));
+	pgc_mem_unlock(&s->p, sizeof(s->p));
 	free(s->shadow);
 	free(s->cursor);
 	pthread_mutex_destroy(&s->lock);

@@ -8,12 +8,12 @@
 #include "viewer_ui.h"
 
 #include <SDL2/SDL_ttf.h>
-#include <fontconfig/fontconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "viewer_log.h"
+#include "viewer_platform.h"
 
 /* Longest line handed to SDL_ttf at once, bytes. */
 #define VUI_LINE_MAX 1024
@@ -25,71 +25,24 @@ struct vui {
 
 static const int vui_px[VUI_SIZE_COUNT] = { VUI_SMALL_PX, VUI_BODY_PX, VUI_TITLE_PX };
 
-/*
- * Asks fontconfig for the best font for Japanese ("Noto Sans CJK JP",
- * lang ja). Fills path and the face index inside a collection (.ttc).
- * Returns 0, or -1 if fontconfig has no font at all.
- */
-static int vui_find_font(char *path, size_t pathlen, int *index)
-{
-	FcConfig *cfg = FcInitLoadConfigAndFonts();
-	FcPattern *pat = NULL, *match = NULL;
-	FcLangSet *ls = NULL;
-	FcChar8 *file = NULL;
-	FcCharSet *cs = NULL;
-	FcResult res = FcResultNoMatch;
-	int rc = -1;
-
-	if (!cfg)
-		return -1;
-	pat = FcPatternCreate();
-	ls = FcLangSetCreate();
-	if (!pat || !ls)
-		goto out;
-	FcPatternAddString(pat, FC_FAMILY, (const FcChar8 *)"Noto Sans CJK JP");
-	FcLangSetAdd(ls, (const FcChar8 *)"ja");
-	FcPatternAddLangSet(pat, FC_LANG, ls);
-	FcPatternAddInteger(pat, FC_WEIGHT, FC_WEIGHT_REGULAR);
-	FcPatternAddBool(pat, FC_SCALABLE, FcTrue);
-	FcConfigSubstitute(cfg, pat, FcMatchPattern);
-	FcDefaultSubstitute(pat);
-	match = FcFontMatch(cfg, pat, &res);
-	if (!match || FcPatternGetString(match, FC_FILE, 0, &file) != FcResultMatch)
-		goto out;
-	snprintf(path, pathlen, "%s", (const char *)file);
-	if (FcPatternGetInteger(match, FC_INDEX, 0, index) != FcResultMatch)
-		*index = 0;
-	/* 日 (U+65E5): does the font cover Japanese at all? */
-	if (FcPatternGetCharSet(match, FC_CHARSET, 0, &cs) != FcResultMatch ||
-	    !FcCharSetHasChar(cs, 0x65e5))
-		vlog("warning: the font %s has no Japanese characters (install fonts-noto-cjk)",
-		     path);
-	rc = 0;
-out:
-	if (match)
-		FcPatternDestroy(match);
-	if (pat)
-		FcPatternDestroy(pat);
-	if (ls)
-		FcLangSetDestroy(ls);
-	FcConfigDestroy(cfg);
-	return rc;
-}
-
 struct vui *vui_create(SDL_Renderer *r)
 {
 	struct vui *u = calloc(1, sizeof(*u));
 	char path[1024];
-	int index = 0;
+	int index = 0, warn = 0;
 
 	if (!u)
 		return NULL;
 	u->r = r;
-	if (vui_find_font(path, sizeof(path), &index)) {
-		vlog("fontconfig found no font");
+	if (vplat_find_font(path, sizeof(path), &index, &warn)) {
+		vlog("no font found for the window's text");
 		free(u);
 		return NULL;
 	}
+	if (warn)
+		vlog("warning: the font %s has no Japanese characters (install fonts-noto-cjk; "
+		     "on Windows, Yu Gothic or Meiryo)",
+		     path);
 	for (int i = 0; i < VUI_SIZE_COUNT; i++) {
 		u->font[i] = TTF_OpenFontIndex(path, vui_px[i], index);
 		if (!u->font[i]) {

@@ -8,7 +8,6 @@
 #include "viewer_wm.h"
 
 #include <SDL2/SDL_syswm.h>
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +35,8 @@ static void ascii_title(const char *utf8, char *out, size_t outlen)
 }
 
 #if defined(SDL_VIDEO_DRIVER_X11)
+#include <dlfcn.h>
+
 /* Stores an ASCII WM_NAME on the X11 window of win, if it is one. */
 static void x11_store_ascii_name(SDL_Window *win, const char *utf8)
 {

@@ -39,7 +39,7 @@ struct audit_rec {
 };
 
 static void audit_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 
 static void audit_why(char *why, size_t whylen, const char *fmt, ...)
 {

@@ -95,7 +95,7 @@ static const struct rule chromium_policy_rules[] = {
 };
 
 static void policy_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 
 static void policy_err(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -338,7 +338,7 @@ static int fx_write(struct fx *x, int dir, const char *name, const char *text)
 }
 
 static int fx_fail(char *result, size_t resultlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 
 void forensics_error_line(char *result, size_t resultlen, const char *why)
 {

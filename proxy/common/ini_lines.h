@@ -51,10 +51,10 @@ struct ini_lines {
 };
 
 /* Record "name:line: message" at the current line unless an error is there already. */
-void ini_fail(struct ini_lines *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ini_fail(struct ini_lines *r, const char *fmt, ...) __attribute__((format(__printf__, 2, 3)));
 /* The same at line. */
 void ini_fail_at(struct ini_lines *r, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 
 /* Parse r's text through fn. 0, or -1 with r->err set. */
 int ini_lines_parse(struct ini_lines *r, ini_lines_fn fn);

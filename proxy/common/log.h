@@ -15,13 +15,13 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERRO
 /* Set the process name shown in each line and the lowest level printed. */
 void log_init(const char *procname, enum log_level min_level);
 
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 
 /* Log at error level and exit(1). Only at start-up or for a broken invariant. */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *fmt, ...) __attribute__((format(__printf__, 1, 2), noreturn));
 
 #endif

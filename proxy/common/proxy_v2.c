@@ -31,7 +31,7 @@ static const uint8_t proxy_v2_sig[PROXY_V2_SIG_LEN] = { 0x0d, 0x0a, 0x0d, 0x0a, 
 #define PROXY_V2_INET6_LEN 36 /* src, dst (16 each), ports */
 
 static void proxy_v2_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 
 static void proxy_v2_why(char *why, size_t whylen, const char *fmt, ...)
 {

@@ -130,7 +130,7 @@ static enum rfb_verdict rfb_filter_need_more(struct rfb_step *out)
 }
 
 static enum rfb_verdict rfb_filter_reject(struct rfb_step *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    __attribute__((format(__printf__, 2, 3)));
 
 static enum rfb_verdict rfb_filter_reject(struct rfb_step *out, const char *fmt, ...)
 {

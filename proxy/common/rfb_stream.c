@@ -212,7 +212,7 @@ static const char *sc_message_name(uint8_t t)
 }
 
 static enum rfb_sc_verdict sc_reject(struct rfb_sc *p, struct rfb_sc_step *out, const char *fmt,
-				     ...) __attribute__((format(printf, 3, 4)));
+				     ...) __attribute__((format(__printf__, 3, 4)));
 
 static enum rfb_sc_verdict sc_reject(struct rfb_sc *p, struct rfb_sc_step *out, const char *fmt,
 				     ...)

@@ -28,7 +28,7 @@ void ctl_usage(FILE *out);
 int ctl_usage_error(const char *what);
 
 /* Print "pixelgatectl: message" on stderr (ctl_error.c). */
-void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_error(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 
 /* Run an admin API command line (argv as main's); returns the exit status. */
 int ctl_api_main(int argc, char **argv);

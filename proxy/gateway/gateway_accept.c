@@ -222,7 +222,7 @@ static void accept_log_limited(const char *key, const char *fmt, va_list ap)
  * each different problem shows while repeats of it are counted).
  */
 static void accept_refused(enum gw_refusal reason, const char *addr, const char *kind,
-			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+			   const char *fmt, ...) __attribute__((format(__printf__, 4, 5)));
 
 static void accept_refused(enum gw_refusal reason, const char *addr, const char *kind,
 			   const char *fmt, ...)
@@ -242,7 +242,7 @@ static void accept_refused(enum gw_refusal reason, const char *addr, const char 
 }
 
 /* A problem of the listener itself, logged as accept_log_limited() allows. */
-static void accept_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void accept_problem(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 
 static void accept_problem(const char *fmt, ...)
 {

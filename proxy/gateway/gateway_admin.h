@@ -56,7 +56,7 @@ void admin_reply_json(struct admin_pss *pss, unsigned int status, json_t *o);
 void admin_error(struct admin_pss *pss, unsigned int status, const char *code, const char *message);
 /* admin_error with a printf message. */
 void admin_errorf(struct admin_pss *pss, unsigned int status, const char *code, const char *fmt,
-		  ...) __attribute__((format(printf, 4, 5)));
+		  ...) __attribute__((format(__printf__, 4, 5)));
 /* Audit an administrator's action (who, what, on what, old and new value). */
 void admin_audit(const char *admin, const char *peer, const char *action, const char *target,
 		 const char *old_value, const char *new_value);

@@ -51,7 +51,7 @@ static double keep_tokens = KEEP_BURST;
 static int64_t keep_refill_ms;
 
 static void keep_fail(struct priv_slot *ps, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    __attribute__((format(__printf__, 2, 3)));
 
 static void keep_fail(struct priv_slot *ps, const char *fmt, ...)
 {

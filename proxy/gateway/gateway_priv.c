@@ -235,7 +235,7 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 /* ---- the privileged parent: spawning and reaping ------------------------ */
 
 static void priv_reply_fail(const char *id, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    __attribute__((format(__printf__, 2, 3)));
 static void priv_reply_fail(const char *id, const char *fmt, ...)
 {
 	struct priv_msg m = { .type = PRIV_SPAWNED, .status = 1 };

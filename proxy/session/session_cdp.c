@@ -58,7 +58,7 @@ static int64_t cdp_now_ms(void)
  * The session must end for this reason (the first one is kept). It may
  * quote the browser: cleaned (utf8_clean) before it reaches the log.
  */
-static void cdp_fail(struct cdp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cdp_fail(struct cdp *c, const char *fmt, ...) __attribute__((format(__printf__, 2, 3)));
 
 static void cdp_fail(struct cdp *c, const char *fmt, ...)
 {

@@ -1185,7 +1185,7 @@ void it_at_stop(it_stop_hook hook)
 
 /* Appends a formatted problem to the teardown's list. */
 static void it_problem(char *problems, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 static void it_problem(char *problems, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(problems);

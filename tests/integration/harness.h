@@ -463,7 +463,7 @@ bool it_agent_check(char *line, size_t len);
  * Runs a shell command with stdout and stderr captured into out (truncated).
  * Returns its exit status (-1 if it did not exit normally).
  */
-int it_run(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int it_run(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(__printf__, 3, 4)));
 
 /* Writes text to path with mode (fails the test on error). */
 void it_write_file(const char *path, const char *text, mode_t mode);

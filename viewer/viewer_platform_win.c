@@ -1,0 +1,263 @@
+/*
+ * viewer_platform_win.c: viewer_platform.h on Windows (MinGW-w64). Paths
+ * are UTF-8 in the viewer and wide (UTF-16) towards Windows.
+ */
+#include "viewer_platform.h"
+
+#include <SDL2/SDL_ttf.h>
+#include <aclapi.h>
+#include <errno.h>
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <windows.h>
+
+/* UTF-8 -> UTF-16 into out (n wide characters): 0, or -1. */
+static int win_wide(const char *utf8, wchar_t *out, int n)
+{
+	return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, out, n) > 0 ? 0 : -1;
+}
+
+/* UTF-16 -> UTF-8 into out (n bytes): 0, or -1. */
+static int win_utf8(const wchar_t *w, char *out, int n)
+{
+	return WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, out, n, NULL, NULL) > 0
+	    ? 0
+	    : -1;
+}
+
+/* The environment variable name as UTF-8 into out: 0, or -1 (unset, empty,
+   too long). */
+static int win_env(const wchar_t *name, char *out, size_t outlen)
+{
+	wchar_t w[MAX_PATH * 2];
+	DWORD n = GetEnvironmentVariableW(name, w, MAX_PATH * 2);
+
+	if (n == 0 || n >= MAX_PATH * 2)
+		return -1;
+	return win_utf8(w, out, (int)outlen);
+}
+
+int vplat_system_config_path(char *out, size_t outlen)
+{
+	char base[MAX_PATH * 3];
+	int n;
+
+	if (win_env(L"ProgramData", base, sizeof(base)))
+		snprintf(base, sizeof(base), "C:\\ProgramData");
+	n = snprintf(out, outlen, "%s\\pixelgate\\viewer.conf", base);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+const char *vplat_user_config_hint(void)
+{
+	return "%APPDATA%\\pixelgate\\viewer.conf";
+}
+
+int vplat_can_read(const char *path)
+{
+	wchar_t w[MAX_PATH * 2];
+	HANDLE h;
+
+	if (win_wide(path, w, MAX_PATH * 2)) {
+		errno = EINVAL;
+		return -1;
+	}
+	h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+			FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD e = GetLastError();
+
+		errno = e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? ENOENT
+			: e == ERROR_ACCESS_DENIED			       ? EACCES
+										       : EIO;
+		return -1;
+	}
+	CloseHandle(h);
+	return 0;
+}
+
+/* The account name of sid ("DOMAIN\\user"), or its S-1-... form. */
+static void win_sid_name(PSID sid, char *out, size_t outlen)
+{
+	wchar_t name[256], dom[256];
+	DWORD nn = 256, dn = 256;
+	SID_NAME_USE use;
+	LPWSTR str = NULL;
+	char n8[512], d8[512];
+
+	if (LookupAccountSidW(NULL, sid, name, &nn, dom, &dn, &use) && !win_utf8(name, n8, 512) &&
+	    !win_utf8(dom, d8, 512)) {
+		snprintf(out, outlen, "%s%s%s", d8, d8[0] ? "\\" : "", n8);
+		return;
+	}
+	if (ConvertSidToStringSidW(sid, &str) && !win_utf8(str, n8, 512))
+		snprintf(out, outlen, "%s", n8);
+	else
+		snprintf(out, outlen, "an unknown account");
+	if (str)
+		LocalFree(str);
+}
+
+/* True if sid may read a private file besides its owner: SYSTEM and the
+   Administrators group can read every file anyway. */
+static BOOL win_sid_trusted(PSID sid, PSID owner)
+{
+	return EqualSid(sid, owner) || IsWellKnownSid(sid, WinLocalSystemSid) ||
+	    IsWellKnownSid(sid, WinBuiltinAdministratorsSid) ||
+	    IsWellKnownSid(sid, WinCreatorOwnerSid);
+}
+
+/* 0 if the DACL lets no one but owner (and the trusted) read; else -1, why. */
+static int win_check_private(PACL dacl, PSID owner, char *why, size_t whylen)
+{
+	const DWORD reads = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL | MAXIMUM_ALLOWED;
+
+	if (dacl == NULL) {
+		snprintf(why, whylen, "it has no access list: everyone can read it");
+		return -1;
+	}
+	for (DWORD i = 0; i < dacl->AceCount; i++) {
+		ACE_HEADER *h;
+		char who[512];
+
+		if (!GetAce(dacl, i, (void **)&h))
+			continue;
+		if (h->AceType != ACCESS_ALLOWED_ACE_TYPE || (h->AceFlags & INHERIT_ONLY_ACE))
+			continue;
+		ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)h;
+		PSID sid = (PSID)&a->SidStart;
+		if (!(a->Mask & reads) || win_sid_trusted(sid, owner))
+			continue;
+		win_sid_name(sid, who, sizeof(who));
+		snprintf(why, whylen,
+			 "%s can read it; allow only your own account (icacls FILE /inheritance:r "
+			 "/grant:r %%USERNAME%%:R)",
+			 who);
+		return -1;
+	}
+	return 0;
+}
+
+int vplat_read_private_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
+			    size_t whylen)
+{
+	wchar_t wpath[MAX_PATH * 2];
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PSID owner = NULL;
+	PACL dacl = NULL;
+	DWORD got = 0, rc;
+	HANDLE h;
+	int ret = -1;
+
+	if (win_wide(path, wpath, MAX_PATH * 2)) {
+		snprintf(why, whylen, "the path is not valid UTF-8 or too long");
+		return -1;
+	}
+	h = CreateFileW(wpath, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+			FILE_ATTRIBUTE_NORMAL, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		snprintf(why, whylen, "cannot open it (Windows error %lu)", GetLastError());
+		return -1;
+	}
+	if (GetFileType(h) != FILE_TYPE_DISK) {
+		snprintf(why, whylen, "it is not a regular file");
+		goto out;
+	}
+	rc = GetSecurityInfo(h, SE_FILE_OBJECT,
+			     OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner, NULL,
+			     &dacl, NULL, &sd);
+	if (rc != ERROR_SUCCESS) {
+		snprintf(why, whylen, "cannot read its access list (Windows error %lu)", rc);
+		goto out;
+	}
+	if (win_check_private(dacl, owner, why, whylen))
+		goto out;
+	if (!ReadFile(h, buf, (DWORD)(cap - 1), &got, NULL)) {
+		snprintf(why, whylen, "cannot read it (Windows error %lu)", GetLastError());
+		goto out;
+	}
+	buf[got] = '\0';
+	*len = got;
+	ret = 0;
+out:
+	if (sd)
+		LocalFree(sd);
+	CloseHandle(h);
+	return ret;
+}
+
+/* True if the font file at path (face index) has 日 (U+65E5). */
+static int win_font_has_japanese(const char *path, int index)
+{
+	TTF_Font *f = TTF_OpenFontIndex(path, 12, index);
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = TTF_GlyphIsProvided32(f, 0x65e5) != 0;
+	TTF_CloseFont(f);
+	return ok;
+}
+
+int vplat_find_font(char *path, size_t pathlen, int *index, int *warn)
+{
+	static const char *const preferred[] = {
+		"YuGothM.ttc", /* Yu Gothic Medium: Windows 10 and 11 */
+		"YuGothR.ttc",
+		"meiryo.ttc",
+		"msgothic.ttc",
+	};
+	char dir[MAX_PATH * 3], first[MAX_PATH * 3] = "";
+	wchar_t wpat[MAX_PATH * 2];
+	WIN32_FIND_DATAW fd;
+	HANDLE fh;
+
+	*index = 0;
+	*warn = 0;
+	if (win_env(L"WINDIR", dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "C:\\Windows");
+	for (size_t i = 0; i < sizeof(preferred) / sizeof(preferred[0]); i++) {
+		snprintf(path, pathlen, "%s\\Fonts\\%s", dir, preferred[i]);
+		if (win_font_has_japanese(path, 0))
+			return 0;
+	}
+	/* any font of the folder with Japanese (a Windows without the
+	   Japanese fonts, Wine with Noto CJK added) */
+	snprintf(path, pathlen, "%s\\Fonts\\*", dir);
+	if (win_wide(path, wpat, MAX_PATH * 2))
+		return -1;
+	fh = FindFirstFileW(wpat, &fd);
+	if (fh == INVALID_HANDLE_VALUE)
+		return -1;
+	do {
+		char name[MAX_PATH * 3];
+		size_t n;
+
+		if (win_utf8(fd.cFileName, name, sizeof(name)) || (n = strlen(name)) < 5)
+			continue;
+		if (_stricmp(name + n - 4, ".ttf") && _stricmp(name + n - 4, ".ttc") &&
+		    _stricmp(name + n - 4, ".otf"))
+			continue;
+		snprintf(path, pathlen, "%s\\Fonts\\%s", dir, name);
+		if (win_font_has_japanese(path, 0)) {
+			FindClose(fh);
+			return 0;
+		}
+		if (!first[0])
+			snprintf(first, sizeof(first), "%s", path);
+	} while (FindNextFileW(fh, &fd));
+	FindClose(fh);
+	if (!first[0])
+		return -1;
+	snprintf(path, pathlen, "%s", first);
+	*warn = 1;
+	return 0;
+}
+
+void vplat_set_locale(char *note, size_t notelen)
+{
+	if (notelen)
+		note[0] = '\0';
+}
