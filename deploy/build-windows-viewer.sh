@@ -326,7 +326,8 @@ log=$OUT/build.log
 rm -f "$log"
 PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig run_logged "$log" cmake -S "$ROOT" -B "$OUT" \
 	-DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=Release -DPIXELGATE_WERROR=ON
+# wintype.exe: the tests' Unicode typist under Wine (tests/fixtures/wintype.c)
 PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig run_logged "$log" cmake --build "$OUT" -j "$JOBS" \
-	--target pixelgate-viewer
+	--target pixelgate-viewer wintype
 "$HOST-strip" "$OUT/pixelgate-viewer.exe"
 say "built $OUT/pixelgate-viewer.exe ($(($(stat -c %s "$OUT/pixelgate-viewer.exe") / 1024)) KiB)"

@@ -33,7 +33,7 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
 # clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
-PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev)
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64)
 RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak}
 
 # Step results for the closing summary: "name|status|detail".
@@ -175,6 +175,20 @@ step_memcheck_build() {
 	record memcheck-build ok "$MEMCHECK_BUILD/pixelgate"
 }
 
+# The Windows viewer (issue 13), cross-compiled with MinGW-w64 from Debian's
+# source packages (the libraries cached in /var/cache/pixelgate-windows:
+# minutes the first time, seconds after), into $BUILD/windows, where the Wine
+# integration test (test_viewer.c) runs it.
+step_windows_build() {
+	local log=$BUILD/run-windows-build.log
+	say "building the Windows viewer into $BUILD/windows (log: $log)"
+	if ! as_root "$ROOT/deploy/build-windows-viewer.sh" --out "$BUILD/windows" >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		die_step windows-build "deploy/build-windows-viewer.sh failed (log: $log)"
+	fi
+	record windows-build ok "$(tail -n 1 "$log" | sed 's/^build-windows-viewer: //')"
+}
+
 # Is step $1 one of PIXELGATE_RUN_STEPS? If not, the summary says so.
 wanted() {
 	if [[ " $RUN_STEPS " == *" $1 "* ]]; then
@@ -285,6 +299,7 @@ main() {
 	step_configure
 	step_build
 	step_memcheck_build
+	step_windows_build
 	step_test
 	step_fuzz
 	step_soak

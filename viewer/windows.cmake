@@ -45,3 +45,8 @@ add_executable(pixelgate-viewer viewer/viewer_main.c viewer/viewer_form.c viewer
   viewer/viewer_log.c viewer/viewer_sanitizer.c viewer/viewer_screen.c viewer/viewer_session.c
   viewer/viewer_ui.c viewer/viewer_wm.c viewer/viewer_platform_win.c)
 target_link_libraries(pixelgate-viewer PRIVATE pgviewer pgclient pgwindeps)
+
+# TEST ONLY (tests/integration/test_viewer.c): types Unicode text into the
+# viewer's window under Wine, as an input method would; never installed.
+add_executable(wintype tests/fixtures/wintype.c)
+target_link_libraries(wintype PRIVATE shell32)

@@ -33,6 +33,15 @@
 #include "utf8.h"
 
 #define VT_VIEWER PIXELGATE_BUILD_DIR "/pixelgate-viewer"
+/* The Windows viewer (issue 13): deploy/build-windows-viewer.sh --out
+   BUILD/windows, as tests/run.sh builds it, run by Debian's wine64. */
+#define VT_VIEWER_EXE PIXELGATE_BUILD_DIR "/windows/pixelgate-viewer.exe"
+#define VT_WINTYPE PIXELGATE_BUILD_DIR "/windows/wintype.exe" /* tests/fixtures/wintype.c */
+#define VT_WINE "/usr/lib/wine/wine64"
+#define VT_WINESERVER "/usr/lib/wine/wineserver"
+#define VT_CJK_FONT "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+#define VT_WINEBOOT_S 180 /* a new Wine prefix (wineboot --init) */
+#define VT_WINE_EXIT_S 20 /* the Windows viewer ends after Alt+F4 */
 #define VT_XVFB "/usr/bin/Xvfb"
 #define VT_XDOTOOL "/usr/bin/xdotool"
 #define VT_XWD "/usr/bin/xwd"
@@ -72,6 +81,8 @@ static struct {
 	uint8_t *xwd;       /* the last xwd file's bytes (freed by vt_teardown) */
 	uint8_t *rgb;       /* the last capture's pixels (freed by vt_teardown) */
 	const char *lang;   /* LANG of the viewer vt_open() starts; NULL: C.UTF-8 */
+	bool wine;          /* vt_open() starts the Windows viewer under Wine */
+	char wine_prefix[320];
 } vt;
 
 /* A capture of the viewer's window as 8-bit RGB triplets; valid until the
@@ -254,6 +265,87 @@ static const char *vt_tool_error(void)
  * file for --password-file), talking to 127.0.0.1:port, with LANG=lang, and
  * waits until its window is mapped (vt.win).
  */
+/* path as Wine's Windows programs see it: Z: is the root, backslashes. */
+static void vt_wine_path(const char *path, char *out, size_t len)
+{
+	size_t o = (size_t)snprintf(out, len, "Z:");
+
+	for (const char *p = path; *p && o + 1 < len; p++)
+		out[o++] = *p == '/' ? '\\' : *p;
+	out[o < len ? o : len - 1] = '\0';
+}
+
+/* The environment of every Wine program of the test (NULL-terminated, in
+   env, the strings in store). */
+static void vt_wine_env(char *env[8], char store[4][360], const char *lang)
+{
+	snprintf(store[0], sizeof store[0], "DISPLAY=:%d", vt.display);
+	snprintf(store[1], sizeof store[1], "WINEPREFIX=%s", vt.wine_prefix);
+	snprintf(store[2], sizeof store[2], "HOME=%s", it.dir);
+	snprintf(store[3], sizeof store[3], "LANG=%s", lang);
+	env[0] = store[0];
+	env[1] = store[1];
+	env[2] = store[2];
+	env[3] = store[3];
+	env[4] = "WINEDEBUG=-all";
+	env[5] = "WINEDLLOVERRIDES=mscoree,mshtml="; /* no Mono or Gecko installer dialogs */
+	env[6] = "PATH=/usr/lib/wine:/usr/bin:/bin";
+	env[7] = NULL;
+}
+
+/*
+ * A Wine prefix of the test's own (wineboot), with a Japanese font in its
+ * Windows fonts folder: a Wine prefix has none of Yu Gothic, Meiryo or MS
+ * Gothic, and the viewer then takes the first font there that has 日.
+ */
+static void vt_wine_prepare(const char *lang)
+{
+	char *argv[] = { VT_WINE, "wineboot", "--init", NULL };
+	char *env[8], store[4][360], log[320], out[512];
+	int status = 0;
+	pid_t pid;
+	double end;
+
+	IT_ASSERT(access(VT_VIEWER_EXE, R_OK) == 0,
+		  "%s is missing: tests/run.sh builds it (deploy/build-windows-viewer.sh --out "
+		  "%s/windows)",
+		  VT_VIEWER_EXE, PIXELGATE_BUILD_DIR);
+	snprintf(vt.wine_prefix, sizeof vt.wine_prefix, "%s/wine", it.dir);
+	/* Wine makes a prefix only in a directory of ours (the world's is not) */
+	IT_ASSERT(mkdir(vt.wine_prefix, 0700) == 0, "mkdir %s: %s", vt.wine_prefix,
+		  strerror(errno));
+	vt_wine_env(env, store, lang);
+	snprintf(log, sizeof log, "%s/wineboot.log", it.dir);
+	pid = it_extra_start("wineboot", argv, env, -1, log);
+	for (end = it_now_s() + VT_WINEBOOT_S; it_extra_running(pid, &status); it_sleep_ms(200))
+		IT_ASSERT(it_now_s() < end, "wineboot --init did not finish within %d s (log %s)",
+			  VT_WINEBOOT_S, log);
+	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "wineboot --init failed (status %d; log %s)", status, log);
+	IT_ASSERT(it_run(out, sizeof out, "cp '%s' '%s/drive_c/windows/Fonts/'", VT_CJK_FONT,
+			 vt.wine_prefix) == 0,
+		  "copying %s into the Wine prefix: %s", VT_CJK_FONT, out);
+}
+
+/* Starts the Windows viewer under Wine (vt_start_viewer()'s work for it). */
+static pid_t vt_start_wine_viewer(const char *user, const char *server, const char *pwfile,
+				  const char *lang)
+{
+	char ca[400], pw[400], logw[400];
+	char *argv[] = { VT_WINE,      VT_VIEWER_EXE, "--server",   (char *)server,    "--ca",
+			 ca,           "--user",      (char *)user, "--password-file", pw,
+			 "--log-file", logw,          NULL };
+	char *env[8], store[4][360], wine_log[320];
+
+	vt_wine_prepare(lang);
+	vt_wine_path(it.ca_file, ca, sizeof ca);
+	vt_wine_path(pwfile, pw, sizeof pw);
+	vt_wine_path(vt.viewer_log, logw, sizeof logw);
+	vt_wine_env(env, store, lang);
+	snprintf(wine_log, sizeof wine_log, "%s/wine.log", it.dir);
+	return it_extra_start("wine-viewer", argv, env, -1, wine_log);
+}
+
 static void vt_start_viewer(const char *user, const char *password, int port, const char *lang)
 {
 	char server[64], pwfile[320], xdg[320], display[32], env_lang[64], env_xdg[360],
@@ -298,7 +390,10 @@ static void vt_start_viewer(const char *user, const char *password, int port, co
 
 	snprintf(vt.viewer_log, sizeof vt.viewer_log, "%s/viewer.log", it.dir);
 	t0 = it_now_s();
-	vt.viewer_pid = it_extra_start("viewer", argv, envp, -1, vt.viewer_log);
+	if (vt.wine)
+		vt.viewer_pid = vt_start_wine_viewer(user, server, pwfile, lang);
+	else
+		vt.viewer_pid = it_extra_start("viewer", argv, envp, -1, vt.viewer_log);
 	/* the only window on our display that has a name */
 	IT_ASSERT(vt_x(out, sizeof out, VT_WINDOW_S, VT_XDOTOOL, "search", "--sync",
 		       "--onlyvisible", "--name", "pixelgate", NULL) == 0 &&
@@ -681,10 +776,48 @@ static void vt_bind_chars(const char *text)
 	XCloseDisplay(d);
 }
 
+/* Types text (no quote characters) into the Windows viewer under Wine as
+   Unicode text input (tests/fixtures/wintype.c). */
+static void vt_wine_type(const char *text)
+{
+	char out[512];
+	int rc = it_run(out, sizeof out,
+			"env -i DISPLAY=:%d WINEPREFIX='%s' HOME='%s' LANG=C.UTF-8 WINEDEBUG=-all "
+			"PATH=/usr/lib/wine:/usr/bin:/bin %s '%s' '%s'",
+			vt.display, vt.wine_prefix, it.dir, VT_WINE, VT_WINTYPE, text);
+
+	IT_ASSERT(rc == 0, "wintype.exe \"%s\": exit status %d (%s)", text, rc, out);
+}
+
 static void vt_type(const char *text)
 {
 	char win[32];
 
+	if (vt.wine) {
+		/*
+		 * ASCII as keys (xdotool: X key events that Wine makes Windows
+		 * key messages, scan codes and all), the rest as Unicode text
+		 * input, as a Windows input method commits it (Wine turns X key
+		 * events of Unicode keysyms into keys without a character).
+		 */
+		snprintf(win, sizeof win, "%lu", vt.win);
+		for (size_t i = 0; text[i];) {
+			char run[256];
+			size_t n = 0;
+			bool ascii = (unsigned char)text[i] < 0x80;
+
+			while (text[i] && ((unsigned char)text[i] < 0x80) == ascii &&
+			       n < sizeof run - 1)
+				run[n++] = text[i++];
+			run[n] = '\0';
+			VT_XDO("windowfocus", "--sync", win);
+			if (ascii)
+				VT_XDO("type", "--delay", "50", run);
+			else
+				vt_wine_type(run);
+		}
+		return;
+	}
 	vt_bind_chars(text);
 	snprintf(win, sizeof win, "%lu", vt.win);
 	VT_XDO("windowfocus", "--sync", win);
@@ -812,6 +945,36 @@ static void vt_open(const char *user, int port, struct vt_img *img, struct it_re
  */
 static void vt_teardown(char *problems, size_t len)
 {
+	if (vt.wine && vt.viewer_pid > 0 && vt.win && it_extra_running(vt.viewer_pid, NULL)) {
+		/* a Windows program is closed, not signalled: Alt+F4 (WM_CLOSE) */
+		char win[32];
+		int status = 0;
+		double end = it_now_s() + VT_WINE_EXIT_S;
+
+		snprintf(win, sizeof win, "%lu", vt.win);
+		vt_x(NULL, 0, VT_TOOL_S, VT_XDOTOOL, "key", "--window", win, "alt+F4", NULL);
+		while (it_extra_running(vt.viewer_pid, &status) && it_now_s() < end)
+			it_sleep_ms(100);
+		if (it_extra_running(vt.viewer_pid, NULL) ||
+		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			size_t used = strlen(problems);
+
+			snprintf(problems + used, len - used,
+				 "%sthe Windows viewer did not exit cleanly within %d s of Alt+F4 "
+				 "(%s)",
+				 used ? "; " : "", VT_WINE_EXIT_S, vt_viewer_state());
+		}
+	}
+	if (vt.viewer_pid > 0 && vt.wine) {
+		it_extra_stop(vt.viewer_pid, 5);
+		vt.viewer_pid = 0;
+	}
+	if (vt.wine && vt.wine_prefix[0]) {
+		/* Wine's own processes (wineserver, services, explorer) end with it */
+		char out[256];
+
+		it_run(out, sizeof out, "WINEPREFIX='%s' %s -k", vt.wine_prefix, VT_WINESERVER);
+	}
 	if (vt.viewer_pid > 0) {
 		bool was_running = it_extra_running(vt.viewer_pid, NULL);
 		double t0 = it_now_s();
@@ -979,6 +1142,21 @@ IT_TEST(viewer, typing_works_without_the_locale)
 	IT_ASSERT(it_file_count(vt.viewer_log, "is not installed") == 1,
 		  "with LANG=%s the viewer did not say once that the locale is missing (log %s)",
 		  vt.lang, vt.viewer_log);
+}
+
+/* 2c. The Windows viewer (pixelgate-viewer.exe, MinGW-w64) under Wine on its
+   own Xvfb: logs in over TLS with the pinned CA and --password-file (its
+   access list checked by Windows' rules), shows the page 1:1, and typed text,
+   Japanese included (Unicode keysyms Wine hands over as WM_CHAR, which SDL
+   delivers as text input), reaches the page exactly once; Alt+F4 ends it
+   with status 0 (vt_teardown()). */
+IT_TEST(viewer, windows_viewer_under_wine, .timeout = 400)
+{
+	static const char *const users[] = { "vw-alice", NULL };
+
+	it_start("viewer_windows_viewer_under_wine", users);
+	vt.wine = true;
+	vt_typing_reaches_page_once("vw-alice");
 }
 
 /* 3. Resizing the window scales the picture (the session keeps its size),
