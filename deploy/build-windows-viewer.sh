@@ -59,7 +59,7 @@ fi
 # ---- the toolchain and the source lines ----------------------------------
 
 PKGS=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 mingw-w64-tools dpkg-dev cmake make
-	pkg-config perl xz-utils bzip2)
+	pkg-config perl xz-utils bzip2 wixl)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -330,4 +330,31 @@ PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig run_logged "$log" cmake -S "$ROOT" -B "$
 PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig run_logged "$log" cmake --build "$OUT" -j "$JOBS" \
 	--target pixelgate-viewer wintype
 "$HOST-strip" "$OUT/pixelgate-viewer.exe"
-say "built $OUT/pixelgate-viewer.exe ($(($(stat -c %s "$OUT/pixelgate-viewer.exe") / 1024)) KiB)"
+
+# ---- the MSI ---------------------------------------------------------------
+
+# msitools' wixl (deploy/windows/pixelgate-viewer.wxs): per machine, a
+# Start-menu entry, %ProgramData%\pixelgate for IT's viewer.conf. The licences
+# of everything linked into the .exe: each Debian source's debian/copyright.
+stage=$OUT/msi
+rm -rf "$stage"
+install -d "$stage"
+install -m 0644 "$ROOT/deploy/windows/pixelgate-viewer.wxs" "$ROOT/deploy/windows/viewer.conf.example" \
+	"$stage/"
+install -m 0755 "$OUT/pixelgate-viewer.exe" "$stage/"
+{
+	echo "pixelgate-viewer.exe links these libraries statically; their licences follow."
+	for d in "$CACHE"/src/*/; do
+		[[ -e $d/debian/copyright ]] || continue
+		printf '\n===== %s (Debian source package) =====\n\n' "$(basename "$d")"
+		cat "$d/debian/copyright"
+	done
+	printf '\n===== inih r55 (third_party/inih) =====\n\n'
+	cat "$ROOT/third_party/inih/LICENSE.txt"
+} >"$stage/THIRD-PARTY.txt"
+# x.y.z for Windows Installer: 0.1.<commits on this branch>
+version=0.1.$(git -C "$ROOT" rev-list --count HEAD 2>/dev/null || echo 0)
+(cd "$stage" && run_logged "$log" wixl -a x64 -D Version="$version" \
+	-o "$OUT/pixelgate-viewer.msi" pixelgate-viewer.wxs)
+say "built $OUT/pixelgate-viewer.exe ($(($(stat -c %s "$OUT/pixelgate-viewer.exe") / 1024)) KiB)" \
+	"and $OUT/pixelgate-viewer.msi ($version, $(($(stat -c %s "$OUT/pixelgate-viewer.msi") / 1024)) KiB)"

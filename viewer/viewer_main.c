@@ -140,8 +140,12 @@ static int load_config(struct viewer_config *cfg, char *err, size_t errlen)
 
 	viewer_config_defaults(cfg);
 	err[0] = '\0';
-	if (system_config_path()[0] &&
-	    viewer_config_load(cfg, system_config_path(), true, err, errlen)) {
+	if (system_config_path()[0] && vplat_check_admin_file(system_config_path(), err, errlen)) {
+		/* a file anyone could have written does not get to pin the server */
+		vlog("configuration error: %s; not read", err);
+		rc = -1;
+	} else if (system_config_path()[0] &&
+		   viewer_config_load(cfg, system_config_path(), true, err, errlen)) {
 		vlog("configuration error: %s", err);
 		rc = -1;
 	}

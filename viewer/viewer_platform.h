@@ -15,6 +15,17 @@
  */
 int vplat_system_config_path(char *out, size_t outlen);
 
+/*
+ * The settings file IT deploys pins the server and the CA for every user of
+ * the PC, so only administrators may be able to change it: 0 if path is
+ * missing or safe, else -1 with the reason in why. POSIX: owned by root and
+ * not writable by group or others. Windows: owned by Administrators, SYSTEM
+ * or TrustedInstaller and no access-control entry lets anyone else write,
+ * append, delete or re-permission it (C:\ProgramData lets every user create
+ * files in its folders, so a file a user made there is refused).
+ */
+int vplat_check_admin_file(const char *path, char *why, size_t whylen);
+
 /* How the per-user file is named in messages ("$XDG_CONFIG_HOME/...",
    "%APPDATA%\..."). */
 const char *vplat_user_config_hint(void);

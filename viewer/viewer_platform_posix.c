@@ -26,6 +26,22 @@ const char *vplat_user_config_hint(void)
 	return "$XDG_CONFIG_HOME/pixelgate/viewer.conf";
 }
 
+int vplat_check_admin_file(const char *path, char *why, size_t whylen)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return 0; /* missing: nothing to trust (an unreadable one fails to load) */
+	if (sb.st_uid != 0 || (sb.st_mode & 022)) {
+		snprintf(why, whylen,
+			 "%s can be changed by others than root (owner uid %u, mode %03o); "
+			 "chown root and chmod 644 it",
+			 path, (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
 int vplat_can_read(const char *path)
 {
 	return access(path, R_OK);

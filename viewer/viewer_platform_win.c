@@ -140,6 +140,87 @@ static int win_check_private(PACL dacl, PSID owner, char *why, size_t whylen)
 	return 0;
 }
 
+/* True for the accounts that may own or change the settings IT deploys. */
+static BOOL win_sid_admin(PSID sid)
+{
+	static const wchar_t trusted_installer[] =
+	    L"S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464";
+	PSID ti = NULL;
+	BOOL is_ti = FALSE;
+
+	if (IsWellKnownSid(sid, WinLocalSystemSid) ||
+	    IsWellKnownSid(sid, WinBuiltinAdministratorsSid))
+		return TRUE;
+	if (ConvertStringSidToSidW(trusted_installer, &ti)) {
+		is_ti = EqualSid(sid, ti);
+		LocalFree(ti);
+	}
+	return is_ti;
+}
+
+int vplat_check_admin_file(const char *path, char *why, size_t whylen)
+{
+	const DWORD writes = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |
+			     FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER |
+			     GENERIC_WRITE | GENERIC_ALL | MAXIMUM_ALLOWED;
+	wchar_t wpath[MAX_PATH * 2];
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PSID owner = NULL;
+	PACL dacl = NULL;
+	char who[512];
+	DWORD rc;
+	int ret = -1;
+
+	if (win_wide(path, wpath, MAX_PATH * 2)) {
+		snprintf(why, whylen, "%s: the path is not valid UTF-8 or too long", path);
+		return -1;
+	}
+	if (GetFileAttributesW(wpath) == INVALID_FILE_ATTRIBUTES)
+		return 0; /* missing: nothing to trust */
+	rc = GetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
+				   OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner,
+				   NULL, &dacl, NULL, &sd);
+	if (rc != ERROR_SUCCESS) {
+		snprintf(why, whylen, "%s: cannot read its access list (Windows error %lu)", path,
+			 rc);
+		return -1;
+	}
+	if (owner == NULL || !win_sid_admin(owner)) {
+		if (owner)
+			win_sid_name(owner, who, sizeof(who));
+		snprintf(why, whylen,
+			 "%s belongs to %s, not to Administrators: a user may have put it there; "
+			 "IT installs it (icacls FILE /setowner Administrators)",
+			 path, owner ? who : "nobody");
+		goto out;
+	}
+	if (dacl == NULL) {
+		snprintf(why, whylen, "%s has no access list: everyone can change it", path);
+		goto out;
+	}
+	for (DWORD i = 0; i < dacl->AceCount; i++) {
+		ACE_HEADER *h;
+
+		if (!GetAce(dacl, i, (void **)&h) || h->AceType != ACCESS_ALLOWED_ACE_TYPE ||
+		    (h->AceFlags & INHERIT_ONLY_ACE))
+			continue;
+		ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)h;
+		PSID sid = (PSID)&a->SidStart;
+		if (!(a->Mask & writes) || win_sid_admin(sid))
+			continue;
+		win_sid_name(sid, who, sizeof(who));
+		snprintf(why, whylen,
+			 "%s can be changed by %s; only Administrators may (icacls FILE "
+			 "/inheritance:r /grant:r Administrators:F SYSTEM:F Users:R)",
+			 path, who);
+		goto out;
+	}
+	ret = 0;
+out:
+	LocalFree(sd);
+	return ret;
+}
+
 int vplat_read_private_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
 			    size_t whylen)
 {

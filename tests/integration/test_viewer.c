@@ -36,6 +36,7 @@
 /* The Windows viewer (issue 13): deploy/build-windows-viewer.sh --out
    BUILD/windows, as tests/run.sh builds it, run by Debian's wine64. */
 #define VT_VIEWER_EXE PIXELGATE_BUILD_DIR "/windows/pixelgate-viewer.exe"
+#define VT_VIEWER_MSI PIXELGATE_BUILD_DIR "/windows/pixelgate-viewer.msi"
 #define VT_WINTYPE PIXELGATE_BUILD_DIR "/windows/wintype.exe" /* tests/fixtures/wintype.c */
 #define VT_WINE "/usr/lib/wine/wine64"
 #define VT_WINESERVER "/usr/lib/wine/wineserver"
@@ -83,6 +84,7 @@ static struct {
 	const char *lang;   /* LANG of the viewer vt_open() starts; NULL: C.UTF-8 */
 	bool wine;          /* vt_open() starts the Windows viewer under Wine */
 	char wine_prefix[320];
+	char wine_exe[400]; /* the .exe Wine runs: "" for VT_VIEWER_EXE */
 } vt;
 
 /* A capture of the viewer's window as 8-bit RGB triplets; valid until the
@@ -327,6 +329,17 @@ static void vt_wine_prepare(const char *lang)
 		  "copying %s into the Wine prefix: %s", VT_CJK_FONT, out);
 }
 
+/* Runs a Windows program of the test's Wine prefix to its end (args: a
+   shell-quoted tail, no single quotes): its exit status; out gets its
+   output. */
+static int vt_wine_run(char *out, size_t outlen, const char *args)
+{
+	return it_run(out, outlen,
+		      "env -i DISPLAY=:%d WINEPREFIX='%s' HOME='%s' LANG=C.UTF-8 WINEDEBUG=-all "
+		      "PATH=/usr/lib/wine:/usr/bin:/bin %s %s",
+		      vt.display, vt.wine_prefix, it.dir, VT_WINE, args);
+}
+
 /* Starts the Windows viewer under Wine (vt_start_viewer()'s work for it). */
 static pid_t vt_start_wine_viewer(const char *user, const char *server, const char *pwfile,
 				  const char *lang)
@@ -337,7 +350,10 @@ static pid_t vt_start_wine_viewer(const char *user, const char *server, const ch
 			 "--log-file", logw,          NULL };
 	char *env[8], store[4][360], wine_log[320];
 
-	vt_wine_prepare(lang);
+	if (!vt.wine_prefix[0])
+		vt_wine_prepare(lang);
+	if (vt.wine_exe[0])
+		argv[1] = vt.wine_exe;
 	vt_wine_path(it.ca_file, ca, sizeof ca);
 	vt_wine_path(pwfile, pw, sizeof pw);
 	vt_wine_path(vt.viewer_log, logw, sizeof logw);
@@ -434,6 +450,31 @@ static const char *vt_viewer_state(void)
 	snprintf(buf, sizeof buf, "exited (%s %d)", WIFEXITED(status) ? "status" : "signal",
 		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	return buf;
+}
+
+/*
+ * Closes the Windows viewer as a user would (Alt+F4: WM_CLOSE; a Windows
+ * program is not signalled) and waits for it: a problem is added to
+ * problems unless it ends with status 0 within VT_WINE_EXIT_S.
+ */
+static void vt_wine_close(char *problems, size_t len)
+{
+	char win[32];
+	int status = 0;
+	double end = it_now_s() + VT_WINE_EXIT_S;
+
+	snprintf(win, sizeof win, "%lu", vt.win);
+	vt_x(NULL, 0, VT_TOOL_S, VT_XDOTOOL, "key", "--window", win, "alt+F4", NULL);
+	while (it_extra_running(vt.viewer_pid, &status) && it_now_s() < end)
+		it_sleep_ms(100);
+	if (it_extra_running(vt.viewer_pid, NULL) ||
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		size_t used = strlen(problems);
+
+		snprintf(problems + used, len - used,
+			 "%sthe Windows viewer did not exit cleanly within %d s of Alt+F4 (%s)",
+			 used ? "; " : "", VT_WINE_EXIT_S, vt_viewer_state());
+	}
 }
 
 /* The session size from the viewer's "connected: session WxH" line. */
@@ -780,11 +821,11 @@ static void vt_bind_chars(const char *text)
    Unicode text input (tests/fixtures/wintype.c). */
 static void vt_wine_type(const char *text)
 {
-	char out[512];
-	int rc = it_run(out, sizeof out,
-			"env -i DISPLAY=:%d WINEPREFIX='%s' HOME='%s' LANG=C.UTF-8 WINEDEBUG=-all "
-			"PATH=/usr/lib/wine:/usr/bin:/bin %s '%s' '%s'",
-			vt.display, vt.wine_prefix, it.dir, VT_WINE, VT_WINTYPE, text);
+	char out[512], args[700];
+	int rc;
+
+	snprintf(args, sizeof args, "'%s' '%s'", VT_WINTYPE, text);
+	rc = vt_wine_run(out, sizeof out, args);
 
 	IT_ASSERT(rc == 0, "wintype.exe \"%s\": exit status %d (%s)", text, rc, out);
 }
@@ -945,26 +986,8 @@ static void vt_open(const char *user, int port, struct vt_img *img, struct it_re
  */
 static void vt_teardown(char *problems, size_t len)
 {
-	if (vt.wine && vt.viewer_pid > 0 && vt.win && it_extra_running(vt.viewer_pid, NULL)) {
-		/* a Windows program is closed, not signalled: Alt+F4 (WM_CLOSE) */
-		char win[32];
-		int status = 0;
-		double end = it_now_s() + VT_WINE_EXIT_S;
-
-		snprintf(win, sizeof win, "%lu", vt.win);
-		vt_x(NULL, 0, VT_TOOL_S, VT_XDOTOOL, "key", "--window", win, "alt+F4", NULL);
-		while (it_extra_running(vt.viewer_pid, &status) && it_now_s() < end)
-			it_sleep_ms(100);
-		if (it_extra_running(vt.viewer_pid, NULL) ||
-		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-			size_t used = strlen(problems);
-
-			snprintf(problems + used, len - used,
-				 "%sthe Windows viewer did not exit cleanly within %d s of Alt+F4 "
-				 "(%s)",
-				 used ? "; " : "", VT_WINE_EXIT_S, vt_viewer_state());
-		}
-	}
+	if (vt.wine && vt.viewer_pid > 0 && vt.win && it_extra_running(vt.viewer_pid, NULL))
+		vt_wine_close(problems, len);
 	if (vt.viewer_pid > 0 && vt.wine) {
 		it_extra_stop(vt.viewer_pid, 5);
 		vt.viewer_pid = 0;
@@ -1157,6 +1180,97 @@ IT_TEST(viewer, windows_viewer_under_wine, .timeout = 400)
 	it_start("viewer_windows_viewer_under_wine", users);
 	vt.wine = true;
 	vt_typing_reaches_page_once("vw-alice");
+}
+
+/* The one file under root (a Wine prefix's drive_c) whose name ends with
+   suffix, into out; false if none. */
+static bool vt_find_file(const char *root, const char *suffix, char *out, size_t len)
+{
+	char cmd_out[1024];
+
+	if (it_run(cmd_out, sizeof cmd_out, "find '%s' -path '*%s' -print -quit", root, suffix) !=
+		0 ||
+	    !cmd_out[0])
+		return false;
+	cmd_out[strcspn(cmd_out, "\n")] = '\0';
+	snprintf(out, len, "%s", cmd_out);
+	return true;
+}
+
+/* 2d. The MSI (msitools' wixl) under Wine: msiexec /i /qn installs the
+   viewer under Program Files with a Start-menu entry and makes
+   ProgramData\pixelgate; the installed viewer refuses a ProgramData
+   viewer.conf that a user, not Administrators, owns (ProgramData lets every
+   user create files there: such a file must not pin the server), logs in
+   and shows the page; msiexec /x /qn removes it all. */
+IT_TEST(viewer, windows_msi_installs_and_uninstalls, .timeout = 400)
+{
+	static const char *const users[] = { "vm-carol", NULL };
+	char out[1024], exe[400], lnk[400], path[400], msi[400], args[512], problems[512] = "";
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	long red = 0;
+
+	it_start("viewer_windows_msi_installs_and_uninstalls", users);
+	vt.wine = true;
+	vt_start_xvfb();
+	vt_wine_prepare("C.UTF-8");
+	IT_ASSERT(access(VT_VIEWER_MSI, R_OK) == 0, "%s is missing (tests/run.sh builds it)",
+		  VT_VIEWER_MSI);
+	vt_wine_path(VT_VIEWER_MSI, msi, sizeof msi);
+	snprintf(args, sizeof args, "msiexec /i '%s' /qn", msi);
+	IT_ASSERT(vt_wine_run(out, sizeof out, args) == 0, "msiexec /i: %s", out);
+	snprintf(exe, sizeof exe, "%s/drive_c/Program Files/pixelgate/pixelgate-viewer.exe",
+		 vt.wine_prefix);
+	IT_ASSERT(access(exe, X_OK) == 0, "msiexec /i put no %s", exe);
+	snprintf(path, sizeof path, "%s/drive_c/Program Files/pixelgate/viewer.conf.example",
+		 vt.wine_prefix);
+	IT_ASSERT(access(path, R_OK) == 0, "msiexec /i put no %s", path);
+	/* the Start-menu entry (Wine puts a per-machine one in the user's menu) */
+	IT_ASSERT(vt_find_file(vt.wine_prefix, "Start Menu/Programs/pixelgate.lnk", lnk,
+			       sizeof lnk),
+		  "no Start-menu entry pixelgate.lnk after msiexec /i");
+	snprintf(path, sizeof path, "%s/drive_c/ProgramData/pixelgate", vt.wine_prefix);
+	IT_ASSERT(access(path, X_OK) == 0, "msiexec /i made no %s", path);
+
+	/* a viewer.conf a user put there, naming another server: the window says
+	   so and the viewer does not log in (IT has to fix the file) */
+	snprintf(path, sizeof path, "%s/drive_c/ProgramData/pixelgate/viewer.conf", vt.wine_prefix);
+	it_write_file(path, "[viewer]\nserver = https://127.0.0.1:9\n", 0644);
+	vt_wine_path(exe, vt.wine_exe, sizeof vt.wine_exe);
+	vt_start_viewer("vm-carol", it_password("vm-carol"), it.port, "C.UTF-8");
+	IT_ASSERT(vt_wait_log("not to Administrators", 1, VT_LOG_S) &&
+		      it_file_count(vt.viewer_log, "; not read") == 1,
+		  "the installed viewer did not refuse the user's ProgramData viewer.conf (%s)",
+		  vt_viewer_state());
+	for (double end = it_now_s() + VT_REDRAW_S;; it_sleep_ms(500)) {
+		vt_capture(&img);
+		red = vt_count_colour(&img, VT_ERROR_R, VT_ERROR_G, VT_ERROR_B, 24);
+		if (red >= 40 || it_now_s() >= end)
+			break;
+	}
+	IT_ASSERT(red >= 40, "the window shows no error text (%ld pixels of its colour)", red);
+	IT_ASSERT(it_file_count(vt.viewer_log, "logging in") == 0,
+		  "the viewer logged in with a settings file it refused");
+	vt_wine_close(problems, sizeof problems);
+	IT_ASSERT(!problems[0], "%s", problems);
+
+	/* without it, the installed viewer logs in and shows the page 1:1 */
+	IT_ASSERT(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
+	vt_start_viewer("vm-carol", it_password("vm-carol"), it.port, "C.UTF-8");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connected: session ", 1, IT_FIRST_PAGE_S),
+		  "the installed viewer did not connect within %d s (%s)", IT_FIRST_PAGE_S,
+		  vt_viewer_state());
+	IT_ASSERT(vt_wait_block(0, 0, NULL, 1, IT_FIRST_PAGE_S, &img, &block),
+		  "the installed viewer's window does not show the test page's block at scale 1");
+
+	vt_wine_close(problems, sizeof problems);
+	IT_ASSERT(!problems[0], "%s", problems);
+	vt.viewer_pid = 0;
+	snprintf(args, sizeof args, "msiexec /x '%s' /qn", msi);
+	IT_ASSERT(vt_wine_run(out, sizeof out, args) == 0, "msiexec /x: %s", out);
+	IT_ASSERT(access(exe, F_OK) != 0, "msiexec /x left %s", exe);
+	IT_ASSERT(access(lnk, F_OK) != 0, "msiexec /x left %s", lnk);
 }
 
 /* 3. Resizing the window scales the picture (the session keeps its size),
