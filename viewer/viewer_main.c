@@ -808,6 +808,13 @@ int main(int argc, char **argv)
 	SDL_SetHint(SDL_HINT_IME_SUPPORT_EXTENDED_TEXT, "1");
 	SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
 	SDL_SetHint(SDL_HINT_MOUSE_FOCUS_CLICKTHROUGH, "1");
+#ifdef _WIN32
+	/* Windows' own IME: its composition and candidate windows are drawn by
+	   Windows (SDL hides them unless asked), the committed text comes as
+	   SDL_TEXTINPUT; and a sharp window on high-DPI screens */
+	SDL_SetHint(SDL_HINT_IME_SHOW_UI, "1");
+	SDL_SetHint(SDL_HINT_WINDOWS_DPI_AWARENESS, "permonitorv2");
+#endif
 	if (SDL_Init(SDL_INIT_VIDEO)) {
 		vlog("cannot start SDL: %s", SDL_GetError());
 		status = 1;
