@@ -3,6 +3,7 @@
 # prefix on PKG_CONFIG_LIBDIR). Included by the top-level CMakeLists.txt
 # for a Windows target instead of the Linux build.
 find_package(Threads REQUIRED)
+enable_language(RC) # the manifest and version (deploy/windows/pixelgate-viewer.rc)
 pkg_check_modules(WIN REQUIRED libwebsockets libvncclient jansson inih openssl sdl2 SDL2_ttf)
 
 # what the Windows headers and libraries want: Windows 10 APIs, C99 printf
@@ -43,7 +44,8 @@ target_include_directories(pgviewer PRIVATE ${CMAKE_SOURCE_DIR}/proxy/common)
 target_link_libraries(pgviewer PUBLIC pgclient_url pgini pgwindeps)
 add_executable(pixelgate-viewer viewer/viewer_main.c viewer/viewer_form.c viewer/viewer_input.c
   viewer/viewer_log.c viewer/viewer_sanitizer.c viewer/viewer_screen.c viewer/viewer_session.c
-  viewer/viewer_ui.c viewer/viewer_wm.c viewer/viewer_platform_win.c)
+  viewer/viewer_ui.c viewer/viewer_wm.c viewer/viewer_platform_win.c
+  deploy/windows/pixelgate-viewer.rc)
 target_link_libraries(pixelgate-viewer PRIVATE pgviewer pgclient pgwindeps)
 
 # TEST ONLY (tests/integration/test_viewer.c): types Unicode text into the

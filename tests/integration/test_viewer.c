@@ -1415,15 +1415,13 @@ static void vt_assert_back(struct vt_img *img, const struct it_rect *block, doub
 /* 4. The network drops (the relay is cut) and comes back within the grace
    period: the viewer says so, retries, and lands on the same browser, with
    the text still in the field. */
-IT_TEST(viewer, reconnects_same_session)
+static void vt_reconnects_same_session(const char *user)
 {
-	static const char *const users[] = { "v4-dave", NULL };
 	struct vt_img img = { 0 };
 	struct it_rect block;
 	double t_cut;
 
-	it_start("viewer_reconnects_same_session", users);
-	vt_open_typed("v4-dave", &img, &block);
+	vt_open_typed(user, &img, &block);
 
 	t_cut = it_now_s();
 	IT_ASSERT(kill(vt.relay_pid, SIGUSR1) == 0, "kill tcpproxy: %s", strerror(errno));
@@ -1447,6 +1445,25 @@ IT_TEST(viewer, reconnects_same_session)
 		  "the relay was restored %.1f s after the cut: too close to the %d s grace",
 		  it_now_s() - t_cut, IT_GRACE_S);
 	vt_assert_back(&img, &block, t_cut);
+}
+
+IT_TEST(viewer, reconnects_same_session)
+{
+	static const char *const users[] = { "v4-dave", NULL };
+
+	it_start("viewer_reconnects_same_session", users);
+	vt_reconnects_same_session("v4-dave");
+}
+
+/* 4b. The same with the Windows viewer under Wine (its socket pair, waits
+   and back-off on Winsock and winpthreads). */
+IT_TEST(viewer, windows_reconnects_same_session, .timeout = 400)
+{
+	static const char *const users[] = { "vw4-dave", NULL };
+
+	it_start("viewer_windows_reconnects_same_session", users);
+	vt.wine = true;
+	vt_reconnects_same_session("vw4-dave");
 }
 
 /* 6. The network goes silent (the relay freezes: no reset, nothing moves
@@ -1479,16 +1496,17 @@ IT_TEST(viewer, notices_silent_drop)
 /* 5. A wrong password: the viewer shows the refusal (in Japanese for
    LANG=ja_JP.UTF-8) in its window, keeps running, and does not try again on
    its own. */
-IT_TEST(viewer, wrong_password_shows_error)
+static void vt_wrong_password_shows_error(const char *user)
 {
-	static const char *const users[] = { "v5-eve", NULL };
 	struct vt_img img = { 0 };
 	long red = 0;
 	double t0, end;
+	char failed[128], tries[128];
 
-	it_start("viewer_wrong_password_shows_error", users);
+	snprintf(failed, sizeof failed, "login failed for user \"%s\"", user);
+	snprintf(tries, sizeof tries, "logging in as %s", user);
 	vt_start_xvfb();
-	vt_start_viewer("v5-eve", "not-the-password", it.port, "ja_JP.UTF-8");
+	vt_start_viewer(user, "not-the-password", it.port, "ja_JP.UTF-8");
 	IT_ASSERT(vt_wait_log("pixelgate-viewer: login refused: 401 invalid_credentials", 1,
 			      IT_FIRST_PAGE_S),
 		  "the viewer did not log \"login refused: 401 invalid_credentials\" within %d s; "
@@ -1497,9 +1515,9 @@ IT_TEST(viewer, wrong_password_shows_error)
 	t0 = it_now_s();
 	IT_ASSERT(it_file_count(vt.viewer_log, "messages in Japanese") == 1,
 		  "with LANG=ja_JP.UTF-8 the viewer did not choose Japanese messages");
-	IT_ASSERT(it_file_count(it.daemon_log, "login failed for user \"v5-eve\"") == 1,
-		  "the daemon logged %d failed logins for v5-eve, want 1",
-		  it_file_count(it.daemon_log, "login failed for user \"v5-eve\""));
+	IT_ASSERT(it_file_count(it.daemon_log, failed) == 1,
+		  "the daemon logged %d failed logins for %s, want 1",
+		  it_file_count(it.daemon_log, failed), user);
 
 	/* still there, and no second try */
 	while (it_now_s() < t0 + VT_QUIET_S) {
@@ -1508,13 +1526,12 @@ IT_TEST(viewer, wrong_password_shows_error)
 			  it_now_s() - t0);
 		it_sleep_ms(250);
 	}
-	IT_ASSERT(it_file_count(it.daemon_log, "login failed for user \"v5-eve\"") == 1,
-		  "the daemon logged %d failed logins for v5-eve over %d s, want 1 (the viewer "
+	IT_ASSERT(it_file_count(it.daemon_log, failed) == 1,
+		  "the daemon logged %d failed logins for %s over %d s, want 1 (the viewer "
 		  "retried)",
-		  it_file_count(it.daemon_log, "login failed for user \"v5-eve\""), VT_QUIET_S);
-	IT_ASSERT(it_file_count(vt.viewer_log, "logging in as v5-eve") == 1,
-		  "the viewer logged in %d times, want once",
-		  it_file_count(vt.viewer_log, "logging in as v5-eve"));
+		  it_file_count(it.daemon_log, failed), user, VT_QUIET_S);
+	IT_ASSERT(it_file_count(vt.viewer_log, tries) == 1,
+		  "the viewer logged in %d times, want once", it_file_count(vt.viewer_log, tries));
 	/* the form is back with the error text (in the form's error colour) */
 	IT_ASSERT(it_file_count(vt.viewer_log, "login form shown: wrong user name or password") ==
 		      1,
@@ -1533,6 +1550,26 @@ IT_TEST(viewer, wrong_password_shows_error)
 
 	IT_ASSERT(it_file_count(it.daemon_log, "login ok") == 0,
 		  "the daemon let a wrong password in");
+}
+
+IT_TEST(viewer, wrong_password_shows_error)
+{
+	static const char *const users[] = { "v5-eve", NULL };
+
+	it_start("viewer_wrong_password_shows_error", users);
+	vt_wrong_password_shows_error("v5-eve");
+}
+
+/* 5b. The same with the Windows viewer under Wine: the refusal in Japanese
+   in the login form (Wine takes the Windows display language from LANG),
+   drawn with the font found in the Windows fonts folder, and no retry. */
+IT_TEST(viewer, windows_wrong_password_shows_error, .timeout = 400)
+{
+	static const char *const users[] = { "vw5-eve", NULL };
+
+	it_start("viewer_windows_wrong_password_shows_error", users);
+	vt.wine = true;
+	vt_wrong_password_shows_error("vw5-eve");
 }
 
 /* 7. After a refusal the user types the right password into the form and
