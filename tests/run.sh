@@ -33,7 +33,8 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
 # clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
-PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64)
+PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64
+	slapd ldap-utils)
 RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak}
 
 # Step results for the closing summary: "name|status|detail".

@@ -199,7 +199,7 @@ static void it_sh(const char *fmt, ...)
 }
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
-static int it_free_port(void)
+int it_free_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof a;
@@ -216,7 +216,7 @@ static int it_free_port(void)
 }
 
 /* True if something accepts TCP connections on 127.0.0.1:port. */
-static bool it_port_open(int port)
+bool it_port_open(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

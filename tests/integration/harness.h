@@ -494,6 +494,12 @@ int it_fd_count(pid_t pid);
 /* Real uid of pid, or (uid_t)-1. */
 uid_t it_proc_uid(pid_t pid);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int it_free_port(void);
+
+/* True if something accepts TCP connections on 127.0.0.1:port. */
+bool it_port_open(int port);
+
 /* ---- the test's own extra processes (an Xvfb, a relay, the viewer) ---- */
 
 #define IT_MAX_EXTRAS 8

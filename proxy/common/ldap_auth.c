@@ -1,0 +1,288 @@
+/*
+ * ldap_auth.c: sign-in against an LDAP directory (see ldap_auth.h).
+ *
+ * One connection per sign-in, TLS only (ldaps://, or ldap:// with
+ * StartTLS, which must succeed), the directory's CA the only one trusted
+ * and the server's name checked (LDAP_OPT_X_TLS_DEMAND on a TLS context of
+ * the connection's own). The order: bind as the service account, search
+ * the user (exactly one entry), check the groups with the service account
+ * (the user may not read them), and only then bind as the user: so a user
+ * the directory leaves out never gets a bind, and every refusal looks the
+ * same to the caller. An empty password is refused before anything: an
+ * LDAP simple bind with a DN and no password is an unauthenticated bind,
+ * which succeeds.
+ */
+#include "ldap_auth.h"
+
+#include <ldap.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "utf8.h"
+
+int ldap_auth_conf_check(const struct ldap_auth_conf *c, char *err, size_t errlen)
+{
+	const char *p;
+	int args = 0;
+
+	if (strncmp(c->uri, "ldaps://", 8) != 0 && strncmp(c->uri, "ldap://", 7) != 0) {
+		snprintf(err, errlen,
+			 "ldap uri \"%s\": want ldaps://HOST[:PORT] or ldap://HOST[:PORT] "
+			 "(StartTLS)",
+			 c->uri);
+		return -1;
+	}
+	if (!c->ca_file[0]) {
+		snprintf(err, errlen, "ldap ca_file is not set: the directory's CA must be pinned");
+		return -1;
+	}
+	if (!c->base_dn[0] || !c->bind_dn[0]) {
+		snprintf(err, errlen, "ldap base_dn and bind_dn must be set");
+		return -1;
+	}
+	for (p = c->user_filter; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] != 's') {
+			snprintf(err, errlen,
+				 "ldap user_filter: only one %%s may appear, no other %%");
+			return -1;
+		}
+		args++;
+		p++;
+	}
+	if (args != 1 || c->user_filter[0] != '(') {
+		snprintf(err, errlen,
+			 "ldap user_filter \"%s\": want a filter in parentheses with one "
+			 "%%s for the user name, e.g. (uid=%%s)",
+			 c->user_filter);
+		return -1;
+	}
+	if (!c->staff_group[0] && !c->admin_group[0]) {
+		snprintf(err, errlen,
+			 "ldap: set staff_group and/or admin_group (a user in neither "
+			 "is refused)");
+		return -1;
+	}
+	if (c->timeout_ms < 100 || c->timeout_ms > 60000) {
+		snprintf(err, errlen, "ldap timeout_ms %d: want 100..60000", c->timeout_ms);
+		return -1;
+	}
+	return 0;
+}
+
+/* value escaped for a filter (RFC 4515) into out: 0, or -1. */
+static int ldap_escape(const char *value, char *out, size_t outlen)
+{
+	struct berval in = { .bv_len = strlen(value), .bv_val = (char *)value }, esc = { 0, NULL };
+	int rc = -1;
+
+	if (ldap_bv2escaped_filter_value(&in, &esc) != 0 || esc.bv_val == NULL)
+		return -1;
+	if (esc.bv_len < outlen) {
+		memcpy(out, esc.bv_val, esc.bv_len + 1);
+		rc = 0;
+	}
+	ber_memfree(esc.bv_val);
+	return rc;
+}
+
+int ldap_auth_filter(const char *tmpl, const char *user, char *out, size_t outlen)
+{
+	char esc[LDAP_AUTH_NAME_MAX * 3 + 1];
+	size_t len = strlen(user), i = 0;
+	const char *at = strstr(tmpl, "%s");
+
+	if (len == 0 || len > LDAP_AUTH_NAME_MAX || at == NULL)
+		return -1;
+	while (i < len) { /* printable UTF-8 only */
+		uint32_t cp;
+		size_t n = utf8_next((const unsigned char *)user + i, len - i, &cp);
+
+		if (n == 0 || cp < 0x20 || cp == 0x7f)
+			return -1;
+		i += n;
+	}
+	if (ldap_escape(user, esc, sizeof esc))
+		return -1;
+	int n = snprintf(out, outlen, "%.*s%s%s", (int)(at - tmpl), tmpl, esc, at + 2);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static bool ldap_down(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR ||
+	    rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_LOCAL_ERROR ||
+	    rc == LDAP_NO_MEMORY;
+}
+
+static int ldap_simple_bind(LDAP *ld, const char *dn, const char *password)
+{
+	struct berval cred = { .bv_len = strlen(password), .bv_val = (char *)password };
+
+	return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+}
+
+/* A connection with the TLS settings, StartTLS done for ldap://: NULL
+   with why set if the directory cannot be reached safely. */
+static LDAP *ldap_open(const struct ldap_auth_conf *c, char *why, size_t whylen)
+{
+	LDAP *ld = NULL;
+	int v3 = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND,
+	    tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, zero = 0, rc;
+	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
+			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
+
+	rc = ldap_initialize(&ld, c->uri);
+	if (rc != LDAP_SUCCESS || ld == NULL) {
+		snprintf(why, whylen, "ldap_initialize %s: %s", c->uri, ldap_err2string(rc));
+		return NULL;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, c->ca_file) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) != LDAP_OPT_SUCCESS ||
+	    /* a TLS context of this connection's own, with the settings above */
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS) {
+		snprintf(why, whylen, "cannot set the LDAP connection's options (TLS: %s)",
+			 c->ca_file);
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
+	}
+	if (strncmp(c->uri, "ldap://", 7) == 0) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			snprintf(why, whylen, "StartTLS with %s failed: %s", c->uri,
+				 ldap_err2string(rc));
+			ldap_unbind_ext_s(ld, NULL, NULL);
+			return NULL;
+		}
+	}
+	return ld;
+}
+
+/* 1 if dn is a member of group_dn, 0 if not, -1 on a directory error. */
+static int ldap_is_member(LDAP *ld, const struct ldap_auth_conf *c, const char *group_dn,
+			  const char *dn, char *why, size_t whylen)
+{
+	char esc[LDAP_AUTH_STR_MAX * 3 + 1], filter[LDAP_AUTH_STR_MAX * 3 + 16];
+	char *attrs[] = { LDAP_NO_ATTRS, NULL };
+	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
+			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
+	LDAPMessage *res = NULL;
+	int rc, n;
+
+	if (!group_dn[0])
+		return 0;
+	if (ldap_escape(dn, esc, sizeof esc))
+		return -1;
+	snprintf(filter, sizeof filter, "(member=%s)", esc);
+	rc = ldap_search_ext_s(ld, group_dn, LDAP_SCOPE_BASE, filter, attrs, 0, NULL, NULL, &tv, 1,
+			       &res);
+	if (rc == LDAP_NO_SUCH_OBJECT) {
+		ldap_msgfree(res);
+		snprintf(why, whylen, "the group %s does not exist", group_dn);
+		return 0;
+	}
+	if (rc != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		snprintf(why, whylen, "group search in %s: %s", group_dn, ldap_err2string(rc));
+		return -1;
+	}
+	n = ldap_count_entries(ld, res);
+	ldap_msgfree(res);
+	return n == 1;
+}
+
+enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char *user,
+				      const char *password, struct ldap_auth_outcome *out)
+{
+	char filter[LDAP_AUTH_STR_MAX * 2];
+	char *attrs[] = { LDAP_NO_ATTRS, NULL };
+	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
+			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
+	enum ldap_auth_result result = LDAP_AUTH_UNAVAILABLE;
+	LDAPMessage *res = NULL;
+	LDAP *ld;
+	char *dn;
+	int rc, member;
+
+	memset(out, 0, sizeof *out);
+	if (password == NULL || password[0] == '\0' || strlen(password) > LDAP_AUTH_PASSWORD_MAX) {
+		snprintf(out->why, sizeof out->why, "empty or over-long password");
+		return LDAP_AUTH_REFUSED;
+	}
+	if (ldap_auth_filter(c->user_filter, user, filter, sizeof filter)) {
+		snprintf(out->why, sizeof out->why, "a user name no filter is made of");
+		return LDAP_AUTH_REFUSED;
+	}
+	ld = ldap_open(c, out->why, sizeof out->why);
+	if (ld == NULL)
+		return LDAP_AUTH_UNAVAILABLE;
+	rc = ldap_simple_bind(ld, c->bind_dn, c->bind_password);
+	if (rc != LDAP_SUCCESS) {
+		snprintf(out->why, sizeof out->why, "the service account %.200s cannot bind: %.200s",
+			 c->bind_dn, ldap_err2string(rc));
+		goto done; /* unavailable: misconfigured or the directory is down */
+	}
+	rc = ldap_search_ext_s(ld, c->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
+			       &tv, 2, &res);
+	if (rc == LDAP_SIZELIMIT_EXCEEDED) {
+		snprintf(out->why, sizeof out->why, "the filter %.200s finds more than one entry",
+			 filter);
+		result = LDAP_AUTH_REFUSED;
+		goto done;
+	}
+	if (rc != LDAP_SUCCESS) {
+		snprintf(out->why, sizeof out->why, "user search %.200s: %.200s", filter,
+			 ldap_err2string(rc));
+		result = ldap_down(rc) || rc == LDAP_NO_SUCH_OBJECT ? LDAP_AUTH_UNAVAILABLE
+								    : LDAP_AUTH_REFUSED;
+		goto done;
+	}
+	if (ldap_count_entries(ld, res) != 1) {
+		snprintf(out->why, sizeof out->why, "no entry for %.200s (unknown or disabled)",
+			 filter);
+		result = LDAP_AUTH_REFUSED;
+		goto done;
+	}
+	dn = ldap_get_dn(ld, ldap_first_entry(ld, res));
+	if (dn == NULL) {
+		snprintf(out->why, sizeof out->why, "the user's entry has no DN");
+		goto done;
+	}
+	snprintf(out->dn, sizeof out->dn, "%s", dn);
+	ldap_memfree(dn);
+	member = ldap_is_member(ld, c, c->admin_group, out->dn, out->why, sizeof out->why);
+	if (member == 1)
+		out->role = LDAP_ROLE_ADMIN;
+	else if (member == 0 &&
+		 (member = ldap_is_member(ld, c, c->staff_group, out->dn, out->why,
+					  sizeof out->why)) == 1)
+		out->role = LDAP_ROLE_STAFF;
+	if (member < 0)
+		goto done;
+	if (out->role == LDAP_ROLE_NONE) {
+		snprintf(out->why, sizeof out->why, "%.200s is in neither group", out->dn);
+		result = LDAP_AUTH_REFUSED;
+		goto done;
+	}
+	rc = ldap_simple_bind(ld, out->dn, password);
+	if (rc == LDAP_SUCCESS) {
+		result = LDAP_AUTH_OK;
+		out->why[0] = '\0';
+	} else {
+		snprintf(out->why, sizeof out->why, "bind as %.200s: %.200s", out->dn, ldap_err2string(rc));
+		result = ldap_down(rc) ? LDAP_AUTH_UNAVAILABLE : LDAP_AUTH_REFUSED;
+		out->role = LDAP_ROLE_NONE;
+	}
+done:
+	ldap_msgfree(res);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return result;
+}

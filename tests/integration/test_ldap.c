@@ -1,0 +1,265 @@
+/*
+ * test_ldap.c: the directory client (proxy/common/ldap_auth.c, issue 14)
+ * against Debian's slapd on 127.0.0.1, started by the test with a generated
+ * database: users, groups, a disabled account, a user in no group, the
+ * service account. TLS with the test world's CA and 127.0.0.1 certificate
+ * (ldaps:// and ldap:// with StartTLS). The gateway's login does not use it
+ * yet: these tests show what it will rely on.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ldap_auth.h"
+
+#define LT_SLAPD "/usr/sbin/slapd"
+#define LT_SLAPADD "/usr/sbin/slapadd"
+#define LT_READY_S 30
+#define LT_SUFFIX "dc=city,dc=example"
+#define LT_SERVICE_DN "cn=pixelgate,ou=service," LT_SUFFIX
+#define LT_SERVICE_PW "service-secret"
+#define LT_ROOT_DN "cn=admin," LT_SUFFIX
+#define LT_ROOT_PW "root-secret"
+
+static struct {
+	pid_t pid;
+	int ldaps_port, ldap_port;
+	char dir[320];
+} lt;
+
+/* slapd with its database under it.dir/ldap, listening on two free ports. */
+static void lt_start_slapd(void)
+{
+	char conf[400], ldif[400], urls[200], out[512];
+	char *argv[] = { LT_SLAPD, "-f", conf, "-h", urls, "-d", "0", NULL };
+	FILE *f;
+
+	snprintf(lt.dir, sizeof lt.dir, "%s/ldap", it.dir);
+	IT_ASSERT(mkdir(lt.dir, 0700) == 0, "mkdir %s: %s", lt.dir, strerror(errno));
+	snprintf(conf, sizeof conf, "%s/slapd.conf", lt.dir);
+	f = fopen(conf, "w");
+	IT_ASSERT(f != NULL, "%s: %s", conf, strerror(errno));
+	fprintf(f,
+		"include /etc/ldap/schema/core.schema\n"
+		"include /etc/ldap/schema/cosine.schema\n"
+		"include /etc/ldap/schema/inetorgperson.schema\n"
+		"include /etc/ldap/schema/nis.schema\n"
+		"pidfile %s/slapd.pid\n"
+		"argsfile %s/slapd.args\n"
+		"modulepath /usr/lib/ldap\n"
+		"moduleload back_mdb\n"
+		"TLSCACertificateFile %s/ca.crt\n"
+		"TLSCertificateFile %s/server.crt\n"
+		"TLSCertificateKeyFile %s/server.key\n"
+		"database mdb\n"
+		"maxsize 16777216\n"
+		"directory %s\n"
+		"suffix \"" LT_SUFFIX "\"\n"
+		"rootdn \"" LT_ROOT_DN "\"\n"
+		"rootpw " LT_ROOT_PW "\n"
+		"access to attrs=userPassword by self write by anonymous auth by * none\n"
+		"access to * by dn.exact=\"" LT_SERVICE_DN "\" read by self read by * none\n",
+		lt.dir, lt.dir, it.dir, it.dir, it.dir, lt.dir);
+	fclose(f);
+	snprintf(ldif, sizeof ldif, "%s/data.ldif", lt.dir);
+	f = fopen(ldif, "w");
+	IT_ASSERT(f != NULL, "%s: %s", ldif, strerror(errno));
+	fprintf(f,
+		"dn: " LT_SUFFIX "\nobjectClass: dcObject\nobjectClass: organization\n"
+		"dc: city\no: city\n\n"
+		"dn: ou=people," LT_SUFFIX "\nobjectClass: organizationalUnit\nou: people\n\n"
+		"dn: ou=groups," LT_SUFFIX "\nobjectClass: organizationalUnit\nou: groups\n\n"
+		"dn: ou=service," LT_SUFFIX "\nobjectClass: organizationalUnit\nou: service\n\n"
+		"dn: " LT_SERVICE_DN "\nobjectClass: person\ncn: pixelgate\nsn: service\n"
+		"userPassword: " LT_SERVICE_PW "\n\n");
+	static const char *const people[][3] = {
+		/* uid, password, employeeType */
+		{ "alice", "alice-pw", "staff" },  { "carol", "carol-pw", "staff" },
+		{ "dave", "dave-pw", "disabled" }, { "erin", "erin-pw", "staff" },
+		{ "frank", "frank-pw", "staff" },
+	};
+	for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
+		fprintf(f,
+			"dn: uid=%s,ou=people," LT_SUFFIX "\nobjectClass: inetOrgPerson\n"
+			"uid: %s\ncn: %s\nsn: %s\nuserPassword: %s\nemployeeType: %s\n\n",
+			people[i][0], people[i][0], people[i][0], people[i][0], people[i][1],
+			people[i][2]);
+	fprintf(f,
+		"dn: cn=pixelgate-staff,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
+		"cn: pixelgate-staff\nmember: uid=alice,ou=people," LT_SUFFIX "\n"
+		"member: uid=dave,ou=people," LT_SUFFIX "\nmember: uid=frank,ou=people," LT_SUFFIX
+		"\n\n"
+		"dn: cn=pixelgate-admins,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
+		"cn: pixelgate-admins\nmember: uid=carol,ou=people," LT_SUFFIX "\n\n");
+	fclose(f);
+	IT_ASSERT(it_run(out, sizeof out, "%s -f '%s' -l '%s' 2>&1", LT_SLAPADD, conf, ldif) == 0,
+		  "slapadd: %s", out);
+	lt.ldaps_port = it_free_port();
+	lt.ldap_port = it_free_port();
+	snprintf(urls, sizeof urls, "ldaps://127.0.0.1:%d/ ldap://127.0.0.1:%d/", lt.ldaps_port,
+		 lt.ldap_port);
+	snprintf(out, sizeof out, "%s/slapd.log", it.dir);
+	lt.pid = it_extra_start("slapd", argv, NULL, -1, out);
+	for (double end = it_now_s() + LT_READY_S;
+	     !(it_port_open(lt.ldaps_port) && it_port_open(lt.ldap_port)); it_sleep_ms(100))
+		IT_ASSERT(it_now_s() < end && it_extra_running(lt.pid, NULL),
+			  "slapd did not listen on %s within %d s", urls, LT_READY_S);
+}
+
+/* The gateway's settings for this directory (ldaps:// unless starttls). */
+static struct ldap_auth_conf lt_conf(bool starttls)
+{
+	struct ldap_auth_conf c;
+
+	memset(&c, 0, sizeof c);
+	snprintf(c.uri, sizeof c.uri, "%s://127.0.0.1:%d", starttls ? "ldap" : "ldaps",
+		 starttls ? lt.ldap_port : lt.ldaps_port);
+	snprintf(c.ca_file, sizeof c.ca_file, "%s", it.ca_file);
+	snprintf(c.bind_dn, sizeof c.bind_dn, "%s", LT_SERVICE_DN);
+	snprintf(c.bind_password, sizeof c.bind_password, "%s", LT_SERVICE_PW);
+	snprintf(c.base_dn, sizeof c.base_dn, "ou=people," LT_SUFFIX);
+	/* disabled accounts are left out by the filter, as on AD with
+	   userAccountControl's ACCOUNTDISABLE bit */
+	snprintf(c.user_filter, sizeof c.user_filter,
+		 "(&(objectClass=inetOrgPerson)(uid=%%s)(!(employeeType=disabled)))");
+	snprintf(c.staff_group, sizeof c.staff_group, "cn=pixelgate-staff,ou=groups," LT_SUFFIX);
+	snprintf(c.admin_group, sizeof c.admin_group, "cn=pixelgate-admins,ou=groups," LT_SUFFIX);
+	c.timeout_ms = 3000;
+	return c;
+}
+
+static enum ldap_auth_result lt_login(const struct ldap_auth_conf *c, const char *user,
+				      const char *pw, struct ldap_auth_outcome *o)
+{
+	enum ldap_auth_result r = ldap_auth_login(c, user, pw, o);
+
+	fprintf(stderr, "[%s] %s: %s (%s)\n", it.test_name, user,
+		r == LDAP_AUTH_OK            ? "ok"
+		    : r == LDAP_AUTH_REFUSED ? "refused"
+					     : "unavailable",
+		o->why[0] ? o->why : o->dn);
+	return r;
+}
+
+/* 1. Sign-in over LDAPS and over StartTLS; the groups decide the role. */
+IT_TEST(ldap, signs_in_with_the_groups_as_roles)
+{
+	static const char *const users[] = { "nobody", NULL };
+	struct ldap_auth_outcome o;
+
+	it_start("ldap_signs_in_with_the_groups_as_roles", users);
+	lt_start_slapd();
+	for (int tls = 0; tls < 2; tls++) {
+		struct ldap_auth_conf c = lt_conf(tls == 1);
+		char err[256];
+
+		IT_ASSERT(ldap_auth_conf_check(&c, err, sizeof err) == 0, "%s", err);
+		IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_OK &&
+			      o.role == LDAP_ROLE_STAFF,
+			  "%s: alice (staff) not signed in as staff: %s", c.uri, o.why);
+		IT_ASSERT(strcmp(o.dn, "uid=alice,ou=people," LT_SUFFIX) == 0, "alice's DN %s",
+			  o.dn);
+		IT_ASSERT(lt_login(&c, "carol", "carol-pw", &o) == LDAP_AUTH_OK &&
+			      o.role == LDAP_ROLE_ADMIN,
+			  "%s: carol (admins) not signed in as admin: %s", c.uri, o.why);
+	}
+}
+
+/* 2. Every refusal is the same refusal: a wrong or empty password, an
+   unknown user, a disabled one, one in no group, and names that would
+   change the filter if they were not escaped. A removed account is
+   refused from the next sign-in on. */
+IT_TEST(ldap, refusals_look_alike_and_names_cannot_inject)
+{
+	static const char *const users[] = { "nobody", NULL };
+	static const char *const hostile[] = {
+		"*", "a*", "alice)(uid=*", "*)(|(uid=*", "alice)(employeeType=*", "carol\\2a"
+	};
+	struct ldap_auth_conf c;
+	struct ldap_auth_outcome o;
+	LDAP *ld = NULL;
+	struct berval cred = { .bv_len = strlen(LT_ROOT_PW), .bv_val = LT_ROOT_PW };
+	char uri[64];
+	int rc;
+
+	it_start("ldap_refusals_look_alike_and_names_cannot_inject", users);
+	lt_start_slapd();
+	c = lt_conf(false);
+	IT_ASSERT(lt_login(&c, "alice", "wrong", &o) == LDAP_AUTH_REFUSED, "wrong password");
+	IT_ASSERT(lt_login(&c, "alice", "", &o) == LDAP_AUTH_REFUSED, "empty password");
+	IT_ASSERT(lt_login(&c, "zoe", "zoe-pw", &o) == LDAP_AUTH_REFUSED, "unknown user");
+	IT_ASSERT(lt_login(&c, "dave", "dave-pw", &o) == LDAP_AUTH_REFUSED,
+		  "dave is disabled (employeeType) but signed in");
+	IT_ASSERT(lt_login(&c, "erin", "erin-pw", &o) == LDAP_AUTH_REFUSED &&
+		      strstr(o.why, "neither group") != NULL,
+		  "erin is in no group but: %s", o.why);
+	for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+		IT_ASSERT(lt_login(&c, hostile[i], "alice-pw", &o) == LDAP_AUTH_REFUSED &&
+			      o.role == LDAP_ROLE_NONE,
+			  "the name \"%s\" signed in (%s)", hostile[i], o.dn);
+		IT_ASSERT(lt_login(&c, hostile[i], "carol-pw", &o) == LDAP_AUTH_REFUSED,
+			  "the name \"%s\" signed in with carol's password", hostile[i]);
+	}
+
+	/* frank signs in, is removed from the directory, and is refused next time */
+	IT_ASSERT(lt_login(&c, "frank", "frank-pw", &o) == LDAP_AUTH_OK, "frank: %s", o.why);
+	snprintf(uri, sizeof uri, "ldaps://127.0.0.1:%d", lt.ldaps_port);
+	IT_ASSERT(ldap_initialize(&ld, uri) == LDAP_SUCCESS, "ldap_initialize %s", uri);
+	int v3 = LDAP_VERSION3, zero = 0;
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, it.ca_file);
+	ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+	rc = ldap_sasl_bind_s(ld, LT_ROOT_DN, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	IT_ASSERT(rc == LDAP_SUCCESS, "bind as the directory's root: %s", ldap_err2string(rc));
+	rc = ldap_delete_ext_s(ld, "uid=frank,ou=people," LT_SUFFIX, NULL, NULL);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	IT_ASSERT(rc == LDAP_SUCCESS, "deleting frank: %s", ldap_err2string(rc));
+	IT_ASSERT(lt_login(&c, "frank", "frank-pw", &o) == LDAP_AUTH_REFUSED,
+		  "frank was removed from the directory but signed in");
+}
+
+/* 3. A directory that cannot be reached safely is "unavailable" (503),
+   never a refusal: a certificate from another CA, a service account that
+   cannot bind, slapd stopped. */
+IT_TEST(ldap, an_unreachable_directory_is_unavailable)
+{
+	static const char *const users[] = { "nobody", NULL };
+	struct ldap_auth_conf c;
+	struct ldap_auth_outcome o;
+	char other_ca[400], out[512];
+	double t0;
+
+	it_start("ldap_an_unreachable_directory_is_unavailable", users);
+	lt_start_slapd();
+
+	snprintf(other_ca, sizeof other_ca, "%s/other-ca.crt", lt.dir);
+	IT_ASSERT(it_run(out, sizeof out,
+			 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+			 "-keyout '%s/other-ca.key' -out '%s' -days 2 -subj '/CN=another CA' 2>&1",
+			 lt.dir, other_ca) == 0,
+		  "openssl: %s", out);
+	for (int tls = 0; tls < 2; tls++) {
+		c = lt_conf(tls == 1);
+		snprintf(c.ca_file, sizeof c.ca_file, "%s", other_ca);
+		IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
+			  "%s with a certificate from another CA: not unavailable", c.uri);
+	}
+	c = lt_conf(false);
+	snprintf(c.bind_password, sizeof c.bind_password, "not-the-service-password");
+	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
+		  "a service account that cannot bind: not unavailable");
+
+	c = lt_conf(false);
+	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_OK, "alice: %s", o.why);
+	it_extra_stop(lt.pid, 10);
+	t0 = it_now_s();
+	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
+		  "slapd stopped: not unavailable");
+	IT_ASSERT(it_now_s() - t0 < 10, "the refusal took %.1f s", it_now_s() - t0);
+}
