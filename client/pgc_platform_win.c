@@ -60,8 +60,19 @@ static int win_errno(void)
 {
 	switch (WSAGetLastError()) {
 	case WSAEWOULDBLOCK:
-	case WSAEINPROGRESS:
 		return EAGAIN;
+	case WSAEINPROGRESS:
+		return EINPROGRESS;
+	case WSAETIMEDOUT:
+		return ETIMEDOUT;
+	case WSAEACCES:
+		return EACCES;
+	case WSAEADDRINUSE:
+		return EADDRINUSE;
+	case WSAENETUNREACH:
+		return ENETUNREACH;
+	case WSAEHOSTUNREACH:
+		return EHOSTUNREACH;
 	case WSAEINTR:
 		return EINTR;
 	case WSAECONNRESET:
@@ -178,6 +189,8 @@ int pgc_sock_pair(pgc_socket sv[2])
 		return -1;
 	}
 	closesocket(lst);
+	/* the accepted socket does not take WSA_FLAG_NO_HANDLE_INHERIT over */
+	SetHandleInformation((HANDLE)acc, HANDLE_FLAG_INHERIT, 0);
 	setsockopt(con, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 	setsockopt(acc, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 	sv[0] = acc;

@@ -140,14 +140,27 @@ static int load_config(struct viewer_config *cfg, char *err, size_t errlen)
 
 	viewer_config_defaults(cfg);
 	err[0] = '\0';
-	if (system_config_path()[0] && vplat_check_admin_file(system_config_path(), err, errlen)) {
-		/* a file anyone could have written does not get to pin the server */
-		vlog("configuration error: %s; not read", err);
-		rc = -1;
-	} else if (system_config_path()[0] &&
-		   viewer_config_load(cfg, system_config_path(), true, err, errlen)) {
-		vlog("configuration error: %s", err);
-		rc = -1;
+	if (system_config_path()[0]) {
+		/* checked and read through one handle: a file anyone could have
+		   written does not get to pin the server */
+		char *buf = malloc(VIEWER_CONFIG_MAX_BYTES + 2);
+		size_t len = 0;
+		int got = buf != NULL
+		    ? vplat_read_admin_file(system_config_path(), buf, VIEWER_CONFIG_MAX_BYTES + 2,
+					    &len, err, errlen)
+		    : -1;
+
+		if (buf == NULL)
+			snprintf(err, errlen, "out of memory");
+		if (got < 0) {
+			vlog("configuration error: %s; not read", err);
+			rc = -1;
+		} else if (got == 0 &&
+			   viewer_config_parse(cfg, system_config_path(), buf, len, err, errlen)) {
+			vlog("configuration error: %s", err);
+			rc = -1;
+		}
+		free(buf);
 	}
 	if (viewer_config_user_path(path, sizeof(path)) == 0) {
 		char err2[512];

@@ -16,15 +16,19 @@
 int vplat_system_config_path(char *out, size_t outlen);
 
 /*
- * The settings file IT deploys pins the server and the CA for every user of
- * the PC, so only administrators may be able to change it: 0 if path is
- * missing or safe, else -1 with the reason in why. POSIX: owned by root and
- * not writable by group or others. Windows: owned by Administrators, SYSTEM
- * or TrustedInstaller and no access-control entry lets anyone else write,
- * append, delete or re-permission it (C:\ProgramData lets every user create
- * files in its folders, so a file a user made there is refused).
+ * Reads the settings file IT deploys (at most cap - 1 bytes, NUL-terminated,
+ * length in *len). It pins the server and the CA for every user of the PC,
+ * so only administrators may be able to change it; it is checked and read
+ * through one open handle (nothing can be swapped in between). POSIX: owned
+ * by root, not writable by group or others. Windows: owned by
+ * Administrators, SYSTEM or TrustedInstaller, and no access-control entry
+ * lets anyone else write, append, delete or re-permission it; an entry of a
+ * kind not understood fails the check (C:\ProgramData lets every user create
+ * files in its folders, so a file a user made there is refused). Returns 1
+ * if the file does not exist, 0 when read, -1 with the reason in why.
  */
-int vplat_check_admin_file(const char *path, char *why, size_t whylen);
+int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
+			  size_t whylen);
 
 /* How the per-user file is named in messages ("$XDG_CONFIG_HOME/...",
    "%APPDATA%\..."). */

@@ -26,19 +26,40 @@ const char *vplat_user_config_hint(void)
 	return "$XDG_CONFIG_HOME/pixelgate/viewer.conf";
 }
 
-int vplat_check_admin_file(const char *path, char *why, size_t whylen)
+int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
+			  size_t whylen)
 {
 	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 
-	if (stat(path, &sb) != 0)
-		return 0; /* missing: nothing to trust (an unreadable one fails to load) */
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(why, whylen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(why, whylen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
 	if (sb.st_uid != 0 || (sb.st_mode & 022)) {
 		snprintf(why, whylen,
 			 "%s can be changed by others than root (owner uid %u, mode %03o); "
 			 "chown root and chmod 644 it",
 			 path, (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
+		close(fd);
 		return -1;
 	}
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(why, whylen, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
 	return 0;
 }
 

@@ -70,8 +70,8 @@ int vplat_can_read(const char *path)
 		DWORD e = GetLastError();
 
 		errno = e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? ENOENT
-			: e == ERROR_ACCESS_DENIED			       ? EACCES
-										       : EIO;
+		    : e == ERROR_ACCESS_DENIED                                 ? EACCES
+									       : EIO;
 		return -1;
 	}
 	CloseHandle(h);
@@ -109,37 +109,6 @@ static BOOL win_sid_trusted(PSID sid, PSID owner)
 	    IsWellKnownSid(sid, WinCreatorOwnerSid);
 }
 
-/* 0 if the DACL lets no one but owner (and the trusted) read; else -1, why. */
-static int win_check_private(PACL dacl, PSID owner, char *why, size_t whylen)
-{
-	const DWORD reads = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL | MAXIMUM_ALLOWED;
-
-	if (dacl == NULL) {
-		snprintf(why, whylen, "it has no access list: everyone can read it");
-		return -1;
-	}
-	for (DWORD i = 0; i < dacl->AceCount; i++) {
-		ACE_HEADER *h;
-		char who[512];
-
-		if (!GetAce(dacl, i, (void **)&h))
-			continue;
-		if (h->AceType != ACCESS_ALLOWED_ACE_TYPE || (h->AceFlags & INHERIT_ONLY_ACE))
-			continue;
-		ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)h;
-		PSID sid = (PSID)&a->SidStart;
-		if (!(a->Mask & reads) || win_sid_trusted(sid, owner))
-			continue;
-		win_sid_name(sid, who, sizeof(who));
-		snprintf(why, whylen,
-			 "%s can read it; allow only your own account (icacls FILE /inheritance:r "
-			 "/grant:r %%USERNAME%%:R)",
-			 who);
-		return -1;
-	}
-	return 0;
-}
-
 /* True for the accounts that may own or change the settings IT deploys. */
 static BOOL win_sid_admin(PSID sid)
 {
@@ -158,32 +127,113 @@ static BOOL win_sid_admin(PSID sid)
 	return is_ti;
 }
 
-int vplat_check_admin_file(const char *path, char *why, size_t whylen)
+static BOOL win_sid_admin_any(PSID sid, PSID owner)
+{
+	(void)owner;
+	return win_sid_admin(sid);
+}
+
+/*
+ * True if dacl lets an account that ok() does not accept have any of the
+ * rights in mask, with the account's name in who; fails closed: no DACL
+ * (everyone may do anything), an entry that cannot be read, or an entry of
+ * a kind other than plain allow/deny (conditional, object or callback
+ * entries, whose effect this check does not work out) all count as "yes".
+ */
+static BOOL win_acl_grants(PACL dacl, DWORD mask, PSID owner, BOOL (*ok)(PSID, PSID), char *who,
+			   size_t wholen)
+{
+	if (dacl == NULL) {
+		snprintf(who, wholen, "everyone (the file has no access list)");
+		return TRUE;
+	}
+	for (DWORD i = 0; i < dacl->AceCount; i++) {
+		ACE_HEADER *h;
+
+		if (!GetAce(dacl, i, (void **)&h)) {
+			snprintf(who, wholen, "an access-list entry that cannot be read");
+			return TRUE;
+		}
+		if (h->AceFlags & INHERIT_ONLY_ACE)
+			continue;
+		if (h->AceType == ACCESS_DENIED_ACE_TYPE)
+			continue;
+		if (h->AceType != ACCESS_ALLOWED_ACE_TYPE) {
+			snprintf(who, wholen, "an access-list entry of type %u (not understood)",
+				 (unsigned)h->AceType);
+			return TRUE;
+		}
+		ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)h;
+		PSID sid = (PSID)&a->SidStart;
+		if (!(a->Mask & mask) || ok(sid, owner))
+			continue;
+		win_sid_name(sid, who, wholen);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* 0 if the DACL lets no one but owner (and the trusted) read; else -1, why.
+   Whoever may change the access list or the owner may read too. */
+static int win_check_private(PACL dacl, PSID owner, char *why, size_t whylen)
+{
+	const DWORD reads = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL | MAXIMUM_ALLOWED |
+	    WRITE_DAC | WRITE_OWNER;
+	char who[512];
+
+	if (!win_acl_grants(dacl, reads, owner, win_sid_trusted, who, sizeof who))
+		return 0;
+	snprintf(why, whylen,
+		 "%s can read it; allow only your own account (icacls FILE /inheritance:r "
+		 "/grant:r %%USERNAME%%:R)",
+		 who);
+	return -1;
+}
+
+int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
+			  size_t whylen)
 {
 	const DWORD writes = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |
-			     FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER |
-			     GENERIC_WRITE | GENERIC_ALL | MAXIMUM_ALLOWED;
+	    FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL |
+	    MAXIMUM_ALLOWED;
 	wchar_t wpath[MAX_PATH * 2];
 	PSECURITY_DESCRIPTOR sd = NULL;
 	PSID owner = NULL;
 	PACL dacl = NULL;
 	char who[512];
-	DWORD rc;
+	DWORD rc, got = 0;
+	HANDLE h;
 	int ret = -1;
 
 	if (win_wide(path, wpath, MAX_PATH * 2)) {
 		snprintf(why, whylen, "%s: the path is not valid UTF-8 or too long", path);
 		return -1;
 	}
-	if (GetFileAttributesW(wpath) == INVALID_FILE_ATTRIBUTES)
-		return 0; /* missing: nothing to trust */
-	rc = GetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
-				   OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner,
-				   NULL, &dacl, NULL, &sd);
+	/* one handle for the check and the read; a link is not followed */
+	h = CreateFileW(wpath, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+			FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD e = GetLastError();
+
+		if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+			return 1;
+		snprintf(why, whylen, "%s: cannot open it (Windows error %lu)", path, e);
+		return -1;
+	}
+	FILE_ATTRIBUTE_TAG_INFO tag;
+	if (GetFileType(h) != FILE_TYPE_DISK ||
+	    !GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof tag) ||
+	    (tag.FileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY))) {
+		snprintf(why, whylen, "%s: not a regular file", path);
+		goto out;
+	}
+	rc = GetSecurityInfo(h, SE_FILE_OBJECT,
+			     OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner, NULL,
+			     &dacl, NULL, &sd);
 	if (rc != ERROR_SUCCESS) {
 		snprintf(why, whylen, "%s: cannot read its access list (Windows error %lu)", path,
 			 rc);
-		return -1;
+		goto out;
 	}
 	if (owner == NULL || !win_sid_admin(owner)) {
 		if (owner)
@@ -194,30 +244,25 @@ int vplat_check_admin_file(const char *path, char *why, size_t whylen)
 			 path, owner ? who : "nobody");
 		goto out;
 	}
-	if (dacl == NULL) {
-		snprintf(why, whylen, "%s has no access list: everyone can change it", path);
-		goto out;
-	}
-	for (DWORD i = 0; i < dacl->AceCount; i++) {
-		ACE_HEADER *h;
-
-		if (!GetAce(dacl, i, (void **)&h) || h->AceType != ACCESS_ALLOWED_ACE_TYPE ||
-		    (h->AceFlags & INHERIT_ONLY_ACE))
-			continue;
-		ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)h;
-		PSID sid = (PSID)&a->SidStart;
-		if (!(a->Mask & writes) || win_sid_admin(sid))
-			continue;
-		win_sid_name(sid, who, sizeof(who));
+	if (win_acl_grants(dacl, writes, owner, win_sid_admin_any, who, sizeof who)) {
 		snprintf(why, whylen,
 			 "%s can be changed by %s; only Administrators may (icacls FILE "
 			 "/inheritance:r /grant:r Administrators:F SYSTEM:F Users:R)",
 			 path, who);
 		goto out;
 	}
+	if (!ReadFile(h, buf, (DWORD)(cap - 1), &got, NULL)) {
+		snprintf(why, whylen, "%s: cannot read it (Windows error %lu)", path,
+			 GetLastError());
+		goto out;
+	}
+	buf[got] = '\0';
+	*len = got;
 	ret = 0;
 out:
-	LocalFree(sd);
+	if (sd)
+		LocalFree(sd);
+	CloseHandle(h);
 	return ret;
 }
 

@@ -15,6 +15,7 @@
 #include "ldap_auth.h"
 
 #include <ldap.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +28,10 @@ int ldap_auth_conf_check(const struct ldap_auth_conf *c, char *err, size_t errle
 	const char *p;
 	int args = 0;
 
-	if (strncmp(c->uri, "ldaps://", 8) != 0 && strncmp(c->uri, "ldap://", 7) != 0) {
+	/* one URI: libldap takes a list, and would fall back to a later
+	   ldap:// one without StartTLS */
+	if (strpbrk(c->uri, " \t,") != NULL ||
+	    (strncmp(c->uri, "ldaps://", 8) != 0 && strncmp(c->uri, "ldap://", 7) != 0)) {
 		snprintf(err, errlen,
 			 "ldap uri \"%s\": want ldaps://HOST[:PORT] or ldap://HOST[:PORT] "
 			 "(StartTLS)",
@@ -38,8 +42,9 @@ int ldap_auth_conf_check(const struct ldap_auth_conf *c, char *err, size_t errle
 		snprintf(err, errlen, "ldap ca_file is not set: the directory's CA must be pinned");
 		return -1;
 	}
-	if (!c->base_dn[0] || !c->bind_dn[0]) {
-		snprintf(err, errlen, "ldap base_dn and bind_dn must be set");
+	if (!c->base_dn[0] || !c->bind_dn[0] || !c->bind_password[0]) {
+		/* an empty service password would be an anonymous bind */
+		snprintf(err, errlen, "ldap base_dn, bind_dn and the service password must be set");
 		return -1;
 	}
 	for (p = c->user_filter; *p; p++) {
@@ -111,18 +116,26 @@ int ldap_auth_filter(const char *tmpl, const char *user, char *out, size_t outle
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-static bool ldap_down(int rc)
-{
-	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR ||
-	    rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_LOCAL_ERROR ||
-	    rc == LDAP_NO_MEMORY;
-}
-
 static int ldap_simple_bind(LDAP *ld, const char *dn, const char *password)
 {
 	struct berval cred = { .bv_len = strlen(password), .bv_val = (char *)password };
 
 	return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+}
+
+/* libldap sets its TLS library up on the first TLS context it makes,
+   without a lock: once, before the threads race to it. */
+static pthread_once_t ldap_tls_once = PTHREAD_ONCE_INIT;
+
+static void ldap_tls_warm_up(void)
+{
+	LDAP *ld = NULL;
+	int zero = 0;
+
+	if (ldap_initialize(&ld, "ldaps://127.0.0.1") == LDAP_SUCCESS && ld != NULL) {
+		ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	}
 }
 
 /* A connection with the TLS settings, StartTLS done for ldap://: NULL
@@ -135,6 +148,7 @@ static LDAP *ldap_open(const struct ldap_auth_conf *c, char *why, size_t whylen)
 	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
 			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
 
+	pthread_once(&ldap_tls_once, ldap_tls_warm_up);
 	rc = ldap_initialize(&ld, c->uri);
 	if (rc != LDAP_SUCCESS || ld == NULL) {
 		snprintf(why, whylen, "ldap_initialize %s: %s", c->uri, ldap_err2string(rc));
@@ -162,6 +176,16 @@ static LDAP *ldap_open(const struct ldap_auth_conf *c, char *why, size_t whylen)
 			ldap_unbind_ext_s(ld, NULL, NULL);
 			return NULL;
 		}
+	} else if ((rc = ldap_connect(ld)) != LDAP_SUCCESS) {
+		snprintf(why, whylen, "cannot connect to %s: %s", c->uri, ldap_err2string(rc));
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
+	}
+	/* no password goes out unless TLS is in place, whatever the URI did */
+	if (!ldap_tls_inplace(ld)) {
+		snprintf(why, whylen, "the connection to %s is not protected by TLS", c->uri);
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
 	}
 	return ld;
 }
@@ -226,8 +250,9 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 		return LDAP_AUTH_UNAVAILABLE;
 	rc = ldap_simple_bind(ld, c->bind_dn, c->bind_password);
 	if (rc != LDAP_SUCCESS) {
-		snprintf(out->why, sizeof out->why, "the service account %.200s cannot bind: %.200s",
-			 c->bind_dn, ldap_err2string(rc));
+		snprintf(out->why, sizeof out->why,
+			 "the service account %.200s cannot bind: %.200s", c->bind_dn,
+			 ldap_err2string(rc));
 		goto done; /* unavailable: misconfigured or the directory is down */
 	}
 	rc = ldap_search_ext_s(ld, c->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
@@ -241,8 +266,7 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 	if (rc != LDAP_SUCCESS) {
 		snprintf(out->why, sizeof out->why, "user search %.200s: %.200s", filter,
 			 ldap_err2string(rc));
-		result = ldap_down(rc) || rc == LDAP_NO_SUCH_OBJECT ? LDAP_AUTH_UNAVAILABLE
-								    : LDAP_AUTH_REFUSED;
+		/* the directory or the settings are at fault, not the user */
 		goto done;
 	}
 	if (ldap_count_entries(ld, res) != 1) {
@@ -254,6 +278,11 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 	dn = ldap_get_dn(ld, ldap_first_entry(ld, res));
 	if (dn == NULL) {
 		snprintf(out->why, sizeof out->why, "the user's entry has no DN");
+		goto done;
+	}
+	if (dn[0] == '\0' || strlen(dn) >= sizeof out->dn) {
+		snprintf(out->why, sizeof out->why, "the user's DN is empty or too long");
+		ldap_memfree(dn);
 		goto done;
 	}
 	snprintf(out->dn, sizeof out->dn, "%s", dn);
@@ -277,8 +306,13 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 		result = LDAP_AUTH_OK;
 		out->why[0] = '\0';
 	} else {
-		snprintf(out->why, sizeof out->why, "bind as %.200s: %.200s", out->dn, ldap_err2string(rc));
-		result = ldap_down(rc) ? LDAP_AUTH_UNAVAILABLE : LDAP_AUTH_REFUSED;
+		snprintf(out->why, sizeof out->why, "bind as %.200s: %.200s", out->dn,
+			 ldap_err2string(rc));
+		/* the user's own refusals; anything else is the directory's fault */
+		result = rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH ||
+			rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_CONSTRAINT_VIOLATION
+		    ? LDAP_AUTH_REFUSED
+		    : LDAP_AUTH_UNAVAILABLE;
 		out->role = LDAP_ROLE_NONE;
 	}
 done:

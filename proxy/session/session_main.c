@@ -286,9 +286,16 @@ static void worker_display_hook(rfbClientPtr cl)
 	struct qual *q = &worker_current->capture.qual;
 	int asked = qual_asked(q, cl->tightQualityLevel, cl->turboQualityLevel);
 	if (asked < 0) {
-		/* no JPEG asked for: libvncserver sends lossless anyway, at
-		   compression level 1 unless the viewer asked for 0 */
-		tight_zlib_prepare(cl, cl->tightCompressLevel >= 1 ? 1 : 0);
+		/* no quality level of ours applies: tell the Tight streams the
+		   compression level tight.c will use, as it clamps the viewer's
+		   (with JPEG, a viewer that asked only for a fine quality level:
+		   1..2; without, 0 or 1) */
+		int lvl = cl->tightCompressLevel;
+		if (cl->turboQualityLevel != -1)
+			lvl = lvl < 1 ? 1 : lvl > 2 ? 2 : lvl;
+		else
+			lvl = lvl >= 1 ? 1 : 0;
+		tight_zlib_prepare(cl, lvl);
 		return;
 	}
 	int got = 0;

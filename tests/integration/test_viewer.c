@@ -410,12 +410,19 @@ static void vt_start_viewer(const char *user, const char *password, int port, co
 		vt.viewer_pid = vt_start_wine_viewer(user, server, pwfile, lang);
 	else
 		vt.viewer_pid = it_extra_start("viewer", argv, envp, -1, vt.viewer_log);
-	/* the only window on our display that has a name */
-	IT_ASSERT(vt_x(out, sizeof out, VT_WINDOW_S, VT_XDOTOOL, "search", "--sync",
-		       "--onlyvisible", "--name", "pixelgate", NULL) == 0 &&
-		      out[0],
-		  "the viewer's window did not show within %d s (%s); viewer %s", VT_WINDOW_S,
-		  vt_tool_error(), it_extra_running(vt.viewer_pid, NULL) ? "running" : "exited");
+	/* the only window on our display that has a name; a search that meets
+	   a window being destroyed meanwhile (Wine makes and drops windows while
+	   it starts) ends with BadWindow: search again until the deadline */
+	int rc = -1;
+	for (double end = t0 + VT_WINDOW_S; it_now_s() < end; it_sleep_ms(200)) {
+		rc = vt_x(out, sizeof out, end - it_now_s(), VT_XDOTOOL, "search", "--sync",
+			  "--onlyvisible", "--name", "pixelgate", NULL);
+		if (rc == 0 && out[0])
+			break;
+	}
+	IT_ASSERT(rc == 0 && out[0], "the viewer's window did not show within %d s (%s); viewer %s",
+		  VT_WINDOW_S, vt_tool_error(),
+		  it_extra_running(vt.viewer_pid, NULL) ? "running" : "exited");
 	vt.win = strtoul(out, NULL, 10);
 	IT_ASSERT(vt.win != 0, "xdotool search printed \"%s\"", out);
 	fprintf(stderr, "[%s] viewer window 0x%lx after %.1f s\n", it.test_name, vt.win,

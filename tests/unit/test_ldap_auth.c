@@ -16,6 +16,7 @@ static struct ldap_auth_conf good(void)
 	strcpy(c.uri, "ldaps://dc1.city.example.lg.jp");
 	strcpy(c.ca_file, "/etc/pixelgate/ad-ca.pem");
 	strcpy(c.bind_dn, "CN=pixelgate,OU=Service,DC=city,DC=example");
+	strcpy(c.bind_password, "service password");
 	strcpy(c.base_dn, "DC=city,DC=example");
 	strcpy(c.user_filter, "(&(objectClass=user)(sAMAccountName=%s))");
 	strcpy(c.staff_group, "CN=pixelgate-staff,OU=Groups,DC=city,DC=example");
@@ -42,6 +43,12 @@ Test(ldap_auth, plain_or_unpinned_or_odd_settings_are_refused)
 	strcpy(c.uri, "ldapi:///");
 	cr_assert_eq(ldap_auth_conf_check(&c, err, sizeof err), -1);
 	cr_assert(strstr(err, "ldaps://") != NULL, "%s", err);
+	c = good();
+	strcpy(c.uri, "ldaps://dc1.example ldap://dc2.example"); /* a list: plain fallback */
+	cr_assert_eq(ldap_auth_conf_check(&c, err, sizeof err), -1);
+	c = good();
+	c.bind_password[0] = '\0'; /* an anonymous bind */
+	cr_assert_eq(ldap_auth_conf_check(&c, err, sizeof err), -1);
 	c = good();
 	c.ca_file[0] = '\0';
 	cr_assert_eq(ldap_auth_conf_check(&c, err, sizeof err), -1);
