@@ -111,7 +111,7 @@ static int read_password_file(const char *path, char *out, size_t size)
 	size_t len;
 
 	if (vplat_read_private_file(path, buf, sizeof(buf), &len, why, sizeof(why))) {
-		vlog("the password file %s: %s", path, why);
+		vlog("password file refused: %s", why);
 		pgc_secure_zero(buf, sizeof(buf));
 		return -1;
 	}

@@ -76,24 +76,24 @@ int vplat_read_private_file(const char *path, char *buf, size_t cap, size_t *len
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
-		snprintf(why, whylen, "cannot open it: %s", strerror(errno));
+		snprintf(why, whylen, "%s: cannot open it: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		snprintf(why, whylen, "it is not a regular file");
+		snprintf(why, whylen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
 	if (sb.st_mode & 077) {
-		snprintf(why, whylen, "it is readable by group or others (mode %03o); chmod 600 it",
-			 (unsigned)(sb.st_mode & 0777));
+		snprintf(why, whylen, "%s is readable by group or others (mode %03o); chmod 600 it",
+			 path, (unsigned)(sb.st_mode & 0777));
 		close(fd);
 		return -1;
 	}
 	n = read(fd, buf, cap - 1);
 	close(fd);
 	if (n < 0) {
-		snprintf(why, whylen, "cannot read it: %s", strerror(errno));
+		snprintf(why, whylen, "%s: cannot read it: %s", path, strerror(errno));
 		return -1;
 	}
 	buf[n] = '\0';

@@ -8,6 +8,7 @@
 #include <aclapi.h>
 #include <errno.h>
 #include <sddl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +174,13 @@ static BOOL win_acl_grants(PACL dacl, DWORD mask, PSID owner, BOOL (*ok)(PSID, P
 	return FALSE;
 }
 
-/* 0 if the DACL lets no one but owner (and the trusted) read; else -1, why.
-   Whoever may change the access list or the owner may read too. */
-static int win_check_private(PACL dacl, PSID owner, char *why, size_t whylen)
+/* What a checked read asks of a file's owner and access list: 0, or -1
+   with the reason in why. */
+typedef int (*win_file_check)(const char *path, PSID owner, PACL dacl, char *why, size_t whylen);
+
+/* A password file: no one but the owner (and SYSTEM, Administrators) can
+   read it; whoever may change its access list or owner can read it too. */
+static int win_check_private(const char *path, PSID owner, PACL dacl, char *why, size_t whylen)
 {
 	const DWORD reads = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL | MAXIMUM_ALLOWED |
 	    WRITE_DAC | WRITE_OWNER;
@@ -184,23 +189,53 @@ static int win_check_private(PACL dacl, PSID owner, char *why, size_t whylen)
 	if (!win_acl_grants(dacl, reads, owner, win_sid_trusted, who, sizeof who))
 		return 0;
 	snprintf(why, whylen,
-		 "%s can read it; allow only your own account (icacls FILE /inheritance:r "
+		 "%s: %s can read it; allow only your own account (icacls FILE /inheritance:r "
 		 "/grant:r %%USERNAME%%:R)",
-		 who);
+		 path, who);
 	return -1;
 }
 
-int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
-			  size_t whylen)
+/* The settings IT deploys: owned by Administrators (SYSTEM, TrustedInstaller),
+   changeable by no one else. */
+static int win_check_admin(const char *path, PSID owner, PACL dacl, char *why, size_t whylen)
 {
 	const DWORD writes = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |
 	    FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL |
 	    MAXIMUM_ALLOWED;
+	char who[512];
+
+	if (owner == NULL || !win_sid_admin(owner)) {
+		if (owner)
+			win_sid_name(owner, who, sizeof(who));
+		snprintf(why, whylen,
+			 "%s belongs to %s, not to Administrators: a user may have put it there; "
+			 "IT installs it (icacls FILE /setowner Administrators)",
+			 path, owner ? who : "nobody");
+		return -1;
+	}
+	if (!win_acl_grants(dacl, writes, owner, win_sid_admin_any, who, sizeof who))
+		return 0;
+	snprintf(why, whylen,
+		 "%s can be changed by %s; only Administrators may (icacls FILE "
+		 "/inheritance:r /grant:r Administrators:F SYSTEM:F Users:R)",
+		 path, who);
+	return -1;
+}
+
+/*
+ * Opens path (a link or other reparse point is not followed), checks its
+ * owner and access list with check, and reads at most cap - 1 bytes through
+ * the same handle, so nothing can be swapped in between: 0; 1 if it does
+ * not exist and absent_ok; -1 with the reason in why.
+ */
+static int win_read_checked(const char *path, bool absent_ok, win_file_check check, char *buf,
+			    size_t cap, size_t *len, char *why, size_t whylen)
+{
 	wchar_t wpath[MAX_PATH * 2];
 	PSECURITY_DESCRIPTOR sd = NULL;
+	FILE_ATTRIBUTE_TAG_INFO tag;
 	PSID owner = NULL;
 	PACL dacl = NULL;
-	char who[512];
 	DWORD rc, got = 0;
 	HANDLE h;
 	int ret = -1;
@@ -209,18 +244,16 @@ int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, 
 		snprintf(why, whylen, "%s: the path is not valid UTF-8 or too long", path);
 		return -1;
 	}
-	/* one handle for the check and the read; a link is not followed */
 	h = CreateFileW(wpath, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, NULL, OPEN_EXISTING,
 			FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
 	if (h == INVALID_HANDLE_VALUE) {
 		DWORD e = GetLastError();
 
-		if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+		if (absent_ok && (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND))
 			return 1;
 		snprintf(why, whylen, "%s: cannot open it (Windows error %lu)", path, e);
 		return -1;
 	}
-	FILE_ATTRIBUTE_TAG_INFO tag;
 	if (GetFileType(h) != FILE_TYPE_DISK ||
 	    !GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof tag) ||
 	    (tag.FileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY))) {
@@ -235,22 +268,8 @@ int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, 
 			 rc);
 		goto out;
 	}
-	if (owner == NULL || !win_sid_admin(owner)) {
-		if (owner)
-			win_sid_name(owner, who, sizeof(who));
-		snprintf(why, whylen,
-			 "%s belongs to %s, not to Administrators: a user may have put it there; "
-			 "IT installs it (icacls FILE /setowner Administrators)",
-			 path, owner ? who : "nobody");
+	if (check(path, owner, dacl, why, whylen))
 		goto out;
-	}
-	if (win_acl_grants(dacl, writes, owner, win_sid_admin_any, who, sizeof who)) {
-		snprintf(why, whylen,
-			 "%s can be changed by %s; only Administrators may (icacls FILE "
-			 "/inheritance:r /grant:r Administrators:F SYSTEM:F Users:R)",
-			 path, who);
-		goto out;
-	}
 	if (!ReadFile(h, buf, (DWORD)(cap - 1), &got, NULL)) {
 		snprintf(why, whylen, "%s: cannot read it (Windows error %lu)", path,
 			 GetLastError());
@@ -266,52 +285,16 @@ out:
 	return ret;
 }
 
+int vplat_read_admin_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
+			  size_t whylen)
+{
+	return win_read_checked(path, true, win_check_admin, buf, cap, len, why, whylen);
+}
+
 int vplat_read_private_file(const char *path, char *buf, size_t cap, size_t *len, char *why,
 			    size_t whylen)
 {
-	wchar_t wpath[MAX_PATH * 2];
-	PSECURITY_DESCRIPTOR sd = NULL;
-	PSID owner = NULL;
-	PACL dacl = NULL;
-	DWORD got = 0, rc;
-	HANDLE h;
-	int ret = -1;
-
-	if (win_wide(path, wpath, MAX_PATH * 2)) {
-		snprintf(why, whylen, "the path is not valid UTF-8 or too long");
-		return -1;
-	}
-	h = CreateFileW(wpath, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-			FILE_ATTRIBUTE_NORMAL, NULL);
-	if (h == INVALID_HANDLE_VALUE) {
-		snprintf(why, whylen, "cannot open it (Windows error %lu)", GetLastError());
-		return -1;
-	}
-	if (GetFileType(h) != FILE_TYPE_DISK) {
-		snprintf(why, whylen, "it is not a regular file");
-		goto out;
-	}
-	rc = GetSecurityInfo(h, SE_FILE_OBJECT,
-			     OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner, NULL,
-			     &dacl, NULL, &sd);
-	if (rc != ERROR_SUCCESS) {
-		snprintf(why, whylen, "cannot read its access list (Windows error %lu)", rc);
-		goto out;
-	}
-	if (win_check_private(dacl, owner, why, whylen))
-		goto out;
-	if (!ReadFile(h, buf, (DWORD)(cap - 1), &got, NULL)) {
-		snprintf(why, whylen, "cannot read it (Windows error %lu)", GetLastError());
-		goto out;
-	}
-	buf[got] = '\0';
-	*len = got;
-	ret = 0;
-out:
-	if (sd)
-		LocalFree(sd);
-	CloseHandle(h);
-	return ret;
+	return win_read_checked(path, false, win_check_private, buf, cap, len, why, whylen);
 }
 
 /* True if the font file at path (face index) has 日 (U+65E5). */
