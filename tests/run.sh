@@ -34,7 +34,7 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 source "$ROOT/deploy/lib.sh"
 # clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
 PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64
-	slapd ldap-utils)
+	slapd ldap-utils oathtool)
 RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak}
 
 # Step results for the closing summary: "name|status|detail".

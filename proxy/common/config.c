@@ -42,6 +42,17 @@ struct config_key {
 		sec, #field, CONFIG_BOOL, offsetof(struct config, field), 0, 0, 1, def, help \
 	}
 
+/* A key whose name is not its field's ([ldap] uri: ldap_uri). */
+#define STRK(sec, key, field, def, help)                                 \
+	{                                                                \
+		sec, key, CONFIG_STR, offsetof(struct config, field),    \
+		    sizeof(((struct config *)0)->field), 0, 0, def, help \
+	}
+#define INTK(sec, key, field, lo, hi, def, help)                                           \
+	{                                                                                  \
+		sec, key, CONFIG_INT, offsetof(struct config, field), 0, lo, hi, def, help \
+	}
+
 static const struct config_key config_keys[] = {
 	STR("server", listen_address, "127.0.0.1",
 	    "address of the staff (LGWAN-side) TLS listener"),
@@ -154,6 +165,42 @@ static const struct config_key config_keys[] = {
 	    "cap on the bytes kept of one session directory (MiB); the rest is listed, not copied"),
 	INT("policy", clipboard_max_bytes, 0, 1048576, "65536",
 	    "cap on one clipboard transfer, bytes"),
+	STRK("auth", "backend", auth_backend, "file",
+	     "who may sign in: file (users_file only) or ldap (the directory of [ldap]; "
+	     "users_file is asked first, for break-glass accounts)"),
+	STRK("auth", "mfa", auth_mfa, "off",
+	     "second factor (TOTP) required at the staff login: off, admins or everyone; "
+	     "a user with a code enrolled is always asked for it"),
+	STR("auth", totp_file, "/var/lib/pixelgate/totp.json",
+	    "enrolled TOTP secrets, encrypted with totp_key_file (written by the gateway)"),
+	STR("auth", totp_key_file, "/etc/pixelgate/totp.key",
+	    "32-byte key that encrypts the TOTP secrets; refused if group/world-readable"),
+	STRK("ldap", "uri", ldap_uri, "",
+	     "the directory: ldaps://HOST[:PORT], or ldap://HOST[:PORT] with StartTLS"),
+	STRK("ldap", "ca_file", ldap_ca_file, "",
+	     "PEM CA certificate(s) of the directory: the only ones trusted"),
+	STRK("ldap", "bind_dn", ldap_bind_dn, "",
+	     "the service account that searches users and groups"),
+	STRK("ldap", "bind_password_file", ldap_bind_password_file, "/etc/pixelgate/ldap.password",
+	     "file holding the service account's password (one line); refused if "
+	     "group/world-readable"),
+	STRK("ldap", "base_dn", ldap_base_dn, "", "where users are searched (subtree)"),
+	STRK("ldap", "user_filter", ldap_user_filter, "(uid=%s)",
+	     "filter that finds one enabled user; %s is the escaped name, e.g. "
+	     "(&(sAMAccountName=%s)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"),
+	STRK("ldap", "name_attribute", ldap_name_attribute, "uid",
+	     "attribute whose value names the user in pixelgate (sessions, audit, lockout); "
+	     "sAMAccountName on Active Directory"),
+	STRK("ldap", "staff_group", ldap_staff_group, "",
+	     "DN of the group whose members (member attribute) sign in as staff"),
+	STRK("ldap", "admin_group", ldap_admin_group, "",
+	     "DN of the group whose members sign in as administrators"),
+	INTK("ldap", "timeout_ms", ldap_timeout_ms, 100, 60000, "5000",
+	     "each step with the directory (connect, TLS, bind, search); beyond it: 503 "
+	     "directory_unavailable"),
+	INTK("ldap", "answer_floor_ms", ldap_answer_floor_ms, 0, 10000, "500",
+	     "every login answer (file or directory user, right or wrong) waits at least this "
+	     "long, so its time does not tell which; raise it if the directory is slower"),
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -173,6 +220,16 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		if (k->offset == offsetof(struct config, recording) && strcmp(value, "off") != 0 &&
 		    strcmp(value, "all") != 0 && strcmp(value, "users") != 0) {
 			snprintf(err, errlen, "recording: \"%s\" is not off, all or users", value);
+			return -1;
+		}
+		if (k->offset == offsetof(struct config, auth_backend) &&
+		    strcmp(value, "file") != 0 && strcmp(value, "ldap") != 0) {
+			snprintf(err, errlen, "backend: \"%s\" is not file or ldap", value);
+			return -1;
+		}
+		if (k->offset == offsetof(struct config, auth_mfa) && strcmp(value, "off") != 0 &&
+		    strcmp(value, "admins") != 0 && strcmp(value, "everyone") != 0) {
+			snprintf(err, errlen, "mfa: \"%s\" is not off, admins or everyone", value);
 			return -1;
 		}
 		if (k->offset == offsetof(struct config, proxy_trusted)) {

@@ -76,6 +76,23 @@ struct config {
 	char forensics_dir[CONFIG_PATH_MAX]; /* session directories kept after a violation */
 	int forensics_max_mib;               /* bytes of one kept directory, at most */
 	int clipboard_max_bytes;
+	/* [auth] */
+	char auth_backend[8]; /* "file" or "ldap" */
+	char auth_mfa[12];    /* "off", "admins" or "everyone" */
+	char totp_file[CONFIG_PATH_MAX];
+	char totp_key_file[CONFIG_PATH_MAX];
+	/* [ldap] (ldap_auth.h's struct ldap_auth_conf, read by gateway_directory.c) */
+	char ldap_uri[512];
+	char ldap_ca_file[512];
+	char ldap_bind_dn[512];
+	char ldap_bind_password_file[CONFIG_PATH_MAX];
+	char ldap_base_dn[512];
+	char ldap_user_filter[512];
+	char ldap_name_attribute[64];
+	char ldap_staff_group[512];
+	char ldap_admin_group[512];
+	int ldap_timeout_ms;
+	int ldap_answer_floor_ms;
 };
 
 #define CONFIG_MIN_WIDTH 640

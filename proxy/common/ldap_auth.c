@@ -1,7 +1,8 @@
 /*
  * ldap_auth.c: sign-in against an LDAP directory (see ldap_auth.h).
  *
- * One connection per sign-in, TLS only (ldaps://, or ldap:// with
+ * A connection is kept from one sign-in to the next (ldap_auth_login_on),
+ * TLS only (ldaps://, or ldap:// with
  * StartTLS, which must succeed), the directory's CA the only one trusted
  * and the server's name checked (LDAP_OPT_X_TLS_DEMAND on a TLS context of
  * the connection's own). The order: bind as the service account, search
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "users.h"
 #include "utf8.h"
 
 int ldap_auth_conf_check(const struct ldap_auth_conf *c, char *err, size_t errlen)
@@ -69,6 +71,20 @@ int ldap_auth_conf_check(const struct ldap_auth_conf *c, char *err, size_t errle
 		snprintf(err, errlen,
 			 "ldap: set staff_group and/or admin_group (a user in neither "
 			 "is refused)");
+		return -1;
+	}
+	for (p = c->name_attribute; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-')) {
+			snprintf(err, errlen,
+				 "ldap name_attribute \"%s\": want an attribute name such as uid "
+				 "or sAMAccountName",
+				 c->name_attribute);
+			return -1;
+		}
+	}
+	if (c->n_policy_groups < 0 || c->n_policy_groups > LDAP_AUTH_GROUPS_MAX) {
+		snprintf(err, errlen, "ldap: at most %d policy groups", LDAP_AUTH_GROUPS_MAX);
 		return -1;
 	}
 	if (c->timeout_ms < 100 || c->timeout_ms > 60000) {
@@ -223,37 +239,86 @@ static int ldap_is_member(LDAP *ld, const struct ldap_auth_conf *c, const char *
 	return n == 1;
 }
 
-enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char *user,
-				      const char *password, struct ldap_auth_outcome *out)
+/* A kept connection found closed by the directory (idle timeout, restart). */
+static bool ldap_lost(int rc)
 {
-	char filter[LDAP_AUTH_STR_MAX * 2];
-	char *attrs[] = { LDAP_NO_ATTRS, NULL };
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
+}
+
+/* The entry's name_attribute: exactly one value that is a pixelgate user name. */
+static int ldap_entry_name(LDAP *ld, LDAPMessage *entry, const struct ldap_auth_conf *c,
+			   const char *typed, struct ldap_auth_outcome *out)
+{
+	struct berval **v;
+	int n;
+
+	if (!c->name_attribute[0]) {
+		snprintf(out->name, sizeof out->name, "%s", typed);
+		return 0;
+	}
+	v = ldap_get_values_len(ld, entry, c->name_attribute);
+	n = ldap_count_values_len(v);
+	if (n == 1 && v[0]->bv_len <= LDAP_AUTH_NAME_MAX &&
+	    memchr(v[0]->bv_val, '\0', v[0]->bv_len) == NULL) {
+		memcpy(out->name, v[0]->bv_val, v[0]->bv_len);
+		out->name[v[0]->bv_len] = '\0';
+	} else {
+		out->name[0] = '\0';
+	}
+	ldap_value_free_len(v);
+	if (!users_name_valid(out->name)) {
+		snprintf(out->why, sizeof out->why,
+			 "%.200s: %s has %d values, or one that is not a pixelgate user name "
+			 "(1..64 of A-Z a-z 0-9 . _ @ -)",
+			 out->dn, c->name_attribute, n);
+		out->name[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* Role and policy groups of out->dn, with the service account: 0, or -1. */
+static int ldap_groups(LDAP *ld, const struct ldap_auth_conf *c, struct ldap_auth_outcome *out)
+{
+	int member = ldap_is_member(ld, c, c->admin_group, out->dn, out->why, sizeof out->why);
+
+	if (member == 1)
+		out->role = LDAP_ROLE_ADMIN;
+	else if (member == 0 &&
+		 (member = ldap_is_member(ld, c, c->staff_group, out->dn, out->why,
+					  sizeof out->why)) == 1)
+		out->role = LDAP_ROLE_STAFF;
+	if (member < 0)
+		return -1;
+	for (int i = 0; i < c->n_policy_groups && i < LDAP_AUTH_GROUPS_MAX; i++) {
+		member = ldap_is_member(ld, c, c->policy_groups[i], out->dn, out->why,
+					sizeof out->why);
+		if (member < 0)
+			return -1;
+		if (member == 1)
+			out->policy_groups |= 1u << i;
+	}
+	return 0;
+}
+
+/* One sign-in on ld, whose service bind gave bind_rc. */
+static enum ldap_auth_result ldap_login_with(LDAP *ld, int bind_rc, const struct ldap_auth_conf *c,
+					     const char *filter, const char *user,
+					     const char *password, struct ldap_auth_outcome *out)
+{
+	char *attrs[] = { c->name_attribute[0] ? (char *)c->name_attribute : LDAP_NO_ATTRS, NULL };
 	struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
 			      .tv_usec = (c->timeout_ms % 1000) * 1000 };
 	enum ldap_auth_result result = LDAP_AUTH_UNAVAILABLE;
-	LDAPMessage *res = NULL;
-	LDAP *ld;
+	LDAPMessage *res = NULL, *entry;
 	char *dn;
-	int rc, member;
+	int rc;
 
-	memset(out, 0, sizeof *out);
-	if (password == NULL || password[0] == '\0' || strlen(password) > LDAP_AUTH_PASSWORD_MAX) {
-		snprintf(out->why, sizeof out->why, "empty or over-long password");
-		return LDAP_AUTH_REFUSED;
-	}
-	if (ldap_auth_filter(c->user_filter, user, filter, sizeof filter)) {
-		snprintf(out->why, sizeof out->why, "a user name no filter is made of");
-		return LDAP_AUTH_REFUSED;
-	}
-	ld = ldap_open(c, out->why, sizeof out->why);
-	if (ld == NULL)
-		return LDAP_AUTH_UNAVAILABLE;
-	rc = ldap_simple_bind(ld, c->bind_dn, c->bind_password);
-	if (rc != LDAP_SUCCESS) {
+	if (bind_rc != LDAP_SUCCESS) {
 		snprintf(out->why, sizeof out->why,
 			 "the service account %.200s cannot bind: %.200s", c->bind_dn,
-			 ldap_err2string(rc));
-		goto done; /* unavailable: misconfigured or the directory is down */
+			 ldap_err2string(bind_rc));
+		return LDAP_AUTH_UNAVAILABLE; /* misconfigured or the directory is down */
 	}
 	rc = ldap_search_ext_s(ld, c->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
 			       &tv, 2, &res);
@@ -275,7 +340,8 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 		result = LDAP_AUTH_REFUSED;
 		goto done;
 	}
-	dn = ldap_get_dn(ld, ldap_first_entry(ld, res));
+	entry = ldap_first_entry(ld, res);
+	dn = ldap_get_dn(ld, entry);
 	if (dn == NULL) {
 		snprintf(out->why, sizeof out->why, "the user's entry has no DN");
 		goto done;
@@ -287,14 +353,11 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 	}
 	snprintf(out->dn, sizeof out->dn, "%s", dn);
 	ldap_memfree(dn);
-	member = ldap_is_member(ld, c, c->admin_group, out->dn, out->why, sizeof out->why);
-	if (member == 1)
-		out->role = LDAP_ROLE_ADMIN;
-	else if (member == 0 &&
-		 (member = ldap_is_member(ld, c, c->staff_group, out->dn, out->why,
-					  sizeof out->why)) == 1)
-		out->role = LDAP_ROLE_STAFF;
-	if (member < 0)
+	if (ldap_entry_name(ld, entry, c, user, out) != 0) {
+		result = LDAP_AUTH_REFUSED;
+		goto done;
+	}
+	if (ldap_groups(ld, c, out) != 0)
 		goto done;
 	if (out->role == LDAP_ROLE_NONE) {
 		snprintf(out->why, sizeof out->why, "%.200s is in neither group", out->dn);
@@ -313,10 +376,86 @@ enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char
 			rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_CONSTRAINT_VIOLATION
 		    ? LDAP_AUTH_REFUSED
 		    : LDAP_AUTH_UNAVAILABLE;
-		out->role = LDAP_ROLE_NONE;
 	}
 done:
+	if (result != LDAP_AUTH_OK) {
+		out->role = LDAP_ROLE_NONE;
+		out->policy_groups = 0;
+	}
 	ldap_msgfree(res);
-	ldap_unbind_ext_s(ld, NULL, NULL);
 	return result;
+}
+
+void ldap_auth_conn_close(struct ldap_auth_conn *conn)
+{
+	if (conn->ld != NULL)
+		ldap_unbind_ext_s(conn->ld, NULL, NULL);
+	conn->ld = NULL;
+}
+
+enum ldap_auth_result ldap_auth_login_on(struct ldap_auth_conn *conn,
+					 const struct ldap_auth_conf *c, const char *user,
+					 const char *password, struct ldap_auth_outcome *out)
+{
+	char filter[LDAP_AUTH_STR_MAX * 2];
+	enum ldap_auth_result result;
+	bool kept = conn->ld != NULL;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (password == NULL || password[0] == '\0' || strlen(password) > LDAP_AUTH_PASSWORD_MAX) {
+		snprintf(out->why, sizeof out->why, "empty or over-long password");
+		return LDAP_AUTH_REFUSED;
+	}
+	if (ldap_auth_filter(c->user_filter, user, filter, sizeof filter)) {
+		snprintf(out->why, sizeof out->why, "a user name no filter is made of");
+		return LDAP_AUTH_REFUSED;
+	}
+	for (int attempt = 0;; attempt++) {
+		if (conn->ld == NULL) {
+			conn->ld = ldap_open(c, out->why, sizeof out->why);
+			if (conn->ld == NULL)
+				return LDAP_AUTH_UNAVAILABLE;
+			conn->opens++;
+		}
+		/* each sign-in binds as the service account again: the last one
+		   left the connection bound as its user */
+		rc = ldap_simple_bind(conn->ld, c->bind_dn, c->bind_password);
+		if (attempt == 0 && kept && ldap_lost(rc)) {
+			ldap_auth_conn_close(conn); /* closed by the directory: once more */
+			continue;
+		}
+		break;
+	}
+	result = ldap_login_with(conn->ld, rc, c, filter, user, password, out);
+	if (result == LDAP_AUTH_UNAVAILABLE)
+		ldap_auth_conn_close(conn); /* start afresh next time */
+	return result;
+}
+
+enum ldap_auth_result ldap_auth_login(const struct ldap_auth_conf *c, const char *user,
+				      const char *password, struct ldap_auth_outcome *out)
+{
+	struct ldap_auth_conn conn = { 0 };
+	enum ldap_auth_result r = ldap_auth_login_on(&conn, c, user, password, out);
+
+	ldap_auth_conn_close(&conn);
+	return r;
+}
+
+int ldap_auth_probe(const struct ldap_auth_conf *c, char *why, size_t whylen)
+{
+	LDAP *ld = ldap_open(c, why, whylen);
+	int rc;
+
+	if (ld == NULL)
+		return -1;
+	rc = ldap_simple_bind(ld, c->bind_dn, c->bind_password);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		snprintf(why, whylen, "the service account %.200s cannot bind: %.200s", c->bind_dn,
+			 ldap_err2string(rc));
+		return -1;
+	}
+	return 0;
 }

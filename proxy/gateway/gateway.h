@@ -37,6 +37,7 @@
 #include "input_budget.h"
 #include "node_limits.h"
 #include "output_rate.h"
+#include "ldap_auth.h"
 #include "lockout.h"
 #include "rfb_filter.h"
 #include "rfb_stream.h"
@@ -81,6 +82,7 @@ enum gw_refusal {
 	GW_REFUSE_RATE_LIMITED,        /* login_rate_per_s of the address (staff login): 429 */
 	GW_REFUSE_ADMIN_BUSY,          /* password-check queue full (admin API): 503 busy */
 	GW_REFUSE_ADMIN_RATE_LIMITED,  /* admin_rate_per_s of the address: 429 */
+	GW_REFUSE_DIRECTORY,           /* [auth] backend = ldap: the directory failed: 503 */
 	GW_REFUSE_COUNT
 };
 
@@ -233,7 +235,8 @@ struct gateway {
 	struct limits limits;                   /* in force: base + persisted run-time overrides */
 	char limits_path[CONFIG_PATH_MAX + 32]; /* state_dir/limits.json */
 	struct lockout *lockout;                /* failed logins per user and per address */
-	bool draining;                          /* no new sessions; existing ones go on */
+	struct ldap_auth_conf *ldap; /* [auth] backend = ldap: the directory; else NULL */
+	bool draining;               /* no new sessions; existing ones go on */
 	struct gw_metrics metrics;
 	struct lws_vhost *admin_vhost; /* NULL when admin_listen_port = 0 */
 	struct lws_vhost *agent_vhost; /* NULL when agent_check_port = 0 */
@@ -241,6 +244,16 @@ struct gateway {
 	int64_t stop_deadline_ms;
 	int signal_fd;
 };
+
+/*
+ * gateway_directory.c: [auth] backend = ldap. directory_load() makes
+ * gw->ldap from [ldap] (NULL for backend = file): 0 or -1 + err.
+ * directory_probe(): the service account's bind tried once (pixelgate -n),
+ * 0 or -1, with what happened in msg either way.
+ */
+int directory_load(char *err, size_t errlen);
+void directory_free(void);
+int directory_probe(char *msg, size_t msglen);
 
 /* gateway_core.c: the global state and the clocks. */
 extern struct gateway *gw;

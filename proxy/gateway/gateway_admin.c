@@ -408,11 +408,11 @@ void admin_auth_done(struct lws *wsi, const struct auth_result *r)
 		return;
 	pss->checking = false;
 	struct auth_answer no;
-	const struct user *u = auth_finish(AUTH_FOR_ADMIN, pss->peer, r, &no);
-	if (u == NULL) {
+	struct auth_identity id;
+	if (auth_finish(AUTH_FOR_ADMIN, pss->peer, r, &id, &no) != 0) {
 		admin_refused(pss, &no);
 	} else {
-		snprintf(pss->admin, sizeof pss->admin, "%s", u->name);
+		snprintf(pss->admin, sizeof pss->admin, "%s", id.name);
 		if (admin_route_needs_body(pss->target.route, pss->method) && pss->clen < 0)
 			admin_error(pss, 411, "length_required",
 				    "a Content-Length header is required");

@@ -110,11 +110,20 @@ void gw_users_refresh(void)
 	log_info("users file %s loaded: %zu users", gw->cfg.users_file, n);
 }
 
-/* Lockout keys of a login: one for the user name, one for the client address. */
+/*
+ * Lockout keys of a login: one for the user name, one for the client
+ * address. With a directory, the name in lower case: directories match
+ * names case-insensitively (uid, sAMAccountName), so "Alice" and "alice"
+ * are one account and must be one count.
+ */
 static void auth_lockout_keys(const char *user, const char *peer, char user_key[LOCKOUT_KEY_MAX],
 			      char addr_key[LOCKOUT_KEY_MAX])
 {
-	snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
+	int n = snprintf(user_key, LOCKOUT_KEY_MAX, "user:%.80s", user);
+	if (gw->ldap != NULL)
+		for (int i = 5; i < n && i < LOCKOUT_KEY_MAX; i++)
+			if (user_key[i] >= 'A' && user_key[i] <= 'Z')
+				user_key[i] = (char)(user_key[i] - 'A' + 'a');
 	if (addr_key != NULL)
 		snprintf(addr_key, LOCKOUT_KEY_MAX, "addr:%.80s", peer);
 }
@@ -195,8 +204,7 @@ bool auth_refusal_count(enum auth_for kind, const char *event, const char *user,
 		refusals_init(&r->table, AUTH_REFUSALS_INTERVAL_MS);
 		r->ready = true;
 	}
-	bool first = refusals_add(&r->table, event, user, peer, reason, gw_now_ms(),
-				  gw_wall_ms());
+	bool first = refusals_add(&r->table, event, user, peer, reason, gw_now_ms(), gw_wall_ms());
 	if (first)
 		auth_refusals_arm(r);
 	return first;
@@ -270,8 +278,11 @@ int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char
 		auth_set(out, 429, "rate_limited", w->in_flight, 1);
 		return -1;
 	}
+	/* users_file first (break-glass accounts), then the directory if there is one. */
 	const struct user *u = name[0] != '\0' ? users_find(&gw->users, name) : NULL;
-	if (auth_submit(wsi, kind, name, u != NULL ? u->hash : NULL, addr_key, password) != 0) {
+	bool directory = u == NULL && name[0] != '\0' && gw->ldap != NULL;
+	if (auth_submit(wsi, kind, name, u != NULL ? u->hash : NULL, directory, addr_key,
+			password) != 0) {
 		gw->metrics.refusals[w->busy]++;
 		log_warn("%slogin from %s refused: the password-check queue is full (auth_queue %d)",
 			 w->log_prefix, peer, gw->cfg.auth_queue);
@@ -295,13 +306,79 @@ static void auth_audit_fail(enum auth_for kind, const char *user, const char *pe
 	json_decref(f);
 }
 
-const struct user *auth_finish(enum auth_for kind, const char *peer, const struct auth_result *r,
-			       struct auth_answer *out)
+/* A wrong name or password (or code): counted, logged, audited, 401. */
+static void auth_wrong(enum auth_for kind, const char *name, const char *peer, const char *why,
+		       struct auth_answer *out)
 {
 	const struct auth_words *w = &auth_words[kind];
 	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
-	auth_lockout_keys(r->user, peer, user_key, addr_key);
+	auth_lockout_keys(name, peer, user_key, addr_key);
 	int64_t now = gw_now_ms();
+	gw->metrics.logins_failed++;
+	int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
+			      gw->limits.login_lockout_s, now);
+	int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
+			      gw->limits.login_lockout_s, now);
+	log_warn("%slogin failed for user \"%s\" from %s%s%s%s", w->log_prefix,
+		 name[0] ? name : "(invalid name)", peer, why != NULL ? ": " : "",
+		 why != NULL ? why : "", (lu || la) ? " (now locked out)" : "");
+	auth_audit_fail(kind, name, peer, "invalid_credentials");
+	auth_set(out, 401, w->bad_code, "wrong user name or password", 0);
+}
+
+/* A directory's answer (r->directory): 0 with *id, or -1 with *out. */
+static int auth_finish_directory(enum auth_for kind, const char *peer, const struct auth_result *r,
+				 struct auth_identity *id, struct auth_answer *out)
+{
+	const struct auth_words *w = &auth_words[kind];
+	if (r->dir_result == LDAP_AUTH_UNAVAILABLE) {
+		/* Not the user's fault: no lockout count, and the reason only in the log. */
+		gw->metrics.refusals[GW_REFUSE_DIRECTORY]++;
+		log_error("%slogin of \"%s\" from %s refused: the directory is unavailable: %s",
+			  w->log_prefix, r->user, peer, r->dir.why);
+		auth_audit_fail(kind, r->user, peer, "directory_unavailable");
+		auth_set(out, 503, "directory_unavailable",
+			 "the sign-in directory cannot be reached; try again in a moment", 30);
+		return -1;
+	}
+	if (r->dir_result != LDAP_AUTH_OK) {
+		auth_wrong(kind, r->user, peer, r->dir.why, out);
+		return -1;
+	}
+	/* A directory account never takes the name (and the sessions) of a local one. */
+	if (users_find(&gw->users, r->dir.name) != NULL) {
+		log_error("%slogin of \"%s\" from %s refused: the directory names it \"%s\" (%s), "
+			  "which is also an account of users_file; rename one of them",
+			  w->log_prefix, r->user, peer, r->dir.name, r->dir.dn);
+		auth_wrong(kind, r->user, peer, "a users_file account has the directory's name",
+			   out);
+		return -1;
+	}
+	char user_key[LOCKOUT_KEY_MAX];
+	auth_lockout_keys(r->user, "", user_key, NULL);
+	lockout_success(gw->lockout, user_key);
+	memset(id, 0, sizeof *id);
+	snprintf(id->name, sizeof id->name, "%s", r->dir.name);
+	id->admin = r->dir.role == LDAP_ROLE_ADMIN;
+	id->directory = true;
+	snprintf(id->dn, sizeof id->dn, "%s", r->dir.dn);
+	id->policy_groups = r->dir.policy_groups;
+	if (kind == AUTH_FOR_ADMIN && !id->admin) {
+		log_warn("%s%s from %s refused: not in the directory's admin_group", w->log_prefix,
+			 id->name, peer);
+		auth_audit_fail(kind, id->name, peer, "not_admin");
+		auth_set(out, 403, "forbidden", "this user does not have the admin role", 0);
+		return -1;
+	}
+	return 0;
+}
+
+int auth_finish(enum auth_for kind, const char *peer, const struct auth_result *r,
+		struct auth_identity *id, struct auth_answer *out)
+{
+	const struct auth_words *w = &auth_words[kind];
+	if (r->directory)
+		return auth_finish_directory(kind, peer, r, id, out);
 	/*
 	 * The users file may have been reloaded during the check: the password
 	 * counts only if it matched the user's hash as it is now.
@@ -310,19 +387,12 @@ const struct user *auth_finish(enum auth_for kind, const char *peer, const struc
 	if (u != NULL && (!r->ok || strcmp(u->hash, r->hash) != 0))
 		u = NULL;
 	if (u == NULL) {
-		gw->metrics.logins_failed++;
-		int lu = lockout_fail(gw->lockout, user_key, gw->limits.login_max_failures,
-				      gw->limits.login_lockout_s, now);
-		int la = lockout_fail(gw->lockout, addr_key, gw->limits.login_max_failures,
-				      gw->limits.login_lockout_s, now);
-		log_warn("%slogin failed for user \"%s\" from %s%s", w->log_prefix,
-			 r->user[0] ? r->user : "(invalid name)", peer,
-			 (lu || la) ? ": now locked out" : "");
-		auth_audit_fail(kind, r->user, peer, "invalid_credentials");
-		auth_set(out, 401, w->bad_code, "wrong user name or password", 0);
-		return NULL;
+		auth_wrong(kind, r->user, peer, NULL, out);
+		return -1;
 	}
 	/* Only the user's count: one valid account must not reset an address's count. */
+	char user_key[LOCKOUT_KEY_MAX];
+	auth_lockout_keys(r->user, "", user_key, NULL);
 	lockout_success(gw->lockout, user_key);
 	if (u->locked) {
 		log_warn("%slogin of %s from %s refused: account locked by an administrator",
@@ -330,14 +400,17 @@ const struct user *auth_finish(enum auth_for kind, const char *peer, const struc
 		auth_audit_fail(kind, u->name, peer, "account_locked");
 		auth_set(out, 403, "account_locked",
 			 "this account is locked; ask your administrator", 0);
-		return NULL;
+		return -1;
 	}
 	if (kind == AUTH_FOR_ADMIN && !u->admin) {
 		log_warn("%s%s from %s refused: not an administrator", w->log_prefix, u->name,
 			 peer);
 		auth_audit_fail(kind, u->name, peer, "not_admin");
 		auth_set(out, 403, "forbidden", "this user does not have the admin role", 0);
-		return NULL;
+		return -1;
 	}
-	return u;
+	memset(id, 0, sizeof *id);
+	snprintf(id->name, sizeof id->name, "%s", u->name);
+	id->admin = u->admin;
+	return 0;
 }

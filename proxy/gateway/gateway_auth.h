@@ -27,22 +27,40 @@ enum auth_for { AUTH_FOR_STAFF, AUTH_FOR_ADMIN };
 
 /* What a finished check hands to its listener (wiped after the call). */
 struct auth_result {
-	char user[USERS_NAME_MAX + 1];
-	char hash[USERS_HASH_MAX]; /* the hash checked against (the user's, or the dummy) */
-	bool ok;                   /* the password matched hash */
+	char user[USERS_NAME_MAX + 1]; /* the name as given */
+	char hash[USERS_HASH_MAX];     /* the hash checked against (the user's, or the dummy) */
+	bool ok;                       /* the password matched hash, or the directory said yes */
+	bool directory;                /* checked by the directory ([auth] backend = ldap) */
+	enum ldap_auth_result dir_result;
+	struct ldap_auth_outcome dir; /* the directory's answer: name, role, DN, groups, why */
 };
 
-/* Start threads password-check threads with a queue of queue_max jobs. 0 or -1 + err. */
-int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen);
+/* Who signed in (auth_finish()). */
+struct auth_identity {
+	char name[USERS_NAME_MAX + 1]; /* as sessions, audit and lockout know it */
+	bool admin;
+	bool directory;             /* a directory account (else users_file) */
+	char dn[LDAP_AUTH_STR_MAX]; /* its DN when directory */
+	unsigned policy_groups;     /* directory: bit i = the i-th [group] section */
+};
+
+/*
+ * Start threads checking threads with a queue of queue_max jobs; ldap (a
+ * copy is kept) when [auth] backend = ldap, with every answer held back
+ * until floor_ms after it was asked for. 0 or -1 + err.
+ */
+int auth_init(struct lws_context *ctx, int threads, int queue_max,
+	      const struct ldap_auth_conf *ldap, int floor_ms, char *err, size_t errlen);
 /* Stop the threads (waits for running checks) and drop every job. */
 void auth_shutdown(void);
 /*
  * Queue a check of password against hash (NULL: user unknown, a dummy hash
- * of the same cost) for wsi; tag names the asker (auth_pending()). Copies
- * everything it needs. 0, or -1 when the queue is full (answer 503 busy).
+ * of the same cost), or by the directory when directory, for wsi; tag
+ * names the asker (auth_pending()). Copies everything it needs. 0, or -1
+ * when the queue is full (answer 503 busy).
  */
 int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
-		const char *tag, const char *password);
+		bool directory, const char *tag, const char *password);
 /* wsi is going away: its check is dropped or its result discarded. */
 void auth_cancel(struct lws *wsi);
 /* Checks of tag queued, running or not yet delivered. */
@@ -93,17 +111,20 @@ int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char
 	       const char *password, struct auth_answer *out);
 
 /*
- * Second half, with the check's result r (on the loop). The user the
- * password belongs to, as the users table is now, when it may go on: not
- * locked by an administrator, and for AUTH_FOR_ADMIN an administrator.
- * Else NULL with *out set (401 wrong name or password, 403 account_locked
- * or forbidden). A wrong name or password counts towards the lockout of
- * the name and of the address, and is audited as login_fail {reason
- * invalid_credentials}; a refused right one as login_fail {reason
- * account_locked or not_admin}; the admin API's records say "via":"admin".
+ * Second half, with the check's result r (on the loop). 0 with *id set to
+ * the user the password belongs to (users_file as it is now, or the
+ * directory's answer) when it may go on: not locked by an administrator,
+ * and for AUTH_FOR_ADMIN an administrator. Else -1 with *out set (401
+ * wrong name or password, 403 account_locked or forbidden, 503
+ * directory_unavailable). A wrong name or password counts towards the
+ * lockout of the name and of the address, and is audited as login_fail
+ * {reason invalid_credentials}; a refused right one as login_fail {reason
+ * account_locked or not_admin}; a directory that failed as login_fail
+ * {reason directory_unavailable}, counted for no lockout; the admin API's
+ * records say "via":"admin".
  */
-const struct user *auth_finish(enum auth_for kind, const char *peer, const struct auth_result *r,
-			       struct auth_answer *out);
+int auth_finish(enum auth_for kind, const char *peer, const struct auth_result *r,
+		struct auth_identity *id, struct auth_answer *out);
 
 /*
  * Count a refusal that is not audited by itself (event login_refused_locked

@@ -30,6 +30,13 @@
  *
  * The queue is bounded: when it is full, auth_submit() fails at once and
  * the caller answers 503 busy with Retry-After.
+ *
+ * With [auth] backend = ldap, a name that is not in users_file is checked
+ * by the directory instead (ldap_auth_login_on(), one kept connection per
+ * thread), and every result, of either kind, is handed over no earlier than
+ * answer_floor_ms after it was asked for (a timer on the loop, not a sleep
+ * on a thread), so that how long an answer takes does not tell a local
+ * account from a directory one, or an unknown name from a wrong password.
  */
 #include <argon2.h>
 #include <openssl/rand.h>
@@ -55,8 +62,12 @@ struct auth_job {
 	char hash[USERS_HASH_MAX];
 	char password[USERS_PASSWORD_MAX + 1];
 	size_t password_len;
+	bool directory; /* checked by the directory, not against hash */
+	int64_t due_ms; /* not delivered before (gw_now_ms(): submitted + floor) */
 	/* output of the thread */
 	bool ok;
+	enum ldap_auth_result dir_result;
+	struct ldap_auth_outcome dir;
 };
 
 static struct {
@@ -72,6 +83,9 @@ static struct {
 	size_t n_threads;
 	struct lws_context *ctx;
 	char dummy_hash[USERS_HASH_MAX];
+	struct ldap_auth_conf *ldap; /* a copy, or NULL: [auth] backend = file */
+	int floor_ms;
+	lws_sorted_usec_list_t due_sul; /* the next job not yet due (loop thread) */
 } auth;
 
 /* Wipe and free a job. */
@@ -96,6 +110,7 @@ static bool auth_unlink(struct auth_job **head, struct auth_job *j)
 
 static void *auth_thread(void *arg)
 {
+	struct ldap_auth_conn conn = { 0 }; /* this thread's own, kept between checks */
 	(void)arg;
 	pthread_mutex_lock(&auth.lock);
 	while (true) {
@@ -112,8 +127,15 @@ static void *auth_thread(void *arg)
 		auth.running = j;
 		pthread_mutex_unlock(&auth.lock);
 
-		/* Only j's own copies are read here; argon2id_verify is thread-safe. */
-		j->ok = argon2id_verify(j->hash, j->password, j->password_len) == ARGON2_OK;
+		/* Only j's own copies (and the directory settings, never changed while
+		   the threads run) are read here; argon2id_verify is thread-safe. */
+		if (j->directory) {
+			j->dir_result = ldap_auth_login_on(&conn, auth.ldap, j->user, j->password,
+							   &j->dir);
+			j->ok = j->dir_result == LDAP_AUTH_OK;
+		} else {
+			j->ok = argon2id_verify(j->hash, j->password, j->password_len) == ARGON2_OK;
+		}
 		OPENSSL_cleanse(j->password, sizeof j->password);
 
 		pthread_mutex_lock(&auth.lock);
@@ -125,10 +147,12 @@ static void *auth_thread(void *arg)
 		pthread_mutex_lock(&auth.lock);
 	}
 	pthread_mutex_unlock(&auth.lock);
+	ldap_auth_conn_close(&conn);
 	return NULL;
 }
 
-int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, size_t errlen)
+int auth_init(struct lws_context *ctx, int threads, int queue_max,
+	      const struct ldap_auth_conf *ldap, int floor_ms, char *err, size_t errlen)
 {
 	if (threads < 1 || queue_max < 1) {
 		snprintf(err, errlen, "auth_threads and auth_queue must be at least 1");
@@ -152,6 +176,15 @@ int auth_init(struct lws_context *ctx, int threads, int queue_max, char *err, si
 	}
 	auth.ctx = ctx;
 	auth.queue_max = (size_t)queue_max;
+	if (ldap != NULL) {
+		auth.ldap = malloc(sizeof *auth.ldap);
+		if (auth.ldap == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(auth.ldap, ldap, sizeof *auth.ldap);
+		auth.floor_ms = floor_ms;
+	}
 	auth.threads = calloc((size_t)threads, sizeof *auth.threads);
 	if (auth.threads == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -196,13 +229,19 @@ void auth_shutdown(void)
 	}
 	auth.queue_head = auth.queue_tail = auth.running = auth.done = NULL;
 	auth.queued = 0;
+	lws_sul_cancel(&auth.due_sul);
+	if (auth.ldap != NULL) {
+		OPENSSL_cleanse(auth.ldap, sizeof *auth.ldap);
+		free(auth.ldap);
+		auth.ldap = NULL;
+	}
 	pthread_cond_destroy(&auth.wake);
 	pthread_mutex_destroy(&auth.lock);
 	auth.started = false;
 }
 
 int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
-		const char *tag, const char *password)
+		bool directory, const char *tag, const char *password)
 {
 	if (!auth.started)
 		return -1;
@@ -219,6 +258,8 @@ int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const cha
 		return -1;
 	j->wsi = wsi;
 	j->kind = kind;
+	j->directory = directory && auth.ldap != NULL;
+	j->due_ms = gw_now_ms() + auth.floor_ms;
 	snprintf(j->tag, sizeof j->tag, "%s", tag);
 	snprintf(j->user, sizeof j->user, "%s", user);
 	/* Unknown user: the dummy hash, so the check costs the same. */
@@ -298,23 +339,57 @@ size_t auth_pending(const char *tag)
 	return n;
 }
 
+static void auth_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	auth_poll();
+}
+
+/* The first finished job that may be handed over at now, unlinked; else NULL. */
+static struct auth_job *auth_take_due(int64_t now, int64_t *next_due)
+{
+	*next_due = INT64_MAX;
+	for (struct auth_job **pp = &auth.done; *pp != NULL; pp = &(*pp)->next) {
+		struct auth_job *j = *pp;
+		if (j->due_ms <= now || j->wsi == NULL) { /* a cancelled one: drop it now */
+			*pp = j->next;
+			j->next = NULL;
+			return j;
+		}
+		if (j->due_ms < *next_due)
+			*next_due = j->due_ms;
+	}
+	return NULL;
+}
+
 void auth_poll(void)
 {
 	if (!auth.started)
 		return;
 	while (true) {
 		/* One at a time: a cancel during delivery still finds the others. */
+		int64_t next_due;
 		pthread_mutex_lock(&auth.lock);
-		struct auth_job *j = auth.done;
-		if (j != NULL)
-			auth.done = j->next;
+		struct auth_job *j = auth_take_due(gw_now_ms(), &next_due);
 		pthread_mutex_unlock(&auth.lock);
-		if (j == NULL)
+		if (j == NULL) {
+			/* Those not due yet: woken when the first is. */
+			if (next_due != INT64_MAX) {
+				int64_t wait_ms = next_due - gw_now_ms();
+				lws_sul_schedule(auth.ctx, 0, &auth.due_sul, auth_due,
+						 (lws_usec_t)(wait_ms > 1 ? wait_ms : 1) *
+						     LWS_US_PER_MS);
+			}
 			return;
+		}
 		if (j->wsi != NULL) {
-			struct auth_result r = { .ok = j->ok };
+			struct auth_result r = { .ok = j->ok, .directory = j->directory };
 			memcpy(r.user, j->user, sizeof r.user);
 			memcpy(r.hash, j->hash, sizeof r.hash);
+			if (j->directory) {
+				r.dir_result = j->dir_result;
+				r.dir = j->dir;
+			}
 			if (j->kind == AUTH_FOR_STAFF)
 				http_auth_done(j->wsi, &r);
 			else

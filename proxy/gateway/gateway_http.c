@@ -335,40 +335,42 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	pss->checking = false;
 	const char *peer = pss->peer;
 	struct auth_answer no;
-	const struct user *u = auth_finish(AUTH_FOR_STAFF, peer, r, &no);
-	if (u == NULL) {
+	struct auth_identity id;
+	if (auth_finish(AUTH_FOR_STAFF, peer, r, &id, &no) != 0) {
 		http_defer(wsi, pss, no.status, no.code, no.message, no.retry_after_s);
 		return;
 	}
 	/* Would this login start a session, and is there room for it? */
-	bool starts_session = session_count_user(u->name) == 0 || pss->new_session;
-	enum gw_admit admit = starts_session ? session_admit(u->name, pss->new_session)
+	bool starts_session = session_count_user(id.name) == 0 || pss->new_session;
+	enum gw_admit admit = starts_session ? session_admit(id.name, pss->new_session)
 					     : GW_ADMIT_OK;
 	if (admit != GW_ADMIT_OK) {
-		http_refuse_admission(wsi, pss, u->name, admit);
+		http_refuse_admission(wsi, pss, id.name, admit);
 		return;
 	}
 	struct ticket_grant grant = { 0 };
-	snprintf(grant.user, sizeof grant.user, "%s", u->name);
+	snprintf(grant.user, sizeof grant.user, "%s", id.name);
 	grant.width = pss->width ? pss->width : gw->cfg.default_width;
 	grant.height = pss->height ? pss->height : gw->cfg.default_height;
 	grant.new_session = pss->new_session;
 	char ticket[TICKET_TEXT_LEN + 1];
 	ticket_expire(gw->tickets, gw_now_ms());
 	if (ticket_issue(gw->tickets, &grant, gw_now_ms(), ticket) != 0) {
-		log_error("login of %s from %s: could not issue a ticket", u->name, peer);
+		log_error("login of %s from %s: could not issue a ticket", id.name, peer);
 		http_defer(wsi, pss, 500, "internal_error", "could not issue a ticket", 0);
 		return;
 	}
 	/* The record is written before the ticket is handed out. */
 	json_t *f = json_pack("{s:i, s:i, s:b}", "width", grant.width, "height", grant.height,
 			      "new_session", grant.new_session);
-	int arc = audit_event("login_ok", u->name, peer, "", f);
+	if (f != NULL && id.directory)
+		json_object_set_new(f, "dn", json_string(id.dn));
+	int arc = audit_event("login_ok", id.name, peer, "", f);
 	json_decref(f);
 	if (arc != 0 && !gw->cfg.audit_fail_open) {
 		ticket_redeem(gw->tickets, ticket, gw_now_ms(), &grant); /* void the ticket */
 		OPENSSL_cleanse(ticket, sizeof ticket);
-		log_error("login of %s from %s refused: the audit log cannot be written", u->name,
+		log_error("login of %s from %s refused: the audit log cannot be written", id.name,
 			  peer);
 		http_defer(wsi, pss, 503, "audit_unavailable",
 			   "logins are suspended because the audit log cannot be "
@@ -377,7 +379,7 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 		return;
 	}
 	gw->metrics.logins_ok++;
-	log_info("login ok: user %s from %s (screen %dx%d)", u->name, peer, grant.width,
+	log_info("login ok: user %s from %s (screen %dx%d)", id.name, peer, grant.width,
 		 grant.height);
 	pss->status = 200;
 	pss->retry_after_s = 0;

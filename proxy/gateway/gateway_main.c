@@ -248,6 +248,8 @@ static int main_check_files(char *err, size_t errlen)
 	users_free(&gw->users);
 	if (users_load(&gw->users, gw->cfg.users_file, false, err, errlen) != 0)
 		return -1;
+	if (directory_load(err, errlen) != 0)
+		return -1;
 	struct stat st;
 	if (stat(gw->cfg.users_file, &st) == 0) {
 		gw->users_ino = st.st_ino;
@@ -398,6 +400,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
+		char probe[700];
+		if (directory_probe(probe, sizeof probe) != 0)
+			printf("warning: %s (directory users cannot sign in until it answers)\n",
+			       probe);
+		else if (gw->ldap != NULL)
+			printf("%s\n", probe);
 		printf("configuration OK\n");
 		return 0;
 	}
@@ -506,7 +514,8 @@ int main(int argc, char **argv)
 	if (audit_open(err, sizeof err) != 0)
 		fatal("audit log: %s", err);
 	record_init();
-	if (auth_init(gw->ctx, gw->cfg.auth_threads, gw->cfg.auth_queue, err, sizeof err) != 0)
+	if (auth_init(gw->ctx, gw->cfg.auth_threads, gw->cfg.auth_queue, gw->ldap,
+		      gw->cfg.ldap_answer_floor_ms, err, sizeof err) != 0)
 		fatal("password checks: %s", err);
 	log_info("pixelgate listening on https://%s:%d (users file %s, %zu users, runtime dir %s, "
 		 "network process uid %u%s)",
@@ -533,6 +542,7 @@ int main(int argc, char **argv)
 	accept_close();
 	audit_close();
 	users_free(&gw->users);
+	directory_free();
 	log_info("pixelgate stopped");
 	return 0;
 }

@@ -72,7 +72,8 @@ const char *gw_refusal_name(enum gw_refusal r)
 							    "busy",
 							    "rate_limited",
 							    "admin_busy",
-							    "admin_rate_limited" };
+							    "admin_rate_limited",
+							    "directory_unavailable" };
 	return (unsigned)r < GW_REFUSE_COUNT ? names[r] : "unknown";
 }
 

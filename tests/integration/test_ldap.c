@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <ldap.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,12 @@ static struct {
 	char dir[320];
 } lt;
 
+static void lt_run_slapd(void);
+
 /* slapd with its database under it.dir/ldap, listening on two free ports. */
 static void lt_start_slapd(void)
 {
-	char conf[400], ldif[400], urls[200], out[512];
-	char *argv[] = { LT_SLAPD, "-f", conf, "-h", urls, "-d", "0", NULL };
+	char conf[400], ldif[400], out[512];
 	FILE *f;
 
 	snprintf(lt.dir, sizeof lt.dir, "%s/ldap", it.dir);
@@ -96,12 +98,24 @@ static void lt_start_slapd(void)
 		"member: uid=dave,ou=people," LT_SUFFIX "\nmember: uid=frank,ou=people," LT_SUFFIX
 		"\n\n"
 		"dn: cn=pixelgate-admins,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
-		"cn: pixelgate-admins\nmember: uid=carol,ou=people," LT_SUFFIX "\n\n");
+		"cn: pixelgate-admins\nmember: uid=carol,ou=people," LT_SUFFIX "\n\n"
+		"dn: cn=kiosk,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
+		"cn: kiosk\nmember: uid=alice,ou=people," LT_SUFFIX "\n\n");
 	fclose(f);
 	IT_ASSERT(it_run(out, sizeof out, "%s -f '%s' -l '%s' 2>&1", LT_SLAPADD, conf, ldif) == 0,
 		  "slapadd: %s", out);
 	lt.ldaps_port = it_free_port();
 	lt.ldap_port = it_free_port();
+	lt_run_slapd();
+}
+
+/* slapd on lt's database and ports (again, after it_extra_stop()). */
+static void lt_run_slapd(void)
+{
+	char conf[400], urls[200], out[512];
+	char *argv[] = { LT_SLAPD, "-f", conf, "-h", urls, "-d", "0", NULL };
+
+	snprintf(conf, sizeof conf, "%s/slapd.conf", lt.dir);
 	snprintf(urls, sizeof urls, "ldaps://127.0.0.1:%d/ ldap://127.0.0.1:%d/", lt.ldaps_port,
 		 lt.ldap_port);
 	snprintf(out, sizeof out, "%s/slapd.log", it.dir);
@@ -130,6 +144,9 @@ static struct ldap_auth_conf lt_conf(bool starttls)
 		 "(&(objectClass=inetOrgPerson)(uid=%%s)(!(employeeType=disabled)))");
 	snprintf(c.staff_group, sizeof c.staff_group, "cn=pixelgate-staff,ou=groups," LT_SUFFIX);
 	snprintf(c.admin_group, sizeof c.admin_group, "cn=pixelgate-admins,ou=groups," LT_SUFFIX);
+	snprintf(c.name_attribute, sizeof c.name_attribute, "uid");
+	snprintf(c.policy_groups[0], sizeof c.policy_groups[0], "cn=kiosk,ou=groups," LT_SUFFIX);
+	c.n_policy_groups = 1;
 	c.timeout_ms = 3000;
 	return c;
 }
@@ -262,4 +279,41 @@ IT_TEST(ldap, an_unreachable_directory_is_unavailable)
 	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
 		  "slapd stopped: not unavailable");
 	IT_ASSERT(it_now_s() - t0 < 10, "the refusal took %.1f s", it_now_s() - t0);
+}
+
+/* 4. One connection serves sign-in after sign-in, and is made again when
+   the directory restarts; the name is the directory's spelling; the policy
+   groups are reported. */
+IT_TEST(ldap, one_connection_is_kept_and_made_again)
+{
+	static const char *const users[] = { "nobody", NULL };
+	struct ldap_auth_conn conn = { 0 };
+	struct ldap_auth_conf c;
+	struct ldap_auth_outcome o;
+
+	/* as in the gateway: a write to a connection the directory closed is EPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	it_start("ldap_one_connection_is_kept_and_made_again", users);
+	lt_start_slapd();
+	c = lt_conf(true);
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "ALICE", "alice-pw", &o) == LDAP_AUTH_OK,
+		  "ALICE: %s", o.why);
+	IT_ASSERT(strcmp(o.name, "alice") == 0 && o.policy_groups == 1u,
+		  "ALICE signed in as \"%s\" with policy groups %#x, not as alice with kiosk",
+		  o.name, o.policy_groups);
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "alice", "wrong", &o) == LDAP_AUTH_REFUSED,
+		  "wrong password");
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "carol", "carol-pw", &o) == LDAP_AUTH_OK &&
+		      o.role == LDAP_ROLE_ADMIN && o.policy_groups == 0,
+		  "carol (admin, no policy group): %s role %d groups %#x", o.why, (int)o.role,
+		  o.policy_groups);
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "zoe", "x", &o) == LDAP_AUTH_REFUSED, "zoe");
+	IT_ASSERT(conn.opens == 1, "4 sign-ins made %lu connections, not 1", conn.opens);
+
+	it_extra_stop(lt.pid, 10);
+	lt_run_slapd();
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "alice", "alice-pw", &o) == LDAP_AUTH_OK,
+		  "after slapd's restart: %s", o.why);
+	IT_ASSERT(conn.opens == 2, "after the restart: %lu connections made, not 2", conn.opens);
+	ldap_auth_conn_close(&conn);
 }
