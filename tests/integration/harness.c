@@ -561,6 +561,8 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		 o && o->home_path ? o->home_path : "/page.html", it.squid_port, IT_GRACE_S,
 		 o && o->extra_conf ? o->extra_conf : "");
 	it_write_file(it.conf_file, conf, 0600);
+	if (o && o->before_daemon)
+		o->before_daemon();
 	/* the network process (IT_GATEWAY_USER) owns its files, as in a deployment;
 	   the test's dir is its (the users file is rewritten by rename there) */
 	nftw(it.dir, it_give_cb, 16, FTW_PHYS);

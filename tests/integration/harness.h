@@ -146,20 +146,23 @@ void it_start(const char *test_name, const char *const *users);
 
 /* What a test adds to the world of it_start(). */
 struct it_opts {
-	const char *const *admins;  /* users with the admin role (NULL-terminated; may be NULL) */
-	const char *extra_conf;     /* INI text appended to the config, e.g. "[limits]\n..." */
-	bool agent_check;           /* give the daemon an agent-check port (it.agent_port) */
-	const char *audit_dir;      /* the audit log directory (NULL: audit/ in the test's
+	const char *const *admins;   /* users with the admin role (NULL-terminated; may be NULL) */
+	const char *extra_conf;      /* INI text appended to the config, e.g. "[limits]\n..." */
+	bool agent_check;            /* give the daemon an agent-check port (it.agent_port) */
+	const char *audit_dir;       /* the audit log directory (NULL: audit/ in the test's
 				      temp dir); it.audit_dir either way */
-	const char *audit_extra;    /* lines added to the [audit] section (NULL: none) */
-	const char *home_path;      /* the page server's path the sessions open (NULL:
+	const char *audit_extra;     /* lines added to the [audit] section (NULL: none) */
+	const char *home_path;       /* the page server's path the sessions open (NULL:
 				      "/page.html"; "/churn.html": big updates non-stop) */
-	bool memcheck;              /* run the gateway under valgrind memcheck: the
+	bool memcheck;               /* run the gateway under valgrind memcheck: the
 				      non-sanitized build in $PIXELGATE_MEMCHECK_DIR
 				      (tests/run.sh makes it); it.memcheck_log */
-	const char *session_binary; /* the worker executable (NULL: the build's
+	const char *session_binary;  /* the worker executable (NULL: the build's
 				       pixelgate-session), e.g. the test-only
 				       pixelgate-session-inject */
+	void (*before_daemon)(void); /* called when the world (it.dir, its CA and
+					certificates) is made, before the daemon
+					starts: e.g. a directory server */
 };
 
 /*
@@ -463,7 +466,8 @@ bool it_agent_check(char *line, size_t len);
  * Runs a shell command with stdout and stderr captured into out (truncated).
  * Returns its exit status (-1 if it did not exit normally).
  */
-int it_run(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(__printf__, 3, 4)));
+int it_run(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(__printf__, 3, 4)));
 
 /* Writes text to path with mode (fails the test on error). */
 void it_write_file(const char *path, const char *text, mode_t mode);

@@ -80,23 +80,22 @@ static void lt_start_slapd(void)
 		"dn: ou=service," LT_SUFFIX "\nobjectClass: organizationalUnit\nou: service\n\n"
 		"dn: " LT_SERVICE_DN "\nobjectClass: person\ncn: pixelgate\nsn: service\n"
 		"userPassword: " LT_SERVICE_PW "\n\n");
-	static const char *const people[][3] = {
-		/* uid, password, employeeType */
-		{ "alice", "alice-pw", "staff" },  { "carol", "carol-pw", "staff" },
-		{ "dave", "dave-pw", "disabled" }, { "erin", "erin-pw", "staff" },
-		{ "frank", "frank-pw", "staff" },
+	static const char *const people[][2] = {
+		/* uid (the password is it_password(uid)), employeeType */
+		{ "alice", "staff" }, { "carol", "staff" }, { "dave", "disabled" },
+		{ "erin", "staff" },  { "frank", "staff" }, { "root-admin", "staff" },
 	};
 	for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
 		fprintf(f,
 			"dn: uid=%s,ou=people," LT_SUFFIX "\nobjectClass: inetOrgPerson\n"
 			"uid: %s\ncn: %s\nsn: %s\nuserPassword: %s\nemployeeType: %s\n\n",
-			people[i][0], people[i][0], people[i][0], people[i][0], people[i][1],
-			people[i][2]);
+			people[i][0], people[i][0], people[i][0], people[i][0],
+			it_password(people[i][0]), people[i][1]);
 	fprintf(f,
 		"dn: cn=pixelgate-staff,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
 		"cn: pixelgate-staff\nmember: uid=alice,ou=people," LT_SUFFIX "\n"
 		"member: uid=dave,ou=people," LT_SUFFIX "\nmember: uid=frank,ou=people," LT_SUFFIX
-		"\n\n"
+		"\nmember: uid=root-admin,ou=people," LT_SUFFIX "\n\n"
 		"dn: cn=pixelgate-admins,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
 		"cn: pixelgate-admins\nmember: uid=carol,ou=people," LT_SUFFIX "\n\n"
 		"dn: cn=kiosk,ou=groups," LT_SUFFIX "\nobjectClass: groupOfNames\n"
@@ -104,8 +103,10 @@ static void lt_start_slapd(void)
 	fclose(f);
 	IT_ASSERT(it_run(out, sizeof out, "%s -f '%s' -l '%s' 2>&1", LT_SLAPADD, conf, ldif) == 0,
 		  "slapadd: %s", out);
-	lt.ldaps_port = it_free_port();
-	lt.ldap_port = it_free_port();
+	if (lt.ldaps_port == 0) {
+		lt.ldaps_port = it_free_port();
+		lt.ldap_port = it_free_port();
+	}
 	lt_run_slapd();
 }
 
@@ -164,6 +165,26 @@ static enum ldap_auth_result lt_login(const struct ldap_auth_conf *c, const char
 	return r;
 }
 
+/* Delete dn as the directory's root (an account removed in April). */
+static void lt_delete(const char *dn)
+{
+	struct berval cred = { .bv_len = strlen(LT_ROOT_PW), .bv_val = LT_ROOT_PW };
+	int v3 = LDAP_VERSION3, zero = 0, rc;
+	LDAP *ld = NULL;
+	char uri[64];
+
+	snprintf(uri, sizeof uri, "ldaps://127.0.0.1:%d", lt.ldaps_port);
+	IT_ASSERT(ldap_initialize(&ld, uri) == LDAP_SUCCESS, "ldap_initialize %s", uri);
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, it.ca_file);
+	ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+	rc = ldap_sasl_bind_s(ld, LT_ROOT_DN, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	IT_ASSERT(rc == LDAP_SUCCESS, "bind as the directory's root: %s", ldap_err2string(rc));
+	rc = ldap_delete_ext_s(ld, dn, NULL, NULL);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	IT_ASSERT(rc == LDAP_SUCCESS, "deleting %s: %s", dn, ldap_err2string(rc));
+}
+
 /* 1. Sign-in over LDAPS and over StartTLS; the groups decide the role. */
 IT_TEST(ldap, signs_in_with_the_groups_as_roles)
 {
@@ -177,12 +198,12 @@ IT_TEST(ldap, signs_in_with_the_groups_as_roles)
 		char err[256];
 
 		IT_ASSERT(ldap_auth_conf_check(&c, err, sizeof err) == 0, "%s", err);
-		IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_OK &&
+		IT_ASSERT(lt_login(&c, "alice", it_password("alice"), &o) == LDAP_AUTH_OK &&
 			      o.role == LDAP_ROLE_STAFF,
 			  "%s: alice (staff) not signed in as staff: %s", c.uri, o.why);
 		IT_ASSERT(strcmp(o.dn, "uid=alice,ou=people," LT_SUFFIX) == 0, "alice's DN %s",
 			  o.dn);
-		IT_ASSERT(lt_login(&c, "carol", "carol-pw", &o) == LDAP_AUTH_OK &&
+		IT_ASSERT(lt_login(&c, "carol", it_password("carol"), &o) == LDAP_AUTH_OK &&
 			      o.role == LDAP_ROLE_ADMIN,
 			  "%s: carol (admins) not signed in as admin: %s", c.uri, o.why);
 	}
@@ -200,44 +221,31 @@ IT_TEST(ldap, refusals_look_alike_and_names_cannot_inject)
 	};
 	struct ldap_auth_conf c;
 	struct ldap_auth_outcome o;
-	LDAP *ld = NULL;
-	struct berval cred = { .bv_len = strlen(LT_ROOT_PW), .bv_val = LT_ROOT_PW };
-	char uri[64];
-	int rc;
 
 	it_start("ldap_refusals_look_alike_and_names_cannot_inject", users);
 	lt_start_slapd();
 	c = lt_conf(false);
 	IT_ASSERT(lt_login(&c, "alice", "wrong", &o) == LDAP_AUTH_REFUSED, "wrong password");
 	IT_ASSERT(lt_login(&c, "alice", "", &o) == LDAP_AUTH_REFUSED, "empty password");
-	IT_ASSERT(lt_login(&c, "zoe", "zoe-pw", &o) == LDAP_AUTH_REFUSED, "unknown user");
-	IT_ASSERT(lt_login(&c, "dave", "dave-pw", &o) == LDAP_AUTH_REFUSED,
+	IT_ASSERT(lt_login(&c, "zoe", it_password("zoe"), &o) == LDAP_AUTH_REFUSED, "unknown user");
+	IT_ASSERT(lt_login(&c, "dave", it_password("dave"), &o) == LDAP_AUTH_REFUSED,
 		  "dave is disabled (employeeType) but signed in");
-	IT_ASSERT(lt_login(&c, "erin", "erin-pw", &o) == LDAP_AUTH_REFUSED &&
+	IT_ASSERT(lt_login(&c, "erin", it_password("erin"), &o) == LDAP_AUTH_REFUSED &&
 		      strstr(o.why, "neither group") != NULL,
 		  "erin is in no group but: %s", o.why);
 	for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
-		IT_ASSERT(lt_login(&c, hostile[i], "alice-pw", &o) == LDAP_AUTH_REFUSED &&
+		IT_ASSERT(lt_login(&c, hostile[i], it_password("alice"), &o) == LDAP_AUTH_REFUSED &&
 			      o.role == LDAP_ROLE_NONE,
 			  "the name \"%s\" signed in (%s)", hostile[i], o.dn);
-		IT_ASSERT(lt_login(&c, hostile[i], "carol-pw", &o) == LDAP_AUTH_REFUSED,
+		IT_ASSERT(lt_login(&c, hostile[i], it_password("carol"), &o) == LDAP_AUTH_REFUSED,
 			  "the name \"%s\" signed in with carol's password", hostile[i]);
 	}
 
 	/* frank signs in, is removed from the directory, and is refused next time */
-	IT_ASSERT(lt_login(&c, "frank", "frank-pw", &o) == LDAP_AUTH_OK, "frank: %s", o.why);
-	snprintf(uri, sizeof uri, "ldaps://127.0.0.1:%d", lt.ldaps_port);
-	IT_ASSERT(ldap_initialize(&ld, uri) == LDAP_SUCCESS, "ldap_initialize %s", uri);
-	int v3 = LDAP_VERSION3, zero = 0;
-	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, it.ca_file);
-	ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
-	rc = ldap_sasl_bind_s(ld, LT_ROOT_DN, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	IT_ASSERT(rc == LDAP_SUCCESS, "bind as the directory's root: %s", ldap_err2string(rc));
-	rc = ldap_delete_ext_s(ld, "uid=frank,ou=people," LT_SUFFIX, NULL, NULL);
-	ldap_unbind_ext_s(ld, NULL, NULL);
-	IT_ASSERT(rc == LDAP_SUCCESS, "deleting frank: %s", ldap_err2string(rc));
-	IT_ASSERT(lt_login(&c, "frank", "frank-pw", &o) == LDAP_AUTH_REFUSED,
+	IT_ASSERT(lt_login(&c, "frank", it_password("frank"), &o) == LDAP_AUTH_OK, "frank: %s",
+		  o.why);
+	lt_delete("uid=frank,ou=people," LT_SUFFIX);
+	IT_ASSERT(lt_login(&c, "frank", it_password("frank"), &o) == LDAP_AUTH_REFUSED,
 		  "frank was removed from the directory but signed in");
 }
 
@@ -264,19 +272,20 @@ IT_TEST(ldap, an_unreachable_directory_is_unavailable)
 	for (int tls = 0; tls < 2; tls++) {
 		c = lt_conf(tls == 1);
 		snprintf(c.ca_file, sizeof c.ca_file, "%s", other_ca);
-		IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
+		IT_ASSERT(lt_login(&c, "alice", it_password("alice"), &o) == LDAP_AUTH_UNAVAILABLE,
 			  "%s with a certificate from another CA: not unavailable", c.uri);
 	}
 	c = lt_conf(false);
 	snprintf(c.bind_password, sizeof c.bind_password, "not-the-service-password");
-	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
+	IT_ASSERT(lt_login(&c, "alice", it_password("alice"), &o) == LDAP_AUTH_UNAVAILABLE,
 		  "a service account that cannot bind: not unavailable");
 
 	c = lt_conf(false);
-	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_OK, "alice: %s", o.why);
+	IT_ASSERT(lt_login(&c, "alice", it_password("alice"), &o) == LDAP_AUTH_OK, "alice: %s",
+		  o.why);
 	it_extra_stop(lt.pid, 10);
 	t0 = it_now_s();
-	IT_ASSERT(lt_login(&c, "alice", "alice-pw", &o) == LDAP_AUTH_UNAVAILABLE,
+	IT_ASSERT(lt_login(&c, "alice", it_password("alice"), &o) == LDAP_AUTH_UNAVAILABLE,
 		  "slapd stopped: not unavailable");
 	IT_ASSERT(it_now_s() - t0 < 10, "the refusal took %.1f s", it_now_s() - t0);
 }
@@ -296,14 +305,15 @@ IT_TEST(ldap, one_connection_is_kept_and_made_again)
 	it_start("ldap_one_connection_is_kept_and_made_again", users);
 	lt_start_slapd();
 	c = lt_conf(true);
-	IT_ASSERT(ldap_auth_login_on(&conn, &c, "ALICE", "alice-pw", &o) == LDAP_AUTH_OK,
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "ALICE", it_password("alice"), &o) == LDAP_AUTH_OK,
 		  "ALICE: %s", o.why);
 	IT_ASSERT(strcmp(o.name, "alice") == 0 && o.policy_groups == 1u,
 		  "ALICE signed in as \"%s\" with policy groups %#x, not as alice with kiosk",
 		  o.name, o.policy_groups);
 	IT_ASSERT(ldap_auth_login_on(&conn, &c, "alice", "wrong", &o) == LDAP_AUTH_REFUSED,
 		  "wrong password");
-	IT_ASSERT(ldap_auth_login_on(&conn, &c, "carol", "carol-pw", &o) == LDAP_AUTH_OK &&
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "carol", it_password("carol"), &o) ==
+			  LDAP_AUTH_OK &&
 		      o.role == LDAP_ROLE_ADMIN && o.policy_groups == 0,
 		  "carol (admin, no policy group): %s role %d groups %#x", o.why, (int)o.role,
 		  o.policy_groups);
@@ -312,8 +322,170 @@ IT_TEST(ldap, one_connection_is_kept_and_made_again)
 
 	it_extra_stop(lt.pid, 10);
 	lt_run_slapd();
-	IT_ASSERT(ldap_auth_login_on(&conn, &c, "alice", "alice-pw", &o) == LDAP_AUTH_OK,
+	IT_ASSERT(ldap_auth_login_on(&conn, &c, "alice", it_password("alice"), &o) == LDAP_AUTH_OK,
 		  "after slapd's restart: %s", o.why);
 	IT_ASSERT(conn.opens == 2, "after the restart: %lu connections made, not 2", conn.opens);
 	ldap_auth_conn_close(&conn);
+}
+
+/* ---- the gateway with [auth] backend = ldap ---------------------------------------- */
+
+#define LT_FLOOR_MS 400 /* [ldap] answer_floor_ms of these tests */
+
+/* it_opts.before_daemon: slapd, the service password, [auth] and [ldap] appended. */
+static void lt_daemon_world(void)
+{
+	char pw_file[400], text[2048];
+	FILE *f;
+
+	lt_start_slapd();
+	snprintf(pw_file, sizeof pw_file, "%s/ldap.password", it.dir);
+	it_write_file(pw_file, LT_SERVICE_PW "\n", 0600);
+	snprintf(text, sizeof text,
+		 "[auth]\nbackend = ldap\n"
+		 "[ldap]\nuri = ldaps://127.0.0.1:%d\nca_file = %s\nbind_dn = " LT_SERVICE_DN "\n"
+		 "bind_password_file = %s\nbase_dn = ou=people," LT_SUFFIX "\n"
+		 "user_filter = (&(objectClass=inetOrgPerson)(uid=%%s)(!(employeeType=disabled)))\n"
+		 "name_attribute = uid\n"
+		 "staff_group = cn=pixelgate-staff,ou=groups," LT_SUFFIX "\n"
+		 "admin_group = cn=pixelgate-admins,ou=groups," LT_SUFFIX "\n"
+		 "timeout_ms = 3000\nanswer_floor_ms = %d\n",
+		 lt.ldaps_port, it.ca_file, pw_file, LT_FLOOR_MS);
+	f = fopen(it.conf_file, "a");
+	IT_ASSERT(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", it.conf_file,
+		  strerror(errno));
+}
+
+/* A login's status, with how long the answer took in *ms. */
+static int lt_login_timed(const char *user, const char *password, struct it_http *r, double *ms)
+{
+	double t0 = it_now_s();
+	int st = it_login_http(user, password, false, r);
+
+	*ms = (it_now_s() - t0) * 1000;
+	fprintf(stderr, "[%s] login %s: %d %s (%.0f ms)\n", it.test_name, user, st, r->error, *ms);
+	return st;
+}
+
+/* 5. The gateway signs staff and administrators in with the directory:
+   roles from the groups, the directory's spelling of the name, every
+   refusal the same 401 after the same floor, users_file first. */
+IT_TEST(directory, staff_and_admins_sign_in_with_the_directory, .timeout = 300)
+{
+	static const char *const admins[] = { "root-admin", NULL };
+	static const char *const refused[][2] = {
+		{ "alice", "wrong" },
+		{ "zoe", "pw-zoe-Zq7!" },
+		{ "dave", "pw-dave-Zq7!" }, /* disabled */
+		{ "erin", "pw-erin-Zq7!" }, /* in no group */
+		{ "alice)(uid=*", "x" },
+		{ "*", "pw-alice-Zq7!" },
+		{ "ROOT-ADMIN",
+		  "pw-root-admin-Zq7!" }, /* the directory's name of a local account */
+	};
+	/* all from one address: more failures than the default 5 before a lockout */
+	struct it_opts o = { .admins = admins,
+			     .before_daemon = lt_daemon_world,
+			     .extra_conf = "login_max_failures = 50\n" };
+	struct it_session s[4];
+	struct it_http r;
+	char body[sizeof r.body];
+	struct pgc_conn *c;
+	double ms;
+	int n;
+
+	it_start_opts("directory_staff_and_admins_sign_in_with_the_directory", NULL, &o);
+
+	/* staff from the directory: a session, audited with the DN */
+	c = it_login_connect("alice", 1024, 768);
+	IT_ASSERT(it_pump_for(c, 500), "alice's session closed");
+	json_t *rec = it_audit_find(&n, "login_ok", "user", "alice", NULL);
+	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "dn"), "uid=alice,ou=people," LT_SUFFIX) == 0,
+		  "%d login_ok records of alice; dn \"%s\"", n, rec ? it_rec_str(rec, "dn") : "");
+	json_decref(rec);
+	/* "ALICE" is alice: the same session, not a second one */
+	IT_ASSERT(lt_login_timed("ALICE", it_password("alice"), &r, &ms) == 200, "ALICE: %s",
+		  r.body);
+	IT_ASSERT(ms >= LT_FLOOR_MS - 5, "ALICE's answer took %.0f ms, under the floor", ms);
+	n = it_sessions("root-admin", s, 4);
+	IT_ASSERT(n == 1 && strcmp(s[0].user, "alice") == 0, "%d sessions, the first of \"%s\"", n,
+		  n > 0 ? s[0].user : "");
+
+	/* administrators from the directory's admin group; staff are not */
+	IT_ASSERT(it_admin("GET", "/api/v1/sessions", "carol", NULL, &r) == 200,
+		  "carol (admin_group) on the admin API: %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("GET", "/api/v1/sessions", "alice", NULL, &r) == 403 &&
+		      strcmp(r.error, "forbidden") == 0,
+		  "alice (staff) on the admin API: %d %s", r.status, r.body);
+	/* the local account still signs in (break-glass) */
+	IT_ASSERT(it_admin("GET", "/api/v1/sessions", "root-admin", NULL, &r) == 200,
+		  "root-admin (users_file) on the admin API: %d %s", r.status, r.body);
+
+	/* every refusal alike: status, body, and no quicker than the floor */
+	body[0] = '\0';
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		IT_ASSERT(lt_login_timed(refused[i][0], refused[i][1], &r, &ms) == 401, "%s: %d %s",
+			  refused[i][0], r.status, r.body);
+		IT_ASSERT(ms >= LT_FLOOR_MS - 5, "the refusal of %s took %.0f ms, under %d ms",
+			  refused[i][0], ms, LT_FLOOR_MS);
+		if (body[0] == '\0')
+			snprintf(body, sizeof body, "%s", r.body);
+		IT_ASSERT(strcmp(body, r.body) == 0, "%s refused with \"%s\", alice with \"%s\"",
+			  refused[i][0], r.body, body);
+	}
+	IT_ASSERT(it_file_count(it.daemon_log, "which is also an account of users_file") == 1,
+		  "the log does not say why ROOT-ADMIN was refused");
+	/* the directory's reasons stay in the log */
+	IT_ASSERT(strstr(body, "neither") == NULL && strstr(body, "uid=") == NULL,
+		  "the refusal shows the directory's reason: %s", body);
+	IT_ASSERT(it_file_count(it.daemon_log, "is in neither group") == 1,
+		  "the log does not say that erin is in no group");
+
+	/* frank signs in, is removed, and is refused from the next login on */
+	IT_ASSERT(lt_login_timed("frank", it_password("frank"), &r, &ms) == 200, "frank: %s",
+		  r.body);
+	lt_delete("uid=frank,ou=people," LT_SUFFIX);
+	IT_ASSERT(lt_login_timed("frank", it_password("frank"), &r, &ms) == 401,
+		  "frank, removed from the directory: %d %s", r.status, r.body);
+	it_conn_free(c);
+}
+
+/* 6. The directory goes down: 503 directory_unavailable, never a lockout;
+   a running session and the local account go on; back up, sign-in works. */
+IT_TEST(directory, a_directory_that_is_down_refuses_with_503, .timeout = 300)
+{
+	static const char *const admins[] = { "root-admin", NULL };
+	struct it_opts o = { .admins = admins, .before_daemon = lt_daemon_world };
+	struct it_http r;
+	struct pgc_conn *c;
+	double ms;
+
+	it_start_opts("directory_a_directory_that_is_down_refuses_with_503", NULL, &o);
+	c = it_login_connect("alice", 1024, 768);
+	IT_ASSERT(it_pump_for(c, 500), "alice's session closed");
+
+	it_extra_stop(lt.pid, 10);
+	/* more than login_max_failures (5): none counts, none is a 401 */
+	for (int i = 0; i < 8; i++) {
+		IT_ASSERT(lt_login_timed("carol", it_password("carol"), &r, &ms) == 503 &&
+			      strcmp(r.error, "directory_unavailable") == 0 && r.retry_after_s > 0,
+			  "carol with the directory down: %d %s", r.status, r.body);
+		IT_ASSERT(strstr(r.body, "ldap") == NULL && strstr(r.body, "127.0.0.1") == NULL,
+			  "the 503 shows the directory's error: %s", r.body);
+	}
+	IT_ASSERT(it_audit_count("login_fail", "user", "carol", "reason", "directory_unavailable",
+				 NULL) == 8,
+		  "not 8 login_fail records with reason directory_unavailable");
+	IT_ASSERT(it_pump_for(c, 1000), "alice's session ended while the directory was down");
+	IT_ASSERT(it_login_http("root-admin", it_password("root-admin"), false, &r) == 200,
+		  "the local account with the directory down: %d %s", r.status, r.body);
+	it_admin("GET", "/metrics", "root-admin", NULL, &r);
+	IT_ASSERT(it_metric(r.body, "pixelgate_refusals_total{reason=\"directory_unavailable\"}") ==
+		      8,
+		  "the refusals are not in the metrics: %s", r.body);
+
+	lt_run_slapd();
+	IT_ASSERT(lt_login_timed("carol", it_password("carol"), &r, &ms) == 200,
+		  "carol after the directory came back: %d %s", r.status, r.body);
+	it_conn_free(c);
 }
