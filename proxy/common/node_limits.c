@@ -11,6 +11,8 @@
  */
 #include "node_limits.h"
 
+#include "file_atomic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -297,99 +299,22 @@ char *limits_to_json(const struct limits *l)
 	return s;
 }
 
-/* Write all of buf to fd. 0 or -1 (errno set). */
-static int limits_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync the directory holding path, so a rename into it is durable. */
-static int limits_sync_dir(const char *path)
-{
-	char copy[4096];
-	if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	if (rc != 0 && errno == EINVAL)
-		rc = 0; /* a file system that cannot sync directories */
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
 int limits_save_overrides(const struct limits *base, const struct limits *cur, const char *path,
 			  char *err, size_t errlen)
 {
-	char tmp[4096];
 	char *text = NULL;
-	int fd = -1;
+	int rc = -1;
 	json_t *o = limits_object(base, cur);
 	if (o == NULL || (text = json_dumps(o, JSON_INDENT(2))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	/* Same directory as path, so that rename() replaces it in one step. */
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-		snprintf(err, errlen, "%s: path too long", path);
-		goto fail;
-	}
-	fd = mkstemp(tmp); /* mode 0600 */
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
-			 strerror(errno));
-		goto fail;
-	}
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (fchmod(fd, 0600) != 0 || limits_write_all(fd, text, strlen(text)) != 0 ||
-	    limits_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-		goto fail_unlink;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: cannot replace: %s", path, strerror(errno));
-		goto fail_unlink;
-	}
-	if (limits_sync_dir(path) != 0) {
-		snprintf(err, errlen, "%s: written, but syncing its directory failed: %s", path,
-			 strerror(errno));
-		goto fail;
+	} else {
+		size_t n = strlen(text);
+		text[n] = '\n'; /* json_dumps' NUL: the file ends with a new line */
+		rc = file_write_atomic(path, text, n + 1, err, errlen);
 	}
 	free(text);
 	json_decref(o);
-	return 0;
-fail_unlink:
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
-	unlink(tmp);
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(text);
-	json_decref(o);
-	return -1;
+	return rc;
 }
 
 int limits_load_overrides(struct limits *l, const char *path, char *err, size_t errlen)

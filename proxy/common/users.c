@@ -3,6 +3,8 @@
  */
 #include "users.h"
 
+#include "file_atomic.h"
+
 #include <argon2.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -146,37 +148,24 @@ fail:
 
 int users_save(const struct users *u, const char *path, char *err, size_t errlen)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	FILE *f = fdopen(fd, "w");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (f == NULL) {
-		close(fd);
-		unlink(tmp);
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	for (size_t i = 0; i < u->n; i++)
 		fprintf(f, "%s:%s:%s%s\n", u->v[i].name, u->v[i].admin ? "admin" : "staff",
 			u->v[i].hash, u->v[i].locked ? ":locked" : "");
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
-		unlink(tmp);
+	if (fclose(f) != 0 || text == NULL) {
+		free(text);
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	int rc = file_write_atomic(path, text, len, err, errlen);
+	free(text);
+	return rc;
 }
 
 void users_free(struct users *u)
