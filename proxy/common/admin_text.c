@@ -19,10 +19,9 @@ static const struct {
 	const char *action;
 	enum admin_route route;
 } admin_user_actions[] = {
-	{ "password", ADMIN_ROUTE_USER_PASSWORD },
-	{ "lock", ADMIN_ROUTE_USER_LOCK },
-	{ "unlock", ADMIN_ROUTE_USER_UNLOCK },
-	{ "admin", ADMIN_ROUTE_USER_ADMIN },
+	{ "password", ADMIN_ROUTE_USER_PASSWORD }, { "lock", ADMIN_ROUTE_USER_LOCK },
+	{ "unlock", ADMIN_ROUTE_USER_UNLOCK },     { "admin", ADMIN_ROUTE_USER_ADMIN },
+	{ "totp", ADMIN_ROUTE_USER_TOTP },
 };
 
 /* The fixed paths. */
@@ -117,6 +116,8 @@ unsigned int admin_route_methods(enum admin_route route)
 		return ADMIN_BIT(ADMIN_DELETE);
 	case ADMIN_ROUTE_LIMITS:
 		return ADMIN_BIT(ADMIN_GET) | ADMIN_BIT(ADMIN_PATCH);
+	case ADMIN_ROUTE_USER_TOTP:
+		return ADMIN_BIT(ADMIN_GET) | ADMIN_BIT(ADMIN_POST) | ADMIN_BIT(ADMIN_DELETE);
 	case ADMIN_ROUTE_USERS:
 		return ADMIN_BIT(ADMIN_GET) | ADMIN_BIT(ADMIN_POST);
 	case ADMIN_ROUTE_USER_PASSWORD:

@@ -42,6 +42,7 @@ enum admin_route {
 	ADMIN_ROUTE_USER_LOCK,     /* /api/v1/users/{name}/lock */
 	ADMIN_ROUTE_USER_UNLOCK,   /* /api/v1/users/{name}/unlock */
 	ADMIN_ROUTE_USER_ADMIN,    /* /api/v1/users/{name}/admin */
+	ADMIN_ROUTE_USER_TOTP,     /* /api/v1/users/{name}/totp: the second factor */
 	ADMIN_ROUTE_DRAIN,         /* /api/v1/drain */
 	ADMIN_ROUTE_UNDRAIN,       /* /api/v1/undrain */
 	ADMIN_ROUTE_FORENSICS,     /* /api/v1/forensics */

@@ -80,6 +80,20 @@ int login_parse(const char *body, size_t len, int min_w, int max_w, int min_h, i
 		goto out;
 	}
 	out->new_session = json_is_true(ns);
+	/* The second factor's code, when the user gives one: "" when absent or empty. */
+	json_t *otp = json_object_get(o, "otp");
+	if (otp != NULL && !json_is_null(otp)) {
+		const char *code = json_string_value(otp);
+		if (code == NULL ||
+		    (code[0] != '\0' &&
+		     (strlen(code) != LOGIN_OTP_DIGITS ||
+		      strspn(code, "0123456789") != LOGIN_OTP_DIGITS))) {
+			snprintf(msg, msglen, "\"otp\" must be the %d digits of the code",
+				 LOGIN_OTP_DIGITS);
+			goto out;
+		}
+		memcpy(out->otp, code, strlen(code) + 1);
+	}
 	rc = 0;
 out:
 	json_decref(o);

@@ -12,19 +12,21 @@
 #include "users.h"
 
 #define LOGIN_MESSAGE_LEN 160
+#define LOGIN_OTP_DIGITS 6 /* TOTP codes (totp_store.h) */
 
 /* A parsed login request. width/height are 0 when not asked for. */
 struct login_request {
 	char user[USERS_NAME_MAX + 1];
 	char password[USERS_PASSWORD_MAX + 1];
 	int width, height;
-	int new_session;   /* "new_session": true — an additional session, not a takeover */
-	int bad_user_name; /* the name cannot exist (too long, bad characters) */
+	int new_session; /* "new_session": true — an additional session, not a takeover */
+	char otp[LOGIN_OTP_DIGITS + 1]; /* "otp": the second factor's code, "" if none */
+	int bad_user_name;              /* the name cannot exist (too long, bad characters) */
 };
 
 /*
  * Parse body[0 .. len) as {"user": "...", "password": "..."[, "width": N,
- * "height": N][, "new_session": bool]}. Sizes are checked against [min_w..max_w] x [min_h..max_h].
+ * "height": N][, "new_session": bool][, "otp": "123456"]}. Sizes are checked against [min_w..max_w] x [min_h..max_h].
  * Returns 0, or -1 with a message for the client in msg (what is wrong and,
  * for sizes, the allowed range). A user name that is not a valid name is not
  * an error here (bad_user_name is set) so that the caller answers exactly as

@@ -39,6 +39,7 @@
 #include "output_rate.h"
 #include "ldap_auth.h"
 #include "lockout.h"
+#include "login.h"
 #include "rfb_filter.h"
 #include "rfb_stream.h"
 #include "ticket.h"
@@ -236,6 +237,7 @@ struct gateway {
 	char limits_path[CONFIG_PATH_MAX + 32]; /* state_dir/limits.json */
 	struct lockout *lockout;                /* failed logins per user and per address */
 	struct ldap_auth_conf *ldap; /* [auth] backend = ldap: the directory; else NULL */
+	struct gw_totp *totp;        /* the second factor: NULL when off (no key file) */
 	bool draining;               /* no new sessions; existing ones go on */
 	struct gw_metrics metrics;
 	struct lws_vhost *admin_vhost; /* NULL when admin_listen_port = 0 */
@@ -273,6 +275,7 @@ struct http_pss {
 	char user[USERS_NAME_MAX + 1];
 	int width, height;
 	bool new_session;
+	char otp[LOGIN_OTP_DIGITS + 1]; /* the second factor's code, "" if none; wiped */
 	char peer[64];
 	/* the answer, written at HTTP_WRITEABLE (after an asynchronous check) */
 	bool replying;

@@ -269,6 +269,9 @@ static void admin_dispatch(struct admin_pss *pss)
 	case ADMIN_ROUTE_USER_ADMIN:
 		admin_user_role(pss);
 		break;
+	case ADMIN_ROUTE_USER_TOTP:
+		admin_user_totp(pss);
+		break;
 	case ADMIN_ROUTE_DRAIN:
 	case ADMIN_ROUTE_UNDRAIN:
 		admin_drain(pss, pss->target.route == ADMIN_ROUTE_DRAIN);
@@ -412,6 +415,7 @@ void admin_auth_done(struct lws *wsi, const struct auth_result *r)
 	if (auth_finish(AUTH_FOR_ADMIN, pss->peer, r, &id, &no) != 0) {
 		admin_refused(pss, &no);
 	} else {
+		auth_succeeded(&id);
 		snprintf(pss->admin, sizeof pss->admin, "%s", id.name);
 		if (admin_route_needs_body(pss->target.route, pss->method) && pss->clen < 0)
 			admin_error(pss, 411, "length_required",

@@ -80,6 +80,8 @@ void admin_user_add(struct admin_pss *pss);
 void admin_user_delete(struct admin_pss *pss);
 void admin_user_password(struct admin_pss *pss);
 void admin_user_lock(struct admin_pss *pss, bool lock);
+/* GET, POST (enrol: a new secret, its otpauth URI in the answer) and DELETE .../totp */
+void admin_user_totp(struct admin_pss *pss);
 void admin_user_role(struct admin_pss *pss);
 
 #endif

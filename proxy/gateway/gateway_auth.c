@@ -306,9 +306,8 @@ static void auth_audit_fail(enum auth_for kind, const char *user, const char *pe
 	json_decref(f);
 }
 
-/* A wrong name or password (or code): counted, logged, audited, 401. */
-static void auth_wrong(enum auth_for kind, const char *name, const char *peer, const char *why,
-		       struct auth_answer *out)
+void auth_count_failure(enum auth_for kind, const char *name, const char *peer, const char *reason,
+			const char *why)
 {
 	const struct auth_words *w = &auth_words[kind];
 	char user_key[LOCKOUT_KEY_MAX], addr_key[LOCKOUT_KEY_MAX];
@@ -322,8 +321,15 @@ static void auth_wrong(enum auth_for kind, const char *name, const char *peer, c
 	log_warn("%slogin failed for user \"%s\" from %s%s%s%s", w->log_prefix,
 		 name[0] ? name : "(invalid name)", peer, why != NULL ? ": " : "",
 		 why != NULL ? why : "", (lu || la) ? " (now locked out)" : "");
-	auth_audit_fail(kind, name, peer, "invalid_credentials");
-	auth_set(out, 401, w->bad_code, "wrong user name or password", 0);
+	auth_audit_fail(kind, name, peer, reason);
+}
+
+/* A wrong name or password: counted, logged, audited, 401. */
+static void auth_wrong(enum auth_for kind, const char *name, const char *peer, const char *why,
+		       struct auth_answer *out)
+{
+	auth_count_failure(kind, name, peer, "invalid_credentials", why);
+	auth_set(out, 401, auth_words[kind].bad_code, "wrong user name or password", 0);
 }
 
 /* A directory's answer (r->directory): 0 with *id, or -1 with *out. */
@@ -354,10 +360,8 @@ static int auth_finish_directory(enum auth_for kind, const char *peer, const str
 			   out);
 		return -1;
 	}
-	char user_key[LOCKOUT_KEY_MAX];
-	auth_lockout_keys(r->user, "", user_key, NULL);
-	lockout_success(gw->lockout, user_key);
 	memset(id, 0, sizeof *id);
+	snprintf(id->typed, sizeof id->typed, "%s", r->user);
 	snprintf(id->name, sizeof id->name, "%s", r->dir.name);
 	id->admin = r->dir.role == LDAP_ROLE_ADMIN;
 	id->directory = true;
@@ -390,10 +394,6 @@ int auth_finish(enum auth_for kind, const char *peer, const struct auth_result *
 		auth_wrong(kind, r->user, peer, NULL, out);
 		return -1;
 	}
-	/* Only the user's count: one valid account must not reset an address's count. */
-	char user_key[LOCKOUT_KEY_MAX];
-	auth_lockout_keys(r->user, "", user_key, NULL);
-	lockout_success(gw->lockout, user_key);
 	if (u->locked) {
 		log_warn("%slogin of %s from %s refused: account locked by an administrator",
 			 w->log_prefix, u->name, peer);
@@ -410,7 +410,18 @@ int auth_finish(enum auth_for kind, const char *peer, const struct auth_result *
 		return -1;
 	}
 	memset(id, 0, sizeof *id);
+	snprintf(id->typed, sizeof id->typed, "%s", r->user);
 	snprintf(id->name, sizeof id->name, "%s", u->name);
 	id->admin = u->admin;
 	return 0;
+}
+
+void auth_succeeded(const struct auth_identity *id)
+{
+	/* Only the user's count: one valid account must not reset an address's count. */
+	char user_key[LOCKOUT_KEY_MAX];
+	auth_lockout_keys(id->typed, "", user_key, NULL);
+	lockout_success(gw->lockout, user_key);
+	auth_lockout_keys(id->name, "", user_key, NULL);
+	lockout_success(gw->lockout, user_key);
 }

@@ -37,7 +37,8 @@ struct auth_result {
 
 /* Who signed in (auth_finish()). */
 struct auth_identity {
-	char name[USERS_NAME_MAX + 1]; /* as sessions, audit and lockout know it */
+	char typed[USERS_NAME_MAX + 1]; /* the name as given (the lockout's key) */
+	char name[USERS_NAME_MAX + 1];  /* as sessions, audit and lockout know it */
 	bool admin;
 	bool directory;             /* a directory account (else users_file) */
 	char dn[LDAP_AUTH_STR_MAX]; /* its DN when directory */
@@ -121,10 +122,36 @@ int auth_begin(struct lws *wsi, enum auth_for kind, const char *name, const char
  * {reason invalid_credentials}; a refused right one as login_fail {reason
  * account_locked or not_admin}; a directory that failed as login_fail
  * {reason directory_unavailable}, counted for no lockout; the admin API's
- * records say "via":"admin".
+ * records say "via":"admin". The name's failures are not forgotten
+ * here: auth_succeeded() does that once the whole login has succeeded
+ * (the second factor too).
  */
 int auth_finish(enum auth_for kind, const char *peer, const struct auth_result *r,
 		struct auth_identity *id, struct auth_answer *out);
+/* The login of id succeeded: the failures of its name no longer count. */
+void auth_succeeded(const struct auth_identity *id);
+
+/*
+ * A failed login of name from peer: counted towards the lockout of the
+ * name and of the address, in the metrics, logged with why (may be NULL)
+ * and audited as login_fail {reason}.
+ */
+void auth_count_failure(enum auth_for kind, const char *name, const char *peer, const char *reason,
+			const char *why);
+
+/*
+ * gateway_totp.c: the second factor. gw_totp_load() at start-up (and by
+ * pixelgate -n): gw->totp when totp_key_file exists (required when [auth]
+ * mfa is not off), else NULL. auth_second_factor() after auth_finish() of
+ * a staff login: 0 when no code is needed or otp is the user's code, used
+ * once; else -1 with *out (401 otp_required, 401 otp_invalid, 403
+ * mfa_not_enrolled, 503 mfa_unavailable), failures counted as wrong
+ * passwords are. *checked says whether a code was checked.
+ */
+int gw_totp_load(char *err, size_t errlen);
+void gw_totp_free(void);
+int auth_second_factor(const struct auth_identity *id, const char *peer, const char *otp,
+		       bool *checked, struct auth_answer *out);
 
 /*
  * Count a refusal that is not audited by itself (event login_refused_locked

@@ -264,6 +264,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 	pss->width = req.width;
 	pss->height = req.height;
 	pss->new_session = req.new_session != 0;
+	memcpy(pss->otp, req.otp, sizeof pss->otp);
 	snprintf(pss->peer, sizeof pss->peer, "%s", peer);
 	OPENSSL_cleanse(&req, sizeof req);
 	return 0;
@@ -336,10 +337,16 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	const char *peer = pss->peer;
 	struct auth_answer no;
 	struct auth_identity id;
-	if (auth_finish(AUTH_FOR_STAFF, peer, r, &id, &no) != 0) {
+	bool mfa = false;
+	int frc = auth_finish(AUTH_FOR_STAFF, peer, r, &id, &no);
+	if (frc == 0)
+		frc = auth_second_factor(&id, peer, pss->otp, &mfa, &no);
+	OPENSSL_cleanse(pss->otp, sizeof pss->otp);
+	if (frc != 0) {
 		http_defer(wsi, pss, no.status, no.code, no.message, no.retry_after_s);
 		return;
 	}
+	auth_succeeded(&id);
 	/* Would this login start a session, and is there room for it? */
 	bool starts_session = session_count_user(id.name) == 0 || pss->new_session;
 	enum gw_admit admit = starts_session ? session_admit(id.name, pss->new_session)
@@ -365,6 +372,8 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 			      "new_session", grant.new_session);
 	if (f != NULL && id.directory)
 		json_object_set_new(f, "dn", json_string(id.dn));
+	if (f != NULL && mfa)
+		json_object_set_new(f, "mfa", json_string("totp"));
 	int arc = audit_event("login_ok", id.name, peer, "", f);
 	json_decref(f);
 	if (arc != 0 && !gw->cfg.audit_fail_open) {

@@ -248,7 +248,7 @@ static int main_check_files(char *err, size_t errlen)
 	users_free(&gw->users);
 	if (users_load(&gw->users, gw->cfg.users_file, false, err, errlen) != 0)
 		return -1;
-	if (directory_load(err, errlen) != 0)
+	if (directory_load(err, errlen) != 0 || gw_totp_load(err, errlen) != 0)
 		return -1;
 	struct stat st;
 	if (stat(gw->cfg.users_file, &st) == 0) {
@@ -543,6 +543,7 @@ int main(int argc, char **argv)
 	audit_close();
 	users_free(&gw->users);
 	directory_free();
+	gw_totp_free();
 	log_info("pixelgate stopped");
 	return 0;
 }

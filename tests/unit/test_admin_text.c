@@ -35,6 +35,7 @@ static const struct route_case routes[] = {
 	{ "/api/v1/users/tanaka/lock", ADMIN_ROUTE_USER_LOCK, "tanaka" },
 	{ "/api/v1/users/tanaka/unlock", ADMIN_ROUTE_USER_UNLOCK, "tanaka" },
 	{ "/api/v1/users/tanaka/admin", ADMIN_ROUTE_USER_ADMIN, "tanaka" },
+	{ "/api/v1/users/tanaka/totp", ADMIN_ROUTE_USER_TOTP, "tanaka" },
 	/* A user may be called like an action. */
 	{ "/api/v1/users/lock", ADMIN_ROUTE_USER, "lock" },
 	{ "/api/v1/users/admin/admin", ADMIN_ROUTE_USER_ADMIN, "admin" },

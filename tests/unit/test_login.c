@@ -69,6 +69,14 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"user\":\"a\",\"password\":\"p\",\"height\":1.5}", "\"height\" must be an integer" },
 	{ "{\"user\":\"a\",\"password\":\"p\",\"new_session\":1}",
 	  "\"new_session\" must be true or false" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"otp\":123456}", "\"otp\" must be the 6 digits" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"otp\":\"12345\"}", "\"otp\" must be the 6 digits" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"otp\":\"1234567\"}",
+	  "\"otp\" must be the 6 digits" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"otp\":\"12 456\"}",
+	  "\"otp\" must be the 6 digits" },
+	{ "{\"user\":\"a\",\"password\":\"p\",\"otp\":\"\uff11\uff12\uff13\uff14\uff15\uff16\"}",
+	  "\"otp\" must be the 6 digits" },
 };
 
 Test(login, refuses_hostile_bodies_with_a_reason)
@@ -135,4 +143,18 @@ Test(login, new_session_flag)
 	cr_assert_eq(r.new_session, 1);
 	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\"}", &r, msg), 0);
 	cr_assert_eq(r.new_session, 0);
+}
+
+Test(login, otp_code)
+{
+	struct login_request r;
+	char msg[LOGIN_MESSAGE_LEN];
+	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\",\"otp\":\"012345\"}", &r, msg), 0);
+	cr_assert_str_eq(r.otp, "012345");
+	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\",\"otp\":\"\"}", &r, msg), 0);
+	cr_assert_str_eq(r.otp, "");
+	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\",\"otp\":null}", &r, msg), 0);
+	cr_assert_str_eq(r.otp, "");
+	cr_assert_eq(parse("{\"user\":\"a\",\"password\":\"p\"}", &r, msg), 0);
+	cr_assert_str_eq(r.otp, "");
 }

@@ -1,0 +1,162 @@
+/*
+ * test_mfa.c: the second factor (issue 14) through the real daemon: TOTP
+ * codes computed by oathtool (Debian's, from the otpauth URI the admin API
+ * hands out) as an authenticator app would; [auth] mfa = admins; a code
+ * accepted once, also across a restart; refused when missing, wrong or
+ * reused, each audited; the secrets sealed in totp_file.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MT_OATHTOOL "/usr/bin/oathtool"
+
+/* it_opts.before_daemon: the key file and [auth] appended. */
+static void mt_world(void)
+{
+	char key[400], text[1200];
+	FILE *f;
+
+	snprintf(key, sizeof key, "%s/totp.key", it.dir);
+	IT_ASSERT(it_run(text, sizeof text, "head -c 32 /dev/urandom > '%s' && chmod 600 '%s' 2>&1",
+			 key, key) == 0,
+		  "the key file: %s", text);
+	snprintf(text, sizeof text,
+		 "[auth]\nmfa = admins\ntotp_key_file = %s\ntotp_file = %s/totp.json\n", key,
+		 it.state_dir);
+	f = fopen(it.conf_file, "a");
+	IT_ASSERT(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", it.conf_file,
+		  strerror(errno));
+}
+
+/* Enrol user through the admin API (as admin); the base32 secret into secret. */
+static void mt_enroll(const char *admin, const char *user, char *secret, size_t len)
+{
+	struct it_http r;
+	char path[128], uri[512];
+	const char *p;
+
+	snprintf(path, sizeof path, "/api/v1/users/%s/totp", user);
+	IT_ASSERT(it_admin("POST", path, admin, NULL, &r) == 200, "enrol %s: %d %s", user, r.status,
+		  r.body);
+	IT_ASSERT(it_json_str(r.body, "uri", uri, sizeof uri), "no uri: %s", r.body);
+	p = strstr(uri, "secret=");
+	IT_ASSERT(strncmp(uri, "otpauth://totp/pixelgate:", 25) == 0 && p != NULL,
+		  "not an otpauth URI: %s", uri);
+	snprintf(secret, len, "%.*s", (int)strcspn(p + 7, "&"), p + 7);
+}
+
+/* The code of secret now, as an authenticator app shows it (oathtool). */
+static void mt_code(const char *secret, char code[16])
+{
+	char out[64];
+
+	IT_ASSERT(it_run(out, sizeof out, MT_OATHTOOL " --totp -b '%s'", secret) == 0,
+		  "oathtool: %s", out);
+	snprintf(code, 16, "%.6s", out);
+}
+
+/* POST /api/v1/login with an otp ("" for none). */
+static int mt_login(const char *user, const char *password, const char *otp, struct it_http *r)
+{
+	json_t *o = json_pack("{s:s, s:s}", "user", user, "password", password);
+	char *text;
+	int st;
+
+	if (otp[0])
+		json_object_set_new(o, "otp", json_string(otp));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	st = it_http(&it.srv, "POST", "/api/v1/login", NULL, NULL, text, r);
+	free(text);
+	fprintf(stderr, "[%s] login %s otp \"%s\": %d %s\n", it.test_name, user, otp, st, r->error);
+	return st;
+}
+
+IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
+{
+	static const char *const users[] = { "clerk", NULL };
+	static const char *const admins[] = { "boss", "ops", NULL };
+	struct it_opts o = { .admins = admins,
+			     .before_daemon = mt_world,
+			     .extra_conf = "login_max_failures = 50\n" };
+	char secret[128], clerk_secret[128], code[16], wrong[16], path[400], out[8192];
+	struct it_http r;
+	char bosspw[128];
+
+	it_start_opts("mfa_a_code_is_asked_accepted_once_and_kept_sealed", users, &o);
+	snprintf(bosspw, sizeof bosspw, "%s", it_password("boss"));
+
+	/* mfa = admins: an administrator with no code enrolled cannot log in; staff can */
+	IT_ASSERT(mt_login("boss", bosspw, "", &r) == 403 &&
+		      strcmp(r.error, "mfa_not_enrolled") == 0,
+		  "boss, not enrolled: %d %s", r.status, r.body);
+	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 200, "clerk: %d %s", r.status,
+		  r.body);
+
+	/* ops enrols boss (the admin API asks no code) */
+	mt_enroll("ops", "boss", secret, sizeof secret);
+	IT_ASSERT(it_admin("GET", "/api/v1/users/boss/totp", "ops", NULL, &r) == 200 &&
+		      it_json_bool(r.body, "enrolled") == 1,
+		  "GET .../totp: %d %s", r.status, r.body);
+
+	IT_ASSERT(mt_login("boss", bosspw, "", &r) == 401 && strcmp(r.error, "otp_required") == 0,
+		  "boss without a code: %d %s", r.status, r.body);
+	mt_code(secret, code);
+	snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
+	IT_ASSERT(mt_login("boss", bosspw, wrong, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
+		  "boss with a wrong code: %d %s", r.status, r.body);
+	IT_ASSERT(mt_login("boss", "not-the-password", code, &r) == 401 &&
+		      strcmp(r.error, "invalid_credentials") == 0,
+		  "a wrong password with the right code: %d %s", r.status, r.body);
+	IT_ASSERT(mt_login("boss", bosspw, "12ab56", &r) == 400, "a code of letters: %d %s",
+		  r.status, r.body);
+	IT_ASSERT(mt_login("boss", bosspw, code, &r) == 200, "boss with the code: %d %s", r.status,
+		  r.body);
+	IT_ASSERT(mt_login("boss", bosspw, code, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
+		  "boss with the same code again: %d %s", r.status, r.body);
+	IT_ASSERT(it_audit_count("login_ok", "user", "boss", "mfa", "totp", NULL) == 1,
+		  "not one login_ok of boss with mfa totp");
+	IT_ASSERT(
+	    it_audit_count("login_fail", "user", "boss", "reason", "mfa_not_enrolled", NULL) == 1 &&
+		it_audit_count("login_fail", "user", "boss", "reason", "otp_missing", NULL) == 1 &&
+		it_audit_count("login_fail", "user", "boss", "reason", "otp_invalid", NULL) == 1 &&
+		it_audit_count("login_fail", "user", "boss", "reason", "otp_reused", NULL) == 1,
+	    "the refusals of boss are not each audited once");
+	IT_ASSERT(it_audit_count("admin_action", "action", "totp_enroll", "target", "boss", NULL) ==
+		      1,
+		  "the enrolment is not audited");
+
+	/* the secret is sealed at rest */
+	snprintf(path, sizeof path, "%s/totp.json", it.state_dir);
+	IT_ASSERT(it_run(out, sizeof out, "cat '%s'", path) == 0, "%s: %s", path, out);
+	IT_ASSERT(strstr(out, "\"boss\"") != NULL && strstr(out, secret) == NULL,
+		  "totp.json holds the secret in clear, or not boss: %s", out);
+	IT_ASSERT(it_run(out, sizeof out, "stat -c %%a '%s'", path) == 0 && atoi(out) == 600,
+		  "totp.json mode %s", out);
+
+	/* a restart does not make the used code good again */
+	it_restart_daemon();
+	IT_ASSERT(mt_login("boss", bosspw, code, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
+		  "the used code after a restart: %d %s", r.status, r.body);
+
+	/* staff with a code enrolled are asked for it; removed, they are not */
+	mt_enroll("boss", "clerk", clerk_secret, sizeof clerk_secret);
+	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 401 &&
+		      strcmp(r.error, "otp_required") == 0,
+		  "clerk, enrolled, without a code: %d %s", r.status, r.body);
+	mt_code(clerk_secret, code);
+	IT_ASSERT(mt_login("clerk", it_password("clerk"), code, &r) == 200,
+		  "clerk with the code: %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("DELETE", "/api/v1/users/clerk/totp", "boss", NULL, &r) == 200,
+		  "DELETE .../totp: %d %s", r.status, r.body);
+	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 200,
+		  "clerk after the removal: %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("DELETE", "/api/v1/users/clerk/totp", "boss", NULL, &r) == 404,
+		  "DELETE again: %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("POST", "/api/v1/users/nobody/totp", "boss", NULL, &r) == 404,
+		  "enrol a user that does not exist: %d %s", r.status, r.body);
+}
