@@ -14,6 +14,7 @@
  * reached (connection, TLS, timeout: the reason is printed).
  */
 #include <errno.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "ctl_conf.h"
 #include "ctl_format.h"
 #include "ctl_password.h"
+#include "ctl_qr.h"
 #include "ctl_request.h"
 #include "users.h"
 
@@ -414,6 +416,65 @@ static int ctl_api_users_item(struct ctl_api *c)
 	return ctl_api_change(c, method, path, body, done);
 }
 
+/* users totp enroll|remove|show NAME. */
+static int ctl_api_users_totp(struct ctl_api *c)
+{
+	char path[CTL_REQ_PATH_MAX], done[256], uri[512] = "", when[64] = "";
+	const char *name = c->o.arg;
+	struct pgc_http_response res;
+	if (ctl_api_item_path(path, sizeof path, "/api/v1/users", name, "/totp") != 0)
+		return CTL_EXIT_REFUSED;
+	if (c->o.cmd == CTL_CMD_USERS_TOTP_REMOVE) {
+		snprintf(done, sizeof done,
+			 "removed the second factor of %s: their authenticator app's codes no "
+			 "longer work",
+			 name);
+		return ctl_api_change(c, "DELETE", path, NULL, done);
+	}
+	bool enroll = c->o.cmd == CTL_CMD_USERS_TOTP_ENROLL;
+	int rc = ctl_api_call(c, ctl_cmd_name(c->o.cmd), enroll ? "POST" : "GET", path, true, NULL,
+			      &res);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	json_t *o = json_loadb(res.body, res.body_len, 0, NULL);
+	const char *u = json_string_value(json_object_get(o, "uri"));
+	const char *at = json_string_value(json_object_get(o, "enrolled_at"));
+	snprintf(uri, sizeof uri, "%s", u != NULL ? u : "");
+	snprintf(when, sizeof when, "%s", at != NULL ? at : "");
+	bool enrolled = json_is_true(json_object_get(o, "enrolled"));
+	json_decref(o);
+	if (c->o.json) {
+		ctl_api_print_json(&res);
+	} else if (!enroll) {
+		if (enrolled)
+			printf("%s has a second factor, enrolled %s\n", name, when);
+		else
+			printf("%s has no second factor\n", name);
+	} else if (strncmp(uri, "otpauth://", 10) != 0) {
+		ctl_error("users totp enroll: the server's answer holds no otpauth URI");
+		rc = CTL_EXIT_REFUSED;
+	} else {
+		const char *secret = strstr(uri, "secret=");
+		printf("Enrolled a second factor for %s. Let them scan this with their "
+		       "authenticator app\n(any TOTP app: Google Authenticator, Microsoft "
+		       "Authenticator, ...):\n\n",
+		       name);
+		if (ctl_print_qr(uri, stdout) != 0)
+			printf("(no QR code: the URI is too long for one)\n");
+		printf("\nor type in the key: %.*s\n",
+		       secret != NULL ? (int)strcspn(secret + 7, "&") : 0,
+		       secret != NULL ? secret + 7 : "");
+		printf("(%s)\nA code enrolled before for %s no longer works. This key is shown "
+		       "once: do not keep it.\n",
+		       uri, name);
+	}
+	OPENSSL_cleanse(uri, sizeof uri);
+	if (res.body != NULL)
+		OPENSSL_cleanse(res.body, res.body_len);
+	pgc_http_response_free(&res);
+	return rc;
+}
+
 /* DELETE base/ID (sessions kill, forensics del); done: what to say, before the id. */
 static int ctl_api_delete_id(struct ctl_api *c, const char *base, const char *done_what)
 {
@@ -473,6 +534,11 @@ int ctl_api_main(int argc, char **argv)
 	case CTL_CMD_USERS_UNLOCK:
 	case CTL_CMD_USERS_ADMIN:
 		rc = ctl_api_users_item(&c);
+		break;
+	case CTL_CMD_USERS_TOTP_ENROLL:
+	case CTL_CMD_USERS_TOTP_REMOVE:
+	case CTL_CMD_USERS_TOTP_SHOW:
+		rc = ctl_api_users_totp(&c);
 		break;
 	case CTL_CMD_FORENSICS:
 		rc = ctl_api_show(&c, "forensics", "/api/v1/forensics", ctl_print_forensics);

@@ -47,6 +47,9 @@ static const char *const ctl_cmd_names[] = {
 	[CTL_CMD_USERS_LOCK] = "users lock",
 	[CTL_CMD_USERS_UNLOCK] = "users unlock",
 	[CTL_CMD_USERS_ADMIN] = "users admin",
+	[CTL_CMD_USERS_TOTP_ENROLL] = "users totp enroll",
+	[CTL_CMD_USERS_TOTP_REMOVE] = "users totp remove",
+	[CTL_CMD_USERS_TOTP_SHOW] = "users totp show",
 	[CTL_CMD_DRAIN] = "drain",
 	[CTL_CMD_UNDRAIN] = "undrain",
 	[CTL_CMD_FORENSICS] = "forensics",
@@ -195,6 +198,22 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 		if (npos == 1 || strcmp(pos[1], "list") == 0) {
 			o->cmd = CTL_CMD_USERS;
 			want = npos == 1 ? 1 : 2;
+		} else if (strcmp(pos[1], "totp") == 0) {
+			const char *v = npos > 2 ? pos[2] : "";
+			if (strcmp(v, "enroll") == 0)
+				o->cmd = CTL_CMD_USERS_TOTP_ENROLL;
+			else if (strcmp(v, "remove") == 0)
+				o->cmd = CTL_CMD_USERS_TOTP_REMOVE;
+			else if (strcmp(v, "show") == 0)
+				o->cmd = CTL_CMD_USERS_TOTP_SHOW;
+			else
+				return ctl_fail(
+				    err, errlen,
+				    "users totp: want enroll, remove or show, then NAME");
+			if (npos < 4)
+				return ctl_fail(err, errlen, "users totp %s: missing NAME", v);
+			o->arg = pos[3];
+			want = 4;
 		} else {
 			size_t k, nverbs = sizeof ctl_users_verbs / sizeof ctl_users_verbs[0];
 			for (k = 0; k < nverbs; k++)
@@ -203,7 +222,7 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 			if (k == nverbs)
 				return ctl_fail(err, errlen,
 						"users: unknown subcommand \"%s\" (list, add, del, "
-						"passwd, lock, unlock, admin)",
+						"passwd, lock, unlock, admin, totp)",
 						pos[1]);
 			o->cmd = ctl_users_verbs[k].cmd;
 			if (npos < 3)

@@ -49,6 +49,39 @@ static void mt_enroll(const char *admin, const char *user, char *secret, size_t 
 	snprintf(secret, len, "%.*s", (int)strcspn(p + 7, "&"), p + 7);
 }
 
+/* Enrol user with pixelgatectl (as admin): its QR code printed, the key into secret. */
+static void mt_ctl_enroll(const char *admin, const char *user, char *secret, size_t len)
+{
+	char pwfile[400], conf[400], text[1200], out[16384];
+	const char *key;
+	int rc, blocks = 0;
+
+	snprintf(pwfile, sizeof pwfile, "%s/ctl.pw", it.dir);
+	it_write_file(pwfile, it_password(admin), 0600);
+	snprintf(conf, sizeof conf, "%s/pixelgatectl.conf", it.dir);
+	snprintf(text, sizeof text,
+		 "[pixelgatectl]\nserver = https://127.0.0.1:%d\nca_file = %s\nuser = %s\n"
+		 "password_file = %s\n",
+		 it.admin_port, it.ca_file, admin, pwfile);
+	it_write_file(conf, text, 0600);
+	rc = it_run(out, sizeof out, "%s/pixelgatectl --config '%s' users totp enroll %s 2>&1",
+		    PIXELGATE_BUILD_DIR, conf, user);
+	fprintf(stderr, "[%s] pixelgatectl users totp enroll %s: exit %d\n%s\n", it.test_name,
+		user, rc, out);
+	IT_ASSERT(rc == 0, "pixelgatectl users totp enroll: exit %d: %s", rc, out);
+	for (const char *p = out; (p = strstr(p, "\u2588")) != NULL; p += 3)
+		blocks++;
+	IT_ASSERT(blocks > 100, "no QR code printed (%d blocks): %s", blocks, out);
+	key = strstr(out, "type in the key: ");
+	IT_ASSERT(key != NULL, "no key printed: %s", out);
+	key += strlen("type in the key: ");
+	snprintf(secret, len, "%.*s", (int)strcspn(key, "\n"), key);
+	rc = it_run(out, sizeof out, "%s/pixelgatectl --config '%s' users totp show %s 2>&1",
+		    PIXELGATE_BUILD_DIR, conf, user);
+	IT_ASSERT(rc == 0 && strstr(out, "has a second factor, enrolled 20") != NULL,
+		  "pixelgatectl users totp show: exit %d: %s", rc, out);
+}
+
 /* The code of secret now, as an authenticator app shows it (oathtool). */
 static void mt_code(const char *secret, char code[16])
 {
@@ -144,7 +177,7 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 		  "the used code after a restart: %d %s", r.status, r.body);
 
 	/* staff with a code enrolled are asked for it; removed, they are not */
-	mt_enroll("boss", "clerk", clerk_secret, sizeof clerk_secret);
+	mt_ctl_enroll("boss", "clerk", clerk_secret, sizeof clerk_secret);
 	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 401 &&
 		      strcmp(r.error, "otp_required") == 0,
 		  "clerk, enrolled, without a code: %d %s", r.status, r.body);
