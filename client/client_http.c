@@ -463,6 +463,12 @@ static void json_wipe_member(json_t *o, const char *key)
 int pgc_login(const struct pgc_server *srv, const char *user, const char *password, int width,
 	      int height, struct pgc_login_result *res)
 {
+	return pgc_login_otp(srv, user, password, NULL, width, height, res);
+}
+
+int pgc_login_otp(const struct pgc_server *srv, const char *user, const char *password,
+		  const char *otp, int width, int height, struct pgc_login_result *res)
+{
 	json_t *o;
 	char *body;
 	int rc;
@@ -478,7 +484,8 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 	if (!o || json_object_set_new(o, "user", json_string(user)) ||
 	    json_object_set_new(o, "password", json_string(password)) ||
 	    (width && json_object_set_new(o, "width", json_integer(width))) ||
-	    (height && json_object_set_new(o, "height", json_integer(height)))) {
+	    (height && json_object_set_new(o, "height", json_integer(height))) ||
+	    (otp && otp[0] && json_object_set_new(o, "otp", json_string(otp)))) {
 		/* json_string() returns NULL for invalid UTF-8 */
 		json_wipe_member(o, "password");
 		json_decref(o);
@@ -489,6 +496,7 @@ int pgc_login(const struct pgc_server *srv, const char *user, const char *passwo
 	}
 	body = json_dumps(o, JSON_COMPACT);
 	json_wipe_member(o, "password");
+	json_wipe_member(o, "otp");
 	json_decref(o);
 	if (!body) {
 		memset(res, 0, sizeof(*res));

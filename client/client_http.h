@@ -81,5 +81,8 @@ void pgc_http_response_free(struct pgc_http_response *res);
  */
 int pgc_login(const struct pgc_server *srv, const char *user, const char *password, int width,
 	      int height, struct pgc_login_result *res);
+/* pgc_login() with the second factor's code otp ("otp" in the request; NULL or "" for none). */
+int pgc_login_otp(const struct pgc_server *srv, const char *user, const char *password,
+		  const char *otp, int width, int height, struct pgc_login_result *res);
 
 #endif

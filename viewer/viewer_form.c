@@ -50,6 +50,7 @@ void vform_set_detail(struct vform *f, const char *detail)
 void vform_wipe_password(struct vform *f)
 {
 	pgc_secure_zero(f->password, sizeof(f->password));
+	pgc_secure_zero(f->otp, sizeof(f->otp));
 	pgc_secure_zero(f->preedit, sizeof(f->preedit));
 }
 
@@ -63,6 +64,10 @@ static char *focused_field(struct vform *f, size_t *size)
 	if (f->focus == VF_PASSWORD) {
 		*size = sizeof(f->password);
 		return f->password;
+	}
+	if (f->focus == VF_OTP) {
+		*size = sizeof(f->otp);
+		return f->otp;
 	}
 	*size = 0;
 	return NULL;
@@ -84,14 +89,31 @@ static bool field_append(struct vform *f, const char *text)
 
 		while ((text[n] & 0xc0) == 0x80)
 			n++;
-		if ((unsigned char)text[0] < 0x20 || text[0] == 0x7f) {
+		char digit = 0;
+
+		if (buf == f->otp) {
+			/* the code: digits only; an IME's full-width ０-９ count as 0-9 */
+			if (n == 1 && text[0] >= '0' && text[0] <= '9')
+				digit = text[0];
+			else if (n == 3 && (unsigned char)text[0] == 0xef &&
+				 (unsigned char)text[1] == 0xbc && (unsigned char)text[2] >= 0x90 &&
+				 (unsigned char)text[2] <= 0x99)
+				digit = (char)('0' + ((unsigned char)text[2] - 0x90));
+			if (!digit) {
+				text += n;
+				continue;
+			}
+		} else if ((unsigned char)text[0] < 0x20 || text[0] == 0x7f) {
 			text += n;
 			continue;
 		}
-		if (len + n >= size)
+		if (len + (digit ? 1 : n) >= size)
 			break;
-		memcpy(buf + len, text, n);
-		len += n;
+		if (digit)
+			buf[len] = digit;
+		else
+			memcpy(buf + len, text, n);
+		len += digit ? 1 : n;
 		buf[len] = '\0';
 		text += n;
 		added = true;
@@ -157,7 +179,9 @@ enum vform_action vform_event(struct vform *f, const SDL_Event *ev)
 			int step = (mod & KMOD_SHIFT) ? VF_COUNT - 1 : 1;
 
 			f->preedit[0] = '\0';
-			f->focus = (enum vform_focus)(((int)f->focus + step) % VF_COUNT);
+			do /* the code field only when it is shown */
+				f->focus = (enum vform_focus)(((int)f->focus + step) % VF_COUNT);
+			while (f->focus == VF_OTP && !f->want_otp);
 			return VFA_REDRAW;
 		}
 		if (f->busy)
@@ -181,6 +205,10 @@ enum vform_action vform_event(struct vform *f, const SDL_Event *ev)
 		}
 		if (in_rect(&f->r_password, ev->button.x, ev->button.y)) {
 			f->focus = VF_PASSWORD;
+			return VFA_REDRAW;
+		}
+		if (f->want_otp && in_rect(&f->r_otp, ev->button.x, ev->button.y)) {
+			f->focus = VF_OTP;
 			return VFA_REDRAW;
 		}
 		if (in_rect(&f->r_button, ev->button.x, ev->button.y) && !f->busy) {
@@ -245,8 +273,8 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 		msg_h += vui_text_wrapped(u, VUI_SMALL, f->detail, 0, 0, inner_w, col_muted,
 					  false) +
 		    GAP;
-	h = PAD + title + GAP + body + GAP + 2 * (body + 4 + FIELD_H + GAP) + GAP + BUTTON_H + GAP +
-	    msg_h + PAD;
+	h = PAD + title + GAP + body + GAP + (f->want_otp ? 3 : 2) * (body + 4 + FIELD_H + GAP) +
+	    GAP + BUTTON_H + GAP + msg_h + PAD;
 	panel.w = w;
 	panel.h = h;
 	panel.x = (out_w - w) / 2;
@@ -287,7 +315,18 @@ void vform_draw(struct vform *f, struct vui *u, int out_w, int out_h)
 		}
 	mask[n] = '\0';
 	draw_field(f, u, &f->r_password, mask, f->focus == VF_PASSWORD);
-	y += FIELD_H + GAP + GAP;
+	y += FIELD_H + GAP;
+
+	if (f->want_otp) {
+		vui_text(u, VUI_BODY, text_get(TEXT_LABEL_OTP), panel.x + PAD, y, col_text);
+		y += body + 4;
+		f->r_otp = (SDL_Rect){ panel.x + PAD, y, inner_w, FIELD_H };
+		draw_field(f, u, &f->r_otp, f->otp, f->focus == VF_OTP);
+		y += FIELD_H + GAP;
+	} else {
+		f->r_otp = (SDL_Rect){ 0, 0, 0, 0 };
+	}
+	y += GAP;
 
 	f->r_button = (SDL_Rect){ panel.x + PAD, y, inner_w, BUTTON_H };
 	vui_fill(u, &f->r_button, f->can_submit && !f->busy ? col_button : col_button_off);
@@ -322,5 +361,7 @@ SDL_Rect vform_input_rect(const struct vform *f)
 {
 	if (f->focus == VF_PASSWORD)
 		return f->r_password;
+	if (f->focus == VF_OTP)
+		return f->r_otp;
 	return f->r_user;
 }

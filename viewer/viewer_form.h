@@ -1,7 +1,7 @@
 /*
  * viewer_form.h: the login form inside the viewer window: the server (shown,
- * not edited), user and password fields (the password masked), a login
- * button, and a message area for errors and progress. Tab moves the focus,
+ * not edited), user and password fields (the password masked), the second
+ * factor's code field once the server asked for a code, a login button, and a message area for errors and progress. Tab moves the focus,
  * Enter submits, the fields take IME text (SDL_TEXTINPUT) and show the
  * IME's composition (SDL_TEXTEDITING) in place.
  */
@@ -15,7 +15,7 @@
 #include "viewer_session.h"
 #include "viewer_ui.h"
 
-enum vform_focus { VF_USER, VF_PASSWORD, VF_BUTTON, VF_COUNT };
+enum vform_focus { VF_USER, VF_PASSWORD, VF_OTP, VF_BUTTON, VF_COUNT };
 
 enum vform_action {
 	VFA_NONE,   /* nothing changed */
@@ -27,7 +27,9 @@ struct vform {
 	char server[VIEWER_HOST_MAX + 16]; /* as shown */
 	char user[VIEWER_USER_MAX + 1];
 	char password[VSESSION_PASSWORD_MAX + 1]; /* wiped by vform_wipe() */
-	char preedit[256];                        /* the IME's composition, not yet committed */
+	char otp[VSESSION_OTP_MAX + 1];           /* the code: digits only; wiped after a submit */
+	bool want_otp;     /* the server asked for a code: the code field is shown */
+	char preedit[256]; /* the IME's composition, not yet committed */
 	enum vform_focus focus;
 	bool busy;       /* logging in: read-only, the message is progress */
 	bool can_submit; /* false when no server/CA is usable */
@@ -35,7 +37,7 @@ struct vform {
 	char message[1536]; /* shown under the button */
 	char detail[640];   /* technical detail under it, small (for IT) */
 	/* laid out by vform_draw(), for clicks and the IME position */
-	SDL_Rect r_user, r_password, r_button;
+	SDL_Rect r_user, r_password, r_otp, r_button;
 };
 
 /* An empty form for server (as shown). */

@@ -266,6 +266,8 @@ static void submit(struct app *a)
 	snprintf(p->ca_file, sizeof(p->ca_file), "%s", a->cfg.ca_file);
 	snprintf(p->user, sizeof(p->user), "%s", a->form->user);
 	memcpy(p->password, a->form->password, sizeof(p->password));
+	snprintf(p->otp, sizeof(p->otp), "%s", a->form->otp);
+	pgc_secure_zero(a->form->otp, sizeof(a->form->otp));
 	output_size(a, &w, &h);
 	vsession_clamp_size(&w, &h);
 	p->width = w;
@@ -300,6 +302,16 @@ static void session_ended(struct app *a, const struct vsession_status *st)
 	msg[0] = detail[0] = '\0';
 	switch (st->refusal) {
 	case VR_CREDENTIALS:
+		if (strcmp(st->error, "otp_required") == 0 ||
+		    strcmp(st->error, "otp_invalid") == 0) {
+			/* the password was right: ask for the code, keep the password */
+			what = st->error[4] == 'r' ? "a code is needed" : "wrong or used code";
+			snprintf(msg, sizeof(msg), "%s",
+				 text_get(st->error[4] == 'r' ? TEXT_ERR_OTP_REQUIRED
+							      : TEXT_ERR_OTP_INVALID));
+			a->form->want_otp = true;
+			break;
+		}
 		what = "wrong user name or password";
 		snprintf(msg, sizeof(msg), "%s", text_get(TEXT_ERR_CREDENTIALS));
 		keep_password = false;
@@ -351,6 +363,8 @@ static void session_ended(struct app *a, const struct vsession_status *st)
 	if (!keep_password) {
 		vform_wipe_password(a->form);
 		a->form->focus = VF_PASSWORD;
+	} else if (a->form->want_otp && st->refusal == VR_CREDENTIALS) {
+		a->form->focus = VF_OTP;
 	} else {
 		a->form->focus = VF_BUTTON;
 	}
@@ -359,7 +373,9 @@ static void session_ended(struct app *a, const struct vsession_status *st)
 	a->view = VIEW_FORM;
 	a->redraw = true;
 	vlog("login form shown: %s; %s", what,
-	     keep_password ? "press Enter to log in again" : "waiting for the password");
+	     !keep_password                 ? "waiting for the password"
+		 : a->form->focus == VF_OTP ? "waiting for the code"
+					    : "press Enter to log in again");
 }
 
 /* A session event arrived. */

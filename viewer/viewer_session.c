@@ -415,7 +415,11 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	pthread_mutex_unlock(&s->lock);
 	vsession_clamp_size(&w, &h);
 	vlog("logging in as %s to %s:%d (screen %dx%d)", s->p.user, s->p.host, s->p.port, w, h);
-	if (pgc_login(&srv, s->p.user, s->p.password, w, h, res) != 0) {
+	/* A code is good once: a later login (a reconnection) goes without it,
+	   and the server asks for a new one if the account needs it. */
+	int lrc = pgc_login_otp(&srv, s->p.user, s->p.password, s->p.otp, w, h, res);
+	pgc_secure_zero(s->p.otp, sizeof(s->p.otp));
+	if (lrc != 0) {
 		enum attempt_result r = attempt_login_failed(s, res, was_connected, why, whylen);
 		free(res);
 		return r;

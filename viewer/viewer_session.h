@@ -39,6 +39,8 @@
 /* Seconds between reconnect attempts: 1, 2, 4, 8, then this. */
 #define VSESSION_RETRY_MAX_S 15
 
+#define VSESSION_OTP_MAX 6 /* TOTP codes: 6 digits */
+
 /* What a session needs to log in. The password stays in memory only. */
 struct vsession_params {
 	char host[VIEWER_HOST_MAX + 1];
@@ -46,7 +48,8 @@ struct vsession_params {
 	char ca_file[VIEWER_PATH_MAX];
 	char user[VIEWER_USER_MAX + 1];
 	char password[VSESSION_PASSWORD_MAX + 1];
-	int width; /* screen size to ask for, clamped to the limits above */
+	char otp[VSESSION_OTP_MAX + 1]; /* the second factor's code, "" if none: sent once */
+	int width;                      /* screen size to ask for, clamped to the limits above */
 	int height;
 };
 

@@ -14,6 +14,13 @@ static const char *const text_ja[TEXT_COUNT] = {
 	[TEXT_LABEL_SERVER] = "接続先",
 	[TEXT_LABEL_USER] = "ユーザー名",
 	[TEXT_LABEL_PASSWORD] = "パスワード",
+	[TEXT_LABEL_OTP] = "確認コード（認証アプリの6桁の数字）",
+	[TEXT_ERR_OTP_REQUIRED] =
+	    "このアカウントは二要素認証を使います。認証アプリに表示されている6桁の"
+	    "確認コードを入力して、もう一度ログインしてください。",
+	[TEXT_ERR_OTP_INVALID] =
+	    "確認コードが違うか、すでに使われています。次のコードが表示されるのを"
+	    "待ってから入力してください。",
 	[TEXT_BUTTON_LOGIN] = "ログイン",
 	[TEXT_CONNECTING] = "接続しています…",
 	[TEXT_STARTING_BROWSER] = "ブラウザーを準備しています。"
@@ -50,6 +57,11 @@ static const char *const text_en[TEXT_COUNT] = {
 	[TEXT_LABEL_SERVER] = "Server",
 	[TEXT_LABEL_USER] = "User name",
 	[TEXT_LABEL_PASSWORD] = "Password",
+	[TEXT_LABEL_OTP] = "Code (6 digits from your authenticator app)",
+	[TEXT_ERR_OTP_REQUIRED] = "This account uses two-step sign-in. Enter the 6-digit code your "
+				  "authenticator app shows, then log in again.",
+	[TEXT_ERR_OTP_INVALID] = "The code is wrong or was used already. Wait for the next code, "
+				 "then enter it.",
 	[TEXT_BUTTON_LOGIN] = "Log in",
 	[TEXT_CONNECTING] = "Connecting…",
 	[TEXT_STARTING_BROWSER] = "Preparing the browser. Please wait…",

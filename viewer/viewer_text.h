@@ -19,6 +19,9 @@ enum text_id {
 	TEXT_LABEL_SERVER, /* "接続先" (the app prints ": " and the address after it) */
 	TEXT_LABEL_USER,
 	TEXT_LABEL_PASSWORD,
+	TEXT_LABEL_OTP,        /* the second factor's code field */
+	TEXT_ERR_OTP_REQUIRED, /* 401 otp_required: enter the code */
+	TEXT_ERR_OTP_INVALID,  /* 401 otp_invalid: wrong or used code */
 	TEXT_BUTTON_LOGIN,
 	TEXT_CONNECTING, /* "接続しています…" */
 	TEXT_STARTING_BROWSER,

@@ -324,6 +324,14 @@ void auth_count_failure(enum auth_for kind, const char *name, const char *peer, 
 	auth_audit_fail(kind, name, peer, reason);
 }
 
+void auth_note_refusal(enum auth_for kind, const char *name, const char *peer, const char *reason,
+		       const char *why)
+{
+	log_warn("%slogin of \"%s\" from %s refused: %s", auth_words[kind].log_prefix, name, peer,
+		 why);
+	auth_audit_fail(kind, name, peer, reason);
+}
+
 /* A wrong name or password: counted, logged, audited, 401. */
 static void auth_wrong(enum auth_for kind, const char *name, const char *peer, const char *why,
 		       struct auth_answer *out)

@@ -138,6 +138,9 @@ void auth_succeeded(const struct auth_identity *id);
  */
 void auth_count_failure(enum auth_for kind, const char *name, const char *peer, const char *reason,
 			const char *why);
+/* A refusal that is no guess (a code not given yet): logged and audited, not counted. */
+void auth_note_refusal(enum auth_for kind, const char *name, const char *peer, const char *reason,
+		       const char *why);
 
 /*
  * gateway_totp.c: the second factor. gw_totp_load() at start-up (and by

@@ -6,8 +6,10 @@
  *
  * Who is asked for a code: a user with a secret enrolled, always; with
  * [auth] mfa = admins every administrator, with mfa = everyone everyone
- * (one with no secret is refused: 403 mfa_not_enrolled). A missing, wrong
- * or reused code counts as a failed login (lockout, audit); a code is
+ * (one with no secret is refused: 403 mfa_not_enrolled). A wrong or reused
+ * code counts as a failed login (lockout, audit); a missing one is audited
+ * only (the viewer asks for the code after the password: counting it
+ * would lock out a city hall's shared address after a few logins); a code is
  * accepted once (its step is written to totp_file before the login goes
  * on). The admin API's HTTP Basic requests are not asked for codes: that
  * listener belongs on the management network, and a code usable once does
@@ -88,11 +90,12 @@ int auth_second_factor(const struct auth_identity *id, const char *peer, const c
 	if (!enrolled && !required)
 		return 0;
 	if (!enrolled) {
-		log_warn("login of %s from %s refused: [auth] mfa = %s and no second factor is "
-			 "enrolled (pixelgatectl users totp enroll %s)",
-			 id->name, peer, mfa, id->name);
-		auth_count_failure(AUTH_FOR_STAFF, id->typed, peer, "mfa_not_enrolled",
-				   "no second factor enrolled");
+		char why[200];
+		snprintf(why, sizeof why,
+			 "[auth] mfa = %s and no second factor is enrolled (pixelgatectl users "
+			 "totp enroll %s)",
+			 mfa, id->name);
+		auth_note_refusal(AUTH_FOR_STAFF, id->typed, peer, "mfa_not_enrolled", why);
 		totp_answer(out, 403, "mfa_not_enrolled",
 			    "this account needs a second factor, and none is enrolled; ask your "
 			    "administrator",
@@ -100,8 +103,9 @@ int auth_second_factor(const struct auth_identity *id, const char *peer, const c
 		return -1;
 	}
 	if (otp[0] == '\0') {
-		auth_count_failure(AUTH_FOR_STAFF, id->typed, peer, "otp_missing",
-				   "the password is right; no code was given");
+		/* a step of the login (the viewer asks for the code now), not a guess */
+		auth_note_refusal(AUTH_FOR_STAFF, id->typed, peer, "otp_missing",
+				  "the password is right; the code is asked for");
 		totp_answer(out, 401, "otp_required",
 			    "enter the 6-digit code from your authenticator app", 0);
 		return -1;

@@ -2268,3 +2268,50 @@ bool it_walk_for_download(const char *root, struct it_download_walk *w)
 	it_walk_into = NULL;
 	return ok;
 }
+
+/* ---- the second factor (TOTP) --------------------------------------------------- */
+
+/* it_opts.before_daemon: the key file and [auth] appended. */
+void it_mfa_world(void)
+{
+	char key[400], text[1200];
+	FILE *f;
+
+	snprintf(key, sizeof key, "%s/totp.key", it.dir);
+	IT_ASSERT(it_run(text, sizeof text, "head -c 32 /dev/urandom > '%s' && chmod 600 '%s' 2>&1",
+			 key, key) == 0,
+		  "the key file: %s", text);
+	snprintf(text, sizeof text,
+		 "[auth]\nmfa = admins\ntotp_key_file = %s\ntotp_file = %s/totp.json\n", key,
+		 it.state_dir);
+	f = fopen(it.conf_file, "a");
+	IT_ASSERT(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", it.conf_file,
+		  strerror(errno));
+}
+
+/* Enrol user through the admin API (as admin); the base32 secret into secret. */
+void it_totp_enroll(const char *admin, const char *user, char *secret, size_t len)
+{
+	struct it_http r;
+	char path[128], uri[512];
+	const char *p;
+
+	snprintf(path, sizeof path, "/api/v1/users/%s/totp", user);
+	IT_ASSERT(it_admin("POST", path, admin, NULL, &r) == 200, "enrol %s: %d %s", user, r.status,
+		  r.body);
+	IT_ASSERT(it_json_str(r.body, "uri", uri, sizeof uri), "no uri: %s", r.body);
+	p = strstr(uri, "secret=");
+	IT_ASSERT(strncmp(uri, "otpauth://totp/pixelgate:", 25) == 0 && p != NULL,
+		  "not an otpauth URI: %s", uri);
+	snprintf(secret, len, "%.*s", (int)strcspn(p + 7, "&"), p + 7);
+}
+
+/* The code of secret now, as an authenticator app shows it (oathtool). */
+void it_totp_code(const char *secret, char code[16])
+{
+	char out[64];
+
+	IT_ASSERT(it_run(out, sizeof out, "/usr/bin/oathtool --totp -b '%s'", secret) == 0,
+		  "oathtool: %s", out);
+	snprintf(code, 16, "%.6s", out);
+}

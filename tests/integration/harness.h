@@ -545,4 +545,15 @@ bool it_read_line(int fd, char *buf, size_t len, double timeout_s);
  */
 int it_file_count(const char *path, const char *needle);
 
+/*
+ * The second factor (issue 14). it_mfa_world: an it_opts.before_daemon that
+ * makes the TOTP key file and sets [auth] mfa = admins. it_totp_enroll():
+ * POST /api/v1/users/USER/totp as admin; the base32 secret of the answer's
+ * otpauth URI into secret. it_totp_code(): the code of secret now, by
+ * oathtool (as an authenticator app computes it).
+ */
+void it_mfa_world(void);
+void it_totp_enroll(const char *admin, const char *user, char *secret, size_t len);
+void it_totp_code(const char *secret, char code[16]);
+
 #endif

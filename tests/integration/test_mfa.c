@@ -12,43 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MT_OATHTOOL "/usr/bin/oathtool"
-
-/* it_opts.before_daemon: the key file and [auth] appended. */
-static void mt_world(void)
-{
-	char key[400], text[1200];
-	FILE *f;
-
-	snprintf(key, sizeof key, "%s/totp.key", it.dir);
-	IT_ASSERT(it_run(text, sizeof text, "head -c 32 /dev/urandom > '%s' && chmod 600 '%s' 2>&1",
-			 key, key) == 0,
-		  "the key file: %s", text);
-	snprintf(text, sizeof text,
-		 "[auth]\nmfa = admins\ntotp_key_file = %s\ntotp_file = %s/totp.json\n", key,
-		 it.state_dir);
-	f = fopen(it.conf_file, "a");
-	IT_ASSERT(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", it.conf_file,
-		  strerror(errno));
-}
-
-/* Enrol user through the admin API (as admin); the base32 secret into secret. */
-static void mt_enroll(const char *admin, const char *user, char *secret, size_t len)
-{
-	struct it_http r;
-	char path[128], uri[512];
-	const char *p;
-
-	snprintf(path, sizeof path, "/api/v1/users/%s/totp", user);
-	IT_ASSERT(it_admin("POST", path, admin, NULL, &r) == 200, "enrol %s: %d %s", user, r.status,
-		  r.body);
-	IT_ASSERT(it_json_str(r.body, "uri", uri, sizeof uri), "no uri: %s", r.body);
-	p = strstr(uri, "secret=");
-	IT_ASSERT(strncmp(uri, "otpauth://totp/pixelgate:", 25) == 0 && p != NULL,
-		  "not an otpauth URI: %s", uri);
-	snprintf(secret, len, "%.*s", (int)strcspn(p + 7, "&"), p + 7);
-}
-
 /* Enrol user with pixelgatectl (as admin): its QR code printed, the key into secret. */
 static void mt_ctl_enroll(const char *admin, const char *user, char *secret, size_t len)
 {
@@ -66,8 +29,8 @@ static void mt_ctl_enroll(const char *admin, const char *user, char *secret, siz
 	it_write_file(conf, text, 0600);
 	rc = it_run(out, sizeof out, "%s/pixelgatectl --config '%s' users totp enroll %s 2>&1",
 		    PIXELGATE_BUILD_DIR, conf, user);
-	fprintf(stderr, "[%s] pixelgatectl users totp enroll %s: exit %d\n%s\n", it.test_name,
-		user, rc, out);
+	fprintf(stderr, "[%s] pixelgatectl users totp enroll %s: exit %d\n%s\n", it.test_name, user,
+		rc, out);
 	IT_ASSERT(rc == 0, "pixelgatectl users totp enroll: exit %d: %s", rc, out);
 	for (const char *p = out; (p = strstr(p, "\u2588")) != NULL; p += 3)
 		blocks++;
@@ -80,16 +43,6 @@ static void mt_ctl_enroll(const char *admin, const char *user, char *secret, siz
 		    PIXELGATE_BUILD_DIR, conf, user);
 	IT_ASSERT(rc == 0 && strstr(out, "has a second factor, enrolled 20") != NULL,
 		  "pixelgatectl users totp show: exit %d: %s", rc, out);
-}
-
-/* The code of secret now, as an authenticator app shows it (oathtool). */
-static void mt_code(const char *secret, char code[16])
-{
-	char out[64];
-
-	IT_ASSERT(it_run(out, sizeof out, MT_OATHTOOL " --totp -b '%s'", secret) == 0,
-		  "oathtool: %s", out);
-	snprintf(code, 16, "%.6s", out);
 }
 
 /* POST /api/v1/login with an otp ("" for none). */
@@ -114,7 +67,7 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 	static const char *const users[] = { "clerk", NULL };
 	static const char *const admins[] = { "boss", "ops", NULL };
 	struct it_opts o = { .admins = admins,
-			     .before_daemon = mt_world,
+			     .before_daemon = it_mfa_world,
 			     .extra_conf = "login_max_failures = 50\n" };
 	char secret[128], clerk_secret[128], code[16], wrong[16], path[400], out[8192];
 	struct it_http r;
@@ -131,14 +84,14 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 		  r.body);
 
 	/* ops enrols boss (the admin API asks no code) */
-	mt_enroll("ops", "boss", secret, sizeof secret);
+	it_totp_enroll("ops", "boss", secret, sizeof secret);
 	IT_ASSERT(it_admin("GET", "/api/v1/users/boss/totp", "ops", NULL, &r) == 200 &&
 		      it_json_bool(r.body, "enrolled") == 1,
 		  "GET .../totp: %d %s", r.status, r.body);
 
 	IT_ASSERT(mt_login("boss", bosspw, "", &r) == 401 && strcmp(r.error, "otp_required") == 0,
 		  "boss without a code: %d %s", r.status, r.body);
-	mt_code(secret, code);
+	it_totp_code(secret, code);
 	snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
 	IT_ASSERT(mt_login("boss", bosspw, wrong, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
 		  "boss with a wrong code: %d %s", r.status, r.body);
@@ -181,7 +134,7 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 401 &&
 		      strcmp(r.error, "otp_required") == 0,
 		  "clerk, enrolled, without a code: %d %s", r.status, r.body);
-	mt_code(clerk_secret, code);
+	it_totp_code(clerk_secret, code);
 	IT_ASSERT(mt_login("clerk", it_password("clerk"), code, &r) == 200,
 		  "clerk with the code: %d %s", r.status, r.body);
 	IT_ASSERT(it_admin("DELETE", "/api/v1/users/clerk/totp", "boss", NULL, &r) == 200,

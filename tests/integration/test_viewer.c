@@ -1610,3 +1610,37 @@ IT_TEST(viewer, form_login_after_refusal)
 	IT_ASSERT(it_file_count(vt.viewer_log, it_password("v7-gina")) == 0,
 		  "the viewer's log holds the password");
 }
+
+/* The second factor (issue 14): the server asks for a code, the form shows
+   the code field with the focus on it, the code typed there logs in; the
+   password is not asked again, and neither ends up in the log. */
+IT_TEST(viewer, asks_for_the_code_and_logs_in)
+{
+	static const char *const admins[] = { "v9-chief", "v9-ops", NULL };
+	struct it_opts o = { .admins = admins, .before_daemon = it_mfa_world };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	char secret[128], code[16];
+
+	it_start_opts("viewer_asks_for_the_code_and_logs_in", NULL, &o);
+	it_totp_enroll("v9-ops", "v9-chief", secret, sizeof secret);
+	vt_start_xvfb();
+	vt_start_viewer("v9-chief", it_password("v9-chief"), it.port, "ja_JP.UTF-8");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: login form shown: a code is needed; waiting for "
+			      "the code",
+			      1, IT_FIRST_PAGE_S),
+		  "the viewer did not ask for the code; viewer %s", vt_viewer_state());
+	it_totp_code(secret, code);
+	vt_type(code);
+	VT_XDO("key", "Return");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: connected: session ", 1, IT_FIRST_PAGE_S),
+		  "the viewer did not log in with the code typed into the form; viewer %s",
+		  vt_viewer_state());
+	IT_ASSERT(vt_wait_block(0, 0, NULL, 1, IT_FIRST_PAGE_S, &img, &block),
+		  "after the code the window shows no block");
+	IT_ASSERT(it_audit_count("login_ok", "user", "v9-chief", "mfa", "totp", NULL) == 1,
+		  "no login_ok of v9-chief with mfa totp");
+	IT_ASSERT(it_file_count(vt.viewer_log, it_password("v9-chief")) == 0 &&
+		      it_file_count(vt.viewer_log, code) == 0,
+		  "the viewer's log holds the password or the code");
+}
