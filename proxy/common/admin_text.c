@@ -37,6 +37,7 @@ static const struct {
 	{ "/api/v1/drain", ADMIN_ROUTE_DRAIN },
 	{ "/api/v1/undrain", ADMIN_ROUTE_UNDRAIN },
 	{ "/api/v1/forensics", ADMIN_ROUTE_FORENSICS },
+	{ "/api/v1/policies", ADMIN_ROUTE_POLICIES },
 };
 
 #define ADMIN_SESSIONS_PREFIX "/api/v1/sessions/"
@@ -109,6 +110,7 @@ unsigned int admin_route_methods(enum admin_route route)
 	case ADMIN_ROUTE_METRICS:
 	case ADMIN_ROUTE_SESSIONS:
 	case ADMIN_ROUTE_FORENSICS:
+	case ADMIN_ROUTE_POLICIES:
 		return ADMIN_BIT(ADMIN_GET);
 	case ADMIN_ROUTE_SESSION:
 	case ADMIN_ROUTE_USER:

@@ -46,6 +46,7 @@ enum admin_route {
 	ADMIN_ROUTE_DRAIN,         /* /api/v1/drain */
 	ADMIN_ROUTE_UNDRAIN,       /* /api/v1/undrain */
 	ADMIN_ROUTE_FORENSICS,     /* /api/v1/forensics */
+	ADMIN_ROUTE_POLICIES,      /* /api/v1/policies: the node's and each [group]'s */
 	ADMIN_ROUTE_FORENSIC,      /* /api/v1/forensics/{id} */
 };
 

@@ -343,6 +343,113 @@ static int config_handle_limit(struct config_parse *p, const char *section, cons
 	return 1;
 }
 
+/* A bool of a [group] section: 0 or 1, or -1 (message in err). */
+static int config_group_bool(const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
+	    !strcmp(value, "1"))
+		return 1;
+	if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
+	    !strcmp(value, "0"))
+		return 0;
+	snprintf(err, errlen, "%s: \"%s\" is not on or off", key, value);
+	return -1;
+}
+
+/* A non-negative integer of a [group] section up to max, or -1 (message in err). */
+static int config_group_int(const char *key, const char *value, long max, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < 0 || v > max) {
+		snprintf(err, errlen, "%s: \"%s\" is not an integer in 0..%ld", key, value, max);
+		return -1;
+	}
+	return (int)v;
+}
+
+/* The [group NAME] section named section, made when first seen; NULL with the parse failed. */
+static struct group_policy *config_group(struct config_parse *p, const char *gname)
+{
+	struct config *c = p->c;
+	for (int i = 0; i < c->n_groups; i++)
+		if (strcmp(c->groups[i].name, gname) == 0)
+			return &c->groups[i];
+	size_t len = strlen(gname);
+	if (len == 0 || len >= CONFIG_GROUP_NAME_MAX ||
+	    strspn(gname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+		len) {
+		config_fail(p, "[group %s]: a group's name is 1..%d of A-Z a-z 0-9 _ . -", gname,
+			    CONFIG_GROUP_NAME_MAX - 1);
+		return NULL;
+	}
+	if (c->n_groups >= CONFIG_GROUPS_MAX) {
+		config_fail(p, "[group %s]: at most %d [group] sections", gname, CONFIG_GROUPS_MAX);
+		return NULL;
+	}
+	struct group_policy *g = &c->groups[c->n_groups++];
+	memset(g, 0, sizeof *g);
+	snprintf(g->name, sizeof g->name, "%s", gname);
+	g->max_sessions_per_user = g->idle_timeout_s = g->clipboard_to_browser = g->recording = -1;
+	return g;
+}
+
+/* One key of a [group NAME] section. */
+static int config_handle_group(struct config_parse *p, const char *gname, const char *name,
+			       const char *value)
+{
+	char msg[320];
+	int v = 0;
+	struct group_policy *g = config_group(p, gname);
+	if (g == NULL)
+		return 0;
+	msg[0] = '\0';
+	if (strcmp(name, "dn") == 0) {
+		if (value[0] == '\0' || strlen(value) >= sizeof g->dn)
+			snprintf(msg, sizeof msg, "dn: want the group's DN, under %zu bytes",
+				 sizeof g->dn);
+		else
+			snprintf(g->dn, sizeof g->dn, "%s", value);
+	} else if (strcmp(name, "max_sessions_per_user") == 0) {
+		if ((v = config_group_int(name, value, 64, msg, sizeof msg)) == 0)
+			snprintf(msg, sizeof msg, "max_sessions_per_user: at least 1");
+		g->max_sessions_per_user = v;
+	} else if (strcmp(name, "idle_timeout_s") == 0) {
+		g->idle_timeout_s = config_group_int(name, value, 30 * 86400, msg, sizeof msg);
+	} else if (strcmp(name, "clipboard_to_browser") == 0) {
+		g->clipboard_to_browser = config_group_bool(name, value, msg, sizeof msg);
+	} else if (strcmp(name, "recording") == 0) {
+		g->recording = config_group_bool(name, value, msg, sizeof msg);
+	} else if (strcmp(name, "home_page") == 0) {
+		if (value[0] == '\0' || strlen(value) >= sizeof g->home_page)
+			snprintf(msg, sizeof msg, "home_page: want a URL under %zu bytes",
+				 sizeof g->home_page);
+		else
+			snprintf(g->home_page, sizeof g->home_page, "%s", value);
+	} else if (strcmp(name, "url_allowlist") == 0 || strcmp(name, "url_blocklist") == 0) {
+		bool allow = name[4] == 'a';
+		char *field = allow ? g->url_allowlist : g->url_blocklist;
+		if (strlen(value) >= sizeof g->url_allowlist)
+			snprintf(msg, sizeof msg, "%s: value longer than %zu bytes", name,
+				 sizeof g->url_allowlist - 1);
+		else
+			snprintf(field, sizeof g->url_allowlist, "%s", value);
+		*(allow ? &g->has_url_allowlist : &g->has_url_blocklist) = true;
+	} else {
+		snprintf(msg, sizeof msg,
+			 "unknown key \"%s\" in [group %s] (dn, max_sessions_per_user, "
+			 "idle_timeout_s, clipboard_to_browser, recording, home_page, url_allowlist, "
+			 "url_blocklist)",
+			 name, gname);
+	}
+	if (msg[0] != '\0') {
+		config_fail(p, "[group %s] %s", gname, msg);
+		return 0;
+	}
+	return 1;
+}
+
 static int config_handle(struct ini_lines *in, const char *section, const char *name,
 			 const char *value)
 {
@@ -352,6 +459,8 @@ static int config_handle(struct ini_lines *in, const char *section, const char *
 		config_fail(p, "key \"%s\" outside any [section]", name);
 		return 0;
 	}
+	if (strncmp(section, "group ", 6) == 0)
+		return config_handle_group(p, section + 6, name, value);
 	if (!config_section_known(section)) {
 		config_fail(p, "unknown section [%s]", section);
 		return 0;
@@ -478,6 +587,20 @@ static int config_validate(const struct config *c, const char *name, char *err, 
 			 "same address; the agent-check needs a port of its own",
 			 name, c->agent_check_port);
 		return -1;
+	}
+	for (int i = 0; i < c->n_groups; i++) {
+		if (c->groups[i].dn[0] == '\0') {
+			snprintf(err, errlen, "%s: [group %s] has no dn (the directory group's DN)",
+				 name, c->groups[i].name);
+			return -1;
+		}
+		if (strcmp(c->auth_backend, "ldap") != 0) {
+			snprintf(err, errlen,
+				 "%s: [group %s]: group policies need [auth] backend = ldap (the "
+				 "directory says who is in a group)",
+				 name, c->groups[i].name);
+			return -1;
+		}
 	}
 	if (config_same_socket(c->agent_check_address, c->agent_check_port, c->admin_listen_address,
 			       c->admin_listen_port)) {

@@ -15,6 +15,27 @@
 
 #define CONFIG_PATH_MAX 512
 #define CONFIG_URL_MAX 2048
+#define CONFIG_GROUPS_MAX 16 /* [group NAME] sections (LDAP_AUTH_GROUPS_MAX) */
+#define CONFIG_GROUP_NAME_MAX 32
+
+/*
+ * [group NAME]: the policy of the members of a directory group, over the
+ * node's ([auth] backend = ldap). A member of several groups gets the
+ * first group's, in the file's order. Unset fields (-1, "", false) are the
+ * node's.
+ */
+struct group_policy {
+	char name[CONFIG_GROUP_NAME_MAX]; /* NAME: [A-Za-z0-9_.-], 1..31 */
+	char dn[512];                     /* the group's DN (member = the user's DN) */
+	int max_sessions_per_user;        /* -1: [limits] */
+	int idle_timeout_s;               /* -1: [limits]; 0 = none */
+	int clipboard_to_browser;         /* -1: [policy]; 0 off; 1 on */
+	int recording;                    /* -1: [audit] recording; 0 off; 1 on */
+	char home_page[CONFIG_URL_MAX];   /* "": [session] home_page */
+	bool has_url_allowlist, has_url_blocklist;
+	char url_allowlist[4096];
+	char url_blocklist[4096];
+};
 
 struct config {
 	/* [server] */
@@ -93,6 +114,9 @@ struct config {
 	char ldap_admin_group[512];
 	int ldap_timeout_ms;
 	int ldap_answer_floor_ms;
+	/* [group NAME] sections */
+	struct group_policy groups[CONFIG_GROUPS_MAX];
+	int n_groups;
 };
 
 #define CONFIG_MIN_WIDTH 640

@@ -22,6 +22,7 @@ struct ticket_grant {
 	char user[USERS_NAME_MAX + 1];
 	int width, height;
 	bool new_session; /* the login asked for an additional session */
+	int policy;       /* the session's policy (gateway_policy.c): 0 the node's */
 };
 
 struct ticket {

@@ -540,6 +540,9 @@ int ctl_api_main(int argc, char **argv)
 	case CTL_CMD_USERS_TOTP_SHOW:
 		rc = ctl_api_users_totp(&c);
 		break;
+	case CTL_CMD_POLICIES:
+		rc = ctl_api_show(&c, "policies", "/api/v1/policies", ctl_print_policies);
+		break;
 	case CTL_CMD_FORENSICS:
 		rc = ctl_api_show(&c, "forensics", "/api/v1/forensics", ctl_print_forensics);
 		break;

@@ -54,6 +54,7 @@ static const char *const ctl_cmd_names[] = {
 	[CTL_CMD_UNDRAIN] = "undrain",
 	[CTL_CMD_FORENSICS] = "forensics",
 	[CTL_CMD_FORENSICS_DEL] = "forensics del",
+	[CTL_CMD_POLICIES] = "policies",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -152,7 +153,11 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 	const char *w = pos[0];
 	int want; /* how many words the command takes in all */
 
-	if (strcmp(w, "status") == 0 || strcmp(w, "drain") == 0 || strcmp(w, "undrain") == 0) {
+	if (strcmp(w, "policies") == 0) {
+		o->cmd = CTL_CMD_POLICIES;
+		want = 1;
+	} else if (strcmp(w, "status") == 0 || strcmp(w, "drain") == 0 ||
+		   strcmp(w, "undrain") == 0) {
 		o->cmd = w[0] == 's' ? CTL_CMD_STATUS
 		    : w[0] == 'd'    ? CTL_CMD_DRAIN
 				     : CTL_CMD_UNDRAIN;

@@ -46,6 +46,7 @@ enum ctl_cmd {
 	CTL_CMD_UNDRAIN,
 	CTL_CMD_FORENSICS,
 	CTL_CMD_FORENSICS_DEL,
+	CTL_CMD_POLICIES, /* the node's policy and each directory group's */
 };
 
 /* What the command line asked for; strings point into argv. */

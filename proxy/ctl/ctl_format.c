@@ -424,6 +424,37 @@ int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t e
 	return ctl_print_list(&spec, json, len, out, err, errlen);
 }
 
+static void ctl_policy_row(const json_t *p, struct ctl_cells *c, const char **row)
+{
+	const char *name = ctl_str(p, "name");
+	const json_t *clip = json_object_get(p, "clipboard_to_browser");
+	snprintf(c->buf[0], sizeof c->buf[0], "%s", name[0] ? name : "(node)");
+	snprintf(c->buf[1], sizeof c->buf[1], "%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(p, "max_sessions_per_user")));
+	json_int_t idle = json_integer_value(json_object_get(p, "idle_timeout_s"));
+	snprintf(c->buf[2], sizeof c->buf[2], idle > 0 ? "%" JSON_INTEGER_FORMAT : "off", idle);
+	row[0] = c->buf[0];
+	row[1] = c->buf[1];
+	row[2] = c->buf[2];
+	row[3] = json_is_boolean(clip) ? (json_is_true(clip) ? "on" : "off") : "?";
+	row[4] = ctl_str(p, "recording");
+	row[5] = ctl_str(p, "home_page");
+	row[6] = ctl_str(p, "url_allowlist")[0] ? ctl_str(p, "url_allowlist") : "-";
+	row[7] = ctl_str(p, "url_blocklist")[0] ? ctl_str(p, "url_blocklist") : "-";
+}
+
+int ctl_print_policies(const char *json, size_t len, FILE *out, char *err, size_t errlen)
+{
+	static const char *const headers[] = { "GROUP",     "SESSIONS",  "IDLE-S", "CLIPBOARD",
+					       "RECORDING", "HOME-PAGE", "ALLOW",  "BLOCK" };
+	static const bool right[] = { false, true, true, false, false, false, false, false };
+	static const struct ctl_list_spec spec = {
+		"GET /api/v1/policies", "policies", "policy", "no policies", 8, headers, right,
+		ctl_policy_row,         NULL
+	};
+	return ctl_print_list(&spec, json, len, out, err, errlen);
+}
+
 /* Add the row of limit name with value v (any JSON) to t. 0 or -1. */
 static int ctl_limit_row(struct ctl_table *t, const char *name, const json_t *v)
 {

@@ -79,6 +79,8 @@ void ctl_human_bytes(uint64_t n, char *out, size_t outlen);
 int ctl_print_sessions(const char *json, size_t len, FILE *out, char *err, size_t errlen);
 int ctl_print_limits(const char *json, size_t len, FILE *out, char *err, size_t errlen);
 int ctl_print_users(const char *json, size_t len, FILE *out, char *err, size_t errlen);
+/* GET /api/v1/policies as a table: GROUP SESSIONS IDLE-S CLIPBOARD RECORDING HOME-PAGE ALLOW BLOCK. */
+int ctl_print_policies(const char *json, size_t len, FILE *out, char *err, size_t errlen);
 /* GET /api/v1/forensics: ID USER KEPT FILES BYTES STATE WHAT. */
 int ctl_print_forensics(const char *json, size_t len, FILE *out, char *err, size_t errlen);
 

@@ -53,6 +53,8 @@ void ctl_usage(FILE *out)
 		"  users totp enroll NAME      a new second factor (TOTP): prints the QR code\n"
 		"                              for the authenticator app; replaces any other\n"
 		"  users totp remove NAME | users totp show NAME\n"
+		"  policies                    the node's policy and each directory group's\n"
+		"                              ([group NAME] sections), as in force\n"
 		"  drain | undrain             stop / resume taking new sessions\n"
 		"  forensics [list]            session directories kept after the browser side\n"
 		"                              broke the RFB allow-list (forensics_dir)\n"

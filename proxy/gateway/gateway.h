@@ -215,6 +215,7 @@ struct gw_session {
 			      session ends when the parent reports the exit and why */
 	bool pooled;       /* pre-started ([session] prestart), nobody's yet: no user, no
 			      viewer, no timers but the start timeout, not counted */
+	int policy;        /* gateway_policy.c: 0 the node's, i + 1 [group] i */
 };
 
 /* The daemon's state (one instance, gateway_main.c). */
@@ -246,6 +247,25 @@ struct gateway {
 	int64_t stop_deadline_ms;
 	int signal_fd;
 };
+
+/*
+ * gateway_policy.c: the policy of a session: 0 the node's, i + 1 the
+ * [group] section i over it (see there).
+ */
+const struct group_policy *policy_group(int policy);
+/* The policy of a directory user in groups (bit i: [group] i): the first, or 0. */
+int policy_of_groups(unsigned groups);
+const char *policy_name(int policy); /* the [group] name, "" for the node's */
+int policy_max_sessions_per_user(int policy);
+int policy_idle_timeout_s(int policy);
+bool policy_clipboard_to_browser(int policy);
+const char *policy_home_page(int policy);
+/* 1 recorded, 0 not, -1 as the node's [audit] recording says */
+int policy_recording(int policy);
+/* Whether a session of this policy may take a pre-started browser (same URL lists). */
+bool policy_takes_pool(int policy);
+/* The policy in force, for the admin API (NULL when out of memory). */
+json_t *policy_json(int policy);
 
 /*
  * gateway_directory.c: [auth] backend = ldap. directory_load() makes
@@ -386,7 +406,7 @@ enum gw_admit {
  * the connect that starts it (another login may have taken the room
  * meanwhile). new_session: the user asked for another session beside theirs.
  */
-enum gw_admit session_admit(const char *user, bool new_session);
+enum gw_admit session_admit(const char *user, bool new_session, int policy);
 /* The refusal a non-OK admission counts as (pixelgate_refusals_total). */
 enum gw_refusal gw_admit_refusal(enum gw_admit a);
 /*
@@ -452,7 +472,9 @@ void audit_close(void);
  * what the worker sends to each viewer connection, sha256 audited on close.
  */
 /* Whether [audit] recording applies to user. */
-bool record_applies(const char *user);
+bool record_applies(const char *user, int policy);
+/* Whether anything is ever recorded ([audit] recording, or a [group] with recording = on). */
+bool record_configured(void);
 /* Start recording conn if it applies (conn->session set); failures are logged only. */
 void record_start(struct gw_conn *conn);
 /*
@@ -520,7 +542,7 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen);
 /* Whether sessions run in cells (the daemon started as root). */
 bool priv_cells(void);
 /* Ask for a cell for session id (answered by session_spawned). 0 or -1. */
-int priv_spawn(const char *id);
+int priv_spawn(const char *id, int policy);
 /* Ask the parent to SIGKILL session id's cell. */
 void priv_kill(const char *id);
 /*

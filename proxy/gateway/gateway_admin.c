@@ -276,6 +276,9 @@ static void admin_dispatch(struct admin_pss *pss)
 	case ADMIN_ROUTE_UNDRAIN:
 		admin_drain(pss, pss->target.route == ADMIN_ROUTE_DRAIN);
 		break;
+	case ADMIN_ROUTE_POLICIES:
+		admin_policies_list(pss);
+		break;
 	case ADMIN_ROUTE_FORENSICS:
 		admin_forensics_list(pss);
 		break;

@@ -82,6 +82,8 @@ void admin_user_password(struct admin_pss *pss);
 void admin_user_lock(struct admin_pss *pss, bool lock);
 /* GET, POST (enrol: a new secret, its otpauth URI in the answer) and DELETE .../totp */
 void admin_user_totp(struct admin_pss *pss);
+/* GET /api/v1/policies: the node's policy, then each [group]'s as in force */
+void admin_policies_list(struct admin_pss *pss);
 void admin_user_role(struct admin_pss *pss);
 
 #endif

@@ -49,11 +49,23 @@ static json_t *admin_session_json(const struct gw_session *s, const char *state,
 	    admin_rfc3339(admin_wall_ms(s->last_input_ms, mono_now, unix_now), last, sizeof last) ==
 		0;
 	double fps = (double)(long long)(s->fps * 10.0 + 0.5) / 10.0;
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:s}", "id", s->id, "user",
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:s, s:s}", "id", s->id, "user",
 			 s->user, "client", s->peer, "started", started, "last_input",
 			 have_input ? json_string(last) : json_null(), "bytes_in",
 			 (json_int_t)s->bytes_in, "bytes_out", (json_int_t)s->bytes_out, "fps", fps,
-			 "state", state);
+			 "state", state, "policy", policy_name(s->policy));
+}
+
+void admin_policies_list(struct admin_pss *pss)
+{
+	json_t *list = json_array();
+	for (int p = 0; p <= gw->cfg.n_groups && list != NULL; p++) {
+		if (json_array_append_new(list, policy_json(p)) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	admin_reply_json(pss, 200, list != NULL ? json_pack("{s:o}", "policies", list) : NULL);
 }
 
 void admin_sessions_list(struct admin_pss *pss)

@@ -6,9 +6,9 @@
  */
 #include "gateway.h"
 
-enum gw_admit session_admit(const char *user, bool new_session)
+enum gw_admit session_admit(const char *user, bool new_session, int policy)
 {
-	if (new_session && session_count_user(user) >= (size_t)gw->limits.max_sessions_per_user)
+	if (new_session && session_count_user(user) >= (size_t)policy_max_sessions_per_user(policy))
 		return GW_ADMIT_USER_LIMIT;
 	if (gw->draining)
 		return GW_ADMIT_DRAINING;

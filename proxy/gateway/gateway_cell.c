@@ -223,7 +223,7 @@ static void cell_mounts(const struct cell_args *a, const char *dir)
 	cell_bind(a, pv.exe_path, CELL_AT(PRIV_CELL_EXE), false);
 	/* The managed policy: exactly pixelgate's, with this cell's proxy. */
 	cell_tmpfs(a, CELL_AT(PRIV_POLICY_DIR), "0755", 1);
-	cell_write(a, CELL_AT(PRIV_POLICY_DIR "/pixelgate.json"), pv.policy_json, 0644);
+	cell_write(a, CELL_AT(PRIV_POLICY_DIR "/pixelgate.json"), a->policy_json, 0644);
 	if (stat(PRIV_POLICY_RECOMMENDED, &st) == 0 && S_ISDIR(st.st_mode))
 		cell_tmpfs(a, CELL_AT(PRIV_POLICY_RECOMMENDED), "0755", 1);
 	/* runtime_dir again inside, a tmpfs of its own, with the session's directory */

@@ -79,6 +79,11 @@ int directory_load(char *err, size_t errlen)
 	snprintf(l->staff_group, sizeof l->staff_group, "%s", c->ldap_staff_group);
 	snprintf(l->admin_group, sizeof l->admin_group, "%s", c->ldap_admin_group);
 	l->timeout_ms = c->ldap_timeout_ms;
+	/* [group NAME] sections: their members are reported with each sign-in */
+	for (int i = 0; i < c->n_groups && i < LDAP_AUTH_GROUPS_MAX; i++)
+		snprintf(l->policy_groups[i], sizeof l->policy_groups[i], "%s", c->groups[i].dn);
+	l->n_policy_groups = c->n_groups < LDAP_AUTH_GROUPS_MAX ? c->n_groups
+								: LDAP_AUTH_GROUPS_MAX;
 	char why[400];
 	int fd;
 	if (directory_password(c->ldap_bind_password_file, l->bind_password,

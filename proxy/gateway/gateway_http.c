@@ -272,7 +272,7 @@ static int http_login(struct lws *wsi, struct http_pss *pss)
 
 /* A login refused by session_admit(): counted, audited, logged and answered. */
 static void http_refuse_admission(struct lws *wsi, struct http_pss *pss, const char *user,
-				  enum gw_admit admit)
+				  enum gw_admit admit, int policy)
 {
 	static const struct {
 		unsigned int status;
@@ -302,7 +302,7 @@ static void http_refuse_admission(struct lws *wsi, struct http_pss *pss, const c
 		log_warn("login of %s from %s refused: already %zu sessions (max_sessions_per_user "
 			 "%d)",
 			 user, pss->peer, session_count_user(user),
-			 gw->limits.max_sessions_per_user);
+			 policy_max_sessions_per_user(policy));
 		break;
 	case GW_ADMIT_DRAINING:
 		log_warn("login of %s from %s refused: node draining", user, pss->peer);
@@ -349,10 +349,11 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	auth_succeeded(&id);
 	/* Would this login start a session, and is there room for it? */
 	bool starts_session = session_count_user(id.name) == 0 || pss->new_session;
-	enum gw_admit admit = starts_session ? session_admit(id.name, pss->new_session)
+	int policy = policy_of_groups(id.policy_groups);
+	enum gw_admit admit = starts_session ? session_admit(id.name, pss->new_session, policy)
 					     : GW_ADMIT_OK;
 	if (admit != GW_ADMIT_OK) {
-		http_refuse_admission(wsi, pss, id.name, admit);
+		http_refuse_admission(wsi, pss, id.name, admit, policy);
 		return;
 	}
 	struct ticket_grant grant = { 0 };
@@ -360,6 +361,7 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	grant.width = pss->width ? pss->width : gw->cfg.default_width;
 	grant.height = pss->height ? pss->height : gw->cfg.default_height;
 	grant.new_session = pss->new_session;
+	grant.policy = policy;
 	char ticket[TICKET_TEXT_LEN + 1];
 	ticket_expire(gw->tickets, gw_now_ms());
 	if (ticket_issue(gw->tickets, &grant, gw_now_ms(), ticket) != 0) {
@@ -374,6 +376,8 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 		json_object_set_new(f, "dn", json_string(id.dn));
 	if (f != NULL && mfa)
 		json_object_set_new(f, "mfa", json_string("totp"));
+	if (f != NULL && policy > 0)
+		json_object_set_new(f, "policy", json_string(policy_name(policy)));
 	int arc = audit_event("login_ok", id.name, peer, "", f);
 	json_decref(f);
 	if (arc != 0 && !gw->cfg.audit_fail_open) {

@@ -415,8 +415,7 @@ int main(int argc, char **argv)
 	    (main_prepare_dir(gw->cfg.state_dir, err, sizeof err) != 0 ||
 	     main_prepare_dir(gw->cfg.audit_dir, err, sizeof err) != 0 ||
 	     main_prepare_dir(gw->cfg.forensics_dir, err, sizeof err) != 0 ||
-	     (strcmp(gw->cfg.recording, "off") != 0 &&
-	      main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
+	     (record_configured() && main_prepare_dir(gw->cfg.recording_dir, err, sizeof err) != 0)))
 		fatal("%s", err);
 	/* From here on this is the network process; the root parent stays in priv_split. */
 	if (priv_split(gw->session_exe_fd, main_worker_path, err, sizeof err) != 0)

@@ -147,9 +147,9 @@ bool priv_cells(void)
 	return pv.cells;
 }
 
-int priv_spawn(const char *id)
+int priv_spawn(const char *id, int policy)
 {
-	struct priv_msg m = { .type = PRIV_SPAWN };
+	struct priv_msg m = { .type = PRIV_SPAWN, .status = policy };
 	snprintf(m.id, sizeof m.id, "%s", id);
 	return priv_send(gw->priv_fd, &m, -1);
 }
@@ -316,7 +316,7 @@ static bool priv_start_egress(struct priv_slot *ps, int pass, int logw, uid_t ui
 	return ps->egress > 0;
 }
 
-static void priv_spawn_cell(const char *id)
+static void priv_spawn_cell(const char *id, int policy)
 {
 	int slot = priv_free_slot(id);
 	if (slot < 0)
@@ -361,7 +361,12 @@ static void priv_spawn_cell(const char *id)
 				  .errw = errp[1],
 				  .logw = logp[1],
 				  .id = id,
-				  .netns = netns };
+				  .netns = netns,
+				  /* the group's own URL lists, or the node's */
+				  .policy_json = policy >= 1 && policy <= CONFIG_GROUPS_MAX &&
+					  pv.group_policy_json[policy - 1] != NULL
+				      ? pv.group_policy_json[policy - 1]
+				      : pv.policy_json };
 	int flags = SIGCHLD;
 	if (pv.cells)
 		flags |= CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
@@ -621,7 +626,7 @@ static void priv_message(void)
 		return;
 	}
 	if (m.type == PRIV_SPAWN) {
-		priv_spawn_cell(m.id);
+		priv_spawn_cell(m.id, m.status);
 		return;
 	}
 	m.text[sizeof m.text - 1] = '\0';
@@ -827,6 +832,10 @@ int priv_check(bool root, char *err, size_t errlen)
 	}
 	free(pv.policy_json);
 	pv.policy_json = NULL;
+	for (int i = 0; i < CONFIG_GROUPS_MAX; i++) {
+		free(pv.group_policy_json[i]);
+		pv.group_policy_json[i] = NULL;
+	}
 	pv.proxy_host[0] = '\0';
 	if (gw->cfg.upstream_proxy[0] != '\0' &&
 	    config_proxy_hostport(gw->cfg.upstream_proxy, pv.proxy_host, sizeof pv.proxy_host,
@@ -858,9 +867,28 @@ int priv_check(bool root, char *err, size_t errlen)
 	}
 	char proxy[32];
 	snprintf(proxy, sizeof proxy, "127.0.0.1:%d", PRIV_EGRESS_PORT);
-	return chromium_policy_build(gw->cfg.chromium_policy, gw->cfg.url_allowlist,
-				     gw->cfg.url_blocklist, root && pv.proxy_host[0] ? proxy : NULL,
-				     &pv.policy_json, err, errlen);
+	if (chromium_policy_build(gw->cfg.chromium_policy, gw->cfg.url_allowlist,
+				  gw->cfg.url_blocklist, root && pv.proxy_host[0] ? proxy : NULL,
+				  &pv.policy_json, err, errlen) != 0)
+		return -1;
+	/* [group NAME] sections with URL lists of their own: a policy each */
+	for (int i = 0; i < gw->cfg.n_groups; i++) {
+		const struct group_policy *g = &gw->cfg.groups[i];
+		if (!g->has_url_allowlist && !g->has_url_blocklist)
+			continue;
+		char why[400];
+		if (chromium_policy_build(gw->cfg.chromium_policy,
+					  g->has_url_allowlist ? g->url_allowlist
+							       : gw->cfg.url_allowlist,
+					  g->has_url_blocklist ? g->url_blocklist
+							       : gw->cfg.url_blocklist,
+					  root && pv.proxy_host[0] ? proxy : NULL,
+					  &pv.group_policy_json[i], why, sizeof why) != 0) {
+			snprintf(err, errlen, "[group %s]: %s", g->name, why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 uid_t priv_net_uid(void)

@@ -90,6 +90,8 @@ struct priv_state {
 	struct priv_slot *slots;
 	int nslots;
 	char *policy_json; /* the policy each cell gets */
+	/* [group NAME] i with its own URL lists: the policy its members' cells get; else NULL */
+	char *group_policy_json[CONFIG_GROUPS_MAX];
 	char proxy_host[256], proxy_port[8];
 	struct sockaddr_storage proxy_addr; /* upstream_proxy, resolved at start */
 	socklen_t proxy_addrlen;
@@ -110,6 +112,7 @@ struct cell_args {
 	int logw; /* the cell's stdout and stderr: a pipe the parent reads */
 	const char *id;
 	bool netns;
+	const char *policy_json; /* the managed Chromium policy of this cell */
 };
 
 /* cgroups (gateway_cgroup.c) */

@@ -59,10 +59,10 @@ static char *proc_settings_json(const struct gw_session *s)
 	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:b, s:i, s:i}", "dir", s->dir,
 			      "width", s->width, "height", s->height, "home_page",
 			      /* nothing of a user before the claim (IPC_CLAIM has the page) */
-			      s->pooled ? "about:blank" : gw->cfg.home_page, "upstream_proxy",
-			      proxy, "chromium_path", gw->cfg.chromium_path, "xvfb_path",
-			      gw->cfg.xvfb_path, "allow_cut_text", gw->cfg.clipboard_to_browser,
-			      "memory_mib",
+			      s->pooled ? "about:blank" : policy_home_page(s->policy),
+			      "upstream_proxy", proxy, "chromium_path", gw->cfg.chromium_path,
+			      "xvfb_path", gw->cfg.xvfb_path, "allow_cut_text",
+			      policy_clipboard_to_browser(s->policy), "memory_mib",
 			      /* the watchdog counts its /proc: only a cell's is the session's */
 			      priv_cells() ? gw->cfg.session_memory_mib : 0, "max_procs",
 			      priv_cells() ? gw->cfg.session_max_procs : 0);
@@ -73,7 +73,7 @@ static char *proc_settings_json(const struct gw_session *s)
 
 int proc_spawn(const struct gw_session *s)
 {
-	if (priv_spawn(s->id) != 0) {
+	if (priv_spawn(s->id, s->policy) != 0) {
 		log_error("session for %s: cannot ask for a cell: %s", s->user, strerror(errno));
 		return -1;
 	}

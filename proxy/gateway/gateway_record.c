@@ -84,9 +84,12 @@ static int rec_timestamp(struct gw_rec *r)
 	return rec_write(r, b, sizeof b);
 }
 
-bool record_applies(const char *user)
+bool record_applies(const char *user, int policy)
 {
 	const struct config *cfg = &gw->cfg;
+	int group = policy_recording(policy); /* a [group]'s recording = on|off decides */
+	if (group >= 0)
+		return group == 1;
 	if (strcmp(cfg->recording, "all") == 0)
 		return true;
 	if (strcmp(cfg->recording, "users") != 0)
@@ -119,7 +122,7 @@ static void rec_free(struct gw_rec *r)
 void record_start(struct gw_conn *conn)
 {
 	struct gw_session *s = conn->session;
-	if (s == NULL || !record_applies(conn->user))
+	if (s == NULL || !record_applies(conn->user, s->policy))
 		return;
 	struct gw_rec *r = calloc(1, sizeof *r);
 	if (r == NULL)
@@ -230,10 +233,19 @@ static void record_prune_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(gw->ctx, 0, &record_prune_sul, record_prune_cb, REC_PRUNE_PERIOD_US);
 }
 
+bool record_configured(void)
+{
+	if (strcmp(gw->cfg.recording, "off") != 0)
+		return true;
+	for (int i = 0; i < gw->cfg.n_groups; i++)
+		if (gw->cfg.groups[i].recording == 1)
+			return true;
+	return false;
+}
+
 void record_init(void)
 {
-	if (strcmp(gw->cfg.recording, "off") != 0 && mkdir(gw->cfg.recording_dir, 0700) != 0 &&
-	    errno != EEXIST)
+	if (record_configured() && mkdir(gw->cfg.recording_dir, 0700) != 0 && errno != EEXIST)
 		log_error("%s: %s: %s", __func__, gw->cfg.recording_dir, strerror(errno));
 	record_prune_cb(NULL);
 }

@@ -311,8 +311,9 @@ void session_protocol_violation(struct gw_session *s, const char *what)
 static int64_t session_limit_due(const struct gw_session *s)
 {
 	int64_t due = 0;
-	if (gw->limits.idle_timeout_s > 0)
-		due = s->last_input_ms + (int64_t)gw->limits.idle_timeout_s * 1000;
+	int idle_s = policy_idle_timeout_s(s->policy);
+	if (idle_s > 0)
+		due = s->last_input_ms + (int64_t)idle_s * 1000;
 	if (gw->limits.max_session_s > 0) {
 		int64_t end = s->started_ms + (int64_t)gw->limits.max_session_s * 1000;
 		if (due == 0 || end < due)
@@ -351,10 +352,9 @@ static void session_limit_cb(lws_sorted_usec_list_t *sul)
 		session_end(s, GW_END_MAX_TIME, GW_CLOSE_MAX_TIME, reason);
 		return;
 	}
-	if (gw->limits.idle_timeout_s > 0 &&
-	    now >= s->last_input_ms + (int64_t)gw->limits.idle_timeout_s * 1000) {
-		snprintf(reason, sizeof reason, "session ended: idle for %d s",
-			 gw->limits.idle_timeout_s);
+	int idle_s = policy_idle_timeout_s(s->policy);
+	if (idle_s > 0 && now >= s->last_input_ms + (int64_t)idle_s * 1000) {
+		snprintf(reason, sizeof reason, "session ended: idle for %d s", idle_s);
 		session_end(s, GW_END_IDLE, GW_CLOSE_IDLE, reason);
 		return;
 	}
@@ -380,7 +380,8 @@ static void session_grace_cb(lws_sorted_usec_list_t *sul)
  * Ask for a cell: for user, with conn its viewer, or (conn NULL, user
  * GW_POOL_USER) a pre-started session nobody has yet. NULL on failure (logged).
  */
-static struct gw_session *session_new(const char *user, int width, int height, struct gw_conn *conn)
+static struct gw_session *session_new(const char *user, int width, int height, int policy,
+				      struct gw_conn *conn)
 {
 	struct gw_session *s = calloc(1, sizeof *s);
 	if (s == NULL)
@@ -395,6 +396,7 @@ static struct gw_session *session_new(const char *user, int width, int height, s
 		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(s->user, sizeof s->user, "%s", user);
 	s->pooled = conn == NULL;
+	s->policy = policy;
 	s->width = width;
 	s->height = height;
 	s->started_ms = gw_now_ms();
@@ -481,7 +483,7 @@ void pool_fill(void)
 			return;
 		if (!session_uid_free())
 			return;
-		struct gw_session *s = session_new(GW_POOL_USER, pool_width, pool_height, NULL);
+		struct gw_session *s = session_new(GW_POOL_USER, pool_width, pool_height, 0, NULL);
 		if (s == NULL) {
 			pool_schedule(GW_POOL_RETRY_MS);
 			return;
@@ -523,13 +525,14 @@ static struct gw_session *pool_claim(const struct ticket_grant *grant, struct gw
 			break;
 	if (s == NULL)
 		return NULL;
-	const char *home = gw->cfg.home_page;
+	const char *home = policy_home_page(grant->policy);
 	if (ipc_send(s->ctrl_fd, IPC_CLAIM, home, strlen(home), -1) != 0) {
 		log_error("session %s (pre-started): cannot claim it: %s", s->id, strerror(errno));
 		session_end(s, GW_END_START_FAILED, 0, "could not be claimed");
 		return NULL;
 	}
 	s->pooled = false;
+	s->policy = grant->policy;
 	snprintf(s->user, sizeof s->user, "%s", grant->user);
 	snprintf(s->peer, sizeof s->peer, "%s", conn->peer);
 	s->conn = conn;
@@ -545,7 +548,7 @@ static struct gw_session *pool_claim(const struct ticket_grant *grant, struct gw
 /* Ask for a cell for grant's user, conn its viewer. NULL on failure (logged). */
 static struct gw_session *session_start(const struct ticket_grant *grant, struct gw_conn *conn)
 {
-	return session_new(grant->user, grant->width, grant->height, conn);
+	return session_new(grant->user, grant->width, grant->height, grant->policy, conn);
 }
 
 int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
@@ -582,7 +585,7 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		[GW_ADMIT_NO_UID] = "session failed to start: no session free on this server (all "
 				    "session uids are in use)",
 	};
-	enum gw_admit admit = session_admit(grant->user, grant->new_session);
+	enum gw_admit admit = session_admit(grant->user, grant->new_session, grant->policy);
 	if (admit != GW_ADMIT_OK) {
 		enum gw_refusal refusal = gw_admit_refusal(admit);
 		const char *why = whys[admit];
@@ -592,7 +595,9 @@ int session_attach(struct gw_conn *conn, const struct ticket_grant *grant)
 		relay_close(conn, GW_CLOSE_START_FAILED, why);
 		return -1;
 	}
-	s = gw->cfg.prestart > 0 ? pool_claim(grant, conn) : NULL;
+	/* a pre-started browser has the node's URL lists: not for a group with its own */
+	s = gw->cfg.prestart > 0 && policy_takes_pool(grant->policy) ? pool_claim(grant, conn)
+								     : NULL;
 	bool prestarted = s != NULL;
 	if (s == NULL) {
 		pool_evict();

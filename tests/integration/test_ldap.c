@@ -332,10 +332,13 @@ IT_TEST(ldap, one_connection_is_kept_and_made_again)
 
 #define LT_FLOOR_MS 400 /* [ldap] answer_floor_ms of these tests */
 
+/* Sections appended after [ldap] by lt_daemon_world() ({port}: the page server's port). */
+static const char *lt_after_ldap = "";
+
 /* it_opts.before_daemon: slapd, the service password, [auth] and [ldap] appended. */
 static void lt_daemon_world(void)
 {
-	char pw_file[400], text[2048];
+	char pw_file[400], text[4096];
 	FILE *f;
 
 	lt_start_slapd();
@@ -351,6 +354,15 @@ static void lt_daemon_world(void)
 		 "admin_group = cn=pixelgate-admins,ou=groups," LT_SUFFIX "\n"
 		 "timeout_ms = 3000\nanswer_floor_ms = %d\n",
 		 lt.ldaps_port, it.ca_file, pw_file, LT_FLOOR_MS);
+	{ /* {port}: the page server's */
+		const char *at = strstr(lt_after_ldap, "{port}");
+		size_t used = strlen(text);
+		if (at == NULL)
+			snprintf(text + used, sizeof text - used, "%s", lt_after_ldap);
+		else
+			snprintf(text + used, sizeof text - used, "%.*s%d%s",
+				 (int)(at - lt_after_ldap), lt_after_ldap, it.page_port, at + 6);
+	}
 	f = fopen(it.conf_file, "a");
 	IT_ASSERT(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", it.conf_file,
 		  strerror(errno));
@@ -488,4 +500,107 @@ IT_TEST(directory, a_directory_that_is_down_refuses_with_503, .timeout = 300)
 	IT_ASSERT(lt_login_timed("carol", it_password("carol"), &r, &ms) == 200,
 		  "carol after the directory came back: %d %s", r.status, r.body);
 	it_conn_free(c);
+}
+
+/* 7. A directory group's policy ([group kiosk]) over the node's: the
+   home page, the URL lists in the cell's Chromium policy, the sessions a
+   user may have, the idle timeout, recording; members of no [group] keep
+   the node's; the admin API and pixelgatectl show both. */
+IT_TEST(directory, a_group_policy_overrides_the_node, .timeout = 300)
+{
+	static const char *const admins[] = { "root-admin", NULL };
+	char top[] = "/tmp/pixelgate-grp-XXXXXX", audit[700], path[700], out[16384], needle[200];
+	char conf[400], pwfile[400], text[1200];
+	struct it_opts o = { .admins = admins,
+			     .before_daemon = lt_daemon_world,
+			     .extra_conf = "max_sessions_per_user = 2\n" };
+	struct it_http r;
+	struct pgc_conn *alice, *carol;
+	pid_t w;
+	int n;
+
+	IT_ASSERT(mkdtemp(top) != NULL && chmod(top, 0711) == 0, "mkdtemp: %s", strerror(errno));
+	snprintf(audit, sizeof audit, "recording_dir = %s/rec\n", top);
+	o.audit_extra = audit;
+	lt_after_ldap = "[group kiosk]\n"
+			"dn = cn=kiosk,ou=groups," LT_SUFFIX "\n"
+			"home_page = http://127.0.0.1:{port}/page2.html\n"
+			"url_blocklist = kiosk-blocked.example.invalid\n"
+			"max_sessions_per_user = 1\n"
+			"idle_timeout_s = 8\n"
+			"recording = on\n";
+	it_start_opts("directory_a_group_policy_overrides_the_node", NULL, &o);
+
+	/* alice is in kiosk */
+	alice = it_login_connect("alice", 1024, 768);
+	IT_ASSERT(it_workers(&w, 1) == 1, "no worker for alice");
+	IT_ASSERT(it_cell_path(w, "/etc/chromium/policies/managed/pixelgate.json", path,
+			       sizeof path) &&
+		      it_run(out, sizeof out, "cat '%s'", path) == 0,
+		  "alice's cell has no managed policy");
+	IT_ASSERT(strstr(out, "kiosk-blocked.example.invalid") != NULL,
+		  "alice's cell's policy lacks the group's blocklist: %s", out);
+	snprintf(needle, sizeof needle, "of alice: navigate http://127.0.0.1:%d/page2.html",
+		 it.page_port);
+	for (double end = it_now_s() + 20; it_file_count(it.daemon_log, needle) == 0;
+	     it_pump_for(alice, 200))
+		IT_ASSERT(it_now_s() < end, "alice's session did not open the group's home page");
+	IT_ASSERT(it_login_http("alice", it_password("alice"), true, &r) == 429 &&
+		      strcmp(r.error, "user_limit") == 0,
+		  "a second session for alice (kiosk: 1): %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("GET", "/api/v1/sessions", "root-admin", NULL, &r) == 200 &&
+		      strstr(r.body, "\"policy\":\"kiosk\"") != NULL,
+		  "the sessions list does not name alice's policy: %s", r.body);
+	json_t *rec = it_audit_find(&n, "login_ok", "user", "alice", NULL);
+	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "policy"), "kiosk") == 0,
+		  "alice's login_ok does not name the policy");
+	json_decref(rec);
+	/* no input: the group's idle timeout (8 s) ends it */
+	IT_ASSERT(it_wait_closed(alice, it_now_s() + 30), "alice's idle session was not ended");
+	IT_ASSERT(it_file_count(it.daemon_log,
+				"of alice: ending (idle): session ended: idle for 8 s") == 1,
+		  "the daemon does not say that alice's session ended idle after 8 s");
+	it_conn_free(alice);
+	IT_ASSERT(it_run(out, sizeof out, "ls '%s/rec' | grep -c 'vncrec$'", top) == 0 &&
+		      atoi(out) >= 1,
+		  "alice's session (recording = on in kiosk) left no recording: %s", out);
+
+	/* carol is in no [group]: the node's policy */
+	carol = it_login_connect("carol", 1024, 768);
+	IT_ASSERT(it_workers(&w, 1) == 1, "no worker for carol");
+	IT_ASSERT(it_cell_path(w, "/etc/chromium/policies/managed/pixelgate.json", path,
+			       sizeof path) &&
+		      it_run(out, sizeof out, "cat '%s'", path) == 0 &&
+		      strstr(out, "kiosk-blocked") == NULL,
+		  "carol's cell has the group's policy: %s", out);
+	IT_ASSERT(it_login_http("carol", it_password("carol"), true, &r) == 200,
+		  "a second session for carol (node: 2): %d %s", r.status, r.body);
+	IT_ASSERT(it_pump_for(carol, 10000),
+		  "carol's session ended within 10 s (node idle 1800 s)");
+	IT_ASSERT(it_run(out, sizeof out, "ls '%s/rec' | grep -c 'vncrec$'", top) == 0 &&
+		      atoi(out) == 1,
+		  "carol's session was recorded (the node's recording is off): %s", out);
+
+	/* the policies as in force: the API and pixelgatectl */
+	IT_ASSERT(it_admin("GET", "/api/v1/policies", "root-admin", NULL, &r) == 200 &&
+		      strstr(r.body, "\"name\":\"kiosk\"") != NULL &&
+		      strstr(r.body, "\"idle_timeout_s\":8") != NULL &&
+		      strstr(r.body, "\"idle_timeout_s\":1800") != NULL,
+		  "GET /api/v1/policies: %d %s", r.status, r.body);
+	snprintf(pwfile, sizeof pwfile, "%s/ctl.pw", it.dir);
+	it_write_file(pwfile, it_password("root-admin"), 0600);
+	snprintf(conf, sizeof conf, "%s/pixelgatectl.conf", it.dir);
+	snprintf(text, sizeof text,
+		 "[pixelgatectl]\nserver = https://127.0.0.1:%d\nca_file = %s\nuser = root-admin\n"
+		 "password_file = %s\n",
+		 it.admin_port, it.ca_file, pwfile);
+	it_write_file(conf, text, 0600);
+	n = it_run(out, sizeof out, "%s/pixelgatectl --config '%s' policies 2>&1",
+		   PIXELGATE_BUILD_DIR, conf);
+	fprintf(stderr, "[%s] pixelgatectl policies: exit %d\n%s\n", it.test_name, n, out);
+	IT_ASSERT(n == 0 && strstr(out, "(node)") != NULL && strstr(out, "kiosk") != NULL &&
+		      strstr(out, "page2.html") != NULL,
+		  "pixelgatectl policies: exit %d: %s", n, out);
+	it_conn_free(carol);
+	it_run(out, sizeof out, "rm -rf '%s'", top);
 }

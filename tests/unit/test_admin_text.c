@@ -36,6 +36,7 @@ static const struct route_case routes[] = {
 	{ "/api/v1/users/tanaka/unlock", ADMIN_ROUTE_USER_UNLOCK, "tanaka" },
 	{ "/api/v1/users/tanaka/admin", ADMIN_ROUTE_USER_ADMIN, "tanaka" },
 	{ "/api/v1/users/tanaka/totp", ADMIN_ROUTE_USER_TOTP, "tanaka" },
+	{ "/api/v1/policies", ADMIN_ROUTE_POLICIES, "" },
 	/* A user may be called like an action. */
 	{ "/api/v1/users/lock", ADMIN_ROUTE_USER, "lock" },
 	{ "/api/v1/users/admin/admin", ADMIN_ROUTE_USER_ADMIN, "admin" },

@@ -549,3 +549,63 @@ Test(config, a_bad_upstream_proxy_is_refused_at_its_file)
 	cr_assert(strstr(err, "upstream_proxy") != NULL && strstr(err, "host:port") != NULL, "%s",
 		  err);
 }
+
+Test(config, auth_ldap_and_group_sections)
+{
+	static const char *const good =
+	    "[auth]\nbackend = ldap\nmfa = admins\n"
+	    "[ldap]\nuri = ldaps://dc1.city.example\nbase_dn = dc=city,dc=example\n"
+	    "[group kiosk]\ndn = cn=kiosk,ou=groups,dc=city,dc=example\nmax_sessions_per_user = 1\n"
+	    "idle_timeout_s = 600\nclipboard_to_browser = on\nrecording = off\n"
+	    "url_blocklist = *\nurl_allowlist = https://www.city.example.lg.jp\n"
+	    "[group clerks]\ndn = cn=clerks,ou=groups,dc=city,dc=example\nhome_page = "
+	    "https://www.city.example.lg.jp/\n";
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+		{ "[auth]\nbackend = ad\n", "site.conf:2: backend: \"ad\" is not file or ldap" },
+		{ "[auth]\nmfa = some\n",
+		  "site.conf:2: mfa: \"some\" is not off, admins or everyone" },
+		{ "[auth]\nbackend = ldap\n[group a b]\ndn = x\n",
+		  "site.conf:4: [group a b]: a group's name is 1..31 of A-Z a-z 0-9 _ . -" },
+		{ "[auth]\nbackend = ldap\n[group k]\nmax_sessions_per_user = 0\n",
+		  "site.conf:4: [group k] max_sessions_per_user: at least 1" },
+		{ "[auth]\nbackend = ldap\n[group k]\nrecording = all\n",
+		  "site.conf:4: [group k] recording: \"all\" is not on or off" },
+		{ "[auth]\nbackend = ldap\n[group k]\nbogus = 1\n",
+		  "site.conf:4: [group k] unknown key \"bogus\" in [group k] (dn, "
+		  "max_sessions_per_user, idle_timeout_s, clipboard_to_browser, recording, "
+		  "home_page, url_allowlist, url_blocklist)" },
+		{ "[auth]\nbackend = ldap\n[group k]\nidle_timeout_s = 60\n",
+		  "site.conf: [group k] has no dn (the directory group's DN)" },
+		{ "[group k]\ndn = cn=k\n",
+		  "site.conf: [group k]: group policies need [auth] backend = ldap (the directory "
+		  "says who is in a group)" },
+	};
+	struct config c;
+	char err[512] = "";
+	config_defaults(&c);
+	cr_assert_eq(config_parse_string(&c, "site.conf", good, err, sizeof err), 0, "%s", err);
+	cr_assert_str_eq(c.auth_backend, "ldap");
+	cr_assert_str_eq(c.auth_mfa, "admins");
+	cr_assert_str_eq(c.ldap_uri, "ldaps://dc1.city.example");
+	cr_assert_str_eq(c.ldap_user_filter, "(uid=%s)");
+	cr_assert_eq(c.n_groups, 2);
+	cr_assert_str_eq(c.groups[0].name, "kiosk");
+	cr_assert_eq(c.groups[0].max_sessions_per_user, 1);
+	cr_assert_eq(c.groups[0].idle_timeout_s, 600);
+	cr_assert_eq(c.groups[0].clipboard_to_browser, 1);
+	cr_assert_eq(c.groups[0].recording, 0);
+	cr_assert(c.groups[0].has_url_blocklist && c.groups[0].has_url_allowlist);
+	cr_assert_str_eq(c.groups[0].home_page, "");
+	cr_assert_str_eq(c.groups[1].home_page, "https://www.city.example.lg.jp/");
+	cr_assert_eq(c.groups[1].max_sessions_per_user, -1);
+	cr_assert_eq(c.groups[1].recording, -1);
+	cr_assert(!c.groups[1].has_url_blocklist);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_defaults(&c);
+		cr_assert_eq(config_parse_string(&c, "site.conf", bad[i].text, err, sizeof err), -1,
+			     "case %zu accepted", i);
+		cr_assert_str_eq(err, bad[i].message, "case %zu: %s", i, err);
+	}
+}
