@@ -2315,3 +2315,20 @@ void it_totp_code(const char *secret, char code[16])
 		  "oathtool: %s", out);
 	snprintf(code, 16, "%.6s", out);
 }
+
+int it_login_otp(const char *user, const char *password, const char *otp, struct it_http *r)
+{
+	json_t *o = json_pack("{s:s, s:s}", "user", user, "password", password);
+	char *text;
+	int st;
+
+	if (otp[0])
+		json_object_set_new(o, "otp", json_string(otp));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	IT_ASSERT(text != NULL, "json_dumps failed");
+	st = it_http(&it.srv, "POST", "/api/v1/login", NULL, NULL, text, r);
+	free(text);
+	fprintf(stderr, "[%s] login %s otp \"%s\": %d %s\n", it.test_name, user, otp, st, r->error);
+	return st;
+}

@@ -555,5 +555,7 @@ int it_file_count(const char *path, const char *needle);
 void it_mfa_world(void);
 void it_totp_enroll(const char *admin, const char *user, char *secret, size_t len);
 void it_totp_code(const char *secret, char code[16]);
+/* POST /api/v1/login with the code otp ("" for none); r->status. */
+int it_login_otp(const char *user, const char *password, const char *otp, struct it_http *r);
 
 #endif

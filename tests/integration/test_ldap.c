@@ -604,3 +604,60 @@ IT_TEST(directory, a_group_policy_overrides_the_node, .timeout = 300)
 	it_conn_free(carol);
 	it_run(out, sizeof out, "rm -rf '%s'", top);
 }
+
+/* it_opts.before_daemon: the directory and the second factor both. */
+static void lt_daemon_world_mfa(void)
+{
+	lt_daemon_world();
+	it_mfa_world();
+}
+
+/* 8. valgrind memcheck on the gateway's directory and second-factor paths:
+   libldap's TLS on the authentication threads (ASan cannot see writes
+   that libraries make into freed memory), the answer floor's timer, a
+   directory that goes away and comes back, enrolment and codes. */
+IT_TEST(memcheck, directory_and_totp_have_no_invalid_reads_or_writes, .timeout = 1200)
+{
+	static const char *const admins[] = { "root-admin", NULL };
+	struct it_opts o = { .admins = admins,
+			     .before_daemon = lt_daemon_world_mfa,
+			     .memcheck = true,
+			     .extra_conf = "login_max_failures = 50\n" };
+	struct it_http r;
+	char secret[128], code[16];
+	double ms;
+
+	it_start_opts("memcheck_directory_and_totp", NULL, &o);
+	IT_ASSERT(lt_login_timed("alice", it_password("alice"), &r, &ms) == 200, "alice: %s",
+		  r.body);
+	IT_ASSERT(lt_login_timed("ALICE", it_password("alice"), &r, &ms) == 200, "ALICE: %s",
+		  r.body);
+	IT_ASSERT(lt_login_timed("alice", "wrong", &r, &ms) == 401, "wrong: %s", r.body);
+	IT_ASSERT(lt_login_timed("zoe", "x", &r, &ms) == 401, "zoe: %s", r.body);
+	IT_ASSERT(lt_login_timed("*)(uid=*", "x", &r, &ms) == 401, "hostile: %s", r.body);
+	IT_ASSERT(lt_login_timed("erin", it_password("erin"), &r, &ms) == 401, "erin: %s", r.body);
+	/* carol is an admin: mfa = admins */
+	IT_ASSERT(lt_login_timed("carol", it_password("carol"), &r, &ms) == 403 &&
+		      strcmp(r.error, "mfa_not_enrolled") == 0,
+		  "carol, not enrolled: %d %s", r.status, r.body);
+	it_totp_enroll("root-admin", "carol", secret, sizeof secret);
+	IT_ASSERT(lt_login_timed("carol", it_password("carol"), &r, &ms) == 401 &&
+		      strcmp(r.error, "otp_required") == 0,
+		  "carol without a code: %d %s", r.status, r.body);
+	it_totp_code(secret, code);
+	IT_ASSERT(it_login_otp("carol", it_password("carol"), code, &r) == 200,
+		  "carol with the code: %d %s", r.status, r.body);
+	IT_ASSERT(it_login_otp("carol", it_password("carol"), code, &r) == 401,
+		  "carol with the code again: %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("DELETE", "/api/v1/users/carol/totp", "root-admin", NULL, &r) == 200,
+		  "remove: %d %s", r.status, r.body);
+	IT_ASSERT(it_admin("GET", "/api/v1/policies", "root-admin", NULL, &r) == 200, "%s", r.body);
+	/* the directory goes away (the kept connections break) and comes back */
+	it_extra_stop(lt.pid, 10);
+	IT_ASSERT(lt_login_timed("alice", it_password("alice"), &r, &ms) == 503, "down: %s",
+		  r.body);
+	lt_run_slapd();
+	IT_ASSERT(lt_login_timed("alice", it_password("alice"), &r, &ms) == 200, "back: %s",
+		  r.body);
+	/* it_finish() stops the daemon and fails the test on any valgrind error */
+}

@@ -45,23 +45,6 @@ static void mt_ctl_enroll(const char *admin, const char *user, char *secret, siz
 		  "pixelgatectl users totp show: exit %d: %s", rc, out);
 }
 
-/* POST /api/v1/login with an otp ("" for none). */
-static int mt_login(const char *user, const char *password, const char *otp, struct it_http *r)
-{
-	json_t *o = json_pack("{s:s, s:s}", "user", user, "password", password);
-	char *text;
-	int st;
-
-	if (otp[0])
-		json_object_set_new(o, "otp", json_string(otp));
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	st = it_http(&it.srv, "POST", "/api/v1/login", NULL, NULL, text, r);
-	free(text);
-	fprintf(stderr, "[%s] login %s otp \"%s\": %d %s\n", it.test_name, user, otp, st, r->error);
-	return st;
-}
-
 IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 {
 	static const char *const users[] = { "clerk", NULL };
@@ -77,11 +60,11 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 	snprintf(bosspw, sizeof bosspw, "%s", it_password("boss"));
 
 	/* mfa = admins: an administrator with no code enrolled cannot log in; staff can */
-	IT_ASSERT(mt_login("boss", bosspw, "", &r) == 403 &&
+	IT_ASSERT(it_login_otp("boss", bosspw, "", &r) == 403 &&
 		      strcmp(r.error, "mfa_not_enrolled") == 0,
 		  "boss, not enrolled: %d %s", r.status, r.body);
-	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 200, "clerk: %d %s", r.status,
-		  r.body);
+	IT_ASSERT(it_login_otp("clerk", it_password("clerk"), "", &r) == 200, "clerk: %d %s",
+		  r.status, r.body);
 
 	/* ops enrols boss (the admin API asks no code) */
 	it_totp_enroll("ops", "boss", secret, sizeof secret);
@@ -89,20 +72,23 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 		      it_json_bool(r.body, "enrolled") == 1,
 		  "GET .../totp: %d %s", r.status, r.body);
 
-	IT_ASSERT(mt_login("boss", bosspw, "", &r) == 401 && strcmp(r.error, "otp_required") == 0,
+	IT_ASSERT(it_login_otp("boss", bosspw, "", &r) == 401 &&
+		      strcmp(r.error, "otp_required") == 0,
 		  "boss without a code: %d %s", r.status, r.body);
 	it_totp_code(secret, code);
 	snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
-	IT_ASSERT(mt_login("boss", bosspw, wrong, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
+	IT_ASSERT(it_login_otp("boss", bosspw, wrong, &r) == 401 &&
+		      strcmp(r.error, "otp_invalid") == 0,
 		  "boss with a wrong code: %d %s", r.status, r.body);
-	IT_ASSERT(mt_login("boss", "not-the-password", code, &r) == 401 &&
+	IT_ASSERT(it_login_otp("boss", "not-the-password", code, &r) == 401 &&
 		      strcmp(r.error, "invalid_credentials") == 0,
 		  "a wrong password with the right code: %d %s", r.status, r.body);
-	IT_ASSERT(mt_login("boss", bosspw, "12ab56", &r) == 400, "a code of letters: %d %s",
+	IT_ASSERT(it_login_otp("boss", bosspw, "12ab56", &r) == 400, "a code of letters: %d %s",
 		  r.status, r.body);
-	IT_ASSERT(mt_login("boss", bosspw, code, &r) == 200, "boss with the code: %d %s", r.status,
-		  r.body);
-	IT_ASSERT(mt_login("boss", bosspw, code, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
+	IT_ASSERT(it_login_otp("boss", bosspw, code, &r) == 200, "boss with the code: %d %s",
+		  r.status, r.body);
+	IT_ASSERT(it_login_otp("boss", bosspw, code, &r) == 401 &&
+		      strcmp(r.error, "otp_invalid") == 0,
 		  "boss with the same code again: %d %s", r.status, r.body);
 	IT_ASSERT(it_audit_count("login_ok", "user", "boss", "mfa", "totp", NULL) == 1,
 		  "not one login_ok of boss with mfa totp");
@@ -126,20 +112,21 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 
 	/* a restart does not make the used code good again */
 	it_restart_daemon();
-	IT_ASSERT(mt_login("boss", bosspw, code, &r) == 401 && strcmp(r.error, "otp_invalid") == 0,
+	IT_ASSERT(it_login_otp("boss", bosspw, code, &r) == 401 &&
+		      strcmp(r.error, "otp_invalid") == 0,
 		  "the used code after a restart: %d %s", r.status, r.body);
 
 	/* staff with a code enrolled are asked for it; removed, they are not */
 	mt_ctl_enroll("boss", "clerk", clerk_secret, sizeof clerk_secret);
-	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 401 &&
+	IT_ASSERT(it_login_otp("clerk", it_password("clerk"), "", &r) == 401 &&
 		      strcmp(r.error, "otp_required") == 0,
 		  "clerk, enrolled, without a code: %d %s", r.status, r.body);
 	it_totp_code(clerk_secret, code);
-	IT_ASSERT(mt_login("clerk", it_password("clerk"), code, &r) == 200,
+	IT_ASSERT(it_login_otp("clerk", it_password("clerk"), code, &r) == 200,
 		  "clerk with the code: %d %s", r.status, r.body);
 	IT_ASSERT(it_admin("DELETE", "/api/v1/users/clerk/totp", "boss", NULL, &r) == 200,
 		  "DELETE .../totp: %d %s", r.status, r.body);
-	IT_ASSERT(mt_login("clerk", it_password("clerk"), "", &r) == 200,
+	IT_ASSERT(it_login_otp("clerk", it_password("clerk"), "", &r) == 200,
 		  "clerk after the removal: %d %s", r.status, r.body);
 	IT_ASSERT(it_admin("DELETE", "/api/v1/users/clerk/totp", "boss", NULL, &r) == 404,
 		  "DELETE again: %d %s", r.status, r.body);
