@@ -362,6 +362,24 @@ static struct auth_job *auth_take_due(int64_t now, int64_t *next_due)
 	return NULL;
 }
 
+/*
+ * A directory answer that came after the floor: its time is its own again
+ * (a wrong password takes a bind longer than an unknown name). Said in
+ * the log, at most once a minute, with what to do.
+ */
+static void auth_floor_check(const struct auth_job *j)
+{
+	static int64_t last_ms = INT64_MIN;
+	int64_t now = gw_now_ms(), late = now - j->due_ms;
+	if (!j->directory || auth.floor_ms <= 0 || late <= 50 || now - last_ms < 60000)
+		return;
+	last_ms = now;
+	log_warn("a directory answer took %lld ms, over [ldap] answer_floor_ms %d: answers "
+		 "that slow can tell a wrong password from an unknown name by their time; raise "
+		 "answer_floor_ms above the directory's slowest answers",
+		 (long long)(late + auth.floor_ms), auth.floor_ms);
+}
+
 void auth_poll(void)
 {
 	if (!auth.started)
@@ -382,6 +400,7 @@ void auth_poll(void)
 			}
 			return;
 		}
+		auth_floor_check(j);
 		if (j->wsi != NULL) {
 			struct auth_result r = { .ok = j->ok, .directory = j->directory };
 			memcpy(r.user, j->user, sizeof r.user);
