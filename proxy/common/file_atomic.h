@@ -10,9 +10,9 @@
 
 /*
  * Write len bytes of data to a new owner-only (0600) file beside path,
- * fsync it, rename it over path and fsync the directory. 0, or -1 with a
- * message naming the file in err (path is left as it was, unless only the
- * directory's sync failed).
+ * fsync it, rename it over path and fsync the directory (best effort: once
+ * renamed, the new contents are in place). 0, or -1 with a message naming
+ * the file in err, path left as it was.
  */
 int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 

@@ -442,6 +442,8 @@ static int ctl_api_users_totp(struct ctl_api *c)
 	snprintf(uri, sizeof uri, "%s", u != NULL ? u : "");
 	snprintf(when, sizeof when, "%s", at != NULL ? at : "");
 	bool enrolled = json_is_true(json_object_get(o, "enrolled"));
+	if (u != NULL)
+		OPENSSL_cleanse((char *)u, strlen(u)); /* the secret: jansson's copy too */
 	json_decref(o);
 	if (c->o.json) {
 		ctl_api_print_json(&res);

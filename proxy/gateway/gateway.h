@@ -392,6 +392,8 @@ void pool_empty(const char *why);
 struct gw_session *session_find_id(const char *id);
 /* Sessions of a user that are starting or running. */
 size_t session_count_user(const char *user);
+/* A session of user that is starting or running (the one a takeover attaches to), or NULL. */
+struct gw_session *session_find_user(const char *user);
 
 /* Whether a session may start now (session_admit()). */
 enum gw_admit {

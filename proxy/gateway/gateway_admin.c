@@ -61,6 +61,8 @@ void admin_audit(const char *admin, const char *peer, const char *action, const 
 /* Forget the request and any reply not yet written; wipe the body. */
 static void admin_pss_reset(struct admin_pss *pss)
 {
+	if (pss->reply != NULL) /* it may hold an enrolment's secret */
+		OPENSSL_cleanse(pss->reply, strlen(pss->reply));
 	free(pss->reply);
 	OPENSSL_cleanse(pss->body, sizeof pss->body);
 	memset(pss, 0, sizeof *pss);
@@ -69,6 +71,8 @@ static void admin_pss_reset(struct admin_pss *pss)
 void admin_reply_text(struct admin_pss *pss, unsigned int status, const char *content_type,
 		      char *text)
 {
+	if (pss->reply != NULL)
+		OPENSSL_cleanse(pss->reply, strlen(pss->reply));
 	free(pss->reply);
 	pss->reply = text;
 	pss->replying = text != NULL;
@@ -418,7 +422,9 @@ void admin_auth_done(struct lws *wsi, const struct auth_result *r)
 	if (auth_finish(AUTH_FOR_ADMIN, pss->peer, r, &id, &no) != 0) {
 		admin_refused(pss, &no);
 	} else {
-		auth_succeeded(&id);
+		/* The password alone: the name's failed codes must still count. */
+		if (!gw_totp_applies(&id))
+			auth_succeeded(&id);
 		snprintf(pss->admin, sizeof pss->admin, "%s", id.name);
 		if (admin_route_needs_body(pss->target.route, pss->method) && pss->clen < 0)
 			admin_error(pss, 411, "length_required",

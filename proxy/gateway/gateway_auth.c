@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -359,8 +360,12 @@ static int auth_finish_directory(enum auth_for kind, const char *peer, const str
 		auth_wrong(kind, r->user, peer, r->dir.why, out);
 		return -1;
 	}
-	/* A directory account never takes the name (and the sessions) of a local one. */
-	if (users_find(&gw->users, r->dir.name) != NULL) {
+	/* A directory account never takes the name (and the sessions) of a local
+	   one, whatever the case: names are one with a directory (the lockout). */
+	bool clash = false;
+	for (size_t i = 0; i < gw->users.n && !clash; i++)
+		clash = strcasecmp(gw->users.v[i].name, r->dir.name) == 0;
+	if (clash) {
 		log_error("%slogin of \"%s\" from %s refused: the directory names it \"%s\" (%s), "
 			  "which is also an account of users_file; rename one of them",
 			  w->log_prefix, r->user, peer, r->dir.name, r->dir.dn);
@@ -422,6 +427,17 @@ int auth_finish(enum auth_for kind, const char *peer, const struct auth_result *
 	snprintf(id->name, sizeof id->name, "%s", u->name);
 	id->admin = u->admin;
 	return 0;
+}
+
+int auth_user_locked_s(const struct auth_identity *id)
+{
+	char key[LOCKOUT_KEY_MAX];
+	int64_t now = gw_now_ms();
+	auth_lockout_keys(id->typed, "", key, NULL);
+	int a = lockout_remaining_s(gw->lockout, key, now);
+	auth_lockout_keys(id->name, "", key, NULL);
+	int b = lockout_remaining_s(gw->lockout, key, now);
+	return a > b ? a : b;
 }
 
 void auth_succeeded(const struct auth_identity *id)

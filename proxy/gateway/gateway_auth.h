@@ -152,6 +152,10 @@ void auth_note_refusal(enum auth_for kind, const char *name, const char *peer, c
  * passwords are. *checked says whether a code was checked.
  */
 int gw_totp_load(char *err, size_t errlen);
+/* Whether a login of id must give a code (enrolled, or [auth] mfa says so). */
+bool gw_totp_applies(const struct auth_identity *id);
+/* Seconds the name of id (as typed, or as the directory spells it) stays locked out; 0 if not. */
+int auth_user_locked_s(const struct auth_identity *id);
 void gw_totp_free(void);
 int auth_second_factor(const struct auth_identity *id, const char *peer, const char *otp,
 		       bool *checked, struct auth_answer *out);

@@ -37,6 +37,10 @@
  * answer_floor_ms after it was asked for (a timer on the loop, not a sleep
  * on a thread), so that how long an answer takes does not tell a local
  * account from a directory one, or an unknown name from a wrong password.
+ * A directory that failed is not asked again for AUTH_DIRECTORY_HOLD_MS:
+ * the checks meanwhile answer "unavailable" at once, so that a directory
+ * that hangs (each step up to timeout_ms) cannot keep every thread, and
+ * with them the local break-glass accounts, waiting.
  */
 #include <argon2.h>
 #include <openssl/rand.h>
@@ -50,6 +54,8 @@
 #include "gateway.h"
 #include "gateway_auth.h"
 #include "log.h"
+
+#define AUTH_DIRECTORY_HOLD_MS 5000
 
 struct auth_job {
 	struct auth_job *next;
@@ -86,6 +92,9 @@ static struct {
 	struct ldap_auth_conf *ldap; /* a copy, or NULL: [auth] backend = file */
 	int floor_ms;
 	lws_sorted_usec_list_t due_sul; /* the next job not yet due (loop thread) */
+	/* the directory's last failure (under lock): not asked again before down_until_ms */
+	int64_t down_until_ms;
+	char down_why[LDAP_AUTH_STR_MAX];
 } auth;
 
 /* Wipe and free a job. */
@@ -106,6 +115,34 @@ static bool auth_unlink(struct auth_job **head, struct auth_job *j)
 		}
 	}
 	return false;
+}
+
+/* A directory job, on its thread: asked, or refused at once while the directory is held off. */
+static void auth_directory_check(struct auth_job *j, struct ldap_auth_conn *conn)
+{
+	int64_t now = gw_now_ms();
+	pthread_mutex_lock(&auth.lock);
+	bool held = now < auth.down_until_ms;
+	if (held) {
+		memset(&j->dir, 0, sizeof j->dir);
+		snprintf(j->dir.why, sizeof j->dir.why,
+			 "not asked: it failed less than %d s ago (%.300s)",
+			 AUTH_DIRECTORY_HOLD_MS / 1000, auth.down_why);
+	}
+	pthread_mutex_unlock(&auth.lock);
+	if (held) {
+		j->dir_result = LDAP_AUTH_UNAVAILABLE;
+		j->ok = false;
+		return;
+	}
+	j->dir_result = ldap_auth_login_on(conn, auth.ldap, j->user, j->password, &j->dir);
+	j->ok = j->dir_result == LDAP_AUTH_OK;
+	if (j->dir_result == LDAP_AUTH_UNAVAILABLE) {
+		pthread_mutex_lock(&auth.lock);
+		auth.down_until_ms = gw_now_ms() + AUTH_DIRECTORY_HOLD_MS;
+		snprintf(auth.down_why, sizeof auth.down_why, "%s", j->dir.why);
+		pthread_mutex_unlock(&auth.lock);
+	}
 }
 
 static void *auth_thread(void *arg)
@@ -130,9 +167,7 @@ static void *auth_thread(void *arg)
 		/* Only j's own copies (and the directory settings, never changed while
 		   the threads run) are read here; argon2id_verify is thread-safe. */
 		if (j->directory) {
-			j->dir_result = ldap_auth_login_on(&conn, auth.ldap, j->user, j->password,
-							   &j->dir);
-			j->ok = j->dir_result == LDAP_AUTH_OK;
+			auth_directory_check(j, &conn);
 		} else {
 			j->ok = argon2id_verify(j->hash, j->password, j->password_len) == ARGON2_OK;
 		}
@@ -333,7 +368,9 @@ size_t auth_pending(const char *tag)
 	struct auth_job *lists[] = { auth.queue_head, auth.running, auth.done };
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		for (struct auth_job *j = lists[i]; j != NULL; j = j->next)
-			if (j->wsi != NULL && strcmp(j->tag, tag) == 0)
+			/* a running one counts even when its asker left: it holds a thread */
+			if ((j->wsi != NULL || lists[i] == auth.running) &&
+			    strcmp(j->tag, tag) == 0)
 				n++;
 	pthread_mutex_unlock(&auth.lock);
 	return n;

@@ -532,6 +532,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (pss != NULL) {
 			OPENSSL_cleanse(pss->body, sizeof pss->body);
 			OPENSSL_cleanse(pss->reply, sizeof pss->reply);
+			OPENSSL_cleanse(pss->otp, sizeof pss->otp);
 			pss->checking = false;
 			pss->replying = false;
 		}

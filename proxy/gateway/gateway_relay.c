@@ -153,7 +153,13 @@ static int relay_established(struct lws *wsi, struct gw_conn *conn)
 	}
 	snprintf(conn->user, sizeof conn->user, "%s", grant->user);
 	input_budget_init(&conn->budget, gw_now_ms());
-	rfb_filter_init(&conn->filter, policy_clipboard_to_browser(grant->policy),
+	/* the session's policy: a viewer taking over a running session gets its
+	   rules, not those of its own login (the group may have changed since) */
+	const struct gw_session *running = grant->new_session ? NULL
+							      : session_find_user(grant->user);
+	rfb_filter_init(&conn->filter,
+			policy_clipboard_to_browser(running != NULL ? running->policy
+								    : grant->policy),
 			(uint32_t)gw->cfg.clipboard_max_bytes);
 	int sv[2] = { -1, -1 };
 	if (buf_init(&conn->up_in, rfb_filter_max_message(&conn->filter) + GW_RELAY_SLACK_BYTES) ||

@@ -43,7 +43,7 @@ bool session_live(const struct gw_session *s)
 	return s->state == GW_SESSION_STARTING || s->state == GW_SESSION_READY;
 }
 
-static struct gw_session *session_find_user(const char *user)
+struct gw_session *session_find_user(const char *user)
 {
 	for (struct gw_session *s = gw->sessions; s != NULL; s = s->next)
 		if (session_live(s) && !s->pooled && strcmp(s->user, user) == 0)

@@ -36,6 +36,30 @@ struct gw_totp {
 
 #define TOTP_ISSUER "pixelgate"
 
+/*
+ * The store's name for a user: as given, or in lower case with a
+ * directory, which matches names case-insensitively (T.Tanaka enrolled as
+ * t.tanaka is one user, as for the lockout).
+ */
+static void totp_key(const char *name, char out[USERS_NAME_MAX + 1])
+{
+	size_t i = 0;
+	for (; name[i] != '\0' && i < USERS_NAME_MAX; i++)
+		out[i] = gw->ldap != NULL && name[i] >= 'A' && name[i] <= 'Z'
+		    ? (char)(name[i] - 'A' + 'a')
+		    : name[i];
+	out[i] = '\0';
+}
+
+bool gw_totp_applies(const struct auth_identity *id)
+{
+	char key[USERS_NAME_MAX + 1];
+	const char *mfa = gw->cfg.auth_mfa;
+	totp_key(id->name, key);
+	return strcmp(mfa, "everyone") == 0 || (strcmp(mfa, "admins") == 0 && id->admin) ||
+	    (gw->totp != NULL && totp_store_find(&gw->totp->store, key) != NULL);
+}
+
 void gw_totp_free(void)
 {
 	if (gw->totp == NULL)
@@ -51,8 +75,26 @@ int gw_totp_load(char *err, size_t errlen)
 	struct stat st;
 	bool required = strcmp(gw->cfg.auth_mfa, "off") != 0;
 	gw_totp_free();
-	if (!required && stat(gw->cfg.totp_key_file, &st) != 0 && errno == ENOENT)
-		return 0; /* no key, no codes: enrolment is refused with the reason */
+	if (!required && stat(gw->cfg.totp_key_file, &st) != 0 && errno == ENOENT) {
+		/* no key, no codes (enrolment is refused with the reason); but codes
+		   enrolled before must not stop being asked because the key went */
+		struct totp_store old = { 0 };
+		int lrc = totp_store_load(&old, gw->cfg.totp_file, true, err, errlen);
+		size_t n = old.n;
+		totp_store_free(&old);
+		if (lrc != 0)
+			return -1;
+		if (n > 0) {
+			snprintf(err, errlen,
+				 "totp_file %s holds the second factor of %zu users, and "
+				 "totp_key_file %s is missing: without it their codes could not "
+				 "be checked; put the key back (or remove totp_file to drop every "
+				 "second factor)",
+				 gw->cfg.totp_file, n, gw->cfg.totp_key_file);
+			return -1;
+		}
+		return 0;
+	}
 	struct gw_totp *t = calloc(1, sizeof *t);
 	if (t == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -85,7 +127,9 @@ int auth_second_factor(const struct auth_identity *id, const char *peer, const c
 {
 	*checked = false;
 	const char *mfa = gw->cfg.auth_mfa;
-	bool enrolled = gw->totp != NULL && totp_store_find(&gw->totp->store, id->name) != NULL;
+	char key[USERS_NAME_MAX + 1];
+	totp_key(id->name, key);
+	bool enrolled = gw->totp != NULL && totp_store_find(&gw->totp->store, key) != NULL;
 	bool required = strcmp(mfa, "everyone") == 0 || (strcmp(mfa, "admins") == 0 && id->admin);
 	if (!enrolled && !required)
 		return 0;
@@ -110,7 +154,17 @@ int auth_second_factor(const struct auth_identity *id, const char *peer, const c
 			    "enter the 6-digit code from your authenticator app", 0);
 		return -1;
 	}
-	enum totp_result r = totp_store_check(&gw->totp->store, gw->totp->key, id->name, otp,
+	/* Logins sent together all passed the lockout before any code was
+	   checked: the name's lockout again, now, for each code. */
+	int locked_s = auth_user_locked_s(id);
+	if (locked_s > 0) {
+		auth_note_refusal(AUTH_FOR_STAFF, id->typed, peer, "locked_out",
+				  "locked out before its code was checked");
+		totp_answer(out, 429, "locked", "too many failed logins: wait before trying again",
+			    locked_s);
+		return -1;
+	}
+	enum totp_result r = totp_store_check(&gw->totp->store, gw->totp->key, key, otp,
 					      time(NULL));
 	*checked = true;
 	switch (r) {
@@ -135,12 +189,17 @@ int auth_second_factor(const struct auth_identity *id, const char *peer, const c
 			    60);
 		return -1;
 	}
-	/* Used: the step is on disk before the login goes on. */
+	/* Used: the step is on disk before the login goes on (in memory either way). */
 	char err[512];
-	if (totp_store_save(&gw->totp->store, gw->cfg.totp_file, err, sizeof err) != 0)
-		log_error("login of %s: the code's use not written (%s); it stays refused until "
-			  "a restart",
+	if (totp_store_save(&gw->totp->store, gw->cfg.totp_file, err, sizeof err) != 0) {
+		log_error("login of %s refused: the code's use could not be written (%s); a "
+			  "restart would take the same code again",
 			  id->name, err);
+		totp_answer(out, 503, "mfa_unavailable",
+			    "the second factor cannot be checked; the administrator has been told",
+			    60);
+		return -1;
+	}
 	return 0;
 }
 
@@ -148,8 +207,10 @@ int auth_second_factor(const struct auth_identity *id, const char *peer, const c
 
 void admin_user_totp(struct admin_pss *pss)
 {
-	const char *name = pss->target.arg;
+	char name[USERS_NAME_MAX + 1], self[USERS_NAME_MAX + 1];
 	char err[512] = "out of memory";
+	totp_key(pss->target.arg, name);
+	totp_key(pss->admin, self);
 	if (gw->totp == NULL) {
 		admin_errorf(pss, 409, "totp_not_configured",
 			     "no second factor on this node: create totp_key_file %s (32 random "
@@ -162,6 +223,13 @@ void admin_user_totp(struct admin_pss *pss)
 		admin_reply_json(pss, 200,
 				 json_pack("{s:s, s:b, s:s}", "name", name, "enrolled", e != NULL,
 					   "enrolled_at", e != NULL ? e->enrolled : ""));
+		return;
+	}
+	/* A stolen password must not be enough to give its account a new code. */
+	if (strcmp(name, self) == 0) {
+		admin_error(pss, 409, "self",
+			    "you cannot enrol or remove your own second factor; ask another "
+			    "administrator");
 		return;
 	}
 	/* Local accounts must exist; a directory's are not listed here. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Enrol user with pixelgatectl (as admin): its QR code printed, the key into secret. */
 static void mt_ctl_enroll(const char *admin, const char *user, char *secret, size_t len)
@@ -132,4 +133,63 @@ IT_TEST(mfa, a_code_is_asked_accepted_once_and_kept_sealed, .timeout = 300)
 		  "DELETE again: %d %s", r.status, r.body);
 	IT_ASSERT(it_admin("POST", "/api/v1/users/nobody/totp", "boss", NULL, &r) == 404,
 		  "enrol a user that does not exist: %d %s", r.status, r.body);
+	/* nobody gives their own account a new code with a password alone */
+	IT_ASSERT(it_admin("POST", "/api/v1/users/boss/totp", "boss", NULL, &r) == 409 &&
+		      strcmp(r.error, "self") == 0,
+		  "boss enrolled their own code: %d %s", r.status, r.body);
+
+	/* the code's use cannot be written: refused, not taken on trust (and
+	   the step is used all the same) */
+	it_totp_enroll("boss", "clerk", clerk_secret, sizeof clerk_secret);
+	IT_ASSERT(it_run(out, sizeof out, "chmod 0500 '%s' 2>&1", it.state_dir) == 0, "%s", out);
+	it_totp_code(clerk_secret, code);
+	IT_ASSERT(it_login_otp("clerk", it_password("clerk"), code, &r) == 503 &&
+		      strcmp(r.error, "mfa_unavailable") == 0,
+		  "a code whose use cannot be written: %d %s", r.status, r.body);
+	IT_ASSERT(it_run(out, sizeof out, "chmod 0700 '%s' 2>&1", it.state_dir) == 0, "%s", out);
+	IT_ASSERT(it_login_otp("clerk", it_password("clerk"), code, &r) == 401 &&
+		      strcmp(r.error, "otp_invalid") == 0,
+		  "the same code again: %d %s", r.status, r.body);
+
+	/* the key gone while codes are enrolled: the gateway does not start */
+	it_stop_daemon(10);
+	snprintf(path, sizeof path, "%s/totp.key", it.dir);
+	IT_ASSERT(unlink(path) == 0, "unlink %s: %s", path, strerror(errno));
+	/* with mfa = off too: the enrolled users' codes must not stop being asked */
+	IT_ASSERT(it_run(out, sizeof out, "sed -i 's/^mfa = admins$/mfa = off/' '%s' 2>&1",
+			 it.conf_file) == 0,
+		  "%s", out);
+	int rc = it_run(out, sizeof out, "%s/pixelgate -n -c '%s' 2>&1", PIXELGATE_BUILD_DIR,
+			it.conf_file);
+	IT_ASSERT(rc != 0 && strstr(out, "totp_key_file") != NULL &&
+		      strstr(out, "is missing") != NULL,
+		  "pixelgate -n without the key: exit %d: %s", rc, out);
+}
+
+/* The admin API's password-only requests do not forget the failed codes of
+   the name, and codes are checked against the lockout. */
+IT_TEST(mfa, the_admin_api_does_not_forget_failed_codes, .timeout = 120)
+{
+	static const char *const admins[] = { "boss", "ops", NULL };
+	struct it_opts o = { .admins = admins,
+			     .before_daemon = it_mfa_world,
+			     .extra_conf = "login_max_failures = 3\n" };
+	char secret[128], code[16], wrong[16];
+	struct it_http r;
+
+	it_start_opts("mfa_the_admin_api_does_not_forget_failed_codes", NULL, &o);
+	it_totp_enroll("ops", "boss", secret, sizeof secret);
+	it_totp_code(secret, code);
+	snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
+	for (int i = 0; i < 2; i++)
+		IT_ASSERT(it_login_otp("boss", it_password("boss"), wrong, &r) == 401 &&
+			      strcmp(r.error, "otp_invalid") == 0,
+			  "wrong code %d: %d %s", i + 1, r.status, r.body);
+	IT_ASSERT(it_admin("GET", "/api/v1/sessions", "boss", NULL, &r) == 200, "%d %s", r.status,
+		  r.body);
+	IT_ASSERT(it_login_otp("boss", it_password("boss"), wrong, &r) == 401,
+		  "wrong code 3: %d %s", r.status, r.body);
+	IT_ASSERT(it_login_otp("boss", it_password("boss"), code, &r) == 429 &&
+		      strcmp(r.error, "locked") == 0,
+		  "after 3 wrong codes (one admin request between): %d %s", r.status, r.body);
 }
