@@ -99,7 +99,9 @@ fi
 CC=$HOST-gcc-posix
 CXX=$HOST-g++-posix
 command -v "$CC" >/dev/null || die "$CC not found after installing gcc-mingw-w64-x86-64"
-mkdir -p "$CACHE/src" "$CACHE/build" "$PREFIX" "$CACHE/stamps"
+# every directory a library is installed into: install(1) makes none
+mkdir -p "$CACHE/src" "$CACHE/build" "$CACHE/stamps" "$PREFIX/include" "$PREFIX/lib/pkgconfig" \
+	"$PREFIX/bin"
 
 TOOLCHAIN=$CACHE/toolchain.cmake
 cat >"$TOOLCHAIN.new" <<EOF

@@ -453,6 +453,18 @@ IT_TEST(directory, staff_and_admins_sign_in_with_the_directory, .timeout = 300)
 	IT_ASSERT(it_file_count(it.daemon_log, "is in neither group") == 1,
 		  "the log does not say that erin is in no group");
 
+	/* pixelgate -n tries the service account's bind */
+	{
+		char out[2048];
+		int rc = it_run(out, sizeof out, "%s/pixelgate -n -c '%s' 2>&1",
+				PIXELGATE_BUILD_DIR, it.conf_file);
+		IT_ASSERT(rc == 0 &&
+			      strstr(out, "the service account " LT_SERVICE_DN " binds over TLS") !=
+				  NULL &&
+			      strstr(out, "configuration OK") != NULL,
+			  "pixelgate -n: exit %d: %s", rc, out);
+	}
+
 	/* frank signs in, is removed, and is refused from the next login on */
 	IT_ASSERT(lt_login_timed("frank", it_password("frank"), &r, &ms) == 200, "frank: %s",
 		  r.body);
