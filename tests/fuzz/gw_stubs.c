@@ -130,9 +130,10 @@ int fuzz_auth_rc;
 size_t fuzz_auth_pending;
 
 WEAK int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, const char *hash,
-		     const char *tag, const char *password)
+		     bool directory, const char *tag, const char *password)
 {
 	FUZZ_CHECK(kind == AUTH_FOR_STAFF || kind == AUTH_FOR_ADMIN);
+	FUZZ_CHECK(!directory || hash == NULL); /* a directory check has no hash */
 	if (fuzz_auth_rc != 0)
 		return fuzz_auth_rc;
 	memset(&fuzz_auth, 0, sizeof fuzz_auth);
@@ -149,6 +150,18 @@ WEAK int auth_submit(struct lws *wsi, enum auth_for kind, const char *user, cons
 		FUZZ_CHECK(strlen(hash) < sizeof fuzz_auth.hash);
 		strcpy(fuzz_auth.hash, hash);
 	}
+	return 0;
+}
+
+/* gateway_totp.c: no second factor in the fuzzed worlds */
+WEAK int auth_second_factor(const struct auth_identity *id, const char *peer, const char *otp,
+			    bool *checked, struct auth_answer *out)
+{
+	(void)peer;
+	(void)out;
+	FUZZ_CHECK(id != NULL && id->name[0] != '\0');
+	FUZZ_CHECK(strlen(otp) <= LOGIN_OTP_DIGITS);
+	*checked = false;
 	return 0;
 }
 
@@ -178,9 +191,10 @@ WEAK bool priv_cells(void)
 	return fuzz_cells;
 }
 
-WEAK int priv_spawn(const char *id)
+WEAK int priv_spawn(const char *id, int policy)
 {
 	(void)id;
+	FUZZ_CHECK(policy >= 0 && policy <= CONFIG_GROUPS_MAX);
 	fuzz_spawns++;
 	return 0;
 }

@@ -36,7 +36,7 @@ CFLAGS=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undef
 # --cflags of PKG, pkg:PKG its --cflags and --libs; @gw is the rest of the
 # gateway as the targets that compile one of its files need it.
 TARGETS='
-fuzz_admin          4096   proxy/common/admin_text.c proxy/common/users.c -ljansson -largon2 -lcrypto
+fuzz_admin          4096   proxy/common/admin_text.c proxy/common/users.c proxy/common/file_atomic.c -ljansson -largon2 -lcrypto
 fuzz_audit_chain    4096   proxy/common/audit_chain.c -ljansson -lcrypto
 fuzz_cdp            16384  -I proxy/session cflags:libvncserver cflags:x11 tests/fuzz/support.c
                            proxy/session/session_cdp.c proxy/common/utf8.c -ljansson
@@ -48,8 +48,8 @@ fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/gateway/gat
                            proxy/common/ipc.c
                            proxy/common/browser_event.c proxy/common/utf8.c
                            proxy/common/end_text.c
-fuzz_limits         4096   proxy/common/node_limits.c -ljansson
-fuzz_login          4096   proxy/common/login.c proxy/common/users.c -ljansson -largon2 -lcrypto
+fuzz_limits         4096   proxy/common/node_limits.c proxy/common/file_atomic.c -ljansson
+fuzz_login          4096   proxy/common/login.c proxy/common/users.c proxy/common/file_atomic.c -ljansson -largon2 -lcrypto
 fuzz_proxy_v2       1024   proxy/common/proxy_v2.c
 fuzz_record         16384  @gw proxy/common/rfb_stream.c
 fuzz_rfb_filter     2048   proxy/common/rfb_filter.c
@@ -59,7 +59,8 @@ fuzz_viewer_config  4096   -I viewer -I client -I proxy/common cflags:sdl2 viewe
 '
 GW='-I proxy/gateway cflags:libwebsockets tests/fuzz/gw_stubs.c tests/fuzz/support.c
     proxy/common/config.c proxy/common/ini_lines.c proxy/common/node_limits.c proxy/common/lockout.c
-    proxy/common/ticket.c proxy/common/proxy_v2.c -ljansson -linih -lcrypto'
+    proxy/common/ticket.c proxy/common/proxy_v2.c proxy/common/file_atomic.c
+    proxy/gateway/gateway_policy.c -ljansson -linih -lcrypto'
 
 die() {
 	printf 'tests/fuzz/run.sh: %s\n' "$*" >&2
