@@ -165,6 +165,9 @@ static const struct config_key config_keys[] = {
 	    "cap on the bytes kept of one session directory (MiB); the rest is listed, not copied"),
 	INT("policy", clipboard_max_bytes, 0, 1048576, "65536",
 	    "cap on one clipboard transfer, bytes"),
+	BOOL("audit", clipboard_content, "false",
+	     "put the clipboard text itself in the \"clipboard\" audit records (its SHA-256 is "
+	     "always there)"),
 	STRK("auth", "backend", auth_backend, "file",
 	     "who may sign in: file (users_file only) or ldap (the directory of [ldap]; "
 	     "users_file is asked first, for break-glass accounts)"),

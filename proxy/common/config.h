@@ -97,6 +97,7 @@ struct config {
 	char forensics_dir[CONFIG_PATH_MAX]; /* session directories kept after a violation */
 	int forensics_max_mib;               /* bytes of one kept directory, at most */
 	int clipboard_max_bytes;
+	bool clipboard_content; /* [audit]: the text itself in "clipboard" records */
 	/* [auth] */
 	char auth_backend[8]; /* "file" or "ldap" */
 	char auth_mfa[12];    /* "off", "admins" or "everyone" */

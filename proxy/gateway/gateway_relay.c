@@ -34,6 +34,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "clip_text.h"
 #include "gateway.h"
 #include "ipc.h"
 #include "log.h"
@@ -448,6 +452,48 @@ static bool relay_budget(struct gw_conn *conn, const uint8_t *msg, size_t len, i
 	}
 }
 
+/*
+ * The text of a ClientCutText the filter let through (clipboard_to_browser
+ * on, within clipboard_max_bytes): made safe as the worker will make it
+ * (clip_text.h) and audited as a "clipboard" record (direction to_browser,
+ * bytes, sha256 of the text as pasted, the text itself only with [audit]
+ * clipboard_content). Text with control characters is refused: audited,
+ * not forwarded, and the session goes on. True if it may go to the worker.
+ */
+static bool relay_cut_text(struct gw_conn *conn, const uint8_t *latin1, size_t len)
+{
+	char why[CLIP_TEXT_WHY_LEN], hex[65] = "";
+	size_t n = 0, cap = 2 * len + 1;
+	char *text = malloc(cap);
+	if (text == NULL)
+		return false;
+	bool ok = clip_text_from_latin1(latin1, len, text, cap, &n, why, sizeof why) == 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (ok && EVP_Digest(text, n, md, &mdlen, EVP_sha256(), NULL) == 1)
+		for (unsigned int i = 0; i < mdlen && i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	json_t *f = json_pack("{s:s, s:I, s:s}", "direction", "to_browser", "bytes",
+			      (json_int_t)(ok ? n : len), "result", ok ? "passed" : "refused");
+	if (f != NULL && ok)
+		json_object_set_new(f, "sha256", json_string(hex));
+	if (f != NULL && !ok)
+		json_object_set_new(f, "reason", json_string(why));
+	if (f != NULL && ok && gw->cfg.clipboard_content)
+		json_object_set_new(f, "text", json_stringn(text, n));
+	audit_event("clipboard", conn->user, conn->peer, conn->session ? conn->session->id : "", f);
+	json_decref(f);
+	if (ok)
+		log_info("viewer of %s from %s: %zu bytes of clipboard text to the browser",
+			 conn->user, conn->peer, n);
+	else
+		log_warn("viewer of %s from %s: clipboard text refused: %s", conn->user, conn->peer,
+			 why);
+	OPENSSL_cleanse(text, cap);
+	free(text);
+	return ok;
+}
+
 /* Parse what the viewer sent so far: filter, budget, queue for the worker. */
 static void relay_process(struct gw_conn *conn)
 {
@@ -509,6 +555,12 @@ static void relay_process(struct gw_conn *conn)
 				off += step.len;
 				continue;
 			}
+		}
+		/* ClientCutText the filter let through (clipboard_to_browser): text only */
+		if (normal && v == RFB_PASS && type == 6 &&
+		    !relay_cut_text(conn, conn->up_in.data + off + 8, step.len - 8)) {
+			off += step.len; /* refused: audited, not forwarded; the session goes on */
+			continue;
 		}
 		if (version) {
 			off += step.len; /* the worker has it (relay_established()) */

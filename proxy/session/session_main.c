@@ -27,7 +27,9 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "clip_text.h"
 #include "session_cell.h"
+#include "session_clipboard.h"
 #include "session_tight.h"
 
 #define SESSION_SETTINGS_TIMEOUT_MS 10000
@@ -51,6 +53,7 @@ struct worker {
 	Display *dpy;
 	rfbScreenInfoPtr screen;
 	struct capture capture;
+	struct clipboard clipboard; /* the terminal's text on CLIPBOARD (allow_cut_text) */
 	struct input input;
 	struct cdp cdp;
 	bool ending;
@@ -393,17 +396,44 @@ static void worker_attach(struct worker *s, int fd)
 }
 
 /*
- * Text from the viewer's clipboard is never given to the browser: with the
- * clipboard off by policy it must not be, and copying into the session's X
- * selections is not implemented even where policy allows it.
+ * Text from the terminal's clipboard (issue 15): with clipboard_to_browser
+ * on, made safe again (the gateway checked it too) and put on the session's
+ * X CLIPBOARD, for Ctrl+V in the page; with it off, dropped (the gateway
+ * never lets it through).
  */
-static void worker_cut_text_dropped(char *str, int len, rfbClientPtr cl)
+static void worker_cut_text_put(const char *str, int len, bool utf8)
 {
-	(void)str;
+	struct worker *s = worker_current;
+	char why[CLIP_TEXT_WHY_LEN];
+	size_t n = 0, cap = len > 0 ? 2 * (size_t)len + 1 : 1;
+	if (!s->settings.allow_cut_text) {
+		log_info("viewer clipboard text (%d bytes) dropped: the clipboard is off", len);
+		return;
+	}
+	char *text = malloc(cap);
+	if (text == NULL)
+		return;
+	int rc = utf8 ? clip_text_from_utf8((const uint8_t *)str, (size_t)(len > 0 ? len : 0), text,
+					    cap, &n, why, sizeof why)
+		      : clip_text_from_latin1((const uint8_t *)str, (size_t)(len > 0 ? len : 0),
+					      text, cap, &n, why, sizeof why);
+	if (rc != 0)
+		log_warn("viewer clipboard text (%d bytes) refused: %s", len, why);
+	else if (clipboard_set(&s->clipboard, text, n) == 0)
+		log_info("viewer clipboard text (%zu bytes) is the session's clipboard", n);
+	free(text);
+}
+
+static void worker_cut_text(char *str, int len, rfbClientPtr cl)
+{
 	(void)cl;
-	log_info("viewer clipboard text (%d bytes) dropped: %s", len,
-		 worker_current->settings.allow_cut_text ? "clipboard transfer is not implemented"
-							 : "the clipboard is off");
+	worker_cut_text_put(str, len, false);
+}
+
+static void worker_cut_text_utf8(char *str, int len, rfbClientPtr cl)
+{
+	(void)cl;
+	worker_cut_text_put(str, len, true);
 }
 
 static enum rfbNewClientAction worker_new_client(rfbClientPtr cl)
@@ -450,12 +480,12 @@ static int worker_vnc_init(struct worker *s)
 	s->screen->displayFinishedHook = worker_display_done;
 	/*
 	 * libvncserver calls setXCutText without a NULL check (a NULL here
-	 * crashed the worker on the first ClientCutText), so the clipboard is
-	 * "unwired" by a handler that drops the text. The gateway filters
+	 * crashed the worker on the first ClientCutText): both are set, and
+	 * drop the text when the clipboard is off. The gateway filters
 	 * ClientCutText by policy as well.
 	 */
-	s->screen->setXCutText = worker_cut_text_dropped;
-	s->screen->setXCutTextUTF8 = worker_cut_text_dropped;
+	s->screen->setXCutText = worker_cut_text;
+	s->screen->setXCutTextUTF8 = worker_cut_text_utf8;
 	rfbInitServer(s->screen);
 	return 0;
 }
@@ -668,7 +698,8 @@ static void worker_loop(struct worker *s)
 		while (XPending(s->dpy) > 0) {
 			XEvent ev;
 			XNextEvent(s->dpy, &ev);
-			capture_handle_event(&s->capture, &ev);
+			if (!clipboard_handle_event(&s->clipboard, &ev))
+				capture_handle_event(&s->capture, &ev);
 		}
 		if (cdp_index >= 0 && pfd[cdp_index].revents && cdp_read(&s->cdp) != 0) {
 			log_info("CDP pipe closed");
@@ -764,6 +795,8 @@ int main(int argc, char **argv)
 		worker_end(&s, "cannot set up screen capture");
 		goto out;
 	}
+	if (s.settings.allow_cut_text && clipboard_init(&s.clipboard, s.dpy) != 0)
+		log_warn("no window for the clipboard: the terminal's text cannot be pasted");
 	capture_copy_all(&s.capture);
 	if (browser_start_chromium(&s.browser, &s.settings) != 0) {
 		worker_end(&s, "cannot start the browser");
@@ -787,6 +820,8 @@ out:
 		input_close(&s.input); /* talks to Xvfb */
 	cdp_close(&s.cdp);
 	browser_stop(&s.browser, SESSION_STOP_DEADLINE_MS);
+	if (!s.cell_killed)
+		clipboard_free(&s.clipboard);
 	capture_close(&s.capture);
 	if (s.screen != NULL) {
 		free(s.screen->frameBuffer);

@@ -1,0 +1,111 @@
+/*
+ * clip_text.c: clipboard text made safe (see clip_text.h).
+ */
+#include "clip_text.h"
+
+#include <stdio.h>
+
+#include "utf8.h"
+
+/* Append code point cp (already checked) to out as UTF-8; -1 when out is full. */
+static int clip_put(uint32_t cp, char *out, size_t outcap, size_t *n)
+{
+	unsigned char b[4];
+	size_t k;
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		b[0] = (unsigned char)(0xc0 | cp >> 6);
+		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | cp >> 12);
+		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 3;
+	} else {
+		b[0] = (unsigned char)(0xf0 | cp >> 18);
+		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 4;
+	}
+	if (*n + k + 1 > outcap)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		out[(*n)++] = (char)b[i];
+	return 0;
+}
+
+/* One code point of the text at offset at: appended (line ends made LF), or -1 with why. */
+static int clip_char(uint32_t cp, uint32_t next, int has_next, size_t at, char *out, size_t outcap,
+		     size_t *n, int *skip_lf, char *why, size_t whylen)
+{
+	if (*skip_lf) {
+		*skip_lf = 0;
+		if (cp == '\n')
+			return 0; /* the LF of a CRLF */
+	}
+	if (cp == '\r') {
+		*skip_lf = has_next && next == '\n';
+		cp = '\n';
+	} else if ((cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7f && cp <= 0x9f)) {
+		snprintf(why, whylen, "control character U+%04X at byte %zu", (unsigned)cp, at);
+		return -1;
+	}
+	if (clip_put(cp, out, outcap, n) != 0) {
+		snprintf(why, whylen, "text too long for its buffer");
+		return -1;
+	}
+	return 0;
+}
+
+int clip_text_from_latin1(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+			  char *why, size_t whylen)
+{
+	size_t n = 0;
+	int skip_lf = 0;
+	if (outcap == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (clip_char(in[i], i + 1 < len ? in[i + 1] : 0, i + 1 < len, i, out, outcap, &n,
+			      &skip_lf, why, whylen) != 0) {
+			out[0] = '\0';
+			return -1;
+		}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+			char *why, size_t whylen)
+{
+	size_t n = 0;
+	int skip_lf = 0;
+	if (outcap == 0)
+		return -1;
+	if (len > 0 && in[len - 1] == 0)
+		len--; /* the extended clipboard's terminating NUL */
+	for (size_t i = 0; i < len;) {
+		uint32_t cp, next = 0;
+		size_t k = utf8_next(in + i, len - i, &cp);
+		if (k == 0) {
+			snprintf(why, whylen, "invalid UTF-8 at byte %zu", i);
+			out[0] = '\0';
+			return -1;
+		}
+		if (i + k < len)
+			next = in[i + k]; /* only compared with LF */
+		if (clip_char(cp, next, i + k < len, i, out, outcap, &n, &skip_lf, why, whylen) !=
+		    0) {
+			out[0] = '\0';
+			return -1;
+		}
+		i += k;
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
