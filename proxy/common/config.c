@@ -208,6 +208,18 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
+/* A boolean's text: 1 (true, yes, on, 1), 0 (false, no, off, 0), or -1. */
+static int config_bool(const char *value)
+{
+	if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
+	    !strcmp(value, "1"))
+		return 1;
+	if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
+	    !strcmp(value, "0"))
+		return 0;
+	return -1;
+}
+
 /* Parse one value into c; returns 0 or -1 with a message (no location). */
 static int config_set(struct config *c, const struct config_key *k, const char *value, char *err,
 		      size_t errlen)
@@ -261,19 +273,16 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		*(int *)field = (int)v;
 		return 0;
 	}
-	case CONFIG_BOOL:
-		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
-		    !strcmp(value, "1")) {
-			*(bool *)field = true;
-		} else if (!strcmp(value, "false") || !strcmp(value, "no") ||
-			   !strcmp(value, "off") || !strcmp(value, "0")) {
-			*(bool *)field = false;
-		} else {
+	case CONFIG_BOOL: {
+		int b = config_bool(value);
+		if (b < 0) {
 			snprintf(err, errlen, "%s: \"%s\" is not a boolean (true/false)", k->name,
 				 value);
 			return -1;
 		}
+		*(bool *)field = b == 1;
 		return 0;
+	}
 	}
 	return -1;
 }
@@ -349,14 +358,10 @@ static int config_handle_limit(struct config_parse *p, const char *section, cons
 /* A bool of a [group] section: 0 or 1, or -1 (message in err). */
 static int config_group_bool(const char *key, const char *value, char *err, size_t errlen)
 {
-	if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
-	    !strcmp(value, "1"))
-		return 1;
-	if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
-	    !strcmp(value, "0"))
-		return 0;
-	snprintf(err, errlen, "%s: \"%s\" is not on or off", key, value);
-	return -1;
+	int b = config_bool(value);
+	if (b < 0)
+		snprintf(err, errlen, "%s: \"%s\" is not on or off", key, value);
+	return b;
 }
 
 /* A non-negative integer of a [group] section up to max, or -1 (message in err). */

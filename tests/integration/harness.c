@@ -2332,3 +2332,19 @@ int it_login_otp(const char *user, const char *password, const char *otp, struct
 	fprintf(stderr, "[%s] login %s otp \"%s\": %d %s\n", it.test_name, user, otp, st, r->error);
 	return st;
 }
+
+void it_ctl_config(const char *admin, char *conf, size_t len, char *pw_path, size_t pw_len)
+{
+	char pwfile[400], text[1400];
+
+	snprintf(pwfile, sizeof pwfile, "%s/ctl-%s.pw", it.dir, admin);
+	if (pw_path != NULL)
+		snprintf(pw_path, pw_len, "%s", pwfile);
+	it_write_file(pwfile, it_password(admin), 0600);
+	snprintf(conf, len, "%s/pixelgatectl-%s.conf", it.dir, admin);
+	snprintf(text, sizeof text,
+		 "[pixelgatectl]\nserver = https://127.0.0.1:%d\nca_file = %s\nuser = %s\n"
+		 "password_file = %s\n",
+		 it.admin_port, it.ca_file, admin, pwfile);
+	it_write_file(conf, text, 0600);
+}

@@ -555,6 +555,11 @@ int it_file_count(const char *path, const char *needle);
 void it_mfa_world(void);
 void it_totp_enroll(const char *admin, const char *user, char *secret, size_t len);
 void it_totp_code(const char *secret, char code[16]);
+/*
+ * A pixelgatectl.conf for the admin API as admin: its path into conf, the
+ * 0600 file it names for the password into pw_path (may be NULL).
+ */
+void it_ctl_config(const char *admin, char *conf, size_t len, char *pw_path, size_t pw_len);
 /* POST /api/v1/login with the code otp ("" for none); r->status. */
 int it_login_otp(const char *user, const char *password, const char *otp, struct it_http *r);
 

@@ -506,7 +506,7 @@ IT_TEST(admin, pixelgatectl)
 	static const char *const users[] = { "a10-ann", NULL };
 	static const char *const admins[] = { ADMIN, NULL };
 	static const struct it_opts opts = { .admins = admins, .agent_check = true };
-	char pwfile[400], conf[400], text[1600], ctl[1200], out[8192], line[64];
+	char pwfile[400], conf[400], ctl[1200], out[8192], line[64];
 	struct it_session s;
 	struct pgc_conn *c;
 	struct it_rect r1;
@@ -514,14 +514,7 @@ IT_TEST(admin, pixelgatectl)
 	int rc;
 
 	it_start_opts("admin_pixelgatectl", users, &opts);
-	snprintf(pwfile, sizeof pwfile, "%s/admin.pw", it.dir);
-	it_write_file(pwfile, it_password(ADMIN), 0600);
-	snprintf(conf, sizeof conf, "%s/pixelgatectl.conf", it.dir);
-	snprintf(text, sizeof text,
-		 "[pixelgatectl]\nserver = https://127.0.0.1:%d\nca_file = %s\nuser = %s\n"
-		 "password_file = %s\n",
-		 it.admin_port, it.ca_file, ADMIN, pwfile);
-	it_write_file(conf, text, 0600);
+	it_ctl_config(ADMIN, conf, sizeof conf, pwfile, sizeof pwfile);
 	snprintf(ctl, sizeof ctl, "%s/pixelgatectl --config %s", PIXELGATE_BUILD_DIR, conf);
 
 	c = it_open_page("a10-ann", 0, 0, &r1);

@@ -528,7 +528,7 @@ IT_TEST(directory, a_group_policy_overrides_the_node, .timeout = 300)
 {
 	static const char *const admins[] = { "root-admin", NULL };
 	char top[] = "/tmp/pixelgate-grp-XXXXXX", audit[700], path[700], out[16384], needle[200];
-	char conf[400], pwfile[400], text[1200];
+	char conf[400];
 	struct it_opts o = { .admins = admins,
 			     .before_daemon = lt_daemon_world,
 			     .extra_conf = "max_sessions_per_user = 2\n" };
@@ -605,14 +605,7 @@ IT_TEST(directory, a_group_policy_overrides_the_node, .timeout = 300)
 		      strstr(r.body, "\"idle_timeout_s\":8") != NULL &&
 		      strstr(r.body, "\"idle_timeout_s\":1800") != NULL,
 		  "GET /api/v1/policies: %d %s", r.status, r.body);
-	snprintf(pwfile, sizeof pwfile, "%s/ctl.pw", it.dir);
-	it_write_file(pwfile, it_password("root-admin"), 0600);
-	snprintf(conf, sizeof conf, "%s/pixelgatectl.conf", it.dir);
-	snprintf(text, sizeof text,
-		 "[pixelgatectl]\nserver = https://127.0.0.1:%d\nca_file = %s\nuser = root-admin\n"
-		 "password_file = %s\n",
-		 it.admin_port, it.ca_file, pwfile);
-	it_write_file(conf, text, 0600);
+	it_ctl_config("root-admin", conf, sizeof conf, NULL, 0);
 	n = it_run(out, sizeof out, "%s/pixelgatectl --config '%s' policies 2>&1",
 		   PIXELGATE_BUILD_DIR, conf);
 	fprintf(stderr, "[%s] pixelgatectl policies: exit %d\n%s\n", it.test_name, n, out);

@@ -16,18 +16,11 @@
 /* Enrol user with pixelgatectl (as admin): its QR code printed, the key into secret. */
 static void mt_ctl_enroll(const char *admin, const char *user, char *secret, size_t len)
 {
-	char pwfile[400], conf[400], text[1200], out[16384];
+	char conf[400], out[16384];
 	const char *key;
 	int rc, blocks = 0;
 
-	snprintf(pwfile, sizeof pwfile, "%s/ctl.pw", it.dir);
-	it_write_file(pwfile, it_password(admin), 0600);
-	snprintf(conf, sizeof conf, "%s/pixelgatectl.conf", it.dir);
-	snprintf(text, sizeof text,
-		 "[pixelgatectl]\nserver = https://127.0.0.1:%d\nca_file = %s\nuser = %s\n"
-		 "password_file = %s\n",
-		 it.admin_port, it.ca_file, admin, pwfile);
-	it_write_file(conf, text, 0600);
+	it_ctl_config(admin, conf, sizeof conf, NULL, 0);
 	rc = it_run(out, sizeof out, "%s/pixelgatectl --config '%s' users totp enroll %s 2>&1",
 		    PIXELGATE_BUILD_DIR, conf, user);
 	fprintf(stderr, "[%s] pixelgatectl users totp enroll %s: exit %d\n%s\n", it.test_name, user,
