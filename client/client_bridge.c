@@ -277,11 +277,14 @@ static int guard_client(struct pgc_conn *c, const uint8_t *b, size_t n)
 			if (g->cs_have < want || guard_client_size(g->cs_msg, g->cs_have) != want)
 				continue; /* more to come, or SetEncodings' count came */
 		}
-		/* a whole message (ClientCutText: its header) */
-		if (g->cs_msg[0] == 6)
+		/* a whole message (ClientCutText: its header; a negative length is
+		   the extended clipboard's form, pgc_send_clipboard()'s) */
+		if (g->cs_msg[0] == 6) {
 			g->cs_skip = (uint32_t)g->cs_msg[4] << 24 | (uint32_t)g->cs_msg[5] << 16 |
 			    (uint32_t)g->cs_msg[6] << 8 | g->cs_msg[7];
-		else if (!rfb_sc_client(&g->sc, g->cs_msg, g->cs_have, why, sizeof(why))) {
+			if (g->cs_skip & 0x80000000u)
+				g->cs_skip = 0u - g->cs_skip;
+		} else if (!rfb_sc_client(&g->sc, g->cs_msg, g->cs_have, why, sizeof(why))) {
 			guard_refuse(c,
 				     "this viewer cannot check the server's data any more: ", why);
 			return -1;

@@ -4,6 +4,7 @@
  * end of a socketpair whose other end client_bridge.c bridges to the
  * WebSocket; libvncclient calls are serialised by conn->rfb_lock.
  */
+#include "client_clip.h"
 #include "client_conn.h"
 #include "client_core.h"
 #include "keysym.h"
@@ -568,6 +569,20 @@ int pgc_send_raw(struct pgc_conn *c, const void *buf, size_t len)
 	pgc_sigpipe_restore(&g);
 	pthread_mutex_unlock(&c->rfb_lock);
 	return ok ? 0 : -1;
+}
+
+int pgc_send_clipboard(struct pgc_conn *c, const char *utf8, size_t len)
+{
+	uint8_t *msg = NULL;
+	size_t msg_len = 0;
+	int rc;
+
+	if (pgc_clip_provide(utf8, len, &msg, &msg_len) != 0)
+		return -1;
+	rc = pgc_send_raw(c, msg, msg_len);
+	pgc_secure_zero(msg, msg_len);
+	free(msg);
+	return rc;
 }
 
 int pgc_key(struct pgc_conn *c, uint32_t keysym, bool down)

@@ -174,6 +174,14 @@ int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask);
    holds another control character. */
 int pgc_type_utf8(struct pgc_conn *c, const char *text);
 
+/*
+ * The terminal's clipboard text (UTF-8, len bytes, at most PGC_CLIP_MAX) to
+ * the session, as the extended clipboard's Provide (client_clip.h): the
+ * gateway takes it when the session's policy allows text into the browser,
+ * and refuses it (audited) otherwise. Returns 0, or -1 (nothing sent).
+ */
+int pgc_send_clipboard(struct pgc_conn *c, const char *utf8, size_t len);
+
 /* True once the connection is closed; the reason the server gave (WebSocket
    close code and text), the guard's (PGC_CLOSE_REFUSED and what it
    refused) or another local cause (code 0). */

@@ -9,6 +9,7 @@
 #ifndef PIXELGATE_CLIENT_HTTP_H
 #define PIXELGATE_CLIENT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Where and how to reach a pixelgate staff listener. */
@@ -20,13 +21,15 @@ struct pgc_server {
 
 /* Result of a login. */
 struct pgc_login_result {
-	int http_status;   /* 200, 400, 401, ... ; 0 if no HTTP answer */
-	char ticket[128];  /* on 200 */
-	int expires_in_s;  /* on 200 */
-	char error[64];    /* on non-200: the "error" code of the JSON body */
-	char message[256]; /* on non-200: the "message" of the JSON body, or a
-				   transport error description when http_status == 0 */
-	char body[4096];   /* raw response body, NUL-terminated, truncated */
+	int http_status;              /* 200, 400, 401, ... ; 0 if no HTTP answer */
+	char ticket[128];             /* on 200 */
+	int expires_in_s;             /* on 200 */
+	bool clipboard_to_browser;    /* on 200: the session takes the terminal's clipboard text */
+	unsigned clipboard_max_bytes; /* on 200: of at most this many bytes */
+	char error[64];               /* on non-200: the "error" code of the JSON body */
+	char message[256];            /* on non-200: the "message" of the JSON body, or a
+					 transport error description when http_status == 0 */
+	char body[4096];              /* raw response body, NUL-terminated, truncated */
 };
 
 /*

@@ -44,6 +44,10 @@ void vinput_key(struct vinput *in, struct vsession *s, const SDL_KeyboardEvent *
 		return;
 	if (in->held[sc] && in->held[sc] != ks)
 		vsession_key(s, in->held[sc], false);
+	/* a paste (Ctrl+V, Ctrl+Shift+V, Shift+Insert): the terminal's text
+	   first, so that the browser pastes it; never continuously */
+	if (!k->repeat && keymap_is_paste(k->keysym.sym, k->keysym.mod))
+		(void)vsession_offer_clipboard(s);
 	/* auto-repeat arrives as repeated presses, as X does it */
 	if (vsession_key(s, ks, true) == 0)
 		in->held[sc] = ks;

@@ -289,6 +289,17 @@ bool keymap_text_wanted(uint16_t mod)
 	return !(mod & (KMOD_CTRL | KMOD_ALT | KMOD_GUI));
 }
 
+bool keymap_is_paste(SDL_Keycode sym, uint16_t mod)
+{
+	if (mod & (KMOD_ALT | KMOD_GUI))
+		return false;
+	if (sym == SDLK_v)
+		return (mod & KMOD_CTRL) != 0;
+	if (sym == SDLK_INSERT)
+		return (mod & KMOD_SHIFT) != 0 && !(mod & KMOD_CTRL);
+	return false;
+}
+
 static bool keymap_is_keypad_number(SDL_Keycode sym)
 {
 	return (sym >= SDLK_KP_1 && sym <= SDLK_KP_0) || sym == SDLK_KP_PERIOD;

@@ -93,4 +93,12 @@ bool keymap_is_modifier(SDL_Keycode sym);
  */
 bool keymap_text_wanted(uint16_t mod);
 
+/*
+ * Whether a key press is a paste: Ctrl+V (with or without Shift, Chromium's
+ * "paste as plain text") or Shift+Insert, without Alt or GUI (AltGr+V types
+ * a character on some layouts). The viewer then offers the terminal's
+ * clipboard text to the session before the key goes.
+ */
+bool keymap_is_paste(SDL_Keycode sym, uint16_t mod);
+
 #endif

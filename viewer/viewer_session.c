@@ -42,8 +42,10 @@ struct vsession {
 	int want_w;
 	int want_h;
 
-	pthread_mutex_t conn_lock; /* guards conn for the UI thread */
+	pthread_mutex_t conn_lock; /* guards conn and clip_* for the UI thread */
 	struct pgc_conn *conn;     /* published while connected */
+	bool clip_to_browser;      /* the login said the session takes clipboard text */
+	unsigned clip_max;         /* of at most this many bytes */
 
 	pthread_mutex_t fb_lock; /* guards the shadow and the cursor */
 	uint32_t *shadow;
@@ -434,6 +436,8 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	vlog("logged in; opening the session");
 	c = pgc_connect_cb(&srv, res->ticket, &cb, err, sizeof(err), &status);
 	pgc_secure_zero(res->ticket, sizeof(res->ticket));
+	bool clip = res->clipboard_to_browser && res->clipboard_max_bytes > 0;
+	unsigned clip_max = res->clipboard_max_bytes;
 	free(res);
 	if (!c)
 		return attempt_connect_failed(s, err, status, was_connected, why, whylen);
@@ -446,7 +450,10 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&s->conn_lock);
 	s->conn = c;
+	s->clip_to_browser = clip;
+	s->clip_max = clip_max;
 	pthread_mutex_unlock(&s->conn_lock);
+	vlog("clipboard text to the session: %s", clip ? "allowed on paste" : "off");
 	*connected = true;
 	vlog("%s: session %dx%d", was_connected ? "reconnected" : "connected", pgc_rfb(c)->width,
 	     pgc_rfb(c)->height);
@@ -645,6 +652,39 @@ int vsession_key(struct vsession *s, uint32_t keysym, bool down)
 	if (s->conn)
 		rc = pgc_key(s->conn, keysym, down);
 	pthread_mutex_unlock(&s->conn_lock);
+	return rc;
+}
+
+int vsession_offer_clipboard(struct vsession *s)
+{
+	int rc = -1;
+	bool allowed;
+	unsigned max;
+
+	pthread_mutex_lock(&s->conn_lock);
+	allowed = s->conn != NULL && s->clip_to_browser;
+	max = s->clip_max;
+	pthread_mutex_unlock(&s->conn_lock);
+	if (!allowed || !SDL_HasClipboardText())
+		return -1; /* the policy is off: nothing leaves the terminal */
+	char *text = SDL_GetClipboardText();
+	if (text == NULL)
+		return -1;
+	size_t len = strlen(text);
+	if (len == 0 || len > max) {
+		if (len > max)
+			vlog("clipboard text of %zu bytes not sent: the server takes at most %u",
+			     len, max);
+	} else {
+		pthread_mutex_lock(&s->conn_lock);
+		if (s->conn)
+			rc = pgc_send_clipboard(s->conn, text, len);
+		pthread_mutex_unlock(&s->conn_lock);
+		if (rc == 0)
+			vlog("clipboard text (%zu bytes) sent for the paste", len);
+	}
+	pgc_secure_zero(text, len);
+	SDL_free(text);
 	return rc;
 }
 

@@ -134,6 +134,10 @@ void vsession_set_size(struct vsession *s, int width, int height);
 
 /* Send input when connected (dropped otherwise). 0 sent, -1 not. */
 int vsession_key(struct vsession *s, uint32_t keysym, bool down);
+/* UI thread, when the user pastes into the session: the terminal's clipboard
+   text goes to the session if the login said its policy takes it (and it is
+   within the server's cap). 0 if sent, -1 if not (off, empty, too long). */
+int vsession_offer_clipboard(struct vsession *s);
 int vsession_pointer(struct vsession *s, int x, int y, int button_mask);
 
 /* Lock the shadow framebuffer; false (nothing locked) if there is none yet. */

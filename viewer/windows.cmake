@@ -33,7 +33,7 @@ add_library(pgplatform STATIC client/pgc_platform_win.c)
 target_include_directories(pgplatform PUBLIC client)
 target_link_libraries(pgplatform PUBLIC Threads::Threads ws2_32)
 add_library(pgclient STATIC client/client_tls.c client/client_http.c client/client_bridge.c
-  client/client_core.c)
+  client/client_core.c client/client_clip.c)
 target_include_directories(pgclient PUBLIC client)
 target_link_libraries(pgclient PUBLIC pgclient_url pgplatform pgrfb pgwindeps)
 

@@ -3,7 +3,12 @@
  */
 #include "clip_text.h"
 
+#include <stdbool.h>
+
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
 
 #include "utf8.h"
 
@@ -108,4 +113,65 @@ int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap,
 	out[n] = '\0';
 	*outlen = n;
 	return 0;
+}
+
+int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, char **out, size_t *outlen,
+			   char *why, size_t whylen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if (cap > (size_t)UINT32_MAX - 8 || zlen > (size_t)UINT32_MAX) {
+		snprintf(why, whylen, "clipboard cap too large");
+		return -1;
+	}
+	/* 4 bytes of size, the text and its NUL, and one byte to see more */
+	size_t room = 4 + cap + 2;
+	uint8_t *raw = malloc(room);
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	if (raw == NULL || inflateInit(&zs) != Z_OK) {
+		free(raw);
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	zs.next_in = (Bytef *)(uintptr_t)z;
+	zs.avail_in = (uInt)zlen;
+	zs.next_out = raw;
+	zs.avail_out = (uInt)room;
+	int rc = inflate(&zs, Z_SYNC_FLUSH);
+	size_t got = room - zs.avail_out;
+	bool whole = rc == Z_STREAM_END || (rc == Z_OK && zs.avail_in == 0) ||
+	    (rc == Z_BUF_ERROR && zs.avail_in == 0 && zs.avail_out > 0);
+	int ret = -1;
+	if (got > 4 + cap + 1)
+		snprintf(why, whylen, "clipboard text over %zu bytes when inflated", cap);
+	else if (rc == Z_STREAM_END && zs.avail_in != 0)
+		snprintf(why, whylen, "%u bytes after the end of the zlib stream", zs.avail_in);
+	else if (!whole)
+		snprintf(why, whylen, "bad zlib stream (%s)",
+			 zs.msg != NULL ? zs.msg : "incomplete");
+	else if (got < 4)
+		snprintf(why, whylen, "no text size in the Provide (%zu bytes inflated)", got);
+	else {
+		uint32_t size = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 |
+		    (uint32_t)raw[2] << 8 | raw[3];
+		if ((uint64_t)size != got - 4)
+			snprintf(why, whylen,
+				 "the Provide announces %u bytes of text and holds %zu",
+				 (unsigned)size, got - 4);
+		else if (size > 0 && raw[got - 1] != 0)
+			snprintf(why, whylen, "text not terminated by NUL");
+		else if ((*out = malloc(size + 1)) == NULL)
+			snprintf(why, whylen, "out of memory");
+		else if (clip_text_from_utf8(raw + 4, size, *out, size + 1, outlen, why, whylen) !=
+			 0) {
+			free(*out);
+			*out = NULL;
+		} else
+			ret = 0;
+	}
+	inflateEnd(&zs);
+	memset(raw, 0, got);
+	free(raw);
+	return ret;
 }

@@ -27,4 +27,16 @@ int clip_text_from_latin1(const uint8_t *in, size_t len, char *out, size_t outca
 int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
 			char *why, size_t whylen);
 
+/*
+ * The extended clipboard's Provide of text (a zlib stream of: u32 size, then
+ * size bytes of UTF-8 ending in NUL) as safe UTF-8 text of at most cap bytes
+ * before conversion. The stream may be sync-flushed or finished; it is
+ * inflated into at most 4 + cap + 1 bytes (a bigger one is refused before
+ * more is inflated), the announced size must be what it holds, and nothing
+ * may follow the text. *out is malloc'd (free it, cleansed, after use):
+ * NUL-terminated, *outlen bytes. 0, or -1 with the reason in why.
+ */
+int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, char **out, size_t *outlen,
+			   char *why, size_t whylen);
+
 #endif

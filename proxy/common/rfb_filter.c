@@ -297,17 +297,81 @@ static enum rfb_verdict rfb_filter_fixed(struct rfb_filter *f, size_t msg_len, s
 	return rfb_filter_pass(f, out, msg_len, RFB_PHASE_NORMAL);
 }
 
+/* Consume msg_len bytes without forwarding them; the reason says why. */
+static enum rfb_verdict rfb_filter_drop(struct rfb_filter *f, struct rfb_step *out, size_t msg_len,
+					const char *why)
+{
+	f->messages++;
+	out->len = msg_len;
+	snprintf(out->reason, sizeof out->reason, "%s", why);
+	out->verdict = RFB_DROP;
+	return out->verdict;
+}
+
+/*
+ * The extended clipboard's form of ClientCutText (a negative length; the
+ * pseudo-encoding is never passed to the worker, which therefore never
+ * sends Caps): u32 flags, then a zlib stream (Provide) or nothing the
+ * browser may use. size is the announced payload size (flags included).
+ */
+static enum rfb_verdict rfb_filter_ext_cut_text(struct rfb_filter *f, const uint8_t *buf,
+						size_t len, uint64_t size, struct rfb_step *out)
+{
+	uint64_t max = RFB_FILTER_EXT_CUT_MAX(f->max_cut_text_bytes);
+	if (size < 4)
+		return rfb_filter_reject(out,
+					 "extended ClientCutText of %" PRIu64 " bytes has no flags",
+					 size);
+	if (size > max)
+		return rfb_filter_reject(out,
+					 "extended ClientCutText of %" PRIu64
+					 " bytes exceeds cap %" PRIu64,
+					 size, max);
+	uint64_t msg_len = RFB_CUT_TEXT_HDR_LEN + size;
+	if ((uint64_t)len < msg_len)
+		return rfb_filter_need_more(out);
+	uint32_t flags = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 |
+	    buf[11];
+	out->cut = RFB_CUT_PROVIDE;
+	if (!f->allow_cut_text)
+		return rfb_filter_drop(f, out, (size_t)msg_len,
+				       "ClientCutText refused: clipboard disabled by policy");
+	if (flags != (RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT)) {
+		out->cut = RFB_CUT_NONE;
+		char why[RFB_FILTER_REASON_LEN];
+		snprintf(why, sizeof why,
+			 "extended clipboard flags 0x%08" PRIx32
+			 " dropped (only a Provide of text is taken)",
+			 flags);
+		return rfb_filter_drop(f, out, (size_t)msg_len, why);
+	}
+	out->cut_off = RFB_CUT_TEXT_HDR_LEN + 4;
+	out->cut_len = (size_t)(size - 4);
+	return rfb_filter_pass(f, out, (size_t)msg_len, RFB_PHASE_NORMAL);
+}
+
 static enum rfb_verdict rfb_filter_cut_text(struct rfb_filter *f, const uint8_t *buf, size_t len,
 					    struct rfb_step *out)
 {
 	/* Layout: type, 3 pad, u32 length, length bytes of Latin-1 text. */
-	if (!f->allow_cut_text)
-		return rfb_filter_reject(out,
-					 "ClientCutText refused: clipboard disabled by policy");
-	if (len > 4 && (buf[4] & 0x80) != 0)
-		return rfb_filter_reject(out,
-					 "ClientCutText with negative length"
-					 " (extended clipboard) refused");
+	if (len > 4 && (buf[4] & 0x80) != 0) {
+		/* negative: the extended form. The smallest size the bytes seen so
+		   far allow (unseen bytes as 0xff) is refused at once if too big. */
+		uint32_t raw = 0;
+		for (size_t i = 4; i < RFB_CUT_TEXT_HDR_LEN; i++)
+			raw = raw << 8 | (i < len ? buf[i] : 0xff);
+		uint64_t size = 0x100000000ull - raw;
+		if (len < RFB_CUT_TEXT_HDR_LEN) {
+			uint64_t max = RFB_FILTER_EXT_CUT_MAX(f->max_cut_text_bytes);
+			if (size > max)
+				return rfb_filter_reject(out,
+							 "extended ClientCutText of at least %" PRIu64
+							 " bytes exceeds cap %" PRIu64,
+							 size, max);
+			return rfb_filter_need_more(out);
+		}
+		return rfb_filter_ext_cut_text(f, buf, len, size, out);
+	}
 	/* The smallest length the bytes seen so far allow: unseen bytes as 0. */
 	uint32_t text_len = 0;
 	for (size_t i = 4; i < RFB_CUT_TEXT_HDR_LEN; i++)
@@ -328,6 +392,12 @@ static enum rfb_verdict rfb_filter_cut_text(struct rfb_filter *f, const uint8_t 
 	uint64_t msg_len = RFB_CUT_TEXT_HDR_LEN + (uint64_t)text_len;
 	if ((uint64_t)len < msg_len)
 		return rfb_filter_need_more(out);
+	out->cut = RFB_CUT_LATIN1;
+	if (!f->allow_cut_text)
+		return rfb_filter_drop(f, out, (size_t)msg_len,
+				       "ClientCutText refused: clipboard disabled by policy");
+	out->cut_off = RFB_CUT_TEXT_HDR_LEN;
+	out->cut_len = text_len;
 	return rfb_filter_pass(f, out, (size_t)msg_len, RFB_PHASE_NORMAL);
 }
 
@@ -404,6 +474,8 @@ enum rfb_verdict rfb_filter_step(struct rfb_filter *f, const uint8_t *buf, size_
 	out->len = 0;
 	out->rewritten_len = 0;
 	out->reason[0] = '\0';
+	out->cut = RFB_CUT_NONE;
+	out->cut_off = out->cut_len = 0;
 	if (len == 0)
 		return rfb_filter_need_more(out);
 	switch (f->phase) {
@@ -427,8 +499,9 @@ size_t rfb_filter_max_message(const struct rfb_filter *f)
 		max = RFB_SET_PIXEL_FORMAT_LEN;
 	if (max < RFB_SET_ENCODINGS_HDR_LEN + 4 * RFB_FILTER_MAX_ENCODINGS)
 		max = RFB_SET_ENCODINGS_HDR_LEN + 4 * RFB_FILTER_MAX_ENCODINGS;
-	if (f->allow_cut_text && max < RFB_CUT_TEXT_HDR_LEN + (uint64_t)f->max_cut_text_bytes)
-		max = RFB_CUT_TEXT_HDR_LEN + (uint64_t)f->max_cut_text_bytes;
+	/* ClientCutText within the cap is read whole even when it is dropped */
+	if (max < RFB_CUT_TEXT_HDR_LEN + RFB_FILTER_EXT_CUT_MAX(f->max_cut_text_bytes))
+		max = RFB_CUT_TEXT_HDR_LEN + RFB_FILTER_EXT_CUT_MAX(f->max_cut_text_bytes);
 #if SIZE_MAX < UINT64_MAX
 	if (max > SIZE_MAX)
 		return SIZE_MAX;

@@ -104,6 +104,9 @@ struct gw_metrics {
 const char *gw_end_reason_name(enum gw_end_reason r);
 const char *gw_refusal_name(enum gw_refusal r);
 
+/* A paste is a human act: more ClientCutText than this in a window is a flood (4001). */
+#define GW_CLIP_WINDOW_MS 10000
+#define GW_CLIP_MAX_PER_WINDOW 20
 /* Relay buffers: stop reading a side when its outgoing buffer holds this much. */
 #define GW_RELAY_HIGH_BYTES (512u * 1024u)
 #define GW_RELAY_LOW_BYTES (128u * 1024u)
@@ -170,6 +173,9 @@ struct gw_conn {
 	bool ptr_seen;                  /* a PointerEvent was forwarded: ptr_buttons is valid */
 	uint8_t ptr_buttons;            /* button mask of the last one forwarded */
 	bool fbur_unanswered;           /* no FramebufferUpdate ended since the last request */
+	int64_t clip_window_ms;         /* start of the current clipboard window */
+	uint32_t clip_count;            /* ClientCutText messages in it (GW_CLIP_MAX_PER_WINDOW) */
+	uint32_t drops_logged;          /* dropped messages logged (the first few only) */
 };
 
 /* A session's states; session_set_state() (gateway_session.c) says which timers each runs. */
@@ -355,6 +361,17 @@ int relay_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
  * viewer connection). Safe to call more than once; the first reason wins.
  */
 void relay_close(struct gw_conn *conn, int code, const char *reason);
+
+/* gateway_clipboard.c: clipboard text at the boundary, audited. */
+/* A ClientCutText the filter dropped (bytes long, why): a "clipboard" refused record. */
+void clip_refused_to_browser(const struct gw_conn *conn, size_t bytes, const char *why);
+/*
+ * A ClientCutText the filter passed (step, the message at msg): checked,
+ * audited, and on 0 the message for the worker (plain, UTF-8) in *fwd
+ * (malloc'd, *fwd_len bytes; free it). -1: refused and audited; drop it.
+ */
+int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, const uint8_t *msg,
+		    uint8_t **fwd, size_t *fwd_len);
 /* The session is ready: hand the worker its end of conn's socketpair. */
 void relay_hand_over(struct gw_conn *conn);
 

@@ -2,7 +2,8 @@
  * gateway_http.c: the staff listener's HTTP side ("http" protocol).
  *
  *   POST /api/v1/login   JSON {"user","password"[,"width","height"]}
- *                        -> 200 {"ticket","expires_in"} | 400 | 401 | 403 |
+ *                        -> 200 {"ticket","expires_in","clipboard_to_browser",
+ *                                "clipboard_max_bytes"} | 400 | 401 | 403 |
  *                           429 locked, rate_limited, user_limit |
  *                           503 busy, draining, node_full, audit_unavailable
  *   GET  /rfb?ticket=T   WebSocket upgrade (subprotocol "binary"); the ticket
@@ -396,8 +397,16 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 		 grant.height);
 	pss->status = 200;
 	pss->retry_after_s = 0;
-	snprintf(pss->reply, sizeof pss->reply, "{\"ticket\":\"%s\",\"expires_in\":%d}", ticket,
-		 TICKET_TTL_S);
+	/* what the viewer may offer (the relay applies the same rule: a running
+	   session keeps its own policy) */
+	const struct gw_session *running = grant.new_session ? NULL : session_find_user(id.name);
+	int session_policy = running != NULL ? running->policy : policy;
+	snprintf(pss->reply, sizeof pss->reply,
+		 "{\"ticket\":\"%s\",\"expires_in\":%d,\"clipboard_to_browser\":%s,"
+		 "\"clipboard_max_bytes\":%d}",
+		 ticket, TICKET_TTL_S,
+		 policy_clipboard_to_browser(session_policy) ? "true" : "false",
+		 gw->cfg.clipboard_max_bytes);
 	OPENSSL_cleanse(ticket, sizeof ticket);
 	pss->replying = true;
 	lws_callback_on_writable(wsi);

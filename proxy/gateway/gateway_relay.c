@@ -34,10 +34,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#include "clip_text.h"
 #include "gateway.h"
 #include "ipc.h"
 #include "log.h"
@@ -167,7 +163,9 @@ static int relay_established(struct lws *wsi, struct gw_conn *conn)
 			(uint32_t)gw->cfg.clipboard_max_bytes);
 	int sv[2] = { -1, -1 };
 	if (buf_init(&conn->up_in, rfb_filter_max_message(&conn->filter) + GW_RELAY_SLACK_BYTES) ||
-	    buf_init(&conn->up_out, GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES) ||
+	    buf_init(&conn->up_out,
+		     GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES + 8 +
+			 (size_t)gw->cfg.clipboard_max_bytes) ||
 	    buf_init(&conn->down, GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_error("viewer of %s from %s: out of resources: %s", conn->user, conn->peer,
@@ -380,6 +378,31 @@ static bool relay_check_flood(struct gw_conn *conn, int64_t now)
 }
 
 /*
+ * One more ClientCutText (passed or dropped): more than
+ * GW_CLIP_MAX_PER_WINDOW in GW_CLIP_WINDOW_MS is no paste but a flood (of
+ * the audit log among others): closed with 4001. True if closed.
+ */
+static bool relay_clip_flood(struct gw_conn *conn, int64_t now)
+{
+	if (now - conn->clip_window_ms >= GW_CLIP_WINDOW_MS) {
+		conn->clip_window_ms = now;
+		conn->clip_count = 0;
+	}
+	if (++conn->clip_count <= GW_CLIP_MAX_PER_WINDOW)
+		return false;
+	char what[128];
+	snprintf(what, sizeof what, "clipboard flood: more than %d clipboard messages in %d s",
+		 GW_CLIP_MAX_PER_WINDOW, GW_CLIP_WINDOW_MS / 1000);
+	log_warn("viewer of %s from %s: %s", conn->user, conn->peer, what);
+	json_t *f = json_pack("{s:s}", "what", what);
+	audit_event("protocol_violation", conn->user, conn->peer,
+		    conn->session ? conn->session->id : "", f);
+	json_decref(f);
+	relay_close(conn, GW_CLOSE_VIOLATION, "protocol violation: clipboard flood");
+	return true;
+}
+
+/*
  * Ask the budget about one normal-phase message at msg (step->len bytes).
  * Returns true if the message was dealt with here (held, coalesced or, for
  * a request, forwarded from a copy); false to forward it as it is. Sets
@@ -452,48 +475,6 @@ static bool relay_budget(struct gw_conn *conn, const uint8_t *msg, size_t len, i
 	}
 }
 
-/*
- * The text of a ClientCutText the filter let through (clipboard_to_browser
- * on, within clipboard_max_bytes): made safe as the worker will make it
- * (clip_text.h) and audited as a "clipboard" record (direction to_browser,
- * bytes, sha256 of the text as pasted, the text itself only with [audit]
- * clipboard_content). Text with control characters is refused: audited,
- * not forwarded, and the session goes on. True if it may go to the worker.
- */
-static bool relay_cut_text(struct gw_conn *conn, const uint8_t *latin1, size_t len)
-{
-	char why[CLIP_TEXT_WHY_LEN], hex[65] = "";
-	size_t n = 0, cap = 2 * len + 1;
-	char *text = malloc(cap);
-	if (text == NULL)
-		return false;
-	bool ok = clip_text_from_latin1(latin1, len, text, cap, &n, why, sizeof why) == 0;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (ok && EVP_Digest(text, n, md, &mdlen, EVP_sha256(), NULL) == 1)
-		for (unsigned int i = 0; i < mdlen && i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	json_t *f = json_pack("{s:s, s:I, s:s}", "direction", "to_browser", "bytes",
-			      (json_int_t)(ok ? n : len), "result", ok ? "passed" : "refused");
-	if (f != NULL && ok)
-		json_object_set_new(f, "sha256", json_string(hex));
-	if (f != NULL && !ok)
-		json_object_set_new(f, "reason", json_string(why));
-	if (f != NULL && ok && gw->cfg.clipboard_content)
-		json_object_set_new(f, "text", json_stringn(text, n));
-	audit_event("clipboard", conn->user, conn->peer, conn->session ? conn->session->id : "", f);
-	json_decref(f);
-	if (ok)
-		log_info("viewer of %s from %s: %zu bytes of clipboard text to the browser",
-			 conn->user, conn->peer, n);
-	else
-		log_warn("viewer of %s from %s: clipboard text refused: %s", conn->user, conn->peer,
-			 why);
-	OPENSSL_cleanse(text, cap);
-	free(text);
-	return ok;
-}
-
 /* Parse what the viewer sent so far: filter, budget, queue for the worker. */
 static void relay_process(struct gw_conn *conn)
 {
@@ -508,6 +489,19 @@ static void relay_process(struct gw_conn *conn)
 						     conn->up_in.len - off, &step);
 		if (v == RFB_NEED_MORE)
 			break;
+		if (normal && type == 6 && (v == RFB_PASS || v == RFB_DROP) &&
+		    relay_clip_flood(conn, now))
+			return;
+		if (v == RFB_DROP) {
+			/* consumed, not forwarded; the session goes on */
+			if (step.cut != RFB_CUT_NONE)
+				clip_refused_to_browser(conn, step.len - 8, step.reason);
+			else if (conn->drops_logged++ < 10)
+				log_warn("viewer of %s from %s: RFB message dropped: %s",
+					 conn->user, conn->peer, step.reason);
+			off += step.len;
+			continue;
+		}
 		if (v == RFB_REJECT) {
 			char reason[sizeof conn->close_reason];
 			snprintf(reason, sizeof reason, "protocol violation: %.90s", step.reason);
@@ -556,9 +550,21 @@ static void relay_process(struct gw_conn *conn)
 				continue;
 			}
 		}
-		/* ClientCutText the filter let through (clipboard_to_browser): text only */
-		if (normal && v == RFB_PASS && type == 6 &&
-		    !relay_cut_text(conn, conn->up_in.data + off + 8, step.len - 8)) {
+		/* ClientCutText the filter let through (clipboard_to_browser): the
+		   worker gets the gateway's UTF-8 text, or nothing if refused */
+		if (normal && v == RFB_PASS && type == 6) {
+			uint8_t *fwd = NULL;
+			size_t fwd_len = 0;
+			int rc = clip_to_browser(conn, &step, conn->up_in.data + off, &fwd,
+						 &fwd_len);
+			if (rc == 0 && buf_append(&conn->up_out, fwd, fwd_len) != 0) {
+				free(fwd);
+				relay_close(
+				    conn, GW_CLOSE_SESSION_ENDED,
+				    "session ended: the browser session stopped reading input");
+				return;
+			}
+			free(fwd);
 			off += step.len; /* refused: audited, not forwarded; the session goes on */
 			continue;
 		}

@@ -401,7 +401,7 @@ static void worker_attach(struct worker *s, int fd)
  * X CLIPBOARD, for Ctrl+V in the page; with it off, dropped (the gateway
  * never lets it through).
  */
-static void worker_cut_text_put(const char *str, int len, bool utf8)
+static void worker_cut_text_put(const char *str, int len)
 {
 	struct worker *s = worker_current;
 	char why[CLIP_TEXT_WHY_LEN];
@@ -413,10 +413,8 @@ static void worker_cut_text_put(const char *str, int len, bool utf8)
 	char *text = malloc(cap);
 	if (text == NULL)
 		return;
-	int rc = utf8 ? clip_text_from_utf8((const uint8_t *)str, (size_t)(len > 0 ? len : 0), text,
-					    cap, &n, why, sizeof why)
-		      : clip_text_from_latin1((const uint8_t *)str, (size_t)(len > 0 ? len : 0),
-					      text, cap, &n, why, sizeof why);
+	int rc = clip_text_from_utf8((const uint8_t *)str, (size_t)(len > 0 ? len : 0), text, cap,
+				     &n, why, sizeof why);
 	if (rc != 0)
 		log_warn("viewer clipboard text (%d bytes) refused: %s", len, why);
 	else if (clipboard_set(&s->clipboard, text, n) == 0)
@@ -424,16 +422,17 @@ static void worker_cut_text_put(const char *str, int len, bool utf8)
 	free(text);
 }
 
+/*
+ * The viewer's ClientCutText as the gateway forwards it: plain RFB framing,
+ * but always UTF-8 (the gateway converts the terminal's Latin-1 or extended
+ * clipboard text; gateway_clipboard.c). The extended clipboard's encoding is
+ * never passed to this server, so libvncserver's UTF-8 hook is not called;
+ * it is set to the same function all the same.
+ */
 static void worker_cut_text(char *str, int len, rfbClientPtr cl)
 {
 	(void)cl;
-	worker_cut_text_put(str, len, false);
-}
-
-static void worker_cut_text_utf8(char *str, int len, rfbClientPtr cl)
-{
-	(void)cl;
-	worker_cut_text_put(str, len, true);
+	worker_cut_text_put(str, len);
 }
 
 static enum rfbNewClientAction worker_new_client(rfbClientPtr cl)
@@ -485,7 +484,7 @@ static int worker_vnc_init(struct worker *s)
 	 * ClientCutText by policy as well.
 	 */
 	s->screen->setXCutText = worker_cut_text;
-	s->screen->setXCutTextUTF8 = worker_cut_text_utf8;
+	s->screen->setXCutTextUTF8 = worker_cut_text;
 	rfbInitServer(s->screen);
 	return 0;
 }

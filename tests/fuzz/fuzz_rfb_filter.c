@@ -6,8 +6,8 @@
  * clipboard cap UINT32_MAX instead of byte 1), byte 1 is the clipboard cap,
  * the rest is the viewer's stream. The target steps through the stream the
  * way the gateway does and checks, for every step:
- *   - the verdict is one of the four and matches out->verdict;
- *   - PASS/REWRITE consume 1 .. remaining bytes, at most max_message, count
+ *   - the verdict is one of the five and matches out->verdict;
+ *   - PASS/REWRITE/DROP consume 1 .. remaining bytes, at most max_message, count
  *     one message, and the same message alone (no trailing bytes) gives the
  *     same answer while every shorter prefix of it gives NEED_MORE;
  *   - REWRITE output fits out->rewritten, is a SetEncodings whose count
@@ -15,7 +15,11 @@
  *     and byte order 0/1, and passes the filter unchanged when fed back;
  *   - NEED_MORE and REJECT leave the filter state untouched; NEED_MORE only
  *     for fewer than max_message bytes, and every shorter prefix is NEED_MORE;
- *   - REJECT carries a non-empty NUL-terminated reason.
+ *   - REJECT and DROP carry a non-empty NUL-terminated reason; DROP is only
+ *     for a ClientCutText;
+ *   - a passed ClientCutText's payload (cut_off, cut_len) ends the message.
+ *     Only text within the cap passes: plain, or an extended Provide of
+ *     text whose stream is within RFB_FILTER_EXT_CUT_MAX.
  * Failures abort(), so they fire even when built with -DNDEBUG.
  */
 #include <stdbool.h>
@@ -52,10 +56,23 @@ static enum rfb_verdict fuzz_step(struct rfb_filter *f, const uint8_t *buf, size
 {
 	/* Poison the result so a field the filter forgets to set shows up. */
 	memset(out, 0xa5, sizeof *out);
+	bool was_normal = f->phase == RFB_PHASE_NORMAL;
 	enum rfb_verdict v = rfb_filter_step(f, buf, len, out);
-	CHECK(v == RFB_NEED_MORE || v == RFB_PASS || v == RFB_REWRITE || v == RFB_REJECT);
+	CHECK(v == RFB_NEED_MORE || v == RFB_PASS || v == RFB_REWRITE || v == RFB_REJECT ||
+	      v == RFB_DROP);
 	CHECK(out->verdict == v);
-	if (v == RFB_REJECT) {
+	if (v == RFB_DROP)
+		CHECK(was_normal && len > 0 && buf[0] == 6);
+	if (v == RFB_PASS && was_normal && buf[0] == 6) {
+		CHECK(out->cut == RFB_CUT_LATIN1 || out->cut == RFB_CUT_PROVIDE);
+		CHECK(out->cut_off + out->cut_len == out->len);
+		CHECK(f->allow_cut_text);
+		if (out->cut == RFB_CUT_LATIN1)
+			CHECK(out->cut_len <= f->max_cut_text_bytes);
+		else
+			CHECK(out->cut_len + 4 <= RFB_FILTER_EXT_CUT_MAX(f->max_cut_text_bytes));
+	}
+	if (v == RFB_REJECT || v == RFB_DROP) {
 		CHECK(memchr(out->reason, '\0', sizeof out->reason) != NULL);
 		CHECK(out->reason[0] != '\0');
 	}
@@ -142,13 +159,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 
-		/* PASS or REWRITE. */
+		/* PASS, REWRITE or DROP. */
 		CHECK(out.len >= 1);
 		CHECK(out.len <= left);
 		CHECK(out.len <= rfb_filter_max_message(&before));
 		CHECK(f.messages == before.messages + 1);
 		CHECK(f.phase >= before.phase);
-		if (v == RFB_PASS)
+		if (v == RFB_PASS || v == RFB_DROP)
 			CHECK(out.rewritten_len == 0);
 		else
 			fuzz_check_rewrite(&out, buf);

@@ -1644,3 +1644,104 @@ IT_TEST(viewer, asks_for_the_code_and_logs_in)
 		      it_file_count(vt.viewer_log, code) == 0,
 		  "the viewer's log holds the password or the code");
 }
+
+/*
+ * The terminal's clipboard holds text (xclip on the viewer's display, as a
+ * staff member's copy in an LGWAN document): xclip forks a process that
+ * owns CLIPBOARD until the display goes. Read back to be sure it is there.
+ */
+static void vt_set_clipboard(const char *text)
+{
+	char path[PATH_MAX], cmd[PATH_MAX + 128], back[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/terminal-clipboard.txt", it.dir);
+	f = fopen(path, "w");
+	IT_ASSERT(f && fputs(text, f) >= 0 && fclose(f) == 0, "writing %s", path);
+	snprintf(cmd, sizeof cmd,
+		 "exec /usr/bin/xclip -selection clipboard -i '%s' >/dev/null 2>&1", path);
+	IT_ASSERT(vt_x(NULL, 0, VT_TOOL_S, "/bin/sh", "-c", cmd, NULL) == 0,
+		  "xclip could not take the clipboard: %s", vt_tool_error());
+	IT_ASSERT(vt_x(back, sizeof back, VT_TOOL_S, "/usr/bin/xclip", "-selection", "clipboard",
+		       "-o", NULL) == 0 &&
+		      strcmp(back, text) == 0,
+		  "the terminal's clipboard holds \"%s\", want \"%s\"", back, text);
+}
+
+/* Ctrl+V in the viewer's window, as the staff member pastes into the page. */
+static void vt_paste(void)
+{
+	char win[32];
+
+	snprintf(win, sizeof win, "%lu", vt.win);
+	VT_XDO("windowfocus", "--sync", win);
+	VT_XDO("key", "--delay", "50", "ctrl+v");
+}
+
+/*
+ * 15. Japanese copied on the terminal is pasted into the page exactly: the
+ * viewer sends it on Ctrl+V as the extended clipboard's Provide (UTF-8 in
+ * zlib), the gateway checks, audits and forwards it, the worker owns the
+ * session's CLIPBOARD and Chromium pastes it.
+ */
+IT_TEST(viewer, japanese_copied_on_the_terminal_is_pasted)
+{
+	static const char *const users[] = { "v15-hanako", NULL };
+	static const char want[] = "〒100-0001 東京都千代田区千代田1-1 ①";
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_browser = true\n" };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	char last[512];
+	int fb_w, fb_h, n;
+
+	it_start_opts("viewer_japanese_copied_on_the_terminal_is_pasted", users, &o);
+	vt_open("v15-hanako", it.port, &img, &block, &fb_w, &fb_h);
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: clipboard text to the session: allowed on paste",
+			      1, 5),
+		  "the viewer did not learn that the policy allows the clipboard");
+	vt_click_field(&block);
+	vt_set_clipboard(want);
+	vt_paste();
+	IT_ASSERT(it_wait_last(want, IT_REPORT_S, NULL, NULL, last, sizeof last),
+		  "after Ctrl+V the page's field holds \"%s\", want \"%s\"", last, want);
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: clipboard text (", 1, 5),
+		  "the viewer did not log the text it sent");
+	json_t *rec = it_audit_find(&n, "clipboard", "user", "v15-hanako", NULL);
+	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "result"), "passed") == 0 &&
+		      strcmp(it_rec_str(rec, "direction"), "to_browser") == 0 &&
+		      it_rec_int(rec, "bytes") == (long long)strlen(want),
+		  "%d clipboard records (result %s, bytes %lld)", n,
+		  rec ? it_rec_str(rec, "result") : "-", rec ? it_rec_int(rec, "bytes") : -1);
+	json_decref(rec);
+	/* typing goes on as before, after the pasted text */
+	vt_type("x");
+	IT_ASSERT(it_wait_last("〒100-0001 東京都千代田区千代田1-1 ①x", IT_REPORT_S, NULL, NULL,
+			       last, sizeof last),
+		  "after typing x the field holds \"%s\"", last);
+}
+
+/* 15b. With the policy off the viewer sends nothing: Ctrl+V pastes only
+   what the browser itself copied (nothing here), and nothing is audited. */
+IT_TEST(viewer, with_the_clipboard_off_nothing_leaves_the_terminal)
+{
+	static const char *const users[] = { "v15b-hanako", NULL };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	char last[512];
+	int fb_w, fb_h;
+
+	it_start("viewer_with_the_clipboard_off_nothing_leaves_the_terminal", users);
+	vt_open("v15b-hanako", it.port, &img, &block, &fb_w, &fb_h);
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: clipboard text to the session: off", 1, 5),
+		  "the viewer did not log that the clipboard is off");
+	vt_click_field(&block);
+	vt_set_clipboard("秘密の文書");
+	vt_paste();
+	vt_type("ok");
+	IT_ASSERT(it_wait_last("ok", IT_REPORT_S, NULL, NULL, last, sizeof last),
+		  "after Ctrl+V and \"ok\" the page's field holds \"%s\", want \"ok\"", last);
+	IT_ASSERT(it_file_count(vt.viewer_log, "sent for the paste") == 0,
+		  "the viewer sent clipboard text with the policy off");
+	IT_ASSERT(it_audit_count("clipboard", "user", "v15b-hanako", NULL) == 0,
+		  "a clipboard record with the policy off");
+}

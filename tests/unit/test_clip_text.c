@@ -2,8 +2,11 @@
  * Unit tests for clip_text.c: clipboard text made safe at the boundary.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "client_clip.h"
 #include "clip_text.h"
 
 Test(clip_text, latin1_becomes_utf8_with_lf)
@@ -67,4 +70,140 @@ Test(clip_text, controls_nul_and_bad_utf8_are_refused)
 	cr_assert_eq(clip_text_from_latin1((const uint8_t *)"\xe9\xe9", 2, small, sizeof small, &n,
 					   why, sizeof why),
 		     -1);
+}
+
+/* The stream of a message pgc_clip_provide() made (the viewer's side). */
+static void provide_stream(const char *text, uint8_t **msg, const uint8_t **z, size_t *zlen)
+{
+	size_t len = 0;
+	cr_assert_eq(pgc_clip_provide(text, strlen(text), msg, &len), 0);
+	cr_assert_geq(len, 12);
+	uint32_t neg = (uint32_t)(*msg)[4] << 24 | (uint32_t)(*msg)[5] << 16 |
+	    (uint32_t)(*msg)[6] << 8 | (*msg)[7];
+	cr_assert_eq((uint32_t)(0u - neg), len - 8, "the length is minus flags and stream");
+	cr_assert_eq((*msg)[8], 0x10);
+	cr_assert_eq((*msg)[11], 0x01);
+	*z = *msg + 12;
+	*zlen = len - 12;
+}
+
+Test(clip_text, the_viewers_provide_comes_back_exactly)
+{
+	const char *text = "\xe3\x80\x92" /* 〒100-0001 東京都千代田区 */
+			   "100-0001 \xe6\x9d\xb1\xe4\xba\xac\xe9\x83\xbd\xe5\x8d\x83\xe4\xbb\xa3"
+			   "\xe7\x94\xb0\xe5\x8c\xba\r\n2\tx";
+	uint8_t *msg;
+	const uint8_t *z;
+	size_t zlen, n = 0;
+	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
+	provide_stream(text, &msg, &z, &zlen);
+	cr_assert_eq(clip_text_from_provide(z, zlen, 1024, &out, &n, why, sizeof why), 0, "%s",
+		     why);
+	cr_assert_str_eq(out,
+			 "\xe3\x80\x92"
+			 "100-0001 \xe6\x9d\xb1\xe4\xba\xac\xe9\x83\xbd\xe5\x8d\x83\xe4\xbb"
+			 "\xa3\xe7\x94\xb0\xe5\x8c\xba\n2\tx");
+	cr_assert_eq(n, strlen(out));
+	free(out);
+	/* the cap counts the text before conversion: one byte short is refused */
+	cr_assert_eq(clip_text_from_provide(z, zlen, strlen(text) - 1, &out, &n, why, sizeof why),
+		     -1);
+	cr_assert_null(out);
+	cr_assert_not_null(strstr(why, "when inflated"), "%s", why);
+	cr_assert_eq(clip_text_from_provide(z, zlen, strlen(text), &out, &n, why, sizeof why), 0,
+		     "%s", why);
+	free(out);
+	/* cut short: the stream holds less than it announces */
+	cr_assert_eq(clip_text_from_provide(z, zlen / 2, 1024, &out, &n, why, sizeof why), -1);
+	free(msg);
+	/* empty text */
+	provide_stream("", &msg, &z, &zlen);
+	cr_assert_eq(clip_text_from_provide(z, zlen, 0, &out, &n, why, sizeof why), 0, "%s", why);
+	cr_assert_eq(n, 0);
+	free(out);
+	free(msg);
+}
+
+/* A stream made with compress2() (finished, as noVNC's pako makes it) of raw[0 .. len). */
+static size_t finished_stream(const uint8_t *raw, size_t len, uint8_t *z, size_t zcap)
+{
+	uLongf zl = (uLongf)zcap;
+	cr_assert_eq(compress2(z, &zl, raw, (uLong)len, 9), Z_OK);
+	return (size_t)zl;
+}
+
+Test(clip_text, provide_streams_that_lie_are_refused)
+{
+	static const struct {
+		const char *raw;
+		size_t len;
+		const char *why;
+	} bad[] = {
+		{ "\0\0\0\x03"
+		  "ab",
+		  6, "announces 3 bytes of text and holds 2" },
+		{ "\0\0\0\x02"
+		  "abc",
+		  7, "announces 2 bytes of text and holds 3" },
+		{ "\0\0\0\x02"
+		  "ab",
+		  6, "not terminated by NUL" },
+		{ "\0\0", 2, "no text size" },
+		{ "\0\0\0\x04"
+		  "a\x1b"
+		  "b\0",
+		  8, "control character U+001B at byte 1" },
+		{ "\0\0\0\x04"
+		  "a\0b\0",
+		  8, "control character U+0000 at byte 1" },
+		{ "\0\0\0\x03\xff\xfe\0", 7, "invalid UTF-8 at byte 0" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t z[128];
+		size_t zlen = finished_stream((const uint8_t *)bad[i].raw, bad[i].len, z, sizeof z);
+		char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
+		size_t n = 0;
+		cr_assert_eq(clip_text_from_provide(z, zlen, 64, &out, &n, why, sizeof why), -1,
+			     "case %zu", i);
+		cr_assert_null(out);
+		cr_assert_not_null(strstr(why, bad[i].why), "case %zu: %s", i, why);
+	}
+	/* a finished stream is taken; bytes after its end are not */
+	uint8_t z[128];
+	size_t zlen = finished_stream((const uint8_t *)"\0\0\0\x03ok\0", 7, z, sizeof z - 4);
+	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
+	size_t n = 0;
+	cr_assert_eq(clip_text_from_provide(z, zlen, 64, &out, &n, why, sizeof why), 0, "%s", why);
+	cr_assert_str_eq(out, "ok");
+	free(out);
+	memcpy(z + zlen, "junk", 4);
+	cr_assert_eq(clip_text_from_provide(z, zlen + 4, 64, &out, &n, why, sizeof why), -1);
+	cr_assert_not_null(strstr(why, "after the end"), "%s", why);
+	/* not zlib at all */
+	cr_assert_eq(clip_text_from_provide((const uint8_t *)"hello", 5, 64, &out, &n, why,
+					    sizeof why),
+		     -1);
+	cr_assert_not_null(strstr(why, "bad zlib stream"), "%s", why);
+}
+
+Test(clip_text, a_zip_bomb_is_refused_at_the_cap)
+{
+	/* 16 MiB of 'a' in about 16 KiB: inflated only up to the cap */
+	size_t big = 16u << 20;
+	uint8_t *raw = malloc(big);
+	cr_assert_not_null(raw);
+	memset(raw, 'a', big);
+	raw[0] = 0x00, raw[1] = 0xff, raw[2] = 0xff, raw[3] = 0xfc;
+	raw[big - 1] = 0;
+	uLongf zl = compressBound((uLong)big);
+	uint8_t *z = malloc(zl);
+	cr_assert_eq(compress2(z, &zl, raw, (uLong)big, 9), Z_OK);
+	free(raw);
+	cr_assert_lt(zl, 65536);
+	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
+	size_t n = 0;
+	cr_assert_eq(clip_text_from_provide(z, zl, 65536, &out, &n, why, sizeof why), -1);
+	cr_assert_null(out);
+	cr_assert_str_eq(why, "clipboard text over 65536 bytes when inflated");
+	free(z);
 }

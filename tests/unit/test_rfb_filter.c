@@ -562,18 +562,26 @@ Test(rfb_filter, set_encodings_padding_is_normalised)
 	cr_assert_eq(memcmp(out.rewritten + 2, buf + 2, len - 2), 0);
 }
 
-Test(rfb_filter, cut_text_refused_by_default)
+Test(rfb_filter, cut_text_is_dropped_when_the_policy_is_off)
 {
 	struct rfb_filter f;
 	struct rfb_step out;
 	uint8_t buf[16];
 	size_t len = cut_text(buf, 5, "hello");
 	handshake(&f, false, 1024);
-	for (size_t k = 1; k <= len; k++) {
-		cr_assert_eq(rfb_filter_step(&f, buf, k, &out), RFB_REJECT, "prefix %zu", k);
-		cr_assert_str_eq(out.reason, "ClientCutText refused: clipboard disabled by policy");
-	}
-	cr_assert_eq(f.messages, 3);
+	for (size_t k = 1; k < len; k++)
+		cr_assert_eq(rfb_filter_step(&f, buf, k, &out), RFB_NEED_MORE, "prefix %zu", k);
+	/* read whole, not forwarded, not a violation: the session goes on */
+	cr_assert_eq(rfb_filter_step(&f, buf, len, &out), RFB_DROP);
+	cr_assert_eq(out.len, len);
+	cr_assert_eq(out.cut, RFB_CUT_LATIN1);
+	cr_assert_str_eq(out.reason, "ClientCutText refused: clipboard disabled by policy");
+	cr_assert_eq(f.messages, 4);
+	cr_assert_eq(f.phase, RFB_PHASE_NORMAL);
+	/* over the cap it is still a violation, on the header */
+	cut_text(buf, 1025, NULL);
+	cr_assert_eq(rfb_filter_step(&f, buf, 8, &out), RFB_REJECT);
+	cr_assert_str_eq(out.reason, "ClientCutText of 1025 bytes exceeds cap 1024");
 }
 
 Test(rfb_filter, cut_text_allowed_under_cap)
@@ -612,23 +620,106 @@ Test(rfb_filter, cut_text_over_cap_is_rejected_on_the_header)
 	cr_assert_eq(f.messages, 3);
 }
 
-Test(rfb_filter, cut_text_with_negative_length_is_rejected)
+/* An extended-clipboard ClientCutText: length -(4 + n), flags, n payload bytes. */
+static size_t ext_cut_text(uint8_t *dst, uint32_t flags, const uint8_t *payload, size_t n)
 {
-	static const uint32_t lens[] = { 0x80000000u, 0xffffffffu, 0xc0000010u, 0x80000001u };
+	dst[0] = 6;
+	dst[1] = dst[2] = dst[3] = 0;
+	put_u32(dst + 4, (uint32_t)(0u - (uint32_t)(4 + n)));
+	put_u32(dst + 8, flags);
+	memcpy(dst + 12, payload, n);
+	return 12 + n;
+}
+
+Test(rfb_filter, extended_cut_text_too_big_is_rejected_on_the_header)
+{
+	/* sizes 2^31, 0x3ffffff0, 2^31 - 1 and 0x7f000001 against a cap of 1024 */
+	static const uint32_t lens[] = { 0x80000000u, 0xc0000010u, 0x80000001u, 0x81000000u };
 	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
 		struct rfb_filter f;
 		struct rfb_step out;
 		uint8_t buf[16];
-		handshake(&f, true, UINT32_MAX);
+		handshake(&f, true, 1024);
 		cut_text(buf, lens[i], NULL);
-		/* Byte 4 carries the sign: rejected as soon as it arrives. */
+		cr_assert_eq(rfb_filter_step(&f, buf, 4, &out), RFB_NEED_MORE);
+		/* byte 4 already makes it bigger than the cap allows */
 		for (size_t k = 5; k <= 12; k++) {
 			cr_assert_eq(rfb_filter_step(&f, buf, k, &out), RFB_REJECT,
 				     "len %08x prefix %zu", lens[i], k);
-			cr_assert_not_null(strstr(out.reason, "extended clipboard"), "%s",
+			cr_assert_not_null(strstr(out.reason, "extended ClientCutText of"), "%s",
+					   out.reason);
+			cr_assert_not_null(strstr(out.reason, "exceeds cap 1092"), "%s",
 					   out.reason);
 		}
+		cr_assert_eq(f.messages, 3);
 	}
+	/* fewer than the 4 bytes of flags */
+	struct rfb_filter f;
+	struct rfb_step out;
+	uint8_t buf[16];
+	handshake(&f, true, 1024);
+	cut_text(buf, 0xffffffffu, NULL);
+	cr_assert_eq(rfb_filter_step(&f, buf, 7, &out), RFB_NEED_MORE);
+	cr_assert_eq(rfb_filter_step(&f, buf, 8, &out), RFB_REJECT);
+	cr_assert_str_eq(out.reason, "extended ClientCutText of 1 bytes has no flags");
+}
+
+Test(rfb_filter, extended_provide_of_text_passes_with_its_stream)
+{
+	struct rfb_filter f;
+	struct rfb_step out;
+	uint8_t buf[64];
+	const uint8_t z[] = { 0x78, 0x9c, 1, 2, 3, 4, 5 };
+	size_t len = ext_cut_text(buf, RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT, z, sizeof z);
+	handshake(&f, true, 16);
+	for (size_t k = 1; k < len; k++)
+		cr_assert_eq(rfb_filter_step(&f, buf, k, &out), RFB_NEED_MORE, "prefix %zu", k);
+	cr_assert_eq(rfb_filter_step(&f, buf, len, &out), RFB_PASS, "%s", out.reason);
+	cr_assert_eq(out.len, len);
+	cr_assert_eq(out.cut, RFB_CUT_PROVIDE);
+	cr_assert_eq(out.cut_off, 12);
+	cr_assert_eq(out.cut_len, sizeof z);
+	cr_assert_eq(f.messages, 4);
+	/* the stream's cap: the text cap plus deflate's worst case */
+	cr_assert_eq(RFB_FILTER_EXT_CUT_MAX(16), 80);
+	cr_assert_geq(rfb_filter_max_message(&f), 8 + 80);
+}
+
+Test(rfb_filter, other_extended_actions_and_formats_are_dropped)
+{
+	static const uint32_t flags[] = {
+		0x01000001u, /* Caps */
+		0x02000001u, /* Request */
+		0x04000000u, /* Peek */
+		0x08000001u, /* Notify */
+		0x10000003u, /* Provide of text and RTF */
+		0x10000004u, /* Provide of HTML */
+		0x10000011u, /* Provide of text and files */
+		0x11000001u, /* Provide and Caps */
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		struct rfb_filter f;
+		struct rfb_step out;
+		uint8_t buf[64];
+		size_t len = ext_cut_text(buf, flags[i], (const uint8_t *)"abcd", 4);
+		handshake(&f, true, 1024);
+		cr_assert_eq(rfb_filter_step(&f, buf, len, &out), RFB_DROP, "flags %08x", flags[i]);
+		cr_assert_eq(out.len, len);
+		cr_assert_eq(out.cut, RFB_CUT_NONE);
+		cr_assert_not_null(strstr(out.reason, "extended clipboard flags"), "%s",
+				   out.reason);
+		cr_assert_eq(f.messages, 4);
+	}
+	/* a Provide of text with the policy off: dropped as clipboard text */
+	struct rfb_filter f;
+	struct rfb_step out;
+	uint8_t buf[64];
+	size_t len = ext_cut_text(buf, RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT,
+				  (const uint8_t *)"abcd", 4);
+	handshake(&f, false, 1024);
+	cr_assert_eq(rfb_filter_step(&f, buf, len, &out), RFB_DROP);
+	cr_assert_eq(out.cut, RFB_CUT_PROVIDE);
+	cr_assert_str_eq(out.reason, "ClientCutText refused: clipboard disabled by policy");
 }
 
 Test(rfb_filter, bad_pixel_formats_are_rejected)
@@ -748,7 +839,7 @@ Test(rfb_filter, hostile_prefixes_never_flip_back)
 	m[n].len = cut_text(m[n].bytes, CUT_CAP + 1, "0123456789abcdefg");
 	n++;
 	m[n].name = "ClientCutText negative";
-	m[n].len = cut_text(m[n].bytes, 0xfffffffb, "hello");
+	m[n].len = cut_text(m[n].bytes, 0x80000005, "hello");
 	n++;
 	m[n].name = "FramebufferUpdateRequest flag 2";
 	m[n].len = 10;
@@ -845,29 +936,39 @@ Test(rfb_filter, back_to_back_messages_are_stepped_one_by_one)
 Test(rfb_filter, max_message_covers_every_acceptable_message)
 {
 	struct rfb_filter f;
+	/* clipboard text within the cap is read whole even when it is dropped:
+	   the extended form's stream may be a little longer than its text */
 	rfb_filter_init(&f, false, 1 << 20);
-	cr_assert_eq(rfb_filter_max_message(&f), 4 + 4 * RFB_FILTER_MAX_ENCODINGS);
+	cr_assert_eq(rfb_filter_max_message(&f), 8 + (1 << 20) + (1 << 12) + 64);
 	rfb_filter_init(&f, true, 0);
 	cr_assert_eq(rfb_filter_max_message(&f), 4 + 4 * RFB_FILTER_MAX_ENCODINGS);
 	rfb_filter_init(&f, true, 100);
 	cr_assert_eq(rfb_filter_max_message(&f), 4 + 4 * RFB_FILTER_MAX_ENCODINGS);
 	rfb_filter_init(&f, true, 1000);
-	cr_assert_eq(rfb_filter_max_message(&f), 1008);
+	cr_assert_eq(rfb_filter_max_message(&f), 8 + 1000 + 3 + 64);
 	rfb_filter_init(&f, true, UINT32_MAX);
 	if (sizeof(size_t) > 4)
-		cr_assert_eq((uint64_t)rfb_filter_max_message(&f), (uint64_t)UINT32_MAX + 8);
+		cr_assert_eq((uint64_t)rfb_filter_max_message(&f),
+			     (uint64_t)UINT32_MAX + UINT32_MAX / 256 + 64 + 8);
 	else
 		cr_assert_eq(rfb_filter_max_message(&f), SIZE_MAX);
 
-	/* A message of exactly max_message bytes is accepted, one more is not. */
-	static uint8_t big[8 + 1000 + 1];
+	/* A message of exactly max_message bytes is accepted, one more is not:
+	   plain text up to the cap, the extended form's stream up to its own. */
+	static uint8_t big[8 + 1000 + 3 + 64 + 1];
 	handshake(&f, true, 1000);
 	struct rfb_step out;
 	cut_text(big, 1000, NULL);
 	memset(big + 8, 'x', 1000);
 	cr_assert_eq(rfb_filter_step(&f, big, 1007, &out), RFB_NEED_MORE);
 	cr_assert_eq(rfb_filter_step(&f, big, 1008, &out), RFB_PASS);
-	cr_assert_eq(out.len, rfb_filter_max_message(&f));
 	cut_text(big, 1001, NULL);
+	cr_assert_eq(rfb_filter_step(&f, big, 8, &out), RFB_REJECT);
+	cut_text(big, (uint32_t)(0u - 1067u), NULL);
+	put_u32(big + 8, RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT);
+	cr_assert_eq(rfb_filter_step(&f, big, 8 + 1067 - 1, &out), RFB_NEED_MORE);
+	cr_assert_eq(rfb_filter_step(&f, big, 8 + 1067, &out), RFB_PASS);
+	cr_assert_eq(out.len, rfb_filter_max_message(&f));
+	cut_text(big, (uint32_t)(0u - 1068u), NULL);
 	cr_assert_eq(rfb_filter_step(&f, big, 8, &out), RFB_REJECT);
 }

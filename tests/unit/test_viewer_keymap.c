@@ -371,3 +371,19 @@ Test(keymap, unknown_keys_are_ignored)
 	cr_expect_eq(keymap_keysym(0xd800, SDL_SCANCODE_UNKNOWN), 0);
 	cr_expect_eq(keymap_keysym(0x110000, SDL_SCANCODE_UNKNOWN), 0);
 }
+
+Test(keymap, pastes_are_ctrl_v_and_shift_insert)
+{
+	cr_assert(keymap_is_paste(SDLK_v, KMOD_LCTRL));
+	cr_assert(keymap_is_paste(SDLK_v, KMOD_RCTRL | KMOD_LSHIFT));
+	cr_assert(keymap_is_paste(SDLK_v, KMOD_LCTRL | KMOD_NUM | KMOD_CAPS));
+	cr_assert(keymap_is_paste(SDLK_INSERT, KMOD_LSHIFT));
+	cr_assert_not(keymap_is_paste(SDLK_v, KMOD_NONE));
+	cr_assert_not(keymap_is_paste(SDLK_v, KMOD_LSHIFT));
+	cr_assert_not(keymap_is_paste(SDLK_v, KMOD_LCTRL | KMOD_LALT));
+	cr_assert_not(keymap_is_paste(SDLK_v, KMOD_RALT | KMOD_LCTRL)); /* AltGr on Windows */
+	cr_assert_not(keymap_is_paste(SDLK_v, KMOD_LGUI | KMOD_LCTRL));
+	cr_assert_not(keymap_is_paste(SDLK_INSERT, KMOD_NONE));
+	cr_assert_not(keymap_is_paste(SDLK_INSERT, KMOD_LCTRL)); /* Ctrl+Insert copies */
+	cr_assert_not(keymap_is_paste(SDLK_c, KMOD_LCTRL));
+}

@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -58,6 +59,28 @@ def rfb_filter():
     seed(t, "setenc_unknown", b"\x06\x00" + setenc(0x574d5669, -314, 21, 6, -32, 7))
     seed(t, "extended_clipboard", b"\x07\x00" + struct.pack(">Bxxxi", 6, -8) +
          b"\x10\x00\x00\x01" + b"\x00\x00\x00\x00")
+    z = provide_stream("〒100-0001 東京都".encode())
+    seed(t, "extended_provide", b"\x03\x40" + struct.pack(">Bxxxi", 6, -(4 + len(z))) +
+         b"\x10\x00\x00\x01" + z + key(1, 0x61))
+    seed(t, "extended_caps", b"\x03\x40" + struct.pack(">Bxxxi", 6, -8) +
+         b"\x01\x00\x00\x01" + b"\x00\x00\x10\x00")
+
+
+def provide_stream(text, finish=False):
+    """An extended clipboard Provide's zlib stream of UTF-8 text (size, text, NUL)."""
+    c = zlib.compressobj()
+    raw = struct.pack(">I", len(text) + 1) + text + b"\0"
+    return c.compress(raw) + c.flush(zlib.Z_FINISH if finish else zlib.Z_SYNC_FLUSH)
+
+
+def clip_text():
+    t = "fuzz_clip_text"
+    # byte 0: cap / 64; the rest: a Provide's stream (and, as it is, Latin-1 text)
+    seed(t, "japanese", b"\x04" + provide_stream("〒100-0001 東京都千代田区\r\n".encode()))
+    seed(t, "finished", b"\x04" + provide_stream(b"Caf\xc3\xa9", finish=True))
+    seed(t, "control", b"\x04" + provide_stream(b"a\x1b[31mb"))
+    seed(t, "over_cap", b"\x01" + provide_stream(b"x" * 200))
+    seed(t, "latin1", b"\x01" + b"Caf\xe9 \xa5100\r\n")
 
 
 def rfb_server_stream():
@@ -396,6 +419,6 @@ def http():
 
 
 if __name__ == "__main__":
-    for make in (rfb_filter, record, rfb_stream, login, limits, admin, viewer_config, audit_chain,
+    for make in (rfb_filter, clip_text, record, rfb_stream, login, limits, admin, viewer_config, audit_chain,
                  proxy_v2, cdp, ipc, http):
         make()

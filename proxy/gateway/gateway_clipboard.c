@@ -1,0 +1,121 @@
+/*
+ * gateway_clipboard.c: clipboard text at the boundary (issue 15).
+ *
+ * Terminal -> browser: a ClientCutText the filter let through
+ * (clipboard_to_browser on, within clipboard_max_bytes), plain (ISO 8859-1)
+ * or the extended clipboard's Provide of text (UTF-8 in a zlib stream, which
+ * is how Japanese comes), is made safe (clip_text.h), audited as a
+ * "clipboard" record and forwarded to the worker as a plain ClientCutText
+ * whose bytes are always the gateway's UTF-8 (the worker reads them as
+ * such: the only writer of that leg is this file). A refused transfer (the
+ * policy off, control characters, a bad stream, another extended action) is
+ * audited with the reason, not forwarded, and the session goes on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "clip_text.h"
+#include "gateway.h"
+#include "log.h"
+
+/* The "clipboard" audit record of one transfer (text NULL when refused). */
+static void clip_audit(const struct gw_conn *conn, const char *direction, const char *text,
+		       size_t n, size_t raw_bytes, const char *why)
+{
+	json_t *f = json_pack("{s:s, s:I, s:s}", "direction", direction, "bytes",
+			      (json_int_t)(text != NULL ? n : raw_bytes), "result",
+			      text != NULL ? "passed" : "refused");
+	if (f != NULL && text != NULL) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		char hex[2 * 32 + 1] = "";
+		if (EVP_Digest(text, n, md, &mdlen, EVP_sha256(), NULL) == 1)
+			for (unsigned int i = 0; i < mdlen && i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		json_object_set_new(f, "sha256", json_string(hex));
+		if (gw->cfg.clipboard_content)
+			json_object_set_new(f, "text", json_stringn(text, n));
+	}
+	if (f != NULL && text == NULL)
+		json_object_set_new(f, "reason", json_string(why));
+	audit_event("clipboard", conn->user, conn->peer, conn->session ? conn->session->id : "", f);
+	json_decref(f);
+	if (text != NULL)
+		log_info("viewer of %s from %s: %zu bytes of clipboard text %s", conn->user,
+			 conn->peer, n,
+			 strcmp(direction, "to_browser") == 0 ? "to the browser"
+							      : "to the terminal");
+	else
+		log_warn("viewer of %s from %s: clipboard text %s refused: %s", conn->user,
+			 conn->peer,
+			 strcmp(direction, "to_browser") == 0 ? "to the browser"
+							      : "to the terminal",
+			 why);
+}
+
+void clip_refused_to_browser(const struct gw_conn *conn, size_t bytes, const char *why)
+{
+	clip_audit(conn, "to_browser", NULL, 0, bytes, why);
+}
+
+int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, const uint8_t *msg,
+		    uint8_t **fwd, size_t *fwd_len)
+{
+	char why[CLIP_TEXT_WHY_LEN] = "";
+	const uint8_t *payload = msg + step->cut_off;
+	size_t cap = (size_t)gw->cfg.clipboard_max_bytes;
+	char *text = NULL;
+	size_t n = 0, text_cap = 0;
+	int ok = -1;
+	*fwd = NULL;
+	*fwd_len = 0;
+	if (step->cut == RFB_CUT_PROVIDE) {
+		ok = clip_text_from_provide(payload, step->cut_len, cap, &text, &n, why,
+					    sizeof why);
+		text_cap = ok == 0 ? n + 1 : 0;
+	} else if (step->cut == RFB_CUT_LATIN1) {
+		text_cap = 2 * step->cut_len + 1;
+		text = malloc(text_cap);
+		if (text == NULL)
+			snprintf(why, sizeof why, "out of memory");
+		else
+			ok = clip_text_from_latin1(payload, step->cut_len, text, text_cap, &n, why,
+						   sizeof why);
+	} else {
+		snprintf(why, sizeof why, "not clipboard text");
+	}
+	if (ok == 0 && n > cap) {
+		snprintf(why, sizeof why, "%zu bytes as UTF-8, over the cap of %zu", n, cap);
+		ok = -1;
+	}
+	if (ok == 0) {
+		*fwd = malloc(8 + n);
+		if (*fwd == NULL) {
+			snprintf(why, sizeof why, "out of memory");
+			ok = -1;
+		}
+	}
+	if (ok != 0) {
+		clip_audit(conn, "to_browser", NULL, 0, step->cut_len, why);
+	} else {
+		clip_audit(conn, "to_browser", text, n, step->cut_len, NULL);
+		uint8_t *m = *fwd;
+		m[0] = 6; /* ClientCutText, padding, u32 length, the UTF-8 text */
+		m[1] = m[2] = m[3] = 0;
+		m[4] = (uint8_t)(n >> 24);
+		m[5] = (uint8_t)(n >> 16);
+		m[6] = (uint8_t)(n >> 8);
+		m[7] = (uint8_t)n;
+		memcpy(m + 8, text, n);
+		*fwd_len = 8 + n;
+	}
+	if (text != NULL) {
+		OPENSSL_cleanse(text, text_cap);
+		free(text);
+	}
+	return ok;
+}
