@@ -40,6 +40,8 @@
  * is PGC_CLOSE_REFUSED with the parser's reason.
  */
 #include "client_conn.h"
+#include "clip_text.h"
+#include "rfb_filter.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -169,8 +171,11 @@ static void guard_init(struct pgc_guard *g)
 	const struct rfb_sc_config cfg = {
 		.width = 0,
 		.height = 0,
-		.allow_cut_text = false, /* no text reaches this viewer */
-		.max_cut_text_bytes = 0,
+		/* the session's copies (clipboard_to_terminal): taken out of the
+		   stream by guard_clip(), libvncclient never sees them */
+		.allow_cut_text = true,
+		.max_cut_text_bytes = CLIP_TEXT_MAX,
+		.ext_cut_text = true,
 		.allowed = RFB_SC_GATEWAY_ENCODINGS,
 	};
 
@@ -295,6 +300,84 @@ static int guard_client(struct pgc_conn *c, const uint8_t *b, size_t n)
 }
 
 /*
+ * Bridge thread: the whole ServerCutText in g->clip (plain ISO 8859-1, or
+ * the extended clipboard's Provide of text) as safe UTF-8, kept as the
+ * connection's last clipboard text and handed to the callback. Anything
+ * else of the extended clipboard (Caps, Request, ...) is ignored.
+ */
+static void guard_clip_done(struct pgc_conn *c)
+{
+	struct pgc_guard *g = &c->guard;
+	char why[CLIP_TEXT_WHY_LEN] = "";
+	char *text = NULL;
+	size_t n = 0;
+	uint32_t len, flags;
+
+	if (g->clip_lost || g->clip_len < 8)
+		return;
+	len = (uint32_t)g->clip[4] << 24 | (uint32_t)g->clip[5] << 16 | (uint32_t)g->clip[6] << 8 |
+	    g->clip[7];
+	if (len & 0x80000000u) {
+		if (g->clip_len < 12)
+			return;
+		flags = (uint32_t)g->clip[8] << 24 | (uint32_t)g->clip[9] << 16 |
+		    (uint32_t)g->clip[10] << 8 | g->clip[11];
+		if (flags != (RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT))
+			return;
+		if (clip_text_from_provide(g->clip + 12, g->clip_len - 12, CLIP_TEXT_MAX, &text, &n,
+					   why, sizeof(why)) != 0)
+			text = NULL;
+	} else if ((text = malloc(2 * (g->clip_len - 8) + 1)) != NULL &&
+		   clip_text_from_latin1(g->clip + 8, g->clip_len - 8, text,
+					 2 * (g->clip_len - 8) + 1, &n, why, sizeof(why)) != 0) {
+		free(text);
+		text = NULL;
+	}
+	if (!text)
+		return; /* refused (why): nothing reaches the terminal's clipboard */
+	if (c->cb.clipboard_text)
+		c->cb.clipboard_text(c->cb.user, text, n);
+	pthread_mutex_lock(&c->lock);
+	free(c->clip_last);
+	c->clip_last = text;
+	c->clip_count++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Bridge thread: a piece of a ServerCutText (len bytes at raw_ok, which the
+ * parser passed) is moved out of to_raw into the guard's buffer; at its end
+ * guard_clip_done() takes it.
+ */
+static void guard_clip(struct pgc_conn *c, size_t len, bool ends)
+{
+	struct pgc_guard *g = &c->guard;
+	unsigned char *p = c->to_raw.data + c->to_raw.off + c->raw_ok;
+	uint8_t *grown;
+
+	g->passed += len;
+	if (!g->clip_lost) {
+		grown = realloc(g->clip, g->clip_len + len);
+		if (!grown) {
+			g->clip_lost = true;
+		} else {
+			memcpy(grown + g->clip_len, p, len);
+			g->clip = grown;
+			g->clip_len += len;
+		}
+	}
+	memmove(p, p + len, c->to_raw.len - c->raw_ok - len);
+	c->to_raw.len -= len;
+	if (!ends)
+		return;
+	guard_clip_done(c);
+	free(g->clip);
+	g->clip = NULL;
+	g->clip_len = 0;
+	g->clip_lost = false;
+}
+
+/*
  * Bridge thread: ServerInit's first bytes b[0 .. 4) (width, height) are in:
  * a size of a pixelgate session becomes the parser's, which is started again
  * with it over the handshake it already passed (libvncclient has sent no
@@ -362,6 +445,10 @@ static void guard_server(struct pgc_conn *c)
 		v = rfb_sc_step(&g->sc, b, n, &st);
 		if (v == RFB_SC_NEED_MORE)
 			return;
+		if (v == RFB_SC_PASS && !st.handshake && st.message_type == 3) {
+			guard_clip(c, st.len, st.ends_message);
+			continue;
+		}
 		/* on a refusal too the whole fields before the bad one pass, as
 		   they would have had they come in an earlier piece */
 		c->raw_ok += st.len;

@@ -72,6 +72,10 @@ struct pgc_guard {
 	bool cs_lost;     /* a message it cannot frame came: server bytes are held */
 	size_t cs_have;   /* bytes of the current message in cs_msg */
 	uint8_t cs_msg[4 + 4 * GUARD_MAX_ENCODINGS];
+	/* the server's ServerCutText being taken out of the stream (guard_clip()) */
+	uint8_t *clip;
+	size_t clip_len;
+	bool clip_lost;
 };
 
 struct pgc_conn {
@@ -96,6 +100,8 @@ struct pgc_conn {
 	bool closed_by_guard; /* ... and the guard's (not the server's) */
 	int close_code;
 	char close_reason[256];
+	char *clip_last; /* the last clipboard text from the session (UTF-8), or NULL */
+	uint64_t clip_count;
 	/* --- end of lock-guarded fields */
 
 	/* bridge thread only (or any thread once it is joined) */

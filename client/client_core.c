@@ -4,7 +4,8 @@
  * end of a socketpair whose other end client_bridge.c bridges to the
  * WebSocket; libvncclient calls are serialised by conn->rfb_lock.
  */
-#include "client_clip.h"
+#include "clip_text.h"
+#include "rfb_filter.h"
 #include "client_conn.h"
 #include "client_core.h"
 #include "keysym.h"
@@ -243,9 +244,26 @@ static char *rfb_no_password(rfbClient *cl)
 	return NULL;
 }
 
+/*
+ * The extended clipboard's pseudo-encoding in every SetEncodings
+ * libvncclient sends (its extensions' encodings are appended): the gateway
+ * then sends the session's copies as UTF-8 Provides, which the guard takes
+ * out of the stream (guard_clip()) before libvncclient, which has no
+ * extended clipboard, sees them. Registered once per process.
+ */
+static int pgc_ext_clip_encodings[] = { (int)RFB_ENCODING_EXT_CLIPBOARD, 0 };
+static rfbClientProtocolExtension pgc_ext_clip = { .encodings = pgc_ext_clip_encodings };
+static pthread_once_t pgc_ext_clip_once = PTHREAD_ONCE_INIT;
+
+static void pgc_ext_clip_register(void)
+{
+	rfbClientRegisterExtension(&pgc_ext_clip);
+}
+
 rfbClient *pgc_rfb_client_new(const char *host)
 {
 	static const uint32_t auth_none[] = { rfbNoAuth, 0 };
+	pthread_once(&pgc_ext_clip_once, pgc_ext_clip_register);
 	rfbClient *cl = rfbGetClient(8, 3, 4);
 	if (cl == NULL)
 		return NULL;
@@ -577,12 +595,24 @@ int pgc_send_clipboard(struct pgc_conn *c, const char *utf8, size_t len)
 	size_t msg_len = 0;
 	int rc;
 
-	if (pgc_clip_provide(utf8, len, &msg, &msg_len) != 0)
+	if (clip_text_provide_message(CLIP_CLIENT_CUT_TEXT, utf8, len, &msg, &msg_len) != 0)
 		return -1;
 	rc = pgc_send_raw(c, msg, msg_len);
 	pgc_secure_zero(msg, msg_len);
 	free(msg);
 	return rc;
+}
+
+uint64_t pgc_last_clipboard(struct pgc_conn *c, char *out, size_t outlen)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->clip_count;
+	if (outlen)
+		snprintf(out, outlen, "%s", c->clip_last ? c->clip_last : "");
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 int pgc_key(struct pgc_conn *c, uint32_t keysym, bool down)
@@ -724,6 +754,8 @@ void pgc_free(struct pgc_conn *c)
 	pgc_sock_close(c->fd_client);
 	pgc_sock_close(c->fd_bridge); /* never adopted */
 	free(c->to_raw.data);
+	free(c->guard.clip);
+	free(c->clip_last);
 	free(c->to_ws.data);
 	free(c->filt_in.data);
 	free(c->txbuf);

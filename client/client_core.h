@@ -103,6 +103,10 @@ struct pgc_callbacks {
 	void (*cursor_shape)(void *user, int xhot, int yhot, int width, int height,
 			     const struct pgc_fb *format, const uint8_t *pixels,
 			     const uint8_t *mask);
+	/* Text copied in the session's browser (clipboard_to_terminal): safe
+	   UTF-8 (no control characters but tab and LF), len bytes. Called on
+	   the connection's own thread, without the libvncclient lock. */
+	void (*clipboard_text)(void *user, const char *utf8, size_t len);
 };
 
 /*
@@ -175,12 +179,19 @@ int pgc_pointer(struct pgc_conn *c, int x, int y, int button_mask);
 int pgc_type_utf8(struct pgc_conn *c, const char *text);
 
 /*
- * The terminal's clipboard text (UTF-8, len bytes, at most PGC_CLIP_MAX) to
- * the session, as the extended clipboard's Provide (client_clip.h): the
+ * The terminal's clipboard text (UTF-8, len bytes, at most CLIP_TEXT_MAX) to
+ * the session, as the extended clipboard's Provide (clip_text.h): the
  * gateway takes it when the session's policy allows text into the browser,
  * and refuses it (audited) otherwise. Returns 0, or -1 (nothing sent).
  */
 int pgc_send_clipboard(struct pgc_conn *c, const char *utf8, size_t len);
+
+/*
+ * The last clipboard text the session sent (a copy in its browser, with
+ * clipboard_to_terminal on) into out (NUL-terminated, cut to outlen - 1),
+ * and how many have come in all. 0 when none came.
+ */
+uint64_t pgc_last_clipboard(struct pgc_conn *c, char *out, size_t outlen);
 
 /* True once the connection is closed; the reason the server gave (WebSocket
    close code and text), the guard's (PGC_CLOSE_REFUSED and what it

@@ -5,7 +5,7 @@
  * on the caller's thread until the answer is complete or HTTP_TIMEOUT_S
  * passed.
  */
-#include "client_clip.h"
+#include "clip_text.h"
 #include "client_http.h"
 #include "client_tls.h"
 
@@ -269,10 +269,12 @@ static void http_parse_json(struct pgc_login_result *res, size_t used)
 		}
 		res->clipboard_to_browser = json_is_true(
 		    json_object_get(root, "clipboard_to_browser"));
+		res->clipboard_to_terminal = json_is_true(
+		    json_object_get(root, "clipboard_to_terminal"));
 		json_t *cap = json_object_get(root, "clipboard_max_bytes");
 		if (json_is_integer(cap) && json_integer_value(cap) > 0)
-			res->clipboard_max_bytes = json_integer_value(cap) > PGC_CLIP_MAX
-			    ? PGC_CLIP_MAX
+			res->clipboard_max_bytes = json_integer_value(cap) > CLIP_TEXT_MAX
+			    ? CLIP_TEXT_MAX
 			    : (unsigned)json_integer_value(cap);
 	} else {
 		const char *e = json_string_value(json_object_get(root, "error"));

@@ -25,6 +25,7 @@ struct pgc_login_result {
 	char ticket[128];             /* on 200 */
 	int expires_in_s;             /* on 200 */
 	bool clipboard_to_browser;    /* on 200: the session takes the terminal's clipboard text */
+	bool clipboard_to_terminal;   /* on 200: the session's copies come to the terminal */
 	unsigned clipboard_max_bytes; /* on 200: of at most this many bytes */
 	char error[64];               /* on non-200: the "error" code of the JSON body */
 	char message[256];            /* on non-200: the "message" of the JSON body, or a

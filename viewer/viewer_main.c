@@ -396,6 +396,20 @@ static void on_session_event(struct app *a, const SDL_UserEvent *ue)
 	case VSE_CURSOR:
 		vscreen_update_cursor(&a->screen, a->s);
 		return;
+	case VSE_CLIPBOARD: {
+		/* the session's browser copied text (clipboard_to_terminal) */
+		char *text = vsession_take_clipboard(a->s);
+		if (text && SDL_SetClipboardText(text) != 0)
+			vlog("the session's copy could not be put on this terminal's clipboard: %s",
+			     SDL_GetError());
+		else if (text)
+			vlog("the session's copy is on this terminal's clipboard");
+		if (text) {
+			pgc_secure_zero(text, strlen(text));
+			free(text);
+		}
+		return;
+	}
 	case VSE_STATE:
 		break;
 	default:

@@ -37,15 +37,17 @@ struct vsession {
 	pgc_socket wake[2]; /* socket pair: the UI wakes the worker (stop) */
 	atomic_bool stop;
 
-	pthread_mutex_t lock; /* guards st, want_w, want_h */
+	pthread_mutex_t lock; /* guards st, want_w, want_h, clip_in */
 	struct vsession_status st;
+	char *clip_in; /* the session's last copy, for the UI thread */
 	int want_w;
 	int want_h;
 
-	pthread_mutex_t conn_lock; /* guards conn and clip_* for the UI thread */
-	struct pgc_conn *conn;     /* published while connected */
-	bool clip_to_browser;      /* the login said the session takes clipboard text */
-	unsigned clip_max;         /* of at most this many bytes */
+	pthread_mutex_t conn_lock;    /* guards conn and clip_* for the UI thread */
+	struct pgc_conn *conn;        /* published while connected */
+	bool clip_to_browser;         /* the login said the session takes clipboard text */
+	atomic_bool clip_to_terminal; /* ... and sends its copies (else they are dropped) */
+	unsigned clip_max;            /* of at most this many bytes */
 
 	pthread_mutex_t fb_lock; /* guards the shadow and the cursor */
 	uint32_t *shadow;
@@ -255,6 +257,40 @@ static void cb_frame_done(void *user)
 }
 
 /* Keeps the server's cursor shape as ARGB8888 (alpha from the mask). */
+/* Connection thread: text copied in the session's browser (clipboard_to_terminal). */
+static void cb_clipboard_text(void *user, const char *utf8, size_t len)
+{
+	struct vsession *s = user;
+	char *copy;
+
+	if (!atomic_load(&s->clip_to_terminal)) {
+		vlog("clipboard text from the session dropped: the login did not allow it");
+		return;
+	}
+	copy = malloc(len + 1);
+	if (!copy)
+		return;
+	memcpy(copy, utf8, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&s->lock);
+	free(s->clip_in);
+	s->clip_in = copy;
+	pthread_mutex_unlock(&s->lock);
+	vlog("clipboard text (%zu bytes) from the session", len);
+	post(s, VSE_CLIPBOARD);
+}
+
+char *vsession_take_clipboard(struct vsession *s)
+{
+	char *text;
+
+	pthread_mutex_lock(&s->lock);
+	text = s->clip_in;
+	s->clip_in = NULL;
+	pthread_mutex_unlock(&s->lock);
+	return text;
+}
+
 static void cb_cursor_shape(void *user, int xhot, int yhot, int width, int height,
 			    const struct pgc_fb *fmt, const uint8_t *pixels, const uint8_t *mask)
 {
@@ -400,6 +436,7 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 		.fb_update = cb_fb_update,
 		.frame_done = cb_frame_done,
 		.cursor_shape = cb_cursor_shape,
+		.clipboard_text = cb_clipboard_text,
 	};
 	struct pgc_login_result *res;
 	struct pgc_conn *c;
@@ -437,6 +474,8 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	c = pgc_connect_cb(&srv, res->ticket, &cb, err, sizeof(err), &status);
 	pgc_secure_zero(res->ticket, sizeof(res->ticket));
 	bool clip = res->clipboard_to_browser && res->clipboard_max_bytes > 0;
+	/* before the connection: its first copy may come at once */
+	atomic_store(&s->clip_to_terminal, res->clipboard_to_terminal);
 	unsigned clip_max = res->clipboard_max_bytes;
 	free(res);
 	if (!c)
@@ -453,7 +492,8 @@ static enum attempt_result attempt(struct vsession *s, bool was_connected, bool 
 	s->clip_to_browser = clip;
 	s->clip_max = clip_max;
 	pthread_mutex_unlock(&s->conn_lock);
-	vlog("clipboard text to the session: %s", clip ? "allowed on paste" : "off");
+	vlog("clipboard text to the session: %s; from the session: %s",
+	     clip ? "allowed on paste" : "off", atomic_load(&s->clip_to_terminal) ? "on" : "off");
 	*connected = true;
 	vlog("%s: session %dx%d", was_connected ? "reconnected" : "connected", pgc_rfb(c)->width,
 	     pgc_rfb(c)->height);
@@ -622,6 +662,7 @@ void vsession_free(struct vsession *s)
 	pgc_secure_zero(&s->p, sizeof(s->p));
 	pgc_mem_unlock(&s->p, sizeof(s->p));
 	free(s->shadow);
+	free(s->clip_in);
 	free(s->cursor);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->conn_lock);

@@ -58,6 +58,7 @@ enum vsession_event {
 	VSE_STATE = 1, /* the state changed: see vsession_get_status() */
 	VSE_FRAME,     /* new pixels: vsession_frame_begin() */
 	VSE_CURSOR,    /* new cursor shape: vsession_cursor_begin() */
+	VSE_CLIPBOARD, /* text copied in the session: vsession_take_clipboard() */
 };
 
 enum vsession_state {
@@ -138,6 +139,9 @@ int vsession_key(struct vsession *s, uint32_t keysym, bool down);
    text goes to the session if the login said its policy takes it (and it is
    within the server's cap). 0 if sent, -1 if not (off, empty, too long). */
 int vsession_offer_clipboard(struct vsession *s);
+/* UI thread, on VSE_CLIPBOARD: the text the session's browser copied (UTF-8,
+   malloc'd: free it), or NULL if it was taken already. */
+char *vsession_take_clipboard(struct vsession *s);
 int vsession_pointer(struct vsession *s, int x, int y, int button_mask);
 
 /* Lock the shadow framebuffer; false (nothing locked) if there is none yet. */

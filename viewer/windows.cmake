@@ -23,6 +23,9 @@ target_link_options(pgwindeps INTERFACE -static)
 
 add_library(pgrfb STATIC proxy/common/rfb_filter.c proxy/common/rfb_stream.c)
 target_include_directories(pgrfb PUBLIC proxy/common)
+add_library(pgclip STATIC proxy/common/clip_text.c)
+target_include_directories(pgclip PUBLIC proxy/common)
+target_link_libraries(pgclip PUBLIC pgwindeps)
 add_library(pgini STATIC proxy/common/ini_lines.c)
 target_include_directories(pgini PUBLIC proxy/common)
 target_link_libraries(pgini PUBLIC pgwindeps)
@@ -33,9 +36,9 @@ add_library(pgplatform STATIC client/pgc_platform_win.c)
 target_include_directories(pgplatform PUBLIC client)
 target_link_libraries(pgplatform PUBLIC Threads::Threads ws2_32)
 add_library(pgclient STATIC client/client_tls.c client/client_http.c client/client_bridge.c
-  client/client_core.c client/client_clip.c)
+  client/client_core.c)
 target_include_directories(pgclient PUBLIC client)
-target_link_libraries(pgclient PUBLIC pgclient_url pgplatform pgrfb pgwindeps)
+target_link_libraries(pgclient PUBLIC pgclient_url pgplatform pgrfb pgclip pgwindeps)
 
 add_library(pgviewer STATIC viewer/viewer_keymap.c viewer/viewer_geometry.c
   viewer/viewer_config.c viewer/viewer_text.c)

@@ -21,7 +21,9 @@ const char *browser_event_parse(const char *payload, json_t **fields)
 {
 	static const char *const known[] = { "navigate",         "new_tab",
 					     "download_blocked", "file_dialog_blocked",
-					     "shortcut_blocked", "limit_exceeded" };
+					     "shortcut_blocked", "limit_exceeded",
+					     "clipboard_refused" };
+	static const char *const keys_clipboard[] = { "reason", NULL };
 	static const char *const keys_shortcut[] = { "keys", NULL };
 	static const char *const keys_limit[] = { "limit", "detail", NULL };
 	static const char *const keys_download[] = { "url", "filename", "target", NULL };
@@ -44,6 +46,8 @@ const char *browser_event_parse(const char *payload, json_t **fields)
 		keys = keys_limit;
 	else if (strcmp(name, "download_blocked") == 0)
 		keys = keys_download;
+	else if (strcmp(name, "clipboard_refused") == 0)
+		keys = keys_clipboard;
 	json_t *out = json_object();
 	for (size_t i = 0; out != NULL && keys[i] != NULL; i++) {
 		if (browser_event_str(out, in, keys[i]) != 0) {

@@ -20,10 +20,11 @@
 /*
  * The audit record of one IPC_EVENT payload (NUL-terminated). Returns the
  * event's name (a static string: navigate, new_tab, download_blocked,
- * file_dialog_blocked, shortcut_blocked, limit_exceeded) with *fields set to
- * a new object of its fields, all strings ("" for one the worker left out
- * or sent as something else):
+ * file_dialog_blocked, shortcut_blocked, limit_exceeded, clipboard_refused)
+ * with *fields set to a new object of its fields, all strings ("" for one
+ * the worker left out or sent as something else):
  *   shortcut_blocked: keys;  limit_exceeded: limit, detail;
+ *   clipboard_refused (a copy in the browser not sent to the terminal): reason;
  *   download_blocked: url, filename, target;  the others: url, title, target.
  * Returns NULL with *fields NULL for a payload that is not a JSON object
  * (duplicate keys refused) or whose "event" is missing or unknown, or when

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "rfb_filter.h" /* the extended clipboard's flags */
 #include "utf8.h"
 
 /* Append code point cp (already checked) to out as UTF-8; -1 when out is full. */
@@ -45,7 +46,7 @@ static int clip_put(uint32_t cp, char *out, size_t outcap, size_t *n)
 
 /* One code point of the text at offset at: appended (line ends made LF), or -1 with why. */
 static int clip_char(uint32_t cp, uint32_t next, int has_next, size_t at, char *out, size_t outcap,
-		     size_t *n, int *skip_lf, char *why, size_t whylen)
+		     size_t *n, int *skip_lf, size_t *removed, char *why, size_t whylen)
 {
 	if (*skip_lf) {
 		*skip_lf = 0;
@@ -56,6 +57,10 @@ static int clip_char(uint32_t cp, uint32_t next, int has_next, size_t at, char *
 		*skip_lf = has_next && next == '\n';
 		cp = '\n';
 	} else if ((cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7f && cp <= 0x9f)) {
+		if (removed != NULL) {
+			(*removed)++;
+			return 0;
+		}
 		snprintf(why, whylen, "control character U+%04X at byte %zu", (unsigned)cp, at);
 		return -1;
 	}
@@ -75,7 +80,7 @@ int clip_text_from_latin1(const uint8_t *in, size_t len, char *out, size_t outca
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		if (clip_char(in[i], i + 1 < len ? in[i + 1] : 0, i + 1 < len, i, out, outcap, &n,
-			      &skip_lf, why, whylen) != 0) {
+			      &skip_lf, NULL, why, whylen) != 0) {
 			out[0] = '\0';
 			return -1;
 		}
@@ -84,8 +89,9 @@ int clip_text_from_latin1(const uint8_t *in, size_t len, char *out, size_t outca
 	return 0;
 }
 
-int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
-			char *why, size_t whylen)
+/* UTF-8 text checked (removed NULL: refused) or cleaned (controls counted in *removed). */
+static int clip_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+		     size_t *removed, char *why, size_t whylen)
 {
 	size_t n = 0;
 	int skip_lf = 0;
@@ -103,8 +109,8 @@ int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap,
 		}
 		if (i + k < len)
 			next = in[i + k]; /* only compared with LF */
-		if (clip_char(cp, next, i + k < len, i, out, outcap, &n, &skip_lf, why, whylen) !=
-		    0) {
+		if (clip_char(cp, next, i + k < len, i, out, outcap, &n, &skip_lf, removed, why,
+			      whylen) != 0) {
 			out[0] = '\0';
 			return -1;
 		}
@@ -113,6 +119,93 @@ int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap,
 	out[n] = '\0';
 	*outlen = n;
 	return 0;
+}
+
+int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+			char *why, size_t whylen)
+{
+	return clip_utf8(in, len, out, outcap, outlen, NULL, why, whylen);
+}
+
+int clip_text_clean_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+			 size_t *removed, char *why, size_t whylen)
+{
+	*removed = 0;
+	return clip_utf8(in, len, out, outcap, outlen, removed, why, whylen);
+}
+
+size_t clip_text_to_latin1(const char *utf8, size_t len, char *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t k = utf8_next((const unsigned char *)utf8 + i, len - i, &cp);
+		if (k == 0) {
+			cp = '?';
+			k = 1;
+		}
+		out[n++] = cp <= 0xff ? (char)cp : '?';
+		i += k;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static void clip_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int clip_text_provide_message(uint8_t type, const char *utf8, size_t len, uint8_t **msg,
+			      size_t *msg_len)
+{
+	*msg = NULL;
+	*msg_len = 0;
+	if (len > CLIP_TEXT_MAX || (len > 0 && utf8 == NULL))
+		return -1;
+	/* the stream's content: u32 size (the text and its NUL), the text, NUL */
+	size_t raw_len = 4 + len + 1;
+	uint8_t *raw = malloc(raw_len);
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	if (raw == NULL || deflateInit(&zs, Z_DEFAULT_COMPRESSION) != Z_OK) {
+		free(raw);
+		return -1;
+	}
+	clip_put_u32(raw, (uint32_t)(len + 1));
+	if (len > 0)
+		memcpy(raw + 4, utf8, len);
+	raw[4 + len] = 0;
+	/* header, flags, and the stream: deflateBound plus a sync flush's bytes */
+	size_t cap = 12 + deflateBound(&zs, (uLong)raw_len) + 16;
+	uint8_t *m = malloc(cap);
+	int ret = -1;
+	if (m != NULL) {
+		zs.next_in = raw;
+		zs.avail_in = (uInt)raw_len;
+		zs.next_out = m + 12;
+		zs.avail_out = (uInt)(cap - 12);
+		if (deflate(&zs, Z_SYNC_FLUSH) == Z_OK && zs.avail_in == 0 && zs.avail_out > 0) {
+			size_t zlen = cap - 12 - zs.avail_out;
+			m[0] = type;
+			m[1] = m[2] = m[3] = 0;
+			/* a negative length: the extended form */
+			clip_put_u32(m + 4, (uint32_t)(0u - (uint32_t)(4 + zlen)));
+			clip_put_u32(m + 8, RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT);
+			*msg = m;
+			*msg_len = 12 + zlen;
+			m = NULL;
+			ret = 0;
+		}
+	}
+	deflateEnd(&zs);
+	free(m);
+	memset(raw, 0, raw_len);
+	free(raw);
+	return ret;
 }
 
 int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, char **out, size_t *outlen,

@@ -134,6 +134,9 @@ static const struct config_key config_keys[] = {
 	STR("session", xvfb_path, "/usr/bin/Xvfb", "Xvfb binary"),
 	BOOL("policy", clipboard_to_browser, "false",
 	     "allow text from the terminal's clipboard into the browser"),
+	BOOL("policy", clipboard_to_terminal, "false",
+	     "allow text copied in the browser onto the terminal's clipboard (plain text, "
+	     "control characters removed, audited)"),
 	STR("policy", url_allowlist, "",
 	    "comma-separated URL patterns always allowed (Chromium URLAllowlist), e.g. "
 	    "\"https://www.city.example.lg.jp, example.jp\""),
@@ -400,6 +403,7 @@ static struct group_policy *config_group(struct config_parse *p, const char *gna
 	memset(g, 0, sizeof *g);
 	snprintf(g->name, sizeof g->name, "%s", gname);
 	g->max_sessions_per_user = g->idle_timeout_s = g->clipboard_to_browser = g->recording = -1;
+	g->clipboard_to_terminal = -1;
 	return g;
 }
 
@@ -427,6 +431,8 @@ static int config_handle_group(struct config_parse *p, const char *gname, const 
 		g->idle_timeout_s = config_group_int(name, value, 30 * 86400, msg, sizeof msg);
 	} else if (strcmp(name, "clipboard_to_browser") == 0) {
 		g->clipboard_to_browser = config_group_bool(name, value, msg, sizeof msg);
+	} else if (strcmp(name, "clipboard_to_terminal") == 0) {
+		g->clipboard_to_terminal = config_group_bool(name, value, msg, sizeof msg);
 	} else if (strcmp(name, "recording") == 0) {
 		g->recording = config_group_bool(name, value, msg, sizeof msg);
 	} else if (strcmp(name, "home_page") == 0) {
@@ -447,8 +453,8 @@ static int config_handle_group(struct config_parse *p, const char *gname, const 
 	} else {
 		snprintf(msg, sizeof msg,
 			 "unknown key \"%s\" in [group %s] (dn, max_sessions_per_user, "
-			 "idle_timeout_s, clipboard_to_browser, recording, home_page, url_allowlist, "
-			 "url_blocklist)",
+			 "idle_timeout_s, clipboard_to_browser, clipboard_to_terminal, recording, "
+			 "home_page, url_allowlist, url_blocklist)",
 			 name, gname);
 	}
 	if (msg[0] != '\0') {

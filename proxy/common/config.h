@@ -30,6 +30,7 @@ struct group_policy {
 	int max_sessions_per_user;        /* -1: [limits] */
 	int idle_timeout_s;               /* -1: [limits]; 0 = none */
 	int clipboard_to_browser;         /* -1: [policy]; 0 off; 1 on */
+	int clipboard_to_terminal;        /* -1: [policy]; 0 off; 1 on */
 	int recording;                    /* -1: [audit] recording; 0 off; 1 on */
 	char home_page[CONFIG_URL_MAX];   /* "": [session] home_page */
 	bool has_url_allowlist, has_url_blocklist;
@@ -81,9 +82,10 @@ struct config {
 	char chromium_path[CONFIG_PATH_MAX];
 	char xvfb_path[CONFIG_PATH_MAX];
 	/* [policy] */
-	bool clipboard_to_browser; /* ClientCutText allowed (default off) */
-	char url_allowlist[4096];  /* comma-separated Chromium URLAllowlist entries */
-	char url_blocklist[4096];  /* comma-separated Chromium URLBlocklist entries */
+	bool clipboard_to_browser;  /* ClientCutText allowed (default off) */
+	bool clipboard_to_terminal; /* ServerCutText allowed (default off) */
+	char url_allowlist[4096];   /* comma-separated Chromium URLAllowlist entries */
+	char url_blocklist[4096];   /* comma-separated Chromium URLBlocklist entries */
 	/* [audit] */
 	char audit_dir[CONFIG_PATH_MAX];
 	char audit_key_file[CONFIG_PATH_MAX];

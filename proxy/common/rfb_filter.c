@@ -257,8 +257,11 @@ static enum rfb_verdict rfb_filter_set_encodings(struct rfb_filter *f, const uin
 
 	/* count <= RFB_FILTER_MAX_ENCODINGS, so the copy fits out->rewritten. */
 	size_t kept = 0;
+	bool ext_clipboard = false;
 	for (size_t i = 0; i < count; i++) {
 		const uint8_t *enc = buf + RFB_SET_ENCODINGS_HDR_LEN + 4 * i;
+		if (rfb_filter_get_u32(enc) == RFB_ENCODING_EXT_CLIPBOARD)
+			ext_clipboard = true; /* noted, never passed on */
 		if (!rfb_filter_encoding_allowed(rfb_filter_get_u32(enc)))
 			continue;
 		memcpy(out->rewritten + RFB_SET_ENCODINGS_HDR_LEN + 4 * kept, enc, 4);
@@ -269,6 +272,7 @@ static enum rfb_verdict rfb_filter_set_encodings(struct rfb_filter *f, const uin
 	rfb_filter_put_u16(out->rewritten + 2, (uint16_t)kept);
 	size_t new_len = RFB_SET_ENCODINGS_HDR_LEN + 4 * kept;
 	rfb_filter_pass(f, out, msg_len, RFB_PHASE_NORMAL);
+	f->ext_clipboard = ext_clipboard;
 	/* Unchanged (everything allowed, pad already 0): forward the input. */
 	if (new_len == msg_len && memcmp(out->rewritten, buf, msg_len) == 0)
 		return out->verdict;

@@ -39,6 +39,7 @@
 #define RFB_FILTER_REASON_LEN 128
 
 /* The extended clipboard (0xC0A1E5CE) flags: formats in bits 0-15, actions in 24-31. */
+#define RFB_ENCODING_EXT_CLIPBOARD 0xC0A1E5CEu /* the pseudo-encoding, as on the wire */
 #define RFB_EXT_CLIP_TEXT 0x00000001u
 #define RFB_EXT_CLIP_PROVIDE 0x10000000u
 /*
@@ -61,6 +62,8 @@ struct rfb_filter {
 	bool allow_cut_text;         /* clipboard terminal -> browser allowed */
 	uint32_t max_cut_text_bytes; /* cap on ClientCutText length when allowed */
 	uint64_t messages;           /* messages accepted so far (for logs) */
+	bool ext_clipboard;          /* the viewer's last SetEncodings had the extended clipboard
+			       (stripped: the gateway speaks it for the browser's side) */
 };
 
 enum rfb_verdict {

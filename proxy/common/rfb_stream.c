@@ -13,6 +13,8 @@
  */
 #include "rfb_stream.h"
 
+#include "rfb_filter.h" /* RFB_FILTER_EXT_CUT_MAX */
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -483,6 +485,20 @@ static bool sc_tok_message(struct rfb_sc *p, const uint8_t *b, size_t len, size_
 		if (len < 8)
 			return true;
 		uint32_t n = sc_u32(b + 4);
+		if ((n & 0x80000000u) != 0 && p->cfg.ext_cut_text) {
+			/* the extended clipboard's form: flags and a zlib stream */
+			uint64_t size = 0x100000000ull - n;
+			uint64_t max = RFB_FILTER_EXT_CUT_MAX(p->cfg.max_cut_text_bytes);
+			if (size < 4 || size > max) {
+				sc_reject(p, out,
+					  "extended ServerCutText of %" PRIu64
+					  " bytes (4 to %" PRIu64 ")",
+					  size, max);
+				return false;
+			}
+			sc_bulk(p, size, SC_BULK_DATA, SC_AFTER_MESSAGE);
+			return true;
+		}
 		if (n > p->cfg.max_cut_text_bytes) {
 			sc_reject(p, out, "ServerCutText of %" PRIu32 " bytes (cap %" PRIu32 ")", n,
 				  p->cfg.max_cut_text_bytes);
@@ -866,10 +882,13 @@ static size_t sc_bulk_check(const struct rfb_sc *p, const uint8_t *b, size_t n)
 		while (i < n && b[i] >= 0x20 && b[i] <= 0x7E)
 			i++;
 	} else if (p->bulk_kind == SC_BULK_TEXT) {
-		/* Latin-1 text: printable, tab, newline, carriage return */
+		/* Latin-1 text: printable, tab, newline, carriage return; UTF-8
+		   text: the same with every byte from 0x80 (its sequences are
+		   checked on the whole text by the gateway, clip_text.h) */
+		uint8_t high = p->cfg.cut_text_utf8 ? 0x80 : 0xA0;
 		while (i < n &&
 		       (b[i] == '\t' || b[i] == '\n' || b[i] == '\r' ||
-			(b[i] >= 0x20 && b[i] <= 0x7E) || b[i] >= 0xA0))
+			(b[i] >= 0x20 && b[i] <= 0x7E) || b[i] >= high))
 			i++;
 	} else {
 		i = n;

@@ -16,9 +16,11 @@
  *    pixel format of 8, 16 or 32 bits and a printable name of at most
  *    RFB_SC_MAX_NAME bytes;
  *  - messages: FramebufferUpdate and Bell; ServerCutText only if the
- *    configuration allows text to the terminal (capped, tab/newline and
- *    printable bytes only). Everything else (SetColourMapEntries, TextChat,
- *    ServerIdentity, xvp, fences, ...) is a violation;
+ *    configuration allows text to the terminal (capped; tab, line ends and
+ *    printable Latin-1 bytes only, or UTF-8 bytes where configured; the
+ *    extended clipboard's form where configured, its payload capped).
+ *    Everything else (SetColourMapEntries, TextChat, ServerIdentity, xvp,
+ *    fences, ...) is a violation;
  *  - rectangles: an encoding both in the gateway's allow-list (Raw, CopyRect,
  *    Hextile, Zlib, Tight, ZRLE, the two cursor pseudo-encodings, LastRect,
  *    DesktopSize) and among those the viewer asked for (rfb_sc_client());
@@ -73,7 +75,11 @@ struct rfb_sc_config {
 	uint16_t width, height; /* the session's framebuffer (above RFB_SC_MAX_*: none passes) */
 	bool allow_cut_text;    /* ServerCutText (text to the terminal) allowed */
 	uint32_t max_cut_text_bytes;
-	uint32_t allowed; /* enum rfb_sc_encoding bits the deployment allows */
+	bool cut_text_utf8; /* its text is UTF-8 (the worker's leg: the gateway checks it whole) */
+	bool ext_cut_text;  /* the extended clipboard's form too (a negative length; the
+			       gateway's leg to pixelgate-viewer): its payload (flags and a
+			       zlib stream) at most RFB_FILTER_EXT_CUT_MAX(max_cut_text_bytes) */
+	uint32_t allowed;   /* enum rfb_sc_encoding bits the deployment allows */
 };
 
 /* Parser state of one connection (a few hundred bytes); rfb_sc_init() it. */

@@ -436,7 +436,14 @@ static void ctl_policy_row(const json_t *p, struct ctl_cells *c, const char **ro
 	row[0] = c->buf[0];
 	row[1] = c->buf[1];
 	row[2] = c->buf[2];
-	row[3] = json_is_boolean(clip) ? (json_is_true(clip) ? "on" : "off") : "?";
+	/* which ways clipboard text may cross: into the browser, out to the terminal */
+	const json_t *out = json_object_get(p, "clipboard_to_terminal");
+	if (!json_is_boolean(clip))
+		row[3] = "?";
+	else if (json_is_true(clip))
+		row[3] = json_is_true(out) ? "both" : "in";
+	else
+		row[3] = json_is_true(out) ? "out" : "off";
 	row[4] = ctl_str(p, "recording");
 	row[5] = ctl_str(p, "home_page");
 	row[6] = ctl_str(p, "url_allowlist")[0] ? ctl_str(p, "url_allowlist") : "-";

@@ -176,6 +176,11 @@ struct gw_conn {
 	int64_t clip_window_ms;         /* start of the current clipboard window */
 	uint32_t clip_count;            /* ClientCutText messages in it (GW_CLIP_MAX_PER_WINDOW) */
 	uint32_t drops_logged;          /* dropped messages logged (the first few only) */
+	uint8_t *clip_down;             /* the worker's ServerCutText so far (relay_clip_piece) */
+	size_t clip_down_len;
+	bool clip_down_lost;         /* out of memory for it: dropped at its end */
+	int64_t clip_down_window_ms; /* the browser's copies: at most GW_CLIP_MAX_PER_WINDOW */
+	uint32_t clip_down_count;
 };
 
 /* A session's states; session_set_state() (gateway_session.c) says which timers each runs. */
@@ -265,6 +270,7 @@ const char *policy_name(int policy); /* the [group] name, "" for the node's */
 int policy_max_sessions_per_user(int policy);
 int policy_idle_timeout_s(int policy);
 bool policy_clipboard_to_browser(int policy);
+bool policy_clipboard_to_terminal(int policy);
 const char *policy_home_page(int policy);
 /* 1 recorded, 0 not, -1 as the node's [audit] recording says */
 int policy_recording(int policy);
@@ -365,6 +371,8 @@ void relay_close(struct gw_conn *conn, int code, const char *reason);
 /* gateway_clipboard.c: clipboard text at the boundary, audited. */
 /* A ClientCutText the filter dropped (bytes long, why): a "clipboard" refused record. */
 void clip_refused_to_browser(const struct gw_conn *conn, size_t bytes, const char *why);
+/* The browser's copy (bytes long) not sent to the terminal (why): a refused record. */
+void clip_refused_to_terminal(const struct gw_conn *conn, size_t bytes, const char *why);
 /*
  * A ClientCutText the filter passed (step, the message at msg): checked,
  * audited, and on 0 the message for the worker (plain, UTF-8) in *fwd
@@ -372,6 +380,15 @@ void clip_refused_to_browser(const struct gw_conn *conn, size_t bytes, const cha
  */
 int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, const uint8_t *msg,
 		    uint8_t **fwd, size_t *fwd_len);
+/*
+ * The worker's ServerCutText (msg, len bytes: its header and UTF-8 text, the
+ * browser's copy): checked, audited (direction to_terminal), and on 0 the
+ * message for the viewer in *out (malloc'd, *out_len bytes; free it): the
+ * extended clipboard's Provide if the viewer's SetEncodings asked for it,
+ * else plain ISO 8859-1 ('?' for what it lacks). -1: refused and audited.
+ */
+int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len, uint8_t **out,
+		     size_t *out_len);
 /* The session is ready: hand the worker its end of conn's socketpair. */
 void relay_hand_over(struct gw_conn *conn);
 

@@ -62,6 +62,11 @@ void clip_refused_to_browser(const struct gw_conn *conn, size_t bytes, const cha
 	clip_audit(conn, "to_browser", NULL, 0, bytes, why);
 }
 
+void clip_refused_to_terminal(const struct gw_conn *conn, size_t bytes, const char *why)
+{
+	clip_audit(conn, "to_terminal", NULL, 0, bytes, why);
+}
+
 int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, const uint8_t *msg,
 		    uint8_t **fwd, size_t *fwd_len)
 {
@@ -115,6 +120,56 @@ int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, con
 	}
 	if (text != NULL) {
 		OPENSSL_cleanse(text, text_cap);
+		free(text);
+	}
+	return ok;
+}
+
+int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len, uint8_t **out,
+		     size_t *out_len)
+{
+	char why[CLIP_TEXT_WHY_LEN] = "";
+	size_t raw = len > 8 ? len - 8 : 0, n = 0;
+	char *text = malloc(raw + 1);
+	int ok = -1;
+	*out = NULL;
+	*out_len = 0;
+	if (text == NULL)
+		snprintf(why, sizeof why, "out of memory");
+	else if (len < 8 || msg[0] != 3)
+		snprintf(why, sizeof why, "not a ServerCutText");
+	else
+		ok = clip_text_from_utf8(msg + 8, raw, text, raw + 1, &n, why, sizeof why);
+	if (ok == 0 && n == 0) {
+		free(text);
+		return -1; /* nothing copied: nothing to say */
+	}
+	if (ok == 0 && conn->filter.ext_clipboard) {
+		if (clip_text_provide_message(CLIP_SERVER_CUT_TEXT, text, n, out, out_len) != 0) {
+			snprintf(why, sizeof why, "out of memory");
+			ok = -1;
+		}
+	} else if (ok == 0) {
+		/* a viewer without the extended clipboard: ISO 8859-1, '?' for the rest */
+		uint8_t *m = malloc(8 + n + 1);
+		if (m == NULL) {
+			snprintf(why, sizeof why, "out of memory");
+			ok = -1;
+		} else {
+			size_t l1 = clip_text_to_latin1(text, n, (char *)m + 8);
+			m[0] = CLIP_SERVER_CUT_TEXT;
+			m[1] = m[2] = m[3] = 0;
+			m[4] = (uint8_t)(l1 >> 24);
+			m[5] = (uint8_t)(l1 >> 16);
+			m[6] = (uint8_t)(l1 >> 8);
+			m[7] = (uint8_t)l1;
+			*out = m;
+			*out_len = 8 + l1;
+		}
+	}
+	clip_audit(conn, "to_terminal", ok == 0 ? text : NULL, n, raw, why);
+	if (text != NULL) {
+		OPENSSL_cleanse(text, raw + 1);
 		free(text);
 	}
 	return ok;

@@ -3,7 +3,8 @@
  *
  *   POST /api/v1/login   JSON {"user","password"[,"width","height"]}
  *                        -> 200 {"ticket","expires_in","clipboard_to_browser",
- *                                "clipboard_max_bytes"} | 400 | 401 | 403 |
+ *                                "clipboard_to_terminal","clipboard_max_bytes"}
+ *                           | 400 | 401 | 403 |
  *                           429 locked, rate_limited, user_limit |
  *                           503 busy, draining, node_full, audit_unavailable
  *   GET  /rfb?ticket=T   WebSocket upgrade (subprotocol "binary"); the ticket
@@ -403,9 +404,10 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	int session_policy = running != NULL ? running->policy : policy;
 	snprintf(pss->reply, sizeof pss->reply,
 		 "{\"ticket\":\"%s\",\"expires_in\":%d,\"clipboard_to_browser\":%s,"
-		 "\"clipboard_max_bytes\":%d}",
+		 "\"clipboard_to_terminal\":%s,\"clipboard_max_bytes\":%d}",
 		 ticket, TICKET_TTL_S,
 		 policy_clipboard_to_browser(session_policy) ? "true" : "false",
+		 policy_clipboard_to_terminal(session_policy) ? "true" : "false",
 		 gw->cfg.clipboard_max_bytes);
 	OPENSSL_cleanse(ticket, sizeof ticket);
 	pss->replying = true;

@@ -53,6 +53,13 @@ bool policy_clipboard_to_browser(int policy)
 							 : gw->cfg.clipboard_to_browser;
 }
 
+bool policy_clipboard_to_terminal(int policy)
+{
+	const struct group_policy *g = policy_group(policy);
+	return g != NULL && g->clipboard_to_terminal >= 0 ? g->clipboard_to_terminal == 1
+							  : gw->cfg.clipboard_to_terminal;
+}
+
 const char *policy_home_page(int policy)
 {
 	const struct group_policy *g = policy_group(policy);
@@ -89,6 +96,8 @@ json_t *policy_json(int policy)
 	if (o == NULL)
 		return NULL;
 	int rec = policy_recording(policy);
+	json_object_set_new(o, "clipboard_to_terminal",
+			    json_boolean(policy_clipboard_to_terminal(policy)));
 	json_object_set_new(o, "recording",
 			    json_string(rec == 1       ? "on"
 					    : rec == 0 ? "off"

@@ -66,6 +66,12 @@ static char *proc_settings_json(const struct gw_session *s)
 			      /* the watchdog counts its /proc: only a cell's is the session's */
 			      priv_cells() ? gw->cfg.session_memory_mib : 0, "max_procs",
 			      priv_cells() ? gw->cfg.session_max_procs : 0);
+	if (o != NULL) {
+		json_object_set_new(o, "clipboard_to_terminal",
+				    json_boolean(policy_clipboard_to_terminal(s->policy)));
+		json_object_set_new(o, "clipboard_max_bytes",
+				    json_integer(gw->cfg.clipboard_max_bytes));
+	}
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;

@@ -107,7 +107,11 @@ void relay_hand_over(struct gw_conn *conn)
 	struct rfb_sc_config sc = {
 		.width = (uint16_t)s->width,
 		.height = (uint16_t)s->height,
-		.allow_cut_text = false, /* no text to the terminal (issue 15 adds the policy) */
+		/* the browser's copies (clipboard_to_terminal): UTF-8 from the worker,
+		   taken out of the stream, checked whole and converted for the viewer */
+		.allow_cut_text = policy_clipboard_to_terminal(s->policy),
+		.max_cut_text_bytes = (uint32_t)gw->cfg.clipboard_max_bytes,
+		.cut_text_utf8 = true,
 		.allowed = RFB_SC_GATEWAY_ENCODINGS,
 	};
 	rfb_sc_init(&conn->sc, &sc);
@@ -166,7 +170,9 @@ static int relay_established(struct lws *wsi, struct gw_conn *conn)
 	    buf_init(&conn->up_out,
 		     GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES + 8 +
 			 (size_t)gw->cfg.clipboard_max_bytes) ||
-	    buf_init(&conn->down, GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES) ||
+	    buf_init(&conn->down,
+		     GW_RELAY_HIGH_BYTES + GW_RELAY_SLACK_BYTES + 12 +
+			 (size_t)RFB_FILTER_EXT_CUT_MAX(gw->cfg.clipboard_max_bytes)) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_error("viewer of %s from %s: out of resources: %s", conn->user, conn->peer,
 			  strerror(errno));
@@ -214,6 +220,8 @@ fail:
 	buf_free(&conn->up_in);
 	buf_free(&conn->up_out);
 	buf_free(&conn->down);
+	free(conn->clip_down);
+	conn->clip_down = NULL;
 	conn->worker_fd = -1;
 	return -1;
 }
@@ -620,6 +628,65 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
  * field cut short waits for the rest; a violation ends the session, and the
  * bytes that were not passed never leave.
  */
+/*
+ * A piece of the worker's ServerCutText at down_ok (len bytes): moved out of
+ * down into conn->clip_down; at its end the gateway's message for the viewer
+ * (clip_to_terminal()) takes its place at down_ok. Not recorded.
+ */
+static void relay_clip_piece(struct gw_conn *conn, size_t len, bool ends)
+{
+	uint8_t *p = conn->down.data + conn->down_ok;
+	size_t want = conn->clip_down_len + len;
+	if (!conn->clip_down_lost) {
+		uint8_t *grown = realloc(conn->clip_down, want);
+		if (grown == NULL) {
+			conn->clip_down_lost = true;
+		} else {
+			memcpy(grown + conn->clip_down_len, p, len);
+			conn->clip_down = grown;
+			conn->clip_down_len = want;
+		}
+	}
+	memmove(p, p + len, conn->down.len - conn->down_ok - len);
+	conn->down.len -= len;
+	if (!ends)
+		return;
+	uint8_t *m = NULL;
+	size_t mlen = 0;
+	/* a page copying in a loop floods the terminal and the audit log: the
+	   copies over the window's count are dropped, one refusal recorded */
+	int64_t now = gw_now_ms();
+	if (now - conn->clip_down_window_ms >= GW_CLIP_WINDOW_MS) {
+		conn->clip_down_window_ms = now;
+		conn->clip_down_count = 0;
+	}
+	if (++conn->clip_down_count > GW_CLIP_MAX_PER_WINDOW) {
+		if (conn->clip_down_count == GW_CLIP_MAX_PER_WINDOW + 1)
+			clip_refused_to_terminal(conn, conn->clip_down_len,
+						 "more than 20 copies in 10 s: dropped until the "
+						 "next 10 s");
+		conn->clip_down_lost = true;
+	}
+	if (!conn->clip_down_lost &&
+	    clip_to_terminal(conn, conn->clip_down, conn->clip_down_len, &m, &mlen) == 0) {
+		if (conn->down.len + mlen <= conn->down.cap) {
+			uint8_t *at = conn->down.data + conn->down_ok;
+			memmove(at + mlen, at, conn->down.len - conn->down_ok);
+			memcpy(at, m, mlen);
+			conn->down.len += mlen;
+			conn->down_ok += mlen;
+		} else {
+			log_warn("viewer of %s from %s: no room for the browser's copy (%zu bytes)",
+				 conn->user, conn->peer, mlen);
+		}
+	}
+	free(m);
+	free(conn->clip_down);
+	conn->clip_down = NULL;
+	conn->clip_down_len = 0;
+	conn->clip_down_lost = false;
+}
+
 static void relay_check_down(struct gw_conn *conn)
 {
 	while (conn->down_ok < conn->down.len && !conn->closing) {
@@ -647,6 +714,12 @@ static void relay_check_down(struct gw_conn *conn)
 					    "session ended for your safety: the browser side sent "
 					    "data the gateway refuses");
 			return;
+		}
+		if (!st.handshake && st.message_type == 3) {
+			/* the worker's ServerCutText (the browser's copy): out of the
+			   stream; what the viewer gets instead is the gateway's */
+			relay_clip_piece(conn, st.len, st.ends_message);
+			continue;
 		}
 		record_data(conn, p, st.len, st.starts_message);
 		conn->down_ok += st.len;
@@ -715,6 +788,8 @@ static void relay_closed(struct gw_conn *conn)
 	buf_free(&conn->up_in);
 	buf_free(&conn->up_out);
 	buf_free(&conn->down);
+	free(conn->clip_down);
+	conn->clip_down = NULL;
 }
 
 int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

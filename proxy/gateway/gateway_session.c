@@ -665,6 +665,12 @@ static void session_browser_event(struct gw_session *s, const char *payload)
 	char shown[120] = "";
 	if (strcmp(event, "limit_exceeded") == 0 && session_live(s))
 		snprintf(shown, sizeof shown, "%s", end_text_for_viewer(detail, true));
+	if (strcmp(event, "clipboard_refused") == 0) {
+		/* the "clipboard" record of a refused copy (the gateway's own fields) */
+		json_object_set_new(fields, "direction", json_string("to_terminal"));
+		json_object_set_new(fields, "result", json_string("refused"));
+		event = "clipboard";
+	}
 	session_audit(s, event, fields);
 	if (shown[0] != '\0') {
 		bool started = s->state == GW_SESSION_READY;

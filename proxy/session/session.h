@@ -36,6 +36,8 @@ struct session_settings {
 	char chromium_path[512];
 	char xvfb_path[512];
 	bool allow_cut_text;
+	bool clip_to_terminal; /* the browser's copies go to the terminal */
+	size_t clip_max;       /* bytes of one clipboard text */
 };
 
 /* Processes of the session (session_browser.c). */

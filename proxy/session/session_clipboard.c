@@ -5,9 +5,12 @@
 #include "session_clipboard.h"
 
 #include <X11/Xatom.h>
+#include <X11/extensions/Xfixes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clip_text.h"
 #include "log.h"
 
 int clipboard_init(struct clipboard *c, Display *dpy)
@@ -26,6 +29,8 @@ int clipboard_init(struct clipboard *c, Display *dpy)
 	c->string = XA_STRING;
 	c->atom = XA_ATOM;
 	c->integer = XA_INTEGER;
+	c->prop = XInternAtom(dpy, "PIXELGATE_CLIPBOARD", False);
+	c->incr = XInternAtom(dpy, "INCR", False);
 	long ext = XExtendedMaxRequestSize(dpy), max = ext > 0 ? ext : XMaxRequestSize(dpy);
 	c->max_property = max > 100 ? (size_t)max * 4 - 400 : 0; /* 4-byte units, a margin */
 	return 0;
@@ -35,6 +40,8 @@ void clipboard_free(struct clipboard *c)
 {
 	free(c->data);
 	c->data = NULL;
+	free(c->in);
+	c->in = NULL;
 	if (c->dpy != NULL && c->win != None)
 		XDestroyWindow(c->dpy, c->win);
 	c->win = None;
@@ -79,34 +86,6 @@ int clipboard_set(struct clipboard *c, const char *text, size_t len)
 	return 0;
 }
 
-/* The text as ISO 8859-1 for a STRING request: characters beyond it become '?'. */
-static char *clipboard_latin1(const struct clipboard *c, size_t *n)
-{
-	char *out = malloc(c->len + 1);
-	size_t k = 0;
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < c->len;) {
-		unsigned char b = (unsigned char)c->data[i];
-		if (b < 0x80) {
-			out[k++] = (char)b;
-			i++;
-		} else if ((b & 0xe0) == 0xc0 && i + 1 < c->len) {
-			unsigned cp = (unsigned)(b & 0x1f) << 6 |
-			    ((unsigned char)c->data[i + 1] & 0x3f);
-			out[k++] = cp <= 0xff ? (char)cp : '?';
-			i += 2;
-		} else {
-			out[k++] = '?';
-			i++;
-			while (i < c->len && ((unsigned char)c->data[i] & 0xc0) == 0x80)
-				i++;
-		}
-	}
-	*n = k;
-	return out;
-}
-
 /* Answer one SelectionRequest: the property set, or None (refused). */
 static void clipboard_answer(struct clipboard *c, const XSelectionRequestEvent *r)
 {
@@ -127,11 +106,13 @@ static void clipboard_answer(struct clipboard *c, const XSelectionRequestEvent *
 		XChangeProperty(c->dpy, r->requestor, property, c->utf8, 8, PropModeReplace,
 				(unsigned char *)c->data, (int)c->len);
 	} else if (r->target == c->string) {
-		size_t n = 0;
-		char *l1 = clipboard_latin1(c, &n);
-		if (l1 != NULL)
+		/* ISO 8859-1: characters beyond it become '?' */
+		char *l1 = malloc(c->len + 1);
+		if (l1 != NULL) {
+			size_t n = clip_text_to_latin1(c->data, c->len, l1);
 			XChangeProperty(c->dpy, r->requestor, property, c->string, 8,
 					PropModeReplace, (unsigned char *)l1, (int)n);
+		}
 		ok = l1 != NULL;
 		free(l1);
 	} else {
@@ -149,10 +130,129 @@ static void clipboard_answer(struct clipboard *c, const XSelectionRequestEvent *
 	XFlush(c->dpy);
 }
 
+int clipboard_watch(struct clipboard *c, size_t max, clipboard_copied_fn copied,
+		    clipboard_refused_fn refused, void *user)
+{
+	int error_base = 0;
+	if (c->win == None || !XFixesQueryExtension(c->dpy, &c->xfixes_event, &error_base))
+		return -1;
+	c->watch_max = max;
+	c->copied = copied;
+	c->refused = refused;
+	c->user = user;
+	XFixesSelectSelectionInput(c->dpy, c->win, c->clipboard, XFixesSetSelectionOwnerNotifyMask);
+	c->watching = true;
+	return 0;
+}
+
+/* The incoming text is done (or abandoned): hand it over and forget it. */
+static void clipboard_in_done(struct clipboard *c)
+{
+	char why[96];
+	if (c->too_big) {
+		snprintf(why, sizeof why, "the copy is over the cap of %zu bytes", c->watch_max);
+		c->refused(c->user, why);
+	} else {
+		c->copied(c->user, c->in != NULL ? c->in : (const uint8_t *)"", c->in_len);
+	}
+	free(c->in);
+	c->in = NULL;
+	c->in_len = 0;
+	c->too_big = false;
+}
+
+/* Append n bytes of the browser's text, at most watch_max in all. */
+static void clipboard_in_add(struct clipboard *c, const unsigned char *d, size_t n)
+{
+	if (c->too_big || n == 0)
+		return;
+	if (c->in_len + n > c->watch_max) {
+		c->too_big = true;
+		free(c->in);
+		c->in = NULL;
+		c->in_len = 0;
+		return;
+	}
+	uint8_t *grown = realloc(c->in, c->in_len + n);
+	if (grown == NULL) {
+		c->too_big = true;
+		return;
+	}
+	memcpy(grown + c->in_len, d, n);
+	c->in = grown;
+	c->in_len += n;
+}
+
+/* Read our property (deleting it). Returns its type, None when absent, with its bytes in *got. */
+static Atom clipboard_read(struct clipboard *c, unsigned long *got)
+{
+	Atom type = None;
+	int format = 0;
+	unsigned long n = 0, after = 0;
+	unsigned char *d = NULL;
+	*got = 0;
+	/* up to the cap and one byte more, in 32-bit units */
+	long units = (long)(c->watch_max / 4 + 1);
+	if (XGetWindowProperty(c->dpy, c->win, c->prop, 0, units, True, AnyPropertyType, &type,
+			       &format, &n, &after, &d) != Success)
+		return None;
+	if (type == c->utf8 && format == 8) {
+		*got = n + after;
+		clipboard_in_add(c, d, n);
+		if (after > 0)
+			c->too_big = true;
+	}
+	if (d != NULL)
+		XFree(d);
+	return type;
+}
+
+/*
+ * The watch's events: a new owner, the answer to our request. No INCR: the
+ * cap (clipboard_max_bytes, at most 1 MiB) is far below what one X request
+ * carries on Xvfb (BIG-REQUESTS, 16 MiB), so Chromium always answers in one
+ * property (a 400 000-byte copy is tested); an INCR answer is refused.
+ */
+static bool clipboard_watch_event(struct clipboard *c, const XEvent *ev)
+{
+	if (ev->type == c->xfixes_event + XFixesSelectionNotify) {
+		const XFixesSelectionNotifyEvent *se = (const XFixesSelectionNotifyEvent *)ev;
+		if (se->selection != c->clipboard || se->owner == None || se->owner == c->win)
+			return true; /* cleared, or the terminal's text (ours) */
+		free(c->in);
+		c->in = NULL;
+		c->in_len = 0;
+		c->too_big = false;
+		XConvertSelection(c->dpy, c->clipboard, c->utf8, c->prop, c->win,
+				  se->selection_timestamp);
+		XFlush(c->dpy);
+		return true;
+	}
+	if (ev->type == SelectionNotify && ev->xselection.requestor == c->win &&
+	    ev->xselection.selection == c->clipboard) {
+		unsigned long got = 0;
+		if (ev->xselection.property == None) {
+			c->refused(c->user, "the copy is not text");
+			return true;
+		}
+		Atom type = clipboard_read(c, &got);
+		if (type == c->incr)
+			c->refused(c->user, "the copy came in INCR pieces, which are not read");
+		else if (type != c->utf8)
+			c->refused(c->user, "the copy is not UTF-8 text");
+		else
+			clipboard_in_done(c);
+		return true;
+	}
+	return false;
+}
+
 bool clipboard_handle_event(struct clipboard *c, const XEvent *ev)
 {
 	if (c->win == None)
 		return false;
+	if (c->watching && clipboard_watch_event(c, ev))
+		return true;
 	if (ev->type == SelectionRequest && ev->xselectionrequest.owner == c->win) {
 		clipboard_answer(c, &ev->xselectionrequest);
 		return true;

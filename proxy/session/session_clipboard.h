@@ -6,6 +6,12 @@
  * STRING. PRIMARY is never touched. The text was made safe before
  * (clip_text.h); a copy in the browser takes the selection over and the
  * worker forgets its text.
+ *
+ * With clipboard_to_terminal, the worker also watches CLIPBOARD (XFixes):
+ * when the browser takes it (a copy in the page), the text is asked for as
+ * UTF8_STRING, at most the cap, and handed to the copied callback; a copy
+ * that is not text, or too large, goes to the refused callback with the
+ * reason. Never PRIMARY (a mere selection in the page is not a copy).
  */
 #ifndef PIXELGATE_SESSION_CLIPBOARD_H
 #define PIXELGATE_SESSION_CLIPBOARD_H
@@ -13,11 +19,27 @@
 #include <X11/Xlib.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* What the watch hands over: text (UTF-8 as the browser gave it, len bytes) or a refusal. */
+typedef void (*clipboard_copied_fn)(void *user, const uint8_t *text, size_t len);
+typedef void (*clipboard_refused_fn)(void *user, const char *why);
 
 struct clipboard {
 	Display *dpy;
 	Window win; /* None until clipboard_init() */
 	Atom clipboard, targets, timestamp, utf8, text, string, atom, integer;
+	Atom prop, incr; /* where the browser's text is put for us; its INCR type */
+	/* the watch of the browser's copies (clipboard_watch()) */
+	bool watching;
+	int xfixes_event;
+	size_t watch_max;
+	clipboard_copied_fn copied;
+	clipboard_refused_fn refused;
+	void *user;
+	uint8_t *in; /* the text coming in, in_len bytes */
+	size_t in_len;
+	bool too_big;
 	char *data; /* UTF-8, LF line ends; NULL when not the owner */
 	size_t len;
 	Time owned_at;
@@ -28,7 +50,13 @@ struct clipboard {
 int clipboard_init(struct clipboard *c, Display *dpy);
 /* Own CLIPBOARD with text (len bytes of safe UTF-8). 0, or -1 with the reason logged. */
 int clipboard_set(struct clipboard *c, const char *text, size_t len);
-/* An X event for the clipboard (SelectionRequest, SelectionClear): true if it was its. */
+/*
+ * Watch the browser's copies (clipboard_to_terminal): text of at most max
+ * bytes to copied, refusals to refused. 0, or -1 (no XFixes, or no window).
+ */
+int clipboard_watch(struct clipboard *c, size_t max, clipboard_copied_fn copied,
+		    clipboard_refused_fn refused, void *user);
+/* An X event for the clipboard (SelectionRequest, SelectionClear, the watch's): true if it was its. */
 bool clipboard_handle_event(struct clipboard *c, const XEvent *ev);
 void clipboard_free(struct clipboard *c);
 

@@ -187,6 +187,9 @@ static int worker_read_settings(struct worker *s)
 	st->width = (int)json_integer_value(json_object_get(o, "width"));
 	st->height = (int)json_integer_value(json_object_get(o, "height"));
 	st->allow_cut_text = json_is_true(json_object_get(o, "allow_cut_text"));
+	st->clip_to_terminal = json_is_true(json_object_get(o, "clipboard_to_terminal"));
+	json_int_t clip_max = json_integer_value(json_object_get(o, "clipboard_max_bytes"));
+	st->clip_max = clip_max > 0 && clip_max <= CLIP_TEXT_MAX ? (size_t)clip_max : 0;
 	worker_watchdog.memory_mib = (int)json_integer_value(json_object_get(o, "memory_mib"));
 	worker_watchdog.max_procs = (int)json_integer_value(json_object_get(o, "max_procs"));
 	if (st->width < 320 || st->width > 7680 || st->height < 240 || st->height > 4320 ||
@@ -215,6 +218,41 @@ static void worker_send_event(struct worker *s, json_t *ev)
 static void worker_shortcut_event(struct worker *s, const char *keys)
 {
 	worker_send_event(s, json_pack("{s:s, s:s}", "event", "shortcut_blocked", "keys", keys));
+}
+
+/*
+ * Text copied in the browser (clipboard_to_terminal): control characters
+ * removed, line ends LF, sent to the viewer as a ServerCutText whose bytes
+ * are UTF-8 (the gateway checks them whole, audits and converts them for
+ * the viewer: gateway_clipboard.c). Invalid UTF-8 is refused.
+ */
+static void worker_browser_copied(void *user, const uint8_t *text, size_t len)
+{
+	struct worker *s = user;
+	char why[CLIP_TEXT_WHY_LEN];
+	size_t n = 0, removed = 0;
+	char *clean = malloc(len + 1);
+	if (clean == NULL)
+		return;
+	if (clip_text_clean_utf8(text, len, clean, len + 1, &n, &removed, why, sizeof why) != 0) {
+		log_warn("the browser's copy (%zu bytes) refused: %s", len, why);
+		worker_send_event(s,
+				  json_pack("{s:s, s:s}", "event", "clipboard_refused", "reason",
+					    why));
+	} else if (n > 0) {
+		log_info("the browser's copy (%zu bytes, %zu control characters removed) to the "
+			 "terminal",
+			 n, removed);
+		rfbSendServerCutText(s->screen, clean, (int)n);
+	}
+	free(clean);
+}
+
+static void worker_browser_copy_refused(void *user, const char *why)
+{
+	struct worker *s = user;
+	log_warn("the browser's copy refused: %s", why);
+	worker_send_event(s, json_pack("{s:s, s:s}", "event", "clipboard_refused", "reason", why));
 }
 
 static void worker_kbd(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
@@ -794,8 +832,14 @@ int main(int argc, char **argv)
 		worker_end(&s, "cannot set up screen capture");
 		goto out;
 	}
-	if (s.settings.allow_cut_text && clipboard_init(&s.clipboard, s.dpy) != 0)
-		log_warn("no window for the clipboard: the terminal's text cannot be pasted");
+	if ((s.settings.allow_cut_text || s.settings.clip_to_terminal) &&
+	    clipboard_init(&s.clipboard, s.dpy) != 0)
+		log_warn("no window for the clipboard: no clipboard text in either direction");
+	else if (s.settings.clip_to_terminal && s.settings.clip_max > 0 &&
+		 clipboard_watch(&s.clipboard, s.settings.clip_max, worker_browser_copied,
+				 worker_browser_copy_refused, &s) != 0)
+		log_warn("the browser's copies cannot be watched (no XFixes): none goes to the "
+			 "terminal");
 	capture_copy_all(&s.capture);
 	if (browser_start_chromium(&s.browser, &s.settings) != 0) {
 		worker_end(&s, "cannot start the browser");

@@ -26,7 +26,8 @@
  * Invariants, each an abort():
  *  - every HTTP request gets exactly one complete answer (unless its
  *    connection closed during the password check): JSON, no-store, its
- *    length as announced; 200 {"ticket": 64 hex digits, "expires_in": 30},
+ *    length as announced; 200 {"ticket": 64 hex digits, "expires_in": 30, the
+ *    clipboard_to_browser and clipboard_to_terminal booleans, clipboard_max_bytes},
  *    else {"error","message"[,"retry_after_s"]} with a known status and a
  *    Retry-After header exactly when retry_after_s is there;
  *  - 404 for an unknown path, 400 for /rfb without an upgrade, 405 for a
@@ -216,7 +217,12 @@ static unsigned check_answer(json_t **out)
 		FUZZ_CHECK(t != NULL && strlen(t) == TICKET_TEXT_LEN &&
 			   strspn(t, "0123456789abcdef") == TICKET_TEXT_LEN);
 		FUZZ_CHECK(json_integer_value(json_object_get(o, "expires_in")) == TICKET_TTL_S);
-		FUZZ_CHECK(json_object_size(o) == 2 && conn.retry_after == -1);
+		/* what the session's policy lets the viewer do with the clipboard */
+		FUZZ_CHECK(json_is_boolean(json_object_get(o, "clipboard_to_browser")) &&
+			   json_is_boolean(json_object_get(o, "clipboard_to_terminal")) &&
+			   json_integer_value(json_object_get(o, "clipboard_max_bytes")) ==
+			       gw->cfg.clipboard_max_bytes);
+		FUZZ_CHECK(json_object_size(o) == 5 && conn.retry_after == -1);
 	} else {
 		const char *code = json_string_value(json_object_get(o, "error"));
 		const char *msg = json_string_value(json_object_get(o, "message"));

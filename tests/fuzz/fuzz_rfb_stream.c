@@ -16,7 +16,9 @@
  *    ServerInit of the session's size in the viewer's format named "fuzz"),
  *    so the input starts at the first server message;
  *    bit 6: the deployment allows no Zlib, ZRLE or JPEG (cfg.allowed);
- *    bit 7: unused.
+ *    bit 7: cut text is UTF-8 and may come in the extended clipboard's form
+ *    (cfg.cut_text_utf8, cfg.ext_cut_text); libvncclient knows neither,
+ *    so there is no differential check then.
  *  - bytes 1-2 (byte 1 | byte 2 << 8, bits 0-10): enum rfb_sc_encoding
  *    bits: Raw, CopyRect, Hextile, Zlib, Tight, ZRLE, RichCursor, XCursor,
  *    LastRect, DesktopSize, a JPEG quality level. The parser is told the
@@ -193,6 +195,10 @@ static void fz_check_state(const struct rfb_sc *p)
 			FUZZ_CHECK(p->bulk_kind == SC_BULK_DATA);
 			if (p->after_bulk == SC_AFTER_TILE)
 				FUZZ_CHECK(p->bulk_left <= (uint64_t)p->tw * p->th * p->bpp);
+			else if (p->after_bulk == SC_AFTER_MESSAGE) /* extended cut text */
+				FUZZ_CHECK(p->cfg.ext_cut_text && p->cfg.allow_cut_text &&
+					   p->bulk_left <=
+					       RFB_FILTER_EXT_CUT_MAX(p->cfg.max_cut_text_bytes));
 			else
 				FUZZ_CHECK(p->after_bulk == SC_AFTER_RECT &&
 					   p->bulk_left <= fz_rect_bulk_max(p));
@@ -648,6 +654,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.sc.allowed &= ~(uint32_t)(RFB_SC_ZLIB | RFB_SC_ZRLE | RFB_SC_JPEG);
 	cfg.asked = (uint32_t)(data[1] | data[2] << 8) & 0x7FF;
 	cfg.own_handshake = (opt & 0x20) != 0;
+	cfg.sc.cut_text_utf8 = cfg.sc.ext_cut_text = (opt & 0x80) != 0;
 	data += 3;
 	size -= 3;
 
@@ -697,7 +704,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			" rectangles; handshake %zu bytes, libvncclient checked on %zu\n",
 			n, whole.rejected ? "refused" : "accepted", whole.valid, whole.reason,
 			whole.messages, whole.rects, whole.hs_end, end);
-	if (end != 0)
+	if (end != 0 && !cfg.sc.ext_cut_text)
 		fz_differential(&cfg, s, whole.hs_end, whole.ends, whole.nends, end);
 	free(ends);
 	free(s);

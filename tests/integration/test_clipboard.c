@@ -215,3 +215,187 @@ IT_TEST(clipboard, with_the_policy_off_the_text_never_arrives, .timeout = 120)
 		  it_audit_count("clipboard", "user", "c2-chika", NULL));
 	it_conn_free(c);
 }
+
+#define CT_A 0x0061
+#define CT_C 0x0063
+
+/* Ctrl+A, Ctrl+C in the page's field: the browser copies what the field holds. */
+static void ct_copy_all(struct pgc_conn *c)
+{
+	IT_ASSERT(pgc_key(c, CT_CONTROL_L, true) == 0 && pgc_key(c, CT_A, true) == 0 &&
+		      pgc_key(c, CT_A, false) == 0 && pgc_key(c, CT_C, true) == 0 &&
+		      pgc_key(c, CT_C, false) == 0 && pgc_key(c, CT_CONTROL_L, false) == 0,
+		  "Ctrl+A, Ctrl+C: %s", pgc_close_reason(c));
+}
+
+/* Waits until the connection has had n clipboard texts; the last in out. */
+static bool ct_wait_clipboard(struct pgc_conn *c, uint64_t n, char *out, size_t outlen,
+			      double seconds)
+{
+	double end = it_now_s() + seconds;
+	while (pgc_last_clipboard(c, out, outlen) < n) {
+		if (it_now_s() >= end || !it_pump_for(c, 100))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * With clipboard_to_terminal on, a copy in the page reaches the viewer: as
+ * the extended clipboard's UTF-8 (pixelgate's client asks for it), or as
+ * ISO 8859-1 with '?' for the rest to a viewer that did not; audited; a copy
+ * over the cap is refused and audited.
+ */
+IT_TEST(clipboard, a_copy_in_the_page_reaches_the_terminal, .timeout = 120)
+{
+	static const char *const users[] = { "c4-chika", NULL };
+	static const char typed[] = "Caf\xc3\xa9 東京 ok";
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_terminal = true\n"
+					   "clipboard_max_bytes = 64\n" };
+	struct it_rect r;
+	struct pgc_conn *c;
+	char got[512], hex[65];
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	int n;
+
+	it_start_opts("clipboard_a_copy_in_the_page_reaches_the_terminal", users, &o);
+	c = it_open_page("c4-chika", 0, 0, &r);
+	it_focus_field(c, &r);
+	IT_ASSERT(pgc_type_utf8(c, typed) == 0, "typing: %s", pgc_close_reason(c));
+	IT_ASSERT(it_wait_last(typed, IT_REPORT_S, c, NULL, got, sizeof got),
+		  "the field holds \"%s\"", got);
+	ct_copy_all(c);
+	IT_ASSERT(ct_wait_clipboard(c, 1, got, sizeof got, 10),
+		  "no clipboard text reached the viewer after Ctrl+C in the page");
+	IT_ASSERT(strcmp(got, typed) == 0, "the viewer got \"%s\", want \"%s\"", got, typed);
+	IT_ASSERT(EVP_Digest(typed, sizeof typed - 1, md, &mdlen, EVP_sha256(), NULL) == 1,
+		  "sha256");
+	for (unsigned int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	json_t *rec = it_audit_find(&n, "clipboard", "user", "c4-chika", "direction", "to_terminal",
+				    NULL);
+	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "result"), "passed") == 0 &&
+		      strcmp(it_rec_str(rec, "sha256"), hex) == 0 &&
+		      it_rec_int(rec, "bytes") == (long long)sizeof typed - 1,
+		  "%d to_terminal records (result %s, sha256 %s)", n,
+		  rec ? it_rec_str(rec, "result") : "-", rec ? it_rec_str(rec, "sha256") : "-");
+	json_decref(rec);
+
+	/* a viewer whose SetEncodings lacks the extended clipboard: ISO 8859-1
+	   (Tight, ZRLE, Zlib, Hextile, CopyRect, Raw, LastRect, DesktopSize) */
+	static const unsigned char setenc[] = {
+		2, 0, 0, 8, 0, 0, 0, 7, 0, 0, 0,    16,   0,    0,    0,    6,    0,    0,
+		0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x20, 0xff, 0xff, 0xff, 0x21,
+	};
+	IT_ASSERT(pgc_send_raw(c, setenc, sizeof setenc) == 0, "SetEncodings: %s",
+		  pgc_close_reason(c));
+	ct_copy_all(c);
+	IT_ASSERT(ct_wait_clipboard(c, 2, got, sizeof got, 10),
+		  "no second clipboard text after Ctrl+C");
+	IT_ASSERT(strcmp(got, "Caf\xc3\xa9 ?? ok") == 0,
+		  "the plain viewer got \"%s\", want \"Caf\xc3\xa9 ?? ok\"", got);
+
+	/* over clipboard_max_bytes (64): refused by the worker, audited */
+	/* (the field's text is selected: what is typed replaces it) */
+	IT_ASSERT(pgc_type_utf8(c,
+				"a lot more text than the sixty-four bytes the clipboard "
+				"takes here") == 0,
+		  "typing: %s", pgc_close_reason(c));
+	it_pump_for(c, 1000);
+	ct_copy_all(c);
+	for (double end = it_now_s() + 10;
+	     it_audit_count("clipboard", "user", "c4-chika", "result", "refused", NULL) == 0 &&
+	     it_now_s() < end;)
+		it_pump_for(c, 200);
+	rec = it_audit_find(&n, "clipboard", "user", "c4-chika", "result", "refused", NULL);
+	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "direction"), "to_terminal") == 0 &&
+		      strcmp(it_rec_str(rec, "reason"), "the copy is over the cap of 64 bytes") ==
+			  0,
+		  "%d refused records (reason %s)", n, rec ? it_rec_str(rec, "reason") : "-");
+	json_decref(rec);
+	IT_ASSERT(pgc_last_clipboard(c, got, sizeof got) == 2, "a refused copy reached the viewer");
+
+	/* a page copying in a loop: after 20 copies in 10 s the rest are dropped */
+	IT_ASSERT(pgc_type_utf8(c, "x") == 0, "typing: %s", pgc_close_reason(c));
+	it_pump_for(c, 500);
+	for (int i = 0; i < 45; i++)
+		ct_copy_all(c);
+	it_pump_for(c, 3000);
+	uint64_t copies = pgc_last_clipboard(c, got, sizeof got);
+	n = it_audit_count("clipboard", "user", "c4-chika", "reason",
+			   "more than 20 copies in 10 s: dropped until the next 10 s", NULL);
+	IT_ASSERT(n >= 1 && copies < 2 + 45,
+		  "45 copies at once: %d flood records, %llu copies reached the viewer", n,
+		  (unsigned long long)copies);
+	IT_ASSERT(!pgc_closed(c), "the session ended: %s", pgc_close_reason(c));
+	it_conn_free(c);
+}
+
+/* Off by default: a copy in the page never leaves the session. */
+IT_TEST(clipboard, with_clipboard_to_terminal_off_a_copy_stays_in_the_session, .timeout = 120)
+{
+	static const char *const users[] = { "c5-chika", NULL };
+	struct it_rect r;
+	struct pgc_conn *c;
+	char got[512];
+
+	it_start("clipboard_with_clipboard_to_terminal_off_a_copy_stays_in_the_session", users);
+	c = it_open_page("c5-chika", 0, 0, &r);
+	it_focus_field(c, &r);
+	IT_ASSERT(pgc_type_utf8(c, "secret 秘密") == 0, "typing: %s", pgc_close_reason(c));
+	IT_ASSERT(it_wait_last("secret 秘密", IT_REPORT_S, c, NULL, got, sizeof got),
+		  "the field holds \"%s\"", got);
+	ct_copy_all(c);
+	IT_ASSERT(it_pump_for(c, 3000), "the session ended: %s", pgc_close_reason(c));
+	IT_ASSERT(pgc_last_clipboard(c, got, sizeof got) == 0,
+		  "clipboard text \"%s\" reached the viewer with clipboard_to_terminal off", got);
+	IT_ASSERT(it_audit_count("clipboard", "user", "c5-chika", NULL) == 0,
+		  "a clipboard record with the clipboard off");
+	it_conn_free(c);
+}
+
+/*
+ * Large text both ways: 400 000 bytes pasted from the terminal (one
+ * ClientCutText, one X property for Chromium), then copied in the page (one
+ * property from Chromium: Xvfb's requests carry 16 MiB); the viewer gets it
+ * whole, audited with its size.
+ */
+IT_TEST(clipboard, a_large_copy_goes_both_ways, .timeout = 180)
+{
+	static const char *const users[] = { "c6-chika", NULL };
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_browser = true\n"
+					   "clipboard_to_terminal = true\n"
+					   "clipboard_max_bytes = 1048576\n" };
+	struct it_rect r;
+	struct pgc_conn *c;
+	char got[512];
+	size_t big = 400000;
+	char *text = malloc(big + 1);
+	int n;
+
+	IT_ASSERT(text != NULL, "malloc");
+	for (size_t i = 0; i < big; i++)
+		text[i] = (char)('a' + i % 26);
+	text[big] = '\0';
+	it_start_opts("clipboard_a_large_copy_goes_both_ways", users, &o);
+	c = it_open_page("c6-chika", 0, 0, &r);
+	it_focus_field(c, &r);
+	IT_ASSERT(pgc_send_clipboard(c, text, big) == 0, "pgc_send_clipboard: %s",
+		  pgc_close_reason(c));
+	ct_paste(c);
+	IT_ASSERT(it_pump_for(c, 3000), "the session ended: %s", pgc_close_reason(c));
+	ct_copy_all(c);
+	IT_ASSERT(ct_wait_clipboard(c, 1, got, sizeof got, 30),
+		  "the large copy did not reach the viewer");
+	IT_ASSERT(strncmp(got, text, sizeof got - 1) == 0, "the copy starts \"%.40s\"", got);
+	json_t *rec = it_audit_find(&n, "clipboard", "user", "c6-chika", "direction", "to_terminal",
+				    NULL);
+	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "result"), "passed") == 0 &&
+		      it_rec_int(rec, "bytes") == (long long)big,
+		  "%d to_terminal records (result %s, bytes %lld)", n,
+		  rec ? it_rec_str(rec, "result") : "-", rec ? it_rec_int(rec, "bytes") : -1);
+	json_decref(rec);
+	free(text);
+	it_conn_free(c);
+}

@@ -1668,6 +1668,34 @@ static void vt_set_clipboard(const char *text)
 		  "the terminal's clipboard holds \"%s\", want \"%s\"", back, text);
 }
 
+/* Ctrl+A, Ctrl+C in the viewer's window: the page's field is copied. */
+static void vt_copy_all(void)
+{
+	char win[32];
+
+	snprintf(win, sizeof win, "%lu", vt.win);
+	VT_XDO("windowfocus", "--sync", win);
+	VT_XDO("key", "--delay", "80", "ctrl+a", "ctrl+c");
+}
+
+/* The terminal's clipboard holds want (within seconds; at once if 0). */
+static void vt_assert_terminal_clipboard(const char *want, double seconds)
+{
+	char back[512] = "";
+	double end = it_now_s() + seconds;
+
+	for (;;) {
+		if (vt_x(back, sizeof back, VT_TOOL_S, "/usr/bin/xclip", "-selection", "clipboard",
+			 "-o", NULL) == 0 &&
+		    strcmp(back, want) == 0)
+			return;
+		if (it_now_s() >= end)
+			break;
+		it_sleep_ms(300);
+	}
+	IT_ASSERT(false, "the terminal's clipboard holds \"%s\", want \"%s\"", back, want);
+}
+
 /* Ctrl+V in the viewer's window, as the staff member pastes into the page. */
 static void vt_paste(void)
 {
@@ -1742,6 +1770,43 @@ IT_TEST(viewer, with_the_clipboard_off_nothing_leaves_the_terminal)
 		  "after Ctrl+V and \"ok\" the page's field holds \"%s\", want \"ok\"", last);
 	IT_ASSERT(it_file_count(vt.viewer_log, "sent for the paste") == 0,
 		  "the viewer sent clipboard text with the policy off");
+	/* and the other way (clipboard_to_terminal off too): a copy in the page
+	   leaves the terminal's clipboard as it was */
+	vt_copy_all();
+	it_sleep_ms(3000);
+	vt_assert_terminal_clipboard("秘密の文書", 0);
 	IT_ASSERT(it_audit_count("clipboard", "user", "v15b-hanako", NULL) == 0,
 		  "a clipboard record with the policy off");
+}
+
+/*
+ * 15c. With clipboard_to_terminal on, Japanese copied in the page lands on
+ * the terminal's clipboard exactly (the gateway's extended Provide, taken
+ * out of the stream by the viewer's guard, put there with SDL).
+ */
+IT_TEST(viewer, a_copy_in_the_page_lands_on_the_terminal_clipboard)
+{
+	static const char *const users[] = { "v15c-hanako", NULL };
+	static const char want[] = "日本語のコピー ok";
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_terminal = true\n" };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	char last[512];
+	int fb_w, fb_h;
+
+	it_start_opts("viewer_a_copy_in_the_page_lands_on_the_terminal_clipboard", users, &o);
+	vt_open("v15c-hanako", it.port, &img, &block, &fb_w, &fb_h);
+	vt_click_field(&block);
+	vt_set_clipboard("before");
+	vt_type(want);
+	IT_ASSERT(it_wait_last(want, IT_REPORT_S, NULL, NULL, last, sizeof last),
+		  "the page's field holds \"%s\", want \"%s\"", last, want);
+	vt_copy_all();
+	vt_assert_terminal_clipboard(want, 10);
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: the session's copy is on this terminal's clipboard",
+			      1, 5),
+		  "the viewer did not log the copy");
+	IT_ASSERT(it_audit_count("clipboard", "user", "v15c-hanako", "direction", "to_terminal",
+				 "result", "passed", NULL) == 1,
+		  "no clipboard record of the copy");
 }

@@ -755,11 +755,41 @@ IT_TEST(viewer, guard_passes_normal_stream)
 }
 
 /* 2. ServerCutText right behind a valid update, in the same WebSocket
-   message: the update is decoded, the text never reaches libvncclient. */
-IT_TEST(viewer, guard_refuses_cut_text)
+   message: the update is decoded; the text is taken out of the stream (the
+   session's copy, clipboard_to_terminal) and never reaches libvncclient,
+   which has no extended clipboard; the connection goes on. */
+IT_TEST(viewer, guard_takes_cut_text_out_of_the_stream)
 {
 	static struct fg_case cs;
 	static const uint8_t cut[] = { 3, 0, 0, 0, 0, 0, 0, 6, 's', 'e', 'c', 'r', 'e', 't' };
+	uint8_t *p;
+	char err[512], got[64];
+	double end;
+
+	p = fg_update(fg_case_hostile(&cs), 1);
+	p = fg_raw16(p, 16, 0, 0, 255, 0);
+	memcpy(p, cut, sizeof cut);
+	fg_set(&cs, 1, p + sizeof cut);
+	fg_start("viewer_guard_takes_cut_text_out_of_the_stream", &cs);
+
+	IT_ASSERT(fg_connect(err, sizeof err) != NULL, "connect: %s", err);
+	for (end = it_now_s() + FG_CONNECT_S; pgc_last_clipboard(fg.conn, got, sizeof got) == 0 &&
+	     it_now_s() < end && !pgc_closed(fg.conn);)
+		pgc_pump(fg.conn, 200);
+	IT_ASSERT(pgc_last_clipboard(fg.conn, got, sizeof got) == 1 && strcmp(got, "secret") == 0,
+		  "the clipboard text \"%s\" (%s)", got,
+		  pgc_closed(fg.conn) ? pgc_close_reason(fg.conn) : "open");
+	IT_ASSERT(it_pump_for(fg.conn, 1000), "closed after a ServerCutText: %d %s",
+		  pgc_close_code(fg.conn), pgc_close_reason(fg.conn));
+	IT_ASSERT(seen.cut_texts == 0, "libvncclient handed on %d ServerCutText", seen.cut_texts);
+	IT_ASSERT(seen.frames == 2, "%d updates decoded, want the 2 around the text", seen.frames);
+}
+
+/* 2b. ServerCutText with a control character: refused, the connection closed. */
+IT_TEST(viewer, guard_refuses_cut_text_with_control_characters)
+{
+	static struct fg_case cs;
+	static const uint8_t cut[] = { 3, 0, 0, 0, 0, 0, 0, 6, 'r', 'm', 0x1b, '[', '0', 'm' };
 	uint8_t *p;
 	char err[512];
 
@@ -767,12 +797,12 @@ IT_TEST(viewer, guard_refuses_cut_text)
 	p = fg_raw16(p, 16, 0, 0, 255, 0);
 	memcpy(p, cut, sizeof cut);
 	fg_set(&cs, 1, p + sizeof cut);
-	fg_start("viewer_guard_refuses_cut_text", &cs);
+	fg_start("viewer_guard_refuses_cut_text_with_control_characters", &cs);
 
 	IT_ASSERT(fg_connect(err, sizeof err) != NULL, "connect: %s", err);
-	fg_assert_refused("ServerCutText");
+	fg_assert_refused("ServerCutText with byte 0x1b");
 	IT_ASSERT(seen.cut_texts == 0, "libvncclient handed on %d ServerCutText", seen.cut_texts);
-	IT_ASSERT(seen.frames == 2, "%d updates decoded, want the 2 before the text", seen.frames);
+	IT_ASSERT(pgc_last_clipboard(fg.conn, NULL, 0) == 0, "refused text was kept");
 }
 
 /* 3. After a valid update, a rectangle in RRE, which the viewer did not ask
@@ -878,7 +908,8 @@ IT_TEST(viewer, guard_refuses_desktop_size)
 		  pgc_rfb(fg.conn)->height);
 }
 
-/* 7. pixelgate-viewer against the fake (ServerCutText after a valid update):
+/* 7. pixelgate-viewer against the fake (ServerCutText with a control
+   character after a valid update):
    the refusal ends the session with the guard's reason on the login form
    (as 4001-4006 from the gateway do), and the viewer does not log in
    again. */
@@ -902,7 +933,7 @@ IT_TEST(viewer, guard_refusal_shown_by_viewer)
 	if (access(FG_VIEWER, X_OK) != 0 || access(FG_XVFB, X_OK) != 0)
 		it_skip("pixelgate-viewer or Xvfb is missing");
 	p = fg_case_hostile(&cs);
-	memcpy(p, "\3\0\0\0\0\0\0\6secret", 14);
+	memcpy(p, "\3\0\0\0\0\0\0\6rm\x1b[0m", 14); /* text with a control character */
 	fg_set(&cs, 1, p + 14);
 	fg_start("viewer_guard_refusal_shown_by_viewer", &cs);
 

@@ -72,6 +72,10 @@ Test(browser_event, each_known_event_keeps_exactly_its_own_fields)
 		{ "limit: limit and detail",
 		  "{\"event\":\"limit_exceeded\",\"limit\":\"memory\",\"detail\":\"2100 MiB\"}",
 		  "limit_exceeded", "{\"detail\":\"2100 MiB\",\"limit\":\"memory\"}" },
+		{ "clipboard refused: the reason only (the gateway sets direction and result)",
+		  "{\"event\":\"clipboard_refused\",\"reason\":\"the copy is not text\","
+		  "\"result\":\"passed\",\"direction\":\"to_browser\"}",
+		  "clipboard_refused", "{\"reason\":\"the copy is not text\"}" },
 		{ "extra keys are dropped, reserved names too",
 		  "{\"event\":\"navigate\",\"url\":\"u\",\"user\":\"root\",\"seq\":1,\"mac\":\"00\","
 		  "\"evil\":\"x\"}",

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "client_clip.h"
 #include "clip_text.h"
 
 Test(clip_text, latin1_becomes_utf8_with_lf)
@@ -72,11 +71,12 @@ Test(clip_text, controls_nul_and_bad_utf8_are_refused)
 		     -1);
 }
 
-/* The stream of a message pgc_clip_provide() made (the viewer's side). */
+/* The stream of a message clip_text_provide_message() made (the viewer's side). */
 static void provide_stream(const char *text, uint8_t **msg, const uint8_t **z, size_t *zlen)
 {
 	size_t len = 0;
-	cr_assert_eq(pgc_clip_provide(text, strlen(text), msg, &len), 0);
+	cr_assert_eq(clip_text_provide_message(CLIP_CLIENT_CUT_TEXT, text, strlen(text), msg, &len),
+		     0);
 	cr_assert_geq(len, 12);
 	uint32_t neg = (uint32_t)(*msg)[4] << 24 | (uint32_t)(*msg)[5] << 16 |
 	    (uint32_t)(*msg)[6] << 8 | (*msg)[7];
@@ -206,4 +206,46 @@ Test(clip_text, a_zip_bomb_is_refused_at_the_cap)
 	cr_assert_null(out);
 	cr_assert_str_eq(why, "clipboard text over 65536 bytes when inflated");
 	free(z);
+}
+
+Test(clip_text, the_browsers_copy_is_cleaned_and_made_latin1)
+{
+	const char in[] = "a\x1b[31mb\r\nc\x7f\xc2\x85"
+			  "d\te \xe6\x97\xa5";
+	char out[64], l1[64], why[CLIP_TEXT_WHY_LEN] = "";
+	size_t n = 0, removed = 0;
+	cr_assert_eq(clip_text_clean_utf8((const uint8_t *)in, sizeof in - 1, out, sizeof out, &n,
+					  &removed, why, sizeof why),
+		     0, "%s", why);
+	cr_assert_str_eq(out, "a[31mb\ncd\te \xe6\x97\xa5");
+	cr_assert_eq(removed, 3);
+	cr_assert_eq(n, strlen(out));
+	/* invalid UTF-8 is still refused */
+	cr_assert_eq(clip_text_clean_utf8((const uint8_t *)"a\xff", 2, out, sizeof out, &n,
+					  &removed, why, sizeof why),
+		     -1);
+	cr_assert_str_eq(why, "invalid UTF-8 at byte 1");
+	/* for a plain viewer: Latin-1, '?' for the rest */
+	cr_assert_eq(clip_text_to_latin1("Caf\xc3\xa9 \xe6\x97\xa5", 9, l1), 6);
+	cr_assert_str_eq(l1, "Caf\xe9 ?");
+}
+
+Test(clip_text, a_servers_provide_has_the_server_type)
+{
+	uint8_t *msg = NULL;
+	size_t len = 0, n = 0;
+	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
+	cr_assert_eq(clip_text_provide_message(CLIP_SERVER_CUT_TEXT, "\xe6\x97\xa5", 3, &msg, &len),
+		     0);
+	cr_assert_eq(msg[0], 3);
+	cr_assert_eq(clip_text_from_provide(msg + 12, len - 12, 16, &out, &n, why, sizeof why), 0,
+		     "%s", why);
+	cr_assert_str_eq(out, "\xe6\x97\xa5");
+	free(out);
+	free(msg);
+	/* over CLIP_TEXT_MAX: refused before anything is made */
+	cr_assert_eq(clip_text_provide_message(CLIP_SERVER_CUT_TEXT, "x", CLIP_TEXT_MAX + 1, &msg,
+					       &len),
+		     -1);
+	cr_assert_null(msg);
 }

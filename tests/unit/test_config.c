@@ -574,8 +574,8 @@ Test(config, auth_ldap_and_group_sections)
 		  "site.conf:4: [group k] recording: \"all\" is not on or off" },
 		{ "[auth]\nbackend = ldap\n[group k]\nbogus = 1\n",
 		  "site.conf:4: [group k] unknown key \"bogus\" in [group k] (dn, "
-		  "max_sessions_per_user, idle_timeout_s, clipboard_to_browser, recording, "
-		  "home_page, url_allowlist, url_blocklist)" },
+		  "max_sessions_per_user, idle_timeout_s, clipboard_to_browser, "
+		  "clipboard_to_terminal, recording, home_page, url_allowlist, url_blocklist)" },
 		{ "[auth]\nbackend = ldap\n[group k]\nidle_timeout_s = 60\n",
 		  "site.conf: [group k] has no dn (the directory group's DN)" },
 		{ "[group k]\ndn = cn=k\n",

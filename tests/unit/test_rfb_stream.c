@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rfb_filter.h"
 #include "rfb_stream.h"
 
 #define W 100
@@ -302,6 +303,84 @@ Test(rfb_stream, server_cut_text_only_when_allowed_and_only_text)
 	start(&p, false, ALL, 2);
 	f = feed(&p, s.d, s.n, 5);
 	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "off by policy"), "%s", f.reason);
+}
+
+/* The worker's leg: UTF-8 text passes; the extended form only where configured. */
+Test(rfb_stream, utf8_and_extended_cut_text_where_configured)
+{
+	static struct sb s, ext;
+	struct rfb_sc p;
+	struct fed f;
+	static const char jp[] = "\xe6\x97\xa5\xe6\x9c\xac ok";
+
+	memset(&s, 0, sizeof s);
+	handshake(&s, W, H, "x");
+	p8(&s, 3);
+	pfill(&s, 3, 0);
+	p32(&s, (uint32_t)strlen(jp));
+	pbytes(&s, jp, strlen(jp));
+	/* as Latin-1: 0x97 is a C1 byte */
+	start(&p, true, ALL, 2);
+	f = feed(&p, s.d, s.n, 3);
+	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "byte 0x97"), "%s", f.reason);
+	/* as UTF-8 (the worker's leg): passes; a C0 byte still does not */
+	for (int bad = 0; bad < 2; bad++) {
+		struct rfb_sc_config cfg = { .width = W,
+					     .height = H,
+					     .allow_cut_text = true,
+					     .max_cut_text_bytes = 64,
+					     .cut_text_utf8 = true,
+					     .allowed = RFB_SC_GATEWAY_ENCODINGS };
+		rfb_sc_init(&p, &cfg);
+		viewer(&p, ALL, 2);
+		if (bad)
+			s.d[s.n - 2] = 0x1b;
+		f = feed(&p, s.d, s.n, 3);
+		if (bad)
+			cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "byte 0x1b"), "%s",
+				  f.reason);
+		else
+			cr_assert(f.last == RFB_SC_PASS && f.accepted == s.n && f.messages == 1,
+				  "%s", f.reason);
+	}
+
+	/* the extended form: refused unless configured, then framed by its size */
+	memset(&ext, 0, sizeof ext);
+	handshake(&ext, W, H, "x");
+	p8(&ext, 3);
+	pfill(&ext, 3, 0);
+	p32(&ext, (uint32_t)(0u - 10u));
+	p32(&ext, 0x10000001u);
+	pfill(&ext, 6, 0xff); /* the stream: opaque here */
+	p8(&ext, 2);          /* a Bell after it */
+	start(&p, true, ALL, 2);
+	f = feed(&p, ext.d, ext.n, 4);
+	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "4294967286 bytes (cap 64)"), "%s",
+		  f.reason);
+	struct rfb_sc_config cfg = { .width = W,
+				     .height = H,
+				     .allow_cut_text = true,
+				     .max_cut_text_bytes = 64,
+				     .ext_cut_text = true,
+				     .allowed = RFB_SC_GATEWAY_ENCODINGS };
+	rfb_sc_init(&p, &cfg);
+	viewer(&p, ALL, 2);
+	f = feed(&p, ext.d, ext.n, 4);
+	cr_assert(f.last == RFB_SC_PASS && f.accepted == ext.n && f.messages == 2, "%s", f.reason);
+	/* sizes under 4 (no flags) and over the cap's stream refused */
+	static const uint32_t lens[] = { 0u - 3u, 0u - (uint32_t)(RFB_FILTER_EXT_CUT_MAX(64) + 1) };
+	for (size_t i = 0; i < 2; i++) {
+		memset(&ext, 0, sizeof ext);
+		handshake(&ext, W, H, "x");
+		p8(&ext, 3);
+		pfill(&ext, 3, 0);
+		p32(&ext, lens[i]);
+		rfb_sc_init(&p, &cfg);
+		viewer(&p, ALL, 2);
+		f = feed(&p, ext.d, ext.n, 4);
+		cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "extended ServerCutText"),
+			  "%s", f.reason);
+	}
 }
 
 /* A hostile stream: what it is, how to build it, what the refusal must say. */

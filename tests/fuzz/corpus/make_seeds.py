@@ -132,7 +132,8 @@ def rfb_stream():
     t = "fuzz_rfb_stream"
     # byte 0: bits 0-1 pixel format (32/24, 16/16, 8/8, 16/15), bit 2 cut text allowed,
     # bits 3-4 session size (64x48, 13x7, 2100x3, 1x1), bit 5 the target writes the
-    # handshake, bit 6 no Zlib/ZRLE/JPEG allowed; bytes 1-2: enum rfb_sc_encoding bits asked
+    # handshake, bit 6 no Zlib/ZRLE/JPEG allowed, bit 7 UTF-8 and extended cut text;
+    # bytes 1-2: enum rfb_sc_encoding bits asked
     fmts = [pixel_format(), PF16, pixel_format(8, 8, 0, 1, 7, 7, 3, 0, 3, 6),
             pixel_format(16, 15, 0, 1, 31, 31, 31, 10, 5, 0)]
     sizes = [(64, 48), (13, 7), (2100, 3), (1, 1)]
@@ -193,6 +194,10 @@ def rfb_stream():
     seed(t, "checked_8", opts(2, own=True, asked=ALL & ~0x400) + checked(2) + lastrect(2))
     seed(t, "cut_text_15", opts(3, cut=True, own=True) + cut(b"Caf\xe9 03\t12\r\n") + bell +
          checked(3))
+    z = provide_stream("コピー ok".encode())
+    seed(t, "cut_text_utf8_extended", bytes([0x80 | 4 | 0x20]) + struct.pack("<H", ALL) +
+         cut("日本語 ok".encode()) + struct.pack(">Bxxxi", 3, -(4 + len(z))) +
+         b"\x10\x00\x00\x01" + z + bell)
     seed(t, "odd_size", opts(0, size=1) + handshake(0, 1, b"") +
          fbu(rect(0, 0, 13, 7, 5, b"\x02" + b"\x01\x02\x03\x04"), rect(12, 6, 1, 1, 0, b"\x00" * 4)))
     seed(t, "wide_session", opts(0, size=2, own=True) +
