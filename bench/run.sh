@@ -11,7 +11,7 @@
 #                            [--big-encoding hextile|raw] [--rounds N]
 #   sudo bench/run.sh compare --before BUILD_DIR [--seconds S] [--rounds N]
 #   sudo bench/run.sh peers [--seconds S] [--runs N] [--only WORKLOADS]
-#                           [--servers pixelgate,x11vnc,xvnc] [--encodings E,E,...]
+#                           [--servers pixelgate,pixelgate-wm,x11vnc,xvnc] [--encodings E,E,...]
 #
 # peers (issue 12): pixelgate beside x11vnc (-ncache 0, on its own Xvfb) and
 # TigerVNC's Xvnc, each with a Chromium (as pixelgate-browser, with its
@@ -114,7 +114,7 @@ usage() {
 	printf '       %s record [--seconds S] [--big-size WxH] [--big-encoding hextile|raw] [--rounds N]\n' "$0" >&2
 	printf '       %s compare --before BUILD_DIR [--seconds S] [--rounds N]\n' "$0" >&2
 	printf '       %s peers [--seconds S] [--runs N] [--only read,type,anim30,idle,photo]\n' "$0" >&2
-	printf '               [--servers pixelgate,x11vnc,xvnc] [--encodings zrle,copyrect,...]\n' >&2
+	printf '               [--servers pixelgate,pixelgate-wm,x11vnc,xvnc] [--encodings zrle,copyrect,...]\n' >&2
 	exit 2
 }
 
@@ -220,8 +220,8 @@ parse_args() {
 			die "--runs must be 1..8"
 		[[ -z $PEER_ONLY || $PEER_ONLY =~ ^(read|type|anim30|idle|photo)(,(read|type|anim30|idle|photo))*$ ]] ||
 			die "--only takes a comma-separated list of read, type, anim30, idle, photo"
-		[[ $PEER_SERVERS =~ ^(pixelgate|x11vnc|xvnc)(,(pixelgate|x11vnc|xvnc))*$ ]] ||
-			die "--servers takes a comma-separated list of pixelgate, x11vnc, xvnc"
+		[[ $PEER_SERVERS =~ ^(pixelgate|pixelgate-wm|x11vnc|xvnc)(,(pixelgate|pixelgate-wm|x11vnc|xvnc))*$ ]] ||
+			die "--servers takes a comma-separated list of pixelgate, pixelgate-wm (the watermark on), x11vnc, xvnc"
 		[[ -z $PEER_ENCODINGS || $PEER_ENCODINGS =~ ^(raw|copyrect|hextile|zlib|tight|zrle|jpeg)(,(raw|copyrect|hextile|zlib|tight|zrle|jpeg))*$ ]] ||
 			die "--encodings takes a comma-separated list of raw, copyrect, hextile, zlib, tight, zrle, jpeg"
 		SESSIONS=1
@@ -760,6 +760,18 @@ peer_pixelgate() {
 	DAEMON_PID=""
 }
 
+# pixelgate with [policy] watermark = corner (issue 15: within 10 % of off)
+peer_pixelgate_wm() {
+	{ cat "$WORLD/pixelgate.conf"; printf '[policy]\nwatermark = corner\n'; } >"$WORLD/pixelgate-wm.conf"
+	chmod 600 "$WORLD/pixelgate-wm.conf"
+	start_daemon "$BUILD/pixelgate" "$WORLD/pixelgate-wm.conf" "$WORLD/daemon-wm.log"
+	run_bench_peers pixelgate-wm --port "$PORT" --user bench-1 \
+		--password-file "$WORLD/password" --pixelgate-daemon "$DAEMON_PID" \
+		--transport-pid "$NET_PID" --fb-dir "$WORLD/run"
+	stop_pid "$DAEMON_PID" 30
+	DAEMON_PID=""
+}
+
 peer_x11vnc() {
 	local d vnc_port xpid vpid
 	d=$(free_display)
@@ -850,20 +862,20 @@ print_peers() {
 		for (w = 1; w <= nw; w++) {
 			wl = wls[w]
 			printf "\n%s (%s s)\n", what[wl] ? what[wl] : wl, secs
-			printf "  %-10s %16s %16s %16s %16s %16s %16s %7s %7s\n", "server", "kB", "updates",
+			printf "  %-12s %16s %16s %16s %16s %16s %16s %7s %7s\n", "server", "kB", "updates",
 			       "server CPU ms", "transport ms", "key p50 ms", "key p95 ms", "PSNR dB", "keys"
 			for (c = 1; c <= 7; c++) best[c] = "-"
 			for (s = 1; s <= ns; s++) {
 				key = servers[s] SUBSEP wl
 				for (c = 1; c <= 7; c++) med[s, c] = runs[key] ? median(key, c) : "-"
-				if (servers[s] == "pixelgate") continue
+				if (servers[s] ~ /^pixelgate/) continue
 				for (c = 1; c <= 6; c++)
 					if (med[s, c] != "-" && (best[c] == "-" || med[s, c] < best[c])) best[c] = med[s, c]
 			}
 			for (s = 1; s <= ns; s++) {
 				key = servers[s] SUBSEP wl
 				if (!runs[key]) continue
-				printf "  %-10s %s %s %s %s %s %s %7s %7s\n", servers[s],
+				printf "  %-12s %s %s %s %s %s %s %7s %7s\n", servers[s],
 				       cell(med[s, 1], best[1], "%.1f"), cell(med[s, 2], best[2], "%d"),
 				       cell(med[s, 3], best[3], "%d"), cell(med[s, 4], best[4], "%d"),
 				       cell(med[s, 5], best[5], "%.1f"), cell(med[s, 6], best[6], "%.1f"),
@@ -890,6 +902,7 @@ run_peers() {
 	for server in ${PEER_SERVERS//,/ }; do
 		case $server in
 		pixelgate) peer_pixelgate ;;
+		pixelgate-wm) peer_pixelgate_wm ;;
 		x11vnc) peer_x11vnc ;;
 		xvnc) peer_xvnc ;;
 		esac

@@ -324,8 +324,8 @@ static void guard_clip_done(struct pgc_conn *c)
 		    (uint32_t)g->clip[10] << 8 | g->clip[11];
 		if (flags != (RFB_EXT_CLIP_PROVIDE | RFB_EXT_CLIP_TEXT))
 			return;
-		if (clip_text_from_provide(g->clip + 12, g->clip_len - 12, CLIP_TEXT_MAX, &text, &n,
-					   why, sizeof(why)) != 0)
+		if (clip_text_from_provide(g->clip + 12, g->clip_len - 12, CLIP_TEXT_MAX, true,
+					   &text, &n, why, sizeof(why)) != 0)
 			text = NULL;
 	} else if ((text = malloc(2 * (g->clip_len - 8) + 1)) != NULL &&
 		   clip_text_from_latin1(g->clip + 8, g->clip_len - 8, text,
@@ -338,6 +338,8 @@ static void guard_clip_done(struct pgc_conn *c)
 	if (c->cb.clipboard_text)
 		c->cb.clipboard_text(c->cb.user, text, n);
 	pthread_mutex_lock(&c->lock);
+	if (c->clip_last)
+		pgc_secure_zero(c->clip_last, strlen(c->clip_last));
 	free(c->clip_last);
 	c->clip_last = text;
 	c->clip_count++;
@@ -353,27 +355,41 @@ static void guard_clip(struct pgc_conn *c, size_t len, bool ends)
 {
 	struct pgc_guard *g = &c->guard;
 	unsigned char *p = c->to_raw.data + c->to_raw.off + c->raw_ok;
+	size_t want = g->clip_len + len, cap = want;
+	uint32_t n;
 	uint8_t *grown;
 
 	g->passed += len;
-	if (!g->clip_lost) {
-		grown = realloc(g->clip, g->clip_len + len);
+	if (!g->clip_lost && want > g->clip_cap) {
+		/* the whole message at once from its header (the parser checked
+		   the length against the caps): no growing by pieces */
+		if (!g->clip_len && len >= 8) {
+			n = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 |
+			    p[7];
+			cap = 8 + (size_t)(n & 0x80000000u ? 0u - n : n);
+		}
+		grown = cap >= want ? realloc(g->clip, cap) : NULL;
 		if (!grown) {
 			g->clip_lost = true;
 		} else {
-			memcpy(grown + g->clip_len, p, len);
 			g->clip = grown;
-			g->clip_len += len;
+			g->clip_cap = cap;
 		}
+	}
+	if (!g->clip_lost) {
+		memcpy(g->clip + g->clip_len, p, len);
+		g->clip_len = want;
 	}
 	memmove(p, p + len, c->to_raw.len - c->raw_ok - len);
 	c->to_raw.len -= len;
 	if (!ends)
 		return;
 	guard_clip_done(c);
+	if (g->clip)
+		pgc_secure_zero(g->clip, g->clip_len);
 	free(g->clip);
 	g->clip = NULL;
-	g->clip_len = 0;
+	g->clip_len = g->clip_cap = 0;
 	g->clip_lost = false;
 }
 
@@ -450,7 +466,11 @@ static void guard_server(struct pgc_conn *c)
 			continue;
 		}
 		/* on a refusal too the whole fields before the bad one pass, as
-		   they would have had they come in an earlier piece */
+		   they would have had they come in an earlier piece; not in a
+		   ServerCutText, whose header guard_clip() took out of the stream */
+		if (v == RFB_SC_REJECT &&
+		    (g->clip_len > 0 || (!st.handshake && st.message_type == 3)))
+			st.len = 0;
 		c->raw_ok += st.len;
 		g->passed += st.len;
 		atomic_store_explicit(&c->jpeg_rects, g->sc.jpeg_rects, memory_order_relaxed);

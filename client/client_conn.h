@@ -74,7 +74,7 @@ struct pgc_guard {
 	uint8_t cs_msg[4 + 4 * GUARD_MAX_ENCODINGS];
 	/* the server's ServerCutText being taken out of the stream (guard_clip()) */
 	uint8_t *clip;
-	size_t clip_len;
+	size_t clip_len, clip_cap;
 	bool clip_lost;
 };
 

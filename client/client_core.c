@@ -754,7 +754,11 @@ void pgc_free(struct pgc_conn *c)
 	pgc_sock_close(c->fd_client);
 	pgc_sock_close(c->fd_bridge); /* never adopted */
 	free(c->to_raw.data);
+	if (c->guard.clip)
+		pgc_secure_zero(c->guard.clip, c->guard.clip_len);
 	free(c->guard.clip);
+	if (c->clip_last)
+		pgc_secure_zero(c->clip_last, strlen(c->clip_last));
 	free(c->clip_last);
 	free(c->to_ws.data);
 	free(c->filt_in.data);

@@ -44,9 +44,14 @@ static int clip_put(uint32_t cp, char *out, size_t outcap, size_t *n)
 	return 0;
 }
 
-/* One code point of the text at offset at: appended (line ends made LF), or -1 with why. */
+/*
+ * One code point of the text at offset at: appended (line ends made LF), or
+ * -1 with why. For the terminal (terminal), the bidi controls and invisible
+ * characters count as controls too.
+ */
 static int clip_char(uint32_t cp, uint32_t next, int has_next, size_t at, char *out, size_t outcap,
-		     size_t *n, int *skip_lf, size_t *removed, char *why, size_t whylen)
+		     size_t *n, int *skip_lf, bool terminal, size_t *removed, char *why,
+		     size_t whylen)
 {
 	if (*skip_lf) {
 		*skip_lf = 0;
@@ -56,12 +61,14 @@ static int clip_char(uint32_t cp, uint32_t next, int has_next, size_t at, char *
 	if (cp == '\r') {
 		*skip_lf = has_next && next == '\n';
 		cp = '\n';
-	} else if ((cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7f && cp <= 0x9f)) {
+	} else if ((cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7f && cp <= 0x9f) ||
+		   (terminal && (utf8_is_bidi_control(cp) || utf8_is_invisible(cp)))) {
 		if (removed != NULL) {
 			(*removed)++;
 			return 0;
 		}
-		snprintf(why, whylen, "control character U+%04X at byte %zu", (unsigned)cp, at);
+		snprintf(why, whylen, "%s character U+%04X at byte %zu",
+			 cp < 0xa0 ? "control" : "bidi or invisible", (unsigned)cp, at);
 		return -1;
 	}
 	if (clip_put(cp, out, outcap, n) != 0) {
@@ -80,7 +87,7 @@ int clip_text_from_latin1(const uint8_t *in, size_t len, char *out, size_t outca
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		if (clip_char(in[i], i + 1 < len ? in[i + 1] : 0, i + 1 < len, i, out, outcap, &n,
-			      &skip_lf, NULL, why, whylen) != 0) {
+			      &skip_lf, false, NULL, why, whylen) != 0) {
 			out[0] = '\0';
 			return -1;
 		}
@@ -91,7 +98,7 @@ int clip_text_from_latin1(const uint8_t *in, size_t len, char *out, size_t outca
 
 /* UTF-8 text checked (removed NULL: refused) or cleaned (controls counted in *removed). */
 static int clip_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
-		     size_t *removed, char *why, size_t whylen)
+		     bool terminal, size_t *removed, char *why, size_t whylen)
 {
 	size_t n = 0;
 	int skip_lf = 0;
@@ -109,8 +116,8 @@ static int clip_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, si
 		}
 		if (i + k < len)
 			next = in[i + k]; /* only compared with LF */
-		if (clip_char(cp, next, i + k < len, i, out, outcap, &n, &skip_lf, removed, why,
-			      whylen) != 0) {
+		if (clip_char(cp, next, i + k < len, i, out, outcap, &n, &skip_lf, terminal,
+			      removed, why, whylen) != 0) {
 			out[0] = '\0';
 			return -1;
 		}
@@ -124,14 +131,20 @@ static int clip_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, si
 int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
 			char *why, size_t whylen)
 {
-	return clip_utf8(in, len, out, outcap, outlen, NULL, why, whylen);
+	return clip_utf8(in, len, out, outcap, outlen, false, NULL, why, whylen);
+}
+
+int clip_text_for_terminal(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+			   char *why, size_t whylen)
+{
+	return clip_utf8(in, len, out, outcap, outlen, true, NULL, why, whylen);
 }
 
 int clip_text_clean_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
 			 size_t *removed, char *why, size_t whylen)
 {
 	*removed = 0;
-	return clip_utf8(in, len, out, outcap, outlen, removed, why, whylen);
+	return clip_utf8(in, len, out, outcap, outlen, true, removed, why, whylen);
 }
 
 size_t clip_text_to_latin1(const char *utf8, size_t len, char *out)
@@ -208,8 +221,8 @@ int clip_text_provide_message(uint8_t type, const char *utf8, size_t len, uint8_
 	return ret;
 }
 
-int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, char **out, size_t *outlen,
-			   char *why, size_t whylen)
+int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, bool terminal, char **out,
+			   size_t *outlen, char *why, size_t whylen)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -256,8 +269,8 @@ int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, char **out
 			snprintf(why, whylen, "text not terminated by NUL");
 		else if ((*out = malloc(size + 1)) == NULL)
 			snprintf(why, whylen, "out of memory");
-		else if (clip_text_from_utf8(raw + 4, size, *out, size + 1, outlen, why, whylen) !=
-			 0) {
+		else if (clip_utf8(raw + 4, size, *out, size + 1, outlen, terminal, NULL, why,
+				   whylen) != 0) {
 			free(*out);
 			*out = NULL;
 		} else

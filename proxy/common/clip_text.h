@@ -12,6 +12,7 @@
 #ifndef PIXELGATE_CLIP_TEXT_H
 #define PIXELGATE_CLIP_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,10 +31,19 @@ int clip_text_from_utf8(const uint8_t *in, size_t len, char *out, size_t outcap,
 			char *why, size_t whylen);
 
 /*
- * Text copied in the browser (UTF-8), for the terminal: control characters
- * other than tab and line ends are removed (counted in *removed) instead of
- * refused, line ends become LF. Invalid UTF-8 is still refused. out needs
- * len + 1 bytes. 0, or -1 with why.
+ * Text for the terminal's clipboard (UTF-8): as clip_text_from_utf8(), and
+ * the bidi controls and invisible characters (utf8.h) are refused too: a
+ * staff member may paste it into an editor or a shell, where they reorder
+ * or hide what is there.
+ */
+int clip_text_for_terminal(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
+			   char *why, size_t whylen);
+
+/*
+ * Text copied in the browser (UTF-8), for the terminal: what
+ * clip_text_for_terminal() refuses is removed instead (counted in
+ * *removed), line ends become LF. Invalid UTF-8 is still refused. out
+ * needs len + 1 bytes. 0, or -1 with why.
  */
 int clip_text_clean_utf8(const uint8_t *in, size_t len, char *out, size_t outcap, size_t *outlen,
 			 size_t *removed, char *why, size_t whylen);
@@ -68,10 +78,12 @@ int clip_text_provide_message(uint8_t type, const char *utf8, size_t len, uint8_
  * before conversion. The stream may be sync-flushed or finished; it is
  * inflated into at most 4 + cap + 1 bytes (a bigger one is refused before
  * more is inflated), the announced size must be what it holds, and nothing
- * may follow the text. *out is malloc'd (free it, cleansed, after use):
- * NUL-terminated, *outlen bytes. 0, or -1 with the reason in why.
+ * may follow the text; the text is checked as clip_text_from_utf8() does,
+ * or for the terminal as clip_text_for_terminal() does. *out is malloc'd
+ * (free it, cleansed, after use): NUL-terminated, *outlen bytes. 0, or -1
+ * with the reason in why.
  */
-int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, char **out, size_t *outlen,
-			   char *why, size_t whylen);
+int clip_text_from_provide(const uint8_t *z, size_t zlen, size_t cap, bool terminal, char **out,
+			   size_t *outlen, char *why, size_t whylen);
 
 #endif

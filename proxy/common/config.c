@@ -166,6 +166,13 @@ static const struct config_key config_keys[] = {
 	    "removes it"),
 	INT("audit", forensics_max_mib, 1, 65536, "256",
 	    "cap on the bytes kept of one session directory (MiB); the rest is listed, not copied"),
+	STR("policy", watermark, "off",
+	    "off, or corner: the user's name, the terminal's address, the date and the time "
+	    "drawn into the screen the worker serves (so into every viewer and recording)"),
+	STR("policy", watermark_text, "{user} {client} {date} {time}",
+	    "the watermark's text: {user}, {client} (the terminal's address), {date}, {time} "
+	    "(updated each minute) and any other text, Japanese included"),
+	INT("policy", watermark_opacity, 5, 100, "35", "the watermark's opacity, percent"),
 	INT("policy", clipboard_max_bytes, 0, 1048576, "65536",
 	    "cap on one clipboard transfer, bytes"),
 	BOOL("audit", clipboard_content, "false",
@@ -238,6 +245,11 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		if (k->offset == offsetof(struct config, recording) && strcmp(value, "off") != 0 &&
 		    strcmp(value, "all") != 0 && strcmp(value, "users") != 0) {
 			snprintf(err, errlen, "recording: \"%s\" is not off, all or users", value);
+			return -1;
+		}
+		if (k->offset == offsetof(struct config, watermark) && strcmp(value, "off") != 0 &&
+		    strcmp(value, "corner") != 0) {
+			snprintf(err, errlen, "watermark: \"%s\" is not off or corner", value);
 			return -1;
 		}
 		if (k->offset == offsetof(struct config, auth_backend) &&

@@ -84,6 +84,9 @@ struct config {
 	/* [policy] */
 	bool clipboard_to_browser;  /* ClientCutText allowed (default off) */
 	bool clipboard_to_terminal; /* ServerCutText allowed (default off) */
+	char watermark[8];          /* "off" or "corner" */
+	char watermark_text[200];   /* {user} {client} {date} {time} */
+	int watermark_opacity;      /* percent */
 	char url_allowlist[4096];   /* comma-separated Chromium URLAllowlist entries */
 	char url_blocklist[4096];   /* comma-separated Chromium URLBlocklist entries */
 	/* [audit] */

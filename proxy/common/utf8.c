@@ -8,15 +8,14 @@
 
 /*
  * C0 controls, DEL and C1 controls: they can rewrite a log line or a
- * terminal; with UTF8_CLEAN_BIDI also the bidi embeddings and overrides
- * (U+202A..U+202E) and isolates (U+2066..U+2069), which reorder one.
+ * terminal; with UTF8_CLEAN_BIDI also the bidi controls (utf8_is_bidi_control():
+ * marks, embeddings, overrides, isolates), which reorder one.
  */
 static bool utf8_is_unsafe(uint32_t cp, unsigned flags)
 {
 	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 		return true;
-	return (flags & UTF8_CLEAN_BIDI) &&
-	    ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+	return (flags & UTF8_CLEAN_BIDI) && utf8_is_bidi_control(cp);
 }
 
 size_t utf8_clean_text(char *dst, size_t dstlen, const char *src, size_t n, const char *mark,

@@ -11,6 +11,7 @@
 #ifndef PIXELGATE_UTF8_H
 #define PIXELGATE_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,26 @@ static inline size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 }
 
 /*
+ * The characters that reorder or hide text in a terminal or an editor
+ * without showing: bidi marks (U+061C, U+200E, U+200F), embeddings and
+ * overrides (U+202A..U+202E), isolates (U+2066..U+2069).
+ */
+static inline bool utf8_is_bidi_control(uint32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Invisible characters that are not text to keep on a terminal's clipboard:
+   zero-width space, word joiner and invisible operators, the line and
+   paragraph separators, the byte order mark, interlinear annotations. */
+static inline bool utf8_is_invisible(uint32_t cp)
+{
+	return cp == 0x200b || cp == 0x2028 || cp == 0x2029 || (cp >= 0x2060 && cp <= 0x2064) ||
+	    cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+/*
  * Copy the NUL-terminated src into dst (dstlen > 0 bytes, always
  * NUL-terminated) as valid UTF-8 without control characters: each byte that
  * does not start a valid character, and each C0 control, DEL and C1 control
@@ -70,13 +91,13 @@ static inline size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 size_t utf8_clean(char *dst, size_t dstlen, const char *src);
 
 /* utf8_clean_text()'s flags. */
-#define UTF8_CLEAN_BIDI 1u /* '?' for bidi embeddings, overrides, isolates too */
+#define UTF8_CLEAN_BIDI 1u /* '?' for the bidi controls too (utf8_is_bidi_control()) */
 
 /*
  * utf8_clean() of n bytes at src (a NUL among them is a control), with the
  * cut marked by mark (any text, "" for none) and, with UTF8_CLEAN_BIDI, the
- * bidi controls U+202A..U+202E and U+2066..U+2069 replaced too (for a
- * terminal, where they reorder what follows). Returns the bytes written.
+ * bidi controls replaced too (for a terminal, where they reorder what
+ * follows). Returns the bytes written.
  */
 size_t utf8_clean_text(char *dst, size_t dstlen, const char *src, size_t n, const char *mark,
 		       unsigned flags);

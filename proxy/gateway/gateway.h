@@ -104,9 +104,13 @@ struct gw_metrics {
 const char *gw_end_reason_name(enum gw_end_reason r);
 const char *gw_refusal_name(enum gw_refusal r);
 
+/* The watermark's text after {user} and {client} (the worker takes less than 256 bytes). */
+#define GW_WATERMARK_MAX 240
 /* A paste is a human act: more ClientCutText than this in a window is a flood (4001). */
 #define GW_CLIP_WINDOW_MS 10000
 #define GW_CLIP_MAX_PER_WINDOW 20
+/* The most of a clipboard text an audit record holds ([audit] clipboard_content). */
+#define GW_CLIP_AUDIT_TEXT 65536
 /* Relay buffers: stop reading a side when its outgoing buffer holds this much. */
 #define GW_RELAY_HIGH_BYTES (512u * 1024u)
 #define GW_RELAY_LOW_BYTES (128u * 1024u)
@@ -177,7 +181,7 @@ struct gw_conn {
 	uint32_t clip_count;            /* ClientCutText messages in it (GW_CLIP_MAX_PER_WINDOW) */
 	uint32_t drops_logged;          /* dropped messages logged (the first few only) */
 	uint8_t *clip_down;             /* the worker's ServerCutText so far (relay_clip_piece) */
-	size_t clip_down_len;
+	size_t clip_down_len, clip_down_cap;
 	bool clip_down_lost;         /* out of memory for it: dropped at its end */
 	int64_t clip_down_window_ms; /* the browser's copies: at most GW_CLIP_MAX_PER_WINDOW */
 	uint32_t clip_down_count;
@@ -274,7 +278,8 @@ bool policy_clipboard_to_terminal(int policy);
 const char *policy_home_page(int policy);
 /* 1 recorded, 0 not, -1 as the node's [audit] recording says */
 int policy_recording(int policy);
-/* Whether a session of this policy may take a pre-started browser (same URL lists). */
+/* Whether a session of this policy may take a pre-started browser (the same URL lists
+   and clipboard switches as the node's, which its cell and worker were made with). */
 bool policy_takes_pool(int policy);
 /* The policy in force, for the admin API (NULL when out of memory). */
 json_t *policy_json(int policy);
@@ -385,10 +390,11 @@ int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, con
  * browser's copy): checked, audited (direction to_terminal), and on 0 the
  * message for the viewer in *out (malloc'd, *out_len bytes; free it): the
  * extended clipboard's Provide if the viewer's SetEncodings asked for it,
- * else plain ISO 8859-1 ('?' for what it lacks). -1: refused and audited.
+ * else plain ISO 8859-1 ('?' for what it lacks), at most room bytes. -1:
+ * refused and audited.
  */
-int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len, uint8_t **out,
-		     size_t *out_len);
+int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len, size_t room,
+		     uint8_t **out, size_t *out_len);
 /* The session is ready: hand the worker its end of conn's socketpair. */
 void relay_hand_over(struct gw_conn *conn);
 

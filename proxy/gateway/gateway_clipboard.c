@@ -37,8 +37,17 @@ static void clip_audit(const struct gw_conn *conn, const char *direction, const 
 			for (unsigned int i = 0; i < mdlen && i < 32; i++)
 				snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		json_object_set_new(f, "sha256", json_string(hex));
-		if (gw->cfg.clipboard_content)
-			json_object_set_new(f, "text", json_stringn(text, n));
+		if (gw->cfg.clipboard_content) {
+			/* at most GW_CLIP_AUDIT_TEXT bytes of it, cut between characters */
+			size_t keep = n;
+			if (keep > GW_CLIP_AUDIT_TEXT) {
+				keep = GW_CLIP_AUDIT_TEXT;
+				while (keep > 0 && ((unsigned char)text[keep] & 0xc0) == 0x80)
+					keep--;
+				json_object_set_new(f, "text_truncated", json_true());
+			}
+			json_object_set_new(f, "text", json_stringn(text, keep));
+		}
 	}
 	if (f != NULL && text == NULL)
 		json_object_set_new(f, "reason", json_string(why));
@@ -79,7 +88,7 @@ int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, con
 	*fwd = NULL;
 	*fwd_len = 0;
 	if (step->cut == RFB_CUT_PROVIDE) {
-		ok = clip_text_from_provide(payload, step->cut_len, cap, &text, &n, why,
+		ok = clip_text_from_provide(payload, step->cut_len, cap, false, &text, &n, why,
 					    sizeof why);
 		text_cap = ok == 0 ? n + 1 : 0;
 	} else if (step->cut == RFB_CUT_LATIN1) {
@@ -125,8 +134,8 @@ int clip_to_browser(const struct gw_conn *conn, const struct rfb_step *step, con
 	return ok;
 }
 
-int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len, uint8_t **out,
-		     size_t *out_len)
+int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len, size_t room,
+		     uint8_t **out, size_t *out_len)
 {
 	char why[CLIP_TEXT_WHY_LEN] = "";
 	size_t raw = len > 8 ? len - 8 : 0, n = 0;
@@ -139,7 +148,7 @@ int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len,
 	else if (len < 8 || msg[0] != 3)
 		snprintf(why, sizeof why, "not a ServerCutText");
 	else
-		ok = clip_text_from_utf8(msg + 8, raw, text, raw + 1, &n, why, sizeof why);
+		ok = clip_text_for_terminal(msg + 8, raw, text, raw + 1, &n, why, sizeof why);
 	if (ok == 0 && n == 0) {
 		free(text);
 		return -1; /* nothing copied: nothing to say */
@@ -166,6 +175,13 @@ int clip_to_terminal(const struct gw_conn *conn, const uint8_t *msg, size_t len,
 			*out = m;
 			*out_len = 8 + l1;
 		}
+	}
+	if (ok == 0 && *out_len > room) {
+		snprintf(why, sizeof why, "no room in the viewer's queue for %zu bytes", *out_len);
+		free(*out);
+		*out = NULL;
+		*out_len = 0;
+		ok = -1;
 	}
 	clip_audit(conn, "to_terminal", ok == 0 ? text : NULL, n, raw, why);
 	if (text != NULL) {

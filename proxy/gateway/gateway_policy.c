@@ -75,8 +75,13 @@ int policy_recording(int policy)
 bool policy_takes_pool(int policy)
 {
 	const struct group_policy *g = policy_group(policy);
-	/* a pre-started browser has the node's URL lists, set when its cell was made */
-	return g == NULL || (!g->has_url_allowlist && !g->has_url_blocklist);
+	/* a pre-started browser has the node's URL lists, set when its cell was
+	   made, and its worker the node's clipboard switches (whether it owns
+	   and watches the session's CLIPBOARD) */
+	return g == NULL ||
+	    (!g->has_url_allowlist && !g->has_url_blocklist &&
+	     policy_clipboard_to_browser(policy) == policy_clipboard_to_browser(0) &&
+	     policy_clipboard_to_terminal(policy) == policy_clipboard_to_terminal(0));
 }
 
 json_t *policy_json(int policy)

@@ -98,6 +98,44 @@ void relay_close(struct gw_conn *conn, int code, const char *reason)
 		lws_callback_on_writable(conn->ws);
 }
 
+/*
+ * [policy] watermark = corner: IPC_ATTACH's payload, {"watermark": the text
+ * with {user} and {client} (the terminal's address) filled in, "opacity"}
+ * (malloc'd); NULL when off.
+ */
+static char *relay_watermark(const struct gw_conn *conn)
+{
+	if (strcmp(gw->cfg.watermark, "corner") != 0)
+		return NULL;
+	const char *client = conn->peer;
+	if (strncmp(client, "::ffff:", 7) == 0)
+		client = client + 7; /* an IPv4 address as the staff know it */
+	char text[GW_WATERMARK_MAX], clean[GW_WATERMARK_MAX];
+	size_t n = 0;
+	for (const char *p = gw->cfg.watermark_text; *p != '\0' && n + 1 < sizeof text;) {
+		const char *put = NULL;
+		size_t skip = 0;
+		if (strncmp(p, "{user}", 6) == 0)
+			put = conn->user, skip = 6;
+		else if (strncmp(p, "{client}", 8) == 0)
+			put = client, skip = 8;
+		if (put == NULL) {
+			text[n++] = *p++;
+			continue;
+		}
+		for (; *put != '\0' && n + 1 < sizeof text; put++)
+			text[n++] = *put;
+		p += skip;
+	}
+	text[n] = '\0';
+	utf8_clean(clean, sizeof clean, text);
+	json_t *o = json_pack("{s:s, s:i}", "watermark", clean, "opacity",
+			      gw->cfg.watermark_opacity);
+	char *out = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return out;
+}
+
 void relay_hand_over(struct gw_conn *conn)
 {
 	struct gw_session *s = conn->session;
@@ -115,7 +153,11 @@ void relay_hand_over(struct gw_conn *conn)
 		.allowed = RFB_SC_GATEWAY_ENCODINGS,
 	};
 	rfb_sc_init(&conn->sc, &sc);
-	if (ipc_send(s->ctrl_fd, IPC_ATTACH, NULL, 0, conn->worker_fd) != 0) {
+	/* the watermark of this viewer (the worker fills in the date and time) */
+	char *wm = relay_watermark(conn);
+	int rc = ipc_send(s->ctrl_fd, IPC_ATTACH, wm, wm != NULL ? strlen(wm) : 0, conn->worker_fd);
+	free(wm);
+	if (rc != 0) {
 		log_error("session %s: could not hand the viewer's socket to the worker: %s", s->id,
 			  strerror(errno));
 		relay_close(conn, GW_CLOSE_SESSION_ENDED,
@@ -637,15 +679,24 @@ static void relay_clip_piece(struct gw_conn *conn, size_t len, bool ends)
 {
 	uint8_t *p = conn->down.data + conn->down_ok;
 	size_t want = conn->clip_down_len + len;
-	if (!conn->clip_down_lost) {
-		uint8_t *grown = realloc(conn->clip_down, want);
+	if (!conn->clip_down_lost && want > conn->clip_down_cap) {
+		/* the whole message at once when its header is in (the parser
+		   checked its length against the cap): no growing by pieces */
+		size_t cap = want;
+		if (conn->clip_down_len == 0 && len >= 8)
+			cap = 8 +
+			    ((size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 | p[7]);
+		uint8_t *grown = cap >= want ? realloc(conn->clip_down, cap) : NULL;
 		if (grown == NULL) {
 			conn->clip_down_lost = true;
 		} else {
-			memcpy(grown + conn->clip_down_len, p, len);
 			conn->clip_down = grown;
-			conn->clip_down_len = want;
+			conn->clip_down_cap = cap;
 		}
+	}
+	if (!conn->clip_down_lost) {
+		memcpy(conn->clip_down + conn->clip_down_len, p, len);
+		conn->clip_down_len = want;
 	}
 	memmove(p, p + len, conn->down.len - conn->down_ok - len);
 	conn->down.len -= len;
@@ -668,22 +719,18 @@ static void relay_clip_piece(struct gw_conn *conn, size_t len, bool ends)
 		conn->clip_down_lost = true;
 	}
 	if (!conn->clip_down_lost &&
-	    clip_to_terminal(conn, conn->clip_down, conn->clip_down_len, &m, &mlen) == 0) {
-		if (conn->down.len + mlen <= conn->down.cap) {
-			uint8_t *at = conn->down.data + conn->down_ok;
-			memmove(at + mlen, at, conn->down.len - conn->down_ok);
-			memcpy(at, m, mlen);
-			conn->down.len += mlen;
-			conn->down_ok += mlen;
-		} else {
-			log_warn("viewer of %s from %s: no room for the browser's copy (%zu bytes)",
-				 conn->user, conn->peer, mlen);
-		}
+	    clip_to_terminal(conn, conn->clip_down, conn->clip_down_len,
+			     conn->down.cap - conn->down.len, &m, &mlen) == 0) {
+		uint8_t *at = conn->down.data + conn->down_ok;
+		memmove(at + mlen, at, conn->down.len - conn->down_ok);
+		memcpy(at, m, mlen);
+		conn->down.len += mlen;
+		conn->down_ok += mlen;
 	}
 	free(m);
 	free(conn->clip_down);
 	conn->clip_down = NULL;
-	conn->clip_down_len = 0;
+	conn->clip_down_len = conn->clip_down_cap = 0;
 	conn->clip_down_lost = false;
 }
 
@@ -698,7 +745,15 @@ static void relay_check_down(struct gw_conn *conn)
 			return;
 		if (v == RFB_SC_REJECT) {
 			/* the whole fields before the bad one pass (as they would have had
-			   they come in an earlier read); from the bad one on, nothing */
+			   they come in an earlier read); from the bad one on, nothing. In
+			   a ServerCutText nothing passes: its header was taken out of the
+			   stream, and its text would reach the viewer as messages */
+			if (conn->clip_down_len > 0 || (!st.handshake && st.message_type == 3)) {
+				st.len = 0;
+				free(conn->clip_down);
+				conn->clip_down = NULL;
+				conn->clip_down_len = conn->clip_down_cap = 0;
+			}
 			if (st.len > 0)
 				record_data(conn, p, st.len, st.starts_message);
 			conn->down_ok += st.len;

@@ -669,6 +669,7 @@ static void session_browser_event(struct gw_session *s, const char *payload)
 		/* the "clipboard" record of a refused copy (the gateway's own fields) */
 		json_object_set_new(fields, "direction", json_string("to_terminal"));
 		json_object_set_new(fields, "result", json_string("refused"));
+		json_object_set_new(fields, "source", json_string("worker")); /* its word */
 		event = "clipboard";
 	}
 	session_audit(s, event, fields);

@@ -27,6 +27,8 @@
 #define SESSION_URL_MAX 2047 /* a home page (settings, IPC_CLAIM) */
 #define SESSION_CONTROL_FD 3 /* where the gateway puts the control socket */
 
+struct watermark;
+
 /* Settings received from the gateway (IPC_SETTINGS). */
 struct session_settings {
 	char dir[512]; /* private 0700 directory of this session */
@@ -98,8 +100,10 @@ struct capture {
 	size_t bytes_per_line;
 	rfbScreenInfoPtr screen;
 	struct scroll scroll;
-	unsigned long scrolls; /* CopyRects sent for scrolled blocks */
-	struct qual qual;      /* what the viewer has exactly and what lossily */
+	unsigned long scrolls;      /* CopyRects sent for scrolled blocks */
+	struct qual qual;           /* what the viewer has exactly and what lossily */
+	const struct watermark *wm; /* blended into what is copied (NULL: none) */
+	uint8_t *row_tmp;           /* a screen row with the watermark on it */
 };
 
 /* Map Xvfb's framebuffer file and start XDamage on the root window. 0 or -1. */
@@ -110,6 +114,9 @@ void capture_handle_event(struct capture *c, XEvent *ev);
 
 /* Copy the whole screen (at start). */
 void capture_copy_all(struct capture *c);
+
+/* Copy (x, y, w, h) of the screen again (the watermark changed there). */
+void capture_copy_area(struct capture *c, int x, int y, int w, int h);
 
 /* Mark again what went out lossy and has been still since (qual_refresh()). */
 void capture_refresh_lossy(struct capture *c, int64_t now);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "session_watermark.h"
 
 /* Read big-endian CARD32 field number idx of the XWD header. */
 static uint32_t capture_xwd_field(const uint8_t *map, size_t idx)
@@ -114,6 +115,9 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 	c->screen = screen;
 	c->width = screen->width;
 	c->height = screen->height;
+	c->row_tmp = malloc((size_t)c->width * 4);
+	if (c->row_tmp == NULL)
+		return -1;
 
 	int fd = open(fbfile, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -175,6 +179,8 @@ int capture_init(struct capture *c, Display *dpy, const char *fbfile, rfbScreenI
 fail:
 	scroll_free(&c->scroll);
 	qual_free(&c->qual);
+	free(c->row_tmp);
+	c->row_tmp = NULL;
 	munmap((void *)c->fb_map, c->fb_map_len);
 	c->fb_map = NULL;
 	return -1;
@@ -253,6 +259,12 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 	for (int row = y; row < y + h; row++) {
 		const uint8_t *src = c->fb_map + c->pixels_offset +
 		    (size_t)row * c->bytes_per_line + (size_t)x * 4;
+		if (c->wm != NULL && c->row_tmp != NULL && watermark_in_rows(c->wm, row, 1)) {
+			/* the screen's row with the watermark on it is what is served */
+			memcpy(c->row_tmp, src, (size_t)w * 4);
+			watermark_blend_row(c->wm, row, x, w, c->row_tmp);
+			src = c->row_tmp;
+		}
 		uint8_t *dst = (uint8_t *)c->screen->frameBuffer + (size_t)row * dst_stride +
 		    (size_t)x * 4;
 		if (memcmp(dst, src, (size_t)w * 4) == 0)
@@ -297,15 +309,27 @@ static void capture_scroll(struct capture *c, int x, int y, int w, int h)
 		return;
 	if (w > 256)
 		w -= CAPTURE_SCROLLBAR_W;
+	/* the watermark stays where it is while the page moves under it: its
+	   columns are left out of the search (not of the copy; what the copy
+	   gets wrong there is copied again right after) */
+	int search_w = w;
+	if (c->wm != NULL && watermark_in_rows(c->wm, y, h) && c->wm->r.x < x + w &&
+	    c->wm->r.x - x >= 64)
+		search_w = c->wm->r.x - x;
 	int r0, r1, shift;
 	if (!scroll_find(&c->scroll, c->fb_map + c->pixels_offset, c->bytes_per_line,
-			 (const uint8_t *)c->screen->frameBuffer, (size_t)c->width * 4, x, y, w, h,
-			 &r0, &r1, &shift))
+			 (const uint8_t *)c->screen->frameBuffer, (size_t)c->width * 4, x, y,
+			 search_w, h, &r0, &r1, &shift))
 		return;
 	/* destination rows r0..r1; the source is shift rows further down */
 	rfbDoCopyRect(c->screen, x, r0, x + w, r1 + 1, 0, -shift);
 	qual_scroll(&c->qual, &(struct qual_rect){ x, r0, x + w, r1 + 1 }, shift);
 	c->scrolls++;
+}
+
+void capture_copy_area(struct capture *c, int x, int y, int w, int h)
+{
+	capture_copy_rect(c, x, y, w, h);
 }
 
 void capture_copy_all(struct capture *c)

@@ -42,6 +42,7 @@
 enum inject_kind {
 	INJECT_NONE,
 	INJECT_CUTTEXT,
+	INJECT_CUTTEXT_MIDWAY,
 	INJECT_ENCODING,
 	INJECT_OUTSIDE,
 	INJECT_RESIZE,
@@ -52,9 +53,12 @@ static const struct {
 	const char *name;
 	enum inject_kind kind;
 } inject_kinds[] = {
-	{ INJECT_KIND_CUTTEXT, INJECT_CUTTEXT }, { INJECT_KIND_ENCODING, INJECT_ENCODING },
-	{ INJECT_KIND_OUTSIDE, INJECT_OUTSIDE }, { INJECT_KIND_RESIZE, INJECT_RESIZE },
+	{ INJECT_KIND_CUTTEXT, INJECT_CUTTEXT },
+	{ INJECT_KIND_ENCODING, INJECT_ENCODING },
+	{ INJECT_KIND_OUTSIDE, INJECT_OUTSIDE },
+	{ INJECT_KIND_RESIZE, INJECT_RESIZE },
 	{ INJECT_KIND_MOUNT, INJECT_MOUNT },
+	{ INJECT_KIND_CUTTEXT_MIDWAY, INJECT_CUTTEXT_MIDWAY },
 };
 
 /* The injection asked for and not written yet. */
@@ -154,6 +158,14 @@ static void inject_build(struct inject_msg *m, enum inject_kind kind, rfbClientP
 		put16(m, 0);
 		put32(m, (uint32_t)strlen(INJECT_CUT_TEXT));
 		for (const char *p = INJECT_CUT_TEXT; *p; p++)
+			put8(m, (uint8_t)*p);
+		break;
+	case INJECT_CUTTEXT_MIDWAY:
+		put8(m, rfbServerCutText);
+		put8(m, 0);
+		put16(m, 0);
+		put32(m, (uint32_t)strlen(INJECT_CUT_TEXT_MIDWAY));
+		for (const char *p = INJECT_CUT_TEXT_MIDWAY; *p; p++)
 			put8(m, (uint8_t)*p);
 		break;
 	case INJECT_ENCODING:
@@ -259,7 +271,17 @@ void inject_flush(rfbScreenInfoPtr screen, const char *dir)
 		log_warn("TEST BUILD: injecting %s (%zu bytes) into the viewer's stream",
 			 inject_name(inject_pending), m.len);
 		LOCK(cl->sendMutex);
-		int rc = rfbWriteExact(cl, (const char *)m.buf, (int)m.len);
+		int rc;
+		if (inject_pending == INJECT_CUTTEXT_MIDWAY) {
+			/* the header alone first: the gateway takes it out of the
+			   stream before the text turns hostile in its next read */
+			rc = rfbWriteExact(cl, (const char *)m.buf, 8);
+			usleep(300 * 1000);
+			if (rc >= 0)
+				rc = rfbWriteExact(cl, (const char *)m.buf + 8, (int)m.len - 8);
+		} else {
+			rc = rfbWriteExact(cl, (const char *)m.buf, (int)m.len);
+		}
 		UNLOCK(cl->sendMutex);
 		if (rc < 0) {
 			log_warn("TEST BUILD: writing %s to a viewer failed",

@@ -17,6 +17,9 @@
 
 /* Kinds (the fragment's tail): */
 #define INJECT_KIND_CUTTEXT "cuttext" /* ServerCutText carrying INJECT_CUT_TEXT */
+/* a ServerCutText whose text turns hostile midway (an ESC after plain text) */
+#define INJECT_KIND_CUTTEXT_MIDWAY "cuttext-midway"
+#define INJECT_CUT_TEXT_MIDWAY "clean start \x1b[2J then the rest"
 #define INJECT_KIND_ENCODING \
 	"encoding" /* a FramebufferUpdate with one RRE rectangle
 					   (INJECT_RECT_*) the viewer never asked for */

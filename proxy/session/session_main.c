@@ -30,6 +30,7 @@
 #include "clip_text.h"
 #include "session_cell.h"
 #include "session_clipboard.h"
+#include "session_watermark.h"
 #include "session_tight.h"
 
 #define SESSION_SETTINGS_TIMEOUT_MS 10000
@@ -54,6 +55,7 @@ struct worker {
 	rfbScreenInfoPtr screen;
 	struct capture capture;
 	struct clipboard clipboard; /* the terminal's text on CLIPBOARD (allow_cut_text) */
+	struct watermark wm;        /* drawn into the framebuffer (watermark = corner) */
 	struct input input;
 	struct cdp cdp;
 	bool ending;
@@ -527,6 +529,39 @@ static int worker_vnc_init(struct worker *s)
 	return 0;
 }
 
+/* The watermark's minute changed: draw it again and serve the change. */
+static void worker_watermark_tick(struct worker *s)
+{
+	struct watermark_rect d;
+	if (watermark_tick(&s->wm, time(NULL), &d))
+		capture_copy_area(&s->capture, d.x, d.y, d.w, d.h);
+}
+
+/*
+ * The watermark of the viewer the gateway attaches (IPC_ATTACH's payload:
+ * {"watermark": text with {user} and {client} filled in, "opacity": percent};
+ * none: no watermark).
+ */
+static void worker_watermark_set(struct worker *s, const char *payload, size_t len)
+{
+	const char *text = "";
+	int opacity = 35;
+	json_t *o = len > 0 ? json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	if (len > 0 && !json_is_object(o))
+		log_warn("ATTACH with a payload that is not a JSON object: no watermark");
+	const char *t = json_string_value(json_object_get(o, "watermark"));
+	if (t != NULL && strlen(t) < WATERMARK_TEXT_MAX)
+		text = t;
+	if (json_is_integer(json_object_get(o, "opacity")))
+		opacity = (int)json_integer_value(json_object_get(o, "opacity"));
+	struct watermark_rect d;
+	if (watermark_set(&s->wm, text, opacity, time(NULL), &d))
+		capture_copy_area(&s->capture, d.x, d.y, d.w, d.h);
+	if (text[0] != '\0')
+		log_info("watermark: \"%s\" at %d%%", s->wm.shown, s->wm.opacity);
+	json_decref(o);
+}
+
 /* Handle one control message. */
 static void worker_control(struct worker *s)
 {
@@ -550,6 +585,7 @@ static void worker_control(struct worker *s)
 				close(fd);
 			return;
 		}
+		worker_watermark_set(s, payload, hdr.len);
 		worker_attach(s, fd);
 		return;
 	case IPC_STOP:
@@ -747,6 +783,7 @@ static void worker_loop(struct worker *s)
 		input_run(&s->input, qual_now_ms());
 		worker_input_hold(s);
 		capture_refresh_lossy(&s->capture, qual_now_ms());
+		worker_watermark_tick(s);
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
 		inject_flush(s->screen,
@@ -832,6 +869,8 @@ int main(int argc, char **argv)
 		worker_end(&s, "cannot set up screen capture");
 		goto out;
 	}
+	watermark_init(&s.wm, s.dpy, s.settings.width, s.settings.height);
+	s.capture.wm = &s.wm;
 	if ((s.settings.allow_cut_text || s.settings.clip_to_terminal) &&
 	    clipboard_init(&s.clipboard, s.dpy) != 0)
 		log_warn("no window for the clipboard: no clipboard text in either direction");
@@ -861,16 +900,24 @@ out:
 		rfbShutdownServer(s.screen, TRUE);
 	if (s.dpy != NULL && !s.cell_killed)
 		input_close(&s.input); /* talks to Xvfb */
-	cdp_close(&s.cdp);
-	browser_stop(&s.browser, SESSION_STOP_DEADLINE_MS);
+	if (s.cell_killed)
+		s.wm.font = NULL; /* Xvfb is gone: its font is not closed, only forgotten */
+	watermark_free(&s.wm);
 	if (!s.cell_killed)
 		clipboard_free(&s.clipboard);
+	if (s.dpy != NULL && !s.cell_killed) {
+		/* while Xvfb is there: Xft frees what it keeps per display */
+		XCloseDisplay(s.dpy);
+		s.dpy = NULL;
+		watermark_fini(&s.wm);
+	}
+	cdp_close(&s.cdp);
+	browser_stop(&s.browser, SESSION_STOP_DEADLINE_MS);
 	capture_close(&s.capture);
 	if (s.screen != NULL) {
 		free(s.screen->frameBuffer);
 		rfbScreenCleanup(s.screen);
 	}
 	log_info("session ended: %s", s.end_reason);
-	/* XCloseDisplay would fail now that Xvfb is gone; the process exits. */
 	return 0;
 }

@@ -413,12 +413,14 @@ static void bd_check_not_kept(const char *user)
 	IT_ASSERT(kept == 0, "%d directories in %s although nothing was to be kept", kept, dir);
 }
 
-static void bd_run(const char *kind, const char *user, const char *want_what, enum bd_keep keep)
+static void bd_run_conf(const char *kind, const char *user, const char *want_what,
+			enum bd_keep keep, const char *extra_conf)
 {
 	static const char *const admins[] = { BD_ADMIN, NULL };
 	const char *const users[] = { user, NULL };
 	struct it_opts o = { .admins = admins,
-			     .session_binary = PIXELGATE_BUILD_DIR "/pixelgate-session-inject" };
+			     .session_binary = PIXELGATE_BUILD_DIR "/pixelgate-session-inject",
+			     .extra_conf = extra_conf };
 	char test_name[64], url[256], line[64];
 	struct it_rect block;
 	pid_t workers[8];
@@ -524,6 +526,20 @@ static void bd_run(const char *kind, const char *user, const char *want_what, en
 	fprintf(stderr,
 		"[%s] page after %.1f s, closed %.1f s after the navigation, done in %.1f s\n",
 		it.test_name, t_page - t0, t_closed - t_page, it_now_s() - t0);
+}
+
+static void bd_run(const char *kind, const char *user, const char *want_what, enum bd_keep keep)
+{
+	bd_run_conf(kind, user, want_what, keep, NULL);
+}
+
+/* With clipboard_to_terminal on, a ServerCutText whose text turns hostile
+   midway: none of it (the plain start included) reaches the viewer, whose
+   stream would otherwise read the text as messages. */
+IT_TEST(boundary, cut_text_turning_hostile_midway_never_reaches_the_viewer, .timeout = 240)
+{
+	bd_run_conf(INJECT_KIND_CUTTEXT_MIDWAY, "bd-cutmid", "ServerCutText with byte 0x1b",
+		    BD_KEEP_API, "[policy]\nclipboard_to_terminal = true\n");
 }
 
 IT_TEST(boundary, server_cut_text_never_reaches_the_viewer, .timeout = 240)

@@ -202,3 +202,94 @@ IT_TEST(recording, exported_frames_show_the_block)
 	json_decref(rec);
 	it_run(out, sizeof out, "rm -rf %s", top);
 }
+
+/* Pixels of the strip at the bottom right where the watermark's label ends
+   (rgb, stride w * bpp) that are darker than the page's white. */
+static int rt_label_pixels(const uint8_t *px, int w, int h, int bpp)
+{
+	int n = 0;
+	for (int y = h - 8 - 18; y < h - 8; y++)
+		for (int x = w - 24 - 160; x < w - 24; x++) {
+			const uint8_t *p = px + ((size_t)y * w + x) * bpp;
+			if (p[0] < 0xd0 && p[1] < 0xd0 && p[2] < 0xd0)
+				n++;
+		}
+	return n;
+}
+
+/*
+ * [policy] watermark = corner: the worker draws the user's name, the
+ * terminal's address, the date and the time into the framebuffer: a viewer
+ * gets it (no viewer can leave it out) and so does the recording.
+ */
+IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
+{
+	static const char *const users[] = { "r9-rei", NULL };
+	char extra[1024], recdir[600], path[1400], outdir[600], out[8192], want[160], day[16];
+	struct it_opts o = {
+		.extra_conf = "[policy]\nwatermark = corner\n"
+			      "watermark_text = {user} {client} {date} {time} 庁内限り\n"
+			      "watermark_opacity = 60\n"
+	};
+	struct it_rect b;
+	struct pgc_conn *c;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	char top[] = "/tmp/pixelgate-rec-XXXXXX";
+	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(recdir, sizeof recdir, "%s/rec", top);
+	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	o.audit_extra = extra;
+	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
+		  strerror(errno));
+	it_give(recdir);
+	it_start_opts("recording_the_watermark", users, &o);
+	c = it_open_page("r9-rei", 0, 0, &b);
+	it_pump_for(c, 2000);
+	rfbClient *cl = pgc_rfb(c);
+	int seen = rt_label_pixels((const uint8_t *)cl->frameBuffer, cl->width, cl->height, 4);
+	IT_ASSERT(seen > 100, "the viewer's framebuffer has %d label pixels at the bottom right",
+		  seen);
+	/* the worker drew the text with the user, the address and the date */
+	localtime_r(&now, &tm);
+	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	snprintf(want, sizeof want, "watermark: \"r9-rei 127.0.0.1 %s ", day);
+	IT_ASSERT(it_file_count(it.daemon_log, want) == 1 &&
+		      it_file_count(it.daemon_log, " 庁内限り\" at 60%") == 1,
+		  "the daemon log has no line with %s... 庁内限り\" at 60%%", want);
+	/* the page's block is still there and whole */
+	IT_ASSERT(it_find_block(c, &b), "the block went away");
+	it_conn_free(c);
+
+	json_t *rec = it_audit_wait(NULL, RT_AUDIT_S, 1, NULL, "recording", NULL);
+	IT_ASSERT(rec != NULL, "no \"recording\" audit record");
+	const char *file = json_string_value(json_object_get(rec, "file"));
+	IT_ASSERT(file != NULL, "recording record without file");
+	snprintf(path, sizeof path, "%s/%s", recdir, file);
+	json_decref(rec);
+	snprintf(outdir, sizeof outdir, "%s/frames", top);
+	int rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s --every 1",
+			PIXELGATE_BUILD_DIR, path, outdir);
+	IT_ASSERT(rc == 0, "recording export exited %d: %s", rc, out);
+	struct dirent **names = NULL;
+	int n = scandir(outdir, &names, rt_is_png, alphasort);
+	IT_ASSERT(n >= 1, "no PNG frame: %s", out);
+	char last[1400];
+	snprintf(last, sizeof last, "%s/%s", outdir, names[n - 1]->d_name);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	png_image img;
+	memset(&img, 0, sizeof img);
+	img.version = PNG_IMAGE_VERSION;
+	IT_ASSERT(png_image_begin_read_from_file(&img, last), "%s: %s", last, img.message);
+	img.format = PNG_FORMAT_RGB;
+	png_bytep px = malloc(PNG_IMAGE_SIZE(img));
+	IT_ASSERT(px != NULL && png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", last,
+		  img.message);
+	seen = rt_label_pixels(px, (int)img.width, (int)img.height, 3);
+	free(px);
+	IT_ASSERT(seen > 100, "the recording's last frame has %d label pixels", seen);
+	it_run(out, sizeof out, "rm -rf '%s'", top);
+}

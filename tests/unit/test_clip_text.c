@@ -97,8 +97,8 @@ Test(clip_text, the_viewers_provide_comes_back_exactly)
 	size_t zlen, n = 0;
 	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
 	provide_stream(text, &msg, &z, &zlen);
-	cr_assert_eq(clip_text_from_provide(z, zlen, 1024, &out, &n, why, sizeof why), 0, "%s",
-		     why);
+	cr_assert_eq(clip_text_from_provide(z, zlen, 1024, false, &out, &n, why, sizeof why), 0,
+		     "%s", why);
 	cr_assert_str_eq(out,
 			 "\xe3\x80\x92"
 			 "100-0001 \xe6\x9d\xb1\xe4\xba\xac\xe9\x83\xbd\xe5\x8d\x83\xe4\xbb"
@@ -106,19 +106,23 @@ Test(clip_text, the_viewers_provide_comes_back_exactly)
 	cr_assert_eq(n, strlen(out));
 	free(out);
 	/* the cap counts the text before conversion: one byte short is refused */
-	cr_assert_eq(clip_text_from_provide(z, zlen, strlen(text) - 1, &out, &n, why, sizeof why),
+	cr_assert_eq(clip_text_from_provide(z, zlen, strlen(text) - 1, false, &out, &n, why,
+					    sizeof why),
 		     -1);
 	cr_assert_null(out);
 	cr_assert_not_null(strstr(why, "when inflated"), "%s", why);
-	cr_assert_eq(clip_text_from_provide(z, zlen, strlen(text), &out, &n, why, sizeof why), 0,
-		     "%s", why);
+	cr_assert_eq(clip_text_from_provide(z, zlen, strlen(text), false, &out, &n, why,
+					    sizeof why),
+		     0, "%s", why);
 	free(out);
 	/* cut short: the stream holds less than it announces */
-	cr_assert_eq(clip_text_from_provide(z, zlen / 2, 1024, &out, &n, why, sizeof why), -1);
+	cr_assert_eq(clip_text_from_provide(z, zlen / 2, 1024, false, &out, &n, why, sizeof why),
+		     -1);
 	free(msg);
 	/* empty text */
 	provide_stream("", &msg, &z, &zlen);
-	cr_assert_eq(clip_text_from_provide(z, zlen, 0, &out, &n, why, sizeof why), 0, "%s", why);
+	cr_assert_eq(clip_text_from_provide(z, zlen, 0, false, &out, &n, why, sizeof why), 0, "%s",
+		     why);
 	cr_assert_eq(n, 0);
 	free(out);
 	free(msg);
@@ -163,8 +167,8 @@ Test(clip_text, provide_streams_that_lie_are_refused)
 		size_t zlen = finished_stream((const uint8_t *)bad[i].raw, bad[i].len, z, sizeof z);
 		char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
 		size_t n = 0;
-		cr_assert_eq(clip_text_from_provide(z, zlen, 64, &out, &n, why, sizeof why), -1,
-			     "case %zu", i);
+		cr_assert_eq(clip_text_from_provide(z, zlen, 64, false, &out, &n, why, sizeof why),
+			     -1, "case %zu", i);
 		cr_assert_null(out);
 		cr_assert_not_null(strstr(why, bad[i].why), "case %zu: %s", i, why);
 	}
@@ -173,14 +177,15 @@ Test(clip_text, provide_streams_that_lie_are_refused)
 	size_t zlen = finished_stream((const uint8_t *)"\0\0\0\x03ok\0", 7, z, sizeof z - 4);
 	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
 	size_t n = 0;
-	cr_assert_eq(clip_text_from_provide(z, zlen, 64, &out, &n, why, sizeof why), 0, "%s", why);
+	cr_assert_eq(clip_text_from_provide(z, zlen, 64, false, &out, &n, why, sizeof why), 0, "%s",
+		     why);
 	cr_assert_str_eq(out, "ok");
 	free(out);
 	memcpy(z + zlen, "junk", 4);
-	cr_assert_eq(clip_text_from_provide(z, zlen + 4, 64, &out, &n, why, sizeof why), -1);
+	cr_assert_eq(clip_text_from_provide(z, zlen + 4, 64, false, &out, &n, why, sizeof why), -1);
 	cr_assert_not_null(strstr(why, "after the end"), "%s", why);
 	/* not zlib at all */
-	cr_assert_eq(clip_text_from_provide((const uint8_t *)"hello", 5, 64, &out, &n, why,
+	cr_assert_eq(clip_text_from_provide((const uint8_t *)"hello", 5, 64, false, &out, &n, why,
 					    sizeof why),
 		     -1);
 	cr_assert_not_null(strstr(why, "bad zlib stream"), "%s", why);
@@ -202,7 +207,7 @@ Test(clip_text, a_zip_bomb_is_refused_at_the_cap)
 	cr_assert_lt(zl, 65536);
 	char *out = NULL, why[CLIP_TEXT_WHY_LEN] = "";
 	size_t n = 0;
-	cr_assert_eq(clip_text_from_provide(z, zl, 65536, &out, &n, why, sizeof why), -1);
+	cr_assert_eq(clip_text_from_provide(z, zl, 65536, false, &out, &n, why, sizeof why), -1);
 	cr_assert_null(out);
 	cr_assert_str_eq(why, "clipboard text over 65536 bytes when inflated");
 	free(z);
@@ -211,14 +216,28 @@ Test(clip_text, a_zip_bomb_is_refused_at_the_cap)
 Test(clip_text, the_browsers_copy_is_cleaned_and_made_latin1)
 {
 	const char in[] = "a\x1b[31mb\r\nc\x7f\xc2\x85"
-			  "d\te \xe6\x97\xa5";
+			  "d\te \xe2\x80\xae\xe6\x97\xa5\xe2\x80\x8b\xef\xbb\xbf";
 	char out[64], l1[64], why[CLIP_TEXT_WHY_LEN] = "";
 	size_t n = 0, removed = 0;
 	cr_assert_eq(clip_text_clean_utf8((const uint8_t *)in, sizeof in - 1, out, sizeof out, &n,
 					  &removed, why, sizeof why),
 		     0, "%s", why);
 	cr_assert_str_eq(out, "a[31mb\ncd\te \xe6\x97\xa5");
-	cr_assert_eq(removed, 3);
+	cr_assert_eq(removed, 6); /* ESC, DEL, U+0085, U+202E, U+200B, U+FEFF */
+	/* the gateway's check for the terminal refuses what the worker removes */
+	cr_assert_eq(clip_text_for_terminal((const uint8_t *)"ab\xe2\x80\xae"
+							     "cd",
+					    7, out, sizeof out, &n, why, sizeof why),
+		     -1);
+	cr_assert_str_eq(why, "bidi or invisible character U+202E at byte 2");
+	cr_assert_eq(clip_text_for_terminal((const uint8_t *)"\xe6\x97\xa5 ok", 6, out, sizeof out,
+					    &n, why, sizeof why),
+		     0, "%s", why);
+	/* into the browser they pass (a web form shows them as they are) */
+	cr_assert_eq(clip_text_from_utf8((const uint8_t *)"ab\xe2\x80\xae"
+							  "cd",
+					 7, out, sizeof out, &n, why, sizeof why),
+		     0, "%s", why);
 	cr_assert_eq(n, strlen(out));
 	/* invalid UTF-8 is still refused */
 	cr_assert_eq(clip_text_clean_utf8((const uint8_t *)"a\xff", 2, out, sizeof out, &n,
@@ -238,8 +257,9 @@ Test(clip_text, a_servers_provide_has_the_server_type)
 	cr_assert_eq(clip_text_provide_message(CLIP_SERVER_CUT_TEXT, "\xe6\x97\xa5", 3, &msg, &len),
 		     0);
 	cr_assert_eq(msg[0], 3);
-	cr_assert_eq(clip_text_from_provide(msg + 12, len - 12, 16, &out, &n, why, sizeof why), 0,
-		     "%s", why);
+	cr_assert_eq(clip_text_from_provide(msg + 12, len - 12, 16, false, &out, &n, why,
+					    sizeof why),
+		     0, "%s", why);
 	cr_assert_str_eq(out, "\xe6\x97\xa5");
 	free(out);
 	free(msg);
