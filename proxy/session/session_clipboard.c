@@ -207,6 +207,29 @@ static Atom clipboard_read(struct clipboard *c, unsigned long *got)
 	return type;
 }
 
+/* Ask the owner for the text (or, while a request is out, once more after it). */
+static void clipboard_convert(struct clipboard *c, Time when)
+{
+	/* an owner that never answered (ICCCM says it must) holds nothing up for long */
+	if (c->converting && when - c->convert_time > 5000)
+		c->converting = false;
+	if (c->converting) {
+		c->convert_again = true;
+		c->again_time = when;
+		return;
+	}
+	free(c->in);
+	c->in = NULL;
+	c->in_len = 0;
+	c->too_big = false;
+	c->converting = true;
+	c->convert_again = false;
+	c->convert_time = when;
+	XDeleteProperty(c->dpy, c->win, c->prop);
+	XConvertSelection(c->dpy, c->clipboard, c->utf8, c->prop, c->win, when);
+	XFlush(c->dpy);
+}
+
 /*
  * The watch's events: a new owner, the answer to our request. No INCR: the
  * cap (clipboard_max_bytes, at most 1 MiB) is far below what one X request
@@ -219,18 +242,18 @@ static bool clipboard_watch_event(struct clipboard *c, const XEvent *ev)
 		const XFixesSelectionNotifyEvent *se = (const XFixesSelectionNotifyEvent *)ev;
 		if (se->selection != c->clipboard || se->owner == None || se->owner == c->win)
 			return true; /* cleared, or the terminal's text (ours) */
-		free(c->in);
-		c->in = NULL;
-		c->in_len = 0;
-		c->too_big = false;
-		XConvertSelection(c->dpy, c->clipboard, c->utf8, c->prop, c->win,
-				  se->selection_timestamp);
-		XFlush(c->dpy);
+		clipboard_convert(c, se->selection_timestamp);
 		return true;
 	}
 	if (ev->type == SelectionNotify && ev->xselection.requestor == c->win &&
 	    ev->xselection.selection == c->clipboard) {
 		unsigned long got = 0;
+		c->converting = false;
+		if (c->convert_again) {
+			/* a later copy came meanwhile: only its text counts */
+			clipboard_convert(c, c->again_time);
+			return true;
+		}
 		if (ev->xselection.property == None) {
 			c->refused(c->user, "the copy is not text");
 			return true;

@@ -40,7 +40,11 @@ struct clipboard {
 	uint8_t *in; /* the text coming in, in_len bytes */
 	size_t in_len;
 	bool too_big;
-	char *data; /* UTF-8, LF line ends; NULL when not the owner */
+	/* one conversion at a time (they share the property): copies that come
+	   meanwhile make one more afterwards, at the last copy's time */
+	bool converting, convert_again;
+	Time convert_time, again_time; /* X server times */
+	char *data;                    /* UTF-8, LF line ends; NULL when not the owner */
 	size_t len;
 	Time owned_at;
 	size_t max_property; /* bytes one XChangeProperty may carry */

@@ -43,6 +43,7 @@ enum inject_kind {
 	INJECT_NONE,
 	INJECT_CUTTEXT,
 	INJECT_CUTTEXT_MIDWAY,
+	INJECT_CUTTEXT_FLOOD,
 	INJECT_ENCODING,
 	INJECT_OUTSIDE,
 	INJECT_RESIZE,
@@ -59,6 +60,7 @@ static const struct {
 	{ INJECT_KIND_RESIZE, INJECT_RESIZE },
 	{ INJECT_KIND_MOUNT, INJECT_MOUNT },
 	{ INJECT_KIND_CUTTEXT_MIDWAY, INJECT_CUTTEXT_MIDWAY },
+	{ INJECT_KIND_CUTTEXT_FLOOD, INJECT_CUTTEXT_FLOOD },
 };
 
 /* The injection asked for and not written yet. */
@@ -100,7 +102,7 @@ void inject_watch(const char *event_json)
 
 /* A message being built (big-endian fields, as RFB has them). */
 struct inject_msg {
-	uint8_t buf[256];
+	uint8_t buf[512];
 	size_t len;
 };
 
@@ -167,6 +169,15 @@ static void inject_build(struct inject_msg *m, enum inject_kind kind, rfbClientP
 		put32(m, (uint32_t)strlen(INJECT_CUT_TEXT_MIDWAY));
 		for (const char *p = INJECT_CUT_TEXT_MIDWAY; *p; p++)
 			put8(m, (uint8_t)*p);
+		break;
+	case INJECT_CUTTEXT_FLOOD:
+		for (int i = 0; i < INJECT_FLOOD_COPIES; i++) {
+			put8(m, rfbServerCutText);
+			put8(m, 0);
+			put16(m, 0);
+			put32(m, 1);
+			put8(m, (uint8_t)('a' + i % 26));
+		}
 		break;
 	case INJECT_ENCODING:
 		/* RRE: subrectangle count, background, then one subrectangle */

@@ -19,6 +19,9 @@
 #define INJECT_KIND_CUTTEXT "cuttext" /* ServerCutText carrying INJECT_CUT_TEXT */
 /* a ServerCutText whose text turns hostile midway (an ESC after plain text) */
 #define INJECT_KIND_CUTTEXT_MIDWAY "cuttext-midway"
+/* 30 ServerCutText messages of one character at once (a copy flood) */
+#define INJECT_KIND_CUTTEXT_FLOOD "cuttext-flood"
+#define INJECT_FLOOD_COPIES 30
 #define INJECT_CUT_TEXT_MIDWAY "clean start \x1b[2J then the rest"
 #define INJECT_KIND_ENCODING \
 	"encoding" /* a FramebufferUpdate with one RRE rectangle

@@ -542,6 +542,45 @@ IT_TEST(boundary, cut_text_turning_hostile_midway_never_reaches_the_viewer, .tim
 		    BD_KEEP_API, "[policy]\nclipboard_to_terminal = true\n");
 }
 
+/* With clipboard_to_terminal on, a worker writing 30 copies at once: the
+   gateway lets 20 through in the window, records one refusal for the rest,
+   and the session goes on (a flood of copies is no protocol violation). */
+IT_TEST(boundary, a_flood_of_copies_is_cut_at_twenty, .timeout = 240)
+{
+	static const char *const users[] = { "bd-flood", NULL };
+	struct it_opts o = { .session_binary = PIXELGATE_BUILD_DIR "/pixelgate-session-inject",
+			     .extra_conf = "[policy]\nclipboard_to_terminal = true\n" };
+	struct it_rect block;
+	char url[256], got[64];
+	int n;
+
+	it_start_opts("boundary_cuttext_flood", users, &o);
+	struct pgc_conn *c = it_open_page("bd-flood", BD_WIDTH, BD_HEIGHT, &block);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/page2.html" INJECT_FRAGMENT "%s",
+		 it.page_port, INJECT_KIND_CUTTEXT_FLOOD);
+	bd_goto(c, url);
+	for (double end = it_now_s() + BD_EVENT_S;
+	     it_audit_count("clipboard", "user", "bd-flood", "result", "refused", NULL) == 0 &&
+	     it_now_s() < end;)
+		it_pump_for(c, 200);
+	it_pump_for(c, 1000);
+	uint64_t copies = pgc_last_clipboard(c, got, sizeof got);
+	IT_ASSERT(!pgc_closed(c), "the session ended: %d %s", pgc_close_code(c),
+		  pgc_close_reason(c));
+	IT_ASSERT(copies == 20 && strcmp(got, "t") == 0,
+		  "%llu copies reached the viewer (the last \"%s\"), want 20 (the last \"t\")",
+		  (unsigned long long)copies, got);
+	json_t *rec = it_audit_find(&n, "clipboard", "user", "bd-flood", "result", "refused", NULL);
+	IT_ASSERT(n == 1 &&
+		      strstr(it_rec_str(rec, "reason"), "more than 20 copies in 10 s") != NULL,
+		  "%d refused records (%s)", n, rec ? it_rec_str(rec, "reason") : "-");
+	json_decref(rec);
+	IT_ASSERT(it_audit_count("clipboard", "user", "bd-flood", "result", "passed", NULL) == 20,
+		  "%d passed records, want 20",
+		  it_audit_count("clipboard", "user", "bd-flood", "result", "passed", NULL));
+	it_conn_free(c);
+}
+
 IT_TEST(boundary, server_cut_text_never_reaches_the_viewer, .timeout = 240)
 {
 	bd_run(INJECT_KIND_CUTTEXT, "bd-cut", "ServerCutText", BD_KEEP_CTL);

@@ -1712,18 +1712,15 @@ static void vt_paste(void)
  * zlib), the gateway checks, audits and forwards it, the worker owns the
  * session's CLIPBOARD and Chromium pastes it.
  */
-IT_TEST(viewer, japanese_copied_on_the_terminal_is_pasted)
+static void vt_japanese_copied_is_pasted(const char *user)
 {
-	static const char *const users[] = { "v15-hanako", NULL };
 	static const char want[] = "〒100-0001 東京都千代田区千代田1-1 ①";
-	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_browser = true\n" };
 	struct vt_img img = { 0 };
 	struct it_rect block;
-	char last[512];
+	char last[512], typed[600];
 	int fb_w, fb_h, n;
 
-	it_start_opts("viewer_japanese_copied_on_the_terminal_is_pasted", users, &o);
-	vt_open("v15-hanako", it.port, &img, &block, &fb_w, &fb_h);
+	vt_open(user, it.port, &img, &block, &fb_w, &fb_h);
 	IT_ASSERT(vt_wait_log("pixelgate-viewer: clipboard text to the session: allowed on paste",
 			      1, 5),
 		  "the viewer did not learn that the policy allows the clipboard");
@@ -1734,7 +1731,7 @@ IT_TEST(viewer, japanese_copied_on_the_terminal_is_pasted)
 		  "after Ctrl+V the page's field holds \"%s\", want \"%s\"", last, want);
 	IT_ASSERT(vt_wait_log("pixelgate-viewer: clipboard text (", 1, 5),
 		  "the viewer did not log the text it sent");
-	json_t *rec = it_audit_find(&n, "clipboard", "user", "v15-hanako", NULL);
+	json_t *rec = it_audit_find(&n, "clipboard", "user", user, NULL);
 	IT_ASSERT(n == 1 && strcmp(it_rec_str(rec, "result"), "passed") == 0 &&
 		      strcmp(it_rec_str(rec, "direction"), "to_browser") == 0 &&
 		      it_rec_int(rec, "bytes") == (long long)strlen(want),
@@ -1743,9 +1740,30 @@ IT_TEST(viewer, japanese_copied_on_the_terminal_is_pasted)
 	json_decref(rec);
 	/* typing goes on as before, after the pasted text */
 	vt_type("x");
-	IT_ASSERT(it_wait_last("〒100-0001 東京都千代田区千代田1-1 ①x", IT_REPORT_S, NULL, NULL,
-			       last, sizeof last),
+	snprintf(typed, sizeof typed, "%sx", want);
+	IT_ASSERT(it_wait_last(typed, IT_REPORT_S, NULL, NULL, last, sizeof last),
 		  "after typing x the field holds \"%s\"", last);
+}
+
+IT_TEST(viewer, japanese_copied_on_the_terminal_is_pasted)
+{
+	static const char *const users[] = { "v15-hanako", NULL };
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_browser = true\n" };
+
+	it_start_opts("viewer_japanese_copied_on_the_terminal_is_pasted", users, &o);
+	vt_japanese_copied_is_pasted("v15-hanako");
+}
+
+/* 15w. The same with the Windows viewer under Wine: SDL's clipboard is
+   Windows' there, which Wine keeps in step with X's CLIPBOARD (xclip's). */
+IT_TEST(viewer, windows_viewer_pastes_the_terminal_clipboard, .timeout = 400)
+{
+	static const char *const users[] = { "vw15-hanako", NULL };
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_browser = true\n" };
+
+	it_start_opts("viewer_windows_viewer_pastes_the_terminal_clipboard", users, &o);
+	vt.wine = true;
+	vt_japanese_copied_is_pasted("vw15-hanako");
 }
 
 /* 15b. With the policy off the viewer sends nothing: Ctrl+V pastes only
