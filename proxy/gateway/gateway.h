@@ -104,6 +104,9 @@ struct gw_metrics {
 const char *gw_end_reason_name(enum gw_end_reason r);
 const char *gw_refusal_name(enum gw_refusal r);
 
+/* A worker's browser events audited in a window; the rest are dropped (one record says so). */
+#define GW_EVENT_WINDOW_MS 10000
+#define GW_EVENT_MAX_PER_WINDOW 200
 /* The watermark's text after {user} and {client} (the worker takes less than 256 bytes). */
 #define GW_WATERMARK_MAX 240
 /* A paste is a human act: more ClientCutText than this in a window is a flood (4001). */
@@ -211,6 +214,8 @@ struct gw_session {
 	char end_reason[200];           /* why it ended, for the viewer and the log */
 	char worker_said[200];          /* the worker's own end reason (log, audit only) */
 	int64_t started_ms;
+	int64_t events_window_ms; /* the worker's events: GW_EVENT_MAX_PER_WINDOW in a window */
+	uint32_t events_in_window;
 	lws_sorted_usec_list_t grace_sul; /* detached: end when it fires */
 	lws_sorted_usec_list_t kill_sul;  /* start timeout / stop deadline */
 	lws_sorted_usec_list_t limit_sul; /* idle / max session time checks */

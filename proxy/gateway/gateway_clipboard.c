@@ -10,6 +10,12 @@
  * such: the only writer of that leg is this file). A refused transfer (the
  * policy off, control characters, a bad stream, another extended action) is
  * audited with the reason, not forwarded, and the session goes on.
+ *
+ * Browser -> terminal (clipboard_to_terminal): the worker's ServerCutText,
+ * taken out of the stream by the relay (relay_clip_piece()), is checked
+ * whole for the terminal (clip_text_for_terminal(): no controls, no bidi or
+ * invisible characters), audited, and replaced by the gateway's own message
+ * for the viewer: the extended clipboard's Provide or ISO 8859-1.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -663,13 +663,6 @@ static void relay_from_viewer(struct lws *wsi, struct gw_conn *conn, const uint8
 	relay_process(conn);
 }
 
-/* The viewer can take more: send queued worker bytes, or the close frame. */
-/*
- * The worker's new bytes in down (after down_ok) through the server ->
- * client check: what passes may go to the viewer (and the recording); a
- * field cut short waits for the rest; a violation ends the session, and the
- * bytes that were not passed never leave.
- */
 /*
  * A piece of the worker's ServerCutText at down_ok (len bytes): moved out of
  * down into conn->clip_down; at its end the gateway's message for the viewer
@@ -734,6 +727,12 @@ static void relay_clip_piece(struct gw_conn *conn, size_t len, bool ends)
 	conn->clip_down_lost = false;
 }
 
+/*
+ * The worker's new bytes in down (after down_ok) through the server ->
+ * client check: what passes may go to the viewer (and the recording); a
+ * field cut short waits for the rest; a violation ends the session, and the
+ * bytes that were not passed never leave.
+ */
 static void relay_check_down(struct gw_conn *conn)
 {
 	while (conn->down_ok < conn->down.len && !conn->closing) {
@@ -787,6 +786,7 @@ static void relay_check_down(struct gw_conn *conn)
 	}
 }
 
+/* The viewer can take more: send queued worker bytes, or the close frame. */
 static int relay_to_viewer(struct lws *wsi, struct gw_conn *conn)
 {
 	if (conn->closing && conn->down_ok == 0) {

@@ -645,6 +645,25 @@ void session_detach(struct gw_conn *conn)
  */
 static void session_browser_event(struct gw_session *s, const char *payload)
 {
+	/* a worker sending events in a loop would fill the audit log: beyond
+	   the window's count they are dropped, and one record says so */
+	int64_t now = gw_now_ms();
+	if (now - s->events_window_ms >= GW_EVENT_WINDOW_MS) {
+		s->events_window_ms = now;
+		s->events_in_window = 0;
+	}
+	if (++s->events_in_window > GW_EVENT_MAX_PER_WINDOW) {
+		if (s->events_in_window == GW_EVENT_MAX_PER_WINDOW + 1) {
+			log_warn("session %s of %s: more than %d browser events in %d s: the rest "
+				 "of them dropped until the next %d s",
+				 s->id, s->user, GW_EVENT_MAX_PER_WINDOW, GW_EVENT_WINDOW_MS / 1000,
+				 GW_EVENT_WINDOW_MS / 1000);
+			session_audit(s, "browser_events_dropped",
+				      json_pack("{s:i, s:i}", "limit", GW_EVENT_MAX_PER_WINDOW,
+						"window_s", GW_EVENT_WINDOW_MS / 1000));
+		}
+		return;
+	}
 	json_t *fields;
 	const char *event = browser_event_parse(payload, &fields);
 	if (event == NULL) {

@@ -321,10 +321,11 @@ int cdp_translate(const char *msg, char *out, size_t outlen);
  * cdp_translate() made) whose URL ends in INJECT_FRAGMENT<kind> arms an
  * injection. inject_flush(): at a message boundary (between
  * rfbProcessEvents() calls), write the armed hostile message into each
- * viewer's RFB socket, after leaving hostile files in dir (the session's).
+ * viewer's RFB socket, after leaving hostile files in dir (the session's);
+ * or, for the event flood, browser events on ctrl_fd.
  */
 void inject_watch(const char *event_json);
-void inject_flush(rfbScreenInfoPtr screen, const char *dir);
+void inject_flush(rfbScreenInfoPtr screen, const char *dir, int ctrl_fd);
 #endif
 
 #endif

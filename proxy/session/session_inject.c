@@ -44,6 +44,7 @@ enum inject_kind {
 	INJECT_CUTTEXT,
 	INJECT_CUTTEXT_MIDWAY,
 	INJECT_CUTTEXT_FLOOD,
+	INJECT_EVENT_FLOOD,
 	INJECT_ENCODING,
 	INJECT_OUTSIDE,
 	INJECT_RESIZE,
@@ -61,6 +62,7 @@ static const struct {
 	{ INJECT_KIND_MOUNT, INJECT_MOUNT },
 	{ INJECT_KIND_CUTTEXT_MIDWAY, INJECT_CUTTEXT_MIDWAY },
 	{ INJECT_KIND_CUTTEXT_FLOOD, INJECT_CUTTEXT_FLOOD },
+	{ INJECT_KIND_EVENT_FLOOD, INJECT_EVENT_FLOOD },
 };
 
 /* The injection asked for and not written yet. */
@@ -146,6 +148,17 @@ static void put_update(struct inject_msg *m, uint16_t x, uint16_t y, uint16_t w,
 	put32(m, (uint32_t)encoding);
 }
 
+/* A ServerCutText of text. */
+static void put_cut_text(struct inject_msg *m, const char *text)
+{
+	put8(m, rfbServerCutText);
+	put8(m, 0);
+	put16(m, 0);
+	put32(m, (uint32_t)strlen(text));
+	for (const char *p = text; *p; p++)
+		put8(m, (uint8_t)*p);
+}
+
 /* The hostile message of kind for viewer cl. */
 static void inject_build(struct inject_msg *m, enum inject_kind kind, rfbClientPtr cl)
 {
@@ -155,29 +168,16 @@ static void inject_build(struct inject_msg *m, enum inject_kind kind, rfbClientP
 	switch (kind) {
 	case INJECT_CUTTEXT:
 	case INJECT_MOUNT:
-		put8(m, rfbServerCutText);
-		put8(m, 0);
-		put16(m, 0);
-		put32(m, (uint32_t)strlen(INJECT_CUT_TEXT));
-		for (const char *p = INJECT_CUT_TEXT; *p; p++)
-			put8(m, (uint8_t)*p);
+		put_cut_text(m, INJECT_CUT_TEXT);
 		break;
 	case INJECT_CUTTEXT_MIDWAY:
-		put8(m, rfbServerCutText);
-		put8(m, 0);
-		put16(m, 0);
-		put32(m, (uint32_t)strlen(INJECT_CUT_TEXT_MIDWAY));
-		for (const char *p = INJECT_CUT_TEXT_MIDWAY; *p; p++)
-			put8(m, (uint8_t)*p);
+		put_cut_text(m, INJECT_CUT_TEXT_MIDWAY);
+		break;
+	case INJECT_EVENT_FLOOD: /* on the control channel, not here (inject_flush()) */
 		break;
 	case INJECT_CUTTEXT_FLOOD:
-		for (int i = 0; i < INJECT_FLOOD_COPIES; i++) {
-			put8(m, rfbServerCutText);
-			put8(m, 0);
-			put16(m, 0);
-			put32(m, 1);
-			put8(m, (uint8_t)('a' + i % 26));
-		}
+		for (int i = 0; i < INJECT_FLOOD_COPIES; i++)
+			put_cut_text(m, (const char[]){ (char)('a' + i % 26), '\0' });
 		break;
 	case INJECT_ENCODING:
 		/* RRE: subrectangle count, background, then one subrectangle */
@@ -261,10 +261,25 @@ static void inject_mount_over(const char *dir)
 		log_warn("TEST BUILD: mounted /usr over the session's directory");
 }
 
-void inject_flush(rfbScreenInfoPtr screen, const char *dir)
+void inject_flush(rfbScreenInfoPtr screen, const char *dir, int ctrl_fd)
 {
 	if (inject_pending == INJECT_NONE)
 		return;
+	if (inject_pending == INJECT_EVENT_FLOOD) {
+		log_warn("TEST BUILD: injecting %s (%d events) on the control channel",
+			 inject_name(inject_pending), INJECT_FLOOD_EVENTS);
+		for (int i = 0; i < INJECT_FLOOD_EVENTS; i++) {
+			char ev[160];
+			snprintf(ev, sizeof ev,
+				 "{\"event\":\"navigate\",\"url\":\"http://flood.invalid/%d\","
+				 "\"title\":\"flood\",\"target\":\"T\"}",
+				 i);
+			session_send_event(ctrl_fd, ev);
+		}
+		inject_pending = INJECT_NONE;
+		inject_done = true;
+		return;
+	}
 	inject_leave_files(dir);
 	if (inject_pending == INJECT_MOUNT)
 		inject_mount_over(dir);

@@ -22,6 +22,9 @@
 /* 30 ServerCutText messages of one character at once (a copy flood) */
 #define INJECT_KIND_CUTTEXT_FLOOD "cuttext-flood"
 #define INJECT_FLOOD_COPIES 30
+/* 300 navigate events at once on the control channel (an audit log flood) */
+#define INJECT_KIND_EVENT_FLOOD "event-flood"
+#define INJECT_FLOOD_EVENTS 300
 #define INJECT_CUT_TEXT_MIDWAY "clean start \x1b[2J then the rest"
 #define INJECT_KIND_ENCODING \
 	"encoding" /* a FramebufferUpdate with one RRE rectangle

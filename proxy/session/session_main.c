@@ -786,8 +786,8 @@ static void worker_loop(struct worker *s)
 		worker_watermark_tick(s);
 		rfbProcessEvents(s->screen, 0);
 #ifdef PIXELGATE_TEST_INJECT
-		inject_flush(s->screen,
-			     s->settings.dir); /* test-only build: see session_inject.c */
+		/* test-only build: see session_inject.c */
+		inject_flush(s->screen, s->settings.dir, s->ctrl_fd);
 #endif
 	}
 }

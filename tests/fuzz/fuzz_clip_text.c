@@ -23,16 +23,10 @@
 #include <string.h>
 
 #include "clip_text.h"
+#include "support.h"
 #include "utf8.h"
 
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                                      \
-			abort();                                                             \
-		}                                                                            \
-	} while (0)
+#define CHECK FUZZ_CHECK
 
 /* text[0 .. n) is what clip_text promises: safe UTF-8, LF line ends. */
 static void check_text(const char *text, size_t n, bool terminal)

@@ -38,7 +38,7 @@ CFLAGS=(-g -O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=undef
 TARGETS='
 fuzz_admin          4096   proxy/common/admin_text.c proxy/common/users.c proxy/common/file_atomic.c -ljansson -largon2 -lcrypto
 fuzz_audit_chain    4096   proxy/common/audit_chain.c -ljansson -lcrypto
-fuzz_clip_text      8192   proxy/common/clip_text.c proxy/common/utf8.c -lz
+fuzz_clip_text      8192   proxy/common/clip_text.c proxy/common/utf8.c tests/fuzz/support.c -lz
 fuzz_cdp            16384  -I proxy/session cflags:libvncserver cflags:x11 tests/fuzz/support.c
                            proxy/session/session_cdp.c proxy/common/utf8.c -ljansson
 fuzz_http           8192   @gw proxy/gateway/gateway_admit.c proxy/common/login.c proxy/common/users.c proxy/common/ratelimit.c

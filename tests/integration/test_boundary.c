@@ -581,6 +581,37 @@ IT_TEST(boundary, a_flood_of_copies_is_cut_at_twenty, .timeout = 240)
 	it_conn_free(c);
 }
 
+/* A worker sending 300 browser events at once: at most 200 in 10 s are
+   audited, one record says the rest were dropped, the session goes on. */
+IT_TEST(boundary, a_flood_of_browser_events_is_cut_at_two_hundred, .timeout = 240)
+{
+	static const char *const users[] = { "bd-events", NULL };
+	struct it_opts o = { .session_binary = PIXELGATE_BUILD_DIR "/pixelgate-session-inject" };
+	struct it_rect block;
+	char url[256];
+
+	it_start_opts("boundary_event_flood", users, &o);
+	struct pgc_conn *c = it_open_page("bd-events", BD_WIDTH, BD_HEIGHT, &block);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/page2.html" INJECT_FRAGMENT "%s",
+		 it.page_port, INJECT_KIND_EVENT_FLOOD);
+	bd_goto(c, url);
+	for (double end = it_now_s() + BD_EVENT_S;
+	     it_audit_count("browser_events_dropped", "user", "bd-events", NULL) == 0 &&
+	     it_now_s() < end;)
+		it_pump_for(c, 200);
+	it_pump_for(c, 1000);
+	int flood = it_audit_count("navigate", "user", "bd-events", "title", "flood", NULL);
+	IT_ASSERT(it_audit_count("browser_events_dropped", "user", "bd-events", NULL) == 1,
+		  "%d browser_events_dropped records, want 1",
+		  it_audit_count("browser_events_dropped", "user", "bd-events", NULL));
+	IT_ASSERT(flood >= 150 && flood <= 200,
+		  "%d of the %d injected events audited, want at most 200 (and most of them)",
+		  flood, INJECT_FLOOD_EVENTS);
+	IT_ASSERT(!pgc_closed(c) && it_pump_for(c, 500), "the session ended: %d %s",
+		  pgc_close_code(c), pgc_close_reason(c));
+	it_conn_free(c);
+}
+
 IT_TEST(boundary, server_cut_text_never_reaches_the_viewer, .timeout = 240)
 {
 	bd_run(INJECT_KIND_CUTTEXT, "bd-cut", "ServerCutText", BD_KEEP_CTL);

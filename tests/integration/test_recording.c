@@ -44,6 +44,38 @@ static void rt_sha256(const char *path, char *hex)
 	fclose(f);
 }
 
+static int rt_is_png(const struct dirent *e);
+
+/*
+ * `pixelgatectl recording export` of the recording at path into outdir (a
+ * PNG a second), and the last frame read as RGB into *img and the returned
+ * pixels (malloc'd), its path into last, the frames' count into *frames.
+ */
+static png_bytep rt_export_last(const char *path, const char *outdir, png_image *img, char *last,
+				size_t lastlen, int *frames)
+{
+	char out[8192];
+	int rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s --every 1",
+			PIXELGATE_BUILD_DIR, path, outdir);
+	IT_ASSERT(rc == 0, "recording export exited %d: %s", rc, out);
+	struct dirent **names = NULL;
+	int n = scandir(outdir, &names, rt_is_png, alphasort);
+	IT_ASSERT(n >= 1, "no PNG frame from the recording: %s", out);
+	snprintf(last, lastlen, "%s/%s", outdir, names[n - 1]->d_name);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	*frames = n;
+	memset(img, 0, sizeof *img);
+	img->version = PNG_IMAGE_VERSION;
+	IT_ASSERT(png_image_begin_read_from_file(img, last), "%s: %s", last, img->message);
+	img->format = PNG_FORMAT_RGB;
+	png_bytep px = malloc(PNG_IMAGE_SIZE(*img));
+	IT_ASSERT(px != NULL, "out of memory");
+	IT_ASSERT(png_image_finish_read(img, NULL, px, 0, NULL), "%s: %s", last, img->message);
+	return px;
+}
+
 static int rt_is_png(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
@@ -114,27 +146,11 @@ IT_TEST(recording, exported_frames_show_the_block)
 		  (long long)st.st_size);
 
 	snprintf(outdir, sizeof outdir, "%s/frames", top);
-	int rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s --every 1",
-			PIXELGATE_BUILD_DIR, path, outdir);
-	IT_ASSERT(rc == 0, "recording export exited %d: %s", rc, out);
-
-	struct dirent **names = NULL;
-	int n = scandir(outdir, &names, rt_is_png, alphasort);
-	IT_ASSERT(n >= 2, "%d PNG frames from a recording of more than 2 s: %s", n, out);
-	char last[1400];
-	snprintf(last, sizeof last, "%s/%s", outdir, names[n - 1]->d_name);
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-
 	png_image img;
-	memset(&img, 0, sizeof img);
-	img.version = PNG_IMAGE_VERSION;
-	IT_ASSERT(png_image_begin_read_from_file(&img, last), "%s: %s", last, img.message);
-	img.format = PNG_FORMAT_RGB;
-	png_bytep px = malloc(PNG_IMAGE_SIZE(img));
-	IT_ASSERT(px != NULL, "out of memory");
-	IT_ASSERT(png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", last, img.message);
+	char last[1400];
+	int n;
+	png_bytep px = rt_export_last(path, outdir, &img, last, sizeof last, &n);
+	IT_ASSERT(n >= 2, "%d PNG frames from a recording of more than 2 s", n);
 	int pts[3][2] = { { b.x + b.w / 2, b.y + b.h / 2 },
 			  { b.x + 2, b.y + 2 },
 			  { b.x + b.w - 3, b.y + b.h - 3 } };
@@ -182,8 +198,9 @@ IT_TEST(recording, exported_frames_show_the_block)
 			      fwrite(chat, 1, sizeof chat, w) == sizeof chat && fclose(w) == 0,
 			  "%s: %s", bad, strerror(errno));
 	}
-	rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s/bad --every 1",
-		    PIXELGATE_BUILD_DIR, bad, top);
+	int rc = it_run(out, sizeof out,
+			"%s/pixelgatectl recording export %s --png %s/bad --every 1",
+			PIXELGATE_BUILD_DIR, bad, top);
 	IT_ASSERT(rc == 1 && strstr(out, "does not pass the gateway's check") &&
 		      strstr(out, "(TextChat)"),
 		  "export of a tampered recording: exit %d, want 1 and a refusal naming "
@@ -269,25 +286,10 @@ IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
 	snprintf(path, sizeof path, "%s/%s", recdir, file);
 	json_decref(rec);
 	snprintf(outdir, sizeof outdir, "%s/frames", top);
-	int rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s --every 1",
-			PIXELGATE_BUILD_DIR, path, outdir);
-	IT_ASSERT(rc == 0, "recording export exited %d: %s", rc, out);
-	struct dirent **names = NULL;
-	int n = scandir(outdir, &names, rt_is_png, alphasort);
-	IT_ASSERT(n >= 1, "no PNG frame: %s", out);
-	char last[1400];
-	snprintf(last, sizeof last, "%s/%s", outdir, names[n - 1]->d_name);
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
 	png_image img;
-	memset(&img, 0, sizeof img);
-	img.version = PNG_IMAGE_VERSION;
-	IT_ASSERT(png_image_begin_read_from_file(&img, last), "%s: %s", last, img.message);
-	img.format = PNG_FORMAT_RGB;
-	png_bytep px = malloc(PNG_IMAGE_SIZE(img));
-	IT_ASSERT(px != NULL && png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", last,
-		  img.message);
+	char last[1400];
+	int frames;
+	png_bytep px = rt_export_last(path, outdir, &img, last, sizeof last, &frames);
 	seen = rt_label_pixels(px, (int)img.width, (int)img.height, 3);
 	free(px);
 	IT_ASSERT(seen > 100, "the recording's last frame has %d label pixels", seen);
