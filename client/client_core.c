@@ -226,6 +226,12 @@ void pgc_rfb_client_free(rfbClient *cl)
 #endif
 	free(cl->frameBuffer);
 	cl->frameBuffer = NULL;
+	/* the last cursor shape when nothing took it (rfb_got_cursor() is not
+	   wired, as in a recording's playback): rfbClientCleanup() leaves it */
+	free(cl->rcSource);
+	cl->rcSource = NULL;
+	free(cl->rcMask);
+	cl->rcMask = NULL;
 	rfbClientCleanup(cl);
 }
 

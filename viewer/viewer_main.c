@@ -3,6 +3,8 @@
  *
  *   pixelgate-viewer [--server URL] [--ca FILE] [--user NAME]
  *                    [--password-file FILE] [--log-file FILE] [--size WxH]
+ *   pixelgate-viewer --play FILE [--audit-dir DIR] [--audit-key FILE]
+ *                    [--at SECONDS] [--paused] [--unverified]   (Linux)
  *
  * Settings come from /etc/pixelgate/viewer.conf, then the per-user file
  * (viewer_config.h), then the command line. The window shows the login
@@ -28,6 +30,9 @@
 #include "viewer_keymap.h"
 #include "viewer_log.h"
 #include "viewer_platform.h"
+#ifndef _WIN32
+#include "viewer_player.h"
+#endif
 #include "viewer_sanitizer.h"
 #include "viewer_screen.h"
 #include "viewer_session.h"
@@ -96,7 +101,17 @@ static void usage(FILE *out)
 		"Settings are read from %s, then the per-user file\n"
 		"(%s), then the command line.\n"
 		"--password-file logs in without the form (scripted use); only its owner may\n"
-		"be able to read the file.\n",
+		"be able to read the file.\n"
+#ifndef _WIN32
+		"\n"
+		"       pixelgate-viewer --play FILE [--audit-dir DIR] [--audit-key FILE]\n"
+		"                        [--at SECONDS] [--paused] [--unverified] [--size WxH]\n"
+		"plays a session recording after checking its SHA-256 against the audit log\n"
+		"(DIR, default " VPLAYER_AUDIT_DIR ", verified with the key FILE,\n"
+		"default " VPLAYER_AUDIT_KEY "); a file the log does not vouch for is\n"
+		"refused unless --unverified is given. Exit status 1 when refused.\n"
+#endif
+		,
 		system_config_path(), vplat_user_config_hint());
 }
 
@@ -749,13 +764,22 @@ int main(int argc, char **argv)
 		{ "log-file", required_argument, NULL, 'l' },
 		{ "size", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "play", required_argument, NULL, 'P' },
+		{ "audit-dir", required_argument, NULL, 'D' },
+		{ "audit-key", required_argument, NULL, 'K' },
+		{ "at", required_argument, NULL, 'A' },
+		{ "paused", no_argument, NULL, 'S' },
+		{ "unverified", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *opt_server = NULL, *opt_ca = NULL, *opt_user = NULL, *opt_pwfile = NULL,
 		   *opt_log = NULL;
 	int win_w = DEFAULT_WIN_W, win_h = DEFAULT_WIN_H, ch, status = 0;
 	struct app *a;
-	bool autologin = false, cfg_failed;
+	bool autologin = false, cfg_failed, size_given = false;
+	const char *opt_play = NULL, *opt_audit_dir = NULL, *opt_audit_key = NULL;
+	double opt_at = 0;
+	bool opt_paused = false, opt_unverified = false, play_opt = false;
 	char cfg_err[512], locale_note[200];
 
 	vplat_set_locale(locale_note, sizeof locale_note);
@@ -782,6 +806,39 @@ int main(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			size_given = true;
+			break;
+		case 'P':
+			opt_play = optarg;
+			break;
+		case 'D':
+			opt_audit_dir = optarg;
+			play_opt = true;
+			break;
+		case 'K':
+			opt_audit_key = optarg;
+			play_opt = true;
+			break;
+		case 'A': {
+			char *end;
+			opt_at = strtod(optarg, &end);
+			if (*end != '\0' || !(opt_at >= 0 && opt_at <= 1e7)) {
+				fprintf(
+				    stderr,
+				    "pixelgate-viewer: --at: want seconds from the start, got \"%s\"\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			play_opt = true;
+			break;
+		}
+		case 'S':
+			opt_paused = true;
+			play_opt = true;
+			break;
+		case 'U':
+			opt_unverified = true;
+			play_opt = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -791,7 +848,16 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || (play_opt && !opt_play) ||
+	    (opt_play && (opt_server || opt_ca || opt_user || opt_pwfile))) {
+		if (play_opt && !opt_play)
+			fprintf(stderr,
+				"pixelgate-viewer: --audit-dir, --audit-key, --at, --paused "
+				"and --unverified go with --play\n");
+		else if (opt_play && optind >= argc)
+			fprintf(stderr,
+				"pixelgate-viewer: --play shows a recording: no server, CA, "
+				"user or password with it\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -799,6 +865,41 @@ int main(int argc, char **argv)
 		vlog_open(opt_log);
 	if (locale_note[0])
 		vlog("%s", locale_note);
+	if (opt_play) {
+#ifdef _WIN32
+		(void)opt_audit_dir;
+		(void)opt_audit_key;
+		(void)opt_at;
+		(void)opt_paused;
+		(void)opt_unverified;
+		(void)size_given;
+		vlog("--play: the recording player is in the Linux viewer (where the recordings "
+		     "and the audit log are)");
+		vlog_close();
+		return EXIT_USAGE;
+#else
+		struct vplayer_opts po = {
+			.file = opt_play,
+			.audit_dir = opt_audit_dir ? opt_audit_dir : VPLAYER_AUDIT_DIR,
+			.audit_key = opt_audit_key ? opt_audit_key : VPLAYER_AUDIT_KEY,
+			.at_s = opt_at,
+			.paused = opt_paused,
+			.unverified = opt_unverified,
+			.win_w = size_given ? win_w : 0,
+			.win_h = size_given ? win_h : 0,
+		};
+		struct viewer_config pcfg;
+		char perr[512];
+
+		/* the language of the messages, as the staff viewer's */
+		if (load_config(&pcfg, perr, sizeof perr) == 0)
+			text_set_language(pcfg.language);
+		SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
+		status = vplayer_run(&po);
+		vlog_close();
+		return status;
+#endif
+	}
 
 	a = calloc(1, sizeof(*a));
 	if (!a)

@@ -50,6 +50,11 @@ static const char *const text_ja[TEXT_COUNT] = {
 	[TEXT_REPLACED] = "同じユーザー名で別のパソコンからログインしたため、"
 			  "この画面の接続を終了しました。",
 	[TEXT_PRESS_ENTER_TO_LOGIN] = "もう一度ログインするには、Enter キーを押してください。",
+	[TEXT_PLAY_VERIFIED] = "検証済み: この録画の SHA-256 は監査ログの記録と一致し、"
+			       "監査ログは改ざんされていません。",
+	[TEXT_PLAY_NOT_VERIFIED] = "未検証の録画です。",
+	[TEXT_PLAY_EVENTS] = "監査ログのイベント（クリックでその時点へ）",
+	[TEXT_PLAY_KEYS] = "Space 再生/一時停止　←→ 5秒　1〜8 速度　↑↓ イベント",
 };
 
 static const char *const text_en[TEXT_COUNT] = {
@@ -87,6 +92,11 @@ static const char *const text_en[TEXT_COUNT] = {
 	[TEXT_REPLACED] = "This window was disconnected because the same user name logged in "
 			  "on another PC.",
 	[TEXT_PRESS_ENTER_TO_LOGIN] = "To log in again, press Enter.",
+	[TEXT_PLAY_VERIFIED] = "Verified: this recording's SHA-256 matches its record in the "
+			       "audit log, and the audit log is intact.",
+	[TEXT_PLAY_NOT_VERIFIED] = "NOT VERIFIED.",
+	[TEXT_PLAY_EVENTS] = "Audit log events (click to go there)",
+	[TEXT_PLAY_KEYS] = "Space play/pause, Left/Right 5 s, 1-8 speed, Up/Down events",
 };
 
 static int text_japanese = -1; /* -1: not decided yet */

@@ -36,6 +36,10 @@ enum text_id {
 	TEXT_SESSION_ENDED, /* the server ended the session: followed (next line) by its reason */
 	TEXT_REPLACED,      /* the same user connected elsewhere */
 	TEXT_PRESS_ENTER_TO_LOGIN, /* after an error: log in again */
+	TEXT_PLAY_VERIFIED,        /* the player: the file is the one the audit log names */
+	TEXT_PLAY_NOT_VERIFIED,    /* the player with --unverified: followed by why */
+	TEXT_PLAY_EVENTS,          /* the player: heading of the audit events list */
+	TEXT_PLAY_KEYS,            /* the player: the keys */
 	TEXT_COUNT
 };
 

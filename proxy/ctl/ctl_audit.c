@@ -11,33 +11,21 @@
  */
 #include "ctl_audit.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "audit_chain.h"
+#include "audit_read.h"
 #include "ctl.h"
 #include "ctl_audit_text.h"
 #include "ctl_format.h"
 
-#define CTL_AUDIT_KEY_MAX 4096 /* bytes of key file read at most */
 #define CTL_AUDIT_HEAD_MAX (AUDIT_LINE_MAX + 2)
-
-/* The log files, mapped. */
-struct ctl_audit_log {
-	struct audit_file *f;
-	char **paths; /* owned */
-	size_t n;
-};
 
 void ctl_audit_usage(FILE *out)
 {
@@ -84,190 +72,6 @@ static int ctl_audit_usage_error(const char *msg)
 	return CTL_AUDIT_EXIT_CANNOT;
 }
 
-/*
- * Read the key: a regular file only its owner may access, AUDIT_KEY_MIN to
- * CTL_AUDIT_KEY_MAX bytes, used as it is. 0 or -1 after a message.
- */
-static int ctl_audit_key(const char *path, uint8_t *key, size_t *keylen)
-{
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		ctl_error("key file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		ctl_error("key file %s: not a regular file", path);
-		goto fail;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		ctl_error("key file %s: mode %04o lets group or others read the audit key; run "
-			  "chmod 600 %s",
-			  path, (unsigned)(st.st_mode & 07777), path);
-		goto fail;
-	}
-	while (got < CTL_AUDIT_KEY_MAX + 1 &&
-	       (n = read(fd, key + got, CTL_AUDIT_KEY_MAX + 1 - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ctl_error("key file %s: %s", path, strerror(errno));
-			goto fail;
-		}
-		got += (size_t)n;
-	}
-	if (got < AUDIT_KEY_MIN || got > CTL_AUDIT_KEY_MAX) {
-		ctl_error("key file %s: %zu%s bytes; a key is %d to %d bytes", path, got,
-			  got > CTL_AUDIT_KEY_MAX ? " or more" : "", AUDIT_KEY_MIN,
-			  CTL_AUDIT_KEY_MAX);
-		goto fail;
-	}
-	close(fd);
-	*keylen = got;
-	return 0;
-fail:
-	OPENSSL_cleanse(key, CTL_AUDIT_KEY_MAX + 1);
-	close(fd);
-	return -1;
-}
-
-static int ctl_audit_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Whether name is audit-*.jsonl. */
-static bool ctl_audit_is_log_name(const char *name)
-{
-	size_t n = strlen(name);
-	return n > strlen("audit-.jsonl") && strncmp(name, "audit-", 6) == 0 &&
-	    strcmp(name + n - 6, ".jsonl") == 0;
-}
-
-/* Add a path (copied) to the list. 0 or -1. */
-static int ctl_audit_add_path(struct ctl_audit_log *log, const char *path)
-{
-	char **p = realloc(log->paths, (log->n + 1) * sizeof *p);
-	if (p == NULL)
-		return -1;
-	log->paths = p;
-	if ((p[log->n] = strdup(path)) == NULL)
-		return -1;
-	log->n++;
-	return 0;
-}
-
-/* The paths: FILES as given, or audit-*.jsonl of dir sorted. 0 or -1 after a message. */
-static int ctl_audit_paths(const struct ctl_audit_args *a, struct ctl_audit_log *log)
-{
-	if (a->dir == NULL) {
-		for (size_t i = 0; i < a->nfiles; i++)
-			if (ctl_audit_add_path(log, a->files[i]) != 0)
-				goto nomem;
-		return 0;
-	}
-	DIR *d = opendir(a->dir);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0;
-	if (d == NULL) {
-		ctl_error("%s: %s", a->dir, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (!ctl_audit_is_log_name(e->d_name))
-			continue;
-		char **p = realloc(names, (n + 1) * sizeof *p);
-		if (p == NULL || (p[n] = strdup(e->d_name)) == NULL) {
-			free(p != NULL ? p : names);
-			closedir(d);
-			goto nomem;
-		}
-		names = p;
-		n++;
-	}
-	closedir(d);
-	if (n == 0) {
-		ctl_error("%s: no audit-*.jsonl files", a->dir);
-		free(names);
-		return -1;
-	}
-	qsort(names, n, sizeof *names, ctl_audit_name_cmp);
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		char path[4096];
-		if (rc == 0 &&
-		    ((size_t)snprintf(path, sizeof path, "%s/%s", a->dir, names[i]) >=
-			 sizeof path ||
-		     ctl_audit_add_path(log, path) != 0))
-			rc = -1;
-		free(names[i]);
-	}
-	free(names);
-	if (rc != 0)
-		goto nomem;
-	return 0;
-nomem:
-	ctl_error("out of memory listing the audit files");
-	return -1;
-}
-
-static void ctl_audit_close(struct ctl_audit_log *log)
-{
-	for (size_t i = 0; i < log->n; i++) {
-		if (log->f != NULL && log->f[i].data != NULL && log->f[i].len > 0)
-			munmap((void *)log->f[i].data, log->f[i].len);
-		free(log->paths[i]);
-	}
-	free(log->f);
-	free(log->paths);
-	memset(log, 0, sizeof *log);
-}
-
-/* List and map the files. 0 or -1 after a message (log closed). */
-static int ctl_audit_open(const struct ctl_audit_args *a, struct ctl_audit_log *log)
-{
-	memset(log, 0, sizeof *log);
-	if (ctl_audit_paths(a, log) != 0)
-		goto fail;
-	if ((log->f = calloc(log->n, sizeof *log->f)) == NULL) {
-		ctl_error("out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < log->n; i++) {
-		struct stat st;
-		const char *path = log->paths[i];
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		log->f[i].name = path;
-		if (fd < 0) {
-			ctl_error("%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			ctl_error("%s: not a regular file", path);
-			close(fd);
-			goto fail;
-		}
-		if (st.st_size > 0) {
-			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m == MAP_FAILED) {
-				ctl_error("%s: %s", path, strerror(errno));
-				close(fd);
-				goto fail;
-			}
-			log->f[i].data = m;
-			log->f[i].len = (size_t)st.st_size;
-		}
-		close(fd);
-	}
-	return 0;
-fail:
-	ctl_audit_close(log);
-	return -1;
-}
-
 /* A record's ts as local time with the zone: "2026-11-26 12:04:05 JST". */
 static void ctl_audit_local_zone(const char *ts, char *out, size_t outlen)
 {
@@ -282,11 +86,23 @@ static void ctl_audit_local_zone(const char *ts, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", ts);
 }
 
+/* List and map the files: FILES, or audit-*.jsonl of --dir. 0 or -1 after a message. */
+static int ctl_audit_open(const struct ctl_audit_args *a, struct audit_log *log)
+{
+	char why[4300];
+	if (audit_log_open(log, a->dir, (const char *const *)a->files, a->nfiles, why,
+			   sizeof why) != 0) {
+		ctl_error("%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static int ctl_audit_verify(const struct ctl_audit_args *a)
 {
-	static uint8_t key[CTL_AUDIT_KEY_MAX + 1];
+	static uint8_t key[AUDIT_KEY_MAX + 1];
 	size_t keylen = 0;
-	struct ctl_audit_log log;
+	struct audit_log log;
 	struct audit_head head, *hp = NULL;
 	struct audit_verify v;
 	struct audit_where w;
@@ -315,8 +131,10 @@ static int ctl_audit_verify(const struct ctl_audit_args *a)
 		}
 		hp = &head;
 	}
-	if (ctl_audit_key(a->key_file, key, &keylen) != 0)
+	if (audit_key_read(a->key_file, key, &keylen, why, sizeof why) != 0) {
+		ctl_error("%s", why);
 		return CTL_AUDIT_EXIT_CANNOT;
+	}
 	if (ctl_audit_open(a, &log) != 0) {
 		OPENSSL_cleanse(key, sizeof key);
 		return CTL_AUDIT_EXIT_CANNOT;
@@ -339,7 +157,7 @@ static int ctl_audit_verify(const struct ctl_audit_args *a)
 			printf("note: these files start at seq %" PRIu64
 			       "; the records before it were not checked\n",
 			       v.last_seq - v.records + 1);
-		ctl_audit_close(&log);
+		audit_log_close(&log);
 		return CTL_AUDIT_EXIT_OK;
 	}
 	char cleaned[4200];
@@ -355,12 +173,12 @@ static int ctl_audit_verify(const struct ctl_audit_args *a)
 		       ", %s to %s)\n",
 		       v.records, v.records == 1 ? "" : "s", v.last_seq - v.records + 1, v.last_seq,
 		       first, last);
-	ctl_audit_close(&log);
+	audit_log_close(&log);
 	return CTL_AUDIT_EXIT_BAD;
 }
 
 /* Call fn for every record of the log; count the lines that are not records. */
-static int ctl_audit_each(const struct ctl_audit_log *log,
+static int ctl_audit_each(const struct audit_log *log,
 			  int (*fn)(void *arg, json_t *rec, const char *line, size_t len),
 			  void *arg, uint64_t *bad)
 {
@@ -438,7 +256,7 @@ static void ctl_audit_warn_bad(uint64_t bad)
 
 static int ctl_audit_query(const struct ctl_audit_args *a)
 {
-	struct ctl_audit_log log;
+	struct audit_log log;
 	struct ctl_audit_query q = { .a = a };
 	uint64_t bad = 0;
 	int rc;
@@ -450,7 +268,7 @@ static int ctl_audit_query(const struct ctl_audit_args *a)
 	for (size_t i = 0; i < q.n; i++)
 		json_decref(q.recs[i]);
 	free(q.recs);
-	ctl_audit_close(&log);
+	audit_log_close(&log);
 	if (rc != 0 || fflush(stdout) != 0) {
 		ctl_error("audit query: out of memory or cannot write the output");
 		return CTL_AUDIT_EXIT_CANNOT;
@@ -461,7 +279,7 @@ static int ctl_audit_query(const struct ctl_audit_args *a)
 
 static int ctl_audit_sessions(const struct ctl_audit_args *a)
 {
-	struct ctl_audit_log log;
+	struct audit_log log;
 	struct ctl_audit_sessions s;
 	uint64_t bad = 0;
 	int rc;
@@ -472,7 +290,7 @@ static int ctl_audit_sessions(const struct ctl_audit_args *a)
 	if (rc == 0)
 		rc = ctl_audit_print_sessions(&s, &a->filter, a->json, stdout);
 	ctl_audit_sessions_free(&s);
-	ctl_audit_close(&log);
+	audit_log_close(&log);
 	if (rc != 0 || fflush(stdout) != 0) {
 		ctl_error("audit sessions: out of memory or cannot write the output");
 		return CTL_AUDIT_EXIT_CANNOT;

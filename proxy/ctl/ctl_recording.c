@@ -1,15 +1,14 @@
 /*
  * ctl_recording.c: export a session recording (vncrec, see README "Session
- * recording") as PNG frames, decoded by libvncclient in playback mode with
- * the pixel format the viewer asks for (rfbGetClient(8, 3, 4): 32 bpp).
+ * recording") as PNG frames: client_recording.c checks and decodes it
+ * (libvncclient in playback mode, the viewer's 32-bit format), so a frame
+ * here is the screen the viewer's player shows at the same time.
  */
 #include "ctl_recording.h"
 
-#include "client_core.h"
-#include "rfb_stream.h"
+#include "client_recording.h"
 #include <errno.h>
 #include <png.h>
-#include <rfb/rfbclient.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +18,15 @@ static void ctl_recording_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pixelgatectl recording export FILE --png DIR [--every S]\n"
-		"  writes DIR/frame-NNNNNN.png every S seconds of recording time (default 1)\n"
-		"  and the last frame at the end\n");
+		"  DIR/frame-N.png is the screen at N x S seconds of the recording (default\n"
+		"  S 1), written when it changed since the frame before; the last one is\n"
+		"  the screen at the end\n");
 }
 
-/* Write cl's framebuffer to path as an RGB PNG; 0 or -1 (message printed). */
-static int ctl_png_write(rfbClient *cl, const char *path)
+/* Write the recording's framebuffer to path as an RGB PNG; 0 or -1 (message printed). */
+static int ctl_png_write(const struct pgc_rec *r, const char *path)
 {
+	const rfbClient *cl = r->cl;
 	FILE *f = fopen(path, "wb");
 	png_structp png = NULL;
 	png_infop info = NULL;
@@ -47,19 +48,9 @@ static int ctl_png_write(rfbClient *cl, const char *path)
 		     PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
 		     PNG_FILTER_TYPE_DEFAULT);
 	png_write_info(png, info);
-	const rfbPixelFormat *pf = &cl->format;
 	for (int y = 0; y < cl->height; y++) {
-		const uint8_t *src = cl->frameBuffer + (size_t)y * (size_t)cl->width * 4;
-		for (int x = 0; x < cl->width; x++) {
-			uint32_t p;
-			memcpy(&p, src + (size_t)x * 4, 4); /* 32 bpp, host order (rfbGetClient) */
-			row[x * 3 + 0] = (uint8_t)(((p >> pf->redShift) & pf->redMax) * 255 /
-						   pf->redMax);
-			row[x * 3 + 1] = (uint8_t)(((p >> pf->greenShift) & pf->greenMax) * 255 /
-						   pf->greenMax);
-			row[x * 3 + 2] = (uint8_t)(((p >> pf->blueShift) & pf->blueMax) * 255 /
-						   pf->blueMax);
-		}
+		for (int x = 0; x < cl->width; x++)
+			pgc_rec_rgb(r, x, y, row + x * 3);
 		png_write_row(png, row);
 	}
 	png_write_end(png, NULL);
@@ -76,159 +67,55 @@ fail:
 	return rc;
 }
 
-static void ctl_rfb_quiet(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
 /*
- * Does the recording pass the gateway's own server -> client check
- * (rfb_stream.c), as a viewer asking for everything the gateway allows in
- * the 32-bit format the export decodes with? The file is "vncLog0.0", the
- * handshake, then each message after a 16-byte timestamp. libvncclient only
- * decodes what passes: a file that was altered, or written by something
- * else, is refused before it reaches its decoders. 0, or -1 with why.
+ * Export file's frames into dir: frame-N.png is the screen at N * every_s
+ * seconds of the recording (client_recording.h: every message stamped at or
+ * before that time decoded), written only when the screen changed since the
+ * frame before; then the screen at the end, if it changed after the last
+ * one. Exit status.
  */
-static int ctl_recording_check(const char *file, char *why, size_t whylen)
-{
-	static const uint8_t asked[] = { 2,    0,    0,    12,   0,    0,    0,    7,    0,
-					 0,    0,    16,   0,    0,    0,    6,    0,    0,
-					 0,    5,    0,    0,    0,    1,    0,    0,    0,
-					 0,    0xFF, 0xFF, 0xFF, 0x11, 0xFF, 0xFF, 0xFF, 0x10,
-					 0xFF, 0xFF, 0xFF, 0x20, 0xFF, 0xFF, 0xFF, 0x21, 0xFF,
-					 0xFF, 0xFF, 0xE9, 0xFF, 0xFF, 0xFF, 0x00 };
-	static const uint8_t format[20] = { 0,   0, 0,   0, 32,  24, 0, 1, 0,
-					    255, 0, 255, 0, 255, 16, 8, 0 };
-	static const uint8_t fbur[10] = { 3 };
-	uint8_t buf[65536];
-	size_t have = 0, off = 0;
-	uint64_t at = 0; /* file offset of buf[0] */
-	bool stamp_next = false, configured = false;
-	struct rfb_sc sc;
-	FILE *f = fopen(file, "rb");
-	if (f == NULL) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (off > 0) {
-			memmove(buf, buf + off, have - off);
-			at += off;
-			have -= off;
-			off = 0;
-		}
-		size_t got = fread(buf + have, 1, sizeof buf - have, f);
-		have += got;
-		if (!configured) {
-			/* the session's size, from ServerInit: magic 9, version 12, security 2,
-			   result 4 */
-			if (have < 31) {
-				snprintf(why, whylen, "shorter than a vncrec handshake");
-				break;
-			}
-			if (memcmp(buf, "vncLog0.0", 9) != 0) {
-				snprintf(why, whylen, "not a vncrec file");
-				break;
-			}
-			struct rfb_sc_config cfg = {
-				.width = (uint16_t)(buf[27] << 8 | buf[28]),
-				.height = (uint16_t)(buf[29] << 8 | buf[30]),
-				.allowed = RFB_SC_GATEWAY_ENCODINGS,
-			};
-			rfb_sc_init(&sc, &cfg);
-			if (!rfb_sc_client(&sc, format, sizeof format, why, whylen))
-				break;
-			rfb_sc_client(&sc, asked, sizeof asked, why, whylen);
-			rfb_sc_client(&sc, fbur, sizeof fbur, why, whylen);
-			off = 9;
-			configured = true;
-		}
-		while (off < have) {
-			if (stamp_next) {
-				if (have - off < 16)
-					break;
-				off += 16;
-				stamp_next = false;
-				continue;
-			}
-			struct rfb_sc_step st;
-			enum rfb_sc_verdict v = rfb_sc_step(&sc, buf + off, have - off, &st);
-			if (v == RFB_SC_REJECT) {
-				snprintf(why, whylen, "at byte %llu: %s",
-					 (unsigned long long)(at + off + st.len), st.reason);
-				fclose(f);
-				return -1;
-			}
-			if (v == RFB_SC_NEED_MORE)
-				break;
-			off += st.len;
-			stamp_next = rfb_sc_at_message(&sc);
-		}
-		if (got == 0) {
-			fclose(f);
-			return 0; /* a recording may end anywhere: the session's end cuts it */
-		}
-	}
-	fclose(f);
-	return -1;
-}
-
-/* Export file's frames into dir every every_s seconds; exit status. */
 static int ctl_recording_export(const char *file, const char *dir, double every_s)
 {
 	char path[4096];
-	int n = 0, rc = 1;
 	char why[256];
-	if (ctl_recording_check(file, why, sizeof why) != 0) {
+	int rc = 1, frames = 0;
+	struct pgc_rec *r = pgc_rec_open(file, why, sizeof why);
+	if (r == NULL) {
 		fprintf(stderr,
-			"pixelgatectl: %s: refused, it does not pass the gateway's check of "
-			"what a viewer may be sent: %s\n",
+			"pixelgatectl: %s: refused, it does not pass the gateway's check of what a "
+			"viewer may be sent: %s\n",
 			file, why);
 		return 1;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "pixelgatectl: %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
-	rfbClientLog = ctl_rfb_quiet;
-	rfbClient *cl = pgc_rfb_client_new(file); /* as the viewer's */
-	if (cl == NULL)
-		return 1;
-	cl->serverPort = -1; /* playback of a vncrec file */
-	if (!rfbInitClient(cl, NULL, NULL)) {
-		/* rfbInitClient() has freed cl */
-		fprintf(stderr, "pixelgatectl: %s: not a readable recording\n", file);
-		return 1;
-	}
-	cl->vncRec->doNotSleep = TRUE;
-	double start = -1, next = 0;
-	size_t messages = 0;
-	while (HandleRFBServerMessage(cl)) {
-		messages++;
-		double t = (double)cl->vncRec->tv.tv_sec + (double)cl->vncRec->tv.tv_usec / 1e6;
-		if (start < 0)
-			start = t;
-		if (t - start >= next) {
-			/* the frame as it was at this point of the recording */
-			snprintf(path, sizeof path, "%s/frame-%06d.png", dir, n);
-			if (ctl_png_write(cl, path) != 0)
-				goto done;
-			n++;
-			while (next <= t - start)
-				next += every_s;
-		}
-	}
-	snprintf(path, sizeof path, "%s/frame-%06d.png", dir, n);
-	if (ctl_png_write(cl, path) != 0)
 		goto done;
-	n++;
-	printf("%s: %zu messages, %.1f s, %d frames in %s\n", file, messages,
-	       start < 0 ? 0.0
-			 : (double)cl->vncRec->tv.tv_sec + cl->vncRec->tv.tv_usec / 1e6 - start,
-	       n, dir);
+	}
+	int64_t dur = pgc_rec_duration_us(r), every_us = (int64_t)(every_s * 1e6 + 0.5);
+	unsigned written = r->generation - 1; /* the handshake's screen is written */
+	int64_t n = 0;
+	for (;; n++) {
+		int64_t t = n * every_us;
+		if (pgc_rec_goto(r, t > dur ? dur : t, why, sizeof why) != 0) {
+			fprintf(stderr, "pixelgatectl: %s: %s\n", file, why);
+			goto done;
+		}
+		if (r->generation != written) {
+			/* the frame as it was at this point of the recording */
+			snprintf(path, sizeof path, "%s/frame-%06lld.png", dir, (long long)n);
+			if (ctl_png_write(r, path) != 0)
+				goto done;
+			written = r->generation;
+			frames++;
+		}
+		if (t >= dur)
+			break;
+	}
+	printf("%s: %zu messages, %.1f s, %d frames in %s (frame-N.png: the screen at N x %g s)\n",
+	       file, r->n, (double)dur / 1e6, frames, dir, every_s);
 	rc = 0;
 done:
-	pgc_rfb_client_free(cl);
+	pgc_rec_close(r);
 	return rc;
 }
 

@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <X11/Xlib.h>
+#include <dirent.h>
+#include <png.h>
 
 #include "utf8.h"
 
@@ -85,6 +87,7 @@ static struct {
 	bool wine;          /* vt_open() starts the Windows viewer under Wine */
 	char wine_prefix[320];
 	char wine_exe[400]; /* the .exe Wine runs: "" for VT_VIEWER_EXE */
+	const char *screen; /* our Xvfb's screen: NULL for VT_SCREEN */
 } vt;
 
 /* A capture of the viewer's window as 8-bit RGB triplets; valid until the
@@ -102,8 +105,9 @@ static void vt_teardown(char *problems, size_t len);
    starts with vt_teardown(). */
 static void vt_start_xvfb(void)
 {
-	char *argv[] = { VT_XVFB,   "-displayfd", "1",   "-screen", "0",
-			 VT_SCREEN, "-nolisten",  "tcp", NULL };
+	char *screen = (char *)(vt.screen ? vt.screen : VT_SCREEN);
+	char *argv[] = { VT_XVFB, "-displayfd", "1",   "-screen", "0",
+			 screen,  "-nolisten",  "tcp", NULL };
 	char log[320], line[32];
 	int pfd[2];
 
@@ -118,7 +122,7 @@ static void vt_start_xvfb(void)
 	IT_ASSERT(vt.display >= 0 && line[0] >= '0' && line[0] <= '9',
 		  "Xvfb did not print its display number within %d s (got \"%s\")", VT_XVFB_READY_S,
 		  line);
-	fprintf(stderr, "[%s] our Xvfb on :%d (%s)\n", it.test_name, vt.display, VT_SCREEN);
+	fprintf(stderr, "[%s] our Xvfb on :%d (%s)\n", it.test_name, vt.display, screen);
 }
 
 /* Starts tests/fixtures/tcpproxy.py in front of the daemon. */
@@ -362,15 +366,51 @@ static pid_t vt_start_wine_viewer(const char *user, const char *server, const ch
 	return it_extra_start("wine-viewer", argv, env, -1, wine_log);
 }
 
+/* The environment a viewer runs in on our display (strings in store). */
+struct vt_env {
+	char *envp[16];
+	char xdg[320], display[32], lang[64], env_xdg[360], asan[512], ubsan[512], home[360];
+};
+
+static void vt_viewer_env(struct vt_env *e, const char *lang)
+{
+	const char *asan = getenv("ASAN_OPTIONS"), *ubsan = getenv("UBSAN_OPTIONS");
+	int n = 0;
+	char *xdg = e->xdg;
+
+	/* an empty per-user config directory: nothing of the machine's user leaks in */
+	snprintf(xdg, sizeof e->xdg, "%s/xdg", it.dir);
+	IT_ASSERT(mkdir(xdg, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", xdg, strerror(errno));
+	snprintf(e->display, sizeof e->display, "DISPLAY=:%d", vt.display);
+	snprintf(e->lang, sizeof e->lang, "LANG=%s", lang);
+	snprintf(e->env_xdg, sizeof e->env_xdg, "XDG_CONFIG_HOME=%s", xdg);
+	snprintf(e->home, sizeof e->home, "HOME=%s", it.dir);
+	e->envp[n++] = e->display;
+	e->envp[n++] = e->lang;
+	e->envp[n++] = e->env_xdg;
+	e->envp[n++] = e->home;
+	e->envp[n++] = "SDL_VIDEODRIVER=x11";
+	e->envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	if (asan) {
+		snprintf(e->asan, sizeof e->asan, "ASAN_OPTIONS=%s", asan);
+		e->envp[n++] = e->asan;
+	}
+	if (ubsan) {
+		snprintf(e->ubsan, sizeof e->ubsan, "UBSAN_OPTIONS=%s", ubsan);
+		e->envp[n++] = e->ubsan;
+	}
+	e->envp[n] = NULL;
+}
+
+static void vt_wait_window(double t0, const char *how, const char *what);
+
 static void vt_start_viewer(const char *user, const char *password, int port, const char *lang)
 {
-	char server[64], pwfile[320], xdg[320], display[32], env_lang[64], env_xdg[360],
-	    env_asan[512], env_ubsan[512], env_home[360], out[256];
+	char server[64], pwfile[320];
 	char *argv[] = { VT_VIEWER,    "--server",        server, "--ca", it.ca_file, "--user",
 			 (char *)user, "--password-file", pwfile, NULL };
-	char *envp[16];
-	const char *asan = getenv("ASAN_OPTIONS"), *ubsan = getenv("UBSAN_OPTIONS");
-	int n = 0, fd;
+	struct vt_env e;
+	int fd;
 	double t0;
 
 	snprintf(server, sizeof server, "https://127.0.0.1:%d", port);
@@ -381,42 +421,30 @@ static void vt_start_viewer(const char *user, const char *password, int port, co
 		      write(fd, "\n", 1) == 1,
 		  "write %s: %s", pwfile, strerror(errno));
 	close(fd);
-	/* an empty per-user config directory: nothing of the machine's user leaks in */
-	snprintf(xdg, sizeof xdg, "%s/xdg", it.dir);
-	IT_ASSERT(mkdir(xdg, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", xdg, strerror(errno));
-	snprintf(display, sizeof display, "DISPLAY=:%d", vt.display);
-	snprintf(env_lang, sizeof env_lang, "LANG=%s", lang);
-	snprintf(env_xdg, sizeof env_xdg, "XDG_CONFIG_HOME=%s", xdg);
-	snprintf(env_home, sizeof env_home, "HOME=%s", it.dir);
-	envp[n++] = display;
-	envp[n++] = env_lang;
-	envp[n++] = env_xdg;
-	envp[n++] = env_home;
-	envp[n++] = "SDL_VIDEODRIVER=x11";
-	envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	if (asan) {
-		snprintf(env_asan, sizeof env_asan, "ASAN_OPTIONS=%s", asan);
-		envp[n++] = env_asan;
-	}
-	if (ubsan) {
-		snprintf(env_ubsan, sizeof env_ubsan, "UBSAN_OPTIONS=%s", ubsan);
-		envp[n++] = env_ubsan;
-	}
-	envp[n] = NULL;
+	vt_viewer_env(&e, lang);
 
 	snprintf(vt.viewer_log, sizeof vt.viewer_log, "%s/viewer.log", it.dir);
 	t0 = it_now_s();
 	if (vt.wine)
 		vt.viewer_pid = vt_start_wine_viewer(user, server, pwfile, lang);
 	else
-		vt.viewer_pid = it_extra_start("viewer", argv, envp, -1, vt.viewer_log);
+		vt.viewer_pid = it_extra_start("viewer", argv, e.envp, -1, vt.viewer_log);
+	vt_wait_window(t0, "--name", "pixelgate");
+}
+
+/* Waits for the viewer's window (started at t0; found with xdotool search
+   how what) and keeps its id in vt.win. */
+static void vt_wait_window(double t0, const char *how, const char *what)
+{
+	char out[256];
+
 	/* the only window on our display that has a name; a search that meets
 	   a window being destroyed meanwhile (Wine makes and drops windows while
 	   it starts) ends with BadWindow: search again until the deadline */
 	int rc = -1;
 	for (double end = t0 + VT_WINDOW_S; it_now_s() < end; it_sleep_ms(200)) {
 		rc = vt_x(out, sizeof out, end - it_now_s(), VT_XDOTOOL, "search", "--sync",
-			  "--onlyvisible", "--name", "pixelgate", NULL);
+			  "--onlyvisible", how, what, NULL);
 		if (rc == 0 && out[0])
 			break;
 	}
@@ -1827,4 +1855,233 @@ IT_TEST(viewer, a_copy_in_the_page_lands_on_the_terminal_clipboard)
 	IT_ASSERT(it_audit_count("clipboard", "user", "v15c-hanako", "direction", "to_terminal",
 				 "result", "passed", NULL) == 1,
 		  "no clipboard record of the copy");
+}
+
+/* ---- the recording player (pixelgate-viewer --play) ----------------------- */
+
+static int vt_is_frame(const struct dirent *e)
+{
+	return strncmp(e->d_name, "frame-", 6) == 0;
+}
+
+/* A PNG read as 8-bit RGB (malloc'd), its size in *w, *h. */
+static uint8_t *vt_read_png(const char *path, int *w, int *h)
+{
+	png_image img;
+
+	memset(&img, 0, sizeof img);
+	img.version = PNG_IMAGE_VERSION;
+	IT_ASSERT(png_image_begin_read_from_file(&img, path), "%s: %s", path, img.message);
+	img.format = PNG_FORMAT_RGB;
+	uint8_t *px = malloc(PNG_IMAGE_SIZE(img));
+	IT_ASSERT(px != NULL, "out of memory");
+	IT_ASSERT(png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", path, img.message);
+	*w = (int)img.width;
+	*h = (int)img.height;
+	return px;
+}
+
+/* Pixels of the w x h picture at the window's top left that differ from rgb. */
+static long vt_differ(const struct vt_img *img, const uint8_t *rgb, int w, int h)
+{
+	long n = 0;
+
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++)
+			if (memcmp(vt_px(img, x, y), rgb + ((size_t)y * w + x) * 3, 3) != 0)
+				n++;
+	return n;
+}
+
+/* Starts the player on file with args (NULL-terminated, after --play FILE). */
+static void vt_start_player(const char *file, ...)
+{
+	char *argv[24], err[400];
+	int n = 0;
+	struct vt_env e;
+	va_list ap;
+
+	argv[n++] = VT_VIEWER;
+	argv[n++] = "--play";
+	argv[n++] = (char *)file;
+	argv[n++] = "--log-file";
+	argv[n++] = vt.viewer_log;
+	va_start(ap, file);
+	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 23;)
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	vt_viewer_env(&e, "C.UTF-8");
+	snprintf(err, sizeof err, "%s.stderr", vt.viewer_log);
+	vt.viewer_pid = it_extra_start("player", argv, e.envp, -1, err);
+}
+
+/*
+ * Issue 15: a session recorded while the staff member typed and copied is
+ * played by pixelgate-viewer --play: it verifies the file against the audit
+ * log first, and the frame it shows at a chosen time is, pixel for pixel,
+ * the PNG `pixelgatectl recording export` writes for that time (and not the
+ * end of the recording). The session's copy is in its events list; Down
+ * goes to it. A file changed after the fact is refused.
+ */
+IT_TEST(viewer, playback_shows_the_frame_the_export_has_at_that_time)
+{
+	static const char *const users[] = { "v15p-kenji", NULL };
+	char extra[1024], recdir[600], path[1400], outdir[700], out[8192], frame[1000], lastf[1000],
+	    at[32], bad[1400];
+	struct it_opts o = { .extra_conf = "[policy]\nclipboard_to_terminal = true\n" };
+	struct vt_img img = { 0 };
+	struct it_rect block;
+	char last[512];
+	int fb_w, fb_h;
+
+	/* the player's window is the picture (1:1) plus its controls */
+	vt.screen = "1920x1080x24";
+	char top[] = "/tmp/pixelgate-play-XXXXXX";
+	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(recdir, sizeof recdir, "%s/rec", top);
+	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	o.audit_extra = extra;
+	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
+		  strerror(errno));
+	it_give(recdir);
+	it_start_opts("viewer_playback_shows_the_frame_the_export_has", users, &o);
+
+	/* the session: type, wait, copy (an audit event), type again */
+	vt_open("v15p-kenji", it.port, &img, &block, &fb_w, &fb_h);
+	vt_click_field(&block);
+	vt_type("first words");
+	IT_ASSERT(it_wait_last("first words", IT_REPORT_S, NULL, NULL, last, sizeof last),
+		  "the page's field holds \"%s\"", last);
+	it_sleep_ms(2500);
+	vt_copy_all();
+	IT_ASSERT(it_audit_wait(NULL, 10, 1, NULL, "clipboard", "direction", "to_terminal", NULL) !=
+		      NULL,
+		  "no clipboard record of the copy");
+	it_sleep_ms(1500);
+	vt_type("second");
+	IT_ASSERT(it_wait_last("second", IT_REPORT_S, NULL, NULL, last, sizeof last),
+		  "the page's field holds \"%s\"", last);
+	it_sleep_ms(1500);
+	int status = it_extra_stop(vt.viewer_pid, 15);
+	vt.viewer_pid = 0;
+	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the viewer ended with %d",
+		  status);
+
+	json_t *rec = it_audit_wait(NULL, 20, 1, NULL, "recording", NULL);
+	IT_ASSERT(rec != NULL, "no \"recording\" audit record");
+	const char *name = json_string_value(json_object_get(rec, "file"));
+	IT_ASSERT(name != NULL && strlen(name) < 64, "recording record without file");
+	char file[64];
+	snprintf(file, sizeof file, "%s", name);
+	snprintf(path, sizeof path, "%s/%s", recdir, file);
+	json_decref(rec);
+
+	/* the export's frames, a second apart: the last one that differs from the end */
+	snprintf(outdir, sizeof outdir, "%s/frames", top);
+	int rc = it_run(out, sizeof out, "%s/pixelgatectl recording export %s --png %s --every 1",
+			PIXELGATE_BUILD_DIR, path, outdir);
+	IT_ASSERT(rc == 0, "recording export exited %d: %s", rc, out);
+	struct dirent **names = NULL;
+	int n = scandir(outdir, &names, vt_is_frame, alphasort);
+	IT_ASSERT(n >= 3, "%d frames exported: %s", n, out);
+	snprintf(lastf, sizeof lastf, "%s/%s", outdir, names[n - 1]->d_name);
+	int lw, lh, w, h;
+	uint8_t *end_px = vt_read_png(lastf, &lw, &lh), *px = NULL;
+	long apart = 0;
+	int k = -1;
+	for (int i = n - 2; i >= 0 && k < 0; i--) {
+		snprintf(frame, sizeof frame, "%s/%s", outdir, names[i]->d_name);
+		px = vt_read_png(frame, &w, &h);
+		IT_ASSERT(w == lw && h == lh, "%s is %dx%d, the last frame %dx%d", frame, w, h, lw,
+			  lh);
+		apart = 0;
+		for (size_t j = 0; j < (size_t)w * h; j++)
+			apart += memcmp(px + j * 3, end_px + j * 3, 3) != 0;
+		if (apart > 50)
+			k = atoi(names[i]->d_name + 6);
+		else
+			free(px);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	IT_ASSERT(k >= 0, "every exported frame is the last one: nothing to tell apart");
+	fprintf(stderr, "[%s] frame %d (%s) differs from the end in %ld pixels\n", it.test_name, k,
+		frame, apart);
+
+	/* the player at that time, paused: its picture is that frame */
+	snprintf(vt.viewer_log, sizeof vt.viewer_log, "%s/player.log", it.dir);
+	snprintf(at, sizeof at, "%d", k);
+	double t0 = it_now_s();
+	vt_start_player(path, "--audit-dir", it.audit_dir, "--audit-key", it.audit_key, "--at", at,
+			"--paused", NULL);
+	/* (its title, "pixelgate playback: FILE", is not found by xdotool's --name) */
+	vt_wait_window(t0, "--class", "pixelgate-viewer");
+	IT_ASSERT(vt_wait_log("pixelgate-viewer: play: verified: the SHA-256 ", 1, VT_LOG_S),
+		  "the player did not say the recording is verified; player %s", vt_viewer_state());
+	char shown[64];
+	snprintf(shown, sizeof shown, "play: shown at %d.000 s", k);
+	IT_ASSERT(vt_wait_log(shown, 1, VT_LOG_S), "the player did not log \"%s\"; player %s",
+		  shown, vt_viewer_state());
+	it_sleep_ms(300);
+	vt_capture(&img);
+	IT_ASSERT(img.w >= w && img.h >= h, "the player's window is %dx%d, the recording %dx%d",
+		  img.w, img.h, w, h);
+	long diff = vt_differ(&img, px, w, h), from_end = vt_differ(&img, end_px, w, h);
+	IT_ASSERT(diff == 0 && from_end > 50,
+		  "at %d s the player shows a picture that differs from the export's frame in %ld "
+		  "pixels (from the last frame in %ld)",
+		  k, diff, from_end);
+	IT_ASSERT(it_file_count(vt.viewer_log, "audit events of session ") == 1 &&
+		      it_file_count(vt.viewer_log, " 0 audit events") == 0,
+		  "the player found no audit events of the session");
+
+	/* Home, then Down: to the session's first event after the start */
+	char win[32];
+	snprintf(win, sizeof win, "%lu", vt.win);
+	VT_XDO("windowfocus", "--sync", win);
+	VT_XDO("key", "--delay", "100", "Home", "Down");
+	IT_ASSERT(vt_wait_log("(event ", 1, VT_LOG_S), "Down did not go to an event; player %s",
+		  vt_viewer_state());
+	/* the end: the last frame */
+	VT_XDO("key", "End");
+	IT_ASSERT(vt_wait_log("(end, paused", 1, VT_LOG_S), "End did not go to the end");
+	for (double until = it_now_s() + VT_REDRAW_S; it_now_s() < until; it_sleep_ms(200)) {
+		vt_capture(&img);
+		if (vt_differ(&img, end_px, w, h) == 0)
+			break;
+	}
+	IT_ASSERT(vt_differ(&img, end_px, w, h) == 0,
+		  "at the end the player does not show the "
+		  "export's last frame");
+	status = it_extra_stop(vt.viewer_pid, 15);
+	vt.viewer_pid = 0;
+	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the player ended with %d",
+		  status);
+	free(px);
+	free(end_px);
+
+	/* a copy with its last 100 bytes cut is still a recording, but not that one */
+	snprintf(bad, sizeof bad, "%s/bad", top);
+	IT_ASSERT(mkdir(bad, 0700) == 0, "mkdir %s: %s", bad, strerror(errno));
+	snprintf(bad, sizeof bad, "%s/bad/%s", top, file);
+	rc = it_run(out, sizeof out, "head -c -100 '%s' > '%s'", path, bad);
+	IT_ASSERT(rc == 0, "cannot copy the recording: %s", out);
+	snprintf(vt.viewer_log, sizeof vt.viewer_log, "%s/player-bad.log", it.dir);
+	vt_start_player(bad, "--audit-dir", it.audit_dir, "--audit-key", it.audit_key, NULL);
+	for (double until = it_now_s() + VT_LOG_S;
+	     it_extra_running(vt.viewer_pid, &status) && it_now_s() < until; it_sleep_ms(100))
+		;
+	if (it_extra_running(vt.viewer_pid, NULL))
+		status = it_extra_stop(vt.viewer_pid, 5);
+	vt.viewer_pid = 0;
+	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+		      it_file_count(vt.viewer_log, "play: refused: the file (") == 1 &&
+		      it_file_count(vt.viewer_log,
+				    ") does not match its record in the audit log") == 1,
+		  "a changed recording: the player ended with %d and did not refuse it as not "
+		  "matching the audit log",
+		  status);
+	it_run(out, sizeof out, "rm -rf '%s'", top);
 }
