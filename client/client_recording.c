@@ -9,8 +9,11 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void pgc_rec_quiet(const char *fmt, ...)
 {
@@ -43,12 +46,29 @@ static int pgc_rec_push(struct pgc_rec *r, size_t *cap, int64_t t, char *why, si
 	return 0;
 }
 
+/* Write all of buf to fd. 0 or -1. */
+static int pgc_rec_write(int fd, const uint8_t *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /*
  * Check the file as the gateway checks what a viewer is sent (a file that
  * was altered, or written by something else, is refused before it reaches
  * libvncclient's decoders), hash it, and index its messages' times. The
  * file is "vncLog0.0", the handshake, then each message after a 16-byte
- * timestamp. 0, or -1 with why.
+ * timestamp. The bytes read are copied into r->memfd, sealed, which is what
+ * libvncclient decodes: the bytes checked and hashed are the bytes shown,
+ * whatever happens to the file meanwhile. 0, or -1 with why.
  */
 static int pgc_rec_scan(struct pgc_rec *r, char *why, size_t whylen)
 {
@@ -78,6 +98,11 @@ static int pgc_rec_scan(struct pgc_rec *r, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", f == NULL ? strerror(errno) : "out of memory");
 		goto out;
 	}
+	r->memfd = memfd_create("pixelgate-recording", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (r->memfd < 0) {
+		snprintf(why, whylen, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
 	for (;;) {
 		if (off > 0) {
 			memmove(buf, buf + off, have - off);
@@ -91,6 +116,10 @@ static int pgc_rec_scan(struct pgc_rec *r, char *why, size_t whylen)
 			goto out;
 		}
 		EVP_DigestUpdate(md, buf + have, got);
+		if (pgc_rec_write(r->memfd, buf + have, got) != 0) {
+			snprintf(why, whylen, "copying it into memory: %s", strerror(errno));
+			goto out;
+		}
 		have += got;
 		r->bytes += got;
 		if (!configured) {
@@ -168,6 +197,11 @@ static int pgc_rec_scan(struct pgc_rec *r, char *why, size_t whylen)
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	for (unsigned i = 0; i < dlen && i < 32; i++)
 		snprintf(r->sha256 + 2 * i, 3, "%02x", digest[i]);
+	if (fcntl(r->memfd, F_ADD_SEALS,
+		  F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+		snprintf(why, whylen, "sealing its copy: %s", strerror(errno));
+		goto out;
+	}
 	rc = 0;
 out:
 	if (f != NULL)
@@ -187,7 +221,10 @@ static int pgc_rec_start(struct pgc_rec *r, char *why, size_t whylen)
 	r->next = 0;
 	r->generation++;
 	rfbClientLog = pgc_rec_quiet;
-	rfbClient *cl = pgc_rfb_client_new(r->path); /* the viewer's format and encodings */
+	/* the sealed copy, opened anew (its own offset) through /proc */
+	char copy[64];
+	snprintf(copy, sizeof copy, "/proc/self/fd/%d", r->memfd);
+	rfbClient *cl = pgc_rfb_client_new(copy); /* the viewer's format and encodings */
 	if (cl == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
@@ -211,6 +248,7 @@ struct pgc_rec *pgc_rec_open(const char *path, char *why, size_t whylen)
 		free(r);
 		return NULL;
 	}
+	r->memfd = -1;
 	if (pgc_rec_scan(r, why, whylen) != 0 || pgc_rec_start(r, why, whylen) != 0) {
 		pgc_rec_close(r);
 		return NULL;
@@ -224,6 +262,8 @@ void pgc_rec_close(struct pgc_rec *r)
 		return;
 	if (r->cl != NULL)
 		pgc_rfb_client_free(r->cl);
+	if (r->memfd >= 0)
+		close(r->memfd);
 	free(r->t_us);
 	free(r->path);
 	free(r);

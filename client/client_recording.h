@@ -3,11 +3,13 @@
  * recording") for `pixelgatectl recording export` and the viewer's player
  * (pixelgate-viewer --play): one definition of "the screen at time T".
  *
- * Opening a recording checks every byte with the gateway's own server ->
- * client check (rfb_stream.c) as a viewer asking for everything the gateway
- * allows, in the 32-bit format the client decodes with, before libvncclient
- * decodes any of it; computes its SHA-256; and indexes each message's
- * timestamp. Time 0 is the first message; the screen at time T is what
+ * Opening a recording reads it once into sealed memory (a memfd), which is
+ * what libvncclient decodes (the bytes hashed are the bytes shown, whatever
+ * happens to the file meanwhile); checks every byte with the gateway's own
+ * server -> client check (rfb_stream.c) as a viewer asking for everything
+ * the gateway allows, in the 32-bit format the client decodes with, before
+ * libvncclient decodes any of it; computes its SHA-256; and indexes each
+ * message's timestamp. Time 0 is the first message; the screen at time T is what
  * libvncclient's framebuffer holds once every message stamped at or before
  * T is decoded. Going back decodes again from the start (zlib streams have
  * no other way back).
@@ -27,6 +29,7 @@
 struct pgc_rec {
 	rfbClient *cl;       /* the decoder; NULL between a failed restart and close */
 	char *path;          /* owned */
+	int memfd;           /* the bytes checked and hashed, sealed: what is decoded */
 	int64_t *t_us;       /* each message's time from the first, microseconds */
 	size_t n;            /* messages */
 	size_t next;         /* the next message to decode */
