@@ -11,7 +11,7 @@
 #                            [--big-encoding hextile|raw] [--rounds N]
 #   sudo bench/run.sh compare --before BUILD_DIR [--seconds S] [--rounds N]
 #   sudo bench/run.sh peers [--seconds S] [--runs N] [--only WORKLOADS]
-#                           [--servers pixelgate,pixelgate-wm,x11vnc,xvnc] [--encodings E,E,...]
+#                           [--servers pixelgate,pixelgate-wm,pixelgate-wmt,x11vnc,xvnc] [--encodings E,E,...]
 #
 # peers (issue 12): pixelgate beside x11vnc (-ncache 0, on its own Xvfb) and
 # TigerVNC's Xvnc, each with a Chromium (as pixelgate-browser, with its
@@ -114,7 +114,7 @@ usage() {
 	printf '       %s record [--seconds S] [--big-size WxH] [--big-encoding hextile|raw] [--rounds N]\n' "$0" >&2
 	printf '       %s compare --before BUILD_DIR [--seconds S] [--rounds N]\n' "$0" >&2
 	printf '       %s peers [--seconds S] [--runs N] [--only read,type,anim30,idle,photo]\n' "$0" >&2
-	printf '               [--servers pixelgate,pixelgate-wm,x11vnc,xvnc] [--encodings zrle,copyrect,...]\n' >&2
+	printf '               [--servers pixelgate,pixelgate-wm,pixelgate-wmt,x11vnc,xvnc] [--encodings zrle,copyrect,...]\n' >&2
 	exit 2
 }
 
@@ -220,8 +220,8 @@ parse_args() {
 			die "--runs must be 1..8"
 		[[ -z $PEER_ONLY || $PEER_ONLY =~ ^(read|type|anim30|idle|photo)(,(read|type|anim30|idle|photo))*$ ]] ||
 			die "--only takes a comma-separated list of read, type, anim30, idle, photo"
-		[[ $PEER_SERVERS =~ ^(pixelgate|pixelgate-wm|x11vnc|xvnc)(,(pixelgate|pixelgate-wm|x11vnc|xvnc))*$ ]] ||
-			die "--servers takes a comma-separated list of pixelgate, pixelgate-wm (the watermark on), x11vnc, xvnc"
+		[[ $PEER_SERVERS =~ ^(pixelgate|pixelgate-wmt?|x11vnc|xvnc)(,(pixelgate|pixelgate-wmt?|x11vnc|xvnc))*$ ]] ||
+			die "--servers takes a comma-separated list of pixelgate, pixelgate-wm (the corner watermark on), pixelgate-wmt (the tiled one), x11vnc, xvnc"
 		[[ -z $PEER_ENCODINGS || $PEER_ENCODINGS =~ ^(raw|copyrect|hextile|zlib|tight|zrle|jpeg)(,(raw|copyrect|hextile|zlib|tight|zrle|jpeg))*$ ]] ||
 			die "--encodings takes a comma-separated list of raw, copyrect, hextile, zlib, tight, zrle, jpeg"
 		SESSIONS=1
@@ -760,12 +760,14 @@ peer_pixelgate() {
 	DAEMON_PID=""
 }
 
-# pixelgate with [policy] watermark = corner (issue 15: within 10 % of off)
+# pixelgate with [policy] watermark = corner (pixelgate-wm) or tiled
+# (pixelgate-wmt) (issue 15: within 10 % of off)
 peer_pixelgate_wm() {
-	{ cat "$WORLD/pixelgate.conf"; printf '[policy]\nwatermark = corner\n'; } >"$WORLD/pixelgate-wm.conf"
-	chmod 600 "$WORLD/pixelgate-wm.conf"
-	start_daemon "$BUILD/pixelgate" "$WORLD/pixelgate-wm.conf" "$WORLD/daemon-wm.log"
-	run_bench_peers pixelgate-wm --port "$PORT" --user bench-1 \
+	local name=${1:-pixelgate-wm} mode=${2:-corner}
+	{ cat "$WORLD/pixelgate.conf"; printf '[policy]\nwatermark = %s\n' "$mode"; } >"$WORLD/$name.conf"
+	chmod 600 "$WORLD/$name.conf"
+	start_daemon "$BUILD/pixelgate" "$WORLD/$name.conf" "$WORLD/daemon-$name.log"
+	run_bench_peers "$name" --port "$PORT" --user bench-1 \
 		--password-file "$WORLD/password" --pixelgate-daemon "$DAEMON_PID" \
 		--transport-pid "$NET_PID" --fb-dir "$WORLD/run"
 	stop_pid "$DAEMON_PID" 30
@@ -902,7 +904,8 @@ run_peers() {
 	for server in ${PEER_SERVERS//,/ }; do
 		case $server in
 		pixelgate) peer_pixelgate ;;
-		pixelgate-wm) peer_pixelgate_wm ;;
+		pixelgate-wm) peer_pixelgate_wm pixelgate-wm corner ;;
+		pixelgate-wmt) peer_pixelgate_wm pixelgate-wmt tiled ;;
 		x11vnc) peer_x11vnc ;;
 		xvnc) peer_xvnc ;;
 		esac

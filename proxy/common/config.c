@@ -167,8 +167,9 @@ static const struct config_key config_keys[] = {
 	INT("audit", forensics_max_mib, 1, 65536, "256",
 	    "cap on the bytes kept of one session directory (MiB); the rest is listed, not copied"),
 	STR("policy", watermark, "off",
-	    "off, or corner: the user's name, the terminal's address, the date and the time "
-	    "drawn into the screen the worker serves (so into every viewer and recording)"),
+	    "off, corner (a label at the bottom right) or tiled (repeated diagonally "
+	    "over the screen): the text drawn into what the worker serves (every viewer and "
+	    "recording)"),
 	STR("policy", watermark_text, "{user} {client} {date} {time}",
 	    "the watermark's text: {user}, {client} (the terminal's address), {date}, {time} "
 	    "(updated each minute) and any other text, Japanese included"),
@@ -248,8 +249,9 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 			return -1;
 		}
 		if (k->offset == offsetof(struct config, watermark) && strcmp(value, "off") != 0 &&
-		    strcmp(value, "corner") != 0) {
-			snprintf(err, errlen, "watermark: \"%s\" is not off or corner", value);
+		    strcmp(value, "corner") != 0 && strcmp(value, "tiled") != 0) {
+			snprintf(err, errlen, "watermark: \"%s\" is not off, corner or tiled",
+				 value);
 			return -1;
 		}
 		if (k->offset == offsetof(struct config, auth_backend) &&

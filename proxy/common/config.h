@@ -84,7 +84,7 @@ struct config {
 	/* [policy] */
 	bool clipboard_to_browser;  /* ClientCutText allowed (default off) */
 	bool clipboard_to_terminal; /* ServerCutText allowed (default off) */
-	char watermark[8];          /* "off" or "corner" */
+	char watermark[8];          /* "off", "corner" or "tiled" */
 	char watermark_text[200];   /* {user} {client} {date} {time} */
 	int watermark_opacity;      /* percent */
 	char url_allowlist[4096];   /* comma-separated Chromium URLAllowlist entries */

@@ -99,13 +99,14 @@ void relay_close(struct gw_conn *conn, int code, const char *reason)
 }
 
 /*
- * [policy] watermark = corner: IPC_ATTACH's payload, {"watermark": the text
- * with {user} and {client} (the terminal's address) filled in, "opacity"}
+ * [policy] watermark = corner or tiled: IPC_ATTACH's payload, {"watermark":
+ * the text with {user} and {client} (the terminal's address) filled in,
+ * "opacity", "mode": "corner" or "tiled"}
  * (malloc'd); NULL when off.
  */
 static char *relay_watermark(const struct gw_conn *conn)
 {
-	if (strcmp(gw->cfg.watermark, "corner") != 0)
+	if (strcmp(gw->cfg.watermark, "off") == 0)
 		return NULL;
 	const char *client = conn->peer;
 	if (strncmp(client, "::ffff:", 7) == 0)
@@ -129,8 +130,8 @@ static char *relay_watermark(const struct gw_conn *conn)
 	}
 	text[n] = '\0';
 	utf8_clean(clean, sizeof clean, text);
-	json_t *o = json_pack("{s:s, s:i}", "watermark", clean, "opacity",
-			      gw->cfg.watermark_opacity);
+	json_t *o = json_pack("{s:s, s:i, s:s}", "watermark", clean, "opacity",
+			      gw->cfg.watermark_opacity, "mode", gw->cfg.watermark);
 	char *out = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return out;

@@ -102,8 +102,10 @@ struct capture {
 	struct scroll scroll;
 	unsigned long scrolls;      /* CopyRects sent for scrolled blocks */
 	struct qual qual;           /* what the viewer has exactly and what lossily */
-	const struct watermark *wm; /* blended into what is copied (NULL: none) */
+	struct watermark *wm;       /* blended into what is copied (NULL: none) */
 	uint8_t *row_tmp;           /* a screen row with the watermark on it */
+	uint8_t *raw;               /* tiled watermark: the screen as last copied without
+				       it (the scroll search's old picture); NULL otherwise */
 };
 
 /* Map Xvfb's framebuffer file and start XDamage on the root window. 0 or -1. */

@@ -256,9 +256,15 @@ static void capture_copy_rect(struct capture *c, int x, int y, int w, int h)
 		return;
 	size_t dst_stride = (size_t)c->width * 4;
 	struct capture_band b = { -1, -1, -1, -1 };
+	bool tiled = c->wm != NULL && c->wm->tiled && c->wm->r.w > 0;
+	if (tiled && c->raw == NULL)
+		c->raw = calloc((size_t)c->height, dst_stride);
 	for (int row = y; row < y + h; row++) {
 		const uint8_t *src = c->fb_map + c->pixels_offset +
 		    (size_t)row * c->bytes_per_line + (size_t)x * 4;
+		if (tiled && c->raw != NULL)
+			memcpy(c->raw + (size_t)row * dst_stride + (size_t)x * 4, src,
+			       (size_t)w * 4);
 		if (c->wm != NULL && c->row_tmp != NULL && watermark_in_rows(c->wm, row, 1)) {
 			/* the screen's row with the watermark on it is what is served */
 			memcpy(c->row_tmp, src, (size_t)w * 4);
@@ -313,16 +319,34 @@ static void capture_scroll(struct capture *c, int x, int y, int w, int h)
 	   columns are left out of the search (not of the copy; what the copy
 	   gets wrong there is copied again right after) */
 	int search_w = w;
-	if (c->wm != NULL && watermark_in_rows(c->wm, y, h) && c->wm->r.x < x + w &&
+	bool tiled = c->wm != NULL && c->wm->tiled && c->wm->r.w > 0;
+	if (tiled && c->raw == NULL)
+		return; /* nothing to compare with yet */
+	if (!tiled && c->wm != NULL && watermark_in_rows(c->wm, y, h) && c->wm->r.x < x + w &&
 	    c->wm->r.x - x >= 64)
 		search_w = c->wm->r.x - x;
+	/* the old picture: what was served, or with the tiled pattern (which is
+	   everywhere) the screen as it was copied, without the pattern */
+	const uint8_t *old = tiled ? c->raw : (const uint8_t *)c->screen->frameBuffer;
 	int r0, r1, shift;
-	if (!scroll_find(&c->scroll, c->fb_map + c->pixels_offset, c->bytes_per_line,
-			 (const uint8_t *)c->screen->frameBuffer, (size_t)c->width * 4, x, y,
-			 search_w, h, &r0, &r1, &shift))
+	if (!scroll_find(&c->scroll, c->fb_map + c->pixels_offset, c->bytes_per_line, old,
+			 (size_t)c->width * 4, x, y, search_w, h, &r0, &r1, &shift))
 		return;
 	/* destination rows r0..r1; the source is shift rows further down */
 	rfbDoCopyRect(c->screen, x, r0, x + w, r1 + 1, 0, -shift);
+	if (tiled) {
+		/* the copy of the screen moves too, and the pattern with the rows */
+		size_t stride = (size_t)c->width * 4;
+		for (int i = 0; i <= r1 - r0; i++) {
+			int r = shift > 0 ? r0 + i : r1 - i;
+			memmove(c->raw + (size_t)r * stride + (size_t)x * 4,
+				c->raw + (size_t)(r + shift) * stride + (size_t)x * 4,
+				(size_t)w * 4);
+		}
+		watermark_scroll(c->wm, y, h, r0, r1, shift);
+		/* the columns the copy left out have their pattern moved too */
+		capture_copy_rect(c, 0, y, c->width, h);
+	}
 	qual_scroll(&c->qual, &(struct qual_rect){ x, r0, x + w, r1 + 1 }, shift);
 	c->scrolls++;
 }
@@ -456,6 +480,10 @@ void capture_close(struct capture *c)
 			 c->qual.photo_tiles, c->qual.splits);
 	scroll_free(&c->scroll);
 	qual_free(&c->qual);
+	free(c->row_tmp);
+	c->row_tmp = NULL;
+	free(c->raw);
+	c->raw = NULL;
 	if (c->fb_map != NULL)
 		munmap((void *)c->fb_map, c->fb_map_len);
 	c->fb_map = NULL;

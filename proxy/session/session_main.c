@@ -539,7 +539,8 @@ static void worker_watermark_tick(struct worker *s)
 
 /*
  * The watermark of the viewer the gateway attaches (IPC_ATTACH's payload:
- * {"watermark": text with {user} and {client} filled in, "opacity": percent};
+ * {"watermark": text with {user} and {client} filled in, "opacity": percent,
+ * "mode": "corner" or "tiled"};
  * none: no watermark).
  */
 static void worker_watermark_set(struct worker *s, const char *payload, size_t len)
@@ -554,11 +555,14 @@ static void worker_watermark_set(struct worker *s, const char *payload, size_t l
 		text = t;
 	if (json_is_integer(json_object_get(o, "opacity")))
 		opacity = (int)json_integer_value(json_object_get(o, "opacity"));
+	const char *mode = json_string_value(json_object_get(o, "mode"));
+	bool tiled = mode != NULL && strcmp(mode, "tiled") == 0;
 	struct watermark_rect d;
-	if (watermark_set(&s->wm, text, opacity, time(NULL), &d))
+	if (watermark_set(&s->wm, text, opacity, tiled, time(NULL), &d))
 		capture_copy_area(&s->capture, d.x, d.y, d.w, d.h);
 	if (text[0] != '\0')
-		log_info("watermark: \"%s\" at %d%%", s->wm.shown, s->wm.opacity);
+		log_info("watermark: \"%s\" at %d%%%s", s->wm.shown, s->wm.opacity,
+			 s->wm.tiled ? ", tiled" : "");
 	json_decref(o);
 }
 

@@ -295,3 +295,82 @@ IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
 	IT_ASSERT(seen > 100, "the recording's last frame has %d label pixels", seen);
 	it_run(out, sizeof out, "rm -rf '%s'", top);
 }
+
+/* Pixels of the page's empty right half (rgb, stride w * bpp) that are not
+   the page's white: the tiled pattern's text. */
+static int rt_pattern_pixels(const uint8_t *px, int w, int h, int bpp, int *bands)
+{
+	int n = 0;
+	*bands = 0;
+	/* rows in bands of 100: the pattern is everywhere, not in one place */
+	for (int y0 = 200; y0 + 100 <= h - 40; y0 += 100) {
+		int in_band = 0;
+		for (int y = y0; y < y0 + 100; y++)
+			for (int x = w / 2; x < w - 40; x++) {
+				const uint8_t *p = px + ((size_t)y * w + x) * bpp;
+				if (p[0] < 0xfc && p[0] == p[1] && p[1] == p[2])
+					in_band++;
+			}
+		n += in_band;
+		*bands += in_band > 50;
+	}
+	return n;
+}
+
+/*
+ * [policy] watermark = tiled: the text repeated diagonally over the whole
+ * screen, in the viewer's framebuffer and in the recording.
+ */
+IT_TEST(recording, the_tiled_watermark_covers_the_screen_and_the_recording)
+{
+	static const char *const users[] = { "r10-rei", NULL };
+	char extra[1024], recdir[600], path[1400], outdir[600], out[8192];
+	/* faint enough for the harness to find the page's block under it
+	   (colour tolerance 12) */
+	struct it_opts o = { .extra_conf = "[policy]\nwatermark = tiled\nwatermark_opacity = 8\n"
+					   "watermark_text = {user} {client} {date} 庁内限り\n" };
+	struct it_rect b;
+	struct pgc_conn *c;
+	int bands;
+
+	char top[] = "/tmp/pixelgate-rec-XXXXXX";
+	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(recdir, sizeof recdir, "%s/rec", top);
+	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	o.audit_extra = extra;
+	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
+		  strerror(errno));
+	it_give(recdir);
+	it_start_opts("recording_the_tiled_watermark", users, &o);
+	c = it_open_page("r10-rei", 0, 0, &b);
+	it_pump_for(c, 2000);
+	rfbClient *cl = pgc_rfb(c);
+	int seen = rt_pattern_pixels((const uint8_t *)cl->frameBuffer, cl->width, cl->height, 4,
+				     &bands);
+	IT_ASSERT(seen > 1000 && bands >= 3,
+		  "the viewer's framebuffer has %d pattern pixels in the page's empty half, in %d "
+		  "bands of 100 rows",
+		  seen, bands);
+	IT_ASSERT(it_file_count(it.daemon_log, " 庁内限り\" at 8%, tiled") == 1,
+		  "the daemon log has no line of the tiled watermark");
+	/* the page's block is still found under the faint pattern */
+	IT_ASSERT(it_find_block(c, &b), "the block went away");
+	it_conn_free(c);
+
+	json_t *rec = it_audit_wait(NULL, RT_AUDIT_S, 1, NULL, "recording", NULL);
+	IT_ASSERT(rec != NULL, "no \"recording\" audit record");
+	const char *file = json_string_value(json_object_get(rec, "file"));
+	IT_ASSERT(file != NULL, "recording record without file");
+	snprintf(path, sizeof path, "%s/%s", recdir, file);
+	json_decref(rec);
+	snprintf(outdir, sizeof outdir, "%s/frames", top);
+	png_image img;
+	char last[1400];
+	int frames;
+	png_bytep px = rt_export_last(path, outdir, &img, last, sizeof last, &frames);
+	seen = rt_pattern_pixels(px, (int)img.width, (int)img.height, 3, &bands);
+	free(px);
+	IT_ASSERT(seen > 1000 && bands >= 3,
+		  "the recording's last frame has %d pattern pixels in %d bands", seen, bands);
+	it_run(out, sizeof out, "rm -rf '%s'", top);
+}

@@ -376,9 +376,9 @@ static double sc_compare(const uint8_t *a, const uint8_t *b, int w, int h, int b
  * came into view, and the picture the viewer builds from them is the one a
  * full refresh of the screen gives.
  */
-IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
+static void sc_scrolled_picture(const char *name, const char *user, const struct it_opts *o)
 {
-	static const char *const users[] = { "t8-fumi", NULL };
+	const char *const users[] = { user, NULL };
 	struct it_rect r;
 	struct pgc_conn *c;
 	rfbClient *cl;
@@ -387,8 +387,8 @@ IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
 	uint64_t b0, full_bytes, scroll_bytes;
 	static uint8_t before[4096 * 4096 * 4], scrolled[4096 * 4096 * 4];
 
-	it_start("capture_scrolled_picture_equals_a_full_refresh", users);
-	c = it_open_page("t8-fumi", 0, 0, &r);
+	it_start_opts(name, users, o);
+	c = it_open_page(user, 0, 0, &r);
 	cl = pgc_rfb(c);
 	sc_copyrect_orig = cl->GotCopyRect;
 	cl->GotCopyRect = sc_copyrect;
@@ -442,6 +442,30 @@ IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
 		  "%ld pixels of the scrolled picture differ from a full refresh (the first at "
 		  "%ld,%ld)",
 		  differ, first % cl->width, first / cl->width);
+}
+
+IT_TEST(capture, scrolled_picture_equals_a_full_refresh)
+{
+	struct it_opts o = { 0 };
+	sc_scrolled_picture("capture_scrolled_picture_equals_a_full_refresh", "t8-fumi", &o);
+}
+
+/*
+ * 7b. The same with [policy] watermark = tiled: the pattern over the whole
+ * screen moves with the rows a scroll moved (session_watermark.h), so the
+ * scroll is still CopyRect plus the new strip, and the viewer's picture is
+ * the screen with the pattern where a full refresh puts it.
+ */
+IT_TEST(capture, scrolled_picture_with_the_tiled_watermark_equals_a_full_refresh)
+{
+	/* faint enough for the harness to find the page's block under it */
+	struct it_opts o = { .extra_conf = "[policy]\nwatermark = tiled\nwatermark_opacity = 8\n"
+					   "watermark_text = {user} {client} 庁内限り\n" };
+	sc_scrolled_picture("capture_scrolled_picture_with_the_tiled_watermark", "t8b-fumi", &o);
+	IT_ASSERT(it_file_count(it.daemon_log,
+				"watermark: \"t8b-fumi 127.0.0.1 庁内限り\" at 8%, "
+				"tiled") == 1,
+		  "the worker did not log its tiled watermark");
 }
 
 /* photo.html's canvas (tests/fixtures/pageserver.py), page coordinates */

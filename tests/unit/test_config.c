@@ -253,8 +253,8 @@ static const struct bad_conf bad_confs[] = {
 	  "site.conf:4: recording: \"some\" is not off, all or users" },
 	{ "[audit]\nrecording_retention_days = -1\n",
 	  "site.conf:2: recording_retention_days: -1 is out of range 0..36500" },
-	{ "[policy]\nwatermark = tiled\n",
-	  "site.conf:2: watermark: \"tiled\" is not off or corner" },
+	{ "[policy]\nwatermark = stripes\n",
+	  "site.conf:2: watermark: \"stripes\" is not off, corner or tiled" },
 	{ "[policy]\nwatermark_opacity = 0\n",
 	  "site.conf:2: watermark_opacity: 0 is out of range 5..100" },
 	/* the reader every INI file shares (ini_lines.c) */
