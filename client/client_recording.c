@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void pgc_rec_quiet(const char *fmt, ...)
@@ -92,10 +93,34 @@ static int pgc_rec_scan(struct pgc_rec *r, char *why, size_t whylen)
 	struct rfb_sc sc;
 	int rc = -1;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	FILE *f = fopen(r->path, "rb");
-	if (f == NULL || buf == NULL || md == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		snprintf(why, whylen, "%s", f == NULL ? strerror(errno) : "out of memory");
+	/* a regular file only (a FIFO or a device would block or never end),
+	   opened without waiting, of a size the copy can hold */
+	struct stat fst;
+	int fd = open(r->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	FILE *f = NULL;
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		goto out;
+	}
+	if ((uint64_t)fst.st_size > PGC_REC_BYTES_MAX) {
+		snprintf(why, whylen, "%lld bytes, more than the %llu a recording may have",
+			 (long long)fst.st_size, (unsigned long long)PGC_REC_BYTES_MAX);
+		close(fd);
+		goto out;
+	}
+	f = fdopen(fd, "rb");
+	if (f == NULL) {
+		close(fd);
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto out;
+	}
+	if (buf == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
 	r->memfd = memfd_create("pixelgate-recording", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -113,6 +138,11 @@ static int pgc_rec_scan(struct pgc_rec *r, char *why, size_t whylen)
 		size_t got = fread(buf + have, 1, 65536 - have, f);
 		if (ferror(f)) {
 			snprintf(why, whylen, "%s", strerror(errno));
+			goto out;
+		}
+		if (r->bytes + got > PGC_REC_BYTES_MAX) {
+			snprintf(why, whylen, "it grew past %llu bytes while it was read",
+				 (unsigned long long)PGC_REC_BYTES_MAX);
 			goto out;
 		}
 		EVP_DigestUpdate(md, buf + have, got);

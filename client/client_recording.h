@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #define PGC_REC_MESSAGES_MAX (16u * 1024 * 1024) /* a longer recording is refused */
+/* a larger file is refused: it is copied into memory whole */
+#define PGC_REC_BYTES_MAX (4ull * 1024 * 1024 * 1024)
 
 struct pgc_rec {
 	rfbClient *cl;       /* the decoder; NULL between a failed restart and close */

@@ -72,8 +72,10 @@ struct vplayer {
 /* The place of event i, microseconds from the first message (0 before it). */
 static int64_t vp_event_us(const struct vplayer *p, size_t i)
 {
-	int64_t t = p->rec.events[i].unix_ms * 1000 - p->r->start_us;
-	return t < 0 ? 0 : t;
+	/* in double: a hostile record's time cannot overflow */
+	double t = (double)p->rec.events[i].unix_ms * 1000 - (double)p->r->start_us,
+	       dur = (double)pgc_rec_duration_us(p->r);
+	return t < 0 ? 0 : t > dur ? (int64_t)dur : (int64_t)t;
 }
 
 /*
@@ -305,13 +307,13 @@ static void vp_render(struct vplayer *p)
 	vui_fill(p->ui, &track, (SDL_Color){ 70, 70, 76, 255 });
 	if (dur > 0) {
 		SDL_Rect done = track;
-		done.w = (int)((int64_t)track.w * p->pos_us / dur);
+		done.w = (int)((double)track.w * (double)p->pos_us / (double)dur);
 		vui_fill(p->ui, &done, (SDL_Color){ 90, 140, 230, 255 });
 		for (size_t i = 0; i < p->rec.nevents; i++) {
-			SDL_Rect mark = {
-				track.x + (int)((int64_t)(track.w - 2) * vp_event_us(p, i) / dur),
-				track.y - 5, 2, track.h + 10
-			};
+			SDL_Rect mark = { track.x +
+					      (int)((double)(track.w - 2) *
+						    (double)vp_event_us(p, i) / (double)dur),
+					  track.y - 5, 2, track.h + 10 };
 			vui_fill(p->ui, &mark, vp_white);
 		}
 	}
@@ -342,6 +344,11 @@ static void vp_render(struct vplayer *p)
 			vui_text(p->ui, VUI_SMALL, line, x, r.y + 2, vp_white);
 		}
 		vui_clip(p->ui, NULL);
+		if (p->rec.events_left_out > 0) {
+			snprintf(line, sizeof line, "+ %zu", p->rec.events_left_out);
+			vui_text(p->ui, VUI_SMALL, line, x,
+				 l.panel.h - vui_line_height(p->ui, VUI_SMALL) * 3 - 6, vp_red);
+		}
 		vui_text_wrapped(p->ui, VUI_SMALL, text_get(TEXT_PLAY_KEYS), x,
 				 l.panel.h - vui_line_height(p->ui, VUI_SMALL) * 2 - 6, wrap,
 				 vp_grey, true);
@@ -452,7 +459,9 @@ static void vp_click(struct vplayer *p, int wx, int wy)
 		vp_seek(p, p->pos_us, "speed");
 	} else if (ox >= l.track.x && ox < l.track.x + l.track.w && oy >= l.bar.y) {
 		int64_t dur = pgc_rec_duration_us(p->r);
-		vp_seek(p, (int64_t)(ox - l.track.x) * dur / (l.track.w > 1 ? l.track.w - 1 : 1),
+		vp_seek(p,
+			(int64_t)((double)(ox - l.track.x) * (double)dur /
+				  (double)(l.track.w > 1 ? l.track.w - 1 : 1)),
 			"seek bar");
 	} else if (l.panel.w > 0 && vp_in(&l.panel, ox, oy) && oy >= l.rows_y) {
 		int row = (oy - l.rows_y) / VP_ROW_H;
@@ -599,6 +608,9 @@ int vplayer_run(const struct vplayer_opts *o)
 	}
 	vlog("play: %zu audit events of session %s while it was recorded", p->rec.nevents,
 	     p->rec.session[0] ? p->rec.session : "(unknown)");
+	if (p->rec.events_left_out > 0)
+		vlog("play: %zu more events of the session are not listed (at most %d are)",
+		     p->rec.events_left_out, AUDIT_EVENTS_MAX);
 
 	if (SDL_Init(SDL_INIT_VIDEO) != 0) {
 		vlog("play: cannot start SDL: %s", SDL_GetError());

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,8 +149,8 @@ nomem:
 void audit_log_close(struct audit_log *log)
 {
 	for (size_t i = 0; i < log->n; i++) {
-		if (log->f != NULL && log->f[i].data != NULL && log->f[i].len > 0)
-			munmap((void *)log->f[i].data, log->f[i].len);
+		if (log->f != NULL)
+			free((void *)log->f[i].data);
 		free(log->paths[i]);
 	}
 	free(log->f);
@@ -172,7 +171,7 @@ int audit_log_open(struct audit_log *log, const char *dir, const char *const *fi
 	for (size_t i = 0; i < log->n; i++) {
 		struct stat st;
 		const char *path = log->paths[i];
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		log->f[i].name = path;
 		if (fd < 0) {
 			snprintf(why, whylen, "%s: %s", path, strerror(errno));
@@ -183,16 +182,42 @@ int audit_log_open(struct audit_log *log, const char *dir, const char *const *fi
 			close(fd);
 			goto fail;
 		}
-		if (st.st_size > 0) {
-			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m == MAP_FAILED) {
+		/*
+		 * Read into memory of our own, not mapped: a mapping shows what
+		 * is written to the file later (a record changed after it was
+		 * verified) and a file cut meanwhile would kill the reader with
+		 * SIGBUS. Whatever was written while it was read is not read.
+		 */
+		if ((uint64_t)st.st_size > AUDIT_FILE_READ_MAX) {
+			snprintf(why, whylen,
+				 "%s: %lld bytes, more than an audit file may have (%llu)", path,
+				 (long long)st.st_size, (unsigned long long)AUDIT_FILE_READ_MAX);
+			close(fd);
+			goto fail;
+		}
+		size_t want = (size_t)st.st_size, got = 0;
+		char *data = want > 0 ? malloc(want) : NULL;
+		if (want > 0 && data == NULL) {
+			snprintf(why, whylen, "%s: out of memory", path);
+			close(fd);
+			goto fail;
+		}
+		while (got < want) {
+			ssize_t n = read(fd, data + got, want - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
 				snprintf(why, whylen, "%s: %s", path, strerror(errno));
+				free(data);
 				close(fd);
 				goto fail;
 			}
-			log->f[i].data = m;
-			log->f[i].len = (size_t)st.st_size;
+			if (n == 0)
+				break; /* cut meanwhile: what is there */
+			got += (size_t)n;
 		}
+		log->f[i].data = data;
+		log->f[i].len = got;
 		close(fd);
 	}
 	return 0;
@@ -229,7 +254,7 @@ static void audit_event_detail(const json_t *rec, char *out, size_t outlen)
 			}
 		}
 	}
-	utf8_clean(out, outlen, raw);
+	utf8_clean_text(out, outlen, raw, strlen(raw), UTF8_CUT_MARK, UTF8_CLEAN_BIDI);
 }
 
 static int audit_event_cmp(const void *a, const void *b)
@@ -268,17 +293,19 @@ int audit_find_recording(const struct audit_log *log, const char *file_name, int
 		   *session = audit_str(rec->record, "session"),
 		   *user = audit_str(rec->record, "user"), *ts = audit_str(rec->record, "ts");
 	snprintf(rec->sha256, sizeof rec->sha256, "%s", sha != NULL ? sha : "");
-	snprintf(rec->session, sizeof rec->session, "%s", session != NULL ? session : "");
-	utf8_clean(rec->user, sizeof rec->user, user != NULL ? user : "");
+	utf8_clean_text(rec->session, sizeof rec->session, session != NULL ? session : "",
+			session != NULL ? strlen(session) : 0, "", UTF8_CLEAN_BIDI);
+	utf8_clean_text(rec->user, sizeof rec->user, user != NULL ? user : "",
+			user != NULL ? strlen(user) : 0, "", UTF8_CLEAN_BIDI);
 	if (ts == NULL || audit_parse_ts(ts, &rec->end_ms) != 0)
 		rec->end_ms = INT64_MAX;
 	if (rec->session[0] == '\0')
 		return 0;
 	/* then the session's events while it was recorded */
 	size_t cap = 0;
-	for (size_t i = 0; i < log->n && rec->nevents < AUDIT_EVENTS_MAX; i++) {
+	for (size_t i = 0; i < log->n; i++) {
 		const char *p = log->f[i].data, *end = p + log->f[i].len;
-		while (p != NULL && p < end && rec->nevents < AUDIT_EVENTS_MAX) {
+		while (p != NULL && p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 			json_t *r = nl != NULL ? audit_record_parse(p, len) : NULL;
@@ -288,7 +315,13 @@ int audit_find_recording(const struct audit_log *log, const char *file_name, int
 			int64_t ms;
 			if (ev != NULL && s != NULL && rts != NULL &&
 			    strcmp(s, rec->session) == 0 && strcmp(ev, "recording") != 0 &&
-			    audit_parse_ts(rts, &ms) == 0 && ms >= from_ms && ms <= rec->end_ms) {
+			    audit_parse_ts(rts, &ms) == 0 && ms >= from_ms && ms <= rec->end_ms &&
+			    rec->nevents >= AUDIT_EVENTS_MAX) {
+				rec->events_left_out++; /* counted: the player says so */
+			} else if (ev != NULL && s != NULL && rts != NULL &&
+				   strcmp(s, rec->session) == 0 && strcmp(ev, "recording") != 0 &&
+				   audit_parse_ts(rts, &ms) == 0 && ms >= from_ms &&
+				   ms <= rec->end_ms) {
 				if (rec->nevents == cap) {
 					size_t ncap = cap ? cap * 2 : 64;
 					struct audit_event *e = realloc(rec->events,

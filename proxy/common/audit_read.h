@@ -14,8 +14,10 @@
 #include "audit_chain.h"
 
 #define AUDIT_KEY_MAX 4096 /* bytes of key file read at most */
+/* an audit file larger than this is refused (the gateway rotates at rotate_mb) */
+#define AUDIT_FILE_READ_MAX (4ull * 1024 * 1024 * 1024)
 
-/* The log files, mapped. */
+/* The log files, read. */
 struct audit_log {
 	struct audit_file *f;
 	char **paths; /* owned */
@@ -30,8 +32,9 @@ struct audit_log {
 int audit_key_read(const char *path, uint8_t *key, size_t *keylen, char *why, size_t whylen);
 
 /*
- * Map files[0..nfiles) as given, or (dir not NULL) every audit-*.jsonl of
- * dir sorted by name, which is the order the gateway writes them in.
+ * Read files[0..nfiles) as given, or (dir not NULL) every audit-*.jsonl of
+ * dir sorted by name, which is the order the gateway writes them in, into
+ * memory of our own (regular files only, each at most AUDIT_FILE_READ_MAX).
  * 0, or -1 with why (log closed).
  */
 int audit_log_open(struct audit_log *log, const char *dir, const char *const *files, size_t nfiles,
@@ -56,9 +59,10 @@ struct audit_recording {
 	int64_t end_ms;             /* its ts: the connection closed */
 	struct audit_event *events; /* the session's records in time order (malloc'd) */
 	size_t nevents;
+	size_t events_left_out; /* past AUDIT_EVENTS_MAX: counted, not kept */
 };
 
-#define AUDIT_EVENTS_MAX 10000 /* events kept for one recording */
+#define AUDIT_EVENTS_MAX 50000 /* events kept for one recording */
 
 /*
  * Find the last "recording" record whose file is file_name (a base name) in

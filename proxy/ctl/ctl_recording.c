@@ -110,6 +110,11 @@ static int ctl_recording_export(const char *file, const char *dir, double every_
 		}
 		if (t >= dur)
 			break;
+		/* nothing changes before the next message: go straight to it (a
+		   long pause, or a recording stamped over years, costs nothing) */
+		int64_t next = pgc_rec_next_us(r), target = next >= 0 ? next : dur;
+		if (target / every_us - 1 > n)
+			n = target / every_us - 1;
 	}
 	printf("%s: %zu messages, %.1f s, %d frames in %s (frame-N.png: the screen at N x %g s)\n",
 	       file, r->n, (double)dur / 1e6, frames, dir, every_s);
@@ -136,9 +141,10 @@ int ctl_recording_main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--every") == 0 && i + 1 < argc) {
 			char *end;
 			every_s = strtod(argv[++i], &end);
-			if (*end != '\0' || !(every_s > 0 && every_s <= 86400)) {
+			if (*end != '\0' || !(every_s >= 0.001 && every_s <= 86400)) {
 				fprintf(stderr,
-					"pixelgatectl: --every: \"%s\" is not a number of seconds\n",
+					"pixelgatectl: --every: \"%s\" is not a number of seconds "
+					"from 0.001 to 86400\n",
 					argv[i]);
 				return 2;
 			}
