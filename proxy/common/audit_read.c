@@ -265,28 +265,101 @@ static int audit_event_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-int audit_find_recording(const struct audit_log *log, const char *file_name, int64_t from_ms,
-			 struct audit_recording *rec)
+int audit_log_each(const struct audit_log *log,
+		   int (*fn)(void *arg, json_t *rec, const char *line, size_t len), void *arg,
+		   uint64_t *bad)
 {
-	memset(rec, 0, sizeof *rec);
-	/* the record first: its session and its end */
+	*bad = 0;
 	for (size_t i = 0; i < log->n; i++) {
 		const char *p = log->f[i].data, *end = p + log->f[i].len;
 		while (p != NULL && p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-			json_t *r = nl != NULL ? audit_record_parse(p, len) : NULL;
-			const char *ev = r != NULL ? audit_str(r, "event") : NULL;
-			const char *file = r != NULL ? audit_str(r, "file") : NULL;
-			if (ev != NULL && strcmp(ev, "recording") == 0 && file != NULL &&
-			    strcmp(file, file_name) == 0) {
-				json_decref(rec->record);
-				rec->record = json_incref(r);
+			json_t *rec = nl != NULL ? audit_record_parse(p, len) : NULL;
+			if (rec == NULL) {
+				(*bad)++;
+			} else {
+				int rc = fn(arg, rec, p, len);
+				if (rc != 0)
+					return rc;
 			}
-			json_decref(r);
 			p += len + 1;
 		}
 	}
+	return 0;
+}
+
+struct audit_find {
+	const char *file_name;
+	int64_t from_ms;
+	struct audit_recording *rec;
+	size_t cap;
+};
+
+/* audit_log_each(): the file's "recording" record (the last one wins). */
+static int audit_find_record(void *arg, json_t *r, const char *line, size_t len)
+{
+	struct audit_find *f = arg;
+	const char *ev = audit_str(r, "event"), *file = audit_str(r, "file");
+	(void)line;
+	(void)len;
+	if (ev != NULL && strcmp(ev, "recording") == 0 && file != NULL &&
+	    strcmp(file, f->file_name) == 0) {
+		json_decref(f->rec->record);
+		f->rec->record = json_incref(r);
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* audit_log_each(): a record of the session while it was recorded. */
+static int audit_find_event(void *arg, json_t *r, const char *line, size_t len)
+{
+	struct audit_find *f = arg;
+	struct audit_recording *rec = f->rec;
+	const char *ev = audit_str(r, "event"), *s = audit_str(r, "session"),
+		   *rts = audit_str(r, "ts");
+	int64_t ms;
+	(void)line;
+	(void)len;
+	if (ev == NULL || s == NULL || rts == NULL || strcmp(s, rec->session) != 0 ||
+	    strcmp(ev, "recording") == 0 || audit_parse_ts(rts, &ms) != 0 || ms < f->from_ms ||
+	    ms > rec->end_ms) {
+		json_decref(r);
+		return 0;
+	}
+	if (rec->nevents >= AUDIT_EVENTS_MAX) {
+		rec->events_left_out++; /* counted: the player says so */
+		json_decref(r);
+		return 0;
+	}
+	if (rec->nevents == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 64;
+		struct audit_event *e = realloc(rec->events, ncap * sizeof *e);
+		if (e == NULL) {
+			json_decref(r);
+			return -1;
+		}
+		rec->events = e;
+		f->cap = ncap;
+	}
+	struct audit_event *e = &rec->events[rec->nevents++];
+	e->unix_ms = ms;
+	e->seq = (uint64_t)json_integer_value(json_object_get(r, "seq"));
+	utf8_clean(e->event, sizeof e->event, ev);
+	audit_event_detail(r, e->detail, sizeof e->detail);
+	json_decref(r);
+	return 0;
+}
+
+int audit_find_recording(const struct audit_log *log, const char *file_name, int64_t from_ms,
+			 struct audit_recording *rec)
+{
+	struct audit_find f = { file_name, from_ms, rec, 0 };
+	uint64_t bad;
+	memset(rec, 0, sizeof *rec);
+	/* the record first: its session and its end */
+	audit_log_each(log, audit_find_record, &f, &bad);
 	if (rec->record == NULL)
 		return 1;
 	const char *sha = audit_str(rec->record, "sha256"),
@@ -302,47 +375,9 @@ int audit_find_recording(const struct audit_log *log, const char *file_name, int
 	if (rec->session[0] == '\0')
 		return 0;
 	/* then the session's events while it was recorded */
-	size_t cap = 0;
-	for (size_t i = 0; i < log->n; i++) {
-		const char *p = log->f[i].data, *end = p + log->f[i].len;
-		while (p != NULL && p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-			json_t *r = nl != NULL ? audit_record_parse(p, len) : NULL;
-			const char *ev = r != NULL ? audit_str(r, "event") : NULL;
-			const char *s = r != NULL ? audit_str(r, "session") : NULL;
-			const char *rts = r != NULL ? audit_str(r, "ts") : NULL;
-			int64_t ms;
-			if (ev != NULL && s != NULL && rts != NULL &&
-			    strcmp(s, rec->session) == 0 && strcmp(ev, "recording") != 0 &&
-			    audit_parse_ts(rts, &ms) == 0 && ms >= from_ms && ms <= rec->end_ms &&
-			    rec->nevents >= AUDIT_EVENTS_MAX) {
-				rec->events_left_out++; /* counted: the player says so */
-			} else if (ev != NULL && s != NULL && rts != NULL &&
-				   strcmp(s, rec->session) == 0 && strcmp(ev, "recording") != 0 &&
-				   audit_parse_ts(rts, &ms) == 0 && ms >= from_ms &&
-				   ms <= rec->end_ms) {
-				if (rec->nevents == cap) {
-					size_t ncap = cap ? cap * 2 : 64;
-					struct audit_event *e = realloc(rec->events,
-									ncap * sizeof *e);
-					if (e == NULL) {
-						json_decref(r);
-						audit_recording_free(rec);
-						return -1;
-					}
-					rec->events = e;
-					cap = ncap;
-				}
-				struct audit_event *e = &rec->events[rec->nevents++];
-				e->unix_ms = ms;
-				e->seq = (uint64_t)json_integer_value(json_object_get(r, "seq"));
-				utf8_clean(e->event, sizeof e->event, ev);
-				audit_event_detail(r, e->detail, sizeof e->detail);
-			}
-			json_decref(r);
-			p += len + 1;
-		}
+	if (audit_log_each(log, audit_find_event, &f, &bad) != 0) {
+		audit_recording_free(rec);
+		return -1;
 	}
 	if (rec->nevents > 1)
 		qsort(rec->events, rec->nevents, sizeof *rec->events, audit_event_cmp);

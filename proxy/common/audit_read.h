@@ -42,6 +42,16 @@ int audit_log_open(struct audit_log *log, const char *dir, const char *const *fi
 
 void audit_log_close(struct audit_log *log);
 
+/*
+ * Call fn for every record of the log in order, with the record parsed
+ * (fn owns it: json_decref() it) and its line; lines that are not records
+ * are counted in *bad. Stops at fn's first non-zero answer and returns it;
+ * 0 after the last record.
+ */
+int audit_log_each(const struct audit_log *log,
+		   int (*fn)(void *arg, json_t *rec, const char *line, size_t len), void *arg,
+		   uint64_t *bad);
+
 /* One event of a recording's session, for a timeline. */
 struct audit_event {
 	int64_t unix_ms;

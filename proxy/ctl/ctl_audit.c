@@ -177,31 +177,6 @@ static int ctl_audit_verify(const struct ctl_audit_args *a)
 	return CTL_AUDIT_EXIT_BAD;
 }
 
-/* Call fn for every record of the log; count the lines that are not records. */
-static int ctl_audit_each(const struct audit_log *log,
-			  int (*fn)(void *arg, json_t *rec, const char *line, size_t len),
-			  void *arg, uint64_t *bad)
-{
-	*bad = 0;
-	for (size_t i = 0; i < log->n; i++) {
-		const char *p = log->f[i].data, *end = p + log->f[i].len;
-		while (p != NULL && p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-			json_t *rec = nl != NULL ? audit_record_parse(p, len) : NULL;
-			if (rec == NULL) {
-				(*bad)++;
-			} else {
-				int rc = fn(arg, rec, p, len);
-				if (rc != 0)
-					return rc;
-			}
-			p += len + 1;
-		}
-	}
-	return 0;
-}
-
 struct ctl_audit_query {
 	const struct ctl_audit_args *a;
 	json_t **recs;
@@ -262,7 +237,7 @@ static int ctl_audit_query(const struct ctl_audit_args *a)
 	int rc;
 	if (ctl_audit_open(a, &log) != 0)
 		return CTL_AUDIT_EXIT_CANNOT;
-	rc = ctl_audit_each(&log, ctl_audit_query_one, &q, &bad);
+	rc = audit_log_each(&log, ctl_audit_query_one, &q, &bad);
 	if (rc == 0 && !a->json)
 		rc = ctl_audit_print_records(q.recs, q.n, stdout);
 	for (size_t i = 0; i < q.n; i++)
@@ -286,7 +261,7 @@ static int ctl_audit_sessions(const struct ctl_audit_args *a)
 	if (ctl_audit_open(a, &log) != 0)
 		return CTL_AUDIT_EXIT_CANNOT;
 	ctl_audit_sessions_init(&s);
-	rc = ctl_audit_each(&log, ctl_audit_sessions_one, &s, &bad);
+	rc = audit_log_each(&log, ctl_audit_sessions_one, &s, &bad);
 	if (rc == 0)
 		rc = ctl_audit_print_sessions(&s, &a->filter, a->json, stdout);
 	ctl_audit_sessions_free(&s);

@@ -156,6 +156,28 @@ void it_give(const char *path)
 	IT_ASSERT(lchown(path, pw->pw_uid, pw->pw_gid) == 0, "chown %s: %s", path, strerror(errno));
 }
 
+void it_recording_dir(char *top, char *recdir, size_t recdirlen, char *extra, size_t extralen)
+{
+	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(recdir, recdirlen, "%s/rec", top);
+	snprintf(extra, extralen, "recording = all\nrecording_dir = %s\n", recdir);
+	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
+		  strerror(errno));
+	it_give(recdir);
+}
+
+void it_recording_path(const char *recdir, double seconds, char *file, size_t filelen, char *path,
+		       size_t pathlen)
+{
+	json_t *rec = it_audit_wait(NULL, seconds, 1, NULL, "recording", NULL);
+	IT_ASSERT(rec != NULL, "no \"recording\" audit record within %.0f s", seconds);
+	const char *name = json_string_value(json_object_get(rec, "file"));
+	IT_ASSERT(name != NULL && strlen(name) < filelen, "a recording record without file");
+	snprintf(file, filelen, "%s", name);
+	snprintf(path, pathlen, "%s/%s", recdir, name);
+	json_decref(rec);
+}
+
 void it_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

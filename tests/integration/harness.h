@@ -106,6 +106,20 @@ pid_t it_net_pid(void);
 /* Give path to IT_GATEWAY_USER (a file or directory the network process writes). */
 void it_give(const char *path);
 
+/*
+ * Recording every connection: top (a "/tmp/...-XXXXXX" template) is made,
+ * top/rec given to the network process, and the [audit] lines that record
+ * there written into extra (for it_opts.audit_extra; the caller removes top).
+ */
+void it_recording_dir(char *top, char *recdir, size_t recdirlen, char *extra, size_t extralen);
+
+/*
+ * The file named by the first "recording" audit record (waited for up to
+ * seconds): its name into file, recdir/name into path.
+ */
+void it_recording_path(const char *recdir, double seconds, char *file, size_t filelen, char *path,
+		       size_t pathlen);
+
 /* The pids of the daemon's session workers (each pid 1 of its cell). */
 int it_workers(pid_t *pids, int max);
 

@@ -254,13 +254,8 @@ IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
 	struct tm tm;
 
 	char top[] = "/tmp/pixelgate-rec-XXXXXX";
-	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(recdir, sizeof recdir, "%s/rec", top);
-	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	it_recording_dir(top, recdir, sizeof recdir, extra, sizeof extra);
 	o.audit_extra = extra;
-	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
-		  strerror(errno));
-	it_give(recdir);
 	it_start_opts("recording_the_watermark", users, &o);
 	c = it_open_page("r9-rei", 0, 0, &b);
 	it_pump_for(c, 2000);
@@ -279,12 +274,8 @@ IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
 	IT_ASSERT(it_find_block(c, &b), "the block went away");
 	it_conn_free(c);
 
-	json_t *rec = it_audit_wait(NULL, RT_AUDIT_S, 1, NULL, "recording", NULL);
-	IT_ASSERT(rec != NULL, "no \"recording\" audit record");
-	const char *file = json_string_value(json_object_get(rec, "file"));
-	IT_ASSERT(file != NULL, "recording record without file");
-	snprintf(path, sizeof path, "%s/%s", recdir, file);
-	json_decref(rec);
+	char file[64];
+	it_recording_path(recdir, RT_AUDIT_S, file, sizeof file, path, sizeof path);
 	snprintf(outdir, sizeof outdir, "%s/frames", top);
 	png_image img;
 	char last[1400];
@@ -334,13 +325,8 @@ IT_TEST(recording, the_tiled_watermark_covers_the_screen_and_the_recording)
 	int bands;
 
 	char top[] = "/tmp/pixelgate-rec-XXXXXX";
-	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(recdir, sizeof recdir, "%s/rec", top);
-	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	it_recording_dir(top, recdir, sizeof recdir, extra, sizeof extra);
 	o.audit_extra = extra;
-	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
-		  strerror(errno));
-	it_give(recdir);
 	it_start_opts("recording_the_tiled_watermark", users, &o);
 	c = it_open_page("r10-rei", 0, 0, &b);
 	it_pump_for(c, 2000);
@@ -357,12 +343,8 @@ IT_TEST(recording, the_tiled_watermark_covers_the_screen_and_the_recording)
 	IT_ASSERT(it_find_block(c, &b), "the block went away");
 	it_conn_free(c);
 
-	json_t *rec = it_audit_wait(NULL, RT_AUDIT_S, 1, NULL, "recording", NULL);
-	IT_ASSERT(rec != NULL, "no \"recording\" audit record");
-	const char *file = json_string_value(json_object_get(rec, "file"));
-	IT_ASSERT(file != NULL, "recording record without file");
-	snprintf(path, sizeof path, "%s/%s", recdir, file);
-	json_decref(rec);
+	char file[64];
+	it_recording_path(recdir, RT_AUDIT_S, file, sizeof file, path, sizeof path);
 	snprintf(outdir, sizeof outdir, "%s/frames", top);
 	png_image img;
 	char last[1400];

@@ -1938,13 +1938,8 @@ IT_TEST(viewer, playback_shows_the_frame_the_export_has_at_that_time)
 	/* the player's window is the picture (1:1) plus its controls */
 	vt.screen = "1920x1080x24";
 	char top[] = "/tmp/pixelgate-play-XXXXXX";
-	IT_ASSERT(mkdtemp(top) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(recdir, sizeof recdir, "%s/rec", top);
-	snprintf(extra, sizeof extra, "recording = all\nrecording_dir = %s\n", recdir);
+	it_recording_dir(top, recdir, sizeof recdir, extra, sizeof extra);
 	o.audit_extra = extra;
-	IT_ASSERT(mkdir(recdir, 0700) == 0 && chmod(top, 0711) == 0, "%s: %s", recdir,
-		  strerror(errno));
-	it_give(recdir);
 	it_start_opts("viewer_playback_shows_the_frame_the_export_has", users, &o);
 
 	/* the session: type, wait, copy (an audit event), type again */
@@ -1968,14 +1963,8 @@ IT_TEST(viewer, playback_shows_the_frame_the_export_has_at_that_time)
 	IT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the viewer ended with %d",
 		  status);
 
-	json_t *rec = it_audit_wait(NULL, 20, 1, NULL, "recording", NULL);
-	IT_ASSERT(rec != NULL, "no \"recording\" audit record");
-	const char *name = json_string_value(json_object_get(rec, "file"));
-	IT_ASSERT(name != NULL && strlen(name) < 64, "recording record without file");
 	char file[64];
-	snprintf(file, sizeof file, "%s", name);
-	snprintf(path, sizeof path, "%s/%s", recdir, file);
-	json_decref(rec);
+	it_recording_path(recdir, 20, file, sizeof file, path, sizeof path);
 
 	/* the export's frames, a second apart: the last one that differs from the end */
 	snprintf(outdir, sizeof outdir, "%s/frames", top);
