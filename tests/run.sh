@@ -30,12 +30,13 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 # Debian packages the build and the tests need: pixelgate's (deploy/lib.sh), xwd,
 # valgrind (the memcheck integration test runs the real gateway under it) and
 # util-linux's nsenter (the cell tests look into a session's namespaces),
-# xclip (the terminal's clipboard in the viewer's clipboard tests),
+# xclip (the terminal's clipboard in the viewer's clipboard tests), novnc
+# (its vnc_lite.html, unmodified, is the third-party client test_clients.c opens),
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
 # clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
 PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64
-	slapd ldap-utils oathtool xclip)
+	slapd ldap-utils oathtool xclip novnc)
 RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak}
 
 # Step results for the closing summary: "name|status|detail".

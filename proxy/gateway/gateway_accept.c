@@ -460,7 +460,7 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	/* On failure lws has closed fd already (lws_adopt_descriptor_vhost_via_info). */
 	if (lws_adopt_descriptor_vhost(gw->vhost,
 				       LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
-				       desc, NULL, NULL) == NULL)
+				       desc, "http", NULL) == NULL)
 		log_error("staff connection from %s: libwebsockets could not take it over", addr);
 	acc.adopting.set = false;
 }

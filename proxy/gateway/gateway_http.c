@@ -7,7 +7,7 @@
  *                           | 400 | 401 | 403 |
  *                           429 locked, rate_limited, user_limit |
  *                           503 busy, draining, node_full, audit_unavailable
- *   GET  /rfb?ticket=T   WebSocket upgrade (subprotocol "binary"); the ticket
+ *   GET  /rfb?ticket=T   WebSocket upgrade (subprotocol "binary" or none); the ticket
  *                        is redeemed here, before the upgrade, so a bad one
  *                        gets a 401 and never a WebSocket
  *   anything else        404
@@ -414,6 +414,23 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	lws_callback_on_writable(wsi);
 }
 
+/* Does a Sec-WebSocket-Protocol list (comma separated, RFC 6455) name "binary"? */
+static bool http_lists_binary(const char *list)
+{
+	struct lws_tokenize ts;
+	lws_tokenize_init(&ts, list,
+			  LWS_TOKENIZE_F_COMMA_SEP_LIST | LWS_TOKENIZE_F_MINUS_NONTERM |
+			      LWS_TOKENIZE_F_DOT_NONTERM | LWS_TOKENIZE_F_RFC7230_DELIMS);
+	ts.len = strlen(list);
+	for (;;) {
+		lws_tokenize_elem e = lws_tokenize(&ts);
+		if (e == LWS_TOKZE_TOKEN && ts.token_len == 6 && memcmp(ts.token, "binary", 6) == 0)
+			return true;
+		if (e == LWS_TOKZE_ENDED || e < 0)
+			return false;
+	}
+}
+
 /*
  * Decide on a WebSocket upgrade. On success the ticket's grant waits in
  * http_grants for the "binary" protocol's ESTABLISHED (http_take_grant()).
@@ -430,11 +447,16 @@ static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
 		log_warn("upgrade from %s refused: no such path", peer);
 		return http_error(wsi, 404, "not_found", "no such path", true);
 	}
-	if (lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL) <= 0 ||
-	    strstr(proto, "binary") == NULL) {
+	/*
+	 * No subprotocol at all is taken as "binary" (noVNC, websockify's
+	 * clients); a list that names others but not "binary" is refused.
+	 */
+	int plen = lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0 &&
+	    (plen <= 0 || !http_lists_binary(proto))) {
 		log_warn("upgrade from %s refused: subprotocol \"binary\" not offered", peer);
 		return http_error(wsi, 400, "bad_request",
-				  "the WebSocket subprotocol \"binary\" is required", true);
+				  "the WebSocket subprotocol must be \"binary\" or none", true);
 	}
 	const char *ticket = lws_get_urlarg_by_name(wsi, "ticket=", arg, (int)sizeof arg);
 	struct http_grant *g = calloc(1, sizeof *g);

@@ -137,6 +137,21 @@ static struct lws_vhost *main_tls_vhost(const char *name, const char *address, i
 	info.alpn = "http/1.1";
 	info.keepalive_timeout = 30;
 	info.timeout_secs = 30;
+	/*
+	 * A WebSocket upgrade that names no subprotocol (noVNC unless its page
+	 * passes wsProtocols) is bound to "binary", as websockify does. lws binds
+	 * it to the vhost's "default" protocol, which also becomes what a fresh
+	 * connection starts on unless it is adopted with a protocol's name; so
+	 * every accepted connection is adopted as "http" (listen_accept_protocol
+	 * here, and gateway_accept.c for the PROXY protocol path).
+	 */
+	static const struct lws_protocol_vhost_options default_opt = { NULL, NULL, "default", "1" };
+	static const struct lws_protocol_vhost_options binary_pvo = { NULL, &default_opt, "binary",
+								      "" };
+	if (protocols == main_protocols) {
+		info.pvo = &binary_pvo;
+		info.listen_accept_protocol = "http";
+	}
 	return lws_create_vhost(gw->ctx, &info);
 }
 
