@@ -163,20 +163,56 @@ bool admin_route_needs_body(enum admin_route route, enum admin_method method)
 	    (route == ADMIN_ROUTE_LIMITS && method == ADMIN_PATCH);
 }
 
-char *admin_basic_token(char *header)
+static char *admin_scheme_token(char *header, const char *scheme)
 {
+	size_t sl = strlen(scheme);
 	char *p = header;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (strncasecmp(p, "Basic", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+	if (strncasecmp(p, scheme, sl) != 0 || (p[sl] != ' ' && p[sl] != '\t'))
 		return NULL;
-	p += 5;
+	p += sl;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	size_t n = strlen(p);
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 		p[--n] = '\0';
 	return n > 0 ? p : NULL;
+}
+
+char *admin_basic_token(char *header)
+{
+	return admin_scheme_token(header, "Basic");
+}
+
+char *admin_bearer_token(char *header)
+{
+	return admin_scheme_token(header, "Bearer");
+}
+
+int admin_token_parse(const char *text, size_t len, char *out, size_t outlen, char *err,
+		      size_t errlen)
+{
+	size_t n = 0;
+	while (n < len && text[n] > ' ' && text[n] < 0x7f)
+		n++;
+	size_t rest = len - n;
+	bool ends_ok = rest == 0 || (rest == 1 && text[n] == '\n') ||
+	    (rest == 2 && text[n] == '\r' && text[n + 1] == '\n');
+	if (!ends_ok) {
+		snprintf(err, errlen,
+			 "the token must be one word of printable ASCII (byte %zu is 0x%02x)",
+			 n + 1, (unsigned char)text[n]);
+		return -1;
+	}
+	if (n < ADMIN_TOKEN_MIN || n > ADMIN_TOKEN_MAX || n >= outlen) {
+		snprintf(err, errlen, "the token has %zu characters; %d to %d are allowed", n,
+			 ADMIN_TOKEN_MIN, ADMIN_TOKEN_MAX);
+		return -1;
+	}
+	memcpy(out, text, n);
+	out[n] = '\0';
+	return 0;
 }
 
 int admin_basic_split(const char *decoded, size_t len, char user[USERS_NAME_MAX + 1],
@@ -453,10 +489,11 @@ char *admin_metrics_text(const struct admin_metrics *m)
 	admin_family(f, "pixelgate_refusals_total", "counter",
 		     "Logins refused before a session was given, by reason.");
 	admin_labelled(f, "pixelgate_refusals_total", "reason", m->refusals, m->n_refusals);
-	admin_family(f, "pixelgate_bytes_out_total", "counter", "Bytes sent to viewers.");
-	fprintf(f, "pixelgate_bytes_out_total %" PRIu64 "\n", m->bytes_out);
-	admin_family(f, "pixelgate_bytes_in_total", "counter", "Bytes received from viewers.");
-	fprintf(f, "pixelgate_bytes_in_total %" PRIu64 "\n", m->bytes_in);
+	admin_family(f, "pixelgate_viewer_sent_bytes_total", "counter", "Bytes sent to viewers.");
+	fprintf(f, "pixelgate_viewer_sent_bytes_total %" PRIu64 "\n", m->bytes_out);
+	admin_family(f, "pixelgate_viewer_received_bytes_total", "counter",
+		     "Bytes received from viewers.");
+	fprintf(f, "pixelgate_viewer_received_bytes_total %" PRIu64 "\n", m->bytes_in);
 	admin_family(f, "pixelgate_worker_crashes_total", "counter",
 		     "Session workers that died without saying why.");
 	fprintf(f, "pixelgate_worker_crashes_total %" PRIu64 "\n", m->worker_crashes);
@@ -466,6 +503,20 @@ char *admin_metrics_text(const struct admin_metrics *m)
 		     "1 while audit records can be written; 0 while they cannot (logins are then "
 		     "refused with 503 audit_unavailable unless audit_fail_open).");
 	fprintf(f, "pixelgate_audit_available %d\n", m->audit_available ? 1 : 0);
+	admin_family(f, "pixelgate_audit_records_total", "counter",
+		     "Audit records written since the start.");
+	fprintf(f, "pixelgate_audit_records_total %" PRIu64 "\n", m->audit_records);
+	admin_family(f, "pixelgate_audit_records_lost_total", "counter",
+		     "Audit records that could not be written (each is also a log line).");
+	fprintf(f, "pixelgate_audit_records_lost_total %" PRIu64 "\n", m->audit_lost);
+	admin_family(f, "pixelgate_tls_certificate_expiry_timestamp_seconds", "gauge",
+		     "When the certificate the listeners serve stops being valid (Unix time).");
+	fprintf(f, "pixelgate_tls_certificate_expiry_timestamp_seconds %" PRId64 "\n",
+		m->cert_not_after);
+	admin_family(f, "pixelgate_reloads_total", "counter",
+		     "SIGHUP reloads by result (refused: the running configuration was kept).");
+	fprintf(f, "pixelgate_reloads_total{result=\"ok\"} %" PRIu64 "\n", m->reloads_ok);
+	fprintf(f, "pixelgate_reloads_total{result=\"refused\"} %" PRIu64 "\n", m->reloads_refused);
 	admin_family(f, "pixelgate_input_throttled_total", "counter",
 		     "Viewer input held to the input budget, by kind (keys_delayed: reading "
 		     "paused for the key rate; pointer_coalesced: motion replaced by a later "

@@ -81,6 +81,22 @@ bool admin_route_needs_body(enum admin_route route, enum admin_method method);
  */
 char *admin_basic_token(char *header);
 
+/* The same for "Bearer <token>" (RFC 6750), as Prometheus' credentials_file sends it. */
+char *admin_bearer_token(char *header);
+
+/* A bearer token's length bounds (admin_token_parse()). */
+#define ADMIN_TOKEN_MIN 16
+#define ADMIN_TOKEN_MAX 256
+
+/*
+ * The text of a metrics token file: one token of ADMIN_TOKEN_MIN to
+ * ADMIN_TOKEN_MAX printable ASCII characters without spaces, then at most
+ * one newline (CR LF too). 0 with the token in out (outlen >
+ * ADMIN_TOKEN_MAX), or -1 with why in err.
+ */
+int admin_token_parse(const char *text, size_t len, char *out, size_t outlen, char *err,
+		      size_t errlen);
+
 /*
  * Split decoded Basic credentials "user:password" (len bytes; the user ends
  * at the first ':'). user gets the name, or "" when it cannot be a user name
@@ -133,7 +149,10 @@ struct admin_metrics {
 	bool audit_available; /* records can be written (else logins are refused) */
 	struct admin_counter input_throttled[ADMIN_LABELS_MAX]; /* label: kind */
 	size_t n_input_throttled;
-	uint64_t input_floods; /* viewers closed 4001 for an input flood */
+	uint64_t input_floods;                /* viewers closed 4001 for an input flood */
+	uint64_t reloads_ok, reloads_refused; /* SIGHUP reloads */
+	int64_t cert_not_after;               /* the served certificate's end (Unix s) */
+	uint64_t audit_records, audit_lost;   /* audit records written / lost */
 };
 
 /*

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
@@ -91,6 +92,9 @@ static const struct config_key config_keys[] = {
 	    "address of the admin API TLS listener (management side; never the staff network)"),
 	INT("admin", admin_listen_port, 0, 65535, "8444",
 	    "TCP port of the admin API listener; 0 = no admin API"),
+	STR("admin", metrics_token_file, "",
+	    "bearer token file for GET /metrics (Prometheus' credentials_file): one word of "
+	    "16-256 characters, [server] user's, mode 600; empty = admins only"),
 	STR("admin", agent_check_address, "127.0.0.1",
 	    "address of the HAProxy agent-check listener (plain TCP)"),
 	INT("admin", agent_check_port, 0, 65535, "0",
@@ -659,6 +663,23 @@ static int config_run(struct config_parse *p)
 	return config_validate(p->c, p->in.name, p->in.err, p->in.errlen);
 }
 
+int config_load_fd(struct config *c, int fd, const char *name, char *err, size_t errlen)
+{
+	struct config_parse p = { .c = c, .in = { .name = name, .err = err, .errlen = errlen } };
+	int dup_fd = dup(fd);
+	p.in.f = dup_fd >= 0 ? fdopen(dup_fd, "r") : NULL;
+	if (p.in.f == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -1;
+	}
+	rewind(p.in.f);
+	int rc = config_run(&p);
+	fclose(p.in.f);
+	return rc;
+}
+
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct config_parse p = { .c = c, .in = { .name = path, .err = err, .errlen = errlen } };
@@ -700,6 +721,54 @@ int config_check_secret_file(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+static bool config_group_equal(const struct group_policy *a, const struct group_policy *b)
+{
+	return strcmp(a->name, b->name) == 0 && strcmp(a->dn, b->dn) == 0 &&
+	    a->max_sessions_per_user == b->max_sessions_per_user &&
+	    a->idle_timeout_s == b->idle_timeout_s &&
+	    a->clipboard_to_browser == b->clipboard_to_browser &&
+	    a->clipboard_to_terminal == b->clipboard_to_terminal && a->recording == b->recording &&
+	    strcmp(a->home_page, b->home_page) == 0 &&
+	    a->has_url_allowlist == b->has_url_allowlist &&
+	    a->has_url_blocklist == b->has_url_blocklist &&
+	    strcmp(a->url_allowlist, b->url_allowlist) == 0 &&
+	    strcmp(a->url_blocklist, b->url_blocklist) == 0;
+}
+
+int config_diff(const struct config *a, const struct config *b,
+		void (*each)(const char *section, const char *name, void *arg), void *arg)
+{
+	int n = 0;
+	for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
+		bool same;
+		switch (k->type) {
+		case CONFIG_STR:
+			same = strncmp(pa, pb, k->size) == 0;
+			break;
+		case CONFIG_INT:
+			same = *(const int *)(const void *)pa == *(const int *)(const void *)pb;
+			break;
+		default:
+			same = *(const bool *)(const void *)pa == *(const bool *)(const void *)pb;
+			break;
+		}
+		if (!same) {
+			n++;
+			each(k->section, k->name, arg);
+		}
+	}
+	bool groups_same = a->n_groups == b->n_groups;
+	for (int i = 0; groups_same && i < a->n_groups; i++)
+		groups_same = config_group_equal(&a->groups[i], &b->groups[i]);
+	if (!groups_same) {
+		n++;
+		each("group", "*", arg);
+	}
+	return n;
 }
 
 void config_print_reference(void)

@@ -56,10 +56,11 @@ struct config {
 	char proxy_trusted[1024];        /* balancers allowed to send one (proxy_v2_trust_parse) */
 	int max_connections_per_address; /* per listener, by the real address; 0 = no cap */
 	/* [admin] */
-	char admin_listen_address[64]; /* admin API TLS listener (management side) */
-	int admin_listen_port;         /* 0 = no admin listener */
-	char agent_check_address[64];  /* HAProxy agent-check, plain TCP */
-	int agent_check_port;          /* 0 = no agent-check listener */
+	char admin_listen_address[64];            /* admin API TLS listener (management side) */
+	int admin_listen_port;                    /* 0 = no admin listener */
+	char metrics_token_file[CONFIG_PATH_MAX]; /* bearer token for /metrics; "" = none */
+	char agent_check_address[64];             /* HAProxy agent-check, plain TCP */
+	int agent_check_port;                     /* 0 = no agent-check listener */
 	/* [limits]: defaults of the run-time limits (node_limits.h); [session]
 	   reconnect_grace_s is accepted as an alias of limits.reconnect_grace_s */
 	struct limits limits;
@@ -144,6 +145,9 @@ void config_defaults(struct config *c);
  */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
+/* The same from an open file (read from its start; fd stays open); name is for messages. */
+int config_load_fd(struct config *c, int fd, const char *name, char *err, size_t errlen);
+
 /* Parse INI text held in memory; name is used in messages. Same contract. */
 int config_parse_string(struct config *c, const char *name, const char *text, char *err,
 			size_t errlen);
@@ -153,6 +157,15 @@ int config_parse_string(struct config *c, const char *name, const char *text, ch
  * accessible or not a regular file. Returns 0 or -1 with a message in err.
  */
 int config_check_secret_file(const char *path, char *err, size_t errlen);
+
+/*
+ * The keys whose values differ between a and b: each(section, key, arg) is
+ * called for each one, in the reference's order; [group NAME] sections count
+ * as one key, section "group", name "*". [limits] is not compared (struct
+ * limits, node_limits.h, has its own). Returns how many differ.
+ */
+int config_diff(const struct config *a, const struct config *b,
+		void (*each)(const char *section, const char *name, void *arg), void *arg);
 
 /* Print every key with its default and description (README, --help). */
 void config_print_reference(void);

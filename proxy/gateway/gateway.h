@@ -98,6 +98,10 @@ struct gw_metrics {
 	uint64_t sessions_ended[GW_END_COUNT];
 	struct input_budget_counts input; /* viewer input throttled (input_budget.h) */
 	uint64_t input_floods;            /* viewers closed 4001 for an input flood */
+	uint64_t reloads_ok;              /* SIGHUP reloads applied */
+	uint64_t reloads_refused;         /* SIGHUP reloads refused (the old config kept) */
+	uint64_t audit_records;           /* audit records written */
+	uint64_t audit_lost;              /* audit records that could not be written */
 };
 
 /* Stable names of the enums above (metrics labels, logs). */
@@ -266,7 +270,32 @@ struct gateway {
 	bool stopping;                 /* SIGTERM/SIGINT received */
 	int64_t stop_deadline_ms;
 	int signal_fd;
+	int64_t cert_not_after; /* the served certificate's end of validity (Unix s) */
+	bool metrics_token_set; /* [admin] metrics_token_file: its token's SHA-256 */
+	unsigned char metrics_token_sha[32];
 };
+
+/* gateway_main.c: the rules a loaded configuration must meet (start, -n, reload). */
+int gw_config_rules(const struct config *c, const char *path, char *err, size_t errlen);
+
+/* gateway_admin_node.c: */
+/*
+ * [admin] metrics_token_file at path ("" = none: *set false): a secret file
+ * (config_check_secret_file()) of one token (admin_token_parse()); sha gets
+ * its SHA-256. 0, or -1 with why in err.
+ */
+int admin_metrics_token_load(const char *path, unsigned char sha[32], bool *set, char *err,
+			     size_t errlen);
+
+/*
+ * gateway_reload.c: SIGHUP. The privileged parent reads the configuration
+ * file and hands it over (PRIV_CONFIG): fd is a sealed memfd of it, or -1
+ * with why it could not be read in why.
+ */
+void reload_run(int fd, const char *why);
+/* cert and key load and match; *not_after = the certificate's end (Unix s). 0 or -1 + err. */
+int reload_check_cert(const char *cert, const char *key, int64_t *not_after, char *err,
+		      size_t errlen);
 
 /*
  * gateway_policy.c: the policy of a session: 0 the node's, i + 1 the

@@ -27,6 +27,7 @@
  */
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,44 @@ done:
 	return rc;
 }
 
+static void admin_dispatch(struct admin_pss *pss);
+
+/*
+ * GET /metrics with "Authorization: Bearer T": 1 with the reply set (the
+ * metrics when T is the token of [admin] metrics_token_file, else 401), 0
+ * when the request has no bearer token (Basic goes on as for every path). A
+ * wrong token counts towards no lockout: no user is named.
+ */
+static int admin_bearer(struct lws *wsi, struct admin_pss *pss)
+{
+	char header[ADMIN_AUTH_HEADER_MAX];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n <= 0 || n >= (int)sizeof header ||
+	    lws_hdr_copy(wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+		return 0;
+	const char *token = admin_bearer_token(header);
+	if (token == NULL) {
+		OPENSSL_cleanse(header, sizeof header);
+		return 0;
+	}
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)token, strlen(token), h);
+	OPENSSL_cleanse(header, sizeof header);
+	if (gw->metrics_token_set && CRYPTO_memcmp(h, gw->metrics_token_sha, sizeof h) == 0) {
+		admin_dispatch(pss);
+		return 1;
+	}
+	log_warn("admin API: /metrics from %s refused: %s", pss->peer,
+		 gw->metrics_token_set
+		     ? "wrong bearer token"
+		     : "a bearer token, but no [admin] metrics_token_file is set");
+	admin_unauthorized(pss,
+			   gw->metrics_token_set
+			       ? "the bearer token is not this node's metrics token"
+			       : "bearer tokens are off: [admin] metrics_token_file is not set");
+	return 1;
+}
+
 /* Answer an authenticated request whose body (if any) has arrived. */
 static void admin_dispatch(struct admin_pss *pss)
 {
@@ -375,6 +414,9 @@ static int admin_begin(struct lws *wsi, struct admin_pss *pss, const char *uri)
 		log_warn("admin API: request from %s refused: body of %lld bytes", pss->peer, clen);
 		admin_errorf(pss, 400, "bad_request", "the request body is over %d bytes",
 			     ADMIN_BODY_MAX);
+	} else if (pss->target.route == ADMIN_ROUTE_METRICS && pss->method == ADMIN_GET &&
+		   admin_bearer(wsi, pss) != 0) {
+		/* reply set */
 	} else if (pss->target.route != ADMIN_ROUTE_HEALTHZ) {
 		if (admin_authenticate(wsi, pss) > 0) {
 			/* Checked off the loop: admin_auth_done() goes on; the body is kept meanwhile. */

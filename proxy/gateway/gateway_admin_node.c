@@ -3,9 +3,14 @@
  * GET /healthz, GET /metrics, GET and PATCH /api/v1/limits, POST
  * /api/v1/drain and /api/v1/undrain (the glue: gateway_admin.c).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway_admin.h"
 #include "log.h"
@@ -35,6 +40,38 @@ void admin_healthz(struct admin_pss *pss)
 				   message, "audit_available", audit_writable(), "draining",
 				   gw->draining, "sessions", (json_int_t)session_count_live(),
 				   "prestarted", (json_int_t)pool_ready()));
+}
+
+int admin_metrics_token_load(const char *path, unsigned char sha[32], bool *set, char *err,
+			     size_t errlen)
+{
+	*set = false;
+	if (path[0] == '\0')
+		return 0;
+	char e[256];
+	if (config_check_secret_file(path, e, sizeof e) != 0) {
+		snprintf(err, errlen, "metrics_token_file: %s", e);
+		return -1;
+	}
+	char text[ADMIN_TOKEN_MAX + 8], token[ADMIN_TOKEN_MAX + 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof text) : -1;
+	if (n < 0) {
+		snprintf(err, errlen, "metrics_token_file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	int rc = admin_token_parse(text, (size_t)n, token, sizeof token, e, sizeof e);
+	if (rc != 0)
+		snprintf(err, errlen, "metrics_token_file %s: %s", path, e);
+	else
+		SHA256((const unsigned char *)token, strlen(token), sha);
+	OPENSSL_cleanse(text, sizeof text);
+	OPENSSL_cleanse(token, sizeof token);
+	*set = rc == 0;
+	return rc;
 }
 
 void admin_metrics(struct admin_pss *pss)
@@ -67,6 +104,11 @@ void admin_metrics(struct admin_pss *pss)
 						       gw->metrics.input.fbur_demoted };
 	m.n_input_throttled = 3;
 	m.input_floods = gw->metrics.input_floods;
+	m.reloads_ok = gw->metrics.reloads_ok;
+	m.reloads_refused = gw->metrics.reloads_refused;
+	m.cert_not_after = gw->cert_not_after;
+	m.audit_records = gw->metrics.audit_records;
+	m.audit_lost = gw->metrics.audit_lost;
 	admin_reply_text(pss, 200, "text/plain; version=0.0.4; charset=utf-8",
 			 admin_metrics_text(&m));
 }

@@ -779,12 +779,17 @@ int audit_event(const char *event, const char *user, const char *client, const c
 		return -1;
 	}
 	if (!aud.failed) {
-		if (audit_write(event, user, client, session, fields) == 0)
+		if (audit_write(event, user, client, session, fields) == 0) {
+			gw->metrics.audit_records++;
 			return 0;
+		}
 	} else if (gw_now_ms() - aud.fail_try_ms >= AUDIT_RETRY_MS && audit_try_recover() == 0) {
-		if (audit_write(event, user, client, session, fields) == 0)
+		if (audit_write(event, user, client, session, fields) == 0) {
+			gw->metrics.audit_records++;
 			return 0;
+		}
 	}
+	gw->metrics.audit_lost++;
 	if (aud.failed) {
 		aud.lost++;
 		audit_arm_retry();

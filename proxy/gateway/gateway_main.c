@@ -81,7 +81,7 @@ static void main_begin_shutdown(const char *signame)
 	main_shutdown_tick(NULL);
 }
 
-/* The signalfd in the lws loop: SIGCHLD reaps, SIGTERM/SIGINT stop. */
+/* The signalfd in the lws loop: SIGTERM/SIGINT stop; SIGHUP goes to the parent. */
 static int main_signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				void *in, size_t len)
 {
@@ -101,6 +101,12 @@ static int main_signal_callback(struct lws *wsi, enum lws_callback_reasons reaso
 			break;
 		case SIGINT:
 			main_begin_shutdown("SIGINT");
+			break;
+		case SIGHUP:
+			/* The parent reads the file: it is root's (gateway_priv.c). */
+			log_warn("SIGHUP to the network process ignored: send it to the main "
+				 "process, pid %d (systemctl reload pixelgate does)",
+				 (int)getppid());
 			break;
 		default:
 			break;
@@ -192,32 +198,54 @@ static int main_open_worker(char *err, size_t errlen)
 	return 0;
 }
 
-/* The configuration itself (as root, before the split). 0 or -1 + err. */
-static int main_check_config(char *err, size_t errlen)
+int gw_config_rules(const struct config *c, const char *path, char *err, size_t errlen)
 {
-	if (config_load(&gw->cfg, gw->config_path, err, errlen) != 0)
-		return -1;
-	if (gw->cfg.tls_cert[0] == '\0' || gw->cfg.tls_key[0] == '\0') {
+	if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
 		snprintf(err, errlen,
 			 "%s: tls_cert and tls_key are required (the staff listener is TLS only)",
-			 gw->config_path);
+			 path);
 		return -1;
 	}
-	if (gw->cfg.admin_listen_port != 0 && gw->cfg.admin_listen_port == gw->cfg.listen_port) {
-		snprintf(err, errlen, "%s: admin_listen_port must differ from listen_port",
-			 gw->config_path);
+	if (c->admin_listen_port != 0 && c->admin_listen_port == c->listen_port) {
+		snprintf(err, errlen, "%s: admin_listen_port must differ from listen_port", path);
 		return -1;
 	}
-	if (gw->cfg.upstream_proxy[0] == '\0' && !gw->cfg.development_direct_egress) {
+	if (c->upstream_proxy[0] == '\0' && !c->development_direct_egress) {
 		snprintf(
 		    err, errlen,
 		    "%s: [session] upstream_proxy is required: it is the sessions' only way out "
 		    "(host:port of the prefectural security cloud's proxy, or a local squid); "
 		    "development_direct_egress = on lets browsers use the host's network (never "
 		    "in production)",
-		    gw->config_path);
+		    path);
 		return -1;
 	}
+	return 0;
+}
+
+/* A program the worker starts (chromium_path, xvfb_path): an absolute executable file. */
+static int main_program(const char *key, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (path[0] == '/' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0)
+		return 0;
+	snprintf(err, errlen, "[session] %s %s: %s", key, path,
+		 path[0] != '/'             ? "must be an absolute path"
+		     : stat(path, &st) != 0 ? strerror(errno)
+		     : !S_ISREG(st.st_mode) ? "not a regular file"
+					    : "not executable");
+	return -1;
+}
+
+/* The configuration itself (as root, before the split). 0 or -1 + err. */
+static int main_check_config(char *err, size_t errlen)
+{
+	if (config_load(&gw->cfg, gw->config_path, err, errlen) != 0 ||
+	    gw_config_rules(&gw->cfg, gw->config_path, err, errlen) != 0 ||
+	    main_program("chromium_path", gw->cfg.chromium_path, err, errlen) != 0 ||
+	    main_program("xvfb_path", gw->cfg.xvfb_path, err, errlen) != 0)
+		return -1;
 	if (gw->cfg.upstream_proxy[0] == '\0')
 		log_warn("DEVELOPMENT: development_direct_egress = on and no upstream_proxy: "
 			 "browsers reach whatever this host can reach");
@@ -247,6 +275,12 @@ static int main_check_files(char *err, size_t errlen)
 	    main_readable("users_file", gw->cfg.users_file, err, errlen) != 0)
 		return -1;
 	if (config_check_secret_file(gw->cfg.tls_key, err, errlen) != 0)
+		return -1;
+	if (reload_check_cert(gw->cfg.tls_cert, gw->cfg.tls_key, &gw->cert_not_after, err,
+			      errlen) != 0)
+		return -1;
+	if (admin_metrics_token_load(gw->cfg.metrics_token_file, gw->metrics_token_sha,
+				     &gw->metrics_token_set, err, errlen) != 0)
 		return -1;
 	if (config_check_secret_file(gw->cfg.users_file, err, errlen) != 0)
 		return -1;
@@ -450,6 +484,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
 		fatal("sigprocmask: %s", strerror(errno));
 	gw->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

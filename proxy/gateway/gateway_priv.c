@@ -6,7 +6,9 @@
  *   privileged parent (this file, root, no network, no secrets)
  *     - creates a session's cell and starts the worker in it;
  *     - kills a cell when asked, reaps cells and tells the network process;
- *     - forwards SIGTERM/SIGINT to the network process and exits with it.
+ *     - forwards SIGTERM/SIGINT to the network process and exits with it;
+ *     - on SIGHUP reads the configuration file (root's to read) and hands
+ *       it to the network process (PRIV_CONFIG, gateway_reload.c).
  *   network process (setuid to [server] user, never root again)
  *     - TLS, HTTP, WebSocket, the relay, the admin API, the audit writer:
  *       everything in the other gateway_*.c files.
@@ -62,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -212,6 +215,12 @@ int priv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (fd >= 0)
 				close(fd);
 			return 0;
+		}
+		if (m.type == PRIV_CONFIG && m.id[0] == '\0' && (fd >= 0) == (m.status == 0)) {
+			reload_run(fd, m.text);
+			if (fd >= 0)
+				close(fd);
+			continue;
 		}
 		if (!priv_id_ok(m.id) || (m.type != PRIV_SPAWNED && m.type != PRIV_EXITED) ||
 		    (fd >= 0 && (m.type != PRIV_SPAWNED || m.status != 0))) {
@@ -606,6 +615,56 @@ static void priv_oom(struct priv_slot *ps)
 	priv_kill_slot(ps);
 }
 
+/*
+ * SIGHUP: the configuration file, read as root, to the network process in a
+ * sealed memfd (it cannot open the file itself, and a file changed while it
+ * parses is not what was checked). A file that cannot be read or is too big
+ * goes as a failed PRIV_CONFIG with the reason.
+ */
+static void priv_send_config(void)
+{
+	struct priv_msg m = { .type = PRIV_CONFIG };
+	int in = open(gw->config_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	int mfd = -1;
+	if (in < 0 || fstat(in, &st) != 0) {
+		snprintf(m.text, sizeof m.text, "cannot open: %s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode) || st.st_size > PRIV_CONFIG_MAX) {
+		snprintf(m.text, sizeof m.text, "not a regular file of at most %d bytes",
+			 PRIV_CONFIG_MAX);
+	} else if ((mfd = memfd_create("pixelgate.conf", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0) {
+		snprintf(m.text, sizeof m.text, "memfd_create: %s", strerror(errno));
+	} else {
+		char buf[8192];
+		ssize_t n;
+		off_t total = 0;
+		while ((n = read(in, buf, sizeof buf)) > 0 && total + n <= PRIV_CONFIG_MAX) {
+			if (write(mfd, buf, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+			total += n;
+		}
+		if (n != 0 ||
+		    fcntl(mfd, F_ADD_SEALS,
+			  F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+			snprintf(m.text, sizeof m.text, "%s",
+				 n > 0 ? "grew over the limit while read" : strerror(errno));
+			close(mfd);
+			mfd = -1;
+		}
+	}
+	if (in >= 0)
+		close(in);
+	m.status = mfd >= 0 ? 0 : 1;
+	log_info("SIGHUP: %s handed to the network process%s%s", gw->config_path,
+		 mfd >= 0 ? "" : " as unreadable: ", mfd >= 0 ? "" : m.text);
+	if (pv.fd >= 0 && priv_send(pv.fd, &m, mfd) != 0)
+		log_error("SIGHUP: cannot reach the network process: %s", strerror(errno));
+	if (mfd >= 0)
+		close(mfd);
+}
+
 static void priv_message(void)
 {
 	struct priv_msg m;
@@ -672,6 +731,8 @@ static int priv_loop(int sig_fd)
 					net_gone |= priv_reap(&net_status);
 				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					kill(pv.net_pid, (int)si.ssi_signo);
+				else if (si.ssi_signo == SIGHUP)
+					priv_send_config();
 			}
 		}
 		if (pv.fd >= 0 && p[1].revents)
@@ -944,6 +1005,7 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) {
 		snprintf(err, errlen, "sigprocmask: %s", strerror(errno));
 		return -1;

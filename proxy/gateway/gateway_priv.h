@@ -39,7 +39,13 @@ enum priv_type {
 			   the forensics copy's result line after a KEEP, else "" */
 	PRIV_KEEP,      /* net -> priv: kill session id's cell, keeping its directory for
 			   forensics (text = "user\nwhat") */
+	PRIV_CONFIG,    /* priv -> net, on SIGHUP: the configuration file as the parent
+			   read it, in a sealed memfd attached; or status != 0 and text =
+			   why it could not be read (id is "") */
 };
+
+/* The most of a configuration file the parent hands over at a reload. */
+#define PRIV_CONFIG_MAX (1024 * 1024)
 
 struct priv_msg {
 	uint32_t type;

@@ -32,6 +32,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (token != NULL && (token < header || token > header + n))
 		abort();
 
+	memcpy(header, text, n + 1);
+	token = admin_bearer_token(header);
+	if (token != NULL && (token < header || token > header + n))
+		abort();
+
+	/* A metrics token file: one word of printable ASCII within the bounds, or refused. */
+	char tok[ADMIN_TOKEN_MAX + 1], why[128];
+	if (admin_token_parse((const char *)data, size, tok, sizeof tok, why, sizeof why) == 0) {
+		size_t tl = strlen(tok);
+		if (tl < ADMIN_TOKEN_MIN || tl > ADMIN_TOKEN_MAX)
+			abort();
+		for (size_t i = 0; i < tl; i++)
+			if (tok[i] <= ' ' || tok[i] >= 0x7f)
+				abort();
+	}
+
 	char user[USERS_NAME_MAX + 1], password[USERS_PASSWORD_MAX + 1];
 	if (admin_basic_split((const char *)data, size, user, password) == 0) {
 		if (user[0] != '\0' && !users_name_valid(user))

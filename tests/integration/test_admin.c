@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define ADMIN "a-admin"
 
@@ -184,9 +185,9 @@ IT_TEST(admin, auth_and_metrics)
 	expect_metric(r.body, "pixelgate_refusals_total{reason=\"node_full\"}", 0);
 	expect_metric(r.body, "pixelgate_draining", 0);
 	expect_metric(r.body, "pixelgate_worker_crashes_total", 0);
-	IT_ASSERT(it_metric(r.body, "pixelgate_bytes_out_total") > 0,
-		  "pixelgate_bytes_out_total is %g after a page was shown",
-		  it_metric(r.body, "pixelgate_bytes_out_total"));
+	IT_ASSERT(it_metric(r.body, "pixelgate_viewer_sent_bytes_total") > 0,
+		  "pixelgate_viewer_sent_bytes_total is %g after a page was shown",
+		  it_metric(r.body, "pixelgate_viewer_sent_bytes_total"));
 
 	/* a staff user is not an admin; no or wrong credentials are 401 */
 	it_admin("GET", "/api/v1/sessions", "a7-staff", NULL, &r);
@@ -589,4 +590,74 @@ IT_TEST(admin, pixelgatectl)
 	rc = it_run(out, sizeof out, "%s --server https://127.0.0.1:%d limits", ctl, it.agent_port);
 	IT_ASSERT(rc == 2, "pixelgatectl against the agent-check port: exit %d, want 2:\n%s", rc,
 		  out);
+}
+
+#define MT_TOKEN "pg-metrics-3f9c2a7e5b1d4c6a8e0f"
+
+/* it_opts.before_daemon: the token file (the gateway's, 0600) and [admin] metrics_token_file. */
+static void mt_world(void)
+{
+	char path[400], text[600];
+	snprintf(path, sizeof path, "%s/metrics.token", it.dir);
+	it_write_file(path, MT_TOKEN "\n", 0600);
+	it_give(path);
+	snprintf(text, sizeof text, "[admin]\nmetrics_token_file = %s\n", path);
+	FILE *f = fopen(it.conf_file, "a");
+	IT_ASSERT(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "%s: %s", it.conf_file,
+		  strerror(errno));
+}
+
+/* GET path on the admin listener with an Authorization header value ("" = none). */
+static int mt_get(const char *path, const char *auth, char *body, size_t bodylen)
+{
+	char req[512], head[2048], error[64];
+	snprintf(req, sizeof req,
+		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sConnection: close\r\n\r\n", path,
+		 auth[0] ? "Authorization: " : "", auth, auth[0] ? "\r\n" : "");
+	return it_https_raw_port(it.admin_port, req, head, sizeof head, body, bodylen, error,
+				 sizeof error);
+}
+
+IT_TEST(admin, metrics_with_the_bearer_token)
+{
+	static const char *const users[] = { "mt-user", NULL };
+	static const char *const admins[] = { "mt-admin", NULL };
+	struct it_opts o = { .admins = admins,
+			     .extra_conf = "[limits]\nlogin_max_failures = 3\n",
+			     .before_daemon = mt_world };
+	static char body[65536];
+
+	it_start_opts("admin_metrics_bearer", users, &o);
+	struct it_http r;
+	IT_ASSERT(it_login_http("mt-user", it_password("mt-user"), false, &r) == 200, "login: %d",
+		  r.status);
+	IT_ASSERT(mt_get("/metrics", "Bearer " MT_TOKEN, body, sizeof body) == 200, "metrics: %s",
+		  body);
+	double expiry = it_metric(body, "pixelgate_tls_certificate_expiry_timestamp_seconds");
+	double now = (double)time(NULL);
+	/* the test certificate is made for 3 days */
+	IT_ASSERT(expiry > now + 2 * 86400 && expiry < now + 4 * 86400,
+		  "certificate expiry %.0f, now %.0f", expiry, now);
+	IT_ASSERT(it_metric(body, "pixelgate_audit_records_total") >= 1, "audit records: %g",
+		  it_metric(body, "pixelgate_audit_records_total"));
+	IT_ASSERT(it_metric(body, "pixelgate_audit_records_lost_total") == 0, "audit lost: %g",
+		  it_metric(body, "pixelgate_audit_records_lost_total"));
+
+	/* Wrong tokens (more than login_max_failures): 401 each, nobody is locked out. */
+	for (int i = 0; i < 5; i++)
+		IT_ASSERT(mt_get("/metrics", "Bearer pg-metrics-wrong-token-000000", body,
+				 sizeof body) == 401,
+			  "a wrong token: %s", body);
+	IT_ASSERT(strstr(body, "not this node's metrics token") != NULL, "%s", body);
+	IT_ASSERT(mt_get("/metrics", "", body, sizeof body) == 401, "no credentials: %s", body);
+	IT_ASSERT(it_admin("GET", "/metrics", "mt-admin", NULL, &r) == 200,
+		  "the admin after the wrong tokens: %d %s", r.status, r.body);
+
+	/* The token opens /metrics only. */
+	IT_ASSERT(mt_get("/api/v1/users", "Bearer " MT_TOKEN, body, sizeof body) == 401,
+		  "the metrics token opened /api/v1/users: %s", body);
+	IT_ASSERT(mt_get("/api/v1/sessions", "Bearer " MT_TOKEN, body, sizeof body) == 401,
+		  "the metrics token opened /api/v1/sessions: %s", body);
+	IT_ASSERT(it_file_count(it.daemon_log, "wrong bearer token") == 5, "log lines: %d",
+		  it_file_count(it.daemon_log, "wrong bearer token"));
 }

@@ -605,6 +605,22 @@ IT_TEST(cell, check_refuses_missing_policy_and_proxy)
 	IT_ASSERT(rc == 1 && strstr(out, "no-such-policy.json") != NULL,
 		  "pixelgate -n without the policy file: exit %d, %s", rc, out);
 
+	/* the programs the worker starts */
+	rc = it_run(out, sizeof out,
+		    "sed 's|^\\[session\\]|[session]\\nchromium_path = /usr/bin/no-such-chromium|' "
+		    "'%s' > '%s' && %s/pixelgate -n -c '%s'",
+		    it.conf_file, conf, PIXELGATE_BUILD_DIR, conf);
+	IT_ASSERT(rc == 1 &&
+		      strstr(out, "chromium_path /usr/bin/no-such-chromium: No such file") != NULL,
+		  "pixelgate -n with a missing chromium_path: exit %d, %s", rc, out);
+	rc = it_run(out, sizeof out,
+		    "printf 'not a program' > '%s/not-a-program' && chmod 644 '%s/not-a-program' && "
+		    "sed 's|^\\[session\\]|[session]\\nxvfb_path = %s/not-a-program|' "
+		    "'%s' > '%s' && %s/pixelgate -n -c '%s'",
+		    it.dir, it.dir, it.dir, it.conf_file, conf, PIXELGATE_BUILD_DIR, conf);
+	IT_ASSERT(rc == 1 && strstr(out, "not-a-program: not executable") != NULL,
+		  "pixelgate -n with xvfb_path not a program: exit %d, %s", rc, out);
+
 	rc = it_run(out, sizeof out, "%s/pixelgate -n -c '%s'", PIXELGATE_BUILD_DIR, it.conf_file);
 	IT_ASSERT(rc == 0, "the test's own config does not pass: %s", out);
 }

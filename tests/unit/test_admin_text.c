@@ -375,8 +375,8 @@ Test(admin_text, metrics_text_format)
 		"# TYPE pixelgate_refusals_total counter\n",
 		"\npixelgate_refusals_total{reason=\"node_full\"} 5\n",
 		"\npixelgate_refusals_total{reason=\"lo\\\"c\\\\k\\ned\"} 1\n",
-		"\npixelgate_bytes_out_total 18446744073709551615\n",
-		"\npixelgate_bytes_in_total 12\n",
+		"\npixelgate_viewer_sent_bytes_total 18446744073709551615\n",
+		"\npixelgate_viewer_received_bytes_total 12\n",
 		"\npixelgate_worker_crashes_total 0\n",
 		"# TYPE pixelgate_sessions_ended_total counter\n",
 		"\npixelgate_sessions_ended_total{reason=\"admin\"} 4\n",
@@ -390,8 +390,8 @@ Test(admin_text, metrics_text_format)
 		"pixelgate_draining",
 		"pixelgate_logins_total",
 		"pixelgate_refusals_total",
-		"pixelgate_bytes_out_total",
-		"pixelgate_bytes_in_total",
+		"pixelgate_viewer_sent_bytes_total",
+		"pixelgate_viewer_received_bytes_total",
 		"pixelgate_worker_crashes_total",
 		"pixelgate_sessions_ended_total",
 	};
@@ -440,4 +440,56 @@ Test(admin_text, agent_check_answer)
 				 sizeof out);
 		cr_assert_str_eq(out, "down\n", "case %zu without logins", i);
 	}
+}
+
+Test(admin_text, bearer_token_is_taken_only_from_the_bearer_scheme)
+{
+	char a[] = "  bearer   abcdefghijklmnop-_.~+/=  ";
+	cr_assert_str_eq(admin_bearer_token(a), "abcdefghijklmnop-_.~+/=");
+	char b[] = "Basic dXNlcjpwdw==";
+	cr_assert_null(admin_bearer_token(b));
+	char c[] = "Bearer";
+	cr_assert_null(admin_bearer_token(c));
+	char d[] = "Bearerx token";
+	cr_assert_null(admin_bearer_token(d));
+	char e[] = "Bearer dXNlcjpwdw==";
+	cr_assert_null(admin_basic_token(e));
+}
+
+Test(admin_text, a_metrics_token_file_holds_one_word_of_16_to_256_characters)
+{
+	char out[ADMIN_TOKEN_MAX + 1], err[128];
+	static const struct {
+		const char *text;
+		const char *want; /* NULL: refused */
+	} cases[] = {
+		{ "0123456789abcdef", "0123456789abcdef" },
+		{ "0123456789abcdef\n", "0123456789abcdef" },
+		{ "0123456789abcdef\r\n", "0123456789abcdef" },
+		{ "0123456789abcde\n", NULL },        /* 15 */
+		{ "0123456789abcdef\n\n", NULL },     /* two newlines */
+		{ "01234567 89abcdefgh\n", NULL },    /* a space */
+		{ "0123456789abcdef\tx", NULL },      /* a tab */
+		{ "\n0123456789abcdef", NULL },       /* leading newline */
+		{ "0123456789abcdef\xc3\xa9", NULL }, /* not ASCII */
+		{ "", NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = admin_token_parse(cases[i].text, strlen(cases[i].text), out, sizeof out,
+					   err, sizeof err);
+		if (cases[i].want != NULL) {
+			cr_assert_eq(rc, 0, "case %zu refused: %s", i, err);
+			cr_assert_str_eq(out, cases[i].want, "case %zu", i);
+		} else {
+			cr_assert_eq(rc, -1, "case %zu accepted", i);
+			cr_assert_neq(err[0], '\0', "case %zu: no reason", i);
+		}
+	}
+	char big[ADMIN_TOKEN_MAX + 2];
+	memset(big, 'x', sizeof big);
+	cr_assert_eq(admin_token_parse(big, ADMIN_TOKEN_MAX, out, sizeof out, err, sizeof err), 0);
+	cr_assert_eq(strlen(out), ADMIN_TOKEN_MAX);
+	cr_assert_eq(admin_token_parse(big, ADMIN_TOKEN_MAX + 1, out, sizeof out, err, sizeof err),
+		     -1);
+	cr_assert_not_null(strstr(err, "257 characters"), "%s", err);
 }

@@ -613,3 +613,87 @@ Test(config, auth_ldap_and_group_sections)
 		cr_assert_str_eq(err, bad[i].message, "case %zu: %s", i, err);
 	}
 }
+
+static void diff_collect(const char *section, const char *name, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 512 - n, "[%s] %s;", section, name);
+}
+
+Test(config, diff_names_each_key_that_changed)
+{
+	static struct config a, b;
+	char err[512] = "", out[512] = "";
+	config_defaults(&a);
+	config_defaults(&b);
+	cr_assert_eq(config_diff(&a, &b, diff_collect, out), 0);
+	cr_assert_str_eq(out, "");
+	cr_assert_eq(
+	    config_parse_string(&b, "b.conf",
+				"[server]\nlisten_port = 9443\n[limits]\nmax_sessions = 4\n"
+				"[policy]\nclipboard_to_browser = on\n"
+				"[admin]\nmetrics_token_file = /etc/pixelgate/metrics.token\n",
+				err, sizeof err),
+	    0, "%s", err);
+	cr_assert_eq(config_diff(&a, &b, diff_collect, out), 3, "%s", out);
+	cr_assert_str_eq(out,
+			 "[server] listen_port;[admin] metrics_token_file;[policy] "
+			 "clipboard_to_browser;",
+			 "%s", out);
+	cr_assert_neq(a.limits.max_sessions, b.limits.max_sessions, "[limits] is compared apart");
+}
+
+/* deploy/pixelgate.conf.example: found from this file's own (absolute, under CMake) path. */
+static void example_path(char *out, size_t outlen)
+{
+	char here[PATH_MAX];
+	snprintf(here, sizeof here, "%s", __FILE__);
+	char *slash = strstr(here, "/tests/unit/");
+	cr_assert(slash != NULL, "cannot find the source tree from %s", __FILE__);
+	*slash = '\0';
+	snprintf(out, outlen, "%s/deploy/pixelgate.conf.example", here);
+}
+
+Test(config, the_example_file_sets_every_key_to_its_default, .init = cr_redirect_stdout)
+{
+	config_print_reference();
+	fflush(stdout);
+	FILE *f = cr_get_redirected_stdout();
+	static char ref[32768];
+	size_t n = fread(ref, 1, sizeof ref - 1, f);
+	ref[n] = '\0';
+
+	char path[PATH_MAX];
+	example_path(path, sizeof path);
+	FILE *ex = fopen(path, "r");
+	cr_assert_not_null(ex, "%s", path);
+	static char text[65536];
+	size_t m = fread(text, 1, sizeof text - 1, ex);
+	fclose(ex);
+	text[m] = '\0';
+
+	/* Every "key = value" line of the reference is a key the example sets. */
+	int keys = 0;
+	for (char *line = strtok(ref, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		if (line[0] == '#' || line[0] == '[' || strstr(line, " =") == NULL)
+			continue;
+		char want[96];
+		snprintf(want, sizeof want, "\n%.*s =", (int)(strstr(line, " =") - line), line);
+		cr_assert_not_null(strstr(text, want), "deploy/pixelgate.conf.example lacks%s",
+				   want);
+		keys++;
+	}
+	cr_assert_gt(keys, 60, "only %d keys read from the reference", keys);
+
+	/* "configures exactly what an empty file would, but for upstream_proxy" (its header) */
+	static struct config c, d;
+	char err[512] = "";
+	config_defaults(&c);
+	config_defaults(&d);
+	cr_assert_eq(config_load(&c, path, err, sizeof err), 0, "%s", err);
+	char diff[512] = "";
+	cr_assert_eq(config_diff(&c, &d, diff_collect, diff), 1, "the example's values: %s", diff);
+	cr_assert_str_eq(diff, "[session] upstream_proxy;");
+	cr_assert_eq(memcmp(&c.limits, &d.limits, sizeof c.limits), 0, "the example's [limits]");
+}
