@@ -11,7 +11,7 @@ PIXELGATE_PACKAGES=(
 	build-essential cmake pkg-config
 	libvncserver-dev libwebsockets-dev libssl-dev libcriterion-dev libsdl2-dev libsdl2-ttf-dev libfontconfig-dev
 	libx11-dev libxdamage-dev libxfixes-dev libxtst-dev libxau-dev libxft-dev
-	libjansson-dev libinih-dev libargon2-dev libpng-dev zlib1g-dev libldap-dev liboath-dev libqrencode-dev
+	libjansson-dev libinih-dev libargon2-dev libpng-dev zlib1g-dev libldap-dev liboath-dev libqrencode-dev libsystemd-dev
 	xvfb chromium fonts-noto-cjk openssl python3 x11-utils xdotool procps
 	squid
 )

@@ -287,6 +287,15 @@ int gw_config_rules(const struct config *c, const char *path, char *err, size_t 
 int admin_metrics_token_load(const char *path, unsigned char sha[32], bool *set, char *err,
 			     size_t errlen);
 
+/* gateway_systemd.c: journald and sd_notify (see there). */
+void systemd_init_logging(void);
+void systemd_notify(const char *state);
+bool systemd_notifying(void);
+/* How often the network process tells the parent its loop turns (PRIV_STATUS alive). */
+#define GW_ALIVE_MS 5000
+/* gateway_priv.c, network process: tell the parent (and so systemd) how it is. */
+void priv_status(bool ready, const char *status);
+
 /*
  * gateway_reload.c: SIGHUP. The privileged parent reads the configuration
  * file and hands it over (PRIV_CONFIG): fd is a sealed memfd of it, or -1

@@ -163,6 +163,14 @@ static struct lws_vhost *main_tls_vhost(const char *name, const char *address, i
 
 static char main_worker_path[PATH_MAX];
 
+/* Every GW_ALIVE_MS: the loop turns; the parent pings systemd's watchdog with it. */
+static lws_sorted_usec_list_t main_alive_sul;
+static void main_alive(lws_sorted_usec_list_t *sul)
+{
+	priv_status(false, "");
+	lws_sul_schedule(gw->ctx, 0, sul, main_alive, GW_ALIVE_MS * LWS_US_PER_MS);
+}
+
 /* Find the worker binary: configured, or pixelgate-session next to us. */
 static int main_open_worker(char *err, size_t errlen)
 {
@@ -431,6 +439,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("pixelgate", LOG_LEVEL_INFO);
+	systemd_init_logging();
 	gw->session_exe_fd = -1;
 	gw->signal_fd = -1;
 	snprintf(gw->config_path, sizeof gw->config_path, "%s", config_path);
@@ -572,6 +581,11 @@ int main(int argc, char **argv)
 		 gw->cfg.runtime_dir, (unsigned)getuid(),
 		 priv_cells() ? ", sessions in cells" : ", DEVELOPMENT: sessions without cells");
 	pool_fill();
+	char status[200];
+	snprintf(status, sizeof status, "listening on %s:%d, %zu users", gw->cfg.listen_address,
+		 gw->cfg.listen_port, gw->users.n);
+	priv_status(true, status);
+	lws_sul_schedule(gw->ctx, 0, &main_alive_sul, main_alive, GW_ALIVE_MS * LWS_US_PER_MS);
 
 	while (true) {
 		if (lws_service(gw->ctx, 0) < 0)
@@ -583,6 +597,7 @@ int main(int argc, char **argv)
 		log_warn("%zu sessions did not stop in time: killing them", session_count());
 	session_kill_all();
 	lws_sul_cancel(&gw_shutdown_sul);
+	lws_sul_cancel(&main_alive_sul);
 	/* Counted refusals are audited before the log closes; no thread may wake a dead context. */
 	auth_refusals_flush_all();
 	auth_shutdown();

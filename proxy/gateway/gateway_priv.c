@@ -166,6 +166,14 @@ void priv_kill(const char *id)
 			  strerror(errno));
 }
 
+void priv_status(bool ready, const char *status)
+{
+	struct priv_msg m = { .type = PRIV_STATUS, .status = ready ? 1 : 0 };
+	snprintf(m.text, sizeof m.text, "%s", status);
+	if (gw->priv_fd >= 0 && priv_send(gw->priv_fd, &m, -1) != 0)
+		log_error("cannot tell the privileged parent our status: %s", strerror(errno));
+}
+
 void priv_keep(const char *id, const char *user, const char *what)
 {
 	struct priv_msg m = { .type = PRIV_KEEP };
@@ -470,21 +478,17 @@ static void priv_log_line(struct priv_slot *ps, const char *line, size_t len)
 	char out[PRIV_LOG_LINE + 128];
 	size_t n = 0;
 	if (ps->log_dropped > 0) {
-		n = (size_t)snprintf(out, sizeof out,
-				     "cell %s| (%lu lines dropped: more than %d a second)\n",
-				     ps->id, ps->log_dropped, PRIV_LOG_RATE);
+		snprintf(out, sizeof out, "(%lu lines dropped: more than %d a second)",
+			 ps->log_dropped, PRIV_LOG_RATE);
 		ps->log_dropped = 0;
-		if (write(STDERR_FILENO, out, n) < 0)
-			return;
+		log_cell_line(ps->id, out);
 	}
-	n = (size_t)snprintf(out, sizeof out, "cell %s| ", ps->id);
-	for (size_t i = 0; i < len && n < sizeof out - 2; i++) {
+	for (size_t i = 0; i < len && n < sizeof out - 1; i++) {
 		unsigned char ch = (unsigned char)line[i];
 		out[n++] = (ch < 0x20 && ch != '\t') || ch == 0x7f ? '?' : (char)ch;
 	}
-	out[n++] = '\n';
-	if (write(STDERR_FILENO, out, n) < 0)
-		return;
+	out[n] = '\0';
+	log_cell_line(ps->id, out);
 }
 
 /* Read what the cell wrote; on EOF (every writer gone) close the pipe. */
@@ -679,6 +683,21 @@ static void priv_message(void)
 		pv.fd = -1;
 		return;
 	}
+	if (r == 1 && fd < 0 && m.type == PRIV_STATUS && m.id[0] == '\0') {
+		char state[300];
+		m.text[sizeof m.text - 1] = '\0';
+		if (m.status == 1) {
+			/* the text is the network process's: keep it to one printable line */
+			for (char *c = m.text; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = ' ';
+			snprintf(state, sizeof state, "READY=1\nSTATUS=%s", m.text);
+			systemd_notify(state);
+		} else {
+			systemd_notify("WATCHDOG=1");
+		}
+		return;
+	}
 	if (r < 0 || fd >= 0 || !priv_id_ok(m.id) ||
 	    (m.type != PRIV_SPAWN && m.type != PRIV_KILL && m.type != PRIV_KEEP)) {
 		log_error("malformed message from the network process refused");
@@ -729,10 +748,13 @@ static int priv_loop(int sig_fd)
 			while (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
 				if (si.ssi_signo == SIGCHLD)
 					net_gone |= priv_reap(&net_status);
-				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					systemd_notify("STOPPING=1");
 					kill(pv.net_pid, (int)si.ssi_signo);
-				else if (si.ssi_signo == SIGHUP)
+				} else if (si.ssi_signo == SIGHUP) {
+					systemd_notify("RELOADING=1");
 					priv_send_config();
+				}
 			}
 		}
 		if (pv.fd >= 0 && p[1].revents)
@@ -1021,7 +1043,10 @@ int priv_split(int exe_fd, const char *exe_path, char *err, size_t errlen)
 		return -1;
 	}
 	if (pid == 0) {
-		/* The network process: never root again. */
+		/* The network process: never root again, and never systemd's to notify. */
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("WATCHDOG_USEC");
+		unsetenv("WATCHDOG_PID");
 		close(sv[0]);
 		close(exe_fd);
 		pv.exe_fd = -1;

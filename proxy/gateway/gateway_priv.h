@@ -42,6 +42,9 @@ enum priv_type {
 	PRIV_CONFIG,    /* priv -> net, on SIGHUP: the configuration file as the parent
 			   read it, in a sealed memfd attached; or status != 0 and text =
 			   why it could not be read (id is "") */
+	PRIV_STATUS,    /* net -> priv: status 1 = ready (listening, or a reload done),
+			   text = systemd's STATUS line; status 0 = alive (the loop
+			   turns: a watchdog ping); id is "" */
 };
 
 /* The most of a configuration file the parent hands over at a reload. */

@@ -121,6 +121,9 @@ static void reload_limits_changes(const struct limits *a, const struct limits *b
 
 static void reload_refused(const char *why)
 {
+	char status[200];
+	snprintf(status, sizeof status, "reload refused (see the log); running as before");
+	priv_status(true, status);
 	gw->metrics.reloads_refused++;
 	log_error("reload refused: %s; the running configuration is kept", why);
 	json_t *f = json_pack("{s:s, s:s}", "result", "refused", "reason", why);
@@ -211,6 +214,10 @@ void reload_run(int fd, const char *why)
 	if (d.len > 0)
 		log_warn("reload: changed in %s but applied only at the next restart: %s",
 			 gw->config_path, d.text);
+	char status[200];
+	snprintf(status, sizeof status, "reloaded: certificate valid until %s, %zu users", until,
+		 nusers);
+	priv_status(true, status);
 	json_t *f = json_pack("{s:s, s:s, s:i, s:s, s:s}", "result", "ok", "cert_not_after", until,
 			      "users", (int)nusers, "limits", changes, "restart_needed_for",
 			      d.text);

@@ -256,6 +256,9 @@ bool it_port_open(int port)
  * Forks and execs argv with stdin /dev/null, stdout to out_fd (or the log if
  * out_fd < 0) and stderr to log_path; the child dies with the test process.
  */
+/* When >= 0, the next it_spawn_env() gives the child this fd as stdout and stderr. */
+static int it_spawn_err_fd = -1;
+
 static pid_t it_spawn_env(char *const argv[], char *const envp[], int out_fd, const char *log_path)
 {
 	pid_t parent = getpid();
@@ -274,6 +277,10 @@ static pid_t it_spawn_env(char *const argv[], char *const envp[], int out_fd, co
 		dup2(null_fd, 0);
 		dup2(out_fd >= 0 ? out_fd : log_fd, 1);
 		dup2(log_fd, 2);
+		if (it_spawn_err_fd >= 0) {
+			dup2(it_spawn_err_fd, 1);
+			dup2(it_spawn_err_fd, 2);
+		}
 		closefrom(3);
 		if (envp)
 			execve(argv[0], argv, envp);
@@ -475,7 +482,9 @@ static void it_start_daemon(void)
 	}
 	IT_ASSERT(access(argv[0], X_OK) == 0, "%s: %s (is the gateway built?)", argv[0],
 		  strerror(errno));
+	it_spawn_err_fd = it.daemon_err_fd > 0 ? it.daemon_err_fd : -1;
 	it.daemon_pid = it_spawn(it.memcheck ? vg_argv : argv, -1, it.daemon_log);
+	it_spawn_err_fd = -1;
 	while (!it_port_open(it.port) || !it_port_open(it.admin_port) ||
 	       (it.agent_port && !it_port_open(it.agent_port))) {
 		pid_t r = waitpid(it.daemon_pid, &status, WNOHANG);
@@ -527,6 +536,7 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 	snprintf(it.conf_file, sizeof it.conf_file, "%s/pixelgate.conf", it.dir);
 	snprintf(it.memcheck_log, sizeof it.memcheck_log, "%s/memcheck.log", it.dir);
 	it.memcheck = o && o->memcheck;
+	it.daemon_err_fd = o ? o->daemon_stderr : 0;
 
 	it_make_certs();
 	it_sh("head -c 32 /dev/urandom > '%s' && chmod 600 '%s'", it.audit_key, it.audit_key);

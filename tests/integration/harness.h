@@ -87,6 +87,7 @@ struct it_world {
 	struct pgc_server admin_srv; /* the admin API listener */
 	bool failed;                 /* set by IT_ASSERT */
 	char memcheck_log[320];      /* valgrind's log when the daemon runs under memcheck */
+	int daemon_err_fd;           /* it_opts.daemon_stderr */
 	bool memcheck;
 	pid_t squid_pid; /* the upstream proxy (Debian's squid) the sessions use */
 	int squid_port;
@@ -177,6 +178,9 @@ struct it_opts {
 	void (*before_daemon)(void); /* called when the world (it.dir, its CA and
 					certificates) is made, before the daemon
 					starts: e.g. a directory server */
+	int daemon_stderr;           /* > 0: the daemon's stdout and stderr (e.g. a
+					journald stream) instead of its log, whose
+					checks then see nothing */
 };
 
 /*
