@@ -98,6 +98,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: pixelgate-viewer [--server https://HOST[:PORT]] [--ca FILE] [--user NAME]\n"
 		"                        [--password-file FILE] [--log-file FILE] [--size WxH]\n"
+		"       pixelgate-viewer --help | --version\n"
 		"Settings are read from %s, then the per-user file\n"
 		"(%s), then the command line.\n"
 		"--password-file logs in without the form (scripted use); only its owner may\n"
@@ -770,6 +771,7 @@ int main(int argc, char **argv)
 		{ "at", required_argument, NULL, 'A' },
 		{ "paused", no_argument, NULL, 'S' },
 		{ "unverified", no_argument, NULL, 'U' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *opt_server = NULL, *opt_ca = NULL, *opt_user = NULL, *opt_pwfile = NULL,
@@ -842,6 +844,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pixelgate-viewer %s\n", PIXELGATE_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -273,6 +273,10 @@ static int ctl_user(const struct ctl_args *a)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("pixelgatectl %s\n", PIXELGATE_VERSION);
+		return 0;
+	}
 	const char *cmd = ctl_args_command_word(argc, argv);
 	if (cmd != NULL && strcmp(cmd, "audit") == 0)
 		return ctl_audit_main(argc, argv);

@@ -19,7 +19,7 @@ void ctl_usage(FILE *out)
 		"       " CTL_NAME " [-c CONFIG] user del NAME [--users-file F]\n"
 		"       " CTL_NAME " [-c CONFIG] user list [--users-file F]\n"
 		"       " CTL_NAME " [API OPTIONS] COMMAND\n"
-		"       " CTL_NAME " --help\n"
+		"       " CTL_NAME " --help | --version\n"
 		"\n"
 		"user: manage the pixelgate users file (default " CTL_DEFAULT_USERS_FILE ") on\n"
 		"the gateway's host, e.g. to make the first administrator.\n"

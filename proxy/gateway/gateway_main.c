@@ -42,7 +42,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pixelgate -c FILE      run the gateway (foreground)\n"
 		"       pixelgate -n -c FILE   check the configuration and exit\n"
-		"       pixelgate --keys       list every configuration key with its default\n");
+		"       pixelgate --keys       list every configuration key with its default\n"
+		"       pixelgate --version\n"
+		"SIGHUP reloads the certificate, users and limits; SIGTERM stops (see pixelgate(8))\n");
 }
 
 /* Route libwebsockets' own log lines into ours. */
@@ -413,6 +415,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	static const struct option longopts[] = { { "help", no_argument, NULL, 'h' },
 						  { "keys", no_argument, NULL, 'k' },
+						  { "version", no_argument, NULL, 'V' },
 						  { NULL, 0, NULL, 0 } };
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:nh", longopts, NULL)) != -1) {
@@ -425,6 +428,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			config_print_reference();
+			return 0;
+		case 'V':
+			printf("pixelgate %s\n", PIXELGATE_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);

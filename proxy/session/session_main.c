@@ -820,8 +820,10 @@ static int worker_x_io_error(Display *dpy)
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("pixelgate-session %s\n", PIXELGATE_VERSION);
+		return 0;
+	}
 	static struct worker s;
 	worker_current = &s;
 	s.ctrl_fd = SESSION_CONTROL_FD;
