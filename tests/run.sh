@@ -12,8 +12,8 @@
 #   PIXELGATE_TEST_ALLOW_SKIP 1: a test that cannot run on this machine (e.g. no
 #                             tmpfs mount) is skipped and counted, instead of failing
 #   PIXELGATE_CTEST_REGEX     run only the ctest entries matching this (ctest -R)
-#   PIXELGATE_RUN_STEPS       which of "tests fuzz soak" to run (default: all three;
-#                             the summary lists the others as not run)
+#   PIXELGATE_RUN_STEPS       which of "tests fuzz soak package" to run (default: all
+#                             four; the summary lists the others as not run)
 #   PIXELGATE_FUZZ_SECONDS    seconds per fuzz target (default: tests/fuzz/run.sh's)
 set -euo pipefail
 
@@ -32,12 +32,14 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 # util-linux's nsenter (the cell tests look into a session's namespaces),
 # xclip (the terminal's clipboard in the viewer's clipboard tests), novnc
 # (its vnc_lite.html, unmodified, is the third-party client test_clients.c opens),
+# debhelper, dpkg-dev, systemd-container (systemd-nspawn), curl and man-db for
+# the package step (tests/package/run.sh),
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
 # clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
 PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64
-	slapd ldap-utils oathtool xclip novnc)
-RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak}
+	slapd ldap-utils oathtool xclip novnc debhelper dpkg-dev systemd-container curl man-db)
+RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak package}
 
 # Step results for the closing summary: "name|status|detail".
 SUMMARY=()
@@ -294,6 +296,24 @@ step_soak() {
 	record soak ok "$summary"
 }
 
+# The Debian package (tests/package/run.sh): build, install, the service under
+# systemd (PID 1 of a container where this machine runs no systemd) with a
+# session through a reload, upgrade, remove, purge with the audit log kept.
+step_package() {
+	local log rc
+	log=$BUILD/run-package.log
+	wanted package || return 0
+	say "the Debian package: build, install, service, upgrade, purge (log: $log)"
+	set +e
+	as_root bash "$ROOT/tests/package/run.sh" "$BUILD/package" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	if [[ $rc -ne 0 ]]; then
+		die_step package "tests/package/run.sh exit $rc: $(grep -c '^package: FAIL' "$log") checks failed (log: $log)"
+	fi
+	record package ok "$(grep -c '^package: ok' "$log") checks; $(sed -n 's/^package: ok   systemd-analyze security: //p' "$log")"
+}
+
 main() {
 	cd "$ROOT"
 	step_packages
@@ -306,6 +326,7 @@ main() {
 	step_test
 	step_fuzz
 	step_soak
+	step_package
 	print_summary
 }
 

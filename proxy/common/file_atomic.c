@@ -48,6 +48,21 @@ static int file_sync_dir(const char *path)
 	return rc;
 }
 
+/* stat() of the directory path is in. */
+static int file_dir_stat(const char *path, struct stat *st)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return stat(".", st);
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return stat(dir, st);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
 	char tmp[4096];
@@ -63,7 +78,22 @@ int file_write_atomic(const char *path, const void *data, size_t len, char *err,
 		return -1;
 	}
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (fchmod(fd, 0600) != 0 || file_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	/*
+	 * Root rewriting a file keeps its owner (pixelgatectl user add on the
+	 * gateway's users file must leave it readable by the gateway's user);
+	 * a new file takes the owner of its directory when that is not root's
+	 * (the packaged /var/lib/pixelgate is the gateway user's).
+	 */
+	struct stat st;
+	int own_rc = 0;
+	if (geteuid() == 0) {
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			own_rc = fchown(fd, st.st_uid, st.st_gid);
+		else if (file_dir_stat(path, &st) == 0 && st.st_uid != 0)
+			own_rc = fchown(fd, st.st_uid, st.st_gid);
+	}
+	if (own_rc != 0 || fchmod(fd, 0600) != 0 || file_write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

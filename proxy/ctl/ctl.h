@@ -14,6 +14,7 @@
 
 /* The users file of the users-file commands without -c or --users-file. */
 #define CTL_DEFAULT_USERS_FILE "/etc/pixelgate/users"
+#define CTL_DEFAULT_CONFIG "/etc/pixelgate/pixelgate.conf" /* its users_file, if it exists */
 
 #include <stdio.h>
 

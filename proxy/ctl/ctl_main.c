@@ -121,7 +121,11 @@ static int ctl_get_password(const struct ctl_args *a, char *buf, size_t size)
 	return ctl_password_new(a->name, buf, size);
 }
 
-/* Which users file: --users-file, users_file of -c CONFIG, or the default. */
+/*
+ * Which users file: --users-file, users_file of -c CONFIG, users_file of
+ * the gateway's own configuration (CTL_DEFAULT_CONFIG) when it is there (the
+ * Debian package keeps users in /var/lib/pixelgate), or the default.
+ */
 static int ctl_users_path(const struct ctl_args *a, char *path, size_t size)
 {
 	if (a->users_file != NULL) {
@@ -132,11 +136,14 @@ static int ctl_users_path(const struct ctl_args *a, char *path, size_t size)
 		snprintf(path, size, "%s", a->users_file);
 		return 0;
 	}
-	if (a->config_file != NULL) {
+	const char *conf = a->config_file;
+	if (conf == NULL && access(CTL_DEFAULT_CONFIG, F_OK) == 0)
+		conf = CTL_DEFAULT_CONFIG;
+	if (conf != NULL) {
 		struct config c;
 		char err[512];
 		config_defaults(&c);
-		if (config_load(&c, a->config_file, err, sizeof err) != 0) {
+		if (config_load(&c, conf, err, sizeof err) != 0) {
 			ctl_error("%s", err);
 			return -1;
 		}
