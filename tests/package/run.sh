@@ -110,6 +110,9 @@ exposure=$(systemd-analyze security --offline=true /lib/systemd/system/pixelgate
 [[ -n $exposure ]] && ok "systemd-analyze security: exposure $exposure" ||
 	bad "systemd-analyze security" "no exposure level"
 
+# The operator guide's host firewall parses (in a network namespace of our own).
+check "nftables example parses" unshare -n nft -c -f "$ROOT/deploy/nftables-pixelgate.nft"
+
 # ---- 3. the service under systemd ----------------------------------------------
 run_container() {
 	local root=$WORK/root
