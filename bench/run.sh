@@ -45,7 +45,7 @@
 #
 # The world (a temporary directory, removed at the end, also on Ctrl-C): a
 # development CA and a server certificate for 127.0.0.1, a users file with
-# bench-1..bench-N and bench-admin (pixelgatectl user add --password-file),
+# bench-1..bench-N and bench-admin (pixelgatectl local-user add --password-file),
 # an audit key, a config, bench/pageserver.py and the daemon. Prints the
 # table of bench_session on stdout; progress goes to stderr. Figures only:
 # nothing here passes or fails on a timing. Environment knobs:
@@ -344,10 +344,10 @@ make_world() {
 	chmod 600 "$WORLD/audit.key"
 	say "adding $SESSIONS users and bench-admin"
 	for ((i = 1; i <= SESSIONS; i++)); do
-		"$BUILD/pixelgatectl" user add "bench-$i" --users-file "$WORLD/users" \
+		"$BUILD/pixelgatectl" local-user add "bench-$i" --users-file "$WORLD/users" \
 			--password-file "$WORLD/password" >/dev/null
 	done
-	"$BUILD/pixelgatectl" user add bench-admin --admin --users-file "$WORLD/users" \
+	"$BUILD/pixelgatectl" local-user add bench-admin --admin --users-file "$WORLD/users" \
 		--password-file "$WORLD/password" >/dev/null
 
 	/usr/bin/python3 "$ROOT/bench/pageserver.py" >"$WORLD/page.port" 2>"$WORLD/pageserver.log" &

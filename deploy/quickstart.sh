@@ -26,6 +26,10 @@ SERVER_KEY=$GW_DIR/server.key
 USERS_FILE=$GW_DIR/users
 PW_FILE=$STATE/demo.password
 DEMO_USER=demo
+# An administrator for the admin API, and a pixelgatectl.conf that uses it.
+ADMIN_USER="admin"
+ADMIN_PW_FILE=$STATE/admin.password
+CTL_CONF=$STATE/pixelgatectl.conf
 GATEWAY_USER=pixelgate
 SQUID_DIR=$STATE/squid
 SQUID_PID=""
@@ -236,15 +240,49 @@ setup_users() {
 			printf '%s' "$pw" >"$PW_FILE"
 			: >"$USERS_FILE"
 		)
-		"$BUILD/pixelgatectl" user add "$DEMO_USER" --users-file "$USERS_FILE" \
+		"$BUILD/pixelgatectl" local-user add "$DEMO_USER" --users-file "$USERS_FILE" \
 			--password-file "$PW_FILE" ||
 			{
 				rm -f "$PW_FILE"
-				die "pixelgatectl user add failed"
+				die "pixelgatectl local-user add failed"
 			}
 	fi
 	chmod 600 "$USERS_FILE" "$PW_FILE"
 	DEMO_PASSWORD=$(<"$PW_FILE")
+	setup_admin
+}
+
+# The administrator (admin API, pixelgatectl): password in an owner-only file.
+setup_admin() {
+	local pw=""
+	if [[ -s $ADMIN_PW_FILE ]] && grep -q "^$ADMIN_USER:admin:" "$USERS_FILE"; then
+		say "reusing administrator $ADMIN_USER ($ADMIN_PW_FILE)"
+	else
+		say "creating administrator $ADMIN_USER in $USERS_FILE"
+		while ((${#pw} < 16)); do
+			pw=$(openssl rand -base64 15 | tr -d '/+=')
+		done
+		(umask 077 && printf '%s' "$pw" >"$ADMIN_PW_FILE")
+		"$BUILD/pixelgatectl" local-user del "$ADMIN_USER" --users-file "$USERS_FILE" \
+			>/dev/null 2>&1 || true
+		"$BUILD/pixelgatectl" local-user add "$ADMIN_USER" --admin --users-file "$USERS_FILE" \
+			--password-file "$ADMIN_PW_FILE" ||
+			die "pixelgatectl local-user add $ADMIN_USER failed"
+	fi
+	chmod 600 "$ADMIN_PW_FILE"
+}
+
+# pixelgatectl.conf for the quickstart's admin API (pixelgatectl --config FILE).
+write_ctl_config() {
+	cat >"$CTL_CONF" <<EOF
+# pixelgatectl.conf written by deploy/quickstart.sh: pixelgatectl --config $CTL_CONF status
+[pixelgatectl]
+server = https://127.0.0.1:$((PORT + 1))
+ca_file = $CA_CRT
+user = $ADMIN_USER
+password_file = $ADMIN_PW_FILE
+EOF
+	chmod 600 "$CTL_CONF"
 }
 
 # Per-session directories live here; the gateway makes one private dir per session.
@@ -438,6 +476,13 @@ print_banner() {
 		"Log in (returns a 30 s single-use ticket):" \
 		"  curl --cacert $CA_CRT -H 'Content-Type: application/json' \\" \
 		"    -d '{\"user\":\"$DEMO_USER\",\"password\":\"$DEMO_PASSWORD\"}' $url/api/v1/login" \
+		"What answers:  curl --cacert $CA_CRT $url/" \
+		"" \
+		"Admin API (administrator $ADMIN_USER, password in $ADMIN_PW_FILE):" \
+		"  $BUILD/pixelgatectl --config $CTL_CONF status" \
+		"  $BUILD/pixelgatectl --config $CTL_CONF sessions" \
+		"Audit log:" \
+		"  $BUILD/pixelgatectl audit verify --dir $AUDIT_DIR --key-file $AUDIT_KEY" \
 		"" \
 		"Ctrl-C stops everything."
 }
@@ -526,6 +571,7 @@ main() {
 	trap cleanup EXIT
 	start_squid
 	write_config
+	write_ctl_config
 
 	print_banner
 	say "starting pixelgate on 127.0.0.1:$PORT"

@@ -7,10 +7,19 @@
 
 #define CTL_NAME "pixelgatectl"
 
-/* Exit status of the admin API commands. */
-#define CTL_EXIT_OK 0          /* done */
-#define CTL_EXIT_REFUSED 1     /* the server refused (HTTP 4xx/5xx), or a local error */
-#define CTL_EXIT_UNREACHABLE 2 /* no answer: connection, TLS or timeout */
+/*
+ * Exit status, the same for every command (pixelgatectl(8), --help):
+ *   0 done (the log intact, the recording exported);
+ *   1 refused or failed: the server said no (HTTP 4xx/5xx), the log is not
+ *     intact, the user exists, a file could not be written;
+ *   2 the command line is wrong: nothing was tried;
+ *   3 no answer to be had: the server unreachable (connection, TLS, timeout),
+ *     or the audit log or its key cannot be read.
+ */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_REFUSED 1
+#define CTL_EXIT_USAGE 2
+#define CTL_EXIT_CANNOT 3
 
 /* The users file of the users-file commands without -c or --users-file. */
 #define CTL_DEFAULT_USERS_FILE "/etc/pixelgate/users"

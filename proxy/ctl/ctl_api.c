@@ -10,8 +10,8 @@
  *
  * Exit status (ctl.h): 0 done; 1 the server refused (any HTTP status outside
  * 2xx: the status, the server's "error" and "message" are printed) or a
- * local error (usage, config, password file); 2 the server could not be
- * reached (connection, TLS, timeout: the reason is printed).
+ * local error (config, password file); 2 a usage error; 3 the server could
+ * not be reached (connection, TLS, timeout: the reason is printed).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -188,7 +188,7 @@ static int ctl_api_call(struct ctl_api *c, const char *what, const char *method,
 		if (res->status == 0) {
 			ctl_error("%s: cannot reach %s: %s", what, c->url, res->message);
 			pgc_http_response_free(res);
-			return CTL_EXIT_UNREACHABLE;
+			return CTL_EXIT_CANNOT;
 		}
 		ctl_error("%s: %s %s: HTTP %d, but %s", what, method, path, res->status,
 			  res->message);

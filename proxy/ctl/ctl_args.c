@@ -266,14 +266,10 @@ static int ctl_parse_words(const char *const *pos, int npos, struct ctl_opts *o,
 					"forensics del ID)",
 					pos[1]);
 		}
-	} else if (strcmp(w, "user") == 0) {
-		return ctl_fail(err, errlen,
-				"\"user\" edits the users file (see --help); the "
-				"admin API command is \"users\"");
 	} else {
 		return ctl_fail(err, errlen,
-				"unknown command \"%s\" (status, sessions, limits, users, drain, "
-				"undrain, forensics, user)",
+				"unknown command \"%s\" (status, sessions, limits, users, policies, "
+				"drain, undrain, forensics, local-user, audit, recording)",
 				w);
 	}
 	if (npos > want)

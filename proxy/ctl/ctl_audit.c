@@ -60,8 +60,8 @@ void ctl_audit_usage(FILE *out)
 	    "exclusive. query and sessions do not check the chain: run verify first.\n"
 	    "\n"
 	    "Exit status: 0 OK, 1 the log is not intact (verify) or has lines that are not\n"
-	    "records (query, sessions), 2 a file or the key cannot be read, or a usage\n"
-	    "mistake.\n",
+	    "records (query, sessions), 2 a usage mistake, 3 a file or the key cannot be\n"
+	    "read.\n",
 	    AUDIT_KEY_MIN);
 }
 
@@ -69,7 +69,7 @@ static int ctl_audit_usage_error(const char *msg)
 {
 	ctl_error("%s", msg);
 	fputs(CTL_NAME ": try '" CTL_NAME " audit --help'\n", stderr);
-	return CTL_AUDIT_EXIT_CANNOT;
+	return CTL_AUDIT_EXIT_USAGE;
 }
 
 /* A record's ts as local time with the zone: "2026-11-26 12:04:05 JST". */

@@ -37,8 +37,7 @@ static void ctl_conf_path(struct ctl_parse *p, char *out, size_t outlen, const c
 }
 
 /* key = value of the one section (ini_lines_fn). */
-static int ctl_conf_set(struct ini_lines *in, const char *section, const char *key,
-			const char *v)
+static int ctl_conf_set(struct ini_lines *in, const char *section, const char *key, const char *v)
 {
 	struct ctl_parse *p = (struct ctl_parse *)in;
 	struct ctl_conf *c = p->c;
@@ -72,7 +71,8 @@ static int ctl_conf_set(struct ini_lines *in, const char *section, const char *k
 		if (strlen(v) >= sizeof c->user)
 			ini_fail(in, "user: longer than %d characters", USERS_NAME_MAX);
 		else if (!users_name_valid(v))
-			ini_fail(in, "user: \"%s\" is not a user name (1-%d of A-Z a-z 0-9 . _ @ -)", v,
+			ini_fail(in,
+				 "user: \"%s\" is not a user name (1-%d of A-Z a-z 0-9 . _ @ -)", v,
 				 USERS_NAME_MAX);
 		else
 			snprintf(c->user, sizeof c->user, "%s", v);

@@ -17,7 +17,8 @@
  * Write the message into err (errlen bytes, may be NULL/0) and return -1:
  * how pixelgatectl's pure functions fail.
  */
-int ctl_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(__printf__, 3, 4)));
+int ctl_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(__printf__, 3, 4)));
 
 /* Most columns a table has. */
 #define CTL_TABLE_COLS_MAX 16

@@ -78,36 +78,36 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_args *a, char *err, 
 	if (npos == 0)
 		return ctl_fail(err, errlen, "no command given");
 	a->object = pos[0];
-	if (strcmp(a->object, "user") != 0)
-		return ctl_fail(err, errlen, "unknown command \"%s\" (only \"user\" so far)",
-				a->object);
+	if (strcmp(a->object, "local-user") != 0 && strcmp(a->object, "user") != 0)
+		return ctl_fail(err, errlen, "unknown command \"%s\"", a->object);
 	if (npos < 2)
-		return ctl_fail(err, errlen, "user: missing add, passwd, del or list");
+		return ctl_fail(err, errlen, "local-user: missing add, passwd, del or list");
 	a->verb = pos[1];
 	bool is_add = strcmp(a->verb, "add") == 0;
 	bool is_passwd = strcmp(a->verb, "passwd") == 0;
 	bool is_del = strcmp(a->verb, "del") == 0;
 	bool is_list = strcmp(a->verb, "list") == 0;
 	if (!is_add && !is_passwd && !is_del && !is_list)
-		return ctl_fail(err, errlen, "unknown user command \"%s\" (add, passwd, del, list)",
+		return ctl_fail(err, errlen,
+				"unknown local-user command \"%s\" (add, passwd, del, list)",
 				a->verb);
 	if (is_list) {
 		if (npos > 2)
-			return ctl_fail(err, errlen, "user list: unexpected argument \"%s\"",
+			return ctl_fail(err, errlen, "local-user list: unexpected argument \"%s\"",
 					pos[2]);
 	} else {
 		if (npos < 3)
-			return ctl_fail(err, errlen, "user %s: missing NAME", a->verb);
+			return ctl_fail(err, errlen, "local-user %s: missing NAME", a->verb);
 		if (npos > 3)
-			return ctl_fail(err, errlen, "user %s: unexpected argument \"%s\"", a->verb,
-					pos[3]);
+			return ctl_fail(err, errlen, "local-user %s: unexpected argument \"%s\"",
+					a->verb, pos[3]);
 		a->name = pos[2];
 	}
 	if (a->admin && !is_add)
-		return ctl_fail(err, errlen, "--admin only goes with user add");
+		return ctl_fail(err, errlen, "--admin only goes with local-user add");
 	if (a->password_file != NULL && !is_add && !is_passwd)
 		return ctl_fail(err, errlen,
-				"--password-file only goes with user add or user passwd");
+				"--password-file only goes with local-user add or passwd");
 	if (a->config_file != NULL && a->users_file != NULL)
 		return ctl_fail(err, errlen, "give -c CONFIG or --users-file F, not both");
 	return 0;
@@ -289,8 +289,13 @@ int main(int argc, char **argv)
 		return ctl_audit_main(argc, argv);
 	if (cmd != NULL && strcmp(cmd, "recording") == 0)
 		return ctl_recording_main(argc, argv);
-	if (cmd == NULL || strcmp(cmd, "user") != 0)
+	bool old_name = cmd != NULL && strcmp(cmd, "user") == 0;
+	if (cmd == NULL || (!old_name && strcmp(cmd, "local-user") != 0))
 		return ctl_api_main(argc, argv);
+	if (old_name)
+		fprintf(stderr,
+			CTL_NAME ": \"user\" is now \"local-user\" (the users file on this "
+				 "host; \"users\" is the admin API); the old name will go\n");
 	struct ctl_args a;
 	char err[512];
 	int rc = ctl_parse_args(argc, argv, &a, err, sizeof err);
@@ -300,5 +305,5 @@ int main(int argc, char **argv)
 	}
 	if (rc != 0)
 		return ctl_usage_error(err);
-	return ctl_user(&a) == 0 ? 0 : 1;
+	return ctl_user(&a) == 0 ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
 }

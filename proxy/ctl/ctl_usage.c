@@ -12,29 +12,31 @@
 void ctl_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: " CTL_NAME " [-c CONFIG] user add NAME [--admin] [--users-file F] "
+		"usage: " CTL_NAME " [-c CONFIG] local-user add NAME [--admin] [--users-file F] "
 		"[--password-file F]\n"
-		"       " CTL_NAME " [-c CONFIG] user passwd NAME [--users-file F] "
+		"       " CTL_NAME " [-c CONFIG] local-user passwd NAME [--users-file F] "
 		"[--password-file F]\n"
-		"       " CTL_NAME " [-c CONFIG] user del NAME [--users-file F]\n"
-		"       " CTL_NAME " [-c CONFIG] user list [--users-file F]\n"
+		"       " CTL_NAME " [-c CONFIG] local-user del NAME [--users-file F]\n"
+		"       " CTL_NAME " [-c CONFIG] local-user list [--users-file F]\n"
 		"       " CTL_NAME " [API OPTIONS] COMMAND\n"
 		"       " CTL_NAME " --help | --version\n"
 		"\n"
-		"user: manage the pixelgate users file on the gateway's host, e.g. to make the\n"
-		"first administrator: users_file of " CTL_DEFAULT_CONFIG " when that\n"
+		"local-user: manage the users file on the gateway's own host (as root), e.g. to\n"
+		"make the first administrator (\"user\", its old name, still works for now):\n"
+		"users_file of " CTL_DEFAULT_CONFIG " when that\n"
 		"exists, else " CTL_DEFAULT_USERS_FILE ".\n"
 		"\n"
 		"  -c, --config CONFIG   take users_file from this pixelgate configuration file\n"
 		"  --users-file F        the users file itself (not together with -c)\n"
 		"  --password-file F     read the password from the first line of F; without it\n"
 		"                        the password is asked twice on the terminal\n"
-		"  --admin               user add: make the user an administrator (default staff)\n"
+		"  --admin               local-user add: an administrator (default staff)\n"
 		"  --                    end of options (for a name that starts with '-')\n"
 		"\n"
 		"Names are 1-%d characters of A-Z a-z 0-9 . _ @ -; passwords are 8-%d bytes.\n"
-		"user add creates a missing users file (mode 0600) and refuses an existing user\n"
-		"(use user passwd). Every change rewrites the file atomically with mode 0600.\n"
+		"local-user add creates a missing users file (mode 0600) and refuses an existing\n"
+		"user (use local-user passwd). Every change rewrites the file atomically, mode\n"
+		"0600, keeping its owner.\n"
 		"\n"
 		"Admin API commands (HTTPS to the gateway's admin listener, as a user with the\n"
 		"admin role):\n"
@@ -76,9 +78,12 @@ void ctl_usage(FILE *out)
 		"\n"
 		"Settings come from " CTL_CONF_SYSTEM ", then\n"
 		"~/.config/" CTL_CONF_USER " ([" CTL_CONF_SECTION "] server, ca_file, user,\n"
-		"password_file), then the options. Exit status: 0 done, 1 refused by the server\n"
-		"(its HTTP status and message are printed) or a local error, 2 server unreachable\n"
-		"(connection, TLS or timeout).\n",
+		"password_file), then the options.\n"
+		"\n"
+		"Exit status, every command: 0 done; 1 refused or failed (the server said no:\n"
+		"its HTTP status and message are printed; the audit log is not intact; the user\n"
+		"exists...); 2 a usage error; 3 no answer: the server unreachable (connection,\n"
+		"TLS, timeout) or the audit log or its key cannot be read.\n",
 		USERS_NAME_MAX, USERS_PASSWORD_MAX);
 }
 
@@ -86,5 +91,5 @@ int ctl_usage_error(const char *what)
 {
 	ctl_error("%s", what);
 	fputs(CTL_NAME ": try '" CTL_NAME " --help'\n", stderr);
-	return CTL_EXIT_REFUSED;
+	return CTL_EXIT_USAGE;
 }

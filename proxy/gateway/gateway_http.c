@@ -520,6 +520,15 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return http_error(wsi, 400, "bad_request",
 					  "/rfb is a WebSocket endpoint (Upgrade: websocket)",
 					  false);
+		/* Whoever opens the address in a browser learns what answers (no version). */
+		if (strcmp(uri, "/") == 0 && !post)
+			return http_reply(
+			    wsi, 200,
+			    "{\"service\":\"pixelgate\",\"what\":\"screen-transfer isolation "
+			    "gateway: connect with pixelgate-viewer (or an RFB-over-WebSocket client "
+			    "such as noVNC)\",\"login\":\"POST /api/v1/login\",\"session\":\"GET "
+			    "/rfb?ticket=T, a WebSocket (subprotocol binary or none)\"}",
+			    false, 0);
 		return http_error(wsi, 404, "not_found", "no such path", false);
 	}
 

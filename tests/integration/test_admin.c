@@ -586,10 +586,18 @@ IT_TEST(admin, pixelgatectl)
 		  "the file):\n%s",
 		  rc, out);
 	IT_ASSERT(chmod(pwfile, 0600) == 0, "chmod: %s", strerror(errno));
-	/* flags override the config file: a wrong server is unreachable (2) */
+	/* flags override the config file: a wrong server is unreachable (3) */
 	rc = it_run(out, sizeof out, "%s --server https://127.0.0.1:%d limits", ctl, it.agent_port);
-	IT_ASSERT(rc == 2, "pixelgatectl against the agent-check port: exit %d, want 2:\n%s", rc,
+	IT_ASSERT(rc == 3, "pixelgatectl against the agent-check port: exit %d, want 3:\n%s", rc,
 		  out);
+	/* a usage error is 2, whatever the command */
+	rc = it_run(out, sizeof out, "%s limits set 2>&1", ctl);
+	IT_ASSERT(rc == 2, "pixelgatectl limits set without KEY=VALUE: exit %d, want 2:\n%s", rc,
+		  out);
+	rc = it_run(out, sizeof out, "%s local-user frobnicate x 2>&1", ctl);
+	IT_ASSERT(rc == 2, "pixelgatectl local-user frobnicate: exit %d, want 2:\n%s", rc, out);
+	rc = it_run(out, sizeof out, "%s audit verify --no-such-option 2>&1", ctl);
+	IT_ASSERT(rc == 2, "pixelgatectl audit with a bad option: exit %d, want 2:\n%s", rc, out);
 }
 
 #define MT_TOKEN "pg-metrics-3f9c2a7e5b1d4c6a8e0f"

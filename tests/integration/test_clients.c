@@ -79,6 +79,15 @@ IT_TEST(clients, novnc_vnc_lite_connects_without_a_subprotocol, .timeout = 180)
 		  "a list without binary was not refused: %s", body);
 	IT_ASSERT(strstr(body, "or none") != NULL, "the refusal says why: %s", body);
 
+	/* The listener's root says what it is (a newcomer's curl or browser). */
+	char err[128];
+	IT_ASSERT(it_https_raw("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", body, sizeof body, err,
+			       sizeof err) == 200,
+		  "GET /: %s %s", body, err);
+	IT_ASSERT(strstr(body, "\"service\":\"pixelgate\"") != NULL &&
+		      strstr(body, "POST /api/v1/login") != NULL,
+		  "GET / says: %s", body);
+
 	/* noVNC's page over HTTPS with the daemon's own certificate. */
 	char page_log[400], port_line[32];
 	snprintf(page_log, sizeof page_log, "%s/https-static.log", it.dir);

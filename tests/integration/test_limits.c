@@ -464,7 +464,7 @@ IT_TEST(limits, set_at_runtime_persists)
 		    "%s/pixelgatectl --server https://127.0.0.1:%d --ca %s --user %s "
 		    "--password-file %s limits",
 		    PIXELGATE_BUILD_DIR, it.page_port, it.ca_file, ADMIN, pwfile);
-	IT_ASSERT(rc == 2, "pixelgatectl against a port without TLS exited %d, want 2: %s", rc,
+	IT_ASSERT(rc == 3, "pixelgatectl against a port without TLS exited %d, want 3: %s", rc,
 		  out);
 
 	/* pixelgate -n checks the saved overrides too: a bad one is named */

@@ -29,8 +29,8 @@ cd /tmp || exit 1
 umask 077
 printf 'admin-password-1\n' > /root/admin.pw
 printf 'staff-password-1\n' > /root/staff.pw
-check users_added sh -c 'pixelgatectl user add pgadmin --admin --password-file /root/admin.pw &&
-	pixelgatectl user add pgstaff --password-file /root/staff.pw'
+check users_added sh -c 'pixelgatectl local-user add pgadmin --admin --password-file /root/admin.pw &&
+	pixelgatectl local-user add pgstaff --password-file /root/staff.pw'
 
 check service_starts systemctl start pixelgate.service
 check service_active systemctl is-active pixelgate.service

@@ -128,7 +128,8 @@ Test(ctl_args, mistakes_are_refused_with_what_is_wrong)
 		{ { "status", "-c", "x" }, "-c goes with the users-file commands" },
 		{ { "status", "--users-file=x" },
 		  "--users-file=x goes with the users-file commands" },
-		{ { "user", "list" }, "the admin API command is \"users\"" },
+		{ { "frob", "list" },
+		  "unknown command \"frob\" (status, sessions, limits, users, policies, drain, undrain, forensics, local-user, audit, recording)" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *argv[10] = { "pixelgatectl" };

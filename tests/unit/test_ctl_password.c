@@ -169,7 +169,7 @@ Test(ctl_password, a_missing_file_or_a_directory_is_refused_with_the_reason)
 
 Test(ctl_password, a_password_from_a_file_is_hashed_and_authenticates_after_a_reload)
 {
-	/* what `pixelgatectl user add NAME --password-file F` does, minus the terminal */
+	/* what `pixelgatectl local-user add NAME --password-file F` does, minus the terminal */
 	char pwpath[128], userspath[128], buf[CTL_LINE_MAX], err[256];
 	write_file("pw", S("\xe7\xa7\x98\xe5\xaf\x86 pass\r\n"), pwpath, sizeof pwpath);
 	cr_assert_eq(ctl_password_from_file(pwpath, buf, sizeof buf), 0, "%s", last_error);

@@ -1,5 +1,5 @@
 /* test_file_atomic.c: file_write_atomic() replaces in one step and, as root,
-   keeps the owner of what it replaces (pixelgatectl user add on the gateway's
+   keeps the owner of what it replaces (pixelgatectl local-user add on the gateway's
    users file). */
 #include <criterion/criterion.h>
 #include <stdio.h>
