@@ -87,9 +87,11 @@ int file_write_atomic(const char *path, const void *data, size_t len, char *err,
 	struct stat st;
 	int own_rc = 0;
 	if (geteuid() == 0) {
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		/* lstat: a link put in the file's place gives its target's owner nothing */
+		int have = lstat(path, &st);
+		if (have == 0 && S_ISREG(st.st_mode))
 			own_rc = fchown(fd, st.st_uid, st.st_gid);
-		else if (file_dir_stat(path, &st) == 0 && st.st_uid != 0)
+		else if (have != 0 && file_dir_stat(path, &st) == 0 && st.st_uid != 0)
 			own_rc = fchown(fd, st.st_uid, st.st_gid);
 	}
 	if (own_rc != 0 || fchmod(fd, 0600) != 0 || file_write_all(fd, data, len) != 0 ||

@@ -67,7 +67,7 @@ void log_cell_line(const char *session, const char *line)
 	if (log_sink != NULL) {
 		/* "2026-12-04T13:59:20.506Z pixelgate-session[1]: info: message" */
 		static const char *const names[] = { "debug: ", "info: ", "warning: ", "error: " };
-		struct log_fields f = { "pixelgate-cell", session, NULL };
+		struct log_fields f = { "pixelgate-cell", session, NULL, NULL };
 		enum log_level level = LOG_LEVEL_INFO;
 		const char *msg = line;
 		char ident[32];
@@ -83,12 +83,16 @@ void log_cell_line(const char *session, const char *line)
 					msg = end + 3 + n;
 					memcpy(ident, sp + 1, (size_t)(br - sp - 1));
 					ident[br - sp - 1] = '\0';
-					f.ident = ident;
+					f.claimed = ident;
 					break;
 				}
 			}
 		}
-		if (log_sink(level, &f, msg) == 0)
+		if (level > LOG_LEVEL_WARN)
+			level = LOG_LEVEL_WARN;
+		char shown[4096];
+		snprintf(shown, sizeof shown, "cell %s| %s", session, msg);
+		if (log_sink(level, &f, shown) == 0)
 			return;
 	}
 	char out[4096];
@@ -115,7 +119,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	va_copy(again, ap);
 	if (log_sink != NULL) {
 		char session[17], user[65];
-		struct log_fields f = { log_procname, NULL, NULL };
+		struct log_fields f = { log_procname, NULL, NULL, NULL };
 		vsnprintf(line, sizeof line, fmt, ap);
 		log_fields_of(line, session, user, &f);
 		if (log_sink(level, &f, line) == 0) {

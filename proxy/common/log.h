@@ -30,6 +30,7 @@ struct log_fields {
 	const char *ident;   /* the process name (SYSLOG_IDENTIFIER) */
 	const char *session; /* a session id (16 hex digits) */
 	const char *user;    /* its user */
+	const char *claimed; /* a cell's line: the name the line gives itself (not trusted) */
 };
 
 /*
@@ -48,9 +49,12 @@ void log_fields_of(const char *msg, char session[17], char user[65], struct log_
 
 /*
  * A line a session's worker (or a program in its cell) wrote on its stderr,
- * for session: to the sink with the worker's level and its "TIME
- * NAME[PID]: LEVEL: " prefix taken off (a line without our prefix is info,
- * ident "pixelgate-cell"), else to stderr as "cell ID| line".
+ * for session. The cell is hostile (Chromium shares the pipe): to the sink
+ * always as ident "pixelgate-cell", the message "cell ID| ..." with the
+ * worker's "TIME NAME[PID]: LEVEL: " prefix taken off, NAME only as
+ * f->claimed, and the level it claims but never above warning (a flood of
+ * "errors" from a page must not pass for the gateway's, nor crowd them out
+ * of journald's per-priority rate limit); else to stderr as "cell ID| line".
  */
 void log_cell_line(const char *session, const char *line);
 

@@ -84,6 +84,7 @@ enum gw_refusal {
 	GW_REFUSE_ADMIN_BUSY,          /* password-check queue full (admin API): 503 busy */
 	GW_REFUSE_ADMIN_RATE_LIMITED,  /* admin_rate_per_s of the address: 429 */
 	GW_REFUSE_DIRECTORY,           /* [auth] backend = ldap: the directory failed: 503 */
+	GW_REFUSE_METRICS_TOKEN,       /* GET /metrics with a wrong bearer token: 401 */
 	GW_REFUSE_COUNT
 };
 

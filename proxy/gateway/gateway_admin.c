@@ -259,6 +259,10 @@ static int admin_bearer(struct lws *wsi, struct admin_pss *pss)
 		admin_dispatch(pss);
 		return 1;
 	}
+	/* Counted; audited as one record per address a minute, like rate refusals. */
+	gw->metrics.refusals[GW_REFUSE_METRICS_TOKEN]++;
+	auth_refusal_count(AUTH_FOR_ADMIN, "metrics_token_refused", "", pss->peer,
+			   gw->metrics_token_set ? "wrong_token" : "no_token_configured");
 	log_warn("admin API: /metrics from %s refused: %s", pss->peer,
 		 gw->metrics_token_set
 		     ? "wrong bearer token"

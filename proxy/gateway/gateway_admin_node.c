@@ -10,6 +10,7 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gateway_admin.h"
@@ -49,17 +50,29 @@ int admin_metrics_token_load(const char *path, unsigned char sha[32], bool *set,
 	if (path[0] == '\0')
 		return 0;
 	char e[256];
-	if (config_check_secret_file(path, e, sizeof e) != 0) {
-		snprintf(err, errlen, "metrics_token_file: %s", e);
-		return -1;
-	}
 	char text[ADMIN_TOKEN_MAX + 8], token[ADMIN_TOKEN_MAX + 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n = fd >= 0 ? read(fd, text, sizeof text) : -1;
-	if (n < 0) {
+	/* Opened first, then its descriptor checked: nothing swapped in between (a FIFO
+	   would block the loop, a link would be followed). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "metrics_token_file %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "metrics_token_file %s: must be a regular file that only its owner may read "
+			 "(chmod 600)",
+			 path);
+		close(fd);
+		return -1;
+	}
+	ssize_t n = read(fd, text, sizeof text);
+	if (n < 0) {
+		snprintf(err, errlen, "metrics_token_file %s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	close(fd);

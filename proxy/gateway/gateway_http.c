@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gateway_auth.h"
 #include "log.h"
@@ -414,9 +415,15 @@ void http_auth_done(struct lws *wsi, const struct auth_result *r)
 	lws_callback_on_writable(wsi);
 }
 
-/* Does a Sec-WebSocket-Protocol list (comma separated, RFC 6455) name "binary"? */
+/*
+ * Does a Sec-WebSocket-Protocol list (comma separated, RFC 6455) name
+ * "binary", and none of the vhost's internal protocols? lws binds the first
+ * name it knows, so "pg-priv, binary" would bind the upgrade to another
+ * protocol's callback.
+ */
 static bool http_lists_binary(const char *list)
 {
+	bool binary = false;
 	struct lws_tokenize ts;
 	lws_tokenize_init(&ts, list,
 			  LWS_TOKENIZE_F_COMMA_SEP_LIST | LWS_TOKENIZE_F_MINUS_NONTERM |
@@ -425,8 +432,14 @@ static bool http_lists_binary(const char *list)
 	for (;;) {
 		lws_tokenize_elem e = lws_tokenize(&ts);
 		if (e == LWS_TOKZE_TOKEN && ts.token_len == 6 && memcmp(ts.token, "binary", 6) == 0)
-			return true;
-		if (e == LWS_TOKZE_ENDED || e < 0)
+			binary = true;
+		else if (e == LWS_TOKZE_TOKEN &&
+			 ((ts.token_len == 4 && strncasecmp(ts.token, "http", 4) == 0) ||
+			  (ts.token_len >= 3 && strncasecmp(ts.token, "pg-", 3) == 0)))
+			return false;
+		if (e == LWS_TOKZE_ENDED)
+			return binary;
+		if (e < 0)
 			return false;
 	}
 }
@@ -439,7 +452,7 @@ static int http_confirm_upgrade(struct lws *wsi, const char *upgrade)
 {
 	char peer[64], uri[256], proto[128], arg[TICKET_TEXT_LEN + 16];
 	http_peer(wsi, peer, sizeof peer);
-	if (upgrade == NULL || strcmp(upgrade, "websocket") != 0)
+	if (upgrade == NULL || strcasecmp(upgrade, "websocket") != 0)
 		return http_error(wsi, 400, "bad_request", "only WebSocket upgrades are served",
 				  true);
 	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||

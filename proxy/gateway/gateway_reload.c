@@ -188,6 +188,19 @@ void reload_run(int fd, const char *why)
 
 	/* Everything checked: apply. lws loads the same files into each vhost's SSL_CTX. */
 	lws_tls_cert_updated(gw->ctx, gw->cfg.tls_cert, gw->cfg.tls_key, NULL, 0, NULL, 0);
+	/*
+	 * lws read the files again (and says nothing of how it went): if they
+	 * changed since the check, the listeners may hold a key that does not
+	 * match. Check them once more; a renewal caught half-way is reloaded again.
+	 */
+	int64_t again = not_after;
+	char late[CONFIG_PATH_MAX + 128];
+	if (reload_check_cert(gw->cfg.tls_cert, gw->cfg.tls_key, &again, late, sizeof late) != 0 ||
+	    again != not_after)
+		log_error("reload: the certificate files changed while they were loaded (%s): the "
+			  "listeners may now refuse handshakes; send SIGHUP again once the renewal "
+			  "is complete",
+			  again != not_after ? "another certificate" : late);
 	gw->cert_not_after = not_after;
 	snprintf(gw->cfg.metrics_token_file, sizeof gw->cfg.metrics_token_file, "%s",
 		 next.metrics_token_file);

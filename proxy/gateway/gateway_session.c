@@ -73,7 +73,8 @@ const char *gw_refusal_name(enum gw_refusal r)
 							    "rate_limited",
 							    "admin_busy",
 							    "admin_rate_limited",
-							    "directory_unavailable" };
+							    "directory_unavailable",
+							    "metrics_token" };
 	return (unsigned)r < GW_REFUSE_COUNT ? names[r] : "unknown";
 }
 

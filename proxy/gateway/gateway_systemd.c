@@ -4,9 +4,11 @@
  * Logs: when stderr is the journal (JOURNAL_STREAM names it, as systemd
  * sets it for StandardError=journal), every line goes to journald natively:
  * PRIORITY from the level, SYSLOG_IDENTIFIER from the process
- * (pixelgate-priv, pixelgate, and each worker's own), MESSAGE without a
- * second timestamp, and PIXELGATE_SESSION / PIXELGATE_USER when the line is
- * about a session (log.h's "session ID of USER:" convention):
+ * (pixelgate-priv, pixelgate; pixelgate-cell for whatever a cell wrote, with
+ * the name its line claims in PIXELGATE_CELL_IDENT and at most warning),
+ * MESSAGE without a second timestamp, and PIXELGATE_SESSION /
+ * PIXELGATE_USER when the line is about a session (log.h's "session ID of
+ * USER:" convention):
  *   journalctl -u pixelgate PIXELGATE_SESSION=8b2ae0130cfbccc4
  *   journalctl -u pixelgate -p warning
  * Elsewhere lines go to stderr as before.
@@ -37,8 +39,8 @@
 static int systemd_journal_sink(enum log_level level, const struct log_fields *f, const char *msg)
 {
 	static const int prio[] = { 7, 6, 4, 3 }; /* debug, info, warning (4), error (3) */
-	char m[2100], p[16], ident[64], session[48], user[96];
-	struct iovec iov[5];
+	char m[4200], p[16], ident[64], session[48], user[96], claimed[64];
+	struct iovec iov[6];
 	int n = 0;
 	snprintf(m, sizeof m, "MESSAGE=%s", msg);
 	iov[n++] = (struct iovec){ m, strlen(m) };
@@ -53,6 +55,10 @@ static int systemd_journal_sink(enum log_level level, const struct log_fields *f
 	if (f->user != NULL) {
 		snprintf(user, sizeof user, "PIXELGATE_USER=%s", f->user);
 		iov[n++] = (struct iovec){ user, strlen(user) };
+	}
+	if (f->claimed != NULL) {
+		snprintf(claimed, sizeof claimed, "PIXELGATE_CELL_IDENT=%s", f->claimed);
+		iov[n++] = (struct iovec){ claimed, strlen(claimed) };
 	}
 	return sd_journal_sendv(iov, n) == 0 ? 0 : -1;
 }

@@ -78,6 +78,13 @@ IT_TEST(clients, novnc_vnc_lite_connects_without_a_subprotocol, .timeout = 180)
 	IT_ASSERT(cl_upgrade_status("Sec-WebSocket-Protocol: base64\r\n", body, sizeof body) == 400,
 		  "a list without binary was not refused: %s", body);
 	IT_ASSERT(strstr(body, "or none") != NULL, "the refusal says why: %s", body);
+	/* lws binds the first name it knows: an internal protocol first is refused */
+	IT_ASSERT(cl_upgrade_status("Sec-WebSocket-Protocol: pg-priv, binary\r\n", body,
+				    sizeof body) == 400,
+		  "a list naming an internal protocol was not refused: %s", body);
+	IT_ASSERT(cl_upgrade_status("Sec-WebSocket-Protocol: http, binary\r\n", body,
+				    sizeof body) == 400,
+		  "a list naming http was not refused: %s", body);
 
 	/* The listener's root says what it is (a newcomer's curl or browser). */
 	char err[128];

@@ -13,8 +13,9 @@
  * machine's journal is not touched); the daemon's stderr is a journal stream
  * with JOURNAL_STREAM set, as systemd gives it. journalctl then shows its
  * lines with their priorities, no timestamp in MESSAGE, SYSLOG_IDENTIFIER
- * pixelgate / pixelgate-priv / pixelgate-session, and the session's and the
- * user's fields on a session's lines.
+ * pixelgate / pixelgate-priv, a cell's lines as pixelgate-cell ("cell ID|"
+ * in MESSAGE, the name they claim in PIXELGATE_CELL_IDENT, never error),
+ * and the session's and the user's fields on a session's lines.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -195,11 +196,13 @@ IT_TEST(systemd, logs_go_to_journald_with_priorities_and_session_fields, .timeou
 	close(js);
 	it_sleep_ms(500);
 
-	IT_ASSERT(it_run(out, sizeof out,
-			 "journalctl --no-pager -D /run/log/journal -o json "
-			 "SYSLOG_IDENTIFIER=pixelgate SYSLOG_IDENTIFIER=pixelgate-priv "
-			 "SYSLOG_IDENTIFIER=pixelgate-session 2>&1 | tail -c 60000") == 0,
-		  "journalctl: %s", out);
+	IT_ASSERT(
+	    it_run(out, sizeof out,
+		   "journalctl --no-pager -D /run/log/journal -o json "
+		   "SYSLOG_IDENTIFIER=pixelgate SYSLOG_IDENTIFIER=pixelgate-priv "
+		   "SYSLOG_IDENTIFIER=pixelgate-cell SYSLOG_IDENTIFIER=pixelgate-session 2>&1 | "
+		   "tail -c 60000") == 0,
+	    "journalctl: %s", out);
 	int listening = 0, session_lines = 0, user_lines = 0, worker_lines = 0, priv_lines = 0,
 	    warnings = 0, stamped = 0;
 	for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -226,8 +229,13 @@ IT_TEST(systemd, logs_go_to_journald_with_priorities_and_session_fields, .timeou
 			session_lines++;
 		if (user != NULL && strcmp(user, "sd-mori") == 0)
 			user_lines++;
-		if (strcmp(ident, "pixelgate-session") == 0 && sess != NULL)
+		const char *claimed = json_string_value(json_object_get(j, "PIXELGATE_CELL_IDENT"));
+		if (strcmp(ident, "pixelgate-cell") == 0 && sess != NULL && claimed != NULL &&
+		    strcmp(claimed, "pixelgate-session") == 0 && strncmp(msg, "cell ", 5) == 0 &&
+		    strcmp(prio, "3") != 0)
 			worker_lines++;
+		IT_ASSERT(strcmp(ident, "pixelgate-session") != 0,
+			  "a cell's line under the worker's own identifier: %s", msg);
 		if (strcmp(ident, "pixelgate-priv") == 0)
 			priv_lines++;
 		if (strcmp(prio, "4") == 0)
