@@ -4,7 +4,8 @@
  * the admin API, proxy/gateway/gateway_auth.c (both included here as they
  * are, so their per-process state can be reset between inputs;
  * libwebsockets, the password-check threads and the rest of the gateway are
- * gw_stubs.c). It takes over where lws has parsed a request:
+ * gw_stubs.c, but for lws's tokenizer, which the subprotocol check uses:
+ * the real libwebsockets is linked for it). It takes over where lws has parsed a request:
  * the path, the method, Content-Length, the login body in pieces, the
  * password check's answer, tickets, and the WebSocket upgrade with its
  * Upgrade value, subprotocols and ticket= argument. (Tokenizing the request
@@ -30,7 +31,8 @@
  *    clipboard_to_browser and clipboard_to_terminal booleans, clipboard_max_bytes},
  *    else {"error","message"[,"retry_after_s"]} with a known status and a
  *    Retry-After header exactly when retry_after_s is there;
- *  - 404 for an unknown path, 400 for /rfb without an upgrade, 405 for a
+ *  - 200 {"service": "pixelgate", ...} without a version for GET /, 404 for
+ *    another unknown path, 400 for /rfb without an upgrade, 405 for a
  *    login that is not a POST, 411 for one without Content-Length;
  *  - a ticket only for yamada's login with the right password, after its
  *    login_ok record; 401 and a login_fail record for a wrong one, 403 for
@@ -39,9 +41,12 @@
  *    and the kept answer (it may hold a ticket) once written; no answer and
  *    no log line holds the password; nothing of a connection's per-request
  *    data is touched after lws freed it (ASan: the stubs free it as lws does);
- *  - an upgrade is accepted exactly when Upgrade is "websocket", the path
- *    "/rfb", a subprotocol "binary" is offered and the ticket is one issued,
- *    unused and not expired; then its grant is yamada's, and the ticket is
+ *  - an upgrade is accepted exactly when Upgrade is "websocket" (any case),
+ *    the path "/rfb", no subprotocol or a list naming "binary" and none of
+ *    http / pg-* is offered (proto_rule(), said apart from lws's tokenizer;
+ *    for lists with other characters only "accepted implies that") and the
+ *    ticket is one issued, unused and not expired; then its grant is
+ *    yamada's, and the ticket is
  *    used up; a refused upgrade is answered 400/401/404 and closed;
  *  - refusals counted, not audited one by one, come out as records with a
  *    count; no grant is left behind; no log line holds a control character.
@@ -212,7 +217,12 @@ static unsigned check_answer(json_t **out)
 	FUZZ_CHECK(known);
 	json_t *o = json_loadb(conn.body, conn.body_len, JSON_REJECT_DUPLICATES, NULL);
 	FUZZ_CHECK(json_is_object(o));
-	if (conn.status == 200) {
+	if (conn.status == 200 && json_object_get(o, "service") != NULL) {
+		/* GET /: what answers here, and no version */
+		FUZZ_CHECK(strcmp(json_string_value(json_object_get(o, "service")), "pixelgate") ==
+			   0);
+		FUZZ_CHECK(json_object_get(o, "version") == NULL && conn.retry_after == -1);
+	} else if (conn.status == 200) {
 		const char *t = json_string_value(json_object_get(o, "ticket"));
 		FUZZ_CHECK(t != NULL && strlen(t) == TICKET_TEXT_LEN &&
 			   strspn(t, "0123456789abcdef") == TICKET_TEXT_LEN);
@@ -293,7 +303,9 @@ static void check_route(const struct req *q, bool post, unsigned status, json_t 
 {
 	bool login = strcmp(q->uri, "/api/v1/login") == 0;
 	bool has_cl = (q->flags & 4) != 0 && q->cl[0] != '\0' && strlen(q->cl) < 64;
-	if (!login && strcmp(q->uri, "/rfb") != 0)
+	if (!login && strcmp(q->uri, "/") == 0 && !post)
+		FUZZ_CHECK(status == 200 && json_object_get(answer, "service") != NULL);
+	else if (!login && strcmp(q->uri, "/rfb") != 0)
 		FUZZ_CHECK(status == 404 && strcmp(error_code(answer), "not_found") == 0);
 	else if (!login)
 		FUZZ_CHECK(status == 400);
@@ -377,6 +389,44 @@ static void http_request(const struct req *q)
 	}
 }
 
+/*
+ * The subprotocol rule, said independently of lws's tokenizer: split at
+ * commas, trim spaces and tabs. 1: every element is a plain token, one is
+ * "binary" and none is "http" or "pg-..." (must be accepted); 0: no element
+ * is "binary", or one is http/pg-... (must be refused); -1: elements with
+ * other characters, where only "accepted implies 1's conditions" is checked.
+ */
+static int proto_rule(const char *list, bool *names_binary, bool *names_internal)
+{
+	bool plain = true;
+	*names_binary = *names_internal = false;
+	const char *p = list;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && (*p == ' ' || *p == '\t'))
+			p++, n--;
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 6 && memcmp(p, "binary", 6) == 0)
+			*names_binary = true;
+		if ((n == 4 && strncasecmp(p, "http", 4) == 0) ||
+		    (n >= 3 && strncasecmp(p, "pg-", 3) == 0))
+			*names_internal = true;
+		for (size_t i = 0; i < n; i++)
+			if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+			      (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '.' ||
+			      p[i] == '_'))
+				plain = false;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	if (!*names_binary || *names_internal)
+		return plain ? 0 : -1;
+	return plain ? 1 : -1;
+}
+
 static void upgrade_request(const struct req *q)
 {
 	conn.hdr[WSI_TOKEN_GET_URI] = q->uri;
@@ -394,14 +444,21 @@ static void upgrade_request(const struct req *q)
 		if (strcmp(t, tickets[i].text) == 0 && !tickets[i].used &&
 		    fuzz_now_ms < tickets[i].issued_ms + TICKET_TTL_S * 1000)
 			which = (int)i;
-	bool accept = up != NULL && strcmp(up, "websocket") == 0 && strcmp(q->uri, "/rfb") == 0 &&
-	    q->proto[0] != '\0' && strlen(q->proto) < 128 && strstr(q->proto, "binary") != NULL &&
-	    which >= 0;
+	/* no subprotocol at all is taken as binary (noVNC, websockify's clients) */
+	bool binary, internal;
+	int rule = q->proto[0] == '\0' ? 1
+	    : strlen(q->proto) >= 128  ? 0
+				       : proto_rule(q->proto, &binary, &internal);
+	bool others = up != NULL && strcasecmp(up, "websocket") == 0 &&
+	    strcmp(q->uri, "/rfb") == 0 && which >= 0;
 
 	int tx = conn.transactions;
 	int rc = http_callback(&conn, LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, conn.user, (void *)up, 0);
 	FUZZ_CHECK(rc == 0 || rc == 1);
-	FUZZ_CHECK((rc == 0) == accept);
+	if (rule >= 0)
+		FUZZ_CHECK((rc == 0) == (others && rule == 1));
+	else if (rc == 0)
+		FUZZ_CHECK(others && binary && !internal);
 	if (rc == 0) {
 		FUZZ_CHECK(conn.status == 0); /* no HTTP answer: lws answers 101 */
 		tickets[which].used = true;

@@ -43,7 +43,7 @@ fuzz_cdp            16384  -I proxy/session cflags:libvncserver cflags:x11 tests
                            proxy/session/session_cdp.c proxy/common/utf8.c -ljansson
 fuzz_http           8192   @gw proxy/gateway/gateway_admit.c proxy/common/login.c proxy/common/users.c proxy/common/ratelimit.c
                            proxy/common/refusals.c proxy/common/audit_chain.c proxy/common/utf8.c
-                           -largon2
+                           -largon2 pkg:libwebsockets
 fuzz_ipc            20000  @gw proxy/gateway/gateway_session.c proxy/gateway/gateway_proc.c
                            proxy/gateway/gateway_admit.c
                            proxy/common/ipc.c
