@@ -225,15 +225,22 @@ setup_tls() {
 }
 
 # The demo user: reuse it while the users file and the password file agree.
+# A random password of at least 16 characters (letters and digits) on stdout.
+random_password() {
+	local pw=""
+	while ((${#pw} < 16)); do
+		pw=$(openssl rand -base64 15 | tr -d '/+=')
+	done
+	printf '%s' "$pw"
+}
+
 setup_users() {
 	local pw=""
 	if [[ -s $PW_FILE && -f $USERS_FILE ]] && grep -q "^$DEMO_USER:" "$USERS_FILE"; then
 		say "reusing user $DEMO_USER ($USERS_FILE)"
 	else
 		say "creating user $DEMO_USER in $USERS_FILE"
-		while ((${#pw} < 16)); do
-			pw=$(openssl rand -base64 15 | tr -d '/+=')
-		done
+		pw=$(random_password)
 		rm -f "$USERS_FILE" "$PW_FILE"
 		(
 			umask 077
@@ -254,15 +261,11 @@ setup_users() {
 
 # The administrator (admin API, pixelgatectl): password in an owner-only file.
 setup_admin() {
-	local pw=""
 	if [[ -s $ADMIN_PW_FILE ]] && grep -q "^$ADMIN_USER:admin:" "$USERS_FILE"; then
 		say "reusing administrator $ADMIN_USER ($ADMIN_PW_FILE)"
 	else
 		say "creating administrator $ADMIN_USER in $USERS_FILE"
-		while ((${#pw} < 16)); do
-			pw=$(openssl rand -base64 15 | tr -d '/+=')
-		done
-		(umask 077 && printf '%s' "$pw" >"$ADMIN_PW_FILE")
+		(umask 077 && random_password >"$ADMIN_PW_FILE")
 		"$BUILD/pixelgatectl" local-user del "$ADMIN_USER" --users-file "$USERS_FILE" \
 			>/dev/null 2>&1 || true
 		"$BUILD/pixelgatectl" local-user add "$ADMIN_USER" --admin --users-file "$USERS_FILE" \

@@ -462,14 +462,20 @@ Test(config, old_grace_name_under_session_is_still_read)
 	cr_assert_eq(c.limits.reconnect_grace_s, 16);
 }
 
-Test(config, reference_lists_the_admin_and_limits_keys, .init = cr_redirect_stdout)
+/* What config_print_reference() prints (the test's .init must be cr_redirect_stdout). */
+static void reference_text(char *out, size_t size)
 {
 	config_print_reference();
 	fflush(stdout);
 	FILE *f = cr_get_redirected_stdout();
-	static char out[32768];
-	size_t n = fread(out, 1, sizeof out - 1, f);
+	size_t n = fread(out, 1, size - 1, f);
 	out[n] = '\0';
+}
+
+Test(config, reference_lists_the_admin_and_limits_keys, .init = cr_redirect_stdout)
+{
+	static char out[32768];
+	reference_text(out, sizeof out);
 	static const char *want[] = {
 		"\nstate_dir = /var/lib/pixelgate\n",
 		"\n[admin]\n",
@@ -498,12 +504,8 @@ Test(config, reference_lists_the_admin_and_limits_keys, .init = cr_redirect_stdo
 
 Test(config, the_reference_output_is_itself_a_valid_configuration, .init = cr_redirect_stdout)
 {
-	config_print_reference();
-	fflush(stdout);
-	FILE *f = cr_get_redirected_stdout();
 	static char out[32768];
-	size_t n = fread(out, 1, sizeof out - 1, f);
-	out[n] = '\0';
+	reference_text(out, sizeof out);
 	struct config c, d;
 	char err[512] = "";
 	config_defaults(&c);
@@ -657,12 +659,8 @@ static void example_path(char *out, size_t outlen)
 
 Test(config, the_example_file_sets_every_key_to_its_default, .init = cr_redirect_stdout)
 {
-	config_print_reference();
-	fflush(stdout);
-	FILE *f = cr_get_redirected_stdout();
 	static char ref[32768];
-	size_t n = fread(ref, 1, sizeof ref - 1, f);
-	ref[n] = '\0';
+	reference_text(ref, sizeof ref);
 
 	char path[PATH_MAX];
 	example_path(path, sizeof path);
