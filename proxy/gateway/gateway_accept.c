@@ -443,6 +443,18 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	else
 		snprintf(addr, sizeof addr, "%s",
 			 p->from); /* LOCAL / UNSPEC: the balancer itself */
+	/* Closed already: a balancer's health check (HAProxy "check
+	   check-send-proxy" sends a LOCAL header and closes, every inter), or a
+	   client gone. Nothing to serve, nothing wrong: lws would fail to adopt it. */
+	char peek;
+	ssize_t n = recv(p->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
+		log_debug("staff connection from %s closed right after its PROXY protocol v2 "
+			  "header%s",
+			  addr, proxied ? "" : " (LOCAL: a balancer's health check)");
+		accept_pending_free(p);
+		return;
+	}
 	if (!accept_under_cap(ACCEPT_STAFF, addr)) {
 		accept_pending_free(p);
 		return;
@@ -461,7 +473,9 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	if (lws_adopt_descriptor_vhost(gw->vhost,
 				       LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
 				       desc, "http", NULL) == NULL)
-		log_error("staff connection from %s: libwebsockets could not take it over", addr);
+		log_warn("staff connection from %s: libwebsockets could not take it over (closed "
+			 "by the peer%s?)",
+			 addr, proxied ? "" : ", a balancer's health check");
 	acc.adopting.set = false;
 }
 
