@@ -193,7 +193,17 @@ int browser_start_chromium(struct browser *b, const struct session_settings *s)
 	}
 	snprintf(home, sizeof home, "%s/home", s->dir);
 	snprintf(profile, sizeof profile, "%s/profile", home);
-	snprintf(tmpdir, sizeof tmpdir, "%s/tmp", s->dir);
+	/* In a cell (we are its pid 1) the browser's temporary files go to the
+	   cell's own /tmp, a tmpfs of session_tmpfs_mib gone with the cell.
+	   Chromium puts its SingletonSocket there: a unix socket path, at most
+	   107 bytes, which <runtime_dir>/session-ID/tmp/org.chromium.Chromium.
+	   XXXXXX/SingletonSocket passes with a runtime_dir over 33 characters
+	   (Chromium then aborts: "Socket path too long"). Without a cell
+	   (development) the session's directory keeps them apart. */
+	if (getpid() == 1)
+		snprintf(tmpdir, sizeof tmpdir, "/tmp");
+	else
+		snprintf(tmpdir, sizeof tmpdir, "%s/tmp", s->dir);
 	if ((mkdir(home, 0700) != 0 && errno != EEXIST) ||
 	    (mkdir(tmpdir, 0700) != 0 && errno != EEXIST)) {
 		log_error("%s: cannot create %s: %s", __func__, home, strerror(errno));
