@@ -34,13 +34,13 @@ POLICY_DST=/etc/chromium/policies/managed/pixelgate.json
 # (its vnc_lite.html, unmodified, is the third-party client test_clients.c opens),
 # debhelper, dpkg-dev, systemd-container (systemd-nspawn), curl, man-db and
 # nftables (the operator guide's firewall is checked) for the package step
-# (tests/package/run.sh),
+# (tests/package/run.sh), haproxy (test_cluster.c runs two nodes behind it),
 # shellcheck source=../deploy/lib.sh
 source "$ROOT/deploy/lib.sh"
 # clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
 PACKAGES=("${PIXELGATE_PACKAGES[@]}" x11-apps valgrind util-linux clang libclang-rt-14-dev wine64
 	slapd ldap-utils oathtool xclip novnc debhelper dpkg-dev systemd-container curl man-db
-	nftables)
+	nftables haproxy)
 RUN_STEPS=${PIXELGATE_RUN_STEPS:-tests fuzz soak package}
 
 # Step results for the closing summary: "name|status|detail".

@@ -297,14 +297,14 @@ static pid_t it_spawn(char *const argv[], int out_fd, const char *log_path)
 	return it_spawn_env(argv, NULL, out_fd, log_path);
 }
 
-/* Creates the CA, the server certificate for IP:127.0.0.1 and its 0600 key. */
+/* Creates the CA, the server certificate for IP:127.0.0.1 and IP:::1 and its 0600 key. */
 static void it_make_certs(void)
 {
 	char ext[400];
 
 	snprintf(ext, sizeof ext, "%s/server.ext", it.dir);
 	it_write_file(ext,
-		      "subjectAltName = IP:127.0.0.1\n"
+		      "subjectAltName = IP:127.0.0.1, IP:::1\n"
 		      "basicConstraints = CA:FALSE\n"
 		      "keyUsage = critical, digitalSignature, keyEncipherment\n"
 		      "extendedKeyUsage = serverAuth\n",
@@ -446,6 +446,55 @@ static void it_start_squid(void)
 	}
 }
 
+/* What a daemon's config names. */
+struct it_conf {
+	const char *test_name, *users_file, *runtime_dir, *state_dir, *audit_dir, *audit_key,
+	    *session_binary, *dir;        /* dir: holds forensics/ (NULL: the test's dir) */
+	int port, admin_port, agent_port; /* agent_port 0: off */
+	const char *audit_extra, *home_path, *extra_conf; /* each may be NULL */
+};
+
+/* Writes a daemon's config (0600) to path. */
+static void it_write_conf(const char *path, const struct it_conf *c)
+{
+	char conf[8192], agent[64] = "";
+
+	if (c->agent_port)
+		snprintf(agent, sizeof agent, "agent_check_port = %d\n", c->agent_port);
+	snprintf(conf, sizeof conf,
+		 "# written by the integration test %s\n"
+		 "[server]\n"
+		 "listen_address = 127.0.0.1\n"
+		 "listen_port = %d\n"
+		 "tls_cert = %s/server.crt\n"
+		 "tls_key = %s/server.key\n"
+		 "users_file = %s\n"
+		 "runtime_dir = %s\n"
+		 "state_dir = %s\n"
+		 "session_binary = %s\n"
+		 "[admin]\n"
+		 "admin_listen_address = 127.0.0.1\n"
+		 "admin_listen_port = %d\n"
+		 "%s"
+		 "[audit]\n"
+		 "audit_dir = %s\n"
+		 "audit_key_file = %s\n"
+		 "forensics_dir = %s/forensics\n"
+		 "%s"
+		 "[session]\n"
+		 "home_page = http://127.0.0.1:%d%s\n"
+		 "upstream_proxy = 127.0.0.1:%d\n"
+		 "[limits]\n"
+		 "reconnect_grace_s = %d\n"
+		 "%s",
+		 c->test_name, c->port, it.dir, it.dir, c->users_file, c->runtime_dir, c->state_dir,
+		 c->session_binary, c->admin_port, agent, c->audit_dir, c->audit_key,
+		 c->dir ? c->dir : it.dir, c->audit_extra ? c->audit_extra : "", it.page_port,
+		 c->home_path ? c->home_path : "/page.html", it.squid_port, IT_GRACE_S,
+		 c->extra_conf ? c->extra_conf : "");
+	it_write_file(path, conf, 0600);
+}
+
 /* Starts the daemon and waits until its ports accept connections. */
 static void it_start_daemon(void)
 {
@@ -511,7 +560,7 @@ void it_start(const char *test_name, const char *const *users)
 
 void it_start_opts(const char *test_name, const char *const *users, const struct it_opts *o)
 {
-	char users_file[320], conf[8192], agent[64] = "", session_binary[400];
+	char users_file[320], session_binary[400];
 
 	memset(&it, 0, sizeof it);
 	snprintf(it.test_name, sizeof it.test_name, "%s", test_name);
@@ -551,7 +600,6 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		do
 			it.agent_port = it_free_port();
 		while (it.agent_port == it.port || it.agent_port == it.admin_port);
-		snprintf(agent, sizeof agent, "agent_check_port = %d\n", it.agent_port);
 	}
 	if (o && o->session_binary) {
 		snprintf(session_binary, sizeof session_binary, "%s", o->session_binary);
@@ -561,38 +609,20 @@ void it_start_opts(const char *test_name, const char *const *users, const struct
 		snprintf(session_binary, sizeof session_binary, "%s/pixelgate-session",
 			 PIXELGATE_BUILD_DIR);
 	}
-	snprintf(conf, sizeof conf,
-		 "# written by the integration test %s\n"
-		 "[server]\n"
-		 "listen_address = 127.0.0.1\n"
-		 "listen_port = %d\n"
-		 "tls_cert = %s/server.crt\n"
-		 "tls_key = %s/server.key\n"
-		 "users_file = %s\n"
-		 "runtime_dir = %s\n"
-		 "state_dir = %s\n"
-		 "session_binary = %s\n"
-		 "[admin]\n"
-		 "admin_listen_address = 127.0.0.1\n"
-		 "admin_listen_port = %d\n"
-		 "%s"
-		 "[audit]\n"
-		 "audit_dir = %s\n"
-		 "audit_key_file = %s\n"
-		 "forensics_dir = %s/forensics\n"
-		 "%s"
-		 "[session]\n"
-		 "home_page = http://127.0.0.1:%d%s\n"
-		 "upstream_proxy = 127.0.0.1:%d\n"
-		 "[limits]\n"
-		 "reconnect_grace_s = %d\n"
-		 "%s",
-		 test_name, it.port, it.dir, it.dir, users_file, it.runtime_dir, it.state_dir,
-		 session_binary, it.admin_port, agent, it.audit_dir, it.audit_key, it.dir,
-		 o && o->audit_extra ? o->audit_extra : "", it.page_port,
-		 o && o->home_path ? o->home_path : "/page.html", it.squid_port, IT_GRACE_S,
-		 o && o->extra_conf ? o->extra_conf : "");
-	it_write_file(it.conf_file, conf, 0600);
+	it_write_conf(it.conf_file,
+		      &(struct it_conf){ .test_name = test_name,
+					 .users_file = users_file,
+					 .runtime_dir = it.runtime_dir,
+					 .state_dir = it.state_dir,
+					 .audit_dir = it.audit_dir,
+					 .audit_key = it.audit_key,
+					 .session_binary = session_binary,
+					 .port = it.port,
+					 .admin_port = it.admin_port,
+					 .agent_port = it.agent_port,
+					 .audit_extra = o ? o->audit_extra : NULL,
+					 .home_path = o ? o->home_path : NULL,
+					 .extra_conf = o ? o->extra_conf : NULL });
 	if (o && o->before_daemon)
 		o->before_daemon();
 	/* the network process (IT_GATEWAY_USER) owns its files, as in a deployment;
@@ -632,18 +662,24 @@ void it_conn_free(struct pgc_conn *c)
 
 struct pgc_conn *it_login_connect(const char *user, int width, int height)
 {
+	return it_login_connect_at(&it.srv, user, width, height);
+}
+
+struct pgc_conn *it_login_connect_at(const struct pgc_server *srv, const char *user, int width,
+				     int height)
+{
 	struct pgc_login_result res;
 	struct pgc_conn *c;
 	char err[512];
 	int status = 0;
 
 	memset(&res, 0, sizeof res);
-	IT_ASSERT(pgc_login(&it.srv, user, it_password(user), width, height, &res) == 0,
+	IT_ASSERT(pgc_login(srv, user, it_password(user), width, height, &res) == 0,
 		  "login as %s failed: HTTP %d, error \"%s\", message \"%s\", body \"%s\"", user,
 		  res.http_status, res.error, res.message, res.body);
 	IT_ASSERT(res.ticket[0] != '\0', "login as %s: 200 without a ticket (body \"%s\")", user,
 		  res.body);
-	c = pgc_connect(&it.srv, res.ticket, err, sizeof err, &status);
+	c = pgc_connect(srv, res.ticket, err, sizeof err, &status);
 	IT_ASSERT(c != NULL, "connect as %s failed: %s (HTTP status %d)", user, err, status);
 	for (int i = 0; i < IT_MAX_CONNS; i++)
 		if (!it_conns[i]) {
@@ -673,7 +709,13 @@ struct pgc_conn *it_connect_ticket(const char *ticket, char *err, size_t errlen,
 
 struct pgc_conn *it_open_page(const char *user, int width, int height, struct it_rect *block)
 {
-	struct pgc_conn *c = it_login_connect(user, width, height);
+	return it_open_page_at(&it.srv, user, width, height, block);
+}
+
+struct pgc_conn *it_open_page_at(const struct pgc_server *srv, const char *user, int width,
+				 int height, struct it_rect *block)
+{
+	struct pgc_conn *c = it_login_connect_at(srv, user, width, height);
 	double t0 = it_now_s();
 	bool found = it_wait_block(c, IT_FIRST_PAGE_S, block);
 
@@ -1341,7 +1383,8 @@ static void it_check_log(char *problems, size_t len, const char *path, const cha
 }
 
 /*
- * Processes of the session uid range and of the gateway's user, up to max;
+ * Processes of the session uid ranges (the daemon's and a second node's) and
+ * of the gateway's user, up to max;
  * returns how many.
  */
 static int it_scan_ours(pid_t *pids, int max)
@@ -1360,7 +1403,8 @@ static int it_scan_ours(pid_t *pids, int max)
 		if (pid <= 0 || !it_alive(pid))
 			continue;
 		uid = it_proc_uid(pid);
-		if ((uid >= IT_SESSION_UID_BASE && uid < IT_SESSION_UID_BASE + 64) ||
+		if ((uid >= IT_SESSION_UID_BASE &&
+		     uid < IT_NODE_UID_BASE + (uid_t)IT_NODE_UID_COUNT) ||
 		    (pw && uid == pw->pw_uid))
 			pids[n++] = pid;
 	}
@@ -2108,11 +2152,17 @@ static void it_member(json_t *o, const char *key, char *out, size_t outlen)
 
 int it_sessions(const char *admin, struct it_session *s, int max)
 {
+	return it_sessions_at(&it.admin_srv, admin, s, max);
+}
+
+int it_sessions_at(const struct pgc_server *admin_srv, const char *admin, struct it_session *s,
+		   int max)
+{
 	struct it_http r;
 	json_t *j, *arr;
 	int n;
 
-	it_admin("GET", "/api/v1/sessions", admin, NULL, &r);
+	it_http(admin_srv, "GET", "/api/v1/sessions", admin, it_password(admin), NULL, &r);
 	IT_ASSERT(r.status == 200, "GET /api/v1/sessions: %d %s", r.status, r.body);
 	j = json_loads(r.body, 0, NULL);
 	arr = json_object_get(j, "sessions");
@@ -2379,4 +2429,121 @@ void it_ctl_config(const char *admin, char *conf, size_t len, char *pw_path, siz
 		 "password_file = %s\n",
 		 it.admin_port, it.ca_file, admin, pwfile);
 	it_write_file(conf, text, 0600);
+}
+
+/* ---- a second node ------------------------------------------------------------ */
+
+static struct it_node *it_node_up; /* the one it_node_start() started, until the teardown */
+
+/* Teardown hook: the node stops as the daemon does, and leaves nothing. */
+static void it_node_stop_hook(char *problems, size_t len)
+{
+	struct it_node *n = it_node_up;
+	pid_t left[64];
+	int status = 0, nleft = 0;
+	char st[64];
+
+	it_node_up = NULL;
+	if (n == NULL || n->pid <= 0)
+		return;
+	if (!it_extra_running(n->pid, &status)) {
+		it_problem(problems, len, "%s exited during the test (%s)", n->name,
+			   it_status_text(status, st, sizeof st));
+	} else {
+		status = it_extra_stop(n->pid, IT_DAEMON_STOP_S);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			it_problem(problems, len,
+				   "%s ended with %s after SIGTERM (want exit status 0 within %d s)",
+				   n->name, it_status_text(status, st, sizeof st),
+				   IT_DAEMON_STOP_S);
+	}
+	n->pid = 0;
+	for (double end = it_now_s() + 10;; it_sleep_ms(100)) {
+		nleft = it_find_procs(n->runtime_dir, left, 64);
+		if (nleft == 0 || it_now_s() >= end)
+			break;
+	}
+	if (nleft > 0) {
+		it_problem(problems, len, "%d process(es) of %s's sessions left (killed now)",
+			   nleft, n->name);
+		for (int i = 0; i < nleft; i++)
+			kill(left[i], SIGKILL);
+	}
+}
+
+void it_node_start(struct it_node *n, const char *name, const char *extra_conf)
+{
+	char users_file[400], audit_key[400], session_binary[400], node_conf[4096];
+	char *argv[] = { PIXELGATE_BUILD_DIR "/pixelgate", "-c", n->conf_file, NULL };
+	double end = it_now_s() + IT_DAEMON_READY_S;
+	int status;
+
+	IT_ASSERT(it.dir[0] && it.daemon_pid > 0, "it_node_start() before it_start()");
+	IT_ASSERT(it_node_up == NULL, "one second node per test");
+	memset(n, 0, sizeof *n);
+	snprintf(n->name, sizeof n->name, "%s", name);
+	snprintf(n->dir, sizeof n->dir, "%s/%s", it.dir, name);
+	IT_ASSERT(mkdir(n->dir, 0711) == 0, "mkdir %s: %s", n->dir, strerror(errno));
+	snprintf(n->runtime_dir, sizeof n->runtime_dir, "%s/run", n->dir);
+	IT_ASSERT(mkdir(n->runtime_dir, 0711) == 0, "mkdir %s: %s", n->runtime_dir,
+		  strerror(errno));
+	snprintf(n->state_dir, sizeof n->state_dir, "%s/state", n->dir);
+	snprintf(n->audit_dir, sizeof n->audit_dir, "%s/audit", n->dir);
+	snprintf(n->conf_file, sizeof n->conf_file, "%s/pixelgate.conf", n->dir);
+	snprintf(n->log, sizeof n->log, "%s/daemon.log", n->dir);
+	snprintf(users_file, sizeof users_file, "%s/users", n->dir);
+	snprintf(audit_key, sizeof audit_key, "%s/audit.key", n->dir);
+	snprintf(session_binary, sizeof session_binary, "%s/pixelgate-session",
+		 PIXELGATE_BUILD_DIR);
+	/* the same accounts (the users file as the first node has it), a key of its own */
+	it_sh("cp '%s/users' '%s' && head -c 32 /dev/urandom > '%s' && chmod 600 '%s' '%s'", it.dir,
+	      users_file, audit_key, users_file, audit_key);
+	do
+		n->port = it_free_port();
+	while (n->port == it.port || n->port == it.admin_port || n->port == it.agent_port);
+	do
+		n->admin_port = it_free_port();
+	while (n->admin_port == n->port || n->admin_port == it.port ||
+	       n->admin_port == it.admin_port || n->admin_port == it.agent_port);
+	do
+		n->agent_port = it_free_port();
+	while (n->agent_port == n->port || n->agent_port == n->admin_port ||
+	       n->agent_port == it.port || n->agent_port == it.admin_port ||
+	       n->agent_port == it.agent_port);
+	/* on one machine the nodes' cells must not share uids (on two they may) */
+	snprintf(node_conf, sizeof node_conf,
+		 "[session]\nsession_uid_base = %u\nsession_uid_count = %d\n%s", IT_NODE_UID_BASE,
+		 IT_NODE_UID_COUNT, extra_conf ? extra_conf : "");
+	it_write_conf(n->conf_file,
+		      &(struct it_conf){ .test_name = it.test_name,
+					 .users_file = users_file,
+					 .runtime_dir = n->runtime_dir,
+					 .state_dir = n->state_dir,
+					 .audit_dir = n->audit_dir,
+					 .audit_key = audit_key,
+					 .session_binary = session_binary,
+					 .dir = n->dir,
+					 .port = n->port,
+					 .admin_port = n->admin_port,
+					 .agent_port = n->agent_port,
+					 .extra_conf = node_conf });
+	nftw(n->dir, it_give_cb, 16, FTW_PHYS);
+	IT_ASSERT(chown(n->runtime_dir, 0, 0) == 0 && chown(n->conf_file, 0, 0) == 0, "chown: %s",
+		  strerror(errno));
+	n->srv = (struct pgc_server){ .host = "127.0.0.1", .port = n->port, .ca_file = it.ca_file };
+	n->admin_srv = (struct pgc_server){ .host = "127.0.0.1",
+					    .port = n->admin_port,
+					    .ca_file = it.ca_file };
+	n->pid = it_extra_start(name, argv, NULL, -1, n->log);
+	it_node_up = n;
+	it_at_stop(it_node_stop_hook);
+	while (!it_port_open(n->port) || !it_port_open(n->admin_port) ||
+	       !it_port_open(n->agent_port)) {
+		IT_ASSERT(it_extra_running(n->pid, &status), "%s exited before listening (%s %d)",
+			  name, WIFEXITED(status) ? "exit status" : "signal",
+			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		IT_ASSERT(it_now_s() < end, "%s not listening on :%d, :%d and :%d after %d s", name,
+			  n->port, n->admin_port, n->agent_port, IT_DAEMON_READY_S);
+		it_sleep_ms(100);
+	}
 }

@@ -192,6 +192,28 @@ struct it_opts {
 void it_start_opts(const char *test_name, const char *const *users, const struct it_opts *o);
 
 /*
+ * A second node (two nodes behind a balancer): another pixelgate daemon of
+ * the test's world, with the first one's certificate, page server, upstream
+ * proxy and accounts (a copy of its users file, so call it after it_start()),
+ * and its own ports, runtime, state and audit directories, audit key and
+ * session uids (IT_NODE_UID_BASE..: on one machine two nodes' cells must not
+ * share uids). extra_conf is appended to its config as it_opts.extra_conf is.
+ * The teardown stops it before the daemon and judges it the same way: exit
+ * status 0 within IT_DAEMON_STOP_S of SIGTERM, nothing of its sessions left,
+ * no report in its log (kept as <test>-<name>.log). One per test.
+ */
+#define IT_NODE_UID_BASE (IT_SESSION_UID_BASE + 64u)
+#define IT_NODE_UID_COUNT 32
+struct it_node {
+	char name[32];
+	char dir[300], conf_file[340], log[340], runtime_dir[340], state_dir[340], audit_dir[340];
+	int port, admin_port, agent_port; /* staff, admin API, agent-check */
+	pid_t pid;
+	struct pgc_server srv, admin_srv;
+};
+void it_node_start(struct it_node *n, const char *name, const char *extra_conf);
+
+/*
  * Stops the daemon (SIGTERM; fails the test if it or its sessions are not
  * gone within IT_DAEMON_STOP_S) and starts it again with the same config and
  * state_dir. Connections to the old daemon are left to the caller.
@@ -287,12 +309,17 @@ void it_sleep_ms(int ms);
  * error. The connection is freed by it_stop() unless it_conn_free()d first.
  */
 struct pgc_conn *it_login_connect(const char *user, int width, int height);
+/* The same through srv (e.g. a balancer in front of the nodes). */
+struct pgc_conn *it_login_connect_at(const struct pgc_server *srv, const char *user, int width,
+				     int height);
 
 /*
  * it_login_connect(), then waits until the test page shows (fails the test
  * if it does not within IT_FIRST_PAGE_S); block gets where it is on screen.
  */
 struct pgc_conn *it_open_page(const char *user, int width, int height, struct it_rect *block);
+struct pgc_conn *it_open_page_at(const struct pgc_server *srv, const char *user, int width,
+				 int height, struct it_rect *block);
 
 /*
  * Opens the WebSocket for ticket (from it_login_http()). Returns the
@@ -467,6 +494,9 @@ struct it_session {
  * "sessions" array.
  */
 int it_sessions(const char *admin, struct it_session *s, int max);
+/* The same from the admin API at admin_srv (e.g. a second node's). */
+int it_sessions_at(const struct pgc_server *admin_srv, const char *admin, struct it_session *s,
+		   int max);
 
 /*
  * The value of the Prometheus sample series (e.g.

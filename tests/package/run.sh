@@ -110,8 +110,14 @@ exposure=$(systemd-analyze security --offline=true /lib/systemd/system/pixelgate
 [[ -n $exposure ]] && ok "systemd-analyze security: exposure $exposure" ||
 	bad "systemd-analyze security" "no exposure level"
 
-# The operator guide's host firewall parses (in a network namespace of our own).
-check "nftables example parses" unshare -n nft -c -f "$ROOT/deploy/nftables-pixelgate.nft"
+# The operator guide's examples are in the package: the host firewall parses
+# (in a network namespace of our own), and the balancer's half parses after
+# Debian's own haproxy.cfg, as the README says to install it
+# (tests/integration/test_cluster.c runs it against two nodes).
+ex=/usr/share/doc/pixelgate/examples
+check "nftables example parses" unshare -n nft -c -f "$ex/nftables-pixelgate.nft"
+cat /etc/haproxy/haproxy.cfg "$ex/haproxy-pixelgate.cfg" >"$WORK/haproxy.cfg" 2>&1
+check "haproxy example parses" haproxy -c -f "$WORK/haproxy.cfg"
 
 # ---- 3. the service under systemd ----------------------------------------------
 run_container() {
