@@ -241,16 +241,20 @@ static void accept_refused(enum gw_refusal reason, const char *addr, const char 
 	va_end(ap);
 }
 
-/* A problem of the listener itself, logged as accept_log_limited() allows. */
-static void accept_problem(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
+/* A line logged as accept_log_limited() allows for key. */
+static void accept_log_keyed(const char *key, const char *fmt, ...)
+    __attribute__((format(__printf__, 2, 3)));
 
-static void accept_problem(const char *fmt, ...)
+static void accept_log_keyed(const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	accept_log_limited("listener", fmt, ap);
+	accept_log_limited(key, fmt, ap);
 	va_end(ap);
 }
+
+/* A problem of the listener itself. */
+#define accept_problem(...) accept_log_keyed("listener", __VA_ARGS__)
 
 /* Whether addr may open one more connection on l; refused ones are logged and counted. */
 static bool accept_under_cap(enum accept_listener l, const char *addr)
@@ -448,7 +452,7 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	   client gone. Nothing to serve, nothing wrong: lws would fail to adopt it. */
 	char peek;
 	ssize_t n = recv(p->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 		log_debug("staff connection from %s closed right after its PROXY protocol v2 "
 			  "header%s",
 			  addr, proxied ? "" : " (LOCAL: a balancer's health check)");
@@ -472,10 +476,14 @@ static void accept_hand_over(struct accept_pending *p, const struct proxy_v2_hea
 	/* On failure lws has closed fd already (lws_adopt_descriptor_vhost_via_info). */
 	if (lws_adopt_descriptor_vhost(gw->vhost,
 				       LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
-				       desc, "http", NULL) == NULL)
-		log_warn("staff connection from %s: libwebsockets could not take it over (closed "
-			 "by the peer%s?)",
-			 addr, proxied ? "" : ", a balancer's health check");
+				       desc, "http", NULL) == NULL) {
+		char key[sizeof acc.logged[0].key];
+		snprintf(key, sizeof key, "adopt %s", addr);
+		accept_log_keyed(key,
+				 "staff connection from %s: libwebsockets could not take it over "
+				 "(TLS failed at once, or the peer closed it%s)",
+				 addr, proxied ? "" : ": a balancer's health check?");
+	}
 	acc.adopting.set = false;
 }
 
