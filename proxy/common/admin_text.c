@@ -545,20 +545,21 @@ void admin_agent_text(bool logins_possible, bool draining, int max_sessions, siz
 		snprintf(out, outlen, "down\n");
 		return;
 	}
-	if (draining) {
-		snprintf(out, outlen, "drain\n");
+	/* Every answer names the operational state and, but for "down", the
+	   administrative one: HAProxy keeps a state the agent set until the
+	   agent sets another ("drain" after "down" leaves the node down, "up
+	   75%" after "drain" leaves it drained). Full is "drain", not "down":
+	   terminals that stick to the node (their sessions) still reach it. */
+	if (draining || (max_sessions > 0 && sessions >= (size_t)max_sessions)) {
+		snprintf(out, outlen, "up drain\n");
 		return;
 	}
 	if (max_sessions <= 0) {
-		snprintf(out, outlen, "up 100%%\n");
-		return;
-	}
-	if (sessions >= (size_t)max_sessions) {
-		snprintf(out, outlen, "down\n");
+		snprintf(out, outlen, "up ready 100%%\n");
 		return;
 	}
 	uint64_t free_pct = ((uint64_t)max_sessions - sessions) * 100u / (uint64_t)max_sessions;
 	if (free_pct == 0)
-		free_pct = 1; /* room is left: "up 0%" would give the node weight 0 */
-	snprintf(out, outlen, "up %" PRIu64 "%%\n", free_pct);
+		free_pct = 1; /* room is left: "0%" would give the node weight 0 */
+	snprintf(out, outlen, "up ready %" PRIu64 "%%\n", free_pct);
 }

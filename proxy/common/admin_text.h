@@ -164,10 +164,12 @@ char *admin_metrics_text(const struct admin_metrics *m);
 
 /*
  * The HAProxy agent-check answer: "down\n" while logins are refused because
- * the audit log cannot be written (!logins_possible); "drain\n" while
- * draining; "down\n" when max_sessions > 0 and sessions >= max_sessions;
- * else "up NN%\n" with NN the free capacity in percent, rounded down but at
- * least 1 while there is room (100 with no max_sessions).
+ * the audit log cannot be written (!logins_possible); "up drain\n" while
+ * draining or when max_sessions > 0 and sessions >= max_sessions (only
+ * terminals that stick to the node, by persistence, reach it); else
+ * "up ready NN%\n" with NN the free capacity in percent, rounded down but at
+ * least 1 while there is room (100 with no max_sessions). HAProxy keeps
+ * each state until told another, so every answer but "down" names both.
  */
 void admin_agent_text(bool logins_possible, bool draining, int max_sessions, size_t sessions,
 		      char *out, size_t outlen);

@@ -582,7 +582,7 @@ size_t admin_pss_size(void);
 /* gateway_agent.c: HAProxy agent-check ("agent-check", plain TCP vhost). */
 int agent_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len);
-/* The agent-check answer for the current state ("up 75%\n", "drain\n", "down\n"). */
+/* The agent-check answer for the current state ("up ready 75%\n", "up drain\n", "down\n"). */
 void agent_answer(char *out, size_t outlen);
 
 /*

@@ -2,10 +2,12 @@
  * gateway_agent.c: the HAProxy agent-check port ("agent-check" protocol on
  * a raw TCP vhost; [admin] agent_check_address / agent_check_port).
  *
- * On connect the gateway writes one line and closes: "up NN%\n" with NN the
- * free capacity (so HAProxy weighs nodes by room left), "drain\n" while an
- * administrator drains the node, "down\n" when it is full or stopping, or
- * while the audit log cannot be written (every login is refused then).
+ * On connect the gateway writes one line and closes: "up ready NN%\n" with
+ * NN the free capacity (so HAProxy weighs nodes by room left), "up drain\n"
+ * while an administrator drains the node or it is full (terminals that
+ * stick to it still come: their sessions are here), "down\n" when it is
+ * stopping or while the audit log cannot be written (every login is
+ * refused then). See admin_agent_text().
  * Whatever the peer sends (HAProxy's agent-send) is ignored.
  */
 #include <stdio.h>

@@ -209,7 +209,8 @@ struct it_node {
 	char dir[300], conf_file[340], log[340], runtime_dir[340], state_dir[340], audit_dir[340];
 	int port, admin_port, agent_port; /* staff, admin API, agent-check */
 	pid_t pid;
-	struct pgc_server srv, admin_srv;
+	struct pgc_server srv, admin_srv; /* srv: only without proxy_protocol (the
+					     node then wants a PROXY header first) */
 };
 void it_node_start(struct it_node *n, const char *name, const char *extra_conf);
 

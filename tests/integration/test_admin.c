@@ -6,8 +6,9 @@
  * administrator"); the admin API takes only an admin's credentials, is not
  * reachable on the staff listener, and its /metrics counts what the test
  * did; users are managed through it (add, lock, password, role, delete);
- * the HAProxy agent-check answers by free capacity, "drain" while
- * draining (new users refused, existing ones reattach) and "down" when full.
+ * the HAProxy agent-check answers "up ready" with the free capacity, "up
+ * drain" while draining (new users refused, existing ones reattach) and when
+ * full (test_cluster.c shows what HAProxy makes of it).
  */
 #include "harness.h"
 
@@ -321,19 +322,19 @@ IT_TEST(admin, agent_check)
 
 	it_start_opts("admin_agent_check", users, &opts);
 	IT_ASSERT(it_agent_check(line, sizeof line), "agent-check sent no line (\"%s\")", line);
-	IT_ASSERT(strcmp(line, "up 100%") == 0,
+	IT_ASSERT(strcmp(line, "up ready 100%") == 0,
 		  "agent-check with no sessions: \"%s\", want "
-		  "\"up 100%%\"",
+		  "\"up ready 100%%\"",
 		  line);
 
 	a = it_open_page("a8-a", 0, 0, &r1);
-	expect_agent("up 75%", 10);
+	expect_agent("up ready 75%", 10);
 
 	/* draining: new users refused, an existing one reattaches */
 	it_admin("POST", "/api/v1/drain", ADMIN, NULL, &r);
 	IT_ASSERT(r.status == 200 && it_json_bool(r.body, "draining") == 1,
 		  "POST /api/v1/drain: %d %s", r.status, r.body);
-	expect_agent("drain", 10);
+	expect_agent("up drain", 10);
 	it_admin("GET", "/healthz", NULL, NULL, &r);
 	IT_ASSERT(it_json_bool(r.body, "draining") == 1, "/healthz while draining: %s", r.body);
 	it_login_http("a8-b", it_password("a8-b"), false, &r);
@@ -350,17 +351,17 @@ IT_TEST(admin, agent_check)
 	IT_ASSERT(!pgc_closed(a2), "reattached connection closed while draining: %d %s",
 		  pgc_close_code(a2), pgc_close_reason(a2));
 
-	/* undrain; fill the node: down */
+	/* undrain; fill the node: drained (only its own terminals come) */
 	it_admin("POST", "/api/v1/undrain", ADMIN, NULL, &r);
 	IT_ASSERT(r.status == 200 && it_json_bool(r.body, "draining") == 0,
 		  "POST /api/v1/undrain: %d %s", r.status, r.body);
-	expect_agent("up 75%", 10);
+	expect_agent("up ready 75%", 10);
 	it_login_connect("a8-b", 0, 0);
-	expect_agent("up 50%", 30);
+	expect_agent("up ready 50%", 30);
 	it_login_connect("a8-c", 0, 0);
-	expect_agent("up 25%", 30);
+	expect_agent("up ready 25%", 30);
 	it_login_connect("a8-d", 0, 0);
-	expect_agent("down", 30);
+	expect_agent("up drain", 30);
 	it_login_http("a8-e", it_password("a8-e"), false, &r);
 	IT_ASSERT(r.status == 503 && strcmp(r.error, "node_full") == 0,
 		  "fifth user with max_sessions 4: %d \"%s\" (%s), want 503 \"node_full\"",
@@ -549,7 +550,7 @@ IT_TEST(admin, pixelgatectl)
 		  "pixelgatectl status after drain: exit %d, want a draining node:\n%s", rc, out);
 	it_admin("GET", "/healthz", NULL, NULL, &r);
 	IT_ASSERT(it_json_bool(r.body, "draining") == 1, "after pixelgatectl drain: %s", r.body);
-	IT_ASSERT(it_agent_check(line, sizeof line) && strcmp(line, "drain") == 0,
+	IT_ASSERT(it_agent_check(line, sizeof line) && strcmp(line, "up drain") == 0,
 		  "agent-check after pixelgatectl drain: \"%s\"", line);
 	rc = it_run(out, sizeof out, "%s undrain", ctl);
 	IT_ASSERT(rc == 0, "pixelgatectl undrain: exit %d:\n%s", rc, out);

@@ -7,18 +7,23 @@
  * proxy_trusted = 127.0.0.1, max_sessions = 4 and an agent-check port.
  * Debian's haproxy runs deploy/haproxy-pixelgate.cfg as shipped, with
  * loopback addresses put in for the example's: it listens on [::1] and
- * reaches the nodes from 127.0.0.1, so a node that names the terminal "::1"
- * learnt it from the PROXY v2 header. The terminal is the test's client,
- * speaking the real protocol (login, WebSocket, RFB) through the balancer;
- * HAProxy's view is read from its stats socket.
+ * 127.0.0.1 and reaches the nodes from 127.0.0.1, so a node that names a
+ * terminal "::1" learnt it from the PROXY v2 header. The terminals are the
+ * test's clients, speaking the real protocol (login, WebSocket, RFB)
+ * through the balancer, one from ::1 and one from 127.0.0.1 (two terminal
+ * addresses); HAProxy's view is read from its stats socket.
  *
  * What it shows: the health checks (with a PROXY LOCAL header) and agent
- * checks pass on both nodes; a login and its /rfb reach one node, which
- * shows the page and names the terminal's address; that node's agent answer
- * (up 75% with one session of four) becomes its weight; a reconnect reaches
- * the same node and gets the same session back; when that node is drained,
- * HAProxy sees it, the session there goes on through the balancer, and the
- * next user's login reaches the other node, which shows the page.
+ * checks pass on both nodes, and leave no error in the nodes' logs; a login
+ * and its /rfb reach one node, which shows the page and names the terminal's
+ * address, and HAProxy's stick table ties the terminal to that node; the
+ * node's agent answer (up ready 75%: one session of four) becomes its
+ * weight; a reconnect reaches the same node and gets the same session back;
+ * when that node is drained, HAProxy shows it drained, the session there
+ * goes on, and its terminal still reconnects to it, while another
+ * terminal's login reaches the other node, which shows the page; undrained,
+ * HAProxy takes the node back ("ready": HAProxy keeps an agent's drain
+ * until told otherwise).
  */
 #include <errno.h>
 #include <poll.h>
@@ -75,8 +80,9 @@ static void cl_haproxy_config(const char *path, int front_port, const struct it_
 	len = fread(text, 1, sizeof text - 1, f);
 	fclose(f);
 	text[len] = '\0';
-	snprintf(to, sizeof to, "[::1]:%d", front_port);
-	cl_replace_once(text, sizeof text, "10.0.0.5:8443", to);
+	/* two terminal addresses: ::1 and 127.0.0.1 */
+	snprintf(to, sizeof to, "bind [::1]:%d\n    bind 127.0.0.1:%d", front_port, front_port);
+	cl_replace_once(text, sizeof text, "bind 10.0.0.5:8443", to);
 	snprintf(to, sizeof to, "127.0.0.1:%d", it.port);
 	cl_replace_once(text, sizeof text, "10.0.0.11:8443", to);
 	snprintf(to, sizeof to, "127.0.0.1:%d", n2->port);
@@ -201,6 +207,28 @@ static struct cl_stat cl_server(const char *server)
 	return s;
 }
 
+/* The server HAProxy's stick table ties terminal address key (as the table
+   shows it, e.g. "::1") to, into server ("" if none). */
+static void cl_stuck_to(const char *key, char *server, size_t len)
+{
+	static char out[65536];
+	char want[96];
+	const char *p, *sk;
+
+	server[0] = '\0';
+	if (!cl_stats_cmd("show table pixelgate\n", out, sizeof out))
+		return;
+	snprintf(want, sizeof want, " key=%s ", key);
+	p = strstr(out, want);
+	if (p == NULL)
+		return;
+	sk = strstr(p, " server_key=");
+	if (sk == NULL || (strchr(p, '\n') != NULL && sk > strchr(p, '\n')))
+		return;
+	sk += strlen(" server_key=");
+	snprintf(server, len, "%.*s", (int)strcspn(sk, " \n"), sk);
+}
+
 /* Waits until haproxy sees server with status and (if >= 0) weight. */
 static void cl_wait_server(const char *server, const char *status, int weight)
 {
@@ -241,10 +269,12 @@ IT_TEST(cluster, two_nodes_behind_haproxy_share_the_terminals, .timeout = 420)
 	static struct it_node n2;
 	struct it_session s1, s2, again;
 	struct it_rect block;
-	struct pgc_server front;
+	struct pgc_server front6, front4;
 	struct pgc_conn *aiko, *ken;
 	struct it_http r;
-	char cfg[400], log[400], out[2048], first_id[128];
+	char cfg[400], log[400], out[2048], first_id[128], stuck[32];
+	const char *x, *y; /* the node with aiko's session, the other one */
+	const struct pgc_server *x_admin;
 	int n1, nn2, front_port;
 	bool on1;
 
@@ -269,73 +299,98 @@ IT_TEST(cluster, two_nodes_behind_haproxy_share_the_terminals, .timeout = 420)
 		       log);
 
 	/* Health checks (TCP after a PROXY LOCAL header) and agent checks ("up
-	   100%": no session yet) pass on both nodes. */
+	   ready 100%": no session yet) pass on both nodes. */
 	cl_wait_server("node1", "UP", 100);
 	cl_wait_server("node2", "UP", 100);
 
 	/* A terminal logs in through the balancer and sees the page. */
-	front = (struct pgc_server){ .host = "::1", .port = front_port, .ca_file = it.ca_file };
-	aiko = it_open_page_at(&front, CL_AIKO, 1024, 768, &block);
+	front6 = (struct pgc_server){ .host = "::1", .port = front_port, .ca_file = it.ca_file };
+	front4 = (struct pgc_server){ .host = "127.0.0.1",
+				      .port = front_port,
+				      .ca_file = it.ca_file };
+	aiko = it_open_page_at(&front6, CL_AIKO, 1024, 768, &block);
 	cl_sessions(&n2, &n1, &s1, &nn2, &s2);
 	IT_ASSERT(n1 + nn2 == 1, "node1 lists %d sessions, node2 %d: want 1 in all", n1, nn2);
 	on1 = n1 == 1;
+	x = on1 ? "node1" : "node2";
+	y = on1 ? "node2" : "node1";
+	x_admin = on1 ? &it.admin_srv : &n2.admin_srv;
 	{
 		const struct it_session *s = on1 ? &s1 : &s2;
 		const char *node_log = on1 ? it.daemon_log : n2.log;
 
-		fprintf(stderr, "[%s] %s's session %s is on %s\n", it.test_name, CL_AIKO, s->id,
-			on1 ? "node1" : "node2");
+		fprintf(stderr, "[%s] %s's session %s is on %s\n", it.test_name, CL_AIKO, s->id, x);
 		IT_ASSERT(strcmp(s->user, CL_AIKO) == 0 && strcmp(s->client, "::1") == 0,
 			  "the session lists user %s client \"%s\": want %s from ::1 (the PROXY "
 			  "header's address, not the balancer's 127.0.0.1)",
 			  s->user, s->client, CL_AIKO);
 		IT_ASSERT(it_file_count(node_log, "login ok: user " CL_AIKO " from ::1") == 1,
-			  "the node's log does not show the login from ::1");
+			  "%s's log does not show the login from ::1", x);
 		snprintf(first_id, sizeof first_id, "%s", s->id);
 	}
-	/* Its agent now says "up 75%" (one of four), which HAProxy makes its weight. */
-	cl_wait_server(on1 ? "node1" : "node2", "UP", 75);
-	cl_wait_server(on1 ? "node2" : "node1", "UP", 100);
+	/* HAProxy ties the terminal to that node... */
+	cl_stuck_to("::1", stuck, sizeof stuck);
+	IT_ASSERT(strcmp(stuck, x) == 0, "HAProxy's stick table ties ::1 to \"%s\", want %s", stuck,
+		  x);
+	/* ...whose agent now says "up ready 75%" (one of four): its weight. */
+	cl_wait_server(x, "UP", 75);
+	cl_wait_server(y, "UP", 100);
 
 	/* The terminal's connection drops; it logs in again through the balancer,
 	   reaches the same node and gets its session back. */
 	it_conn_free(aiko);
-	aiko = it_open_page_at(&front, CL_AIKO, 1024, 768, &block);
-	cl_sessions(&n2, &n1, &s1, &nn2, &again);
-	if (on1)
-		again = s1;
-	IT_ASSERT(n1 + nn2 == 1 && (on1 ? n1 : nn2) == 1,
+	aiko = it_open_page_at(&front6, CL_AIKO, 1024, 768, &block);
+	cl_sessions(&n2, &n1, &s1, &nn2, &s2);
+	again = on1 ? s1 : s2;
+	IT_ASSERT((on1 ? n1 : nn2) == 1 && n1 + nn2 == 1,
 		  "after the reconnect node1 lists %d sessions, node2 %d: want 1, on %s", n1, nn2,
-		  on1 ? "node1" : "node2");
+		  x);
 	IT_ASSERT(strcmp(again.id, first_id) == 0, "the reconnect got session %s, want %s",
 		  again.id, first_id);
 
-	/* The node with the session is drained: HAProxy sees it... */
-	it_http(on1 ? &it.admin_srv : &n2.admin_srv, "POST", "/api/v1/drain", CL_ADMIN,
-		it_password(CL_ADMIN), NULL, &r);
+	/* The node with the session is drained: HAProxy shows it drained... */
+	it_http(x_admin, "POST", "/api/v1/drain", CL_ADMIN, it_password(CL_ADMIN), NULL, &r);
 	IT_ASSERT(r.status == 200 && it_json_bool(r.body, "draining") == 1,
 		  "POST /api/v1/drain: %d %s", r.status, r.body);
-	cl_wait_server(on1 ? "node1" : "node2", "DRAIN (agent)", -1);
+	cl_wait_server(x, "DRAIN (agent)", -1);
 
 	/* ...the session there goes on through the balancer... */
 	it_focus_field(aiko, &block);
 	IT_ASSERT(pgc_type_utf8(aiko, "drained") == 0, "typing failed: %s", pgc_close_reason(aiko));
 	IT_ASSERT(it_wait_last("drained", IT_REPORT_S, aiko, NULL, out, sizeof out),
 		  "what was typed on the drained node did not reach the page (last \"%s\")", out);
+	/* ...and its terminal still reaches it (the stick table holds while the
+	   node drains)... */
+	it_conn_free(aiko);
+	aiko = it_open_page_at(&front6, CL_AIKO, 1024, 768, &block);
+	cl_sessions(&n2, &n1, &s1, &nn2, &s2);
+	again = on1 ? s1 : s2;
+	IT_ASSERT((on1 ? n1 : nn2) == 1 && strcmp(again.id, first_id) == 0,
+		  "reconnecting while %s drains: it lists %d sessions (first %s), want %s", x,
+		  on1 ? n1 : nn2, again.id, first_id);
 
-	/* ...and the next terminal's login reaches the other node. */
-	ken = it_open_page_at(&front, CL_KEN, 1024, 768, &block);
+	/* ...while another terminal's login reaches the other node. */
+	ken = it_open_page_at(&front4, CL_KEN, 1024, 768, &block);
 	cl_sessions(&n2, &n1, &s1, &nn2, &s2);
 	IT_ASSERT(n1 == 1 && nn2 == 1, "node1 lists %d sessions, node2 %d: want 1 each", n1, nn2);
 	{
 		const struct it_session *s = on1 ? &s2 : &s1;
 
-		IT_ASSERT(strcmp(s->user, CL_KEN) == 0 && strcmp(s->client, "::1") == 0,
-			  "the other node lists user %s client \"%s\": want %s from ::1", s->user,
+		IT_ASSERT(strcmp(s->user, CL_KEN) == 0 && strcmp(s->client, "127.0.0.1") == 0,
+			  "%s lists user %s client \"%s\": want %s from 127.0.0.1", y, s->user,
 			  s->client, CL_KEN);
 	}
+	cl_stuck_to("::ffff:127.0.0.1", stuck, sizeof stuck);
+	IT_ASSERT(strcmp(stuck, y) == 0, "HAProxy's stick table ties 127.0.0.1 to \"%s\", want %s",
+		  stuck, y);
 	IT_ASSERT(!pgc_closed(aiko), "%s's connection closed: %d %s", CL_AIKO, pgc_close_code(aiko),
 		  pgc_close_reason(aiko));
+
+	/* Undrained, HAProxy takes the node back at its weight. */
+	it_http(x_admin, "POST", "/api/v1/undrain", CL_ADMIN, it_password(CL_ADMIN), NULL, &r);
+	IT_ASSERT(r.status == 200 && it_json_bool(r.body, "draining") == 0,
+		  "POST /api/v1/undrain: %d %s", r.status, r.body);
+	cl_wait_server(x, "UP", 75);
 	it_conn_free(ken);
 	it_conn_free(aiko);
 

@@ -116,8 +116,9 @@ exposure=$(systemd-analyze security --offline=true /lib/systemd/system/pixelgate
 # (tests/integration/test_cluster.c runs it against two nodes).
 ex=/usr/share/doc/pixelgate/examples
 check "nftables example parses" unshare -n nft -c -f "$ex/nftables-pixelgate.nft"
-cat /etc/haproxy/haproxy.cfg "$ex/haproxy-pixelgate.cfg" >"$WORK/haproxy.cfg" 2>&1
-check "haproxy example parses" haproxy -c -f "$WORK/haproxy.cfg"
+# shellcheck disable=SC2016 # $1..$3 are the inner shell's
+check "haproxy example parses" sh -c 'cat "$1" "$2" >"$3" && haproxy -c -f "$3"' sh \
+	/etc/haproxy/haproxy.cfg "$ex/haproxy-pixelgate.cfg" "$WORK/haproxy.cfg"
 
 # ---- 3. the service under systemd ----------------------------------------------
 run_container() {

@@ -416,19 +416,19 @@ Test(admin_text, agent_check_answer)
 		size_t sessions;
 		const char *want;
 	} cases[] = {
-		{ false, 4, 1, "up 75%\n" },
-		{ false, 4, 0, "up 100%\n" },
-		{ false, 4, 3, "up 25%\n" },
-		{ false, 4, 4, "down\n" },
-		{ false, 4, 9, "down\n" },
-		{ false, 3, 1, "up 66%\n" },
-		{ false, 0, 0, "up 100%\n" },
-		{ false, 0, 500, "up 100%\n" },
-		{ true, 4, 1, "drain\n" },
-		{ true, 4, 4, "drain\n" },
-		{ true, 0, 0, "drain\n" },
-		{ false, 1000, 999, "up 1%\n" },
-		{ false, 2147483647, 1, "up 99%\n" },
+		{ false, 4, 1, "up ready 75%\n" },
+		{ false, 4, 0, "up ready 100%\n" },
+		{ false, 4, 3, "up ready 25%\n" },
+		{ false, 4, 4, "up drain\n" },
+		{ false, 4, 9, "up drain\n" },
+		{ false, 3, 1, "up ready 66%\n" },
+		{ false, 0, 0, "up ready 100%\n" },
+		{ false, 0, 500, "up ready 100%\n" },
+		{ true, 4, 1, "up drain\n" },
+		{ true, 4, 4, "up drain\n" },
+		{ true, 0, 0, "up drain\n" },
+		{ false, 1000, 999, "up ready 1%\n" },
+		{ false, 2147483647, 1, "up ready 99%\n" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char out[32];
