@@ -76,6 +76,18 @@ static png_bytep rt_export_last(const char *path, const char *outdir, png_image 
 	return px;
 }
 
+/* The last frame of the test's recording in recdir (the first one the audit
+   log names), exported under top/frames; as rt_export_last(). */
+static png_bytep rt_recording_last_frame(const char *recdir, const char *top, png_image *img)
+{
+	char file[64], path[1400], outdir[600], last[1400];
+	int frames;
+
+	it_recording_path(recdir, RT_AUDIT_S, file, sizeof file, path, sizeof path);
+	snprintf(outdir, sizeof outdir, "%s/frames", top);
+	return rt_export_last(path, outdir, img, last, sizeof last, &frames);
+}
+
 static int rt_is_png(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
@@ -242,7 +254,7 @@ static int rt_label_pixels(const uint8_t *px, int w, int h, int bpp)
 IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
 {
 	static const char *const users[] = { "r9-rei", NULL };
-	char extra[1024], recdir[600], path[1400], outdir[600], out[8192], want[160], day[16];
+	char extra[1024], recdir[600], out[8192], want[160], day[16];
 	struct it_opts o = {
 		.extra_conf = "[policy]\nwatermark = corner\n"
 			      "watermark_text = {user} {client} {date} {time} 庁内限り\n"
@@ -274,13 +286,8 @@ IT_TEST(recording, the_watermark_is_in_the_framebuffer_and_the_recording)
 	IT_ASSERT(it_find_block(c, &b), "the block went away");
 	it_conn_free(c);
 
-	char file[64];
-	it_recording_path(recdir, RT_AUDIT_S, file, sizeof file, path, sizeof path);
-	snprintf(outdir, sizeof outdir, "%s/frames", top);
 	png_image img;
-	char last[1400];
-	int frames;
-	png_bytep px = rt_export_last(path, outdir, &img, last, sizeof last, &frames);
+	png_bytep px = rt_recording_last_frame(recdir, top, &img);
 	seen = rt_label_pixels(px, (int)img.width, (int)img.height, 3);
 	free(px);
 	IT_ASSERT(seen > 100, "the recording's last frame has %d label pixels", seen);
@@ -315,7 +322,7 @@ static int rt_pattern_pixels(const uint8_t *px, int w, int h, int bpp, int *band
 IT_TEST(recording, the_tiled_watermark_covers_the_screen_and_the_recording)
 {
 	static const char *const users[] = { "r10-rei", NULL };
-	char extra[1024], recdir[600], path[1400], outdir[600], out[8192];
+	char extra[1024], recdir[600], out[8192];
 	/* faint enough for the harness to find the page's block under it
 	   (colour tolerance 12) */
 	struct it_opts o = { .extra_conf = "[policy]\nwatermark = tiled\nwatermark_opacity = 8\n"
@@ -343,13 +350,8 @@ IT_TEST(recording, the_tiled_watermark_covers_the_screen_and_the_recording)
 	IT_ASSERT(it_find_block(c, &b), "the block went away");
 	it_conn_free(c);
 
-	char file[64];
-	it_recording_path(recdir, RT_AUDIT_S, file, sizeof file, path, sizeof path);
-	snprintf(outdir, sizeof outdir, "%s/frames", top);
 	png_image img;
-	char last[1400];
-	int frames;
-	png_bytep px = rt_export_last(path, outdir, &img, last, sizeof last, &frames);
+	png_bytep px = rt_recording_last_frame(recdir, top, &img);
 	seen = rt_pattern_pixels(px, (int)img.width, (int)img.height, 3, &bands);
 	free(px);
 	IT_ASSERT(seen > 1000 && bands >= 3,
