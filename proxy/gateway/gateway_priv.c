@@ -881,6 +881,19 @@ int priv_check(bool root, char *err, size_t errlen)
 		}
 		pv.net_uid = getuid();
 		pv.net_gid = getgid();
+		/* Without a cell the browser's TMPDIR is runtime_dir/session-ID/tmp
+		   (session_browser.c), where Chromium makes its SingletonSocket: a
+		   unix socket's path has at most 107 bytes. */
+		size_t len = strlen(gw->cfg.runtime_dir);
+		if (len > PRIV_DEV_RUNTIME_DIR_MAX) {
+			snprintf(err, errlen,
+				 "[server] runtime_dir %s has %zu characters: without cells "
+				 "(development_unprivileged) Chromium's socket under "
+				 "runtime_dir/session-ID/tmp would pass the 107-byte limit of a unix "
+				 "socket path and no session would start; use one of at most %d",
+				 gw->cfg.runtime_dir, len, PRIV_DEV_RUNTIME_DIR_MAX);
+			return -1;
+		}
 	} else {
 		struct passwd *pw = getpwnam(gw->cfg.user);
 		if (pw == NULL || pw->pw_uid == 0) {

@@ -23,6 +23,9 @@
 #define PRIV_POLICY_DIR "/etc/chromium/policies/managed"
 #define PRIV_POLICY_RECOMMENDED "/etc/chromium/policies/recommended"
 #define PRIV_SETUP_TIMEOUT_MS 5000
+/* Longest runtime_dir without cells: 107 bytes of a unix socket path less
+   "/session-" + 16 hex + "/tmp/org.chromium.Chromium.XXXXXX/SingletonSocket". */
+#define PRIV_DEV_RUNTIME_DIR_MAX 33
 #define PRIV_OOM_CELL "800"
 #define PRIV_OOM_GATEWAY "-900"
 #define PRIV_NOFILE 1000 /* libvncserver select()s: every fd must stay below 1024 */
@@ -74,8 +77,8 @@ struct priv_slot {
 	double log_tokens; /* lines it may write now (PRIV_LOG_RATE per second) */
 	int64_t log_refill_ms;
 	unsigned long log_dropped;
-	int oom_fd; /* cgroup v1: an eventfd the kernel signals on an OOM in its group, or -1 */
-	bool oom;   /* the OOM killer acted in its group: the cell was killed */
+	int oom_fd;  /* cgroup v1: an eventfd the kernel signals on an OOM in its group, or -1 */
+	bool oom;    /* the OOM killer acted in its group: the cell was killed */
 	bool killed; /* we sent its processes SIGKILL */
 	/* forensics (PRIV_KEEP): the session's directory held open while the
 	   cell dies, then copied by a child once the cell is reaped */

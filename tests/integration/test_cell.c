@@ -621,6 +621,26 @@ IT_TEST(cell, check_refuses_missing_policy_and_proxy)
 	IT_ASSERT(rc == 1 && strstr(out, "not-a-program: not executable") != NULL,
 		  "pixelgate -n with xvfb_path not a program: exit %d, %s", rc, out);
 
+	/* without cells (a developer's, as a plain user) Chromium's socket lives
+	   under runtime_dir: one it cannot is refused up front, with the reason */
+	rc = it_run(out, sizeof out,
+		    "sed -e 's|^runtime_dir = .*|runtime_dir = %s/a-runtime-dir-too-long-for-it|' "
+		    "-e 's|^\\[server\\]|[server]\\ndevelopment_unprivileged = on|' '%s' > '%s' && "
+		    "chown %s '%s' && runuser -u %s -- %s/pixelgate -n -c '%s'",
+		    it.dir, it.conf_file, conf, IT_GATEWAY_USER, conf, IT_GATEWAY_USER,
+		    PIXELGATE_BUILD_DIR, conf);
+	IT_ASSERT(rc == 1 && strstr(out, "would pass the 107-byte limit of a unix socket path") &&
+		      strstr(out, "at most 33"),
+		  "pixelgate -n without cells and a long runtime_dir: exit %d, %s", rc, out);
+	rc = it_run(out, sizeof out,
+		    "sed -e 's|^\\[server\\]|[server]\\ndevelopment_unprivileged = on|' '%s' > "
+		    "'%s' && chown %s '%s' && runuser -u %s -- %s/pixelgate -n -c '%s'",
+		    it.conf_file, conf, IT_GATEWAY_USER, conf, IT_GATEWAY_USER, PIXELGATE_BUILD_DIR,
+		    conf);
+	IT_ASSERT(rc == 0,
+		  "without cells, the test's runtime_dir %s (%zu characters) does not pass: %s",
+		  it.runtime_dir, strlen(it.runtime_dir), out);
+
 	rc = it_run(out, sizeof out, "%s/pixelgate -n -c '%s'", PIXELGATE_BUILD_DIR, it.conf_file);
 	IT_ASSERT(rc == 0, "the test's own config does not pass: %s", out);
 }
