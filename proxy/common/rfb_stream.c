@@ -260,6 +260,11 @@ bool rfb_sc_at_message(const struct rfb_sc *p)
 	return p->phase == SC_MSG;
 }
 
+bool rfb_sc_past_version(const struct rfb_sc *p)
+{
+	return p->phase != SC_VERSION;
+}
+
 void rfb_sc_init(struct rfb_sc *p, const struct rfb_sc_config *cfg)
 {
 	memset(p, 0, sizeof *p);

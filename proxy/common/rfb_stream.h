@@ -101,13 +101,13 @@ struct rfb_sc {
 	uint16_t tw, th;
 	uint8_t subrects_left; /* Hextile: of the current tile */
 	bool subrects_coloured;
-	uint8_t tight_bits; /* Tight: bits per pixel after the filter */
-	bool tight_no_zlib; /* Tight: data follows uncompressed (libvncserver's level 0) */
-	uint64_t bulk_left; /* bytes of bulk data left in the current field */
-	int bulk_kind;      /* what they are (see .c) */
-	int after_bulk;     /* where the bulk data returns to (see .c) */
-	uint64_t messages;  /* server messages accepted */
-	uint64_t rects;     /* rectangles accepted */
+	uint8_t tight_bits;  /* Tight: bits per pixel after the filter */
+	bool tight_no_zlib;  /* Tight: data follows uncompressed (libvncserver's level 0) */
+	uint64_t bulk_left;  /* bytes of bulk data left in the current field */
+	int bulk_kind;       /* what they are (see .c) */
+	int after_bulk;      /* where the bulk data returns to (see .c) */
+	uint64_t messages;   /* server messages accepted */
+	uint64_t rects;      /* rectangles accepted */
 	uint64_t jpeg_rects; /* of them Tight JPEG rectangles */
 };
 
@@ -151,6 +151,9 @@ enum rfb_sc_verdict rfb_sc_step(struct rfb_sc *p, const uint8_t *buf, size_t len
 
 /* True between server messages (after the handshake): the next byte is a message type. */
 bool rfb_sc_at_message(const struct rfb_sc *p);
+
+/* True once the server's ProtocolVersion has passed (or the stream was refused). */
+bool rfb_sc_past_version(const struct rfb_sc *p);
 
 /* The encoding bit of a wire encoding number, 0 if the parser does not know it. */
 uint32_t rfb_sc_encoding_bit(int32_t encoding);

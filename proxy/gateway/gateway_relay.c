@@ -393,6 +393,7 @@ static void relay_ptr_cb(lws_sorted_usec_list_t *sul)
 }
 
 static void relay_process(struct gw_conn *conn);
+static void relay_check_down(struct gw_conn *conn);
 
 /* The key rate has a token again: go on parsing the viewer's bytes. */
 static void relay_input_cb(lws_sorted_usec_list_t *sul)
@@ -621,6 +622,11 @@ static void relay_process(struct gw_conn *conn)
 		}
 		if (version) {
 			off += step.len; /* the worker has it (relay_established()) */
+			/* the worker's bytes held behind its version may go now */
+			size_t ok = conn->down_ok;
+			relay_check_down(conn);
+			if (conn->down_ok > ok && conn->ws != NULL)
+				lws_callback_on_writable(conn->ws);
 			continue;
 		}
 		const uint8_t *pass = v == RFB_PASS ? conn->up_in.data + off : step.rewritten;
@@ -737,6 +743,16 @@ static void relay_clip_piece(struct gw_conn *conn, size_t len, bool ends)
 static void relay_check_down(struct gw_conn *conn)
 {
 	while (conn->down_ok < conn->down.len && !conn->closing) {
+		/*
+		 * The worker had the viewer's ProtocolVersion ahead of time
+		 * (relay_established()), so its security types can come right
+		 * behind its version, in one read and one WebSocket message. A
+		 * server never does that before the client's version, and noVNC
+		 * (1.3.0) takes one handshake step per message: it would wait for
+		 * ever. What follows the version waits for the viewer's.
+		 */
+		if (rfb_sc_past_version(&conn->sc) && conn->filter.phase == RFB_PHASE_VERSION)
+			return;
 		struct rfb_sc_step st;
 		const uint8_t *p = conn->down.data + conn->down_ok;
 		enum rfb_sc_verdict v = rfb_sc_step(&conn->sc, p, conn->down.len - conn->down_ok,

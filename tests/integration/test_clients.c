@@ -12,8 +12,20 @@
  *
  * The upgrade's subprotocol rule is checked at the wire too: none or a list
  * naming "binary" is served, a list without it is refused with 400.
+ *
+ * noVNC takes one handshake step per WebSocket message. A VNC server never
+ * sends its security types before the client's ProtocolVersion, but a
+ * pixelgate worker has the viewer's version ahead of time (the gateway gives
+ * it at once), and its types used to follow its version in the same message
+ * now and then: noVNC then said "Connecting" for ever. The handshake test
+ * reads the wire after the version came, before it answers.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <png.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +50,139 @@ static int cl_upgrade_status(const char *proto_line, char *body, size_t bodylen)
 	int status = it_https_raw(req, body, bodylen, err, sizeof err);
 	IT_ASSERT(status > 0, "upgrade request failed: %s", err);
 	return status;
+}
+
+/* A WebSocket to the staff listener, spoken byte by byte (no library: the
+   test looks at the frames as they come). */
+struct cl_ws {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+};
+
+/* Opens /rfb with ticket and no subprotocol, reads the 101 and nothing past it. */
+static void cl_ws_open(struct cl_ws *w, const char *ticket)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)it.port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w->fd = -1;
+	w->ctx = SSL_CTX_new(TLS_client_method());
+	IT_ASSERT(w->ctx != NULL && SSL_CTX_load_verify_locations(w->ctx, it.ca_file, NULL) == 1,
+		  "TLS context");
+	SSL_CTX_set_verify(w->ctx, SSL_VERIFY_PEER, NULL);
+	w->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	IT_ASSERT(w->fd >= 0 && connect(w->fd, (struct sockaddr *)&a, sizeof a) == 0,
+		  "connect to the staff listener");
+	w->ssl = SSL_new(w->ctx);
+	IT_ASSERT(w->ssl != NULL && SSL_set_fd(w->ssl, w->fd) == 1 &&
+		      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(w->ssl), "127.0.0.1") == 1 &&
+		      SSL_connect(w->ssl) == 1,
+		  "TLS handshake with the staff listener");
+	char req[512];
+	int n = snprintf(req, sizeof req,
+			 "GET /rfb?ticket=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			 "Sec-WebSocket-Version: 13\r\n\r\n",
+			 ticket);
+	IT_ASSERT(SSL_write(w->ssl, req, n) == n, "send the upgrade");
+	char head[1024];
+	size_t got = 0;
+	while (got < sizeof head - 1 && (got < 4 || memcmp(head + got - 4, "\r\n\r\n", 4) != 0)) {
+		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+		IT_ASSERT(SSL_pending(w->ssl) > 0 || poll(&pfd, 1, 15000) == 1,
+			  "no answer to the upgrade");
+		IT_ASSERT(SSL_read(w->ssl, head + got, 1) == 1, "the upgrade's answer broke off");
+		got++;
+	}
+	head[got] = '\0';
+	IT_ASSERT(strncmp(head, "HTTP/1.1 101", 12) == 0, "upgrade: %s", head);
+}
+
+/* What arrives within ms (up to cap bytes; stops early once want bytes came). */
+static size_t cl_ws_read(struct cl_ws *w, uint8_t *buf, size_t cap, size_t want, int ms)
+{
+	size_t got = 0;
+	double end = it_now_s() + ms / 1000.0;
+	while (got < cap && got < want) {
+		int left = (int)((end - it_now_s()) * 1000);
+		struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+		if (SSL_pending(w->ssl) == 0 && (left <= 0 || poll(&pfd, 1, left) != 1))
+			break;
+		int n = SSL_read(w->ssl, buf + got, (int)(cap - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+static void cl_ws_close(struct cl_ws *w)
+{
+	SSL_free(w->ssl);
+	SSL_CTX_free(w->ctx);
+	if (w->fd >= 0)
+		close(w->fd);
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+}
+
+/* The test's connection, also closed by the teardown when an assertion ended the test. */
+static struct cl_ws cl_steps_ws = { .fd = -1 };
+
+static void cl_steps_stop(char *problems, size_t len)
+{
+	(void)problems;
+	(void)len;
+	cl_ws_close(&cl_steps_ws);
+}
+
+/* Bytes as hex for a message. */
+static const char *cl_hex(const uint8_t *b, size_t n, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	for (size_t i = 0, o = 0; i < n && o + 3 < outlen; i++, o += 3)
+		snprintf(out + o, outlen - o, "%02x ", b[i]);
+	return out;
+}
+
+IT_TEST(clients, handshake_steps_come_one_message_at_a_time, .timeout = 120)
+{
+	static const char *const users[] = { "cl-steps", NULL };
+	/* one unmasked binary frame each (the server's), one masked with the
+	   zero key (the client's: RFC 6455 wants a mask, any key will do) */
+	static const uint8_t version[] = { 0x82, 12,  'R', 'F', 'B', ' ', '0',
+					   '0',  '3', '.', '0', '0', '8', '\n' };
+	static const uint8_t reply[] = { 0x82, 0x80 | 12, 0,   0,   0,   0,   'R', 'F', 'B',
+					 ' ',  '0',       '0', '3', '.', '0', '0', '8', '\n' };
+	static const uint8_t types[] = { 0x82, 2, 1, 1 }; /* one type: None */
+	uint8_t got[256];
+	char hex[800];
+	struct it_http r;
+
+	it_start("clients_steps", users);
+	IT_ASSERT(it_login_http("cl-steps", it_password("cl-steps"), false, &r) == 200,
+		  "login: %d %s", r.status, r.body);
+	char ticket[128];
+	IT_ASSERT(it_json_str(r.body, "ticket", ticket, sizeof ticket), "no ticket: %s", r.body);
+	struct cl_ws *w = &cl_steps_ws;
+	it_at_stop(cl_steps_stop);
+	cl_ws_open(w, ticket);
+
+	/* The worker's version comes once its session is up; the worker has the
+	   viewer's, so it sends its types right behind: they must wait. */
+	size_t n = cl_ws_read(w, got, sizeof got, sizeof version, 60000);
+	IT_ASSERT(n == sizeof version && memcmp(got, version, n) == 0,
+		  "the first message is not the server's ProtocolVersion alone: %s",
+		  cl_hex(got, n, hex, sizeof hex));
+	n = cl_ws_read(w, got, sizeof got, sizeof got, 2000);
+	IT_ASSERT(n == 0, "before the viewer's ProtocolVersion the server sent more: %s",
+		  cl_hex(got, n, hex, sizeof hex));
+
+	IT_ASSERT(SSL_write(w->ssl, reply, sizeof reply) == (int)sizeof reply, "send the version");
+	n = cl_ws_read(w, got, sizeof got, sizeof types, 15000);
+	IT_ASSERT(n == sizeof types && memcmp(got, types, n) == 0,
+		  "after the viewer's version, not the security types in one message: %s",
+		  cl_hex(got, n, hex, sizeof hex));
 }
 
 /* Pixels of the block's colour (within 12 per channel) in the PNG at path. */

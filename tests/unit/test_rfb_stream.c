@@ -928,3 +928,20 @@ Test(rfb_stream, a_session_larger_than_any_real_one_gets_nothing_through)
 	cr_assert(f.last == RFB_SC_REJECT && strstr(f.reason, "ServerInit size 65535x16"), "%s",
 		  f.reason);
 }
+
+/* The relay holds the worker's bytes after its version until the viewer's
+   came (noVNC takes one handshake step per WebSocket message). */
+Test(rfb_stream, past_version_only_after_the_whole_version)
+{
+	struct rfb_sc p;
+	struct rfb_sc_step st;
+	static const uint8_t v[] = "RFB 003.008\n\x01\x01";
+	start(&p, false, ALL, sizeof ALL / sizeof ALL[0]);
+	cr_assert(!rfb_sc_past_version(&p));
+	cr_assert_eq(rfb_sc_step(&p, v, 11, &st), RFB_SC_NEED_MORE);
+	cr_assert(!rfb_sc_past_version(&p));
+	cr_assert_eq(rfb_sc_step(&p, v, 14, &st), RFB_SC_PASS);
+	cr_assert_eq(st.len, 12, "one step is the version alone, not %zu bytes", st.len);
+	cr_assert(st.handshake && st.ends_message);
+	cr_assert(rfb_sc_past_version(&p));
+}
