@@ -751,7 +751,7 @@ static void relay_check_down(struct gw_conn *conn)
 		 * (1.3.0) takes one handshake step per message: it would wait for
 		 * ever. What follows the version waits for the viewer's.
 		 */
-		if (rfb_sc_past_version(&conn->sc) && conn->filter.phase == RFB_PHASE_VERSION)
+		if (conn->filter.phase == RFB_PHASE_VERSION && rfb_sc_past_version(&conn->sc))
 			return;
 		struct rfb_sc_step st;
 		const uint8_t *p = conn->down.data + conn->down_ok;
